@@ -1,0 +1,53 @@
+"""Write audit events. Callers pass method kinds, outcomes and reasons: never secrets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest
+
+from .models import Event, EventKind
+
+logger = logging.getLogger("sspr.audit")
+
+# Keys whose values could carry a secret or a full contact detail. A caller passing one is a
+# bug; refusing loudly in development beats writing it to an append-only table.
+FORBIDDEN_KEYS = frozenset({"code", "token", "answer", "answers", "password", "number", "email"})
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    kind: EventKind,
+    *,
+    request: HttpRequest | None = None,
+    actor: Any = None,
+    subject: Any = None,
+    **details: Any,
+) -> Event:
+    """Append one event and mirror it to the log (ids, kinds and outcomes only)."""
+    leaked = FORBIDDEN_KEYS.intersection(details)
+    if leaked:
+        raise ValueError(f"audit details must not contain {sorted(leaked)}")
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    event = Event.objects.create(
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        subject=subject if getattr(subject, "pk", None) else None,
+        ip=client_ip(request),
+        details=details,
+    )
+    logger.info(
+        "%s actor=%s subject=%s %s",
+        kind.value,
+        getattr(actor, "pk", None),
+        getattr(subject, "pk", None),
+        " ".join(f"{key}={value}" for key, value in sorted(details.items())),
+    )
+    return event

@@ -1,0 +1,57 @@
+"""The append-only audit log that every app writes to."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventKind(models.TextChoices):
+    SIGNED_IN = "signed_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    PASSWORD_CONFIRMED = "password_confirmed", _("Password confirmed again")
+    CODE_SENT = "code_sent", _("Code sent")
+    CODE_SEND_REFUSED = "code_send_refused", _("Code not sent")
+    CODE_FAILED = "code_failed", _("Code check failed")
+    METHOD_VERIFIED = "method_verified", _("Method verified")
+    METHOD_CHANGED = "method_changed", _("Method changed")
+    METHOD_REMOVED = "method_removed", _("Method removed")
+    QUESTIONS_SET = "questions_set", _("Security questions set")
+    REGISTRATION_COMPLETED = "registration_completed", _("Registration completed")
+
+
+class Event(models.Model):
+    """One thing that happened. Never holds a code, an answer, a password or a full number."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text=_("When."))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who did it (empty for anonymous or the system)."),
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        help_text=_("Whose account it concerns."),
+    )
+    kind = models.CharField(max_length=40, choices=EventKind.choices, help_text=_("What happened."))
+    ip = models.GenericIPAddressField(null=True, blank=True, help_text=_("Address of the request."))
+    details = models.JSONField(
+        default=dict, blank=True, help_text=_("Method kinds and outcomes; nothing secret.")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["subject", "-created_at"])]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MethodsConfig(AppConfig):
+    name = "methods"
+    verbose_name = _("Recovery methods")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

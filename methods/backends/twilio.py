@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import logging
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from .base import BasePhoneBackend, DeliveryError, DeliveryProblem, PhoneMessage
+
+logger = logging.getLogger("sspr.phone")
+
+TWILIO_API = "https://api.twilio.com"
+
+# Twilio error codes that mean something to the person waiting for the code.
+ERROR_CODES = {
+    21211: DeliveryProblem.INVALID_NUMBER,  # invalid 'To' number
+    21614: DeliveryProblem.INVALID_NUMBER,  # not a mobile number
+    21217: DeliveryProblem.INVALID_NUMBER,  # phone number does not appear to be valid
+    21408: DeliveryProblem.REGION_NOT_ENABLED,  # permission to send to this region not enabled
+    21215: DeliveryProblem.REGION_NOT_ENABLED,  # geo permission for calls
+    20429: DeliveryProblem.TOO_MANY_REQUESTS,
+}
+
+VOICE_LANGUAGES = {"en": "en-US", "de": "de-DE", "es": "es-ES", "fr": "fr-FR"}
+
+
+class _RebasedHttpClient(TwilioHttpClient):
+    """Send Twilio API calls to another base address (a local test server)."""
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if self.base_url and url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+class PhoneBackend(BasePhoneBackend):
+    """Text messages through Programmable Messaging; calls that speak the code through TwiML."""
+
+    def __init__(self):
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        self.from_number = settings.TWILIO_FROM_NUMBER
+        if not (sid and token and self.from_number):
+            raise ImproperlyConfigured(
+                "The twilio phone backend needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                "TWILIO_FROM_NUMBER."
+            )
+        http_client = _RebasedHttpClient(
+            settings.TWILIO_API_BASE_URL, timeout=settings.TWILIO_TIMEOUT
+        )
+        self.client = Client(sid, token, http_client=http_client)
+
+    def twiml(self, message: PhoneMessage) -> str:
+        response = VoiceResponse()
+        language = VOICE_LANGUAGES.get(message.language.split("-")[0], "en-US")
+        response.say(message.text, language=language)
+        return str(response)
+
+    def send(self, message: PhoneMessage) -> None:
+        try:
+            if message.kind == "voice":
+                self.client.calls.create(
+                    to=message.to, from_=self.from_number, twiml=self.twiml(message)
+                )
+            else:
+                self.client.messages.create(
+                    to=message.to, from_=self.from_number, body=message.text
+                )
+        except TwilioRestException as exc:
+            problem = ERROR_CODES.get(exc.code)
+            if problem is None:
+                problem = (
+                    DeliveryProblem.TOO_MANY_REQUESTS
+                    if exc.status == 429
+                    else DeliveryProblem.UNAVAILABLE
+                )
+            logger.warning(
+                "twilio refused a %s: status=%s code=%s", message.kind, exc.status, exc.code
+            )
+            raise DeliveryError(problem, f"twilio {exc.status}/{exc.code}") from exc
+        except (TwilioException, requests.RequestException) as exc:
+            logger.warning("twilio unreachable for a %s: %s", message.kind, type(exc).__name__)
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc

@@ -1,0 +1,224 @@
+"""Forms for setting up methods. They validate input and nothing more."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from .answers import MAX_LENGTH, MIN_LENGTH, normalise
+from .models import SecurityQuestion
+from .phones import PhoneError, PhoneProblem, e164, parse, region_choices
+
+PHONE_MESSAGES = {
+    PhoneProblem.UNREADABLE: _(
+        "Enter a phone number using digits, such as 07400 123456 or +44 7400 123456."
+    ),
+    PhoneProblem.IMPOSSIBLE: _(
+        "This number cannot exist in the country chosen. Check the digits and the country."
+    ),
+    PhoneProblem.REGION_NOT_ALLOWED: _(
+        "Your organisation does not accept phone numbers from this country."
+    ),
+    PhoneProblem.TYPE_NOT_ALLOWED: _(
+        "This kind of number cannot receive codes. Use a personal mobile or landline number, "
+        "not a premium-rate, shared-cost, free-phone or internet (VoIP) number."
+    ),
+}
+
+
+class PhoneForm(forms.Form):
+    region = forms.ChoiceField(
+        label=_("Country or region"),
+        help_text=_("Not needed when you type the number with + and the country code."),
+        required=False,
+    )
+    number = forms.CharField(
+        label=_("Phone number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        error_messages={"max_length": PHONE_MESSAGES[PhoneProblem.UNREADABLE]},
+    )
+
+    def __init__(self, *args, allowed_regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allowed_regions = list(allowed_regions)
+        self.fields["region"].choices = [("", _("Choose a country"))] + region_choices(
+            self.allowed_regions
+        )
+        default = getattr(settings, "SSPR_DEFAULT_PHONE_REGION", "")
+        if default and (not self.allowed_regions or default in self.allowed_regions):
+            self.fields["region"].initial = default
+        elif len(self.allowed_regions) == 1:
+            self.fields["region"].initial = self.allowed_regions[0]
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = cleaned.get("number")
+        if not raw:
+            return cleaned
+        region = cleaned.get("region") or None
+        if region is None and not raw.strip().startswith("+"):
+            self.add_error(
+                "region", _("Choose the country, or type the number starting with + and its code.")
+            )
+            return cleaned
+        try:
+            number = parse(raw, region=region, allowed_regions=self.allowed_regions)
+        except PhoneError as exc:
+            self.add_error("number", PHONE_MESSAGES[exc.problem])
+        else:
+            cleaned["destination"] = e164(number)
+        return cleaned
+
+
+class ChannelForm(forms.Form):
+    """Which way to send the code; each choice is a submit button on the page."""
+
+    channel = forms.ChoiceField(label=_("How should we send the code?"))
+
+    def __init__(self, *args, channels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [(channel.value, channel.label) for channel in channels]
+        self.fields["channel"].error_messages["invalid_choice"] = _(
+            "Choose one of the ways offered to send the code."
+        )
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        help_text=_(
+            "A personal address, not your work address: you must be able to read it without "
+            "the password you may need to reset."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if self.user.email and email.casefold() == self.user.email.casefold():
+            raise forms.ValidationError(
+                _("This is your account's own address. Use another one you can read without it."),
+                code="own_address",
+            )
+        self.cleaned_data["destination"] = email
+        return email
+
+
+CODE_DIGITS = re.compile(r"^\d{6}$")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=20,
+        help_text=_("The 6 digits we sent you."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": r"[0-9 ]*",
+                "size": "8",
+            }
+        ),
+        error_messages={"max_length": _("Enter the 6 digits of the code.")},
+    )
+
+    def clean_code(self):
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not CODE_DIGITS.match(code):
+            raise forms.ValidationError(_("Enter the 6 digits of the code."), code="format")
+        return code
+
+
+class SecretTextInput(forms.TextInput):
+    """A text box that never writes its value back into the page."""
+
+    def format_value(self, value):
+        return None
+
+
+class QuestionsForm(forms.Form):
+    """N distinct approved questions, N distinct answers; answers come back normalised."""
+
+    def __init__(self, *args, count: int, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count = count
+        self.user = user
+        questions = SecurityQuestion.objects.filter(active=True)
+        for index in range(1, count + 1):
+            self.fields[f"question_{index}"] = forms.ModelChoiceField(
+                queryset=questions,
+                label=_("Question %(index)d") % {"index": index},
+                empty_label=_("Choose a question"),
+                error_messages={
+                    "required": _("Choose a question."),
+                    "invalid_choice": _("Choose one of the questions in the list."),
+                },
+            )
+            self.fields[f"answer_{index}"] = forms.CharField(
+                label=_("Answer %(index)d") % {"index": index},
+                max_length=MAX_LENGTH,
+                strip=False,
+                widget=SecretTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                error_messages={
+                    "required": _("Type an answer."),
+                    "max_length": _("Use at most %(max)d characters.") % {"max": MAX_LENGTH},
+                },
+            )
+
+    def pairs(self):
+        return [
+            (self[f"question_{index}"], self[f"answer_{index}"])
+            for index in range(1, self.count + 1)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        seen_questions: set[int] = set()
+        seen_answers: set[str] = set()
+        forbidden = {normalise(self.user.get_username())}
+        if self.user.email:
+            forbidden.add(normalise(self.user.email))
+        answers = []
+        for index in range(1, self.count + 1):
+            question = cleaned.get(f"question_{index}")
+            raw = cleaned.get(f"answer_{index}")
+            if question is not None:
+                if question.pk in seen_questions:
+                    self.add_error(
+                        f"question_{index}",
+                        _("You chose this question already. Pick a different one."),
+                    )
+                seen_questions.add(question.pk)
+            if raw is None:
+                continue
+            answer = normalise(raw)
+            if not MIN_LENGTH <= len(answer) <= MAX_LENGTH:
+                self.add_error(
+                    f"answer_{index}",
+                    _("Use between %(min)d and %(max)d characters.")
+                    % {"min": MIN_LENGTH, "max": MAX_LENGTH},
+                )
+            elif answer in forbidden:
+                self.add_error(
+                    f"answer_{index}", _("An answer cannot be your username or email address.")
+                )
+            elif question is not None and answer == normalise(question.text):
+                self.add_error(f"answer_{index}", _("An answer cannot repeat its question."))
+            elif answer in seen_answers:
+                self.add_error(f"answer_{index}", _("Give a different answer to each question."))
+            seen_answers.add(answer)
+            if question is not None:
+                answers.append((question, answer))
+        if not self.errors:
+            cleaned["answers"] = answers
+        return cleaned

@@ -1,0 +1,27 @@
+"""Masked forms of contact details, for every place but the owner's pages and the admin."""
+
+from __future__ import annotations
+
+from .phones import country_prefix
+
+MASK = "•"
+
+
+def mask_phone(value: str) -> str:
+    """Keep the country code and the last two digits: +44 ••••••••56."""
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if len(digits) < 4:
+        return MASK * 4
+    prefix = country_prefix(str(value))
+    if prefix == "unknown":
+        prefix = ""
+    hidden = len(digits) - len(prefix) - 2
+    return f"+{prefix} {MASK * max(hidden, 2)}{digits[-2:]}".strip()
+
+
+def mask_email(value: str) -> str:
+    """Keep the first letter and the domain: a•••@example.org."""
+    local, _sep, domain = str(value).rpartition("@")
+    if not local:
+        return MASK * 4
+    return f"{local[0]}{MASK * 3}@{domain}"

@@ -1,0 +1,337 @@
+"""The recovery methods, described once. Pages, flows and (later) the reset portal and the
+helpdesk iterate over REGISTRY instead of switching on method names.
+
+A new method is a new Method subclass and one entry in REGISTRY.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.mail import EmailMessage
+from django.db import models
+from django.db.models import Count, Max
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from .backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
+from .forms import EmailForm, PhoneForm
+from .masking import mask_email, mask_phone
+from .models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    Channel,
+    MethodKind,
+    OfficePhone,
+)
+from .phones import country_prefix, international
+
+
+class PolicyLike(Protocol):
+    office_phone_enabled: bool
+    phone_sms_enabled: bool
+    phone_voice_enabled: bool
+    email_enabled: bool
+    questions_enabled: bool
+    questions_required: int
+    region_list: list[str]
+
+
+class MethodState(models.TextChoices):
+    NOT_SET = "not_set", _("Not set up")
+    WAITING = "waiting", _("Waiting for your confirmation")
+    VERIFIED = "verified", _("Verified")
+    SET_BY_ADMIN = "set_by_admin", _("Set by your administrator")
+    INCOMPLETE = "incomplete", _("More answers needed")
+
+
+@dataclass(frozen=True)
+class UserMethods:
+    """Everything registered for one user, loaded in one query."""
+
+    user: Any
+    phone: AuthenticationPhone | None
+    email: AuthenticationEmail | None
+    office: OfficePhone | None
+    answer_count: int
+    answers_updated_at: datetime | None
+
+    @classmethod
+    def load(cls, user) -> UserMethods:
+        row = (
+            get_user_model()
+            .objects.select_related("authentication_phone", "authentication_email", "office_phone")
+            .annotate(
+                answer_count=Count("security_answers"),
+                answers_updated_at=Max("security_answers__created_at"),
+            )
+            .get(pk=user.pk)
+        )
+        return cls(
+            user=row,
+            phone=_related(row, "authentication_phone"),
+            email=_related(row, "authentication_email"),
+            office=_related(row, "office_phone"),
+            answer_count=row.answer_count,
+            answers_updated_at=row.answers_updated_at,
+        )
+
+
+def _related(row, name: str):
+    try:
+        return getattr(row, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class MethodStatus:
+    method: Method
+    state: MethodState
+    value: str = ""  # in full: only for the owner's own pages
+    masked: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def counts(self) -> bool:
+        return self.state in (MethodState.VERIFIED, MethodState.SET_BY_ADMIN)
+
+    @property
+    def is_set(self) -> bool:
+        return self.state != MethodState.NOT_SET
+
+
+class Method:
+    kind: ClassVar[MethodKind]
+    slug: ClassVar[str]
+    summary: ClassVar[Any] = ""
+    user_managed: ClassVar[bool] = True
+
+    @property
+    def label(self):
+        return self.kind.label
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        raise NotImplementedError
+
+    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
+        raise NotImplementedError
+
+
+class OfficePhoneMethod(Method):
+    kind = MethodKind.OFFICE_PHONE
+    slug = "office-phone"
+    summary = _("Your desk number. Only your administrator can set or change it.")
+    user_managed = False
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        return policy.office_phone_enabled
+
+    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
+        if methods.office is None:
+            return MethodStatus(self, MethodState.NOT_SET)
+        number = str(methods.office.number)
+        return MethodStatus(
+            self,
+            MethodState.SET_BY_ADMIN,
+            value=international(number),
+            # The office phone is the directory number: it is not secret (SECURITY.md 20).
+            masked=international(number),
+            updated_at=methods.office.updated_at,
+        )
+
+
+class CodeMethod(Method):
+    """A method proved by a code sent to a destination (a phone or an address)."""
+
+    model: ClassVar[type[models.Model]]
+    field: ClassVar[str]
+    related_name: ClassVar[str]
+    start_label: ClassVar[Any]
+
+    def start_form(self, data, *, user, policy: PolicyLike):
+        """The form of the first step; its cleaned_data["destination"] is where codes go."""
+        raise NotImplementedError
+
+    def channels(self, policy: PolicyLike) -> list[Channel]:
+        raise NotImplementedError
+
+    def display(self, destination: str) -> str:
+        return destination
+
+    def mask(self, destination: str) -> str:
+        raise NotImplementedError
+
+    def limit_counters(self, destination: str) -> dict[str, str]:
+        return {"destination": destination}
+
+    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+        raise NotImplementedError
+
+    def record(self, methods: UserMethods):
+        return getattr(methods, self.related_name)
+
+    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
+        record = self.record(methods)
+        if record is None:
+            return MethodStatus(self, MethodState.NOT_SET)
+        value = str(getattr(record, self.field))
+        return MethodStatus(
+            self,
+            MethodState.VERIFIED if record.verified_at else MethodState.WAITING,
+            value=self.display(value),
+            masked=self.mask(value),
+            updated_at=record.verified_at or record.updated_at,
+        )
+
+    def save_verified(self, *, user, destination: str) -> tuple[Any, str | None]:
+        """Store a destination the user just proved; return the record and the previous value
+        if a different one was verified before."""
+        now = timezone.now()
+        record = self.model.objects.select_for_update().filter(user=user).first()
+        previous = None
+        if record is None:
+            record = self.model(user=user)
+        elif record.verified_at and str(getattr(record, self.field)) != destination:
+            previous = str(getattr(record, self.field))
+        setattr(record, self.field, destination)
+        record.verified_at = now
+        record.last_used_at = now
+        record.prepopulated = False
+        record.save()
+        return record, previous
+
+
+class AuthenticationPhoneMethod(CodeMethod):
+    kind = MethodKind.AUTHENTICATION_PHONE
+    slug = "phone"
+    summary = _(
+        "A mobile phone you keep with you, other than your office phone. We send a code by text "
+        "message or call you and read it out."
+    )
+    model = AuthenticationPhone
+    field = "number"
+    related_name = "phone"
+    start_label = _("Enter your number")
+
+    def start_form(self, data, *, user, policy: PolicyLike):
+        return PhoneForm(data, allowed_regions=policy.region_list)
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        return policy.phone_sms_enabled or policy.phone_voice_enabled
+
+    def channels(self, policy: PolicyLike) -> list[Channel]:
+        enabled = [
+            (policy.phone_sms_enabled, Channel.SMS),
+            (policy.phone_voice_enabled, Channel.VOICE),
+        ]
+        return [channel for on, channel in enabled if on]
+
+    def display(self, destination: str) -> str:
+        return international(destination)
+
+    def mask(self, destination: str) -> str:
+        return mask_phone(destination)
+
+    def limit_counters(self, destination: str) -> dict[str, str]:
+        return {"destination": destination, "prefix": country_prefix(destination)}
+
+    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+        kind = "voice" if channel == Channel.VOICE else "sms"
+        context = {"code": code, "digits": list(code)}
+        text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
+        get_phone_backend().send(
+            PhoneMessage(to=destination, kind=kind, text=text, language=language)
+        )
+
+
+class AuthenticationEmailMethod(CodeMethod):
+    kind = MethodKind.AUTHENTICATION_EMAIL
+    slug = "email"
+    summary = _(
+        "A personal address you can read without the password you may need to reset. We send "
+        "a code to it."
+    )
+    model = AuthenticationEmail
+    field = "email"
+    related_name = "email"
+    start_label = _("Enter your address")
+
+    def start_form(self, data, *, user, policy: PolicyLike):
+        return EmailForm(data, user=user)
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        return policy.email_enabled
+
+    def channels(self, policy: PolicyLike) -> list[Channel]:
+        return [Channel.EMAIL]
+
+    def mask(self, destination: str) -> str:
+        return mask_email(destination)
+
+    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+        context = {"code": code, "site_url": settings.SSPR_SITE_URL}
+        subject = render_to_string("methods/messages/email_code_subject.txt", context).strip()
+        body = render_to_string("methods/messages/email_code.txt", context)
+        try:
+            EmailMessage(subject, body, to=[destination]).send()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
+
+
+class SecurityQuestionsMethod(Method):
+    kind = MethodKind.SECURITY_QUESTIONS
+    slug = "questions"
+    summary = _(
+        "Questions from a list your organisation approved, with answers only you know. Nobody, "
+        "not even the helpdesk, can see your answers."
+    )
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        return policy.questions_enabled
+
+    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
+        if not methods.answer_count:
+            return MethodStatus(self, MethodState.NOT_SET)
+        enough = methods.answer_count >= policy.questions_required
+        text = translation.ngettext(
+            "%(count)d question answered", "%(count)d questions answered", methods.answer_count
+        ) % {"count": methods.answer_count}
+        return MethodStatus(
+            self,
+            MethodState.VERIFIED if enough else MethodState.INCOMPLETE,
+            value=text,
+            masked=text,
+            updated_at=methods.answers_updated_at,
+        )
+
+
+REGISTRY: dict[str, Method] = {
+    method.slug: method
+    for method in (
+        AuthenticationPhoneMethod(),
+        AuthenticationEmailMethod(),
+        SecurityQuestionsMethod(),
+        OfficePhoneMethod(),
+    )
+}
+
+
+def enabled_methods(policy: PolicyLike) -> list[Method]:
+    return [method for method in REGISTRY.values() if method.is_enabled(policy)]
+
+
+def statuses(methods: UserMethods, policy: PolicyLike) -> list[MethodStatus]:
+    return [method.status(methods, policy) for method in enabled_methods(policy)]
+
+
+def code_method(slug: str) -> CodeMethod | None:
+    method = REGISTRY.get(slug)
+    return method if isinstance(method, CodeMethod) else None

@@ -1,0 +1,37 @@
+"""What the registration pages keep in the session, in one place."""
+
+from __future__ import annotations
+
+import time
+
+from django.http import HttpRequest
+
+from .conf import RECENT_PASSWORD_SECONDS
+
+PASSWORD_CHECKED_AT = "sspr_password_checked_at"
+PENDING = "sspr_pending"
+
+
+def mark_password_checked(request: HttpRequest) -> None:
+    request.session[PASSWORD_CHECKED_AT] = int(time.time())
+
+
+def password_recently_checked(request: HttpRequest) -> bool:
+    checked_at = request.session.get(PASSWORD_CHECKED_AT)
+    return isinstance(checked_at, int) and time.time() - checked_at < RECENT_PASSWORD_SECONDS()
+
+
+def set_pending(request: HttpRequest, slug: str, destination: str) -> None:
+    pending = dict(request.session.get(PENDING, {}))
+    pending[slug] = destination
+    request.session[PENDING] = pending
+
+
+def get_pending(request: HttpRequest, slug: str) -> str | None:
+    return request.session.get(PENDING, {}).get(slug)
+
+
+def clear_pending(request: HttpRequest, slug: str) -> None:
+    pending = dict(request.session.get(PENDING, {}))
+    if pending.pop(slug, None) is not None:
+        request.session[PENDING] = pending

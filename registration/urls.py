@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "registration"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("signin/", views.SignInView.as_view(), name="signin"),
+    path("signout/", views.SignOutView.as_view(), name="signout"),
+    path("confirm-password/", views.confirm_password, name="confirm_password"),
+    path("finish/", views.finish, name="finish"),
+    path("questions/", views.questions, {"slug": "questions"}, name="questions"),
+    path("<slug:slug>/", views.method_start, name="method_start"),
+    path("<slug:slug>/confirm/", views.method_confirm_existing, name="method_confirm_existing"),
+    path("<slug:slug>/send/", views.method_send, name="method_send"),
+    path("<slug:slug>/verify/", views.method_verify, name="method_verify"),
+    path("<slug:slug>/remove/", views.method_remove, name="method_remove"),
+]

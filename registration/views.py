@@ -1,0 +1,389 @@
+"""The /ssprsetup pages. Each view reads the request, calls one flow, and renders or redirects."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.log import record
+from audit.models import EventKind
+from methods import flows as method_flows
+from methods.backends import DeliveryProblem
+from methods.forms import ChannelForm, CodeForm, QuestionsForm
+from methods.models import CheckOutcome, Purpose
+from methods.registry import (
+    REGISTRY,
+    CodeMethod,
+    Method,
+    MethodState,
+    SecurityQuestionsMethod,
+    UserMethods,
+)
+
+from . import session
+from .flows import registration_finish, registration_status
+from .forms import PasswordCheckForm, SignInForm
+from .models import Policy
+
+# One message for every refused code, so a guesser learns nothing (SECURITY.md 7).
+CODE_REFUSED = gettext_lazy(
+    "That code is not right or no longer valid. Check it and try again, or send a new code."
+)
+
+
+def refusal_message(result: method_flows.SendResult) -> str:
+    refusal = method_flows.SendRefusal
+    if result.refusal is refusal.COOLDOWN:
+        return _("A code was sent a moment ago. You can ask for another one at %(time)s.") % {
+            "time": timezone.localtime(result.next_send_at).strftime("%H:%M:%S")
+        }
+    if result.refusal is refusal.RATE_LIMITED:
+        return _(
+            "Too many codes were asked for. Wait an hour and try again, or contact your helpdesk."
+        )
+    return {
+        DeliveryProblem.INVALID_NUMBER: _(
+            "This number cannot receive our messages. Check it, or use another number."
+        ),
+        DeliveryProblem.REGION_NOT_ENABLED: _(
+            "We cannot send messages to this country. Use a number from another country."
+        ),
+        DeliveryProblem.TOO_MANY_REQUESTS: _(
+            "The message service is busy. Wait a minute and try again."
+        ),
+    }.get(
+        result.problem,
+        _("The code could not be sent just now. Nothing was changed; please try again."),
+    )
+
+
+def secure_page(view):
+    """Signed-in users only; never cached, since every page shows personal data."""
+    return never_cache(login_required(view))
+
+
+def needs_password(request: HttpRequest, is_change: bool) -> HttpResponse | None:
+    """Changing or removing a verified method needs a password check within 10 minutes."""
+    if not is_change or session.password_recently_checked(request):
+        return None
+    query = urlencode({"next": request.get_full_path()})
+    return redirect(f"{reverse('registration:confirm_password')}?{query}")
+
+
+def registry_method(kind: type[Method]):
+    """Resolve the <slug> in the URL to an enabled, user-managed method of the given kind."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, slug, *args, **kwargs):
+            method = REGISTRY.get(slug)
+            policy = Policy.load()
+            if (
+                not isinstance(method, kind)
+                or not method.user_managed
+                or not method.is_enabled(policy)
+            ):
+                raise Http404
+            return view(request, method, policy, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# --- Signing in -------------------------------------------------------------------------------
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class SignInView(auth_views.LoginView):
+    # LoginView rotates the session key, and only follows `next` to this host.
+    template_name = "registration/signin.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    pass
+
+
+@sensitive_post_parameters("password")
+@secure_page
+def confirm_password(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("registration:overview")
+    form = PasswordCheckForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        request.session.cycle_key()
+        session.mark_password_checked(request)
+        record(EventKind.PASSWORD_CONFIRMED, request=request, subject=request.user)
+        return redirect(next_url)
+    return render(request, "registration/confirm_password.html", {"form": form, "next": next_url})
+
+
+# --- The overview and Finish ------------------------------------------------------------------
+
+
+def setup_url(method: Method) -> str:
+    if isinstance(method, SecurityQuestionsMethod):
+        return reverse("registration:questions")
+    return reverse("registration:method_start", kwargs={"slug": method.slug})
+
+
+@secure_page
+def overview(request: HttpRequest) -> HttpResponse:
+    status = registration_status(user=request.user)
+    cards = [
+        {
+            "status": method_status,
+            "setup_url": setup_url(method_status.method)
+            if method_status.method.user_managed
+            else "",
+            "confirmable": isinstance(method_status.method, CodeMethod)
+            and method_status.state == MethodState.WAITING,
+        }
+        for method_status in status.methods
+    ]
+    return render(request, "registration/overview.html", {"status": status, "cards": cards})
+
+
+@require_POST
+@secure_page
+def finish(request: HttpRequest) -> HttpResponse:
+    policy = Policy.load()
+    if registration_finish(request=request, user=request.user, policy=policy):
+        messages.success(
+            request,
+            _(
+                "Your registration is complete. If you forget your password or get locked out, "
+                "you can now reset or unlock it yourself."
+            ),
+        )
+    else:
+        messages.error(
+            request,
+            _("Set up and verify the methods your organisation requires before you finish."),
+        )
+    return redirect("registration:overview")
+
+
+# --- Authentication phone and email: enter, send, verify ----------------------------------------
+
+
+def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
+    """The step indicator of the code pages: enter, (choose how,) enter the code."""
+    steps = [("start", method.start_label)]
+    if len(method.channels(policy)) > 1:
+        steps.append(("send", _("Choose text or call")))
+    steps.append(("verify", _("Enter the code")))
+    keys = [key for key, _label in steps]
+    done = keys[: keys.index(current)] if current in keys else []
+    return {"steps": steps, "step": current, "done_steps": done}
+
+
+def _is_change(request: HttpRequest, method: Method, policy: Policy) -> bool:
+    return method.status(UserMethods.load(request.user), policy).counts
+
+
+@secure_page
+@registry_method(CodeMethod)
+def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 1: the number or address to verify."""
+    if gate := needs_password(request, _is_change(request, method, policy)):
+        return gate
+    form = method.start_form(request.POST or None, user=request.user, policy=policy)
+    if request.method == "POST" and form.is_valid():
+        destination = form.cleaned_data["destination"]
+        session.set_pending(request, method.slug, destination)
+        if len(method.channels(policy)) == 1:
+            return _send(request, method, policy, method.channels(policy)[0], form=form)
+        return redirect("registration:method_send", slug=method.slug)
+    return render(
+        request,
+        "registration/method_start.html",
+        {"form": form, "method": method, **code_steps(method, policy, "start")},
+    )
+
+
+@require_POST
+@secure_page
+@registry_method(CodeMethod)
+def method_confirm_existing(
+    request: HttpRequest, method: CodeMethod, policy: Policy
+) -> HttpResponse:
+    """Confirm a number or address an administrator entered: send a code to it."""
+    registered = UserMethods.load(request.user)
+    existing = method.record(registered)
+    if existing is None:
+        return redirect("registration:method_start", slug=method.slug)
+    session.set_pending(request, method.slug, str(getattr(existing, method.field)))
+    return redirect("registration:method_send", slug=method.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@secure_page
+@registry_method(CodeMethod)
+def method_send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 2: show the destination back and send the code the way the user chooses."""
+    destination = session.get_pending(request, method.slug)
+    if destination is None:
+        messages.info(request, _("Start by entering the details to verify."))
+        return redirect("registration:method_start", slug=method.slug)
+    channels = method.channels(policy)
+    form = ChannelForm(request.POST or None, channels=channels)
+    if request.method == "POST" and form.is_valid():
+        return _send(request, method, policy, form.cleaned_data["channel"], form=form)
+    return render(
+        request,
+        "registration/code_send.html",
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "channels": channels,
+            **code_steps(method, policy, "send"),
+        },
+    )
+
+
+def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> HttpResponse:
+    destination = session.get_pending(request, method.slug)
+    result = method_flows.code_send(
+        request=request,
+        user=request.user,
+        method=method,
+        purpose=Purpose.REGISTER,
+        destination=destination,
+        channel=channel,
+    )
+    if result.sent:
+        return redirect("registration:method_verify", slug=method.slug)
+    if result.refusal is method_flows.SendRefusal.COOLDOWN and method_flows.pending_code(
+        user=request.user, method=method, purpose=Purpose.REGISTER
+    ):
+        messages.info(request, refusal_message(result))
+        return redirect("registration:method_verify", slug=method.slug)
+    form.add_error(None, refusal_message(result))
+    status = 429 if result.refusal is method_flows.SendRefusal.RATE_LIMITED else 200
+    template = (
+        "registration/code_send.html"
+        if isinstance(form, ChannelForm)
+        else "registration/method_start.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "channels": method.channels(policy),
+            **code_steps(method, policy, "send" if isinstance(form, ChannelForm) else "start"),
+        },
+        status=status,
+    )
+
+
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+@secure_page
+@registry_method(CodeMethod)
+def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 3: the code."""
+    destination = session.get_pending(request, method.slug)
+    if destination is None:
+        return redirect("registration:method_start", slug=method.slug)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = method_flows.method_confirm(
+            request=request,
+            user=request.user,
+            method=method,
+            code=form.cleaned_data["code"],
+            policy=policy,
+        )
+        if outcome is CheckOutcome.VERIFIED:
+            session.clear_pending(request, method.slug)
+            messages.success(
+                request,
+                _("%(method)s verified: %(value)s.")
+                % {"method": method.label, "value": method.display(destination)},
+            )
+            return redirect("registration:overview")
+        form.add_error("code", CODE_REFUSED)
+    device = method_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    return render(
+        request,
+        "registration/code_verify.html",
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "channels": method.channels(policy),
+            "next_send_at": device.next_send_at() if device else None,
+            "channel": device.channel if device else "",
+            **code_steps(method, policy, "verify"),
+        },
+    )
+
+
+# --- Security questions -----------------------------------------------------------------------
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+@secure_page
+@registry_method(SecurityQuestionsMethod)
+def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpResponse:
+    if gate := needs_password(request, _is_change(request, method, policy)):
+        return gate
+    form = QuestionsForm(request.POST or None, count=policy.questions_required, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        method_flows.questions_set(
+            request=request, user=request.user, answers=form.cleaned_data["answers"], policy=policy
+        )
+        messages.success(request, _("Your security questions are saved."))
+        return redirect("registration:overview")
+    return render(request, "registration/questions.html", {"form": form, "method": method})
+
+
+# --- Removing a method ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@secure_page
+def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
+    method = REGISTRY.get(slug)
+    if method is None or not method.user_managed:
+        raise Http404
+    policy = Policy.load()
+    current = method.status(UserMethods.load(request.user), policy)
+    if not current.is_set:
+        return redirect("registration:overview")
+    if gate := needs_password(request, current.counts):
+        return gate
+    if request.method == "POST":
+        method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)
+        session.clear_pending(request, method.slug)
+        messages.success(request, _("%(method)s removed.") % {"method": method.label})
+        return redirect("registration:overview")
+    return render(
+        request, "registration/method_remove.html", {"method": method, "current": current}
+    )

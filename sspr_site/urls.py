@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
+    path("ssprsetup/", include("registration.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Self-service password reset"
+admin.site.site_title = "Password reset administration"
+admin.site.index_title = "Administration"
