@@ -155,6 +155,8 @@ class CodeMethod(Method):
     field: ClassVar[str]
     related_name: ClassVar[str]
     start_label: ClassVar[Any]
+    # Show the destination back, and let the user pick a channel, before anything is sent.
+    confirm_before_send: ClassVar[bool] = False
 
     def start_form(self, data, *, user, policy: PolicyLike):
         """The form of the first step; its cleaned_data["destination"] is where codes go."""
@@ -220,6 +222,7 @@ class AuthenticationPhoneMethod(CodeMethod):
     field = "number"
     related_name = "phone"
     start_label = _("Enter your number")
+    confirm_before_send = True
 
     def start_form(self, data, *, user, policy: PolicyLike):
         return PhoneForm(data, allowed_regions=policy.region_list)

@@ -72,6 +72,11 @@ def refusal_message(result: method_flows.SendResult) -> str:
     )
 
 
+def posted(request: HttpRequest):
+    """The submitted data on POST (even when empty, so it is validated), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def secure_page(view):
     """Signed-in users only; never cached, since every page shows personal data."""
     return never_cache(login_required(view))
@@ -129,7 +134,7 @@ def confirm_password(request: HttpRequest) -> HttpResponse:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("registration:overview")
-    form = PasswordCheckForm(request.POST or None, request=request)
+    form = PasswordCheckForm(posted(request), request=request)
     if request.method == "POST" and form.is_valid():
         request.session.cycle_key()
         session.mark_password_checked(request)
@@ -190,8 +195,9 @@ def finish(request: HttpRequest) -> HttpResponse:
 def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
     """The step indicator of the code pages: enter, (choose how,) enter the code."""
     steps = [("start", method.start_label)]
-    if len(method.channels(policy)) > 1:
-        steps.append(("send", _("Choose text or call")))
+    if method.confirm_before_send:
+        many = len(method.channels(policy)) > 1
+        steps.append(("send", _("Choose text or call") if many else _("Check and send")))
     steps.append(("verify", _("Enter the code")))
     keys = [key for key, _label in steps]
     done = keys[: keys.index(current)] if current in keys else []
@@ -208,13 +214,13 @@ def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> Ht
     """Step 1: the number or address to verify."""
     if gate := needs_password(request, _is_change(request, method, policy)):
         return gate
-    form = method.start_form(request.POST or None, user=request.user, policy=policy)
+    form = method.start_form(posted(request), user=request.user, policy=policy)
     if request.method == "POST" and form.is_valid():
         destination = form.cleaned_data["destination"]
         session.set_pending(request, method.slug, destination)
-        if len(method.channels(policy)) == 1:
-            return _send(request, method, policy, method.channels(policy)[0], form=form)
-        return redirect("registration:method_send", slug=method.slug)
+        if method.confirm_before_send:
+            return redirect("registration:method_send", slug=method.slug)
+        return _send(request, method, policy, method.channels(policy)[0], form=form)
     return render(
         request,
         "registration/method_start.html",
@@ -247,7 +253,7 @@ def method_send(request: HttpRequest, method: CodeMethod, policy: Policy) -> Htt
         messages.info(request, _("Start by entering the details to verify."))
         return redirect("registration:method_start", slug=method.slug)
     channels = method.channels(policy)
-    form = ChannelForm(request.POST or None, channels=channels)
+    form = ChannelForm(posted(request), channels=channels)
     if request.method == "POST" and form.is_valid():
         return _send(request, method, policy, form.cleaned_data["channel"], form=form)
     return render(
@@ -310,7 +316,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
     destination = session.get_pending(request, method.slug)
     if destination is None:
         return redirect("registration:method_start", slug=method.slug)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         outcome = method_flows.method_confirm(
             request=request,
@@ -354,7 +360,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
 def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpResponse:
     if gate := needs_password(request, _is_change(request, method, policy)):
         return gate
-    form = QuestionsForm(request.POST or None, count=policy.questions_required, user=request.user)
+    form = QuestionsForm(posted(request), count=policy.questions_required, user=request.user)
     if request.method == "POST" and form.is_valid():
         method_flows.questions_set(
             request=request, user=request.user, answers=form.cleaned_data["answers"], policy=policy

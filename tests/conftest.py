@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.cache import cache
+from django.test import Client
+
+from methods.backends import locmem
+from registration.models import Policy
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_delivery(settings, tmp_path):
+    settings.SSPR_PHONE_BACKEND = "locmem"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SSPR_PHONE_FILE_PATH = str(tmp_path / "phone")
+    settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    # Keep the backoff out of the way unless a test is about it.
+    settings.SSPR_CODE_THROTTLE_FACTOR = 0
+    locmem.outbox.clear()
+    cache.clear()
+    yield
+    locmem.outbox.clear()
+    cache.clear()
+
+
+@pytest.fixture
+def phone_outbox():
+    return locmem.outbox
+
+
+@pytest.fixture
+def policy(db) -> Policy:
+    return Policy.load()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username="alice", *, email=None, staff=False, password=PASSWORD, **extra):
+        user = get_user_model().objects.create_user(
+            username=username,
+            email=f"{username}@example.org" if email is None else email,
+            password=password,
+            is_staff=staff,
+            first_name=username.title(),
+            **extra,
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+def sign_in(client: Client, username: str, password: str = PASSWORD):
+    return client.post(
+        "/ssprsetup/signin/", {"username": username, "password": password}, follow=False
+    )
+
+
+@pytest.fixture
+def signed_in(client, user) -> Client:
+    response = sign_in(client, user.username)
+    assert response.status_code == 302
+    return client
+
+
+def last_code(text: str) -> str:
+    match = re.search(r"(?<!\d)(\d{6})(?!\d)", text)
+    assert match, text
+    return match.group(1)
+
+
+def last_phone_code(outbox=None) -> str:
+    message = (outbox if outbox is not None else locmem.outbox)[-1]
+    if message.kind == "voice":
+        digits = re.findall(r"(?<!\d)(\d)\.", message.text)
+        return "".join(digits[:6])
+    return last_code(message.text)
+
+
+def last_email_code() -> str:
+    return last_code(mail.outbox[-1].body)
+
+
+def register_phone(client: Client, number="+447400123456", channel="sms") -> str:
+    assert client.post("/ssprsetup/phone/", {"region": "", "number": number}).status_code == 302
+    assert client.post("/ssprsetup/phone/send/", {"channel": channel}).status_code == 302
+    code = last_phone_code()
+    response = client.post("/ssprsetup/phone/verify/", {"code": code})
+    assert response.status_code == 302, response.content.decode()
+    return code
+
+
+def register_email(client: Client, address="alice.home@example.net") -> str:
+    assert client.post("/ssprsetup/email/", {"email": address}).status_code == 302
+    code = last_email_code()
+    response = client.post("/ssprsetup/email/verify/", {"code": code})
+    assert response.status_code == 302, response.content.decode()
+    return code
+
+
+def question_ids(count: int) -> list[int]:
+    from methods.models import SecurityQuestion
+
+    return list(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True)[:count])
+
+
+ANSWERS = ["Blue Whale", "Paris   Nord", "Mrs Okafor", "clarinet", "Lisbon"]
+
+
+def questions_data(count: int = 3, answers=ANSWERS) -> dict[str, str]:
+    data = {}
+    for index, (pk, answer) in enumerate(zip(question_ids(count), answers, strict=False), start=1):
+        data[f"question_{index}"] = str(pk)
+        data[f"answer_{index}"] = answer
+    return data

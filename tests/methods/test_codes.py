@@ -1,0 +1,138 @@
+"""The one-time code rules (SECURITY.md 1-8), on the model that keeps codes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from methods.models import CheckOutcome, MethodKind, Purpose, VerificationCode
+
+pytestmark = pytest.mark.django_db
+
+BINDING = "session-binding-a"
+
+
+@pytest.fixture
+def channel(user):
+    return VerificationCode.objects.create(
+        user=user,
+        name="phone",
+        method=MethodKind.AUTHENTICATION_PHONE,
+        purpose=Purpose.REGISTER,
+    )
+
+
+def check(device: VerificationCode, code: str, binding: str = BINDING) -> CheckOutcome:
+    with transaction.atomic():
+        locked = VerificationCode.locked_for(
+            user=device.user, method=device.method, purpose=device.purpose
+        )
+        return locked.check_code(code, binding=binding)
+
+
+def issue(device: VerificationCode, binding: str = BINDING) -> str:
+    device.refresh_from_db()
+    device.last_generated_timestamp = None
+    return device.issue(destination="+447400123456", channel="sms", binding=binding)
+
+
+def test_code_is_six_digits_and_stored_only_as_a_keyed_hash(channel):
+    code = issue(channel)
+    channel.refresh_from_db()
+    assert len(code) == 6 and code.isdigit()
+    assert code not in channel.token
+    assert len(channel.token) == 64
+
+
+def test_codes_vary(channel):
+    assert len({issue(channel) for _ in range(20)}) > 15
+
+
+def test_right_code_verifies_once(channel):
+    code = issue(channel)
+    assert check(channel, code) is CheckOutcome.VERIFIED
+    assert check(channel, code) is CheckOutcome.NO_CODE
+
+
+def test_code_is_valid_for_ten_minutes(channel):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        code = issue(channel)
+    with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False):
+        assert check(channel, code) is CheckOutcome.VERIFIED
+
+
+def test_code_expires_after_ten_minutes(channel):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        code = issue(channel)
+    with time_machine.travel(start + timedelta(minutes=10, seconds=1), tick=False):
+        assert check(channel, code) is CheckOutcome.EXPIRED
+
+
+def test_new_code_voids_the_previous_one(channel):
+    first = issue(channel)
+    second = issue(channel)
+    while second == first:
+        second = issue(channel)
+    assert check(channel, first) is CheckOutcome.WRONG
+    assert check(channel, second) is CheckOutcome.VERIFIED
+
+
+def test_five_wrong_entries_void_the_code(channel):
+    code = issue(channel)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        assert check(channel, wrong) is CheckOutcome.WRONG
+    assert check(channel, code) is CheckOutcome.NO_CODE
+
+
+def test_code_only_works_in_the_session_that_asked(channel):
+    code = issue(channel, binding="session-a")
+    assert check(channel, code, binding="session-b") is CheckOutcome.WRONG
+    assert check(channel, code, binding="session-a") is CheckOutcome.VERIFIED
+
+
+def test_failures_back_off_exponentially(settings, channel):
+    settings.SSPR_CODE_THROTTLE_FACTOR = 1
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        code = issue(channel)
+        assert check(channel, "999999" if code != "999999" else "888888") is CheckOutcome.WRONG
+        # Within the backoff even the right code is refused, and not spent.
+        assert check(channel, code) is CheckOutcome.THROTTLED
+        clock.shift(timedelta(seconds=1.5))
+        assert check(channel, code) is CheckOutcome.VERIFIED
+
+
+def test_consecutive_failures_are_capped_across_codes(settings, channel):
+    settings.SSPR_CODE_MAX_FAILURES = 7
+    for _ in range(3):
+        code = issue(channel)
+        wrong = "000000" if code != "000000" else "111111"
+        for _ in range(3):
+            check(channel, wrong)
+    code = issue(channel)  # a new code does not reset the count
+    assert check(channel, code) is CheckOutcome.LOCKED
+
+
+def test_success_resets_the_failure_count(channel):
+    code = issue(channel)
+    check(channel, "000000" if code != "000000" else "111111")
+    assert check(channel, code) is CheckOutcome.VERIFIED
+    channel.refresh_from_db()
+    assert channel.throttling_failure_count == 0
+
+
+def test_resend_waits_thirty_seconds(channel):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        channel.issue(destination="+447400123456", channel="sms", binding=BINDING)
+        channel.refresh_from_db()
+        assert channel.next_send_at() == start + timedelta(seconds=30)
+        clock.shift(timedelta(seconds=31))
+        assert channel.next_send_at() is None

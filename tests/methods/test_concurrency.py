@@ -1,0 +1,51 @@
+"""A code is single use even when two submissions race (SECURITY.md 3)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationPhone
+from tests.conftest import last_phone_code, sign_in
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox, attempt):
+    first = Client()
+    sign_in(first, user.username)
+    first.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    first.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    code = last_phone_code(phone_outbox)
+
+    # A second browser tab: the same session cookie, its own connection.
+    second = Client()
+    second.cookies = first.cookies
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit(client: Client) -> None:
+        try:
+            barrier.wait()
+            response = client.post("/ssprsetup/phone/verify/", {"code": code})
+            outcomes.append(response.get("Location", str(response.status_code)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # Exactly one submission lands on the overview as verified. The other is refused, or sent
+    # back to sign in when the winner had already rotated the session key.
+    assert len(outcomes) == 2
+    assert outcomes.count("/ssprsetup/") == 1, outcomes
+    assert AuthenticationPhone.objects.filter(user=user, verified_at__isnull=False).count() == 1
+    assert Event.objects.filter(subject=user, kind=EventKind.METHOD_VERIFIED).count() == 1

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from methods.masking import mask_email, mask_phone
+from methods.phones import PhoneError, PhoneProblem, e164, international, parse
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("07400 123456", "GB", "+447400123456"),
+        ("+44 7400 123456", None, "+447400123456"),
+        ("+44 7400 123456", "DE", "+447400123456"),  # a leading + wins over the selector
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("0151 12345678", "DE", "+4915112345678"),
+    ],
+)
+def test_numbers_are_parsed_to_e164(raw, region, expected):
+    assert e164(parse(raw, region=region)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "allowed", "problem"),
+    [
+        ("not a number", "GB", (), PhoneProblem.UNREADABLE),
+        ("12", "GB", (), PhoneProblem.IMPOSSIBLE),
+        ("+44 7700 900123", None, (), PhoneProblem.IMPOSSIBLE),
+        ("+1 415 555 2671", None, ("GB", "DE"), PhoneProblem.REGION_NOT_ALLOWED),
+        ("+44 909 090 1234", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # premium rate
+        ("+44 56 1234 5678", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # VoIP
+        ("+44 800 123 4567", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # free phone
+    ],
+)
+def test_numbers_that_cannot_receive_codes_are_refused(raw, region, allowed, problem):
+    with pytest.raises(PhoneError) as caught:
+        parse(raw, region=region, allowed_regions=allowed)
+    assert caught.value.problem is problem
+
+
+def test_international_format():
+    assert international("+447400123456") == "+44 7400 123456"
+
+
+def test_masks_keep_country_code_and_last_two_digits_or_first_letter_and_domain():
+    assert mask_phone("+447400123456") == "+44 ••••••••56"
+    assert mask_phone("+14155552671") == "+1 ••••••••71"
+    assert mask_email("alice.home@example.net") == "a•••@example.net"
+    for masked in (mask_phone("+447400123456"), mask_email("alice.home@example.net")):
+        assert "7400123" not in masked and "alice.home" not in masked

@@ -1,0 +1,130 @@
+"""Changing or removing a verified method: a recent password, and notices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from tests.conftest import PASSWORD, last_phone_code, questions_data, register_email, register_phone
+
+pytestmark = pytest.mark.django_db
+
+
+def later(minutes=11):
+    return time_machine.travel(timezone.now() + timedelta(minutes=minutes), tick=False)
+
+
+def test_first_setup_needs_no_second_password(signed_in):
+    with later():
+        assert signed_in.get("/ssprsetup/phone/").status_code == 200
+
+
+def test_change_after_ten_minutes_asks_for_the_password_again(signed_in, user):
+    register_phone(signed_in)
+    with later():
+        response = signed_in.get("/ssprsetup/phone/")
+        assert response["Location"] == "/ssprsetup/confirm-password/?next=%2Fssprsetup%2Fphone%2F"
+        wrong = signed_in.post(response["Location"], {"password": "wrong"})
+        assert "That password is not right" in wrong.content.decode()
+        ok = signed_in.post(response["Location"], {"password": PASSWORD})
+        assert ok["Location"] == "/ssprsetup/phone/"
+        assert signed_in.get("/ssprsetup/phone/").status_code == 200
+    assert Event.objects.filter(kind=EventKind.PASSWORD_CONFIRMED).count() == 1
+
+
+def test_change_within_ten_minutes_needs_no_password(signed_in):
+    register_phone(signed_in)
+    with later(minutes=9):
+        assert signed_in.get("/ssprsetup/phone/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/ssprsetup/phone/remove/", "/ssprsetup/questions/"])
+def test_remove_and_question_change_also_need_a_recent_password(signed_in, path):
+    register_phone(signed_in)
+    signed_in.post("/ssprsetup/questions/", questions_data(3))
+    with later():
+        assert signed_in.get(path)["Location"].startswith("/ssprsetup/confirm-password/")
+        assert signed_in.post(path, questions_data(3))["Location"].startswith(
+            "/ssprsetup/confirm-password/"
+        )
+    assert AuthenticationPhone.objects.exists() and SecurityAnswer.objects.count() == 3
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x"])
+def test_confirm_password_never_leaves_the_site(signed_in, next_url):
+    response = signed_in.post(
+        f"/ssprsetup/confirm-password/?next={next_url}", {"password": PASSWORD}
+    )
+    assert response["Location"] == "/ssprsetup/"
+
+
+def test_changing_the_phone_keeps_the_old_one_until_the_new_one_is_verified(signed_in, user):
+    register_phone(signed_in, "+447400123456")
+    mail.outbox.clear()
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400123456"
+    signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
+    assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400654321"
+    (notice,) = mail.outbox
+    assert notice.to == [user.email]
+    assert "Authentication phone: changed" in notice.body
+    assert "+44 ••••••••21" in notice.body
+    assert "7400654321" not in notice.body and "7400 654321" not in notice.body
+    assert Event.objects.filter(kind=EventKind.METHOD_CHANGED).count() == 1
+
+
+def test_changing_the_email_notifies_the_account_and_the_previous_address(signed_in, user):
+    register_email(signed_in, "old.home@example.net")
+    mail.outbox.clear()
+    signed_in.post("/ssprsetup/email/", {"email": "new.home@example.net"})
+    from tests.conftest import last_email_code
+
+    code = last_email_code()
+    mail.outbox.clear()
+    signed_in.post("/ssprsetup/email/verify/", {"code": code})
+    assert AuthenticationEmail.objects.get(user=user).email == "new.home@example.net"
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == sorted([user.email, "old.home@example.net"])
+    for message in mail.outbox:
+        assert code not in message.body and "new.home@" not in message.body
+        assert len(message.to) == 1
+
+
+def test_removing_a_method_deletes_it_and_sends_notices(signed_in, user):
+    register_email(signed_in, "old.home@example.net")
+    mail.outbox.clear()
+    page = signed_in.get("/ssprsetup/email/remove/").content.decode()
+    assert "o•••@example.net" in page
+    response = signed_in.post("/ssprsetup/email/remove/")
+    assert response["Location"] == "/ssprsetup/"
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+    assert sorted(a for m in mail.outbox for a in m.to) == sorted(
+        [user.email, "old.home@example.net"]
+    )
+    assert "Authentication email: removed" in mail.outbox[0].body
+    assert Event.objects.filter(kind=EventKind.METHOD_REMOVED).count() == 1
+
+
+def test_removing_a_method_that_is_not_set_changes_nothing(signed_in):
+    response = signed_in.post("/ssprsetup/phone/remove/")
+    assert response["Location"] == "/ssprsetup/"
+    assert not Event.objects.filter(kind=EventKind.METHOD_REMOVED).exists()
+    assert signed_in.post("/ssprsetup/nonsense/remove/").status_code == 404
+
+
+def test_replacing_questions_notifies(signed_in, user):
+    signed_in.post("/ssprsetup/questions/", questions_data(3))
+    assert mail.outbox == []
+    signed_in.post(
+        "/ssprsetup/questions/", questions_data(3, answers=["other one", "other two", "other 3"])
+    )
+    (notice,) = mail.outbox
+    assert "Security questions: changed" in notice.body
+    assert "other" not in notice.body

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from methods.models import AuthenticationEmail
+from tests.conftest import last_email_code, register_email
+
+pytestmark = pytest.mark.django_db
+
+
+def test_email_code_verifies_the_address(signed_in, user):
+    response = signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+    assert response["Location"] == "/ssprsetup/email/verify/"
+    (message,) = mail.outbox
+    assert message.to == ["alice.home@example.net"]
+    assert last_email_code() in message.subject and last_email_code() in message.body
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+
+    response = signed_in.post("/ssprsetup/email/verify/", {"code": last_email_code()})
+    assert response["Location"] == "/ssprsetup/"
+    record = AuthenticationEmail.objects.get(user=user)
+    assert record.email == "alice.home@example.net" and record.verified_at
+    signed_in.get("/ssprsetup/")
+    overview = signed_in.get("/ssprsetup/").content.decode()
+    assert "a•••@example.net" in overview and "alice.home@" not in overview
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("not-an-address", "Enter a valid email address"),
+        ("alice@", "Enter a valid email address"),
+        ("a" * 250 + "@example.net", "at most 254 characters"),
+        ("", "This field is required"),
+        ("ALICE@example.org", "your account&#x27;s own address"),
+    ],
+)
+def test_bad_addresses_are_refused_next_to_the_field(signed_in, user, address, message):
+    response = signed_in.post("/ssprsetup/email/", {"email": address})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="id_email_error"' in page and message in page
+    assert mail.outbox == []
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+
+
+def test_sending_failure_leaves_nothing_behind_and_retry_works(signed_in, user, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    response = signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+    assert response.status_code == 200
+    assert "could not be sent just now" in response.content.decode()
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    register_email(signed_in)  # no cooldown: the failed send did not count
+    assert AuthenticationEmail.objects.get(user=user).verified_at

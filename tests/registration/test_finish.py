@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationPhone, OfficePhone
+from registration.models import Registration
+from tests.conftest import questions_data, register_email, register_phone
+
+pytestmark = pytest.mark.django_db
+
+
+def test_overview_lists_enabled_methods_with_state_and_requirement(signed_in, policy):
+    page = signed_in.get("/ssprsetup/").content.decode()
+    for label in ("Authentication phone", "Authentication email", "Security questions"):
+        assert label in page
+    assert "Office phone" not in page  # disabled by default
+    assert "0 of 2 required methods verified" in page
+    assert "set up more than the minimum" in page
+
+
+def test_finish_is_refused_until_the_requirement_is_met(signed_in, user, policy):
+    register_phone(signed_in)
+    response = signed_in.post("/ssprsetup/finish/", follow=True)
+    assert "Set up and verify the methods" in response.content.decode()
+    assert not Registration.objects.filter(user=user, completed_at__isnull=False).exists()
+
+
+def test_whole_registration_records_completion(signed_in, user, policy):
+    register_phone(signed_in)
+    register_email(signed_in)
+    assert signed_in.post("/ssprsetup/questions/", questions_data(3)).status_code == 302
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "3 of 2 required methods verified" in page
+    response = signed_in.post("/ssprsetup/finish/", follow=True)
+    page = response.content.decode()
+    assert "Your registration is complete" in page
+    assert "You are registered" in page
+    registration = Registration.objects.get(user=user)
+    assert registration.completed_at and registration.last_confirmed_at
+    event = Event.objects.get(kind=EventKind.REGISTRATION_COMPLETED)
+    assert event.details["methods"] == [
+        "authentication_email",
+        "authentication_phone",
+        "security_questions",
+    ]
+
+
+def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, policy):
+    policy.office_phone_enabled = True
+    policy.methods_required = 1
+    policy.save()
+    OfficePhone.objects.create(user=user, number="+442071838750")
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "Set by your administrator" in page
+    assert "+44 20 7183 8750" in page
+    assert "/ssprsetup/office-phone/" not in page
+    assert signed_in.get("/ssprsetup/office-phone/").status_code == 404
+    assert signed_in.post("/ssprsetup/office-phone/remove/").status_code == 404
+    assert "1 of 1 required methods verified" in page
+    assert signed_in.post("/ssprsetup/finish/").status_code == 302
+    assert Registration.objects.get(user=user).completed_at
+
+
+def test_office_phone_not_set_is_shown_as_such(signed_in, policy):
+    policy.office_phone_enabled = True
+    policy.save()
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "Not set. Ask your administrator" in page
+
+
+def test_prepopulated_phone_waits_for_confirmation_and_counts_only_after_a_code(
+    signed_in, user, policy, phone_outbox
+):
+    policy.methods_required = 1
+    policy.save()
+    AuthenticationPhone.objects.create(user=user, number="+447400123456", prepopulated=True)
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "Waiting for your confirmation" in page
+    assert "0 of 1 required methods verified" in page
+    response = signed_in.post("/ssprsetup/phone/confirm/")
+    assert response["Location"] == "/ssprsetup/phone/send/"
+    assert "+44 7400 123456" in signed_in.get("/ssprsetup/phone/send/").content.decode()
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    from tests.conftest import last_phone_code
+
+    signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
+    phone = AuthenticationPhone.objects.get(user=user)
+    assert phone.verified_at and not phone.prepopulated
+
+
+def test_overview_costs_the_same_queries_however_many_methods_and_users(signed_in, user, make_user):
+    with CaptureQueriesContext(connection) as empty:
+        signed_in.get("/ssprsetup/")
+    register_phone(signed_in)
+    register_email(signed_in)
+    signed_in.post("/ssprsetup/questions/", questions_data(3))
+    for index in range(10):
+        make_user(f"other{index}")
+    with CaptureQueriesContext(connection) as full:
+        signed_in.get("/ssprsetup/")
+    assert len(full) == len(empty)
+    assert len(full) <= 8

@@ -1,0 +1,202 @@
+"""The authentication phone, through the pages, as a user would do it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationPhone
+from tests.conftest import last_phone_code, register_phone
+
+pytestmark = pytest.mark.django_db
+
+
+def test_number_is_shown_back_in_international_format_before_sending(signed_in, phone_outbox):
+    response = signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
+    assert response["Location"] == "/ssprsetup/phone/send/"
+    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
+    assert "+44 7400 123456" in page
+    assert "Text me a code" in page and "Call me with a code" in page
+    assert phone_outbox == []  # nothing is sent until the user chooses how
+
+
+def test_text_message_code_verifies_the_number(signed_in, user, phone_outbox):
+    signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert response["Location"] == "/ssprsetup/phone/verify/"
+    (message,) = phone_outbox
+    assert message.to == "+447400123456" and message.kind == "sms"
+    code = last_phone_code()
+
+    assert not AuthenticationPhone.objects.filter(user=user).exists()  # not before the code
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert response["Location"] == "/ssprsetup/"
+    phone = AuthenticationPhone.objects.get(user=user)
+    assert str(phone.number) == "+447400123456"
+    assert phone.verified_at is not None
+    signed_in.get("/ssprsetup/")  # shows the confirmation message once
+    overview = signed_in.get("/ssprsetup/").content.decode()
+    assert "+44 ••••••••56" in overview
+    assert "7400 123456" not in overview  # partly masked when coming back
+
+
+def test_voice_call_reads_the_digits_one_by_one_twice(signed_in, user, phone_outbox):
+    signed_in.post("/ssprsetup/phone/", {"number": "+1 415 555 2671"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    (call,) = phone_outbox
+    assert call.kind == "voice"
+    digits = re.findall(r"(?<!\d)(\d)\.", call.text)
+    assert len(digits) == 12 and digits[:6] == digits[6:]
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "".join(digits[:6])})
+    assert response["Location"] == "/ssprsetup/"
+    assert AuthenticationPhone.objects.get(user=user).verified_at
+
+
+def test_code_with_spaces_is_accepted(signed_in, user):
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    code = last_phone_code()
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": f" {code[:3]} {code[3:]} "})
+    assert response["Location"] == "/ssprsetup/"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"region": "GB", "number": "hello"}, "number", "Enter a phone number using digits"),
+        ({"region": "GB", "number": "12"}, "number", "cannot exist in the country"),
+        ({"region": "GB", "number": "9" * 40}, "number", "Enter a phone number using digits"),
+        ({"region": "GB", "number": ""}, "number", "This field is required"),
+        ({"region": "", "number": "07400 123456"}, "region", "Choose the country"),
+        ({"region": "XX", "number": "07400 123456"}, "region", "Select a valid choice"),
+        ({"region": "GB", "number": "0909 090 1234"}, "number", "cannot receive codes"),
+        ({}, "number", "This field is required"),
+    ],
+)
+def test_bad_numbers_come_back_with_the_message_next_to_the_field(
+    signed_in, user, phone_outbox, data, field, message
+):
+    response = signed_in.post("/ssprsetup/phone/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    error_block = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
+    assert error_block and message in error_block.group(1)
+    assert f'aria-describedby="id_{field}_helptext id_{field}_error"' in page or (
+        f'aria-describedby="id_{field}_error"' in page
+    )
+    assert phone_outbox == []
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+
+
+def test_numbers_outside_the_allowed_regions_are_refused(signed_in, policy, phone_outbox):
+    policy.allowed_regions = "GB, IE"
+    policy.save()
+    page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert "United States" not in page and "Ireland" in page
+    response = signed_in.post("/ssprsetup/phone/", {"number": "+1 415 555 2671"})
+    assert "does not accept phone numbers from this country" in response.content.decode()
+    assert phone_outbox == []
+
+
+def test_only_the_channels_the_policy_enables_are_offered(signed_in, policy, phone_outbox):
+    policy.phone_voice_enabled = False
+    policy.save()
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
+    assert "Call me" not in page
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    assert response.status_code == 200
+    assert "Choose one of the ways offered" in response.content.decode()
+    assert phone_outbox == []
+
+
+def test_phone_pages_are_gone_when_the_policy_disables_the_phone(signed_in, policy):
+    policy.phone_sms_enabled = policy.phone_voice_enabled = False
+    policy.save()
+    assert signed_in.get("/ssprsetup/phone/").status_code == 404
+    assert "Authentication phone" not in signed_in.get("/ssprsetup/").content.decode()
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", "12 34 5x", "9" * 30])
+def test_malformed_codes_are_refused_without_counting(signed_in, user, code):
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert response.status_code == 200
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+    assert "code" in response.content.decode().lower()
+    # The right code still works afterwards.
+    assert (
+        signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()}).status_code == 302
+    )
+
+
+def test_wrong_throttled_and_expired_codes_read_the_same(signed_in, user, settings):
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    code = last_phone_code()
+    wrong = "000000" if code != "000000" else "111111"
+
+    def message(response):
+        return re.search(r'id="id_code_error"><li>(.*?)</li>', response.content.decode()).group(1)
+
+    settings.SSPR_CODE_THROTTLE_FACTOR = 60
+    wrong_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": wrong}))
+    throttled_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": code}))
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        expired_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": code}))
+
+    assert wrong_message == throttled_message == expired_message
+    assert "not right or no longer valid" in wrong_message
+    reasons = Event.objects.filter(kind=EventKind.CODE_FAILED).order_by("pk")
+    assert [e.details["reason"] for e in reasons] == ["wrong", "throttled", "expired"]
+
+
+def test_verify_without_a_code_sent_goes_back_to_the_start(signed_in, user):
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "123456"})
+    assert response["Location"] == "/ssprsetup/phone/"
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert response["Location"] == "/ssprsetup/phone/"
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+
+
+def test_replayed_code_post_changes_nothing(signed_in, user):
+    code = register_phone(signed_in)
+    verified_at = AuthenticationPhone.objects.get(user=user).verified_at
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert response.status_code == 200
+    assert "not right or no longer valid" in response.content.decode()
+    phone = AuthenticationPhone.objects.get(user=user)
+    assert (str(phone.number), phone.verified_at) == ("+447400123456", verified_at)
+    assert Event.objects.filter(kind=EventKind.METHOD_VERIFIED).count() == 1
+
+
+def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_outbox):
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    assert "You can ask for a new code from" in page
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"}, follow=True)
+    assert "You can ask for another one at" in response.content.decode()
+    assert len(phone_outbox) == 1
+
+
+def test_code_from_another_session_does_not_verify(user, phone_outbox):
+    from tests.conftest import sign_in
+
+    tab_a, tab_b = Client(), Client()
+    sign_in(tab_a, user.username)
+    sign_in(tab_b, user.username)
+    tab_a.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    tab_a.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    tab_b.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    response = tab_b.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
+    assert response.status_code == 200
+    assert not AuthenticationPhone.objects.filter(user=user).exists()

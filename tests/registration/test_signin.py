@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.conftest import PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_setup_pages_ask_to_sign_in_first(client):
+    response = client.get("/ssprsetup/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/ssprsetup/signin/?next=/ssprsetup/")
+
+
+def test_sign_in_page_labels_username_and_password(client):
+    page = client.get("/ssprsetup/signin/").content.decode()
+    assert '<label for="id_username">Username:</label>' in page
+    assert '<label for="id_password">Password:</label>' in page
+
+
+def test_signing_in_rotates_the_session_key(client, user):
+    client.get("/ssprsetup/signin/")
+    client.session.save()
+    before = client.session.session_key
+    response = sign_in(client, user.username)
+    assert response.status_code == 302
+    assert client.session.session_key != before
+
+
+def test_wrong_password_gets_a_message_and_no_session(client, user):
+    response = client.post("/ssprsetup/signin/", {"username": user.username, "password": "nope"})
+    assert response.status_code == 200
+    assert "username or password is not right" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/ssprsetup/questions/", "/ssprsetup/questions/"),
+        ("https://evil.example/steal", "/ssprsetup/"),
+        ("//evil.example/steal", "/ssprsetup/"),
+        ("javascript:alert(1)", "/ssprsetup/"),
+    ],
+)
+def test_next_only_leads_to_this_site(client, user, next_url, expected):
+    response = client.post(
+        "/ssprsetup/signin/",
+        {"username": user.username, "password": PASSWORD, "next": next_url},
+    )
+    assert response["Location"] == expected
+
+
+def test_sign_out_ends_the_session(signed_in: Client):
+    assert signed_in.get("/ssprsetup/").status_code == 200
+    response = signed_in.post("/ssprsetup/signout/")
+    assert response.status_code == 302
+    assert signed_in.get("/ssprsetup/").status_code == 302
+
+
+def test_sign_out_needs_post(signed_in: Client):
+    assert signed_in.get("/ssprsetup/signout/").status_code == 405
