@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from methods.models import OfficePhone, SecurityQuestion
+from registration.models import Policy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(make_user) -> Client:
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def policy_form(**changes):
+    data = {
+        "phone_sms_enabled": "on",
+        "phone_voice_enabled": "on",
+        "email_enabled": "on",
+        "questions_enabled": "on",
+        "methods_required": "2",
+        "questions_required": "3",
+        "allowed_regions": "",
+        "helpdesk_contact": "",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_policy_list_opens_the_single_policy_form(admin_client):
+    response = admin_client.get("/admin/registration/policy/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/registration/policy/1/change/"
+    assert admin_client.get("/admin/registration/policy/add/").status_code == 403
+    assert admin_client.post("/admin/registration/policy/1/delete/").status_code == 403
+
+
+def test_policy_changes_are_saved(admin_client):
+    response = admin_client.post(
+        "/admin/registration/policy/1/change/",
+        policy_form(methods_required="1", questions_required="5", allowed_regions="gb, ie"),
+    )
+    assert response.status_code == 302
+    policy = Policy.load()
+    assert (policy.methods_required, policy.questions_required) == (1, 5)
+    assert policy.region_list == ["GB", "IE"]
+    assert Policy.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {
+                "phone_sms_enabled": None,
+                "phone_voice_enabled": None,
+                "email_enabled": None,
+                "questions_enabled": None,
+            },
+            "Enable at least one method",
+        ),
+        (
+            {"phone_sms_enabled": None, "phone_voice_enabled": None, "email_enabled": None},
+            "fewer than the 2 required",
+        ),
+        ({"methods_required": "3"}, "less than or equal to 2"),
+        ({"methods_required": "0"}, "greater than or equal to 1"),
+        ({"questions_required": "6"}, "less than or equal to 5"),
+        ({"questions_required": "2"}, "greater than or equal to 3"),
+        ({"allowed_regions": "GB, XX"}, "Unknown country codes: XX"),
+    ],
+)
+def test_impossible_policies_are_refused_with_a_clear_error(admin_client, changes, message):
+    before = Policy.load().updated_at
+    response = admin_client.post("/admin/registration/policy/1/change/", policy_form(**changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Policy.load().updated_at == before
+
+
+def test_helpdesk_contact_is_escaped_on_pages(admin_client, signed_in):
+    admin_client.post(
+        "/admin/registration/policy/1/change/",
+        policy_form(helpdesk_contact='<script>alert("x")</script>'),
+    )
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert '<script>alert("x")</script>' not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_administrators_add_and_retire_questions(admin_client, signed_in):
+    response = admin_client.post(
+        "/admin/methods/securityquestion/add/",
+        {"text": "Name of your <b>first</b> boat?", "active": "on"},
+    )
+    assert response.status_code == 302
+    page = signed_in.get("/ssprsetup/questions/").content.decode()
+    assert "Name of your &lt;b&gt;first&lt;/b&gt; boat?" in page
+    question = SecurityQuestion.objects.get(text__startswith="Name of your")
+    admin_client.post(
+        "/admin/methods/securityquestion/",
+        {
+            "action": "deactivate",
+            "_selected_action": [question.pk],
+        },
+    )
+    question.refresh_from_db()
+    assert not question.active
+    assert (
+        admin_client.post(f"/admin/methods/securityquestion/{question.pk}/delete/").status_code
+        == 403
+    )
+
+
+def test_question_text_is_limited_to_200_characters(admin_client):
+    response = admin_client.post("/admin/methods/securityquestion/add/", {"text": "x" * 201})
+    assert response.status_code == 200
+    assert "at most 200 characters" in response.content.decode()
+
+
+def test_builtin_questions_are_installed():
+    assert SecurityQuestion.objects.filter(builtin=True, active=True).count() >= 20
+
+
+def test_office_phone_is_set_in_the_user_admin(admin_client, user):
+    page = admin_client.get(f"/admin/auth/user/{user.pk}/change/").content.decode()
+    assert "office phone (set only here)" in page.lower() or "Office phone" in page
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        "office_phone-TOTAL_FORMS": "1",
+        "office_phone-INITIAL_FORMS": "0",
+        "office_phone-MIN_NUM_FORMS": "0",
+        "office_phone-MAX_NUM_FORMS": "1",
+        "office_phone-0-number": "+442071838750",
+        "office_phone-0-user": str(user.pk),
+        "authentication_phone-TOTAL_FORMS": "0",
+        "authentication_phone-INITIAL_FORMS": "0",
+        "authentication_phone-MIN_NUM_FORMS": "0",
+        "authentication_phone-MAX_NUM_FORMS": "1",
+        "authentication_email-TOTAL_FORMS": "0",
+        "authentication_email-INITIAL_FORMS": "0",
+        "authentication_email-MIN_NUM_FORMS": "0",
+        "authentication_email-MAX_NUM_FORMS": "1",
+    }
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert str(OfficePhone.objects.get(user=user).number) == "+442071838750"

@@ -1,0 +1,127 @@
+"""Sending limits and gateway failures, seen from the pages (SECURITY.md 9, 11)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationPhone, VerificationCode
+from tests.conftest import sign_in
+from tests.support.fake_twilio import Failure, FakeTwilio
+
+pytestmark = pytest.mark.django_db
+
+
+def _send(client, number="+447400123456"):
+    client.post("/ssprsetup/phone/", {"number": number})
+    return client.post("/ssprsetup/phone/send/", {"channel": "sms"})
+
+
+@pytest.mark.parametrize(
+    ("scope", "limits"),
+    [
+        ("user", {"user": 2}),
+        ("destination", {"destination": 2}),
+        ("ip", {"ip": 2}),
+        ("prefix", {"prefix": 2}),
+        ("overall", {"overall": 2}),
+    ],
+)
+def test_over_a_sending_limit_nothing_is_sent_and_the_answer_is_429(
+    settings, make_user, phone_outbox, scope, limits
+):
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = limits
+    users = [make_user(f"user{index}") for index in range(3)]
+    clients = []
+    for user in users:
+        client = Client()
+        sign_in(client, user.username)
+        clients.append(client)
+    # For the per-user limit one person sends three times; otherwise three people send once.
+    senders = [clients[0]] * 3 if scope == "user" else clients
+    numbers = ["+447400123456", "+447400123457", "+447400123458"]
+    if scope in ("destination",):
+        numbers = ["+447400123456"] * 3
+    responses = [_send(client, number) for client, number in zip(senders, numbers, strict=True)]
+    assert [r.status_code for r in responses] == [302, 302, 429]
+    assert "Too many codes were asked for" in responses[2].content.decode()
+    assert len(phone_outbox) == 2
+    refused = Event.objects.get(kind=EventKind.CODE_SEND_REFUSED)
+    assert refused.details["limit"] == scope
+    assert "+44" not in str(refused.details)
+
+
+def test_limit_counters_are_kept_in_the_shared_cache(settings, signed_in):
+    from django.core.cache import cache
+
+    settings.SSPR_SEND_LIMITS = {"user": 1}
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    _send(signed_in)
+    cache.clear()  # another worker's view of an empty cache would let it through again
+    assert _send(signed_in).status_code == 302
+
+
+@pytest.fixture
+def twilio(settings):
+    sid = "AC" + "a" * 32
+    fake = FakeTwilio(sid, "token").start()
+    settings.SSPR_PHONE_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = sid
+    settings.TWILIO_AUTH_TOKEN = "token"
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_TIMEOUT = 1
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (Failure(400, 21211, "Invalid 'To'"), "cannot receive our messages"),
+        (Failure(400, 21408, "Permission"), "cannot send messages to this country"),
+        (Failure(429, 20429, "Too Many Requests"), "message service is busy"),
+        (Failure(500, None, "boom"), "could not be sent just now"),
+    ],
+)
+def test_gateway_errors_give_a_plain_message_and_leave_nothing_half_saved(
+    signed_in, user, twilio, failure, message
+):
+    twilio.failures.append(failure)
+    response = _send(signed_in)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    device = VerificationCode.objects.filter(user=user).first()
+    assert device is None or not device.token
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+    event = Event.objects.get(kind=EventKind.CODE_SEND_REFUSED)
+    assert event.details["reason"] == "delivery_failed"
+
+    # Nothing was spent: retrying at once goes through, and the code verifies.
+    assert _send(signed_in)["Location"] == "/ssprsetup/phone/verify/"
+    body = twilio.received[-1]["Body"]
+    code = body[:6]
+    assert signed_in.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
+
+
+def test_slow_gateway_times_out_with_a_message(signed_in, twilio, settings):
+    settings.TWILIO_TIMEOUT = 0.3
+    twilio.delay = 1
+    response = _send(signed_in)
+    assert response.status_code == 200
+    assert "could not be sent just now" in response.content.decode()
+
+
+def test_voice_call_through_twilio_speaks_the_code_twice(signed_in, twilio):
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    (call,) = twilio.received
+    assert call["kind"] == "Calls" and call["To"] == "+447400123456"
+    assert call["Twiml"].count("<Say") == 1
+    import re
+
+    spoken = re.search(r"<Say[^>]*>(.*?)</Say>", call["Twiml"]).group(1)
+    digits = re.findall(r"(?<!\d)(\d)\.", spoken)
+    assert len(digits) == 12 and digits[:6] == digits[6:]

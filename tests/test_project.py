@@ -1,0 +1,75 @@
+"""The project's own commands and settings."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from methods.models import OfficePhone
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_accounts_and_prints_working_sign_ins(settings, client):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    lines = {
+        line.split()[0]: line.split()[1] for line in out.getvalue().splitlines() if "demo-" in line
+    }
+    assert set(lines) == {"admin", "alice", "bob", "carol"}
+    User = get_user_model()
+    assert User.objects.get(username="admin").is_superuser
+    assert OfficePhone.objects.filter(user__username="bob").exists()
+    response = client.post("/ssprsetup/signin/", {"username": "alice", "password": lines["alice"]})
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO())
+
+
+def run_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_refuses_the_development_secret_key(tmp_path):
+    result = run_check({"SSPR_VAR_DIR": str(tmp_path)}, "--deploy")
+    assert result.returncode != 0
+    assert "sspr.E001" in result.stderr
+
+
+def test_database_url_selects_postgresql():
+    code = (
+        "import os; os.environ['DATABASE_URL']='postgres://u:p@db.internal:5432/sspr';"
+        "os.environ['REDIS_URL']='redis://cache.internal:6379/0';"
+        "import sspr_site.settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['HOST'],"
+        " s.CACHES['default']['BACKEND'])"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "db.internal",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
