@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: install
-	@DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0 && echo "Database ready."
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -204,12 +204,15 @@ TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
 SSPR_SITE_URL = os.environ.get("SSPR_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 PHONENUMBER_DEFAULT_FORMAT = "E164"
+# The country preselected beside the phone number field (two letters, e.g. GB); empty for none.
+SSPR_DEFAULT_PHONE_REGION = os.environ.get("SSPR_DEFAULT_PHONE_REGION", "").upper()
 
 # --- Security headers -------------------------------------------------------------------------
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": with it Chromium sends "Origin: null" on form posts, which CSRF refuses.
+SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and not TESTING:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)

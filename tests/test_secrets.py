@@ -57,7 +57,7 @@ def test_pages_with_personal_data_are_never_cached(signed_in):
 def test_pages_send_protective_headers(client):
     response = client.get("/ssprsetup/signin/")
     assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
