@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from .views import healthz
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
     path("ssprsetup/", include("registration.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
 
 admin.site.site_header = "Self-service password reset"

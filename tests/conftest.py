@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import re
+import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -123,3 +125,36 @@ def questions_data(count: int = 3, answers=ANSWERS) -> dict[str, str]:
         data[f"question_{index}"] = str(pk)
         data[f"answer_{index}"] = answer
     return data
+
+
+# --- Real services: PostgreSQL, Redis, Chromium -----------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _unmet(item) -> str | None:
+    from django.conf import settings
+
+    if item.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        return "PostgreSQL is not configured (DATABASE_URL)"
+    if item.get_closest_marker("redis") and "Redis" not in settings.CACHES["default"]["BACKEND"]:
+        return "Redis is not configured (REDIS_URL)"
+    if item.get_closest_marker("browser") and not CHROMIUM:
+        return "Chromium is not installed (apt-get install chromium)"
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Skip tests whose service is missing on a developer machine; in CI, refuse to run."""
+    missing = {}
+    for item in items:
+        reason = _unmet(item)
+        if reason:
+            missing.setdefault(reason, []).append(item.nodeid)
+            item.add_marker(pytest.mark.skip(reason=reason))
+    if missing and os.environ.get("CI") == "true":
+        lines = [f"{reason}: {len(ids)} tests, e.g. {ids[0]}" for reason, ids in missing.items()]
+        raise pytest.UsageError("CI must not skip service tests:\n" + "\n".join(lines))

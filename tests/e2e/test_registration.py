@@ -1,0 +1,188 @@
+"""The whole registration in Chromium, as a person would click, type or tab through it."""
+
+from __future__ import annotations
+
+import pytest
+
+from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from registration.models import Registration
+from tests.conftest import PASSWORD
+
+from .conftest import (
+    check_accessibility,
+    fits_without_horizontal_scroll,
+    latest_email_code,
+    latest_phone_code,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ANSWERS = ["Blue whale", "Lisbon harbour", "Mrs Okafor"]
+
+
+def test_registration_with_the_mouse(page, user, outboxes):
+    phone_dir, mail_dir = outboxes
+    page.goto("/ssprsetup/")
+    check_accessibility(page, "01-sign-in")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your recovery methods").wait_for()
+    check_accessibility(page, "02-overview-empty")
+
+    page.get_by_role("link", name="Set up Authentication phone").click()
+    page.get_by_label("Phone number").fill("12")
+    page.get_by_label("Country or region").select_option("GB")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("cannot exist in the country chosen").first.wait_for()
+    check_accessibility(page, "03-phone-error")
+    page.get_by_label("Phone number").fill("07400 123456")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("+44 7400 123456").wait_for()
+    check_accessibility(page, "04-phone-send")
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_role("heading", name="Enter the code").wait_for()
+    check_accessibility(page, "05-phone-code")
+    page.get_by_label("Verification code").fill(latest_phone_code(phone_dir))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").get_by_text("Authentication phone verified").wait_for()
+
+    page.get_by_role("link", name="Set up Authentication email").click()
+    check_accessibility(page, "06-email")
+    page.get_by_label("Email address").fill("alice.home@example.net")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Verification code").fill(latest_email_code(mail_dir))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").get_by_text("Authentication email verified").wait_for()
+
+    page.get_by_role("link", name="Set up Security questions").click()
+    check_accessibility(page, "07-questions")
+    for index, answer in enumerate(ANSWERS, start=1):
+        page.locator(f"#id_question_{index}").select_option(index=index)
+        page.locator(f"#id_answer_{index}").fill(answer)
+    page.get_by_role("button", name="Save answers").click()
+    page.get_by_role("status").get_by_text("Your security questions are saved").wait_for()
+    check_accessibility(page, "08-overview-ready")
+
+    page.get_by_role("button", name="Finish").click()
+    page.get_by_role("status").get_by_text("Your registration is complete").wait_for()
+    check_accessibility(page, "09-registered")
+
+    assert AuthenticationPhone.objects.get(user=user).verified_at
+    assert AuthenticationEmail.objects.get(user=user).verified_at
+    assert SecurityAnswer.objects.filter(user=user).count() == 3
+    assert Registration.objects.get(user=user).completed_at
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => !!document.activeElement?.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def press_enter_and_wait(page) -> None:
+    """Press Enter on a link or in a form and wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_registration_with_the_keyboard_only(page, user, outboxes):
+    phone_dir, mail_dir = outboxes
+    page.goto("/ssprsetup/signin/")
+    tab_to(page, "#id_username")
+    page.keyboard.type(user.username)
+    tab_to(page, "#id_password")
+    page.keyboard.type(PASSWORD)
+    press_enter_and_wait(page)
+    page.get_by_role("heading", name="Your recovery methods").wait_for()
+
+    tab_to(page, "a[href='/ssprsetup/phone/']")
+    press_enter_and_wait(page)
+    tab_to(page, "#id_number")
+    page.keyboard.type("+1 415 555 2671")
+    press_enter_and_wait(page)
+    page.get_by_text("+1 415-555-2671").wait_for()
+    tab_to(page, "button[value=voice]")
+    press_enter_and_wait(page)
+    tab_to(page, "#id_code")
+    page.keyboard.type(latest_phone_code(phone_dir))
+    press_enter_and_wait(page)
+    page.get_by_role("status").get_by_text("Authentication phone verified").wait_for()
+
+    tab_to(page, "a[href='/ssprsetup/email/']")
+    press_enter_and_wait(page)
+    tab_to(page, "#id_email")
+    page.keyboard.type("alice.home@example.net")
+    press_enter_and_wait(page)
+    tab_to(page, "#id_code")
+    page.keyboard.type(latest_email_code(mail_dir))
+    press_enter_and_wait(page)
+    page.get_by_role("status").get_by_text("Authentication email verified").wait_for()
+
+    tab_to(page, "a[href='/ssprsetup/questions/']")
+    press_enter_and_wait(page)
+    for index, answer in enumerate(ANSWERS, start=1):
+        tab_to(page, f"#id_question_{index}")
+        for _ in range(index):
+            page.keyboard.press("ArrowDown")
+        tab_to(page, f"#id_answer_{index}")
+        page.keyboard.type(answer)
+    press_enter_and_wait(page)
+    page.get_by_role("status").get_by_text("Your security questions are saved").wait_for()
+
+    tab_to(page, "form.finish button")
+    press_enter_and_wait(page)
+    page.get_by_role("status").get_by_text("Your registration is complete").wait_for()
+    assert Registration.objects.get(user=user).completed_at
+
+
+def test_registration_works_without_javascript(browser, live_server, user, outboxes):
+    phone_dir, _mail_dir = outboxes
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/ssprsetup/signin/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Set up Authentication phone").click()
+    page.get_by_label("Phone number").fill("+447400123456")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Call me with a code").click()
+    page.get_by_label("Verification code").fill(latest_phone_code(phone_dir))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").get_by_text("Authentication phone verified").wait_for()
+    context.close()
+    assert AuthenticationPhone.objects.get(user=user).verified_at
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ssprsetup/",
+        "/ssprsetup/phone/",
+        "/ssprsetup/email/",
+        "/ssprsetup/questions/",
+        "/ssprsetup/confirm-password/",
+    ],
+)
+def test_pages_fit_a_phone_screen(browser, live_server, user, outboxes, path):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto("/ssprsetup/signin/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your recovery methods").wait_for()
+    page.goto(path)
+    name = "mobile" + path.replace("/", "-").rstrip("-")
+    check_accessibility(page, name)
+    assert fits_without_horizontal_scroll(page), path
+    context.close()

@@ -1,0 +1,59 @@
+"""Checks that only mean something on the real services: PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from methods import ratelimit
+from methods.models import MethodKind, Purpose, VerificationCode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_codes_are_locked_for_update_on_postgresql(user):
+    assert connection.vendor == "postgresql"
+    VerificationCode.objects.create(
+        user=user, name="p", method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+    )
+    with transaction.atomic():
+        locked = VerificationCode.locked_for(
+            user=user, method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND granted"
+            )
+            assert cursor.fetchone()[0] >= 1
+    assert locked is not None
+
+
+@pytest.mark.redis
+def test_send_limits_are_shared_between_worker_processes(settings):
+    settings.SSPR_SEND_LIMITS = {"user": 2}
+    script = (
+        "import django; django.setup();"
+        "from methods import ratelimit;"
+        "print(ratelimit.hit({'user': 'shared-test'}))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sspr_site.settings"}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    for _ in range(2):  # two sends counted by another process
+        out = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.stdout.strip() == "None", out.stderr
+    # This process sees the other worker's counts: the third send is over the limit.
+    assert ratelimit.hit({"user": "shared-test"}) == "user"
