@@ -20,6 +20,7 @@ class PolicyAdmin(admin.ModelAdmin):
     """One policy: the list goes straight to its form; it cannot be added twice or deleted."""
 
     fieldsets = [
+        (_("Who may use it"), {"fields": ["scope", "scope_group"]}),
         (
             _("Methods users may register"),
             {
@@ -32,9 +33,34 @@ class PolicyAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Requirements"), {"fields": ["methods_required", "questions_required"]}),
+        (
+            _("Requirements"),
+            {
+                "fields": [
+                    ("methods_required", "reset_methods_required"),
+                    ("questions_required", "reset_questions_required"),
+                ],
+                "description": _(
+                    "Staff accounts always need two methods to reset and can never use security "
+                    "questions, whatever is set here."
+                ),
+            },
+        ),
+        (
+            _("Registration at sign-in and reconfirmation"),
+            {"fields": ["require_registration_at_sign_in", "skips_allowed", "reconfirm_days"]},
+        ),
         (_("Phones"), {"fields": ["allowed_regions"]}),
-        (_("Help"), {"fields": ["helpdesk_contact"]}),
+        (
+            _("Help and notices"),
+            {
+                "fields": [
+                    "helpdesk_contact",
+                    "notify_users_on_reset",
+                    "notify_admins_on_admin_reset",
+                ]
+            },
+        ),
     ]
 
     def changelist_view(self, request, extra_context=None):

@@ -24,8 +24,31 @@ def parse_regions(value: str) -> list[str]:
     return [code.strip().upper() for code in value.replace(";", ",").split(",") if code.strip()]
 
 
+class Scope(models.TextChoices):
+    NOBODY = "nobody", _("Nobody")
+    GROUP = "group", _("Members of one group")
+    EVERYONE = "everyone", _("Everyone")
+
+
 class Policy(models.Model):
     """What users must register. There is exactly one row; Policy.load() returns it."""
+
+    scope = models.CharField(
+        _("enabled for"),
+        max_length=10,
+        choices=Scope.choices,
+        default=Scope.EVERYONE,
+        help_text=_("Who may register and reset their password here."),
+    )
+    scope_group = models.ForeignKey(
+        "auth.Group",
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("With “Members of one group”: the group."),
+    )
 
     office_phone_enabled = models.BooleanField(
         _("office phone"),
@@ -60,6 +83,48 @@ class Policy(models.Model):
         validators=[MinValueValidator(3), MaxValueValidator(5)],
         help_text=_("How many questions a user answers (3 to 5)."),
     )
+    reset_methods_required = models.PositiveSmallIntegerField(
+        _("methods required to reset"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(2)],
+        help_text=_("How many methods a user must pass to reset or unlock (1 or 2)."),
+    )
+    reset_questions_required = models.PositiveSmallIntegerField(
+        _("questions to reset"),
+        default=3,
+        validators=[MinValueValidator(3), MaxValueValidator(5)],
+        help_text=_("How many questions are asked at reset (3 to 5, not more than to register)."),
+    )
+    reconfirm_days = models.PositiveSmallIntegerField(
+        _("reconfirm after (days)"),
+        default=180,
+        validators=[MaxValueValidator(730)],
+        help_text=_("Ask users to confirm their methods again after this many days (0 = never)."),
+    )
+    require_registration_at_sign_in = models.BooleanField(
+        _("require registration at sign-in"),
+        default=True,
+        help_text=_(
+            "After signing in, users who have not registered, or must confirm again, are sent "
+            "to the registration page first."
+        ),
+    )
+    skips_allowed = models.PositiveSmallIntegerField(
+        _("skips allowed"),
+        default=3,
+        validators=[MaxValueValidator(5)],
+        help_text=_("How many times a user may postpone registering at sign-in (0 to 5)."),
+    )
+    notify_users_on_reset = models.BooleanField(
+        _("notify users when their password is reset"),
+        default=True,
+        help_text=_("Send a notice to the user's addresses after each reset or unlock."),
+    )
+    notify_admins_on_admin_reset = models.BooleanField(
+        _("notify all administrators when an administrator resets"),
+        default=True,
+        help_text=_("Tell every other administrator when a staff account resets its password."),
+    )
     allowed_regions = models.CharField(
         _("allowed phone regions"),
         max_length=500,
@@ -92,20 +157,33 @@ class Policy(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
         enabled = self.enabled_method_count
         if enabled == 0:
             raise ValidationError(_("Enable at least one method."), code="no_method")
-        if enabled < self.methods_required:
-            raise ValidationError(
-                {
-                    "methods_required": _(
+        for field in ("methods_required", "reset_methods_required"):
+            required = getattr(self, field) or 0
+            if enabled < required:
+                errors[field] = ValidationError(
+                    _(
                         "Only %(enabled)d method is enabled, fewer than the %(required)d "
                         "required. Enable more methods or require fewer."
-                    )
-                    % {"enabled": enabled, "required": self.methods_required}
-                },
-                code="too_few_methods",
+                    ),
+                    params={"enabled": enabled, "required": required},
+                    code="too_few_methods",
+                )
+        if (self.reset_questions_required or 0) > (self.questions_required or 0):
+            errors["reset_questions_required"] = ValidationError(
+                _("Ask at most as many questions at reset (%(register)d) as users register."),
+                params={"register": self.questions_required},
+                code="too_many_reset_questions",
             )
+        if self.scope == Scope.GROUP and self.scope_group_id is None:
+            errors["scope_group"] = ValidationError(
+                _("Choose the group to enable, or enable it for everyone."), code="no_group"
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def load(cls) -> Policy:
@@ -117,6 +195,23 @@ class Policy(models.Model):
         from methods.registry import enabled_methods  # noqa: PLC0415  (avoids an import cycle)
 
         return len(enabled_methods(self))
+
+    def in_scope(self, user) -> bool:
+        """Whether this user may use the service (staff included, inactive users never)."""
+        if not user.is_active or self.scope == Scope.NOBODY:
+            return False
+        if self.scope == Scope.GROUP:
+            return user.groups.filter(pk=self.scope_group_id).exists()
+        return True
+
+    def scoped_users(self, queryset):
+        """Narrow a user queryset to the policy's scope."""
+        queryset = queryset.filter(is_active=True)
+        if self.scope == Scope.NOBODY:
+            return queryset.none()
+        if self.scope == Scope.GROUP:
+            return queryset.filter(groups=self.scope_group_id)
+        return queryset
 
     @property
     def region_list(self) -> list[str]:

@@ -32,6 +32,19 @@ def _isolated_delivery(settings, tmp_path):
 
 
 @pytest.fixture
+def approved_questions(db):
+    """The built-in questions, re-created when a transactional test flushed the tables."""
+    import importlib
+
+    from methods.models import SecurityQuestion
+
+    builtin = importlib.import_module("methods.migrations.0002_builtin_questions").QUESTIONS
+    for text in builtin:
+        SecurityQuestion.objects.get_or_create(text=text, defaults={"builtin": True})
+    return SecurityQuestion.objects.filter(active=True)
+
+
+@pytest.fixture
 def phone_outbox():
     return locmem.outbox
 

@@ -63,12 +63,23 @@ def latest_email_code(mail_dir: Path) -> str:
     return re.findall(r"\b(\d{6})\b", newest.read_text())[-1]
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
 @pytest.fixture
-def page(browser, live_server, outboxes):
+def page(request, browser, live_server, outboxes, approved_questions):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1100, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
+    if getattr(request.node, "call_failed", False):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
 
 

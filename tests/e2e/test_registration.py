@@ -17,7 +17,7 @@ from .conftest import (
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 ANSWERS = ["Blue whale", "Lisbon harbour", "Mrs Okafor"]

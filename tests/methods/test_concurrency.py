@@ -13,7 +13,7 @@ from methods.models import AuthenticationPhone
 from tests.conftest import last_phone_code, sign_in
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox, attempt):
     first = Client()
