@@ -19,6 +19,13 @@ class EventKind(models.TextChoices):
     METHOD_REMOVED = "method_removed", _("Method removed")
     QUESTIONS_SET = "questions_set", _("Security questions set")
     REGISTRATION_COMPLETED = "registration_completed", _("Registration completed")
+    REGISTRATION_CONFIRMED = "registration_confirmed", _("Registration confirmed")
+    REGISTRATION_FLAGGED = "registration_flagged", _("Reconfirmation required")
+    REGISTRATION_SKIPPED = "registration_skipped", _("Registration postponed at sign-in")
+    METHOD_PREPOPULATED = "method_prepopulated", _("Method prepopulated by an administrator")
+    METHOD_UNVERIFIED = "method_unverified", _("Method must be verified again")
+    CONTACT_IMPORTED = "contact_imported", _("Contact information imported")
+    POLICY_CHANGED = "policy_changed", _("Policy changed")
 
 
 class Event(models.Model):

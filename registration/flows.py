@@ -1,18 +1,20 @@
-"""Registration as a whole: where a user stands, and Finish."""
+"""Registration as a whole: where a user stands, Finish and confirmation, flags and skips."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.log import record
-from audit.models import EventKind
+from audit.models import Event, EventKind
 from methods.registry import MethodStatus, UserMethods, statuses
 
 from .models import Policy, Registration
+from .queries import registrations_due, stale_before
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,26 @@ class RegistrationStatus:
         return bool(self.registration and self.registration.completed_at)
 
     @property
+    def reconfirmation_due(self) -> bool:
+        """Registered, but flagged by an administrator or older than the policy allows."""
+        if not self.is_complete:
+            return False
+        if self.registration.reconfirmation_required:
+            return True
+        cutoff = stale_before(self.policy)
+        last = self.registration.last_confirmed_at
+        return cutoff is not None and (last is None or last < cutoff)
+
+    @property
+    def needs_attention(self) -> bool:
+        return not self.is_complete or self.reconfirmation_due or not self.can_finish
+
+    @property
+    def skips_left(self) -> int:
+        used = self.registration.skips_used if self.registration else 0
+        return max(self.policy.skips_allowed - used, 0)
+
+    @property
     def more_advised(self) -> bool:
         """More methods are enabled than required and not all are set up."""
         return self.verified < len(self.methods)
@@ -52,7 +74,7 @@ def registration_status(*, user, policy: Policy | None = None) -> RegistrationSt
 
 
 def registration_finish(*, request: HttpRequest, user, policy: Policy) -> bool:
-    """Record the registration if the verified methods meet the policy. Return whether it did."""
+    """Record the registration, or its confirmation, if the verified methods meet the policy."""
     status = registration_status(user=user, policy=policy)
     if not status.can_finish:
         return False
@@ -66,10 +88,71 @@ def registration_finish(*, request: HttpRequest, user, policy: Policy) -> bool:
         registration.reconfirmation_required = False
         registration.save()
     record(
-        EventKind.REGISTRATION_COMPLETED,
+        EventKind.REGISTRATION_COMPLETED if first else EventKind.REGISTRATION_CONFIRMED,
         request=request,
         subject=user,
         methods=sorted(s.method.kind.value for s in status.methods if s.counts),
-        first=first,
     )
     return True
+
+
+def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:
+    """Use one of the allowed postponements at sign-in. Return False when none is left."""
+    with transaction.atomic():
+        registration, _created = Registration.objects.select_for_update().get_or_create(user=user)
+        if registration.skips_used >= policy.skips_allowed:
+            return False
+        registration.skips_used += 1
+        registration.save(update_fields=["skips_used"])
+    record(
+        EventKind.REGISTRATION_SKIPPED,
+        request=request,
+        subject=user,
+        skips_used=registration.skips_used,
+        skips_allowed=policy.skips_allowed,
+    )
+    return True
+
+
+def registrations_flag(*, users: QuerySet, request: HttpRequest | None = None) -> int:
+    """Require the given users to confirm their registration again. Return how many."""
+    pending = Registration.objects.filter(
+        user__in=users.values("pk"), completed_at__isnull=False, reconfirmation_required=False
+    )
+    return _flag(pending, request=request, reason="administrator")
+
+
+def registrations_flag_stale(*, policy: Policy) -> int:
+    """Flag every registration older than the policy allows, with one set-based update."""
+    return _flag(
+        registrations_due(policy).filter(reconfirmation_required=False),
+        request=None,
+        reason="stale",
+    )
+
+
+def _flag(pending: QuerySet, *, request: HttpRequest | None, reason: str) -> int:
+    with transaction.atomic():
+        # Lock the rows first so the audit rows name exactly the registrations updated.
+        ids = list(pending.select_for_update().values_list("user_id", flat=True))
+        updated = pending.update(reconfirmation_required=True)
+        _record_flags(ids, request=request, reason=reason)
+    return updated
+
+
+def _record_flags(user_ids: list[int], *, request: HttpRequest | None, reason: str) -> None:
+    actor = request.user if request is not None and request.user.is_authenticated else None
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    Event.objects.bulk_create(
+        [
+            Event(
+                kind=EventKind.REGISTRATION_FLAGGED,
+                actor=actor,
+                subject_id=user_id,
+                ip=ip,
+                details={"reason": reason},
+            )
+            for user_id in user_ids
+        ],
+        batch_size=1000,
+    )

@@ -10,6 +10,8 @@ from .conf import RECENT_PASSWORD_SECONDS
 
 PASSWORD_CHECKED_AT = "sspr_password_checked_at"
 PENDING = "sspr_pending"
+CHECK_AFTER_SIGN_IN = "sspr_check_registration"
+RETURN_TO = "sspr_return_to"
 
 
 def mark_password_checked(request: HttpRequest) -> None:
@@ -35,3 +37,17 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
     pending = dict(request.session.get(PENDING, {}))
     if pending.pop(slug, None) is not None:
         request.session[PENDING] = pending
+
+
+def set_return_to(request: HttpRequest, path: str) -> None:
+    request.session[RETURN_TO] = path
+
+
+def end_interrupt(request: HttpRequest) -> str | None:
+    """Stop asking at sign-in; return where the user was heading, if anywhere."""
+    request.session.pop(CHECK_AFTER_SIGN_IN, None)
+    return request.session.pop(RETURN_TO, None)
+
+
+def interrupted(request: HttpRequest) -> bool:
+    return bool(request.session.get(CHECK_AFTER_SIGN_IN))

@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from audit.log import record
 from audit.models import EventKind
 
-from .session import mark_password_checked
+from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
 
 
 @receiver(user_logged_in)
@@ -14,6 +14,7 @@ def remember_sign_in(sender, request, user, **kwargs):
     if request is None:
         return
     mark_password_checked(request)
+    request.session[CHECK_AFTER_SIGN_IN] = True
     record(EventKind.SIGNED_IN, request=request, actor=user, subject=user)
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("signout/", views.SignOutView.as_view(), name="signout"),
     path("confirm-password/", views.confirm_password, name="confirm_password"),
     path("finish/", views.finish, name="finish"),
+    path("skip/", views.skip, name="skip"),
     path("questions/", views.questions, {"slug": "questions"}, name="questions"),
     path("<slug:slug>/", views.method_start, name="method_start"),
     path("<slug:slug>/confirm/", views.method_confirm_existing, name="method_confirm_existing"),

@@ -36,7 +36,7 @@ from methods.registry import (
 )
 
 from . import session
-from .flows import registration_finish, registration_status
+from .flows import registration_finish, registration_skip, registration_status
 from .forms import PasswordCheckForm, SignInForm
 from .models import Policy
 
@@ -78,8 +78,25 @@ def posted(request: HttpRequest):
 
 
 def secure_page(view):
-    """Signed-in users only; never cached, since every page shows personal data."""
-    return never_cache(login_required(view))
+    """Signed-in users in the policy's scope only; never cached (every page is personal)."""
+
+    @wraps(view)
+    def in_scope(request, *args, **kwargs):
+        policy = Policy.load()
+        if not policy.in_scope(request.user):
+            return render(request, "registration/out_of_scope.html", {"policy": policy})
+        return view(request, *args, **kwargs)
+
+    return never_cache(login_required(in_scope))
+
+
+def safe_return(request: HttpRequest, target: str | None) -> str:
+    """`target` when it stays on this site, else the overview."""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("registration:overview")
 
 
 def needs_password(request: HttpRequest, is_change: bool) -> HttpResponse | None:
@@ -129,11 +146,7 @@ class SignOutView(auth_views.LogoutView):
 @sensitive_post_parameters("password")
 @secure_page
 def confirm_password(request: HttpRequest) -> HttpResponse:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("registration:overview")
+    next_url = safe_return(request, request.POST.get("next") or request.GET.get("next"))
     form = PasswordCheckForm(posted(request), request=request)
     if request.method == "POST" and form.is_valid():
         request.session.cycle_key()
@@ -166,27 +179,49 @@ def overview(request: HttpRequest) -> HttpResponse:
         }
         for method_status in status.methods
     ]
-    return render(request, "registration/overview.html", {"status": status, "cards": cards})
+    return render(
+        request,
+        "registration/overview.html",
+        {"status": status, "cards": cards, "interrupted": session.interrupted(request)},
+    )
 
 
 @require_POST
 @secure_page
 def finish(request: HttpRequest) -> HttpResponse:
     policy = Policy.load()
+    was_complete = registration_status(user=request.user, policy=policy).is_complete
     if registration_finish(request=request, user=request.user, policy=policy):
-        messages.success(
-            request,
-            _(
-                "Your registration is complete. If you forget your password or get locked out, "
-                "you can now reset or unlock it yourself."
-            ),
-        )
+        if was_complete:
+            messages.success(request, _("Thank you. Your methods are confirmed."))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your registration is complete. If you forget your password or get locked "
+                    "out, you can now reset or unlock it yourself."
+                ),
+            )
+        return redirect(safe_return(request, session.end_interrupt(request)))
     else:
         messages.error(
             request,
             _("Set up and verify the methods your organisation requires before you finish."),
         )
     return redirect("registration:overview")
+
+
+@require_POST
+@secure_page
+def skip(request: HttpRequest) -> HttpResponse:
+    """Postpone registering, when asked at sign-in and skips are left."""
+    policy = Policy.load()
+    if not session.interrupted(request):
+        return redirect("registration:overview")
+    if not registration_skip(request=request, user=request.user, policy=policy):
+        messages.error(request, _("You cannot postpone any more. Please register now."))
+        return redirect("registration:overview")
+    return redirect(safe_return(request, session.end_interrupt(request)))
 
 
 # --- Authentication phone and email: enter, send, verify ----------------------------------------

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "registration.middleware.RegistrationInterruptMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

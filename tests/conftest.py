@@ -71,6 +71,21 @@ def make_user(db):
 
 
 @pytest.fixture
+def admin_client(make_user) -> Client:
+    """A superuser's client, past the sign-in interrupt (tested on its own)."""
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    client.admin = admin
+    return client
+
+
+@pytest.fixture
 def user(make_user):
     return make_user()
 

@@ -1,22 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from methods.models import OfficePhone, SecurityQuestion
 from registration.models import Policy
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    admin = make_user("root", staff=True)
-    admin.is_superuser = True
-    admin.save()
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 def policy_form(**changes):

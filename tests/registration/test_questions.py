@@ -115,9 +115,7 @@ def test_saving_again_replaces_the_whole_set(signed_in, user):
     assert second == set(ids) and not first & second
 
 
-def test_answers_never_appear_in_pages_admin_audit_or_logs(
-    client, signed_in, user, make_user, caplog
-):
+def test_answers_never_appear_in_pages_admin_audit_or_logs(admin_client, signed_in, user, caplog):
     caplog.set_level(logging.DEBUG)
     secret = "Zanzibar Lighthouse"
     data = questions_data(3, answers=[secret, "Qwerty Mountain", "Velvet Harbour"])
@@ -128,10 +126,7 @@ def test_answers_never_appear_in_pages_admin_audit_or_logs(
     pages = [error_page, signed_in.get("/ssprsetup/").content.decode()]
     pages.append(signed_in.get("/ssprsetup/questions/").content.decode())
 
-    admin = make_user("root", staff=True)
-    admin.is_superuser = True
-    admin.save()
-    client.force_login(admin)
+    client = admin_client
     change_page = client.get(f"/admin/auth/user/{user.pk}/change/").content.decode()
     assert "Configured: 3 questions" in change_page
     pages.append(change_page)
