@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
@@ -41,17 +43,80 @@ class OfficePhoneInline(admin.StackedInline):
     verbose_name_plural = _("office phone (set only here)")
 
 
+class PrepopulateForm(forms.ModelForm):
+    """An administrator enters a user's contact detail, only with the user's recorded consent.
+
+    The value then waits for the user's confirmation with a code before it counts.
+    """
+
+    user_agreed = forms.BooleanField(
+        label=_("The user has agreed to this"),
+        required=False,
+        help_text=_("Required when you enter or change the value."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.field_name in self.changed_data and not cleaned.get("user_agreed"):
+            self.add_error(
+                "user_agreed",
+                _("Record that the user agreed before entering their contact details."),
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        instance = super().save(commit=False)
+        self.prepopulated_now = self.field_name in self.changed_data
+        if self.prepopulated_now:
+            instance.verified_at = None
+            instance.prepopulated = True
+            instance.consent_recorded_at = timezone.now()
+        if commit:
+            instance.save()
+        return instance
+
+
+class AuthenticationPhoneForm(PrepopulateForm):
+    field_name = "number"
+
+    class Meta:
+        model = AuthenticationPhone
+        fields = ["number"]
+
+
+class AuthenticationEmailForm(PrepopulateForm):
+    field_name = "email"
+
+    class Meta:
+        model = AuthenticationEmail
+        fields = ["email"]
+
+
 class AuthenticationPhoneInline(admin.StackedInline):
     model = AuthenticationPhone
+    form = AuthenticationPhoneForm
     extra = 0
     max_num = 1
     can_delete = True
-    readonly_fields = ["number", "verified_at", "last_used_at", "prepopulated", "updated_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = [
+        "number",
+        "user_agreed",
+        "verified_at",
+        "prepopulated",
+        "consent_recorded_at",
+        "last_used_at",
+    ]
+    readonly_fields = ["verified_at", "prepopulated", "consent_recorded_at", "last_used_at"]
 
 
 class AuthenticationEmailInline(AuthenticationPhoneInline):
     model = AuthenticationEmail
-    readonly_fields = ["email", "verified_at", "last_used_at", "prepopulated", "updated_at"]
+    form = AuthenticationEmailForm
+    fields = [
+        "email",
+        "user_agreed",
+        "verified_at",
+        "prepopulated",
+        "consent_recorded_at",
+        "last_used_at",
+    ]

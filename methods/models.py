@@ -39,6 +39,8 @@ class Channel(models.TextChoices):
 class AuthenticationPhone(models.Model):
     """A phone the user can receive a text or a call on. Seen only by its owner and admins."""
 
+    kind = MethodKind.AUTHENTICATION_PHONE
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -58,6 +60,11 @@ class AuthenticationPhone(models.Model):
         default=False,
         help_text=_("Entered by an administrator; counts only after the user confirms it."),
     )
+    consent_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
+    )
     updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 
     class Meta:
@@ -74,6 +81,8 @@ class AuthenticationPhone(models.Model):
 
 class AuthenticationEmail(models.Model):
     """An address the user can read without the password they may need to reset."""
+
+    kind = MethodKind.AUTHENTICATION_EMAIL
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -93,6 +102,11 @@ class AuthenticationEmail(models.Model):
     prepopulated = models.BooleanField(
         default=False,
         help_text=_("Entered by an administrator; counts only after the user confirms it."),
+    )
+    consent_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
     )
     updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 

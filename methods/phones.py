@@ -37,11 +37,16 @@ class PhoneError(ValueError):
 
 
 def parse(
-    raw: str, *, region: str | None, allowed_regions: Iterable[str] = ()
+    raw: str,
+    *,
+    region: str | None,
+    allowed_regions: Iterable[str] = (),
+    refuse_types: bool = True,
 ) -> phonenumbers.PhoneNumber:
     """Return the parsed number or raise PhoneError with the reason it is refused.
 
     `region` is the country chosen beside the field; a number typed with a leading + ignores it.
+    `refuse_types=False` accepts any real number (office phones: desk VoIP lines are common).
     """
     try:
         number = phonenumbers.parse(raw, region or None)
@@ -52,7 +57,7 @@ def parse(
     allowed = {code.upper() for code in allowed_regions}
     if allowed and phonenumbers.region_code_for_number(number) not in allowed:
         raise PhoneError(PhoneProblem.REGION_NOT_ALLOWED)
-    if phonenumbers.number_type(number) in REFUSED_TYPES:
+    if refuse_types and phonenumbers.number_type(number) in REFUSED_TYPES:
         raise PhoneError(PhoneProblem.TYPE_NOT_ALLOWED)
     return number
 

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, Max
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from audit.log import record
+from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
+from methods.contact_import import COLUMNS, import_contact_info
 
+from .flows import registrations_flag
 from .models import Policy, Registration
+from .queries import RegistrationState, with_methods, with_state
 
 
 @admin.register(Policy)
@@ -89,26 +97,79 @@ class RegistrationAdmin(admin.ModelAdmin):
 User = get_user_model()
 
 
+class ContactImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("UTF-8, with a header line naming the columns.")
+    )
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check every row, change nothing"), required=False, initial=True
+    )
+
+
+class RegistrationStateFilter(admin.SimpleListFilter):
+    title = _("password reset registration")
+    parameter_name = "sspr_state"
+
+    def lookups(self, request, model_admin):
+        return RegistrationState.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(sspr_state=self.value())
+        return queryset
+
+
+class ResetAbilityFilter(admin.SimpleListFilter):
+    title = _("can reset their password")
+    parameter_name = "sspr_can_reset"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(sspr_can_reset=self.value() == "yes")
+        return queryset
+
+
 class SsprUserAdmin(UserAdmin):
-    """Django's user admin plus each user's recovery methods (answers never shown)."""
+    """Django's user admin plus registration state and recovery methods (never answers)."""
 
     inlines = [OfficePhoneInline, AuthenticationPhoneInline, AuthenticationEmailInline]
-    readonly_fields = [*UserAdmin.readonly_fields, "security_questions"]
-    fieldsets = [*UserAdmin.fieldsets, (_("Password reset"), {"fields": ["security_questions"]})]
+    readonly_fields = [*UserAdmin.readonly_fields, "security_questions", "registration_state"]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        (_("Password reset"), {"fields": ["registration_state", "security_questions"]}),
+    ]
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "registration_state",
+        "can_reset",
+    ]
+    list_filter = [RegistrationStateFilter, ResetAbilityFilter, *UserAdmin.list_filter]
+    actions = ["require_reconfirmation"]
+    change_list_template = "admin/auth/user/sspr_change_list.html"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                answer_count=Count("security_answers"),
-                answers_updated_at=Max("security_answers__created_at"),
-            )
-        )
+        policy = Policy.load()
+        queryset = with_methods(with_state(super().get_queryset(request), policy), policy)
+        return queryset.annotate(answers_updated_at=Max("security_answers__created_at"))
+
+    @admin.display(description=_("Registration"), ordering="sspr_state")
+    def registration_state(self, obj) -> str:
+        return str(RegistrationState.labels.get(getattr(obj, "sspr_state", ""), ""))
+
+    @admin.display(description=_("Can reset"), boolean=True, ordering="sspr_can_reset")
+    def can_reset(self, obj) -> bool:
+        return bool(getattr(obj, "sspr_can_reset", False))
 
     @admin.display(description=_("Security questions"))
     def security_questions(self, obj) -> str:
-        count = getattr(obj, "answer_count", 0)
+        count = getattr(obj, "sspr_answers", 0)
         if not count:
             return str(_("Not configured"))
         return ngettext(
@@ -116,6 +177,63 @@ class SsprUserAdmin(UserAdmin):
             "Configured: %(count)d questions, updated %(date)s",
             count,
         ) % {"count": count, "date": formats.date_format(obj.answers_updated_at)}
+
+    def get_urls(self):
+        custom = [
+            path(
+                "import-contact-info/",
+                self.admin_site.admin_view(self.import_contact_info_view),
+                name="import_contact_info",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def import_contact_info_view(self, request):
+        """Upload the same CSV file as the import_contact_info command takes."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = ContactImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = import_contact_info(
+                upload.file, dry_run=form.cleaned_data["dry_run"], actor=request.user
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import contact information"),
+            "form": form,
+            "report": report,
+            "errors": report.errors[:500] if report else [],
+            "columns": ", ".join(COLUMNS),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/auth/user/import_contact_info.html", context)
+
+    @admin.action(description=_("Require reconfirmation"), permissions=["change"])
+    def require_reconfirmation(self, request, queryset):
+        count = registrations_flag(users=queryset, request=request)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d user must confirm their registration at their next visit.",
+                "%(count)d users must confirm their registration at their next visit.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if getattr(inline_form, "prepopulated_now", False):
+                record(
+                    EventKind.METHOD_PREPOPULATED,
+                    request=request,
+                    subject=form.instance,
+                    method=inline_form.instance.kind.value,
+                )
 
 
 if admin.site.is_registered(User):

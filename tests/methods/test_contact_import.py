@@ -1,0 +1,200 @@
+"""Bulk import of contact information: the command and the admin upload."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.contact_import import import_contact_info
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "username,office_phone,authentication_phone,authentication_email,consent\n"
+
+
+def run(tmp_path, text: str | bytes, *args: str):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_contact_info", str(path), *args, stdout=out, stderr=err)
+        error = None
+    except CommandError as exc:
+        error = str(exc)
+    return out.getvalue(), err.getvalue(), error
+
+
+@pytest.fixture
+def people(make_user):
+    return [make_user(name, password=None) for name in ("ann", "ben", "cat")]
+
+
+def test_good_rows_are_imported_and_prepopulated_values_wait_for_the_user(tmp_path, people):
+    text = HEADER + (
+        "ann,+44 20 7183 8750,+447400123456,ann.home@example.net,yes\n"
+        "ben,+442071838751,,,no\n"
+        "cat,,+14155552671,,true\n"
+    )
+    out, err, error = run(tmp_path, text)
+    assert error is None, out
+    assert "3 rows: 3 applied" in out
+    assert "3 / 3 rows checked" in err
+    ann = people[0]
+    assert str(OfficePhone.objects.get(user=ann).number) == "+442071838750"
+    phone = AuthenticationPhone.objects.get(user=ann)
+    assert str(phone.number) == "+447400123456"
+    assert phone.prepopulated and phone.verified_at is None and phone.consent_recorded_at
+    assert AuthenticationEmail.objects.get(user=ann).email == "ann.home@example.net"
+    assert not AuthenticationPhone.objects.filter(user=people[1]).exists()
+    assert Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).count() == 3
+    details = Event.objects.get(kind=EventKind.CONTACT_IMPORTED, subject=ann).details
+    assert details == {"fields": ["office_phone", "authentication_phone", "authentication_email"]}
+
+
+def test_rerunning_the_same_file_changes_nothing(tmp_path, people):
+    text = HEADER + "ann,+442071838750,+447400123456,ann.home@example.net,yes\n"
+    run(tmp_path, text)
+    events = Event.objects.count()
+    out, _err, error = run(tmp_path, text)
+    assert error is None
+    assert "0 applied" in out and "1 unchanged" in out
+    assert Event.objects.count() == events
+
+
+def test_bad_rows_are_reported_with_line_column_and_reason_and_skipped(tmp_path, people):
+    text = HEADER + (
+        "ann,+442071838750,,,no\n"  # good: line 2
+        "nobody,+442071838751,,,no\n"  # line 3
+        "ben,12,,,no\n"  # line 4
+        "cat,,+447400123456,,no\n"  # line 5: no consent
+        "cat,,,not-an-email,yes\n"  # line 6: duplicate and bad email
+        ",+442071838752,,,\n"  # line 7
+        "ben,,,,maybe\n"  # line 8
+        "ben,,+449090901234,,yes\n"  # line 9
+    )
+    out, _err, error = run(tmp_path, text)
+    assert "rows were not imported" in error
+    for expected in (
+        "line 3, column username: no such user",
+        "line 4, column office_phone: not a phone number",
+        "line 5, column consent: must be yes",
+        "line 6, column username: already on line 5",
+        "line 6, column authentication_email: not an email address",
+        "line 7, column username: missing",
+        "line 8, column consent: use yes or no",
+        "line 9, column authentication_phone: premium-rate",
+    ):
+        assert expected in out, expected
+    assert list(OfficePhone.objects.values_list("user__username", flat=True)) == ["ann"]
+    assert not AuthenticationPhone.objects.exists()
+
+
+def test_dry_run_changes_nothing(tmp_path, people):
+    out, _err, error = run(tmp_path, HEADER + "ann,+442071838750,+447400123456,,yes\n", "--dry-run")
+    assert error is None
+    assert "1 would be applied" in out and "Dry run: nothing was changed." in out
+    assert not OfficePhone.objects.exists() and not AuthenticationPhone.objects.exists()
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty"),
+        (b"\n\n", "The file is empty"),
+        (b"name,phone\nann,1\n", "Unexpected header"),
+        (HEADER.encode() + "ann,,,ann@exämple.net,yes\n".encode("latin-1"), "line 2 is not UTF-8"),
+    ],
+)
+def test_unusable_files_change_nothing_and_say_why(tmp_path, people, content, message):
+    _out, _err, error = run(tmp_path, content)
+    assert message in error
+    assert not OfficePhone.objects.exists() and not AuthenticationEmail.objects.exists()
+
+
+def test_utf8_with_byte_order_mark_and_windows_line_ends(tmp_path, people):
+    content = "\ufeff" + HEADER.replace("\n", "\r\n") + "ann,+442071838750,,,no\r\n"
+    _out, _err, error = run(tmp_path, content.encode("utf-8"))
+    assert error is None
+    assert OfficePhone.objects.filter(user=people[0]).exists()
+
+
+def test_a_value_the_user_verified_is_kept(tmp_path, people):
+    AuthenticationPhone.objects.create(
+        user=people[0], number="+447400999999", verified_at=timezone.now()
+    )
+    out, _err, error = run(tmp_path, HEADER + "ann,,+447400123456,,yes\n")
+    assert error is None
+    assert "kept: line 2, column authentication_phone: kept the value the user verified" in out
+    assert str(AuthenticationPhone.objects.get(user=people[0]).number) == "+447400999999"
+
+
+def test_a_prepopulated_value_not_yet_confirmed_is_updated(tmp_path, people):
+    run(tmp_path, HEADER + "ann,,+447400123456,,yes\n")
+    run(tmp_path, HEADER + "ann,,+447400654321,,yes\n")
+    assert str(AuthenticationPhone.objects.get(user=people[0]).number) == "+447400654321"
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot open"):
+        call_command("import_contact_info", str(tmp_path / "nope.csv"))
+
+
+def test_batches_are_applied_in_separate_transactions(tmp_path, make_user):
+    for index in range(25):
+        make_user(f"user{index}", password=None)
+    rows = "".join(f"user{index},+4420718387{index:02d},,,no\n" for index in range(25))
+    out, err, error = run(tmp_path, HEADER + rows, "--batch-size", "10")
+    assert error is None and "25 applied" in out
+    assert "10 / 25" in err and "20 / 25" in err and "25 / 25" in err
+    assert OfficePhone.objects.count() == 25
+
+
+def test_query_count_per_batch_is_constant(tmp_path, make_user, django_assert_max_num_queries):
+    for index in range(40):
+        make_user(f"user{index}", password=None)
+    rows = "".join(f"user{index},+4420718387{index:02d},,,no\n" for index in range(40))
+    stream = io.BytesIO((HEADER + rows).encode())
+    with django_assert_max_num_queries(20):
+        report = import_contact_info(stream, batch_size=40)
+    assert report.created == 40
+
+
+def test_admin_upload_runs_the_same_import(admin_client, people):
+    page = admin_client.get("/admin/auth/user/import-contact-info/").content.decode()
+    assert "consent" in page
+    upload = io.BytesIO((HEADER + "ann,+442071838750,,,no\nzed,,,,no\n").encode())
+    upload.name = "contacts.csv"
+    response = admin_client.post(
+        "/admin/auth/user/import-contact-info/", {"file": upload, "dry_run": ""}
+    )
+    page = response.content.decode()
+    assert "2 rows: 1 applied, 0 unchanged, 1 row with errors" in page
+    assert "line 3, column username: no such user" in page
+    assert OfficePhone.objects.filter(user=people[0]).exists()
+    assert Event.objects.get(kind=EventKind.CONTACT_IMPORTED).actor == admin_client.admin
+
+
+def test_admin_upload_dry_run(admin_client, people):
+    upload = io.BytesIO((HEADER + "ann,+442071838750,,,no\n").encode())
+    upload.name = "contacts.csv"
+    response = admin_client.post(
+        "/admin/auth/user/import-contact-info/", {"file": upload, "dry_run": "on"}
+    )
+    assert "Nothing was changed" in response.content.decode()
+    assert not OfficePhone.objects.exists()
+
+
+def test_import_page_needs_permission(client, make_user):
+    staff = make_user("viewer", staff=True)
+    client.force_login(staff)
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    assert client.get("/admin/auth/user/import-contact-info/").status_code == 403
