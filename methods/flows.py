@@ -110,6 +110,15 @@ def code_send(
     except DeliveryError as exc:
         result = SendResult(SendRefusal.DELIVERY_FAILED, problem=exc.problem)
         audit["problem"] = exc.problem.value
+        bounced = exc.problem in (DeliveryProblem.INVALID_NUMBER, DeliveryProblem.INVALID_ADDRESS)
+        if bounced and method.unverify(user=user, destination=destination):
+            record(
+                EventKind.METHOD_UNVERIFIED,
+                request=request,
+                subject=user,
+                method=method.kind.value,
+                reason=exc.problem.value,
+            )
 
     if result.sent:
         record(EventKind.CODE_SENT, request=request, subject=user, **audit)

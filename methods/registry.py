@@ -193,6 +193,14 @@ class CodeMethod(Method):
             updated_at=record.verified_at or record.updated_at,
         )
 
+    def unverify(self, *, user, destination: str) -> bool:
+        """The destination bounced: the user must verify it again. Return whether it was."""
+        return bool(
+            self.model.objects.filter(
+                user=user, verified_at__isnull=False, **{self.field: destination}
+            ).update(verified_at=None)
+        )
+
     def save_verified(self, *, user, destination: str) -> tuple[Any, str | None]:
         """Store a destination the user just proved; return the record and the previous value
         if a different one was verified before."""
@@ -285,6 +293,8 @@ class AuthenticationEmailMethod(CodeMethod):
         body = render_to_string("methods/messages/email_code.txt", context)
         try:
             EmailMessage(subject, body, to=[destination]).send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
 

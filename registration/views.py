@@ -60,6 +60,9 @@ def refusal_message(result: method_flows.SendResult) -> str:
         DeliveryProblem.INVALID_NUMBER: _(
             "This number cannot receive our messages. Check it, or use another number."
         ),
+        DeliveryProblem.INVALID_ADDRESS: _(
+            "The mail server refused this address. Check it, or use another address."
+        ),
         DeliveryProblem.REGION_NOT_ENABLED: _(
             "We cannot send messages to this country. Use a number from another country."
         ),

@@ -8,6 +8,7 @@ class DeliveryProblem(enum.Enum):
     """What went wrong on the way out; the pages turn each into a plain sentence."""
 
     INVALID_NUMBER = "invalid_number"
+    INVALID_ADDRESS = "invalid_address"
     REGION_NOT_ENABLED = "region_not_enabled"
     TOO_MANY_REQUESTS = "too_many_requests"
     UNAVAILABLE = "unavailable"

@@ -125,3 +125,19 @@ def test_voice_call_through_twilio_speaks_the_code_twice(signed_in, twilio):
     spoken = re.search(r"<Say[^>]*>(.*?)</Say>", call["Twiml"]).group(1)
     digits = re.findall(r"(?<!\d)(\d)\.", spoken)
     assert len(digits) == 12 and digits[:6] == digits[6:]
+
+
+def test_a_verified_number_that_bounces_must_be_verified_again(signed_in, user, twilio):
+    from django.utils import timezone
+
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    twilio.failures.append(Failure(400, 21211, "Invalid 'To' Phone Number"))
+    assert signed_in.post("/ssprsetup/phone/confirm/")["Location"] == "/ssprsetup/phone/send/"
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert "cannot receive our messages" in response.content.decode()
+    assert AuthenticationPhone.objects.get(user=user).verified_at is None
+    assert "Waiting for your confirmation" in signed_in.get("/ssprsetup/").content.decode()
+    event = Event.objects.get(kind=EventKind.METHOD_UNVERIFIED)
+    assert event.details == {"method": "authentication_phone", "reason": "invalid_number"}

@@ -70,3 +70,19 @@ def test_change_notices_go_out_over_smtp_one_recipient_each(signed_in, user, smt
     (notice,) = smtp.inbox.messages
     assert notice["To"] == user.email
     assert "7400654321" not in notice.get_content()
+
+
+def test_a_verified_address_the_server_refuses_must_be_verified_again(signed_in, user, smtp):
+    from django.utils import timezone
+
+    from audit.models import Event, EventKind
+
+    AuthenticationEmail.objects.create(
+        user=user, email="gone@example.net", verified_at=timezone.now()
+    )
+    smtp.inbox.refuse.add("gone@example.net")
+    assert signed_in.post("/ssprsetup/email/confirm/")["Location"] == "/ssprsetup/email/send/"
+    response = signed_in.post("/ssprsetup/email/send/", {"channel": "email"})
+    assert "mail server refused this address" in response.content.decode()
+    assert AuthenticationEmail.objects.get(user=user).verified_at is None
+    assert Event.objects.filter(kind=EventKind.METHOD_UNVERIFIED).count() == 1

@@ -13,6 +13,13 @@ from aiosmtpd.controller import Controller
 @dataclass
 class Inbox:
     messages: list[email.message.EmailMessage] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's name)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

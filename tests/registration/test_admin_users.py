@@ -1,0 +1,169 @@
+"""The policy's impact preview, its audit, and the user admin's registration columns."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
+from registration.models import Policy, Registration
+from tests.registration.test_admin import policy_form
+
+pytestmark = pytest.mark.django_db
+
+
+def give(user, *, phone=False, email=False, office=False, answers=0):
+    now = timezone.now()
+    if phone:
+        AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+    if email:
+        AuthenticationEmail.objects.create(user=user, email="x@example.net", verified_at=now)
+    if office:
+        OfficePhone.objects.create(user=user, number="+442071838750")
+    from methods.models import SecurityQuestion
+
+    for question in SecurityQuestion.objects.all()[:answers]:
+        SecurityAnswer.objects.create(user=user, question=question, answer_hash="argon2$x")
+
+
+@pytest.fixture
+def population(make_user):
+    one = make_user("one", password=None)
+    give(one, phone=True)
+    two = make_user("two", password=None)
+    give(two, phone=True, email=True)
+    quiz = make_user("quiz", password=None)
+    give(quiz, phone=True, answers=3)
+    none = make_user("none", password=None)
+    staff = make_user("boss", staff=True, password=None)
+    give(staff, phone=True, answers=3)
+    return {"one": one, "two": two, "quiz": quiz, "none": none, "boss": staff}
+
+
+def test_raising_reset_methods_shows_who_could_no_longer_reset_and_waits(admin_client, population):
+    response = admin_client.post(
+        "/admin/registration/policy/1/change/", policy_form(reset_methods_required="2")
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "methods required to reset raised from 1 to 2" in page
+    # "one" has a single method; "quiz" has phone + questions (fine); "two" has two.
+    assert "1 user who can reset their password today could not under the new policy" in page
+    assert ">one</a>" in page and ">two</a>" not in page
+    assert Policy.load().reset_methods_required == 1  # nothing saved yet
+
+    data = policy_form(reset_methods_required="2") | {"_confirm_impact": "1"}
+    response = admin_client.post("/admin/registration/policy/1/change/", data)
+    assert response.status_code == 302
+    assert Policy.load().reset_methods_required == 2
+    event = Event.objects.get(kind=EventKind.POLICY_CHANGED)
+    assert event.details == {"changed": {"reset_methods_required": [1, 2]}}
+    assert event.actor == admin_client.admin
+
+
+def test_turning_a_method_off_is_previewed(admin_client, population):
+    response = admin_client.post(
+        "/admin/registration/policy/1/change/",
+        policy_form(phone_sms_enabled=None, phone_voice_enabled=None, methods_required="1"),
+    )
+    page = response.content.decode()
+    assert "turned off" in page
+    assert "2 users who can reset their password today could not" in page  # one, quiz
+
+
+def test_narrower_scope_is_previewed(admin_client, population):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="pilot")
+    population["two"].groups.add(group)
+    response = admin_client.post(
+        "/admin/registration/policy/1/change/",
+        policy_form(scope="group", scope_group=str(group.pk)),
+    )
+    page = response.content.decode()
+    assert "enabled for fewer people" in page
+    assert "2 users who can reset" in page  # one and quiz fall out of scope
+
+
+def test_loosening_saves_without_a_preview(admin_client, population):
+    response = admin_client.post(
+        "/admin/registration/policy/1/change/", policy_form(methods_required="1")
+    )
+    assert response.status_code == 302
+    assert Policy.load().methods_required == 1
+
+
+def test_admin_page_states_the_staff_rule(admin_client):
+    page = admin_client.get("/admin/registration/policy/1/change/").content.decode()
+    assert "Staff accounts always need two methods" in page
+
+
+def test_user_list_shows_state_and_reset_ability_with_filters(admin_client, population):
+    now = timezone.now()
+    Registration.objects.create(user=population["two"], completed_at=now, last_confirmed_at=now)
+    Registration.objects.create(
+        user=population["one"],
+        completed_at=now,
+        last_confirmed_at=now,
+        reconfirmation_required=True,
+    )
+    page = admin_client.get("/admin/auth/user/").content.decode()
+    assert "Reconfirmation due" in page and "Not registered" in page
+    page = admin_client.get("/admin/auth/user/?sspr_state=registered").content.decode()
+    assert ">two</a>" in page and ">one</a>" not in page
+    page = admin_client.get("/admin/auth/user/?sspr_can_reset=no").content.decode()
+    # Staff need two methods other than questions; "none" has nothing.
+    assert ">boss</a>" in page and ">none</a>" in page and ">two</a>" not in page
+
+
+def test_user_list_costs_the_same_queries_for_more_users(admin_client, make_user):
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get("/admin/auth/user/")
+    for index in range(30):
+        user = make_user(f"bulk{index}", password=None)
+        give(user, phone=True, answers=3)
+    with CaptureQueriesContext(connection) as many:
+        admin_client.get("/admin/auth/user/")
+    assert len(many) == len(few)
+
+
+def test_admin_prepopulates_a_phone_only_with_consent(admin_client, make_user):
+    user = make_user("pat", password=None)
+    url = f"/admin/auth/user/{user.pk}/change/"
+    data = {
+        "username": "pat",
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        "office_phone-TOTAL_FORMS": "0",
+        "office_phone-INITIAL_FORMS": "0",
+        "office_phone-MIN_NUM_FORMS": "0",
+        "office_phone-MAX_NUM_FORMS": "1",
+        "authentication_phone-TOTAL_FORMS": "1",
+        "authentication_phone-INITIAL_FORMS": "0",
+        "authentication_phone-MIN_NUM_FORMS": "0",
+        "authentication_phone-MAX_NUM_FORMS": "1",
+        "authentication_phone-0-number": "+447400123456",
+        "authentication_phone-0-user": str(user.pk),
+        "authentication_email-TOTAL_FORMS": "0",
+        "authentication_email-INITIAL_FORMS": "0",
+        "authentication_email-MIN_NUM_FORMS": "0",
+        "authentication_email-MAX_NUM_FORMS": "1",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Record that the user agreed" in response.content.decode()
+    assert not AuthenticationPhone.objects.exists()
+
+    response = admin_client.post(url, data | {"authentication_phone-0-user_agreed": "on"})
+    assert response.status_code == 302
+    phone = AuthenticationPhone.objects.get(user=user)
+    assert phone.prepopulated and phone.verified_at is None and phone.consent_recorded_at
+    event = Event.objects.get(kind=EventKind.METHOD_PREPOPULATED)
+    assert event.details == {"method": "authentication_phone"} and event.subject == user
