@@ -40,9 +40,11 @@ def test_policy_list_opens_the_single_policy_form(admin_client):
 
 
 def test_policy_changes_are_saved(admin_client):
+    data = policy_form(methods_required="1", questions_required="5", allowed_regions="gb, ie")
+    preview = admin_client.post("/admin/registration/policy/1/change/", data)
+    assert "Confirm the policy change" in preview.content.decode()  # more questions: tighter
     response = admin_client.post(
-        "/admin/registration/policy/1/change/",
-        policy_form(methods_required="1", questions_required="5", allowed_regions="gb, ie"),
+        "/admin/registration/policy/1/change/", data | {"_confirm_impact": "1"}
     )
     assert response.status_code == 302
     policy = Policy.load()
