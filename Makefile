@@ -8,7 +8,7 @@ PORT ?= 8000
 
 WORKERS ?= 3
 
-.PHONY: install run serve test lint format check clean
+.PHONY: install run serve test bench lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/gunicorn sspr_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
 		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+# Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL; the tables
+# are written to docs/benchmarks.md.
+bench: install
+	@mkdir -p var
+	@$(BIN)/python benchmarks/run.py | tee var/bench-sqlite.md
+	@scripts/with-services.sh $(BIN)/python benchmarks/run.py | tee var/bench-postgresql.md
+	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md > docs/benchmarks.md
+	@echo "Written to docs/benchmarks.md"
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,6 +26,12 @@ class EventKind(models.TextChoices):
     METHOD_UNVERIFIED = "method_unverified", _("Method must be verified again")
     CONTACT_IMPORTED = "contact_imported", _("Contact information imported")
     POLICY_CHANGED = "policy_changed", _("Policy changed")
+    RESET_STARTED = "reset_started", _("Password reset started")
+    RESET_REFUSED = "reset_refused", _("Password reset refused")
+    RESET_METHOD_PASSED = "reset_method_passed", _("Reset: method passed")
+    RESET_METHOD_FAILED = "reset_method_failed", _("Reset: method failed")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+    ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
 
 
 class Event(models.Model):

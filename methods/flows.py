@@ -139,6 +139,28 @@ def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode 
     return device if device and device.has_live_code() else None
 
 
+def code_check(
+    *, request: HttpRequest, user, method: CodeMethod, purpose: Purpose, code: str
+) -> CheckOutcome:
+    """Check a code sent for `purpose` (reset, helpdesk check); record the outcome."""
+    binding = session_binding(request)
+    with transaction.atomic():
+        device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
+        if outcome is CheckOutcome.VERIFIED:
+            method.model.objects.filter(user=user).update(last_used_at=timezone.now())
+    if outcome is not CheckOutcome.VERIFIED:
+        record(
+            EventKind.CODE_FAILED,
+            request=request,
+            subject=user,
+            method=method.kind.value,
+            purpose=purpose.value,
+            reason=outcome.value,
+        )
+    return outcome
+
+
 def method_confirm(
     *, request: HttpRequest, user, method: CodeMethod, code: str, policy
 ) -> CheckOutcome:

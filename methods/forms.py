@@ -42,6 +42,8 @@ class PhoneForm(forms.Form):
         error_messages={"max_length": PHONE_MESSAGES[PhoneProblem.UNREADABLE]},
     )
 
+    refuse_types = True  # premium-rate, VoIP...: refused when a user registers a number
+
     def __init__(self, *args, allowed_regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.allowed_regions = list(allowed_regions)
@@ -66,7 +68,12 @@ class PhoneForm(forms.Form):
             )
             return cleaned
         try:
-            number = parse(raw, region=region, allowed_regions=self.allowed_regions)
+            number = parse(
+                raw,
+                region=region,
+                allowed_regions=self.allowed_regions,
+                refuse_types=self.refuse_types,
+            )
         except PhoneError as exc:
             self.add_error("number", PHONE_MESSAGES[exc.problem])
         else:

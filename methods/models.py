@@ -132,6 +132,9 @@ class OfficePhone(models.Model):
         help_text=_("The account this office phone belongs to."),
     )
     number = PhoneNumberField(help_text=_("The office number in international (E.164) form."))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a code to this phone was last accepted.")
+    )
     updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 
     class Meta:

@@ -65,6 +65,11 @@ class UserMethods:
 
     @classmethod
     def load(cls, user) -> UserMethods:
+        return cls.load_or_none(user.pk)
+
+    @classmethod
+    def load_or_none(cls, user_id: int) -> UserMethods:
+        """Like load(), by id, with the same query whether or not the user exists."""
         row = (
             get_user_model()
             .objects.select_related("authentication_phone", "authentication_email", "office_phone")
@@ -72,8 +77,11 @@ class UserMethods:
                 answer_count=Count("security_answers"),
                 answers_updated_at=Max("security_answers__created_at"),
             )
-            .get(pk=user.pk)
+            .filter(pk=user_id)
+            .first()
         )
+        if row is None:
+            return cls(None, None, None, None, 0, None)
         return cls(
             user=row,
             phone=_related(row, "authentication_phone"),
@@ -125,27 +133,12 @@ class Method:
         raise NotImplementedError
 
 
-class OfficePhoneMethod(Method):
-    kind = MethodKind.OFFICE_PHONE
-    slug = "office-phone"
-    summary = _("Your desk number. Only your administrator can set or change it.")
-    user_managed = False
-
-    def is_enabled(self, policy: PolicyLike) -> bool:
-        return policy.office_phone_enabled
-
-    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
-        if methods.office is None:
-            return MethodStatus(self, MethodState.NOT_SET)
-        number = str(methods.office.number)
-        return MethodStatus(
-            self,
-            MethodState.SET_BY_ADMIN,
-            value=international(number),
-            # The office phone is the directory number: it is not secret (SECURITY.md 20).
-            masked=international(number),
-            updated_at=methods.office.updated_at,
-        )
+def send_phone_code(*, destination: str, channel: str, code: str, language: str) -> None:
+    """Text the code, or call and read it out digit by digit, twice."""
+    kind = "voice" if channel == Channel.VOICE else "sms"
+    context = {"code": code, "digits": list(code)}
+    text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
+    get_phone_backend().send(PhoneMessage(to=destination, kind=kind, text=text, language=language))
 
 
 class CodeMethod(Method):
@@ -192,6 +185,13 @@ class CodeMethod(Method):
             masked=self.mask(value),
             updated_at=record.verified_at or record.updated_at,
         )
+
+    def reset_destination(self, methods: UserMethods) -> str | None:
+        """Where a reset code may go: the verified destination, if any."""
+        record = self.record(methods)
+        if record is None or not record.verified_at:
+            return None
+        return str(getattr(record, self.field))
 
     def unverify(self, *, user, destination: str) -> bool:
         """The destination bounced: the user must verify it again. Return whether it was."""
@@ -255,12 +255,59 @@ class AuthenticationPhoneMethod(CodeMethod):
         return {"destination": destination, "prefix": country_prefix(destination)}
 
     def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
-        kind = "voice" if channel == Channel.VOICE else "sms"
-        context = {"code": code, "digits": list(code)}
-        text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
-        get_phone_backend().send(
-            PhoneMessage(to=destination, kind=kind, text=text, language=language)
+        send_phone_code(destination=destination, channel=channel, code=code, language=language)
+
+
+class OfficePhoneMethod(CodeMethod):
+    """The directory number. Only administrators set it; at reset it gets a call with the code."""
+
+    kind = MethodKind.OFFICE_PHONE
+    slug = "office-phone"
+    summary = _("Your desk number. Only your administrator can set or change it.")
+    user_managed = False
+    model = OfficePhone
+    field = "number"
+    related_name = "office"
+    start_label = _("Enter your office number")
+
+    def is_enabled(self, policy: PolicyLike) -> bool:
+        return policy.office_phone_enabled
+
+    def channels(self, policy: PolicyLike) -> list[Channel]:
+        return [Channel.VOICE]
+
+    def display(self, destination: str) -> str:
+        return international(destination)
+
+    def mask(self, destination: str) -> str:
+        # The office phone is the directory number: it is not secret (SECURITY.md 20).
+        return international(destination)
+
+    def limit_counters(self, destination: str) -> dict[str, str]:
+        return {"destination": destination, "prefix": country_prefix(destination)}
+
+    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+        send_phone_code(
+            destination=destination, channel=Channel.VOICE, code=code, language=language
         )
+
+    def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
+        if methods.office is None:
+            return MethodStatus(self, MethodState.NOT_SET)
+        number = str(methods.office.number)
+        return MethodStatus(
+            self,
+            MethodState.SET_BY_ADMIN,
+            value=international(number),
+            masked=international(number),
+            updated_at=methods.office.updated_at,
+        )
+
+    def reset_destination(self, methods: UserMethods) -> str | None:
+        return str(methods.office.number) if methods.office else None
+
+    def unverify(self, *, user, destination: str) -> bool:
+        return False  # administrators own the office phone
 
 
 class AuthenticationEmailMethod(CodeMethod):

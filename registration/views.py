@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -136,10 +138,35 @@ def registry_method(kind: type[Method]):
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class SignInView(auth_views.LoginView):
-    # LoginView rotates the session key, and only follows `next` to this host.
+    # LoginView rotates the session key, and only follows `next` to this host. Failed sign-ins
+    # lock the username (django-axes); this view also limits failures per client address.
     template_name = "registration/signin.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if sign_in_failures(request) >= settings.SSPR_SIGN_IN_FAILURES_PER_IP:
+            form = self.get_form()
+            form.add_error(
+                None,
+                _("Too many failed sign-ins from your network. Wait an hour and try again."),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        key = _sign_in_failures_key(self.request)
+        cache.add(key, 0, timeout=3600)
+        cache.incr(key)
+        return super().form_invalid(form)
+
+
+def _sign_in_failures_key(request: HttpRequest) -> str:
+    return f"sspr:signin-failures:{request.META.get('REMOTE_ADDR', 'unknown')}"
+
+
+def sign_in_failures(request: HttpRequest) -> int:
+    return cache.get(_sign_in_failures_key(request), 0)
 
 
 class SignOutView(auth_views.LogoutView):

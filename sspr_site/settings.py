@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "audit",
     "methods",
     "registration",
+    "passwordreset",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "registration.middleware.RegistrationInterruptMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -156,6 +159,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses sign-ins for a locked-out username before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout: 5 failed sign-ins for one username lock it for an hour (or until the person
+# unlocks it at /passwordreset/); a success resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("SSPR_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("SSPR_LOCKOUT_HOURS", "1"))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Abuse from one address is limited separately, with a higher threshold, by the sign-in page
+# (registration.views.SignInView): an office behind one address must not be locked out by a
+# few colleagues' typos, which an IP lockout at the username threshold would do.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SSPR_SIGN_IN_FAILURES_PER_IP = int(os.environ.get("SSPR_SIGN_IN_FAILURES_PER_IP", "30"))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "passwordreset.views.locked_out"
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 LOGIN_URL = "registration:signin"
 LOGIN_REDIRECT_URL = "registration:overview"
@@ -254,7 +277,7 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
     if not SECURE_HSTS_PRELOAD:
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # the operator chose not to preload
+        SILENCED_SYSTEM_CHECKS.append("security.W021")  # the operator chose not to preload
     if env_bool("DJANGO_BEHIND_PROXY"):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -9,6 +9,7 @@ from .views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
     path("ssprsetup/", include("registration.urls")),
+    path("passwordreset/", include("passwordreset.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

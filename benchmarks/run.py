@@ -1,0 +1,159 @@
+"""Benchmarks: contact import and the admin user list at 1,000 and 100,000 users.
+
+Run with `make bench`. Uses a throw-away SQLite file unless DATABASE_URL is set (the make target
+also runs it on PostgreSQL when the server binaries are installed). Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORKDIR = Path(tempfile.mkdtemp(prefix="sspr-bench-"))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'bench.sqlite3'}")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
+os.environ.setdefault("SSPR_VAR_DIR", str(WORKDIR / "var"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from methods.contact_import import COLUMNS, import_contact_info  # noqa: E402
+from methods.models import AuthenticationPhone, OfficePhone  # noqa: E402
+
+SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "1000,100000").split(",")]
+
+
+def populate(count: int) -> None:
+    """Users with unusable passwords; every third has a verified phone."""
+    User = get_user_model()
+    User.objects.all().delete()
+    now = timezone.now()
+    batch = 5000
+    for start in range(0, count, batch):
+        users = User.objects.bulk_create(
+            User(username=f"user{index:06d}", email=f"user{index:06d}@example.org", password="!")
+            for index in range(start, min(start + batch, count))
+        )
+        AuthenticationPhone.objects.bulk_create(
+            AuthenticationPhone(user=user, number="+447400123456", verified_at=now)
+            for user in users[::3]
+        )
+
+
+def csv_file(count: int) -> Path:
+    path = WORKDIR / f"contacts-{count}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for index in range(count):
+            writer.writerow(
+                [
+                    f"user{index:06d}",
+                    f"+4420718{index % 100000:05d}",
+                    "",
+                    f"u{index}@home.example",
+                    "yes",
+                ]
+            )
+    return path
+
+
+def bench_import(count: int) -> dict:
+    path = csv_file(count)
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        report = import_contact_info(stream, batch_size=1000)
+    elapsed = time.perf_counter() - started
+    assert not report.errors and not report.fatal, report.errors[:3]
+    assert OfficePhone.objects.count() == count
+    # The same file again changes nothing; timed, then traced for its peak memory (the same
+    # reading, checking and batching; tracing slows it, so it is not timed then).
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        again = import_contact_info(stream, batch_size=1000)
+    rerun = time.perf_counter() - started
+    assert again.unchanged == count
+    tracemalloc.start()
+    with path.open("rb") as stream:
+        import_contact_info(stream, batch_size=1000)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "seconds": elapsed,
+        "rows_per_second": count / elapsed,
+        "peak_mib": peak / 2**20,
+        "rerun": rerun,
+    }
+
+
+def bench_admin_list(path: str) -> dict:
+    User = get_user_model()
+    admin = User.objects.create_superuser("bench-admin", "bench@example.org", "bench-password-123")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    settings.DEBUG = True  # to count queries
+    timings = []
+    for _ in range(3):
+        reset_queries()
+        started = time.perf_counter()
+        response = client.get(path, secure=True)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    queries = len(connection.queries)
+    settings.DEBUG = False
+    admin.delete()
+    return {"seconds": min(timings), "queries": queries}
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    vendor = connection.vendor
+    rows = []
+    for size in SIZES:
+        print(f"[{vendor}] {size:,} users…", file=sys.stderr)
+        populate(size)
+        result = bench_import(size)
+        listing = bench_admin_list("/admin/auth/user/")
+        cannot = bench_admin_list("/admin/auth/user/?sspr_can_reset=no")
+        rows.append((size, result, listing, cannot))
+    out = io.StringIO()
+    out.write(
+        f"\n### {vendor}, {timezone.now():%Y-%m-%d}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores\n\n"
+        "| users | import rows/s | import time | import peak memory | re-run (no change) "
+        "| admin user list | queries | list filtered “cannot reset” | queries |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    for size, result, listing, cannot in rows:
+        out.write(
+            f"| {size:,} | {result['rows_per_second']:,.0f} | {result['seconds']:.1f} s "
+            f"| {result['peak_mib']:.1f} MiB | {result['rerun']:.1f} s "
+            f"| {listing['seconds'] * 1000:.0f} ms | {listing['queries']} "
+            f"| {cannot['seconds'] * 1000:.0f} ms | {cannot['queries']} |\n"
+        )
+    print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The proof-of-work check on the first step (ALTCHA): no third party, no puzzle to look at.
+
+The browser's widget fetches a signed challenge, finds the counter that solves it, and posts
+the solution with the form. Each solved challenge is accepted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import altcha
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+ALGORITHM = "SHA-256"
+VALID_SECONDS = 10 * 60
+
+
+def _secret() -> str:
+    return salted_hmac("passwordreset.captcha", "altcha", algorithm="sha256").hexdigest()
+
+
+def new_challenge() -> dict:
+    """A signed challenge whose answer is a random counter below SSPR_CAPTCHA_DIFFICULTY."""
+    difficulty = getattr(settings, "SSPR_CAPTCHA_DIFFICULTY", 250_000)
+    challenge = altcha.create_challenge(
+        ALGORITHM,
+        1,
+        counter=secrets.randbelow(difficulty),
+        expires_at=int(time.time()) + VALID_SECONDS,
+        hmac_secret=_secret(),
+    )
+    return challenge.to_dict()
+
+
+def verify(payload: str) -> bool:
+    """Accept a solved challenge once; refuse a missing, forged, expired or replayed one."""
+    if not payload or len(payload) > 4000:
+        return False
+    try:
+        result = altcha.verify_solution(payload, _secret())
+    except Exception:  # malformed payloads raise many kinds of errors
+        return False
+    if not getattr(result, "verified", False):
+        return False
+    used = "sspr:captcha:" + hashlib.sha256(payload.encode()).hexdigest()
+    # cache.add is atomic: of two submissions of one solution, only the first is accepted.
+    return cache.add(used, 1, timeout=VALID_SECONDS + 60)
+
+
+def solve(challenge: dict) -> str:
+    """Solve a challenge as the widget would (for tests and benchmarks)."""
+    parsed = altcha.Challenge.from_dict(challenge)
+    solution = altcha.solve_challenge(parsed)
+    return altcha.Payload(parsed, solution).to_base64()

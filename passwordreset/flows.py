@@ -1,0 +1,353 @@
+"""The password reset portal's actions: start, prove identity with methods, reset or unlock.
+
+No enumeration (SECURITY.md 12-13): an unknown, out-of-scope, unregistered, locked or
+registered account goes through the same steps, the same pages and the same work; only a
+method that really matches can pass, and nothing tells which case applies.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import time
+from functools import lru_cache
+
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from audit.log import client_ip, record
+from audit.models import EventKind
+from methods import flows as method_flows
+from methods.answers import answer_matches
+from methods.models import CheckOutcome, MethodKind, Purpose, SecurityAnswer, SecurityQuestion
+from methods.registry import CodeMethod, UserMethods, enabled_methods
+from registration.models import Policy
+
+from .state import Action, ResetState
+
+logger = logging.getLogger("sspr.passwordreset")
+
+ATTEMPTS_PER_HOUR = 5  # per account, then blocked for a day (SECURITY.md 16)
+BLOCK_SECONDS = 24 * 3600
+STARTS_PER_IP_PER_HOUR = 30
+SENDS_PER_ATTEMPT = 6
+QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
+
+
+class StartRefusal(enum.Enum):
+    ACCOUNT_BLOCKED = "account_blocked"
+    ADDRESS_LIMITED = "address_limited"
+
+
+def _digest(value: str) -> str:
+    return salted_hmac("passwordreset", value, algorithm="sha256").hexdigest()[:40]
+
+
+def _count(key: str, window: int) -> int:
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Checked against when there is no stored answer, so the work is the same.
+    return make_password(secrets.token_hex(16), hasher="argon2")
+
+
+def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
+    """Start an attempt for whatever username was typed. Every account gets the same treatment."""
+    username = username.strip()
+    account_key = _digest(username.casefold())
+    if _count(f"sspr:reset:ip:{client_ip(request)}", 3600) > STARTS_PER_IP_PER_HOUR:
+        record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
+        return StartRefusal.ADDRESS_LIMITED
+    blocked_key = f"sspr:reset:blocked:{account_key}"
+    attempts = _count(f"sspr:reset:attempts:{account_key}", 3600)
+    if attempts > ATTEMPTS_PER_HOUR:
+        cache.add(blocked_key, 1, timeout=BLOCK_SECONDS)
+    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    policy = Policy.load()
+    usable = bool(user and user.is_active and policy.in_scope(user))
+    # The same queries for every account: the methods of the user, or of nobody.
+    UserMethods.load_or_none(user.pk if user else 0)
+    if cache.get(blocked_key):
+        record(EventKind.RESET_REFUSED, request=request, subject=user, reason="account_blocked")
+        return StartRefusal.ACCOUNT_BLOCKED
+    state = ResetState(
+        attempt=secrets.token_hex(8),
+        user_id=user.pk if usable else None,
+        username=username,
+        started_at=time.time(),
+    )
+    state.save(request)
+    request.session.cycle_key()
+    record(
+        EventKind.RESET_STARTED,
+        request=request,
+        subject=user,
+        attempt=state.attempt,
+        usable=usable,
+    )
+    return state
+
+
+def state_user(state: ResetState):
+    if state.user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=state.user_id, is_active=True).first()
+
+
+def required_methods(user, policy: Policy) -> int:
+    """Staff accounts always need two methods and never questions (SECURITY.md 14)."""
+    if user is not None and user.is_staff:
+        return 2
+    return policy.reset_methods_required
+
+
+def questions_allowed(user) -> bool:
+    return user is None or not user.is_staff
+
+
+def identity_proven(state: ResetState, user, policy: Policy) -> bool:
+    """Enough methods passed; questions never count alone, and never for staff."""
+    if user is None:
+        return False
+    others = [kind for kind in state.passed if kind != MethodKind.SECURITY_QUESTIONS]
+    if user.is_staff:
+        return len(others) >= 2
+    return len(state.passed) >= policy.reset_methods_required and len(others) >= 1
+
+
+def offered_methods(state: ResetState, policy: Policy) -> list:
+    """Every method the policy enables, for every account, less those already passed."""
+    return [m for m in enabled_methods(policy) if m.kind.value not in state.passed]
+
+
+def reset_send_code(
+    *,
+    request: HttpRequest,
+    state: ResetState,
+    method: CodeMethod,
+    destination: str,
+    channel: str,
+) -> bool:
+    """Send a code if `destination` is the one registered; say nothing about whether it was.
+
+    Returns False only when this attempt has asked for too many codes (the same for all).
+    """
+    sends = _count(f"sspr:reset:sends:{state.attempt}", 3600)
+    if sends > SENDS_PER_ATTEMPT:
+        return False
+    user = state_user(state)
+    registered = method.reset_destination(UserMethods.load_or_none(user.pk if user else 0))
+    matches = constant_time_compare(
+        (registered or "\x00").casefold(), destination.strip().casefold()
+    )
+    state.code_method = method.kind.value
+    state.save(request)
+    if user is not None and registered and matches:
+        result = method_flows.code_send(
+            request=request,
+            user=user,
+            method=method,
+            purpose=Purpose.RESET,
+            destination=registered,
+            channel=channel,
+        )
+        if not result.sent:
+            logger.info("reset code not sent attempt=%s reason=%s", state.attempt, result.refusal)
+    else:
+        record(
+            EventKind.RESET_METHOD_FAILED,
+            request=request,
+            subject=user,
+            attempt=state.attempt,
+            method=method.kind.value,
+            reason="destination_mismatch" if user else "no_account",
+        )
+    return True
+
+
+def reset_check_code(
+    *, request: HttpRequest, state: ResetState, method: CodeMethod, code: str
+) -> bool:
+    user = state_user(state)
+    if user is None or state.code_method != method.kind.value:
+        # The same kind of work as a real check, then the same refusal.
+        hmac.compare_digest(_digest(code), _digest(secrets.token_hex(3)))
+        return False
+    outcome = method_flows.code_check(
+        request=request, user=user, method=method, purpose=Purpose.RESET, code=code
+    )
+    if outcome is not CheckOutcome.VERIFIED:
+        return False
+    _passed(request, state, user, method.kind.value)
+    return True
+
+
+def reset_questions(*, request: HttpRequest, state: ResetState, policy: Policy) -> list:
+    """The questions to ask, chosen once and kept until they are answered right.
+
+    A registered user gets a random draw from their own questions; any other account gets a
+    stable draw from a keyed hash of the username, so the two cannot be told apart.
+    """
+    count = policy.reset_questions_required
+    user = state_user(state)
+    if not state.questions:
+        answered = (
+            list(SecurityAnswer.objects.filter(user=user).values_list("question_id", flat=True))
+            if user
+            else []
+        )
+        if len(answered) >= count:
+            kept_key = f"sspr:reset:questions:{user.pk}"
+            kept = cache.get(kept_key)
+            if not kept or not set(kept) <= set(answered) or len(kept) != count:
+                kept = random.SystemRandom().sample(sorted(answered), count)
+                cache.set(kept_key, kept, timeout=QUESTIONS_KEPT_SECONDS)
+            state.questions = kept
+        else:
+            pool = sorted(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True))
+            seed = int(
+                hashlib.sha256(
+                    _digest("questions:" + state.username.casefold()).encode()
+                ).hexdigest(),
+                16,
+            )
+            state.questions = random.Random(seed).sample(pool, min(count, len(pool)))  # noqa: S311
+        state.save(request)
+    by_id = SecurityQuestion.objects.in_bulk(state.questions)
+    return [by_id[pk] for pk in state.questions if pk in by_id]
+
+
+def reset_check_answers(
+    *, request: HttpRequest, state: ResetState, answers: dict[int, str]
+) -> bool:
+    """Check all answers together; the caller says only that they did not all match."""
+    user = state_user(state)
+    stored = (
+        dict(
+            SecurityAnswer.objects.filter(user=user, question_id__in=state.questions).values_list(
+                "question_id", "answer_hash"
+            )
+        )
+        if user
+        else {}
+    )
+    results = [
+        answer_matches(answers.get(pk, ""), stored.get(pk) or _dummy_hash())
+        for pk in state.questions  # every answer is checked: no early return
+    ]
+    ok = bool(results) and all(results) and len(stored) == len(state.questions)
+    if not ok or user is None or not questions_allowed(user):
+        record(
+            EventKind.RESET_METHOD_FAILED,
+            request=request,
+            subject=user,
+            attempt=state.attempt,
+            method=MethodKind.SECURITY_QUESTIONS.value,
+            reason="wrong_answers" if user else "no_account",
+        )
+        return False
+    cache.delete(f"sspr:reset:questions:{user.pk}")
+    _passed(request, state, user, MethodKind.SECURITY_QUESTIONS.value)
+    return True
+
+
+def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
+    state.passed.append(kind)
+    state.code_method = ""
+    state.questions = [] if kind == MethodKind.SECURITY_QUESTIONS.value else state.questions
+    state.save(request)
+    request.session.cycle_key()  # a new key after each passed step (SECURITY.md 23)
+    record(
+        EventKind.RESET_METHOD_PASSED,
+        request=request,
+        subject=user,
+        attempt=state.attempt,
+        method=kind,
+    )
+
+
+def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> None:
+    """Set the new password (reset) or only clear the lockout (unlock); then tell people.
+
+    No automatic sign-in. A new password ends every session of the user, since each session
+    carries a hash of the password it was opened with.
+    """
+    policy = Policy.load()
+    if state.action == Action.RESET:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    axes_reset(username=user.get_username())
+    kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
+    record(
+        kind, request=request, actor=user, subject=user, attempt=state.attempt, methods=state.passed
+    )
+    if policy.notify_users_on_reset:
+        _notify_user(user, state.action)
+    if user.is_staff and policy.notify_admins_on_admin_reset:
+        _notify_admins(user, state.action)
+
+
+def _user_addresses(user) -> list[str]:
+    addresses = {user.email} if user.email else set()
+    methods = UserMethods.load(user)
+    if methods.email and methods.email.verified_at:
+        addresses.add(methods.email.email)
+    return sorted(addresses)
+
+
+def _send_each(addresses: list[str], template: str, context: dict) -> None:
+    subject = render_to_string(f"passwordreset/messages/{template}_subject.txt", context).strip()
+    body = render_to_string(f"passwordreset/messages/{template}.txt", context)
+    for address in addresses:
+        try:
+            EmailMessage(subject, body, to=[address]).send()
+        except Exception:  # a notice that cannot go out must not undo the reset
+            logger.warning("reset notice not sent template=%s", template)
+
+
+def _notify_user(user, action: str) -> None:
+    context = {
+        "name": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        "action": action,
+        "when": timezone.localtime(),
+        "helpdesk": Policy.load().helpdesk_contact,
+        "site_url": settings.SSPR_SITE_URL,
+    }
+    _send_each(_user_addresses(user), "user_notice", context)
+
+
+def _notify_admins(user, action: str) -> None:
+    admins = (
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(pk=user.pk)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    context = {
+        "username": user.get_username(),
+        "action": action,
+        "when": timezone.localtime(),
+        "site_url": settings.SSPR_SITE_URL,
+    }
+    _send_each(sorted(set(admins)), "admin_notice", context)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "passwordreset"
+
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("check/", views.challenge, name="challenge"),
+    path("action/", views.action, name="action"),
+    path("methods/", views.methods, name="methods"),
+    path("questions/", views.questions, name="questions"),
+    path("finish/", views.finish, name="finish"),
+    path("done/", views.done, name="done"),
+    path("<slug:slug>/", views.method_send, name="method_send"),
+    path("<slug:slug>/code/", views.method_code, name="method_code"),
+]

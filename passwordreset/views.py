@@ -1,0 +1,253 @@
+"""The /passwordreset pages. Each view loads the attempt's state, calls one flow, renders."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from methods.masking import MASK
+from methods.registry import (
+    REGISTRY,
+    AuthenticationEmailMethod,
+    CodeMethod,
+    SecurityQuestionsMethod,
+    UserMethods,
+)
+from registration.models import Policy
+
+from . import captcha, flows
+from . import state as reset_state
+from .forms import (
+    ActionForm,
+    AnswersForm,
+    CodeForm,
+    NewPasswordForm,
+    ResetEmailForm,
+    ResetPhoneForm,
+    StartForm,
+)
+from .state import Action
+
+# One sentence for every failed check, and for accounts that cannot use the portal at all.
+NOT_VERIFIED = gettext_lazy(
+    "We could not verify you with that. Check what you typed and try again, try another "
+    "method, or contact your helpdesk."
+)
+
+
+def posted(request: HttpRequest):
+    return request.POST if request.method == "POST" else None
+
+
+def reset_page(view):
+    """Pages after the first: need a live attempt (15 minutes), never cached."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        state = reset_state.load(request)
+        if state is None:
+            return render(request, "passwordreset/expired.html", status=200)
+        return view(request, state, *args, **kwargs)
+
+    return never_cache(require_http_methods(["GET", "POST"])(wrapper))
+
+
+@never_cache
+@require_GET
+def challenge(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(captcha.new_challenge())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    form = StartForm(posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if not captcha.verify(form.cleaned_data["altcha"]):
+            form.add_error(
+                None,
+                _(
+                    "The automatic check did not finish. Wait until it says it is done, "
+                    "then try again."
+                ),
+            )
+        else:
+            result = flows.reset_begin(request=request, username=form.cleaned_data["username"])
+            if isinstance(result, flows.StartRefusal):
+                form.add_error(
+                    None,
+                    _(
+                        "Too many attempts. For your protection, password reset is paused for "
+                        "a while; try again tomorrow or contact your helpdesk."
+                    ),
+                )
+                status = 429
+            else:
+                return redirect("passwordreset:action")
+    return render(request, "passwordreset/start.html", {"form": form}, status=status)
+
+
+@reset_page
+def action(request: HttpRequest, state) -> HttpResponse:
+    form = ActionForm(posted(request), initial={"action": state.action or None})
+    if request.method == "POST" and form.is_valid():
+        state.action = form.cleaned_data["action"]
+        state.save(request)
+        return redirect("passwordreset:methods")
+    return render(request, "passwordreset/action.html", {"form": form, "state": state})
+
+
+@reset_page
+def methods(request: HttpRequest, state) -> HttpResponse:
+    if not state.action:
+        return redirect("passwordreset:action")
+    policy = Policy.load()
+    user = flows.state_user(state)
+    if flows.identity_proven(state, user, policy):
+        return redirect("passwordreset:finish")
+    offered = flows.offered_methods(state, policy)
+    hints = {}
+    if state.passed and user is not None:
+        # Only after a first method passed may the remaining ones be hinted, masked.
+        registered = UserMethods.load(user)
+        for method in offered:
+            if isinstance(method, CodeMethod):
+                destination = method.reset_destination(registered)
+                hints[method.kind.value] = method.mask(destination) if destination else ""
+    needed = flows.required_methods(user if state.passed else None, policy) - len(state.passed)
+    return render(
+        request,
+        "passwordreset/methods.html",
+        {
+            "state": state,
+            "methods": [
+                (method, hints.get(method.kind.value, ""), _method_url(method))
+                for method in offered
+            ],
+            "needed": max(needed, 1),
+            "required": policy.reset_methods_required,
+            "mask": MASK,
+        },
+    )
+
+
+def _method_url(method) -> str:
+    if isinstance(method, SecurityQuestionsMethod):
+        return reverse("passwordreset:questions")
+    return reverse("passwordreset:method_send", kwargs={"slug": method.slug})
+
+
+def _offered(state, slug: str):
+    method = REGISTRY.get(slug)
+    policy = Policy.load()
+    if method is None or method not in flows.offered_methods(state, policy):
+        raise Http404
+    return method, policy
+
+
+@reset_page
+def method_send(request: HttpRequest, state, slug: str) -> HttpResponse:
+    """Type the full registered number or address; a code goes out only if it matches."""
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, policy = _offered(state, slug)
+    if not isinstance(method, CodeMethod):
+        raise Http404
+    if isinstance(method, AuthenticationEmailMethod):
+        form = ResetEmailForm(posted(request))
+    else:
+        channels = method.channels(policy)
+        form = ResetPhoneForm(posted(request), channels=channels if len(channels) > 1 else ())
+    if request.method == "POST" and form.is_valid():
+        channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
+        sent = flows.reset_send_code(
+            request=request,
+            state=state,
+            method=method,
+            destination=form.cleaned_data["destination"],
+            channel=channel,
+        )
+        if sent:
+            return redirect("passwordreset:method_code", slug=method.slug)
+        form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
+        return render(
+            request, "passwordreset/method_send.html", {"form": form, "method": method}, status=429
+        )
+    return render(request, "passwordreset/method_send.html", {"form": form, "method": method})
+
+
+@sensitive_post_parameters("code")
+@reset_page
+def method_code(request: HttpRequest, state, slug: str) -> HttpResponse:
+    method, _policy = _offered(state, slug)
+    if not isinstance(method, CodeMethod) or state.code_method != method.kind.value:
+        return redirect("passwordreset:method_send", slug=slug)
+    form = CodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        if flows.reset_check_code(
+            request=request, state=state, method=method, code=form.cleaned_data["code"]
+        ):
+            return redirect("passwordreset:methods")
+        form.add_error("code", NOT_VERIFIED)
+    return render(request, "passwordreset/method_code.html", {"form": form, "method": method})
+
+
+@sensitive_post_parameters()
+@reset_page
+def questions(request: HttpRequest, state) -> HttpResponse:
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, policy = _offered(state, SecurityQuestionsMethod.slug)
+    asked = flows.reset_questions(request=request, state=state, policy=policy)
+    form = AnswersForm(posted(request), questions=asked)
+    if request.method == "POST" and form.is_valid():
+        if flows.reset_check_answers(request=request, state=state, answers=form.answers()):
+            return redirect("passwordreset:methods")
+        form.add_error(None, NOT_VERIFIED)
+    return render(request, "passwordreset/questions.html", {"form": form, "method": method})
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@reset_page
+def finish(request: HttpRequest, state) -> HttpResponse:
+    """The last step: a new password (reset) or one button (unlock). Only once proven."""
+    policy = Policy.load()
+    user = flows.state_user(state)
+    if not flows.identity_proven(state, user, policy):
+        return redirect("passwordreset:methods")
+    if state.action == Action.RESET:
+        form = NewPasswordForm(user, posted(request))
+        done = request.method == "POST" and form.is_valid()
+        password = form.cleaned_data["new_password1"] if done else None
+    else:
+        form = None
+        done = request.method == "POST"
+        password = None
+    if done:
+        flows.reset_finish(request=request, state=state, user=user, password=password)
+        reset_state.clear(request)
+        request.session["sspr_reset_done"] = state.action
+        return redirect("passwordreset:done")
+    return render(request, "passwordreset/finish.html", {"form": form, "state": state})
+
+
+@never_cache
+@require_GET
+def done(request: HttpRequest) -> HttpResponse:
+    outcome = request.session.pop("sspr_reset_done", None)
+    if outcome is None:
+        return redirect("passwordreset:start")
+    return render(request, "passwordreset/done.html", {"outcome": outcome})
+
+
+def locked_out(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    return render(request, "passwordreset/locked_out.html", status=429)
