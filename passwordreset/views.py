@@ -76,8 +76,8 @@ def start(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 None,
                 _(
-                    "The automatic check did not finish. Wait until it says it is done, "
-                    "then try again."
+                    "The automatic check did not finish. It needs JavaScript: turn it on, wait "
+                    "until the check says it is done, then try again."
                 ),
             )
         else:

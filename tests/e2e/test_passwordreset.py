@@ -1,0 +1,67 @@
+"""The reset portal in Chromium, with the real proof-of-work widget."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from methods.models import AuthenticationPhone
+
+from .conftest import check_accessibility, latest_phone_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NEW_PASSWORD = "another-long-passphrase-77"
+
+
+def test_reset_a_forgotten_password_in_the_browser(page, make_user, outboxes, settings):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
+    phone_dir, _mail_dir = outboxes
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    page.goto("/passwordreset/")
+    page.get_by_label("Username").fill("rita")
+    # The widget solves the challenge by itself and puts the solution in the form.
+    page.wait_for_function(
+        "() => { const f = document.querySelector('input[name=altcha]');"
+        " return f && f.value.length > 20; }",
+        timeout=30000,
+    )
+    check_accessibility(page, "20-reset-start")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="What do you need?").wait_for()
+    check_accessibility(page, "21-reset-action")
+    page.get_by_label("I forgot my password").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Prove it is you").wait_for()
+    check_accessibility(page, "22-reset-methods")
+    page.get_by_role("link", name=re.compile("Use this method.*Authentication phone")).click()
+    page.get_by_label("Phone number").fill("+44 7400 123456")
+    check_accessibility(page, "23-reset-phone")
+    page.get_by_role("button", name="Send the code").click()
+    page.get_by_label("Verification code").fill(latest_phone_code(phone_dir))
+    check_accessibility(page, "24-reset-code")
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("heading", name="Choose a new password").wait_for()
+    check_accessibility(page, "25-reset-new-password")
+    page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    page.locator("#id_new_password2").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set the new password").click()
+    page.get_by_role("heading", name="Your password is changed").wait_for()
+    check_accessibility(page, "26-reset-done")
+    assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
+
+
+def test_without_javascript_the_portal_says_why(browser, live_server, outboxes):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/passwordreset/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("alert").get_by_text("It needs JavaScript").wait_for()
+    context.close()

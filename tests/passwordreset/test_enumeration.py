@@ -1,0 +1,87 @@
+"""No enumeration (SECURITY.md 12-13): every kind of account sees exactly the same thing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from passwordreset.views import NOT_VERIFIED
+from registration.models import Scope
+
+from .conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def accounts(make_user, registered, policy):
+    """Five usernames: unknown, out of scope, not registered, locked out, registered."""
+    group = Group.objects.create(name="enabled")
+    policy.scope, policy.scope_group = Scope.GROUP, group
+    policy.save()
+    make_user("outsider")
+    unregistered = make_user("fresh")
+    locked = make_user("locked")
+    for user in (unregistered, locked, registered):
+        user.groups.add(group)
+    signer = Client()
+    for _ in range(6):
+        signer.post("/ssprsetup/signin/", {"username": "locked", "password": "wrong-password"})
+    return ["ghost", "outsider", "fresh", "locked", "rita"]
+
+
+def normalised(response) -> str:
+    page = response.content.decode()
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
+def walk(username: str) -> list:
+    """The same clicks for any account; collect what an observer sees at each step."""
+    client = Client()
+    seen = []
+    response = start_reset(client, username, action=None)
+    seen.append((response.status_code, response.get("Location"), sorted(response.headers)))
+    for method, path, data in [
+        ("post", "/passwordreset/action/", {"action": "reset"}),
+        ("get", "/passwordreset/methods/", None),
+        ("post", "/passwordreset/phone/", {"number": "+447400555555", "channel": "sms"}),
+        ("get", "/passwordreset/phone/code/", None),
+        ("post", "/passwordreset/phone/code/", {"code": "123456"}),
+        ("get", "/passwordreset/email/", None),
+        ("post", "/passwordreset/email/", {"email": "someone@example.net"}),
+        ("get", "/passwordreset/questions/", None),
+        ("post", "/passwordreset/questions/", {}),
+        ("get", "/passwordreset/finish/", None),
+    ]:
+        response = getattr(client, method)(path, data) if data is not None else client.get(path)
+        body = normalised(response) if response.status_code == 200 else ""
+        # The questions shown differ by account; their text is compared separately.
+        body = re.sub(r'<label for="id_answer_\d+">[^<]*</label>', "<label/>", body)
+        body = re.sub(r'<a href="#id_answer_\d+">[^<]*</a>', "<a/>", body)
+        body = re.sub(r'(id|name|for|aria-describedby)="[^"]*answer_\d+[^"]*"', "", body)
+        seen.append((path, response.status_code, response.get("Location"), body))
+    return seen
+
+
+def test_every_kind_of_account_sees_the_same_pages(accounts):
+    walks = {username: walk(username) for username in accounts}
+    reference = walks["rita"]
+    for username, seen in walks.items():
+        assert seen == reference, username
+    # And the failed check says the same sentence everyone gets.
+    assert str(NOT_VERIFIED) in reference[5][3]
+
+
+def test_question_sets_are_stable_for_accounts_without_questions(accounts):
+    def asked(username):
+        client = Client()
+        start_reset(client, username)
+        page = client.get("/passwordreset/questions/").content.decode()
+        return re.findall(r'name="answer_(\d+)"', page)
+
+    for username in ("ghost", "fresh"):
+        first, second = asked(username), asked(username)
+        assert first == second and len(first) == 3

@@ -1,0 +1,397 @@
+"""The reset portal, step by step, through the pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.answers import hash_answer, normalise
+from methods.models import SecurityAnswer, SecurityQuestion
+from tests.conftest import PASSWORD, last_email_code, last_phone_code, sign_in
+
+from .conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def pass_phone(client, number="+447400123456", channel="sms"):
+    response = client.post("/passwordreset/phone/", {"number": number, "channel": channel})
+    assert response["Location"] == "/passwordreset/phone/code/"
+    return client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+
+
+def pass_email(client, address="rita.home@example.net"):
+    client.post("/passwordreset/email/", {"email": address})
+    return client.post("/passwordreset/email/code/", {"code": last_email_code()})
+
+
+def give_answers(user, answers=("blue whale", "lisbon", "okafor")):
+    questions = list(SecurityQuestion.objects.filter(active=True)[: len(answers)])
+    for question, answer in zip(questions, answers, strict=True):
+        SecurityAnswer.objects.create(
+            user=user, question=question, answer_hash=hash_answer(normalise(answer))
+        )
+    return dict(zip((q.pk for q in questions), answers, strict=True))
+
+
+def answer_form(client, answers: dict[int, str]):
+    page = client.get("/passwordreset/questions/").content.decode()
+    asked = [int(pk) for pk in re.findall(r'name="answer_(\d+)"', page)]
+    return asked, {f"answer_{pk}": answers.get(pk, "wrong answer") for pk in asked}
+
+
+def test_start_page_explains_the_check_needs_javascript(client):
+    page = client.get("/passwordreset/").content.decode()
+    assert "<noscript>" in page and "This check needs JavaScript" in page
+    assert "<altcha-widget" in page and "<script>" not in page
+
+
+@pytest.mark.parametrize("payload", ["", "not-base64", "eyJ9"])
+def test_start_without_a_solved_check_changes_nothing(client, registered, payload):
+    response = client.post("/passwordreset/", {"username": "rita", "altcha": payload})
+    assert response.status_code == 200
+    assert "automatic check did not finish" in response.content.decode()
+    assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
+
+
+def test_a_solved_check_works_once(client, registered):
+    from passwordreset import captcha
+
+    solution = captcha.solve(client.get("/passwordreset/check/").json())
+    assert (
+        client.post("/passwordreset/", {"username": "rita", "altcha": solution}).status_code == 302
+    )
+    other = Client()
+    response = other.post("/passwordreset/", {"username": "rita", "altcha": solution})
+    assert "automatic check did not finish" in response.content.decode()
+
+
+def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, registered):
+    other_session = Client()
+    sign_in(other_session, "rita")
+    assert other_session.get("/ssprsetup/").status_code == 200
+
+    assert start_reset(client, "rita")["Location"] == "/passwordreset/methods/"
+    assert pass_phone(client)["Location"] == "/passwordreset/methods/"
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    weak = client.post(
+        "/passwordreset/finish/", {"new_password1": "short", "new_password2": "short"}
+    )
+    assert "too short" in weak.content.decode()
+    response = client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert response["Location"] == "/passwordreset/done/"
+    assert "Your password is changed" in client.get("/passwordreset/done/").content.decode()
+
+    user = get_user_model().objects.get(username="rita")
+    assert user.check_password(NEW_PASSWORD)
+    assert user.password.startswith("argon2")
+    assert "_auth_user_id" not in client.session  # no automatic sign-in
+    assert other_session.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == ["rita.home@example.net", "rita@example.org"]
+    assert all(NEW_PASSWORD not in message.body for message in mail.outbox)
+    event = Event.objects.get(kind=EventKind.PASSWORD_RESET)
+    assert event.details["methods"] == ["authentication_phone"]
+
+
+def test_finished_steps_cannot_be_replayed(client, registered):
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    client.post("/passwordreset/finish/", data)
+    again = client.post("/passwordreset/finish/", data)
+    assert "Please start again" in again.content.decode()
+    assert client.get("/passwordreset/done/").status_code == 200
+    assert client.get("/passwordreset/done/")["Location"] == "/passwordreset/"
+
+
+def test_steps_cannot_be_skipped(client, registered):
+    assert "Please start again" in client.get("/passwordreset/finish/").content.decode()
+    assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
+    start_reset(client, "rita", action=None)
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/action/"
+    client.post("/passwordreset/action/", {"action": "reset"})
+    assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/methods/"
+    assert client.get("/passwordreset/phone/code/")["Location"] == "/passwordreset/phone/"
+    assert not get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
+
+
+def test_a_reset_expires_after_fifteen_minutes(client, registered):
+    start_reset(client, "rita")
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
+
+
+def test_the_session_key_rotates_after_each_passed_method(client, registered, policy):
+    policy.reset_methods_required = 2
+    policy.save()
+    start_reset(client, "rita")
+    keys = [client.session.session_key]
+    pass_phone(client)
+    keys.append(client.session.session_key)
+    pass_email(client)
+    keys.append(client.session.session_key)
+    assert len(set(keys)) == 3
+
+
+def test_wrong_number_sends_nothing_and_reads_the_same(client, registered, phone_outbox):
+    start_reset(client, "rita")
+    right = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert len(phone_outbox) == 1
+    right_page = client.get("/passwordreset/phone/code/").content.decode()
+    wrong = client.post("/passwordreset/phone/", {"number": "+447400999999", "channel": "sms"})
+    assert len(phone_outbox) == 1
+    wrong_page = client.get("/passwordreset/phone/code/").content.decode()
+    assert wrong["Location"] == right["Location"]
+
+    def strip(page):
+        return re.sub(r'value="[^"]+"', "", page)
+
+    assert strip(right_page) == strip(wrong_page)
+
+
+@pytest.mark.parametrize("code", ["000000", "12345a", ""])
+def test_wrong_codes_are_refused_in_one_sentence(client, registered, code):
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    right = last_phone_code()
+    if code == right:
+        code = "111111"
+    response = client.post("/passwordreset/phone/code/", {"code": code})
+    assert response.status_code == 200
+    page = response.content.decode()
+    if code in ("111111", "000000"):
+        assert "could not verify you" in page
+    elif code:
+        assert "Enter the 6 digits" in page
+    else:
+        assert "This field is required" in page
+    assert client.get("/passwordreset/methods/").status_code == 200  # not passed
+
+
+def test_a_used_code_does_not_work_twice(client, registered, policy):
+    policy.reset_methods_required = 2
+    policy.save()
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = last_phone_code()
+    client.post("/passwordreset/phone/code/", {"code": code})
+    second = Client()
+    start_reset(second, "rita")
+    second.post("/passwordreset/phone/", {"number": "+447400999999", "channel": "sms"})
+    response = second.post("/passwordreset/phone/code/", {"code": code})
+    assert "could not verify you" in response.content.decode()
+
+
+def test_expired_code_is_refused(client, registered):
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = last_phone_code()
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        # The attempt itself lives 15 minutes; the code only 10.
+        response = client.post("/passwordreset/phone/code/", {"code": code})
+    assert "could not verify you" in response.content.decode()
+
+
+def test_two_methods_hints_appear_only_after_the_first(client, registered, policy):
+    policy.reset_methods_required = 2
+    policy.save()
+    start_reset(client, "rita")
+    before = client.get("/passwordreset/methods/").content.decode()
+    assert "••" not in before and "example.net" not in before
+    pass_phone(client)
+    after = client.get("/passwordreset/methods/").content.decode()
+    assert "r•••@example.net" in after
+    assert "One more method is needed" in after
+    assert "Authentication phone" not in after  # already passed
+    pass_email(client)
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+
+
+def test_office_phone_gets_a_call(client, office, policy, phone_outbox):
+    policy.office_phone_enabled = True
+    policy.save()
+    start_reset(client, "rita")
+    response = client.post("/passwordreset/office-phone/", {"number": "+44 20 7183 8750"})
+    assert response["Location"] == "/passwordreset/office-phone/code/"
+    (call,) = phone_outbox
+    assert call.kind == "voice" and call.to == "+442071838750"
+    client.post("/passwordreset/office-phone/code/", {"code": last_phone_code()})
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+
+
+def test_questions_pass_only_when_all_answers_are_right(client, registered, policy):
+    policy.reset_methods_required = 2
+    policy.save()
+    answers = give_answers(registered)
+    start_reset(client, "rita")
+    asked, data = answer_form(client, answers)
+    assert sorted(asked) == sorted(answers)
+    wrong = dict(data)
+    wrong[f"answer_{asked[0]}"] = "not it"
+    response = client.post("/passwordreset/questions/", wrong)
+    page = response.content.decode()
+    assert "could not verify you" in page
+    assert "not it" not in page  # answers are never written back
+    response = client.post(
+        "/passwordreset/questions/", {k: f"  {v.upper()} " for k, v in data.items()}
+    )
+    assert response["Location"] == "/passwordreset/methods/"
+    assert "One more method is needed" in client.get("/passwordreset/methods/").content.decode()
+
+
+def test_questions_alone_never_suffice(client, registered, policy):
+    answers = give_answers(registered)
+    start_reset(client, "rita")
+    _asked, data = answer_form(client, answers)
+    client.post("/passwordreset/questions/", data)
+    # The policy asks for one method, but questions cannot be it.
+    assert client.get("/passwordreset/methods/").status_code == 200
+    assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+
+
+def test_questions_asked_are_kept_until_answered(registered, policy):
+    policy.reset_methods_required = 2
+    policy.reset_questions_required = 3
+    policy.questions_required = 5
+    policy.save()
+    answers = give_answers(registered, ("one a", "two b", "three c", "four d", "five e"))
+    first, second = Client(), Client()
+    start_reset(first, "rita")
+    start_reset(second, "rita")
+    asked_first, _ = answer_form(first, answers)
+    asked_second, data = answer_form(second, answers)
+    assert asked_first == asked_second and len(asked_first) == 3
+    second.post("/passwordreset/questions/", data)
+    third = Client()
+    start_reset(third, "rita")
+    assert len(answer_form(third, answers)[0]) == 3
+
+
+def test_staff_need_two_methods_and_never_questions(client, make_user, policy):
+    boss = make_user("boss", staff=True)
+    now = timezone.now()
+    from methods.models import AuthenticationEmail, AuthenticationPhone
+
+    AuthenticationPhone.objects.create(user=boss, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=boss, email="boss.home@example.net", verified_at=now)
+    answers = give_answers(boss)
+    start_reset(client, "boss")
+    _asked, data = answer_form(client, answers)
+    response = client.post("/passwordreset/questions/", data)
+    assert "could not verify you" in response.content.decode()
+    pass_phone(client)
+    assert "One more method is needed" in client.get("/passwordreset/methods/").content.decode()
+    pass_email(client, "boss.home@example.net")
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+
+
+def test_staff_reset_tells_every_other_administrator(client, make_user, policy):
+    boss = make_user("boss", staff=True)
+    boss.is_superuser = True
+    boss.save()
+    other = make_user("other-admin", staff=True)
+    other.is_superuser = True
+    other.save()
+    now = timezone.now()
+    from methods.models import AuthenticationEmail, AuthenticationPhone
+
+    AuthenticationPhone.objects.create(user=boss, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=boss, email="boss.home@example.net", verified_at=now)
+    start_reset(client, "boss", action="unlock")
+    pass_phone(client)
+    pass_email(client, "boss.home@example.net")
+    mail.outbox.clear()
+    client.post("/passwordreset/finish/")
+    to = sorted(address for message in mail.outbox for address in message.to)
+    assert "other-admin@example.org" in to and "boss@example.org" in to
+    notice = next(m for m in mail.outbox if m.to == ["other-admin@example.org"])
+    assert "boss" in notice.subject
+
+
+def test_five_attempts_an_hour_then_blocked_for_a_day(client, registered):
+    for _ in range(5):
+        assert start_reset(Client(), "rita", action=None).status_code == 302
+    blocked = start_reset(Client(), "rita", action=None)
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.content.decode()
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert start_reset(Client(), "rita", action=None).status_code == 429
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert start_reset(Client(), "rita", action=None).status_code == 302
+    # Another account is not affected.
+    assert start_reset(Client(), "someone-else", action=None).status_code == 302
+    assert Event.objects.filter(kind=EventKind.RESET_REFUSED).count() == 2
+
+
+def test_unknown_accounts_are_blocked_the_same_way(client):
+    statuses = [start_reset(Client(), "nobody-here", action=None).status_code for _ in range(6)]
+    assert statuses == [302] * 5 + [429]
+
+
+def test_unlock_clears_the_sign_in_lockout_and_keeps_the_password(client, registered):
+    signer = Client()
+    for _ in range(5):
+        signer.post("/ssprsetup/signin/", {"username": "rita", "password": "wrong-password"})
+    locked = signer.post("/ssprsetup/signin/", {"username": "rita", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "/passwordreset/" in locked.content.decode()
+
+    start_reset(client, "rita", action="unlock")
+    pass_phone(client)
+    assert "Unlock my account" in client.get("/passwordreset/finish/").content.decode()
+    client.post("/passwordreset/finish/")
+    assert "Your account is unlocked" in client.get("/passwordreset/done/").content.decode()
+    assert sign_in(signer, "rita").status_code == 302
+    assert Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).count() == 1
+
+
+def test_reset_also_clears_the_lockout(client, registered):
+    signer = Client()
+    for _ in range(6):
+        signer.post("/ssprsetup/signin/", {"username": "rita", "password": "wrong-password"})
+    start_reset(client, "rita")
+    pass_phone(client)
+    client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert sign_in(signer, "rita", NEW_PASSWORD).status_code == 302
+
+
+def test_every_page_shows_the_helpdesk_contact(client, registered, policy):
+    policy.helpdesk_contact = "help@example.org"
+    policy.save()
+    start_reset(client, "rita")
+    for path in ("/passwordreset/", "/passwordreset/methods/", "/passwordreset/phone/"):
+        assert "help@example.org" in client.get(path).content.decode()
+
+
+def test_audit_never_holds_what_was_typed(client, registered):
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400999999", "channel": "sms"})
+    client.post("/passwordreset/phone/code/", {"code": "123456"})
+    pass_phone(client)
+    client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    details = str(list(Event.objects.values_list("details", flat=True)))
+    for secret in ("7400999999", "7400123456", NEW_PASSWORD, "123456"):
+        assert secret not in details
+    reasons = Event.objects.filter(kind=EventKind.RESET_METHOD_FAILED).values_list(
+        "details__reason", flat=True
+    )
+    assert list(reasons) == ["destination_mismatch"]
