@@ -39,7 +39,9 @@ bench: install
 	@mkdir -p var
 	@$(BIN)/python benchmarks/run.py | tee var/bench-sqlite.md
 	@scripts/with-services.sh $(BIN)/python benchmarks/run.py | tee var/bench-postgresql.md
-	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md > docs/benchmarks.md
+	@$(BIN)/python benchmarks/enumeration.py | tee var/bench-enumeration.md
+	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
+		var/bench-enumeration.md > docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
 
 lint: install

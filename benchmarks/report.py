@@ -17,6 +17,9 @@ with 1,000 and 100,000 users, every third with a verified authentication phone.
 - **admin user list**: the first page of `/admin/auth/user/` with each user's registration state
   and "can reset", best of three, and the number of database queries; then filtered to the users
   who cannot reset. The query count does not grow with the number of users.
+- **reset portal timing**: the first step of `/passwordreset/` and a wrong set of security answers
+  for five kinds of username (unknown, out of scope, not registered, locked out, registered),
+  interleaved; the medians should not tell them apart.
 """
 
 

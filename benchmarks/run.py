@@ -22,6 +22,8 @@ WORKDIR = Path(tempfile.mkdtemp(prefix="sspr-bench-"))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'bench.sqlite3'}")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
 os.environ.setdefault("SSPR_VAR_DIR", str(WORKDIR / "var"))
+# Unhashed static names: the pages render without running collectstatic first.
+os.environ.setdefault("DJANGO_DEBUG", "1")
 
 import django  # noqa: E402
 

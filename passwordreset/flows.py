@@ -39,9 +39,7 @@ from .state import Action, ResetState
 
 logger = logging.getLogger("sspr.passwordreset")
 
-ATTEMPTS_PER_HOUR = 5  # per account, then blocked for a day (SECURITY.md 16)
 BLOCK_SECONDS = 24 * 3600
-STARTS_PER_IP_PER_HOUR = 30
 SENDS_PER_ATTEMPT = 6
 QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
 
@@ -74,16 +72,22 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = username.strip()
     account_key = _digest(username.casefold())
-    if _count(f"sspr:reset:ip:{client_ip(request)}", 3600) > STARTS_PER_IP_PER_HOUR:
+    # At most 5 attempts an hour per account, then a day's block (SECURITY.md 16); per address too.
+    per_account = getattr(settings, "SSPR_RESET_ATTEMPTS_PER_HOUR", 5)
+    per_address = getattr(settings, "SSPR_RESET_STARTS_PER_IP_PER_HOUR", 30)
+    if _count(f"sspr:reset:ip:{client_ip(request)}", 3600) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
     blocked_key = f"sspr:reset:blocked:{account_key}"
     attempts = _count(f"sspr:reset:attempts:{account_key}", 3600)
-    if attempts > ATTEMPTS_PER_HOUR:
+    if attempts > per_account:
         cache.add(blocked_key, 1, timeout=BLOCK_SECONDS)
-    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    User = get_user_model()
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
     policy = Policy.load()
-    usable = bool(user and user.is_active and policy.in_scope(user))
+    # For an unknown name, ask the same scope question about nobody (id 0): the same queries.
+    in_scope = policy.in_scope(user or User(pk=0, is_active=True))
+    usable = bool(user) and in_scope
     # The same queries for every account: the methods of the user, or of nobody.
     UserMethods.load_or_none(user.pk if user else 0)
     if cache.get(blocked_key):
