@@ -32,6 +32,8 @@ class EventKind(models.TextChoices):
     RESET_METHOD_FAILED = "reset_method_failed", _("Reset: method failed")
     PASSWORD_RESET = "password_reset", _("Password reset")
     ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
+    HELPDESK_CHECK = "helpdesk_check", _("Helpdesk verified a caller")
+    HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")
 
 
 class Event(models.Model):

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,6 +17,7 @@ from audit.log import record
 from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
 from methods.contact_import import COLUMNS, import_contact_info
+from methods.models import SecurityAnswer
 
 from .flows import registrations_flag
 from .models import Policy, Registration, Scope
@@ -265,7 +266,9 @@ class SsprUserAdmin(UserAdmin):
     def get_queryset(self, request):
         policy = Policy.load()
         queryset = with_methods(with_state(super().get_queryset(request), policy), policy)
-        return queryset.annotate(answers_updated_at=Max("security_answers__created_at"))
+        # A subquery, not Max(): an aggregate would make every count group all users.
+        latest = SecurityAnswer.objects.filter(user=OuterRef("pk")).order_by("-created_at")
+        return queryset.annotate(answers_updated_at=Subquery(latest.values("created_at")[:1]))
 
     @admin.display(description=_("Registration"), ordering="sspr_state")
     def registration_state(self, obj) -> str:

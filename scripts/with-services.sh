@@ -35,6 +35,7 @@ as_pg "$pgbin/initdb" -D "$workdir/pg" -U sspr -A trust -E UTF8 --no-sync >"$wor
 as_pg "$pgbin/pg_ctl" -D "$workdir/pg" -l "$workdir/pg.log" -w -o \
   "-p $pg_port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null || { cat "$workdir/pg.log" >&2; exit 1; }
+as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U sspr sspr || exit 1
 "$redis" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
   --pidfile "$workdir/redis.pid" --logfile "$workdir/redis.log" || exit 1
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "methods",
     "registration",
     "passwordreset",
+    "helpdesk",
     "axes",
 ]
 

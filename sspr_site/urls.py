@@ -10,6 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
     path("ssprsetup/", include("registration.urls")),
     path("passwordreset/", include("passwordreset.urls")),
+    path("helpdesk/", include("helpdesk.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

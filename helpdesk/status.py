@@ -1,0 +1,134 @@
+"""What the helpdesk sees of users: registration state and methods, masked, in constant queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from methods.masking import mask_email, mask_phone
+from methods.phones import international
+from registration.models import Policy
+from registration.queries import RegistrationState, with_methods, with_state
+
+SORTS = {
+    "username": "username",
+    "-username": "-username",
+    "state": "sspr_state",
+    "-state": "-sspr_state",
+    "completed": "sspr_registration__completed_at",
+    "-completed": "-sspr_registration__completed_at",
+    "confirmed": "sspr_registration__last_confirmed_at",
+    "-confirmed": "-sspr_registration__last_confirmed_at",
+}
+
+METHOD_FILTERS = {
+    "phone": (gettext_lazy("Authentication phone"), Q(sspr_phone=1)),
+    "email": (gettext_lazy("Authentication email"), Q(sspr_email=1)),
+    "office": (gettext_lazy("Office phone"), Q(sspr_office=1)),
+    "questions": (gettext_lazy("Security questions"), Q(sspr_questions=1)),
+}
+
+
+def directory(
+    policy: Policy,
+    *,
+    query: str = "",
+    state: str = "",
+    method: str = "",
+    can_reset: str = "",
+    sort: str = "username",
+) -> QuerySet:
+    """Users in scope, annotated, filtered and sorted; rows carry their methods (one query)."""
+    users = policy.scoped_users(get_user_model().objects.all())
+    users = with_methods(with_state(users, policy), policy).select_related(
+        "sspr_registration", "authentication_phone", "authentication_email", "office_phone"
+    )
+    if query:
+        users = users.filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+    if state in RegistrationState.labels:
+        users = users.filter(sspr_state=state)
+    if method in METHOD_FILTERS:
+        users = users.filter(METHOD_FILTERS[method][1])
+    if can_reset in ("yes", "no"):
+        users = users.filter(sspr_can_reset=can_reset == "yes")
+    return users.order_by(SORTS.get(sort, "username"), "pk")
+
+
+def _related(user, name: str):
+    try:
+        return getattr(user, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One user as the helpdesk may see them: contact details masked."""
+
+    pk: int
+    username: str
+    name: str
+    state: str
+    state_label: str
+    can_reset: bool
+    phone: str
+    email: str
+    office: str
+    questions: int
+    other_methods: int
+    questions_count: bool
+    is_staff: bool
+    completed_at: datetime | None
+    confirmed_at: datetime | None
+
+    @classmethod
+    def of(cls, user) -> Row:
+        phone = _related(user, "authentication_phone")
+        email = _related(user, "authentication_email")
+        office = _related(user, "office_phone")
+        registration = _related(user, "sspr_registration")
+        return cls(
+            pk=user.pk,
+            username=user.get_username(),
+            name=user.get_full_name(),
+            state=user.sspr_state,
+            state_label=str(RegistrationState.labels[user.sspr_state]),
+            can_reset=user.sspr_can_reset,
+            phone=mask_phone(str(phone.number)) if phone and phone.verified_at else "",
+            email=mask_email(email.email) if email and email.verified_at else "",
+            office=international(str(office.number)) if office else "",
+            questions=user.sspr_answers,
+            other_methods=user.sspr_other_methods,
+            questions_count=bool(user.sspr_questions),
+            is_staff=user.is_staff,
+            completed_at=registration.completed_at if registration else None,
+            confirmed_at=registration.last_confirmed_at if registration else None,
+        )
+
+    def why(self, policy: Policy) -> str:
+        """Why the user can or cannot reset, in a sentence."""
+        if self.is_staff:
+            return _(
+                "%(count)d of 2 required methods verified (administrator accounts need two, "
+                "not counting security questions)."
+            ) % {"count": min(self.other_methods, 2)}
+        # Questions count only beside another method: they never suffice alone.
+        total = self.other_methods + (1 if self.questions_count and self.other_methods else 0)
+        text = _("%(count)d of %(required)d required methods verified.") % {
+            "count": min(total, policy.reset_methods_required),
+            "required": policy.reset_methods_required,
+        }
+        if self.questions_count and self.other_methods == 0:
+            text += " " + _("Security questions alone are not enough.")
+        return text

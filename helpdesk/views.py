@@ -1,0 +1,236 @@
+"""The /helpdesk pages: read registration status, never change it (verify-a-caller aside)."""
+
+from __future__ import annotations
+
+import csv
+from functools import wraps
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.log import record
+from audit.models import Event, EventKind
+from methods import flows as method_flows
+from methods.forms import CodeForm
+from methods.models import CheckOutcome, Purpose
+from methods.registry import REGISTRY, CodeMethod, UserMethods
+from registration.models import Policy
+from registration.queries import RegistrationState
+
+from . import report as activity
+from .forms import VerifyStartForm
+from .status import METHOD_FILTERS, Row, directory
+
+PERMISSION = "helpdesk.use_helpdesk"
+PAGE_SIZE = 50
+
+
+def helpdesk_page(view):
+    """Signed in, with the helpdesk permission; everyone else gets 403. Never cached."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.has_perm(PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return never_cache(login_required(wrapper))
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {
+        "query": request.GET.get("q", "").strip()[:100],
+        "state": request.GET.get("state", ""),
+        "method": request.GET.get("method", ""),
+        "can_reset": request.GET.get("can_reset", ""),
+        "sort": request.GET.get("sort", "username"),
+    }
+
+
+@helpdesk_page
+@require_GET
+def status_list(request: HttpRequest) -> HttpResponse:
+    policy = Policy.load()
+    filters = _filters(request)
+    page = Paginator(directory(policy, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "helpdesk/status_list.html",
+        {
+            "page": page,
+            "rows": [Row.of(user) for user in page.object_list],
+            "filters": filters,
+            "states": RegistrationState.choices,
+            "methods": [(key, label) for key, (label, _q) in METHOD_FILTERS.items()],
+            "query_string": query.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@helpdesk_page
+@require_GET
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered list as CSV, streamed in chunks: constant memory for any number of users."""
+    policy = Policy.load()
+    users = directory(policy, **_filters(request))
+    writer = csv.writer(_Echo())
+    header = [
+        "username",
+        "name",
+        "state",
+        "can_reset",
+        "authentication_phone",
+        "authentication_email",
+        "office_phone",
+        "security_questions",
+        "completed_at",
+        "last_confirmed_at",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for user in users.iterator(chunk_size=2000):
+            row = Row.of(user)
+            yield writer.writerow(
+                [
+                    row.username,
+                    row.name,
+                    row.state,
+                    "yes" if row.can_reset else "no",
+                    row.phone,
+                    row.email,
+                    row.office,
+                    row.questions,
+                    row.completed_at.isoformat() if row.completed_at else "",
+                    row.confirmed_at.isoformat() if row.confirmed_at else "",
+                ]
+            )
+
+    record(EventKind.HELPDESK_EXPORT, request=request)
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="registration-status.csv"'
+    return response
+
+
+def _user_row(policy: Policy, user_id: int) -> Row:
+    user = directory(policy).filter(pk=user_id).first()
+    if user is None:  # unknown or out of scope: nothing to show
+        raise Http404
+    return Row.of(user)
+
+
+@helpdesk_page
+@require_GET
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    policy = Policy.load()
+    row = _user_row(policy, user_id)
+    events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
+    return render(
+        request,
+        "helpdesk/user_detail.html",
+        {"row": row, "why": row.why(policy), "events": events, "verify": _verifiable(row)},
+    )
+
+
+def _verifiable(row: Row) -> list[tuple[str, str]]:
+    """The methods a code can be sent to, by kind only: the helpdesk never sees the address."""
+    options = []
+    if row.phone:
+        options.append(("phone", _("Authentication phone (text message)")))
+    if row.email:
+        options.append(("email", _("Authentication email")))
+    return options
+
+
+@helpdesk_page
+@require_http_methods(["GET", "POST"])
+def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Send the caller a code on one of their registered methods, chosen by kind."""
+    policy = Policy.load()
+    row = _user_row(policy, user_id)
+    form = VerifyStartForm(
+        request.POST if request.method == "POST" else None, options=_verifiable(row)
+    )
+    if request.method == "POST" and form.is_valid():
+        method: CodeMethod = REGISTRY[form.cleaned_data["method"]]
+        subject = get_user_model().objects.get(pk=user_id)
+        destination = method.reset_destination(UserMethods.load(subject))
+        channel = method.channels(policy)[0]
+        result = method_flows.code_send(
+            request=request,
+            user=subject,
+            method=method,
+            purpose=Purpose.HELPDESK,
+            destination=destination,
+            channel=channel,
+        )
+        if result.sent:
+            request.session[f"sspr_helpdesk_check_{user_id}"] = method.slug
+            return redirect("helpdesk:verify_code", user_id=user_id)
+        form.add_error(
+            None, _("The code could not be sent now (too soon, or too many). Try again later.")
+        )
+        return render(request, "helpdesk/verify_start.html", {"row": row, "form": form}, status=429)
+    return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})
+
+
+@sensitive_post_parameters("code")
+@helpdesk_page
+@require_http_methods(["GET", "POST"])
+def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The caller reads the code back; the helpdesk sees only verified or not verified."""
+    policy = Policy.load()
+    row = _user_row(policy, user_id)
+    slug = request.session.get(f"sspr_helpdesk_check_{user_id}")
+    if slug not in ("phone", "email"):
+        return redirect("helpdesk:verify_start", user_id=user_id)
+    method: CodeMethod = REGISTRY[slug]
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    outcome = None
+    if request.method == "POST" and form.is_valid():
+        subject = get_user_model().objects.get(pk=user_id)
+        checked = method_flows.code_check(
+            request=request,
+            user=subject,
+            method=method,
+            purpose=Purpose.HELPDESK,
+            code=form.cleaned_data["code"],
+        )
+        outcome = checked is CheckOutcome.VERIFIED
+        record(
+            EventKind.HELPDESK_CHECK,
+            request=request,
+            subject=subject,
+            method=method.kind.value,
+            outcome="verified" if outcome else "not_verified",
+        )
+        if outcome:
+            request.session.pop(f"sspr_helpdesk_check_{user_id}", None)
+    return render(
+        request,
+        "helpdesk/verify_code.html",
+        {"row": row, "form": form, "outcome": outcome, "method": method},
+    )
+
+
+@helpdesk_page
+@require_GET
+def activity_report(request: HttpRequest) -> HttpResponse:
+    days = request.GET.get("days", "7")
+    days = int(days) if days in ("1", "7", "30") else 7
+    return render(request, "helpdesk/report.html", activity.build(days=days, policy=Policy.load()))

@@ -1,0 +1,252 @@
+"""/helpdesk: access, masking, filters, export, the per-user page, the report, verify a caller."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
+from registration.models import Registration
+from tests.conftest import last_email_code, last_phone_code
+from tests.registration.test_admin_users import give
+
+pytestmark = pytest.mark.django_db
+
+
+def enter(client: Client, user) -> Client:
+    client.force_login(user)
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def desk(make_user) -> Client:
+    agent = make_user("agent", password=None)
+    agent.groups.add(Group.objects.get(name="Helpdesk"))
+    return enter(Client(), agent)
+
+
+@pytest.fixture
+def people(make_user, policy):
+    policy.office_phone_enabled = True
+    policy.save()
+    now = timezone.now()
+    ann = make_user("ann", password=None, last_name="Archer")
+    AuthenticationPhone.objects.create(user=ann, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=ann, email="ann.home@example.net", verified_at=now)
+    OfficePhone.objects.create(user=ann, number="+442071838750")
+    Registration.objects.create(user=ann, completed_at=now, last_confirmed_at=now)
+    bob = make_user("bob", password=None)
+    give(bob, answers=3)
+    cid = make_user("cid", password=None)
+    Registration.objects.create(
+        user=cid, completed_at=now, last_confirmed_at=now - timedelta(days=400)
+    )
+    AuthenticationPhone.objects.create(user=cid, number="+447400654321", verified_at=now)
+    return {"ann": ann, "bob": bob, "cid": cid}
+
+
+URLS = ["/helpdesk/", "/helpdesk/export.csv", "/helpdesk/report/"]
+
+
+@pytest.mark.parametrize("path", URLS)
+def test_only_the_helpdesk_and_administrators_get_in(client, make_user, admin_client, desk, path):
+    assert desk.get(path).status_code == 200
+    assert admin_client.get(path).status_code == 200
+    someone = enter(Client(), make_user("someone", password=None))
+    assert someone.get(path).status_code == 403
+    staff = enter(Client(), make_user("staffer", staff=True, password=None))
+    assert staff.get(path).status_code == 403
+    assert client.get(path).status_code == 302  # anonymous: sign in first
+
+
+def test_per_user_pages_are_closed_to_others_whatever_the_id(make_user, people, desk):
+    someone = enter(Client(), make_user("someone", password=None))
+    for user in people.values():
+        assert someone.get(f"/helpdesk/users/{user.pk}/").status_code == 403
+        assert someone.get(f"/helpdesk/users/{user.pk}/verify/").status_code == 403
+    assert desk.get("/helpdesk/users/999999/").status_code == 404
+
+
+def test_status_list_masks_contact_details(desk, people):
+    page = desk.get("/helpdesk/").content.decode()
+    assert "+44 ••••••••56" in page and "a•••@example.net" in page
+    assert "+44 20 7183 8750" in page  # the office phone is a directory number
+    for secret in ("7400123456", "7400 123456", "ann.home@"):
+        assert secret not in page
+
+
+def test_export_streams_the_filtered_list_masked(desk, people):
+    response = desk.get("/helpdesk/export.csv?state=registered")
+    assert response.streaming
+    body = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [row["username"] for row in rows] == ["ann"]
+    assert rows[0]["authentication_phone"] == "+44 ••••••••56"
+    assert rows[0]["authentication_email"] == "a•••@example.net"
+    assert "7400123456" not in body and "ann.home" not in body
+    assert Event.objects.filter(kind=EventKind.HELPDESK_EXPORT).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["agent", "ann", "bob", "cid"]),
+        ("q=archer", ["ann"]),
+        ("q=BOB", ["bob"]),
+        ("state=not_registered", ["agent", "bob"]),
+        ("state=reconfirmation_due", ["cid"]),
+        ("method=questions", ["bob"]),
+        ("method=office", ["ann"]),
+        ("can_reset=yes", ["ann", "cid"]),
+        ("can_reset=no", ["agent", "bob"]),
+        ("sort=-username", ["cid", "bob", "ann", "agent"]),
+    ],
+)
+def test_search_filters_and_sorting(desk, people, query, expected):
+    page = desk.get(f"/helpdesk/?{query}").content.decode()
+    assert re.findall(r'href="/helpdesk/users/\d+/">([^<]+)</a>', page) == expected
+
+
+def test_the_list_pages_through_many_users(desk, make_user):
+    for index in range(60):
+        make_user(f"many{index:02d}", password=None)
+    first = desk.get("/helpdesk/").content.decode()
+    assert "Page 1 of 2" in first
+    second = desk.get("/helpdesk/?page=2").content.decode()
+    assert len(re.findall(r'href="/helpdesk/users/', second)) == 11
+
+
+def test_pages_cost_the_same_queries_for_more_users(desk, people, make_user):
+    def count(path):
+        with CaptureQueriesContext(connection) as queries:
+            assert desk.get(path).status_code == 200
+        return len(queries)
+
+    paths = ["/helpdesk/", f"/helpdesk/users/{people['ann'].pk}/", "/helpdesk/report/"]
+    before = [count(path) for path in paths]
+    now = timezone.now()
+    for index in range(25):
+        user = make_user(f"extra{index}", password=None)
+        AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+        Registration.objects.create(user=user, completed_at=now, last_confirmed_at=now)
+    assert [count(path) for path in paths] == before
+
+
+def test_user_page_explains_why_and_shows_recent_events(desk, people):
+    Event.objects.create(
+        kind=EventKind.METHOD_VERIFIED, subject=people["bob"], details={"method": "x"}
+    )
+    page = desk.get(f"/helpdesk/users/{people['bob'].pk}/").content.decode()
+    assert "0 of 1 required methods verified" in page
+    assert "Security questions alone are not enough" in page
+    assert "Method verified" in page
+    page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
+    assert "1 of 1 required methods verified" in page
+    assert "Verify a caller" in page
+
+
+def test_helpdesk_pages_change_nothing(desk, people):
+    before = (Registration.objects.count(), AuthenticationPhone.objects.count())
+    for path in URLS + [f"/helpdesk/users/{people['ann'].pk}/"]:
+        assert desk.post(path).status_code == 405
+    assert (Registration.objects.count(), AuthenticationPhone.objects.count()) == before
+
+
+def test_report_counts_match_known_events(desk, people):
+    now = timezone.now()
+    for _ in range(3):
+        Event.objects.create(kind=EventKind.REGISTRATION_COMPLETED, subject=people["ann"])
+    Event.objects.create(kind=EventKind.PASSWORD_RESET, subject=people["ann"])
+    Event.objects.create(kind=EventKind.ACCOUNT_UNLOCKED, subject=people["ann"])
+    Event.objects.create(
+        kind=EventKind.RESET_METHOD_FAILED,
+        subject=people["ann"],
+        details={"reason": "wrong_answers"},
+    )
+    old = Event.objects.create(kind=EventKind.PASSWORD_RESET, subject=people["ann"])
+    Event.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=10))
+    page = desk.get("/helpdesk/report/?days=7").content.decode()
+    assert re.search(r"Registration completed</th><td>3<", page)
+    assert re.search(r"Password reset</th><td>1<", page)
+    assert re.search(r"wrong_answers</th><td>1<", page)
+    assert "<svg" in page and 'role="img"' in page
+    assert "2 registered, 2 not registered." in page
+    page30 = desk.get("/helpdesk/report/?days=30").content.decode()
+    assert re.search(r"Password reset</th><td>2<", page30)
+
+
+def test_verify_a_caller_with_a_code(desk, people):
+    ann = people["ann"]
+    page = desk.get(f"/helpdesk/users/{ann.pk}/verify/").content.decode()
+    assert "Authentication phone (text message)" in page and "7400" not in page
+    response = desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    assert response["Location"] == f"/helpdesk/users/{ann.pk}/verify/code/"
+    code = last_phone_code()
+    wrong = "000000" if code != "000000" else "111111"
+    page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": wrong}).content.decode()
+    assert "Not verified." in page and code not in page
+    page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": code}).content.decode()
+    assert "Verified." in page
+    outcomes = Event.objects.filter(kind=EventKind.HELPDESK_CHECK).order_by("pk")
+    assert [e.details["outcome"] for e in outcomes] == ["not_verified", "verified"]
+    assert all(e.actor.username == "agent" for e in outcomes)
+
+
+def test_verify_by_email_and_the_code_is_bound_to_the_helpdesk_session(desk, people, make_user):
+    ann = people["ann"]
+    desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "email"})
+    code = last_email_code()
+    other_agent = make_user("agent2", password=None)
+    other_agent.groups.add(Group.objects.get(name="Helpdesk"))
+    other = enter(Client(), other_agent)
+    session = other.session
+    session[f"sspr_helpdesk_check_{ann.pk}"] = "email"
+    session.save()
+    page = other.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": code}).content.decode()
+    assert "Not verified." in page
+    page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": code}).content.decode()
+    assert "Verified." in page
+
+
+def test_verify_is_rate_limited(desk, people, settings):
+    ann = people["ann"]
+    assert desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"}).status_code == 302
+    again = desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    assert again.status_code == 429  # the 30-second cooldown
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = {"user": 2}
+    desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    assert desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"}).status_code == 429
+
+
+def test_verify_needs_a_registered_method(desk, people):
+    bob = people["bob"]
+    page = desk.get(f"/helpdesk/users/{bob.pk}/").content.decode()
+    assert "Verify a caller" not in page
+    response = desk.post(f"/helpdesk/users/{bob.pk}/verify/", {"method": "phone"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_csrf_on_verify_posts(people, make_user):
+    agent = make_user("agent3", password=None)
+    agent.groups.add(Group.objects.get(name="Helpdesk"))
+    client = enter(Client(enforce_csrf_checks=True), agent)
+    ann = people["ann"]
+    assert client.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"}).status_code == 403
+    assert (
+        client.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": "123456"}).status_code == 403
+    )
