@@ -105,15 +105,36 @@ def bench_import(count: int) -> dict:
     }
 
 
-def bench_admin_list(path: str) -> dict:
+def bench_export() -> dict:
+    """Stream the helpdesk CSV of every user; peak memory traced (it should stay flat)."""
     User = get_user_model()
-    admin = User.objects.create_superuser("bench-admin", "bench@example.org", "bench-password-123")
+    agent = User.objects.create_superuser("bench-agent", "agent@example.org", "bench-password-123")
+    client = _client(agent)
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get("/helpdesk/export.csv", secure=True)
+    lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+    elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    agent.delete()
+    return {"seconds": elapsed, "peak_mib": peak / 2**20, "lines": lines}
+
+
+def _client(user) -> Client:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
-    client.force_login(admin)
+    client.force_login(user)
     session = client.session
     session.pop("sspr_check_registration", None)
     session.save()
+    return client
+
+
+def bench_admin_list(path: str) -> dict:
+    User = get_user_model()
+    admin = User.objects.create_superuser("bench-admin", "bench@example.org", "bench-password-123")
+    client = _client(admin)
     settings.DEBUG = True  # to count queries
     timings = []
     for _ in range(3):
@@ -138,7 +159,11 @@ def main() -> None:
         result = bench_import(size)
         listing = bench_admin_list("/admin/auth/user/")
         cannot = bench_admin_list("/admin/auth/user/?sspr_can_reset=no")
-        rows.append((size, result, listing, cannot))
+        helpdesk = bench_admin_list("/helpdesk/?can_reset=no&sort=-state")
+        detail = bench_admin_list(f"/helpdesk/users/{get_user_model().objects.first().pk}/")
+        export = bench_export()
+        assert export["lines"] == size + 2, export  # header, users, the exporting agent
+        rows.append((size, result, listing, cannot, helpdesk, detail, export))
     out = io.StringIO()
     out.write(
         f"\n### {vendor}, {timezone.now():%Y-%m-%d}, Python {platform.python_version()}, "
@@ -147,12 +172,22 @@ def main() -> None:
         "| admin user list | queries | list filtered “cannot reset” | queries |\n"
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
-    for size, result, listing, cannot in rows:
+    for size, result, listing, cannot, _helpdesk, _detail, _export in rows:
         out.write(
             f"| {size:,} | {result['rows_per_second']:,.0f} | {result['seconds']:.1f} s "
             f"| {result['peak_mib']:.1f} MiB | {result['rerun']:.1f} s "
             f"| {listing['seconds'] * 1000:.0f} ms | {listing['queries']} "
             f"| {cannot['seconds'] * 1000:.0f} ms | {cannot['queries']} |\n"
+        )
+    out.write(
+        "\n| users | helpdesk list (filtered, sorted) | queries | helpdesk user page | queries "
+        "| CSV export of all | export peak memory |\n|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    for size, _result, _listing, _cannot, helpdesk, detail, export in rows:
+        out.write(
+            f"| {size:,} | {helpdesk['seconds'] * 1000:.0f} ms | {helpdesk['queries']} "
+            f"| {detail['seconds'] * 1000:.0f} ms | {detail['queries']} "
+            f"| {export['seconds']:.1f} s | {export['peak_mib']:.1f} MiB |\n"
         )
     print(out.getvalue())
 
