@@ -8,7 +8,7 @@ PORT ?= 8000
 
 WORKERS ?= 3
 
-.PHONY: install run serve test bench lint format check clean
+.PHONY: install run serve test bench messages lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ bench: install
 	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
 		var/bench-enumeration.md > docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
+
+# Refresh the German catalogue after changing user-facing text (needs GNU gettext), then
+# translate the new entries in locale/de/LC_MESSAGES/django.po and run it again.
+messages: install
+	$(BIN)/python manage.py makemessages -l de --ignore=.venv --ignore=tests --ignore=benchmarks \
+		--ignore=staticfiles --ignore=var --ignore=test-artifacts
+	$(BIN)/python manage.py compilemessages -l de --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

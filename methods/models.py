@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
 from django_otp.util import random_number_token
@@ -162,7 +163,8 @@ class SecurityQuestion(models.Model):
         verbose_name_plural = _("approved security questions")
 
     def __str__(self) -> str:
-        return self.text
+        # Built-in questions are shown in the reader's language; administrators' own as written.
+        return gettext(self.text) if self.builtin else self.text
 
 
 class SecurityAnswer(models.Model):

@@ -73,7 +73,7 @@ class AnswersForm(forms.Form):
         self.questions = questions
         for question in questions:
             self.fields[f"answer_{question.pk}"] = forms.CharField(
-                label=question.text,
+                label=str(question),
                 max_length=200,
                 strip=False,
                 widget=SecretTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("helpdesk/", include("helpdesk.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
 
 admin.site.site_header = "Self-service password reset"
