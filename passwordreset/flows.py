@@ -54,11 +54,13 @@ def _digest(value: str) -> str:
 
 
 def _count(key: str, window: int) -> int:
-    cache.add(key, 0, timeout=window)
+    """Count one event in the current fixed window of `window` seconds (shared cache)."""
+    key = f"{key}:{int(time.time() // window)}"
+    cache.add(key, 0, timeout=window + 60)
     try:
         return cache.incr(key)
-    except ValueError:
-        cache.add(key, 1, timeout=window)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window + 60)
         return 1
 
 
@@ -81,7 +83,8 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     blocked_key = f"sspr:reset:blocked:{account_key}"
     attempts = _count(f"sspr:reset:attempts:{account_key}", 3600)
     if attempts > per_account:
-        cache.add(blocked_key, 1, timeout=BLOCK_SECONDS)
+        # The block holds its own end time, so it ends on time whatever the cache's clock.
+        cache.add(blocked_key, time.time() + BLOCK_SECONDS, timeout=BLOCK_SECONDS + 60)
     User = get_user_model()
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
     policy = Policy.load()
@@ -90,7 +93,7 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     usable = bool(user) and in_scope
     # The same queries for every account: the methods of the user, or of nobody.
     UserMethods.load_or_none(user.pk if user else 0)
-    if cache.get(blocked_key):
+    if cache.get(blocked_key, 0) > time.time():
         record(EventKind.RESET_REFUSED, request=request, subject=user, reason="account_blocked")
         return StartRefusal.ACCOUNT_BLOCKED
     state = ResetState(
