@@ -150,15 +150,19 @@ def code_check(
         if outcome is CheckOutcome.VERIFIED:
             method.model.objects.filter(user=user).update(last_used_at=timezone.now())
     if outcome is not CheckOutcome.VERIFIED:
-        record(
-            EventKind.CODE_FAILED,
-            request=request,
-            subject=user,
-            method=method.kind.value,
-            purpose=purpose.value,
-            reason=outcome.value,
-        )
+        _record_failure(request, user, method, purpose, outcome)
     return outcome
+
+
+def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome) -> None:
+    record(
+        EventKind.CODE_FAILED,
+        request=request,
+        subject=user,
+        method=method.kind.value,
+        purpose=purpose.value,
+        reason=outcome.value,
+    )
 
 
 def method_confirm(
@@ -180,14 +184,7 @@ def method_confirm(
             saved, previous = method.save_verified(user=user, destination=device.destination)
 
     if outcome is not CheckOutcome.VERIFIED:
-        record(
-            EventKind.CODE_FAILED,
-            request=request,
-            subject=user,
-            method=method.kind.value,
-            purpose=Purpose.REGISTER.value,
-            reason=outcome.value,
-        )
+        _record_failure(request, user, method, Purpose.REGISTER, outcome)
         return outcome
 
     kind = EventKind.METHOD_CHANGED if previous else EventKind.METHOD_VERIFIED

@@ -37,7 +37,38 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
 
 
-class AuthenticationPhone(models.Model):
+class ContactMethod(models.Model):
+    """What an authentication phone and an authentication email have in common: the user
+    proves it with a code, and an administrator may prepopulate it with the user's consent."""
+
+    verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the user last proved they receive codes here; empty until then."),
+    )
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a code sent here was last accepted.")
+    )
+    prepopulated = models.BooleanField(
+        default=False,
+        help_text=_("Entered by an administrator; counts only after the user confirms it."),
+    )
+    consent_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
+    )
+    updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class AuthenticationPhone(ContactMethod):
     """A phone the user can receive a text or a call on. Seen only by its owner and admins."""
 
     kind = MethodKind.AUTHENTICATION_PHONE
@@ -49,24 +80,6 @@ class AuthenticationPhone(models.Model):
         help_text=_("The account this phone belongs to."),
     )
     number = PhoneNumberField(help_text=_("The number in international (E.164) form."))
-    verified_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When the user last proved they receive codes here; empty until then."),
-    )
-    last_used_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a code to this phone was last accepted.")
-    )
-    prepopulated = models.BooleanField(
-        default=False,
-        help_text=_("Entered by an administrator; counts only after the user confirms it."),
-    )
-    consent_recorded_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
-    )
-    updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 
     class Meta:
         verbose_name = _("authentication phone")
@@ -75,12 +88,8 @@ class AuthenticationPhone(models.Model):
     def __str__(self) -> str:
         return str(_("Authentication phone of %(user)s") % {"user": self.user_id})
 
-    @property
-    def is_verified(self) -> bool:
-        return self.verified_at is not None
 
-
-class AuthenticationEmail(models.Model):
+class AuthenticationEmail(ContactMethod):
     """An address the user can read without the password they may need to reset."""
 
     kind = MethodKind.AUTHENTICATION_EMAIL
@@ -92,24 +101,6 @@ class AuthenticationEmail(models.Model):
         help_text=_("The account this address belongs to."),
     )
     email = models.EmailField(max_length=254, help_text=_("The alternate email address."))
-    verified_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When the user last proved they read mail here; empty until then."),
-    )
-    last_used_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a code to this address was last accepted.")
-    )
-    prepopulated = models.BooleanField(
-        default=False,
-        help_text=_("Entered by an administrator; counts only after the user confirms it."),
-    )
-    consent_recorded_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
-    )
-    updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 
     class Meta:
         verbose_name = _("authentication email")
@@ -117,10 +108,6 @@ class AuthenticationEmail(models.Model):
 
     def __str__(self) -> str:
         return str(_("Authentication email of %(user)s") % {"user": self.user_id})
-
-    @property
-    def is_verified(self) -> bool:
-        return self.verified_at is not None
 
 
 class OfficePhone(models.Model):

@@ -180,14 +180,7 @@ def reset_send_code(
         if not result.sent:
             logger.info("reset code not sent attempt=%s reason=%s", state.attempt, result.refusal)
     else:
-        record(
-            EventKind.RESET_METHOD_FAILED,
-            request=request,
-            subject=user,
-            attempt=state.attempt,
-            method=method.kind.value,
-            reason="destination_mismatch" if user else "no_account",
-        )
+        _failed(request, state, user, method.kind.value, "destination_mismatch")
     return True
 
 
@@ -263,18 +256,22 @@ def reset_check_answers(
     ]
     ok = bool(results) and all(results) and len(stored) == len(state.questions)
     if not ok or user is None or not questions_allowed(user):
-        record(
-            EventKind.RESET_METHOD_FAILED,
-            request=request,
-            subject=user,
-            attempt=state.attempt,
-            method=MethodKind.SECURITY_QUESTIONS.value,
-            reason="wrong_answers" if user else "no_account",
-        )
+        _failed(request, state, user, MethodKind.SECURITY_QUESTIONS.value, "wrong_answers")
         return False
     cache.delete(f"sspr:reset:questions:{user.pk}")
     _passed(request, state, user, MethodKind.SECURITY_QUESTIONS.value)
     return True
+
+
+def _failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:
+    record(
+        EventKind.RESET_METHOD_FAILED,
+        request=request,
+        subject=user,
+        attempt=state.attempt,
+        method=kind,
+        reason=reason if user else "no_account",
+    )
 
 
 def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
