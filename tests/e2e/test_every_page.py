@@ -1,0 +1,65 @@
+"""axe-core over every page a person can reach, in English and German, at two widths."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from registration.models import Registration
+from tests.conftest import PASSWORD
+
+from .conftest import check_accessibility, fits_without_horizontal_scroll
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIGNED_IN_PAGES = [
+    "/ssprsetup/",
+    "/ssprsetup/phone/",
+    "/ssprsetup/phone/send/",
+    "/ssprsetup/phone/remove/",
+    "/ssprsetup/email/",
+    "/ssprsetup/email/remove/",
+    "/ssprsetup/questions/",
+    "/ssprsetup/confirm-password/",
+]
+ANONYMOUS_PAGES = [
+    "/ssprsetup/signin/",
+    "/passwordreset/",
+    "/passwordreset/methods/",  # without an attempt: the "start again" page
+]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_page_passes_axe_and_fits_a_phone(
+    browser, live_server, make_user, outboxes, language
+):
+    user = make_user("rita")
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=user, email="rita.home@example.net", verified_at=now)
+    Registration.objects.create(user=user, completed_at=now, last_confirmed_at=now)
+    context = browser.new_context(
+        base_url=live_server.url, extra_http_headers={"Accept-Language": language}
+    )
+    page = context.new_page()
+    for path in ANONYMOUS_PAGES:
+        page.goto(path)
+        check_accessibility(page, f"sweep-{language}{path.replace('/', '-')}")
+    page.goto("/ssprsetup/signin/")
+    page.locator("#id_username").fill("rita")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    page.goto("/ssprsetup/phone/")
+    page.locator("#id_number").fill("+447400654321")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/phone/send/")
+    for width in (1100, 360):
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in SIGNED_IN_PAGES:
+            page.goto(path)
+            check_accessibility(page, f"sweep-{language}-{width}{path.replace('/', '-')}")
+            assert fits_without_horizontal_scroll(page), (language, width, path)
+    assert not SecurityAnswer.objects.exists()
+    context.close()
