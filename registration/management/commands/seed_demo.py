@@ -58,4 +58,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("  Registration: http://127.0.0.1:8000/ssprsetup/")
         self.stdout.write("  Administration: http://127.0.0.1:8000/admin/")
+        self.stdout.write("  Password reset: http://127.0.0.1:8000/passwordreset/")
+        self.stdout.write("  Helpdesk: http://127.0.0.1:8000/helpdesk/ (as admin)")
         self.stdout.write("  Codes sent by text, call or email are printed below by the server.")
+        self.stdout.write(
+            "  The policy asks unregistered users to register after signing in; "
+            "'Not now' postpones it."
+        )
