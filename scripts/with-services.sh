@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "Starting PostgreSQL on 127.0.0.1:$pg_port and Redis on 127.0.0.1:$redis_port…"
+echo "Starting PostgreSQL on 127.0.0.1:$pg_port and Redis on 127.0.0.1:$redis_port…" >&2
 as_pg "$pgbin/initdb" -D "$workdir/pg" -U sspr -A trust -E UTF8 --no-sync >"$workdir/initdb.log" 2>&1 \
   || { cat "$workdir/initdb.log" >&2; exit 1; }
 as_pg "$pgbin/pg_ctl" -D "$workdir/pg" -l "$workdir/pg.log" -w -o \
