@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from methods.masking import mask_email, mask_phone
-from methods.phones import international
 from registration.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
 
@@ -105,9 +104,9 @@ class Row:
             state=user.sspr_state,
             state_label=str(RegistrationState.labels[user.sspr_state]),
             can_reset=user.sspr_can_reset,
-            phone=mask_phone(str(phone.number)) if phone and phone.verified_at else "",
+            phone=mask_phone(phone.number) if phone and phone.verified_at else "",
             email=mask_email(email.email) if email and email.verified_at else "",
-            office=international(str(office.number)) if office else "",
+            office=office.number.as_international if office else "",
             questions=user.sspr_answers,
             other_methods=user.sspr_other_methods,
             questions_count=bool(user.sspr_questions),

@@ -7,12 +7,16 @@ from .phones import country_prefix
 MASK = "•"
 
 
-def mask_phone(value: str) -> str:
-    """Keep the country code and the last two digits: +44 ••••••••56."""
+def mask_phone(value) -> str:
+    """Keep the country code and the last two digits: +44 ••••••••56.
+
+    `value` is an E.164 string or an already parsed number (which saves parsing it again).
+    """
     digits = "".join(ch for ch in str(value) if ch.isdigit())
     if len(digits) < 4:
         return MASK * 4
-    prefix = country_prefix(str(value))
+    code = getattr(value, "country_code", None)
+    prefix = str(code) if code else country_prefix(str(value))
     if prefix == "unknown":
         prefix = ""
     hidden = len(digits) - len(prefix) - 2
