@@ -15,6 +15,7 @@ EXEMPT_PREFIXES = (
     "/passwordreset/",
     "/static/",
     "/healthz",
+    "/i18n/",
     "/admin/logout/",
     "/admin/jsi18n/",
     "/favicon",

@@ -205,6 +205,13 @@ def test_static_files_and_sign_out_are_not_interrupted(client, staff):
     assert client.post("/admin/logout/")["Location"] == "/ssprsetup/signin/"  # signed out
 
 
+def test_changing_language_is_not_interrupted(client, staff):
+    admin_sign_in(client, staff.username)
+    response = client.post("/i18n/setlang/", {"language": "de", "next": "/admin/"})
+    assert response["Location"] == "/admin/"
+    assert client.cookies["django_language"].value == "de"
+
+
 def test_skip_without_an_interrupt_does_nothing(signed_in, user):
     session = signed_in.session
     session.pop("sspr_check_registration", None)
