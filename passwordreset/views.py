@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from methods.masking import MASK
 from methods.registry import (
     REGISTRY,
     AuthenticationEmailMethod,
@@ -135,7 +134,6 @@ def methods(request: HttpRequest, state) -> HttpResponse:
             ],
             "needed": max(needed, 1),
             "required": policy.reset_methods_required,
-            "mask": MASK,
         },
     )
 
