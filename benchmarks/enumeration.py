@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORKDIR = Path(tempfile.mkdtemp(prefix="sspr-bench-enum-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'bench.sqlite3'}")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
-os.environ.setdefault("SSPR_VAR_DIR", str(WORKDIR / "var"))
-# Unhashed static names: the pages render without running collectstatic first.
-os.environ.setdefault("DJANGO_DEBUG", "1")
+import django_setup  # the benchmarks folder is on the path
 
-import django  # noqa: E402
-
-django.setup()
+django_setup.start("sspr-bench-enum-")
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402

@@ -11,23 +11,13 @@ import io
 import os
 import platform
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORKDIR = Path(tempfile.mkdtemp(prefix="sspr-bench-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'bench.sqlite3'}")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
-os.environ.setdefault("SSPR_VAR_DIR", str(WORKDIR / "var"))
-# Unhashed static names: the pages render without running collectstatic first.
-os.environ.setdefault("DJANGO_DEBUG", "1")
+import django_setup  # the benchmarks folder is on the path
 
-import django  # noqa: E402
-
-django.setup()
+WORKDIR = django_setup.start("sspr-bench-")
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402

@@ -63,10 +63,6 @@ class ContactMethod(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def is_verified(self) -> bool:
-        return self.verified_at is not None
-
 
 class AuthenticationPhone(ContactMethod):
     """A phone the user can receive a text or a call on. Seen only by its owner and admins."""

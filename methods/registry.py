@@ -390,8 +390,3 @@ def enabled_methods(policy: PolicyLike) -> list[Method]:
 
 def statuses(methods: UserMethods, policy: PolicyLike) -> list[MethodStatus]:
     return [method.status(methods, policy) for method in enabled_methods(policy)]
-
-
-def code_method(slug: str) -> CodeMethod | None:
-    method = REGISTRY.get(slug)
-    return method if isinstance(method, CodeMethod) else None

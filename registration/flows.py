@@ -73,11 +73,14 @@ def registration_status(*, user, policy: Policy | None = None) -> RegistrationSt
     return RegistrationStatus(policy, statuses(methods, policy), registration)
 
 
-def registration_finish(*, request: HttpRequest, user, policy: Policy) -> bool:
-    """Record the registration, or its confirmation, if the verified methods meet the policy."""
+def registration_finish(*, request: HttpRequest, user, policy: Policy) -> EventKind | None:
+    """Record the registration, or its confirmation, if the verified methods meet the policy.
+
+    Return REGISTRATION_COMPLETED or REGISTRATION_CONFIRMED, or None when refused.
+    """
     status = registration_status(user=user, policy=policy)
     if not status.can_finish:
-        return False
+        return None
     now = timezone.now()
     with transaction.atomic():
         registration, _created = Registration.objects.select_for_update().get_or_create(user=user)
@@ -87,13 +90,14 @@ def registration_finish(*, request: HttpRequest, user, policy: Policy) -> bool:
         registration.last_confirmed_at = now
         registration.reconfirmation_required = False
         registration.save()
+    kind = EventKind.REGISTRATION_COMPLETED if first else EventKind.REGISTRATION_CONFIRMED
     record(
-        EventKind.REGISTRATION_COMPLETED if first else EventKind.REGISTRATION_CONFIRMED,
+        kind,
         request=request,
         subject=user,
         methods=sorted(s.method.kind.value for s in status.methods if s.counts),
     )
-    return True
+    return kind
 
 
 def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:

@@ -141,11 +141,6 @@ def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
     )
 
 
-def unable_to_reset(policy: Policy, queryset: QuerySet) -> QuerySet:
-    """Users in the policy's scope who could not reset under it."""
-    return with_methods(policy.scoped_users(queryset), policy).filter(sspr_can_reset=False)
-
-
 def registrations_due(policy: Policy) -> QuerySet:
     return Registration.objects.filter(completed_at__isnull=False).filter(
         due_filter(policy, prefix="")

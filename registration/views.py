@@ -220,9 +220,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 @secure_page
 def finish(request: HttpRequest) -> HttpResponse:
     policy = Policy.load()
-    was_complete = registration_status(user=request.user, policy=policy).is_complete
-    if registration_finish(request=request, user=request.user, policy=policy):
-        if was_complete:
+    outcome = registration_finish(request=request, user=request.user, policy=policy)
+    if outcome is not None:
+        if outcome is EventKind.REGISTRATION_CONFIRMED:
             messages.success(request, _("Thank you. Your methods are confirmed."))
         else:
             messages.success(
@@ -233,11 +233,9 @@ def finish(request: HttpRequest) -> HttpResponse:
                 ),
             )
         return redirect(safe_return(request, session.end_interrupt(request)))
-    else:
-        messages.error(
-            request,
-            _("Set up and verify the methods your organisation requires before you finish."),
-        )
+    messages.error(
+        request, _("Set up and verify the methods your organisation requires before you finish.")
+    )
     return redirect("registration:overview")
 
 
