@@ -14,7 +14,6 @@ EXEMPT_PREFIXES = (
     "/ssprsetup/",
     "/passwordreset/",
     "/static/",
-    "/healthz",
     "/i18n/",
     "/admin/logout/",
     "/admin/jsi18n/",

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes are answered without the host check, the HTTPS redirect or a session.
+    "sspr_site.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -133,6 +135,11 @@ if _cache_url.startswith(("redis://", "rediss://", "unix://")):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sspr"),
+            # A hung Redis must fail a request (and /readyz) quickly, not hold a worker.
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("SSPR_CACHE_TIMEOUT", "1")),
+                "socket_timeout": float(os.environ.get("SSPR_CACHE_TIMEOUT", "1")),
+            },
         }
     }
 else:

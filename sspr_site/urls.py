@@ -4,15 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from .views import healthz
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
     path("ssprsetup/", include("registration.urls")),
     path("passwordreset/", include("passwordreset.urls")),
     path("helpdesk/", include("helpdesk.urls")),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

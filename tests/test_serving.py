@@ -82,8 +82,11 @@ def server(tmp_path_factory):
     log.close()
 
 
-def test_health_reports_database_and_cache(server):
-    status, _headers, body = fetch(f"{server}/healthz")
+def test_probes_answer_over_plain_http(server):
+    # Load balancers poll by plain HTTP: the probes are not redirected to HTTPS.
+    status, _headers, body = fetch(f"{server}/healthz", https=False)
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    status, _headers, body = fetch(f"{server}/readyz", https=False)
     assert status == 200
     assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"}
 

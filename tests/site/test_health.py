@@ -1,0 +1,139 @@
+"""/healthz (the process answers) and /readyz (its dependencies answer), as probes see them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from django.test import override_settings
+
+from tests.support.redis_server import REDIS_SERVER, redis_server, silent_listener
+
+
+def redis_cache(url: str, timeout: float = 1.0) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        }
+    }
+
+
+@pytest.mark.django_db
+def test_liveness_needs_nothing_but_the_process(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"] and "max-age=0" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readiness_names_each_dependency_and_nothing_else(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+    assert "Server" not in response and "X-Powered-By" not in response
+
+
+@pytest.mark.django_db
+def test_probes_answer_a_load_balancer_calling_by_address(client, settings):
+    # Probes come by IP address and over plain HTTP: no host check, no HTTPS redirect.
+    settings.ALLOWED_HOSTS = ["reset.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.1.2.3").status_code == 200
+
+
+@pytest.mark.django_db
+def test_probes_take_only_get(client):
+    assert client.post("/readyz").status_code == 405
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_concurrent_readiness_checks_do_not_disturb_each_other(client):
+    # Many checks at once in one process share the local cache: each uses a key of its own.
+    failures = []
+
+    def probe():
+        from django.test import Client
+
+        for _ in range(25):
+            response = Client().get("/readyz")
+            if response.status_code != 200:
+                failures.append(response.content)
+
+    threads = [threading.Thread(target=probe) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+needs_redis_server = pytest.mark.skipif(
+    REDIS_SERVER is None, reason="redis-server is not installed (apt-get install redis-server)"
+)
+
+
+@needs_redis_server
+@pytest.mark.django_db
+def test_a_stopped_redis_makes_readiness_fail_fast(client, tmp_path):
+    with redis_server(tmp_path) as server, override_settings(CACHES=redis_cache(server.url)):
+        assert client.get("/readyz").status_code == 200
+        server.terminate()
+        server.wait(timeout=10)
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "cache": "unavailable"}
+    assert elapsed < 2.5
+    # Liveness does not depend on the cache.
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_hung_cache_answers_503_within_the_timeout(client):
+    with silent_listener() as url, override_settings(CACHES=redis_cache(url, timeout=0.5)):
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["cache"] == "unavailable"
+    assert elapsed < 2.0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_no_false_503_under_concurrent_probes_on_postgresql_and_redis(live_server):
+    """16 clients polling /readyz against the real PostgreSQL and Redis: every answer is 200."""
+    answers: list[int] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + 8
+
+    def poll():
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{live_server.url}/readyz", timeout=10) as response:
+                    code = response.status
+                    body = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                code, body = error.code, error.read()
+            with lock:
+                answers.append(code if code == 200 else (code, body))
+
+    threads = [threading.Thread(target=poll) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) > 500
+    assert [answer for answer in answers if answer != 200] == []
