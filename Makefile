@@ -6,8 +6,6 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-WORKERS ?= 3
-
 .PHONY: install run serve test bench messages lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -25,13 +23,10 @@ run: install
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Production serving: gunicorn, static files through whitenoise, settings from the environment.
+# Production serving: gunicorn (WORKERS, default 3 with REDIS_URL, else 1), the message worker
+# when Redis is configured, static files through whitenoise, settings from the environment.
 serve: install
-	$(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/gunicorn sspr_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	@HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
 # Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL; the tables
 # are written to docs/benchmarks.md.

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from sspr_site.network import client_address
+
 from .models import Event, EventKind
 
 logger = logging.getLogger("sspr.audit")
@@ -16,16 +18,11 @@ logger = logging.getLogger("sspr.audit")
 FORBIDDEN_KEYS = frozenset({"code", "token", "answer", "answers", "password", "number", "email"})
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def record(
     kind: EventKind,
     *,
     request: HttpRequest | None = None,
+    ip: str | None = None,
     actor: Any = None,
     subject: Any = None,
     **details: Any,
@@ -40,7 +37,7 @@ def record(
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
         subject=subject if getattr(subject, "pk", None) else None,
-        ip=client_ip(request),
+        ip=ip or client_address(request),
         details=details,
     )
     logger.info(

@@ -34,6 +34,7 @@ class EventKind(models.TextChoices):
     ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
     HELPDESK_CHECK = "helpdesk_check", _("Helpdesk verified a caller")
     HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")
+    DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
 
 
 class Event(models.Model):

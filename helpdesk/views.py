@@ -12,15 +12,17 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.log import record
 from audit.models import Event, EventKind
+from delivery.models import FailedDelivery
 from methods import flows as method_flows
 from methods.forms import CodeForm
-from methods.models import CheckOutcome, Purpose
+from methods.models import Channel, CheckOutcome, Purpose
 from methods.registry import REGISTRY, CodeMethod, UserMethods
 from registration.models import Policy
 from registration.queries import RegistrationState
@@ -143,17 +145,32 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "helpdesk/user_detail.html",
-        {"row": row, "why": row.why(policy), "events": events, "verify": _verifiable(row)},
+        {
+            "row": row,
+            "why": row.why(policy),
+            "events": events,
+            "verify": _verifiable(row, policy),
+            "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
+        },
     )
 
 
-def _verifiable(row: Row) -> list[tuple[str, str]]:
-    """The methods a code can be sent to, by kind only: the helpdesk never sees the address."""
+CHANNEL_LABELS = {
+    Channel.SMS: gettext_lazy("Authentication phone (text message)"),
+    Channel.VOICE: gettext_lazy("Authentication phone (voice call)"),
+    Channel.EMAIL: gettext_lazy("Authentication email"),
+}
+
+
+def _verifiable(row: Row, policy: Policy) -> list[tuple[str, str]]:
+    """The methods a code can be sent to under the policy, by kind only: the helpdesk never
+    sees the address."""
     options = []
-    if row.phone:
-        options.append(("phone", _("Authentication phone (text message)")))
-    if row.email:
-        options.append(("email", _("Authentication email")))
+    for slug, registered in (("phone", row.phone), ("email", row.email)):
+        method: CodeMethod = REGISTRY[slug]
+        channels = method.channels(policy) if method.is_enabled(policy) else []
+        if registered and channels:
+            options.append((slug, CHANNEL_LABELS[channels[0]]))
     return options
 
 
@@ -164,7 +181,7 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     row = _user_row(policy, user_id)
     form = VerifyStartForm(
-        request.POST if request.method == "POST" else None, options=_verifiable(row)
+        request.POST if request.method == "POST" else None, options=_verifiable(row, policy)
     )
     if request.method == "POST" and form.is_valid():
         method: CodeMethod = REGISTRY[form.cleaned_data["method"]]

@@ -7,24 +7,34 @@ import enum
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import EventKind
+from delivery import outbox
+from delivery.outbox import Message
+from sspr_site.network import client_address
 
 from . import ratelimit
 from .answers import hash_answer
-from .backends import DeliveryError, DeliveryProblem
-from .models import CheckOutcome, Purpose, SecurityAnswer, SecurityQuestion, VerificationCode
-from .registry import CodeMethod, Method, SecurityQuestionsMethod
+from .backends import DeliveryProblem
+from .masking import mask_email
+from .models import (
+    AuthenticationEmail,
+    CheckOutcome,
+    Purpose,
+    SecurityAnswer,
+    SecurityQuestion,
+    VerificationCode,
+)
+from .registry import CodeMethod, Method, SecurityQuestionsMethod, method_for_kind
 
 logger = logging.getLogger("sspr.methods")
 
@@ -69,68 +79,106 @@ def code_send(
     destination: str,
     channel: str,
 ) -> SendResult:
-    """Send a new code to `destination`, voiding the previous one, unless a limit says no.
+    """Send a new code to `destination`, voiding the previous one, unless a limit says no."""
+    return code_issue(
+        user=user,
+        method=method,
+        purpose=purpose,
+        destination=destination,
+        channel=channel,
+        binding=session_binding(request),
+        ip=client_address(request),
+        request=request,
+    )
 
-    When delivery fails the transaction is rolled back: no live code, no cooldown, and the
-    person can try again at once.
+
+def code_issue(
+    *,
+    user,
+    method: CodeMethod,
+    purpose: Purpose,
+    destination: str,
+    channel: str,
+    binding: str,
+    ip: str | None,
+    request: HttpRequest | None = None,
+) -> SendResult:
+    """Issue a code bound to `binding` and queue its message; the worker delivers it.
+
+    A code for another destination is voided first, even inside the cooldown: a code sent to
+    the number someone corrected away from must never verify the corrected one.
     """
-    binding = session_binding(request)
     audit = {"method": method.kind.value, "purpose": purpose.value, "channel": str(channel)}
-    try:
-        with transaction.atomic():
-            VerificationCode.objects.get_or_create(
-                user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
+    with transaction.atomic():
+        VerificationCode.objects.get_or_create(
+            user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
+        )
+        device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        if device.token and device.destination != destination:
+            device.void()
+        next_at = device.next_send_at()
+        if next_at is not None:
+            result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
+        else:
+            # Checked before anything is queued: over a limit, nothing leaves (SECURITY.md 9).
+            scope = ratelimit.hit(
+                {
+                    "user": str(user.pk),
+                    "ip": ip or "unknown",
+                    "overall": "all",
+                    **method.limit_counters(destination),
+                }
             )
-            device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-            next_at = device.next_send_at()
-            if next_at is not None:
-                result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
+            if scope is not None:
+                audit["limit"] = scope
+                result = SendResult(SendRefusal.RATE_LIMITED)
             else:
-                # Checked before any gateway call: over a limit, nothing leaves (SECURITY.md 9).
-                scope = ratelimit.hit(
-                    {
-                        "user": str(user.pk),
-                        "ip": client_ip(request) or "unknown",
-                        "overall": "all",
-                        **method.limit_counters(destination),
-                    }
+                code = device.issue(destination=destination, channel=channel, binding=binding)
+                message = replace(
+                    method.code_message(destination=destination, channel=channel, code=code),
+                    user_id=user.pk,
+                    on_failure="methods.flows.code_undelivered",
+                    context={"code_id": device.pk, "token": device.token},
                 )
-                if scope is not None:
-                    audit["limit"] = scope
-                    result = SendResult(SendRefusal.RATE_LIMITED)
-                else:
-                    code = device.issue(destination=destination, channel=channel, binding=binding)
-                    method.deliver(
-                        destination=destination,
-                        channel=channel,
-                        code=code,
-                        language=translation.get_language() or settings.LANGUAGE_CODE,
-                    )
-                    result = SendResult(next_send_at=device.next_send_at())
-    except DeliveryError as exc:
-        result = SendResult(SendRefusal.DELIVERY_FAILED, problem=exc.problem)
-        audit["problem"] = exc.problem.value
-        bounced = exc.problem in (DeliveryProblem.INVALID_NUMBER, DeliveryProblem.INVALID_ADDRESS)
-        if bounced and method.unverify(user=user, destination=destination):
-            record(
-                EventKind.METHOD_UNVERIFIED,
-                request=request,
-                subject=user,
-                method=method.kind.value,
-                reason=exc.problem.value,
-            )
+                result = SendResult(next_send_at=device.next_send_at())
 
     if result.sent:
-        record(EventKind.CODE_SENT, request=request, subject=user, **audit)
+        # Queued once the code is committed, so the worker never races the row it may void.
+        outbox.send(message)
+        record(EventKind.CODE_SENT, request=request, ip=ip, subject=user, **audit)
     else:
         record(
             EventKind.CODE_SEND_REFUSED,
             request=request,
+            ip=ip,
             subject=user,
             reason=result.refusal.value,
             **audit,
         )
     return result
+
+
+def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
+    """The worker gave up on a code: void it, lift the cooldown so the person can correct the
+    number or address at once, say why on the code page, and make a bounced method verify
+    again."""
+    device = VerificationCode.objects.filter(
+        pk=message.context.get("code_id"), token=message.context.get("token")
+    ).first()
+    if device is None:
+        return  # a newer code replaced it; that one has its own fate
+    VerificationCode.objects.filter(pk=device.pk, token=device.token).update(
+        token=None, last_generated_timestamp=None, delivery_problem=problem.value
+    )
+    bounced = problem in (DeliveryProblem.INVALID_NUMBER, DeliveryProblem.INVALID_ADDRESS)
+    method = method_for_kind(device.method)
+    if bounced and method.unverify(user=device.user, destination=device.destination):
+        record(
+            EventKind.METHOD_UNVERIFIED,
+            subject=device.user,
+            method=method.kind.value,
+            reason=problem.value,
+        )
 
 
 def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
@@ -139,14 +187,31 @@ def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode 
     return device if device and device.has_live_code() else None
 
 
+def last_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
+    """The code channel, live or not: its destination and whether delivery failed."""
+    return VerificationCode.objects.filter(user=user, method=method.kind, purpose=purpose).first()
+
+
 def code_check(
     *, request: HttpRequest, user, method: CodeMethod, purpose: Purpose, code: str
 ) -> CheckOutcome:
-    """Check a code sent for `purpose` (reset, helpdesk check); record the outcome."""
+    """Check a code sent for `purpose` (reset, helpdesk check); record the outcome.
+
+    `user` may be None (an account the reset portal cannot serve): the same locked query and
+    the same audit write happen, and the answer is the same refusal (docs/security.md,
+    "No enumeration").
+    """
     binding = session_binding(request)
     with transaction.atomic():
-        device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-        outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
+        device = VerificationCode.locked_for(
+            user=user.pk if user else None, method=method.kind, purpose=purpose
+        )
+        if device is None:
+            # The write a wrong code would cost, against no row: the same statements.
+            VerificationCode.objects.filter(pk=None).update(attempts=0)
+            outcome = CheckOutcome.NO_CODE
+        else:
+            outcome = device.check_code(code, binding=binding)
         if outcome is CheckOutcome.VERIFIED:
             method.model.objects.filter(user=user).update(last_used_at=timezone.now())
     if outcome is not CheckOutcome.VERIFIED:
@@ -191,16 +256,16 @@ def method_confirm(
     record(kind, request=request, subject=user, method=method.kind.value)
     # A new step passed: a new session key (SECURITY.md 23).
     request.session.cycle_key()
-    if previous:
-        extra = [previous] if method.field == "email" else []
-        notify_method_changed(
-            user=user,
-            method=method,
-            action=translation.gettext("changed"),
-            masked=method.mask(str(getattr(saved, method.field))),
-            extra_recipients=extra,
-            policy=policy,
-        )
+    # Every new or changed method is announced to the account's addresses (and a replaced
+    # address), so that a method added from a stolen session does not go unnoticed.
+    notify_method_changed(
+        user=user,
+        method=method,
+        action=translation.gettext("changed") if previous else translation.gettext("added"),
+        masked=method.mask(str(getattr(saved, method.field))),
+        extra_recipients=[previous] if previous and method.field == "email" else [],
+        policy=policy,
+    )
     return outcome
 
 
@@ -222,13 +287,12 @@ def questions_set(
         SecurityAnswer.objects.bulk_create(hashed)
     record(EventKind.QUESTIONS_SET, request=request, subject=user, count=len(hashed))
     request.session.cycle_key()
-    if replaced:
-        notify_method_changed(
-            user=user,
-            method=SecurityQuestionsMethod(),
-            action=translation.gettext("changed"),
-            policy=policy,
-        )
+    notify_method_changed(
+        user=user,
+        method=SecurityQuestionsMethod(),
+        action=translation.gettext("changed") if replaced else translation.gettext("added"),
+        policy=policy,
+    )
 
 
 def method_remove(*, request: HttpRequest, user, method: Method, policy) -> bool:
@@ -268,11 +332,14 @@ def notify_method_changed(
     masked: str = "",
     extra_recipients: Sequence[str] = (),
 ) -> None:
-    """Tell the account's own address (and a replaced address) that a method changed.
+    """Tell the account's addresses (its own, its verified authentication email, and a
+    replaced address) that a method was added, changed or removed.
 
     The notice names the method and a masked value only: never a code or a full number.
     """
-    recipients = sorted({address for address in (user.email, *extra_recipients) if address})
+    verified = AuthenticationEmail.objects.filter(user=user, verified_at__isnull=False)
+    own = list(verified.values_list("email", flat=True))
+    recipients = sorted({address for address in (user.email, *own, *extra_recipients) if address})
     if not recipients:
         return
     context = {
@@ -287,9 +354,15 @@ def notify_method_changed(
     }
     subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
     body = render_to_string("methods/messages/method_changed.txt", context)
-    try:
-        # One message per recipient, so no recipient sees the other addresses.
-        for address in recipients:
-            EmailMessage(subject, body, to=[address]).send()
-    except Exception:  # a notice that cannot go out must not undo the change itself
-        logger.warning("change notice not sent user=%s method=%s", user.pk, method.kind.value)
+    # One message per recipient, so no recipient sees the other addresses. Queued: a notice
+    # that cannot go out never undoes the change itself.
+    for address in recipients:
+        notice = Message(
+            channel="email",
+            to=address,
+            subject=subject,
+            body=body,
+            user_id=user.pk,
+            masked_to=mask_email(address),
+        )
+        outbox.send(notice)

@@ -217,6 +217,11 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text=_("Wrong entries against the live code.")
     )
+    delivery_problem = models.CharField(
+        max_length=24,
+        blank=True,
+        help_text=_("Why the last code could not be delivered; empty when it went out."),
+    )
 
     class Meta:
         constraints = [
@@ -249,9 +254,15 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         self.destination = destination
         self.channel = channel
         self.attempts = 0
+        self.delivery_problem = ""
         self.cooldown_set(commit=False)
         self.save()
         return code
+
+    def void(self) -> None:
+        """End the live code: it will never verify anything."""
+        self.token = None
+        self.save(update_fields=["token"])
 
     def next_send_at(self):
         allowed, info = self.generate_is_allowed()

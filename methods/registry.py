@@ -6,7 +6,6 @@ A new method is a new Method subclass and one entry in REGISTRY.
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -14,14 +13,14 @@ from typing import Any, ClassVar, Protocol
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.mail import EmailMessage
 from django.db import models
 from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from .backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
+from delivery.outbox import Message
+
 from .forms import EmailForm, PhoneForm
 from .masking import mask_email, mask_phone
 from .models import (
@@ -133,12 +132,19 @@ class Method:
         raise NotImplementedError
 
 
-def send_phone_code(*, destination: str, channel: str, code: str, language: str) -> None:
-    """Text the code, or call and read it out digit by digit, twice."""
+def phone_code_message(*, destination: str, channel: str, code: str, masked: str) -> Message:
+    """A text with the code, or a call that reads it out digit by digit, twice."""
     kind = "voice" if channel == Channel.VOICE else "sms"
     context = {"code": code, "digits": list(code)}
     text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
-    get_phone_backend().send(PhoneMessage(to=destination, kind=kind, text=text, language=language))
+    return Message(
+        channel=kind,
+        to=destination,
+        body=text,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        purpose="code",
+        masked_to=masked,
+    )
 
 
 class CodeMethod(Method):
@@ -167,7 +173,8 @@ class CodeMethod(Method):
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination}
 
-    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
+        """The message that carries `code` to `destination`, in the current language."""
         raise NotImplementedError
 
     def record(self, methods: UserMethods):
@@ -254,8 +261,10 @@ class AuthenticationPhoneMethod(CodeMethod):
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination, "prefix": country_prefix(destination)}
 
-    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
-        send_phone_code(destination=destination, channel=channel, code=code, language=language)
+    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
+        return phone_code_message(
+            destination=destination, channel=channel, code=code, masked=self.mask(destination)
+        )
 
 
 class OfficePhoneMethod(CodeMethod):
@@ -286,9 +295,9 @@ class OfficePhoneMethod(CodeMethod):
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination, "prefix": country_prefix(destination)}
 
-    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
-        send_phone_code(
-            destination=destination, channel=Channel.VOICE, code=code, language=language
+    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
+        return phone_code_message(
+            destination=destination, channel=Channel.VOICE, code=code, masked=self.mask(destination)
         )
 
     def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
@@ -334,16 +343,17 @@ class AuthenticationEmailMethod(CodeMethod):
     def mask(self, destination: str) -> str:
         return mask_email(destination)
 
-    def deliver(self, *, destination: str, channel: str, code: str, language: str) -> None:
+    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
         context = {"code": code, "site_url": settings.SSPR_SITE_URL}
-        subject = render_to_string("methods/messages/email_code_subject.txt", context).strip()
-        body = render_to_string("methods/messages/email_code.txt", context)
-        try:
-            EmailMessage(subject, body, to=[destination]).send()
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
+        return Message(
+            channel="email",
+            to=destination,
+            subject=render_to_string("methods/messages/email_code_subject.txt", context).strip(),
+            body=render_to_string("methods/messages/email_code.txt", context),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            purpose="code",
+            masked_to=self.mask(destination),
+        )
 
 
 class SecurityQuestionsMethod(Method):
@@ -382,6 +392,10 @@ REGISTRY: dict[str, Method] = {
         OfficePhoneMethod(),
     )
 }
+
+
+def method_for_kind(kind: str) -> Method:
+    return next(method for method in REGISTRY.values() if method.kind.value == kind)
 
 
 def enabled_methods(policy: PolicyLike) -> list[Method]:

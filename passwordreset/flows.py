@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import hmac
 import logging
 import random
 import secrets
@@ -21,19 +20,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
-from django.core.mail import EmailMessage
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import EventKind
+from delivery import outbox
+from delivery.outbox import Message
 from methods import flows as method_flows
 from methods.answers import answer_matches
+from methods.masking import mask_email
 from methods.models import CheckOutcome, MethodKind, Purpose, SecurityAnswer, SecurityQuestion
-from methods.registry import CodeMethod, UserMethods, enabled_methods
+from methods.registry import CodeMethod, UserMethods, enabled_methods, method_for_kind
 from registration.models import Policy
+from sspr_site.network import client_address
 
 from .state import Action, ResetState
 
@@ -77,7 +79,7 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     # At most 5 attempts an hour per account, then a day's block (SECURITY.md 16); per address too.
     per_account = getattr(settings, "SSPR_RESET_ATTEMPTS_PER_HOUR", 5)
     per_address = getattr(settings, "SSPR_RESET_STARTS_PER_IP_PER_HOUR", 30)
-    if _count(f"sspr:reset:ip:{client_ip(request)}", 3600) > per_address:
+    if _count(f"sspr:reset:ip:{client_address(request)}", 3600) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
     blocked_key = f"sspr:reset:blocked:{account_key}"
@@ -103,6 +105,9 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
         started_at=time.time(),
     )
     state.save(request)
+    # The code binding is made now, for every account, so that no later step writes the
+    # session for some accounts and not for others (the same cookies on every answer).
+    method_flows.session_binding(request)
     request.session.cycle_key()
     record(
         EventKind.RESET_STARTED,
@@ -154,44 +159,71 @@ def reset_send_code(
     destination: str,
     channel: str,
 ) -> bool:
-    """Send a code if `destination` is the one registered; say nothing about whether it was.
+    """Ask for a code to `destination`; say nothing about whether it will be sent.
 
-    Returns False only when this attempt has asked for too many codes (the same for all).
+    The request does the same for every account: it queues one job, which compares the typed
+    destination with the registered one and sends a code only if they match. Whether anything
+    matched is decided off the request path, so neither the answer nor its timing can tell
+    (docs/security.md, "No enumeration"). Returns False only when this attempt has asked for
+    too many codes (the same for all).
     """
     sends = _count(f"sspr:reset:sends:{state.attempt}", 3600)
     if sends > SENDS_PER_ATTEMPT:
         return False
-    user = state_user(state)
-    registered = method.reset_destination(UserMethods.load_or_none(user.pk if user else 0))
-    matches = constant_time_compare(
-        (registered or "\x00").casefold(), destination.strip().casefold()
-    )
     state.code_method = method.kind.value
     state.save(request)
-    if user is not None and registered and matches:
-        result = method_flows.code_send(
-            request=request,
+    outbox.later(
+        "passwordreset.flows.reset_code_job",
+        attempt=state.attempt,
+        user_id=state.user_id,
+        method=method.kind.value,
+        destination=destination.strip(),
+        channel=str(channel),
+        binding=method_flows.session_binding(request),
+        ip=client_address(request),
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
+    return True
+
+
+def reset_code_job(
+    *,
+    attempt: str,
+    user_id: int | None,
+    method: str,
+    destination: str,
+    channel: str,
+    binding: str,
+    ip: str | None,
+    language: str,
+) -> None:
+    """Off the request path: send a reset code if `destination` is the one registered."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    code_method = method_for_kind(method)
+    registered = code_method.reset_destination(UserMethods.load_or_none(user.pk if user else 0))
+    matches = constant_time_compare((registered or "\x00").casefold(), destination.casefold())
+    if user is None or not registered or not matches:
+        _failed_record(None, attempt, user, method, "destination_mismatch", ip=ip)
+        return
+    with translation.override(language):
+        result = method_flows.code_issue(
             user=user,
-            method=method,
+            method=code_method,
             purpose=Purpose.RESET,
             destination=registered,
             channel=channel,
+            binding=binding,
+            ip=ip,
         )
-        if not result.sent:
-            logger.info("reset code not sent attempt=%s reason=%s", state.attempt, result.refusal)
-    else:
-        _failed(request, state, user, method.kind.value, "destination_mismatch")
-    return True
+    if not result.sent:
+        logger.info("reset code not sent attempt=%s reason=%s", attempt, result.refusal)
 
 
 def reset_check_code(
     *, request: HttpRequest, state: ResetState, method: CodeMethod, code: str
 ) -> bool:
-    user = state_user(state)
-    if user is None or state.code_method != method.kind.value:
-        # The same kind of work as a real check, then the same refusal.
-        hmac.compare_digest(_digest(code), _digest(secrets.token_hex(3)))
-        return False
+    """Check a code. Every account goes through the same locked query and audit write."""
+    user = state_user(state) if state.code_method == method.kind.value else None
     outcome = method_flows.code_check(
         request=request, user=user, method=method, purpose=Purpose.RESET, code=code
     )
@@ -210,10 +242,12 @@ def reset_questions(*, request: HttpRequest, state: ResetState, policy: Policy) 
     count = policy.reset_questions_required
     user = state_user(state)
     if not state.questions:
-        answered = (
-            list(SecurityAnswer.objects.filter(user=user).values_list("question_id", flat=True))
-            if user
-            else []
+        # Only questions still approved: a retired question is never asked, of anyone, so
+        # seeing one cannot tell a real account from an unknown name.
+        answered = list(
+            SecurityAnswer.objects.filter(
+                user=user.pk if user else None, question__active=True
+            ).values_list("question_id", flat=True)
         )
         if len(answered) >= count:
             kept_key = f"sspr:reset:questions:{user.pk}"
@@ -226,7 +260,9 @@ def reset_questions(*, request: HttpRequest, state: ResetState, policy: Policy) 
             pool = sorted(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True))
             seed = int(
                 hashlib.sha256(
-                    _digest("questions:" + state.username.casefold()).encode()
+                    # The name exactly as typed, as the account lookup does: "rita" and
+                    # "RITA" get different questions whether or not either exists.
+                    _digest("questions:" + state.username).encode()
                 ).hexdigest(),
                 16,
             )
@@ -264,11 +300,18 @@ def reset_check_answers(
 
 
 def _failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:
+    _failed_record(request, state.attempt, user, kind, reason)
+
+
+def _failed_record(
+    request: HttpRequest | None, attempt: str, user, kind: str, reason: str, ip: str | None = None
+) -> None:
     record(
         EventKind.RESET_METHOD_FAILED,
         request=request,
+        ip=ip,
         subject=user,
-        attempt=state.attempt,
+        attempt=attempt,
         method=kind,
         reason=reason if user else "no_account",
     )
@@ -318,14 +361,21 @@ def _user_addresses(user) -> list[str]:
     return sorted(addresses)
 
 
-def _send_each(addresses: list[str], template: str, context: dict) -> None:
+def _send_each(addresses: list[str], template: str, context: dict, user=None) -> None:
+    """Queue one notice per address; one that cannot go out does not undo the reset."""
     subject = render_to_string(f"passwordreset/messages/{template}_subject.txt", context).strip()
     body = render_to_string(f"passwordreset/messages/{template}.txt", context)
     for address in addresses:
-        try:
-            EmailMessage(subject, body, to=[address]).send()
-        except Exception:  # a notice that cannot go out must not undo the reset
-            logger.warning("reset notice not sent template=%s", template)
+        outbox.send(
+            Message(
+                channel="email",
+                to=address,
+                subject=subject,
+                body=body,
+                user_id=getattr(user, "pk", None),
+                masked_to=mask_email(address),
+            )
+        )
 
 
 def _notify_user(user, action: str) -> None:
@@ -337,7 +387,7 @@ def _notify_user(user, action: str) -> None:
         "helpdesk": Policy.load().helpdesk_contact,
         "site_url": settings.SSPR_SITE_URL,
     }
-    _send_each(_user_addresses(user), "user_notice", context)
+    _send_each(_user_addresses(user), "user_notice", context, user=user)
 
 
 def _notify_admins(user, action: str) -> None:

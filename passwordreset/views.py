@@ -54,7 +54,11 @@ def reset_page(view):
         state = reset_state.load(request)
         if state is None:
             return render(request, "passwordreset/expired.html", status=200)
-        return view(request, state, *args, **kwargs)
+        response = view(request, state, *args, **kwargs)
+        # Every step saves the session, whatever happened in it: the same Set-Cookie for every
+        # kind of account (docs/security.md, "No enumeration").
+        request.session.modified = True
+        return response
 
     return never_cache(require_http_methods(["GET", "POST"])(wrapper))
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import Event, EventKind
 from methods.registry import MethodStatus, UserMethods, statuses
+from sspr_site.network import client_address
 
 from .models import Policy, Registration
 from .queries import registrations_due, stale_before
@@ -146,7 +147,7 @@ def _flag(pending: QuerySet, *, request: HttpRequest | None, reason: str) -> int
 
 def _record_flags(user_ids: list[int], *, request: HttpRequest | None, reason: str) -> None:
     actor = request.user if request is not None and request.user.is_authenticated else None
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    ip = client_address(request)
     Event.objects.bulk_create(
         [
             Event(

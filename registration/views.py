@@ -36,6 +36,7 @@ from methods.registry import (
     SecurityQuestionsMethod,
     UserMethods,
 )
+from sspr_site.network import client_address
 
 from . import session
 from .flows import registration_finish, registration_skip, registration_status
@@ -104,9 +105,10 @@ def safe_return(request: HttpRequest, target: str | None) -> str:
     return reverse("registration:overview")
 
 
-def needs_password(request: HttpRequest, is_change: bool) -> HttpResponse | None:
-    """Changing or removing a verified method needs a password check within 10 minutes."""
-    if not is_change or session.password_recently_checked(request):
+def needs_password(request: HttpRequest) -> HttpResponse | None:
+    """Adding, changing or removing a method needs a password check within 10 minutes (signing
+    in counts): a stolen, older session cannot add an attacker's address."""
+    if session.password_recently_checked(request):
         return None
     query = urlencode({"next": request.get_full_path()})
     return redirect(f"{reverse('registration:confirm_password')}?{query}")
@@ -162,7 +164,7 @@ class SignInView(auth_views.LoginView):
 
 
 def _sign_in_failures_key(request: HttpRequest) -> str:
-    return f"sspr:signin-failures:{request.META.get('REMOTE_ADDR', 'unknown')}"
+    return f"sspr:signin-failures:{client_address(request) or 'unknown'}"
 
 
 def sign_in_failures(request: HttpRequest) -> int:
@@ -267,15 +269,11 @@ def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
     return {"steps": steps, "step": current, "done_steps": done}
 
 
-def _is_change(request: HttpRequest, method: Method, policy: Policy) -> bool:
-    return method.status(UserMethods.load(request.user), policy).counts
-
-
 @secure_page
 @registry_method(CodeMethod)
 def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 1: the number or address to verify."""
-    if gate := needs_password(request, _is_change(request, method, policy)):
+    if gate := needs_password(request):
         return gate
     form = method.start_form(posted(request), user=request.user, policy=policy)
     if request.method == "POST" and form.is_valid():
@@ -344,9 +342,13 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
     )
     if result.sent:
         return redirect("registration:method_verify", slug=method.slug)
-    if result.refusal is method_flows.SendRefusal.COOLDOWN and method_flows.pending_code(
-        user=request.user, method=method, purpose=Purpose.REGISTER
+    live = method_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if (
+        result.refusal is method_flows.SendRefusal.COOLDOWN
+        and live
+        and (live.destination == destination)
     ):
+        # The code already on its way to this very destination is still good.
         messages.info(request, refusal_message(result))
         return redirect("registration:method_verify", slug=method.slug)
     form.add_error(None, refusal_message(result))
@@ -376,10 +378,20 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
 @registry_method(CodeMethod)
 def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 3: the code."""
-    destination = session.get_pending(request, method.slug)
-    if destination is None:
+    pending = session.get_pending(request, method.slug)
+    device = method_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if pending is None or device is None or device.destination != pending:
+        # No code was sent to what the person last entered: never claim one was.
         return redirect("registration:method_start", slug=method.slug)
+    # What the page names is where the code went, and what a right code will store.
+    destination = device.destination
     form = CodeForm(posted(request))
+    undelivered = ""
+    if device.delivery_problem:
+        problem = DeliveryProblem(device.delivery_problem)
+        undelivered = refusal_message(
+            method_flows.SendResult(method_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
+        )
     if request.method == "POST" and form.is_valid():
         outcome = method_flows.method_confirm(
             request=request,
@@ -397,7 +409,6 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
             )
             return redirect("registration:overview")
         form.add_error("code", CODE_REFUSED)
-    device = method_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     return render(
         request,
         "registration/code_verify.html",
@@ -405,9 +416,10 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
             "form": form,
             "method": method,
             "destination": method.display(destination),
+            "undelivered": undelivered,
             "channels": method.channels(policy),
-            "next_send_at": device.next_send_at() if device else None,
-            "channel": device.channel if device else "",
+            "next_send_at": device.next_send_at() if device.has_live_code() else None,
+            "channel": device.channel,
             **code_steps(method, policy, "verify"),
         },
     )
@@ -421,7 +433,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
 @secure_page
 @registry_method(SecurityQuestionsMethod)
 def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpResponse:
-    if gate := needs_password(request, _is_change(request, method, policy)):
+    if gate := needs_password(request):
         return gate
     form = QuestionsForm(posted(request), count=policy.questions_required, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -446,7 +458,7 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     current = method.status(UserMethods.load(request.user), policy)
     if not current.is_set:
         return redirect("registration:overview")
-    if gate := needs_password(request, current.counts):
+    if gate := needs_password(request):
         return gate
     if request.method == "POST":
         method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)

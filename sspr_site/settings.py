@@ -50,6 +50,10 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _development_secret_key()
 SECRET_KEY_FROM_ENVIRONMENT = bool(os.environ.get("DJANGO_SECRET_KEY"))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+# Addresses or networks of the reverse proxies in front of the service; their X-Forwarded-For
+# names the client (sspr_site.network). Empty: trust nobody, the connection's address is the
+# client's.
+SSPR_TRUSTED_PROXIES = env_list("SSPR_TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -62,8 +66,10 @@ INSTALLED_APPS = [
     "django_otp",
     "csp",
     "phonenumber_field",
+    "django_rq",
     "sspr_site.apps.SiteConfig",
     "audit",
+    "delivery",
     "methods",
     "registration",
     "passwordreset",
@@ -83,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "delivery.outbox.DeferredDeliveryMiddleware",
     "registration.middleware.RegistrationInterruptMiddleware",
     "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -128,7 +135,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-_cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+_redis_url = os.environ.get("REDIS_URL", "")
+# Seconds a Redis call may take before it fails (requests, /readyz).
+SSPR_CACHE_TIMEOUT = float(os.environ.get("SSPR_CACHE_TIMEOUT", "1"))
+_cache_url = os.environ.get("CACHE_URL") or _redis_url
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
@@ -137,13 +147,17 @@ if _cache_url.startswith(("redis://", "rediss://", "unix://")):
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sspr"),
             # A hung Redis must fail a request (and /readyz) quickly, not hold a worker.
             "OPTIONS": {
-                "socket_connect_timeout": float(os.environ.get("SSPR_CACHE_TIMEOUT", "1")),
-                "socket_timeout": float(os.environ.get("SSPR_CACHE_TIMEOUT", "1")),
+                "socket_connect_timeout": SSPR_CACHE_TIMEOUT,
+                "socket_timeout": SSPR_CACHE_TIMEOUT,
             },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How many worker processes serve the site (gunicorn reads the same variable). More than one
+# needs the shared cache above: a deploy check refuses otherwise (sspr_site.checks).
+SSPR_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY") or 1)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -184,6 +198,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SSPR_SIGN_IN_FAILURES_PER_IP = int(os.environ.get("SSPR_SIGN_IN_FAILURES_PER_IP", "30"))
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "sspr_site.network.client_address"
 AXES_LOCKOUT_CALLABLE = "passwordreset.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password"]
@@ -223,6 +238,20 @@ STORAGES = {
 }
 
 # --- Delivery ---------------------------------------------------------------------------------
+
+# "queue": codes, notices and reminders go through Redis to the RQ worker (`make serve` starts
+# it), with retries. "in_process": the web process sends them after the response (development).
+SSPR_DELIVERY = os.environ.get("SSPR_DELIVERY") or ("queue" if _redis_url else "in_process")
+SSPR_DELIVERY_RETRY_INTERVALS = [
+    int(seconds) for seconds in env_list("SSPR_DELIVERY_RETRY_INTERVALS", "10,60,300,900")
+]
+RQ_QUEUES = {
+    "sspr": {
+        "URL": _redis_url or "redis://127.0.0.1:6379/0",
+        "DEFAULT_TIMEOUT": 120,
+    }
+}
+RQ_SHOW_ADMIN_LINK = False
 
 EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",

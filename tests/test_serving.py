@@ -65,7 +65,7 @@ def server(tmp_path_factory):
     env.pop("CACHE_URL", None)
     log = open(tmp / "serve.log", "w")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
-        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=2"],
+        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=1"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -88,7 +88,7 @@ def test_probes_answer_over_plain_http(server):
     assert (status, json.loads(body)) == (200, {"status": "ok"})
     status, _headers, body = fetch(f"{server}/readyz", https=False)
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok", "queue": "ok"}
 
 
 def test_pages_carry_the_security_headers(server):

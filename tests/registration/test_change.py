@@ -20,9 +20,37 @@ def later(minutes=11):
     return time_machine.travel(timezone.now() + timedelta(minutes=minutes), tick=False)
 
 
-def test_first_setup_needs_no_second_password(signed_in):
-    with later():
+def test_first_setup_right_after_signing_in_needs_no_second_password(signed_in):
+    with later(minutes=9):
         assert signed_in.get("/ssprsetup/phone/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/ssprsetup/email/", "/ssprsetup/phone/", "/ssprsetup/questions/"]
+)
+def test_an_old_session_cannot_add_a_method_without_the_password(signed_in, user, path):
+    """A stolen three-hour-old session must not add the attacker's address silently."""
+    with later(minutes=180):
+        response = signed_in.post(path, {"email": "attacker@example.net", **questions_data(3)})
+        assert response["Location"].startswith("/ssprsetup/confirm-password/")
+        assert signed_in.get(path)["Location"].startswith("/ssprsetup/confirm-password/")
+    assert mail.outbox == []
+    assert not AuthenticationEmail.objects.exists() and not SecurityAnswer.objects.exists()
+
+
+def test_adding_a_method_tells_the_account_addresses(signed_in, user):
+    register_phone(signed_in)
+    (notice,) = mail.outbox
+    assert notice.to == [user.email]
+    assert "Authentication phone: added" in notice.body
+    assert "+44 ••••••••56" in notice.body and "7400123456" not in notice.body
+    mail.outbox.clear()
+    register_email(signed_in, "alice.home@example.net")
+    # The new address is told too, and the account's own address.
+    notices = [m for m in mail.outbox if "Authentication email: added" in m.body]
+    assert sorted(a for m in notices for a in m.to) == sorted(
+        [user.email, "alice.home@example.net"]
+    )
 
 
 def test_change_after_ten_minutes_asks_for_the_password_again(signed_in, user):
@@ -91,7 +119,7 @@ def test_changing_the_email_notifies_the_account_and_the_previous_address(signed
     signed_in.post("/ssprsetup/email/verify/", {"code": code})
     assert AuthenticationEmail.objects.get(user=user).email == "new.home@example.net"
     recipients = sorted(address for message in mail.outbox for address in message.to)
-    assert recipients == sorted([user.email, "old.home@example.net"])
+    assert recipients == sorted([user.email, "new.home@example.net", "old.home@example.net"])
     for message in mail.outbox:
         assert code not in message.body and "new.home@" not in message.body
         assert len(message.to) == 1
@@ -121,7 +149,9 @@ def test_removing_a_method_that_is_not_set_changes_nothing(signed_in):
 
 def test_replacing_questions_notifies(signed_in, user):
     signed_in.post("/ssprsetup/questions/", questions_data(3))
-    assert mail.outbox == []
+    (added,) = mail.outbox
+    assert "Security questions: added" in added.body
+    mail.outbox.clear()
     signed_in.post(
         "/ssprsetup/questions/", questions_data(3, answers=["other one", "other two", "other 3"])
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 
@@ -49,10 +51,37 @@ def test_sending_failure_leaves_nothing_behind_and_retry_works(signed_in, user, 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     response = signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
-    assert response.status_code == 200
-    assert "could not be sent just now" in response.content.decode()
+    assert response["Location"] == "/ssprsetup/email/verify/"
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "could not be sent just now" in page
     assert not AuthenticationEmail.objects.filter(user=user).exists()
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     register_email(signed_in)  # no cooldown: the failed send did not count
     assert AuthenticationEmail.objects.get(user=user).verified_at
+
+
+def test_correcting_the_address_within_the_cooldown_never_stores_the_first(signed_in, user):
+    import time_machine
+    from django.utils import timezone
+
+    from tests.conftest import last_email_code
+
+    signed_in.post("/ssprsetup/email/", {"email": "alice.hmoe@example.net"})
+    first_code = last_email_code()
+    response = signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "You can ask for another one at" in page and "We sent" not in page
+    assert len(mail.outbox) == 1
+    assert signed_in.get("/ssprsetup/email/verify/")["Location"] == "/ssprsetup/email/"
+    signed_in.post("/ssprsetup/email/verify/", {"code": first_code})
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
+        assert (
+            signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"}).status_code
+            == 302
+        )
+        assert mail.outbox[-1].to == ["alice.home@example.net"]
+        signed_in.post("/ssprsetup/email/verify/", {"code": last_email_code()})
+    assert AuthenticationEmail.objects.get(user=user).email == "alice.home@example.net"

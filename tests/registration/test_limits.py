@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from audit.models import Event, EventKind
+from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
 from tests.conftest import sign_in
 from tests.support.fake_twilio import Failure, FakeTwilio
@@ -90,17 +91,23 @@ def test_gateway_errors_give_a_plain_message_and_leave_nothing_half_saved(
     signed_in, user, twilio, failure, message
 ):
     twilio.failures.append(failure)
-    response = _send(signed_in)
+    # The send is queued and the person goes on to the code page ...
+    assert _send(signed_in)["Location"] == "/ssprsetup/phone/verify/"
+    # ... which says plainly that this code will not arrive, and why.
+    response = signed_in.get("/ssprsetup/phone/verify/")
     assert response.status_code == 200
-    assert message in response.content.decode()
-    device = VerificationCode.objects.filter(user=user).first()
-    assert device is None or not device.token
+    page = response.content.decode()
+    assert message in page and 'id="undelivered"' in page
+    device = VerificationCode.objects.get(user=user)
+    assert not device.token and device.delivery_problem
     assert not AuthenticationPhone.objects.filter(user=user).exists()
-    event = Event.objects.get(kind=EventKind.CODE_SEND_REFUSED)
-    assert event.details["reason"] == "delivery_failed"
+    failed = FailedDelivery.objects.get(user=user)
+    assert failed.channel == "sms" and failed.destination == "+44 ••••••••56"
+    assert Event.objects.get(kind=EventKind.DELIVERY_FAILED).details["purpose"] == "code"
 
     # Nothing was spent: retrying at once goes through, and the code verifies.
     assert _send(signed_in)["Location"] == "/ssprsetup/phone/verify/"
+    assert 'id="undelivered"' not in signed_in.get("/ssprsetup/phone/verify/").content.decode()
     body = twilio.received[-1]["Body"]
     code = body[:6]
     assert signed_in.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
@@ -109,9 +116,10 @@ def test_gateway_errors_give_a_plain_message_and_leave_nothing_half_saved(
 def test_slow_gateway_times_out_with_a_message(signed_in, twilio, settings):
     settings.TWILIO_TIMEOUT = 0.3
     twilio.delay = 1
-    response = _send(signed_in)
-    assert response.status_code == 200
-    assert "could not be sent just now" in response.content.decode()
+    assert _send(signed_in)["Location"] == "/ssprsetup/phone/verify/"
+    assert (
+        "could not be sent just now" in signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    )
 
 
 def test_voice_call_through_twilio_speaks_the_code_twice(signed_in, twilio):
@@ -135,9 +143,25 @@ def test_a_verified_number_that_bounces_must_be_verified_again(signed_in, user, 
     )
     twilio.failures.append(Failure(400, 21211, "Invalid 'To' Phone Number"))
     assert signed_in.post("/ssprsetup/phone/confirm/")["Location"] == "/ssprsetup/phone/send/"
-    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    response = signed_in.get("/ssprsetup/phone/verify/")
     assert "cannot receive our messages" in response.content.decode()
     assert AuthenticationPhone.objects.get(user=user).verified_at is None
     assert "Waiting for your confirmation" in signed_in.get("/ssprsetup/").content.decode()
     event = Event.objects.get(kind=EventKind.METHOD_UNVERIFIED)
     assert event.details == {"method": "authentication_phone", "reason": "invalid_number"}
+
+
+def test_refused_attempts_of_one_person_do_not_use_up_the_shared_budget(
+    settings, make_user, phone_outbox
+):
+    """One account hammering its own limit must not leave everyone else with 429."""
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = {"user": 2, "prefix": 5, "overall": 5}
+    noisy, other = Client(), Client()
+    sign_in(noisy, make_user("noisy").username)
+    sign_in(other, make_user("other").username)
+    statuses = [_send(noisy).status_code for _ in range(20)]
+    assert statuses == [302, 302] + [429] * 18
+    assert _send(other, "+447400999888").status_code == 302
+    assert len(phone_outbox) == 3

@@ -171,8 +171,7 @@ def test_replayed_code_post_changes_nothing(signed_in, user):
     verified_at = AuthenticationPhone.objects.get(user=user).verified_at
     signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
-    assert response.status_code == 200
-    assert "not right or no longer valid" in response.content.decode()
+    assert response["Location"] == "/ssprsetup/phone/"  # no code went to the new number
     phone = AuthenticationPhone.objects.get(user=user)
     assert (str(phone.number), phone.verified_at) == ("+447400123456", verified_at)
     assert Event.objects.filter(kind=EventKind.METHOD_VERIFIED).count() == 1
@@ -200,3 +199,38 @@ def test_code_from_another_session_does_not_verify(user, phone_outbox):
     response = tab_b.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     assert response.status_code == 200
     assert not AuthenticationPhone.objects.filter(user=user).exists()
+
+
+def test_correcting_the_number_within_the_cooldown_never_stores_the_first(
+    signed_in, user, phone_outbox
+):
+    """A typo corrected within 30 seconds: no claimed send, the first code is void, and only
+    the corrected number, once its own code is entered, is stored."""
+    import time_machine
+    from django.utils import timezone
+
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    first_code = last_phone_code()
+    # "Change it": the corrected number, within the cooldown.
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123457"})
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "You can ask for another one at" in page and "We sent" not in page
+    assert len(phone_outbox) == 1
+    # No code page for a number no code went to; the first code verifies nothing now.
+    assert signed_in.get("/ssprsetup/phone/verify/")["Location"] == "/ssprsetup/phone/"
+    signed_in.post("/ssprsetup/phone/verify/", {"code": first_code})
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
+        signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+        assert phone_outbox[-1].to == "+447400123457"
+        page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+        assert "+44 7400 123457" in page
+        response = signed_in.post(
+            "/ssprsetup/phone/verify/", {"code": last_phone_code()}, follow=True
+        )
+    assert "+44 7400 123457" in response.content.decode()
+    assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400123457"

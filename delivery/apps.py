@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryConfig(AppConfig):
+    name = "delivery"
+    verbose_name = _("Message delivery")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the readiness check of the queue)

@@ -1,0 +1,92 @@
+"""What the worker runs. Every job's arguments arrive sealed (delivery.sealing)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from django.core.mail import EmailMessage
+from django.utils.module_loading import import_string
+from rq import get_current_job
+
+from audit.log import record
+from audit.models import EventKind
+from methods.backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
+
+from .models import FailedDelivery
+from .outbox import SEALED_MAX_AGE, Message
+from .outbox import run as run_now
+from .sealing import unseal
+
+logger = logging.getLogger("sspr.delivery")
+
+# Worth another try later; the others will fail the same way every time.
+TEMPORARY = frozenset({DeliveryProblem.TOO_MANY_REQUESTS, DeliveryProblem.UNAVAILABLE})
+
+
+def run(function: str, sealed: str) -> None:
+    """The queue's single entry point: open the arguments and run the named job."""
+    run_now(function, unseal(sealed, max_age=SEALED_MAX_AGE))
+
+
+def transmit(message: Message) -> None:
+    """Hand one message to its gateway; raise DeliveryError with the reason if it won't go."""
+    if message.channel == "email":
+        try:
+            EmailMessage(message.subject, message.body, to=[message.to]).send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
+        return
+    get_phone_backend().send(
+        PhoneMessage(
+            to=message.to, kind=message.channel, text=message.body, language=message.language
+        )
+    )
+
+
+def deliver(*, message: dict) -> None:
+    """Send one message. A temporary problem is raised for the queue to retry while tries are
+    left; after the last try, or for a permanent problem, the message is given up."""
+    message = Message(**message)
+    job = get_current_job()
+    try:
+        transmit(message)
+    except DeliveryError as exc:
+        tries_left = bool(job and job.retries_left)
+        if exc.problem in TEMPORARY and tries_left:
+            logger.info("delivery deferred channel=%s problem=%s", message.channel, exc.problem)
+            raise
+        attempts = 1 + len(job.retry_intervals or []) - (job.retries_left or 0) if job else 1
+        give_up(message, exc.problem, attempts=attempts)
+
+
+def give_up(message: Message, problem: DeliveryProblem, *, attempts: int = 1) -> None:
+    """Record the dead letter, tell the audit log, and let the sender react (a code page)."""
+    FailedDelivery.objects.create(
+        user_id=message.user_id,
+        channel=message.channel,
+        purpose=message.purpose,
+        destination=message.masked_to,
+        problem=problem.value,
+        attempts=attempts,
+    )
+    record(
+        EventKind.DELIVERY_FAILED,
+        subject=_user(message.user_id),
+        channel=message.channel,
+        purpose=message.purpose,
+        reason=problem.value,
+        attempts=attempts,
+    )
+    if message.on_failure:
+        import_string(message.on_failure)(message, problem)
+
+
+def _user(user_id: int | None):
+    if user_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first()

@@ -1,0 +1,124 @@
+"""Messages leave from a queue (docs/security.md, "Messages").
+
+`send()` hands a message to the RQ worker through Redis (SSPR_DELIVERY=queue, the default when
+REDIS_URL is set): the request answers in the same time whether or not a message was queued,
+and a slow or failing gateway is retried by the worker, not by the person waiting. Without
+Redis (development), messages are sent by the same process after the response has gone out.
+
+`later()` runs any job function the same way; the reset portal uses it so that whether a
+destination matched is decided off the request path.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+from .sealing import seal
+
+logger = logging.getLogger("sspr.delivery")
+
+QUEUE_NAME = "sspr"
+# Sealed job arguments are refused after this long: a code is worthless by then anyway.
+SEALED_MAX_AGE = 24 * 3600
+
+_deferred: contextvars.ContextVar[list[tuple[str, dict]] | None] = contextvars.ContextVar(
+    "sspr_deferred_jobs", default=None
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One text message, voice call or email. `on_failure` (a dotted path) is called with the
+    message and the problem when it cannot be delivered."""
+
+    channel: str  # "sms", "voice" or "email"
+    to: str
+    body: str
+    subject: str = ""
+    language: str = "en"
+    purpose: str = "notice"  # "code", "notice" or "reminder"
+    user_id: int | None = None
+    masked_to: str = ""
+    on_failure: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def uses_queue() -> bool:
+    return settings.SSPR_DELIVERY == "queue"
+
+
+def send(message: Message) -> None:
+    """Deliver `message` off the request path."""
+    later("delivery.jobs.deliver", message=asdict(message))
+
+
+def later(function: str, **kwargs: Any) -> None:
+    """Run `function(**kwargs)` in the worker, or in this process after the response."""
+    if uses_queue():
+        _enqueue(function, kwargs)
+        return
+    pending = _deferred.get()
+    if pending is None:
+        # Not inside a request (a management command, a worker): run now.
+        run(function, kwargs)
+    else:
+        pending.append((function, kwargs))
+
+
+def _enqueue(function: str, kwargs: dict) -> None:
+    import django_rq
+    from rq import Retry
+
+    intervals = list(settings.SSPR_DELIVERY_RETRY_INTERVALS)
+    django_rq.get_queue(QUEUE_NAME).enqueue(
+        "delivery.jobs.run",
+        function,
+        seal(kwargs),
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        result_ttl=0,
+        failure_ttl=7 * 24 * 3600,
+        job_timeout=120,
+    )
+
+
+def run(function: str, kwargs: dict) -> None:
+    job: Callable[..., None] = import_string(function)
+    job(**kwargs)
+
+
+def _run_all(jobs: list[tuple[str, dict]]) -> None:
+    for function, kwargs in jobs:
+        try:
+            run(function, kwargs)
+        except Exception:  # one failing message must not stop the others
+            logger.exception("deferred job failed function=%s", function)
+
+
+class DeferredDeliveryMiddleware:
+    """Without a queue: collect the request's jobs and run them once the response is sent."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if uses_queue():
+            return self.get_response(request)
+        jobs: list[tuple[str, dict]] = []
+        token = _deferred.set(jobs)
+        try:
+            response = self.get_response(request)
+        finally:
+            _deferred.reset(token)
+        if jobs:
+            # The server calls close() after the last byte went out.
+            response._resource_closers.append(partial(_run_all, jobs))
+        return response

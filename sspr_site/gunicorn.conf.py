@@ -1,0 +1,25 @@
+"""gunicorn settings for `make serve` (scripts/serve.sh).
+
+Several worker processes must share one cache: sending limits, reset blocks and the single use
+of each proof-of-work live there, and a per-process cache would count each of them once per
+worker (docs/security.md, "Several workers"). So gunicorn refuses to start more than one worker
+on the local-memory cache, however it was asked to.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
+
+wsgi_app = "sspr_site.wsgi"
+accesslog = "-"
+
+
+def on_starting(server):
+    from sspr_site.checks import cache_is_shared
+
+    if server.cfg.workers > 1 and not cache_is_shared():
+        sys.exit(
+            f"Refusing to start {server.cfg.workers} workers on a per-process cache: set "
+            "REDIS_URL so that limits and blocks are shared, or run one worker."
+        )

@@ -1,0 +1,64 @@
+"""Where a request really comes from, for every per-address limit, django-axes and the audit log.
+
+Behind a reverse proxy every connection comes from the proxy. The proxy appends the address it
+saw to X-Forwarded-For; anything left of that was written by the client and can be forged. So
+the header is read only when the connection itself comes from a trusted proxy
+(SSPR_TRUSTED_PROXIES), and then from the right: trusted proxies are skipped and the first
+address that is not one of them is the client (docs/security.md, "Client address").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+from django.http import HttpRequest
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(spec: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    return _networks(tuple(getattr(settings, "SSPR_TRUSTED_PROXIES", ())))
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    # An IPv4 client seen through an IPv6 socket is the IPv4 client.
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _trusted(address, networks: tuple[Network, ...]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The client's address: REMOTE_ADDR, or the right-most untrusted X-Forwarded-For entry
+    when REMOTE_ADDR is a trusted proxy. None when there is no request or no valid address."""
+    if request is None:
+        return None
+    remote = _address(request.META.get("REMOTE_ADDR", ""))
+    if remote is None:
+        return None
+    networks = trusted_proxies()
+    if not networks or not _trusted(remote, networks):
+        return str(remote)
+    hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    client = remote
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            # A malformed entry: nothing left of it can be trusted. The last good one stands.
+            break
+        client = address
+        if not _trusted(address, networks):
+            break
+    return str(client)

@@ -1,0 +1,105 @@
+"""One client address for every limit, django-axes and the audit log (docs/security.md)."""
+
+from __future__ import annotations
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client, RequestFactory
+
+from audit.models import Event, EventKind
+from sspr_site.network import client_address
+from tests.passwordreset.conftest import start_reset
+
+PROXY = "10.0.0.5"
+
+
+def address(settings, remote: str, forwarded: str | None = None, trusted=(PROXY,)) -> str | None:
+    settings.SSPR_TRUSTED_PROXIES = list(trusted)
+    meta = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client_address(RequestFactory().get("/", **meta))
+
+
+def test_forwarding_header_is_ignored_without_trusted_proxies(settings):
+    assert address(settings, "203.0.113.9", "198.51.100.1", trusted=()) == "203.0.113.9"
+
+
+def test_forwarding_header_is_ignored_from_an_untrusted_connection(settings):
+    assert address(settings, "203.0.113.9", "198.51.100.1") == "203.0.113.9"
+
+
+def test_the_right_most_untrusted_entry_is_the_client(settings):
+    # The client forged the left entry; the proxy appended what it saw.
+    assert address(settings, PROXY, "1.2.3.4, 198.51.100.7") == "198.51.100.7"
+
+
+def test_several_trusted_hops_are_skipped(settings):
+    forwarded = "1.2.3.4, 198.51.100.7, 10.1.0.2"
+    assert address(settings, PROXY, forwarded, trusted=("10.0.0.0/8",)) == "198.51.100.7"
+
+
+def test_a_malformed_entry_stops_the_walk(settings):
+    assert address(settings, PROXY, "198.51.100.7, not-an-ip") == PROXY
+    assert address(settings, PROXY, "<script>, 198.51.100.7") == "198.51.100.7"
+
+
+def test_ipv6_clients_and_mapped_addresses(settings):
+    assert address(settings, PROXY, "2001:db8::1") == "2001:db8::1"
+    assert address(settings, "::ffff:203.0.113.9") == "203.0.113.9"
+
+
+def test_no_header_from_a_trusted_proxy_means_the_proxy(settings):
+    assert address(settings, PROXY) == PROXY
+
+
+def behind_proxy(settings, client_ip: str) -> Client:
+    settings.SSPR_TRUSTED_PROXIES = [PROXY]
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"9.9.9.9, {client_ip}")
+
+
+@pytest.mark.django_db
+def test_sign_in_failures_behind_a_proxy_limit_only_the_one_client(settings, user):
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 3
+    noisy, other = behind_proxy(settings, "198.51.100.1"), behind_proxy(settings, "198.51.100.2")
+    for attempt in range(3):
+        data = {"username": f"nobody{attempt}", "password": "wrong"}
+        assert noisy.post("/ssprsetup/signin/", data).status_code == 200
+    assert noisy.post("/ssprsetup/signin/", {"username": "x", "password": "y"}).status_code == 429
+    # Everyone else behind the same proxy still signs in.
+    response = other.post("/ssprsetup/signin/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == 200
+    assert AccessAttempt.objects.filter(username="alice").get().ip_address == "198.51.100.2"
+    assert not AccessAttempt.objects.filter(ip_address=PROXY).exists()
+
+
+@pytest.mark.django_db
+def test_reset_starts_behind_a_proxy_are_limited_per_client(settings, make_user):
+    settings.SSPR_RESET_STARTS_PER_IP_PER_HOUR = 2
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    noisy, other = behind_proxy(settings, "198.51.100.1"), behind_proxy(settings, "198.51.100.2")
+    assert start_reset(noisy, "a", action=None).status_code == 302
+    assert start_reset(noisy, "b", action=None).status_code == 302
+    assert start_reset(noisy, "c", action=None).status_code == 429
+    assert start_reset(other, "d", action=None).status_code == 302
+    ips = set(Event.objects.filter(kind=EventKind.RESET_STARTED).values_list("ip", flat=True))
+    assert ips == {"198.51.100.1", "198.51.100.2"}
+
+
+@pytest.mark.django_db
+def test_code_send_limits_per_address_count_the_client(settings, make_user):
+    from tests.conftest import sign_in
+
+    settings.SSPR_SEND_LIMITS = {"ip": 1}
+    clients = []
+    for name, ip in (("ann", "198.51.100.1"), ("bob", "198.51.100.1"), ("cat", "198.51.100.2")):
+        make_user(name)
+        client = behind_proxy(settings, ip)
+        assert sign_in(client, name).status_code == 302
+        clients.append(client)
+    statuses = [
+        client.post("/ssprsetup/email/", {"email": f"home{index}@example.net"}).status_code
+        for index, client in enumerate(clients)
+    ]
+    # ann sends; bob shares ann's address and is refused; cat has another address.
+    assert statuses == [302, 429, 302]
