@@ -195,6 +195,7 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
             purpose=Purpose.HELPDESK,
             destination=destination,
             channel=channel,
+            policy=policy,
         )
         if result.sent:
             request.session[f"sspr_helpdesk_check_{user_id}"] = method.slug

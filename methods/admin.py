@@ -5,7 +5,11 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registration.models import Policy
+
+from .forms import PHONE_MESSAGES
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
+from .phones import PhoneError, parse
 
 
 @admin.register(SecurityQuestion)
@@ -35,8 +39,35 @@ class SecurityQuestionAdmin(admin.ModelAdmin):
         return False
 
 
+def policy_number(value, *, refuse_types: bool):
+    """Check a number an administrator typed against the policy, as the user's form would."""
+    if not value:
+        return value
+    try:
+        parse(
+            str(value.as_e164 if hasattr(value, "as_e164") else value),
+            region=None,
+            allowed_regions=Policy.load().region_list,
+            refuse_types=refuse_types,
+        )
+    except PhoneError as exc:
+        raise forms.ValidationError(PHONE_MESSAGES[exc.problem], code=exc.problem.value) from exc
+    return value
+
+
+class OfficePhoneForm(forms.ModelForm):
+    class Meta:
+        model = OfficePhone
+        fields = ["number"]
+
+    def clean_number(self):
+        # Desk lines are often VoIP: any kind of number, but only in the policy's countries.
+        return policy_number(self.cleaned_data.get("number"), refuse_types=False)
+
+
 class OfficePhoneInline(admin.StackedInline):
     model = OfficePhone
+    form = OfficePhoneForm
     can_delete = True
     extra = 0
     max_num = 1
@@ -82,6 +113,12 @@ class AuthenticationPhoneForm(PrepopulateForm):
     class Meta:
         model = AuthenticationPhone
         fields = ["number"]
+
+    def clean_number(self):
+        number = self.cleaned_data.get("number")
+        if "number" not in self.changed_data:
+            return number  # an unchanged value is not checked again on every save
+        return policy_number(number, refuse_types=True)
 
 
 class AuthenticationEmailForm(PrepopulateForm):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -124,12 +124,22 @@ def _precheck(stream: BinaryIO) -> int:
 
 
 def _phone(
-    value: str, line: int, column: str, problems: list[RowProblem], *, any_type: bool = False
+    value: str,
+    line: int,
+    column: str,
+    problems: list[RowProblem],
+    *,
+    allowed_regions: Sequence[str],
+    any_type: bool = False,
 ) -> str | None:
     if not value:
         return None
     try:
-        return e164(parse(value, region=None, refuse_types=not any_type))
+        # The policy's countries and refused kinds of number apply here as on the user's own
+        # form: an import must not plant a number the user could never have registered.
+        return e164(
+            parse(value, region=None, allowed_regions=allowed_regions, refuse_types=not any_type)
+        )
     except PhoneError as exc:
         reason = {
             PhoneProblem.UNREADABLE: _("not a phone number; use the +country code form"),
@@ -143,7 +153,9 @@ def _phone(
         return None
 
 
-def _check_row(line: int, record: dict[str, str], seen: dict[str, int]) -> tuple[_Row | None, list]:
+def _check_row(
+    line: int, record: dict[str, str], seen: dict[str, int], allowed_regions: Sequence[str]
+) -> tuple[_Row | None, list]:
     problems: list[RowProblem] = []
     values = {name: (record.get(name) or "").strip() for name in COLUMNS}
     for name, value in values.items():
@@ -166,8 +178,21 @@ def _check_row(line: int, record: dict[str, str], seen: dict[str, int]) -> tuple
         seen[username.casefold()] = line
     if None in record:
         problems.append(RowProblem(line, "", _("more cells than columns")))
-    office = _phone(values["office_phone"], line, "office_phone", problems, any_type=True)
-    phone = _phone(values["authentication_phone"], line, "authentication_phone", problems)
+    office = _phone(
+        values["office_phone"],
+        line,
+        "office_phone",
+        problems,
+        allowed_regions=allowed_regions,
+        any_type=True,
+    )
+    phone = _phone(
+        values["authentication_phone"],
+        line,
+        "authentication_phone",
+        problems,
+        allowed_regions=allowed_regions,
+    )
     email = values["authentication_email"] or None
     if email:
         try:
@@ -198,8 +223,11 @@ def import_contact_info(
     batch_size: int = 1000,
     actor=None,
     progress: Callable[[int, int], None] | None = None,
+    allowed_regions: Sequence[str] = (),
 ) -> ImportReport:
-    """Check and apply a CSV file of contact details (a binary, seekable stream)."""
+    """Check and apply a CSV file of contact details (a binary, seekable stream).
+
+    `allowed_regions` are the policy's phone countries (empty: any)."""
     report = ImportReport(dry_run=dry_run)
     try:
         total = _precheck(stream)
@@ -210,7 +238,7 @@ def import_contact_info(
         batch: list[_Row] = []
         for record in reader:
             report.rows += 1
-            row, problems = _check_row(reader.line_num, record, seen)
+            row, problems = _check_row(reader.line_num, record, seen, allowed_regions)
             report.errors.extend(problems)
             if row is not None:
                 batch.append(row)

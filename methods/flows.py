@@ -42,6 +42,7 @@ SESSION_BINDING_KEY = "sspr_code_binding"
 
 
 class SendRefusal(enum.Enum):
+    NOT_ALLOWED = "not_allowed"
     COOLDOWN = "cooldown"
     RATE_LIMITED = "rate_limited"
     DELIVERY_FAILED = "delivery_failed"
@@ -78,6 +79,7 @@ def code_send(
     purpose: Purpose,
     destination: str,
     channel: str,
+    policy,
 ) -> SendResult:
     """Send a new code to `destination`, voiding the previous one, unless a limit says no."""
     return code_issue(
@@ -86,6 +88,7 @@ def code_send(
         purpose=purpose,
         destination=destination,
         channel=channel,
+        policy=policy,
         binding=session_binding(request),
         ip=client_address(request),
         request=request,
@@ -101,6 +104,7 @@ def code_issue(
     channel: str,
     binding: str,
     ip: str | None,
+    policy,
     request: HttpRequest | None = None,
 ) -> SendResult:
     """Issue a code bound to `binding` and queue its message; the worker delivers it.
@@ -117,7 +121,9 @@ def code_issue(
         if device.token and device.destination != destination:
             device.void()
         next_at = device.next_send_at()
-        if next_at is not None:
+        if not method.destination_allowed(destination, policy):
+            result = SendResult(SendRefusal.NOT_ALLOWED)
+        elif next_at is not None:
             result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
         else:
             # Checked before anything is queued: over a limit, nothing leaves (SECURITY.md 9).

@@ -30,7 +30,7 @@ from .models import (
     MethodKind,
     OfficePhone,
 )
-from .phones import country_prefix, international
+from .phones import PhoneError, country_prefix, international, parse
 
 
 class PolicyLike(Protocol):
@@ -132,6 +132,16 @@ class Method:
         raise NotImplementedError
 
 
+def phone_allowed(destination: str, policy: PolicyLike, *, refuse_types: bool) -> bool:
+    try:
+        parse(
+            destination, region=None, allowed_regions=policy.region_list, refuse_types=refuse_types
+        )
+    except PhoneError:
+        return False
+    return True
+
+
 def phone_code_message(*, destination: str, channel: str, code: str, masked: str) -> Message:
     """A text with the code, or a call that reads it out digit by digit, twice."""
     kind = "voice" if channel == Channel.VOICE else "sms"
@@ -172,6 +182,11 @@ class CodeMethod(Method):
 
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination}
+
+    def destination_allowed(self, destination: str, policy: PolicyLike) -> bool:
+        """Whether the policy lets a code go to `destination` now. Checked before every send,
+        so a number entered before the policy changed, or by an administrator, obeys it."""
+        return True
 
     def code_message(self, *, destination: str, channel: str, code: str) -> Message:
         """The message that carries `code` to `destination`, in the current language."""
@@ -261,6 +276,9 @@ class AuthenticationPhoneMethod(CodeMethod):
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination, "prefix": country_prefix(destination)}
 
+    def destination_allowed(self, destination: str, policy: PolicyLike) -> bool:
+        return phone_allowed(destination, policy, refuse_types=True)
+
     def code_message(self, *, destination: str, channel: str, code: str) -> Message:
         return phone_code_message(
             destination=destination, channel=channel, code=code, masked=self.mask(destination)
@@ -294,6 +312,9 @@ class OfficePhoneMethod(CodeMethod):
 
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination, "prefix": country_prefix(destination)}
+
+    def destination_allowed(self, destination: str, policy: PolicyLike) -> bool:
+        return phone_allowed(destination, policy, refuse_types=False)
 
     def code_message(self, *, destination: str, channel: str, code: str) -> Message:
         return phone_code_message(

@@ -41,13 +41,17 @@ def verify(payload: str) -> bool:
     if not payload or len(payload) > 4000:
         return False
     try:
-        result = altcha.verify_solution(payload, _secret())
+        parsed = altcha.Payload.from_base64(payload)
+        result = altcha.verify_solution(parsed, _secret())
     except Exception:  # malformed payloads raise many kinds of errors
         return False
     if not getattr(result, "verified", False):
         return False
-    used = "sspr:captcha:" + hashlib.sha256(payload.encode()).hexdigest()
-    # cache.add is atomic: of two submissions of one solution, only the first is accepted.
+    # The challenge itself is spent, not the bytes that carried its solution: the same
+    # solution re-encoded (other spacing, key order, padding) is the same challenge.
+    signature = str(parsed.challenge.signature)
+    used = "sspr:captcha:" + hashlib.sha256(signature.encode()).hexdigest()
+    # cache.add is atomic: of two submissions of one challenge, only the first is accepted.
     return cache.add(used, 1, timeout=VALID_SECONDS + 60)
 
 

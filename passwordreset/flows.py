@@ -214,6 +214,7 @@ def reset_code_job(
             channel=channel,
             binding=binding,
             ip=ip,
+            policy=Policy.load(),
         )
     if not result.sent:
         logger.info("reset code not sent attempt=%s reason=%s", attempt, result.refusal)

@@ -308,7 +308,10 @@ class SsprUserAdmin(UserAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             report = import_contact_info(
-                upload.file, dry_run=form.cleaned_data["dry_run"], actor=request.user
+                upload.file,
+                dry_run=form.cleaned_data["dry_run"],
+                actor=request.user,
+                allowed_regions=Policy.load().region_list,
             )
         context = {
             **self.admin_site.each_context(request),

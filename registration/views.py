@@ -51,6 +51,11 @@ CODE_REFUSED = gettext_lazy(
 
 def refusal_message(result: method_flows.SendResult) -> str:
     refusal = method_flows.SendRefusal
+    if result.refusal is refusal.NOT_ALLOWED:
+        return _(
+            "Your organisation does not allow codes to this number. Enter another number, or "
+            "contact your helpdesk."
+        )
     if result.refusal is refusal.COOLDOWN:
         return _("A code was sent a moment ago. You can ask for another one at %(time)s.") % {
             "time": timezone.localtime(result.next_send_at).strftime("%H:%M:%S")
@@ -339,6 +344,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         purpose=Purpose.REGISTER,
         destination=destination,
         channel=channel,
+        policy=policy,
     )
     if result.sent:
         return redirect("registration:method_verify", slug=method.slug)

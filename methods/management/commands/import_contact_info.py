@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from methods.contact_import import COLUMNS, import_contact_info
+from registration.models import Policy
 
 
 class Command(BaseCommand):
@@ -40,7 +41,11 @@ class Command(BaseCommand):
 
         with stream:
             report = import_contact_info(
-                stream, dry_run=dry_run, batch_size=batch_size, progress=progress
+                stream,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=progress,
+                allowed_regions=Policy.load().region_list,
             )
         if report.fatal:
             raise CommandError(report.fatal)

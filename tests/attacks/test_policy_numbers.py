@@ -1,0 +1,134 @@
+"""Numbers that reach the service without the user's own form still obey the policy: the CSV
+import, the administrator's forms, and the moment before any send (docs/security.md)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.contact_import import import_contact_info
+from methods.models import AuthenticationPhone, OfficePhone
+from registration.models import Policy
+from tests.conftest import sign_in
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+PREMIUM_GB = "+449098790000"
+GERMAN_MOBILE = "+4915123456789"
+
+
+@pytest.fixture
+def gb_only(policy):
+    policy.allowed_regions = "GB"
+    policy.save()
+    return policy
+
+
+def run_import(text: str, policy: Policy):
+    return import_contact_info(io.BytesIO(text.encode()), allowed_regions=policy.region_list)
+
+
+def test_the_import_refuses_numbers_the_policy_refuses(gb_only, make_user):
+    make_user("ann")
+    make_user("bob")
+    make_user("cat")
+    report = run_import(
+        "username,office_phone,authentication_phone,consent\n"
+        f"ann,,{GERMAN_MOBILE},yes\n"
+        f"bob,,{PREMIUM_GB},yes\n"
+        f"cat,{GERMAN_MOBILE},,\n",
+        gb_only,
+    )
+    reasons = {(error.line, error.column): error.message for error in report.errors}
+    assert reasons[(2, "authentication_phone")] == "country not allowed"
+    assert "premium-rate" in reasons[(3, "authentication_phone")]
+    assert reasons[(4, "office_phone")] == "country not allowed"
+    assert not AuthenticationPhone.objects.exists() and not OfficePhone.objects.exists()
+
+
+def admin_form(user, **fields) -> dict:
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+    }
+    for prefix in ("office_phone", "authentication_phone", "authentication_email"):
+        data |= {
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1",
+        }
+    for prefix, number in fields.items():
+        data |= {
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-0-number": number,
+            f"{prefix}-0-user": str(user.pk),
+            f"{prefix}-0-user_agreed": "on",
+        }
+    return data
+
+
+@pytest.mark.parametrize(
+    ("inline", "number", "message"),
+    [
+        ("authentication_phone", GERMAN_MOBILE, "does not accept phone numbers from this country"),
+        ("authentication_phone", PREMIUM_GB, "premium-rate"),
+        ("office_phone", GERMAN_MOBILE, "does not accept phone numbers from this country"),
+    ],
+)
+def test_admin_forms_refuse_numbers_the_policy_refuses(
+    admin_client, gb_only, make_user, inline, number, message
+):
+    user = make_user("pat")
+    url = f"/admin/auth/user/{user.pk}/change/"
+    response = admin_client.post(url, admin_form(user, **{inline: number}))
+    assert response.status_code == 200
+    assert message in response.content.decode().lower()
+    assert not AuthenticationPhone.objects.exists() and not OfficePhone.objects.exists()
+
+
+def test_admin_forms_accept_allowed_numbers(admin_client, gb_only, make_user):
+    user = make_user("pat")
+    url = f"/admin/auth/user/{user.pk}/change/"
+    data = admin_form(user, office_phone="+442071838750", authentication_phone="+447400123456")
+    assert admin_client.post(url, data).status_code == 302
+    assert AuthenticationPhone.objects.get(user=user).prepopulated
+
+
+def test_a_prepopulated_number_outside_the_policy_gets_no_code(
+    client, gb_only, make_user, phone_outbox
+):
+    """Entered before the policy narrowed: confirming it sends nothing and says why."""
+    user = make_user("pat")
+    AuthenticationPhone.objects.create(user=user, number=GERMAN_MOBILE, prepopulated=True)
+    sign_in(client, "pat")
+    assert client.post("/ssprsetup/phone/confirm/")["Location"] == "/ssprsetup/phone/send/"
+    response = client.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert response.status_code == 200
+    assert "does not allow codes to this number" in response.content.decode()
+    assert phone_outbox == []
+    refused = Event.objects.get(kind=EventKind.CODE_SEND_REFUSED)
+    assert refused.details["reason"] == "not_allowed"
+
+
+def test_a_reset_code_never_goes_to_a_number_outside_the_policy(
+    client, gb_only, make_user, phone_outbox, settings
+):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(user=user, number=GERMAN_MOBILE, verified_at=timezone.now())
+    start_reset(client, "rita")
+    response = client.post(
+        "/passwordreset/phone/", {"region": "", "number": GERMAN_MOBILE, "channel": "sms"}
+    )
+    assert response.status_code == 302
+    assert phone_outbox == []
