@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from sspr_site.admin_search import BoundedSearchMixin
+
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(BoundedSearchMixin, admin.ModelAdmin):
     """Read-only: the log is append-only."""
 
     list_display = ["created_at", "kind", "actor", "subject", "ip"]

@@ -84,6 +84,16 @@ class _Echo:
         return value
 
 
+# A cell a spreadsheet would read as a formula (or a command) starts with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: formula-like values get a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 @helpdesk_page
 @require_GET
 def export(request: HttpRequest) -> StreamingHttpResponse:
@@ -110,16 +120,19 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
             row = Row.of(user)
             yield writer.writerow(
                 [
-                    row.username,
-                    row.name,
-                    row.state,
-                    "yes" if row.can_reset else "no",
-                    row.phone,
-                    row.email,
-                    row.office,
-                    row.questions,
-                    row.completed_at.isoformat() if row.completed_at else "",
-                    row.confirmed_at.isoformat() if row.confirmed_at else "",
+                    cell(value)
+                    for value in (
+                        row.username,
+                        row.name,
+                        row.state,
+                        "yes" if row.can_reset else "no",
+                        row.phone,
+                        row.email,
+                        row.office,
+                        row.questions,
+                        row.completed_at.isoformat() if row.completed_at else "",
+                        row.confirmed_at.isoformat() if row.confirmed_at else "",
+                    )
                 ]
             )
 

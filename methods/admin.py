@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registration.models import Policy
+from sspr_site.admin_search import BoundedSearchMixin
 
 from .forms import PHONE_MESSAGES
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
@@ -13,7 +14,7 @@ from .phones import PhoneError, parse
 
 
 @admin.register(SecurityQuestion)
-class SecurityQuestionAdmin(admin.ModelAdmin):
+class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = ["text", "active", "builtin"]
     list_filter = ["active", "builtin"]
     list_editable = ["active"]

@@ -18,6 +18,7 @@ from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
 from methods.contact_import import COLUMNS, import_contact_info
 from methods.models import SecurityAnswer
+from sspr_site.admin_search import BoundedSearchMixin
 
 from .flows import registrations_flag
 from .models import Policy, Registration, Scope
@@ -195,7 +196,7 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = ["user", "completed_at", "last_confirmed_at", "reconfirmation_required"]
     list_filter = ["reconfirmation_required", "completed_at"]
     search_fields = ["user__username", "user__email"]
@@ -241,7 +242,7 @@ class ResetAbilityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SsprUserAdmin(UserAdmin):
+class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
     inlines = [OfficePhoneInline, AuthenticationPhoneInline, AuthenticationEmailInline]

@@ -1,18 +1,39 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 
-class SignInForm(AuthenticationForm):
+class BoundedUsernameMixin:
+    """Refuse a username longer than any account can have, before it is looked up or counted
+    by the sign-in lockout (whose columns are 255 characters): Django sets the length on the
+    field only after its validators were built."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username") or ""
+        limit = self.fields["username"].max_length or 150
+        if len(username) > limit:
+            raise forms.ValidationError(
+                _("A username has at most %(limit)d characters.") % {"limit": limit},
+                code="max_length",
+            )
+        return username
+
+
+class SignInForm(BoundedUsernameMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
             "The username or password is not right. Both are case-sensitive; check Caps Lock."
         ),
     }
+
+
+class AdminSignInForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
 
 
 class PasswordCheckForm(forms.Form):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    EmailValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    URLValidator,
+)
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +22,29 @@ def validate_regions(value: str) -> None:
             _("Unknown country codes: %(codes)s. Use two-letter codes such as GB, DE, US."),
             params={"codes": ", ".join(unknown)},
             code="unknown_region",
+        )
+
+
+def contact_link(value: str) -> str:
+    value = value.strip()
+    try:
+        EmailValidator()(value)
+        return f"mailto:{value}"
+    except ValidationError:
+        pass
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+        return value
+    except ValidationError:
+        return ""
+
+
+def validate_helpdesk_contact(value: str) -> None:
+    """Refuse anything that looks like a link but is neither an email nor an http(s) address."""
+    if ":" in value and not contact_link(value):
+        raise ValidationError(
+            _("Use an email address, a web address starting with https://, or plain text."),
+            code="unsafe_link",
         )
 
 
@@ -139,6 +167,7 @@ class Policy(models.Model):
         _("helpdesk contact"),
         max_length=200,
         blank=True,
+        validators=[validate_helpdesk_contact],
         help_text=_(
             "An email address or a web address shown on every page for people who need help."
         ),
@@ -218,8 +247,10 @@ class Policy(models.Model):
         return parse_regions(self.allowed_regions)
 
     @property
-    def helpdesk_is_email(self) -> bool:
-        return "@" in self.helpdesk_contact and "://" not in self.helpdesk_contact
+    def helpdesk_link(self) -> str:
+        """A safe link for the helpdesk contact: mailto: or http(s) only, else none (shown as
+        text). `javascript:` and other schemes never become a link."""
+        return contact_link(self.helpdesk_contact)
 
 
 class Registration(models.Model):

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     # First: probes are answered without the host check, the HTTPS redirect or a session.
     "sspr_site.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "sspr_site.middleware.CrossOriginIsolationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -88,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sspr_site.limits.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "delivery.outbox.DeferredDeliveryMiddleware",
     "registration.middleware.RegistrationInterruptMiddleware",
@@ -162,6 +164,8 @@ SSPR_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY") or 1)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
@@ -309,6 +313,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and not TESTING:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    LANGUAGE_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from registration.forms import AdminSignInForm
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
     path("ssprsetup/", include("registration.urls")),
@@ -13,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+admin.site.login_form = AdminSignInForm
 admin.site.site_header = "Self-service password reset"
 admin.site.site_title = "Password reset administration"
 admin.site.index_title = "Administration"
