@@ -323,6 +323,9 @@ if not DEBUG and not TESTING:
     if env_bool("DJANGO_BEHIND_PROXY"):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Audit events older than this are removed by `manage.py purge_audit` (at least 90 days).
+SSPR_AUDIT_RETENTION_DAYS = int(os.environ.get("SSPR_AUDIT_RETENTION_DAYS", "400"))
+
 # --- Logging: ids, kinds and outcomes only (never codes, answers or full numbers) --------------
 
 LOGGING = {

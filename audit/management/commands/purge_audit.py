@@ -1,0 +1,52 @@
+"""Remove audit events older than the retention period (safe from cron).
+
+The database refuses to delete anything younger than 90 days on PostgreSQL (see the audit
+migration 0006), so a mistaken or malicious short period cannot erase recent history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from audit.models import Event
+
+FLOOR_DAYS = 90
+
+
+class Command(BaseCommand):
+    help = "Delete audit events older than SSPR_AUDIT_RETENTION_DAYS (at least 90)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=None,
+            help="Keep this many days (default: SSPR_AUDIT_RETENTION_DAYS, 400).",
+        )
+        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--dry-run", action="store_true", help="Count only.")
+
+    def handle(self, *, days, batch_size, dry_run, **options):
+        days = days if days is not None else settings.SSPR_AUDIT_RETENTION_DAYS
+        if days < FLOOR_DAYS:
+            raise CommandError(f"Audit events are kept at least {FLOOR_DAYS} days.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        cutoff = timezone.now() - timedelta(days=days)
+        old = Event.objects.filter(created_at__lt=cutoff)
+        total = old.count()
+        if dry_run:
+            self.stdout.write(f"{total:,} events older than {days} days would be deleted.")
+            return
+        deleted = 0
+        while True:
+            ids = list(old.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += Event.objects.filter(pk__in=ids)._raw_delete(Event.objects.db)
+            self.stderr.write(f"  {deleted:,} / {total:,} deleted")
+        self.stdout.write(f"{deleted:,} events older than {days} days deleted.")
