@@ -250,3 +250,20 @@ def test_csrf_on_verify_posts(people, make_user):
     assert (
         client.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": "123456"}).status_code == 403
     )
+
+
+def test_the_user_page_lists_undelivered_messages_masked(desk, make_user):
+    from delivery.models import FailedDelivery
+
+    person = make_user("pat")
+    FailedDelivery.objects.create(
+        user=person,
+        channel="sms",
+        purpose="code",
+        destination="+44 ••••••••56",
+        problem="invalid_number",
+        attempts=1,
+    )
+    page = desk.get(f"/helpdesk/users/{person.pk}/").content.decode()
+    assert "Messages that could not be delivered" in page
+    assert "+44 ••••••••56" in page and "The number cannot receive messages" in page
