@@ -8,8 +8,10 @@ import re
 import secrets
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -47,6 +49,9 @@ def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float) -> 
     return False
 
 
+server_env: dict = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
@@ -59,7 +64,10 @@ def server(tmp_path_factory):
         "DJANGO_STATIC_ROOT": str(tmp / "static"),
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
         "SSPR_VAR_DIR": str(tmp / "var"),
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        # The stand-in reverse proxy below connects from 127.0.0.1; clients come from other
+        # loopback addresses, as different people behind it would.
+        "SSPR_TRUSTED_PROXIES": "127.0.0.1",
+        "SSPR_SIGN_IN_FAILURES_PER_IP": "3",
     }
     env.pop("REDIS_URL", None)
     env.pop("CACHE_URL", None)
@@ -76,6 +84,7 @@ def server(tmp_path_factory):
     if not wait_until_healthy(base, process, seconds=120):
         os.killpg(process.pid, signal.SIGTERM)
         raise AssertionError((tmp / "serve.log").read_text())
+    server_env.update(env, db=tmp / "db.sqlite3")
     yield base
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
@@ -118,3 +127,151 @@ def test_static_files_are_served_hashed_and_cached(server):
     assert status == 200
     assert "max-age=315360000" in headers["Cache-Control"]
     assert ".skip-link" in content
+
+
+class SourceAddressHandler(urllib.request.HTTPHandler):
+    """Connect from a chosen loopback address: each one is a different person."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        import http.client
+
+        source = self.source
+
+        class Connection(http.client.HTTPConnection):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, source_address=(source, 0), **kwargs)
+
+        return self.do_open(Connection, req)
+
+
+def post_sign_in(base: str, source: str, username: str, forged: str | None = None) -> int:
+    opener = urllib.request.build_opener(SourceAddressHandler(source), NoRedirect)
+    with opener.open(f"{base}/ssprsetup/signin/", timeout=10) as page:
+        body = page.read().decode()
+        cookies = [v.split(";")[0] for k, v in page.headers.items() if k == "Set-Cookie"]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": username, "password": "wrong"}
+    ).encode()
+    secure = base.replace("http://", "https://")  # the proxy terminates HTTPS
+    headers = {"Cookie": "; ".join(cookies), "Referer": f"{secure}/ssprsetup/signin/"}
+    if forged:
+        headers["X-Forwarded-For"] = forged
+    request = urllib.request.Request(f"{base}/ssprsetup/signin/", data=data, headers=headers)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_behind_a_real_proxy_hop_each_client_has_its_own_limits(server):
+    """31 failures from one person used to lock out everyone behind the proxy."""
+    import sqlite3
+
+    from tests.support.proxy import start_proxy
+
+    proxy = start_proxy(int(server.rsplit(":", 1)[1]))
+    base = f"http://127.0.0.1:{proxy.server_address[1]}"
+    try:
+        noisy = [post_sign_in(base, "127.0.0.2", f"nobody{i}", forged="9.9.9.9") for i in range(4)]
+        assert noisy == [200, 200, 200, 429]
+        # Someone else behind the same proxy is not affected, and forging the header
+        # (the proxy appends the real address) does not help the noisy one.
+        assert post_sign_in(base, "127.0.0.3", "someone") == 200
+        assert post_sign_in(base, "127.0.0.2", "again", forged="127.0.0.3") == 429
+    finally:
+        proxy.shutdown()
+    with sqlite3.connect(server_env["db"]) as db:
+        addresses = {
+            row[0] for row in db.execute("SELECT ip FROM audit_event WHERE ip IS NOT NULL")
+        }
+    assert {"127.0.0.2", "127.0.0.3"} <= addresses
+    assert "9.9.9.9" not in addresses
+
+
+def test_several_workers_on_a_per_process_cache_refuse_to_start(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SSPR_VAR_DIR": str(tmp_path / "var"),
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("CACHE_URL", None)
+    check = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**env, "WEB_CONCURRENCY": "3"},
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode != 0 and "sspr.E002" in check.stderr
+    # gunicorn asked directly for three workers refuses too, before serving anything.
+    gunicorn = subprocess.run(  # noqa: S603
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            "sspr_site/gunicorn.conf.py",
+            "--workers",
+            "3",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gunicorn.returncode != 0
+    assert "Refusing to start 3 workers on a per-process cache" in gunicorn.stderr
+
+
+@pytest.mark.redis
+def test_with_redis_make_serve_runs_several_workers_and_the_message_worker(tmp_path):
+    import redis
+    from rq import Worker
+
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_BEHIND_PROXY": "1",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SSPR_VAR_DIR": str(tmp_path / "var"),
+    }
+    assert env.get("REDIS_URL")
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(  # noqa: S603
+        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until_healthy(base, process, seconds=120), (tmp_path / "serve.log").read_text()
+        status, _headers, body = fetch(f"{base}/readyz", https=False)
+        assert (status, json.loads(body)["queue"]) == (200, "ok")
+        connection = redis.Redis.from_url(env["REDIS_URL"])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not Worker.all(connection=connection):
+            time.sleep(0.3)
+        assert [queue.name for w in Worker.all(connection=connection) for queue in w.queues] == [
+            "sspr"
+        ]
+        log_text = (tmp_path / "serve.log").read_text()
+        assert log_text.count("Booting worker") == 2
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
