@@ -62,7 +62,7 @@ check: install
 # PostgreSQL and Redis started on loopback by scripts/with-services.sh.
 test: lint check
 	$(BIN)/python -m pytest -m "not postgres and not redis" $(PYTEST_ARGS)
-	@scripts/with-services.sh $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	@scripts/with-services.sh $(BIN)/python -m pytest -m "not browser and not timing" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -210,7 +210,7 @@ def code_check(
     binding = session_binding(request)
     with transaction.atomic():
         device = VerificationCode.locked_for(
-            user=user.pk if user else None, method=method.kind, purpose=purpose
+            user=user.pk if user else 0, method=method.kind, purpose=purpose
         )
         if device is None:
             # The write a wrong code would cost, against no row: the same statements.

@@ -1,0 +1,154 @@
+"""Enumeration at /passwordreset: five kinds of account (unknown, out of scope, not registered,
+locked out, registered and typing their real number and address) walk every step. Each step
+answers with the same status, the same headers and cookies, the same page, and, over 200
+interleaved samples, a median time within 10% of the others (docs/security.md)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections import defaultdict
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.utils import timezone
+
+from methods.models import AuthenticationEmail, AuthenticationPhone
+from passwordreset import flows
+from registration.models import Scope
+from tests.conftest import questions_data
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timing]
+
+SAMPLES = 200
+KINDS = ["ghost", "outsider", "fresh", "locked", "rita"]
+REAL_NUMBER, REAL_ADDRESS = "+447400123456", "rita.home@example.net"
+
+# The server's own handling time of each request: from the first middleware in to the
+# response going out, as a client across the network would see it (work queued to run after
+# the response is not part of it).
+TIMES: list[float] = []
+
+
+class Stopwatch:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        TIMES.append(time.perf_counter() - started)
+        return response
+
+
+@pytest.fixture
+def accounts(settings, make_user, policy, approved_questions):
+    settings.MIDDLEWARE = ["tests.attacks.test_enumeration.Stopwatch", *settings.MIDDLEWARE]
+    settings.PASSWORD_HASHERS = [
+        "tests.support.quick_argon2.QuickArgon2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    flows._dummy_hash.cache_clear()
+    settings.SSPR_CAPTCHA_DIFFICULTY = 50
+    settings.SSPR_RESET_ATTEMPTS_PER_HOUR = 10**9
+    settings.SSPR_RESET_STARTS_PER_IP_PER_HOUR = 10**9
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = {}
+    group = Group.objects.create(name="enabled")
+    policy.scope, policy.scope_group = Scope.GROUP, group
+    policy.save()
+    make_user("outsider")
+    fresh, locked, rita = make_user("fresh"), make_user("locked"), make_user("rita")
+    for user in (fresh, locked, rita):
+        user.groups.add(group)
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=rita, number=REAL_NUMBER, verified_at=now)
+    AuthenticationEmail.objects.create(user=rita, email=REAL_ADDRESS, verified_at=now)
+    owner = Client()
+    owner.force_login(rita)
+    owner.post("/ssprsetup/questions/", questions_data(3))
+    signer = Client()
+    for _ in range(6):
+        signer.post("/ssprsetup/signin/", {"username": "locked", "password": "wrong-password"})
+    yield KINDS
+    flows._dummy_hash.cache_clear()
+
+
+def steps(username: str) -> list[tuple[str, str, dict | None]]:
+    number = REAL_NUMBER if username == "rita" else "+447400555555"
+    address = REAL_ADDRESS if username == "rita" else "someone@example.net"
+    return [
+        ("post", "/passwordreset/action/", {"action": "reset"}),
+        ("get", "/passwordreset/methods/", None),
+        ("get", "/passwordreset/phone/", None),
+        ("post", "/passwordreset/phone/", {"number": number, "channel": "sms"}),
+        ("get", "/passwordreset/phone/code/", None),
+        ("post", "/passwordreset/phone/code/", {"code": "123456"}),
+        ("post", "/passwordreset/email/", {"email": address}),
+        ("post", "/passwordreset/email/code/", {"code": "654321"}),
+        ("get", "/passwordreset/questions/", None),
+        ("post", "/passwordreset/questions/", "wrong answers to the questions shown"),
+        ("get", "/passwordreset/finish/", None),
+    ]
+
+
+def observed(response) -> tuple:
+    """What an observer can compare: status, where it leads, headers, cookies, the page."""
+    body = response.content.decode() if response.status_code == 200 else ""
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+    # The questions differ by account (their stable choice is tested elsewhere).
+    body = re.sub(r'<label for="id_answer_\d+">[^<]*</label>', "<label/>", body)
+    body = re.sub(r'<a href="#id_answer_\d+">[^<]*</a>', "<a/>", body)
+    body = re.sub(r'(id|name|for|aria-describedby)="[^"]*answer_\d+[^"]*"', "", body)
+    cookies = {
+        name: sorted((key, str(value)) for key, value in morsel.items() if key != "expires")
+        for name, morsel in response.cookies.items()
+    }
+    headers = sorted(key for key in response.headers if key.lower() != "content-length")
+    return (response.status_code, response.get("Location"), headers, cookies, body)
+
+
+def walk(username: str) -> list[tuple[str, tuple, float]]:
+    client = Client()
+    TIMES.clear()
+    first = start_reset(client, username, action=None)
+    seen = [("start", observed(first), TIMES[-1])]
+    page = ""
+    for method, path, data in steps(username):
+        if isinstance(data, str):  # answer whatever questions the last page asked
+            data = dict.fromkeys(re.findall(r'name="(answer_\d+)"', page), "wrong answer")
+        TIMES.clear()
+        response = getattr(client, method)(path, data) if data is not None else client.get(path)
+        page = response.content.decode()
+        seen.append((f"{method} {path}", observed(response), TIMES[-1]))
+    return seen
+
+
+def test_every_step_looks_the_same_and_takes_the_same_time(accounts):
+    walk("ghost")  # warm up: templates, caches, first queries
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    reference: dict[str, dict[str, tuple]] = {}
+    for _ in range(SAMPLES):
+        for username in accounts:  # interleaved, so drift hits every kind alike
+            for step, seen, elapsed in walk(username):
+                times[(step, username)].append(elapsed)
+                reference.setdefault(username, {})[step] = seen
+    for username in accounts:
+        for step, seen in reference[username].items():
+            assert seen == reference["rita"][step], (username, step)
+
+    ratios = {}
+    for step in reference["rita"]:
+        medians = {name: statistics.median(times[(step, name)]) for name in accounts}
+        ratios[step] = (max(medians.values()) / min(medians.values()), medians)
+    report = "\n".join(
+        f"{step:40} {ratio:5.3f} "
+        + " ".join(f"{name}={value * 1000:.2f}ms" for name, value in medians.items())
+        for step, (ratio, medians) in ratios.items()
+    )
+    print(report)
+    slow = {step: ratio for step, (ratio, _medians) in ratios.items() if ratio > 1.10}
+    assert not slow, report
