@@ -7,10 +7,10 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    # A code is 6 digits, valid 10 minutes (SECURITY.md 1-2).
+    # A code is 6 digits, valid 10 minutes (docs/security.md §1-2).
     "SSPR_CODE_DIGITS": 6,
     "SSPR_CODE_VALID_SECONDS": 600,
-    # Wrong entries that void a code (SECURITY.md 6).
+    # Wrong entries that void a code (docs/security.md §6).
     "SSPR_CODE_MAX_ATTEMPTS": 5,
     # Consecutive failures across all codes of one method and purpose before it locks (6).
     "SSPR_CODE_MAX_FAILURES": 100,

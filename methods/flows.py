@@ -126,7 +126,7 @@ def code_issue(
         elif next_at is not None:
             result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
         else:
-            # Checked before anything is queued: over a limit, nothing leaves (SECURITY.md 9).
+            # Checked before anything is queued: over a limit, nothing leaves (docs/security.md §9).
             scope = ratelimit.hit(
                 {
                     "user": str(user.pk),
@@ -260,7 +260,7 @@ def method_confirm(
 
     kind = EventKind.METHOD_CHANGED if previous else EventKind.METHOD_VERIFIED
     record(kind, request=request, subject=user, method=method.kind.value)
-    # A new step passed: a new session key (SECURITY.md 23).
+    # A new step passed: a new session key (docs/security.md §23).
     request.session.cycle_key()
     # Every new or changed method is announced to the account's addresses (and a replaced
     # address), so that a method added from a stolen session does not go unnoticed.

@@ -17,7 +17,7 @@ class PhoneProblem(enum.Enum):
     TYPE_NOT_ALLOWED = "type_not_allowed"
 
 
-# Numbers that cost the organisation money or cannot be tied to a person (SECURITY.md 10).
+# Numbers that cost the organisation money or cannot be tied to a person (docs/security.md §10).
 REFUSED_TYPES = frozenset(
     {
         PhoneNumberType.PREMIUM_RATE,

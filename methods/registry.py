@@ -307,7 +307,7 @@ class OfficePhoneMethod(CodeMethod):
         return international(destination)
 
     def mask(self, destination: str) -> str:
-        # The office phone is the directory number: it is not secret (SECURITY.md 20).
+        # The office phone is the directory number: it is not secret (docs/security.md §20).
         return international(destination)
 
     def limit_counters(self, destination: str) -> dict[str, str]:

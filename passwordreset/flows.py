@@ -1,6 +1,6 @@
 """The password reset portal's actions: start, prove identity with methods, reset or unlock.
 
-No enumeration (SECURITY.md 12-13): an unknown, out-of-scope, unregistered, locked or
+No enumeration (docs/security.md §12-13): an unknown, out-of-scope, unregistered, locked or
 registered account goes through the same steps, the same pages and the same work; only a
 method that really matches can pass, and nothing tells which case applies.
 """
@@ -76,7 +76,8 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = username.strip()
     account_key = _digest(username.casefold())
-    # At most 5 attempts an hour per account, then a day's block (SECURITY.md 16); per address too.
+    # At most 5 attempts an hour per account, then a day's block; per address too
+    # (docs/security.md §16).
     per_account = getattr(settings, "SSPR_RESET_ATTEMPTS_PER_HOUR", 5)
     per_address = getattr(settings, "SSPR_RESET_STARTS_PER_IP_PER_HOUR", 30)
     if _count(f"sspr:reset:ip:{client_address(request)}", 3600) > per_address:
@@ -126,7 +127,7 @@ def state_user(state: ResetState):
 
 
 def required_methods(user, policy: Policy) -> int:
-    """Staff accounts always need two methods and never questions (SECURITY.md 14)."""
+    """Staff accounts always need two methods and never questions (docs/security.md §14)."""
     if user is not None and user.is_staff:
         return 2
     return policy.reset_methods_required
@@ -319,7 +320,7 @@ def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
     state.code_method = ""
     state.questions = [] if kind == MethodKind.SECURITY_QUESTIONS.value else state.questions
     state.save(request)
-    request.session.cycle_key()  # a new key after each passed step (SECURITY.md 23)
+    request.session.cycle_key()  # a new key after each passed step (docs/security.md §23)
     record(
         EventKind.RESET_METHOD_PASSED,
         request=request,

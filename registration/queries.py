@@ -83,7 +83,7 @@ def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
     """Annotate which methods count for each user, and `sspr_can_reset`.
 
     Reset needs the policy's number of methods; security questions never suffice alone, and
-    staff accounts need two methods other than questions (SECURITY.md 14).
+    staff accounts need two methods other than questions (docs/security.md §14).
     """
     user = OuterRef("pk")
     zero = Value(0, output_field=IntegerField())

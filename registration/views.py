@@ -43,7 +43,7 @@ from .flows import registration_finish, registration_skip, registration_status
 from .forms import PasswordCheckForm, SignInForm
 from .models import Policy
 
-# One message for every refused code, so a guesser learns nothing (SECURITY.md 7).
+# One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
 )

@@ -1,4 +1,4 @@
-"""The one-time code rules (SECURITY.md 1-8), on the model that keeps codes."""
+"""The one-time code rules (docs/security.md §1-8), on the model that keeps codes."""
 
 from __future__ import annotations
 

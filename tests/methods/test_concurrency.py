@@ -1,4 +1,4 @@
-"""A code is single use even when two submissions race (SECURITY.md 3)."""
+"""A code is single use even when two submissions race (docs/security.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""No enumeration (SECURITY.md 12-13): every kind of account sees exactly the same thing."""
+"""No enumeration (docs/security.md §12-13): every kind of account sees exactly the same thing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every POST needs the CSRF token (SECURITY.md 22)."""
+"""Every POST needs the CSRF token (docs/security.md §22)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sending limits and gateway failures, seen from the pages (SECURITY.md 9, 11)."""
+"""Sending limits and gateway failures, seen from the pages (docs/security.md §9, 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who can reset, computed for many users at once (SECURITY.md 14)."""
+"""Who can reset, computed for many users at once (docs/security.md §14)."""
 
 from __future__ import annotations
 
