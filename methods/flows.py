@@ -141,7 +141,12 @@ def code_issue(
             else:
                 code = device.issue(destination=destination, channel=channel, binding=binding)
                 message = replace(
-                    method.code_message(destination=destination, channel=channel, code=code),
+                    method.code_message(
+                        destination=destination,
+                        channel=channel,
+                        code=code,
+                        helpdesk=purpose == Purpose.HELPDESK,
+                    ),
                     user_id=user.pk,
                     on_failure="methods.flows.code_undelivered",
                     context={"code_id": device.pk, "token": device.token},

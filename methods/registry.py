@@ -142,10 +142,12 @@ def phone_allowed(destination: str, policy: PolicyLike, *, refuse_types: bool) -
     return True
 
 
-def phone_code_message(*, destination: str, channel: str, code: str, masked: str) -> Message:
+def phone_code_message(
+    *, destination: str, channel: str, code: str, masked: str, helpdesk: bool = False
+) -> Message:
     """A text with the code, or a call that reads it out digit by digit, twice."""
     kind = "voice" if channel == Channel.VOICE else "sms"
-    context = {"code": code, "digits": list(code)}
+    context = {"code": code, "digits": list(code), "helpdesk": helpdesk}
     text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
     return Message(
         channel=kind,
@@ -188,8 +190,11 @@ class CodeMethod(Method):
         so a number entered before the policy changed, or by an administrator, obeys it."""
         return True
 
-    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
-        """The message that carries `code` to `destination`, in the current language."""
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
+        """The message that carries `code` to `destination`, in the current language. A code
+        for the helpdesk's caller check says it is to be read out to the agent."""
         raise NotImplementedError
 
     def record(self, methods: UserMethods):
@@ -279,9 +284,15 @@ class AuthenticationPhoneMethod(CodeMethod):
     def destination_allowed(self, destination: str, policy: PolicyLike) -> bool:
         return phone_allowed(destination, policy, refuse_types=True)
 
-    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
         return phone_code_message(
-            destination=destination, channel=channel, code=code, masked=self.mask(destination)
+            destination=destination,
+            channel=channel,
+            code=code,
+            masked=self.mask(destination),
+            helpdesk=helpdesk,
         )
 
 
@@ -316,9 +327,15 @@ class OfficePhoneMethod(CodeMethod):
     def destination_allowed(self, destination: str, policy: PolicyLike) -> bool:
         return phone_allowed(destination, policy, refuse_types=False)
 
-    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
         return phone_code_message(
-            destination=destination, channel=Channel.VOICE, code=code, masked=self.mask(destination)
+            destination=destination,
+            channel=Channel.VOICE,
+            code=code,
+            masked=self.mask(destination),
+            helpdesk=helpdesk,
         )
 
     def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
@@ -364,8 +381,10 @@ class AuthenticationEmailMethod(CodeMethod):
     def mask(self, destination: str) -> str:
         return mask_email(destination)
 
-    def code_message(self, *, destination: str, channel: str, code: str) -> Message:
-        context = {"code": code, "site_url": settings.SSPR_SITE_URL}
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
+        context = {"code": code, "site_url": settings.SSPR_SITE_URL, "helpdesk": helpdesk}
         return Message(
             channel="email",
             to=destination,

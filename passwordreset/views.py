@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -72,7 +73,8 @@ def challenge(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    form = StartForm(posted(request))
+    # A username carried over from the locked-out page is filled in; nothing else is.
+    form = StartForm(posted(request), initial={"username": request.GET.get("username", "")[:150]})
     status = 200
     if request.method == "POST" and form.is_valid():
         if not captcha.verify(form.cleaned_data["altcha"]):
@@ -252,4 +254,8 @@ def done(request: HttpRequest) -> HttpResponse:
 
 
 def locked_out(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    return render(request, "passwordreset/locked_out.html", status=429)
+    username = request.POST.get("username", "")[:150] if request.method == "POST" else ""
+    unlock_url = reverse("passwordreset:start")
+    if username:
+        unlock_url += "?" + urlencode({"username": username})
+    return render(request, "passwordreset/locked_out.html", {"unlock_url": unlock_url}, status=429)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -43,10 +44,19 @@ from .flows import registration_finish, registration_skip, registration_status
 from .forms import PasswordCheckForm, SignInForm
 from .models import Policy
 
+# A try during the backoff after a wrong code is not counted; the person is told to wait, which
+# tells them nothing they did not know (docs/security.md §7).
+WAIT_A_MOMENT = gettext_lazy("Wait a moment, then enter the code again.")
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
 )
+
+
+def seconds_until(moment) -> int:
+    """Whole seconds from now until `moment`, at least 1: shown instead of a clock time, which
+    would be the server's and not the reader's."""
+    return max(1, math.ceil((moment - timezone.now()).total_seconds()))
 
 
 def refusal_message(result: method_flows.SendResult) -> str:
@@ -57,9 +67,12 @@ def refusal_message(result: method_flows.SendResult) -> str:
             "contact your helpdesk."
         )
     if result.refusal is refusal.COOLDOWN:
-        return _("A code was sent a moment ago. You can ask for another one at %(time)s.") % {
-            "time": timezone.localtime(result.next_send_at).strftime("%H:%M:%S")
-        }
+        seconds = seconds_until(result.next_send_at)
+        return ngettext(
+            "A code was sent a moment ago. You can ask for another one in %(seconds)d second.",
+            "A code was sent a moment ago. You can ask for another one in %(seconds)d seconds.",
+            seconds,
+        ) % {"seconds": seconds}
     if result.refusal is refusal.RATE_LIMITED:
         return _(
             "Too many codes were asked for. Wait an hour and try again, or contact your helpdesk."
@@ -414,7 +427,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
                 % {"method": method.label, "value": method.display(destination)},
             )
             return redirect("registration:overview")
-        form.add_error("code", CODE_REFUSED)
+        form.add_error("code", WAIT_A_MOMENT if outcome is CheckOutcome.THROTTLED else CODE_REFUSED)
     return render(
         request,
         "registration/code_verify.html",
@@ -424,7 +437,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
             "destination": method.display(destination),
             "undelivered": undelivered,
             "channels": method.channels(policy),
-            "next_send_at": device.next_send_at() if device.has_live_code() else None,
+            "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
             "channel": device.channel,
             **code_steps(method, policy, "verify"),
         },

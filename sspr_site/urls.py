@@ -11,6 +11,12 @@ urlpatterns = [
     path("ssprsetup/", include("registration.urls")),
     path("passwordreset/", include("passwordreset.urls")),
     path("helpdesk/", include("helpdesk.urls")),
+    # The admin's sign-in page shows a "forgotten your password" link when this name exists.
+    path(
+        "admin/password_reset/",
+        RedirectView.as_view(pattern_name="passwordreset:start", permanent=False),
+        name="admin_password_reset",
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -189,13 +189,17 @@ def test_report_counts_match_known_events(desk, people):
     assert re.search(r"Password reset</th><td>2<", page30)
 
 
-def test_verify_a_caller_with_a_code(desk, people):
+def test_verify_a_caller_with_a_code(desk, people, phone_outbox):
     ann = people["ann"]
     page = desk.get(f"/helpdesk/users/{ann.pk}/verify/").content.decode()
     assert "Authentication phone (text message)" in page and "7400" not in page
     response = desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
     assert response["Location"] == f"/helpdesk/users/{ann.pk}/verify/code/"
     code = last_phone_code()
+    # The text says who the code is for; it does not tell the caller never to share it.
+    text = phone_outbox[-1].text
+    assert "helpdesk agent you are speaking to" in text and "Never share" not in text
+    assert "Never ask for a password" in desk.get(response["Location"]).content.decode()
     wrong = "000000" if code != "000000" else "111111"
     page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": wrong}).content.decode()
     assert "Not verified." in page and code not in page
@@ -268,3 +272,21 @@ def test_the_user_page_lists_undelivered_messages_masked(desk, make_user):
     page = desk.get(f"/helpdesk/users/{person.pk}/").content.decode()
     assert "Messages that could not be delivered" in page
     assert "+44 ••••••••56" in page and "The number cannot receive messages" in page
+
+
+def test_the_caller_check_offers_only_methods_the_policy_allows(desk, people, policy):
+    """Text and calls both off, the person has a verified phone: no phone option, no error."""
+    ann = people["ann"]
+    policy.phone_sms_enabled = policy.phone_voice_enabled = False
+    policy.save()
+    page = desk.get(f"/helpdesk/users/{ann.pk}/verify/")
+    assert page.status_code == 200
+    assert "Authentication phone" not in page.content.decode()
+    response = desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    assert response.status_code == 200  # refused as an invalid choice, not a server error
+    policy.phone_voice_enabled = True
+    policy.save()
+    assert (
+        "Authentication phone (voice call)"
+        in desk.get(f"/helpdesk/users/{ann.pk}/verify/").content.decode()
+    )

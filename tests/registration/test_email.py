@@ -72,7 +72,7 @@ def test_correcting_the_address_within_the_cooldown_never_stores_the_first(signe
     response = signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
     page = response.content.decode()
     assert response.status_code == 200
-    assert "You can ask for another one at" in page and "We sent" not in page
+    assert "You can ask for another one in 30 seconds" in page and "We sent" not in page
     assert len(mail.outbox) == 1
     assert signed_in.get("/ssprsetup/email/verify/")["Location"] == "/ssprsetup/email/"
     signed_in.post("/ssprsetup/email/verify/", {"code": first_code})

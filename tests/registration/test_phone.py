@@ -137,7 +137,9 @@ def test_malformed_codes_are_refused_without_counting(signed_in, user, code):
     )
 
 
-def test_wrong_throttled_and_expired_codes_read_the_same(signed_in, user, settings):
+def test_wrong_and_expired_codes_read_the_same_and_a_quick_retry_is_told_to_wait(
+    signed_in, user, settings
+):
     signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
     signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
     code = last_phone_code()
@@ -148,11 +150,13 @@ def test_wrong_throttled_and_expired_codes_read_the_same(signed_in, user, settin
 
     settings.SSPR_CODE_THROTTLE_FACTOR = 60
     wrong_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": wrong}))
+    # The right code typed straight after a wrong one falls in the backoff: not "not right".
     throttled_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": code}))
+    assert throttled_message == "Wait a moment, then enter the code again."
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         expired_message = message(signed_in.post("/ssprsetup/phone/verify/", {"code": code}))
 
-    assert wrong_message == throttled_message == expired_message
+    assert wrong_message == expired_message
     assert "not right or no longer valid" in wrong_message
     reasons = Event.objects.filter(kind=EventKind.CODE_FAILED).order_by("pk")
     assert [e.details["reason"] for e in reasons] == ["wrong", "throttled", "expired"]
@@ -181,9 +185,9 @@ def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_out
     signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
     signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
-    assert "You can ask for a new code from" in page
+    assert "You can ask for a new code in 30 seconds." in page
     response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"}, follow=True)
-    assert "You can ask for another one at" in response.content.decode()
+    assert "You can ask for another one in 30 seconds" in response.content.decode()
     assert len(phone_outbox) == 1
 
 
@@ -217,7 +221,7 @@ def test_correcting_the_number_within_the_cooldown_never_stores_the_first(
     response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
     page = response.content.decode()
     assert response.status_code == 200
-    assert "You can ask for another one at" in page and "We sent" not in page
+    assert "You can ask for another one in 30 seconds" in page and "We sent" not in page
     assert len(phone_outbox) == 1
     # No code page for a number no code went to; the first code verifies nothing now.
     assert signed_in.get("/ssprsetup/phone/verify/")["Location"] == "/ssprsetup/phone/"

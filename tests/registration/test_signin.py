@@ -62,3 +62,21 @@ def test_sign_out_ends_the_session(signed_in: Client):
 
 def test_sign_out_needs_post(signed_in: Client):
     assert signed_in.get("/ssprsetup/signout/").status_code == 405
+
+
+def test_both_sign_in_pages_point_to_the_reset_portal(client):
+    page = client.get("/ssprsetup/signin/").content.decode()
+    assert 'href="/passwordreset/"' in page and "Forgot your password" in page
+    admin_page = client.get("/admin/login/").content.decode()
+    assert 'href="/admin/password_reset/"' in admin_page
+    assert client.get("/admin/password_reset/")["Location"] == "/passwordreset/"
+
+
+def test_the_locked_out_page_carries_the_username_to_the_portal(client, user):
+    for _ in range(5):
+        client.post("/ssprsetup/signin/", {"username": user.username, "password": "wrong"})
+    response = client.post("/ssprsetup/signin/", {"username": user.username, "password": "x"})
+    assert response.status_code == 429
+    assert 'href="/passwordreset/?username=alice"' in response.content.decode()
+    start = client.get("/passwordreset/?username=alice").content.decode()
+    assert 'name="username" value="alice"' in start
