@@ -19,6 +19,9 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture(autouse=True)
 def _isolated_delivery(settings, tmp_path):
     settings.SSPR_PHONE_BACKEND = "locmem"
+    # Messages are sent by the test process after each response; tests/delivery runs the real
+    # queue and worker.
+    settings.SSPR_DELIVERY = "in_process"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SSPR_PHONE_FILE_PATH = str(tmp_path / "phone")
     settings.ALLOWED_HOSTS = ["testserver", "localhost"]
@@ -83,6 +86,25 @@ def admin_client(make_user) -> Client:
     session.save()
     client.admin = admin
     return client
+
+
+def past_sign_in_check(client: Client, user) -> Client:
+    """Sign `user` in on `client`, past the registration prompt (tested on its own)."""
+    client.force_login(user)
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def helpdesk_client(make_user) -> Client:
+    """A member of the Helpdesk group, signed in."""
+    from django.contrib.auth.models import Group
+
+    agent = make_user("agent", password=None)
+    agent.groups.add(Group.objects.get(name="Helpdesk"))
+    return past_sign_in_check(Client(), agent)
 
 
 @pytest.fixture

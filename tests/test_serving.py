@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,13 +50,8 @@ def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float) -> 
     return False
 
 
-server_env: dict = {}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
+def production_env(tmp: Path, *, redis: bool = False, **extra: str) -> dict:
+    """The environment of a production start on a throw-away SQLite file."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -64,16 +60,28 @@ def server(tmp_path_factory):
         "DJANGO_STATIC_ROOT": str(tmp / "static"),
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
         "SSPR_VAR_DIR": str(tmp / "var"),
-        # The stand-in reverse proxy below connects from 127.0.0.1; clients come from other
-        # loopback addresses, as different people behind it would.
-        "SSPR_TRUSTED_PROXIES": "127.0.0.1",
-        "SSPR_SIGN_IN_FAILURES_PER_IP": "3",
+        **extra,
     }
-    env.pop("REDIS_URL", None)
-    env.pop("CACHE_URL", None)
+    if not redis:
+        env.pop("REDIS_URL", None)
+        env.pop("CACHE_URL", None)
+    return env
+
+
+@contextmanager
+def make_serve(tmp: Path, env: dict, workers: int):
+    """`make serve` in its own process group; yields its base URL once /healthz answers."""
+    port = free_port()
     log = open(tmp / "serve.log", "w")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
-        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=1"],
+        [
+            "make",
+            "--no-print-directory",
+            "serve",
+            "HOST=127.0.0.1",
+            f"PORT={port}",
+            f"WORKERS={workers}",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -81,14 +89,28 @@ def server(tmp_path_factory):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    if not wait_until_healthy(base, process, seconds=120):
+    try:
+        if not wait_until_healthy(base, process, seconds=120):
+            raise AssertionError((tmp / "serve.log").read_text())
+        yield base
+    finally:
         os.killpg(process.pid, signal.SIGTERM)
-        raise AssertionError((tmp / "serve.log").read_text())
-    server_env.update(env, db=tmp / "db.sqlite3")
-    yield base
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
-    log.close()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    # The stand-in reverse proxy below connects from 127.0.0.1; clients come from other
+    # loopback addresses, as different people behind it would.
+    env = production_env(tmp, SSPR_TRUSTED_PROXIES="127.0.0.1", SSPR_SIGN_IN_FAILURES_PER_IP="3")
+    with make_serve(tmp, env, workers=1) as base:
+        base_db[base] = tmp / "db.sqlite3"
+        yield base
+
+
+base_db: dict = {}
 
 
 def test_probes_answer_over_plain_http(server):
@@ -186,7 +208,7 @@ def test_behind_a_real_proxy_hop_each_client_has_its_own_limits(server):
         assert post_sign_in(base, "127.0.0.2", "again", forged="127.0.0.3") == 429
     finally:
         proxy.shutdown()
-    with sqlite3.connect(server_env["db"]) as db:
+    with sqlite3.connect(base_db[server]) as db:
         addresses = {
             row[0] for row in db.execute("SELECT ip FROM audit_event WHERE ip IS NOT NULL")
         }
@@ -195,14 +217,7 @@ def test_behind_a_real_proxy_hop_each_client_has_its_own_limits(server):
 
 
 def test_several_workers_on_a_per_process_cache_refuse_to_start(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SSPR_VAR_DIR": str(tmp_path / "var"),
-    }
-    env.pop("REDIS_URL", None)
-    env.pop("CACHE_URL", None)
+    env = production_env(tmp_path)
     check = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -237,41 +252,15 @@ def test_with_redis_make_serve_runs_several_workers_and_the_message_worker(tmp_p
     import redis
     from rq import Worker
 
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_BEHIND_PROXY": "1",
-        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SSPR_VAR_DIR": str(tmp_path / "var"),
-    }
+    env = production_env(tmp_path, redis=True)
     assert env.get("REDIS_URL")
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_until_healthy(base, process, seconds=120), (tmp_path / "serve.log").read_text()
+    with make_serve(tmp_path, env, workers=2) as base:
         status, _headers, body = fetch(f"{base}/readyz", https=False)
         assert (status, json.loads(body)["queue"]) == (200, "ok")
         connection = redis.Redis.from_url(env["REDIS_URL"])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not Worker.all(connection=connection):
             time.sleep(0.3)
-        assert [queue.name for w in Worker.all(connection=connection) for queue in w.queues] == [
-            "sspr"
-        ]
-        log_text = (tmp_path / "serve.log").read_text()
-        assert log_text.count("Booting worker") == 2
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
+        queues = [queue.name for w in Worker.all(connection=connection) for queue in w.queues]
+        assert queues == ["sspr"]
+        assert (tmp_path / "serve.log").read_text().count("Booting worker") == 2

@@ -8,7 +8,6 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.test import Client
 
@@ -18,15 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(make_user) -> Client:
-    agent = make_user("agent", password=None)
-    agent.groups.add(Group.objects.get(name="Helpdesk"))
-    client = Client()
-    client.force_login(agent)
-    session = client.session
-    session.pop("sspr_check_registration", None)
-    session.save()
-    return client
+def desk(helpdesk_client) -> Client:
+    return helpdesk_client
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@"])

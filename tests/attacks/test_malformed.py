@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from axes.models import AccessAttempt
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -26,15 +25,8 @@ def test_overlong_usernames_at_sign_in_get_a_message(client, path, username):
 
 
 @pytest.fixture
-def desk(make_user) -> Client:
-    agent = make_user("agent", password=None)
-    agent.groups.add(Group.objects.get(name="Helpdesk"))
-    client = Client()
-    client.force_login(agent)
-    session = client.session
-    session.pop("sspr_check_registration", None)
-    session.save()
-    return client
+def desk(helpdesk_client) -> Client:
+    return helpdesk_client
 
 
 @pytest.mark.parametrize("query", ["x" * 100_000, "x " * 30_000])
