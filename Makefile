@@ -20,7 +20,7 @@ install: $(STAMP)
 
 run: install
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0 && echo "Database ready."
-	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --address http://$(HOST):$(PORT)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production serving: gunicorn (WORKERS, default 3 with REDIS_URL, else 1), the message worker

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from registration.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
-from .forms import PHONE_MESSAGES
+from .forms import PHONE_MESSAGES, CanonicalEmailField
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
 from .phones import PhoneError, parse
 
@@ -128,6 +128,7 @@ class AuthenticationEmailForm(PrepopulateForm):
     class Meta:
         model = AuthenticationEmail
         fields = ["email"]
+        field_classes = {"email": CanonicalEmailField}
 
 
 class AuthenticationPhoneInline(admin.StackedInline):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import Event, EventKind
 
+from .emails import canonical_email
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 from .phones import PhoneError, PhoneProblem, e164, parse
 
@@ -193,7 +194,7 @@ def _check_row(
         problems,
         allowed_regions=allowed_regions,
     )
-    email = values["authentication_email"] or None
+    email = canonical_email(values["authentication_email"]) or None
     if email:
         try:
             validate_email(email)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .answers import MAX_LENGTH, MIN_LENGTH, normalise
+from .emails import canonical_email
 from .models import SecurityQuestion
 from .phones import PhoneError, PhoneProblem, e164, parse, region_choices
 
@@ -94,8 +95,15 @@ class ChannelForm(forms.Form):
         )
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field whose value is the canonical form (methods.emails)."""
+
+    def to_python(self, value):
+        return canonical_email(super().to_python(value))
+
+
 class EmailForm(forms.Form):
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=_("Email address"),
         max_length=254,
         help_text=_(
@@ -111,7 +119,7 @@ class EmailForm(forms.Form):
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
-        if self.user.email and email.casefold() == self.user.email.casefold():
+        if self.user.email and email.casefold() == canonical_email(self.user.email).casefold():
             raise forms.ValidationError(
                 _("This is your account's own address. Use another one you can read without it."),
                 code="own_address",

@@ -16,6 +16,7 @@ from django_otp.util import random_number_token
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .conf import app_settings
+from .emails import canonical_email
 
 
 class MethodKind(models.TextChoices):
@@ -104,6 +105,10 @@ class AuthenticationEmail(ContactMethod):
 
     def __str__(self) -> str:
         return str(_("Authentication email of %(user)s") % {"user": self.user_id})
+
+    def save(self, *args, **kwargs):
+        self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
 
 
 class OfficePhone(models.Model):

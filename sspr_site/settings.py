@@ -168,6 +168,7 @@ LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "sspr_site.errors.csrf_failure"
 
 # --- Accounts ---------------------------------------------------------------------------------
 

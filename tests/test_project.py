@@ -18,14 +18,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.django_db
-def test_seed_demo_creates_accounts_and_prints_working_sign_ins(settings, client):
+def test_seed_demo_creates_accounts_and_prints_working_sign_ins(settings, client, tmp_path):
     settings.DEBUG = True
+    settings.VAR_DIR = tmp_path
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--address", "http://127.0.0.1:8123", stdout=out)
     lines = {
-        line.split()[0]: line.split()[1] for line in out.getvalue().splitlines() if "demo-" in line
+        line.split()[0]: line.split()[1]
+        for line in out.getvalue().splitlines()
+        if line.startswith("  ") and " demo-" in line
     }
-    assert set(lines) == {"admin", "alice", "bob", "carol"}
+    assert set(lines) == {"admin", "helpdesk", "alice", "bob", "carol"}
+    assert "http://127.0.0.1:8123/ssprsetup/" in out.getvalue()
+    # The same passwords on the next run.
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert all(password in again.getvalue() for password in lines.values())
+    helper = client.post(
+        "/ssprsetup/signin/", {"username": "helpdesk", "password": lines["helpdesk"]}
+    )
+    assert helper.status_code == 302
+    assert client.get("/helpdesk/").status_code in (200, 302)
+    client.post("/ssprsetup/signout/")
     User = get_user_model()
     assert User.objects.get(username="admin").is_superuser
     assert OfficePhone.objects.filter(user__username="bob").exists()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -13,53 +15,76 @@ from methods.models import OfficePhone
 from registration.models import Policy
 
 DEMO_USERS = [
-    # username, first, last, email, staff, office phone
-    ("admin", "Ada", "Admin", "admin@example.org", True, ""),
-    ("alice", "Alice", "Andersen", "alice@example.org", False, ""),
-    ("bob", "Bob", "Baker", "bob@example.org", False, "+442071838750"),
-    ("carol", "Carol", "Castillo", "carol@example.org", False, ""),
+    # username, first, last, email, role, office phone
+    ("admin", "Ada", "Admin", "admin@example.org", "administrator", ""),
+    ("helpdesk", "Hugo", "Helper", "helpdesk@example.org", "helpdesk", ""),
+    ("alice", "Alice", "Andersen", "alice@example.org", "end user", ""),
+    ("bob", "Bob", "Baker", "bob@example.org", "end user", "+442071838750"),
+    ("carol", "Carol", "Castillo", "carol@example.org", "end user", ""),
 ]
 
 
+def demo_passwords() -> dict[str, str]:
+    """The demo passwords, made once and kept in the development folder (var/), so they stay
+    the same from one `make run` to the next."""
+    path = settings.VAR_DIR / "demo-passwords.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    for username, *_rest in DEMO_USERS:
+        known.setdefault(username, f"demo-{secrets.token_urlsafe(9)}")
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=1))
+    path.chmod(0o600)
+    return known
+
+
 class Command(BaseCommand):
-    help = "Create (or refresh) demo accounts with new passwords, and print them. DEBUG only."
+    help = "Create (or refresh) demo accounts and print their sign-ins. DEBUG only."
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--force", action="store_true", help="Run even when DEBUG is off (never in production)."
         )
+        parser.add_argument(
+            "--address",
+            default="http://127.0.0.1:8000",
+            help="Where the site is served, for the printed links.",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, address="http://127.0.0.1:8000", **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with known passwords; run it with DEBUG on."
             )
         User = get_user_model()
+        passwords = demo_passwords()
         rows = []
         with transaction.atomic():
             policy = Policy.load()
             if not policy.helpdesk_contact:
                 policy.helpdesk_contact = "helpdesk@example.org"
                 policy.save()
-            for username, first, last, email, staff, office in DEMO_USERS:
+            helpdesk_group = Group.objects.get(name="Helpdesk")
+            for username, first, last, email, role, office in DEMO_USERS:
                 user, _created = User.objects.get_or_create(username=username)
                 user.first_name, user.last_name, user.email = first, last, email
-                user.is_staff = user.is_superuser = staff
-                password = f"demo-{secrets.token_urlsafe(9)}"
-                user.set_password(password)
+                user.is_staff = user.is_superuser = role == "administrator"
+                user.set_password(passwords[username])
                 user.save()
+                if role == "helpdesk":
+                    user.groups.add(helpdesk_group)
                 if office:
                     OfficePhone.objects.update_or_create(user=user, defaults={"number": office})
-                rows.append((username, password, "administrator" if staff else "end user"))
+                rows.append((username, passwords[username], role))
 
-        self.stdout.write(self.style.SUCCESS("Demo accounts (passwords are new on every run):"))
+        where = address.rstrip("/")
+        self.stdout.write(self.style.SUCCESS("Demo accounts (kept in var/demo-passwords.json):"))
         for username, password, role in rows:
-            self.stdout.write(f"  {username:<8} {password:<20} {role}")
+            self.stdout.write(f"  {username:<9} {password:<20} {role}")
         self.stdout.write("")
-        self.stdout.write("  Registration: http://127.0.0.1:8000/ssprsetup/")
-        self.stdout.write("  Administration: http://127.0.0.1:8000/admin/")
-        self.stdout.write("  Password reset: http://127.0.0.1:8000/passwordreset/")
-        self.stdout.write("  Helpdesk: http://127.0.0.1:8000/helpdesk/ (as admin)")
+        self.stdout.write(f"  Registration: {where}/ssprsetup/")
+        self.stdout.write(f"  Administration: {where}/admin/ (as admin)")
+        self.stdout.write(f"  Password reset: {where}/passwordreset/")
+        self.stdout.write(f"  Helpdesk: {where}/helpdesk/ (as helpdesk or admin)")
         self.stdout.write("  Codes sent by text, call or email are printed below by the server.")
         self.stdout.write(
             "  The policy asks unregistered users to register after signing in; "

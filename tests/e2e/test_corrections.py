@@ -1,0 +1,64 @@
+"""A typo corrected right after a code was sent: what the pages say is what gets stored."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from methods.models import AuthenticationPhone
+from tests.conftest import PASSWORD
+
+from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_phone_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_correcting_the_number_within_the_cooldown_in_the_browser(page, user, outboxes, settings):
+    settings.SSPR_CODE_RESEND_SECONDS = 3
+    phone_dir, _mail_dir = outboxes
+    page.goto("/ssprsetup/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Set up Authentication phone").click()
+    page.get_by_label("Country or region").select_option("GB")
+    page.get_by_label("Phone number").fill("07400 123456")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_role("heading", name="Enter the code").wait_for()
+    first_code = latest_phone_code(phone_dir)
+
+    # The person notices the typo and corrects one digit at once.
+    page.get_by_role("link", name="Enter your number").click()
+    page.get_by_label("Phone number").fill("07400 123457")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("+44 7400 123457").wait_for()
+    page.get_by_role("button", name="Text me a code").click()
+    alert = page.get_by_role("alert")
+    alert.get_by_text("You can ask for another one in").wait_for()
+    assert "We sent" not in page.content()
+    check_accessibility(page, "corrections-01-cooldown")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits_without_horizontal_scroll(page)
+    page.screenshot(path=str(page_path("corrections-01-cooldown-phone")), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    time.sleep(3.2)
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_role("heading", name="Enter the code").wait_for()
+    page.get_by_text("+44 7400 123457").wait_for()
+    code = latest_phone_code(phone_dir)
+    assert code != first_code or len(list(phone_dir.glob("*.json"))) == 2
+    check_accessibility(page, "corrections-02-code-for-the-corrected-number")
+    page.get_by_label("Verification code").fill(code)
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").get_by_text("+44 7400 123457").wait_for()
+    assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400123457"
+
+
+def page_path(name: str):
+    from .conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / f"{name}.png"

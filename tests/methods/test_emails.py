@@ -1,0 +1,75 @@
+"""An internationalised address is stored and compared in one form, however it arrives."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.utils import timezone
+
+from methods.contact_import import import_contact_info
+from methods.emails import canonical_email
+from methods.models import AuthenticationEmail
+from tests.attacks.test_policy_numbers import admin_form
+from tests.conftest import last_email_code
+
+pytestmark = pytest.mark.django_db
+
+UNICODE, PUNYCODE = "anna@exämple.de", "anna@xn--exmple-cua.de"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        (PUNYCODE, UNICODE),
+        (UNICODE, UNICODE),
+        ("Anna@EXAMPLE.org", "Anna@example.org"),
+        ("  anna@XN--EXMPLE-CUA.DE ", UNICODE),
+        ("not-an-address", "not-an-address"),
+        ("a@xn--zz.de", "a@xn--zz.de"),  # not valid punycode: left for the validator
+    ],
+)
+def test_one_canonical_form(typed, stored):
+    assert canonical_email(typed) == stored
+
+
+def test_an_imported_address_is_not_changed_by_saving_the_user_in_the_admin(
+    admin_client, make_user
+):
+    pat = make_user("pat")
+    report = import_contact_info(
+        io.BytesIO(f"username,authentication_email,consent\npat,{UNICODE},yes\n".encode())
+    )
+    assert report.applied == 1 and not report.errors
+    before = AuthenticationEmail.objects.get(user=pat)
+    assert before.email == UNICODE
+    # The browser sends the domain as punycode; nobody ticks "the user has agreed" again.
+    data = admin_form(pat)
+    data |= {
+        "authentication_email-TOTAL_FORMS": "1",
+        "authentication_email-INITIAL_FORMS": "1",
+        "authentication_email-0-id": str(before.pk),
+        "authentication_email-0-user": str(pat.pk),
+        "authentication_email-0-email": PUNYCODE,
+    }
+    response = admin_client.post(f"/admin/auth/user/{pat.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    after = AuthenticationEmail.objects.get(user=pat)
+    assert (after.email, after.consent_recorded_at) == (UNICODE, before.consent_recorded_at)
+
+
+def test_the_person_types_either_form_and_the_same_address_is_stored(signed_in, user):
+    signed_in.post("/ssprsetup/email/", {"email": PUNYCODE})
+    signed_in.post("/ssprsetup/email/verify/", {"code": last_email_code()})
+    assert AuthenticationEmail.objects.get(user=user).email == UNICODE
+
+
+def test_the_reset_portal_matches_either_form(client, make_user, mailoutbox, settings):
+    from tests.passwordreset.conftest import start_reset
+
+    settings.SSPR_CAPTCHA_DIFFICULTY = 50
+    rita = make_user("rita")
+    AuthenticationEmail.objects.create(user=rita, email=UNICODE, verified_at=timezone.now())
+    start_reset(client, "rita")
+    client.post("/passwordreset/email/", {"email": PUNYCODE})
+    assert [message.to for message in mailoutbox] == [[UNICODE]]
