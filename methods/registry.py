@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
@@ -18,6 +19,7 @@ from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from phonenumbers import PhoneNumberFormat
 
 from delivery.outbox import Message
 
@@ -169,8 +171,9 @@ class CodeMethod(Method):
     # Show the destination back, and let the user pick a channel, before anything is sent.
     confirm_before_send: ClassVar[bool] = False
 
-    def start_form(self, data, *, user, policy: PolicyLike):
-        """The form of the first step; its cleaned_data["destination"] is where codes go."""
+    def start_form(self, data, *, user, policy: PolicyLike, previous: str | None = None):
+        """The form of the first step; its cleaned_data["destination"] is where codes go.
+        `previous` is what the person entered last, shown again when they go back to fix it."""
         raise NotImplementedError
 
     def channels(self, policy: PolicyLike) -> list[Channel]:
@@ -259,8 +262,15 @@ class AuthenticationPhoneMethod(CodeMethod):
     start_label = _("Enter your number")
     confirm_before_send = True
 
-    def start_form(self, data, *, user, policy: PolicyLike):
-        return PhoneForm(data, allowed_regions=policy.region_list)
+    def start_form(self, data, *, user, policy: PolicyLike, previous: str | None = None):
+        initial = {}
+        if previous:
+            number = phonenumbers.parse(previous, None)
+            initial = {
+                "region": phonenumbers.region_code_for_number(number),
+                "number": phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+            }
+        return PhoneForm(data, allowed_regions=policy.region_list, initial=initial)
 
     def is_enabled(self, policy: PolicyLike) -> bool:
         return policy.phone_sms_enabled or policy.phone_voice_enabled
@@ -369,8 +379,8 @@ class AuthenticationEmailMethod(CodeMethod):
     related_name = "email"
     start_label = _("Enter your address")
 
-    def start_form(self, data, *, user, policy: PolicyLike):
-        return EmailForm(data, user=user)
+    def start_form(self, data, *, user, policy: PolicyLike, previous: str | None = None):
+        return EmailForm(data, user=user, initial={"email": previous} if previous else {})
 
     def is_enabled(self, policy: PolicyLike) -> bool:
         return policy.email_enabled

@@ -293,7 +293,12 @@ def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> Ht
     """Step 1: the number or address to verify."""
     if gate := needs_password(request):
         return gate
-    form = method.start_form(posted(request), user=request.user, policy=policy)
+    form = method.start_form(
+        posted(request),
+        user=request.user,
+        policy=policy,
+        previous=session.get_pending(request, method.slug),
+    )
     if request.method == "POST" and form.is_valid():
         destination = form.cleaned_data["destination"]
         session.set_pending(request, method.slug, destination)
