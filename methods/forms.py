@@ -161,6 +161,16 @@ class SecretTextInput(forms.TextInput):
         return None
 
 
+class CorrectableSecretInput(SecretTextInput):
+    """An answer box that shows the typed answer again only while the person corrects their
+    own form, and only when that answer was valid; never once the answers are saved."""
+
+    show_value = False
+
+    def format_value(self, value):
+        return forms.TextInput.format_value(self, value) if self.show_value else None
+
+
 class QuestionsForm(forms.Form):
     """N distinct approved questions, N distinct answers; answers come back normalised."""
 
@@ -183,7 +193,7 @@ class QuestionsForm(forms.Form):
                 label=_("Answer %(index)d") % {"index": index},
                 max_length=MAX_LENGTH,
                 strip=False,
-                widget=SecretTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                widget=CorrectableSecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 error_messages={
                     "required": _("Type an answer."),
                     "max_length": _("Use at most %(max)d characters.") % {"max": MAX_LENGTH},
@@ -234,6 +244,11 @@ class QuestionsForm(forms.Form):
             seen_answers.add(answer)
             if question is not None:
                 answers.append((question, answer))
-        if not self.errors:
+        if self.errors:
+            # One wrong answer must not wipe out the others the person typed correctly.
+            for index in range(1, self.count + 1):
+                name = f"answer_{index}"
+                self.fields[name].widget.show_value = name not in self.errors
+        else:
             cleaned["answers"] = answers
         return cleaned
