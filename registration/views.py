@@ -242,7 +242,8 @@ def finish(request: HttpRequest) -> HttpResponse:
     policy = Policy.load()
     outcome = registration_finish(request=request, user=request.user, policy=policy)
     if outcome is not None:
-        if outcome is EventKind.REGISTRATION_CONFIRMED:
+        just_registered = request.session.pop(JUST_REGISTERED, False)
+        if outcome is EventKind.REGISTRATION_CONFIRMED and not just_registered:
             messages.success(request, _("Thank you. Your methods are confirmed."))
         else:
             messages.success(
@@ -270,6 +271,33 @@ def skip(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("You cannot postpone any more. Please register now."))
         return redirect("registration:overview")
     return redirect(safe_return(request, session.end_interrupt(request)))
+
+
+JUST_REGISTERED = "sspr_just_registered"
+
+
+def record_when_complete(request: HttpRequest, policy: Policy) -> None:
+    """The moment the verified methods meet the policy, the registration is recorded: someone
+    who closes the page now is registered, not "not registered" while able to reset. Finish
+    then only confirms."""
+    status = registration_status(user=request.user, policy=policy)
+    if status.can_finish and not status.is_complete:
+        registration_finish(request=request, user=request.user, policy=policy)
+        request.session[JUST_REGISTERED] = True
+        messages.success(
+            request,
+            _(
+                "You now have the methods your organisation requires: your registration is "
+                "recorded, and you can reset your password yourself. Add more methods if you "
+                "like, then press Finish."
+            ),
+        )
+
+
+def still_needed(request: HttpRequest, policy: Policy) -> dict:
+    """How many more verified methods the person needs, for the step pages."""
+    status = registration_status(user=request.user, policy=policy)
+    return {"still_needed": max(status.required - status.verified, 0)}
 
 
 # --- Authentication phone and email: enter, send, verify ----------------------------------------
@@ -308,7 +336,12 @@ def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> Ht
     return render(
         request,
         "registration/method_start.html",
-        {"form": form, "method": method, **code_steps(method, policy, "start")},
+        {
+            "form": form,
+            "method": method,
+            **code_steps(method, policy, "start"),
+            **still_needed(request, policy),
+        },
     )
 
 
@@ -431,6 +464,7 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
                 _("%(method)s verified: %(value)s.")
                 % {"method": method.label, "value": method.display(destination)},
             )
+            record_when_complete(request, policy)
             return redirect("registration:overview")
         form.add_error("code", WAIT_A_MOMENT if outcome is CheckOutcome.THROTTLED else CODE_REFUSED)
     return render(
@@ -465,8 +499,13 @@ def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpRespo
             request=request, user=request.user, answers=form.cleaned_data["answers"], policy=policy
         )
         messages.success(request, _("Your security questions are saved."))
+        record_when_complete(request, policy)
         return redirect("registration:overview")
-    return render(request, "registration/questions.html", {"form": form, "method": method})
+    return render(
+        request,
+        "registration/questions.html",
+        {"form": form, "method": method, **still_needed(request, policy)},
+    )
 
 
 # --- Removing a method ------------------------------------------------------------------------

@@ -28,24 +28,27 @@ def test_finish_is_refused_until_the_requirement_is_met(signed_in, user, policy)
     assert not Registration.objects.filter(user=user, completed_at__isnull=False).exists()
 
 
-def test_whole_registration_records_completion(signed_in, user, policy):
+def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, user, policy):
     register_phone(signed_in)
+    assert not Registration.objects.filter(user=user, completed_at__isnull=False).exists()
+    page = signed_in.get("/ssprsetup/email/").content.decode()
+    assert "needs 1 more verified method from you" in page and "Finish" in page
     register_email(signed_in)
-    assert signed_in.post("/ssprsetup/questions/", questions_data(3)).status_code == 302
-    page = signed_in.get("/ssprsetup/").content.decode()
-    assert "3 of 2 required methods verified" in page
-    response = signed_in.post("/ssprsetup/finish/", follow=True)
-    page = response.content.decode()
-    assert "Your registration is complete" in page
-    assert "You are registered" in page
+    # Closing the page now leaves a registered person, not one "not registered" who can reset.
     registration = Registration.objects.get(user=user)
     assert registration.completed_at and registration.last_confirmed_at
     event = Event.objects.get(kind=EventKind.REGISTRATION_COMPLETED)
-    assert event.details["methods"] == [
-        "authentication_email",
-        "authentication_phone",
-        "security_questions",
-    ]
+    assert event.details["methods"] == ["authentication_email", "authentication_phone"]
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "You are registered" in page
+    assert "All 2 methods your organisation requires are verified." in page
+    assert " of 2 required" not in page  # never "3 of 2"
+    assert "this one is extra" in signed_in.get("/ssprsetup/questions/").content.decode()
+    assert signed_in.post("/ssprsetup/questions/", questions_data(3)).status_code == 302
+    # Finish then closes the visit with the words a finished registration deserves.
+    response = signed_in.post("/ssprsetup/finish/", follow=True)
+    assert "Your registration is complete" in response.content.decode()
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_COMPLETED).count() == 1
 
 
 def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, policy):
@@ -59,7 +62,7 @@ def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, poli
     assert "/ssprsetup/office-phone/" not in page
     assert signed_in.get("/ssprsetup/office-phone/").status_code == 404
     assert signed_in.post("/ssprsetup/office-phone/remove/").status_code == 404
-    assert "1 of 1 required methods verified" in page
+    assert "The 1 method your organisation requires is verified." in page
     assert signed_in.post("/ssprsetup/finish/").status_code == 302
     assert Registration.objects.get(user=user).completed_at
 

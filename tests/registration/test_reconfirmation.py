@@ -55,6 +55,7 @@ def test_group_members_are_in_scope(signed_in, user, policy):
 
 def test_stale_registration_asks_to_confirm_and_one_button_confirms(signed_in, user, policy):
     register_fully(signed_in)
+    confirmations = Event.objects.filter(kind=EventKind.REGISTRATION_CONFIRMED).count()
     policy.reconfirm_days = 30
     policy.save()
     with time_machine.travel(timezone.now() + timedelta(days=31)):
@@ -65,7 +66,10 @@ def test_stale_registration_asks_to_confirm_and_one_button_confirms(signed_in, u
         assert "Your methods are confirmed" in response.content.decode()
         registration = Registration.objects.get(user=user)
         assert registration.last_confirmed_at > timezone.now() - timedelta(minutes=1)
-    assert Event.objects.filter(kind=EventKind.REGISTRATION_CONFIRMED).count() == 1
+        # One clear action: the confirmation button, and no second Finish beside it.
+        assert page.count('action="/ssprsetup/finish/"') == 1
+    count = Event.objects.filter(kind=EventKind.REGISTRATION_CONFIRMED).count()
+    assert count == confirmations + 1
 
 
 def test_reconfirmation_never_when_days_is_zero(signed_in, policy):
