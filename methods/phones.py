@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 import functools
+import unicodedata
 from collections.abc import Iterable
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+from babel import Locale, UnknownLocaleError
+from django.utils import translation
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 
 class PhoneProblem(enum.Enum):
@@ -83,21 +86,31 @@ def country_prefix(value: str) -> str:
         return "unknown"
 
 
-@functools.lru_cache(maxsize=64)
-def _region_label(region: str, language: str) -> str:
-    example = phonenumbers.example_number(region)
-    name = geocoder.country_name_for_number(example, language) if example else ""
-    return f"{name or region} (+{phonenumbers.country_code_for_region(region)})"
+def _sort_key(label: str) -> str:
+    """Alphabetical as a reader expects: accents ignored ("Åland" sorts with the A's)."""
+    decomposed = unicodedata.normalize("NFKD", label)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+@functools.lru_cache(maxsize=16)
+def _all_region_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """Every country that has phone numbers, named in `language` (CLDR, through Babel), as
+    "United Kingdom (+44)", sorted for that language. Built once per language."""
+    try:
+        names = Locale.parse(language.replace("-", "_")).territories
+    except (ValueError, UnknownLocaleError):
+        names = Locale("en").territories
+    choices = [
+        (region, f"{names.get(region, region)} (+{phonenumbers.country_code_for_region(region)})")
+        for region in phonenumbers.SUPPORTED_REGIONS
+    ]
+    return tuple(sorted(choices, key=lambda choice: _sort_key(choice[1])))
 
 
 def region_choices(
-    allowed_regions: Iterable[str] = (), language: str = "en"
+    allowed_regions: Iterable[str] = (), language: str | None = None
 ) -> list[tuple[str, str]]:
-    """Countries for the selector, such as "United Kingdom (+44)", sorted by name."""
-    regions = {code.upper() for code in allowed_regions} or phonenumbers.SUPPORTED_REGIONS
-    choices = [
-        (region, _region_label(region, language))
-        for region in regions
-        if region in phonenumbers.SUPPORTED_REGIONS
-    ]
-    return sorted(choices, key=lambda choice: choice[1])
+    """Countries for the selector in the reader's language, limited to `allowed_regions`."""
+    allowed = {code.upper() for code in allowed_regions}
+    choices = _all_region_choices(language or translation.get_language() or "en")
+    return [choice for choice in choices if not allowed or choice[0] in allowed]

@@ -48,3 +48,25 @@ def test_masks_keep_country_code_and_last_two_digits_or_first_letter_and_domain(
     assert mask_email("alice.home@example.net") == "a•••@example.net"
     for masked in (mask_phone("+447400123456"), mask_email("alice.home@example.net")):
         assert "7400123" not in masked and "alice.home" not in masked
+
+
+def test_the_country_list_uses_proper_names_sorted_for_the_reader():
+    from methods.phones import region_choices
+
+    english = [label for _code, label in region_choices(language="en")]
+    assert "Kosovo (+383)" in english and "Ascension Island (+247)" in english
+    assert not any(label.startswith(("XK ", "AC ")) for label in english)
+    # Åland sorts with the A's, not after Z.
+    position = english.index("Åland Islands (+358)")
+    assert english[position - 1].startswith("Afghanistan")
+    assert english[position + 1].startswith("Albania")
+    german = dict(region_choices(language="de"))
+    assert german["DE"] == "Deutschland (+49)" and german["GB"] == "Vereinigtes Königreich (+44)"
+    assert [code for code, _label in region_choices(["GB", "DE"], language="de")] == ["DE", "GB"]
+
+
+def test_the_phone_form_says_choose_a_country_first(signed_in):
+    page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert '<option value="" selected>Choose a country</option>' in page
+    german = signed_in.get("/ssprsetup/phone/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Deutschland (+49)" in german
