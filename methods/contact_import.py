@@ -65,6 +65,10 @@ class ImportReport:
     def applied(self) -> int:
         return self.created + self.updated
 
+    @property
+    def rows_with_errors(self) -> int:
+        return len({problem.line for problem in self.errors})
+
 
 class ImportStopped(Exception):
     pass

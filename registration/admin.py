@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import secrets
+import time
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -207,6 +211,16 @@ class RegistrationAdmin(BoundedSearchMixin, admin.ModelAdmin):
         return False
 
 
+PENDING_IMPORT = "sspr_pending_import"
+PENDING_SECONDS = 3600
+
+
+def _drop_pending(request) -> None:
+    pending = request.session.pop(PENDING_IMPORT, None)
+    if pending:
+        default_storage.delete(pending["path"])
+
+
 class ContactImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"), help_text=_("UTF-8, with a header line naming the columns.")
@@ -301,29 +315,69 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
         return custom + super().get_urls()
 
     def import_contact_info_view(self, request):
-        """Upload the same CSV file as the import_contact_info command takes."""
+        """Upload the same CSV file as the import_contact_info command takes. After a dry run
+        the checked file is kept (for an hour, for this administrator's session only) so that
+        it can be applied without uploading it again."""
         if not self.has_change_permission(request):
             raise PermissionDenied
         form = ContactImportForm(request.POST or None, request.FILES or None)
         report = None
-        if request.method == "POST" and form.is_valid():
+        pending = request.session.get(PENDING_IMPORT)
+        apply_token = request.POST.get("apply") if request.method == "POST" else None
+        if apply_token:
+            form = ContactImportForm()
+            report = self._apply_pending(request, pending, apply_token)
+            pending = None
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
+            dry_run = form.cleaned_data["dry_run"]
             report = import_contact_info(
                 upload.file,
-                dry_run=form.cleaned_data["dry_run"],
+                dry_run=dry_run,
                 actor=request.user,
                 allowed_regions=Policy.load().region_list,
             )
+            pending = None
+            if dry_run and not report.fatal and report.applied:
+                pending = self._keep_for_applying(request, upload)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import contact information"),
             "form": form,
             "report": report,
+            "pending": pending,
             "errors": report.errors[:500] if report else [],
             "columns": ", ".join(COLUMNS),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/auth/user/import_contact_info.html", context)
+
+    def _keep_for_applying(self, request, upload) -> dict:
+        _drop_pending(request)
+        token = secrets.token_urlsafe(16)
+        upload.file.seek(0)
+        name = default_storage.save(f"contact-imports/{token}.csv", upload.file)
+        pending = {"token": token, "path": name, "name": upload.name[:100], "at": time.time()}
+        request.session[PENDING_IMPORT] = pending
+        return pending
+
+    def _apply_pending(self, request, pending, token):
+        from methods.contact_import import ImportReport
+
+        fresh = pending and time.time() - pending["at"] < PENDING_SECONDS
+        if not (fresh and secrets.compare_digest(pending["token"], token)):
+            _drop_pending(request)
+            return ImportReport(
+                fatal=str(
+                    _("That checked file is no longer available. Upload it again to import it.")
+                )
+            )
+        with default_storage.open(pending["path"], "rb") as stream:
+            report = import_contact_info(
+                stream, actor=request.user, allowed_regions=Policy.load().region_list
+            )
+        _drop_pending(request)
+        return report
 
     @admin.action(description=_("Require reconfirmation"), permissions=["change"])
     def require_reconfirmation(self, request, queryset):

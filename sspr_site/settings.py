@@ -233,7 +233,11 @@ if DEBUG or TESTING:
     WHITENOISE_AUTOREFRESH = True
     warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Private files (a checked contact import waiting to be applied); never served.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "private")},
+    },
     "staticfiles": {
         # Hashed, compressed files in production (after collectstatic); plain files otherwise.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -175,20 +176,40 @@ def test_admin_upload_runs_the_same_import(admin_client, people):
         "/admin/auth/user/import-contact-info/", {"file": upload, "dry_run": ""}
     )
     page = response.content.decode()
-    assert "2 rows: 1 applied, 0 unchanged, 1 row with errors" in page
+    assert "2 rows: 1 applied, 0 unchanged." in page
+    assert "1 row has problems (1 in all) and is not imported." in page
     assert "line 3, column username: no such user" in page
     assert OfficePhone.objects.filter(user=people[0]).exists()
     assert Event.objects.get(kind=EventKind.CONTACT_IMPORTED).actor == admin_client.admin
 
 
-def test_admin_upload_dry_run(admin_client, people):
-    upload = io.BytesIO((HEADER + "ann,+442071838750,,,no\n").encode())
+def test_admin_upload_dry_run_then_apply_without_uploading_again(admin_client, people, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.InMemoryStorage",
+        },
+    }
+    rows = "ann,+442071838750,,,no\nzed,,,,no\nbob,12,+12,nope,maybe\n"
+    upload = io.BytesIO((HEADER + rows).encode())
     upload.name = "contacts.csv"
-    response = admin_client.post(
-        "/admin/auth/user/import-contact-info/", {"file": upload, "dry_run": "on"}
-    )
-    assert "Nothing was changed" in response.content.decode()
-    assert not OfficePhone.objects.exists()
+    url = "/admin/auth/user/import-contact-info/"
+    page = admin_client.post(url, {"file": upload, "dry_run": "on"}).content.decode()
+    assert "Nothing was changed" in page and not OfficePhone.objects.exists()
+    # Rows and problems counted apart: two rows are refused, for four reasons between them.
+    assert "2 rows have problems (" in page
+    token = re.search(r'name="apply" value="([^"]+)"', page).group(1)
+    # Someone else's token, or a replay after applying, applies nothing.
+    assert "no longer available" in admin_client.post(url, {"apply": "x" + token}).content.decode()
+    page = admin_client.post(url, {"file": io.BytesIO(b"x"), "dry_run": "on"}).content.decode()
+    upload = io.BytesIO((HEADER + rows).encode())
+    upload.name = "contacts.csv"
+    page = admin_client.post(url, {"file": upload, "dry_run": "on"}).content.decode()
+    token = re.search(r'name="apply" value="([^"]+)"', page).group(1)
+    page = admin_client.post(url, {"apply": token}).content.decode()
+    assert "3 rows: 1 applied, 0 unchanged." in page
+    assert OfficePhone.objects.filter(user=people[0]).exists()
+    assert "no longer available" in admin_client.post(url, {"apply": token}).content.decode()
 
 
 def test_import_page_needs_permission(client, make_user):
