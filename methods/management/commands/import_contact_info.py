@@ -53,7 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{report.rows:,} rows: {report.applied:,} {verb} ({report.created:,} new users' "
             f"details, {report.updated:,} updated), {report.unchanged:,} unchanged, "
-            f"{len(report.errors):,} with errors."
+            f"{report.rows_with_errors:,} with problems ({len(report.errors):,} in all)."
         )
         for kept in report.kept:
             self.stdout.write(f"  kept: {kept}")
@@ -62,4 +62,4 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
         if report.errors:
-            raise CommandError(f"{len(report.errors):,} rows were not imported; see above.")
+            raise CommandError(f"{report.rows_with_errors:,} rows were not imported; see above.")
