@@ -13,6 +13,7 @@ from django.core.validators import (
 )
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy as ngettext
 
 
 def validate_regions(value: str) -> None:
@@ -121,7 +122,10 @@ class Policy(models.Model):
         _("questions to reset"),
         default=3,
         validators=[MinValueValidator(3), MaxValueValidator(5)],
-        help_text=_("How many questions are asked at reset (3 to 5, not more than to register)."),
+        help_text=_(
+            "How many questions are asked when someone resets their password (3 to 5, not more "
+            "than to register)."
+        ),
     )
     reconfirm_days = models.PositiveSmallIntegerField(
         _("reconfirm after (days)"),
@@ -192,19 +196,27 @@ class Policy(models.Model):
             raise ValidationError(_("Enable at least one method."), code="no_method")
         for field in ("methods_required", "reset_methods_required"):
             required = getattr(self, field) or 0
-            if enabled < required:
+            # A value outside 1-2 already has the field's own message; say nothing more.
+            if required in (1, 2) and enabled < required:
                 errors[field] = ValidationError(
-                    _(
+                    ngettext(
                         "Only %(enabled)d method is enabled, fewer than the %(required)d "
-                        "required. Enable more methods or require fewer."
+                        "required. Enable more methods or require fewer.",
+                        "Only %(enabled)d methods are enabled, fewer than the %(required)d "
+                        "required. Enable more methods or require fewer.",
+                        enabled,
                     ),
                     params={"enabled": enabled, "required": required},
                     code="too_few_methods",
                 )
-        if (self.reset_questions_required or 0) > (self.questions_required or 0):
+        register, reset = self.questions_required or 0, self.reset_questions_required or 0
+        if 3 <= register <= 5 and 3 <= reset <= 5 and reset > register:
             errors["reset_questions_required"] = ValidationError(
-                _("Ask at most as many questions at reset (%(register)d) as users register."),
-                params={"register": self.questions_required},
+                _(
+                    "Ask at most as many questions for a password reset as people answer when "
+                    "they register (%(register)d)."
+                ),
+                params={"register": register},
                 code="too_many_reset_questions",
             )
         if self.scope == Scope.GROUP and self.scope_group_id is None:

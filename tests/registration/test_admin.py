@@ -84,6 +84,21 @@ def test_impossible_policies_are_refused_with_a_clear_error(admin_client, change
     assert Policy.load().updated_at == before
 
 
+def test_an_out_of_range_requirement_gets_one_message_that_reads_as_a_sentence(admin_client):
+    """Not "Only 3 methods are enabled; 7 are required" when the limit is 2."""
+    page = admin_client.post(
+        "/admin/registration/policy/1/change/", policy_form(methods_required="7")
+    ).content.decode()
+    assert "less than or equal to 2" in page
+    assert "fewer than the 7" not in page
+    page = admin_client.post(
+        "/admin/registration/policy/1/change/",
+        policy_form(questions_required="3", reset_questions_required="4"),
+    ).content.decode()
+    assert "Ask at most as many questions for a password reset" in page
+    assert " at reset" not in page
+
+
 def test_helpdesk_contact_is_escaped_on_pages(admin_client, signed_in):
     admin_client.post(
         "/admin/registration/policy/1/change/",
