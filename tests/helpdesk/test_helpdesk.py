@@ -184,7 +184,7 @@ def test_report_counts_match_known_events(desk, people):
     page = desk.get("/helpdesk/report/?days=7").content.decode()
     assert re.search(r"Registration completed</th><td>3<", page)
     assert re.search(r"Password reset</th><td>1<", page)
-    assert re.search(r"wrong_answers</th><td>1<", page)
+    assert re.search(r"Wrong answers</th><td>1<", page)  # in words, not "wrong_answers"
     assert "<svg" in page and 'role="img"' in page
     assert "2 registered, 2 not registered." in page
     page30 = desk.get("/helpdesk/report/?days=30").content.decode()
@@ -292,3 +292,17 @@ def test_the_caller_check_offers_only_methods_the_policy_allows(desk, people, po
         "Authentication phone (voice call)"
         in desk.get(f"/helpdesk/users/{ann.pk}/verify/").content.decode()
     )
+
+
+def test_the_user_page_says_what_happened_in_words(desk, people):
+    ann = people["ann"]
+    Event.objects.create(
+        kind=EventKind.CODE_FAILED,
+        subject=ann,
+        details={"method": "authentication_email", "purpose": "reset", "reason": "throttled"},
+    )
+    page = desk.get(f"/helpdesk/users/{ann.pk}/").content.decode()
+    assert "Method: Authentication email; Purpose: Password reset" in page
+    assert "Reason: Typed again too quickly" in page
+    for internal in ("authentication_email", "throttled", "purpose:"):
+        assert internal not in page

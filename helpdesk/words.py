@@ -1,0 +1,73 @@
+"""What the audit log and the reports store as short internal values, said in words."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import EventKind
+from delivery.models import Problem
+from methods.models import Channel, MethodKind, Purpose
+
+WORDS = {
+    **{kind.value: kind.label for kind in MethodKind},
+    **{purpose.value: purpose.label for purpose in Purpose},
+    **{channel.value: channel.label for channel in Channel},
+    **{problem.value: problem.label for problem in Problem},
+    **{kind.value: kind.label for kind in EventKind},
+    "wrong": _("Wrong code"),
+    "expired": _("Code expired"),
+    "no_code": _("No live code"),
+    "throttled": _("Typed again too quickly"),
+    "locked": _("Too many failures in a row"),
+    "wrong_answers": _("Wrong answers"),
+    "destination_mismatch": _("Number or address did not match"),
+    "no_account": _("No account that can use the portal"),
+    "cooldown": _("Asked again too soon"),
+    "rate_limited": _("Sending limit reached"),
+    "delivery_failed": _("Could not be delivered"),
+    "not_allowed": _("Not allowed by the policy"),
+    "account_blocked": _("Blocked for a day after too many attempts"),
+    "address_limited": _("Too many attempts from one address"),
+    "administrator": _("By an administrator"),
+    "stale": _("Older than the policy allows"),
+    "verified": _("Verified"),
+    "not_verified": _("Not verified"),
+    "notice": _("Notice"),
+    "code": _("Code"),
+    "reminder": _("Reminder"),
+    "user": _("per person"),
+    "destination": _("per number or address"),
+    "ip": _("per address"),
+    "prefix": _("per country"),
+    "overall": _("overall"),
+}
+
+KEYS = {
+    "method": _("Method"),
+    "methods": _("Methods"),
+    "reason": _("Reason"),
+    "purpose": _("Purpose"),
+    "channel": _("Channel"),
+    "outcome": _("Outcome"),
+    "limit": _("Limit"),
+    "attempt": _("Attempt"),
+    "attempts": _("Tries"),
+    "count": _("Count"),
+    "usable": _("Account can use the portal"),
+    "field": _("Setting"),
+    "skips_used": _("Postponed"),
+    "skips_allowed": _("Postponements allowed"),
+}
+
+
+def in_words(value) -> str:
+    """A stored value in words; lists word by word; anything unknown as it is."""
+    if isinstance(value, list | tuple):
+        return ", ".join(in_words(item) for item in value)
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(WORDS.get(value, value)) if isinstance(value, str) else str(value)
+
+
+def details_in_words(details: dict) -> list[tuple[str, str]]:
+    return [(str(KEYS.get(key, key)), in_words(value)) for key, value in details.items()]
