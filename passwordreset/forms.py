@@ -87,4 +87,16 @@ class AnswersForm(forms.Form):
 
 
 class NewPasswordForm(SetPasswordForm):
-    """Django's own: the new password twice, checked by the configured validators."""
+    """Django's own: the new password twice, checked by the configured validators. What the
+    validators say is shown next to the new password, where the person typed it."""
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password1"].help_text = ""  # the rules are listed above the form
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-reveal"] = "true"

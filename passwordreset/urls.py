@@ -13,6 +13,7 @@ urlpatterns = [
     path("methods/", views.methods, name="methods"),
     path("questions/", views.questions, name="questions"),
     path("finish/", views.finish, name="finish"),
+    path("finish/strength/", views.strength, name="strength"),
     path("done/", views.done, name="done"),
     path("<slug:slug>/", views.method_send, name="method_send"),
     path("<slug:slug>/code/", views.method_code, name="method_code"),

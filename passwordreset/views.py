@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from methods.registry import (
     REGISTRY,
@@ -21,6 +22,8 @@ from methods.registry import (
     SecurityQuestionsMethod,
     UserMethods,
 )
+from passwords.validators import STRENGTH_LABELS
+from passwords.validators import strength as password_strength
 from registration.models import Policy
 
 from . import captcha, flows
@@ -241,7 +244,34 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         reset_state.clear(request)
         request.session["sspr_reset_done"] = state.action
         return redirect("passwordreset:done")
-    return render(request, "passwordreset/finish.html", {"form": form, "state": state})
+    return render(
+        request,
+        "passwordreset/finish.html",
+        {
+            "form": form,
+            "state": state,
+            "account": user.get_username(),
+            "rules": password_validators_help_texts(),
+        },
+    )
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@require_POST
+def strength(request: HttpRequest) -> JsonResponse:
+    """How hard the typed password is to guess, for the meter on the new-password page. Only
+    for an attempt that has proven who it is; nothing is stored or logged.
+
+    It only reads the session: a meter request still on its way when the form is sent must
+    not write the attempt back after the reset has cleared it."""
+    state = reset_state.load(request)
+    policy = Policy.load()
+    user = flows.state_user(state) if state else None
+    if state is None or not flows.identity_proven(state, user, policy):
+        raise Http404
+    score = password_strength(request.POST.get("password", "")[:200], user)
+    return JsonResponse({"score": score, "label": str(STRENGTH_LABELS[score])})
 
 
 @never_cache

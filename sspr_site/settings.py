@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "registration",
     "passwordreset",
     "helpdesk",
+    "passwords",
     "axes",
 ]
 
@@ -185,6 +186,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "passwords.validators.BannedWordsValidator"},
+    {"NAME": "passwords.validators.StrengthValidator", "OPTIONS": {"minimum": 2}},
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -49,7 +49,16 @@ def test_reset_a_forgotten_password_in_the_browser(page, make_user, outboxes, se
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("heading", name="Choose a new password").wait_for()
     check_accessibility(page, "25-reset-new-password")
+    assert page.get_by_text("For the account").is_visible()
     page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    # The server's estimate appears as the person types; the reveal button shows the text.
+    page.get_by_text(re.compile(r"Strength: (Strong|Very strong)")).wait_for()
+    reveal = page.locator("button[aria-controls=id_new_password1]")
+    assert reveal.inner_text() == "Show password"
+    reveal.click()
+    assert page.locator("#id_new_password1").get_attribute("type") == "text"
+    assert reveal.get_attribute("aria-pressed") == "true" and reveal.inner_text() == "Hide password"
+    check_accessibility(page, "25b-reset-new-password-typed")
     page.locator("#id_new_password2").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()
     page.get_by_role("heading", name="Your password is changed").wait_for()

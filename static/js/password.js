@@ -1,0 +1,53 @@
+// The new-password page, made easier with JavaScript: a button to show what was typed, and a
+// strength estimate computed by the server as the person types. Without JavaScript the form
+// works the same; the rules are listed above it and the server explains any refusal.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-strength-url]");
+  if (!form) { return; }
+
+  form.querySelectorAll("input[data-reveal]").forEach(function (input) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "link-button reveal";
+    button.setAttribute("aria-pressed", "false");
+    button.setAttribute("aria-controls", input.id);
+    button.textContent = form.dataset.showLabel;
+    button.addEventListener("click", function () {
+      var shown = input.type === "text";
+      input.type = shown ? "password" : "text";
+      button.setAttribute("aria-pressed", shown ? "false" : "true");
+      button.textContent = shown ? form.dataset.showLabel : form.dataset.hideLabel;
+    });
+    input.insertAdjacentElement("afterend", button);
+  });
+
+  var first = form.querySelector("input[name=new_password1]");
+  var output = document.getElementById("password-strength");
+  var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+  if (!first || !output || !token) { return; }
+  var timer = null;
+  first.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    if (!first.value) { output.textContent = ""; return; }
+    timer = window.setTimeout(function () {
+      var body = new URLSearchParams();
+      body.append("password", first.value);
+      body.append("csrfmiddlewaretoken", token.value);
+      fetch(form.dataset.strengthUrl, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token.value },
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (result) {
+          if (result) {
+            output.textContent = form.dataset.strengthLabel + " " + result.label;
+            output.dataset.score = result.score;
+          }
+        })
+        .catch(function () { output.textContent = ""; });
+    }, 350);
+  });
+})();
