@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -167,3 +168,15 @@ def test_admin_prepopulates_a_phone_only_with_consent(admin_client, make_user):
     assert phone.prepopulated and phone.verified_at is None and phone.consent_recorded_at
     event = Event.objects.get(kind=EventKind.METHOD_PREPOPULATED)
     assert event.details == {"method": "authentication_phone"} and event.subject == user
+
+
+def test_the_admin_home_says_how_many_are_registered_and_can_reset(
+    admin_client, population, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        page = admin_client.get("/admin/").content.decode()
+    summary = page.split('id="registration-summary"')[1].split("</div>")[0]
+    in_scope = get_user_model().objects.count()  # everyone, by default
+    # one, two and quiz have a verified phone; boss is staff (needs two); none has nothing.
+    assert f"0 of {in_scope} people in scope are registered; 3 can reset" in summary
+    assert 'href="/helpdesk/"' in summary and 'href="/helpdesk/report/"' in summary
