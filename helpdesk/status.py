@@ -122,12 +122,14 @@ class Row:
                 "%(count)d of 2 required methods verified (administrator accounts need two, "
                 "not counting security questions)."
             ) % {"count": min(self.other_methods, 2)}
-        # Questions count only beside another method: they never suffice alone.
-        total = self.other_methods + (1 if self.questions_count and self.other_methods else 0)
+        # Questions count only beside another method, unless the policy lets them stand alone.
+        alone = policy.questions_alone_allowed
+        counted = self.questions_count and (self.other_methods or alone)
+        total = self.other_methods + (1 if counted else 0)
         text = _("%(count)d of %(required)d required methods verified.") % {
             "count": min(total, policy.reset_methods_required),
             "required": policy.reset_methods_required,
         }
-        if self.questions_count and self.other_methods == 0:
+        if self.questions_count and self.other_methods == 0 and not alone:
             text += " " + _("Security questions alone are not enough.")
         return text

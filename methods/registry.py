@@ -133,6 +133,10 @@ class Method:
     def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
         raise NotImplementedError
 
+    def note(self, policy: PolicyLike) -> str:
+        """What the owner should know about this method under the policy, if anything."""
+        return ""
+
 
 def phone_allowed(destination: str, policy: PolicyLike, *, refuse_types: bool) -> bool:
     try:
@@ -416,6 +420,11 @@ class SecurityQuestionsMethod(Method):
 
     def is_enabled(self, policy: PolicyLike) -> bool:
         return policy.questions_enabled
+
+    def note(self, policy: PolicyLike) -> str:
+        if getattr(policy, "questions_alone_allowed", False):
+            return ""
+        return str(_("For a password reset they count only together with another method."))
 
     def status(self, methods: UserMethods, policy: PolicyLike) -> MethodStatus:
         if not methods.answer_count:

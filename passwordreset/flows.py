@@ -138,13 +138,15 @@ def questions_allowed(user) -> bool:
 
 
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
-    """Enough methods passed; questions never count alone, and never for staff."""
+    """Enough methods passed; questions count alone only where the policy allows it, and
+    never for staff."""
     if user is None:
         return False
     others = [kind for kind in state.passed if kind != MethodKind.SECURITY_QUESTIONS]
     if user.is_staff:
         return len(others) >= 2
-    return len(state.passed) >= policy.reset_methods_required and len(others) >= 1
+    enough_beside_questions = len(others) >= 1 or policy.questions_alone_allowed
+    return len(state.passed) >= policy.reset_methods_required and enough_beside_questions
 
 
 def offered_methods(state: ResetState, policy: Policy) -> list:

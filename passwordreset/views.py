@@ -143,6 +143,9 @@ def methods(request: HttpRequest, state) -> HttpResponse:
             ],
             "needed": max(needed, 1),
             "required": policy.reset_methods_required,
+            "questions_count_alone": policy.questions_alone_allowed
+            if policy.questions_enabled
+            else None,
         },
     )
 

@@ -62,6 +62,7 @@ def tightening_changes(current: Policy, proposed: Policy) -> list[str]:
         "email_enabled",
         "questions_enabled",
         "office_phone_enabled",
+        "questions_alone_allowed",
     ):
         if getattr(current, field) and not getattr(proposed, field):
             changes.append(
@@ -119,6 +120,7 @@ class PolicyAdmin(admin.ModelAdmin):
                 "fields": [
                     ("methods_required", "reset_methods_required"),
                     ("questions_required", "reset_questions_required"),
+                    "questions_alone_allowed",
                 ],
                 "description": _(
                     "Staff accounts always need two methods to reset and can never use security "

@@ -127,6 +127,16 @@ class Policy(models.Model):
             "than to register)."
         ),
     )
+    questions_alone_allowed = models.BooleanField(
+        _("let security questions alone be enough"),
+        default=False,
+        help_text=_(
+            "Risky: answers to security questions can often be found out or guessed, so by "
+            "default they count only beside another method. Turned on, a person whose policy "
+            "asks for one method may reset with their questions alone. Administrator accounts "
+            "never can."
+        ),
+    )
     reconfirm_days = models.PositiveSmallIntegerField(
         _("reconfirm after (days)"),
         default=180,

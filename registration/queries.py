@@ -130,7 +130,9 @@ def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
                 Q(is_staff=True, sspr_other_methods__gte=2)
                 | Q(
                     is_staff=False,
-                    sspr_other_methods__gte=1,
+                    # Questions count only beside another method, unless the policy lets
+                    # them stand alone (docs/security.md §14).
+                    sspr_other_methods__gte=0 if policy.questions_alone_allowed else 1,
                     sspr_method_count__gte=policy.reset_methods_required,
                 ),
                 then=Value(True),

@@ -226,6 +226,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             else "",
             "confirmable": isinstance(method_status.method, CodeMethod)
             and method_status.state == MethodState.WAITING,
+            "note": method_status.method.note(status.policy),
         }
         for method_status in status.methods
     ]

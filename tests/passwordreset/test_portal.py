@@ -254,14 +254,46 @@ def test_questions_pass_only_when_all_answers_are_right(client, registered, poli
     assert "One more method is needed" in client.get("/passwordreset/methods/").content.decode()
 
 
-def test_questions_alone_never_suffice(client, registered, policy):
+def test_questions_alone_do_not_suffice_by_default_and_the_portal_says_so(
+    client, registered, policy
+):
     answers = give_answers(registered)
     start_reset(client, "rita")
+    page = client.get("/passwordreset/methods/").content.decode()
+    # Said before anyone tries; what administrators need is not told to every visitor.
+    assert "Security questions count only together with another method." in page
+    assert "Administrator" not in page
     _asked, data = answer_form(client, answers)
     client.post("/passwordreset/questions/", data)
     # The policy asks for one method, but questions cannot be it.
     assert client.get("/passwordreset/methods/").status_code == 200
     assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+
+
+def test_the_policy_may_let_questions_alone_suffice_but_never_for_staff(
+    client, registered, policy, make_user
+):
+    from registration.queries import with_methods
+
+    policy.questions_alone_allowed = True
+    policy.save()
+    answers = give_answers(registered)
+    start_reset(client, "rita")
+    assert "count only together" not in client.get("/passwordreset/methods/").content.decode()
+    _asked, data = answer_form(client, answers)
+    client.post("/passwordreset/questions/", data)
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    # The same rule in the "can reset" column: questions only is enough now, not for staff.
+    boss = make_user("boss", staff=True)
+    give_answers(boss)
+    only_questions = make_user("quiz")
+    give_answers(only_questions)
+    flags = dict(
+        with_methods(
+            get_user_model().objects.filter(username__in=["quiz", "boss"]), policy
+        ).values_list("username", "sspr_can_reset")
+    )
+    assert flags == {"quiz": True, "boss": False}
 
 
 def test_questions_asked_are_kept_until_answered(registered, policy):

@@ -67,6 +67,14 @@ def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, poli
     assert Registration.objects.get(user=user).completed_at
 
 
+def test_the_overview_says_questions_do_not_count_alone(signed_in, policy):
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "they count only together with another method" in page
+    policy.questions_alone_allowed = True
+    policy.save()
+    assert "count only together" not in signed_in.get("/ssprsetup/").content.decode()
+
+
 def test_office_phone_not_set_is_shown_as_such(signed_in, policy):
     policy.office_phone_enabled = True
     policy.save()
