@@ -70,4 +70,7 @@ def in_words(value) -> str:
 
 
 def details_in_words(details: dict) -> list[tuple[str, str]]:
-    return [(str(KEYS.get(key, key)), in_words(value)) for key, value in details.items()]
+    """Details in words, in one order whatever the database kept them in."""
+    order = list(KEYS)
+    keys = sorted(details, key=lambda key: (order.index(key) if key in order else len(order), key))
+    return [(str(KEYS.get(key, key)), in_words(details[key])) for key in keys]
