@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from registration.models import Policy
+from registration.models import Policy, Registration
 from registration.queries import RegistrationState, with_state
 
 BAR_WIDTH = 18
@@ -34,30 +34,57 @@ def _per_day(events, since: date, days: int) -> list[tuple[date, int]]:
     ]
 
 
-def bar_chart(series: list[tuple[str, int]]) -> dict:
-    """Geometry for an SVG bar chart; each bar carries its number as text (no colour needed)."""
+MAX_LABELS = 10  # tick labels on one axis; more would overlap on a phone
+
+
+def bar_chart(series: list[tuple[str, int]], bar_width: int = BAR_WIDTH, gap: int = 8) -> dict:
+    """Geometry for an SVG bar chart drawn to scale in its own coordinates (viewBox), so it
+    shrinks with the page. Each bar carries its number; tick labels thin out on long series;
+    `empty` says there is nothing to draw (the page then says so in words)."""
     top = max([value for _label, value in series] + [1])
+    step = max(1, -(-len(series) // MAX_LABELS))  # ceiling division
     bars = []
     for index, (label, value) in enumerate(series):
         height = round(CHART_HEIGHT * value / top)
-        x = 40 + index * (BAR_WIDTH + 8)
+        x = 40 + index * (bar_width + gap)
         bars.append(
             {
                 "x": x,
                 "y": 20 + CHART_HEIGHT - height,
                 "height": height,
                 "label": label,
+                "show_label": index % step == 0 or index == len(series) - 1,
                 "value": value,
-                "text_x": x + BAR_WIDTH / 2,
+                "text_x": x + bar_width / 2,
             }
         )
     return {
         "bars": bars,
-        "width": 40 + len(series) * (BAR_WIDTH + 8) + 20,
+        "width": 40 + len(series) * (bar_width + gap) + 20,
         "height": CHART_HEIGHT + 60,
         "baseline": 20 + CHART_HEIGHT,
-        "bar_width": BAR_WIDTH,
+        "bar_width": bar_width,
+        "empty": not any(value for _label, value in series),
     }
+
+
+def _registered_by_day(users, since: date, days: int) -> list[tuple[date, int]]:
+    """How many of `users` were registered at the end of each day: the trend."""
+    completed = Registration.objects.filter(user__in=users.values("pk"), completed_at__isnull=False)
+    before = completed.filter(completed_at__date__lt=since).count()
+    added = dict(
+        completed.filter(completed_at__date__gte=since)
+        .annotate(day=TruncDate("completed_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    trend, total = [], before
+    for offset in range(days):
+        day = since + timedelta(days=offset)
+        total += added.get(day, 0)
+        trend.append((day, total))
+    return trend
 
 
 def build(*, days: int, policy: Policy) -> dict:
@@ -81,6 +108,7 @@ def build(*, days: int, policy: Policy) -> dict:
     not_registered = states.get(RegistrationState.NOT_REGISTERED, 0)
     registrations_daily = _per_day(registrations, since, days)
     resets_daily = _per_day(resets, since, days)
+    trend = _registered_by_day(users, since, days)
     return {
         "days": days,
         "totals": [
@@ -116,5 +144,11 @@ def build(*, days: int, policy: Policy) -> dict:
         "resets_daily": resets_daily,
         "registered": registered,
         "not_registered": not_registered,
-        "registered_chart": bar_chart([("R", registered), ("N", not_registered)]),
+        # Two wide bars, so that their labels ("Registered", "Not registered") fit under them.
+        "registered_chart": bar_chart(
+            [("R", registered), ("N", not_registered)], bar_width=110, gap=40
+        ),
+        "in_scope": registered + not_registered,
+        "trend": trend,
+        "trend_chart": bar_chart([(day.strftime("%d"), n) for day, n in trend]),
     }

@@ -309,3 +309,20 @@ def test_the_user_page_says_what_happened_in_words(desk, people):
     )
     for internal in ("authentication_email", "throttled", "purpose:"):
         assert internal not in page
+
+
+def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
+    page = desk.get("/helpdesk/report/?days=30").content.decode()
+    charts = page.split("<svg")[1:]
+    assert charts and all("viewBox=" in chart.split(">")[0] for chart in charts)
+    # 30 days: at most ten day labels under the axis, not thirty overlapping ones.
+    resets = page.split('id="resets-heading"')[1].split("</details>")[0]
+    assert "None in this period." in resets and "<svg" not in resets  # nothing to draw
+    trend = page.split('id="trend-heading"')[1].split("</details>")[0]
+    assert trend.count('class="tick"') <= 11
+    assert "of 4 in scope" in page
+    # The numbers behind each chart, as a table (for screen readers and for copying).
+    assert trend.count("<tr><td>") == 30
+    # Two people registered today (people fixture): the trend rises to them on the last day.
+    rows = trend.split("<tr><td>")[1:]
+    assert "<td>0</td>" in rows[0] and "<td>2</td>" in rows[-1]
