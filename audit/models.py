@@ -35,6 +35,7 @@ class EventKind(models.TextChoices):
     HELPDESK_CHECK = "helpdesk_check", _("Helpdesk verified a caller")
     HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")
     DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
+    REMINDERS_SENT = "reminders_sent", _("Registration reminders sent")
 
 
 class Event(models.Model):

@@ -27,6 +27,7 @@ from sspr_site.admin_search import BoundedSearchMixin
 from .flows import registrations_flag
 from .models import Policy, Registration, Scope
 from .queries import RegistrationState, with_methods, with_state
+from .reminders import reminder_candidates, reminders_send
 
 User = get_user_model()
 
@@ -140,6 +141,7 @@ class PolicyAdmin(admin.ModelAdmin):
                     "helpdesk_contact",
                     "notify_users_on_reset",
                     "notify_admins_on_admin_reset",
+                    ("reminders_enabled", "reminder_interval_days"),
                 ]
             },
         ),
@@ -312,7 +314,12 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
                 "import-contact-info/",
                 self.admin_site.admin_view(self.import_contact_info_view),
                 name="import_contact_info",
-            )
+            ),
+            path(
+                "send-reminders/",
+                self.admin_site.admin_view(self.send_reminders_view),
+                name="send_reminders",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -353,6 +360,33 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/auth/user/import_contact_info.html", context)
+
+    def send_reminders_view(self, request):
+        """Preview how many people a reminder would reach, then send on confirmation."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        policy = Policy.load()
+        if request.method == "POST" and policy.reminders_enabled:
+            report = reminders_send(policy=policy, actor=request.user, request=request)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d registration reminder was sent.",
+                    "%(count)d registration reminders were sent.",
+                    report.sent,
+                )
+                % {"count": report.sent},
+                messages.SUCCESS,
+            )
+            return redirect("admin:send_reminders")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Send registration reminders"),
+            "policy": policy,
+            "count": reminder_candidates(policy).count() if policy.reminders_enabled else 0,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/auth/user/send_reminders.html", context)
 
     def _keep_for_applying(self, request, upload) -> dict:
         _drop_pending(request)

@@ -137,6 +137,20 @@ class Policy(models.Model):
             "never can."
         ),
     )
+    reminders_enabled = models.BooleanField(
+        _("send registration reminders"),
+        default=True,
+        help_text=_(
+            "Administrators (and a scheduled job) may email people who have not registered, or "
+            "must confirm again, a reminder with a link to register. Off: no reminder is sent."
+        ),
+    )
+    reminder_interval_days = models.PositiveSmallIntegerField(
+        _("days between reminders"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Nobody gets a reminder more often than this (1 to 365 days)."),
+    )
     reconfirm_days = models.PositiveSmallIntegerField(
         _("reconfirm after (days)"),
         default=180,
@@ -295,6 +309,9 @@ class Registration(models.Model):
     )
     skips_used = models.PositiveSmallIntegerField(
         default=0, help_text=_("How often the user postponed registering at sign-in.")
+    )
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the user was last sent a registration reminder.")
     )
 
     class Meta:

@@ -1,0 +1,37 @@
+"""Email a registration reminder to everyone in scope who needs one (safe from cron)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from registration.models import Policy
+from registration.reminders import reminders_send
+
+
+class Command(BaseCommand):
+    help = (
+        "Email people in scope who have not registered, or must confirm again, a link to "
+        "/ssprsetup/; nobody more often than the policy's interval."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="Count only; send nothing.")
+        parser.add_argument("--batch-size", type=int, default=1000)
+
+    def handle(self, *, dry_run, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        policy = Policy.load()
+
+        def progress(done: int, total: int) -> None:
+            self.stderr.write(f"  {done:,} / {total:,} reminders queued")
+
+        report = reminders_send(
+            policy=policy, dry_run=dry_run, batch_size=batch_size, progress=progress
+        )
+        if report.refused:
+            raise CommandError("Reminders are turned off in the policy.")
+        if dry_run:
+            self.stdout.write(f"{report.candidates:,} people would be reminded. Nothing was sent.")
+        else:
+            self.stdout.write(f"{report.sent:,} reminders queued.")
