@@ -26,6 +26,8 @@ def policy_form(**changes):
         "notify_admins_on_admin_reset": "on",
         "allowed_regions": "",
         "helpdesk_contact": "",
+        "reminders_enabled": "on",
+        "reminder_interval_days": "14",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
