@@ -98,3 +98,24 @@ def test_dates_and_questions_are_shown_for_the_language(client, user):
 def test_english_stays_the_default():
     page = Client().get("/ssprsetup/signin/").content.decode()
     assert '<html lang="en">' in page and "Register for password reset" in page
+
+
+@pytest.mark.django_db
+def test_dates_read_the_same_everywhere_and_never_end_in_a_doubled_dot(make_user, mailoutbox):
+    """A notice that ends a sentence with a time must not read "9:05 p.m..", and a date must
+    not be month-first in one place and day-first in another."""
+    import datetime
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    moment = datetime.datetime(2026, 11, 24, 21, 5, tzinfo=datetime.UTC)
+    with translation.override("en"):
+        rendered = Template(
+            '{{ m|date:"DATETIME_FORMAT" }}|{{ m|date:"SHORT_DATE_FORMAT" }}|'
+            '{{ m|date:"DATE_FORMAT" }}'
+        ).render(Context({"m": moment}))
+    assert rendered == "24 November 2026, 21:05|24 Nov 2026|24 November 2026"
+    with translation.override("de"):
+        german = Template('{{ m|date:"DATETIME_FORMAT" }}').render(Context({"m": moment}))
+    assert german.startswith("24. November 2026")
