@@ -22,11 +22,14 @@ SIGNED_IN_PAGES = [
     "/ssprsetup/email/remove/",
     "/ssprsetup/questions/",
     "/ssprsetup/confirm-password/",
+    "/helpdesk/",  # not a helpdesk member: the "cannot open this page" page
 ]
 ANONYMOUS_PAGES = [
     "/ssprsetup/signin/",
     "/passwordreset/",
     "/passwordreset/methods/",  # without an attempt: the "start again" page
+    "/no/such/page/",  # the site's "page not found"
+    "/passwordreset/?username=%00",  # a character no page can use: "request not understood"
 ]
 
 
