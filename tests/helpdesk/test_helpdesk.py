@@ -18,25 +18,15 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 from registration.models import Registration
-from tests.conftest import last_email_code, last_phone_code
+from tests.conftest import last_email_code, last_phone_code, past_sign_in_check
 from tests.registration.test_admin_users import give
 
 pytestmark = pytest.mark.django_db
 
 
-def enter(client: Client, user) -> Client:
-    client.force_login(user)
-    session = client.session
-    session.pop("sspr_check_registration", None)
-    session.save()
-    return client
-
-
 @pytest.fixture
-def desk(make_user) -> Client:
-    agent = make_user("agent", password=None)
-    agent.groups.add(Group.objects.get(name="Helpdesk"))
-    return enter(Client(), agent)
+def desk(helpdesk_client) -> Client:
+    return helpdesk_client
 
 
 @pytest.fixture
@@ -66,15 +56,15 @@ URLS = ["/helpdesk/", "/helpdesk/export.csv", "/helpdesk/report/"]
 def test_only_the_helpdesk_and_administrators_get_in(client, make_user, admin_client, desk, path):
     assert desk.get(path).status_code == 200
     assert admin_client.get(path).status_code == 200
-    someone = enter(Client(), make_user("someone", password=None))
+    someone = past_sign_in_check(Client(), make_user("someone", password=None))
     assert someone.get(path).status_code == 403
-    staff = enter(Client(), make_user("staffer", staff=True, password=None))
+    staff = past_sign_in_check(Client(), make_user("staffer", staff=True, password=None))
     assert staff.get(path).status_code == 403
     assert client.get(path).status_code == 302  # anonymous: sign in first
 
 
 def test_per_user_pages_are_closed_to_others_whatever_the_id(make_user, people, desk):
-    someone = enter(Client(), make_user("someone", password=None))
+    someone = past_sign_in_check(Client(), make_user("someone", password=None))
     for user in people.values():
         assert someone.get(f"/helpdesk/users/{user.pk}/").status_code == 403
         assert someone.get(f"/helpdesk/users/{user.pk}/verify/").status_code == 403
@@ -218,7 +208,7 @@ def test_verify_by_email_and_the_code_is_bound_to_the_helpdesk_session(desk, peo
     code = last_email_code()
     other_agent = make_user("agent2", password=None)
     other_agent.groups.add(Group.objects.get(name="Helpdesk"))
-    other = enter(Client(), other_agent)
+    other = past_sign_in_check(Client(), other_agent)
     session = other.session
     session[f"sspr_helpdesk_check_{ann.pk}"] = "email"
     session.save()
@@ -251,7 +241,7 @@ def test_verify_needs_a_registered_method(desk, people):
 def test_csrf_on_verify_posts(people, make_user):
     agent = make_user("agent3", password=None)
     agent.groups.add(Group.objects.get(name="Helpdesk"))
-    client = enter(Client(enforce_csrf_checks=True), agent)
+    client = past_sign_in_check(Client(enforce_csrf_checks=True), agent)
     ann = people["ann"]
     assert client.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"}).status_code == 403
     assert (
