@@ -269,14 +269,16 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
         *UserAdmin.fieldsets,
         (_("Password reset"), {"fields": ["registration_state", "security_questions"]}),
     ]
+    # The registration columns come first, so they stay in view at 1280 px with the admin's
+    # navigation sidebar open; the rest may scroll.
     list_display = [
         "username",
+        "registration_state",
+        "can_reset",
         "email",
         "first_name",
         "last_name",
         "is_staff",
-        "registration_state",
-        "can_reset",
     ]
     list_filter = [RegistrationStateFilter, ResetAbilityFilter, *UserAdmin.list_filter]
     actions = ["require_reconfirmation"]

@@ -1,0 +1,43 @@
+"""The admin as an administrator sees it, at 1280 px with the navigation sidebar open."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+from .conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_user_list_keeps_registration_and_can_reset_in_view(page, make_user):
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    for index in range(5):
+        make_user(
+            f"person-with-a-rather-long-name-{index}", email=f"long.address.{index}@example.org"
+        )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill("root")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.goto("/admin/auth/user/")
+    page.get_by_role("heading", name="Please register before you continue").or_(
+        page.locator("#changelist")
+    ).first.wait_for()
+    if "/ssprsetup/" in page.url:  # the registration prompt at sign-in: postpone it
+        page.get_by_role("button", name="Not now").click()
+        page.goto("/admin/auth/user/")
+    sidebar = page.locator("#nav-sidebar")
+    assert sidebar.is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "40-admin-user-list-1280.png"))
+    for column in ("column-registration_state", "column-can_reset"):
+        box = page.locator(f"th.{column}").bounding_box()
+        assert box and box["x"] + box["width"] <= 1280, column
+    summary = page.goto("/admin/")
+    assert summary.ok
+    assert page.locator("#registration-summary").is_visible()
