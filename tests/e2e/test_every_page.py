@@ -66,3 +66,45 @@ def test_every_page_passes_axe_and_fits_a_phone(
             assert fits_without_horizontal_scroll(page), (language, width, path)
     assert not SecurityAnswer.objects.exists()
     context.close()
+
+
+HELPDESK_PAGES = ["/helpdesk/", "/helpdesk/report/?days=30", "/helpdesk/users/{pk}/"]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_helpdesk_pages_pass_axe_at_both_widths(browser, live_server, make_user, language):
+    from django.contrib.auth.models import Group
+
+    from audit.log import record
+    from audit.models import EventKind
+
+    agent = make_user("agent")
+    agent.groups.add(Group.objects.get_or_create(name="Helpdesk")[0])
+    from django.contrib.auth.models import Permission
+
+    agent.user_permissions.add(Permission.objects.get(codename="use_helpdesk"))
+    person = make_user("person-with-a-rather-long-username")
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=person, number="+447400123456", verified_at=now)
+    Registration.objects.create(user=person, completed_at=now, last_confirmed_at=now)
+    record(EventKind.REGISTRATION_COMPLETED, subject=person, methods=["authentication_phone"])
+    context = browser.new_context(
+        base_url=live_server.url, extra_http_headers={"Accept-Language": language}
+    )
+    page = context.new_page()
+    page.goto("/ssprsetup/signin/")
+    page.locator("#id_username").fill("agent")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    page.locator("form[action$='/skip/'] button").click()  # postpone the registration prompt
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in HELPDESK_PAGES:
+            path = path.format(pk=person.pk)
+            page.goto(path)
+            assert "/helpdesk/" in page.url, page.url
+            name = f"helpdesk-{language}-{width}{path.split('?')[0].replace('/', '-')}"
+            check_accessibility(page, name)
+            assert fits_without_horizontal_scroll(page), (language, width, path)
+    context.close()
