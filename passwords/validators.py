@@ -56,6 +56,34 @@ class BannedWordsValidator:
         return _("It may not contain your organisation's name or other words it has banned.")
 
 
+class PersonalWordsValidator:
+    """Refuse a password containing the person's username or names, however disguised: what
+    a colleague would try first. (Django's similarity check compares whole strings, so
+    "rita.rita.2026" passes it.)"""
+
+    def validate(self, password: str, user=None) -> None:
+        if user is None:
+            return
+        email = getattr(user, "email", "") or ""
+        words = [
+            user.get_username(),
+            getattr(user, "first_name", ""),
+            getattr(user, "last_name", ""),
+            email.split("@")[0],
+        ]
+        if contains_banned(password, [word for word in words if word]):
+            raise ValidationError(
+                _(
+                    "This password contains your username or your name, perhaps written with "
+                    "digits or symbols. Choose another."
+                ),
+                code="personal_word",
+            )
+
+    def get_help_text(self) -> str:
+        return _("It may not contain your username or your name, even disguised.")
+
+
 class StrengthValidator:
     """Refuse a password that is easy to guess even if long enough (score below `minimum`)."""
 

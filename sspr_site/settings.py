@@ -187,6 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "passwords.validators.BannedWordsValidator"},
+    {"NAME": "passwords.validators.PersonalWordsValidator"},
     {"NAME": "passwords.validators.StrengthValidator", "OPTIONS": {"minimum": 2}},
 ]
 

@@ -121,3 +121,19 @@ def test_the_strength_meter_answers_only_a_proven_attempt(proven, client):
     stranger = Client()
     start_reset(stranger, "rita")
     assert stranger.post("/passwordreset/finish/strength/", {"password": "x"}).status_code == 404
+
+
+def test_a_password_close_to_the_account_name_is_refused_as_the_page_promises(proven):
+    page = proven.get("/passwordreset/finish/").content.decode()
+    assert "too similar to your other personal information" in page
+    response = proven.post(
+        "/passwordreset/finish/",
+        {"new_password1": "rita.rita.rita.2026", "new_password2": "rita.rita.rita.2026"},
+    )
+    assert response.status_code == 200
+    assert "contains your username or your name" in response.content.decode()
+    disguised = "R1ta-lantern-violin"
+    response = proven.post(
+        "/passwordreset/finish/", {"new_password1": disguised, "new_password2": disguised}
+    )
+    assert "contains your username or your name" in response.content.decode()
