@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from registration.forms import AdminSignInForm
@@ -22,6 +23,6 @@ urlpatterns = [
 ]
 
 admin.site.login_form = AdminSignInForm
-admin.site.site_header = "Self-service password reset"
-admin.site.site_title = "Password reset administration"
-admin.site.index_title = "Administration"
+admin.site.site_header = _("Self-service password reset")
+admin.site.site_title = _("Password reset administration")
+admin.site.index_title = _("Administration")

@@ -41,3 +41,37 @@ def test_the_user_list_keeps_registration_and_can_reset_in_view(page, make_user)
     summary = page.goto("/admin/")
     assert summary.ok
     assert page.locator("#registration-summary").is_visible()
+
+
+@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("de", 1280), ("de", 390)])
+def test_the_admin_pages_this_service_adds_pass_axe(
+    browser, live_server, make_user, language, width
+):
+    from .conftest import check_accessibility
+
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    make_user("fresh")
+    context = browser.new_context(
+        base_url=live_server.url,
+        extra_http_headers={"Accept-Language": language},
+        viewport={"width": width, "height": 900},
+    )
+    page = context.new_page()
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill("root")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")  # the registration prompt at sign-in
+    page.locator("form[action$='/skip/'] button").click()
+    for path in (
+        "/admin/",
+        "/admin/auth/user/send-reminders/",
+        "/admin/auth/user/import-contact-info/",
+    ):
+        page.goto(path)
+        assert page.url.endswith(path), page.url
+        name = f"admin-{language}-{width}{path.replace('/', '-')}"
+        check_accessibility(page, name)
+    context.close()

@@ -74,3 +74,66 @@ def test_without_javascript_the_portal_says_why(browser, live_server, outboxes):
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("alert").get_by_text("It needs JavaScript").wait_for()
     context.close()
+
+
+@pytest.mark.parametrize(("language", "width"), [("de", 390), ("en", 390), ("de", 1280)])
+def test_every_reset_step_in_both_languages_and_at_phone_width(
+    browser, live_server, make_user, outboxes, settings, language, width
+):
+    """The same walk as above, by position rather than by English names, swept by axe."""
+    from .conftest import fits_without_horizontal_scroll
+
+    settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
+    phone_dir, _mail_dir = outboxes
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    context = browser.new_context(
+        base_url=live_server.url,
+        extra_http_headers={"Accept-Language": language},
+        viewport={"width": width, "height": 900},
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+
+    def step(name: str) -> None:
+        check_accessibility(page, f"reset-{language}-{width}-{name}")
+        assert fits_without_horizontal_scroll(page), (language, width, name)
+
+    def submit() -> None:
+        page.locator("main form.stack button[type=submit]").first.click()
+
+    page.goto("/passwordreset/")
+    page.locator("#id_username").fill("rita")
+    page.wait_for_function(
+        "() => { const f = document.querySelector('input[name=altcha]');"
+        " return f && f.value.length > 20; }",
+        timeout=30000,
+    )
+    step("1-start")
+    submit()
+    page.wait_for_url("**/passwordreset/action/")
+    step("2-action")
+    page.locator("input[value=reset]").check()
+    submit()
+    page.wait_for_url("**/passwordreset/methods/")
+    step("3-methods")
+    page.goto("/passwordreset/phone/")
+    page.locator("#id_number").fill("+44 7400 123456")
+    step("4-phone")
+    submit()
+    page.wait_for_url("**/passwordreset/phone/code/")
+    page.locator("#id_code").fill(latest_phone_code(phone_dir))
+    step("5-code")
+    submit()
+    page.wait_for_url("**/passwordreset/finish/")
+    page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    page.locator("#password-strength[data-score]").wait_for()
+    step("6-new-password")
+    page.locator("#id_new_password2").fill(NEW_PASSWORD)
+    submit()
+    page.wait_for_url("**/passwordreset/done/")
+    step("7-done")
+    assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
+    context.close()
