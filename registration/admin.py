@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from audit.log import record
 from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
-from methods.contact_import import COLUMNS, import_contact_info
+from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.models import SecurityAnswer
 from sspr_site.admin_search import BoundedSearchMixin
 
@@ -400,8 +400,6 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
         return pending
 
     def _apply_pending(self, request, pending, token):
-        from methods.contact_import import ImportReport
-
         fresh = pending and time.time() - pending["at"] < PENDING_SECONDS
         if not (fresh and secrets.compare_digest(pending["token"], token)):
             _drop_pending(request)

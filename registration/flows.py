@@ -74,12 +74,15 @@ def registration_status(*, user, policy: Policy | None = None) -> RegistrationSt
     return RegistrationStatus(policy, statuses(methods, policy), registration)
 
 
-def registration_finish(*, request: HttpRequest, user, policy: Policy) -> EventKind | None:
+def registration_finish(
+    *, request: HttpRequest, user, policy: Policy, status: RegistrationStatus | None = None
+) -> EventKind | None:
     """Record the registration, or its confirmation, if the verified methods meet the policy.
+    `status` is the user's status when the caller has just loaded it.
 
     Return REGISTRATION_COMPLETED or REGISTRATION_CONFIRMED, or None when refused.
     """
-    status = registration_status(user=user, policy=policy)
+    status = status or registration_status(user=user, policy=policy)
     if not status.can_finish:
         return None
     now = timezone.now()

@@ -114,9 +114,10 @@ def _send_batch(people: list, policy: Policy, language: str) -> None:
                     masked_to=mask_email(person.email),
                 )
             )
-    ids = [person.pk for person in people]
-    existing = set(Registration.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
-    Registration.objects.filter(user_id__in=ids).update(reminded_at=now)
+    # One statement: a new registration row for people who have none, the time otherwise.
     Registration.objects.bulk_create(
-        [Registration(user_id=pk, reminded_at=now) for pk in ids if pk not in existing]
+        [Registration(user_id=person.pk, reminded_at=now) for person in people],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["reminded_at"],
     )

@@ -283,7 +283,7 @@ def record_when_complete(request: HttpRequest, policy: Policy) -> None:
     then only confirms."""
     status = registration_status(user=request.user, policy=policy)
     if status.can_finish and not status.is_complete:
-        registration_finish(request=request, user=request.user, policy=policy)
+        registration_finish(request=request, user=request.user, policy=policy, status=status)
         request.session[JUST_REGISTERED] = True
         messages.success(
             request,
