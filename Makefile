@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test bench messages lint format check clean
+DIRECTORY_STAMP := $(VENV)/.directory-$(shell cat requirements-directory.txt | cksum | cut -d' ' -f1)
+
+.PHONY: install install-directory run run-directory serve test bench messages lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +20,25 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The directory extra: python-ldap needs the OpenLDAP client headers (libldap2-dev, libsasl2-dev).
+$(DIRECTORY_STAMP): $(STAMP) requirements-directory.txt
+	@echo "Installing the directory extra (python-ldap, django-auth-ldap)…"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-directory.txt \
+		|| { echo "python-ldap did not build: apt-get install libldap2-dev libsasl2-dev"; exit 1; }
+	@rm -f $(VENV)/.directory-*
+	@touch $@
+
+install-directory: $(DIRECTORY_STAMP)
+
 run: install
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0 && echo "Database ready."
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --address http://$(HOST):$(PORT)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The site against a throw-away OpenLDAP (slapd with the password policy overlay) on loopback,
+# with demo people whose sign-ins are printed. Needs slapd (apt-get install slapd ldap-utils).
+run-directory: install-directory
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py run_directory_demo --address $(HOST):$(PORT)
 
 # Production serving: gunicorn (WORKERS, default 3 with REDIS_URL, else 1), the message worker
 # when Redis is configured, static files through whitenoise, settings from the environment.
@@ -58,11 +75,13 @@ check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# Two passes: SQLite with the local-memory cache (and the browser tests), then the suite again on
-# PostgreSQL and Redis started on loopback by scripts/with-services.sh.
-test: lint check
+# Two passes: SQLite with the local-memory cache (and the browser tests, the timing test and the
+# Active Directory tests), then the suite again on PostgreSQL and Redis started on loopback by
+# scripts/with-services.sh. The OpenLDAP tests start their own slapd in both.
+test: lint check install-directory
 	$(BIN)/python -m pytest -m "not postgres and not redis" $(PYTEST_ARGS)
-	@scripts/with-services.sh $(BIN)/python -m pytest -m "not browser and not timing" $(PYTEST_ARGS)
+	@scripts/with-services.sh $(BIN)/python -m pytest -m "not browser and not timing and not samba" \
+		$(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

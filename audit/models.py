@@ -36,6 +36,11 @@ class EventKind(models.TextChoices):
     HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")
     DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
     REMINDERS_SENT = "reminders_sent", _("Registration reminders sent")
+    PASSWORD_REFUSED = "password_refused", _("New password refused by the account store")
+    PASSWORD_CHANGED = "password_changed", _("Password changed by its owner")
+    DIRECTORY_SYNCED = "directory_synced", _("Directory synchronised")
+    DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")
+    DIRECTORY_DATA_REMOVED = "directory_data_removed", _("Recovery data removed after leaving")
 
 
 class Event(models.Model):

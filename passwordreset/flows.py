@@ -29,6 +29,7 @@ from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
+from directory.accounts import PasswordRefused, accounts
 from methods import flows as method_flows
 from methods.answers import answer_matches
 from methods.masking import mask_email
@@ -74,7 +75,7 @@ def _dummy_hash() -> str:
 
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
-    username = username.strip()
+    username = accounts().canonical_username(username)
     account_key = _digest(username.casefold())
     # At most 5 attempts an hour per account, then a day's block; per address too
     # (docs/security.md §16).
@@ -335,17 +336,44 @@ def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
 def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> None:
     """Set the new password (reset) or only clear the lockout (unlock); then tell people.
 
+    The account store does the work: Django's user table or the directory. When it refuses
+    (PasswordRefused), cannot be reached (DirectoryUnavailable) or no longer has the person
+    (AccountMissing), the exception reaches the page with nothing changed and nothing recorded
+    as done; the attempt stays, so another password can be tried.
+
     No automatic sign-in. A new password ends every session of the user, since each session
-    carries a hash of the password it was opened with.
+    carries a hash of the password it was opened with (in directory mode, of the local
+    unusable one, renewed here).
     """
     policy = Policy.load()
-    if state.action == Action.RESET:
-        user.set_password(password)
+    store = accounts()
+    try:
+        if state.action == Action.RESET:
+            store.set_password(user, password)
+        else:
+            store.unlock(user)
+    except PasswordRefused as refusal:
+        record(
+            EventKind.PASSWORD_REFUSED,
+            request=request,
+            subject=user,
+            attempt=state.attempt,
+            reason=refusal.reason,
+        )
+        raise
+    if state.action == Action.RESET and store.kind != "none":
+        user.set_unusable_password()
         user.save(update_fields=["password"])
     axes_reset(username=user.get_username())
     kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
     record(
-        kind, request=request, actor=user, subject=user, attempt=state.attempt, methods=state.passed
+        kind,
+        request=request,
+        actor=user,
+        subject=user,
+        attempt=state.attempt,
+        methods=state.passed,
+        store=store.kind,
     )
     if policy.notify_users_on_reset:
         _notify_user(user, state.action)

@@ -86,6 +86,10 @@ class AnswersForm(forms.Form):
         }
 
 
+class PasswordlessForm(forms.Form):
+    """The unlock step: one button; errors from the account store are shown above it."""
+
+
 class NewPasswordForm(SetPasswordForm):
     """Django's own: the new password twice, checked by the configured validators. What the
     validators say is shown next to the new password, where the person typed it."""

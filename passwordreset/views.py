@@ -15,6 +15,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from directory.accounts import (
+    AccountMissing,
+    DirectoryUnavailable,
+    PasswordRefused,
+    accounts,
+)
+from directory.accounts import available as directory_available
 from methods.registry import (
     REGISTRY,
     AuthenticationEmailMethod,
@@ -33,6 +40,7 @@ from .forms import (
     AnswersForm,
     CodeForm,
     NewPasswordForm,
+    PasswordlessForm,
     ResetEmailForm,
     ResetPhoneForm,
     StartForm,
@@ -43,6 +51,18 @@ from .state import Action
 NOT_VERIFIED = gettext_lazy(
     "We could not verify you with that. Check what you typed and try again, try another "
     "method, or contact your helpdesk."
+)
+
+DIRECTORY_DOWN = gettext_lazy(
+    "The account directory cannot be reached just now, so nothing was changed. Try again in a "
+    "few minutes; you do not need to prove who you are again until this attempt ends."
+)
+DIRECTORY_DOWN_START = gettext_lazy(
+    "Password reset is unavailable just now: the account directory cannot be reached. Try "
+    "again in a few minutes, or contact your helpdesk."
+)
+ACCOUNT_GONE = gettext_lazy(
+    "This account cannot be changed here. Nothing was changed; contact your helpdesk."
 )
 
 
@@ -88,6 +108,10 @@ def start(request: HttpRequest) -> HttpResponse:
                     "until the check says it is done, then try again."
                 ),
             )
+        elif not directory_available():
+            # The same for every name typed: the store is down for everyone.
+            form.add_error(None, DIRECTORY_DOWN_START)
+            status = 503
         else:
             result = flows.reset_begin(request=request, username=form.cleaned_data["username"])
             if isinstance(result, flows.StartRefusal):
@@ -239,23 +263,46 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         done = request.method == "POST" and form.is_valid()
         password = form.cleaned_data["new_password1"] if done else None
     else:
-        form = None
+        form = PasswordlessForm(posted(request))
         done = request.method == "POST"
         password = None
+    status = 200
     if done:
-        flows.reset_finish(request=request, state=state, user=user, password=password)
-        reset_state.clear(request)
-        request.session["sspr_reset_done"] = state.action
-        return redirect("passwordreset:done")
+        try:
+            flows.reset_finish(request=request, state=state, user=user, password=password)
+        except PasswordRefused as refusal:
+            form.add_error("new_password1", refusal.message)
+        except DirectoryUnavailable:
+            form.add_error(None, DIRECTORY_DOWN)
+            status = 503
+        except AccountMissing:
+            form.add_error(None, ACCOUNT_GONE)
+        else:
+            reset_state.clear(request)
+            request.session["sspr_reset_done"] = state.action
+            return redirect("passwordreset:done")
+    store = accounts()
+    rules, account_status = [], None
+    try:
+        # Only now, after the person proved who they are, is the account's state read.
+        if state.action == Action.RESET:
+            rules = store.rules(user)
+        else:
+            account_status = store.status(user)
+    except (DirectoryUnavailable, AccountMissing):
+        pass
     return render(
         request,
         "passwordreset/finish.html",
         {
-            "form": form,
+            "form": form if state.action == Action.RESET else None,
+            "unlock_form": form if state.action != Action.RESET else None,
             "state": state,
             "account": user.get_username(),
-            "rules": password_validators_help_texts(),
+            "rules": rules + password_validators_help_texts(),
+            "account_status": account_status,
         },
+        status=status,
     )
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from directory.conf import DirectoryConfig
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SSPR_VAR_DIR", BASE_DIR / "var"))
 
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
     "passwordreset",
     "helpdesk",
     "passwords",
+    "directory",
     "axes",
 ]
 
@@ -191,11 +194,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "passwords.validators.StrengthValidator", "OPTIONS": {"minimum": 2}},
 ]
 
+# --- Where accounts live: Django's own table (default) or the organisation's directory --------
+# SSPR_DIRECTORY=none|openldap|active_directory and the LDAP_* variables (README, "Directory").
+SSPR_DIRECTORY_CONFIG = DirectoryConfig.from_env(os.environ)
+SSPR_DIRECTORY = SSPR_DIRECTORY_CONFIG.kind
+
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses sign-ins for a locked-out username before any password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+if SSPR_DIRECTORY_CONFIG.enabled:
+    # Passwords are checked by the directory only; permissions granted in the admin still count.
+    AUTHENTICATION_BACKENDS[1:] = [
+        "directory.backend.DirectoryBackend",
+        "directory.backend.PermissionsBackend",
+    ]
 # Sign-in lockout: 5 failed sign-ins for one username lock it for an hour (or until the person
 # unlocks it at /passwordreset/); a success resets the count.
 AXES_FAILURE_LIMIT = int(os.environ.get("SSPR_LOCKOUT_FAILURES", "5"))
@@ -348,5 +362,8 @@ LOGGING = {
         # The twilio client logs request bodies (which hold the code) at INFO.
         "twilio": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # The directory sign-in library names the people it looks up at DEBUG; nothing below
+        # WARNING from it.
+        "django_auth_ldap": {"level": "WARNING"},
     },
 }

@@ -193,6 +193,17 @@ def _unmet(item) -> str | None:
         return "Redis is not configured (REDIS_URL)"
     if item.get_closest_marker("browser") and not CHROMIUM:
         return "Chromium is not installed (apt-get install chromium)"
+    if item.get_closest_marker("directory"):
+        import importlib.util
+
+        if importlib.util.find_spec("ldap") is None:
+            return (
+                "The directory extra is not installed (pip install -r requirements-directory.txt)"
+            )
+        if not (shutil.which("slapd") or os.path.exists("/usr/sbin/slapd")):
+            return "slapd is not installed (apt-get install slapd ldap-utils)"
+    if item.get_closest_marker("samba") and (not shutil.which("samba-tool") or os.geteuid()):
+        return "Samba's AD DC needs samba-ad-dc, samba-ad-provision and root"
     return None
 
 

@@ -1,0 +1,83 @@
+"""System checks for the directory settings (the README's "Directory" section)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from django.core.checks import Error, Tags, Warning, register
+
+from .accounts import config
+
+
+@register(Tags.security)
+def directory_settings(app_configs, **kwargs):
+    conf = config()
+    if not conf.enabled:
+        return []
+    problems = []
+    for name, value in (
+        ("LDAP_URI", conf.uri),
+        ("LDAP_BIND_DN", conf.bind_dn),
+        ("LDAP_BIND_PASSWORD", conf.bind_password),
+        ("LDAP_USER_BASE", conf.user_base),
+    ):
+        if not value:
+            problems.append(
+                Error(
+                    f"SSPR_DIRECTORY={conf.kind} needs {name}.",
+                    hint="See the README's Directory section.",
+                    id="sspr.E010",
+                )
+            )
+    if (
+        importlib.util.find_spec("ldap") is None
+        or importlib.util.find_spec("django_auth_ldap") is None
+    ):
+        problems.append(
+            Error(
+                "The directory extra is not installed.",
+                hint="make install-directory (needs libldap2-dev and libsasl2-dev).",
+                id="sspr.E011",
+            )
+        )
+    # Passwords cross this connection: it is encrypted unless it never leaves the machine
+    # (docs/security.md §35).
+    if conf.uri and not conf.encrypted and not conf.loopback:
+        problems.append(
+            Error(
+                "LDAP_URI is plain LDAP to another machine without StartTLS: passwords would "
+                "cross the network readable.",
+                hint="Use ldaps://, or keep LDAP_START_TLS on (the default).",
+                id="sspr.E012",
+            )
+        )
+    if conf.is_ad and conf.uri and not conf.encrypted:
+        problems.append(
+            Error(
+                "Active Directory sets passwords only over an encrypted connection.",
+                hint="Keep LDAP_START_TLS on, or use ldaps://.",
+                id="sspr.E013",
+            )
+        )
+    if conf.user_filter and "%(user)s" not in conf.user_filter:
+        problems.append(
+            Error(
+                "LDAP_USER_FILTER must contain %(user)s where the username goes.",
+                id="sspr.E014",
+            )
+        )
+    return problems
+
+
+@register(Tags.security, deploy=True)
+def directory_encrypted_in_production(app_configs, **kwargs):
+    conf = config()
+    if conf.enabled and not conf.encrypted:
+        return [
+            Warning(
+                "The directory connection is not encrypted (allowed only on this machine).",
+                hint="Use StartTLS or ldaps:// in production.",
+                id="sspr.W010",
+            )
+        ]
+    return []

@@ -1,0 +1,114 @@
+"""Where accounts live, read from the environment (the README's "Directory" table).
+
+Kept free of python-ldap so that settings can read it on a machine without the directory
+extra installed; only SSPR_DIRECTORY=openldap or active_directory needs that.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+NONE = "none"
+OPENLDAP = "openldap"
+ACTIVE_DIRECTORY = "active_directory"
+KINDS = (NONE, OPENLDAP, ACTIVE_DIRECTORY)
+
+DEFAULT_FILTERS = {OPENLDAP: "(uid=%(user)s)", ACTIVE_DIRECTORY: "(sAMAccountName=%(user)s)"}
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    kind: str = NONE
+    uri: str = ""
+    bind_dn: str = ""
+    bind_password: str = ""
+    user_base: str = ""
+    user_filter: str = ""
+    group_base: str = ""
+    scope_group: str = ""
+    staff_group: str = ""
+    superuser_group: str = ""
+    start_tls: bool = True
+    ca_file: str = ""
+    timeout: float = 5.0
+    attr_email: str = "mail"
+    attr_office_phone: str = "telephoneNumber"
+    attr_first_name: str = "givenName"
+    attr_last_name: str = "sn"
+    attr_username: str = "uid"
+    password_policy_dn: str = ""
+    retention_days: int = 30
+    page_size: int = 500
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DirectoryConfig:
+        kind = (env.get("SSPR_DIRECTORY") or NONE).strip().lower()
+        if kind not in KINDS:
+            raise ValueError(f"SSPR_DIRECTORY must be one of {', '.join(KINDS)}, not {kind!r}")
+        return cls(
+            kind=kind,
+            uri=env.get("LDAP_URI", "").strip(),
+            bind_dn=env.get("LDAP_BIND_DN", "").strip(),
+            bind_password=env.get("LDAP_BIND_PASSWORD", ""),
+            user_base=env.get("LDAP_USER_BASE", "").strip(),
+            user_filter=(env.get("LDAP_USER_FILTER") or DEFAULT_FILTERS.get(kind, "")).strip(),
+            group_base=env.get("LDAP_GROUP_BASE", "").strip(),
+            scope_group=env.get("LDAP_SCOPE_GROUP", "").strip(),
+            staff_group=env.get("LDAP_STAFF_GROUP", "").strip(),
+            superuser_group=env.get("LDAP_SUPERUSER_GROUP", "").strip(),
+            start_tls=_bool(env.get("LDAP_START_TLS"), True),
+            ca_file=env.get("LDAP_CA_FILE", "").strip(),
+            timeout=float(env.get("LDAP_TIMEOUT") or 5),
+            attr_email=env.get("LDAP_ATTR_EMAIL") or "mail",
+            attr_office_phone=env.get("LDAP_ATTR_OFFICE_PHONE") or "telephoneNumber",
+            attr_first_name=env.get("LDAP_ATTR_FIRST_NAME") or "givenName",
+            attr_last_name=env.get("LDAP_ATTR_LAST_NAME") or "sn",
+            attr_username=env.get("LDAP_ATTR_USERNAME")
+            or ("sAMAccountName" if kind == ACTIVE_DIRECTORY else "uid"),
+            password_policy_dn=env.get("LDAP_PASSWORD_POLICY_DN", "").strip(),
+            retention_days=int(env.get("LDAP_LEFT_RETENTION_DAYS") or 30),
+            page_size=int(env.get("LDAP_PAGE_SIZE") or 500),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != NONE
+
+    @property
+    def is_ad(self) -> bool:
+        return self.kind == ACTIVE_DIRECTORY
+
+    @property
+    def encrypted(self) -> bool:
+        """StartTLS, ldaps:// or a local socket: nothing readable on the wire."""
+        scheme = urlsplit(self.uri).scheme.lower()
+        return scheme in {"ldaps", "ldapi"} or self.start_tls
+
+    @property
+    def loopback(self) -> bool:
+        parts = urlsplit(self.uri)
+        if parts.scheme.lower() == "ldapi":
+            return True
+        host = (parts.hostname or "").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def attribute_names(self) -> list[str]:
+        names = [self.attr_email, self.attr_office_phone, self.attr_first_name, self.attr_last_name]
+        names.append(self.attr_username)
+        if self.is_ad:
+            names += ["userAccountControl", "adminCount"]
+        return names

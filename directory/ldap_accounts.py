@@ -1,0 +1,358 @@
+"""Accounts in the organisation's directory: OpenLDAP with the password policy overlay, or
+Active Directory. Only imported when SSPR_DIRECTORY names one of them.
+
+The service account reads people and resets or unlocks them; a person's own password change is
+done over their own bind, so every rule of the directory applies (docs/security.md §34).
+Every connection is encrypted unless it stays on this machine (§35).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from contextlib import contextmanager, suppress
+from urllib.parse import urlsplit
+
+import ldap
+from ldap.controls import DecodeControlTuples, LDAPControl
+from ldap.controls.ppolicy import PasswordPolicyControl
+from ldap.filter import escape_filter_chars
+
+from .accounts import (
+    AccountMissing,
+    AccountStatus,
+    DirectoryUnavailable,
+    PasswordRefused,
+)
+from .conf import DirectoryConfig
+
+logger = logging.getLogger("sspr.directory")
+
+# Lets the service account clear the policy overlay's own lockout attributes (the directory
+# accepts that only with this control and `manage` on those three attributes).
+RELAX_RULES = LDAPControl("1.3.6.1.4.1.4203.666.5.12", True, None)
+# Asks Active Directory to apply history and minimum age to a reset as to a change. Not
+# critical: a domain controller that does not know it still applies length and complexity.
+POLICY_HINTS = LDAPControl("1.2.840.113556.1.4.2239", False, b"\x30\x03\x02\x01\x01")
+PPOLICY_OID = PasswordPolicyControl.controlType
+
+# The password policy response control's error numbers.
+PPOLICY_REASONS = {
+    3: "not_allowed",
+    4: "wrong_current",
+    5: "quality",
+    6: "too_short",
+    7: "too_young",
+    8: "in_history",
+}
+# What the lost-connection errors of python-ldap have in common: nothing was answered.
+UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.BUSY, ldap.UNAVAILABLE)
+
+# Active Directory's rules and flags.
+UF_ACCOUNTDISABLE = 0x2
+DOMAIN_PASSWORD_COMPLEX = 0x1
+AD_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
+AD_REASONS = (
+    ("too short", "too_short"),
+    ("history", "in_history"),
+    ("too young", "too_young"),
+    ("minimum password age", "too_young"),
+    ("complex", "complexity"),
+)
+
+
+def text(attrs: dict, name: str) -> str:
+    values = attrs.get(name) or attrs.get(name.lower()) or []
+    return values[0].decode("utf-8", "replace").strip() if values else ""
+
+
+def connect(conf: DirectoryConfig, dn: str, password: str):
+    """An encrypted (or local) connection bound as `dn`. Raises ldap errors as they come."""
+    conn = ldap.initialize(conf.uri)
+    conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+    conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.set_option(ldap.OPT_NETWORK_TIMEOUT, conf.timeout)
+    conn.set_option(ldap.OPT_TIMEOUT, conf.timeout)
+    conn.timeout = conf.timeout
+    if conf.ca_file:
+        conn.set_option(ldap.OPT_X_TLS_CACERTFILE, conf.ca_file)
+    conn.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+    conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+    if conf.start_tls and urlsplit(conf.uri).scheme.lower() == "ldap":
+        conn.start_tls_s()
+    conn.simple_bind_s(dn, password)
+    return conn
+
+
+def _refusal_from(error: ldap.LDAPError) -> str | None:
+    """The policy overlay's reason for a refused password, if it gave one."""
+    info = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+    for control in DecodeControlTuples(info.get("ctrls") or []):
+        if control.controlType == PPOLICY_OID and control.error is not None:
+            return PPOLICY_REASONS.get(control.error, "policy")
+    return None
+
+
+def _ad_refusal(error: ldap.LDAPError) -> str:
+    info = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+    message = str(info.get("info", "")).lower()
+    for words, reason in AD_REASONS:
+        if words in message:
+            return reason
+    return "policy"
+
+
+class DirectoryAccounts:
+    """What OpenLDAP and Active Directory share: the service connection and finding people."""
+
+    def __init__(self, conf: DirectoryConfig):
+        self.conf = conf
+
+    # --- connections --------------------------------------------------------------------
+
+    @contextmanager
+    def service(self):
+        """The service account's connection; a directory that cannot be reached (or refuses
+        the service account) becomes DirectoryUnavailable, with nothing changed."""
+        try:
+            conn = connect(self.conf, self.conf.bind_dn, self.conf.bind_password)
+        except (*UNREACHABLE, ldap.INVALID_CREDENTIALS, ldap.STRONG_AUTH_REQUIRED) as error:
+            logger.warning("directory unavailable: %s", type(error).__name__)
+            raise DirectoryUnavailable from error
+        try:
+            yield conn
+        except UNREACHABLE as error:
+            logger.warning("directory connection lost: %s", type(error).__name__)
+            raise DirectoryUnavailable from error
+        finally:
+            with suppress(ldap.LDAPError):
+                conn.unbind_s()
+
+    kind = "directory"
+
+    def canonical_username(self, username: str) -> str:
+        # The directory compares names without regard to case; so does the mirror.
+        return username.strip().lower()
+
+    def check(self) -> None:
+        """Raise DirectoryUnavailable unless the service account can bind (for /readyz and the
+        portal's first page)."""
+        with self.service():
+            return None
+
+    # --- people -------------------------------------------------------------------------
+
+    def user_filter(self, username: str) -> str:
+        return self.conf.user_filter % {"user": escape_filter_chars(username)}
+
+    def find(self, conn, username: str, attributes=None) -> tuple[str, dict]:
+        """The person's entry under the user base and in scope, or AccountMissing."""
+        found = [
+            (dn, attrs)
+            for dn, attrs in conn.search_ext_s(
+                self.conf.user_base,
+                ldap.SCOPE_SUBTREE,
+                self.user_filter(username),
+                attrlist=list(attributes or self.conf.attribute_names()),
+                sizelimit=2,
+            )
+            if dn
+        ]
+        if len(found) != 1 or not self.in_group(conn, found[0][0], self.conf.scope_group):
+            raise AccountMissing(username)
+        return found[0]
+
+    def member_filter(self, dn: str) -> str:
+        return f"(member={escape_filter_chars(dn)})"
+
+    def in_group(self, conn, dn: str, group: str) -> bool:
+        if not group:
+            return True
+        found = conn.search_ext_s(group, ldap.SCOPE_BASE, self.member_filter(dn), attrlist=["1.1"])
+        return bool([entry for entry in found if entry[0]])
+
+    def is_privileged(self, conn, dn: str, attrs: dict) -> bool:
+        return bool(self.conf.staff_group) and self.in_group(conn, dn, self.conf.staff_group)
+
+    # --- the operations every store has -------------------------------------------------
+
+    def set_password(self, user, password: str) -> None:
+        with self.service() as conn:
+            dn, attrs = self.find(conn, user.get_username())
+            self._reset(conn, dn, attrs, password)
+        logger.info("directory password reset user=%s", user.pk)
+
+    def unlock(self, user) -> None:
+        with self.service() as conn:
+            dn, attrs = self.find(conn, user.get_username())
+            self._unlock(conn, dn)
+        logger.info("directory unlock user=%s", user.pk)
+
+    def change_password(self, user, current: str, new: str) -> None:
+        """As the person: their own bind, so history and minimum age apply too."""
+        with self.service() as conn:
+            dn, attrs = self.find(conn, user.get_username())
+        try:
+            own = connect(self.conf, dn, current)
+        except ldap.INVALID_CREDENTIALS as error:
+            raise PasswordRefused("wrong_current") from error
+        except UNREACHABLE as error:
+            raise DirectoryUnavailable from error
+        try:
+            self._change(own, dn, current, new)
+        except UNREACHABLE as error:
+            raise DirectoryUnavailable from error
+        finally:
+            with suppress(ldap.LDAPError):
+                own.unbind_s()
+        logger.info("directory password change user=%s", user.pk)
+
+    def status(self, user) -> AccountStatus:
+        with self.service() as conn:
+            try:
+                dn, attrs = self.find(conn, user.get_username(), self.status_attributes)
+            except AccountMissing:
+                return AccountStatus(found=False)
+            return self._status(attrs)
+
+    def rules(self, user=None) -> list[str]:
+        with self.service() as conn:
+            return self._rules(conn, user)
+
+
+class OpenLDAPAccounts(DirectoryAccounts):
+    kind = "openldap"
+    status_attributes = ["pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdPolicySubentry"]
+
+    def _reset(self, conn, dn: str, attrs: dict, password: str) -> None:
+        try:
+            conn.passwd_s(dn, None, password, serverctrls=[PasswordPolicyControl()])
+        except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
+            raise PasswordRefused(_refusal_from(error) or "policy") from error
+        # The policy overlay clears its lockout on a new password; leftovers are cleared
+        # here, and a "must change" flag is not left behind.
+        self._unlock(conn, dn, also=("pwdReset",))
+
+    def _unlock(self, conn, dn: str, also=()) -> None:
+        names = ["pwdAccountLockedTime", "pwdFailureTime", *also]
+        found = conn.search_ext_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", attrlist=names)
+        present = [name for name in names if found and found[0][1].get(name)]
+        if present:
+            conn.modify_ext_s(
+                dn, [(ldap.MOD_DELETE, name, None) for name in present], serverctrls=[RELAX_RULES]
+            )
+
+    def _change(self, own, dn: str, current: str, new: str) -> None:
+        try:
+            own.passwd_s(dn, current, new, serverctrls=[PasswordPolicyControl()])
+        except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
+            raise PasswordRefused(_refusal_from(error) or "policy") from error
+
+    def _status(self, attrs: dict) -> AccountStatus:
+        locked_at = text(attrs, "pwdAccountLockedTime")
+        return AccountStatus(
+            locked=bool(locked_at),
+            # The overlay's convention for "locked by an administrator, for good".
+            disabled=locked_at == "000001010000Z",
+            password_set_at=_generalized_time(text(attrs, "pwdChangedTime")),
+            must_change=text(attrs, "pwdReset").upper() == "TRUE",
+        )
+
+    def _rules(self, conn, user=None) -> list[str]:
+        from .rules import openldap_rules
+
+        policy_dn = self.conf.password_policy_dn
+        if user is not None:
+            try:
+                _dn, attrs = self.find(conn, user.get_username(), ["pwdPolicySubentry"])
+                policy_dn = text(attrs, "pwdPolicySubentry") or policy_dn
+            except AccountMissing:
+                pass
+        if not policy_dn:
+            return []
+        try:
+            found = conn.search_ext_s(policy_dn, ldap.SCOPE_BASE, "(objectClass=pwdPolicy)")
+        except ldap.NO_SUCH_OBJECT:
+            return []
+        return openldap_rules(found[0][1]) if found else []
+
+
+class ActiveDirectoryAccounts(DirectoryAccounts):
+    kind = "active_directory"
+    status_attributes = ["lockoutTime", "pwdLastSet", "userAccountControl"]
+
+    def member_filter(self, dn: str) -> str:
+        # Nested groups count too.
+        return f"(member:1.2.840.113556.1.4.1941:={escape_filter_chars(dn)})"
+
+    def is_privileged(self, conn, dn: str, attrs: dict) -> bool:
+        return text(attrs, "adminCount") == "1" or super().is_privileged(conn, dn, attrs)
+
+    @staticmethod
+    def _quoted(password: str) -> bytes:
+        return f'"{password}"'.encode("utf-16-le")
+
+    def _reset(self, conn, dn: str, attrs: dict, password: str) -> None:
+        # One modification: the new password and the cleared lockout land together or not at
+        # all. The password is not left "must change" (pwdLastSet -1 means "now").
+        changes = [
+            (ldap.MOD_REPLACE, "unicodePwd", [self._quoted(password)]),
+            (ldap.MOD_REPLACE, "lockoutTime", [b"0"]),
+            (ldap.MOD_REPLACE, "pwdLastSet", [b"-1"]),
+        ]
+        try:
+            conn.modify_ext_s(dn, changes, serverctrls=[POLICY_HINTS])
+        except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
+            raise PasswordRefused(_ad_refusal(error)) from error
+
+    def _unlock(self, conn, dn: str) -> None:
+        conn.modify_ext_s(dn, [(ldap.MOD_REPLACE, "lockoutTime", [b"0"])])
+
+    def _change(self, own, dn: str, current: str, new: str) -> None:
+        changes = [
+            (ldap.MOD_DELETE, "unicodePwd", [self._quoted(current)]),
+            (ldap.MOD_ADD, "unicodePwd", [self._quoted(new)]),
+        ]
+        try:
+            own.modify_ext_s(dn, changes)
+        except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
+            raise PasswordRefused(_ad_refusal(error)) from error
+
+    def _status(self, attrs: dict) -> AccountStatus:
+        control = int(text(attrs, "userAccountControl") or 0)
+        last_set = int(text(attrs, "pwdLastSet") or 0)
+        return AccountStatus(
+            locked=int(text(attrs, "lockoutTime") or 0) > 0,
+            disabled=bool(control & UF_ACCOUNTDISABLE),
+            password_set_at=filetime(last_set) if last_set > 0 else None,
+            must_change=last_set == 0,
+        )
+
+    def domain_dn(self) -> str:
+        parts = [
+            part for part in ldap.dn.explode_dn(self.conf.user_base) if part[:3].lower() == "dc="
+        ]
+        return ",".join(parts)
+
+    def _rules(self, conn, user=None) -> list[str]:
+        from .rules import active_directory_rules
+
+        names = ["minPwdLength", "pwdHistoryLength", "minPwdAge", "pwdProperties"]
+        found = conn.search_ext_s(self.domain_dn(), ldap.SCOPE_BASE, attrlist=names)
+        return active_directory_rules(found[0][1]) if found and found[0][0] else []
+
+
+def filetime(value: int) -> datetime.datetime:
+    return AD_EPOCH + datetime.timedelta(microseconds=value // 10)
+
+
+def _generalized_time(value: str) -> datetime.datetime | None:
+    match = re.fullmatch(r"(\d{14})(?:\.\d+)?Z", value or "")
+    if not match:
+        return None
+    return datetime.datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=datetime.UTC)
+
+
+def store_for(conf: DirectoryConfig) -> DirectoryAccounts:
+    return ActiveDirectoryAccounts(conf) if conf.is_ad else OpenLDAPAccounts(conf)

@@ -1,0 +1,76 @@
+"""`make run-directory`: a throw-away OpenLDAP with demo people, and the site served against it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from directory.servers import DEMO_PEOPLE, SCOPE_GROUP, STAFF_GROUP, Slapd
+
+
+class Command(BaseCommand):
+    help = (
+        "Start a throw-away OpenLDAP (password policy on) with demo people on loopback, then "
+        "serve the site against it until Ctrl-C. DEBUG only."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--address", default="127.0.0.1:8000", help="Where to serve.")
+
+    def handle(self, *args, address, **options):
+        if not settings.DEBUG:
+            raise CommandError("The directory demo has known passwords; run it with DEBUG on.")
+        folder = settings.VAR_DIR / "directory-demo"
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        server = Slapd(people=DEMO_PEOPLE, tls=True, folder=folder)
+        try:
+            server.start()
+        except (FileNotFoundError, RuntimeError) as error:
+            raise CommandError(
+                f"{error}. Install it with: apt-get install slapd ldap-utils"
+            ) from error
+        env = {
+            **os.environ,
+            **server.environment(),
+            # Members of the staff group administer the demo site.
+            "LDAP_SUPERUSER_GROUP": STAFF_GROUP,
+            "DATABASE_URL": f"sqlite:///{settings.VAR_DIR / 'directory-demo.sqlite3'}",
+            "DJANGO_DEBUG": "1",
+        }
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        try:
+            subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
+            subprocess.run([*manage, "sync_directory"], env=env, check=True)  # noqa: S603
+            self._print(server, address)
+            subprocess.run([*manage, "runserver", address], env=env, check=False)  # noqa: S603
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            self.stdout.write("The demo directory was stopped.")
+
+    def _print(self, server: Slapd, address: str) -> None:
+        write = self.stdout.write
+        write("")
+        write(f"Directory mode: OpenLDAP at {server.uri} (StartTLS, password policy on).")
+        write("Sign in at /ssprsetup/ with a directory password:")
+        for person in DEMO_PEOPLE:
+            note = "end user"
+            if SCOPE_GROUP not in person.groups:
+                note = "not in the scope group: cannot use the service"
+            elif STAFF_GROUP in person.groups:
+                note = "administrator (staff group): /admin/ too; two methods, no questions"
+            write(f"  {person.uid:<10} {person.password:<26} {note}")
+        write(
+            "The directory refuses passwords shorter than 10 characters or among the last 3; "
+            "3 wrong passwords lock an account (unlock it at /passwordreset/)."
+        )
+        write(f"Open http://{address}/ssprsetup/ — Ctrl-C stops the site and the directory.")
+        write("")

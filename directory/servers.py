@@ -1,0 +1,359 @@
+"""Throw-away directories on loopback, for the tests and for `make run-directory`.
+
+`Slapd` starts OpenLDAP's slapd as the current user in a temporary folder, with the password
+policy overlay (a default policy: minimum length, history, lockout after failed binds), the
+service account and its access rights exactly as the README asks of a real deployment, and
+demo people. `SambaDC` provisions Samba's Active Directory domain controller the same way
+(it needs root). Both speak StartTLS with a certificate from a CA made for the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .tls import make_ca
+
+SUFFIX = "dc=example,dc=org"
+ROOT_DN = f"cn=admin,{SUFFIX}"
+SERVICE_DN = f"cn=sspr,ou=services,{SUFFIX}"
+PEOPLE = f"ou=people,{SUFFIX}"
+GROUPS = f"ou=groups,{SUFFIX}"
+POLICY_DN = f"cn=default,ou=policies,{SUFFIX}"
+STRICT_POLICY_DN = f"cn=strict,ou=policies,{SUFFIX}"
+SCOPE_GROUP = f"cn=sspr-users,{GROUPS}"
+STAFF_GROUP = f"cn=it-admins,{GROUPS}"
+
+# The default policy of the test directory (also what the demo shows).
+MIN_LENGTH = 10
+IN_HISTORY = 3
+MAX_FAILURES = 3
+
+
+@dataclass
+class Person:
+    uid: str
+    password: str
+    given: str
+    surname: str
+    mail: str = ""
+    phone: str = ""
+    groups: tuple[str, ...] = (SCOPE_GROUP,)
+    policy: str = ""  # a pwdPolicySubentry other than the default
+
+    @property
+    def dn(self) -> str:
+        return f"uid={self.uid},{PEOPLE}"
+
+
+DEMO_PEOPLE = (
+    Person("ada", "Ada-Directory-2026", "Ada", "Lovelace", "ada@example.org", "+44 20 7946 0101"),
+    Person("grace", "Grace-Directory-2026", "Grace", "Hopper", "grace@example.org"),
+    Person(
+        "ken",
+        "Ken-Directory-2026",
+        "Ken",
+        "Thompson",
+        "ken@example.org",
+        "+1 650 253 0000",
+        groups=(SCOPE_GROUP, STAFF_GROUP),
+    ),
+    Person("outsider", "Outsider-Directory-2026", "Otto", "Side", groups=()),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the directory stopped at start:\n{log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the directory did not listen within {seconds} s")
+
+
+def _slapd_binary() -> str:
+    for candidate in (shutil.which("slapd"), "/usr/sbin/slapd", "/usr/local/libexec/slapd"):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise FileNotFoundError("slapd is not installed (apt-get install slapd ldap-utils)")
+
+
+def _module_path() -> str:
+    for candidate in ("/usr/lib/ldap", "/usr/lib64/openldap", "/usr/local/libexec/openldap"):
+        if os.path.exists(os.path.join(candidate, "ppolicy.so")):
+            return candidate
+    raise FileNotFoundError("the ppolicy module of slapd was not found")
+
+
+def _schema_dir() -> str:
+    for candidate in ("/etc/ldap/schema", "/etc/openldap/schema", "/usr/local/etc/openldap/schema"):
+        if os.path.exists(os.path.join(candidate, "inetorgperson.ldif")):
+            return candidate
+    raise FileNotFoundError("the OpenLDAP schema files were not found")
+
+
+CONFIG = """\
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: {folder}/slapd.pid
+{tls}
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: {modules}
+olcModuleLoad: back_mdb
+olcModuleLoad: ppolicy
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file://{schema}/core.ldif
+include: file://{schema}/cosine.ldif
+include: file://{schema}/inetorgperson.ldif
+
+dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+olcSizeLimit: 500
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcRootDN: {root_dn}
+
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcSuffix: {suffix}
+olcRootDN: {root_dn}
+olcRootPW: {root_pw}
+olcDbDirectory: {folder}/data
+olcDbMaxSize: 1073741824
+olcDbIndex: objectClass eq
+olcDbIndex: uid eq
+olcDbIndex: member eq
+olcLimits: dn.exact="{service_dn}" size.soft=500 size.hard=unlimited size.prtotal=unlimited
+olcAccess: {{0}}to attrs=userPassword by self write by dn.exact="{service_dn}" write
+  by anonymous auth by * none
+olcAccess: {{1}}to attrs=pwdAccountLockedTime,pwdFailureTime,pwdReset
+  by dn.exact="{service_dn}" manage by self read by * none
+olcAccess: {{2}}to * by dn.exact="{service_dn}" read by self read by * none
+
+dn: olcOverlay={{0}}ppolicy,olcDatabase={{1}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {{0}}ppolicy
+olcPPolicyDefault: {policy_dn}
+olcPPolicyHashCleartext: TRUE
+olcPPolicyUseLockout: TRUE
+"""
+
+TLS = """olcTLSCACertificateFile: {ca}
+olcTLSCertificateFile: {cert}
+olcTLSCertificateKeyFile: {key}
+"""
+
+
+def _entry(dn: str, attrs: dict[str, list[str] | str]) -> tuple[str, list]:
+    return dn, [
+        (name, [v.encode() for v in ([values] if isinstance(values, str) else values)])
+        for name, values in attrs.items()
+    ]
+
+
+@dataclass
+class Slapd:
+    """A slapd of our own on a free loopback port. Use as a context manager."""
+
+    people: tuple[Person, ...] = DEMO_PEOPLE
+    tls: bool = True
+    folder: Path | None = None
+    port: int = 0
+    root_password: str = "root-secret"
+    service_password: str = "service-secret"
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    ca: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The settings a site uses to talk to this directory, as environment variables."""
+        env = {
+            "SSPR_DIRECTORY": "openldap",
+            "LDAP_URI": self.uri,
+            "LDAP_BIND_DN": SERVICE_DN,
+            "LDAP_BIND_PASSWORD": self.service_password,
+            "LDAP_USER_BASE": PEOPLE,
+            "LDAP_GROUP_BASE": GROUPS,
+            "LDAP_SCOPE_GROUP": SCOPE_GROUP,
+            "LDAP_STAFF_GROUP": STAFF_GROUP,
+            "LDAP_START_TLS": "1" if self.tls else "0",
+            "LDAP_PASSWORD_POLICY_DN": POLICY_DN,
+        }
+        if self.tls:
+            env["LDAP_CA_FILE"] = str(self.ca["ca"])
+        return env
+
+    def start(self) -> Slapd:
+        self._own_folder = self.folder is None
+        self.folder = Path(self.folder or tempfile.mkdtemp(prefix="sspr-slapd-"))
+        (self.folder / "data").mkdir(parents=True, exist_ok=True)
+        (self.folder / "slapd.d").mkdir(exist_ok=True)
+        self.port = self.port or free_port()
+        if self.tls:
+            self.ca = make_ca(self.folder / "tls")
+        config = CONFIG.format(
+            folder=self.folder,
+            modules=_module_path(),
+            schema=_schema_dir(),
+            suffix=SUFFIX,
+            root_dn=ROOT_DN,
+            root_pw=self.root_password,
+            service_dn=SERVICE_DN,
+            policy_dn=POLICY_DN,
+            tls=TLS.format(**self.ca) if self.tls else "",
+        )
+        (self.folder / "config.ldif").write_text(config)
+        slapadd = shutil.which("slapadd") or "/usr/sbin/slapadd"
+        subprocess.run(  # noqa: S603  (a fixed binary and our own files)
+            [
+                slapadd,
+                "-n0",
+                "-F",
+                str(self.folder / "slapd.d"),
+                "-l",
+                str(self.folder / "config.ldif"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        log = self.folder / "slapd.log"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(  # noqa: S603  (a fixed binary and our own files)
+                [_slapd_binary(), "-F", str(self.folder / "slapd.d"), "-h", self.uri, "-d", "0"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_for_port(self.port, self.process, 10, log)
+        self._load()
+        return self
+
+    def connect(self, dn: str = ROOT_DN, password: str | None = None):
+        import ldap
+
+        conn = ldap.initialize(self.uri)
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
+        conn.simple_bind_s(dn, self.root_password if password is None else password)
+        return conn
+
+    def _load(self) -> None:
+        conn = self.connect()
+        try:
+            for dn, attrs in self._base_entries():
+                conn.add_s(dn, attrs)
+            self.add_people(conn, self.people)
+        finally:
+            conn.unbind_s()
+
+    def _base_entries(self):
+        yield _entry(
+            SUFFIX, {"objectClass": ["dcObject", "organization"], "o": "Example", "dc": "example"}
+        )
+        for ou in ("people", "groups", "services", "policies"):
+            yield _entry(f"ou={ou},{SUFFIX}", {"objectClass": "organizationalUnit", "ou": ou})
+        yield _entry(
+            SERVICE_DN,
+            {
+                "objectClass": ["organizationalRole", "simpleSecurityObject"],
+                "cn": "sspr",
+                "userPassword": self.service_password,
+            },
+        )
+        policy = {
+            "objectClass": ["organizationalRole", "pwdPolicy"],
+            "pwdAttribute": "userPassword",
+            "pwdMinLength": str(MIN_LENGTH),
+            "pwdInHistory": str(IN_HISTORY),
+            "pwdCheckQuality": "2",
+            "pwdLockout": "TRUE",
+            "pwdMaxFailure": str(MAX_FAILURES),
+            "pwdLockoutDuration": "0",
+            "pwdFailureCountInterval": "0",
+            "pwdMustChange": "TRUE",
+            "pwdAllowUserChange": "TRUE",
+            "pwdSafeModify": "FALSE",
+        }
+        yield _entry(POLICY_DN, {**policy, "cn": "default"})
+        yield _entry(STRICT_POLICY_DN, {**policy, "cn": "strict", "pwdMinAge": "86400"})
+
+    def add_people(self, conn, people, groups=True) -> None:
+        members: dict[str, list[str]] = {}
+        for person in people:
+            attrs = {
+                "objectClass": ["inetOrgPerson"],
+                "uid": person.uid,
+                "cn": f"{person.given} {person.surname}",
+                "givenName": person.given,
+                "sn": person.surname,
+                "userPassword": person.password,
+            }
+            if person.mail:
+                attrs["mail"] = person.mail
+            if person.phone:
+                attrs["telephoneNumber"] = person.phone
+            if person.policy:
+                attrs["pwdPolicySubentry"] = person.policy
+            conn.add_s(*_entry(person.dn, attrs))
+            for group in person.groups:
+                members.setdefault(group, []).append(person.dn)
+        if not groups:
+            return
+        for group in (SCOPE_GROUP, STAFF_GROUP):
+            found = members.get(group) or [SERVICE_DN]  # groupOfNames needs one member
+            conn.add_s(
+                *_entry(
+                    group,
+                    {"objectClass": "groupOfNames", "cn": group.split(",")[0][3:], "member": found},
+                )
+            )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if getattr(self, "_own_folder", False) and self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Slapd:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,249 @@
+"""Mirror everyone in the directory's scope into Django, page by page.
+
+A paged search (the simple paged results control) reads the people under LDAP_USER_BASE a
+page at a time; each page is compared with the mirrored users in a few queries and only what
+differs is written. People no longer found are deactivated; their recovery data is kept for
+LDAP_LEFT_RETENTION_DAYS, then removed and audited. Memory holds one page, not the directory
+(except, on OpenLDAP with a scope group, the group's member names). A second run with nothing
+changed in the directory writes nothing but the run's mark on each link.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ldap
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record
+from audit.models import EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from registration.models import Registration
+
+from . import mirror
+from .accounts import accounts, config
+from .conf import DirectoryConfig
+from .ldap_accounts import DirectoryAccounts
+from .models import DirectoryAccount
+
+logger = logging.getLogger("sspr.directory")
+
+
+class EmptyDirectory(Exception):
+    pass
+
+
+@dataclass
+class SyncReport:
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    left: int = 0
+    removed: int = 0
+    pages: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated + self.left + self.removed
+
+
+def _pages(conn, conf: DirectoryConfig, filterstr: str, attrs: list[str]):
+    """Yield lists of (dn, attrs) a page at a time."""
+    control = ldap.controls.SimplePagedResultsControl(True, size=conf.page_size, cookie="")
+    while True:
+        msgid = conn.search_ext(
+            conf.user_base, ldap.SCOPE_SUBTREE, filterstr, attrlist=attrs, serverctrls=[control]
+        )
+        _type, data, _msgid, controls = conn.result3(msgid, timeout=max(conf.timeout, 30))
+        yield [(dn, entry) for dn, entry in data if dn]
+        cookies = [
+            c.cookie
+            for c in controls
+            if c.controlType == ldap.controls.SimplePagedResultsControl.controlType
+        ]
+        if not cookies or not cookies[0]:
+            return
+        control.cookie = cookies[0]
+
+
+def _person_filter(store: DirectoryAccounts, conf: DirectoryConfig) -> str:
+    """Everyone the user filter can match (its name placeholder as a wildcard)."""
+    wildcard = conf.user_filter.replace("%(user)s", "*")
+    if conf.is_ad and conf.scope_group:
+        chain = ldap.filter.escape_filter_chars(conf.scope_group)
+        return f"(&{wildcard}(memberOf:1.2.840.113556.1.4.1941:={chain}))"
+    return wildcard
+
+
+def _group_members(conn, group: str) -> set[str]:
+    found = conn.search_ext_s(group, ldap.SCOPE_BASE, "(objectClass=*)", attrlist=["member"])
+    if not found or not found[0][0]:
+        return set()
+    return {value.decode().lower() for value in found[0][1].get("member", [])}
+
+
+def sync_directory(
+    *,
+    now: datetime.datetime | None = None,
+    dry_run: bool = False,
+    progress: Callable[[SyncReport], None] | None = None,
+) -> SyncReport:
+    conf = config()
+    store = accounts()
+    if not conf.enabled:
+        raise ValueError("SSPR_DIRECTORY is none: there is no directory to synchronise.")
+    now = now or timezone.now()
+    run = time.time_ns()
+    report = SyncReport()
+    User = get_user_model()
+    with store.service() as conn:
+        scope = (
+            _group_members(conn, conf.scope_group) if conf.scope_group and not conf.is_ad else None
+        )
+        staff = (
+            None
+            if conf.is_ad
+            else (_group_members(conn, conf.staff_group) if conf.staff_group else set())
+        )
+        attrs = conf.attribute_names() + (["memberOf"] if conf.is_ad else [])
+        for page in _pages(conn, conf, _person_filter(store, conf), attrs):
+            report.pages += 1
+            _sync_page(page, conf, scope, staff, run, report, dry_run, User)
+            if progress:
+                progress(report)
+    if not dry_run:
+        if report.seen == 0 and DirectoryAccount.objects.filter(left_at__isnull=True).exists():
+            # A wrong base or filter must not look like everyone leaving.
+            raise EmptyDirectory("The directory returned nobody in scope; nobody was deactivated.")
+        _leavers(run, now, conf, report)
+        record(
+            EventKind.DIRECTORY_SYNCED,
+            seen=report.seen,
+            created=report.created,
+            updated=report.updated,
+            left=report.left,
+            removed=report.removed,
+        )
+    return report
+
+
+def _username(attrs: dict, conf: DirectoryConfig) -> str:
+    return mirror.first(attrs, conf.attr_username).lower()[:150]
+
+
+def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
+    """Compare one page with the mirror in three queries; write only what differs. Rows are
+    read as plain values: model instances with their related objects would form reference
+    cycles that only the garbage collector frees, and memory would grow with the directory."""
+    people = {}
+    for dn, raw in page:
+        attrs = {name.lower(): values for name, values in raw.items()}
+        username = _username(attrs, conf)
+        if not username or (scope is not None and dn.lower() not in scope):
+            report.skipped += 1
+            continue
+        people[username] = (dn, attrs)
+    report.seen += len(people)
+    if not people:
+        return
+    fields = ["first_name", "last_name", "email", "is_staff", "is_active"]
+    existing = {
+        row["username"]: row
+        for row in User.objects.filter(username__in=list(people)).values(
+            "pk",
+            "username",
+            "is_superuser",
+            "directory_account__dn",
+            "directory_account__left_at",
+            "office_phone__number",
+            *fields,
+        )
+    }
+    new_users, changes, offices, links = [], [], [], []
+    for username, (dn, attrs) in people.items():
+        wanted = mirror.wanted_fields(attrs, conf)
+        privileged = _privileged(dn, attrs, conf, staff)
+        if privileged is not None:
+            wanted["is_staff"] = privileged
+        # A disabled domain account is mirrored inactive: nobody can reset it here.
+        disabled = conf.is_ad and int(mirror.first(attrs, "userAccountControl") or 0) & 2
+        wanted["is_active"] = not disabled
+        office = mirror.office_number(mirror.first(attrs, conf.attr_office_phone))
+        row = existing.get(username)
+        if row is None:
+            report.created += 1
+            new_users.append(User(username=username, password=make_password(None), **wanted))
+            offices.append((username, office, ""))
+            links.append((username, dn))
+            continue
+        if row["is_superuser"]:
+            wanted.pop("is_staff", None)  # an administrator made here stays one
+        update = {field: value for field, value in wanted.items() if row[field] != value}
+        current_office = str(row["office_phone__number"] or "")
+        link_changed = row["directory_account__dn"] != dn or row["directory_account__left_at"]
+        if update or office != current_office or link_changed:
+            report.updated += 1
+            changes.append((row["pk"], update))
+            offices.append((username, office, current_office))
+            links.append((username, dn))
+    if dry_run:
+        return
+    with transaction.atomic():
+        User.objects.bulk_create(new_users)
+        ids = dict(
+            User.objects.filter(username__in=[u for u, _ in links]).values_list("username", "pk")
+        )
+        for pk, update in changes:
+            if update:
+                User.objects.filter(pk=pk).update(**update)
+        for username, office, current in offices:
+            mirror.sync_office_phone(ids[username], office, current)
+        for username, dn in links:
+            DirectoryAccount.objects.update_or_create(
+                user_id=ids[username],
+                defaults={"dn": dn, "left_at": None, "data_removed_at": None, "seen_run": run},
+            )
+        DirectoryAccount.objects.filter(user__username__in=list(people)).update(seen_run=run)
+
+
+def _privileged(dn: str, attrs: dict, conf: DirectoryConfig, staff) -> bool | None:
+    if conf.is_ad:
+        groups = {
+            value.lower() if isinstance(value, str) else value.decode().lower()
+            for value in attrs.get("memberof", [])
+        }
+        in_staff = bool(conf.staff_group) and conf.staff_group.lower() in groups
+        return in_staff or mirror.first(attrs, "adminCount") == "1"
+    if not conf.staff_group:
+        return None
+    return dn.lower() in staff
+
+
+def _leavers(run: int, now, conf: DirectoryConfig, report: SyncReport) -> None:
+    """Deactivate people not seen in this run; remove recovery data after the retention."""
+    gone = DirectoryAccount.objects.filter(left_at__isnull=True).exclude(seen_run=run)
+    for link in gone.select_related("user").iterator(chunk_size=500):
+        with transaction.atomic():
+            link.left_at = now
+            link.save(update_fields=["left_at"])
+            get_user_model().objects.filter(pk=link.user_id).update(is_active=False)
+            record(EventKind.DIRECTORY_LEFT, subject=link.user)
+        report.left += 1
+    cutoff = now - datetime.timedelta(days=conf.retention_days)
+    expired = DirectoryAccount.objects.filter(left_at__lte=cutoff, data_removed_at__isnull=True)
+    for link in expired.select_related("user").iterator(chunk_size=500):
+        with transaction.atomic():
+            for model in (AuthenticationPhone, AuthenticationEmail, SecurityAnswer, Registration):
+                model.objects.filter(user_id=link.user_id).delete()
+            link.data_removed_at = now
+            link.save(update_fields=["data_removed_at"])
+            record(EventKind.DIRECTORY_DATA_REMOVED, subject=link.user)
+        report.removed += 1

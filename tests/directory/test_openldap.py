@@ -1,0 +1,355 @@
+"""OpenLDAP with the password policy overlay, as the account store: sign-in, mirroring, reset,
+every policy refusal, unlock, a lost connection and a directory that is down."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from directory.models import DirectoryAccount
+from directory.servers import DEMO_PEOPLE, STRICT_POLICY_DN, Person
+from methods.models import AuthenticationEmail, OfficePhone
+from tests.passwordreset.conftest import start_reset
+
+from .conftest import binds, directory_sign_in, entry, lock_out
+
+pytestmark = [pytest.mark.directory, pytest.mark.django_db]
+
+ADA_PASSWORD = "Ada-Directory-2026"
+NEW_PASSWORD = "Lighthouse-copper-kettle-2027"
+
+
+@pytest.fixture(autouse=True)
+def _quick_captcha(settings):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+
+
+def registered(username="ada", address="ada.home@example.net"):
+    """A mirrored person with a verified alternate email (the policy's default: one method)."""
+    user = get_user_model().objects.get(username=username)
+    AuthenticationEmail.objects.create(user=user, email=address, verified_at=timezone.now())
+    return user
+
+
+def prove_with_email(client: Client, username="ada", address="ada.home@example.net"):
+    response = start_reset(client, username)
+    assert response.status_code == 302, response.content.decode()
+    client.post("/passwordreset/email/", {"email": address})
+    code = mail.outbox[-1].body
+    import re
+
+    code = re.findall(r"\b(\d{6})\b", code)[-1]
+    response = client.post("/passwordreset/email/code/", {"code": code})
+    assert response["Location"] == "/passwordreset/methods/"
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+
+
+def set_new(client: Client, password: str):
+    return client.post(
+        "/passwordreset/finish/", {"new_password1": password, "new_password2": password}
+    )
+
+
+# --- Sign-in and mirroring --------------------------------------------------------------------
+
+
+def test_sign_in_with_the_directory_password_mirrors_the_person(client, directory):
+    response = directory_sign_in(client, "ada", ADA_PASSWORD)
+    assert response.status_code == 302
+    ada = get_user_model().objects.get(username="ada")
+    assert (ada.first_name, ada.last_name, ada.email) == ("Ada", "Lovelace", "ada@example.org")
+    assert not ada.has_usable_password()  # no local password to guess or leak
+    assert str(OfficePhone.objects.get(user=ada).number) == "+442079460101"
+    assert DirectoryAccount.objects.get(user=ada).dn == "uid=ada,ou=people,dc=example,dc=org"
+    assert not ada.is_staff
+
+
+def test_the_directory_fields_are_refreshed_at_each_sign_in(client, slapd, directory):
+    directory_sign_in(client, "ada", ADA_PASSWORD)
+    conn = slapd.connect()
+    import ldap
+
+    dn = "uid=ada,ou=people,dc=example,dc=org"
+    conn.modify_s(
+        dn,
+        [
+            (ldap.MOD_REPLACE, "mail", [b"ada.lovelace@example.org"]),
+            (ldap.MOD_REPLACE, "sn", [b"King"]),
+            (ldap.MOD_DELETE, "telephoneNumber", None),
+        ],
+    )
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    ada = get_user_model().objects.get(username="ada")
+    assert (ada.email, ada.last_name) == ("ada.lovelace@example.org", "King")
+    assert not OfficePhone.objects.filter(user=ada).exists()
+
+
+def test_the_staff_group_makes_a_privileged_account(client, directory):
+    assert directory_sign_in(client, "ken", "Ken-Directory-2026").status_code == 302
+    assert get_user_model().objects.get(username="ken").is_staff
+
+
+def test_wrong_password_unknown_locked_and_out_of_scope_read_the_same(slapd, directory):
+    lock_out(slapd, "grace")
+    pages = {}
+    for name, username, password in [
+        ("wrong", "ada", "not-her-password"),
+        ("unknown", "nobody", "whatever-it-is-1"),
+        ("locked", "grace", "Grace-Directory-2026"),
+        ("out of scope", "outsider", "Outsider-Directory-2026"),
+    ]:
+        response = directory_sign_in(Client(), username, password)
+        assert response.status_code == 200, name
+        text = response.content.decode()
+        summary = text[text.index('class="error-summary"') :]
+        pages[name] = summary[: summary.index("</div>")]
+    assert len(set(pages.values())) == 1
+    assert not get_user_model().objects.filter(username__in=["grace", "outsider"]).exists()
+
+
+def test_a_local_password_never_signs_a_directory_person_in(client, directory, make_user):
+    make_user("ada", password="an-old-local-password-1")
+    assert directory_sign_in(client, "ada", "an-old-local-password-1").status_code == 200
+    assert directory_sign_in(client, "ada", ADA_PASSWORD).status_code == 302
+    assert not get_user_model().objects.get(username="ada").has_usable_password()
+
+
+# --- Reset ------------------------------------------------------------------------------------
+
+
+def test_reset_writes_the_new_password_to_the_directory(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    page = client.get("/passwordreset/finish/").content.decode()
+    # The directory's own rules are listed before typing, with the site's.
+    assert "at least 10 characters" in page and "last 3 passwords" in page
+    response = set_new(client, NEW_PASSWORD)
+    assert response["Location"] == "/passwordreset/done/"
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert not binds(slapd, "ada", ADA_PASSWORD)
+    event = Event.objects.filter(kind=EventKind.PASSWORD_RESET).get()
+    assert event.details["store"] == "openldap"
+    assert NEW_PASSWORD not in str(event.details)
+    # Signing in here takes the new directory password.
+    assert directory_sign_in(Client(), "ada", NEW_PASSWORD).status_code == 302
+
+
+def test_reset_is_case_insensitive_like_the_directory(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client, username="ADA")
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "words"),
+    [
+        # The site's own rules allow these; the directory's do not.
+        ("Ada-Directory-2026", "you have used it before"),  # its current password: history
+        ("{SSHA}Zm9vYmFyYmF6cXV4eA==", "quality check"),  # pre-hashed: quality
+    ],
+)
+def test_a_password_the_directory_refuses_is_explained_and_changes_nothing(
+    client, slapd, directory, password, words, settings
+):
+    settings.AUTH_PASSWORD_VALIDATORS = []  # let the directory be the one that refuses
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    response = set_new(client, password)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert words in text
+    assert 'aria-invalid="true"' in text  # next to the field it concerns
+    assert binds(slapd, "ada", ADA_PASSWORD)
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    refused = Event.objects.get(kind=EventKind.PASSWORD_REFUSED)
+    assert password not in str(refused.details)
+    # The attempt stays: another password works without proving identity again.
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+def test_too_short_for_the_directory(client, slapd, directory, settings):
+    settings.AUTH_PASSWORD_VALIDATORS = []
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    text = set_new(client, "Short-1").content.decode()
+    assert "shorter than its rules allow" in text
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
+def test_history_refuses_a_recent_password(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    second = Client()
+    prove_with_email(second)
+    text = set_new(second, NEW_PASSWORD).content.decode()
+    assert "you have used it before" in text
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+YOUNG = (
+    *DEMO_PEOPLE,
+    Person("yuri", "Yuri-Directory-2026", "Yuri", "Young", policy=STRICT_POLICY_DN),
+)
+
+
+@pytest.mark.parametrize("slapd_people", [YOUNG], ids=["minimum-age-policy"])
+def test_a_password_too_young_to_change_is_explained(client, slapd, directory):
+    directory_sign_in(Client(), "yuri", "Yuri-Directory-2026")
+    registered("yuri", "yuri.home@example.net")
+    prove_with_email(client, "yuri", "yuri.home@example.net")
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "next change is allowed after 1 day" in page
+    text = set_new(client, NEW_PASSWORD).content.decode()
+    assert "changed too recently" in text
+    assert binds(slapd, "yuri", "Yuri-Directory-2026")
+
+
+def test_reset_clears_the_directory_lockout(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    lock_out(slapd, "ada")
+    assert entry(slapd, "ada", "pwdAccountLockedTime")
+    prove_with_email(client)
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert not entry(slapd, "ada", "pwdAccountLockedTime", "pwdFailureTime", "pwdReset")
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+# --- Unlock -----------------------------------------------------------------------------------
+
+
+def test_a_locked_person_unlocks_from_the_portal_keeping_their_password(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    lock_out(slapd, "ada")
+    assert not binds(slapd, "ada", ADA_PASSWORD)
+    response = start_reset(client, "ada", action="unlock")
+    assert response.status_code == 302
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    import re
+
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    client.post("/passwordreset/email/code/", {"code": code})
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "Your account is locked at the moment." in page
+    assert client.post("/passwordreset/finish/")["Location"] == "/passwordreset/done/"
+    assert binds(slapd, "ada", ADA_PASSWORD)
+    assert not entry(slapd, "ada", "pwdAccountLockedTime", "pwdFailureTime")
+    assert Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).count() == 1
+
+
+def test_the_lock_state_is_not_shown_before_identity_is_proven(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    lock_out(slapd, "ada")
+    start_reset(client, "ada", action="unlock")
+    for path in ("/passwordreset/methods/", "/passwordreset/email/"):
+        assert "locked at the moment" not in client.get(path).content.decode()
+    assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+
+
+# --- The directory failing --------------------------------------------------------------------
+
+
+def test_a_directory_that_is_down_is_explained_and_nothing_is_recorded(client, slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    slapd.stop()
+    response = set_new(client, NEW_PASSWORD)
+    assert response.status_code == 503
+    assert "cannot be reached just now, so nothing was changed" in response.content.decode()
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    # The portal's first page says so too, for everyone alike.
+    from django.core.cache import cache
+
+    cache.clear()
+    response = start_reset(Client(), "ada")
+    assert response.status_code == 503
+    assert "Password reset is unavailable just now" in response.content.decode()
+    # Sign-in fails without an error page.
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 200
+
+
+def test_readiness_reports_the_directory(client, slapd, directory):
+    from sspr_site import health
+
+    health.register("directory")(
+        lambda: __import__("directory.accounts").accounts.accounts().check()
+    )
+    try:
+        assert client.get("/readyz").status_code == 200
+        slapd.stop()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "directory" in response.content.decode()
+    finally:
+        health.CHECKS.pop("directory", None)
+
+
+def test_the_service_connection_lost_mid_reset_changes_nothing(client, slapd, settings, db):
+    """The relay forwards the bind and the search, and cuts the connection when the password
+    modify request comes: the page says nothing changed, and nothing did."""
+    from tests.support.tcp_cut import CuttingRelay
+
+    from .conftest import use_directory
+
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1")  # password modify
+    try:
+        use_directory(
+            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
+        )
+        directory_sign_in(Client(), "ada", ADA_PASSWORD)
+        registered()
+        prove_with_email(client)
+        response = set_new(client, NEW_PASSWORD)
+        assert relay.cuts == 1
+        assert response.status_code == 503
+        assert "nothing was changed" in response.content.decode()
+        assert binds(slapd, "ada", ADA_PASSWORD) and not binds(slapd, "ada", NEW_PASSWORD)
+        assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+        # Once the network is back, the same attempt finishes without proving identity again.
+        use_directory(settings, slapd.environment())
+        assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+        assert binds(slapd, "ada", NEW_PASSWORD)
+    finally:
+        relay.close()
+
+
+@pytest.mark.parametrize("slapd_tls", [True])
+def test_over_starttls_with_the_organisations_ca(client, slapd, directory):
+    """Sign-in and reset over StartTLS, the certificate checked against LDAP_CA_FILE."""
+    assert directory.start_tls and directory.ca_file
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    registered()
+    prove_with_email(client)
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("slapd_tls", [True])
+def test_a_certificate_from_another_ca_is_refused(client, slapd, settings, db, tmp_path):
+    from directory.tls import make_ca
+
+    from .conftest import use_directory
+
+    other = make_ca(tmp_path / "other")
+    use_directory(settings, {**slapd.environment(), "LDAP_CA_FILE": str(other["ca"])})
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 200
+    assert not get_user_model().objects.filter(username="ada").exists()
+    from django.core.cache import cache
+
+    cache.clear()
+    assert start_reset(Client(), "ada").status_code == 503

@@ -1,0 +1,146 @@
+"""`sync_directory`: a paged search mirrors everyone in scope; leavers are deactivated, then
+their recovery data removed; a second run changes nothing; memory stays flat."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import tracemalloc
+
+import ldap
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from directory.models import DirectoryAccount
+from directory.servers import PEOPLE, Person
+from directory.sync import sync_directory
+from methods.models import AuthenticationEmail, OfficePhone
+
+from .conftest import use_directory
+
+pytestmark = [pytest.mark.directory, pytest.mark.django_db]
+
+
+def run_sync(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("sync_directory", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def add_people(slapd, count: int, start: int = 0) -> None:
+    conn = slapd.connect()
+    people = [
+        Person(
+            f"p{n:06d}",
+            f"Pw-{n:06d}-long-enough",
+            "Person",
+            f"N{n}",
+            f"p{n}@example.org",
+            groups=(),
+        )
+        for n in range(start, start + count)
+    ]
+    slapd.add_people(conn, people, groups=False)
+    conn.unbind_s()
+
+
+def test_sync_mirrors_the_scope_and_a_second_run_changes_nothing(slapd, directory):
+    out, err = run_sync()
+    users = get_user_model().objects.order_by("username")
+    # The scope group holds ada, grace and ken; outsider is under the base but not in scope.
+    assert list(users.values_list("username", flat=True)) == ["ada", "grace", "ken"]
+    assert "3 people in scope: 3 were added" in out
+    assert "page 1" in err  # progress
+    ada = users.get(username="ada")
+    assert not ada.has_usable_password() and ada.email == "ada@example.org"
+    assert str(OfficePhone.objects.get(user=ada).number) == "+442079460101"
+    assert users.get(username="ken").is_staff and not users.get(username="grace").is_staff
+    before = list(users.values())
+    out, _ = run_sync()
+    assert "0 were added, 0 were updated, 0 were deactivated" in out
+    assert list(users.values()) == before
+
+
+def test_sync_updates_what_changed_in_the_directory(slapd, directory):
+    run_sync()
+    conn = slapd.connect()
+    conn.modify_s(
+        f"uid=grace,{PEOPLE}", [(ldap.MOD_REPLACE, "telephoneNumber", [b"+33 1 42 68 53 00"])]
+    )
+    conn.modify_s(f"uid=ada,{PEOPLE}", [(ldap.MOD_REPLACE, "givenName", [b"Augusta"])])
+    out, _ = run_sync()
+    assert "0 were added, 2 were updated" in out
+    assert get_user_model().objects.get(username="ada").first_name == "Augusta"
+    assert str(OfficePhone.objects.get(user__username="grace").number) == "+33142685300"
+
+
+def test_leavers_are_deactivated_then_their_recovery_data_removed(slapd, directory):
+    run_sync()
+    grace = get_user_model().objects.get(username="grace")
+    AuthenticationEmail.objects.create(
+        user=grace, email="g@example.net", verified_at=timezone.now()
+    )
+    conn = slapd.connect()
+    conn.delete_s(f"uid=grace,{PEOPLE}")
+    out, _ = run_sync()
+    assert "1 were deactivated" in out
+    grace.refresh_from_db()
+    assert not grace.is_active
+    assert AuthenticationEmail.objects.filter(user=grace).exists()  # kept for the retention
+    assert Event.objects.filter(kind=EventKind.DIRECTORY_LEFT, subject=grace).exists()
+    # After the retention (30 days by default), the data goes, and that is audited.
+    later = timezone.now() + datetime.timedelta(days=31)
+    sync_directory(now=later)
+    assert not AuthenticationEmail.objects.filter(user=grace).exists()
+    assert DirectoryAccount.objects.get(user=grace).data_removed_at == later
+    assert Event.objects.filter(kind=EventKind.DIRECTORY_DATA_REMOVED, subject=grace).exists()
+
+
+def test_a_directory_returning_nobody_deactivates_nobody(slapd, settings, directory):
+    run_sync()
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": "(uid=nobody-%(user)s)"})
+    with pytest.raises(CommandError, match="nobody was deactivated"):
+        run_sync()
+    assert get_user_model().objects.filter(is_active=True).count() == 3
+
+
+def test_sync_with_the_directory_down_changes_nothing(slapd, directory):
+    run_sync()
+    slapd.stop()
+    with pytest.raises(CommandError, match="cannot be reached; nothing was changed"):
+        run_sync()
+    assert get_user_model().objects.filter(is_active=True).count() == 3
+
+
+def test_dry_run_changes_nothing(slapd, directory):
+    out, _ = run_sync("--dry-run")
+    assert "3 would be added" in out and "Nothing was changed." in out
+    assert not get_user_model().objects.exists()
+
+
+def _peak_of_sync() -> int:
+    tracemalloc.start()
+    try:
+        sync_directory()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_many_people_are_read_in_pages_with_flat_memory(slapd, settings, db):
+    """2,000 and then 6,000 people, pages of 200: the peak memory of a sync stays flat."""
+    use_directory(
+        settings, {**slapd.environment(), "LDAP_SCOPE_GROUP": "", "LDAP_PAGE_SIZE": "200"}
+    )
+    add_people(slapd, 2000)
+    small = _peak_of_sync()
+    assert get_user_model().objects.count() == 2000 + 4  # the demo people too, outsider included
+    add_people(slapd, 4000, start=2000)
+    out, err = run_sync()
+    assert "6,004 people in scope: 4,000 were added" in out
+    assert "page 31" in err
+    large = _peak_of_sync()  # a run over 6,004 people with nothing to change
+    assert large < small * 1.5, (small, large)
