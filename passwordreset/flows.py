@@ -376,7 +376,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         store=store.kind,
     )
     if policy.notify_users_on_reset:
-        _notify_user(user, state.action)
+        notify_user(user, state.action)
     if user.is_staff and policy.notify_admins_on_admin_reset:
         _notify_admins(user, state.action)
 
@@ -406,7 +406,8 @@ def _send_each(addresses: list[str], template: str, context: dict, user=None) ->
         )
 
 
-def _notify_user(user, action: str) -> None:
+def notify_user(user, action: str) -> None:
+    """Tell the person, at every address they have, that their password or lock changed."""
     context = {
         "name": user.get_full_name() or user.get_username(),
         "username": user.get_username(),

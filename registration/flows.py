@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import update_session_auth_hash
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,7 +13,9 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import Event, EventKind
+from directory.accounts import PasswordRefused, accounts
 from methods.registry import MethodStatus, UserMethods, statuses
+from passwordreset.flows import notify_user
 from sspr_site.network import client_address
 
 from .models import Policy, Registration
@@ -164,3 +168,41 @@ def _record_flags(user_ids: list[int], *, request: HttpRequest | None, reason: s
         ],
         batch_size=1000,
     )
+
+
+WRONG_CURRENT_PER_HOUR = 5
+
+
+def password_change(*, request: HttpRequest, user, current: str, new: str) -> None:
+    """Change a known password in the account store, as the person (in the directory, over
+    their own bind, so every rule of its policy applies).
+
+    Raises PasswordRefused (nothing changed; the reason is for the page), DirectoryUnavailable,
+    or TooManyWrongPasswords after five wrong current passwords in an hour, so a session left
+    open is no oracle for guessing the password (docs/security.md §36).
+    """
+    key = f"sspr:password-change:wrong:{user.pk}"
+    if cache.get(key, 0) >= WRONG_CURRENT_PER_HOUR:
+        raise TooManyWrongPasswords
+    store = accounts()
+    try:
+        store.change_password(user, current, new)
+    except PasswordRefused as refusal:
+        if refusal.reason == "wrong_current":
+            cache.add(key, 0, timeout=3600)
+            cache.incr(key)
+        record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
+        raise
+    if store.kind != "none":
+        user.set_unusable_password()  # a new session hash: other sessions end
+        user.save(update_fields=["password"])
+    cache.delete(key)
+    # This session stays signed in; every other one ends.
+    update_session_auth_hash(request, user)
+    record(EventKind.PASSWORD_CHANGED, request=request, actor=user, subject=user, store=store.kind)
+    if Policy.load().notify_users_on_reset:
+        notify_user(user, "change")
+
+
+class TooManyWrongPasswords(Exception):
+    pass

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,3 +57,28 @@ class PasswordCheckForm(forms.Form):
         if user is None or user.pk != self.request.user.pk:
             raise forms.ValidationError(_("That password is not right."), code="invalid")
         return password
+
+
+class ChangePasswordForm(SetPasswordForm):
+    """The current password, then the new one twice, checked by the site's validators. The
+    account store (Django's or the directory) checks the current one and its own rules."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Type your current password.")},
+    )
+    field_order = ["current_password", "new_password1", "new_password2"]
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password1"].help_text = ""  # the rules are listed above the form
+        for name in ("current_password", "new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-reveal"] = "true"
+        self.order_fields(self.field_order)
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.log import record
 from audit.models import EventKind
+from directory.accounts import AccountMissing, DirectoryUnavailable, PasswordRefused, accounts
 from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.forms import ChannelForm, CodeForm, QuestionsForm
@@ -37,11 +39,18 @@ from methods.registry import (
     SecurityQuestionsMethod,
     UserMethods,
 )
+from passwords.validators import STRENGTH_LABELS, strength
 from sspr_site.network import client_address
 
 from . import session
-from .flows import registration_finish, registration_skip, registration_status
-from .forms import PasswordCheckForm, SignInForm
+from .flows import (
+    TooManyWrongPasswords,
+    password_change,
+    registration_finish,
+    registration_skip,
+    registration_status,
+)
+from .forms import ChangePasswordForm, PasswordCheckForm, SignInForm
 from .models import Policy
 
 # A try during the backoff after a wrong code is not counted; the person is told to wait, which
@@ -204,6 +213,68 @@ def confirm_password(request: HttpRequest) -> HttpResponse:
         record(EventKind.PASSWORD_CONFIRMED, request=request, subject=request.user)
         return redirect(next_url)
     return render(request, "registration/confirm_password.html", {"form": form, "next": next_url})
+
+
+@sensitive_post_parameters("current_password", "new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+@secure_page
+def change_password(request: HttpRequest) -> HttpResponse:
+    """Change a known password: the current one, then the new one twice. The rules that will
+    apply are listed before typing: the directory's (when there is one) and the site's."""
+    form = ChangePasswordForm(request.user, posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            password_change(
+                request=request,
+                user=request.user,
+                current=form.cleaned_data["current_password"],
+                new=form.cleaned_data["new_password1"],
+            )
+        except PasswordRefused as refusal:
+            field = "current_password" if refusal.reason == "wrong_current" else "new_password1"
+            form.add_error(field, refusal.message)
+        except TooManyWrongPasswords:
+            form.add_error(
+                None,
+                _(
+                    "Too many wrong current passwords. Wait an hour, or reset your password "
+                    "at the password reset page."
+                ),
+            )
+            status = 429
+        except DirectoryUnavailable:
+            form.add_error(
+                None,
+                _(
+                    "The account directory cannot be reached just now, so nothing was "
+                    "changed. Try again in a few minutes."
+                ),
+            )
+            status = 503
+        else:
+            messages.success(request, _("Your password was changed."))
+            return redirect("registration:overview")
+    try:
+        rules = accounts().rules(request.user)
+    except (DirectoryUnavailable, AccountMissing):
+        rules = []
+    return render(
+        request,
+        "registration/change_password.html",
+        {"form": form, "rules": rules + password_validators_help_texts()},
+        status=status,
+    )
+
+
+@sensitive_post_parameters("password")
+@require_POST
+@secure_page
+def password_strength(request: HttpRequest) -> JsonResponse:
+    """The meter on the change page: how hard the typed password is to guess. Nothing is
+    stored or logged."""
+    score = strength(request.POST.get("password", "")[:200], request.user)
+    return JsonResponse({"score": score, "label": str(STRENGTH_LABELS[score])})
 
 
 # --- The overview and Finish ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // works the same; the rules are listed above it and the server explains any refusal.
 (function () {
   "use strict";
-  var form = document.querySelector("form[data-strength-url]");
+  var form = document.querySelector("form[data-show-label]");
   if (!form) { return; }
 
   form.querySelectorAll("input[data-reveal]").forEach(function (input) {
@@ -25,7 +25,7 @@
   var first = form.querySelector("input[name=new_password1]");
   var output = document.getElementById("password-strength");
   var token = form.querySelector("input[name=csrfmiddlewaretoken]");
-  if (!first || !output || !token) { return; }
+  if (!first || !output || !token || !form.dataset.strengthUrl) { return; }
   var timer = null;
   first.addEventListener("input", function () {
     window.clearTimeout(timer);

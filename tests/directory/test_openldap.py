@@ -353,3 +353,59 @@ def test_a_certificate_from_another_ca_is_refused(client, slapd, settings, db, t
 
     cache.clear()
     assert start_reset(Client(), "ada").status_code == 503
+
+
+# --- Change a known password, as the person ---------------------------------------------------
+
+
+def change(client: Client, current: str, new: str):
+    return client.post(
+        "/ssprsetup/password/",
+        {"current_password": current, "new_password1": new, "new_password2": new},
+    )
+
+
+def signed_in_directory(username: str, password: str) -> Client:
+    client = Client()
+    assert directory_sign_in(client, username, password).status_code == 302
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    return client
+
+
+def test_change_as_the_person_lands_in_the_directory(slapd, directory):
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    page = client.get("/ssprsetup/password/").content.decode()
+    assert "at least 10 characters" in page  # the directory's rules, before typing
+    assert change(client, ADA_PASSWORD, NEW_PASSWORD)["Location"] == "/ssprsetup/"
+    assert binds(slapd, "ada", NEW_PASSWORD) and not binds(slapd, "ada", ADA_PASSWORD)
+    assert Event.objects.get(kind=EventKind.PASSWORD_CHANGED).details["store"] == "openldap"
+    # The directory's history applies to the person's own change.
+    text = change(client, NEW_PASSWORD, NEW_PASSWORD).content.decode()
+    assert "you have used it before" in text
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+def test_a_wrong_current_password_is_refused_by_the_directory(slapd, directory):
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    text = change(client, "not-the-password", NEW_PASSWORD).content.decode()
+    assert "That is not your current password." in text
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
+@pytest.mark.parametrize("slapd_people", [YOUNG], ids=["minimum-age-policy"])
+def test_the_minimum_age_applies_to_a_change(slapd, directory):
+    client = signed_in_directory("yuri", "Yuri-Directory-2026")
+    text = change(client, "Yuri-Directory-2026", NEW_PASSWORD).content.decode()
+    assert "changed too recently" in text
+    assert binds(slapd, "yuri", "Yuri-Directory-2026")
+
+
+def test_a_reset_ends_the_persons_sessions_here(client, slapd, directory):
+    open_session = signed_in_directory("ada", ADA_PASSWORD)
+    assert open_session.get("/ssprsetup/").status_code == 200
+    registered()
+    prove_with_email(client)
+    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert open_session.get("/ssprsetup/").status_code == 302
