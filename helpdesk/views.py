@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.log import record
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
+from directory.accounts import AccountStatus, DirectoryUnavailable, accounts
 from methods import flows as method_flows
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose
@@ -143,18 +144,32 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _user_row(policy: Policy, user_id: int) -> Row:
+    return Row.of(_user(policy, user_id))
+
+
+def _user(policy: Policy, user_id: int):
     user = directory(policy).filter(pk=user_id).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
-    return Row.of(user)
+    return user
+
+
+def account_status(user) -> tuple[AccountStatus | None, bool]:
+    """The account's state in the store (one directory query), and whether it answered."""
+    try:
+        return accounts().status(user), True
+    except DirectoryUnavailable:
+        return None, False
 
 
 @helpdesk_page
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
-    row = _user_row(policy, user_id)
+    user = _user(policy, user_id)
+    row = Row.of(user)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
+    status, answered = account_status(user)
     return render(
         request,
         "helpdesk/user_detail.html",
@@ -164,6 +179,9 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "events": events,
             "verify": _verifiable(row, policy),
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
+            "account": status,
+            "account_answered": answered,
+            "in_directory": accounts().kind != "none",
         },
     )
 

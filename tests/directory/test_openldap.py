@@ -409,3 +409,25 @@ def test_a_reset_ends_the_persons_sessions_here(client, slapd, directory):
     prove_with_email(client)
     assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
     assert open_session.get("/ssprsetup/").status_code == 302
+
+
+# --- The helpdesk -----------------------------------------------------------------------------
+
+
+def test_the_helpdesk_sees_the_directory_state(slapd, directory, helpdesk_client):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    ada = get_user_model().objects.get(username="ada")
+
+    def state() -> str:
+        page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+        return page[page.index('id="account-state"') :].split("</dl>")[0]
+
+    assert "Locked</dt><dd>No" in state() and "Not known" in state()
+    conn = slapd.connect()
+    conn.passwd_s("uid=ada,ou=people,dc=example,dc=org", None, NEW_PASSWORD)
+    lock_out(slapd, "ada")
+    assert "Yes: the person can unlock it" in state()
+    assert "Not known" not in state()  # the directory's pwdChangedTime is shown
+    slapd.stop()
+    page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+    assert "cannot be reached just now" in page
