@@ -357,3 +357,273 @@ class Slapd:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --- Active Directory: Samba's domain controller ------------------------------------------------
+
+AD_REALM = "SSPR.TEST"
+AD_DOMAIN = "SSPR"
+AD_BASE = "DC=sspr,DC=test"
+AD_PEOPLE = f"OU=People,{AD_BASE}"
+AD_GROUPS = f"OU=Groups,{AD_BASE}"
+AD_SERVICE = f"CN=sspr-service,{AD_PEOPLE}"
+AD_SCOPE_GROUP = f"CN=sspr-users,{AD_GROUPS}"
+AD_STAFF_GROUP = f"CN=it-admins,{AD_GROUPS}"
+AD_ADMIN_PASSWORD = "Adm1n-Pass-2026!"
+AD_SERVICE_PASSWORD = "Serv1ce-Pass-2026!"
+# Rights as the README asks of a real domain, granted on the people OU to the service account
+# and inherited by user objects: the Reset Password extended right, and writing lockoutTime
+# and pwdLastSet.
+USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"
+RESET_PASSWORD = "00299570-246d-11d0-a768-00aa006e0529"
+LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
+PWD_LAST_SET = "bf967a0a-0de6-11d0-a285-00aa003049e2"
+
+
+@dataclass
+class AdPerson:
+    sam: str
+    password: str
+    given: str
+    surname: str
+    mail: str = ""
+    phone: str = ""
+    groups: tuple[str, ...] = (AD_SCOPE_GROUP,)
+
+    @property
+    def dn(self) -> str:
+        return f"CN={self.given} {self.surname},{AD_PEOPLE}"
+
+
+AD_PEOPLE_DEMO = (
+    AdPerson("rita", "Rita-Domain-2026!", "Rita", "Rahman", "rita@sspr.test", "+44 20 7946 0202"),
+    AdPerson("sam", "Sam-Domain-2026!", "Sam", "Sato", "sam@sspr.test"),
+    AdPerson(
+        "dora",
+        "Dora-Domain-2026!",
+        "Dora",
+        "Domain",
+        "dora@sspr.test",
+        groups=(AD_SCOPE_GROUP, AD_STAFF_GROUP),
+    ),
+)
+
+
+@dataclass
+class SambaDC:
+    """Samba's AD domain controller, provisioned into a temporary folder, serving LDAP on
+    127.0.0.1:389 (StartTLS) and 636. Needs root (Samba's own requirement)."""
+
+    people: tuple[AdPerson, ...] = AD_PEOPLE_DEMO
+    folder: Path | None = None
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    ca: dict[str, Path] = field(default_factory=dict)
+    port: int = 389
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "SSPR_DIRECTORY": "active_directory",
+            "LDAP_URI": self.uri,
+            "LDAP_BIND_DN": AD_SERVICE,
+            "LDAP_BIND_PASSWORD": AD_SERVICE_PASSWORD,
+            "LDAP_USER_BASE": AD_PEOPLE,
+            "LDAP_GROUP_BASE": AD_GROUPS,
+            "LDAP_SCOPE_GROUP": AD_SCOPE_GROUP,
+            "LDAP_STAFF_GROUP": AD_STAFF_GROUP,
+            "LDAP_START_TLS": "1",
+            "LDAP_CA_FILE": str(self.ca["ca"]),
+        }
+
+    def _run(self, *args: str) -> str:
+        result = subprocess.run(  # noqa: S603  (samba-tool with our own arguments)
+            [shutil.which("samba-tool") or "samba-tool", *args],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise RuntimeError(f"samba-tool {args[0]} {args[1]} failed:\n{result.stderr[-2000:]}")
+        return result.stdout
+
+    def start(self) -> SambaDC:
+        self._own_folder = self.folder is None
+        self.folder = Path(self.folder or tempfile.mkdtemp(prefix="sspr-samba-"))
+        self.ca = make_ca(self.folder / "tls")
+        (self.folder / "run").mkdir(exist_ok=True)
+        options = {
+            "interfaces": "lo",
+            "bind interfaces only": "yes",
+            "server services": "ldap",
+            "pid directory": str(self.folder / "run"),
+            "tls enabled": "yes",
+            "tls keyfile": str(self.ca["key"]),
+            "tls certfile": str(self.ca["cert"]),
+            "tls cafile": str(self.ca["ca"]),
+            "log file": str(self.folder / "samba.log"),
+        }
+        self._run(
+            "domain",
+            "provision",
+            f"--realm={AD_REALM}",
+            f"--domain={AD_DOMAIN}",
+            "--server-role=dc",
+            "--dns-backend=NONE",
+            f"--adminpass={AD_ADMIN_PASSWORD}",
+            f"--targetdir={self.folder}",
+            "--host-ip=127.0.0.1",
+            *[f"--option={name}={value}" for name, value in options.items()],
+        )
+        conf = str(self.folder / "etc" / "smb.conf")
+        sam = str(self.folder / "private" / "sam.ldb")
+        # A domain controller accepts the previous password for an hour after a change by
+        # default (OldPasswordAllowedPeriod); the tests check the old one stops at once.
+        text = Path(conf).read_text()
+        Path(conf).write_text(
+            text.replace("[global]\n", "[global]\n\told password allowed period = 0\n", 1)
+        )
+        self._run(
+            "domain",
+            "passwordsettings",
+            "set",
+            "-H",
+            sam,
+            "-s",
+            conf,
+            f"--min-pwd-length={MIN_LENGTH}",
+            f"--history-length={IN_HISTORY}",
+            f"--account-lockout-threshold={MAX_FAILURES}",
+            "--min-pwd-age=0",
+            "--complexity=on",
+        )
+        log = self.folder / "samba.out"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(  # noqa: S603  (samba with its own configuration)
+                [shutil.which("samba") or "/usr/sbin/samba", "-i", "-s", conf, "--debug-stdout"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_for_port(self.port, self.process, 60, log)
+        self._load(sam, conf)
+        return self
+
+    def connect(
+        self, dn: str = f"Administrator@{AD_REALM.lower()}", password: str = AD_ADMIN_PASSWORD
+    ):
+        import ldap
+
+        conn = ldap.initialize(self.uri)
+        conn.set_option(ldap.OPT_REFERRALS, 0)
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 10)
+        conn.set_option(ldap.OPT_X_TLS_CACERTFILE, str(self.ca["ca"]))
+        conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+        conn.start_tls_s()
+        conn.simple_bind_s(dn, password)
+        return conn
+
+    @staticmethod
+    def quoted(password: str) -> bytes:
+        return f'"{password}"'.encode("utf-16-le")
+
+    def _load(self, sam: str, conf: str) -> None:
+        import ldap
+
+        deadline = time.monotonic() + 30
+        while True:  # the LDAP server answers a moment after it listens
+            try:
+                conn = self.connect()
+                break
+            except ldap.LDAPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        try:
+            for ou in (AD_PEOPLE, AD_GROUPS):
+                conn.add_s(ou, [("objectClass", [b"organizationalUnit"])])
+            self.add_user(conn, AD_SERVICE, "sspr-service", AD_SERVICE_PASSWORD, {})
+            self.add_people(conn, self.people)
+        finally:
+            conn.unbind_s()
+        sid = self.sid(AD_SERVICE)
+        aces = "".join(
+            f"(OA;CI;{right};{guid};{USER_CLASS};{sid})"
+            for right, guid in (("CR", RESET_PASSWORD), ("WP", LOCKOUT_TIME), ("WP", PWD_LAST_SET))
+        )
+        self._run(
+            "dsacl", "set", "-H", sam, "-s", conf, f"--objectdn={AD_PEOPLE}", f"--sddl={aces}"
+        )
+
+    def sid(self, dn: str) -> str:
+        import ldap
+
+        conn = self.connect()
+        try:
+            found = conn.search_s(dn, ldap.SCOPE_BASE, attrlist=["objectSid"])
+        finally:
+            conn.unbind_s()
+        raw = found[0][1]["objectSid"][0]
+        authority = int.from_bytes(raw[2:8], "big")
+        subs = [int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(raw[1])]
+        return f"S-{raw[0]}-{authority}-" + "-".join(str(s) for s in subs)
+
+    def add_user(self, conn, dn: str, sam: str, password: str, attrs: dict) -> None:
+        import ldap
+
+        entry = [("objectClass", [b"user"]), ("sAMAccountName", [sam.encode()])]
+        entry += [(name, [value.encode()]) for name, value in attrs.items() if value]
+        conn.add_s(dn, entry)
+        conn.modify_s(dn, [(ldap.MOD_REPLACE, "unicodePwd", [self.quoted(password)])])
+        conn.modify_s(dn, [(ldap.MOD_REPLACE, "userAccountControl", [b"512"])])
+
+    def add_person(self, conn, person: AdPerson) -> None:
+        """One more person, in their groups, on a running domain controller."""
+        import ldap
+
+        self.add_people(conn, [person], groups=False)
+        for group in person.groups:
+            conn.modify_s(group, [(ldap.MOD_ADD, "member", [person.dn.encode()])])
+
+    def add_people(self, conn, people, groups: bool = True) -> None:
+        members: dict[str, list[bytes]] = {}
+        for person in people:
+            self.add_user(
+                conn,
+                person.dn,
+                person.sam,
+                person.password,
+                {
+                    "givenName": person.given,
+                    "sn": person.surname,
+                    "mail": person.mail,
+                    "telephoneNumber": person.phone,
+                    "userPrincipalName": f"{person.sam}@{AD_REALM.lower()}",
+                },
+            )
+            for group in person.groups:
+                members.setdefault(group, []).append(person.dn.encode())
+        if groups:
+            for group in (AD_SCOPE_GROUP, AD_STAFF_GROUP):
+                entry = [("objectClass", [b"group"])]
+                if members.get(group):
+                    entry.append(("member", members[group]))
+                conn.add_s(group, entry)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if getattr(self, "_own_folder", False) and self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> SambaDC:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
