@@ -3,7 +3,7 @@
 People are mirrored into Django on each sign-in (`directory.mirror`): names, email and office
 phone come from the directory and are refreshed every time; the local password is unusable, so
 the directory stays the only place a password is checked. A wrong password, an unknown name,
-a locked or out-of-scope account all fail the same way (docs/security.md §12).
+a locked or out-of-scope account all fail the same way (docs/security.md §35).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def directory_settings(app_configs, **kwargs):
             )
         )
     # Passwords cross this connection: it is encrypted unless it never leaves the machine
-    # (docs/security.md §35).
+    # (docs/security.md §33).
     if conf.uri and not conf.encrypted and not conf.loopback:
         problems.append(
             Error(

@@ -3,7 +3,7 @@ Active Directory. Only imported when SSPR_DIRECTORY names one of them.
 
 The service account reads people and resets or unlocks them; a person's own password change is
 done over their own bind, so every rule of the directory applies (docs/security.md §34).
-Every connection is encrypted unless it stays on this machine (§35).
+Every connection is encrypted unless it stays on this machine (§33).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from directory.accounts import accounts
 from registration.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
@@ -73,6 +74,27 @@ class OfficePhoneInline(admin.StackedInline):
     extra = 0
     max_num = 1
     verbose_name_plural = _("office phone (set only here)")
+
+    # In directory mode the directory owns the office phone: shown, never edited here.
+    def _from_directory(self) -> bool:
+        return accounts().kind != "none"
+
+    def has_add_permission(self, request, obj=None):
+        return not self._from_directory() and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._from_directory() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._from_directory() and super().has_delete_permission(request, obj)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # With one form at most, the admin titles the inline with the singular name.
+        if self._from_directory():
+            self.verbose_name = _("office phone (from the directory)")
+        else:
+            self.verbose_name = _("office phone (set only here)")
+        return super().get_formset(request, obj, **kwargs)
 
 
 class PrepopulateForm(forms.ModelForm):

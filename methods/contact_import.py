@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import Event, EventKind
+from directory.accounts import accounts
 
 from .emails import canonical_email
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
@@ -183,6 +184,11 @@ def _check_row(
         seen[username.casefold()] = line
     if None in record:
         problems.append(RowProblem(line, "", _("more cells than columns")))
+    if values["office_phone"] and accounts().kind != "none":
+        problems.append(
+            RowProblem(line, "office_phone", _("the directory sets office phones; leave it empty"))
+        )
+        values["office_phone"] = ""
     office = _phone(
         values["office_phone"],
         line,

@@ -26,7 +26,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.log import record
 from audit.models import EventKind
-from directory.accounts import AccountMissing, DirectoryUnavailable, PasswordRefused, accounts
+from directory.accounts import (
+    AccountMissing,
+    DirectoryUnavailable,
+    PasswordRefused,
+    accounts,
+)
+from directory.accounts import available as directory_available
 from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.forms import ChannelForm, CodeForm, QuestionsForm
@@ -184,6 +190,17 @@ class SignInView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
+        if form.is_bound and not directory_available():
+            # Said for every name alike: the directory is down for everyone.
+            form.errors.clear()
+            form.add_error(
+                None,
+                _(
+                    "Signing in is unavailable just now: the account directory cannot be "
+                    "reached. Try again in a few minutes."
+                ),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=503)
         key = _sign_in_failures_key(self.request)
         cache.add(key, 0, timeout=3600)
         cache.incr(key)

@@ -279,8 +279,11 @@ def test_a_directory_that_is_down_is_explained_and_nothing_is_recorded(client, s
     response = start_reset(Client(), "ada")
     assert response.status_code == 503
     assert "Password reset is unavailable just now" in response.content.decode()
-    # Sign-in fails without an error page.
-    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 200
+    # Sign-in says so, for every name alike, without an error page.
+    for name in ("ada", "nobody"):
+        response = directory_sign_in(Client(), name, ADA_PASSWORD)
+        assert response.status_code == 503
+        assert "the account directory cannot be reached" in response.content.decode()
 
 
 def test_readiness_reports_the_directory(client, slapd, directory):
@@ -347,7 +350,8 @@ def test_a_certificate_from_another_ca_is_refused(client, slapd, settings, db, t
 
     other = make_ca(tmp_path / "other")
     use_directory(settings, {**slapd.environment(), "LDAP_CA_FILE": str(other["ca"])})
-    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 200
+    # An unknown certificate: the directory counts as unreachable, for sign-in too.
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 503
     assert not get_user_model().objects.filter(username="ada").exists()
     from django.core.cache import cache
 
