@@ -10,6 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHROMIUM
+from tests.directory.conftest import (  # noqa: F401  (the directory's fixtures, for its browser tests)
+    directory,
+    slapd,
+    slapd_people,
+    slapd_tls,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
