@@ -45,15 +45,16 @@ run-directory: install-directory
 serve: install
 	@HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
-# Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL; the tables
-# are written to docs/benchmarks.md.
-bench: install
+# Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL, and the
+# directory sync against a slapd of 10,000 and 100,000 people; written to docs/benchmarks.md.
+bench: install-directory
 	@mkdir -p var
 	@$(BIN)/python benchmarks/run.py | tee var/bench-sqlite.md
 	@scripts/with-services.sh $(BIN)/python benchmarks/run.py | tee var/bench-postgresql.md
 	@$(BIN)/python benchmarks/enumeration.py | tee var/bench-enumeration.md
+	@scripts/with-services.sh $(BIN)/python benchmarks/directory_sync.py | tee var/bench-directory.md
 	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
-		var/bench-enumeration.md > docs/benchmarks.md
+		var/bench-enumeration.md var/bench-directory.md > docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
 
 # Refresh the German catalogue after changing user-facing text (needs GNU gettext), then

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import EventKind
-from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
 from registration.models import Registration
 
 from . import mirror
@@ -197,20 +197,34 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
     if dry_run:
         return
     with transaction.atomic():
+        # New people in three bulk inserts; changed ones one by one (few, after the first run).
         User.objects.bulk_create(new_users)
         ids = dict(
             User.objects.filter(username__in=[u for u, _ in links]).values_list("username", "pk")
         )
+        new_names = {user.username for user in new_users}
+        OfficePhone.objects.bulk_create(
+            OfficePhone(user_id=ids[name], number=office)
+            for name, office, _ in offices
+            if name in new_names and office
+        )
+        DirectoryAccount.objects.bulk_create(
+            DirectoryAccount(user_id=ids[name], dn=dn, seen_run=run)
+            for name, dn in links
+            if name in new_names
+        )
         for pk, update in changes:
             if update:
                 User.objects.filter(pk=pk).update(**update)
-        for username, office, current in offices:
-            mirror.sync_office_phone(ids[username], office, current)
-        for username, dn in links:
-            DirectoryAccount.objects.update_or_create(
-                user_id=ids[username],
-                defaults={"dn": dn, "left_at": None, "data_removed_at": None, "seen_run": run},
-            )
+        for name, office, current in offices:
+            if name not in new_names:
+                mirror.sync_office_phone(ids[name], office, current)
+        for name, dn in links:
+            if name not in new_names:
+                DirectoryAccount.objects.update_or_create(
+                    user_id=ids[name],
+                    defaults={"dn": dn, "left_at": None, "data_removed_at": None, "seen_run": run},
+                )
         DirectoryAccount.objects.filter(user__username__in=list(people)).update(seen_run=run)
 
 

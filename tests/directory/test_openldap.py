@@ -435,3 +435,26 @@ def test_the_helpdesk_sees_the_directory_state(slapd, directory, helpdesk_client
     slapd.stop()
     page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
     assert "cannot be reached just now" in page
+
+
+def test_the_admin_signs_in_with_the_directory(slapd, settings, db):
+    from directory.servers import STAFF_GROUP
+
+    from .conftest import use_directory
+
+    use_directory(settings, {**slapd.environment(), "LDAP_SUPERUSER_GROUP": STAFF_GROUP})
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "ken", "password": "Ken-Directory-2026"}
+    )
+    assert response["Location"] == "/admin/"
+    ken = get_user_model().objects.get(username="ken")
+    assert ken.is_superuser and ken.is_staff and not ken.has_usable_password()
+    session = client.session
+    session.pop("sspr_check_registration", None)  # past the registration prompt
+    session.save()
+    assert client.get("/admin/").status_code == 200
+    # Someone outside the administrators' group cannot use the admin.
+    other = Client()
+    other.post("/admin/login/?next=/admin/", {"username": "ada", "password": ADA_PASSWORD})
+    assert other.get("/admin/")["Location"].startswith("/admin/login/")

@@ -144,3 +144,10 @@ def test_many_people_are_read_in_pages_with_flat_memory(slapd, settings, db):
     assert "page 31" in err
     large = _peak_of_sync()  # a run over 6,004 people with nothing to change
     assert large < small * 1.5, (small, large)
+
+
+def test_people_who_never_signed_in_count_as_not_registered(slapd, directory, helpdesk_client):
+    run_sync()
+    page = helpdesk_client.get("/helpdesk/?state=not_registered").content.decode()
+    for name in ("ada", "grace", "ken"):
+        assert f">{name}<" in page
