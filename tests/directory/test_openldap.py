@@ -458,3 +458,14 @@ def test_the_admin_signs_in_with_the_directory(slapd, settings, db):
     other = Client()
     other.post("/admin/login/?next=/admin/", {"username": "ada", "password": ADA_PASSWORD})
     assert other.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("name", ["*", "ada)(uid=*", "a*", "ada\\00", "(|(uid=*))"])
+def test_filter_characters_in_a_name_match_nobody(client, slapd, directory, name):
+    """A name is escaped before it reaches a search: wildcards and brackets find nobody."""
+    assert directory_sign_in(Client(), name, ADA_PASSWORD).status_code == 200
+    assert not get_user_model().objects.exists()
+    from directory.accounts import AccountMissing, accounts
+
+    with accounts().service() as conn, pytest.raises(AccountMissing):
+        accounts().find(conn, name)
