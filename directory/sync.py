@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import ldap
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -101,6 +102,24 @@ def sync_directory(
     if not conf.enabled:
         raise ValueError("SSPR_DIRECTORY is none: there is no directory to synchronise.")
     now = now or timezone.now()
+    # One run at a time, across workers and machines (the cache is shared in production).
+    if not cache.add(LOCK_KEY, True, timeout=LOCK_SECONDS):
+        raise SyncRunning("Another directory sync is running; nothing was changed.")
+    try:
+        return _sync(conf, store, now, dry_run, progress)
+    finally:
+        cache.delete(LOCK_KEY)
+
+
+LOCK_KEY = "sspr:directory:sync-running"
+LOCK_SECONDS = 6 * 3600
+
+
+class SyncRunning(Exception):
+    pass
+
+
+def _sync(conf, store, now, dry_run, progress) -> SyncReport:
     run = time.time_ns()
     report = SyncReport()
     User = get_user_model()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from methods.masking import mask_email, mask_phone
+from methods.reset_rule import Proof, ResetRule
 from registration.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
 
@@ -116,20 +117,19 @@ class Row:
         )
 
     def why(self, policy: Policy) -> str:
-        """Why the user can or cannot reset, in a sentence."""
+        """Why the user can or cannot reset, in a sentence (methods.reset_rule)."""
+        rule = ResetRule.of(policy)
+        proof = Proof(self.other_methods, self.questions_count, self.is_staff)
+        needed = rule.needed(self.is_staff)
         if self.is_staff:
             return _(
                 "%(count)d of 2 required methods verified (administrator accounts need two, "
                 "not counting security questions)."
-            ) % {"count": min(self.other_methods, 2)}
-        # Questions count only beside another method, unless the policy lets them stand alone.
-        alone = policy.questions_alone_allowed
-        counted = self.questions_count and (self.other_methods or alone)
-        total = self.other_methods + (1 if counted else 0)
+            ) % {"count": min(rule.counted(proof), needed)}
         text = _("%(count)d of %(required)d required methods verified.") % {
-            "count": min(total, policy.reset_methods_required),
-            "required": policy.reset_methods_required,
+            "count": min(rule.counted(proof), needed),
+            "required": needed,
         }
-        if self.questions_count and self.other_methods == 0 and not alone:
+        if rule.questions_alone_refused(proof):
             text += " " + _("Security questions alone are not enough.")
         return text

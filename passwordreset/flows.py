@@ -35,6 +35,7 @@ from methods.answers import answer_matches
 from methods.masking import mask_email
 from methods.models import CheckOutcome, MethodKind, Purpose, SecurityAnswer, SecurityQuestion
 from methods.registry import CodeMethod, UserMethods, enabled_methods, method_for_kind
+from methods.reset_rule import Proof, ResetRule
 from registration.models import Policy
 from sspr_site.network import client_address
 
@@ -127,11 +128,19 @@ def state_user(state: ResetState):
     return get_user_model().objects.filter(pk=state.user_id or 0, is_active=True).first()
 
 
+def proof_of(state: ResetState, user) -> Proof:
+    """What this attempt has passed, in the terms of the reset rule."""
+    passed = set(state.passed)
+    questions = MethodKind.SECURITY_QUESTIONS.value
+    return Proof(
+        others=len(passed - {questions}),
+        questions=questions in passed,
+        privileged=bool(user and user.is_staff),
+    )
+
+
 def required_methods(user, policy: Policy) -> int:
-    """Staff accounts always need two methods and never questions (docs/security.md §14)."""
-    if user is not None and user.is_staff:
-        return 2
-    return policy.reset_methods_required
+    return ResetRule.of(policy).needed(bool(user and user.is_staff))
 
 
 def questions_allowed(user) -> bool:
@@ -139,15 +148,10 @@ def questions_allowed(user) -> bool:
 
 
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
-    """Enough methods passed; questions count alone only where the policy allows it, and
-    never for staff."""
+    """Enough methods passed, by the one reset rule (methods.reset_rule)."""
     if user is None:
         return False
-    others = [kind for kind in state.passed if kind != MethodKind.SECURITY_QUESTIONS]
-    if user.is_staff:
-        return len(others) >= 2
-    enough_beside_questions = len(others) >= 1 or policy.questions_alone_allowed
-    return len(state.passed) >= policy.reset_methods_required and enough_beside_questions
+    return ResetRule.of(policy).allows(proof_of(state, user))
 
 
 def offered_methods(state: ResetState, policy: Policy) -> list:

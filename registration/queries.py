@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import (
-    BooleanField,
     Case,
     CharField,
     Count,
@@ -27,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from methods.models import SecurityAnswer
+from methods.reset_rule import ResetRule
 
 from .models import Policy, Registration
 
@@ -80,11 +80,8 @@ def _flag(condition) -> Case:
 
 
 def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
-    """Annotate which methods count for each user, and `sspr_can_reset`.
-
-    Reset needs the policy's number of methods; security questions never suffice alone, and
-    staff accounts need two methods other than questions (docs/security.md §14).
-    """
+    """Annotate which methods count for each user, and `sspr_can_reset` (methods.reset_rule,
+    the one statement of the rule)."""
     user = OuterRef("pk")
     zero = Value(0, output_field=IntegerField())
     # Joins on the one-to-one method tables, not a subquery per row: a list filtered or sorted
@@ -124,23 +121,7 @@ def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
         sspr_other_methods=F("sspr_phone") + F("sspr_email") + F("sspr_office")
     )
     queryset = queryset.annotate(sspr_method_count=F("sspr_other_methods") + F("sspr_questions"))
-    return queryset.annotate(
-        sspr_can_reset=Case(
-            When(
-                Q(is_staff=True, sspr_other_methods__gte=2)
-                | Q(
-                    is_staff=False,
-                    # Questions count only beside another method, unless the policy lets
-                    # them stand alone (docs/security.md §14).
-                    sspr_other_methods__gte=0 if policy.questions_alone_allowed else 1,
-                    sspr_method_count__gte=policy.reset_methods_required,
-                ),
-                then=Value(True),
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        )
-    )
+    return ResetRule.of(policy).annotate(queryset)
 
 
 def registrations_due(policy: Policy) -> QuerySet:

@@ -151,3 +151,17 @@ def test_people_who_never_signed_in_count_as_not_registered(slapd, directory, he
     page = helpdesk_client.get("/helpdesk/?state=not_registered").content.decode()
     for name in ("ada", "grace", "ken"):
         assert f">{name}<" in page
+
+
+def test_a_second_sync_at_the_same_time_is_refused(slapd, directory):
+    from django.core.cache import cache
+
+    from directory.sync import LOCK_KEY
+
+    cache.add(LOCK_KEY, True, timeout=60)  # another run holds the lock
+    with pytest.raises(CommandError, match="Another directory sync is running"):
+        run_sync()
+    assert not get_user_model().objects.exists()
+    cache.delete(LOCK_KEY)
+    run_sync()
+    assert get_user_model().objects.count() == 3

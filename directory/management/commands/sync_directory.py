@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from directory.accounts import DirectoryUnavailable, config
-from directory.sync import EmptyDirectory, SyncReport, sync_directory
+from directory.sync import EmptyDirectory, SyncReport, SyncRunning, sync_directory
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             report = sync_directory(dry_run=dry_run, progress=progress)
         except DirectoryUnavailable as error:
             raise CommandError("The directory cannot be reached; nothing was changed.") from error
-        except EmptyDirectory as error:
+        except (EmptyDirectory, SyncRunning) as error:
             raise CommandError(str(error)) from error
         verb = "would be" if dry_run else "were"
         self.stdout.write(

@@ -1,0 +1,98 @@
+"""The reset rule is stated once (methods.reset_rule); its Python and SQL forms, the portal, the
+helpdesk's column and sentence, and the admin's column all give the same answer — checked here
+for every combination of methods, privilege and policy."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from helpdesk.status import Row, directory
+from methods.models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    MethodKind,
+    OfficePhone,
+    SecurityAnswer,
+    SecurityQuestion,
+)
+from methods.reset_rule import Proof, ResetRule
+from passwordreset.flows import identity_proven
+from passwordreset.state import ResetState
+from registration.models import Policy
+
+pytestmark = pytest.mark.django_db
+
+FLAGS = list(itertools.product([False, True], repeat=5))  # staff, phone, email, office, questions
+
+
+@pytest.fixture
+def everyone(approved_questions):
+    """One user for each combination of privilege and registered methods."""
+    now = timezone.now()
+    questions = list(SecurityQuestion.objects.filter(active=True)[:3])
+    people = {}
+    for staff, phone, email, office, answers in FLAGS:
+        name = "u" + "".join(
+            "1" if flag else "0" for flag in (staff, phone, email, office, answers)
+        )
+        user = get_user_model().objects.create_user(name, is_staff=staff)
+        if phone:
+            AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+        if email:
+            AuthenticationEmail.objects.create(
+                user=user, email=f"{name}@example.net", verified_at=now
+            )
+        if office:
+            OfficePhone.objects.create(user=user, number="+442071838750")
+        if answers:
+            for question in questions:
+                SecurityAnswer.objects.create(user=user, question=question, answer_hash="x")
+        people[name] = (user, staff, phone, email, office, answers)
+    return people
+
+
+@pytest.mark.parametrize(("required", "alone"), list(itertools.product([1, 2, 3], [False, True])))
+def test_every_form_of_the_rule_agrees(everyone, required, alone):
+    policy = Policy.load()
+    policy.reset_methods_required = required
+    policy.questions_alone_allowed = alone
+    policy.office_phone_enabled = True
+    policy.save()
+    rule = ResetRule.of(policy)
+    rows = {user.username: user for user in directory(policy)}  # one query, in SQL
+    assert len(rows) == len(everyone)
+    for name, (user, staff, phone, email, office, answers) in everyone.items():
+        others = phone + email + office
+        proof = Proof(others=others, questions=answers, privileged=staff)
+        expected = rule.allows(proof)
+        # The rule as written in its docstring, independently.
+        if staff:
+            assert expected == (others >= 2), name
+        else:
+            assert expected == ((others + answers) >= required and (others >= 1 or alone)), name
+        assert rows[name].sspr_can_reset == expected, name  # SQL: helpdesk and admin column
+        # The portal, with every registered method passed.
+        kinds = [
+            kind.value
+            for kind, has in (
+                (MethodKind.AUTHENTICATION_PHONE, phone),
+                (MethodKind.AUTHENTICATION_EMAIL, email),
+                (MethodKind.OFFICE_PHONE, office),
+                (MethodKind.SECURITY_QUESTIONS, answers),
+            )
+            if has
+        ]
+        state = ResetState(attempt="a", user_id=user.pk, username=name, started_at=0, passed=kinds)
+        assert identity_proven(state, user, policy) == expected, name
+        # The helpdesk's sentence counts toward the same number.
+        row = Row.of(rows[name])
+        assert row.can_reset == expected
+        counted, needed = rule.counted(proof), rule.needed(staff)
+        assert f"{min(counted, needed)} of {needed} required" in row.why(policy), name
+        assert ("alone are not enough" in row.why(policy)) == (
+            answers and others == 0 and not staff and not alone
+        ), name
