@@ -15,6 +15,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy as ngettext
 
+from methods.registry import enabled_methods
+
 
 def validate_regions(value: str) -> None:
     unknown = [code for code in parse_regions(value) if code not in phonenumbers.SUPPORTED_REGIONS]
@@ -257,8 +259,6 @@ class Policy(models.Model):
 
     @property
     def enabled_method_count(self) -> int:
-        from methods.registry import enabled_methods  # noqa: PLC0415  (avoids an import cycle)
-
         return len(enabled_methods(self))
 
     def in_scope(self, user) -> bool:
