@@ -53,8 +53,11 @@ bench: install-directory
 	@scripts/with-services.sh $(BIN)/python benchmarks/run.py | tee var/bench-postgresql.md
 	@$(BIN)/python benchmarks/enumeration.py | tee var/bench-enumeration.md
 	@scripts/with-services.sh $(BIN)/python benchmarks/directory_sync.py | tee var/bench-directory.md
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+		--target var/peer-lib -r requirements-bench.txt
+	@$(BIN)/python benchmarks/phone_setup.py | tee var/bench-phone.md
 	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
-		var/bench-enumeration.md var/bench-directory.md > docs/benchmarks.md
+		var/bench-enumeration.md var/bench-directory.md var/bench-phone.md > docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
 
 # Refresh the German catalogue after changing user-facing text (needs GNU gettext), then
