@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy as ngettext
 
 from methods.registry import enabled_methods
+
+# What one request has read already (the policy), so pages read it once, not at every use;
+# registration.middleware.PolicyPerRequestMiddleware gives each request its own.
+request_memo: ContextVar[dict | None] = ContextVar("ssprrequest_memo", default=None)
 
 
 def validate_regions(value: str) -> None:
@@ -214,6 +220,9 @@ class Policy(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1  # one policy
         super().save(*args, **kwargs)
+        memo = request_memo.get()
+        if memo is not None:
+            memo.pop("policy", None)  # the rest of this request reads what was saved
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
@@ -254,7 +263,13 @@ class Policy(models.Model):
 
     @classmethod
     def load(cls) -> Policy:
+        """The policy; read once per request (PolicyPerRequestMiddleware), else each call."""
+        memo = request_memo.get()
+        if memo is not None and "policy" in memo:
+            return memo["policy"]
         policy, _created = cls.objects.get_or_create(pk=1)
+        if memo is not None:
+            memo["policy"] = policy
         return policy
 
     @property

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: probes are answered without the host check, the HTTPS redirect or a session.
     "sspr_site.health.HealthMiddleware",
+    # Each request reads the policy once (registration.models.Policy.load).
+    "registration.middleware.PolicyPerRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sspr_site.middleware.CrossOriginIsolationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
