@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, ExpressionWrapper, F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -133,3 +134,73 @@ class Row:
         if rule.questions_alone_refused(proof):
             text += " " + _("Security questions alone are not enough.")
         return text
+
+
+EXPORT_HEADER = [
+    "username",
+    "name",
+    "state",
+    "can_reset",
+    "authentication_phone",
+    "authentication_email",
+    "office_phone",
+    "security_questions",
+    "completed_at",
+    "last_confirmed_at",
+]
+
+
+def _text(name: str) -> ExpressionWrapper:
+    # The stored text as it is: no phone number object built for every row.
+    return ExpressionWrapper(F(name), output_field=CharField())
+
+
+def export_rows(users: QuerySet) -> Iterator[list]:
+    """The export's rows, the values a Row shows, read as plain values: no model object per
+    user (the export reads every user in scope). The office phone is given in E.164, the form
+    other tools read (formatting it for people was most of the export's time)."""
+    values = users.annotate(
+        x_phone=_text("authentication_phone__number"),
+        x_office=_text("office_phone__number"),
+    ).values_list(
+        "username",
+        "first_name",
+        "last_name",
+        "sspr_state",
+        "sspr_can_reset",
+        "x_phone",
+        "authentication_phone__verified_at",
+        "authentication_email__email",
+        "authentication_email__verified_at",
+        "x_office",
+        "sspr_answers",
+        "sspr_registration__completed_at",
+        "sspr_registration__last_confirmed_at",
+    )
+    for (
+        username,
+        first,
+        last,
+        state,
+        can_reset,
+        phone,
+        phone_verified,
+        email,
+        email_verified,
+        office,
+        answers,
+        completed,
+        confirmed,
+    ) in values.iterator(chunk_size=5000):
+        yield [
+            username,
+            f"{first} {last}".strip(),
+            state,
+            "yes" if can_reset else "no",
+            mask_phone(phone) if phone and phone_verified else "",
+            mask_email(email) if email and email_verified else "",
+            office or "",  # E.164: the directory number, as a machine reads it
+            answers,
+            completed.isoformat() if completed else "",
+            confirmed.isoformat() if confirmed else "",
+        ]

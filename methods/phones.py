@@ -79,7 +79,16 @@ def international(value: str) -> str:
 
 
 def country_prefix(value: str) -> str:
-    """The country calling code of an E.164 string, used to group sending limits."""
+    """The country calling code of an E.164 string, used to group sending limits and to mask.
+
+    Country codes are prefix-free, so for a well-formed E.164 string the first one to three
+    digits that name a country are its code (what parsing would find, without parsing)."""
+    text = str(value)
+    if len(text) >= 8 and text[0] == "+" and text[1:].isdigit() and text[1] != "0":
+        for size in (1, 2, 3):
+            if int(text[1 : 1 + size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return text[1 : 1 + size]
+        return "unknown"
     try:
         return str(phonenumbers.parse(str(value), None).country_code)
     except phonenumbers.NumberParseException:

@@ -316,3 +316,35 @@ def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     # Two people registered today (people fixture): the trend rises to them on the last day.
     rows = trend.split("<tr><td>")[1:]
     assert "<td>0</td>" in rows[0] and "<td>2</td>" in rows[-1]
+
+
+def test_export_holds_what_the_status_rows_show(desk, people, policy):
+    """The export reads plain values, not user objects: every cell is what the helpdesk's own
+    row for that user shows."""
+    from helpdesk.status import Row, directory
+    from helpdesk.views import cell
+
+    body = b"".join(desk.get("/helpdesk/export.csv").streaming_content).decode()
+    exported = list(csv.reader(io.StringIO(body)))[1:]
+    expected = []
+    for user in directory(policy):
+        row = Row.of(user)
+        expected.append(
+            [
+                cell(value)
+                for value in (
+                    row.username,
+                    row.name,
+                    row.state,
+                    "yes" if row.can_reset else "no",
+                    row.phone,
+                    row.email,
+                    str(user.office_phone.number) if row.office else "",  # E.164
+                    row.questions,
+                    row.completed_at.isoformat() if row.completed_at else "",
+                    row.confirmed_at.isoformat() if row.confirmed_at else "",
+                )
+            ]
+        )
+    assert exported == expected
+    assert any(row[6] for row in exported) and any(row[4] for row in exported)
