@@ -244,7 +244,12 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
                     user_id=ids[name],
                     defaults={"dn": dn, "left_at": None, "data_removed_at": None, "seen_run": run},
                 )
-        DirectoryAccount.objects.filter(user__username__in=list(people)).update(seen_run=run)
+        # By user id: a join on the names here made PostgreSQL compare every name of the page
+        # with every row before the tables' statistics caught up.
+        page_ids = [row["pk"] for row in existing.values()] + [
+            ids[user.username] for user in new_users
+        ]
+        DirectoryAccount.objects.filter(user_id__in=page_ids).update(seen_run=run)
 
 
 def _privileged(dn: str, attrs: dict, conf: DirectoryConfig, staff) -> bool | None:
