@@ -6,12 +6,14 @@ import math
 from functools import wraps
 from urllib.parse import urlencode
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.cache import cache
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -191,7 +193,11 @@ class SignInView(auth_views.LoginView):
 
     def form_invalid(self, form):
         if form.is_bound and not directory_available():
-            # Said for every name alike: the directory is down for everyone.
+            # Said for every name alike: the directory is down for everyone. The attempt is
+            # not held against the name either: an outage must not lock people out.
+            AccessAttempt.objects.filter(
+                username=form.data.get("username", "")[:150], failures_since_start__gt=0
+            ).update(failures_since_start=F("failures_since_start") - 1)
             form.errors.clear()
             form.add_error(
                 None,

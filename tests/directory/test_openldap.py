@@ -469,3 +469,15 @@ def test_filter_characters_in_a_name_match_nobody(client, slapd, directory, name
 
     with accounts().service() as conn, pytest.raises(AccountMissing):
         accounts().find(conn, name)
+
+
+def test_an_outage_does_not_lock_anyone_out(slapd, directory, settings):
+    """Sign-ins tried while the directory is down are not counted toward the lockout."""
+    from django.core.cache import cache
+
+    slapd._terminate()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
+        assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 503
+    slapd._launch()
+    cache.clear()  # the "directory is up" answer is kept for a few seconds
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
