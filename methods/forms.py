@@ -6,6 +6,8 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -195,6 +197,37 @@ class CorrectableSecretInput(SecretTextInput):
         return forms.TextInput.format_value(self, value) if self.show_value else None
 
 
+class _ListedQuestions(ModelChoiceIterator):
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for question in self.field.listed:
+            yield self.choice(question)
+
+    def __len__(self):
+        return len(self.field.listed) + (self.field.empty_label is not None)
+
+
+class QuestionField(forms.ModelChoiceField):
+    """A choice among questions read once for the whole form (each select of its own would
+    read the list again, and again to check the answer)."""
+
+    iterator = _ListedQuestions
+
+    def __init__(self, *args, listed: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.listed = listed
+        self.by_key = {str(question.pk): question for question in listed}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        question = self.by_key.get(str(value))
+        if question is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return question
+
+
 class QuestionsForm(forms.Form):
     """N distinct approved questions, N distinct answers; answers come back normalised."""
 
@@ -203,9 +236,11 @@ class QuestionsForm(forms.Form):
         self.count = count
         self.user = user
         questions = SecurityQuestion.objects.filter(active=True)
+        listed = list(questions)
         for index in range(1, count + 1):
-            self.fields[f"question_{index}"] = forms.ModelChoiceField(
+            self.fields[f"question_{index}"] = QuestionField(
                 queryset=questions,
+                listed=listed,
                 label=_("Question %(index)d") % {"index": index},
                 empty_label=_("Choose a question"),
                 error_messages={
