@@ -1,4 +1,5 @@
-"""Benchmark: setting up an authentication phone, step by step, against a peer.
+"""Benchmark: setting up an authentication phone, step by step, against a peer; and the floor
+of a page here (the base layout, the reset portal's first page) against a bare view.
 
 This site's five requests (overview, number form, number, send, code) and django-two-factor-
 auth's phone setup wizard (its five: welcome page, welcome, method, number, token) on the same
@@ -87,7 +88,15 @@ def ours() -> dict[str, float]:
         assert results[-1][1].status_code == 302, results[-1][1].content[:300]
         for step, (ms, _response) in zip(steps, results, strict=True):
             samples[step].append(ms)
-    return medians(samples)
+    result = medians(samples)
+    anonymous = Client()
+    for label, path in (
+        ("page not found (the base layout)", "/no/such/page/"),
+        ("reset portal, first page", "/passwordreset/"),
+    ):
+        times = [timed(anonymous.get, path)[0] for _ in range(ROUNDS)]
+        result[f"floor:{label}"] = statistics.median(times[WARMUP:])
+    return result
 
 
 def peer() -> dict[str, float]:
@@ -138,7 +147,11 @@ def peer() -> dict[str, float]:
         assert results[-1][1].status_code == 302, results[-1][1].content[:300]
         for step, (ms, _response) in zip(steps, results, strict=True):
             samples[step].append(ms)
-    return medians(samples)
+    result = medians(samples)
+    anonymous = Client()
+    times = [timed(anonymous.get, "/bare/")[0] for _ in range(ROUNDS)]
+    result["floor:a bare view"] = statistics.median(times[WARMUP:])
+    return result
 
 
 def table() -> str:
@@ -148,6 +161,12 @@ def table() -> str:
             [sys.executable, __file__, side], check=True, capture_output=True, text=True
         ).stdout
         runs[side] = json.loads(output.strip().splitlines()[-1])
+    floors = {
+        key.split(":", 1)[1]: runs[side].pop(key)
+        for side in ("ours", "peer")
+        for key in list(runs[side])
+        if key.startswith("floor:")
+    }
     ours_total, peer_total = sum(runs["ours"].values()), sum(runs["peer"].values())
     lines = [
         f"\n## Phone setup against a peer (SQLite, {platform.machine()}, median of "
@@ -164,6 +183,15 @@ def table() -> str:
         f"\nRatio: this site takes {ours_total / peer_total:.2f}x the peer's time "
         "(target: at most 0.7x)."
     )
+    bare = floors.pop("a bare view")
+    lines += [
+        "\n### Against a bare view in a default project (same Django, same run)\n",
+        "| page | median | times the bare view |",
+        "|---|---|---|",
+        f"| a bare view (default project) | {bare:.2f} ms | 1.00x |",
+    ]
+    for label, ms in floors.items():
+        lines.append(f"| {label} | {ms:.2f} ms | {ms / bare:.2f}x |")
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
 from django.urls import include, path
 from two_factor.urls import urlpatterns as tf_urls
 
-urlpatterns = [path("", include(tf_urls))]
+from .bare import bare
+
+urlpatterns = [path("bare/", bare), path("", include(tf_urls))]
