@@ -109,6 +109,31 @@ def _schema_dir() -> str:
     raise FileNotFoundError("the OpenLDAP schema files were not found")
 
 
+class _Server:
+    """A server process of our own in its own session: stopped with its children, its
+    temporary folder removed. Used as a context manager."""
+
+    def _terminate(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def stop(self) -> None:
+        self._terminate()
+        if getattr(self, "_own_folder", False) and self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 CONFIG = """\
 dn: cn=config
 objectClass: olcGlobal
@@ -183,7 +208,7 @@ def _entry(dn: str, attrs: dict[str, list[str] | str]) -> tuple[str, list]:
 
 
 @dataclass
-class Slapd:
+class Slapd(_Server):
     """A slapd of our own on a free loopback port. Use as a context manager."""
 
     people: tuple[Person, ...] = DEMO_PEOPLE
@@ -365,26 +390,6 @@ class Slapd:
                 )
             )
 
-    def _terminate(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def stop(self) -> None:
-        self._terminate()
-        if getattr(self, "_own_folder", False) and self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Slapd:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 # --- Active Directory: Samba's domain controller ------------------------------------------------
 
@@ -437,7 +442,7 @@ AD_PEOPLE_DEMO = (
 
 
 @dataclass
-class SambaDC:
+class SambaDC(_Server):
     """Samba's AD domain controller, provisioned into a temporary folder, serving LDAP on
     127.0.0.1:389 (StartTLS) and 636. Needs root (Samba's own requirement)."""
 
@@ -637,20 +642,3 @@ class SambaDC:
                 if members.get(group):
                     entry.append(("member", members[group]))
                 conn.add_s(group, entry)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if getattr(self, "_own_folder", False) and self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> SambaDC:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
