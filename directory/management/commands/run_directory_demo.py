@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -10,6 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from directory.servers import DEMO_PEOPLE, SCOPE_GROUP, STAFF_GROUP, Slapd
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -45,11 +50,13 @@ class Command(BaseCommand):
             "DJANGO_DEBUG": "1",
         }
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # Stopped by a service manager (SIGTERM) as by Ctrl-C: the directory stops with it.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
             subprocess.run([*manage, "sync_directory"], env=env, check=True)  # noqa: S603
             self._print(server, address)
-            subprocess.run([*manage, "runserver", address], env=env, check=False)  # noqa: S603
+            subprocess.run([*manage, "runserver", "--noreload", address], env=env, check=False)  # noqa: S603
         except KeyboardInterrupt:
             pass
         finally:
