@@ -8,12 +8,13 @@ table by default, the organisation's directory when SSPR_DIRECTORY names one (th
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,9 @@ class AccountMissing(Exception):
     """The directory has no such person in scope any more; nothing was changed."""
 
 
+ACCOUNT_GONE = _("This account cannot be changed here. Nothing was changed; contact your helpdesk.")
+
+
 @dataclass
 class AccountStatus:
     found: bool = True
@@ -73,14 +77,12 @@ class AccountStatus:
     disabled: bool | None = None
     password_set_at: datetime.datetime | None = None
     must_change: bool | None = None
-    details: dict = field(default_factory=dict)
 
 
 class DjangoAccounts:
     """Accounts in Django's own user table; the lockout is django-axes'."""
 
     kind = "none"
-    label = _("this site's own accounts")
 
     def set_password(self, user, password: str) -> None:
         user.set_password(password)
@@ -143,6 +145,22 @@ def available() -> bool:
 
 
 UP_KEY = "sspr:directory:up"
+
+
+def password_rules(user) -> list[str]:
+    """The rules a new password must meet, for the page that asks for one: the account store's
+    (none for Django's own accounts) and then the site's own validators. A directory that does
+    not answer just now lists only the site's; its refusal, if any, comes at the field."""
+    try:
+        rules = accounts().rules(user)
+    except (DirectoryUnavailable, AccountMissing):
+        rules = []
+    return rules + password_validators_help_texts()
+
+
+def check_directory() -> None:
+    """The readiness probe's check (registered at start-up in directory mode)."""
+    accounts().check()
 
 
 def reset_caches() -> None:

@@ -15,6 +15,6 @@ class DirectoryConfig(AppConfig):
             from sspr_site.health import register
 
             from . import backend  # noqa: F401  (connects the sign-in mirroring)
-            from .accounts import accounts
+            from .accounts import check_directory
 
-            register("directory")(lambda: accounts().check())
+            register("directory")(check_directory)

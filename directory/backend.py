@@ -90,10 +90,13 @@ class DirectoryBackend(LDAPBackend):
 
 @receiver(populate_user, sender=DirectoryBackend)
 def _mirror_on_sign_in(sender, user, ldap_user, **kwargs):
-    """Before the mirrored user is saved: the directory's fields, and no local password."""
+    """Before the mirrored user is saved: the directory's fields, and no local password. A
+    password already unusable is left as it is: a new one would end the person's other
+    sessions, which only a new password should do."""
     mirror.apply_fields(user, _attrs(ldap_user), config())
     user.is_active = True
-    user.set_unusable_password()
+    if user.has_usable_password():
+        user.set_unusable_password()
 
 
 def _attrs(ldap_user) -> dict[str, list[str]]:

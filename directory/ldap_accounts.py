@@ -46,6 +46,8 @@ PPOLICY_REASONS = {
     7: "too_young",
     8: "in_history",
 }
+# "No attributes, only the entry's name" (RFC 4511), for finding whom to change.
+NO_ATTRIBUTES = ["1.1"]
 # What the lost-connection errors of python-ldap have in common: nothing was answered.
 UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.BUSY, ldap.UNAVAILABLE)
 
@@ -103,8 +105,17 @@ def _ad_refusal(error: ldap.LDAPError) -> str:
     return "policy"
 
 
+def _end_sessions(user) -> None:
+    """A new password in the directory ends the person's sessions here, as a new Django
+    password would: each session carries a hash of the local (unusable) password, renewed."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+
+
 class DirectoryAccounts:
     """What OpenLDAP and Active Directory share: the service connection and finding people."""
+
+    kind = "directory"
 
     def __init__(self, conf: DirectoryConfig):
         self.conf = conf
@@ -128,8 +139,6 @@ class DirectoryAccounts:
         finally:
             with suppress(ldap.LDAPError):
                 conn.unbind_s()
-
-    kind = "directory"
 
     def canonical_username(self, username: str) -> str:
         # The directory compares names without regard to case; so does the mirror.
@@ -172,27 +181,25 @@ class DirectoryAccounts:
         found = conn.search_ext_s(group, ldap.SCOPE_BASE, self.member_filter(dn), attrlist=["1.1"])
         return bool([entry for entry in found if entry[0]])
 
-    def is_privileged(self, conn, dn: str, attrs: dict) -> bool:
-        return bool(self.conf.staff_group) and self.in_group(conn, dn, self.conf.staff_group)
-
     # --- the operations every store has -------------------------------------------------
 
     def set_password(self, user, password: str) -> None:
         with self.service() as conn:
-            dn, attrs = self.find(conn, user.get_username())
-            self._reset(conn, dn, attrs, password)
+            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
+            self._reset(conn, dn, password)
+        _end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
 
     def unlock(self, user) -> None:
         with self.service() as conn:
-            dn, attrs = self.find(conn, user.get_username())
+            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
             self._unlock(conn, dn)
         logger.info("directory unlock user=%s", user.pk)
 
     def change_password(self, user, current: str, new: str) -> None:
         """As the person: their own bind, so history and minimum age apply too."""
         with self.service() as conn:
-            dn, attrs = self.find(conn, user.get_username())
+            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
         try:
             own = connect(self.conf, dn, current)
         except ldap.INVALID_CREDENTIALS as error:
@@ -206,6 +213,7 @@ class DirectoryAccounts:
         finally:
             with suppress(ldap.LDAPError):
                 own.unbind_s()
+        _end_sessions(user)
         logger.info("directory password change user=%s", user.pk)
 
     def status(self, user) -> AccountStatus:
@@ -225,7 +233,7 @@ class OpenLDAPAccounts(DirectoryAccounts):
     kind = "openldap"
     status_attributes = ["pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdPolicySubentry"]
 
-    def _reset(self, conn, dn: str, attrs: dict, password: str) -> None:
+    def _reset(self, conn, dn: str, password: str) -> None:
         try:
             conn.passwd_s(dn, None, password, serverctrls=[PasswordPolicyControl()])
         except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
@@ -286,14 +294,11 @@ class ActiveDirectoryAccounts(DirectoryAccounts):
         # Nested groups count too.
         return f"(member:1.2.840.113556.1.4.1941:={escape_filter_chars(dn)})"
 
-    def is_privileged(self, conn, dn: str, attrs: dict) -> bool:
-        return text(attrs, "adminCount") == "1" or super().is_privileged(conn, dn, attrs)
-
     @staticmethod
     def _quoted(password: str) -> bytes:
         return f'"{password}"'.encode("utf-16-le")
 
-    def _reset(self, conn, dn: str, attrs: dict, password: str) -> None:
+    def _reset(self, conn, dn: str, password: str) -> None:
         # One modification: the new password and the cleared lockout land together or not at
         # all. The password is not left "must change" (pwdLastSet -1 means "now").
         changes = [

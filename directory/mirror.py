@@ -11,7 +11,6 @@ import logging
 
 import phonenumbers
 from django.conf import settings
-from django.utils import timezone
 
 from methods.models import OfficePhone
 
@@ -54,28 +53,19 @@ def wanted_fields(attrs: dict, conf: DirectoryConfig) -> dict:
     return wanted
 
 
-def apply_fields(user, attrs: dict, conf: DirectoryConfig) -> bool:
-    """Set the directory-owned fields; True when anything changed."""
-    wanted = wanted_fields(attrs, conf)
-    changed = False
-    for field, value in wanted.items():
-        if getattr(user, field) != value:
-            setattr(user, field, value)
-            changed = True
-    return changed
+def apply_fields(user, attrs: dict, conf: DirectoryConfig) -> None:
+    """Set the directory-owned fields on `user`."""
+    for field, value in wanted_fields(attrs, conf).items():
+        setattr(user, field, value)
 
 
-def after_save(user, dn: str, attrs: dict, conf: DirectoryConfig, run: int = 0) -> bool:
-    """The office phone and the link to the entry, once the user has a key. True if changed."""
-    changed = sync_office_phone(user.pk, office_number(first(attrs, conf.attr_office_phone)))
-    link, created = DirectoryAccount.objects.get_or_create(
-        user_id=user.pk, defaults={"dn": dn, "seen_run": run}
-    )
+def after_save(user, dn: str, attrs: dict, conf: DirectoryConfig) -> None:
+    """The office phone and the link to the entry, once the user has a key."""
+    sync_office_phone(user.pk, office_number(first(attrs, conf.attr_office_phone)))
+    link, created = DirectoryAccount.objects.get_or_create(user_id=user.pk, defaults={"dn": dn})
     if not created and (link.dn != dn or link.left_at or link.data_removed_at):
         link.dn, link.left_at, link.data_removed_at = dn, None, None
         link.save(update_fields=["dn", "left_at", "data_removed_at"])
-        changed = True
-    return changed or created
 
 
 def sync_office_phone(user_id: int, number: str, current: str | None = None) -> bool:
@@ -95,7 +85,3 @@ def sync_office_phone(user_id: int, number: str, current: str | None = None) -> 
         "office phone %s from the directory user=%s", "set" if number else "removed", user_id
     )
     return True
-
-
-def now():
-    return timezone.now()

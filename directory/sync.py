@@ -22,6 +22,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from ldap.controls import SimplePagedResultsControl
+from ldap.filter import escape_filter_chars
 
 from audit.log import record
 from audit.models import EventKind
@@ -31,7 +33,6 @@ from registration.models import Registration
 from . import mirror
 from .accounts import accounts, config
 from .conf import DirectoryConfig
-from .ldap_accounts import DirectoryAccounts
 from .models import DirectoryAccount
 
 logger = logging.getLogger("sspr.directory")
@@ -58,7 +59,7 @@ class SyncReport:
 
 def _pages(conn, conf: DirectoryConfig, filterstr: str, attrs: list[str]):
     """Yield lists of (dn, attrs) a page at a time."""
-    control = ldap.controls.SimplePagedResultsControl(True, size=conf.page_size, cookie="")
+    control = SimplePagedResultsControl(True, size=conf.page_size, cookie="")
     while True:
         msgid = conn.search_ext(
             conf.user_base, ldap.SCOPE_SUBTREE, filterstr, attrlist=attrs, serverctrls=[control]
@@ -66,20 +67,18 @@ def _pages(conn, conf: DirectoryConfig, filterstr: str, attrs: list[str]):
         _type, data, _msgid, controls = conn.result3(msgid, timeout=max(conf.timeout, 30))
         yield [(dn, entry) for dn, entry in data if dn]
         cookies = [
-            c.cookie
-            for c in controls
-            if c.controlType == ldap.controls.SimplePagedResultsControl.controlType
+            c.cookie for c in controls if c.controlType == SimplePagedResultsControl.controlType
         ]
         if not cookies or not cookies[0]:
             return
         control.cookie = cookies[0]
 
 
-def _person_filter(store: DirectoryAccounts, conf: DirectoryConfig) -> str:
+def _person_filter(conf: DirectoryConfig) -> str:
     """Everyone the user filter can match (its name placeholder as a wildcard)."""
     wildcard = conf.user_filter.replace("%(user)s", "*")
     if conf.is_ad and conf.scope_group:
-        chain = ldap.filter.escape_filter_chars(conf.scope_group)
+        chain = escape_filter_chars(conf.scope_group)
         return f"(&{wildcard}(memberOf:1.2.840.113556.1.4.1941:={chain}))"
     return wildcard
 
@@ -133,7 +132,7 @@ def _sync(conf, store, now, dry_run, progress) -> SyncReport:
             else (_group_members(conn, conf.staff_group) if conf.staff_group else set())
         )
         attrs = conf.attribute_names() + (["memberOf"] if conf.is_ad else [])
-        for page in _pages(conn, conf, _person_filter(store, conf), attrs):
+        for page in _pages(conn, conf, _person_filter(conf), attrs):
             report.pages += 1
             _sync_page(page, conf, scope, staff, run, report, dry_run, User)
             if progress:
@@ -159,9 +158,8 @@ def _username(attrs: dict, conf: DirectoryConfig) -> str:
 
 
 def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
-    """Compare one page with the mirror in three queries; write only what differs. Rows are
-    read as plain values: model instances with their related objects would form reference
-    cycles that only the garbage collector frees, and memory would grow with the directory."""
+    """Compare one page with the mirror in one query; write only what differs (new people in
+    bulk inserts). The mirror is read as plain values, not a model object per person."""
     people = {}
     for dn, raw in page:
         attrs = {name.lower(): values for name, values in raw.items()}

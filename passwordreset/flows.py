@@ -347,7 +347,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
 
     No automatic sign-in. A new password ends every session of the user, since each session
     carries a hash of the password it was opened with (in directory mode, of the local
-    unusable one, renewed here).
+    unusable one, which the store renews).
     """
     policy = Policy.load()
     store = accounts()
@@ -365,9 +365,6 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             reason=refusal.reason,
         )
         raise
-    if state.action == Action.RESET and store.kind != "none":
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
     axes_reset(username=user.get_username())
     kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
     record(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,10 +16,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from directory.accounts import (
+    ACCOUNT_GONE,
     AccountMissing,
     DirectoryUnavailable,
     PasswordRefused,
     accounts,
+    password_rules,
 )
 from directory.accounts import available as directory_available
 from methods.registry import (
@@ -29,8 +31,7 @@ from methods.registry import (
     SecurityQuestionsMethod,
     UserMethods,
 )
-from passwords.validators import STRENGTH_LABELS
-from passwords.validators import strength as password_strength
+from passwords.validators import strength_answer
 from registration.models import Policy
 
 from . import captcha, flows
@@ -60,9 +61,6 @@ DIRECTORY_DOWN = gettext_lazy(
 DIRECTORY_DOWN_START = gettext_lazy(
     "Password reset is unavailable just now: the account directory cannot be reached. Try "
     "again in a few minutes, or contact your helpdesk."
-)
-ACCOUNT_GONE = gettext_lazy(
-    "This account cannot be changed here. Nothing was changed; contact your helpdesk."
 )
 
 
@@ -281,16 +279,13 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             reset_state.clear(request)
             request.session["sspr_reset_done"] = state.action
             return redirect("passwordreset:done")
-    store = accounts()
     rules, account_status = [], None
-    try:
-        # Only now, after the person proved who they are, is the account's state read.
-        if state.action == Action.RESET:
-            rules = store.rules(user)
-        else:
-            account_status = store.status(user)
-    except (DirectoryUnavailable, AccountMissing):
-        pass
+    # Only now, after the person proved who they are, is the account read.
+    if state.action == Action.RESET:
+        rules = password_rules(user)
+    else:
+        with suppress(DirectoryUnavailable, AccountMissing):
+            account_status = accounts().status(user)
     return render(
         request,
         "passwordreset/finish.html",
@@ -299,7 +294,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             "unlock_form": form if state.action != Action.RESET else None,
             "state": state,
             "account": user.get_username(),
-            "rules": rules + password_validators_help_texts(),
+            "rules": rules,
             "account_status": account_status,
         },
         status=status,
@@ -320,8 +315,7 @@ def strength(request: HttpRequest) -> JsonResponse:
     user = flows.state_user(state) if state else None
     if state is None or not flows.identity_proven(state, user, policy):
         raise Http404
-    score = password_strength(request.POST.get("password", "")[:200], user)
-    return JsonResponse({"score": score, "label": str(STRENGTH_LABELS[score])})
+    return JsonResponse(strength_answer(request.POST.get("password", ""), user))
 
 
 @never_cache

@@ -38,6 +38,12 @@ def strength(password: str, user=None) -> int:
     return zxcvbn(password[:200], user_inputs=inputs)["score"]
 
 
+def strength_answer(password: str, user=None) -> dict:
+    """What a strength meter shows: the score and its words."""
+    score = strength(password[:200], user)
+    return {"score": score, "label": str(STRENGTH_LABELS[score])}
+
+
 class BannedWordsValidator:
     """Refuse a password containing a word the organisation listed (admin: Password rules)."""
 

@@ -193,9 +193,6 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
             cache.incr(key)
         record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         raise
-    if store.kind != "none":
-        user.set_unusable_password()  # a new session hash: other sessions end
-        user.save(update_fields=["password"])
     cache.delete(key)
     # This session stays signed in; every other one ends.
     update_session_auth_hash(request, user)

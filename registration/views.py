@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -29,10 +28,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.log import record
 from audit.models import EventKind
 from directory.accounts import (
+    ACCOUNT_GONE,
     AccountMissing,
     DirectoryUnavailable,
     PasswordRefused,
-    accounts,
+    password_rules,
 )
 from directory.accounts import available as directory_available
 from methods import flows as method_flows
@@ -47,7 +47,7 @@ from methods.registry import (
     SecurityQuestionsMethod,
     UserMethods,
 )
-from passwords.validators import STRENGTH_LABELS, strength
+from passwords.validators import strength_answer
 from sspr_site.network import client_address
 
 from . import session
@@ -275,17 +275,15 @@ def change_password(request: HttpRequest) -> HttpResponse:
                 ),
             )
             status = 503
+        except AccountMissing:
+            form.add_error(None, ACCOUNT_GONE)
         else:
             messages.success(request, _("Your password was changed."))
             return redirect("registration:overview")
-    try:
-        rules = accounts().rules(request.user)
-    except (DirectoryUnavailable, AccountMissing):
-        rules = []
     return render(
         request,
         "registration/change_password.html",
-        {"form": form, "rules": rules + password_validators_help_texts()},
+        {"form": form, "rules": password_rules(request.user)},
         status=status,
     )
 
@@ -296,8 +294,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
 def password_strength(request: HttpRequest) -> JsonResponse:
     """The meter on the change page: how hard the typed password is to guess. Nothing is
     stored or logged."""
-    score = strength(request.POST.get("password", "")[:200], request.user)
-    return JsonResponse({"score": score, "label": str(STRENGTH_LABELS[score])})
+    return JsonResponse(strength_answer(request.POST.get("password", ""), request.user))
 
 
 # --- The overview and Finish ------------------------------------------------------------------

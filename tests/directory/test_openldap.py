@@ -287,11 +287,10 @@ def test_a_directory_that_is_down_is_explained_and_nothing_is_recorded(client, s
 
 
 def test_readiness_reports_the_directory(client, slapd, directory):
+    from directory.accounts import check_directory
     from sspr_site import health
 
-    health.register("directory")(
-        lambda: __import__("directory.accounts").accounts.accounts().check()
-    )
+    health.register("directory")(check_directory)  # as start-up does in directory mode
     try:
         assert client.get("/readyz").status_code == 200
         slapd.stop()
@@ -481,3 +480,19 @@ def test_an_outage_does_not_lock_anyone_out(slapd, directory, settings):
     slapd._launch()
     cache.clear()  # the "directory is up" answer is kept for a few seconds
     assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+
+
+def test_signing_in_elsewhere_keeps_the_first_session(slapd, directory):
+    """A second sign-in must not end the first: only a new password ends sessions."""
+    first = signed_in_directory("ada", ADA_PASSWORD)
+    second = signed_in_directory("ada", ADA_PASSWORD)
+    assert first.get("/ssprsetup/").status_code == 200
+    assert second.get("/ssprsetup/").status_code == 200
+
+
+def test_a_change_after_leaving_the_directory_is_explained(slapd, directory):
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    slapd.connect().delete_s("uid=ada,ou=people,dc=example,dc=org")
+    response = change(client, ADA_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 200
+    assert "cannot be changed here. Nothing was changed" in response.content.decode()
