@@ -24,7 +24,7 @@ from django.utils import timezone  # noqa: E402
 from methods.answers import hash_answer  # noqa: E402
 from methods.models import AuthenticationPhone, SecurityAnswer, SecurityQuestion  # noqa: E402
 from passwordreset import captcha  # noqa: E402
-from registration.models import Policy, Scope  # noqa: E402
+from policy.models import Policy, Scope  # noqa: E402
 
 STARTS = int(os.environ.get("BENCH_STARTS", "200"))
 ANSWERS = int(os.environ.get("BENCH_ANSWERS", "30"))
@@ -39,7 +39,7 @@ def setup() -> list[str]:
     group, _ = Group.objects.get_or_create(name="enabled")
     policy = Policy.load()
     policy.scope, policy.scope_group = Scope.GROUP, group
-    policy.questions_enabled = True
+    policy.set_option("questions", "enabled", True)
     policy.save()
     User.objects.filter(username__in=["outsider", "fresh", "locked", "rita"]).delete()
     User.objects.create_user("outsider", password="x-long-password-1")

@@ -10,7 +10,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from registration.models import Policy, Registration
+from policy.models import Policy
+from registration.models import Registration
 from registration.queries import RegistrationState, with_state
 
 BAR_WIDTH = 18

@@ -8,13 +8,12 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import CharField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from methods.masking import mask_email, mask_phone
+from methods.registry import REGISTRY
 from methods.reset_rule import Proof, ResetRule
-from registration.models import Policy
+from policy.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
 
 SORTS = {
@@ -28,12 +27,10 @@ SORTS = {
     "-confirmed": "-sspr_registration__last_confirmed_at",
 }
 
-METHOD_FILTERS = {
-    "phone": (gettext_lazy("Authentication phone"), Q(sspr_phone=1)),
-    "email": (gettext_lazy("Authentication email"), Q(sspr_email=1)),
-    "office": (gettext_lazy("Office phone"), Q(sspr_office=1)),
-    "questions": (gettext_lazy("Security questions"), Q(sspr_questions=1)),
-}
+
+def method_filters() -> dict[str, tuple]:
+    """Filter by a method that counts: one per registered method."""
+    return {key: (method.label, Q(**{method.flag_name: 1})) for key, method in REGISTRY.items()}
 
 
 def directory(
@@ -47,9 +44,7 @@ def directory(
 ) -> QuerySet:
     """Users in scope, annotated, filtered and sorted; rows carry their methods (one query)."""
     users = policy.scoped_users(get_user_model().objects.all())
-    users = with_methods(with_state(users, policy), policy).select_related(
-        "sspr_registration", "authentication_phone", "authentication_email", "office_phone"
-    )
+    users = with_methods(with_state(users, policy), policy).select_related("sspr_registration")
     if query:
         users = users.filter(
             Q(username__icontains=query)
@@ -59,8 +54,9 @@ def directory(
         )
     if state in RegistrationState.labels:
         users = users.filter(sspr_state=state)
-    if method in METHOD_FILTERS:
-        users = users.filter(METHOD_FILTERS[method][1])
+    filters = method_filters()
+    if method in filters:
+        users = users.filter(filters[method][1])
     if can_reset in ("yes", "no"):
         users = users.filter(sspr_can_reset=can_reset == "yes")
     return users.order_by(SORTS.get(sort, "username"), "pk")
@@ -75,7 +71,7 @@ def _related(user, name: str):
 
 @dataclass(frozen=True)
 class Row:
-    """One user as the helpdesk may see them: contact details masked."""
+    """One user as the helpdesk may see them: each method as it shows itself there (masked)."""
 
     pk: int
     username: str
@@ -83,22 +79,22 @@ class Row:
     state: str
     state_label: str
     can_reset: bool
-    phone: str
-    email: str
-    office: str
-    questions: int
+    methods: list[tuple[str, str, str]]  # (key, label, masked) of the methods that count
     other_methods: int
     questions_count: bool
+    alone: bool
     is_staff: bool
     completed_at: datetime | None
     confirmed_at: datetime | None
 
     @classmethod
     def of(cls, user) -> Row:
-        phone = _related(user, "authentication_phone")
-        email = _related(user, "authentication_email")
-        office = _related(user, "office_phone")
         registration = _related(user, "sspr_registration")
+        shown = []
+        for key, method in REGISTRY.items():
+            masked = method.masked_many({name: getattr(user, name) for name in method.many_fields})
+            if masked:
+                shown.append((key, method.label, masked))
         return cls(
             pk=user.pk,
             username=user.get_username(),
@@ -106,21 +102,22 @@ class Row:
             state=user.sspr_state,
             state_label=str(RegistrationState.labels[user.sspr_state]),
             can_reset=user.sspr_can_reset,
-            phone=mask_phone(phone.number) if phone and phone.verified_at else "",
-            email=mask_email(email.email) if email and email.verified_at else "",
-            office=office.number.as_international if office else "",
-            questions=user.sspr_answers,
+            methods=shown,
             other_methods=user.sspr_other_methods,
-            questions_count=bool(user.sspr_questions),
+            questions_count=bool(user.sspr_knowledge),
+            alone=bool(user.sspr_privileged_alone),
             is_staff=user.is_staff,
             completed_at=registration.completed_at if registration else None,
             confirmed_at=registration.last_confirmed_at if registration else None,
         )
 
+    def has(self, key: str) -> bool:
+        return any(shown_key == key for shown_key, _label, _masked in self.methods)
+
     def why(self, policy: Policy) -> str:
         """Why the user can or cannot reset, in a sentence (methods.reset_rule)."""
         rule = ResetRule.of(policy)
-        proof = Proof(self.other_methods, self.questions_count, self.is_staff)
+        proof = Proof(self.other_methods, self.questions_count, self.is_staff, self.alone)
         needed = rule.needed(self.is_staff)
         if self.is_staff:
             return _(
@@ -136,71 +133,43 @@ class Row:
         return text
 
 
-EXPORT_HEADER = [
-    "username",
-    "name",
-    "state",
-    "can_reset",
-    "authentication_phone",
-    "authentication_email",
-    "office_phone",
-    "security_questions",
-    "completed_at",
-    "last_confirmed_at",
-]
-
-
-def _text(name: str) -> ExpressionWrapper:
-    # The stored text as it is: no phone number object built for every row.
-    return ExpressionWrapper(F(name), output_field=CharField())
+def export_header() -> list[str]:
+    return [
+        "username",
+        "name",
+        "state",
+        "can_reset",
+        *[str(method.kind) for method in REGISTRY.values()],
+        "completed_at",
+        "last_confirmed_at",
+    ]
 
 
 def export_rows(users: QuerySet) -> Iterator[list]:
     """The export's rows, the values a Row shows, read as plain values: no model object per
-    user (the export reads every user in scope). The office phone is given in E.164, the form
-    other tools read (formatting it for people was most of the export's time)."""
-    values = users.annotate(
-        x_phone=_text("authentication_phone__number"),
-        x_office=_text("office_phone__number"),
-    ).values_list(
+    user (the export reads every user in scope). Each method gives its own column."""
+    methods = list(REGISTRY.values())
+    fields = [name for method in methods for name in method.many_fields]
+    values = users.values_list(
         "username",
         "first_name",
         "last_name",
         "sspr_state",
         "sspr_can_reset",
-        "x_phone",
-        "authentication_phone__verified_at",
-        "authentication_email__email",
-        "authentication_email__verified_at",
-        "x_office",
-        "sspr_answers",
         "sspr_registration__completed_at",
         "sspr_registration__last_confirmed_at",
+        *fields,
     )
-    for (
-        username,
-        first,
-        last,
-        state,
-        can_reset,
-        phone,
-        phone_verified,
-        email,
-        email_verified,
-        office,
-        answers,
-        completed,
-        confirmed,
-    ) in values.iterator(chunk_size=5000):
+    for username, first, last, state, can_reset, completed, confirmed, *rest in values.iterator(
+        chunk_size=5000
+    ):
+        by_name = dict(zip(fields, rest, strict=True))
         yield [
             username,
             f"{first} {last}".strip(),
             state,
             "yes" if can_reset else "no",
-            mask_phone(phone) if phone and phone_verified else "",
-            mask_email(email) if email and email_verified else "",
-            office or "",  # E.164: the directory number, as a machine reads it
-            answers,
+            *[method.export_value(by_name) for method in methods],
             completed.isoformat() if completed else "",
             confirmed.isoformat() if confirmed else "",
         ]

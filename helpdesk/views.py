@@ -27,13 +27,13 @@ from directory.accounts import AccountStatus, DirectoryUnavailable, accounts
 from methods import flows as method_flows
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose
-from methods.registry import REGISTRY, CodeMethod, UserMethods
-from registration.models import Policy
+from methods.registry import REGISTRY, UserMethods
+from policy.models import Policy
 from registration.queries import RegistrationState
 
 from . import report as activity
 from .forms import VerifyStartForm
-from .status import EXPORT_HEADER, METHOD_FILTERS, Row, directory, export_rows
+from .status import Row, directory, export_header, export_rows, method_filters
 
 PERMISSION = "helpdesk.use_helpdesk"
 PAGE_SIZE = 50
@@ -92,7 +92,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
             "rows": [Row.of(user) for user in page.object_list],
             "filters": filters,
             "states": RegistrationState.choices,
-            "methods": [(key, label) for key, (label, _q) in METHOD_FILTERS.items()],
+            "methods": [(key, label) for key, (label, _q) in method_filters().items()],
             "query_string": query.urlencode(),
         },
     )
@@ -119,7 +119,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         # A thousand rows to a chunk: the response is written in few, large pieces.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(EXPORT_HEADER)
+        writer.writerow(export_header())
         for count, row in enumerate(export_rows(users), start=1):
             writer.writerow([cell(value) for value in row])
             if count % 1000 == 0:
@@ -184,49 +184,68 @@ CHANNEL_LABELS = {
 }
 
 
+def _check_label(method, policy: Policy) -> str:
+    if method.caller_check == "send":
+        return CHANNEL_LABELS.get(method.channels(policy)[0], method.label)
+    return _("%(method)s (the caller reads the code it shows)") % {"method": method.label}
+
+
 def _verifiable(row: Row, policy: Policy) -> list[tuple[str, str]]:
-    """The methods a code can be sent to under the policy, by kind only: the helpdesk never
-    sees the address."""
-    options = []
-    for slug, registered in (("phone", row.phone), ("email", row.email)):
-        method: CodeMethod = REGISTRY[slug]
-        channels = method.channels(policy) if method.is_enabled(policy) else []
-        if registered and channels:
-            options.append((slug, CHANNEL_LABELS[channels[0]]))
-    return options
+    """The methods the caller can be checked with under the policy, by kind only: the helpdesk
+    never sees an address."""
+    return [
+        (key, _check_label(method, policy))
+        for key, method in REGISTRY.items()
+        if method.caller_check and method.is_enabled(policy) and row.has(key)
+    ]
+
+
+CHECK_KEY = "sspr_helpdesk_check_{}"
 
 
 @helpdesk_page
 @require_http_methods(["GET", "POST"])
 def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Send the caller a code on one of their registered methods, chosen by kind."""
+    """Check a caller with one of their registered methods, chosen by kind: a code sent to it,
+    or one the caller reads from their app."""
     policy = Policy.load()
     row = _user_row(policy, user_id)
     form = VerifyStartForm(
         request.POST if request.method == "POST" else None, options=_verifiable(row, policy)
     )
     if request.method == "POST" and form.is_valid():
-        method: CodeMethod = REGISTRY[form.cleaned_data["method"]]
+        method = REGISTRY[form.cleaned_data["method"]]
+        if method.caller_check == "ask":
+            request.session[CHECK_KEY.format(user_id)] = method.key
+            return redirect("helpdesk:verify_code", user_id=user_id)
         subject = get_user_model().objects.get(pk=user_id)
         destination = method.reset_destination(UserMethods.load(subject))
-        channel = method.channels(policy)[0]
         result = method_flows.code_send(
             request=request,
             user=subject,
             method=method,
             purpose=Purpose.HELPDESK,
             destination=destination,
-            channel=channel,
+            channel=method.channels(policy)[0],
             policy=policy,
         )
         if result.sent:
-            request.session[f"sspr_helpdesk_check_{user_id}"] = method.slug
+            request.session[CHECK_KEY.format(user_id)] = method.key
             return redirect("helpdesk:verify_code", user_id=user_id)
         form.add_error(
             None, _("The code could not be sent now (too soon, or too many). Try again later.")
         )
         return render(request, "helpdesk/verify_start.html", {"row": row, "form": form}, status=429)
     return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})
+
+
+def _caller_check(request: HttpRequest, method, subject, code: str) -> bool:
+    if method.caller_check == "ask":
+        return method.check_caller(request=request, user=subject, code=code)
+    checked = method_flows.code_check(
+        request=request, user=subject, method=method, purpose=Purpose.HELPDESK, code=code
+    )
+    return checked is CheckOutcome.VERIFIED
 
 
 @sensitive_post_parameters("code")
@@ -236,31 +255,23 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
     """The caller reads the code back; the helpdesk sees only verified or not verified."""
     policy = Policy.load()
     row = _user_row(policy, user_id)
-    slug = request.session.get(f"sspr_helpdesk_check_{user_id}")
-    if slug not in ("phone", "email"):
+    method = REGISTRY.get(request.session.get(CHECK_KEY.format(user_id)) or "")
+    if method is None or not method.caller_check:
         return redirect("helpdesk:verify_start", user_id=user_id)
-    method: CodeMethod = REGISTRY[slug]
     form = CodeForm(request.POST if request.method == "POST" else None)
     outcome = None
     if request.method == "POST" and form.is_valid():
         subject = get_user_model().objects.get(pk=user_id)
-        checked = method_flows.code_check(
-            request=request,
-            user=subject,
-            method=method,
-            purpose=Purpose.HELPDESK,
-            code=form.cleaned_data["code"],
-        )
-        outcome = checked is CheckOutcome.VERIFIED
+        outcome = _caller_check(request, method, subject, form.cleaned_data["code"])
         record(
             EventKind.HELPDESK_CHECK,
             request=request,
             subject=subject,
-            method=method.kind.value,
+            method=str(method.kind),
             outcome="verified" if outcome else "not_verified",
         )
         if outcome:
-            request.session.pop(f"sspr_helpdesk_check_{user_id}", None)
+            request.session.pop(CHECK_KEY.format(user_id), None)
     return render(
         request,
         "helpdesk/verify_code.html",

@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import EventKind
 from delivery.models import Problem
-from methods.models import Channel, MethodKind, Purpose
+from methods.models import Channel, Purpose
+from methods.registry import REGISTRY
 
 WORDS = {
-    **{kind.value: kind.label for kind in MethodKind},
+    **{str(method.kind): method.label for method in REGISTRY.values()},
     **{purpose.value: purpose.label for purpose in Purpose},
     **{channel.value: channel.label for channel in Channel},
     **{problem.value: problem.label for problem in Problem},

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from directory.accounts import accounts
-from registration.models import Policy
+from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
 from .forms import PHONE_MESSAGES, CanonicalEmailField

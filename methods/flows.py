@@ -25,6 +25,8 @@ from sspr_site.network import client_address
 from . import ratelimit
 from .answers import hash_answer
 from .backends import DeliveryProblem
+from .base import Method
+from .code import CodeMethod
 from .masking import mask_email
 from .models import (
     AuthenticationEmail,
@@ -34,7 +36,7 @@ from .models import (
     SecurityQuestion,
     VerificationCode,
 )
-from .registry import CodeMethod, Method, SecurityQuestionsMethod, method_for_kind
+from .registry import REGISTRY, method_for_kind
 
 logger = logging.getLogger("sspr.methods")
 
@@ -112,7 +114,7 @@ def code_issue(
     A code for another destination is voided first, even inside the cooldown: a code sent to
     the number someone corrected away from must never verify the corrected one.
     """
-    audit = {"method": method.kind.value, "purpose": purpose.value, "channel": str(channel)}
+    audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
     with transaction.atomic():
         VerificationCode.objects.get_or_create(
             user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
@@ -187,7 +189,7 @@ def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
         record(
             EventKind.METHOD_UNVERIFIED,
             subject=device.user,
-            method=method.kind.value,
+            method=str(method.kind),
             reason=problem.value,
         )
 
@@ -235,7 +237,7 @@ def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome
         EventKind.CODE_FAILED,
         request=request,
         subject=user,
-        method=method.kind.value,
+        method=str(method.kind),
         purpose=purpose.value,
         reason=outcome.value,
     )
@@ -264,7 +266,7 @@ def method_confirm(
         return outcome
 
     kind = EventKind.METHOD_CHANGED if previous else EventKind.METHOD_VERIFIED
-    record(kind, request=request, subject=user, method=method.kind.value)
+    record(kind, request=request, subject=user, method=method.kind)
     # A new step passed: a new session key (docs/security.md §23).
     request.session.cycle_key()
     # Every new or changed method is announced to the account's addresses (and a replaced
@@ -300,7 +302,7 @@ def questions_set(
     request.session.cycle_key()
     notify_method_changed(
         user=user,
-        method=SecurityQuestionsMethod(),
+        method=REGISTRY["questions"],
         action=translation.gettext("changed") if replaced else translation.gettext("added"),
         policy=policy,
     )
@@ -308,22 +310,11 @@ def questions_set(
 
 def method_remove(*, request: HttpRequest, user, method: Method, policy) -> bool:
     """Remove a user-managed method. Return False when there was nothing to remove."""
-    extra: list[str] = []
     with transaction.atomic():
-        if isinstance(method, CodeMethod):
-            existing = method.model.objects.select_for_update().filter(user=user).first()
-            if existing is None:
-                return False
-            if method.field == "email" and existing.verified_at:
-                extra.append(existing.email)
-            existing.delete()
-            VerificationCode.objects.filter(user=user, method=method.kind).update(token=None)
-        elif isinstance(method, SecurityQuestionsMethod):
-            if not SecurityAnswer.objects.filter(user=user).delete()[0]:
-                return False
-        else:
-            return False
-    record(EventKind.METHOD_REMOVED, request=request, subject=user, method=method.kind.value)
+        removed, extra = method.remove(user)
+    if not removed:
+        return False
+    record(EventKind.METHOD_REMOVED, request=request, subject=user, method=method.kind)
     notify_method_changed(
         user=user,
         method=method,

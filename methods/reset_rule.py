@@ -5,9 +5,10 @@ reset" column, filter and sentence, the admin's column and filter, the policy's 
 — goes through `ResetRule`: `allows()` for one person in Python, `annotate()` for many in one
 query. tests/methods/test_reset_rule.py holds the two to the same answers.
 
-The rule: a privileged account needs two methods other than security questions and may never
-use questions; anyone else needs the policy's number of methods, where questions count only
-beside another method unless the policy lets them stand alone.
+The rule: a privileged account needs two methods other than knowledge methods (security
+questions) and may never use them, unless it passed a method the policy lets stand alone for
+it (a passkey); anyone else needs the policy's number of methods, where knowledge methods count
+(once) only beside another method unless the policy lets them stand alone.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ PRIVILEGED_REQUIRED = 2
 
 @dataclass(frozen=True)
 class Proof:
-    """What one person has (or has passed): methods other than questions, and questions."""
+    """What one person has (or has passed): methods other than knowledge ones, whether a
+    knowledge method, and whether a method that alone satisfies a privileged account."""
 
     others: int
     questions: bool
     privileged: bool
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class ResetRule:
         return proof.others + (1 if self.questions_count(proof) else 0)
 
     def allows(self, proof: Proof) -> bool:
+        if proof.privileged and proof.alone:
+            return True
         return self.counted(proof) >= self.needed(proof.privileged)
 
     def questions_alone_refused(self, proof: Proof) -> bool:
@@ -71,11 +76,12 @@ class ResetRule:
         queryset: QuerySet,
         *,
         others: str = "sspr_other_methods",
-        questions: str = "sspr_questions",
+        questions: str = "sspr_knowledge",
         privileged: str = "is_staff",
+        alone: str = "sspr_privileged_alone",
     ) -> QuerySet:
         """The same rule for every user of `queryset`, in SQL: annotates `sspr_counted` and
-        `sspr_can_reset` from integer annotations `others` and `questions` (0 or 1)."""
+        `sspr_can_reset` from integer annotations `others`, `questions` and `alone` (0 or 1)."""
         questions_count = Q(**{questions: 1}, **{privileged: False})
         if not self.questions_alone:
             questions_count &= Q(**{f"{others}__gte": 1})
@@ -91,6 +97,7 @@ class ResetRule:
             sspr_can_reset=Case(
                 When(
                     Q(**{privileged: True}, sspr_counted__gte=PRIVILEGED_REQUIRED)
+                    | Q(**{privileged: True, alone: 1})
                     | Q(**{privileged: False}, sspr_counted__gte=self.required),
                     then=Value(True),
                 ),

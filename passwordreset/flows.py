@@ -32,11 +32,12 @@ from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from methods import flows as method_flows
 from methods.answers import answer_matches
+from methods.code import CodeMethod
 from methods.masking import mask_email
-from methods.models import CheckOutcome, MethodKind, Purpose, SecurityAnswer, SecurityQuestion
-from methods.registry import CodeMethod, UserMethods, enabled_methods, method_for_kind
+from methods.models import CheckOutcome, Purpose, SecurityAnswer, SecurityQuestion
+from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
 from methods.reset_rule import Proof, ResetRule
-from registration.models import Policy
+from policy.models import Policy
 from sspr_site.network import client_address
 
 from .state import Action, ResetState
@@ -46,6 +47,9 @@ logger = logging.getLogger("sspr.passwordreset")
 BLOCK_SECONDS = 24 * 3600
 SENDS_PER_ATTEMPT = 6
 QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
+TRIES_PER_METHOD = 5  # checks of a method's proof in one attempt, for every account alike
+# The security questions' steps below are that method's reset pages.
+QUESTIONS = str(REGISTRY["questions"].kind)
 
 
 class StartRefusal(enum.Enum):
@@ -128,14 +132,14 @@ def state_user(state: ResetState):
     return get_user_model().objects.filter(pk=state.user_id or 0, is_active=True).first()
 
 
-def proof_of(state: ResetState, user) -> Proof:
+def proof_of(state: ResetState, user, policy: Policy) -> Proof:
     """What this attempt has passed, in the terms of the reset rule."""
-    passed = set(state.passed)
-    questions = MethodKind.SECURITY_QUESTIONS.value
+    passed = [method for method in REGISTRY.values() if str(method.kind) in state.passed]
     return Proof(
-        others=len(passed - {questions}),
-        questions=questions in passed,
+        others=sum(1 for method in passed if not method.knowledge),
+        questions=any(method.knowledge for method in passed),
         privileged=bool(user and user.is_staff),
+        alone=any(method.privileged_alone(policy) for method in passed),
     )
 
 
@@ -151,12 +155,12 @@ def identity_proven(state: ResetState, user, policy: Policy) -> bool:
     """Enough methods passed, by the one reset rule (methods.reset_rule)."""
     if user is None:
         return False
-    return ResetRule.of(policy).allows(proof_of(state, user))
+    return ResetRule.of(policy).allows(proof_of(state, user, policy))
 
 
 def offered_methods(state: ResetState, policy: Policy) -> list:
     """Every method the policy enables, for every account, less those already passed."""
-    return [m for m in enabled_methods(policy) if m.kind.value not in state.passed]
+    return [m for m in enabled_methods(policy) if str(m.kind) not in state.passed]
 
 
 def reset_send_code(
@@ -178,13 +182,13 @@ def reset_send_code(
     sends = _count(f"sspr:reset:sends:{state.attempt}", 3600)
     if sends > SENDS_PER_ATTEMPT:
         return False
-    state.code_method = method.kind.value
+    state.code_method = str(method.kind)
     state.save(request)
     outbox.later(
         "passwordreset.flows.reset_code_job",
         attempt=state.attempt,
         user_id=state.user_id,
-        method=method.kind.value,
+        method=str(method.kind),
         destination=destination.strip(),
         channel=str(channel),
         binding=method_flows.session_binding(request),
@@ -232,13 +236,28 @@ def reset_check_code(
     *, request: HttpRequest, state: ResetState, method: CodeMethod, code: str
 ) -> bool:
     """Check a code. Every account goes through the same locked query and audit write."""
-    user = state_user(state) if state.code_method == method.kind.value else None
+    user = state_user(state) if state.code_method == str(method.kind) else None
     outcome = method_flows.code_check(
         request=request, user=user, method=method, purpose=Purpose.RESET, code=code
     )
     if outcome is not CheckOutcome.VERIFIED:
         return False
-    _passed(request, state, user, method.kind.value)
+    _passed(request, state, user, str(method.kind))
+    return True
+
+
+def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bool:
+    """Prove identity with a method that checks what the person enters on the page itself
+    (a code from an app, a passkey): `check(user_id)` does the method's work, given the
+    attempt's account or None. Every account goes through the same steps; at most
+    TRIES_PER_METHOD checks an attempt, then every answer is a refusal."""
+    user = state_user(state)
+    tries = _count(f"sspr:reset:tries:{state.attempt}:{method.key}", 3600)
+    ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
+    if not ok or user is None:
+        _failed(request, state, user, str(method.kind), "wrong")
+        return False
+    _passed(request, state, user, str(method.kind))
     return True
 
 
@@ -248,7 +267,7 @@ def reset_questions(*, request: HttpRequest, state: ResetState, policy: Policy) 
     A registered user gets a random draw from their own questions; any other account gets a
     stable draw from a keyed hash of the username, so the two cannot be told apart.
     """
-    count = policy.reset_questions_required
+    count = policy.option("questions", "reset_count")
     user = state_user(state)
     if not state.questions:
         # Only questions still approved: a retired question is never asked, of anyone, so
@@ -297,10 +316,10 @@ def reset_check_answers(
     ]
     ok = bool(results) and all(results) and len(stored) == len(state.questions)
     if not ok or user is None or not questions_allowed(user):
-        _failed(request, state, user, MethodKind.SECURITY_QUESTIONS.value, "wrong_answers")
+        _failed(request, state, user, QUESTIONS, "wrong_answers")
         return False
     cache.delete(f"sspr:reset:questions:{user.pk}")
-    _passed(request, state, user, MethodKind.SECURITY_QUESTIONS.value)
+    _passed(request, state, user, QUESTIONS)
     return True
 
 
@@ -325,7 +344,7 @@ def _failed_record(
 def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
     state.passed.append(kind)
     state.code_method = ""
-    state.questions = [] if kind == MethodKind.SECURITY_QUESTIONS.value else state.questions
+    state.questions = [] if kind == QUESTIONS else state.questions
     state.save(request)
     request.session.cycle_key()  # a new key after each passed step (docs/security.md §23)
     record(
@@ -385,8 +404,9 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
 def _user_addresses(user) -> list[str]:
     addresses = {user.email} if user.email else set()
     methods = UserMethods.load(user)
-    if methods.email and methods.email.verified_at:
-        addresses.add(methods.email.email)
+    address = REGISTRY["email"].reset_destination(methods)
+    if address:
+        addresses.add(address)
     return sorted(addresses)
 
 

@@ -24,15 +24,9 @@ from directory.accounts import (
     password_rules,
 )
 from directory.accounts import available as directory_available
-from methods.registry import (
-    REGISTRY,
-    AuthenticationEmailMethod,
-    CodeMethod,
-    SecurityQuestionsMethod,
-    UserMethods,
-)
+from methods.registry import REGISTRY, UserMethods, by_slug
 from passwords.validators import strength_answer
-from registration.models import Policy
+from policy.models import Policy
 
 from . import captcha, flows
 from . import state as reset_state
@@ -149,10 +143,7 @@ def methods(request: HttpRequest, state) -> HttpResponse:
     if state.passed and user is not None:
         # Only after a first method passed may the remaining ones be hinted, masked.
         registered = UserMethods.load(user)
-        for method in offered:
-            if isinstance(method, CodeMethod):
-                destination = method.reset_destination(registered)
-                hints[method.kind.value] = method.mask(destination) if destination else ""
+        hints = {method.key: method.reset_hint(registered) for method in offered}
     needed = flows.required_methods(user if state.passed else None, policy) - len(state.passed)
     return render(
         request,
@@ -160,26 +151,21 @@ def methods(request: HttpRequest, state) -> HttpResponse:
         {
             "state": state,
             "methods": [
-                (method, hints.get(method.kind.value, ""), _method_url(method))
-                for method in offered
+                (method, hints.get(method.key, ""), method.reset_url()) for method in offered
             ],
             "needed": max(needed, 1),
             "required": policy.reset_methods_required,
+            # Said when a knowledge method is offered and cannot stand alone.
             "questions_count_alone": policy.questions_alone_allowed
-            if policy.questions_enabled
+            if any(method.knowledge for method in offered)
             else None,
         },
     )
 
 
-def _method_url(method) -> str:
-    if isinstance(method, SecurityQuestionsMethod):
-        return reverse("passwordreset:questions")
-    return reverse("passwordreset:method_send", kwargs={"slug": method.slug})
-
-
-def _offered(state, slug: str):
-    method = REGISTRY.get(slug)
+def offered_method(state, key: str):
+    """The method `key` when this attempt may still use it, else 404."""
+    method = REGISTRY.get(key)
     policy = Policy.load()
     if method is None or method not in flows.offered_methods(state, policy):
         raise Http404
@@ -191,10 +177,11 @@ def method_send(request: HttpRequest, state, slug: str) -> HttpResponse:
     """Type the full registered number or address; a code goes out only if it matches."""
     if not state.action:
         return redirect("passwordreset:action")
-    method, policy = _offered(state, slug)
-    if not isinstance(method, CodeMethod):
+    method = by_slug(slug)
+    if method is None or method.family != "code":
         raise Http404
-    if isinstance(method, AuthenticationEmailMethod):
+    method, policy = offered_method(state, method.key)
+    if method.reset_form == "email":
         form = ResetEmailForm(posted(request))
     else:
         channels = method.channels(policy)
@@ -220,8 +207,11 @@ def method_send(request: HttpRequest, state, slug: str) -> HttpResponse:
 @sensitive_post_parameters("code")
 @reset_page
 def method_code(request: HttpRequest, state, slug: str) -> HttpResponse:
-    method, _policy = _offered(state, slug)
-    if not isinstance(method, CodeMethod) or state.code_method != method.kind.value:
+    method = by_slug(slug)
+    if method is None or method.family != "code":
+        raise Http404
+    method, _policy = offered_method(state, method.key)
+    if state.code_method != str(method.kind):
         return redirect("passwordreset:method_send", slug=slug)
     form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -238,7 +228,7 @@ def method_code(request: HttpRequest, state, slug: str) -> HttpResponse:
 def questions(request: HttpRequest, state) -> HttpResponse:
     if not state.action:
         return redirect("passwordreset:action")
-    method, policy = _offered(state, SecurityQuestionsMethod.slug)
+    method, policy = offered_method(state, "questions")
     asked = flows.reset_questions(request=request, state=state, policy=policy)
     form = AnswersForm(posted(request), questions=asked)
     if request.method == "POST" and form.is_valid():

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -22,185 +22,15 @@ from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.models import SecurityAnswer
+from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
 from .flows import registrations_flag
-from .models import Policy, Registration, Scope
+from .models import Registration
 from .queries import RegistrationState, with_methods, with_state
 from .reminders import reminder_candidates, reminders_send
 
 User = get_user_model()
-
-
-def _plain(value):
-    """A JSON-friendly form of a policy value for the audit log."""
-    if hasattr(value, "pk"):
-        return value.pk
-    return value if isinstance(value, bool | int | str | type(None)) else str(value)
-
-
-def tightening_changes(current: Policy, proposed: Policy) -> list[str]:
-    """Describe each way `proposed` asks more of users than `current`; empty if none."""
-    changes = []
-    for field in (
-        "methods_required",
-        "reset_methods_required",
-        "questions_required",
-        "reset_questions_required",
-    ):
-        if getattr(proposed, field) > getattr(current, field):
-            changes.append(
-                _("%(field)s raised from %(old)d to %(new)d")
-                % {
-                    "field": Policy._meta.get_field(field).verbose_name,
-                    "old": getattr(current, field),
-                    "new": getattr(proposed, field),
-                }
-            )
-    for field in (
-        "phone_sms_enabled",
-        "phone_voice_enabled",
-        "email_enabled",
-        "questions_enabled",
-        "office_phone_enabled",
-        "questions_alone_allowed",
-    ):
-        if getattr(current, field) and not getattr(proposed, field):
-            changes.append(
-                _("%(method)s turned off") % {"method": Policy._meta.get_field(field).verbose_name}
-            )
-    narrower = {
-        (Scope.EVERYONE, Scope.GROUP),
-        (Scope.EVERYONE, Scope.NOBODY),
-        (Scope.GROUP, Scope.NOBODY),
-    }
-    if (current.scope, proposed.scope) in narrower or (
-        current.scope == proposed.scope == Scope.GROUP
-        and current.scope_group_id != proposed.scope_group_id
-    ):
-        changes.append(_("enabled for fewer people"))
-    old_regions, new_regions = set(current.region_list), set(proposed.region_list)
-    if new_regions and (not old_regions or not new_regions >= old_regions):
-        changes.append(_("fewer phone countries allowed"))
-    return changes
-
-
-def newly_unable_to_reset(current: Policy, proposed: Policy):
-    """Users who can reset under the current policy but could not under the proposed one."""
-    users = User.objects.all()
-
-    def able(policy: Policy):
-        return with_methods(policy.scoped_users(users), policy).filter(sspr_can_reset=True)
-
-    return users.filter(pk__in=able(current).values("pk")).exclude(
-        pk__in=able(proposed).values("pk")
-    )
-
-
-@admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
-    """One policy: the list goes straight to its form; it cannot be added twice or deleted."""
-
-    fieldsets = [
-        (_("Who may use it"), {"fields": ["scope", "scope_group"]}),
-        (
-            _("Methods users may register"),
-            {
-                "fields": [
-                    "phone_sms_enabled",
-                    "phone_voice_enabled",
-                    "email_enabled",
-                    "questions_enabled",
-                    "office_phone_enabled",
-                ]
-            },
-        ),
-        (
-            _("Requirements"),
-            {
-                "fields": [
-                    ("methods_required", "reset_methods_required"),
-                    ("questions_required", "reset_questions_required"),
-                    "questions_alone_allowed",
-                ],
-                "description": _(
-                    "Staff accounts always need two methods to reset and can never use security "
-                    "questions, whatever is set here."
-                ),
-            },
-        ),
-        (
-            _("Registration at sign-in and reconfirmation"),
-            {"fields": ["require_registration_at_sign_in", "skips_allowed", "reconfirm_days"]},
-        ),
-        (_("Phones"), {"fields": ["allowed_regions"]}),
-        (
-            _("Help and notices"),
-            {
-                "fields": [
-                    "helpdesk_contact",
-                    "notify_users_on_reset",
-                    "notify_admins_on_admin_reset",
-                    ("reminders_enabled", "reminder_interval_days"),
-                ]
-            },
-        ),
-    ]
-
-    def changelist_view(self, request, extra_context=None):
-        policy = Policy.load()
-        return redirect(reverse("admin:registration_policy_change", args=[policy.pk]))
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """Before a tightening change is saved, show who could no longer reset, and confirm."""
-        if request.method == "POST" and object_id and "_confirm_impact" not in request.POST:
-            current = self.get_object(request, object_id)
-            if current is not None:
-                proposed = Policy.objects.get(pk=current.pk)
-                form = self.get_form(request, proposed, change=True)(
-                    request.POST, request.FILES, instance=proposed
-                )
-                if form.is_valid():
-                    changes = tightening_changes(current, form.instance)
-                    if changes:
-                        return self.impact_view(request, current, form.instance, changes)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def impact_view(self, request, current: Policy, proposed: Policy, changes: list[str]):
-        affected = newly_unable_to_reset(current, proposed)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Confirm the policy change"),
-            "opts": self.model._meta,
-            "changes": changes,
-            "count": affected.count(),
-            "sample": affected.order_by("username")[:50],
-            "posted": [
-                (key, value)
-                for key, values in request.POST.lists()
-                if key != "csrfmiddlewaretoken"
-                for value in values
-            ],
-        }
-        return TemplateResponse(request, "admin/registration/policy/impact.html", context)
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if form.changed_data:
-            record(
-                EventKind.POLICY_CHANGED,
-                request=request,
-                changed={
-                    name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))]
-                    for name in form.changed_data
-                },
-            )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Registration)
@@ -437,7 +267,7 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
                     EventKind.METHOD_PREPOPULATED,
                     request=request,
                     subject=form.instance,
-                    method=inline_form.instance.kind.value,
+                    method=str(inline_form.instance.kind),
                 )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from .models import Policy
+from policy.models import Policy
 
 
 def sspr(request):

@@ -16,9 +16,10 @@ from audit.models import Event, EventKind
 from directory.accounts import PasswordRefused, accounts
 from methods.registry import MethodStatus, UserMethods, statuses
 from passwordreset.flows import notify_user
+from policy.models import Policy
 from sspr_site.network import client_address
 
-from .models import Policy, Registration
+from .models import Registration
 from .queries import registrations_due, stale_before
 
 
@@ -103,7 +104,7 @@ def registration_finish(
         kind,
         request=request,
         subject=user,
-        methods=sorted(s.method.kind.value for s in status.methods if s.counts),
+        methods=sorted(str(s.method.kind) for s in status.methods if s.counts),
     )
     return kind
 

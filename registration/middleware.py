@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from policy.models import Policy
+
 from . import session
 from .flows import registration_status
-from .models import Policy, request_memo
 
 # Pages that never interrupt: the registration itself, signing out, static files, health.
 EXEMPT_PREFIXES = (
@@ -43,17 +44,3 @@ class RegistrationInterruptMiddleware:
             # Registered and current: no need to look again until the next sign-in.
             request.session.pop(session.CHECK_AFTER_SIGN_IN, None)
         return self.get_response(request)
-
-
-class PolicyPerRequestMiddleware:
-    """Gives each request its own memo; nothing read is kept from one request to the next."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        token = request_memo.set({})
-        try:
-            return self.get_response(request)
-        finally:
-            request_memo.reset(token)

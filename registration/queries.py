@@ -11,24 +11,19 @@ from datetime import timedelta
 from django.db.models import (
     Case,
     CharField,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from methods.models import SecurityAnswer
+from methods.registry import annotate_methods
 from methods.reset_rule import ResetRule
+from policy.models import Policy
 
-from .models import Policy, Registration
+from .models import Registration
 
 
 class RegistrationState:
@@ -75,53 +70,10 @@ def with_state(queryset: QuerySet, policy: Policy) -> QuerySet:
     )
 
 
-def _flag(condition) -> Case:
-    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
 def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
-    """Annotate which methods count for each user, and `sspr_can_reset` (methods.reset_rule,
-    the one statement of the rule)."""
-    user = OuterRef("pk")
-    zero = Value(0, output_field=IntegerField())
-    # Joins on the one-to-one method tables, not a subquery per row: a list filtered or sorted
-    # over every user stays fast.
-    phone = (
-        _flag(Q(authentication_phone__verified_at__isnull=False))
-        if policy.phone_sms_enabled or policy.phone_voice_enabled
-        else zero
-    )
-    email = (
-        _flag(Q(authentication_email__verified_at__isnull=False)) if policy.email_enabled else zero
-    )
-    office = _flag(Q(office_phone__isnull=False)) if policy.office_phone_enabled else zero
-    answers = Coalesce(
-        Subquery(
-            SecurityAnswer.objects.filter(user=user)
-            .order_by()
-            .values("user")
-            .annotate(n=Count("pk"))
-            .values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        zero,
-    )
-    queryset = queryset.annotate(
-        sspr_phone=phone,
-        sspr_email=email,
-        sspr_office=office,
-        sspr_answers=answers,
-    )
-    questions = (
-        _flag(Q(sspr_answers__gte=policy.reset_questions_required))
-        if policy.questions_enabled
-        else zero
-    )
-    queryset = queryset.annotate(sspr_questions=questions).annotate(
-        sspr_other_methods=F("sspr_phone") + F("sspr_email") + F("sspr_office")
-    )
-    queryset = queryset.annotate(sspr_method_count=F("sspr_other_methods") + F("sspr_questions"))
-    return ResetRule.of(policy).annotate(queryset)
+    """Annotate each method's flag (methods.registry.annotate_methods) and `sspr_can_reset`
+    (methods.reset_rule, the one statement of the rule)."""
+    return ResetRule.of(policy).annotate(annotate_methods(queryset, policy))
 
 
 def registrations_due(policy: Policy) -> QuerySet:

@@ -18,8 +18,9 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 from methods.masking import mask_email
+from policy.models import Policy
 
-from .models import Policy, Registration
+from .models import Registration
 from .queries import RegistrationState, with_state
 
 

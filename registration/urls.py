@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
+
+from methods.registry import REGISTRY
 
 from . import views
 
@@ -15,7 +17,13 @@ urlpatterns = [
     path("password/", views.change_password, name="password"),
     path("password/strength/", views.password_strength, name="password_strength"),
     path("skip/", views.skip, name="skip"),
-    path("questions/", views.questions, {"slug": "questions"}, name="questions"),
+    path("questions/", views.questions, name="questions"),
+    # Methods with pages of their own (methods/base.py, setup_urlconf).
+    *[
+        path(f"{method.slug}/", include((method.setup_urlconf, method.key)))
+        for method in REGISTRY.values()
+        if method.setup_urlconf
+    ],
     path("<slug:slug>/", views.method_start, name="method_start"),
     path("<slug:slug>/confirm/", views.method_confirm_existing, name="method_confirm_existing"),
     path("<slug:slug>/send/", views.method_send, name="method_send"),

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import math
 from functools import wraps
-from urllib.parse import urlencode
 
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -37,17 +32,12 @@ from directory.accounts import (
 from directory.accounts import available as directory_available
 from methods import flows as method_flows
 from methods.backends import DeliveryProblem
+from methods.code import CodeMethod
 from methods.forms import ChannelForm, CodeForm, QuestionsForm
 from methods.models import CheckOutcome, Purpose
-from methods.registry import (
-    REGISTRY,
-    CodeMethod,
-    Method,
-    MethodState,
-    SecurityQuestionsMethod,
-    UserMethods,
-)
+from methods.registry import REGISTRY, UserMethods, by_slug
 from passwords.validators import strength_answer
+from policy.models import Policy
 from sspr_site.network import client_address
 
 from . import session
@@ -59,7 +49,15 @@ from .flows import (
     registration_status,
 )
 from .forms import ChangePasswordForm, PasswordCheckForm, SignInForm
-from .models import Policy
+from .pages import (
+    JUST_REGISTERED,
+    needs_password,
+    posted,
+    record_when_complete,
+    safe_return,
+    secure_page,
+    still_needed,
+)
 
 # A try during the backoff after a wrong code is not counted; the person is told to wait, which
 # tells them nothing they did not know (docs/security.md §7).
@@ -113,61 +111,24 @@ def refusal_message(result: method_flows.SendResult) -> str:
     )
 
 
-def posted(request: HttpRequest):
-    """The submitted data on POST (even when empty, so it is validated), else None."""
-    return request.POST if request.method == "POST" else None
-
-
-def secure_page(view):
-    """Signed-in users in the policy's scope only; never cached (every page is personal)."""
+def code_method(view):
+    """Resolve the <slug> in the URL to an enabled, user-managed method of the code family,
+    whose steps these shared pages are."""
 
     @wraps(view)
-    def in_scope(request, *args, **kwargs):
+    def wrapper(request, slug, *args, **kwargs):
+        method = by_slug(slug)
         policy = Policy.load()
-        if not policy.in_scope(request.user):
-            return render(request, "registration/out_of_scope.html", {"policy": policy})
-        return view(request, *args, **kwargs)
+        if (
+            method is None
+            or method.family != "code"
+            or not method.user_managed
+            or not method.is_enabled(policy)
+        ):
+            raise Http404
+        return view(request, method, policy, *args, **kwargs)
 
-    return never_cache(login_required(in_scope))
-
-
-def safe_return(request: HttpRequest, target: str | None) -> str:
-    """`target` when it stays on this site, else the overview."""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("registration:overview")
-
-
-def needs_password(request: HttpRequest) -> HttpResponse | None:
-    """Adding, changing or removing a method needs a password check within 10 minutes (signing
-    in counts): a stolen, older session cannot add an attacker's address."""
-    if session.password_recently_checked(request):
-        return None
-    query = urlencode({"next": request.get_full_path()})
-    return redirect(f"{reverse('registration:confirm_password')}?{query}")
-
-
-def registry_method(kind: type[Method]):
-    """Resolve the <slug> in the URL to an enabled, user-managed method of the given kind."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, slug, *args, **kwargs):
-            method = REGISTRY.get(slug)
-            policy = Policy.load()
-            if (
-                not isinstance(method, kind)
-                or not method.user_managed
-                or not method.is_enabled(policy)
-            ):
-                raise Http404
-            return view(request, method, policy, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
+    return wrapper
 
 
 # --- Signing in -------------------------------------------------------------------------------
@@ -300,23 +261,15 @@ def password_strength(request: HttpRequest) -> JsonResponse:
 # --- The overview and Finish ------------------------------------------------------------------
 
 
-def setup_url(method: Method) -> str:
-    if isinstance(method, SecurityQuestionsMethod):
-        return reverse("registration:questions")
-    return reverse("registration:method_start", kwargs={"slug": method.slug})
-
-
 @secure_page
 def overview(request: HttpRequest) -> HttpResponse:
     status = registration_status(user=request.user)
     cards = [
         {
             "status": method_status,
-            "setup_url": setup_url(method_status.method)
+            "setup_url": method_status.method.setup_url()
             if method_status.method.user_managed
             else "",
-            "confirmable": isinstance(method_status.method, CodeMethod)
-            and method_status.state == MethodState.WAITING,
             "note": method_status.method.note(status.policy),
         }
         for method_status in status.methods
@@ -365,33 +318,6 @@ def skip(request: HttpRequest) -> HttpResponse:
     return redirect(safe_return(request, session.end_interrupt(request)))
 
 
-JUST_REGISTERED = "sspr_just_registered"
-
-
-def record_when_complete(request: HttpRequest, policy: Policy) -> None:
-    """The moment the verified methods meet the policy, the registration is recorded: someone
-    who closes the page now is registered, not "not registered" while able to reset. Finish
-    then only confirms."""
-    status = registration_status(user=request.user, policy=policy)
-    if status.can_finish and not status.is_complete:
-        registration_finish(request=request, user=request.user, policy=policy, status=status)
-        request.session[JUST_REGISTERED] = True
-        messages.success(
-            request,
-            _(
-                "You now have the methods your organisation requires: your registration is "
-                "recorded, and you can reset your password yourself. Add more methods if you "
-                "like, then press Finish."
-            ),
-        )
-
-
-def still_needed(request: HttpRequest, policy: Policy) -> dict:
-    """How many more verified methods the person needs, for the step pages."""
-    status = registration_status(user=request.user, policy=policy)
-    return {"still_needed": max(status.required - status.verified, 0)}
-
-
 # --- Authentication phone and email: enter, send, verify ----------------------------------------
 
 
@@ -408,7 +334,7 @@ def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
 
 
 @secure_page
-@registry_method(CodeMethod)
+@code_method
 def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 1: the number or address to verify."""
     if gate := needs_password(request):
@@ -439,7 +365,7 @@ def method_start(request: HttpRequest, method: CodeMethod, policy: Policy) -> Ht
 
 @require_POST
 @secure_page
-@registry_method(CodeMethod)
+@code_method
 def method_confirm_existing(
     request: HttpRequest, method: CodeMethod, policy: Policy
 ) -> HttpResponse:
@@ -454,7 +380,7 @@ def method_confirm_existing(
 
 @require_http_methods(["GET", "POST"])
 @secure_page
-@registry_method(CodeMethod)
+@code_method
 def method_send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 2: show the destination back and send the code the way the user chooses."""
     destination = session.get_pending(request, method.slug)
@@ -524,7 +450,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
 @secure_page
-@registry_method(CodeMethod)
+@code_method
 def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 3: the code."""
     pending = session.get_pending(request, method.slug)
@@ -581,11 +507,14 @@ def method_verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> H
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @secure_page
-@registry_method(SecurityQuestionsMethod)
-def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpResponse:
+def questions(request: HttpRequest) -> HttpResponse:
+    method = REGISTRY["questions"]
+    policy = Policy.load()
+    if not method.is_enabled(policy):
+        raise Http404
     if gate := needs_password(request):
         return gate
-    form = QuestionsForm(posted(request), count=policy.questions_required, user=request.user)
+    form = QuestionsForm(posted(request), count=method.option(policy, "count"), user=request.user)
     if request.method == "POST" and form.is_valid():
         method_flows.questions_set(
             request=request, user=request.user, answers=form.cleaned_data["answers"], policy=policy
@@ -606,7 +535,7 @@ def questions(request: HttpRequest, method: Method, policy: Policy) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 @secure_page
 def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
-    method = REGISTRY.get(slug)
+    method = by_slug(slug)
     if method is None or not method.user_managed:
         raise Http404
     policy = Policy.load()

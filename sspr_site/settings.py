@@ -11,6 +11,7 @@ import secrets
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "phonenumber_field",
     "django_rq",
@@ -73,6 +75,9 @@ INSTALLED_APPS = [
     "audit",
     "delivery",
     "methods",
+    "methods.authenticator",
+    "methods.passkey",
+    "policy",
     "registration",
     "passwordreset",
     "helpdesk",
@@ -81,11 +86,16 @@ INSTALLED_APPS = [
     "axes",
 ]
 
+# The authenticator app (methods/authenticator): the name apps show beside the codes, and one
+# 30-second step of drift either way, never learned from earlier codes (docs/security.md §37).
+OTP_TOTP_ISSUER = os.environ.get("SSPR_TOTP_ISSUER", "Password reset")
+OTP_TOTP_SYNC = False
+
 MIDDLEWARE = [
     # First: probes are answered without the host check, the HTTPS redirect or a session.
     "sspr_site.health.HealthMiddleware",
-    # Each request reads the policy once (registration.models.Policy.load).
-    "registration.middleware.PolicyPerRequestMiddleware",
+    # Each request reads the policy once (policy.models.Policy.load).
+    "policy.middleware.PolicyPerRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sspr_site.middleware.CrossOriginIsolationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -312,6 +322,17 @@ TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
 
 # The address used in links inside emails; never taken from the request's Host header.
 SSPR_SITE_URL = os.environ.get("SSPR_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Passkeys (methods/passkey): the site's domain as keys know it, and the addresses pages are
+# served from. Both follow SSPR_SITE_URL unless set (docs/security.md §38).
+SSPR_WEBAUTHN_RP_ID = os.environ.get("SSPR_WEBAUTHN_RP_ID") or (
+    urlsplit(SSPR_SITE_URL).hostname or "localhost"
+)
+SSPR_WEBAUTHN_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("SSPR_WEBAUTHN_ORIGINS", SSPR_SITE_URL).split(",")
+    if origin.strip()
+]
 
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 # The country preselected beside the phone number field (two letters, e.g. GB); empty for none.

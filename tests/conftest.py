@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from methods.backends import locmem
-from registration.models import Policy
+from policy.models import Policy
 
 PASSWORD = "correct-horse-battery-staple"
 

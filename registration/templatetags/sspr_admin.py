@@ -6,7 +6,7 @@ from django import template
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from registration.models import Policy
+from policy.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
 
 register = template.Library()

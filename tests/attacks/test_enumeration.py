@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from passwordreset import flows
-from registration.models import Scope
+from policy.models import Scope
 from tests.conftest import questions_data
 from tests.passwordreset.conftest import start_reset
 

@@ -38,6 +38,7 @@ ENDPOINTS = [
     ("reset", "POST", "/passwordreset/phone/code/", ["code"]),
     ("reset", "POST", "/passwordreset/email/code/", ["code"]),
     ("reset", "POST", "/passwordreset/questions/", ["answer_1", "answer_2", "answer_3", "x"]),
+    ("reset", "POST", "/passwordreset/authenticator/", ["code"]),
     ("reset", "POST", "/passwordreset/finish/", ["new_password1", "new_password2"]),
     ("user", "GET", "/ssprsetup/", []),
     ("user", "POST", "/ssprsetup/phone/", ["region", "number"]),
@@ -51,6 +52,8 @@ ENDPOINTS = [
         "/ssprsetup/questions/",
         ["question_1", "answer_1", "question_2", "answer_2", "question_3", "answer_3"],
     ),
+    ("user", "POST", "/ssprsetup/authenticator/", ["code"]),
+    ("user", "POST", "/ssprsetup/authenticator/remove/", []),
     ("user", "POST", "/ssprsetup/confirm-password/", ["password", "next"]),
     ("user", "POST", "/ssprsetup/finish/", []),
     ("user", "POST", "/ssprsetup/skip/", []),
@@ -67,7 +70,12 @@ ENDPOINTS = [
     ("admin", "GET", "/admin/audit/event/", ["q", "kind", "o"]),
     ("admin", "GET", "/admin/registration/registration/", ["q", "completed_at__gte"]),
     ("admin", "POST", "/admin/auth/user/import-contact-info/", ["file", "dry_run"]),
-    ("admin", "POST", "/admin/registration/policy/1/change/", ["methods_required", "scope"]),
+    (
+        "admin",
+        "POST",
+        "/admin/policy/policy/1/change/",
+        ["methods_required", "scope", "method__questions__count", "method__phone__sms"],
+    ),
 ]
 
 SPECIAL = [
@@ -123,7 +131,7 @@ def world(settings, make_user, approved_questions, policy):
     ]
     settings.SSPR_CAPTCHA_DIFFICULTY = 50
     settings.SSPR_CODE_RESEND_SECONDS = 0
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.save()
     target = make_user("rita")
     now = timezone.now()

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from registration.models import Policy
+from policy.models import Policy
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.contact_import import import_contact_info
 from methods.models import AuthenticationPhone, OfficePhone
-from registration.models import Policy
+from policy.models import Policy
 from tests.conftest import sign_in
 from tests.passwordreset.conftest import start_reset
 

@@ -22,7 +22,7 @@ from methods.models import (
 from methods.reset_rule import Proof, ResetRule
 from passwordreset.flows import identity_proven
 from passwordreset.state import ResetState
-from registration.models import Policy
+from policy.models import Policy
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_every_form_of_the_rule_agrees(everyone, required, alone):
     policy = Policy.load()
     policy.reset_methods_required = required
     policy.questions_alone_allowed = alone
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.save()
     rule = ResetRule.of(policy)
     rows = {user.username: user for user in directory(policy)}  # one query, in SQL

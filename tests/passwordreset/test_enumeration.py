@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from passwordreset.views import NOT_VERIFIED
-from registration.models import Scope
+from policy.models import Scope
 
 from .conftest import start_reset
 

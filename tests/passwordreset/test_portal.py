@@ -223,7 +223,7 @@ def test_two_methods_hints_appear_only_after_the_first(client, registered, polic
 
 
 def test_office_phone_gets_a_call(client, office, policy, phone_outbox):
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.save()
     start_reset(client, "rita")
     response = client.post("/passwordreset/office-phone/", {"number": "+44 20 7183 8750"})
@@ -298,8 +298,8 @@ def test_the_policy_may_let_questions_alone_suffice_but_never_for_staff(
 
 def test_questions_asked_are_kept_until_answered(registered, policy):
     policy.reset_methods_required = 2
-    policy.reset_questions_required = 3
-    policy.questions_required = 5
+    policy.set_option("questions", "reset_count", 3)
+    policy.set_option("questions", "count", 5)
     policy.save()
     answers = give_answers(registered, ("one a", "two b", "three c", "four d", "five e"))
     first, second = Client(), Client()

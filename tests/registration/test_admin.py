@@ -3,22 +3,24 @@ from __future__ import annotations
 import pytest
 
 from methods.models import OfficePhone, SecurityQuestion
-from registration.models import Policy
+from policy.models import Policy
 
 pytestmark = pytest.mark.django_db
 
 
 def policy_form(**changes):
     data = {
-        "phone_sms_enabled": "on",
-        "phone_voice_enabled": "on",
-        "email_enabled": "on",
-        "questions_enabled": "on",
+        "method__phone__enabled": "on",
+        "method__phone__sms": "on",
+        "method__phone__voice": "on",
+        "method__email__enabled": "on",
+        "method__questions__enabled": "on",
+        "method__authenticator__enabled": "on",
         "scope": "everyone",
         "methods_required": "2",
-        "questions_required": "3",
+        "method__questions__count": "3",
         "reset_methods_required": "1",
-        "reset_questions_required": "3",
+        "method__questions__reset_count": "3",
         "reconfirm_days": "180",
         "require_registration_at_sign_in": "on",
         "skips_allowed": "3",
@@ -34,23 +36,21 @@ def policy_form(**changes):
 
 
 def test_policy_list_opens_the_single_policy_form(admin_client):
-    response = admin_client.get("/admin/registration/policy/")
+    response = admin_client.get("/admin/policy/policy/")
     assert response.status_code == 302
-    assert response["Location"] == "/admin/registration/policy/1/change/"
-    assert admin_client.get("/admin/registration/policy/add/").status_code == 403
-    assert admin_client.post("/admin/registration/policy/1/delete/").status_code == 403
+    assert response["Location"] == "/admin/policy/policy/1/change/"
+    assert admin_client.get("/admin/policy/policy/add/").status_code == 403
+    assert admin_client.post("/admin/policy/policy/1/delete/").status_code == 403
 
 
 def test_policy_changes_are_saved(admin_client):
-    data = policy_form(methods_required="1", questions_required="5", allowed_regions="gb, ie")
-    preview = admin_client.post("/admin/registration/policy/1/change/", data)
+    data = policy_form(methods_required="1", method__questions__count="5", allowed_regions="gb, ie")
+    preview = admin_client.post("/admin/policy/policy/1/change/", data)
     assert "Confirm the policy change" in preview.content.decode()  # more questions: tighter
-    response = admin_client.post(
-        "/admin/registration/policy/1/change/", data | {"_confirm_impact": "1"}
-    )
+    response = admin_client.post("/admin/policy/policy/1/change/", data | {"_confirm_impact": "1"})
     assert response.status_code == 302
     policy = Policy.load()
-    assert (policy.methods_required, policy.questions_required) == (1, 5)
+    assert (policy.methods_required, policy.option("questions", "count")) == (1, 5)
     assert policy.region_list == ["GB", "IE"]
     assert Policy.objects.count() == 1
 
@@ -60,27 +60,35 @@ def test_policy_changes_are_saved(admin_client):
     [
         (
             {
-                "phone_sms_enabled": None,
-                "phone_voice_enabled": None,
-                "email_enabled": None,
-                "questions_enabled": None,
+                "method__phone__enabled": None,
+                "method__email__enabled": None,
+                "method__questions__enabled": None,
+                "method__authenticator__enabled": None,
             },
             "Enable at least one method",
         ),
         (
-            {"phone_sms_enabled": None, "phone_voice_enabled": None, "email_enabled": None},
+            {
+                "method__phone__enabled": None,
+                "method__email__enabled": None,
+                "method__authenticator__enabled": None,
+            },
             "fewer than the 2 required",
+        ),
+        (
+            {"method__phone__sms": None, "method__phone__voice": None},
+            "Choose text message, voice call or both",
         ),
         ({"methods_required": "3"}, "less than or equal to 2"),
         ({"methods_required": "0"}, "greater than or equal to 1"),
-        ({"questions_required": "6"}, "less than or equal to 5"),
-        ({"questions_required": "2"}, "greater than or equal to 3"),
+        ({"method__questions__count": "6"}, "Select a valid choice"),
+        ({"method__questions__count": "2"}, "Select a valid choice"),
         ({"allowed_regions": "GB, XX"}, "Unknown country codes: XX"),
     ],
 )
 def test_impossible_policies_are_refused_with_a_clear_error(admin_client, changes, message):
     before = Policy.load().updated_at
-    response = admin_client.post("/admin/registration/policy/1/change/", policy_form(**changes))
+    response = admin_client.post("/admin/policy/policy/1/change/", policy_form(**changes))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert Policy.load().updated_at == before
@@ -89,13 +97,13 @@ def test_impossible_policies_are_refused_with_a_clear_error(admin_client, change
 def test_an_out_of_range_requirement_gets_one_message_that_reads_as_a_sentence(admin_client):
     """Not "Only 3 methods are enabled; 7 are required" when the limit is 2."""
     page = admin_client.post(
-        "/admin/registration/policy/1/change/", policy_form(methods_required="7")
+        "/admin/policy/policy/1/change/", policy_form(methods_required="7")
     ).content.decode()
     assert "less than or equal to 2" in page
     assert "fewer than the 7" not in page
     page = admin_client.post(
-        "/admin/registration/policy/1/change/",
-        policy_form(questions_required="3", reset_questions_required="4"),
+        "/admin/policy/policy/1/change/",
+        policy_form(method__questions__count="3", method__questions__reset_count="4"),
     ).content.decode()
     assert "Ask at most as many questions for a password reset" in page
     assert " at reset" not in page
@@ -103,7 +111,7 @@ def test_an_out_of_range_requirement_gets_one_message_that_reads_as_a_sentence(a
 
 def test_helpdesk_contact_is_escaped_on_pages(admin_client, signed_in):
     admin_client.post(
-        "/admin/registration/policy/1/change/",
+        "/admin/policy/policy/1/change/",
         policy_form(helpdesk_contact='<script>alert("x")</script>'),
     )
     page = signed_in.get("/ssprsetup/").content.decode()

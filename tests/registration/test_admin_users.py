@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
-from registration.models import Policy, Registration
+from policy.models import Policy
+from registration.models import Registration
 from tests.registration.test_admin import policy_form
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def population(make_user):
 
 def test_raising_reset_methods_shows_who_could_no_longer_reset_and_waits(admin_client, population):
     response = admin_client.post(
-        "/admin/registration/policy/1/change/", policy_form(reset_methods_required="2")
+        "/admin/policy/policy/1/change/", policy_form(reset_methods_required="2")
     )
     assert response.status_code == 200
     page = response.content.decode()
@@ -57,7 +58,7 @@ def test_raising_reset_methods_shows_who_could_no_longer_reset_and_waits(admin_c
     assert Policy.load().reset_methods_required == 1  # nothing saved yet
 
     data = policy_form(reset_methods_required="2") | {"_confirm_impact": "1"}
-    response = admin_client.post("/admin/registration/policy/1/change/", data)
+    response = admin_client.post("/admin/policy/policy/1/change/", data)
     assert response.status_code == 302
     assert Policy.load().reset_methods_required == 2
     event = Event.objects.get(kind=EventKind.POLICY_CHANGED)
@@ -67,8 +68,8 @@ def test_raising_reset_methods_shows_who_could_no_longer_reset_and_waits(admin_c
 
 def test_turning_a_method_off_is_previewed(admin_client, population):
     response = admin_client.post(
-        "/admin/registration/policy/1/change/",
-        policy_form(phone_sms_enabled=None, phone_voice_enabled=None, methods_required="1"),
+        "/admin/policy/policy/1/change/",
+        policy_form(method__phone__enabled=None, methods_required="1"),
     )
     page = response.content.decode()
     assert "turned off" in page
@@ -81,7 +82,7 @@ def test_narrower_scope_is_previewed(admin_client, population):
     group = Group.objects.create(name="pilot")
     population["two"].groups.add(group)
     response = admin_client.post(
-        "/admin/registration/policy/1/change/",
+        "/admin/policy/policy/1/change/",
         policy_form(scope="group", scope_group=str(group.pk)),
     )
     page = response.content.decode()
@@ -91,14 +92,14 @@ def test_narrower_scope_is_previewed(admin_client, population):
 
 def test_loosening_saves_without_a_preview(admin_client, population):
     response = admin_client.post(
-        "/admin/registration/policy/1/change/", policy_form(methods_required="1")
+        "/admin/policy/policy/1/change/", policy_form(methods_required="1")
     )
     assert response.status_code == 302
     assert Policy.load().methods_required == 1
 
 
 def test_admin_page_states_the_staff_rule(admin_client):
-    page = admin_client.get("/admin/registration/policy/1/change/").content.decode()
+    page = admin_client.get("/admin/policy/policy/1/change/").content.decode()
     assert "Staff accounts always need two methods" in page
 
 

@@ -52,7 +52,7 @@ def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, u
 
 
 def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, policy):
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.methods_required = 1
     policy.save()
     OfficePhone.objects.create(user=user, number="+442071838750")
@@ -76,7 +76,7 @@ def test_the_overview_says_questions_do_not_count_alone(signed_in, policy):
 
 
 def test_office_phone_not_set_is_shown_as_such(signed_in, policy):
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.save()
     page = signed_in.get("/ssprsetup/").content.decode()
     assert "Not set. Ask your administrator" in page

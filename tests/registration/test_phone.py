@@ -105,7 +105,7 @@ def test_numbers_outside_the_allowed_regions_are_refused(signed_in, policy, phon
 
 
 def test_only_the_channels_the_policy_enables_are_offered(signed_in, policy, phone_outbox):
-    policy.phone_voice_enabled = False
+    policy.set_option("phone", "voice", False)
     policy.save()
     signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
     page = signed_in.get("/ssprsetup/phone/send/").content.decode()
@@ -117,7 +117,8 @@ def test_only_the_channels_the_policy_enables_are_offered(signed_in, policy, pho
 
 
 def test_phone_pages_are_gone_when_the_policy_disables_the_phone(signed_in, policy):
-    policy.phone_sms_enabled = policy.phone_voice_enabled = False
+    policy.set_option("phone", "sms", False)
+    policy.set_option("phone", "voice", False)
     policy.save()
     assert signed_in.get("/ssprsetup/phone/").status_code == 404
     assert "Authentication phone" not in signed_in.get("/ssprsetup/").content.decode()

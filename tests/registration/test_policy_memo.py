@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registration.models import Policy, request_memo
+from policy.models import Policy, request_memo
 
 pytestmark = pytest.mark.django_db
 

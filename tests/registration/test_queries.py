@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from registration.models import Policy
+from policy.models import Policy
 from registration.queries import with_methods
 from tests.registration.test_admin_users import give
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_can_reset(make_user, policy, methods, staff, required, can_reset):
-    policy.office_phone_enabled = True
+    policy.set_option("office", "enabled", True)
     policy.reset_methods_required = required
     policy.save()
     user = make_user("subject", staff=staff, password=None)
@@ -39,7 +39,7 @@ def test_can_reset(make_user, policy, methods, staff, required, can_reset):
 
 
 def test_disabled_methods_do_not_count(make_user, policy):
-    policy.email_enabled = False
+    policy.set_option("email", "enabled", False)
     policy.methods_required = policy.reset_methods_required = 1
     policy.save()
     user = make_user("subject", password=None)

@@ -39,7 +39,7 @@ def test_only_active_approved_questions_are_offered(signed_in, policy):
 
 
 def test_the_policy_sets_how_many_questions(signed_in, policy, user):
-    policy.questions_required = 5
+    policy.set_option("questions", "count", 5)
     policy.save()
     page = signed_in.get("/ssprsetup/questions/").content.decode()
     assert 'name="question_5"' in page and 'name="question_6"' not in page

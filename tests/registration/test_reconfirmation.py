@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from registration.models import Registration, Scope
+from policy.models import Scope
+from registration.models import Registration
 from tests.conftest import PASSWORD, questions_data, register_email, register_phone, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from methods.contact_import import COLUMNS, import_contact_info
-from registration.models import Policy
+from policy.models import Policy
 
 
 class Command(BaseCommand):

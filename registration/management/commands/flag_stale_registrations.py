@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from policy.models import Policy
 from registration.flows import registrations_flag_stale
-from registration.models import Policy
 
 
 class Command(BaseCommand):

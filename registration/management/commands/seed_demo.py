@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from methods.models import OfficePhone
-from registration.models import Policy
+from policy.models import Policy
 
 DEMO_USERS = [
     # username, first, last, email, role, office phone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registration.models import Policy
+from policy.models import Policy
 from registration.reminders import reminders_send
 
 

@@ -1,0 +1,101 @@
+"""The authenticator app: a six-digit code that changes every 30 seconds (TOTP), from an app
+the person set up by scanning a QR code. Kept as django-otp's TOTP device; the key never
+leaves the setup page, and only until the first code confirms it."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from binascii import unhexlify
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from methods.base import Method, MethodState, MethodStatus
+
+KIND = "authenticator_app"
+DRIFT_STEPS = 1  # one 30-second step either way (docs/security.md §37)
+
+
+def confirmed_devices(user_id) -> QuerySet:
+    return TOTPDevice.objects.filter(user_id=user_id, confirmed=True)
+
+
+def check_code(user_id: int | None, code: str) -> bool:
+    """Check a code against the person's confirmed device, once: a code used is refused again
+    within its window, and failures back off (django-otp's throttling). Someone without a
+    device costs the same work and the same queries, and never passes (docs/security.md §12)."""
+    with transaction.atomic():
+        device = confirmed_devices(user_id or 0).select_for_update().first()
+        target = device or TOTPDevice(key=secrets.token_hex(20), pk=0)
+        allowed = target.verify_is_allowed()[0]
+        totp = TOTP(unhexlify(target.key), target.step, target.t0, target.digits, 0)
+        totp.time = time.time()
+        matches = code.isdigit() and totp.verify(int(code), DRIFT_STEPS, target.last_t + 1)
+        ok = allowed and matches and device is not None
+        # One write either way; a try during the backoff is not counted (as for sent codes).
+        rows = TOTPDevice.objects.filter(pk=target.pk if allowed else -1)
+        if ok:
+            rows.update(
+                last_t=totp.t(),
+                throttling_failure_count=0,
+                throttling_failure_timestamp=None,
+                last_used_at=timezone.now(),
+            )
+        else:
+            rows.update(
+                throttling_failure_count=F("throttling_failure_count") + 1,
+                throttling_failure_timestamp=timezone.now(),
+            )
+    return ok
+
+
+class AuthenticatorAppMethod(Method):
+    kind = KIND
+    slug = "authenticator"
+    key = "authenticator"
+    label = _("Authenticator app")
+    summary = _(
+        "An app on your phone, such as a password manager or an authenticator, that shows a "
+        "new six-digit code every 30 seconds. Works without signal."
+    )
+    enabled_by_default = True
+    setup_urlconf = "methods.authenticator.setup_urls"
+    reset_urlconf = "methods.authenticator.reset_urls"
+    caller_check = "ask"
+
+    def load_one(self, queryset: QuerySet) -> QuerySet:
+        device = confirmed_devices(OuterRef("pk"))
+        return queryset.annotate(
+            sspr_one_authenticator=Exists(device),
+            sspr_one_authenticator_at=device.order_by("-created_at").values("created_at")[:1],
+        )
+
+    def from_row(self, row):
+        if row is None or not row.sspr_one_authenticator:
+            return None
+        return row.sspr_one_authenticator_at
+
+    def status(self, methods, policy) -> MethodStatus:
+        since = methods[self.key]
+        if since is None:
+            return MethodStatus(self, MethodState.NOT_SET)
+        text = str(_("Set up"))
+        return MethodStatus(self, MethodState.VERIFIED, value=text, masked=text, updated_at=since)
+
+    def remove(self, user) -> tuple[bool, list[str]]:
+        return bool(TOTPDevice.objects.filter(user=user).delete()[0]), []
+
+    def count_condition(self, policy) -> Q:
+        return Q(Exists(confirmed_devices(OuterRef("pk"))))
+
+    def masked_many(self, values: dict) -> str:
+        return str(_("Set up")) if values[self.flag_name] else ""
+
+    def check_caller(self, *, request, user, code: str) -> bool:
+        """The helpdesk's caller check: the caller reads a current code from their app."""
+        return check_code(user.pk, code)

@@ -1,0 +1,151 @@
+"""The authenticator app's pages: set it up at /ssprsetup/authenticator/ (scan or type the key,
+confirm with a first code) and prove identity with it at /passwordreset/authenticator/."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.log import record
+from audit.models import EventKind
+from methods.flows import notify_method_changed
+from methods.models import CheckOutcome
+from methods.registry import REGISTRY, UserMethods
+from passwordreset import flows as reset_flows
+from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
+from policy.models import Policy
+from registration.pages import (
+    needs_password,
+    posted,
+    record_when_complete,
+    secure_page,
+    still_needed,
+)
+
+from .forms import AppCodeForm
+from .method import DRIFT_STEPS, check_code
+
+PENDING_NAME = "pending"
+
+
+def _pending_device(user) -> TOTPDevice:
+    """The device being set up: a fresh key until a first code confirms it."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
+        )
+    return device
+
+
+def key_groups(device: TOTPDevice) -> str:
+    """The key in base32, in groups of four, for typing into an app."""
+    text = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The setup link as a QR code, drawn on the server as SVG (no script, no image request)."""
+    return segno.make(device.config_url, error="m").svg_inline(
+        scale=5, border=2, title=_("QR code to scan with your authenticator app")
+    )
+
+
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+@secure_page
+def setup(request: HttpRequest) -> HttpResponse:
+    method = REGISTRY["authenticator"]
+    policy = Policy.load()
+    if not method.is_enabled(policy):
+        raise Http404
+    if gate := needs_password(request):
+        return gate
+    device = _pending_device(request.user)
+    form = AppCodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        outcome = _confirm(request, device, form.cleaned_data["code"], policy)
+        if outcome is CheckOutcome.VERIFIED:
+            messages.success(request, _("Authenticator app set up."))
+            record_when_complete(request, policy)
+            return redirect("registration:overview")
+        form.add_error(
+            "code",
+            _("Wait a moment, then enter the code again.")
+            if outcome is CheckOutcome.THROTTLED
+            else _(
+                "That code is not right. Check the time on your phone is correct, wait for the "
+                "next code and enter it."
+            ),
+        )
+    replacing = method.status(UserMethods.load(request.user), policy).is_set
+    return render(
+        request,
+        "authenticator/setup.html",
+        {
+            "method": method,
+            "form": form,
+            "qr": qr_svg(device),
+            "key": key_groups(device),
+            "replacing": replacing,
+            **still_needed(request, policy),
+        },
+    )
+
+
+def _confirm(request: HttpRequest, device: TOTPDevice, code: str, policy) -> CheckOutcome:
+    """A first right code makes the device count; it replaces an app set up before. Wrong
+    codes back off as every code does (django-otp's throttling)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        if not device.verify_is_allowed()[0]:
+            return CheckOutcome.THROTTLED
+        if not device.verify_token(code):
+            return CheckOutcome.WRONG
+        replaced = (
+            TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()[0] > 0
+        )
+        device.confirmed = True
+        device.name = str(REGISTRY["authenticator"].label)
+        device.save(update_fields=["confirmed", "name"])
+    method = REGISTRY["authenticator"]
+    record(EventKind.METHOD_VERIFIED, request=request, subject=request.user, method=method.kind)
+    request.session.cycle_key()
+    notify_method_changed(
+        user=request.user,
+        method=method,
+        action=translation.gettext("changed") if replaced else translation.gettext("added"),
+        policy=policy,
+    )
+    return CheckOutcome.VERIFIED
+
+
+@sensitive_post_parameters("code")
+@reset_page
+def reset(request: HttpRequest, state) -> HttpResponse:
+    """A current code from the app. Every account gets the same page, work and answer."""
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, _policy = offered_method(state, "authenticator")
+    form = AppCodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        if reset_flows.reset_prove(
+            request=request,
+            state=state,
+            method=method,
+            check=lambda user_id: check_code(user_id, code),
+        ):
+            return redirect("passwordreset:methods")
+        form.add_error("code", NOT_VERIFIED)
+    return render(request, "authenticator/reset.html", {"form": form, "method": method})

@@ -1,0 +1,169 @@
+"""What every recovery method declares: the contract the pages, the reset portal, the helpdesk
+and the admin rely on. A method is one module (or package) with a Method subclass, listed once
+in methods/registry.py; nothing outside it names the method (docs/architecture.md).
+
+A method answers, for itself:
+- its label, summary, and whether people manage it themselves (`user_managed`);
+- its policy options: `enabled` plus its own fields (`option_fields`), kept in
+  Policy.method_options and validated by the method's form fields;
+- how it counts: `knowledge` (answers someone may know or guess: they count only beside another
+  method and never for an administrator account), `phishing_resistant`, and
+  `privileged_alone(policy)` (whether it alone may satisfy an administrator account);
+- its state for one person (`load_one` adds to the person's one query, `from_row` reads it back)
+  and for many (`annotate_many` adds a 0/1 flag and the values the helpdesk may see, in SQL);
+- its pages: `setup_urlconf` (mounted at /ssprsetup/<slug>/) and `reset_urlconf` (mounted at
+  /passwordreset/<slug>/), or the shared code-method pages for the code family;
+- what the owner, the helpdesk (masked) and the export see of it;
+- how it is removed, and whether the helpdesk can check a caller with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.db import models
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from policy.models import Policy
+
+
+class MethodState(models.TextChoices):
+    """Where one method stands for its owner."""
+
+    NOT_SET = "not_set", _("Not set up")
+    WAITING = "waiting", _("Waiting for your confirmation")
+    VERIFIED = "verified", _("Verified")
+    SET_BY_ADMIN = "set_by_admin", _("Set by your administrator")
+    INCOMPLETE = "incomplete", _("More answers needed")
+
+
+@dataclass(frozen=True)
+class MethodStatus:
+    method: Method
+    state: MethodState
+    value: str = ""  # in full: only for the owner's own pages
+    masked: str = ""
+    updated_at: datetime | None = None
+    confirm_url: str = ""  # a waiting method the owner can confirm with one button
+
+    @property
+    def counts(self) -> bool:
+        return self.state in (MethodState.VERIFIED, MethodState.SET_BY_ADMIN)
+
+    @property
+    def is_set(self) -> bool:
+        return self.state != MethodState.NOT_SET
+
+
+def flag(condition: Q) -> Case:
+    """1 where `condition` holds, else 0: the form every method's count flag takes in SQL."""
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+ZERO = Value(0, output_field=IntegerField())
+
+
+class Method:
+    kind: ClassVar[str]  # stored in audit events and reset attempts; never changes
+    slug: ClassVar[str]  # in URLs
+    key: ClassVar[str]  # an identifier: SQL annotations (sspr_<key>), filters, export columns
+    label: ClassVar[Any]
+    summary: ClassVar[Any] = ""
+    user_managed: ClassVar[bool] = True
+    knowledge: ClassVar[bool] = False
+    phishing_resistant: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = False
+    option_fields: ClassVar[dict[str, forms.Field]] = {}
+    family: ClassVar[str] = ""  # "code": uses the code family's shared pages (methods/code.py)
+    setup_urlconf: ClassVar[str | None] = None
+    reset_urlconf: ClassVar[str | None] = None
+    # The helpdesk may check a caller with it: "send" a code, or "ask" for one the caller reads.
+    caller_check: ClassVar[str] = ""
+
+    # --- Policy ---------------------------------------------------------------------------
+
+    def option(self, policy: Policy, name: str):
+        stored = (policy.method_options or {}).get(self.key, {})
+        if name in stored:
+            return stored[name]
+        if name == "enabled":
+            return self.enabled_by_default
+        return self.option_fields[name].initial
+
+    def clean_options(self, options: dict) -> dict:
+        """Check the method's options together (each field checks itself); raise a
+        ValidationError keyed by option name."""
+        return options
+
+    def is_enabled(self, policy: Policy) -> bool:
+        return bool(self.option(policy, "enabled"))
+
+    def privileged_alone(self, policy: Policy) -> bool:
+        """Whether this method alone may let an administrator account reset."""
+        return False
+
+    def note(self, policy: Policy) -> str:
+        """What the owner should know about this method under the policy, if anything."""
+        return ""
+
+    # --- One person -----------------------------------------------------------------------
+
+    def load_one(self, queryset: QuerySet) -> QuerySet:
+        """Add what this method needs to the one query that loads a person's methods."""
+        return queryset
+
+    def from_row(self, row) -> Any:
+        """This method's record from that query's row (None when the person is unknown)."""
+        return None
+
+    def status(self, methods, policy: Policy) -> MethodStatus:
+        raise NotImplementedError
+
+    def setup_url(self) -> str:
+        return reverse(f"registration:{self.key}:start")
+
+    def reset_url(self) -> str:
+        return reverse(f"passwordreset:{self.key}:start")
+
+    def reset_hint(self, methods) -> str:
+        """A masked hint shown at reset once another method passed (never before)."""
+        return ""
+
+    def remove(self, user) -> tuple[bool, list[str]]:
+        """Remove the person's registration of this method. Return whether there was one, and
+        addresses that should also hear of the removal."""
+        raise NotImplementedError
+
+    # --- Many people (the helpdesk, the admin, the export) ---------------------------------
+
+    @property
+    def flag_name(self) -> str:
+        return f"sspr_{self.key}"
+
+    def count_condition(self, policy: Policy) -> Q:
+        """The SQL condition for "this method counts for the person"."""
+        raise NotImplementedError
+
+    def annotate_many(self, queryset: QuerySet, policy: Policy) -> QuerySet:
+        """Annotate `flag_name` (0 or 1) and the values `masked_many` reads, without a query
+        per row."""
+        expression = flag(self.count_condition(policy)) if self.is_enabled(policy) else ZERO
+        return queryset.annotate(**{self.flag_name: expression})
+
+    @property
+    def many_fields(self) -> list[str]:
+        """The annotations `masked_many` and `export_value` read."""
+        return [self.flag_name]
+
+    def masked_many(self, values: dict) -> str:
+        """What the helpdesk sees of the method: masked, or empty when it does not count."""
+        return str(self.label) if values[self.flag_name] else ""
+
+    def export_value(self, values: dict):
+        return self.masked_many(values)

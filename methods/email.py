@@ -1,0 +1,59 @@
+"""The authentication email: a code sent to a personal address."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from delivery.outbox import Message
+
+from .code import CodeMethod
+from .forms import EmailForm
+from .masking import mask_email
+from .models import AuthenticationEmail, Channel, MethodKind
+
+
+class AuthenticationEmailMethod(CodeMethod):
+    kind = MethodKind.AUTHENTICATION_EMAIL
+    slug = "email"
+    key = "email"
+    label = MethodKind.AUTHENTICATION_EMAIL.label
+    summary = _(
+        "A personal address you can read without the password you may need to reset. We send "
+        "a code to it."
+    )
+    enabled_by_default = True
+    model = AuthenticationEmail
+    field = "email"
+    related_name = "authentication_email"
+    start_label = _("Enter your address")
+    reset_form = "email"
+
+    def start_form(self, data, *, user, policy, previous: str | None = None):
+        return EmailForm(data, user=user, initial={"email": previous} if previous else {})
+
+    def channels(self, policy) -> list[Channel]:
+        return [Channel.EMAIL]
+
+    def mask(self, destination: str) -> str:
+        return mask_email(destination)
+
+    def notify_removed_address(self, record) -> bool:
+        # A removed address that was proven hears of it: its owner may not have removed it.
+        return bool(record.verified_at)
+
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
+        context = {"code": code, "site_url": settings.SSPR_SITE_URL, "helpdesk": helpdesk}
+        return Message(
+            channel="email",
+            to=destination,
+            subject=render_to_string("methods/messages/email_code_subject.txt", context).strip(),
+            body=render_to_string("methods/messages/email_code.txt", context),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            purpose="code",
+            masked_to=self.mask(destination),
+        )

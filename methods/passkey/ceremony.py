@@ -1,0 +1,149 @@
+"""The two WebAuthn ceremonies on the server, with py_webauthn: register a key, and check an
+assertion at reset. The relying party id and the accepted origins come from settings
+(SSPR_WEBAUTHN_RP_ID, SSPR_WEBAUTHN_ORIGINS); user verification is always required
+(docs/security.md §38)."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from .models import Passkey
+
+REGISTER_CHALLENGE = "sspr_passkey_register"
+RESET_CHALLENGE = "sspr_passkey_reset"
+
+
+class Refused(Exception):
+    """The browser's answer did not verify, or the key is already registered."""
+
+
+def rp_id() -> str:
+    return settings.SSPR_WEBAUTHN_RP_ID
+
+
+def origins() -> list[str]:
+    return settings.SSPR_WEBAUTHN_ORIGINS
+
+
+def user_handle(user) -> bytes:
+    """An opaque id for the person inside their keys: not their username or database id."""
+    return salted_hmac("passkey.user_handle", str(user.pk), algorithm="sha256").digest()
+
+
+def registration_options(request, user) -> dict:
+    """Options for navigator.credentials.create(); the challenge is kept in the session."""
+    existing = Passkey.objects.filter(user=user).values_list("credential_id", flat=True)
+    options = generate_registration_options(
+        rp_id=rp_id(),
+        rp_name=settings.OTP_TOTP_ISSUER,
+        user_name=user.get_username(),
+        user_id=user_handle(user),
+        user_display_name=user.get_full_name() or user.get_username(),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            # Discoverable, so that reset never has to list a person's keys by name.
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(cid)) for cid in existing
+        ],
+    )
+    request.session[REGISTER_CHALLENGE] = bytes_to_base64url(options.challenge)
+    return json.loads(options_to_json(options))
+
+
+def register(request, user, *, name: str, credential: str) -> Passkey:
+    """Verify the browser's answer to registration_options() and keep the key."""
+    challenge = request.session.pop(REGISTER_CHALLENGE, None)
+    if not challenge:
+        raise Refused
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=rp_id(),
+            expected_origin=origins(),
+            require_user_verification=True,
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+        raise Refused from error
+    try:
+        with transaction.atomic():
+            return Passkey.objects.create(
+                user=user,
+                name=name,
+                credential_id=bytes_to_base64url(verified.credential_id),
+                public_key=verified.credential_public_key,
+                sign_count=verified.sign_count,
+            )
+    except IntegrityError as error:  # the same key twice
+        raise Refused from error
+
+
+def authentication_options(request) -> dict:
+    """Options for navigator.credentials.get() at reset. No list of keys: the page is the same
+    for every account, and the browser offers whatever passkey it holds for this site."""
+    options = generate_authentication_options(
+        rp_id=rp_id(), user_verification=UserVerificationRequirement.REQUIRED
+    )
+    request.session[RESET_CHALLENGE] = bytes_to_base64url(options.challenge)
+    return json.loads(options_to_json(options))
+
+
+def _credential_id(credential: str) -> str:
+    try:
+        value = json.loads(credential).get("id", "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def check_assertion(request, user_id: int | None, credential: str) -> bool:
+    """Whether `credential` is a fresh assertion, with user verification, by one of the keys
+    of `user_id`, for the challenge this session was given (used once). The signature counter
+    must move forward: a key that was copied shows itself."""
+    challenge = request.session.pop(RESET_CHALLENGE, None)
+    with transaction.atomic():
+        key = (
+            Passkey.objects.select_for_update()
+            .filter(user_id=user_id or 0, credential_id=_credential_id(credential)[:1400])
+            .first()
+        )
+        if key is None or not challenge:
+            return False
+        try:
+            verified = verify_authentication_response(
+                credential=credential,
+                expected_challenge=base64url_to_bytes(challenge),
+                expected_rp_id=rp_id(),
+                expected_origin=origins(),
+                credential_public_key=bytes(key.public_key),
+                credential_current_sign_count=key.sign_count,
+                require_user_verification=True,
+            )
+        except (WebAuthnException, ValueError, TypeError, KeyError):
+            return False
+        key.sign_count = verified.new_sign_count
+        key.last_used_at = timezone.now()
+        key.save(update_fields=["sign_count", "last_used_at"])
+    return True

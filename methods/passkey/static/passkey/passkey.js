@@ -1,0 +1,100 @@
+// Passkeys: asks the browser to create a key (setup) or to sign the challenge (reset), then
+// sends the browser's answer with the form. The options come from the page's JSON block.
+(function () {
+  "use strict";
+
+  function toBytes(text) {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "===".slice((base64.length + 3) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  }
+
+  function toText(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    bytes.forEach((b) => { binary += String.fromCharCode(b); });
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function creationOptions(json) {
+    const options = Object.assign({}, json);
+    options.challenge = toBytes(json.challenge);
+    options.user = Object.assign({}, json.user, { id: toBytes(json.user.id) });
+    options.excludeCredentials = (json.excludeCredentials || []).map((c) =>
+      Object.assign({}, c, { id: toBytes(c.id) }));
+    return options;
+  }
+
+  function requestOptions(json) {
+    const options = Object.assign({}, json);
+    options.challenge = toBytes(json.challenge);
+    options.allowCredentials = (json.allowCredentials || []).map((c) =>
+      Object.assign({}, c, { id: toBytes(c.id) }));
+    return options;
+  }
+
+  function answer(credential) {
+    const r = credential.response;
+    const response = { clientDataJSON: toText(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toText(r.attestationObject);
+      response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = toText(r.authenticatorData);
+      response.signature = toText(r.signature);
+      response.userHandle = r.userHandle ? toText(r.userHandle) : null;
+    }
+    return JSON.stringify({
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      response: response,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+    });
+  }
+
+  function start() {
+    const form = document.getElementById("passkey-form");
+    const data = document.getElementById("passkey-options");
+    if (!form || !data) {
+      return;
+    }
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      document.getElementById("passkey-unsupported").hidden = false;
+      form.hidden = true;
+      return;
+    }
+    const status = document.getElementById("passkey-status");
+    form.addEventListener("submit", async (event) => {
+      if (form.dataset.answered) {
+        return;
+      }
+      event.preventDefault();
+      if (form.dataset.mode === "create" && !form.checkValidity()) {
+        form.submit(); // the server names what is missing, next to the field
+        return;
+      }
+      status.hidden = true;
+      const json = JSON.parse(data.textContent);
+      try {
+        const credential = form.dataset.mode === "create"
+          ? await navigator.credentials.create({ publicKey: creationOptions(json) })
+          : await navigator.credentials.get({ publicKey: requestOptions(json) });
+        form.elements.credential.value = answer(credential);
+        form.dataset.answered = "1";
+        form.submit();
+      } catch (error) {
+        status.textContent = status.dataset.failed;
+        status.hidden = false;
+        status.focus();
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,170 @@
+"""The passkey pages: add and name keys at /ssprsetup/passkey/, remove one, and prove identity
+with one at /passwordreset/passkey/. The browser part is methods/passkey/static/passkey/
+passkey.js; the options travel in a JSON data block, so the pages need no inline script."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.log import record
+from audit.models import EventKind
+from methods.flows import notify_method_changed
+from methods.registry import REGISTRY
+from passwordreset import flows as reset_flows
+from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
+from policy.models import Policy
+from registration.pages import (
+    needs_password,
+    posted,
+    record_when_complete,
+    secure_page,
+    still_needed,
+)
+
+from . import ceremony
+from .models import Passkey
+
+MOST_KEYS = 10
+NEEDS_JAVASCRIPT = gettext_lazy(
+    "This method needs JavaScript, which seems to be off or blocked. Turn it on and try again, "
+    "or choose another method."
+)
+
+
+class NameForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name of the key"),
+        max_length=60,
+        help_text=gettext_lazy("So you can tell your keys apart, e.g. “Work laptop”."),
+        error_messages={"required": gettext_lazy("Give the key a name.")},
+    )
+    credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
+
+
+class AnswerForm(forms.Form):
+    credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
+
+
+def _method():
+    method = REGISTRY["passkey"]
+    policy = Policy.load()
+    if not method.is_enabled(policy):
+        raise Http404
+    return method, policy
+
+
+@require_http_methods(["GET", "POST"])
+@secure_page
+def setup(request: HttpRequest) -> HttpResponse:
+    method, policy = _method()
+    if gate := needs_password(request):
+        return gate
+    keys = list(Passkey.objects.filter(user=request.user))
+    form = NameForm(posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if len(keys) >= MOST_KEYS:
+            form.add_error(None, _("You have the most keys allowed. Remove one first."))
+        elif not form.cleaned_data["credential"]:
+            form.add_error(None, NEEDS_JAVASCRIPT)
+        else:
+            try:
+                key = ceremony.register(
+                    request,
+                    request.user,
+                    name=form.cleaned_data["name"],
+                    credential=form.cleaned_data["credential"],
+                )
+            except ceremony.Refused:
+                form.add_error(
+                    None,
+                    _(
+                        "The key could not be added: it did not answer as expected, or it is "
+                        "added already. Nothing was saved. Try again or use another key."
+                    ),
+                )
+                status = 400
+            else:
+                _changed(request, policy, added=not keys)
+                messages.success(request, _("Passkey “%(name)s” added.") % {"name": key.name})
+                record_when_complete(request, policy)
+                return redirect("registration:overview")
+    return render(
+        request,
+        "passkey/setup.html",
+        {
+            "method": method,
+            "form": form,
+            "keys": keys,
+            "full": len(keys) >= MOST_KEYS,
+            "options": ceremony.registration_options(request, request.user),
+            **still_needed(request, policy),
+        },
+        status=status,
+    )
+
+
+def _changed(request: HttpRequest, policy, *, added: bool, removed: bool = False) -> None:
+    method = REGISTRY["passkey"]
+    kind = EventKind.METHOD_REMOVED if removed else EventKind.METHOD_VERIFIED
+    record(kind, request=request, subject=request.user, method=method.kind)
+    request.session.cycle_key()
+    action = "removed" if removed else ("added" if added else "changed")
+    notify_method_changed(
+        user=request.user,
+        method=method,
+        action={
+            "removed": translation.gettext("removed"),
+            "added": translation.gettext("added"),
+            "changed": translation.gettext("changed"),
+        }[action],
+        policy=policy,
+    )
+
+
+@require_POST
+@secure_page
+def remove_one(request: HttpRequest, key_id: int) -> HttpResponse:
+    _method_, policy = _method()
+    if gate := needs_password(request):
+        return gate
+    deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
+    if deleted:
+        _changed(request, policy, added=False, removed=True)
+        messages.success(request, _("The key was removed."))
+    return redirect("registration:passkey:start")
+
+
+@reset_page
+def reset(request: HttpRequest, state) -> HttpResponse:
+    """The browser signs this attempt's challenge with a passkey for this site. The page is
+    the same for every account: it lists no keys."""
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, _policy = offered_method(state, "passkey")
+    form = AnswerForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        credential = form.cleaned_data["credential"]
+        if not credential:
+            form.add_error(None, NEEDS_JAVASCRIPT)
+        elif reset_flows.reset_prove(
+            request=request,
+            state=state,
+            method=method,
+            check=lambda user_id: ceremony.check_assertion(request, user_id, credential),
+        ):
+            return redirect("passwordreset:methods")
+        else:
+            form.add_error(None, NOT_VERIFIED)
+    return render(
+        request,
+        "passkey/reset.html",
+        {"form": form, "method": method, "options": ceremony.authentication_options(request)},
+    )

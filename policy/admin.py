@@ -1,0 +1,271 @@
+"""The policy in the admin: one form, with a section per recovery method generated from the
+method's own option fields, and a preview of who could no longer reset before a tightening
+change is saved."""
+
+from __future__ import annotations
+
+import copy
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from audit.log import record
+from audit.models import EventKind
+from methods.registry import REGISTRY, annotate_methods
+from methods.reset_rule import ResetRule
+
+from .models import Policy, Scope, option_field_name
+
+User = get_user_model()
+
+
+def _plain(value):
+    """A JSON-friendly form of a policy value for the audit log."""
+    if hasattr(value, "pk"):
+        return value.pk
+    return value if isinstance(value, bool | int | str | type(None)) else str(value)
+
+
+def _enabled_field(method) -> forms.BooleanField:
+    return forms.BooleanField(
+        label=method.label,
+        required=False,
+        help_text=_("People may use this method."),
+    )
+
+
+def method_fields() -> dict[str, forms.Field]:
+    """The form fields of every method's options, named method__<key>__<option>."""
+    fields = {}
+    for method in REGISTRY.values():
+        fields[option_field_name(method, "enabled")] = _enabled_field(method)
+        for name, field in method.option_fields.items():
+            fields[option_field_name(method, name)] = copy.deepcopy(field)
+    return fields
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = [
+            "scope",
+            "scope_group",
+            "methods_required",
+            "reset_methods_required",
+            "questions_alone_allowed",
+            "require_registration_at_sign_in",
+            "skips_allowed",
+            "reconfirm_days",
+            "allowed_regions",
+            "helpdesk_contact",
+            "notify_users_on_reset",
+            "notify_admins_on_admin_reset",
+            "reminders_enabled",
+            "reminder_interval_days",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(method_fields())
+        for method in REGISTRY.values():
+            for name, value in self.instance.options_of(method).items():
+                self.initial[option_field_name(method, name)] = value
+
+    def clean(self):
+        cleaned = super().clean()
+        options = {}
+        for method in REGISTRY.values():
+            names = ["enabled", *method.option_fields]
+            options[method.key] = {
+                name: cleaned[option_field_name(method, name)]
+                for name in names
+                if option_field_name(method, name) in cleaned
+            }
+        # Checked with the rest of the policy (Policy.clean, each method's clean_options).
+        self.instance.method_options = options
+        return cleaned
+
+
+def tightening_changes(current: Policy, proposed: Policy) -> list[str]:
+    """Describe each way `proposed` asks more of users than `current`; empty if none."""
+    changes = []
+    for field in ("methods_required", "reset_methods_required"):
+        if getattr(proposed, field) > getattr(current, field):
+            changes.append(
+                _("%(field)s raised from %(old)d to %(new)d")
+                % {
+                    "field": Policy._meta.get_field(field).verbose_name,
+                    "old": getattr(current, field),
+                    "new": getattr(proposed, field),
+                }
+            )
+    for method in REGISTRY.values():
+        now, then = current.options_of(method), proposed.options_of(method)
+        if method.is_enabled(current) and not method.is_enabled(proposed):
+            changes.append(_("%(method)s turned off") % {"method": method.label})
+            continue
+        for name, field in method.option_fields.items():
+            old, new = now[name], then[name]
+            if isinstance(old, bool) and old and not new:
+                changes.append(
+                    _("%(method)s: %(option)s turned off")
+                    % {"method": method.label, "option": field.label}
+                )
+            elif isinstance(old, int) and not isinstance(old, bool) and new > old:
+                changes.append(
+                    _("%(method)s: %(option)s raised from %(old)d to %(new)d")
+                    % {"method": method.label, "option": field.label, "old": old, "new": new}
+                )
+    if current.questions_alone_allowed and not proposed.questions_alone_allowed:
+        changes.append(
+            _("%(option)s turned off")
+            % {"option": Policy._meta.get_field("questions_alone_allowed").verbose_name}
+        )
+    narrower = {
+        (Scope.EVERYONE, Scope.GROUP),
+        (Scope.EVERYONE, Scope.NOBODY),
+        (Scope.GROUP, Scope.NOBODY),
+    }
+    if (current.scope, proposed.scope) in narrower or (
+        current.scope == proposed.scope == Scope.GROUP
+        and current.scope_group_id != proposed.scope_group_id
+    ):
+        changes.append(_("enabled for fewer people"))
+    old_regions, new_regions = set(current.region_list), set(proposed.region_list)
+    if new_regions and (not old_regions or not new_regions >= old_regions):
+        changes.append(_("fewer phone countries allowed"))
+    return changes
+
+
+def able_to_reset(policy: Policy, users):
+    """Users of `users` who can reset under `policy` (the one rule, methods.reset_rule)."""
+    annotated = annotate_methods(policy.scoped_users(users), policy)
+    return ResetRule.of(policy).annotate(annotated).filter(sspr_can_reset=True)
+
+
+def newly_unable_to_reset(current: Policy, proposed: Policy):
+    """Users who can reset under the current policy but could not under the proposed one."""
+    users = User.objects.all()
+    return users.filter(pk__in=able_to_reset(current, users).values("pk")).exclude(
+        pk__in=able_to_reset(proposed, users).values("pk")
+    )
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    """One policy: the list goes straight to its form; it cannot be added twice or deleted."""
+
+    form = PolicyForm
+
+    def get_fieldsets(self, request, obj=None):
+        methods = [
+            (
+                _("Method: %(method)s") % {"method": method.label},
+                {
+                    "fields": [
+                        option_field_name(method, name)
+                        for name in ["enabled", *method.option_fields]
+                    ],
+                    "description": method.summary,
+                },
+            )
+            for method in REGISTRY.values()
+        ]
+        return [
+            (_("Who may use it"), {"fields": ["scope", "scope_group"]}),
+            (
+                _("Requirements"),
+                {
+                    "fields": [
+                        ("methods_required", "reset_methods_required"),
+                        "questions_alone_allowed",
+                    ],
+                    "description": _(
+                        "Staff accounts always need two methods to reset and can never use "
+                        "security questions, whatever is set here."
+                    ),
+                },
+            ),
+            *methods,
+            (
+                _("Registration at sign-in and reconfirmation"),
+                {"fields": ["require_registration_at_sign_in", "skips_allowed", "reconfirm_days"]},
+            ),
+            (_("Phones"), {"fields": ["allowed_regions"]}),
+            (
+                _("Help and notices"),
+                {
+                    "fields": [
+                        "helpdesk_contact",
+                        "notify_users_on_reset",
+                        "notify_admins_on_admin_reset",
+                        ("reminders_enabled", "reminder_interval_days"),
+                    ]
+                },
+            ),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The methods' fields are added by the form itself, not read from the model.
+        kwargs["fields"] = PolicyForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def changelist_view(self, request, extra_context=None):
+        policy = Policy.load()
+        return redirect(reverse("admin:policy_policy_change", args=[policy.pk]))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Before a tightening change is saved, show who could no longer reset, and confirm."""
+        if request.method == "POST" and object_id and "_confirm_impact" not in request.POST:
+            current = self.get_object(request, object_id)
+            if current is not None:
+                proposed = Policy.objects.get(pk=current.pk)
+                form = self.get_form(request, proposed, change=True)(
+                    request.POST, request.FILES, instance=proposed
+                )
+                if form.is_valid():
+                    changes = tightening_changes(current, form.instance)
+                    if changes:
+                        return self.impact_view(request, current, form.instance, changes)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def impact_view(self, request, current: Policy, proposed: Policy, changes: list[str]):
+        affected = newly_unable_to_reset(current, proposed)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Confirm the policy change"),
+            "opts": self.model._meta,
+            "changes": changes,
+            "count": affected.count(),
+            "sample": affected.order_by("username")[:50],
+            "posted": [
+                (key, value)
+                for key, values in request.POST.lists()
+                if key != "csrfmiddlewaretoken"
+                for value in values
+            ],
+        }
+        return TemplateResponse(request, "admin/policy/policy/impact.html", context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            record(
+                EventKind.POLICY_CHANGED,
+                request=request,
+                changed={
+                    name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))]
+                    for name in form.changed_data
+                },
+            )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,85 @@
+"""What every /ssprsetup page shares, the built-in ones and each method's own
+(methods/<name>/views.py): who may see it, the password check before a change, and recording
+the registration the moment the verified methods meet the policy."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from policy.models import Policy
+
+from . import session
+from .flows import registration_finish, registration_status
+
+
+def posted(request: HttpRequest):
+    """The submitted data on POST (even when empty, so it is validated), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def secure_page(view):
+    """Signed-in users in the policy's scope only; never cached (every page is personal)."""
+
+    @wraps(view)
+    def in_scope(request, *args, **kwargs):
+        policy = Policy.load()
+        if not policy.in_scope(request.user):
+            return render(request, "registration/out_of_scope.html", {"policy": policy})
+        return view(request, *args, **kwargs)
+
+    return never_cache(login_required(in_scope))
+
+
+def safe_return(request: HttpRequest, target: str | None) -> str:
+    """`target` when it stays on this site, else the overview."""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("registration:overview")
+
+
+def needs_password(request: HttpRequest) -> HttpResponse | None:
+    """Adding, changing or removing a method needs a password check within 10 minutes (signing
+    in counts): a stolen, older session cannot add an attacker's address."""
+    if session.password_recently_checked(request):
+        return None
+    query = urlencode({"next": request.get_full_path()})
+    return redirect(f"{reverse('registration:confirm_password')}?{query}")
+
+
+JUST_REGISTERED = "sspr_just_registered"
+
+
+def record_when_complete(request: HttpRequest, policy: Policy) -> None:
+    """The moment the verified methods meet the policy, the registration is recorded: someone
+    who closes the page now is registered, not "not registered" while able to reset. Finish
+    then only confirms."""
+    status = registration_status(user=request.user, policy=policy)
+    if status.can_finish and not status.is_complete:
+        registration_finish(request=request, user=request.user, policy=policy, status=status)
+        request.session[JUST_REGISTERED] = True
+        messages.success(
+            request,
+            _(
+                "You now have the methods your organisation requires: your registration is "
+                "recorded, and you can reset your password yourself. Add more methods if you "
+                "like, then press Finish."
+            ),
+        )
+
+
+def still_needed(request: HttpRequest, policy: Policy) -> dict:
+    """How many more verified methods the person needs, for the step pages."""
+    status = registration_status(user=request.user, policy=policy)
+    return {"still_needed": max(status.required - status.verified, 0)}

@@ -1,0 +1,214 @@
+"""The authenticator app: set up with a QR code or the key, confirmed by a first code; a code
+works once, one step of drift either way; usable at /passwordreset and for the helpdesk's
+caller check; the key never leaves the setup page."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import Event, EventKind
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+SETUP = "/ssprsetup/authenticator/"
+RESET = "/passwordreset/authenticator/"
+
+
+def code_for(key_hex: str, *, steps: int = 0) -> str:
+    return f"{totp(bytes.fromhex(key_hex), t0=0, step=30, digits=6, drift=steps):06d}"
+
+
+def page_key(page: str) -> str:
+    """The key as the setup page shows it, back to hex."""
+    grouped = re.search(r'class="setup-key"[^>]*>([A-Z2-7 ]+)<', page).group(1)
+    raw = grouped.replace(" ", "")
+    return base64.b32decode(raw + "=" * (-len(raw) % 8)).hex()
+
+
+def set_up(client) -> str:
+    page = client.get(SETUP).content.decode()
+    key = page_key(page)
+    response = client.post(SETUP, {"code": code_for(key)})
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
+    return key
+
+
+@pytest.fixture
+def with_app(make_user, client):
+    """rita, with an authenticator app she set up herself; signed out again."""
+    from tests.conftest import sign_in
+
+    user = make_user("rita")
+    sign_in(client, "rita")
+    key = set_up(client)
+    client.logout()
+    TOTPDevice.objects.filter(user=user).update(last_t=-1)  # her setup code may be reused in tests
+    return user, key
+
+
+def test_setup_shows_a_qr_code_and_the_key_and_needs_a_first_code(signed_in, user):
+    page = signed_in.get(SETUP).content.decode()
+    assert "<svg" in page and "QR code to scan with your authenticator app" in page
+    key = page_key(page)
+    assert TOTPDevice.objects.get(user=user).key == key  # the key shown is the one kept
+    assert "<script" not in page.split("<main")[1]  # works without JavaScript
+    # Not counted until a first code confirms it.
+    overview = signed_in.get("/ssprsetup/").content.decode()
+    assert (
+        "Authenticator app" in overview and "Not set up" in overview.split("Authenticator app")[1]
+    )
+
+    wrong = signed_in.post(SETUP, {"code": "000000" if code_for(key) != "000000" else "111111"})
+    assert wrong.status_code == 200
+    assert "That code is not right" in wrong.content.decode()
+    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    # Straight after a wrong code the app's code waits for the backoff, and says so.
+    assert "Wait a moment" in signed_in.post(SETUP, {"code": code_for(key)}).content.decode()
+    TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+
+    signed_in.post(SETUP, {"code": code_for(key)})
+    device = TOTPDevice.objects.get(user=user)
+    assert device.confirmed
+    card = signed_in.get("/ssprsetup/").content.decode().split("<h2>Authenticator app</h2>")[1]
+    assert "Verified" in card.split("</li>")[0]
+    event = Event.objects.get(kind=EventKind.METHOD_VERIFIED, subject=user)
+    assert event.details["method"] == "authenticator_app"
+    assert key not in str(event.details) and code_for(key) not in str(event.details)
+    assert any("Authenticator app" in message.body for message in mail.outbox)
+
+
+def test_setting_up_again_replaces_the_app_only_when_the_new_one_is_confirmed(signed_in, user):
+    first = set_up(signed_in)
+    page = signed_in.get(SETUP).content.decode()
+    assert "replaces the one you set up before" in page
+    second = page_key(page)
+    assert second != first
+    assert TOTPDevice.objects.filter(user=user, confirmed=True).get().key == first
+    signed_in.post(SETUP, {"code": code_for(second)})
+    assert list(TOTPDevice.objects.filter(user=user).values_list("key", flat=True)) == [second]
+
+
+def test_the_setup_page_asks_for_the_password_again_after_ten_minutes(signed_in, user):
+    import time_machine
+
+    with time_machine.travel(time.time() + 11 * 60):
+        response = signed_in.get(SETUP)
+    assert response.status_code == 302 and "/ssprsetup/confirm-password/" in response["Location"]
+
+
+def test_reset_with_the_app(client, with_app):
+    user, key = with_app
+    start_reset(client, "rita")
+    methods = client.get("/passwordreset/methods/").content.decode()
+    assert "Authenticator app" in methods and RESET in methods
+    response = client.post(RESET, {"code": code_for(key)})
+    assert response["Location"] == "/passwordreset/methods/"
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    passed = Event.objects.get(kind=EventKind.RESET_METHOD_PASSED, subject=user)
+    assert passed.details["method"] == "authenticator_app"
+
+
+def test_a_code_works_once_and_drift_is_one_step(client, with_app):
+    _user, key = with_app
+    start_reset(client, "rita")
+    assert client.post(RESET, {"code": code_for(key, steps=-1)}).status_code == 302
+    # The same code, or one from before it, is refused afterwards (a replay).
+    start_reset(client, "rita")
+    again = client.post(RESET, {"code": code_for(key, steps=-1)})
+    assert "We could not verify you" in again.content.decode()
+    TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    assert (
+        "We could not verify you"
+        in client.post(RESET, {"code": code_for(key, steps=-2)}).content.decode()
+    )
+    TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    assert client.post(RESET, {"code": code_for(key, steps=1)}).status_code == 302
+
+
+def test_failures_back_off_and_are_capped_per_attempt(client, with_app):
+    _user, key = with_app
+    start_reset(client, "rita")
+    client.post(RESET, {"code": "123456" if code_for(key) != "123456" else "654321"})
+    device = TOTPDevice.objects.get()
+    assert device.throttling_failure_count == 1
+    # Straight after a failure the right code is refused too: the backoff holds.
+    assert client.post(RESET, {"code": code_for(key)}).status_code == 200
+    TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    for _ in range(5):
+        client.post(RESET, {"code": "999999" if code_for(key) != "999999" else "888888"})
+        TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    # Five tries an attempt: the sixth is refused even when right.
+    assert client.post(RESET, {"code": code_for(key)}).status_code == 200
+
+
+def test_accounts_without_the_app_see_the_same_page_and_cost_the_same_queries(
+    client, with_app, make_user
+):
+    make_user("sam")  # registered nothing
+    pages, counts = {}, {}
+    for name in ("rita", "sam", "nobody-here"):
+        other = client.__class__()
+        start_reset(other, name)
+        with CaptureQueriesContext(connection) as queries:
+            response = other.post(RESET, {"code": "000000"})
+        pages[name] = re.sub(
+            r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode()
+        )
+        counts[name] = len(queries)
+        assert response.status_code == 200
+    assert pages["rita"] == pages["sam"] == pages["nobody-here"]
+    assert counts["rita"] == counts["sam"] == counts["nobody-here"]
+
+
+def test_helpdesk_caller_check_asks_for_a_current_code(helpdesk_client, with_app, policy):
+    user, key = with_app
+    start = helpdesk_client.get(f"/helpdesk/users/{user.pk}/verify/").content.decode()
+    assert "Authenticator app (the caller reads the code it shows)" in start
+    response = helpdesk_client.post(
+        f"/helpdesk/users/{user.pk}/verify/", {"method": "authenticator"}
+    )
+    assert response["Location"] == f"/helpdesk/users/{user.pk}/verify/code/"
+    page = helpdesk_client.get(response["Location"]).content.decode()
+    assert "read you the code it shows now" in page
+    checked = helpdesk_client.post(response["Location"], {"code": code_for(key)}).content.decode()
+    assert "Verified." in checked
+    event = Event.objects.get(kind=EventKind.HELPDESK_CHECK)
+    assert event.details == {"method": "authenticator_app", "outcome": "verified"}
+
+
+def test_the_key_is_never_shown_outside_the_setup_page(admin_client, helpdesk_client, with_app):
+    user, key = with_app
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    grouped = base64.b32encode(bytes.fromhex(key)).decode().rstrip("=")
+    for client, url in (
+        (admin_client, f"/admin/auth/user/{user.pk}/change/"),
+        (helpdesk_client, f"/helpdesk/users/{user.pk}/"),
+        (helpdesk_client, "/helpdesk/"),
+        (helpdesk_client, "/helpdesk/export.csv"),
+    ):
+        response = client.get(url)
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode()
+        assert key not in body and grouped[:16] not in body, url
+    listing = helpdesk_client.get("/helpdesk/").content.decode()
+    assert "Authenticator app: Set up" in listing
+
+
+def test_removing_the_app(signed_in, user):
+    set_up(signed_in)
+    page = signed_in.get("/ssprsetup/authenticator/remove/").content.decode()
+    assert "Authenticator app" in page
+    signed_in.post("/ssprsetup/authenticator/remove/")
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert Event.objects.filter(kind=EventKind.METHOD_REMOVED, subject=user).exists()

@@ -1,0 +1,185 @@
+"""The contract every recovery method keeps (methods/base.py), run against each one in the
+registry: a new method passes these or does not ship. A method's own behaviour (its pages, its
+proof) has its own tests; these hold what the rest of the product relies on."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import Event
+from helpdesk.status import Row, directory
+from methods.answers import hash_answer, normalise
+from methods.models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    OfficePhone,
+    SecurityAnswer,
+    SecurityQuestion,
+)
+from methods.passkey.models import Passkey
+from methods.registry import REGISTRY, UserMethods, statuses
+from tests.conftest import sign_in
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+
+def _phone(user, n):
+    number = f"+4474001{n:05d}"
+    AuthenticationPhone.objects.create(user=user, number=number, verified_at=timezone.now())
+    return [number, number[3:]]
+
+
+def _email(user, n):
+    address = f"person{n}.home@example.net"
+    AuthenticationEmail.objects.create(user=user, email=address, verified_at=timezone.now())
+    return [address, f"person{n}.home"]
+
+
+def _authenticator(user, n):
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    return [device.key, base64.b32encode(device.bin_key).decode().rstrip("=")[:16]]
+
+
+def _passkey(user, n):
+    key = Passkey.objects.create(
+        user=user, name=f"Secret laptop {n}", credential_id=f"cred-{n}-xyzzy", public_key=b"k"
+    )
+    return [key.credential_id]
+
+
+def _questions(user, n):
+    secrets = []
+    for question in SecurityQuestion.objects.filter(active=True)[:3]:
+        answer = f"answer {n} {question.pk} plover"
+        stored = hash_answer(normalise(answer))
+        SecurityAnswer.objects.create(user=user, question=question, answer_hash=stored)
+        secrets += [answer, stored]
+    return secrets
+
+
+def _office(user, n):
+    OfficePhone.objects.create(user=user, number=f"+4420718{n:05d}")
+    return []  # the directory number is not secret (docs/security.md §20)
+
+
+# How to give a person each method, directly: one entry per registered method.
+REGISTER = {
+    "phone": _phone,
+    "email": _email,
+    "authenticator": _authenticator,
+    "passkey": _passkey,
+    "questions": _questions,
+    "office": _office,
+}
+
+KEYS = list(REGISTRY)
+
+
+@pytest.fixture(autouse=True)
+def _everything_on(policy, approved_questions):
+    for method in REGISTRY.values():
+        policy.set_option(method.key, "enabled", True)
+    policy.save()
+
+
+def test_every_method_is_in_this_suite_and_names_itself_uniquely():
+    assert set(REGISTER) == set(REGISTRY), "add the new method to REGISTER above"
+    for attribute in ("kind", "slug", "key"):
+        values = [str(getattr(method, attribute)) for method in REGISTRY.values()]
+        assert len(set(values)) == len(values), attribute
+    for method in REGISTRY.values():
+        assert method.key.isidentifier() and str(method.label) and str(method.summary)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_registered_method_counts_for_its_owner_and_in_sql(key, make_user, policy):
+    method = REGISTRY[key]
+    owner, other = make_user("owner"), make_user("other")
+    REGISTER[key](owner, 1)
+    assert method.status(UserMethods.load(owner), policy).counts
+    assert not method.status(UserMethods.load(other), policy).is_set
+    rows = {user.username: user for user in directory(policy)}
+    assert getattr(rows["owner"], method.flag_name) == 1
+    assert getattr(rows["other"], method.flag_name) == 0
+    # Turned off by the policy, it no longer counts anywhere.
+    policy.set_option(key, "enabled", False)
+    policy.save()
+    assert method not in [status.method for status in _statuses(owner, policy)]
+    rows = {user.username: user for user in directory(policy)}
+    assert getattr(rows["owner"], method.flag_name) == 0
+
+
+def _statuses(user, policy):
+    return statuses(UserMethods.load(user), policy)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_many_people_cost_the_same_queries_as_one(key, make_user, policy):
+    def list_queries():
+        with CaptureQueriesContext(connection) as queries:
+            [Row.of(user) for user in directory(policy)]
+        return len(queries)
+
+    REGISTER[key](make_user("first"), 0)
+    one = list_queries()
+    for n in range(1, 30):
+        REGISTER[key](make_user(f"person{n}"), n)
+    assert list_queries() == one
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_what_others_see_of_it_is_masked(key, make_user, policy, helpdesk_client):
+    method = REGISTRY[key]
+    owner = make_user("owner")
+    secrets = REGISTER[key](owner, 7)
+    row = Row.of(directory(policy).get(pk=owner.pk))
+    shown = {k: masked for k, _label, masked in row.methods}
+    assert shown.get(key), "the helpdesk sees that the method is there"
+    pages = [
+        helpdesk_client.get("/helpdesk/").content.decode(),
+        helpdesk_client.get(f"/helpdesk/users/{owner.pk}/").content.decode(),
+        b"".join(helpdesk_client.get("/helpdesk/export.csv").streaming_content).decode(),
+        str(list(Event.objects.values_list("details", flat=True))),
+    ]
+    for secret in secrets:
+        assert secret not in shown[key]
+        for page in pages:
+            assert secret not in page, (method.key, secret)
+
+
+@pytest.mark.parametrize("key", [key for key in KEYS if REGISTRY[key].user_managed])
+def test_its_owner_can_open_its_setup_and_remove_it(key, make_user, policy):
+    method = REGISTRY[key]
+    owner = make_user("owner")
+    client = Client()
+    sign_in(client, "owner")
+    assert client.get(method.setup_url()).status_code == 200
+    REGISTER[key](owner, 3)
+    assert client.post(f"/ssprsetup/{method.slug}/remove/").status_code == 302
+    assert not method.status(UserMethods.load(owner), policy).is_set
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_reset_portal_offers_it_to_every_account_alike(key, make_user, settings):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    method = REGISTRY[key]
+    REGISTER[key](make_user("owner"), 5)
+    make_user("other")
+    pages = {}
+    for name in ("owner", "other", "nobody"):
+        client = Client()
+        start_reset(client, name)
+        listing = client.get("/passwordreset/methods/").content.decode()
+        assert method.reset_url() in listing
+        response = client.get(method.reset_url())
+        assert response.status_code == 200
+        pages[name] = response.status_code, len(response.content) // 200
+    assert pages["owner"] == pages["other"] == pages["nobody"]

@@ -1,0 +1,194 @@
+"""Passkeys: registered from /ssprsetup/passkey/ with user verification, named, several
+allowed; proof at /passwordreset/passkey/ with a fresh challenge, a moving signature counter
+and the site's origin; the same page for every account; alone enough for an administrator
+only when the policy says so. The browser side is tested in tests/e2e/test_passkey.py."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import Event, EventKind
+from methods.passkey.models import Passkey
+from tests.conftest import sign_in
+from tests.passwordreset.conftest import start_reset
+from tests.support.soft_key import SoftKey
+
+pytestmark = pytest.mark.django_db
+
+SETUP = "/ssprsetup/passkey/"
+RESET = "/passwordreset/passkey/"
+
+
+def options_in(page: str) -> dict:
+    block = re.search(r'<script id="passkey-options" type="application/json">(.*?)</script>', page)
+    return json.loads(block.group(1))
+
+
+def add_key(client: Client, key: SoftKey, name="Laptop", **answer):
+    options = options_in(client.get(SETUP).content.decode())
+    return client.post(SETUP, {"name": name, "credential": key.create(options, **answer)})
+
+
+@pytest.fixture
+def rita_key(make_user, client):
+    user = make_user("rita")
+    sign_in(client, "rita")
+    key = SoftKey()
+    assert add_key(client, key).status_code == 302
+    client.logout()
+    return user, key
+
+
+def test_the_setup_page_asks_for_a_verified_discoverable_key_without_inline_script(signed_in):
+    page = signed_in.get(SETUP).content.decode()
+    options = options_in(page)
+    assert options["rp"]["id"] == "127.0.0.1"
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    assert options["authenticatorSelection"]["residentKey"] == "required"
+    assert "alice" not in options["user"]["id"]  # an opaque handle, not the username
+    assert re.findall(r"<script(?![^>]*(?:src=|application/json))", page) == []
+    assert "This method needs JavaScript" in page  # in <noscript>
+
+
+def test_without_javascript_nothing_is_saved_and_the_page_says_why(signed_in, user):
+    response = signed_in.post(SETUP, {"name": "Laptop", "credential": ""})
+    assert "This method needs JavaScript" in response.content.decode()
+    assert not Passkey.objects.exists()
+
+
+def test_a_key_is_added_named_and_counted(signed_in, user):
+    key = SoftKey()
+    response = add_key(signed_in, key, name="Work laptop")
+    assert response.status_code == 302
+    stored = Passkey.objects.get(user=user)
+    assert stored.name == "Work laptop" and stored.sign_count == 0
+    overview = signed_in.get("/ssprsetup/").content.decode()
+    card = overview.split("<h2>Passkey or security key</h2>")[1].split("</li>")[0]
+    assert "Verified" in card and "1 passkey" in card
+    event = Event.objects.get(kind=EventKind.METHOD_VERIFIED, subject=user)
+    assert event.details == {"method": "passkey"}
+    # A second key, and the first cannot be added twice.
+    assert add_key(signed_in, SoftKey(), name="Phone").status_code == 302
+    again = add_key(signed_in, key, name="Again")
+    assert again.status_code == 400 and "Nothing was saved" in again.content.decode()
+    assert Passkey.objects.filter(user=user).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"verified": False}, "no user verification"),
+        ({"origin": "https://sspr.example.evil"}, "another site's page"),
+    ],
+)
+def test_a_key_that_does_not_answer_as_required_is_refused(signed_in, user, answer, why):
+    response = add_key(signed_in, SoftKey(), **answer)
+    assert response.status_code == 400, why
+    assert "Nothing was saved" in response.content.decode()
+    assert not Passkey.objects.exists()
+
+
+def test_an_answer_is_good_for_one_challenge_only(signed_in, user):
+    key = SoftKey()
+    options = options_in(signed_in.get(SETUP).content.decode())
+    answer = key.create(options)
+    signed_in.get(SETUP)  # a new challenge replaces the first
+    assert signed_in.post(SETUP, {"name": "Laptop", "credential": answer}).status_code == 400
+
+
+def test_removing_one_key_keeps_the_others(signed_in, user):
+    add_key(signed_in, SoftKey(), name="One")
+    add_key(signed_in, SoftKey(), name="Two")
+    first = Passkey.objects.get(name="One")
+    signed_in.post(f"{SETUP}{first.pk}/remove/")
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Two"]
+    assert Event.objects.filter(kind=EventKind.METHOD_REMOVED, subject=user).exists()
+
+
+def reset_with(client: Client, key: SoftKey, username="rita", **answer):
+    start_reset(client, username)
+    options = options_in(client.get(RESET).content.decode())
+    assert options.get("allowCredentials", []) == []  # no list of keys, for anyone
+    return client.post(RESET, {"credential": key.get(options, **answer)})
+
+
+def test_reset_with_a_passkey(client, rita_key):
+    user, key = rita_key
+    response = reset_with(client, key)
+    assert response["Location"] == "/passwordreset/methods/"
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    stored = Passkey.objects.get()
+    assert stored.sign_count == 1 and stored.last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"verified": False}, {"origin": "https://sspr.example.evil"}, {"counter": 0}],
+    ids=["no user verification", "phishing origin", "counter went back"],
+)
+def test_a_bad_assertion_is_refused(client, rita_key, answer):
+    user, key = rita_key
+    if answer.get("counter") == 0:
+        reset_with(client, key)  # the counter is at 1 now; 0 would be a copied key
+    response = reset_with(Client(), key, **answer)
+    assert response.status_code == 200
+    assert "We could not verify you" in response.content.decode()
+
+
+def test_another_persons_key_does_not_prove_this_account(client, rita_key, make_user):
+    _user, key = rita_key
+    make_user("sam")
+    response = reset_with(client, key, username="sam")
+    assert "We could not verify you" in response.content.decode()
+
+
+def test_every_account_gets_the_same_page_and_queries(rita_key, make_user):
+    _user, key = rita_key
+    make_user("sam")
+    pages, counts = {}, {}
+    for name in ("rita", "sam", "nobody-here"):
+        client = Client()
+        start_reset(client, name)
+        first = client.get(RESET).content.decode()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(RESET, {"credential": SoftKey().get(options_in(first))})
+        text = response.content.decode()
+        text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)
+        text = re.sub(r'"challenge": "[^"]+"', "", text)
+        pages[name], counts[name] = text, len(queries)
+    assert pages["rita"] == pages["sam"] == pages["nobody-here"]
+    assert counts["rita"] == counts["sam"] == counts["nobody-here"]
+
+
+def test_an_administrator_needs_the_policy_to_let_a_passkey_stand_alone(client, make_user, policy):
+    admin = make_user("root", staff=True)
+    sign_in(client, "root")
+    key = SoftKey()
+    add_key(client, key)
+    client.logout()
+    reset_with(client, key, username="root")
+    assert client.get("/passwordreset/methods/").status_code == 200  # one more needed
+    policy.set_option("passkey", "privileged_alone", True)
+    policy.save()
+    other = Client()
+    reset_with(other, key, username="root")
+    assert other.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    assert admin.is_staff
+
+
+def test_the_helpdesk_sees_how_many_keys_and_nothing_of_them(helpdesk_client, rita_key):
+    user, _key = rita_key
+    stored = Passkey.objects.get()
+    listing = helpdesk_client.get("/helpdesk/").content.decode()
+    assert "Passkey or security key: 1 passkey" in listing
+    detail = helpdesk_client.get(f"/helpdesk/users/{user.pk}/").content.decode()
+    export = b"".join(helpdesk_client.get("/helpdesk/export.csv").streaming_content).decode()
+    for text in (listing, detail, export):
+        assert stored.credential_id not in text and "Laptop" not in text
+    assert export.splitlines()[0].split(",").count("passkey") == 1
