@@ -83,6 +83,9 @@ class Method:
     family: ClassVar[str] = ""  # "code": uses the code family's shared pages (methods/code.py)
     setup_urlconf: ClassVar[str | None] = None
     reset_urlconf: ClassVar[str | None] = None
+    # Shown in the admin's user page by a section of its own (an inline or a field), not in
+    # the "other recovery methods" line.
+    admin_section: ClassVar[bool] = False
     # The helpdesk may check a caller with it: "send" a code, or "ask" for one the caller reads.
     caller_check: ClassVar[str] = ""
 

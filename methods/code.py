@@ -60,6 +60,7 @@ class CodeMethod(Method):
     reset_form: ClassVar[str] = "phone"
     caller_check = "send"
     family = "code"
+    admin_section = True
 
     def start_form(self, data, *, user, policy, previous: str | None = None):
         """The form of the first step; its cleaned_data["destination"] is where codes go.

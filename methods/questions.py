@@ -43,6 +43,7 @@ class SecurityQuestionsMethod(Method):
         "not even the helpdesk, can see your answers."
     )
     knowledge = True
+    admin_section = True
     enabled_by_default = True
     option_fields = {
         "count": _count_field(

@@ -22,6 +22,7 @@ from audit.models import EventKind
 from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.models import SecurityAnswer
+from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
@@ -94,10 +95,18 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
     inlines = [OfficePhoneInline, AuthenticationPhoneInline, AuthenticationEmailInline]
-    readonly_fields = [*UserAdmin.readonly_fields, "security_questions", "registration_state"]
+    readonly_fields = [
+        *UserAdmin.readonly_fields,
+        "security_questions",
+        "registration_state",
+        "other_methods",
+    ]
     fieldsets = [
         *UserAdmin.fieldsets,
-        (_("Password reset"), {"fields": ["registration_state", "security_questions"]}),
+        (
+            _("Password reset"),
+            {"fields": ["registration_state", "security_questions", "other_methods"]},
+        ),
     ]
     # The registration columns come first, so they stay in view at 1280 px with the admin's
     # navigation sidebar open; the rest may scroll.
@@ -139,6 +148,21 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
             "Configured: %(count)d questions, updated %(date)s",
             count,
         ) % {"count": count, "date": formats.date_format(obj.answers_updated_at)}
+
+    @admin.display(description=_("Other recovery methods"))
+    def other_methods(self, obj) -> str:
+        """The methods without a section of their own here (each as it describes itself to
+        its owner: never a key or a secret)."""
+        if obj is None or obj.pk is None:
+            return ""
+        policy = Policy.load()
+        loaded = UserMethods.load(obj)
+        shown = [
+            f"{method.label}: {method.status(loaded, policy).masked or _('Not set up')}"
+            for method in REGISTRY.values()
+            if method.is_enabled(policy) and not method.admin_section
+        ]
+        return "; ".join(shown) or "—"
 
     def get_urls(self):
         custom = [

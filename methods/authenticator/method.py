@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from methods.base import Method, MethodState, MethodStatus
 
 KIND = "authenticator_app"
+SET_UP = _("Ready to use")
 DRIFT_STEPS = 1  # one 30-second step either way (docs/security.md §37)
 
 
@@ -84,7 +85,7 @@ class AuthenticatorAppMethod(Method):
         since = methods[self.key]
         if since is None:
             return MethodStatus(self, MethodState.NOT_SET)
-        text = str(_("Set up"))
+        text = str(SET_UP)
         return MethodStatus(self, MethodState.VERIFIED, value=text, masked=text, updated_at=since)
 
     def remove(self, user) -> tuple[bool, list[str]]:
@@ -94,7 +95,7 @@ class AuthenticatorAppMethod(Method):
         return Q(Exists(confirmed_devices(OuterRef("pk"))))
 
     def masked_many(self, values: dict) -> str:
-        return str(_("Set up")) if values[self.flag_name] else ""
+        return str(SET_UP) if values[self.flag_name] else ""
 
     def check_caller(self, *, request, user, code: str) -> bool:
         """The helpdesk's caller check: the caller reads a current code from their app."""

@@ -202,7 +202,7 @@ def test_the_key_is_never_shown_outside_the_setup_page(admin_client, helpdesk_cl
         ).decode()
         assert key not in body and grouped[:16] not in body, url
     listing = helpdesk_client.get("/helpdesk/").content.decode()
-    assert "Authenticator app: Set up" in listing
+    assert "Authenticator app: Ready to use" in listing
 
 
 def test_removing_the_app(signed_in, user):

@@ -1,0 +1,151 @@
+"""The authenticator app and a passkey in Chromium, in English and German, at desktop and
+phone width: set up from /ssprsetup, then used at /passwordreset. The passkey is made by
+Chromium's virtual authenticator (the DevTools protocol's WebAuthn domain), so the page's own
+script and the browser's WebAuthn do the work a phone or a security key would."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from methods.passkey.models import Passkey
+from tests.conftest import PASSWORD
+
+from .conftest import check_accessibility, fits_without_horizontal_scroll
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def context_for(browser, live_server, outboxes, approved_questions, settings):
+    settings.SSPR_WEBAUTHN_RP_ID = "localhost"
+    settings.SSPR_WEBAUTHN_ORIGINS = [live_server.url]
+    settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
+    contexts = []
+
+    def make(language: str, width: int):
+        context = browser.new_context(
+            base_url=live_server.url.replace("127.0.0.1", "localhost"),
+            extra_http_headers={"Accept-Language": language},
+            viewport={"width": width, "height": 900},
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        authenticator = context.new_cdp_session(page)
+        authenticator.send("WebAuthn.enable")
+        authenticator.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                    "automaticPresenceSimulation": True,
+                }
+            },
+        )
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def code_from_page(page, *, steps: int = 0) -> str:
+    grouped = page.locator(".setup-key").inner_text().replace(" ", "")
+    key = base64.b32decode(grouped + "=" * (-len(grouped) % 8))
+    return f"{totp(key, t0=0, step=30, digits=6, drift=steps):06d}"
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/ssprsetup/signin/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+
+
+def start_reset(page, username: str) -> None:
+    page.goto("/passwordreset/")
+    page.locator("#id_username").fill(username)
+    page.wait_for_function(
+        "() => { const f = document.querySelector('input[name=altcha]');"
+        " return f && f.value.length > 20; }",
+        timeout=30000,
+    )
+    page.locator("form.stack button[type=submit]").click()
+    page.locator("input[name=action][value=reset]").check()
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/methods/")
+
+
+@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("de", 390)])
+def test_set_up_and_reset_with_an_authenticator_app_and_a_passkey(
+    context_for, make_user, language, width
+):
+    user = make_user("rita")
+    page = context_for(language, width)
+    name = f"new-{language}-{width}"
+    sign_in(page, "rita")
+
+    page.locator("a[href='/ssprsetup/authenticator/']").click()
+    page.locator("figure.qr svg").wait_for()
+    check_accessibility(page, f"{name}-app-setup")
+    assert fits_without_horizontal_scroll(page)
+    key_code = code_from_page(page, steps=1)  # the next code: the reset below must not replay
+    page.locator("#id_code").fill(code_from_page(page))
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    assert TOTPDevice.objects.get(user=user).confirmed
+
+    page.locator("a[href='/ssprsetup/passkey/']").click()
+    check_accessibility(page, f"{name}-passkey-setup")
+    assert fits_without_horizontal_scroll(page)
+    page.locator("#id_name").fill("Laptop")
+    page.locator("#passkey-form button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    assert Passkey.objects.get(user=user).name == "Laptop"
+    check_accessibility(page, f"{name}-overview-with-both")
+    assert page.locator(".card.state-verified").count() == 2
+    page.context.clear_cookies()
+
+    # Reset with the passkey: Chromium's authenticator signs, the page sends the answer.
+    start_reset(page, "rita")
+    check_accessibility(page, f"{name}-reset-methods")
+    page.locator("a[href='/passwordreset/passkey/']").click()
+    check_accessibility(page, f"{name}-reset-passkey")
+    page.locator("#passkey-form button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/finish/")
+    assert Passkey.objects.get(user=user).last_used_at is not None
+    page.context.clear_cookies()
+
+    # Reset with the app.
+    start_reset(page, "rita")
+    page.locator("a[href='/passwordreset/authenticator/']").click()
+    check_accessibility(page, f"{name}-reset-app")
+    assert fits_without_horizontal_scroll(page)
+    page.locator("#id_code").fill(key_code)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/finish/")
+
+
+def test_without_javascript_the_passkey_pages_explain_and_save_nothing(
+    browser, live_server, make_user, approved_questions
+):
+    make_user("rita")
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, "rita")
+    page.goto("/ssprsetup/passkey/")
+    assert "needs JavaScript" in page.locator("main").inner_text()
+    page.locator("#id_name").fill("Laptop")
+    page.locator("#passkey-form button[type=submit]").click()
+    assert "needs JavaScript" in page.locator(".error-summary").inner_text()
+    assert not Passkey.objects.exists()
+    context.close()
