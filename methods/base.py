@@ -12,7 +12,8 @@ A method answers, for itself:
 - its state for one person (`load_one` adds to the person's one query, `from_row` reads it back)
   and for many (`annotate_many` adds a 0/1 flag and the values the helpdesk may see, in SQL);
 - its pages: `setup_urlconf` (mounted at /ssprsetup/<slug>/) and `reset_urlconf` (mounted at
-  /passwordreset/<slug>/), or the shared code-method pages for the code family;
+  /passwordreset/<slug>/); each view there is given `method_key`, so a family of methods can
+  share its pages (methods/code);
 - what the owner, the helpdesk (masked) and the export see of it;
 - how it is removed, and whether the helpdesk can check a caller with it.
 """
@@ -80,7 +81,6 @@ class Method:
     phishing_resistant: ClassVar[bool] = False
     enabled_by_default: ClassVar[bool] = False
     option_fields: ClassVar[dict[str, forms.Field]] = {}
-    family: ClassVar[str] = ""  # "code": uses the code family's shared pages (methods/code.py)
     setup_urlconf: ClassVar[str | None] = None
     reset_urlconf: ClassVar[str | None] = None
     # Shown in the admin's user page by a section of its own (an inline or a field), not in
@@ -128,15 +128,28 @@ class Method:
     def status(self, methods, policy: Policy) -> MethodStatus:
         raise NotImplementedError
 
+    def setup_page(self, step: str) -> str:
+        """One of the method's own setup pages, by its URL name in `setup_urlconf`."""
+        return reverse(f"registration:{self.key}:{step}")
+
+    def reset_page(self, step: str) -> str:
+        """One of the method's own reset pages, by its URL name in `reset_urlconf`."""
+        return reverse(f"passwordreset:{self.key}:{step}")
+
     def setup_url(self) -> str:
-        return reverse(f"registration:{self.key}:start")
+        return self.setup_page("start")
 
     def reset_url(self) -> str:
-        return reverse(f"passwordreset:{self.key}:start")
+        return self.reset_page("start")
 
     def reset_hint(self, methods) -> str:
         """A masked hint shown at reset once another method passed (never before)."""
         return ""
+
+    def notice_address(self, methods) -> str | None:
+        """An address where the person should also hear of changes to their account (a
+        proven personal address), if this method holds one."""
+        return None
 
     def remove(self, user) -> tuple[bool, list[str]]:
         """Remove the person's registration of this method. Return whether there was one, and

@@ -40,6 +40,9 @@ class AuthenticationEmailMethod(CodeMethod):
     def mask(self, destination: str) -> str:
         return mask_email(destination)
 
+    def notice_address(self, methods) -> str | None:
+        return self.reset_destination(methods)
+
     def notify_removed_address(self, record) -> bool:
         # A removed address that was proven hears of it: its owner may not have removed it.
         return bool(record.verified_at)

@@ -36,7 +36,7 @@ from .models import (
     SecurityQuestion,
     VerificationCode,
 )
-from .registry import REGISTRY, method_for_kind
+from .registry import method_for_kind
 
 logger = logging.getLogger("sspr.methods")
 
@@ -288,6 +288,7 @@ def questions_set(
     user,
     answers: Sequence[tuple[SecurityQuestion, str]],
     policy,
+    method: Method,
 ) -> None:
     """Replace the user's whole set of security answers. `answers` are already normalised."""
     # Hash before the transaction: Argon2 is deliberately slow and needs no lock.
@@ -302,7 +303,7 @@ def questions_set(
     request.session.cycle_key()
     notify_method_changed(
         user=user,
-        method=REGISTRY["questions"],
+        method=method,
         action=translation.gettext("changed") if replaced else translation.gettext("added"),
         policy=policy,
     )

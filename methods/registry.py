@@ -20,7 +20,7 @@ from .email import AuthenticationEmailMethod
 from .office import OfficePhoneMethod
 from .passkey.method import PasskeyMethod
 from .phone import AuthenticationPhoneMethod
-from .questions import SecurityQuestionsMethod
+from .questions.method import SecurityQuestionsMethod
 
 __all__ = ["REGISTRY", "CodeMethod", "Method", "MethodState", "MethodStatus", "UserMethods"]
 

@@ -8,17 +8,13 @@ method that really matches can pass, and nothing tells which case applies.
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
-import random
 import secrets
 import time
-from functools import lru_cache
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -31,10 +27,9 @@ from delivery import outbox
 from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from methods import flows as method_flows
-from methods.answers import answer_matches
 from methods.code import CodeMethod
 from methods.masking import mask_email
-from methods.models import CheckOutcome, Purpose, SecurityAnswer, SecurityQuestion
+from methods.models import CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
 from methods.reset_rule import Proof, ResetRule
 from policy.models import Policy
@@ -46,10 +41,7 @@ logger = logging.getLogger("sspr.passwordreset")
 
 BLOCK_SECONDS = 24 * 3600
 SENDS_PER_ATTEMPT = 6
-QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
 TRIES_PER_METHOD = 5  # checks of a method's proof in one attempt, for every account alike
-# The security questions' steps below are that method's reset pages.
-QUESTIONS = str(REGISTRY["questions"].kind)
 
 
 class StartRefusal(enum.Enum):
@@ -57,7 +49,8 @@ class StartRefusal(enum.Enum):
     ADDRESS_LIMITED = "address_limited"
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """A keyed digest of a name: the same for the same name, telling nothing about it."""
     return salted_hmac("passwordreset", value, algorithm="sha256").hexdigest()[:40]
 
 
@@ -72,16 +65,10 @@ def _count(key: str, window: int) -> int:
         return 1
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    # Checked against when there is no stored answer, so the work is the same.
-    return make_password(secrets.token_hex(16), hasher="argon2")
-
-
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = accounts().canonical_username(username)
-    account_key = _digest(username.casefold())
+    account_key = digest(username.casefold())
     # At most 5 attempts an hour per account, then a day's block; per address too
     # (docs/security.md §16).
     per_account = getattr(settings, "SSPR_RESET_ATTEMPTS_PER_HOUR", 5)
@@ -242,7 +229,7 @@ def reset_check_code(
     )
     if outcome is not CheckOutcome.VERIFIED:
         return False
-    _passed(request, state, user, str(method.kind))
+    method_passed(request, state, user, str(method.kind))
     return True
 
 
@@ -255,75 +242,13 @@ def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bo
     tries = _count(f"sspr:reset:tries:{state.attempt}:{method.key}", 3600)
     ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
     if not ok or user is None:
-        _failed(request, state, user, str(method.kind), "wrong")
+        method_failed(request, state, user, str(method.kind), "wrong")
         return False
-    _passed(request, state, user, str(method.kind))
+    method_passed(request, state, user, str(method.kind))
     return True
 
 
-def reset_questions(*, request: HttpRequest, state: ResetState, policy: Policy) -> list:
-    """The questions to ask, chosen once and kept until they are answered right.
-
-    A registered user gets a random draw from their own questions; any other account gets a
-    stable draw from a keyed hash of the username, so the two cannot be told apart.
-    """
-    count = policy.option("questions", "reset_count")
-    user = state_user(state)
-    if not state.questions:
-        # Only questions still approved: a retired question is never asked, of anyone, so
-        # seeing one cannot tell a real account from an unknown name.
-        answered = list(
-            SecurityAnswer.objects.filter(
-                user=user.pk if user else 0, question__active=True
-            ).values_list("question_id", flat=True)
-        )
-        if len(answered) >= count:
-            kept_key = f"sspr:reset:questions:{user.pk}"
-            kept = cache.get(kept_key)
-            if not kept or not set(kept) <= set(answered) or len(kept) != count:
-                kept = random.SystemRandom().sample(sorted(answered), count)
-                cache.set(kept_key, kept, timeout=QUESTIONS_KEPT_SECONDS)
-            state.questions = kept
-        else:
-            pool = sorted(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True))
-            seed = int(
-                hashlib.sha256(
-                    # The name exactly as typed, as the account lookup does: "rita" and
-                    # "RITA" get different questions whether or not either exists.
-                    _digest("questions:" + state.username).encode()
-                ).hexdigest(),
-                16,
-            )
-            state.questions = random.Random(seed).sample(pool, min(count, len(pool)))  # noqa: S311
-        state.save(request)
-    by_id = SecurityQuestion.objects.in_bulk(state.questions)
-    return [by_id[pk] for pk in state.questions if pk in by_id]
-
-
-def reset_check_answers(
-    *, request: HttpRequest, state: ResetState, answers: dict[int, str]
-) -> bool:
-    """Check all answers together; the caller says only that they did not all match."""
-    user = state_user(state)
-    stored = dict(
-        SecurityAnswer.objects.filter(
-            user=user.pk if user else 0, question_id__in=state.questions
-        ).values_list("question_id", "answer_hash")
-    )
-    results = [
-        answer_matches(answers.get(pk, ""), stored.get(pk) or _dummy_hash())
-        for pk in state.questions  # every answer is checked: no early return
-    ]
-    ok = bool(results) and all(results) and len(stored) == len(state.questions)
-    if not ok or user is None or not questions_allowed(user):
-        _failed(request, state, user, QUESTIONS, "wrong_answers")
-        return False
-    cache.delete(f"sspr:reset:questions:{user.pk}")
-    _passed(request, state, user, QUESTIONS)
-    return True
-
-
-def _failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:
+def method_failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:
     _failed_record(request, state.attempt, user, kind, reason)
 
 
@@ -341,10 +266,10 @@ def _failed_record(
     )
 
 
-def _passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
+def method_passed(request: HttpRequest, state: ResetState, user, kind: str) -> None:
     state.passed.append(kind)
     state.code_method = ""
-    state.questions = [] if kind == QUESTIONS else state.questions
+    state.questions = []  # asked questions are kept only until a method passes
     state.save(request)
     request.session.cycle_key()  # a new key after each passed step (docs/security.md §23)
     record(
@@ -404,9 +329,9 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
 def _user_addresses(user) -> list[str]:
     addresses = {user.email} if user.email else set()
     methods = UserMethods.load(user)
-    address = REGISTRY["email"].reset_destination(methods)
-    if address:
-        addresses.add(address)
+    addresses.update(
+        address for method in REGISTRY.values() if (address := method.notice_address(methods))
+    )
     return sorted(addresses)
 
 

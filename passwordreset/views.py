@@ -24,7 +24,7 @@ from directory.accounts import (
     password_rules,
 )
 from directory.accounts import available as directory_available
-from methods.registry import REGISTRY, UserMethods, by_slug
+from methods.registry import REGISTRY, UserMethods
 from passwords.validators import strength_answer
 from policy.models import Policy
 
@@ -32,12 +32,8 @@ from . import captcha, flows
 from . import state as reset_state
 from .forms import (
     ActionForm,
-    AnswersForm,
-    CodeForm,
     NewPasswordForm,
     PasswordlessForm,
-    ResetEmailForm,
-    ResetPhoneForm,
     StartForm,
 )
 from .state import Action
@@ -170,72 +166,6 @@ def offered_method(state, key: str):
     if method is None or method not in flows.offered_methods(state, policy):
         raise Http404
     return method, policy
-
-
-@reset_page
-def method_send(request: HttpRequest, state, slug: str) -> HttpResponse:
-    """Type the full registered number or address; a code goes out only if it matches."""
-    if not state.action:
-        return redirect("passwordreset:action")
-    method = by_slug(slug)
-    if method is None or method.family != "code":
-        raise Http404
-    method, policy = offered_method(state, method.key)
-    if method.reset_form == "email":
-        form = ResetEmailForm(posted(request))
-    else:
-        channels = method.channels(policy)
-        form = ResetPhoneForm(posted(request), channels=channels if len(channels) > 1 else ())
-    if request.method == "POST" and form.is_valid():
-        channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
-        sent = flows.reset_send_code(
-            request=request,
-            state=state,
-            method=method,
-            destination=form.cleaned_data["destination"],
-            channel=channel,
-        )
-        if sent:
-            return redirect("passwordreset:method_code", slug=method.slug)
-        form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
-        return render(
-            request, "passwordreset/method_send.html", {"form": form, "method": method}, status=429
-        )
-    return render(request, "passwordreset/method_send.html", {"form": form, "method": method})
-
-
-@sensitive_post_parameters("code")
-@reset_page
-def method_code(request: HttpRequest, state, slug: str) -> HttpResponse:
-    method = by_slug(slug)
-    if method is None or method.family != "code":
-        raise Http404
-    method, _policy = offered_method(state, method.key)
-    if state.code_method != str(method.kind):
-        return redirect("passwordreset:method_send", slug=slug)
-    form = CodeForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        if flows.reset_check_code(
-            request=request, state=state, method=method, code=form.cleaned_data["code"]
-        ):
-            return redirect("passwordreset:methods")
-        form.add_error("code", NOT_VERIFIED)
-    return render(request, "passwordreset/method_code.html", {"form": form, "method": method})
-
-
-@sensitive_post_parameters()
-@reset_page
-def questions(request: HttpRequest, state) -> HttpResponse:
-    if not state.action:
-        return redirect("passwordreset:action")
-    method, policy = offered_method(state, "questions")
-    asked = flows.reset_questions(request=request, state=state, policy=policy)
-    form = AnswersForm(posted(request), questions=asked)
-    if request.method == "POST" and form.is_valid():
-        if flows.reset_check_answers(request=request, state=state, answers=form.answers()):
-            return redirect("passwordreset:methods")
-        form.add_error(None, NOT_VERIFIED)
-    return render(request, "passwordreset/questions.html", {"form": form, "method": method})
 
 
 @sensitive_post_parameters("new_password1", "new_password2")

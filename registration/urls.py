@@ -17,16 +17,15 @@ urlpatterns = [
     path("password/", views.change_password, name="password"),
     path("password/strength/", views.password_strength, name="password_strength"),
     path("skip/", views.skip, name="skip"),
-    path("questions/", views.questions, name="questions"),
     # Methods with pages of their own (methods/base.py, setup_urlconf).
     *[
-        path(f"{method.slug}/", include((method.setup_urlconf, method.key)))
+        path(
+            f"{method.slug}/",
+            include((method.setup_urlconf, method.key)),
+            {"method_key": method.key},
+        )
         for method in REGISTRY.values()
         if method.setup_urlconf
     ],
-    path("<slug:slug>/", views.method_start, name="method_start"),
-    path("<slug:slug>/confirm/", views.method_confirm_existing, name="method_confirm_existing"),
-    path("<slug:slug>/send/", views.method_send, name="method_send"),
-    path("<slug:slug>/verify/", views.method_verify, name="method_verify"),
     path("<slug:slug>/remove/", views.method_remove, name="method_remove"),
 ]

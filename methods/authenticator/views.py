@@ -64,8 +64,8 @@ def qr_svg(device: TOTPDevice) -> str:
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
 @secure_page
-def setup(request: HttpRequest) -> HttpResponse:
-    method = REGISTRY["authenticator"]
+def setup(request: HttpRequest, method_key: str) -> HttpResponse:
+    method = REGISTRY[method_key]
     policy = Policy.load()
     if not method.is_enabled(policy):
         raise Http404
@@ -74,7 +74,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     device = _pending_device(request.user)
     form = AppCodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        outcome = _confirm(request, device, form.cleaned_data["code"], policy)
+        outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
         if outcome is CheckOutcome.VERIFIED:
             messages.success(request, _("Authenticator app set up."))
             record_when_complete(request, policy)
@@ -103,7 +103,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _confirm(request: HttpRequest, device: TOTPDevice, code: str, policy) -> CheckOutcome:
+def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy) -> CheckOutcome:
     """A first right code makes the device count; it replaces an app set up before. Wrong
     codes back off as every code does (django-otp's throttling)."""
     with transaction.atomic():
@@ -116,9 +116,8 @@ def _confirm(request: HttpRequest, device: TOTPDevice, code: str, policy) -> Che
             TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()[0] > 0
         )
         device.confirmed = True
-        device.name = str(REGISTRY["authenticator"].label)
+        device.name = str(method.label)
         device.save(update_fields=["confirmed", "name"])
-    method = REGISTRY["authenticator"]
     record(EventKind.METHOD_VERIFIED, request=request, subject=request.user, method=method.kind)
     request.session.cycle_key()
     notify_method_changed(
@@ -132,11 +131,11 @@ def _confirm(request: HttpRequest, device: TOTPDevice, code: str, policy) -> Che
 
 @sensitive_post_parameters("code")
 @reset_page
-def reset(request: HttpRequest, state) -> HttpResponse:
+def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
     """A current code from the app. Every account gets the same page, work and answer."""
     if not state.action:
         return redirect("passwordreset:action")
-    method, _policy = offered_method(state, "authenticator")
+    method, _policy = offered_method(state, method_key)
     form = AppCodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]

@@ -52,8 +52,8 @@ class AnswerForm(forms.Form):
     credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
 
 
-def _method():
-    method = REGISTRY["passkey"]
+def _method(method_key: str):
+    method = REGISTRY[method_key]
     policy = Policy.load()
     if not method.is_enabled(policy):
         raise Http404
@@ -62,8 +62,8 @@ def _method():
 
 @require_http_methods(["GET", "POST"])
 @secure_page
-def setup(request: HttpRequest) -> HttpResponse:
-    method, policy = _method()
+def setup(request: HttpRequest, method_key: str) -> HttpResponse:
+    method, policy = _method(method_key)
     if gate := needs_password(request):
         return gate
     keys = list(Passkey.objects.filter(user=request.user))
@@ -92,7 +92,7 @@ def setup(request: HttpRequest) -> HttpResponse:
                 )
                 status = 400
             else:
-                _changed(request, policy, added=not keys)
+                _changed(request, method, policy, added=not keys)
                 messages.success(request, _("Passkey “%(name)s” added.") % {"name": key.name})
                 record_when_complete(request, policy)
                 return redirect("registration:overview")
@@ -104,6 +104,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "keys": keys,
             "full": len(keys) >= MOST_KEYS,
+            "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),
             **still_needed(request, policy),
         },
@@ -111,8 +112,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _changed(request: HttpRequest, policy, *, added: bool, removed: bool = False) -> None:
-    method = REGISTRY["passkey"]
+def _changed(request: HttpRequest, method, policy, *, added: bool, removed: bool = False) -> None:
     kind = EventKind.METHOD_REMOVED if removed else EventKind.METHOD_VERIFIED
     record(kind, request=request, subject=request.user, method=method.kind)
     request.session.cycle_key()
@@ -131,24 +131,24 @@ def _changed(request: HttpRequest, policy, *, added: bool, removed: bool = False
 
 @require_POST
 @secure_page
-def remove_one(request: HttpRequest, key_id: int) -> HttpResponse:
-    _method_, policy = _method()
+def remove_one(request: HttpRequest, key_id: int, method_key: str) -> HttpResponse:
+    method, policy = _method(method_key)
     if gate := needs_password(request):
         return gate
     deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
     if deleted:
-        _changed(request, policy, added=False, removed=True)
+        _changed(request, method, policy, added=False, removed=True)
         messages.success(request, _("The key was removed."))
-    return redirect("registration:passkey:start")
+    return redirect(method.setup_url())
 
 
 @reset_page
-def reset(request: HttpRequest, state) -> HttpResponse:
+def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
     """The browser signs this attempt's challenge with a passkey for this site. The page is
     the same for every account: it lists no keys."""
     if not state.action:
         return redirect("passwordreset:action")
-    method, _policy = offered_method(state, "passkey")
+    method, _policy = offered_method(state, method_key)
     form = AnswerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         credential = form.cleaned_data["credential"]

@@ -342,6 +342,7 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
                     shown.get("phone", ""),
                     shown.get("email", ""),
                     shown.get("authenticator", ""),
+                    user.sspr_passkey_count,
                     user.sspr_answers,
                     str(user.office_phone.number) if "office" in shown else "",  # E.164
                     row.completed_at.isoformat() if row.completed_at else "",
@@ -350,4 +351,4 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
             ]
         )
     assert exported == expected
-    assert any(row[8] for row in exported) and any(row[4] for row in exported)
+    assert any(row[9] for row in exported) and any(row[4] for row in exported)

@@ -1,6 +1,6 @@
 """The code family: a method proved by a code sent to a destination (a phone or an address).
-The family shares its setup pages (registration/views.py, "code pages"), its reset pages
-(passwordreset/views.py) and the helpdesk's caller check; a member declares only what differs."""
+The family shares its setup pages (setup_views.py), its reset pages (reset_views.py) and the
+helpdesk's caller check; a member declares only what differs."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from delivery.outbox import Message
-
-from .base import Method, MethodState, MethodStatus
-from .models import Channel, VerificationCode
-from .phones import PhoneError, parse
+from methods.base import Method, MethodState, MethodStatus
+from methods.models import Channel, VerificationCode
+from methods.phones import PhoneError, parse
 
 
 def phone_allowed(destination: str, policy, *, refuse_types: bool) -> bool:
@@ -59,7 +57,8 @@ class CodeMethod(Method):
     # The reset page asks for the whole destination with this form ("phone" or "email").
     reset_form: ClassVar[str] = "phone"
     caller_check = "send"
-    family = "code"
+    setup_urlconf = "methods.code.setup_urls"
+    reset_urlconf = "methods.code.reset_urls"
     admin_section = True
 
     def start_form(self, data, *, user, policy, previous: str | None = None):
@@ -104,12 +103,6 @@ class CodeMethod(Method):
         except self.model.DoesNotExist:
             return None
 
-    def setup_url(self) -> str:
-        return reverse("registration:method_start", kwargs={"slug": self.slug})
-
-    def reset_url(self) -> str:
-        return reverse("passwordreset:method_send", kwargs={"slug": self.slug})
-
     def record(self, methods):
         return methods[self.key]
 
@@ -125,9 +118,7 @@ class CodeMethod(Method):
             value=self.display(value),
             masked=self.mask(value),
             updated_at=record.verified_at or record.updated_at,
-            confirm_url=reverse("registration:method_confirm_existing", kwargs={"slug": self.slug})
-            if waiting and self.user_managed
-            else "",
+            confirm_url=self.setup_page("confirm") if waiting and self.user_managed else "",
         )
 
     def reset_destination(self, methods) -> str | None:

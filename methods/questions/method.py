@@ -9,12 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from .base import Method, MethodState, MethodStatus
-from .models import MethodKind, SecurityAnswer
+from methods.base import Method, MethodState, MethodStatus
+from methods.models import MethodKind, SecurityAnswer
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ class SecurityQuestionsMethod(Method):
         "not even the helpdesk, can see your answers."
     )
     knowledge = True
+    setup_urlconf = "methods.questions.setup_urls"
+    reset_urlconf = "methods.questions.reset_urls"
     admin_section = True
     enabled_by_default = True
     option_fields = {
@@ -75,12 +76,6 @@ class SecurityQuestionsMethod(Method):
         if policy.questions_alone_allowed:
             return ""
         return str(_("For a password reset they count only together with another method."))
-
-    def setup_url(self) -> str:
-        return reverse("registration:questions")
-
-    def reset_url(self) -> str:
-        return reverse("passwordreset:questions")
 
     def load_one(self, queryset: QuerySet) -> QuerySet:
         return queryset.annotate(

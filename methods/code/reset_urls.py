@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import reset_views as views
+
+urlpatterns = [
+    path("", views.send, name="start"),
+    path("code/", views.code, name="code"),
+]

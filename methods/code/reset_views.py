@@ -1,0 +1,56 @@
+"""The code family's reset pages at /passwordreset/<slug>/: type the whole registered number or
+address (a code goes out only if it matches), then the code. Mounted once for each member."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from passwordreset import flows
+from passwordreset.forms import CodeForm, ResetEmailForm, ResetPhoneForm
+from passwordreset.views import NOT_VERIFIED, offered_method, posted, reset_page
+
+
+@reset_page
+def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
+    """Type the full registered number or address; a code goes out only if it matches."""
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, policy = offered_method(state, method_key)
+    if method.reset_form == "email":
+        form = ResetEmailForm(posted(request))
+    else:
+        channels = method.channels(policy)
+        form = ResetPhoneForm(posted(request), channels=channels if len(channels) > 1 else ())
+    if request.method == "POST" and form.is_valid():
+        channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
+        sent = flows.reset_send_code(
+            request=request,
+            state=state,
+            method=method,
+            destination=form.cleaned_data["destination"],
+            channel=channel,
+        )
+        if sent:
+            return redirect(method.reset_page("code"))
+        form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
+        return render(request, "code/reset_send.html", {"form": form, "method": method}, status=429)
+    return render(request, "code/reset_send.html", {"form": form, "method": method})
+
+
+@sensitive_post_parameters("code")
+@reset_page
+def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
+    method, _policy = offered_method(state, method_key)
+    if state.code_method != str(method.kind):
+        return redirect(method.reset_page("start"))
+    form = CodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        if flows.reset_check_code(
+            request=request, state=state, method=method, code=form.cleaned_data["code"]
+        ):
+            return redirect("passwordreset:methods")
+        form.add_error("code", NOT_VERIFIED)
+    return render(request, "code/reset_code.html", {"form": form, "method": method})

@@ -1,0 +1,274 @@
+"""The code family's setup pages at /ssprsetup/<slug>/: enter the number or address, (check
+it and choose text or call,) enter the code. Mounted once for each member of the family."""
+
+from __future__ import annotations
+
+import math
+from functools import wraps
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from methods import flows as method_flows
+from methods.backends import DeliveryProblem
+from methods.forms import ChannelForm, CodeForm
+from methods.models import CheckOutcome, Purpose
+from methods.registry import REGISTRY, UserMethods
+from policy.models import Policy
+from registration import session
+from registration.pages import (
+    needs_password,
+    posted,
+    record_when_complete,
+    secure_page,
+    still_needed,
+)
+
+from . import CodeMethod
+
+# A try during the backoff after a wrong code is not counted; the person is told to wait, which
+# tells them nothing they did not know (docs/security.md §7).
+WAIT_A_MOMENT = gettext_lazy("Wait a moment, then enter the code again.")
+# One message for every refused code, so a guesser learns nothing (docs/security.md §7).
+CODE_REFUSED = gettext_lazy(
+    "That code is not right or no longer valid. Check it and try again, or send a new code."
+)
+
+
+def seconds_until(moment) -> int:
+    """Whole seconds from now until `moment`, at least 1: shown instead of a clock time, which
+    would be the server's and not the reader's."""
+    return max(1, math.ceil((moment - timezone.now()).total_seconds()))
+
+
+def refusal_message(result: method_flows.SendResult) -> str:
+    refusal = method_flows.SendRefusal
+    if result.refusal is refusal.NOT_ALLOWED:
+        return _(
+            "Your organisation does not allow codes to this number. Enter another number, or "
+            "contact your helpdesk."
+        )
+    if result.refusal is refusal.COOLDOWN:
+        seconds = seconds_until(result.next_send_at)
+        return ngettext(
+            "A code was sent a moment ago. You can ask for another one in %(seconds)d second.",
+            "A code was sent a moment ago. You can ask for another one in %(seconds)d seconds.",
+            seconds,
+        ) % {"seconds": seconds}
+    if result.refusal is refusal.RATE_LIMITED:
+        return _(
+            "Too many codes were asked for. Wait an hour and try again, or contact your helpdesk."
+        )
+    return {
+        DeliveryProblem.INVALID_NUMBER: _(
+            "This number cannot receive our messages. Check it, or use another number."
+        ),
+        DeliveryProblem.INVALID_ADDRESS: _(
+            "The mail server refused this address. Check it, or use another address."
+        ),
+        DeliveryProblem.REGION_NOT_ENABLED: _(
+            "We cannot send messages to this country. Use a number from another country."
+        ),
+        DeliveryProblem.TOO_MANY_REQUESTS: _(
+            "The message service is busy. Wait a minute and try again."
+        ),
+    }.get(
+        result.problem,
+        _("The code could not be sent just now. Nothing was changed; please try again."),
+    )
+
+
+def code_method(view):
+    """The URL's method (the family's pages are mounted once per member, methods/base.py),
+    when the policy enables it and its owner manages it."""
+
+    @wraps(view)
+    def wrapper(request, *args, method_key: str, **kwargs):
+        method = REGISTRY[method_key]
+        policy = Policy.load()
+        if not method.user_managed or not method.is_enabled(policy):
+            raise Http404
+        return view(request, method, policy, *args, **kwargs)
+
+    return wrapper
+
+
+def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
+    """The step indicator of the code pages: enter, (choose how,) enter the code."""
+    steps = [("start", method.start_label)]
+    if method.confirm_before_send:
+        many = len(method.channels(policy)) > 1
+        steps.append(("send", _("Choose text or call") if many else _("Check and send")))
+    steps.append(("verify", _("Enter the code")))
+    keys = [key for key, _label in steps]
+    done = keys[: keys.index(current)] if current in keys else []
+    return {"steps": steps, "step": current, "done_steps": done}
+
+
+@secure_page
+@code_method
+def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 1: the number or address to verify."""
+    if gate := needs_password(request):
+        return gate
+    form = method.start_form(
+        posted(request),
+        user=request.user,
+        policy=policy,
+        previous=session.get_pending(request, method.slug),
+    )
+    if request.method == "POST" and form.is_valid():
+        destination = form.cleaned_data["destination"]
+        session.set_pending(request, method.slug, destination)
+        if method.confirm_before_send:
+            return redirect(method.setup_page("send"))
+        return _send(request, method, policy, method.channels(policy)[0], form=form)
+    return render(
+        request,
+        "code/setup_start.html",
+        {
+            "form": form,
+            "method": method,
+            **code_steps(method, policy, "start"),
+            **still_needed(request, policy),
+        },
+    )
+
+
+@require_POST
+@secure_page
+@code_method
+def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Confirm a number or address an administrator entered: send a code to it."""
+    registered = UserMethods.load(request.user)
+    existing = method.record(registered)
+    if existing is None:
+        return redirect(method.setup_page("start"))
+    session.set_pending(request, method.slug, str(getattr(existing, method.field)))
+    return redirect(method.setup_page("send"))
+
+
+@require_http_methods(["GET", "POST"])
+@secure_page
+@code_method
+def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 2: show the destination back and send the code the way the user chooses."""
+    destination = session.get_pending(request, method.slug)
+    if destination is None:
+        messages.info(request, _("Start by entering the details to verify."))
+        return redirect(method.setup_page("start"))
+    channels = method.channels(policy)
+    form = ChannelForm(posted(request), channels=channels)
+    if request.method == "POST" and form.is_valid():
+        return _send(request, method, policy, form.cleaned_data["channel"], form=form)
+    return render(
+        request,
+        "code/setup_send.html",
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "channels": channels,
+            **code_steps(method, policy, "send"),
+        },
+    )
+
+
+def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> HttpResponse:
+    destination = session.get_pending(request, method.slug)
+    result = method_flows.code_send(
+        request=request,
+        user=request.user,
+        method=method,
+        purpose=Purpose.REGISTER,
+        destination=destination,
+        channel=channel,
+        policy=policy,
+    )
+    if result.sent:
+        return redirect(method.setup_page("verify"))
+    live = method_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if (
+        result.refusal is method_flows.SendRefusal.COOLDOWN
+        and live
+        and (live.destination == destination)
+    ):
+        # The code already on its way to this very destination is still good.
+        messages.info(request, refusal_message(result))
+        return redirect(method.setup_page("verify"))
+    form.add_error(None, refusal_message(result))
+    status = 429 if result.refusal is method_flows.SendRefusal.RATE_LIMITED else 200
+    template = "code/setup_send.html" if isinstance(form, ChannelForm) else "code/setup_start.html"
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "channels": method.channels(policy),
+            **code_steps(method, policy, "send" if isinstance(form, ChannelForm) else "start"),
+        },
+        status=status,
+    )
+
+
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+@secure_page
+@code_method
+def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Step 3: the code."""
+    pending = session.get_pending(request, method.slug)
+    device = method_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if pending is None or device is None or device.destination != pending:
+        # No code was sent to what the person last entered: never claim one was.
+        return redirect(method.setup_page("start"))
+    # What the page names is where the code went, and what a right code will store.
+    destination = device.destination
+    form = CodeForm(posted(request))
+    undelivered = ""
+    if device.delivery_problem:
+        problem = DeliveryProblem(device.delivery_problem)
+        undelivered = refusal_message(
+            method_flows.SendResult(method_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
+        )
+    if request.method == "POST" and form.is_valid():
+        outcome = method_flows.method_confirm(
+            request=request,
+            user=request.user,
+            method=method,
+            code=form.cleaned_data["code"],
+            policy=policy,
+        )
+        if outcome is CheckOutcome.VERIFIED:
+            session.clear_pending(request, method.slug)
+            messages.success(
+                request,
+                _("%(method)s verified: %(value)s.")
+                % {"method": method.label, "value": method.display(destination)},
+            )
+            record_when_complete(request, policy)
+            return redirect("registration:overview")
+        form.add_error("code", WAIT_A_MOMENT if outcome is CheckOutcome.THROTTLED else CODE_REFUSED)
+    return render(
+        request,
+        "code/setup_verify.html",
+        {
+            "form": form,
+            "method": method,
+            "destination": method.display(destination),
+            "undelivered": undelivered,
+            "send_url": method.setup_page("send"),
+            "channels": method.channels(policy),
+            "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
+            "channel": device.channel,
+            **code_steps(method, policy, "verify"),
+        },
+    )

@@ -1,0 +1,73 @@
+"""The security questions' pages: choose and answer questions at /ssprsetup/questions/, answer
+the ones asked at /passwordreset/questions/."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from methods import flows as method_flows
+from methods.forms import QuestionsForm
+from methods.registry import REGISTRY
+from passwordreset.forms import AnswersForm
+from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
+from policy.models import Policy
+from registration.pages import (
+    needs_password,
+    posted,
+    record_when_complete,
+    secure_page,
+    still_needed,
+)
+
+from . import reset as reset_flows
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+@secure_page
+def setup(request: HttpRequest, method_key: str) -> HttpResponse:
+    method = REGISTRY[method_key]
+    policy = Policy.load()
+    if not method.is_enabled(policy):
+        raise Http404
+    if gate := needs_password(request):
+        return gate
+    form = QuestionsForm(posted(request), count=method.option(policy, "count"), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        method_flows.questions_set(
+            request=request,
+            user=request.user,
+            answers=form.cleaned_data["answers"],
+            policy=policy,
+            method=method,
+        )
+        messages.success(request, _("Your security questions are saved."))
+        record_when_complete(request, policy)
+        return redirect("registration:overview")
+    return render(
+        request,
+        "questions/setup.html",
+        {"form": form, "method": method, **still_needed(request, policy)},
+    )
+
+
+@sensitive_post_parameters()
+@reset_page
+def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, policy = offered_method(state, method_key)
+    asked = reset_flows.reset_questions(request=request, state=state, method=method, policy=policy)
+    form = AnswersForm(posted(request), questions=asked)
+    if request.method == "POST" and form.is_valid():
+        if reset_flows.reset_check_answers(
+            request=request, state=state, method=method, answers=form.answers()
+        ):
+            return redirect("passwordreset:methods")
+        form.add_error(None, NOT_VERIFIED)
+    return render(request, "questions/reset.html", {"form": form, "method": method})
