@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone
-from passwordreset import flows
+from methods.questions import reset as question_checks
 from policy.models import Scope
 from tests.conftest import questions_data
 from tests.passwordreset.conftest import start_reset
@@ -51,7 +51,7 @@ def accounts(settings, make_user, policy, approved_questions):
         "tests.support.quick_argon2.QuickArgon2PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
-    flows._dummy_hash.cache_clear()
+    question_checks.dummy_hash.cache_clear()
     settings.SSPR_CAPTCHA_DIFFICULTY = 50
     settings.SSPR_RESET_ATTEMPTS_PER_HOUR = 10**9
     settings.SSPR_RESET_STARTS_PER_IP_PER_HOUR = 10**9
@@ -74,7 +74,7 @@ def accounts(settings, make_user, policy, approved_questions):
     for _ in range(6):
         signer.post("/ssprsetup/signin/", {"username": "locked", "password": "wrong-password"})
     yield KINDS
-    flows._dummy_hash.cache_clear()
+    question_checks.dummy_hash.cache_clear()
 
 
 def steps(username: str) -> list[tuple[str, str, dict | None]]:
