@@ -8,7 +8,7 @@ PORT ?= 8000
 
 DIRECTORY_STAMP := $(VENV)/.directory-$(shell cat requirements-directory.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install install-directory run run-directory serve test bench messages lint format check clean
+.PHONY: install install-directory run run-directory serve test bench load messages lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,22 @@ bench: install-directory
 	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
 		var/bench-enumeration.md var/bench-directory.md var/bench-phone.md > docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
+
+# The site under load (not part of `make test`): `make serve` on a throw-away PostgreSQL and Redis,
+# 200 simulated people registering and 50 resetting (Locust, in its own environment), then the
+# reset portal's first page against a bare view. Written to docs/load.md.
+LOAD_STAMP := var/load-venv/.installed-$(shell cat requirements-load.txt | cksum | cut -d' ' -f1)
+
+$(LOAD_STAMP): requirements-load.txt
+	@mkdir -p var
+	@test -x var/load-venv/bin/python || $(PYTHON) -m venv var/load-venv
+	@echo "Installing Locust into var/load-venv…"
+	@var/load-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	@rm -f var/load-venv/.installed-*
+	@touch $@
+
+load: install $(LOAD_STAMP)
+	@scripts/with-services.sh $(BIN)/python benchmarks/load/run.py
 
 # Refresh the German catalogue after changing user-facing text (needs GNU gettext), then
 # translate the new entries in locale/de/LC_MESSAGES/django.po and run it again.

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from .bare import bare
+
+urlpatterns = [path("", bare)]
