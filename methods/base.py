@@ -52,6 +52,7 @@ class MethodStatus:
     masked: str = ""
     updated_at: datetime | None = None
     confirm_url: str = ""  # a waiting method the owner can confirm with one button
+    count: int = 0  # for methods of several parts (answers, keys): how many
 
     @property
     def counts(self) -> bool:
@@ -83,9 +84,9 @@ class Method:
     option_fields: ClassVar[dict[str, forms.Field]] = {}
     setup_urlconf: ClassVar[str | None] = None
     reset_urlconf: ClassVar[str | None] = None
-    # Shown in the admin's user page by a section of its own (an inline or a field), not in
-    # the "other recovery methods" line.
-    admin_section: ClassVar[bool] = False
+    # An inline (dotted path) administrators edit the method with on the person's page; a
+    # method without one is shown there as a line (admin_text).
+    admin_inline: ClassVar[str] = ""
     # The helpdesk may check a caller with it: "send" a code, or "ask" for one the caller reads.
     caller_check: ClassVar[str] = ""
 
@@ -145,6 +146,10 @@ class Method:
     def reset_hint(self, methods) -> str:
         """A masked hint shown at reset once another method passed (never before)."""
         return ""
+
+    def admin_text(self, status: MethodStatus) -> str:
+        """How the admin's user page describes the method (no secret)."""
+        return status.masked or str(MethodState.NOT_SET.label)
 
     def notice_address(self, methods) -> str | None:
         """An address where the person should also hear of changes to their account (a

@@ -27,6 +27,7 @@ class AuthenticationEmailMethod(CodeMethod):
     enabled_by_default = True
     model = AuthenticationEmail
     field = "email"
+    admin_inline = "methods.admin.AuthenticationEmailInline"
     related_name = "authentication_email"
     start_label = _("Enter your address")
     reset_form = "email"

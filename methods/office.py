@@ -24,6 +24,7 @@ class OfficePhoneMethod(CodeMethod):
     caller_check = ""  # the helpdesk can call a desk number itself
     model = OfficePhone
     field = "number"
+    admin_inline = "methods.admin.OfficePhoneInline"
     related_name = "office_phone"
     start_label = _("Enter your office number")
 

@@ -43,6 +43,7 @@ class AuthenticationPhoneMethod(CodeMethod):
     }
     model = AuthenticationPhone
     field = "number"
+    admin_inline = "methods.admin.AuthenticationPhoneInline"
     related_name = "authentication_phone"
     start_label = _("Enter your number")
     confirm_before_send = True

@@ -9,19 +9,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import formats
+from django.utils.html import format_html_join
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from audit.log import record
 from audit.models import EventKind
-from methods.admin import AuthenticationEmailInline, AuthenticationPhoneInline, OfficePhoneInline
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
-from methods.models import SecurityAnswer
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
@@ -94,18 +93,18 @@ class ResetAbilityFilter(admin.SimpleListFilter):
 class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
-    inlines = [OfficePhoneInline, AuthenticationPhoneInline, AuthenticationEmailInline]
+    # Methods administrators edit on the person's page bring their own inline (methods/base.py).
+    inlines = [import_string(m.admin_inline) for m in REGISTRY.values() if m.admin_inline]
     readonly_fields = [
         *UserAdmin.readonly_fields,
-        "security_questions",
         "registration_state",
-        "other_methods",
+        "recovery_methods",
     ]
     fieldsets = [
         *UserAdmin.fieldsets,
         (
             _("Password reset"),
-            {"fields": ["registration_state", "security_questions", "other_methods"]},
+            {"fields": ["registration_state", "recovery_methods"]},
         ),
     ]
     # The registration columns come first, so they stay in view at 1280 px with the admin's
@@ -125,10 +124,7 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
 
     def get_queryset(self, request):
         policy = Policy.load()
-        queryset = with_methods(with_state(super().get_queryset(request), policy), policy)
-        # A subquery, not Max(): an aggregate would make every count group all users.
-        latest = SecurityAnswer.objects.filter(user=OuterRef("pk")).order_by("-created_at")
-        return queryset.annotate(answers_updated_at=Subquery(latest.values("created_at")[:1]))
+        return with_methods(with_state(super().get_queryset(request), policy), policy)
 
     @admin.display(description=_("Registration"), ordering="sspr_state")
     def registration_state(self, obj) -> str:
@@ -138,31 +134,20 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
     def can_reset(self, obj) -> bool:
         return bool(getattr(obj, "sspr_can_reset", False))
 
-    @admin.display(description=_("Security questions"))
-    def security_questions(self, obj) -> str:
-        count = getattr(obj, "sspr_answers", 0)
-        if not count:
-            return str(_("Not configured"))
-        return ngettext(
-            "Configured: %(count)d question, updated %(date)s",
-            "Configured: %(count)d questions, updated %(date)s",
-            count,
-        ) % {"count": count, "date": formats.date_format(obj.answers_updated_at)}
-
-    @admin.display(description=_("Other recovery methods"))
-    def other_methods(self, obj) -> str:
-        """The methods without a section of their own here (each as it describes itself to
-        its owner: never a key or a secret)."""
+    @admin.display(description=_("Recovery methods"))
+    def recovery_methods(self, obj) -> str:
+        """Each method without an inline of its own, as it describes itself to administrators:
+        never a key, an answer or another secret."""
         if obj is None or obj.pk is None:
             return ""
         policy = Policy.load()
         loaded = UserMethods.load(obj)
         shown = [
-            f"{method.label}: {method.status(loaded, policy).masked or _('Not set up')}"
+            f"{method.label}: {method.admin_text(method.status(loaded, policy))}"
             for method in REGISTRY.values()
-            if method.is_enabled(policy) and not method.admin_section
+            if method.is_enabled(policy) and not method.admin_inline
         ]
-        return "; ".join(shown) or "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in shown)) or "—"
 
     def get_urls(self):
         custom = [

@@ -59,7 +59,6 @@ class CodeMethod(Method):
     caller_check = "send"
     setup_urlconf = "methods.code.setup_urls"
     reset_urlconf = "methods.code.reset_urls"
-    admin_section = True
 
     def start_form(self, data, *, user, policy, previous: str | None = None):
         """The form of the first step; its cleaned_data["destination"] is where codes go.

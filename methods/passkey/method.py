@@ -81,7 +81,9 @@ class PasskeyMethod(Method):
         if not count:
             return MethodStatus(self, MethodState.NOT_SET)
         text = describe(count)
-        return MethodStatus(self, MethodState.VERIFIED, value=text, masked=text, updated_at=since)
+        return MethodStatus(
+            self, MethodState.VERIFIED, value=text, masked=text, updated_at=since, count=count
+        )
 
     def remove(self, user) -> tuple[bool, list[str]]:
         return bool(Passkey.objects.filter(user=user).delete()[0]), []

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
 
 from methods.base import Method, MethodState, MethodStatus
@@ -44,7 +44,6 @@ class SecurityQuestionsMethod(Method):
     knowledge = True
     setup_urlconf = "methods.questions.setup_urls"
     reset_urlconf = "methods.questions.reset_urls"
-    admin_section = True
     enabled_by_default = True
     option_fields = {
         "count": _count_field(
@@ -102,7 +101,18 @@ class SecurityQuestionsMethod(Method):
             value=text,
             masked=text,
             updated_at=answers.updated_at,
+            count=answers.count,
         )
+
+    def admin_text(self, status: MethodStatus) -> str:
+        count = status.count
+        if not count:
+            return str(_("Not configured"))
+        return translation.ngettext(
+            "Configured: %(count)d question, updated %(date)s",
+            "Configured: %(count)d questions, updated %(date)s",
+            count,
+        ) % {"count": count, "date": formats.date_format(status.updated_at)}
 
     def remove(self, user) -> tuple[bool, list[str]]:
         return bool(SecurityAnswer.objects.filter(user=user).delete()[0]), []
