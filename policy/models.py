@@ -3,9 +3,11 @@ they need. Every app reads it; it depends only on the method registry."""
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 
 import phonenumbers
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     EmailValidator,
@@ -13,7 +15,7 @@ from django.core.validators import (
     MinValueValidator,
     URLValidator,
 )
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy as ngettext
 
@@ -59,6 +61,32 @@ def validate_helpdesk_contact(value: str) -> None:
 
 def parse_regions(value: str) -> list[str]:
     return [code.strip().upper() for code in value.replace(";", ",").split(",") if code.strip()]
+
+
+logger = logging.getLogger("sspr.policy")
+CACHE_KEY = "sspr:policy"
+CACHE_SECONDS = 300
+
+
+def _cached():
+    try:
+        return cache.get(CACHE_KEY)
+    except Exception:  # a cache that cannot be reached never stops a page: read the database
+        return None
+
+
+def _remember(policy) -> None:
+    try:
+        cache.set(CACHE_KEY, policy, timeout=CACHE_SECONDS)
+    except Exception as error:  # as above
+        logger.warning("policy not cached: %s", type(error).__name__)
+
+
+def _forget_cached() -> None:
+    try:
+        cache.delete(CACHE_KEY)
+    except Exception as error:  # as above; the entry ends by itself within CACHE_SECONDS
+        logger.warning("cached policy not cleared: %s", type(error).__name__)
 
 
 def option_field_name(method, name: str) -> str:
@@ -202,6 +230,10 @@ class Policy(models.Model):
         memo = request_memo.get()
         if memo is not None:
             memo.pop("policy", None)  # the rest of this request reads what was saved
+        # Every process reads the saved policy next (now, and again once the change is
+        # committed, in case a read in between cached the old one).
+        _forget_cached()
+        transaction.on_commit(_forget_cached)
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
@@ -238,11 +270,16 @@ class Policy(models.Model):
 
     @classmethod
     def load(cls) -> Policy:
-        """The policy; read once per request (PolicyPerRequestMiddleware), else each call."""
+        """The policy: once per request (PolicyPerRequestMiddleware), from the shared cache
+        when it is there (every save clears it), else from the database."""
         memo = request_memo.get()
         if memo is not None and "policy" in memo:
             return memo["policy"]
-        policy, _created = cls.objects.get_or_create(pk=1)
+        policy = _cached()
+        if policy is None:
+            policy, _created = cls.objects.get_or_create(pk=1)
+            if not transaction.get_connection().in_atomic_block:  # only what is committed
+                _remember(policy)
         if memo is not None:
             memo["policy"] = policy
         return policy

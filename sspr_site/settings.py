@@ -177,7 +177,9 @@ else:
 # needs the shared cache above: a deploy check refuses otherwise (sspr_site.checks).
 SSPR_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY") or 1)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are read from the cache and written through to the database: a page does not read
+# the session table, and a cache that lost its entries loses no session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_HTTPONLY = True

@@ -73,7 +73,11 @@ def counts(clients: dict[str, Client], pages: dict[str, list[str]]) -> dict[str,
             with CaptureQueriesContext(connection) as queries:
                 response = clients[who].get(path)
             assert response.status_code == 200, (path, response.status_code)
-            found[path] = len(queries)
+            # The policy comes from the shared cache once committed (tests/registration/
+            # test_policy_memo.py); inside a test's transaction it is read, so it is not counted.
+            found[path] = sum(
+                "registration_policy" not in query["sql"] for query in queries.captured_queries
+            )
     return found
 
 
@@ -97,6 +101,6 @@ def test_no_page_costs_a_query_per_person(make_user, admin_client, approved_ques
     crowd(200, list(SecurityQuestion.objects.filter(active=True)[:3]))
     many = counts(clients, pages)
     assert many == few
-    # The budget the pages already meet (sessions and the policy count): at most six.
-    for path in [*SIGNED_IN_PAGES, "/helpdesk/", "/helpdesk/?can_reset=no&sort=-state"]:
-        assert few[path] <= 6, (path, few[path])
+    # The budget: at most six queries a page, sessions and the policy coming from the cache.
+    for path, found in few.items():
+        assert found <= 6, (path, found)
