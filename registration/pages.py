@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from methods.registry import REGISTRY
 from policy.models import Policy
 
 from . import session
@@ -38,6 +39,24 @@ def secure_page(view):
         return view(request, *args, **kwargs)
 
     return never_cache(login_required(in_scope))
+
+
+def method_setup_page(view):
+    """A method's own setup page (methods/<name>/views.py): signed in and in scope, the URL's
+    method enabled by the policy, and a recent password check (docs/security.md, "The
+    numbers": ten minutes). The view is given the method and the policy."""
+
+    @wraps(view)
+    def wrapper(request, *args, method_key: str, **kwargs):
+        method = REGISTRY[method_key]
+        policy = Policy.load()
+        if not method.is_enabled(policy):
+            raise Http404
+        if gate := needs_password(request):
+            return gate
+        return view(request, method, policy, *args, **kwargs)
+
+    return secure_page(wrapper)
 
 
 def safe_return(request: HttpRequest, target: str | None) -> str:

@@ -131,12 +131,8 @@ def locust(locustfile: str, host: str, users: int, rate: int, seconds: int, name
     return rows
 
 
-def registered_count(env: dict) -> int:
-    code = (
-        "from registration.models import Registration;"
-        "print(Registration.objects.filter(user__username__startswith='load',"
-        " completed_at__isnull=False).count())"
-    )
+def django_shell(env: dict, code: str) -> str:
+    """The last line `code` prints, run in the site's own settings."""
     out = subprocess.run(  # noqa: S603
         [str(PYTHON), "manage.py", "shell", "-c", code],
         cwd=ROOT,
@@ -145,7 +141,16 @@ def registered_count(env: dict) -> int:
         text=True,
         check=True,
     )
-    return int(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def registered_count(env: dict) -> int:
+    code = (
+        "from registration.models import Registration;"
+        "print(Registration.objects.filter(user__username__startswith='load',"
+        " completed_at__isnull=False).count())"
+    )
+    return int(django_shell(env, code))
 
 
 def argon2_seconds(env: dict) -> float:
@@ -156,15 +161,7 @@ def argon2_seconds(env: dict) -> float:
         "[make_password('load-test-answer') for _ in range(5)];"
         "print((time.perf_counter()-t)/5)"
     )
-    out = subprocess.run(  # noqa: S603
-        [str(PYTHON), "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(django_shell(env, code))
 
 
 def chart(history: Path, target: Path) -> None:

@@ -8,7 +8,7 @@ import base64
 import segno
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -20,17 +20,10 @@ from audit.log import record
 from audit.models import EventKind
 from methods.flows import notify_method_changed
 from methods.models import CheckOutcome
-from methods.registry import REGISTRY, UserMethods
+from methods.registry import UserMethods
 from passwordreset import flows as reset_flows
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from policy.models import Policy
-from registration.pages import (
-    needs_password,
-    posted,
-    record_when_complete,
-    secure_page,
-    still_needed,
-)
+from registration.pages import method_setup_page, posted, record_when_complete, still_needed
 
 from .forms import AppCodeForm
 from .method import DRIFT_STEPS, check_code
@@ -63,14 +56,8 @@ def qr_svg(device: TOTPDevice) -> str:
 
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
-@secure_page
-def setup(request: HttpRequest, method_key: str) -> HttpResponse:
-    method = REGISTRY[method_key]
-    policy = Policy.load()
-    if not method.is_enabled(policy):
-        raise Http404
-    if gate := needs_password(request):
-        return gate
+@method_setup_page
+def setup(request: HttpRequest, method, policy) -> HttpResponse:
     device = _pending_device(request.user)
     form = AppCodeForm(posted(request))
     if request.method == "POST" and form.is_valid():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -16,17 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.log import record
 from audit.models import EventKind
 from methods.flows import notify_method_changed
-from methods.registry import REGISTRY
 from passwordreset import flows as reset_flows
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from policy.models import Policy
-from registration.pages import (
-    needs_password,
-    posted,
-    record_when_complete,
-    secure_page,
-    still_needed,
-)
+from registration.pages import method_setup_page, posted, record_when_complete, still_needed
 
 from . import ceremony
 from .models import Passkey
@@ -52,20 +44,9 @@ class AnswerForm(forms.Form):
     credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
 
 
-def _method(method_key: str):
-    method = REGISTRY[method_key]
-    policy = Policy.load()
-    if not method.is_enabled(policy):
-        raise Http404
-    return method, policy
-
-
 @require_http_methods(["GET", "POST"])
-@secure_page
-def setup(request: HttpRequest, method_key: str) -> HttpResponse:
-    method, policy = _method(method_key)
-    if gate := needs_password(request):
-        return gate
+@method_setup_page
+def setup(request: HttpRequest, method, policy) -> HttpResponse:
     keys = list(Passkey.objects.filter(user=request.user))
     form = NameForm(posted(request))
     status = 200
@@ -130,11 +111,8 @@ def _changed(request: HttpRequest, method, policy, *, added: bool, removed: bool
 
 
 @require_POST
-@secure_page
-def remove_one(request: HttpRequest, key_id: int, method_key: str) -> HttpResponse:
-    method, policy = _method(method_key)
-    if gate := needs_password(request):
-        return gate
+@method_setup_page
+def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
     deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
     if deleted:
         _changed(request, method, policy, added=False, removed=True)

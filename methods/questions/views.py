@@ -4,7 +4,7 @@ the ones asked at /passwordreset/questions/."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -12,31 +12,17 @@ from django.views.decorators.http import require_http_methods
 
 from methods import flows as method_flows
 from methods.forms import QuestionsForm
-from methods.registry import REGISTRY
 from passwordreset.forms import AnswersForm
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from policy.models import Policy
-from registration.pages import (
-    needs_password,
-    posted,
-    record_when_complete,
-    secure_page,
-    still_needed,
-)
+from registration.pages import method_setup_page, posted, record_when_complete, still_needed
 
 from . import reset as reset_flows
 
 
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
-@secure_page
-def setup(request: HttpRequest, method_key: str) -> HttpResponse:
-    method = REGISTRY[method_key]
-    policy = Policy.load()
-    if not method.is_enabled(policy):
-        raise Http404
-    if gate := needs_password(request):
-        return gate
+@method_setup_page
+def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = QuestionsForm(posted(request), count=method.option(policy, "count"), user=request.user)
     if request.method == "POST" and form.is_valid():
         method_flows.questions_set(
