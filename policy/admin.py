@@ -52,21 +52,11 @@ def method_fields() -> dict[str, forms.Field]:
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
+        # The policy's own fields; the methods' options are added by the form itself.
         fields = [
-            "scope",
-            "scope_group",
-            "methods_required",
-            "reset_methods_required",
-            "questions_alone_allowed",
-            "require_registration_at_sign_in",
-            "skips_allowed",
-            "reconfirm_days",
-            "allowed_regions",
-            "helpdesk_contact",
-            "notify_users_on_reset",
-            "notify_admins_on_admin_reset",
-            "reminders_enabled",
-            "reminder_interval_days",
+            field.name
+            for field in Policy._meta.fields
+            if field.editable and field.name not in ("id", "method_options")
         ]
 
     def __init__(self, *args, **kwargs):

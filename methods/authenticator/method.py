@@ -70,16 +70,12 @@ class AuthenticatorAppMethod(Method):
     caller_check = "ask"
 
     def load_one(self, queryset: QuerySet) -> QuerySet:
-        device = confirmed_devices(OuterRef("pk"))
-        return queryset.annotate(
-            sspr_one_authenticator=Exists(device),
-            sspr_one_authenticator_at=device.order_by("-created_at").values("created_at")[:1],
-        )
+        # When the confirmed app was added; none, when there is none.
+        device = confirmed_devices(OuterRef("pk")).order_by("-created_at")
+        return queryset.annotate(sspr_one_authenticator_at=device.values("created_at")[:1])
 
     def from_row(self, row):
-        if row is None or not row.sspr_one_authenticator:
-            return None
-        return row.sspr_one_authenticator_at
+        return None if row is None else row.sspr_one_authenticator_at
 
     def status(self, methods, policy) -> MethodStatus:
         since = methods[self.key]

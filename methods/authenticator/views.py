@@ -20,13 +20,12 @@ from audit.log import record
 from audit.models import EventKind
 from methods.flows import notify_method_changed
 from methods.models import CheckOutcome
-from methods.registry import UserMethods
 from passwordreset import flows as reset_flows
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
 from registration.pages import method_setup_page, posted, record_when_complete, still_needed
 
 from .forms import AppCodeForm
-from .method import DRIFT_STEPS, check_code
+from .method import DRIFT_STEPS, check_code, confirmed_devices
 
 PENDING_NAME = "pending"
 
@@ -75,7 +74,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 "next code and enter it."
             ),
         )
-    replacing = method.status(UserMethods.load(request.user), policy).is_set
+    replacing = confirmed_devices(request.user.pk).exists()
     return render(
         request,
         "authenticator/setup.html",

@@ -73,7 +73,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 )
                 status = 400
             else:
-                _changed(request, method, policy, added=not keys)
+                action = translation.gettext("changed" if keys else "added")
+                _changed(request, method, policy, EventKind.METHOD_VERIFIED, action)
                 messages.success(request, _("Passkey “%(name)s” added.") % {"name": key.name})
                 record_when_complete(request, policy)
                 return redirect("registration:overview")
@@ -93,21 +94,11 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     )
 
 
-def _changed(request: HttpRequest, method, policy, *, added: bool, removed: bool = False) -> None:
-    kind = EventKind.METHOD_REMOVED if removed else EventKind.METHOD_VERIFIED
+def _changed(request: HttpRequest, method, policy, kind: str, action: str) -> None:
+    """Audit the change, rotate the session key, tell the person's addresses."""
     record(kind, request=request, subject=request.user, method=method.kind)
     request.session.cycle_key()
-    action = "removed" if removed else ("added" if added else "changed")
-    notify_method_changed(
-        user=request.user,
-        method=method,
-        action={
-            "removed": translation.gettext("removed"),
-            "added": translation.gettext("added"),
-            "changed": translation.gettext("changed"),
-        }[action],
-        policy=policy,
-    )
+    notify_method_changed(user=request.user, method=method, action=action, policy=policy)
 
 
 @require_POST
@@ -115,7 +106,7 @@ def _changed(request: HttpRequest, method, policy, *, added: bool, removed: bool
 def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
     deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
     if deleted:
-        _changed(request, method, policy, added=False, removed=True)
+        _changed(request, method, policy, EventKind.METHOD_REMOVED, translation.gettext("removed"))
         messages.success(request, _("The key was removed."))
     return redirect(method.setup_url())
 

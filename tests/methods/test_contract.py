@@ -112,13 +112,9 @@ def test_a_registered_method_counts_for_its_owner_and_in_sql(key, make_user, pol
     # Turned off by the policy, it no longer counts anywhere.
     policy.set_option(key, "enabled", False)
     policy.save()
-    assert method not in [status.method for status in _statuses(owner, policy)]
+    assert method not in [s.method for s in statuses(UserMethods.load(owner), policy)]
     rows = {user.username: user for user in directory(policy)}
     assert getattr(rows["owner"], method.flag_name) == 0
-
-
-def _statuses(user, policy):
-    return statuses(UserMethods.load(user), policy)
 
 
 @pytest.mark.parametrize("key", KEYS)
