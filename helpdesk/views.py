@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -30,6 +29,7 @@ from methods.models import Channel, CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from registration.queries import RegistrationState
+from sspr_site.paging import BoundedPaginator
 
 from . import report as activity
 from .forms import VerifyStartForm
@@ -37,6 +37,7 @@ from .status import Row, directory, export_header, export_rows, method_filters
 
 PERMISSION = "helpdesk.use_helpdesk"
 PAGE_SIZE = 50
+NAME_SORTS = ("username", "-username")
 
 
 def may_use_helpdesk(user) -> bool:
@@ -81,7 +82,14 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 def status_list(request: HttpRequest) -> HttpResponse:
     policy = Policy.load()
     filters = _filters(request)
-    page = Paginator(directory(policy, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    users = directory(policy, **filters)
+    paginator = BoundedPaginator(users, PAGE_SIZE)
+    # Sorting by state or by date means reading every row in the list: a list longer than the
+    # bound is shown by name, and the page says why.
+    sort_refused = paginator.count and paginator.capped and filters["sort"] not in NAME_SORTS
+    if sort_refused:
+        paginator.object_list = users.order_by("username", "pk")
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -94,6 +102,8 @@ def status_list(request: HttpRequest) -> HttpResponse:
             "states": RegistrationState.choices,
             "methods": [(key, label) for key, (label, _q) in method_filters().items()],
             "query_string": query.urlencode(),
+            "sort_refused": sort_refused,
+            "bound": paginator.bound,
         },
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django import forms
@@ -37,22 +38,31 @@ PHONE_MESSAGES = {
 class CountrySelect(forms.Select):
     """A select of some 245 countries whose options are written in one pass: the same markup
     as Django's select, without rendering a template for each option (that was most of the
-    number form's time)."""
+    number form's time). The options' markup is kept for each list and choice already drawn."""
 
     template_name = "methods/widgets/country_select.html"
+    countries: tuple[tuple[str, str], ...] = ()  # given by the form, labels as text
+
+    def use_required_attribute(self, initial):
+        return False  # the first option is "Choose a country"; the field is optional
 
     def get_context(self, name, value, attrs):
         context = forms.Widget.get_context(self, name, value, attrs)
         chosen = next(iter(self.format_value(value)), None)
-        context["widget"]["options_html"] = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (code, mark_safe(" selected") if str(code) == chosen else "", label)  # noqa: S308
-                for code, label in self.choices
-            ),
-        )
+        context["widget"]["options_html"] = _options_html(self.countries, chosen)
         return context
+
+
+@functools.lru_cache(maxsize=256)
+def _options_html(choices: tuple[tuple[str, str], ...], chosen: str | None) -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (code, mark_safe(" selected") if code == chosen else "", label)  # noqa: S308
+            for code, label in choices
+        ),
+    )
 
 
 class PhoneForm(forms.Form):
@@ -74,9 +84,11 @@ class PhoneForm(forms.Form):
     def __init__(self, *args, allowed_regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.allowed_regions = list(allowed_regions)
-        self.fields["region"].choices = [("", _("Choose a country"))] + region_choices(
-            self.allowed_regions
-        )
+        # Some 245 choices: the widget draws them from plain text (its markup kept per
+        # language and choice); the field lists them only when it checks a posted region.
+        countries = (("", str(_("Choose a country"))), *region_choices(self.allowed_regions))
+        self.fields["region"].choices = lambda: countries
+        self.fields["region"].widget.countries = countries
         default = getattr(settings, "SSPR_DEFAULT_PHONE_REGION", "")
         if default and (not self.allowed_regions or default in self.allowed_regions):
             self.fields["region"].initial = default

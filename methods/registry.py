@@ -6,6 +6,7 @@ A new method is a module with a Method subclass (methods/base.py) and one line b
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,11 +67,18 @@ class UserMethods:
     @classmethod
     def load_or_none(cls, user_id: int) -> UserMethods:
         """Like load(), by id, with the same query whether or not the user exists."""
-        queryset = get_user_model().objects.filter(pk=user_id)
-        for method in REGISTRY.values():
-            queryset = method.load_one(queryset)
-        row = queryset.first()
+        row = _methods_query().filter(pk=user_id).first()
         return cls(row, {key: method.from_row(row) for key, method in REGISTRY.items()})
+
+
+@functools.cache
+def _methods_query() -> QuerySet:
+    """The query that loads people's methods, each method adding its part; built once per
+    process (never run itself: each use filters a copy of it)."""
+    queryset = get_user_model().objects.all()
+    for method in REGISTRY.values():
+        queryset = method.load_one(queryset)
+    return queryset
 
 
 def statuses(methods: UserMethods, policy) -> list[MethodStatus]:

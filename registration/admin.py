@@ -24,6 +24,7 @@ from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
+from sspr_site.paging import BoundedPaginator
 
 from .flows import registrations_flag
 from .models import Registration
@@ -121,6 +122,9 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
     list_filter = [RegistrationStateFilter, ResetAbilityFilter, *UserAdmin.list_filter]
     actions = ["require_reconfirmation"]
     change_list_template = "admin/auth/user/sspr_change_list.html"
+    # Counted up to a bound, never over the whole table (sspr_site/paging.py).
+    paginator = BoundedPaginator
+    show_full_result_count = False
 
     def get_queryset(self, request):
         policy = Policy.load()

@@ -1,6 +1,9 @@
 """The peer for the phone-setup benchmark: django-two-factor-auth's setup wizard in a default
 project on the same Django, django-otp and phonenumbers as this site, with its fake gateway."""
 
+import os
+import tempfile
+
 SECRET_KEY = "benchmark-only"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]
@@ -40,7 +43,18 @@ TEMPLATES = [
         },
     }
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# The same kind of database as the site in the same run: a file, with the same options.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="sspr-bench-peer-"), "peer.sqlite3"),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        },
+    }
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TWO_FACTOR_SMS_GATEWAY = "two_factor.gateways.fake.Fake"
 TWO_FACTOR_CALL_GATEWAY = "two_factor.gateways.fake.Fake"

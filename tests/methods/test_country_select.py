@@ -14,6 +14,12 @@ from methods.phones import region_choices
 CHOICES = [("", "Choose a country"), *region_choices()]
 
 
+def country_select(choices) -> CountrySelect:
+    widget = CountrySelect()
+    widget.countries = tuple(choices)  # as PhoneForm gives them
+    return widget
+
+
 def normalised(html: str) -> str:
     return re.sub(r">\s+<", "><", html.strip())
 
@@ -21,11 +27,26 @@ def normalised(html: str) -> str:
 @pytest.mark.parametrize("value", [None, "", "GB", "DE", "ZZ", "<script>"])
 def test_the_same_markup_as_djangos_select(value):
     attrs = {"id": "id_region", "aria-describedby": "id_region_helptext"}
-    ours = CountrySelect(choices=CHOICES).render("region", value, attrs)
+    ours = country_select(CHOICES).render("region", value, attrs)
     django = forms.Select(choices=CHOICES).render("region", value, attrs)
     assert normalised(ours) == normalised(django)
 
 
 def test_labels_are_escaped():
-    html = CountrySelect(choices=[("x", "<b>bold</b> & co")]).render("region", "x")
+    html = country_select([("x", "<b>bold</b> & co")]).render("region", "x")
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html and "<b>" not in html
+
+
+def test_the_phone_form_draws_the_countries_in_the_readers_language_and_checks_them():
+    from django.utils import translation
+
+    from methods.forms import PhoneForm
+
+    with translation.override("de"):
+        german = str(PhoneForm(allowed_regions=["DE", "AT"])["region"])
+    english = str(PhoneForm(allowed_regions=["DE", "AT"])["region"])
+    assert "Deutschland (+49)" in german and "Österreich (+43)" in german
+    assert "Germany (+49)" in english and "Deutschland" not in english
+    assert "Afghanistan" not in english  # only the allowed countries
+    form = PhoneForm({"region": "FR", "number": "06 12 34 56 78"}, allowed_regions=["DE", "AT"])
+    assert not form.is_valid() and "region" in form.errors
