@@ -4,14 +4,22 @@ Columns: username, office_phone, authentication_phone, authentication_email, con
 Every row is checked; good rows are applied in one transaction per batch, bad rows are
 reported with their line, column and reason. Re-running the same file changes nothing.
 The file is read twice as a stream (encoding check and row count, then the import), so memory
-stays bounded whatever its length.
+stays bounded whatever its length. A large file's rows are checked by worker processes while
+this one writes the batches already checked; new rows are written with the database's bulk
+path (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
+import itertools
+import multiprocessing
+import os
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -19,7 +27,9 @@ import phonenumbers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
@@ -184,8 +194,11 @@ def _stored(row: _Row, e164_number: str) -> PhoneNumber:
 
 
 def _check_row(
-    line: int, record: dict[str, str], seen: dict[str, int], allowed_regions: Sequence[str]
-) -> tuple[_Row | None, list]:
+    line: int, record: dict[str, str], allowed_regions: Sequence[str], directory: bool
+) -> tuple[int, str, _Row | None, list]:
+    """Check one row on its own (whether its user is named twice is the caller's part).
+    Returns the line, the username, the row when it is good, and the problems found. Touches
+    no database: it may run in a worker process."""
     problems: list[RowProblem] = []
     values = {name: (record.get(name) or "").strip() for name in COLUMNS}
     for name, value in values.items():
@@ -195,20 +208,9 @@ def _check_row(
     username = values["username"]
     if not username:
         problems.append(RowProblem(line, "username", _("missing")))
-    elif username.casefold() in seen:
-        problems.append(
-            RowProblem(
-                line,
-                "username",
-                _("already on line %(line)d; each user once per file")
-                % {"line": seen[username.casefold()]},
-            )
-        )
-    else:
-        seen[username.casefold()] = line
     if None in record:
         problems.append(RowProblem(line, "", _("more cells than columns")))
-    if values["office_phone"] and accounts().kind != "none":
+    if values["office_phone"] and directory:
         problems.append(
             RowProblem(line, "office_phone", _("the directory sets office phones; leave it empty"))
         )
@@ -250,8 +252,46 @@ def _check_row(
             )
         )
     if problems:
-        return None, problems
-    return _Row(line, username, office, phone, email, parsed), []
+        return line, username, None, problems
+    return line, username, _Row(line, username, office, phone, email, parsed), []
+
+
+def _check_rows(chunk: list[tuple[int, dict]], allowed_regions, directory: bool) -> list:
+    return [_check_row(line, record, allowed_regions, directory) for line, record in chunk]
+
+
+# A file of at least this many rows is checked by worker processes (phone numbers are most of
+# the checking time), CHUNK rows at a time, a few chunks ahead of the rows being applied.
+PARALLEL_FROM = 5000
+CHUNK = 500
+
+
+def _workers(total: int) -> int:
+    if total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(os.cpu_count() or 1, 4)
+
+
+def _checked(reader: csv.DictReader, total: int, allowed_regions) -> Iterator[tuple]:
+    """Each row checked, in file order: in this process for a small file, by worker processes
+    for a large one (the same function either way; only the reading and the order are here,
+    so memory stays bounded by the chunks in flight)."""
+    directory = accounts().kind != "none"
+    records = ((reader.line_num, record) for record in reader)
+    workers = _workers(total)
+    if workers < 2:
+        for line, record in records:
+            yield _check_row(line, record, allowed_regions, directory)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: deque = deque()
+        while chunk := list(itertools.islice(records, CHUNK)):
+            pending.append(pool.submit(_check_rows, chunk, allowed_regions, directory))
+            if len(pending) > 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def import_contact_info(
@@ -274,9 +314,14 @@ def import_contact_info(
         reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
         seen: dict[str, int] = {}
         batch: list[_Row] = []
-        for record in reader:
+        for line, username, row, problems in _checked(reader, total, allowed_regions):
             report.rows += 1
-            row, problems = _check_row(reader.line_num, record, seen, allowed_regions)
+            if username and (first := seen.get(username.casefold())):
+                duplicate = _("already on line %(line)d; each user once per file") % {"line": first}
+                problems = [RowProblem(line, "username", duplicate), *problems]
+                row = None
+            elif username:
+                seen[username.casefold()] = line
             report.errors.extend(problems)
             if row is not None:
                 batch.append(row)
@@ -295,94 +340,139 @@ def import_contact_info(
     return report
 
 
-def _apply(batch: list[_Row], report: ImportReport, *, dry_run: bool, actor) -> None:
+@dataclass
+class _Existing:
+    """A stored record as the import compares it: its id, value and whether it was verified."""
+
+    pk: int
+    value: str
+    verified: bool = False
+
+
+@dataclass
+class _Writes:
+    """What a batch writes: new rows as column values in the database's terms, changed records
+    as lightweight instances for bulk_update, and the audit rows."""
+
+    created: dict[type, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    updated: dict[type, list] = field(default_factory=lambda: defaultdict(list))
+    events: list[dict] = field(default_factory=list)
+
+
+UPDATED_FIELDS = {
+    OfficePhone: ["number", "updated_at"],
+    AuthenticationPhone: ["number", "prepopulated", "consent_recorded_at", "updated_at"],
+    AuthenticationEmail: ["email", "prepopulated", "consent_recorded_at", "updated_at"],
+}
+
+
+def _stored_values(usernames: list[str]) -> dict[str, tuple[int, dict[type, _Existing]]]:
+    """Each named user's id and stored contact records, in one query: the value as stored (E.164
+    for numbers, not turned into a number object on the way), its id, and whether the user
+    verified it. Each record is looked up by its user's index (a subquery per record kind), so
+    a batch costs the same whatever the size of the tables."""
     User = get_user_model()
-    # Ids only: no user object is built for a row (the import's time went there).
-    users = dict(
-        User.objects.filter(
-            **{f"{User.USERNAME_FIELD}__in": [row.username for row in batch]}
-        ).values_list(User.USERNAME_FIELD, "pk")
+    parts = (
+        (OfficePhone, "number", False),
+        (AuthenticationPhone, "number", True),
+        (AuthenticationEmail, "email", True),
     )
-    missing = [row for row in batch if row.username not in users]
+    columns = {}
+    for model, attr, verified in parts:
+        mine = model.objects.filter(user=OuterRef("pk"))
+        name = model._meta.model_name
+        columns[f"{name}_pk"] = Subquery(mine.values("pk")[:1])
+        columns[f"{name}_value"] = Subquery(
+            mine.annotate(stored=Cast(attr, TextField())).values("stored")[:1]
+        )
+        if verified:
+            columns[f"{name}_verified"] = Subquery(mine.values("verified_at")[:1])
+    users = User.objects.filter(**{f"{User.USERNAME_FIELD}__in": usernames}).annotate(**columns)
+    found = {}
+    for values in users.values(User.USERNAME_FIELD, "pk", *columns):
+        records = {}
+        for model, _attr, verified in parts:
+            name = model._meta.model_name
+            if values[f"{name}_pk"] is not None:
+                verified_at = values[f"{name}_verified"] if verified else None
+                records[model] = _Existing(
+                    values[f"{name}_pk"], values[f"{name}_value"], verified_at is not None
+                )
+        found[values[User.USERNAME_FIELD]] = (values["pk"], records)
+    return found
+
+
+def _apply(batch: list[_Row], report: ImportReport, *, dry_run: bool, actor) -> None:
+    # Ids and values only, in one query: no model object is built for a row that is new or
+    # unchanged (the import's time went there).
+    stored = _stored_values([row.username for row in batch])
+    missing = [row for row in batch if row.username not in stored]
     for row in missing:
         report.errors.append(RowProblem(row.line, "username", _("no such user")))
-    rows = [row for row in batch if row.username in users]
-    ids = [users[row.username] for row in rows]
-    offices = {o.user_id: o for o in OfficePhone.objects.filter(user_id__in=ids)}
-    phones = {p.user_id: p for p in AuthenticationPhone.objects.filter(user_id__in=ids)}
-    emails = {e.user_id: e for e in AuthenticationEmail.objects.filter(user_id__in=ids)}
+    rows = [row for row in batch if row.username in stored]
     now = timezone.now()
-    to_create: dict[type, list] = {
-        OfficePhone: [],
-        AuthenticationPhone: [],
-        AuthenticationEmail: [],
-    }
-    to_update: dict[type, list] = {
-        OfficePhone: [],
-        AuthenticationPhone: [],
-        AuthenticationEmail: [],
-    }
-    events = []
+    when = connection.ops.adapt_datetimefield_value(now)
+    writes = _Writes()
+    actor_id = getattr(actor, "pk", None)
     for row in rows:
-        user_id = users[row.username]
+        user_id, records = stored[row.username]
         changed: list[str] = []
         created = False
         if row.office_phone:
-            office = offices.get(user_id)
+            office = records.get(OfficePhone)
             if office is None:
-                to_create[OfficePhone].append(
-                    OfficePhone(user_id=user_id, number=_stored(row, row.office_phone))
+                writes.created[OfficePhone].append(
+                    {"user_id": user_id, "number": row.office_phone, "updated_at": when}
                 )
                 changed.append("office_phone")
                 created = True
-            elif str(office.number) != row.office_phone:
-                office.number = _stored(row, row.office_phone)
-                office.updated_at = now
-                to_update[OfficePhone].append(office)
+            elif office.value != row.office_phone:
+                writes.updated[OfficePhone].append(
+                    OfficePhone(
+                        pk=office.pk,
+                        user_id=user_id,
+                        number=_stored(row, row.office_phone),
+                        updated_at=now,
+                    )
+                )
                 changed.append("office_phone")
-        for model, value, existing, attr, column in (
-            (
-                AuthenticationPhone,
-                row.authentication_phone,
-                phones,
-                "number",
-                "authentication_phone",
-            ),
-            (
-                AuthenticationEmail,
-                row.authentication_email,
-                emails,
-                "email",
-                "authentication_email",
-            ),
+        for model, value, attr, column in (
+            (AuthenticationPhone, row.authentication_phone, "number", "authentication_phone"),
+            (AuthenticationEmail, row.authentication_email, "email", "authentication_email"),
         ):
             if not value:
                 continue
-            record = existing.get(user_id)
+            record = records.get(model)
             if record is None:
-                to_create[model].append(
-                    model(
-                        user_id=user_id,
-                        **{attr: _stored(row, value) if attr == "number" else value},
-                        prepopulated=True,
-                        consent_recorded_at=now,
-                    )
+                writes.created[model].append(
+                    {
+                        "user_id": user_id,
+                        attr: value,
+                        "prepopulated": True,
+                        "consent_recorded_at": when,
+                        "updated_at": when,
+                    }
                 )
                 changed.append(column)
                 created = True
-            elif str(getattr(record, attr)).casefold() == value.casefold():
+            elif record.value.casefold() == value.casefold():
                 continue
-            elif record.verified_at is not None:
+            elif record.verified:
                 # Never replace what the user proved themselves with an unproven value.
                 report.kept.append(
                     RowProblem(row.line, column, _("kept the value the user verified"))
                 )
             else:
-                setattr(record, attr, _stored(row, value) if attr == "number" else value)
-                record.prepopulated = True
-                record.consent_recorded_at = now
-                record.updated_at = now
-                to_update[model].append(record)
+                writes.updated[model].append(
+                    model(
+                        pk=record.pk,
+                        user_id=user_id,
+                        **{attr: _stored(row, value) if attr == "number" else value},
+                        prepopulated=True,
+                        consent_recorded_at=now,
+                        updated_at=now,
+                    )
+                )
                 changed.append(column)
         if not changed:
             report.unchanged += 1
@@ -391,26 +481,59 @@ def _apply(batch: list[_Row], report: ImportReport, *, dry_run: bool, actor) -> 
             report.created += 1
         else:
             report.updated += 1
-        events.append(
-            Event(
-                kind=EventKind.CONTACT_IMPORTED,
-                actor=actor if getattr(actor, "pk", None) else None,
-                subject_id=user_id,
-                details={"fields": changed},
-            )
+        writes.events.append(
+            {
+                "created_at": when,
+                "actor_id": actor_id,
+                "subject_id": user_id,
+                "kind": str(EventKind.CONTACT_IMPORTED),
+                "ip": None,
+                "details": _details(tuple(changed)),
+            }
         )
     if dry_run:
         return
     with transaction.atomic():
-        for model, objects in to_create.items():
-            model.objects.bulk_create(objects)
-        OfficePhone.objects.bulk_update(to_update[OfficePhone], ["number", "updated_at"])
-        AuthenticationPhone.objects.bulk_update(
-            to_update[AuthenticationPhone],
-            ["number", "prepopulated", "consent_recorded_at", "updated_at"],
+        for model, values in writes.created.items():
+            _insert(model, values)
+        for model, objects in writes.updated.items():
+            model.objects.bulk_update(objects, UPDATED_FIELDS[model])
+        _insert(Event, writes.events)
+
+
+@functools.lru_cache(maxsize=16)
+def _details(fields: tuple[str, ...]):
+    """An audit row's details in the database's terms (a handful of kinds, each made once)."""
+    return connection.ops.adapt_json_value({"fields": list(fields)}, None)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Write new rows, given as column values already in the database's terms, with as few
+    statements as the database takes parameters for. The values come from the checks above
+    (numbers in E.164, addresses canonical, times adapted), so the model's own preparation would
+    only repeat them."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608  (quoted names only)
+        quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
+    )
+    if connection.vendor == "postgresql":
+        # PostgreSQL's own bulk path: rows streamed, nothing to parse per value.
+        table = "{} ({})".format(
+            quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
         )
-        AuthenticationEmail.objects.bulk_update(
-            to_update[AuthenticationEmail],
-            ["email", "prepopulated", "consent_recorded_at", "updated_at"],
-        )
-        Event.objects.bulk_create(events)
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        return
+    marks = "({})".format(", ".join(["%s"] * len(columns)))
+    size = max(connection.ops.bulk_batch_size(columns, rows), 1)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            cursor.execute(
+                head + ", ".join([marks] * len(chunk)),
+                [row[column] for row in chunk for column in columns],
+            )

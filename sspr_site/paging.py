@@ -14,14 +14,31 @@ LIST_BOUND = 1000
 
 
 class BoundedPaginator(Paginator):
-    """Django's paginator over at most LIST_BOUND rows; `capped` says there are more."""
+    """Django's paginator over at most LIST_BOUND rows; `capped` says there are more.
+
+    It first finds the ids of the rows, up to the bound and in no order (the database reads them
+    from whatever index answers the filter best). A list within the bound is then read, sorted and
+    cut into pages among those ids only, so its cost never depends on the size of the table. A list
+    beyond the bound is read in its order, as far as the page asked for.
+    """
 
     bound = LIST_BOUND
-    capped = False
+
+    @cached_property
+    def _found(self) -> list:
+        return list(self.object_list.order_by().values_list("pk", flat=True)[: self.bound + 1])
+
+    @property
+    def capped(self) -> bool:
+        return len(self._found) > self.bound
 
     @cached_property
     def count(self) -> int:
-        # Without an order, the database may stop at the first bound + 1 rows it finds.
-        counted = self.object_list.order_by()[: self.bound + 1].count()
-        self.capped = counted > self.bound
-        return min(counted, self.bound)
+        return min(len(self._found), self.bound)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        rows = self.object_list if self.capped else self.object_list.filter(pk__in=self._found)
+        return self._get_page(rows[bottom:top], number, self)

@@ -219,3 +219,69 @@ def test_import_page_needs_permission(client, make_user):
     session.pop("sspr_check_registration", None)
     session.save()
     assert client.get("/admin/auth/user/import-contact-info/").status_code == 403
+
+
+def _mixed_file(count: int) -> str:
+    """Good rows, unknown users, bad numbers, duplicates and missing consent, interleaved."""
+    lines = []
+    for index in range(count):
+        kind = index % 6
+        if kind == 0:
+            lines.append(f"user{index},+4420718{index:05d},,u{index}@home.example,yes")
+        elif kind == 1:
+            lines.append(f"ghost{index},+4420718{index:05d},,,no")
+        elif kind == 2:
+            lines.append(f"user{index},12,,,no")
+        elif kind == 3:
+            lines.append(f"user{index - 3},,,,no")  # the user of three lines up, again
+        elif kind == 4:
+            lines.append(f"user{index},,+447400{index:06d},,no")
+        else:
+            lines.append(f"user{index},,+449090901234,,yes")
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def _outcome(report):
+    stored = sorted(OfficePhone.objects.values_list("user__username", "number"))
+    emails = sorted(AuthenticationEmail.objects.values_list("user__username", "email"))
+    return (
+        [str(problem) for problem in report.errors],
+        (report.rows, report.created, report.updated, report.unchanged),
+        stored,
+        emails,
+        Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).count(),
+    )
+
+
+def test_worker_processes_check_a_large_file_with_the_same_outcome(make_user, monkeypatch):
+    from django.db import transaction
+
+    from methods import contact_import
+
+    for index in range(0, 120, 6):
+        make_user(f"user{index}", password=None)
+    for index in range(2, 120, 6):
+        make_user(f"user{index}", password=None)
+    for index in range(4, 120, 6):
+        make_user(f"user{index}", password=None)
+    text = _mixed_file(120).encode()
+
+    def outcome(parallel_from):
+        monkeypatch.setattr(contact_import, "PARALLEL_FROM", parallel_from)
+        monkeypatch.setattr(contact_import, "CHUNK", 7)  # many chunks, out of step with batches
+        monkeypatch.setattr(
+            contact_import, "_workers", lambda total: 2 if total >= parallel_from else 0
+        )
+        sid = transaction.savepoint()
+        report = import_contact_info(io.BytesIO(text), batch_size=25)
+        result = _outcome(report)
+        transaction.savepoint_rollback(sid)
+        return result
+
+    alone, in_workers = outcome(10**9), outcome(10)
+    assert in_workers == alone
+    problems, counts, stored, emails, events = in_workers
+    assert counts[0] == 120 and counts[1] == 20 and stored and len(emails) == 20 and events == 20
+    assert "line 5, column username: already on line 2" in problems[2]  # kept in file order
+    assert any("line 4, column office_phone: not a phone number" in p for p in problems)
+    assert any("line 3, column username: no such user" in p for p in problems)
