@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -66,7 +67,11 @@ def ours() -> dict[str, float]:
     settings.SSPR_SEND_LIMITS = dict.fromkeys(
         ("user", "destination", "ip", "prefix", "overall"), 10**9
     )
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Passwords with a fast hasher (as the peer's); security answers keep Argon2.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
     steps = ["overview", "number form", "number", "send", "code"]
     samples: dict[str, list[float]] = {step: [] for step in steps}
     for n in range(ROUNDS):
@@ -90,13 +95,171 @@ def ours() -> dict[str, float]:
             samples[step].append(ms)
     result = medians(samples)
     anonymous = Client()
-    for label, path in (
-        ("page not found (the base layout)", "/no/such/page/"),
-        ("reset portal, first page", "/passwordreset/"),
-    ):
-        times = [timed(anonymous.get, path)[0] for _ in range(ROUNDS)]
-        result[f"floor:{label}"] = statistics.median(times[WARMUP:])
+    times = [timed(anonymous.get, "/no/such/page/")[0] for _ in range(ROUNDS)]
+    result["floor:the base layout (a page not found)"] = statistics.median(times[WARMUP:])
+    from methods.answers import hash_answer
+
+    times = [timed(hash_answer, f"an answer {n}")[0] for n in range(WARMUP + 10)]
+    result["floor:Argon2, one security answer"] = statistics.median(times[WARMUP:])
+    for label, ms in every_page().items():
+        result[f"floor:{label}"] = ms
     return result
+
+
+def _code(text: str) -> str:
+    return re.findall(r"\b\d{6}\b", text)[-1]
+
+
+def every_page() -> dict[str, float]:
+    """Every page of /ssprsetup, /passwordreset and /helpdesk, GET and POST, each round a new
+    person walking the whole way (medians). Messages go to in-memory backends; passwords use a
+    fast hasher here, and the pages that hash security answers (Argon2) are marked."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+    from django.test import Client
+
+    from methods.backends import locmem
+    from passwordreset import captcha
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    User = get_user_model()
+    agent = User.objects.create_superuser("bench-agent", "agent@example.org", "x")
+    desk = Client()
+    desk.force_login(agent)
+    session = desk.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    samples: dict[str, list[float]] = {}
+
+    def step(label, call, *args, expect=(200, 302)):
+        ms, response = timed(call, *args)
+        assert response.status_code in expect, (label, response.status_code)
+        samples.setdefault(label, []).append(ms)
+        return response
+
+    for n in range(ROUNDS):
+        name = f"walker{n}"
+        user = User.objects.create_user(name, password="x")
+        person = Client()
+        step("GET /ssprsetup/signin/", person.get, "/ssprsetup/signin/")
+        step(
+            "POST /ssprsetup/signin/",
+            person.post,
+            "/ssprsetup/signin/",
+            {"username": name, "password": "x"},
+        )
+        session = person.session
+        session.pop("sspr_check_registration", None)
+        session.save()
+        step("GET /ssprsetup/", person.get, "/ssprsetup/")
+        number = f"+4474008{n:05d}"
+        step("GET /ssprsetup/phone/", person.get, "/ssprsetup/phone/")
+        step(
+            "POST /ssprsetup/phone/ (number)",
+            person.post,
+            "/ssprsetup/phone/",
+            {"region": "", "number": number},
+        )
+        step("GET /ssprsetup/phone/send/", person.get, "/ssprsetup/phone/send/")
+        step(
+            "POST /ssprsetup/phone/send/", person.post, "/ssprsetup/phone/send/", {"channel": "sms"}
+        )
+        step("GET /ssprsetup/phone/verify/", person.get, "/ssprsetup/phone/verify/")
+        code = _code(locmem.outbox[-1].text)
+        step(
+            "POST /ssprsetup/phone/verify/", person.post, "/ssprsetup/phone/verify/", {"code": code}
+        )
+        address = f"{name}.home@example.net"
+        step("GET /ssprsetup/email/", person.get, "/ssprsetup/email/")
+        step(
+            "POST /ssprsetup/email/ (address and send)",
+            person.post,
+            "/ssprsetup/email/",
+            {"email": address},
+        )
+        step("GET /ssprsetup/email/verify/", person.get, "/ssprsetup/email/verify/")
+        code = _code(mail.outbox[-1].body)
+        step(
+            "POST /ssprsetup/email/verify/", person.post, "/ssprsetup/email/verify/", {"code": code}
+        )
+        page = step(
+            "GET /ssprsetup/questions/", person.get, "/ssprsetup/questions/"
+        ).content.decode()
+        ids = sorted(set(re.findall(r'<option value="(\d+)"', page)))[:3]
+        answers = {}
+        for index, question in enumerate(ids, start=1):
+            answers[f"question_{index}"] = question
+            answers[f"answer_{index}"] = f"answer {index} for {name}"
+        step(
+            "POST /ssprsetup/questions/ (3 Argon2 hashes)",
+            person.post,
+            "/ssprsetup/questions/",
+            answers,
+        )
+        step("POST /ssprsetup/finish/", person.post, "/ssprsetup/finish/", {})
+
+        visitor = Client()
+        step("GET /passwordreset/", visitor.get, "/passwordreset/")
+        challenge = step("GET /passwordreset/check/", visitor.get, "/passwordreset/check/").json()
+        step(
+            "POST /passwordreset/ (name and puzzle)",
+            visitor.post,
+            "/passwordreset/",
+            {"username": name, "altcha": captcha.solve(challenge)},
+        )
+        step("GET /passwordreset/action/", visitor.get, "/passwordreset/action/")
+        step(
+            "POST /passwordreset/action/",
+            visitor.post,
+            "/passwordreset/action/",
+            {"action": "reset"},
+        )
+        step("GET /passwordreset/methods/", visitor.get, "/passwordreset/methods/")
+        step("GET /passwordreset/phone/", visitor.get, "/passwordreset/phone/")
+        step(
+            "POST /passwordreset/phone/ (number and send)",
+            visitor.post,
+            "/passwordreset/phone/",
+            {"number": number, "channel": "sms"},
+        )
+        step("GET /passwordreset/phone/code/", visitor.get, "/passwordreset/phone/code/")
+        code = _code(locmem.outbox[-1].text)
+        step(
+            "POST /passwordreset/phone/code/",
+            visitor.post,
+            "/passwordreset/phone/code/",
+            {"code": code},
+        )
+        step("GET /passwordreset/finish/", visitor.get, "/passwordreset/finish/")
+        new = f"Bench-{n}-lantern-copper-2027"
+        step(
+            "POST /passwordreset/finish/",
+            visitor.post,
+            "/passwordreset/finish/",
+            {"new_password1": new, "new_password2": new},
+        )
+        step("GET /passwordreset/done/", visitor.get, "/passwordreset/done/")
+
+        step("GET /helpdesk/", desk.get, "/helpdesk/")
+        step("GET /helpdesk/users/<id>/", desk.get, f"/helpdesk/users/{user.pk}/")
+        step("GET /helpdesk/users/<id>/verify/", desk.get, f"/helpdesk/users/{user.pk}/verify/")
+        step(
+            "POST /helpdesk/users/<id>/verify/ (send)",
+            desk.post,
+            f"/helpdesk/users/{user.pk}/verify/",
+            {"method": "phone"},
+        )
+        code = _code(locmem.outbox[-1].text)
+        step(
+            "POST /helpdesk/users/<id>/verify/code/",
+            desk.post,
+            f"/helpdesk/users/{user.pk}/verify/code/",
+            {"code": code},
+        )
+        step("GET /helpdesk/report/", desk.get, "/helpdesk/report/")
+    return medians(samples)
 
 
 def peer() -> dict[str, float]:
@@ -184,14 +347,20 @@ def table() -> str:
         "(target: at most 0.7x)."
     )
     bare = floors.pop("a bare view")
+    argon2 = floors.pop("Argon2, one security answer")
     lines += [
-        "\n### Against a bare view in a default project (same Django, same run)\n",
-        "| page | median | times the bare view |",
-        "|---|---|---|",
-        f"| a bare view (default project) | {bare:.2f} ms | 1.00x |",
+        "\n### Every page against a bare view in a default project (same Django, same run)\n",
+        f"Median of {ROUNDS - WARMUP} walks, each a new person; messages to in-memory backends "
+        f"(a provider's own time is not in these figures); passwords with a fast hasher, as the "
+        f"peer's. Hashing one security answer with Argon2 takes {argon2:.0f} ms on its own; "
+        "the page that hashes three is marked.\n",
+        "| page | median | times the bare view | target |",
+        "|---|---:|---:|---:|",
+        f"| a bare view (default project) | {bare:.2f} ms | 1.00x | |",
     ]
     for label, ms in floors.items():
-        lines.append(f"| {label} | {ms:.2f} ms | {ms / bare:.2f}x |")
+        target = "1.2x" if "base layout" in label else "1.5x"
+        lines.append(f"| {label} | {ms:.2f} ms | {ms / bare:.1f}x | {target} |")
     return "\n".join(lines)
 
 

@@ -44,7 +44,8 @@ def directory(
 ) -> QuerySet:
     """Users in scope, annotated, filtered and sorted; rows carry their methods (one query)."""
     users = policy.scoped_users(get_user_model().objects.all())
-    users = with_methods(with_state(users, policy), policy).select_related("sspr_registration")
+    users = with_methods(with_state(users, policy), policy, select_rule=False)
+    users = users.select_related("sspr_registration")
     if query:
         users = users.filter(
             Q(username__icontains=query)
@@ -88,7 +89,7 @@ class Row:
     confirmed_at: datetime | None
 
     @classmethod
-    def of(cls, user) -> Row:
+    def of(cls, user, rule: ResetRule) -> Row:
         registration = _related(user, "sspr_registration")
         shown = []
         for key, method in REGISTRY.items():
@@ -101,7 +102,7 @@ class Row:
             name=user.get_full_name(),
             state=user.sspr_state,
             state_label=str(RegistrationState.labels[user.sspr_state]),
-            can_reset=user.sspr_can_reset,
+            can_reset=rule.allows_row(user),
             methods=shown,
             other_methods=user.sspr_other_methods,
             questions_count=bool(user.sspr_knowledge),
@@ -145,7 +146,7 @@ def export_header() -> list[str]:
     ]
 
 
-def export_rows(users: QuerySet) -> Iterator[list]:
+def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
     """The export's rows, the values a Row shows, read as plain values: no model object per
     user (the export reads every user in scope). Each method gives its own column."""
     methods = list(REGISTRY.values())
@@ -155,15 +156,20 @@ def export_rows(users: QuerySet) -> Iterator[list]:
         "first_name",
         "last_name",
         "sspr_state",
-        "sspr_can_reset",
+        "sspr_other_methods",
+        "sspr_knowledge",
+        "is_staff",
+        "sspr_privileged_alone",
         "sspr_registration__completed_at",
         "sspr_registration__last_confirmed_at",
         *fields,
     )
-    for username, first, last, state, can_reset, completed, confirmed, *rest in values.iterator(
-        chunk_size=5000
-    ):
-        by_name = dict(zip(fields, rest, strict=True))
+    for row in values.iterator(chunk_size=5000):
+        username, first, last, state, others, knowledge, staff, alone, completed, confirmed = row[
+            :10
+        ]
+        by_name = dict(zip(fields, row[10:], strict=True))
+        can_reset = rule.allows(Proof(others, bool(knowledge), staff, bool(alone)))
         yield [
             username,
             f"{first} {last}".strip(),

@@ -27,6 +27,7 @@ from methods import flows as method_flows
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods
+from methods.reset_rule import ResetRule
 from policy.models import Policy
 from registration.queries import RegistrationState
 from sspr_site.paging import BoundedPaginator
@@ -97,7 +98,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
         "helpdesk/status_list.html",
         {
             "page": page,
-            "rows": [Row.of(user) for user in page.object_list],
+            "rows": [Row.of(user, ResetRule.of(policy)) for user in page.object_list],
             "filters": filters,
             "states": RegistrationState.choices,
             "methods": [(key, label) for key, (label, _q) in method_filters().items()],
@@ -130,7 +131,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(export_header())
-        for count, row in enumerate(export_rows(users), start=1):
+        for count, row in enumerate(export_rows(users, ResetRule.of(policy)), start=1):
             writer.writerow([cell(value) for value in row])
             if count % 1000 == 0:
                 yield buffer.getvalue()
@@ -145,7 +146,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _user_row(policy: Policy, user_id: int) -> Row:
-    return Row.of(_user(policy, user_id))
+    return Row.of(_user(policy, user_id), ResetRule.of(policy))
 
 
 def _user(policy: Policy, user_id: int):
@@ -168,7 +169,7 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     user = _user(policy, user_id)
-    row = Row.of(user)
+    row = Row.of(user, ResetRule.of(policy))
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)
     return render(

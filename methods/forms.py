@@ -35,22 +35,35 @@ PHONE_MESSAGES = {
 }
 
 
-class CountrySelect(forms.Select):
-    """A select of some 245 countries whose options are written in one pass: the same markup
-    as Django's select, without rendering a template for each option (that was most of the
-    number form's time). The options' markup is kept for each list and choice already drawn."""
+class OnePassSelect(forms.Select):
+    """A select whose options are written in one pass: the same markup as Django's select,
+    without rendering a template for each option (for long lists that was most of a page's
+    time). The options' markup is kept for each list and choice already drawn."""
 
-    template_name = "methods/widgets/country_select.html"
-    countries: tuple[tuple[str, str], ...] = ()  # given by the form, labels as text
+    template_name = "methods/widgets/one_pass_select.html"
 
-    def use_required_attribute(self, initial):
-        return False  # the first option is "Choose a country"; the field is optional
+    def options(self) -> tuple[tuple[str, str], ...]:
+        # Labels as text: the kept markup is then keyed by the language it is written in.
+        return tuple((str(value), str(label)) for value, label in self.choices)
 
     def get_context(self, name, value, attrs):
         context = forms.Widget.get_context(self, name, value, attrs)
         chosen = next(iter(self.format_value(value)), None)
-        context["widget"]["options_html"] = _options_html(self.countries, chosen)
+        context["widget"]["options_html"] = _options_html(self.options(), chosen)
         return context
+
+
+class CountrySelect(OnePassSelect):
+    """Some 245 countries, given by the form as text (the field lists them only to check a
+    posted region)."""
+
+    countries: tuple[tuple[str, str], ...] = ()
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return self.countries
+
+    def use_required_attribute(self, initial):
+        return False  # the first option is "Choose a country"; the field is optional
 
 
 @functools.lru_cache(maxsize=256)
@@ -255,6 +268,7 @@ class QuestionsForm(forms.Form):
                 listed=listed,
                 label=_("Question %(index)d") % {"index": index},
                 empty_label=_("Choose a question"),
+                widget=OnePassSelect,
                 error_messages={
                     "required": _("Choose a question."),
                     "invalid_choice": _("Choose one of the questions in the list."),

@@ -88,7 +88,7 @@ def statuses(methods: UserMethods, policy) -> list[MethodStatus]:
 def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
     """Each method's flag and helpdesk values for every user of `queryset`, and the reset
     rule's inputs: `sspr_other_methods` (methods other than knowledge ones that count),
-    `sspr_knowledge` (0 or 1), `sspr_privileged_alone` (0 or 1), `sspr_method_count`."""
+    `sspr_knowledge` (0 or 1) and `sspr_privileged_alone` (0 or 1)."""
     for method in REGISTRY.values():
         queryset = method.annotate_many(queryset, policy)
     zero = Value(0)
@@ -103,9 +103,8 @@ def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
     others = [m for m in REGISTRY.values() if not m.knowledge]
     knowledge = [m for m in REGISTRY.values() if m.knowledge]
     alone = [m for m in REGISTRY.values() if m.privileged_alone(policy)]
-    queryset = queryset.annotate(
+    return queryset.annotate(
         sspr_other_methods=total(others),
         sspr_knowledge=Least(total(knowledge), Value(1)),
         sspr_privileged_alone=Least(total(alone), Value(1)),
     )
-    return queryset.annotate(sspr_method_count=F("sspr_other_methods") + F("sspr_knowledge"))

@@ -62,6 +62,17 @@ class ResetRule:
             return True
         return self.counted(proof) >= self.needed(proof.privileged)
 
+    def allows_row(self, row, *, privileged: str = "is_staff") -> bool:
+        """`allows()` for a row annotated by methods.registry.annotate_methods."""
+        return self.allows(
+            Proof(
+                row.sspr_other_methods,
+                bool(row.sspr_knowledge),
+                bool(getattr(row, privileged)),
+                bool(row.sspr_privileged_alone),
+            )
+        )
+
     def questions_alone_refused(self, proof: Proof) -> bool:
         """Questions are all this person has, and they are not enough alone."""
         return (
@@ -79,13 +90,19 @@ class ResetRule:
         questions: str = "sspr_knowledge",
         privileged: str = "is_staff",
         alone: str = "sspr_privileged_alone",
+        select: bool = True,
     ) -> QuerySet:
         """The same rule for every user of `queryset`, in SQL: annotates `sspr_counted` and
-        `sspr_can_reset` from integer annotations `others`, `questions` and `alone` (0 or 1)."""
+        `sspr_can_reset` from integer annotations `others`, `questions` and `alone` (0 or 1).
+
+        With `select=False` the two are only named, for filters and sorting: a page that shows
+        rows works the answer out from the row with `allows()` instead, and the database neither
+        computes nor returns it (the expression repeats every method's test)."""
+        add = queryset.annotate if select else queryset.alias
         questions_count = Q(**{questions: 1}, **{privileged: False})
         if not self.questions_alone:
             questions_count &= Q(**{f"{others}__gte": 1})
-        queryset = queryset.annotate(
+        queryset = add(
             sspr_counted=F(others)
             + Case(
                 When(questions_count, then=Value(1)),
@@ -93,7 +110,8 @@ class ResetRule:
                 output_field=IntegerField(),
             )
         )
-        return queryset.annotate(
+        add = queryset.annotate if select else queryset.alias
+        return add(
             sspr_can_reset=Case(
                 When(
                     Q(**{privileged: True}, sspr_counted__gte=PRIVILEGED_REQUIRED)

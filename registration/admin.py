@@ -22,6 +22,7 @@ from audit.log import record
 from audit.models import EventKind
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.registry import REGISTRY, UserMethods
+from methods.reset_rule import ResetRule
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 from sspr_site.paging import BoundedPaginator
@@ -128,7 +129,8 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
 
     def get_queryset(self, request):
         policy = Policy.load()
-        return with_methods(with_state(super().get_queryset(request), policy), policy)
+        users = with_state(super().get_queryset(request), policy)
+        return with_methods(users, policy, select_rule=False)
 
     @admin.display(description=_("Registration"), ordering="sspr_state")
     def registration_state(self, obj) -> str:
@@ -136,7 +138,11 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
 
     @admin.display(description=_("Can reset"), boolean=True, ordering="sspr_can_reset")
     def can_reset(self, obj) -> bool:
-        return bool(getattr(obj, "sspr_can_reset", False))
+        # Worked out from the row's method flags (methods/reset_rule.py); the database only
+        # filters and sorts by it.
+        if not hasattr(obj, "sspr_other_methods"):
+            return False
+        return ResetRule.of(Policy.load()).allows_row(obj)
 
     @admin.display(description=_("Recovery methods"))
     def recovery_methods(self, obj) -> str:

@@ -70,10 +70,12 @@ def with_state(queryset: QuerySet, policy: Policy) -> QuerySet:
     )
 
 
-def with_methods(queryset: QuerySet, policy: Policy) -> QuerySet:
+def with_methods(queryset: QuerySet, policy: Policy, *, select_rule: bool = True) -> QuerySet:
     """Annotate each method's flag (methods.registry.annotate_methods) and `sspr_can_reset`
-    (methods.reset_rule, the one statement of the rule)."""
-    return ResetRule.of(policy).annotate(annotate_methods(queryset, policy))
+    (methods.reset_rule, the one statement of the rule). With `select_rule=False` the answer
+    is there to filter and sort by, and the page works it out from each row it shows."""
+    rule = ResetRule.of(policy)
+    return rule.annotate(annotate_methods(queryset, policy), select=select_rule)
 
 
 def registrations_due(policy: Policy) -> QuerySet:

@@ -358,8 +358,10 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
     body = b"".join(desk.get("/helpdesk/export.csv").streaming_content).decode()
     exported = list(csv.reader(io.StringIO(body)))[1:]
     expected = []
+    from methods.reset_rule import ResetRule
+
     for user in directory(policy):
-        row = Row.of(user)
+        row = Row.of(user, ResetRule.of(policy))
         shown = {key: masked for key, _label, masked in row.methods}
         expected.append(
             [

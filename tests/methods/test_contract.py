@@ -25,6 +25,7 @@ from methods.models import (
 )
 from methods.passkey.models import Passkey
 from methods.registry import REGISTRY, UserMethods, statuses
+from methods.reset_rule import ResetRule
 from tests.conftest import sign_in
 from tests.passwordreset.conftest import start_reset
 
@@ -121,7 +122,7 @@ def test_a_registered_method_counts_for_its_owner_and_in_sql(key, make_user, pol
 def test_many_people_cost_the_same_queries_as_one(key, make_user, policy):
     def list_queries():
         with CaptureQueriesContext(connection) as queries:
-            [Row.of(user) for user in directory(policy)]
+            [Row.of(user, ResetRule.of(policy)) for user in directory(policy)]
         return len(queries)
 
     REGISTER[key](make_user("first"), 0)
@@ -136,7 +137,7 @@ def test_what_others_see_of_it_is_masked(key, make_user, policy, helpdesk_client
     method = REGISTRY[key]
     owner = make_user("owner")
     secrets = REGISTER[key](owner, 7)
-    row = Row.of(directory(policy).get(pk=owner.pk))
+    row = Row.of(directory(policy).get(pk=owner.pk), ResetRule.of(policy))
     shown = {k: masked for k, _label, masked in row.methods}
     assert shown.get(key), "the helpdesk sees that the method is there"
     pages = [

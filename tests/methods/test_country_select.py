@@ -50,3 +50,24 @@ def test_the_phone_form_draws_the_countries_in_the_readers_language_and_checks_t
     assert "Afghanistan" not in english  # only the allowed countries
     form = PhoneForm({"region": "FR", "number": "06 12 34 56 78"}, allowed_regions=["DE", "AT"])
     assert not form.is_valid() and "region" in form.errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chosen", [None, "first", "<x>"])
+def test_the_question_selects_have_the_same_markup_as_djangos(make_user, chosen):
+    from methods.forms import OnePassSelect, QuestionsForm
+    from methods.models import SecurityQuestion
+
+    first = SecurityQuestion.objects.filter(active=True).first()
+    value = {"first": str(first.pk), "<x>": "<x>", None: None}[chosen]
+    data = {"question_1": value} if value else None
+    form = QuestionsForm(data, count=1, user=make_user("quinn"))
+    if data:
+        form.is_valid()
+    field = form.fields["question_1"]
+    assert isinstance(field.widget, OnePassSelect)
+    ours = str(form["question_1"])
+    field.widget = forms.Select(choices=field.choices)
+    django = str(form["question_1"])
+    assert normalised(ours) == normalised(django)
+    assert ours.count("<option") == SecurityQuestion.objects.filter(active=True).count() + 1
