@@ -1,5 +1,8 @@
 # Everything a fresh clone needs: `make run` to try it, `make test` to check it.
 PYTHON ?= python3
+# A step piped into `tee` fails the target when the step fails.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
