@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
 from django import template
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from policy.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
 
 register = template.Library()
+logger = logging.getLogger(__name__)
+
+
+# The summary reads everyone in scope (about 3 s at a million people, docs/performance.md): it
+# is counted at most once a minute for the same policy, and the page says when.
+SUMMARY_SECONDS = 60
 
 
 @register.simple_tag
 def registration_summary() -> dict:
-    """People in scope, how many are registered and how many can reset: one query."""
+    """People in scope, how many are registered and how many can reset: one query, kept for
+    SUMMARY_SECONDS (a new policy counts again)."""
     policy = Policy.load()
+    key = (
+        "sspr:admin-summary:"
+        + hashlib.sha256(repr(sorted(model_to_dict(policy).items())).encode()).hexdigest()[:24]
+    )
+    try:
+        kept = cache.get(key)
+    except Exception:  # a cache that cannot be reached never stops a page: count now
+        kept = None
+    if kept is not None:
+        return kept
     people = with_methods(with_state(policy.scoped_users(get_user_model().objects), policy), policy)
     counts = people.aggregate(
         in_scope=Count("pk"),
         registered=Count("pk", filter=~Q(sspr_state=RegistrationState.NOT_REGISTERED)),
         can_reset=Count("pk", filter=Q(sspr_can_reset=1)),
     )
+    counts["counted_at"] = timezone.now()
+    try:
+        cache.set(key, counts, timeout=SUMMARY_SECONDS)
+    except Exception as error:  # as above
+        logger.warning("admin summary not kept: %s", type(error).__name__)
     return counts

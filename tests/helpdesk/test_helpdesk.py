@@ -148,7 +148,9 @@ def test_the_admin_user_list_counts_up_to_the_bound(admin_client, people, monkey
     page = admin_client.get("/admin/auth/user/").content.decode()
     assert "More than 3 users: search or filter to see the others." in page
     page = admin_client.get("/admin/auth/user/?q=ann").content.decode()
-    assert "1 user" in page and "More than" not in page
+    assert "1 user" in page and "1 result" in page and "More than" not in page
+    page = admin_client.get("/admin/auth/user/?q=example").content.decode()
+    assert "More than 3 results" in page
 
 
 def test_pages_cost_the_same_queries_for_more_users(desk, people, make_user):

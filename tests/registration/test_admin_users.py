@@ -181,3 +181,24 @@ def test_the_admin_home_says_how_many_are_registered_and_can_reset(
     # one, two and quiz have a verified phone; boss is staff (needs two); none has nothing.
     assert f"0 of {in_scope} people in scope are registered; 3 can reset" in summary
     assert 'href="/helpdesk/"' in summary and 'href="/helpdesk/report/"' in summary
+
+
+def test_the_admin_home_counts_at_most_once_a_minute_for_one_policy(admin_client, population):
+    import time_machine
+
+    def summary():
+        page = admin_client.get("/admin/").content.decode()
+        return page.split('id="registration-summary"')[1].split("</div>")[0]
+
+    first = summary()
+    assert "3 can reset" in first and "Counted at" in first
+    give(population["none"], phone=True)  # a fourth person can now reset
+    assert "3 can reset" in summary()  # within the minute: as counted
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=61), tick=False):
+        assert "4 can reset" in summary()
+    # A new policy is counted at once: with two methods required, "two" (phone and email) and
+    # "quiz" (phone and questions) can reset.
+    policy = Policy.load()
+    policy.reset_methods_required = 2
+    policy.save()
+    assert "2 can reset" in summary()
