@@ -51,7 +51,7 @@ serve: install
 # Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL; the lists and
 # the stale sweep at 1,000 and 1,000,000 people on PostgreSQL; the directory sync against a slapd
 # of 10,000 and 100,000 people; every page against a bare view and the phone setup against
-# django-two-factor-auth. Written to docs/benchmarks.md (about fifteen minutes).
+# django-two-factor-auth. Written to docs/benchmarks.md (about eight minutes).
 bench: install-directory
 	@mkdir -p var
 	@$(BIN)/python benchmarks/run.py | tee var/bench-sqlite.md

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django import template
 from django.contrib.auth import get_user_model
@@ -37,7 +38,10 @@ def registration_summary() -> dict:
         kept = cache.get(key)
     except Exception:  # a cache that cannot be reached never stops a page: count now
         kept = None
-    if kept is not None:
+    # Its age is read from the counts themselves (the cache's own expiry is only the backstop).
+    if kept is not None and timezone.now() - kept["counted_at"] < timedelta(
+        seconds=SUMMARY_SECONDS
+    ):
         return kept
     people = with_methods(with_state(policy.scoped_users(get_user_model().objects), policy), policy)
     counts = people.aggregate(
@@ -47,7 +51,7 @@ def registration_summary() -> dict:
     )
     counts["counted_at"] = timezone.now()
     try:
-        cache.set(key, counts, timeout=SUMMARY_SECONDS)
+        cache.set(key, counts, timeout=2 * SUMMARY_SECONDS)
     except Exception as error:  # as above
         logger.warning("admin summary not kept: %s", type(error).__name__)
     return counts
