@@ -87,10 +87,11 @@ def status_list(request: HttpRequest) -> HttpResponse:
     paginator = BoundedPaginator(users, PAGE_SIZE)
     # Sorting by state or by date means reading every row in the list: a list longer than the
     # bound is shown by name, and the page says why.
-    sort_refused = paginator.count and paginator.capped and filters["sort"] not in NAME_SORTS
+    sort_refused = paginator.capped and filters["sort"] not in NAME_SORTS
     if sort_refused:
         paginator.object_list = users.order_by("username", "pk")
     page = paginator.get_page(request.GET.get("page"))
+    rule = ResetRule.of(policy)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -98,7 +99,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
         "helpdesk/status_list.html",
         {
             "page": page,
-            "rows": [Row.of(user, ResetRule.of(policy)) for user in page.object_list],
+            "rows": [Row.of(user, rule) for user in page.object_list],
             "filters": filters,
             "states": RegistrationState.choices,
             "methods": [(key, label) for key, (label, _q) in method_filters().items()],

@@ -516,14 +516,11 @@ def _insert(model, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608  (quoted names only)
+    table = "{} ({})".format(
         quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
     )
     if connection.vendor == "postgresql":
         # PostgreSQL's own bulk path: rows streamed, nothing to parse per value.
-        table = "{} ({})".format(
-            quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
-        )
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
@@ -534,6 +531,6 @@ def _insert(model, rows: list[dict]) -> None:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             cursor.execute(
-                head + ", ".join([marks] * len(chunk)),
+                f"INSERT INTO {table} VALUES " + ", ".join([marks] * len(chunk)),  # noqa: S608
                 [row[column] for row in chunk for column in columns],
             )

@@ -98,11 +98,11 @@ class ResetRule:
         With `select=False` the two are only named, for filters and sorting: a page that shows
         rows works the answer out from the row with `allows()` instead, and the database neither
         computes nor returns it (the expression repeats every method's test)."""
-        add = queryset.annotate if select else queryset.alias
+        add = "annotate" if select else "alias"
         questions_count = Q(**{questions: 1}, **{privileged: False})
         if not self.questions_alone:
             questions_count &= Q(**{f"{others}__gte": 1})
-        queryset = add(
+        queryset = getattr(queryset, add)(
             sspr_counted=F(others)
             + Case(
                 When(questions_count, then=Value(1)),
@@ -110,8 +110,7 @@ class ResetRule:
                 output_field=IntegerField(),
             )
         )
-        add = queryset.annotate if select else queryset.alias
-        return add(
+        return getattr(queryset, add)(
             sspr_can_reset=Case(
                 When(
                     Q(**{privileged: True}, sspr_counted__gte=PRIVILEGED_REQUIRED)

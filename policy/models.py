@@ -3,11 +3,9 @@ they need. Every app reads it; it depends only on the method registry."""
 
 from __future__ import annotations
 
-import logging
 from contextvars import ContextVar
 
 import phonenumbers
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     EmailValidator,
@@ -20,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy as ngettext
 
 from methods.registry import REGISTRY, enabled_methods
+from sspr_site import shared_cache
 
 # What one request has read already (the policy), so pages read it once, not at every use;
 # policy.middleware.PolicyPerRequestMiddleware gives each request its own.
@@ -63,30 +62,12 @@ def parse_regions(value: str) -> list[str]:
     return [code.strip().upper() for code in value.replace(";", ",").split(",") if code.strip()]
 
 
-logger = logging.getLogger("sspr.policy")
 CACHE_KEY = "sspr:policy"
 CACHE_SECONDS = 300
 
 
-def _cached():
-    try:
-        return cache.get(CACHE_KEY)
-    except Exception:  # a cache that cannot be reached never stops a page: read the database
-        return None
-
-
-def _remember(policy) -> None:
-    try:
-        cache.set(CACHE_KEY, policy, timeout=CACHE_SECONDS)
-    except Exception as error:  # as above
-        logger.warning("policy not cached: %s", type(error).__name__)
-
-
 def _forget_cached() -> None:
-    try:
-        cache.delete(CACHE_KEY)
-    except Exception as error:  # as above; the entry ends by itself within CACHE_SECONDS
-        logger.warning("cached policy not cleared: %s", type(error).__name__)
+    shared_cache.forget(CACHE_KEY)
 
 
 def option_field_name(method, name: str) -> str:
@@ -275,11 +256,11 @@ class Policy(models.Model):
         memo = request_memo.get()
         if memo is not None and "policy" in memo:
             return memo["policy"]
-        policy = _cached()
+        policy = shared_cache.read(CACHE_KEY)
         if policy is None:
             policy, _created = cls.objects.get_or_create(pk=1)
             if not transaction.get_connection().in_atomic_block:  # only what is committed
-                _remember(policy)
+                shared_cache.keep(CACHE_KEY, policy, CACHE_SECONDS)
         if memo is not None:
             memo["policy"] = policy
         return policy

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import timedelta
 
 from django import template
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from policy.models import Policy
 from registration.queries import RegistrationState, with_methods, with_state
+from sspr_site import shared_cache
 
 register = template.Library()
-logger = logging.getLogger(__name__)
 
 
 # The summary reads everyone in scope (about 3 s at a million people, docs/performance.md): it
@@ -34,10 +32,7 @@ def registration_summary() -> dict:
         "sspr:admin-summary:"
         + hashlib.sha256(repr(sorted(model_to_dict(policy).items())).encode()).hexdigest()[:24]
     )
-    try:
-        kept = cache.get(key)
-    except Exception:  # a cache that cannot be reached never stops a page: count now
-        kept = None
+    kept = shared_cache.read(key)
     # Its age is read from the counts themselves (the cache's own expiry is only the backstop).
     if kept is not None and timezone.now() - kept["counted_at"] < timedelta(
         seconds=SUMMARY_SECONDS
@@ -50,8 +45,5 @@ def registration_summary() -> dict:
         can_reset=Count("pk", filter=Q(sspr_can_reset=1)),
     )
     counts["counted_at"] = timezone.now()
-    try:
-        cache.set(key, counts, timeout=2 * SUMMARY_SECONDS)
-    except Exception as error:  # as above
-        logger.warning("admin summary not kept: %s", type(error).__name__)
+    shared_cache.keep(key, counts, 2 * SUMMARY_SECONDS)
     return counts
