@@ -41,6 +41,7 @@ class EventKind(models.TextChoices):
     DIRECTORY_SYNCED = "directory_synced", _("Directory synchronised")
     DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")
     DIRECTORY_DATA_REMOVED = "directory_data_removed", _("Recovery data removed after leaving")
+    DIRECTORY_REFUSED = "directory_refused", _("The directory refused an operation")
 
 
 class Event(models.Model):

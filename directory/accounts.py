@@ -7,18 +7,25 @@ table by default, the organisation's directory when SSPR_DIRECTORY names one (th
 
 from __future__ import annotations
 
+import contextvars
 import datetime
+import time
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth.password_validation import password_validators_help_texts
+from django.contrib.auth.password_validation import (
+    MinimumLengthValidator,
+    get_default_password_validators,
+)
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from .conf import DirectoryConfig
+from .rules import LengthRule
 
 # What a refusal means for the person, shown next to the new password in their language.
 REFUSALS = {
@@ -67,7 +74,31 @@ class AccountMissing(Exception):
     """The directory has no such person in scope any more; nothing was changed."""
 
 
+class DirectoryRefused(Exception):
+    """The directory answered but would not do what was asked (a right the service account
+    lacks, for instance); nothing was changed. `operation` and `error` name what and why, for
+    the audit log and the operator; the person gets REFUSED_BY_DIRECTORY."""
+
+    def __init__(self, operation: str, error: str):
+        super().__init__(f"{operation}: {error}")
+        self.operation = operation
+        self.error = error
+
+
+class LockoutNear(Exception):
+    """One more wrong password could be the one that makes the directory lock this account:
+    the site does not try it (docs/security.md §40)."""
+
+
 ACCOUNT_GONE = _("This account cannot be changed here. Nothing was changed; contact your helpdesk.")
+REFUSED_BY_DIRECTORY = _(
+    "The account directory refused to make this change, so nothing was changed. Your helpdesk "
+    "has been told what happened; contact them to finish it."
+)
+DIRECTORY_DOWN = _(
+    "The account directory cannot be reached just now, so nothing was changed. Try again in a "
+    "few minutes."
+)
 
 
 @dataclass
@@ -94,12 +125,15 @@ class DjangoAccounts:
         self.set_password(user, new)
 
     def unlock(self, user) -> None:
-        axes_reset(username=user.get_username())
+        from .lockout import username_key
+
+        axes_reset(username=username_key(user.get_username()))
 
     def status(self, user) -> AccountStatus:
-        limit = settings.AXES_FAILURE_LIMIT
+        from .lockout import failure_limit, username_key
+
         locked = AccessAttempt.objects.filter(
-            username=user.get_username(), failures_since_start__gte=limit
+            username=username_key(user.get_username()), failures_since_start__gte=failure_limit()
         ).exists()
         return AccountStatus(locked=locked, disabled=not user.is_active)
 
@@ -110,7 +144,16 @@ class DjangoAccounts:
         return None
 
     def canonical_username(self, username: str) -> str:
-        return username.strip()
+        # As Django stores names (NFKC); Django's accounts tell case apart.
+        return unicodedata.normalize("NFKC", username.strip())
+
+    def lockout_threshold(self) -> int:
+        """Failed sign-ins after which the account store itself locks an account (0: never).
+        Django's own accounts are locked by the site alone."""
+        return 0
+
+    def may_try_password(self, username: str) -> bool:
+        return True
 
 
 def config() -> DirectoryConfig:
@@ -146,16 +189,64 @@ def available() -> bool:
 
 UP_KEY = "sspr:directory:up"
 
+# The circuit breaker (docs/security.md §41): after BREAKER_FAILURES directory operations in a
+# row that could not reach the directory, every operation answers "unavailable" at once for
+# BREAKER_SECONDS, in every worker (the count and the end time live in the shared cache), so a
+# directory that accepts connections and never answers cannot hold the site's workers.
+# Within one request, the first operation that could not reach the directory is the last one
+# tried: a request waits for at most one timeout (directory.middleware marks each request).
+FAILURES_KEY = "sspr:directory:failures"
+OPEN_UNTIL_KEY = "sspr:directory:open-until"
+failed_in_this_request: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sspr_directory_failed", default=False
+)
+
+
+def breaker_open() -> bool:
+    return failed_in_this_request.get() or cache.get(OPEN_UNTIL_KEY, 0) > time.time()
+
+
+def note_unreachable() -> None:
+    failed_in_this_request.set(True)
+    cache.delete(UP_KEY)
+    cache.add(FAILURES_KEY, 0, timeout=300)
+    try:
+        failures = cache.incr(FAILURES_KEY)
+    except ValueError:  # expired between add and incr
+        failures = 1
+    if failures >= config().breaker_failures:
+        seconds = config().breaker_seconds
+        cache.set(OPEN_UNTIL_KEY, time.time() + seconds, timeout=int(seconds) + 1)
+
+
+def note_reachable() -> None:
+    if cache.get(FAILURES_KEY):
+        cache.delete_many([FAILURES_KEY, OPEN_UNTIL_KEY])
+
 
 def password_rules(user) -> list[str]:
     """The rules a new password must meet, for the page that asks for one: the account store's
-    (none for Django's own accounts) and then the site's own validators. A directory that does
-    not answer just now lists only the site's; its refusal, if any, comes at the field."""
+    (none for Django's own accounts) and the site's own validators, merged. Where both ask for
+    a minimum length, only the strictest is listed, first: a rule that can never apply is not
+    shown. A directory that does not answer just now lists only the site's; its refusal, if
+    any, comes at the field."""
     try:
-        rules = accounts().rules(user)
+        store = accounts().rules(user)
     except (DirectoryUnavailable, AccountMissing):
-        rules = []
-    return rules + password_validators_help_texts()
+        store = []
+    # (length, text) of every minimum length, the directory's and the site's.
+    lengths = [(rule.min_length, rule) for rule in store if isinstance(rule, LengthRule)]
+    site = []
+    for validator in get_default_password_validators():
+        text = validator.get_help_text()
+        if isinstance(validator, MinimumLengthValidator):
+            lengths.append((validator.min_length, text))
+        else:
+            site.append(text)
+    # The strictest length first; on a tie the directory's own words (listed first).
+    strictest = [max(lengths, key=lambda pair: pair[0])[1]] if lengths else []
+    others = [rule for rule in store if not isinstance(rule, LengthRule)]
+    return strictest + others + site
 
 
 def check_directory() -> None:
@@ -166,3 +257,4 @@ def check_directory() -> None:
 def reset_caches() -> None:
     """For tests that switch the directory on and off."""
     _store.cache_clear()
+    failed_in_this_request.set(False)

@@ -8,10 +8,14 @@ a locked or out-of-scope account all fail the same way (docs/security.md §35).
 
 from __future__ import annotations
 
+import contextvars
+import time
+
 import ldap
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
-from django_auth_ldap.backend import LDAPBackend, populate_user
+from django_auth_ldap.backend import LDAPBackend, ldap_error, populate_user
 from django_auth_ldap.config import (
     GroupOfNamesType,
     LDAPSearch,
@@ -20,7 +24,21 @@ from django_auth_ldap.config import (
 )
 
 from . import mirror
-from .accounts import config
+from .accounts import (
+    DirectoryRefused,
+    DirectoryUnavailable,
+    accounts,
+    breaker_open,
+    config,
+    note_reachable,
+    note_unreachable,
+)
+from .ldap_accounts import UNREACHABLE
+
+# The error django-auth-ldap met while signing someone in (it reports errors by signal).
+_error: contextvars.ContextVar[ldap.LDAPError | None] = contextvars.ContextVar(
+    "sspr_directory_error", default=None
+)
 
 
 def ldap_settings(conf) -> dict:
@@ -75,17 +93,71 @@ class DirectoryBackend(LDAPBackend):
         self._settings = value
 
     def ldap_to_django_username(self, username):
-        return username.strip()
+        # One mirrored user per account, however the name was typed (docs/security.md §39).
+        return accounts().canonical_username(username)
 
     def django_to_ldap_username(self, username):
         return username.strip()
 
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """A failed sign-in takes at least the configured floor, whichever kind of name it
+        was (unknown, wrong password, out of scope, locked, disabled), so the time tells
+        nothing (docs/security.md §42). A directory that cannot be reached, or refuses,
+        raises: the page says so and nothing counts toward any lockout (§41)."""
+        started = time.monotonic()
+        try:
+            user = super().authenticate(request, username, password, **kwargs)
+        except PermissionDenied:
+            _wait_until(started + config().sign_in_floor)
+            raise
+        if user is None:
+            _wait_until(started + config().sign_in_floor)
+        return user
+
     def authenticate_ldap_user(self, ldap_user, password):
-        user = super().authenticate_ldap_user(ldap_user, password)
+        if breaker_open():
+            raise DirectoryUnavailable("the circuit breaker is open")
+        token = _error.set(None)
+        try:
+            try:
+                dn = ldap_user.dn
+            except ldap.LDAPError as error:
+                _raise_for(error)
+            if dn is None and _error.get() is not None:
+                _raise_for(_error.get())
+            if dn is not None and not accounts().may_try_password(ldap_user._username):
+                # One more wrong password could make the directory lock the account: it is
+                # not tried. The page reads as for any failed sign-in, so it tells nobody
+                # that the account exists or is nearly locked (docs/security.md §40).
+                return None
+            user = super().authenticate_ldap_user(ldap_user, password)
+            if user is None and _error.get() is not None:
+                _raise_for(_error.get())
+        finally:
+            _error.reset(token)
+        note_reachable()
         if user is not None:
             # Now the user has a primary key: the office phone and the directory link.
             mirror.after_save(user, ldap_user.dn, _attrs(ldap_user), config())
         return user
+
+
+def _raise_for(error: ldap.LDAPError):
+    if isinstance(error, UNREACHABLE):
+        note_unreachable()
+        raise DirectoryUnavailable from error
+    raise DirectoryRefused("sign_in", type(error).__name__) from error
+
+
+def _wait_until(deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+@receiver(ldap_error, sender=DirectoryBackend)
+def _remember_error(sender, context, exception, **kwargs):
+    _error.set(exception)
 
 
 @receiver(populate_user, sender=DirectoryBackend)

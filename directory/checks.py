@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .accounts import config
@@ -81,3 +82,65 @@ def directory_encrypted_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+RIGHTS = {
+    "bind": "bind as the service account",
+    "read": "find the entry in scope and read it",
+    "reset": "set a password with the password policy's control",
+    "unlock": "clear the lockout",
+}
+
+
+@register(Tags.security, deploy=True)
+def directory_lockout_and_rights(app_configs, **kwargs):
+    """Asks the directory itself (so only with --deploy): its lockout threshold against the
+    site's limit (docs/security.md §40), and the service account's rights proven on the entry
+    LDAP_RIGHTS_CHECK_USER names (§43), so a missing right is found before a person needs it."""
+    conf = config()
+    if not conf.enabled:
+        return []
+    from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
+
+    store = accounts()
+    problems = []
+    try:
+        threshold = store.lockout_threshold()
+    except (DirectoryUnavailable, DirectoryRefused):
+        return [
+            Warning(
+                "The directory could not be reached to read its lockout threshold.",
+                hint="Run the check again when the directory answers.",
+                id="sspr.W011",
+            )
+        ]
+    if threshold and threshold <= settings.SSPR_LOCKOUT_FAILURES:
+        problems.append(
+            Warning(
+                f"SSPR_LOCKOUT_FAILURES is {settings.SSPR_LOCKOUT_FAILURES}, not below the "
+                f"directory's lockout threshold of {threshold}: the site uses "
+                f"{max(1, threshold - 1)}, so that it is never the way an account gets locked.",
+                hint=f"Set SSPR_LOCKOUT_FAILURES to {max(1, threshold - 1)} or less.",
+                id="sspr.W012",
+            )
+        )
+    if not conf.rights_check_user:
+        problems.append(
+            Warning(
+                "LDAP_RIGHTS_CHECK_USER is not set, so the service account's rights are not "
+                "proven before someone needs them.",
+                hint="Name an entry in scope set aside for this check (its password is reset "
+                "to a random one at every check).",
+                id="sspr.W013",
+            )
+        )
+        return problems
+    for right in store.prove_rights(conf.rights_check_user):
+        problems.append(
+            Error(
+                f"The service account cannot {RIGHTS[right]} on {conf.rights_check_user}.",
+                hint="Grant the rights the README's Directory section lists.",
+                id="sspr.E015",
+            )
+        )
+    return problems

@@ -48,6 +48,14 @@ class DirectoryConfig:
     password_policy_dn: str = ""
     retention_days: int = 30
     page_size: int = 500
+    # docs/security.md §41: operations that could not reach the directory, in a row, before
+    # every operation answers "unavailable" at once, and for how long.
+    breaker_failures: int = 3
+    breaker_seconds: float = 10.0
+    # docs/security.md §42: a failed sign-in takes at least this long, whoever the name is.
+    sign_in_floor: float = 0.3
+    # An entry the deploy check may reset and unlock to prove the service account's rights.
+    rights_check_user: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DirectoryConfig:
@@ -77,6 +85,10 @@ class DirectoryConfig:
             password_policy_dn=env.get("LDAP_PASSWORD_POLICY_DN", "").strip(),
             retention_days=int(env.get("LDAP_LEFT_RETENTION_DAYS") or 30),
             page_size=int(env.get("LDAP_PAGE_SIZE") or 500),
+            breaker_failures=max(1, int(env.get("LDAP_BREAKER_FAILURES") or 3)),
+            breaker_seconds=float(env.get("LDAP_BREAKER_SECONDS") or 10),
+            sign_in_floor=float(env.get("LDAP_SIGN_IN_FLOOR_MS") or 300) / 1000,
+            rights_check_user=env.get("LDAP_RIGHTS_CHECK_USER", "").strip(),
         )
 
     @property

@@ -9,12 +9,17 @@ Every connection is encrypted unless it stays on this machine (§33).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import re
+import secrets
+import time
+import unicodedata
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 import ldap
+from django.core.cache import cache
 from ldap.controls import DecodeControlTuples, LDAPControl
 from ldap.controls.ppolicy import PasswordPolicyControl
 from ldap.filter import escape_filter_chars
@@ -22,8 +27,13 @@ from ldap.filter import escape_filter_chars
 from .accounts import (
     AccountMissing,
     AccountStatus,
+    DirectoryRefused,
     DirectoryUnavailable,
+    LockoutNear,
     PasswordRefused,
+    breaker_open,
+    note_reachable,
+    note_unreachable,
 )
 from .conf import DirectoryConfig
 
@@ -123,26 +133,83 @@ class DirectoryAccounts:
     # --- connections --------------------------------------------------------------------
 
     @contextmanager
-    def service(self):
-        """The service account's connection; a directory that cannot be reached (or refuses
-        the service account) becomes DirectoryUnavailable, with nothing changed."""
+    def service(self, operation: str = "read"):
+        """The service account's connection. A directory that cannot be reached (or refuses
+        the service account) becomes DirectoryUnavailable, one it answers with another error
+        (a right the service account lacks) DirectoryRefused; either way nothing changed.
+        While the circuit breaker is open nothing is tried (docs/security.md §41)."""
+        if breaker_open():
+            raise DirectoryUnavailable("the circuit breaker is open")
         try:
             conn = connect(self.conf, self.conf.bind_dn, self.conf.bind_password)
         except (*UNREACHABLE, ldap.INVALID_CREDENTIALS, ldap.STRONG_AUTH_REQUIRED) as error:
             logger.warning("directory unavailable: %s", type(error).__name__)
+            if isinstance(error, UNREACHABLE):
+                note_unreachable()
             raise DirectoryUnavailable from error
+        note_reachable()
         try:
             yield conn
         except UNREACHABLE as error:
             logger.warning("directory connection lost: %s", type(error).__name__)
+            note_unreachable()
             raise DirectoryUnavailable from error
+        except ldap.LDAPError as error:
+            logger.warning("directory refused %s: %s", operation, type(error).__name__)
+            raise DirectoryRefused(operation, type(error).__name__) from error
         finally:
             with suppress(ldap.LDAPError):
                 conn.unbind_s()
 
+    def own_connection(self, dn: str, password: str):
+        """A connection bound as the person; INVALID_CREDENTIALS comes through as it is."""
+        if breaker_open():
+            raise DirectoryUnavailable("the circuit breaker is open")
+        try:
+            return connect(self.conf, dn, password)
+        except UNREACHABLE as error:
+            note_unreachable()
+            raise DirectoryUnavailable from error
+
     def canonical_username(self, username: str) -> str:
-        # The directory compares names without regard to case; so does the mirror.
-        return username.strip().lower()
+        # The directory compares names without regard to case or Unicode form; so do the
+        # mirror and every lockout, limit and audit key (docs/security.md §39).
+        return unicodedata.normalize("NFKC", username.strip()).lower()
+
+    # --- the directory's own lockout (docs/security.md §40) ------------------------------
+
+    def lockout_threshold(self) -> int:
+        """Failed binds after which the directory's default policy locks an account (0:
+        never), read from the directory and kept for ten minutes."""
+        with self.service() as conn:
+            return self._policy(conn, self.default_policy_dn())[0]
+
+    def may_try_password(self, username: str) -> bool:
+        """False when one more wrong password could be the one that makes the directory lock
+        this account: failures it already counts, from here or anywhere, plus one reach the
+        threshold of the policy that applies to this person. An unknown name may be tried."""
+        with self.service() as conn:
+            try:
+                # Out of scope too: the site binds before it checks the scope.
+                dn, attrs = self.find(conn, username, self.failure_attributes, scoped=False)
+            except AccountMissing:
+                return True
+            return self._one_more_failure_is_safe(conn, attrs)
+
+    def _one_more_failure_is_safe(self, conn, attrs: dict) -> bool:
+        threshold, window = self._policy(conn, self.policy_dn_of(attrs))
+        return not threshold or self._failures(attrs, window) + 1 < threshold
+
+    def _policy(self, conn, policy_dn: str) -> tuple[int, float]:
+        """(lockout threshold, seconds over which failures count; 0 for ever) of a policy."""
+        if not policy_dn:
+            return 0, 0.0
+        key = "sspr:directory:policy:" + hashlib.sha256(policy_dn.lower().encode()).hexdigest()
+        found = cache.get(key)
+        if found is None:
+            found = self._read_policy(conn, policy_dn)
+            cache.set(key, found, timeout=600)
+        return found
 
     def check(self) -> None:
         """Raise DirectoryUnavailable unless the service account can bind (for /readyz and the
@@ -155,8 +222,9 @@ class DirectoryAccounts:
     def user_filter(self, username: str) -> str:
         return self.conf.user_filter % {"user": escape_filter_chars(username)}
 
-    def find(self, conn, username: str, attributes=None) -> tuple[str, dict]:
-        """The person's entry under the user base and in scope, or AccountMissing."""
+    def find(self, conn, username: str, attributes=None, scoped: bool = True) -> tuple[str, dict]:
+        """The person's entry under the user base (and in scope, unless `scoped` is false),
+        or AccountMissing."""
         found = [
             (dn, attrs)
             for dn, attrs in conn.search_ext_s(
@@ -168,7 +236,9 @@ class DirectoryAccounts:
             )
             if dn
         ]
-        if len(found) != 1 or not self.in_group(conn, found[0][0], self.conf.scope_group):
+        if len(found) != 1 or (
+            scoped and not self.in_group(conn, found[0][0], self.conf.scope_group)
+        ):
             raise AccountMissing(username)
         return found[0]
 
@@ -184,37 +254,65 @@ class DirectoryAccounts:
     # --- the operations every store has -------------------------------------------------
 
     def set_password(self, user, password: str) -> None:
-        with self.service() as conn:
+        with self.service("reset") as conn:
             dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
             self._reset(conn, dn, password)
         _end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
 
     def unlock(self, user) -> None:
-        with self.service() as conn:
+        with self.service("unlock") as conn:
             dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
             self._unlock(conn, dn)
         logger.info("directory unlock user=%s", user.pk)
 
     def change_password(self, user, current: str, new: str) -> None:
-        """As the person: their own bind, so history and minimum age apply too."""
+        """As the person: their own bind, so history and minimum age apply too. The current
+        password is not tried when a wrong one could lock the account (LockoutNear)."""
         with self.service() as conn:
-            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
+            dn, attrs = self.find(conn, user.get_username(), self.failure_attributes)
+            if not self._one_more_failure_is_safe(conn, attrs):
+                raise LockoutNear
         try:
-            own = connect(self.conf, dn, current)
+            own = self.own_connection(dn, current)
         except ldap.INVALID_CREDENTIALS as error:
             raise PasswordRefused("wrong_current") from error
-        except UNREACHABLE as error:
-            raise DirectoryUnavailable from error
         try:
             self._change(own, dn, current, new)
         except UNREACHABLE as error:
+            note_unreachable()
             raise DirectoryUnavailable from error
+        except (ldap.INSUFFICIENT_ACCESS, ldap.OPERATIONS_ERROR, ldap.OTHER) as error:
+            raise DirectoryRefused("change", type(error).__name__) from error
         finally:
             with suppress(ldap.LDAPError):
                 own.unbind_s()
         _end_sessions(user)
         logger.info("directory password change user=%s", user.pk)
+
+    def prove_rights(self, username: str) -> list[str]:
+        """The rights the service account lacks on the entry `username`, set aside for this
+        proof: bind, read, set a password with the policy's control, clear the lockout
+        (docs/security.md §43). The entry's password becomes a random one nobody knows."""
+        missing = []
+        try:
+            with self.service("rights") as conn:
+                try:
+                    dn, _attrs = self.find(conn, username, NO_ATTRIBUTES)
+                except AccountMissing:
+                    return ["read"]
+                proofs = (
+                    ("reset", lambda: self._reset(conn, dn, _random_password())),
+                    ("unlock", lambda: self._clear_lock(conn, dn)),
+                )
+                for right, proof in proofs:
+                    try:
+                        proof()
+                    except (ldap.INSUFFICIENT_ACCESS, ldap.UNWILLING_TO_PERFORM, PasswordRefused):
+                        missing.append(right)
+        except DirectoryUnavailable:
+            return ["bind"]
+        return missing
 
     def status(self, user) -> AccountStatus:
         with self.service() as conn:
@@ -232,6 +330,32 @@ class DirectoryAccounts:
 class OpenLDAPAccounts(DirectoryAccounts):
     kind = "openldap"
     status_attributes = ["pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdPolicySubentry"]
+    failure_attributes = ["pwdFailureTime", "pwdPolicySubentry"]
+
+    def default_policy_dn(self) -> str:
+        return self.conf.password_policy_dn
+
+    def policy_dn_of(self, attrs: dict) -> str:
+        return text(attrs, "pwdPolicySubentry") or self.conf.password_policy_dn
+
+    def _read_policy(self, conn, policy_dn: str) -> tuple[int, float]:
+        try:
+            found = conn.search_ext_s(policy_dn, ldap.SCOPE_BASE, "(objectClass=pwdPolicy)")
+        except ldap.NO_SUCH_OBJECT:
+            return 0, 0.0
+        attrs = found[0][1] if found and found[0][0] else {}
+        if text(attrs, "pwdLockout").upper() != "TRUE":
+            return 0, 0.0
+        return int(text(attrs, "pwdMaxFailure") or 0), float(
+            text(attrs, "pwdFailureCountInterval") or 0
+        )
+
+    def _failures(self, attrs: dict, window: float) -> int:
+        times = [_generalized_time(v.decode()) for v in attrs.get("pwdFailureTime", [])]
+        if not window:
+            return len(times)
+        since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=window)
+        return sum(1 for moment in times if moment is None or moment > since)
 
     def _reset(self, conn, dn: str, password: str) -> None:
         try:
@@ -250,6 +374,12 @@ class OpenLDAPAccounts(DirectoryAccounts):
             conn.modify_ext_s(
                 dn, [(ldap.MOD_DELETE, name, None) for name in present], serverctrls=[RELAX_RULES]
             )
+
+    def _clear_lock(self, conn, dn: str) -> None:
+        # Clears the lock whether or not there is one: the right is what is proven.
+        conn.modify_ext_s(
+            dn, [(ldap.MOD_REPLACE, "pwdAccountLockedTime", None)], serverctrls=[RELAX_RULES]
+        )
 
     def _change(self, own, dn: str, current: str, new: str) -> None:
         try:
@@ -289,6 +419,43 @@ class OpenLDAPAccounts(DirectoryAccounts):
 class ActiveDirectoryAccounts(DirectoryAccounts):
     kind = "active_directory"
     status_attributes = ["lockoutTime", "pwdLastSet", "userAccountControl"]
+    failure_attributes = ["badPwdCount", "badPasswordTime", "msDS-ResultantPSO"]
+
+    def default_policy_dn(self) -> str:
+        return self.domain_dn()
+
+    def policy_dn_of(self, attrs: dict) -> str:
+        # A fine-grained password policy that applies to the person wins over the domain's.
+        return text(attrs, "msDS-ResultantPSO") or self.domain_dn()
+
+    def _read_policy(self, conn, policy_dn: str) -> tuple[int, float]:
+        pso = not policy_dn.lower().startswith("dc=")
+        names = (
+            ["msDS-LockoutThreshold", "msDS-LockoutObservationWindow"]
+            if pso
+            else ["lockoutThreshold", "lockOutObservationWindow"]
+        )
+        try:
+            found = conn.search_ext_s(policy_dn, ldap.SCOPE_BASE, attrlist=names)
+        except ldap.NO_SUCH_OBJECT:
+            return 0, 0.0
+        attrs = found[0][1] if found and found[0][0] else {}
+        if pso and not text(attrs, names[0]):
+            # A policy the service account may not read (the deploy check says so): the
+            # domain's threshold is the best known.
+            logger.warning("fine-grained password policy not readable: %s", policy_dn)
+            return self._read_policy(conn, self.domain_dn())
+        # The window is a negative count of 100-nanosecond intervals.
+        return int(text(attrs, names[0]) or 0), abs(int(text(attrs, names[1]) or 0)) / 10**7
+
+    def _failures(self, attrs: dict, window: float) -> int:
+        count = int(text(attrs, "badPwdCount") or 0)
+        last = int(text(attrs, "badPasswordTime") or 0)
+        if count and window and last:
+            age = time.time() - filetime(last).timestamp()
+            if age > window:
+                return 0  # the domain starts counting again at the next failure
+        return count
 
     def member_filter(self, dn: str) -> str:
         # Nested groups count too.
@@ -313,6 +480,8 @@ class ActiveDirectoryAccounts(DirectoryAccounts):
 
     def _unlock(self, conn, dn: str) -> None:
         conn.modify_ext_s(dn, [(ldap.MOD_REPLACE, "lockoutTime", [b"0"])])
+
+    _clear_lock = _unlock
 
     def _change(self, own, dn: str, current: str, new: str) -> None:
         changes = [
@@ -346,6 +515,11 @@ class ActiveDirectoryAccounts(DirectoryAccounts):
         names = ["minPwdLength", "pwdHistoryLength", "minPwdAge", "pwdProperties"]
         found = conn.search_ext_s(self.domain_dn(), ldap.SCOPE_BASE, attrlist=names)
         return active_directory_rules(found[0][1]) if found and found[0][0] else []
+
+
+def _random_password() -> str:
+    # Long, and of every kind of character, so that no directory's rules refuse it.
+    return secrets.token_urlsafe(24) + "aA1!"
 
 
 def filetime(value: int) -> datetime.datetime:

@@ -6,6 +6,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 
+class LengthRule(str):
+    """A rule that is a minimum length, and that length: directory.accounts.password_rules
+    shows one length, the strictest, where the directory and the site each have one."""
+
+    min_length: int
+
+    def __new__(cls, text: str, min_length: int) -> LengthRule:
+        rule = super().__new__(cls, text)
+        rule.min_length = min_length
+        return rule
+
+    def __reduce__(self):
+        return (LengthRule, (str(self), self.min_length))
+
+
 def _number(attrs: dict, name: str) -> int:
     values = attrs.get(name) or []
     try:
@@ -26,12 +41,15 @@ def _common(length: int, history: int, min_age_seconds: int) -> list[str]:
     rules = []
     if length:
         rules.append(
-            ngettext(
-                "The directory needs at least %(count)d character.",
-                "The directory needs at least %(count)d characters.",
+            LengthRule(
+                ngettext(
+                    "The directory needs at least %(count)d character.",
+                    "The directory needs at least %(count)d characters.",
+                    length,
+                )
+                % {"count": length},
                 length,
             )
-            % {"count": length}
         )
     if history:
         rules.append(

@@ -587,6 +587,17 @@ class SambaDC(_Server):
         self._run(
             "dsacl", "set", "-H", sam, "-s", conf, f"--objectdn={AD_PEOPLE}", f"--sddl={aces}"
         )
+        # Reading the fine-grained password policies, for their lockout thresholds.
+        self._run(
+            "dsacl",
+            "set",
+            "-H",
+            sam,
+            "-s",
+            conf,
+            f"--objectdn=CN=Password Settings Container,CN=System,{AD_BASE}",
+            f"--sddl=(A;CI;RPLCLORC;;;{sid})",
+        )
 
     def sid(self, dn: str) -> str:
         import ldap

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from audit.log import record
 from audit.models import EventKind
+from directory.lockout import username_key
 
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
 
@@ -20,5 +22,10 @@ def remember_sign_in(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
-    # The typed username may be a password pasted in the wrong box: it is not recorded.
-    record(EventKind.SIGN_IN_FAILED, request=request)
+    # Recorded against the account the name resolves to, so the helpdesk sees a person's
+    # failed sign-ins; a name that matches no account (perhaps a password pasted in the wrong
+    # box) is not written anywhere.
+    name = username_key(credentials.get("username"))
+    User = get_user_model()
+    subject = User.objects.filter(**{User.USERNAME_FIELD: name}).first() if name else None
+    record(EventKind.SIGN_IN_FAILED, request=request, subject=subject)

@@ -204,3 +204,132 @@ def test_sync_reads_the_nested_scope_and_the_staff_group(ad, dc, person):
     conn.unbind_s()
     call_command("sync_directory")
     assert users.filter(username="nina", is_active=True).exists()
+
+
+# --- Under attack (docs/security.md §39-43) ------------------------------------------------------
+
+
+def bad_password_count(dc, person: AdPerson) -> int:
+    return int(attribute(dc, person, "badPwdCount") or 0)
+
+
+def test_the_sites_limit_stays_below_the_domains_threshold(ad):
+    from django.core.cache import cache
+
+    from directory.lockout import directory_threshold, failure_limit
+
+    cache.clear()
+    assert directory_threshold() == 3
+    assert failure_limit() == 2
+
+
+@pytest.mark.parametrize("page", ["/ssprsetup/signin/", "/admin/login/"])
+def test_wrong_sign_ins_never_lock_the_domain_account(ad, dc, person, page):
+    for name in [person.sam, person.sam.upper(), person.sam.title()] * 3:
+        response = Client().post(page, {"username": name, "password": "Wrong-Pass-2026!"})
+        assert response.status_code in (200, 429)
+    assert int(attribute(dc, person, "lockoutTime") or 0) == 0
+    assert bad_password_count(dc, person) < 3
+    assert binds(dc, person, person.password)
+    # Every spelling is the one name the site holds locked.
+    assert directory_sign_in(Client(), person.sam.upper(), person.password).status_code == 429
+
+
+def test_failures_made_elsewhere_are_counted_before_the_site_tries(ad, dc, person):
+    for _ in range(2):
+        assert not binds(dc, person, "Typed-At-A-Workstation-1!")
+    assert directory_sign_in(Client(), person.sam, "Wrong-Pass-2026!").status_code == 200
+    assert bad_password_count(dc, person) == 2
+    assert int(attribute(dc, person, "lockoutTime") or 0) == 0
+
+
+def test_a_fine_grained_policy_that_applies_is_the_one_counted(ad, dc, person):
+    """A password settings object locking after 2 failures: after one failure elsewhere the
+    site tries no more."""
+    from django.core.cache import cache
+
+    from directory.servers import AD_BASE
+
+    name = f"CN=strict-{person.sam},CN=Password Settings Container,CN=System,{AD_BASE}"
+    conn = dc.connect()
+    try:
+        conn.add_s(
+            name,
+            [
+                ("objectClass", [b"msDS-PasswordSettings"]),
+                ("msDS-PasswordSettingsPrecedence", [b"1"]),
+                ("msDS-PasswordReversibleEncryptionEnabled", [b"FALSE"]),
+                ("msDS-PasswordHistoryLength", [b"3"]),
+                ("msDS-PasswordComplexityEnabled", [b"TRUE"]),
+                ("msDS-MinimumPasswordLength", [b"10"]),
+                ("msDS-MinimumPasswordAge", [b"0"]),
+                ("msDS-MaximumPasswordAge", [b"-9223372036854775808"]),
+                ("msDS-LockoutThreshold", [b"2"]),
+                ("msDS-LockoutObservationWindow", [b"-18000000000"]),
+                ("msDS-LockoutDuration", [b"-18000000000"]),
+                ("msDS-PSOAppliesTo", [person.dn.encode()]),
+            ],
+        )
+    finally:
+        conn.unbind_s()
+    cache.clear()
+    from directory.accounts import accounts
+
+    assert accounts().may_try_password(person.sam)
+    assert not binds(dc, person, "Typed-At-A-Workstation-1!")
+    assert not accounts().may_try_password(person.sam)
+    assert directory_sign_in(Client(), person.sam, "Wrong-Pass-2026!").status_code == 200
+    assert int(attribute(dc, person, "lockoutTime") or 0) == 0
+    assert binds(dc, person, person.password)
+
+
+def test_the_deploy_check_proves_the_service_accounts_rights_in_the_domain(
+    settings, dc, person, db
+):
+    from .test_under_attack import deploy_check
+
+    report = deploy_check(settings, {**dc.environment(), "LDAP_RIGHTS_CHECK_USER": person.sam})
+    assert "sspr.W012" in report and "uses 2" in report
+    assert "sspr.E015" not in report
+    assert not binds(dc, person, person.password)  # a random password was set
+
+
+def test_sign_in_takes_the_same_time_for_every_kind_of_name(settings, dc, person, db):
+    """Unknown, wrong password, out of scope, locked and disabled (docs/security.md §42)."""
+    import statistics
+    import time
+
+    from directory.servers import AD_PEOPLE
+
+    use_directory(settings, {**dc.environment(), "LDAP_SIGN_IN_FLOOR_MS": "300"})
+    settings.AXES_FAILURE_LIMIT = 10**9
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 10**9
+    conn = dc.connect()
+    outsider = AdPerson(f"out{person.sam}", "Outsider-Pass-2026!", "Out", person.sam, groups=())
+    dc.add_person(conn, outsider)
+    disabled = AdPerson(f"off{person.sam}", "Disabled-Pass-2026!", "Off", person.sam)
+    dc.add_person(conn, disabled)
+    conn.modify_s(disabled.dn, [(ldap.MOD_REPLACE, "userAccountControl", [b"514"])])
+    locked = AdPerson(f"lock{person.sam}", "Locked-Pass-2026!", "Lock", person.sam)
+    dc.add_person(conn, locked)
+    conn.unbind_s()
+    for _ in range(4):
+        binds(dc, locked, "Wrong-Pass-2026!")
+    assert AD_PEOPLE in locked.dn
+    kinds = {
+        "unknown": ("nobody-here", "Wrong-Pass-2026!"),
+        "wrong password": (person.sam, "Wrong-Pass-2026!"),
+        "out of scope": (outsider.sam, outsider.password),
+        "locked": (locked.sam, locked.password),
+        "disabled": (disabled.sam, disabled.password),
+    }
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(12):
+        for kind, (username, password) in kinds.items():
+            started = time.perf_counter()
+            response = directory_sign_in(Client(), username, password)
+            times[kind].append(time.perf_counter() - started)
+            assert response.status_code == 200, kind
+    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    ratio = max(medians.values()) / min(medians.values())
+    assert ratio <= 1.10, medians

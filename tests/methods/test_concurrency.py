@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -49,3 +50,43 @@ def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox
     assert outcomes.count("/ssprsetup/") == 1, outcomes
     assert AuthenticationPhone.objects.filter(user=user, verified_at__isnull=False).count() == 1
     assert Event.objects.filter(subject=user, kind=EventKind.METHOD_VERIFIED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_simultaneous_uses_of_one_authenticator_code_pass_once(make_user, attempt):
+    """Two reset attempts send the same app code at the same moment: one passes, the other is
+    refused as a replay (docs/security.md §37), on SQLite and on PostgreSQL."""
+    from tests.methods.test_authenticator import RESET, code_for, set_up
+    from tests.passwordreset.conftest import start_reset
+
+    user = make_user("rita")
+    owner = Client()
+    sign_in(owner, "rita")
+    key = set_up(owner)
+    from methods.authenticator.models import AuthenticatorDevice
+
+    AuthenticatorDevice.objects.filter(user=user).update(last_t=-1)
+    clients = [Client(), Client()]
+    for client in clients:
+        assert start_reset(client, "rita").status_code == 302
+    code = code_for(key, steps=-1) if time.time() % 30 > 25 else code_for(key)
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit(client: Client) -> None:
+        try:
+            barrier.wait()
+            response = client.post(RESET, {"code": code})
+            outcomes.append(response.get("Location", str(response.status_code)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["/passwordreset/methods/", "200"], outcomes
+    assert Event.objects.filter(subject=user, kind=EventKind.RESET_METHOD_PASSED).count() == 1

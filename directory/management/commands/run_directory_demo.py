@@ -24,7 +24,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--address", default="127.0.0.1:8000", help="Where to serve.")
+        parser.add_argument("--address", default="localhost:8000", help="Where to serve.")
 
     def handle(self, *args, address, **options):
         if not settings.DEBUG:
@@ -48,6 +48,8 @@ class Command(BaseCommand):
             "LDAP_SUPERUSER_GROUP": STAFF_GROUP,
             "DATABASE_URL": f"sqlite:///{settings.VAR_DIR / 'directory-demo.sqlite3'}",
             "DJANGO_DEBUG": "1",
+            # Links, the passkey domain and its origin follow the address served.
+            "SSPR_SITE_URL": f"http://{address}",
         }
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         # Stopped by a service manager (SIGTERM) as by Ctrl-C: the directory stops with it.

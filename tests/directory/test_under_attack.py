@@ -1,0 +1,347 @@
+"""Directory mode under attack, against a real slapd with the password policy overlay (which
+locks an entry after 3 failed binds): nobody locks a named account through this site, case
+variants share one count, a directory that hangs or refuses gets one clear page and never a
+server error, and the deploy check proves the service account's rights (docs/security.md
+§39-43)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import Client
+
+from audit.models import Event, EventKind
+from directory.servers import MAX_FAILURES, ROOT_DN
+
+from .conftest import binds, directory_sign_in, entry, use_directory
+from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered
+
+pytestmark = [pytest.mark.directory, pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _quick(settings):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def is_locked_in_directory(slapd, uid: str) -> bool:
+    return "pwdAccountLockedTime" in entry(slapd, uid, "pwdAccountLockedTime")
+
+
+def failures_in_directory(slapd, uid: str) -> int:
+    return len(entry(slapd, uid, "pwdFailureTime").get("pwdFailureTime", []))
+
+
+def signed_in(username="ada", password=ADA_PASSWORD) -> Client:
+    client = Client()
+    assert directory_sign_in(client, username, password).status_code == 302
+    session = client.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    return client
+
+
+# --- Nobody locks a named account through this site (§40) -------------------------------------
+
+
+def test_the_sites_limit_stays_below_the_directorys_threshold(directory, settings):
+    from directory.lockout import directory_threshold, failure_limit
+
+    assert settings.SSPR_LOCKOUT_FAILURES == 5
+    assert directory_threshold() == MAX_FAILURES == 3
+    assert failure_limit() == 2
+
+
+@pytest.mark.parametrize("page", ["/ssprsetup/signin/", "/admin/login/"])
+def test_wrong_sign_ins_never_lock_the_account_in_the_directory(slapd, directory, page):
+    for _ in range(10):
+        response = Client().post(page, {"username": "ada", "password": "not-her-password"})
+        assert response.status_code in (200, 429)
+    assert not is_locked_in_directory(slapd, "ada")
+    assert failures_in_directory(slapd, "ada") < MAX_FAILURES
+    assert binds(slapd, "ada", ADA_PASSWORD)
+    # The site's own lockout holds the name, and says how to unlock.
+    page = directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    assert page.status_code == 429 and "/passwordreset/" in page.content.decode()
+
+
+def test_wrong_current_passwords_at_the_change_page_never_lock_the_account(slapd, directory):
+    client = signed_in()
+    for _ in range(8):
+        response = client.post(
+            "/ssprsetup/password/",
+            {
+                "current_password": "not-her-password",
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+        assert response.status_code in (200, 429)
+    assert response.status_code == 429
+    assert not is_locked_in_directory(slapd, "ada")
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
+def test_the_confirm_password_step_never_locks_the_account(slapd, directory):
+    client = signed_in()
+    for _ in range(8):
+        response = client.post("/ssprsetup/confirm-password/", {"password": "not-her-password"})
+        assert response.status_code in (200, 429)
+    assert not is_locked_in_directory(slapd, "ada")
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
+def test_failures_made_elsewhere_are_counted_before_the_site_tries(slapd, directory):
+    """Two failures on another system leave one before the lock: the site tries no password
+    then, and its page reads as for any failed sign-in."""
+    import ldap
+
+    from directory.servers import PEOPLE
+
+    for _ in range(MAX_FAILURES - 1):
+        conn = ldap.initialize(slapd.uri)
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            conn.simple_bind_s(f"uid=ada,{PEOPLE}", "typed-at-a-workstation")
+        conn.unbind_s()
+    wrong = directory_sign_in(Client(), "ada", "not-her-password")
+    unknown = directory_sign_in(Client(), "nobody-at-all", "not-her-password")
+    assert wrong.status_code == unknown.status_code == 200
+    assert failures_in_directory(slapd, "ada") == MAX_FAILURES - 1
+    assert not is_locked_in_directory(slapd, "ada")
+
+
+def test_a_failed_sign_in_is_recorded_against_the_account_as_resolved(slapd, directory):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)  # mirrored
+    directory_sign_in(Client(), "ADA", "not-her-password")
+    directory_sign_in(Client(), "Ada-Directory-2026", "pasted in the wrong box")
+    ada = get_user_model().objects.get(username="ada")
+    events = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED)
+    assert [event.subject_id for event in events.order_by("pk")] == [ada.pk, None]
+    assert "Ada-Directory-2026" not in str(list(events.values()))
+
+
+# --- Case variants are one account (§39) --------------------------------------------------------
+
+
+def test_case_variants_share_one_count(slapd, directory):
+    assert directory_sign_in(Client(), "ADA", "not-her-password").status_code == 200
+    # The second failure, in another spelling, reaches the limit of two for the one name.
+    assert directory_sign_in(Client(), "Ada", "not-her-password").status_code == 429
+    for name in ("ada", "aDa", "ＡＤＡ"):  # the last in full-width letters (NFKC: "ADA")
+        assert directory_sign_in(Client(), name, ADA_PASSWORD).status_code == 429
+    assert set(AccessAttempt.objects.values_list("username", flat=True)) == {"ada"}
+    assert not is_locked_in_directory(slapd, "ada")
+
+
+def test_any_spelling_signs_in_to_one_mirrored_person(slapd, directory):
+    assert directory_sign_in(Client(), "ADA", ADA_PASSWORD).status_code == 302
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["ada"]
+
+
+# --- A directory that hangs (§41) ---------------------------------------------------------------
+
+
+class Tarpit:
+    """Accepts connections and never answers, like a directory that has hung."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def hung(settings, slapd, db):
+    tarpit = Tarpit()
+    environment = {
+        **slapd.environment(),
+        "LDAP_URI": f"ldap://127.0.0.1:{tarpit.port}",
+        "LDAP_TIMEOUT": "1",
+    }
+    use_directory(settings, environment)
+    yield tarpit
+    tarpit.close()
+    from directory.accounts import reset_caches
+
+    reset_caches()
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_a_hung_directory_costs_one_timeout_then_the_breaker_answers_at_once(hung):
+    pages = [
+        lambda: directory_sign_in(Client(), "ada", ADA_PASSWORD),
+        lambda: Client().post("/admin/login/", {"username": "ada", "password": ADA_PASSWORD}),
+        lambda: directory_sign_in(Client(), "nobody", "whatever-it-is"),
+    ]
+    for page in pages:
+        response, seconds = timed(page)
+        assert response.status_code == 503
+        assert "The account directory is unavailable" in response.content.decode()
+        assert seconds < 1.9, seconds  # one timeout of 1 s, not two
+    # Three failures in a row: the breaker is open, and answers without waiting.
+    response, seconds = timed(pages[0])
+    assert response.status_code == 503 and seconds < 0.5, seconds
+    assert not AccessAttempt.objects.exists()  # an outage counts toward no lockout
+    assert not Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).exists()
+
+
+def test_signed_in_pages_say_the_same_when_the_directory_hangs(slapd, directory, settings):
+    client = signed_in()
+    tarpit = Tarpit()
+    try:
+        use_directory(
+            settings,
+            {
+                **slapd.environment(),
+                "LDAP_URI": f"ldap://127.0.0.1:{tarpit.port}",
+                "LDAP_TIMEOUT": "1",
+            },
+        )
+        response, seconds = timed(
+            lambda: client.post("/ssprsetup/confirm-password/", {"password": ADA_PASSWORD})
+        )
+        assert response.status_code == 503, response.content.decode()
+        assert "The account directory is unavailable" in response.content.decode()
+        assert seconds < 1.9
+        response, seconds = timed(
+            lambda: client.post(
+                "/ssprsetup/password/",
+                {
+                    "current_password": ADA_PASSWORD,
+                    "new_password1": NEW_PASSWORD,
+                    "new_password2": NEW_PASSWORD,
+                },
+            )
+        )
+        assert response.status_code == 503
+        assert "cannot be reached just now" in response.content.decode()
+        assert seconds < 1.9
+    finally:
+        tarpit.close()
+    assert not AccessAttempt.objects.exists()
+
+
+# --- A right the service account lacks (§43) ---------------------------------------------------
+
+
+def take_away_unlock_right(slapd) -> None:
+    """The service account may read the lockout attributes but no longer clear them."""
+    import ldap
+
+    from directory.servers import SERVICE_DN
+
+    conn = slapd.connect(ROOT_DN)
+    try:
+        conn.modify_s(
+            "olcDatabase={1}mdb,cn=config",
+            [
+                (
+                    ldap.MOD_DELETE,
+                    "olcAccess",
+                    [b"{1}"],
+                ),
+                (
+                    ldap.MOD_ADD,
+                    "olcAccess",
+                    [
+                        f"{{1}}to attrs=pwdAccountLockedTime,pwdFailureTime,pwdReset "
+                        f'by dn.exact="{SERVICE_DN}" read by self read by * none'.encode()
+                    ],
+                ),
+            ],
+        )
+    finally:
+        conn.unbind_s()
+
+
+def lock_in_directory(slapd, uid: str) -> None:
+    from .conftest import lock_out
+
+    lock_out(slapd, uid)
+    assert is_locked_in_directory(slapd, uid)
+
+
+def test_an_unlock_the_service_account_may_not_make_is_explained_and_audited(
+    client, slapd, directory
+):
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    take_away_unlock_right(slapd)
+    lock_in_directory(slapd, "ada")
+    from tests.passwordreset.conftest import start_reset
+
+    start_reset(client, "ada", action="unlock")
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    import re
+
+    from django.core import mail
+
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    client.post("/passwordreset/email/code/", {"code": code})
+    response = client.post("/passwordreset/finish/", {})
+    assert response.status_code == 503
+    assert "refused to make this change, so nothing was changed" in response.content.decode()
+    refused = Event.objects.get(kind=EventKind.DIRECTORY_REFUSED)
+    assert refused.details == {"operation": "unlock", "error": "INSUFFICIENT_ACCESS"}
+    assert not Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).exists()
+    assert is_locked_in_directory(slapd, "ada")
+
+
+def deploy_check(settings, environment: dict) -> str:
+    use_directory(settings, environment)
+    settings.SSPR_LOCKOUT_FAILURES = 5
+    from io import StringIO
+
+    out = StringIO()
+    try:
+        call_command("check", "--deploy", "--tag", "security", stdout=out, stderr=out)
+    except SystemCheckError as error:
+        return str(error) + out.getvalue()
+    return out.getvalue()
+
+
+def test_the_deploy_check_proves_the_service_accounts_rights(slapd, settings, db):
+    report = deploy_check(settings, {**slapd.environment(), "LDAP_RIGHTS_CHECK_USER": "grace"})
+    assert "sspr.W012" in report and "uses 2" in report  # 5 is not below the threshold of 3
+    assert "sspr.E015" not in report
+    assert not binds(slapd, "grace", "Grace-Directory-2026")  # its password was proven settable
+    take_away_unlock_right(slapd)
+    report = deploy_check(settings, {**slapd.environment(), "LDAP_RIGHTS_CHECK_USER": "grace"})
+    assert "sspr.E015" in report and "cannot clear the lockout on grace" in report
+    assert "cannot set a password" not in report
+    report = deploy_check(settings, slapd.environment())
+    assert "sspr.W013" in report
