@@ -112,7 +112,9 @@ def code_issue(
     """Issue a code bound to `binding` and queue its message; the worker delivers it.
 
     A code for another destination is voided first, even inside the cooldown: a code sent to
-    the number someone corrected away from must never verify the corrected one.
+    the number someone corrected away from must never verify the corrected one. A correction is
+    not a resend: a code to a different destination goes at once, within the hourly limits
+    (docs/security.md §4, §8-9).
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
     with transaction.atomic():
@@ -120,9 +122,10 @@ def code_issue(
             user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
         )
         device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-        if device.token and device.destination != destination:
+        corrected = bool(device.destination) and device.destination != destination
+        if corrected and device.token:
             device.void()
-        next_at = device.next_send_at()
+        next_at = None if corrected else device.next_send_at()
         if not method.destination_allowed(destination, policy):
             result = SendResult(SendRefusal.NOT_ALLOWED)
         elif next_at is not None:

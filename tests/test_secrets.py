@@ -1,15 +1,26 @@
-"""Codes, answers, passwords and full contact details stay out of logs and the audit log."""
+"""Codes, answers, passwords and full contact details stay out of logs, the audit log, the
+sessions (their table and the cache) and the cache itself."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.cache import cache
 
 from audit.log import record
 from audit.models import Event, EventKind
-from tests.conftest import PASSWORD, questions_data, register_email, register_phone
+from sspr_site.sessions import SessionStore
+from tests.conftest import (
+    PASSWORD,
+    last_email_code,
+    last_phone_code,
+    questions_data,
+    register_email,
+    register_phone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +49,60 @@ def test_a_whole_registration_leaves_no_secret_in_logs_or_audit(signed_in, caplo
             PASSWORD,
             "wrong-password-x",
         ):
+            assert secret not in text, f"{secret!r} found in {where}"
+
+
+def sessions_and_cache() -> dict[str, str]:
+    """Every session as stored (the table's rows, raw and decoded; the cache's entries) and
+    every value in the cache, raw: what someone reading a backup or Redis would see."""
+    store = SessionStore()
+    rows = list(Session.objects.all())
+    assert rows, "no session was stored"
+    table = [row.session_data for row in rows] + [repr(store.decode(r.session_data)) for r in rows]
+    cached = [repr(cache.get(store.cache_key_prefix + row.session_key)) for row in rows]
+    backend = cache._cache
+    if hasattr(backend, "get_client"):  # Redis: every key and every string value
+        client = backend.get_client(None, write=False)
+        raw = [key + b"=" + (client.get(key) or b"") for key in client.scan_iter(count=1000)]
+    else:  # the local-memory cache keeps pickled values
+        raw = [key.encode() + b"=" + value for key, value in backend.items()]
+    return {
+        "session table": "\n".join(table),
+        "cached sessions": "\n".join(cached),
+        "cache": b"\n".join(raw).decode("latin-1"),
+    }
+
+
+def test_sessions_and_the_cache_hold_no_number_address_or_code(signed_in):
+    """Halfway through setting up a phone and an email, the numbers and the address typed (and
+    their codes) are nowhere in the session, its table or the cache (docs/security.md §21)."""
+    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400123456"})
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    phone_code = last_phone_code()
+    # Corrected: the page shows the corrected number back, from the session.
+    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400654321"})
+    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
+    assert "+44 7400 654321" in page
+    signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+    email_code = last_email_code()
+    assert "alice.home@example.net" in signed_in.get("/ssprsetup/email/verify/").content.decode()
+
+    secrets = (
+        "+447400123456",
+        "447400123456",
+        "7400123456",
+        "7400 123456",
+        "+447400654321",
+        "447400654321",
+        "7400654321",
+        "7400 654321",
+        "alice.home",
+        phone_code,
+        email_code,
+        PASSWORD,
+    )
+    for where, text in sessions_and_cache().items():
+        for secret in secrets:
             assert secret not in text, f"{secret!r} found in {where}"
 
 

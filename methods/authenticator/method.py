@@ -1,12 +1,13 @@
 """The authenticator app: a six-digit code that changes every 30 seconds (TOTP), from an app
-the person set up by scanning a QR code. Kept as django-otp's TOTP device; the key never
-leaves the setup page, and only until the first code confirms it."""
+the person set up by scanning a QR code. Kept as django-otp's TOTP device with its key sealed
+(models.py); the key never leaves the setup page, and only until the first code confirms it."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
-from binascii import unhexlify
+from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -16,6 +17,11 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.base import Method, MethodState, MethodStatus
+from sspr_site import field_keys
+
+from .models import SEALED, AuthenticatorDevice
+
+logger = logging.getLogger("sspr.methods")
 
 KIND = "authenticator_app"
 SET_UP = _("Ready to use")
@@ -23,7 +29,24 @@ DRIFT_STEPS = 1  # one 30-second step either way (docs/security.md §37)
 
 
 def confirmed_devices(user_id) -> QuerySet:
-    return TOTPDevice.objects.filter(user_id=user_id, confirmed=True)
+    return AuthenticatorDevice.objects.filter(user_id=user_id, confirmed=True)
+
+
+@lru_cache(maxsize=4)
+def _stand_in_key(_keys: tuple) -> str:
+    """A random key sealed under the current field keys, opened for someone without a device
+    so that they cost the same work (docs/security.md §12)."""
+    return field_keys.seal(secrets.token_bytes(20))
+
+
+def _key(device: AuthenticatorDevice) -> bytes | None:
+    try:
+        return device.bin_key
+    except field_keys.InvalidToken:
+        # The field keys changed without keeping the one that sealed this key: the app can
+        # no longer be checked. The person sets it up again (README, "Configuration").
+        logger.error("authenticator key cannot be opened device=%s", device.pk)
+        return None
 
 
 def check_code(user_id: int | None, code: str) -> bool:
@@ -32,12 +55,15 @@ def check_code(user_id: int | None, code: str) -> bool:
     device costs the same work and the same queries, and never passes (docs/security.md §12)."""
     with transaction.atomic():
         device = confirmed_devices(user_id or 0).select_for_update().first()
-        target = device or TOTPDevice(key=secrets.token_hex(20), pk=0)
+        target = device or AuthenticatorDevice(
+            key=SEALED, sealed_key=_stand_in_key(field_keys.current_keys()), pk=0
+        )
         allowed = target.verify_is_allowed()[0]
-        totp = TOTP(unhexlify(target.key), target.step, target.t0, target.digits, 0)
+        key = _key(target)
+        totp = TOTP(key or b"\0" * 20, target.step, target.t0, target.digits, 0)
         totp.time = time.time()
         matches = code.isdigit() and totp.verify(int(code), DRIFT_STEPS, target.last_t + 1)
-        ok = allowed and matches and device is not None
+        ok = allowed and matches and key is not None and device is not None
         # One write either way; a try during the backoff is not counted (as for sent codes).
         rows = TOTPDevice.objects.filter(pk=target.pk if allowed else -1)
         if ok:
@@ -47,6 +73,7 @@ def check_code(user_id: int | None, code: str) -> bool:
                 throttling_failure_timestamp=None,
                 last_used_at=timezone.now(),
             )
+            device.reseal_if_stale()  # moves to the newest field key as it is used
         else:
             rows.update(
                 throttling_failure_count=F("throttling_failure_count") + 1,
@@ -68,6 +95,7 @@ class AuthenticatorAppMethod(Method):
     setup_urlconf = "methods.authenticator.setup_urls"
     reset_urlconf = "methods.authenticator.reset_urls"
     caller_check = "ask"
+    caller_check_prompt = _("The 6 digits the caller's app shows now.")
 
     def load_one(self, queryset: QuerySet) -> QuerySet:
         # When the confirmed app was added; none, when there is none.

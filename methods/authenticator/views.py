@@ -18,23 +18,33 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record
 from audit.models import EventKind
+from methods.code.setup_views import wait_message
 from methods.flows import notify_method_changed
 from methods.models import CheckOutcome
 from passwordreset import flows as reset_flows
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
 from registration.pages import method_setup_page, posted, record_when_complete, still_needed
+from sspr_site import field_keys
 
 from .forms import AppCodeForm
 from .method import DRIFT_STEPS, check_code, confirmed_devices
+from .models import AuthenticatorDevice
 
 PENDING_NAME = "pending"
 
 
-def _pending_device(user) -> TOTPDevice:
-    """The device being set up: a fresh key until a first code confirms it."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+def _pending_device(user) -> AuthenticatorDevice:
+    """The device being set up: a fresh key until a first code confirms it (and a fresh one
+    too if its key can no longer be opened, the field keys having changed)."""
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+    if device is not None:
+        try:
+            device.bin_key  # noqa: B018 - can it be opened?
+        except field_keys.InvalidToken:
+            device.delete()
+            device = None
     if device is None:
-        device = TOTPDevice.objects.create(
+        device = AuthenticatorDevice.objects.create(
             user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
         )
     return device
@@ -65,15 +75,17 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             messages.success(request, _("Authenticator app set up."))
             record_when_complete(request, policy)
             return redirect("registration:overview")
-        form.add_error(
-            "code",
-            _("Wait a moment, then enter the code again.")
-            if outcome is CheckOutcome.THROTTLED
-            else _(
-                "That code is not right. Check the time on your phone is correct, wait for the "
-                "next code and enter it."
-            ),
-        )
+        if outcome is CheckOutcome.THROTTLED:
+            device.refresh_from_db()
+            form.add_error("code", wait_message(device))
+        else:
+            form.add_error(
+                "code",
+                _(
+                    "That code is not right. Check the time on your phone is correct, wait for "
+                    "the next code and enter it."
+                ),
+            )
     replacing = confirmed_devices(request.user.pk).exists()
     return render(
         request,
@@ -93,7 +105,7 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
     """A first right code makes the device count; it replaces an app set up before. Wrong
     codes back off as every code does (django-otp's throttling)."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk)
         if not device.verify_is_allowed()[0]:
             return CheckOutcome.THROTTLED
         if not device.verify_token(code):

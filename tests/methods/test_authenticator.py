@@ -16,6 +16,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Event, EventKind
+from methods.authenticator.models import AuthenticatorDevice
 from tests.passwordreset.conftest import start_reset
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,7 @@ def test_setup_shows_a_qr_code_and_the_key_and_needs_a_first_code(signed_in, use
     page = signed_in.get(SETUP).content.decode()
     assert "<svg" in page and "QR code to scan with your authenticator app" in page
     key = page_key(page)
-    assert TOTPDevice.objects.get(user=user).key == key  # the key shown is the one kept
+    assert AuthenticatorDevice.objects.get(user=user).bin_key.hex() == key  # the one kept
     assert "<script" not in page.split("<main")[1]  # works without JavaScript
     # Not counted until a first code confirms it.
     overview = signed_in.get("/ssprsetup/").content.decode()
@@ -72,8 +73,11 @@ def test_setup_shows_a_qr_code_and_the_key_and_needs_a_first_code(signed_in, use
     assert wrong.status_code == 200
     assert "That code is not right" in wrong.content.decode()
     assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    # Straight after a wrong code the app's code waits for the backoff, and says so.
-    assert "Wait a moment" in signed_in.post(SETUP, {"code": code_for(key)}).content.decode()
+    # Straight after a wrong code the app's code waits for the backoff, and says how long.
+    assert (
+        "too soon after a wrong code, so it was not checked. Enter the code again in 1 second."
+        in signed_in.post(SETUP, {"code": code_for(key)}).content.decode()
+    )
     TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
 
     signed_in.post(SETUP, {"code": code_for(key)})
@@ -93,9 +97,12 @@ def test_setting_up_again_replaces_the_app_only_when_the_new_one_is_confirmed(si
     assert "replaces the one you set up before" in page
     second = page_key(page)
     assert second != first
-    assert TOTPDevice.objects.filter(user=user, confirmed=True).get().key == first
+    assert (
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).get().bin_key.hex() == first
+    )
     signed_in.post(SETUP, {"code": code_for(second)})
-    assert list(TOTPDevice.objects.filter(user=user).values_list("key", flat=True)) == [second]
+    assert [d.bin_key.hex() for d in AuthenticatorDevice.objects.filter(user=user)] == [second]
+    assert TOTPDevice.objects.filter(user=user).count() == 1
 
 
 def test_the_setup_page_asks_for_the_password_again_after_ten_minutes(signed_in, user):
@@ -121,10 +128,11 @@ def test_reset_with_the_app(client, with_app):
 def test_a_code_works_once_and_drift_is_one_step(client, with_app):
     _user, key = with_app
     start_reset(client, "rita")
-    assert client.post(RESET, {"code": code_for(key, steps=-1)}).status_code == 302
+    earlier = code_for(key, steps=-1)  # kept: a new 30-second step may begin meanwhile
+    assert client.post(RESET, {"code": earlier}).status_code == 302
     # The same code, or one from before it, is refused afterwards (a replay).
     start_reset(client, "rita")
-    again = client.post(RESET, {"code": code_for(key, steps=-1)})
+    again = client.post(RESET, {"code": earlier})
     assert "We could not verify you" in again.content.decode()
     TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
     assert (
@@ -212,3 +220,145 @@ def test_removing_the_app(signed_in, user):
     signed_in.post("/ssprsetup/authenticator/remove/")
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert Event.objects.filter(kind=EventKind.METHOD_REMOVED, subject=user).exists()
+
+
+# --- The key at rest (docs/security.md §37) ----------------------------------------------------
+
+
+def stored_key_columns(device_pk) -> str:
+    """Both tables' rows of a device, as a backup would hold them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM otp_totp_totpdevice WHERE id = %s", [device_pk])
+        parent = cursor.fetchall()
+        cursor.execute(
+            "SELECT * FROM sspr_authenticator_authenticatordevice WHERE totpdevice_ptr_id = %s",
+            [device_pk],
+        )
+        child = cursor.fetchall()
+    assert parent and child
+    return repr(parent + child)
+
+
+def key_forms(key_hex: str) -> list[str]:
+    raw = bytes.fromhex(key_hex)
+    return [
+        key_hex,
+        key_hex.upper(),
+        base64.b32encode(raw).decode().rstrip("="),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    ]
+
+
+def test_the_database_never_holds_the_key_in_clear(signed_in, user):
+    page = signed_in.get(SETUP).content.decode()
+    key = page_key(page)
+    pending = AuthenticatorDevice.objects.get(user=user)
+    for form in key_forms(key):
+        assert form not in stored_key_columns(pending.pk), "pending key stored in clear"
+    signed_in.post(SETUP, {"code": code_for(key)})
+    device = AuthenticatorDevice.objects.get(user=user, confirmed=True)
+    stored = stored_key_columns(device.pk)
+    for form in key_forms(key):
+        assert form not in stored
+    # django-otp's own column holds a marker no code can be made from.
+    plain = TOTPDevice.objects.get(pk=device.pk)
+    assert plain.key == "sealed"
+    with pytest.raises(ValueError):
+        plain.bin_key  # noqa: B018
+
+
+def test_field_keys_rotate_old_keys_still_open_new_writes_use_the_newest(
+    client, make_user, settings, helpdesk_client
+):
+    from sspr_site import field_keys
+    from tests.conftest import sign_in
+
+    settings.SSPR_FIELD_KEYS = ["key-A-" + "a" * 40]
+    user = make_user("rita")
+    sign_in(client, "rita")
+    key = set_up(client)
+    client.logout()
+    TOTPDevice.objects.filter(user=user).update(last_t=-1)  # the setup code may be reused
+    device = AuthenticatorDevice.objects.get(user=user)
+    sealed_under_a = device.sealed_key
+    assert field_keys.is_current(sealed_under_a)
+
+    # Key B added in front: what A sealed still opens, so the reset and the helpdesk check work.
+    settings.SSPR_FIELD_KEYS = ["key-B-" + "b" * 40, "key-A-" + "a" * 40]
+    assert not field_keys.is_current(sealed_under_a)
+    start_reset(client, "rita")
+    assert client.post(RESET, {"code": code_for(key, steps=-1)})["Location"] == (
+        "/passwordreset/methods/"
+    )
+    # Used once under B: sealed again under B, so A can be dropped.
+    device.refresh_from_db()
+    assert device.sealed_key != sealed_under_a and field_keys.is_current(device.sealed_key)
+    settings.SSPR_FIELD_KEYS = ["key-B-" + "b" * 40]
+    checked = helpdesk_client.post(
+        f"/helpdesk/users/{user.pk}/verify/", {"method": "authenticator"}, follow=True
+    )
+    assert checked.status_code == 200
+    page = helpdesk_client.post(
+        f"/helpdesk/users/{user.pk}/verify/code/", {"code": code_for(key)}
+    ).content.decode()
+    assert "Verified." in page
+
+    # A new app set up now is sealed under the newest key.
+    other = make_user("sam")
+    sam = client.__class__()
+    sign_in(sam, "sam")
+    set_up(sam)
+    assert field_keys.is_current(AuthenticatorDevice.objects.get(user=other).sealed_key)
+
+
+def test_reseal_command_moves_every_key_to_the_newest(make_user, settings):
+    from django.core.management import call_command
+
+    from sspr_site import field_keys
+
+    settings.SSPR_FIELD_KEYS = ["old-" + "o" * 40]
+    devices = [
+        AuthenticatorDevice.objects.create(user=make_user(f"p{n}"), name="app", confirmed=True)
+        for n in range(3)
+    ]
+    keys = [device.bin_key for device in devices]
+    settings.SSPR_FIELD_KEYS = ["new-" + "n" * 40, "old-" + "o" * 40]
+    call_command("reseal_secrets", verbosity=0)
+    settings.SSPR_FIELD_KEYS = ["new-" + "n" * 40]
+    for device, key in zip(devices, keys, strict=True):
+        device.refresh_from_db()
+        assert field_keys.is_current(device.sealed_key) and device.bin_key == key
+
+
+def test_a_key_no_configured_key_opens_fails_closed(client, with_app, settings, caplog):
+    """The field keys replaced without keeping the old one: the app is refused like a wrong
+    code, never a server error, and the log says why (without the key)."""
+    user, key = with_app
+    settings.SSPR_FIELD_KEYS = ["unrelated-" + "u" * 40]
+    start_reset(client, "rita")
+    response = client.post(RESET, {"code": code_for(key)})
+    assert response.status_code == 200 and "We could not verify you" in response.content.decode()
+    assert "authenticator key cannot be opened" in caplog.text and key not in caplog.text
+
+
+def test_the_migration_seals_keys_kept_in_clear(transactional_db, make_user):
+    """Apps set up before keys were sealed: the data migration seals each one and the same
+    codes keep working."""
+    from django.core.management import call_command
+
+    user = make_user("old")
+    call_command("migrate", "sspr_authenticator", "zero", verbosity=0)
+    try:
+        plain = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+        key = plain.key
+        assert len(key) == 40
+    finally:
+        call_command("migrate", "sspr_authenticator", verbosity=0)
+    assert TOTPDevice.objects.get(pk=plain.pk).key == "sealed"
+    device = AuthenticatorDevice.objects.get(pk=plain.pk)
+    assert device.bin_key.hex() == key
+    assert key not in stored_key_columns(device.pk)
+    from methods.authenticator.method import check_code
+
+    assert check_code(user.pk, code_for(key))

@@ -11,11 +11,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Event
 from helpdesk.status import Row, directory
 from methods.answers import hash_answer, normalise
+from methods.authenticator.models import AuthenticatorDevice
 from methods.models import (
     AuthenticationEmail,
     AuthenticationPhone,
@@ -45,8 +45,8 @@ def _email(user, n):
 
 
 def _authenticator(user, n):
-    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
-    return [device.key, base64.b32encode(device.bin_key).decode().rstrip("=")[:16]]
+    device = AuthenticatorDevice.objects.create(user=user, name="app", confirmed=True)
+    return [device.bin_key.hex(), base64.b32encode(device.bin_key).decode().rstrip("=")[:16]]
 
 
 def _passkey(user, n):

@@ -1,0 +1,32 @@
+"""Seal every stored secret again under the newest of SSPR_FIELD_KEYS, so an older key can be
+removed from the list (README, "Configuration"). Safe to run again: what is current is left."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from methods.authenticator.models import AuthenticatorDevice
+from sspr_site import field_keys
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt stored secrets (authenticator app keys) under the newest field key."
+
+    def handle(self, *args, **options):
+        resealed = unreadable = 0
+        for pk in AuthenticatorDevice.objects.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                device = AuthenticatorDevice.objects.select_for_update().filter(pk=pk).first()
+                if device is None:
+                    continue
+                try:
+                    resealed += device.reseal_if_stale()
+                except field_keys.InvalidToken:
+                    unreadable += 1
+        self.stdout.write(f"Sealed again under the newest key: {resealed}.")
+        if unreadable:
+            raise CommandError(
+                f"{unreadable} authenticator keys open with none of SSPR_FIELD_KEYS: add the key "
+                "that sealed them back to the list, or their owners set their apps up again."
+            )
