@@ -1,19 +1,33 @@
-"""The queue's part of /readyz: its Redis answers a PING within the probe's timeout."""
+"""The queue's part of /readyz (docs/security.md, "Messages").
+
+- `queue`: its Redis answers a PING within the probe's timeout;
+- `worker`: at least one RQ worker listens on the queue. A worker is in RQ's registry while
+  its key lives, and its heartbeat keeps the key alive: a worker that stopped cleanly leaves
+  at once, one that was killed when its heartbeat lapses (RQ's worker TTL);
+- `backlog`: the oldest waiting message has waited no longer than SSPR_DELIVERY_DUE_SECONDS,
+  the same bound after which a code page tells the person it has not gone out.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import redis
 from django.conf import settings
+from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from sspr_site.health import register
 
 from .outbox import QUEUE_NAME, uses_queue
+from .tracking import due_seconds
 
 
 @register("queue")
-def check_queue() -> None:
+def check_queue() -> dict[str, str] | None:
     if not uses_queue():
-        return  # messages are sent in process: nothing else to reach
+        return None  # messages are sent in process: nothing else to reach
     timeout = float(getattr(settings, "SSPR_CACHE_TIMEOUT", 1))
     client = redis.Redis.from_url(
         settings.RQ_QUEUES[QUEUE_NAME]["URL"],
@@ -23,5 +37,33 @@ def check_queue() -> None:
     try:
         if not client.ping():
             raise ConnectionError("no PONG")
+        queue = Queue(QUEUE_NAME, connection=client)
+        return {"worker": worker_status(queue), "backlog": backlog_status(queue)}
     finally:
         client.close()
+
+
+def worker_status(queue: Queue) -> str:
+    return "ok" if Worker.all(queue=queue) else "no live worker"
+
+
+def backlog_status(queue: Queue) -> str:
+    oldest = _oldest_enqueued_at(queue)
+    if oldest is None:
+        return "ok"
+    waited = (datetime.now(UTC) - oldest).total_seconds()
+    if waited <= due_seconds():
+        return "ok"
+    return f"oldest message waiting {int(waited)} s"
+
+
+def _oldest_enqueued_at(queue: Queue) -> datetime | None:
+    # The queue is a list in arrival order: its head is the job that has waited longest.
+    for job_id in queue.get_job_ids(0, 5):
+        try:
+            enqueued_at = Job.fetch(job_id, connection=queue.connection).enqueued_at
+        except NoSuchJobError:
+            continue  # deleted meanwhile
+        if enqueued_at is not None:
+            return enqueued_at if enqueued_at.tzinfo else enqueued_at.replace(tzinfo=UTC)
+    return None

@@ -14,7 +14,7 @@ from audit.models import EventKind
 from methods.backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
 
 from .models import FailedDelivery
-from .outbox import SEALED_MAX_AGE, Message
+from .outbox import SEALED_MAX_AGE, Message, failed
 from .outbox import run as run_now
 from .sealing import unseal
 
@@ -24,9 +24,10 @@ logger = logging.getLogger("sspr.delivery")
 TEMPORARY = frozenset({DeliveryProblem.TOO_MANY_REQUESTS, DeliveryProblem.UNAVAILABLE})
 
 
-def run(function: str, sealed: str) -> None:
-    """The queue's single entry point: open the arguments and run the named job."""
-    run_now(function, unseal(sealed, max_age=SEALED_MAX_AGE))
+def run(function: str, sealed: str, delivery_id: str = "") -> None:
+    """The queue's single entry point: open the arguments and run the named job. Jobs queued
+    before delivery records existed have no `delivery_id`."""
+    run_now(function, unseal(sealed, max_age=SEALED_MAX_AGE), delivery_id)
 
 
 def transmit(message: Message) -> None:
@@ -64,6 +65,7 @@ def deliver(*, message: dict) -> None:
 
 def give_up(message: Message, problem: DeliveryProblem, *, attempts: int = 1) -> None:
     """Record the dead letter, tell the audit log, and let the sender react (a code page)."""
+    failed()
     FailedDelivery.objects.create(
         user_id=message.user_id,
         channel=message.channel,

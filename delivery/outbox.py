@@ -7,6 +7,10 @@ Redis (development), messages are sent by the same process after the response ha
 
 `later()` runs any job function the same way; the reset portal uses it so that whether a
 destination matched is decided off the request path.
+
+A job queued with `track=` (and every code's message, tracked by its code channel) has a
+delivery record (delivery.tracking): queued, then sent or failed, so the page can say whether
+the message has left and, after `SSPR_DELIVERY_DUE_SECONDS`, that it has not.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from . import tracking
 from .sealing import seal
 
 logger = logging.getLogger("sspr.delivery")
@@ -30,8 +35,12 @@ QUEUE_NAME = "sspr"
 # Sealed job arguments are refused after this long: a code is worthless by then anyway.
 SEALED_MAX_AGE = 24 * 3600
 
-_deferred: contextvars.ContextVar[list[tuple[str, dict]] | None] = contextvars.ContextVar(
+_deferred: contextvars.ContextVar[list[tuple[str, dict, str]] | None] = contextvars.ContextVar(
     "sspr_deferred_jobs", default=None
+)
+# The delivery record of the job running now, and whether it gave up (see failed()).
+_running: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "sspr_running_job", default=None
 )
 
 
@@ -57,24 +66,29 @@ def uses_queue() -> bool:
 
 
 def send(message: Message) -> None:
-    """Deliver `message` off the request path."""
-    later("delivery.jobs.deliver", message=asdict(message))
+    """Deliver `message` off the request path. A code's message is tracked by its code
+    channel (the `code_id` its failure hook also uses), so its page can say where it is."""
+    code_id = message.context.get("code_id")
+    track = tracking.code_parts(code_id) if code_id else ()
+    later("delivery.jobs.deliver", track=track, message=asdict(message))
 
 
-def later(function: str, **kwargs: Any) -> None:
-    """Run `function(**kwargs)` in the worker, or in this process after the response."""
+def later(function: str, *, track: tuple = (), **kwargs: Any) -> None:
+    """Run `function(**kwargs)` in the worker, or in this process after the response.
+    With `track`, the job's delivery record is found again by `tracking.lookup(track)`."""
+    delivery_id = tracking.queued(track) if track else ""
     if uses_queue():
-        _enqueue(function, kwargs)
+        _enqueue(function, kwargs, delivery_id)
         return
     pending = _deferred.get()
     if pending is None:
         # Not inside a request (a management command, a worker): run now.
-        run(function, kwargs)
+        run(function, kwargs, delivery_id)
     else:
-        pending.append((function, kwargs))
+        pending.append((function, kwargs, delivery_id))
 
 
-def _enqueue(function: str, kwargs: dict) -> None:
+def _enqueue(function: str, kwargs: dict, delivery_id: str = "") -> None:
     import django_rq
     from rq import Retry
 
@@ -83,6 +97,7 @@ def _enqueue(function: str, kwargs: dict) -> None:
         "delivery.jobs.run",
         function,
         seal(kwargs),
+        delivery_id,
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         result_ttl=0,
         failure_ttl=7 * 24 * 3600,
@@ -90,15 +105,30 @@ def _enqueue(function: str, kwargs: dict) -> None:
     )
 
 
-def run(function: str, kwargs: dict) -> None:
+def run(function: str, kwargs: dict, delivery_id: str = "") -> None:
+    """Run one job. Once it returns, its message was sent (or, for another job, it ran),
+    unless it gave up; an exception leaves it queued for the queue's next try."""
     job: Callable[..., None] = import_string(function)
-    job(**kwargs)
+    state = {"failed": False}
+    token = _running.set(state)
+    try:
+        job(**kwargs)
+    finally:
+        _running.reset(token)
+    tracking.finished(delivery_id, tracking.FAILED if state["failed"] else tracking.SENT)
 
 
-def _run_all(jobs: list[tuple[str, dict]]) -> None:
-    for function, kwargs in jobs:
+def failed() -> None:
+    """The running job gave up on its message (delivery.jobs.give_up)."""
+    state = _running.get()
+    if state is not None:
+        state["failed"] = True
+
+
+def _run_all(jobs: list[tuple[str, dict, str]]) -> None:
+    for function, kwargs, delivery_id in jobs:
         try:
-            run(function, kwargs)
+            run(function, kwargs, delivery_id)
         except Exception:  # one failing message must not stop the others
             logger.exception("deferred job failed function=%s", function)
 
@@ -112,7 +142,7 @@ class DeferredDeliveryMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if uses_queue():
             return self.get_response(request)
-        jobs: list[tuple[str, dict]] = []
+        jobs: list[tuple[str, dict, str]] = []
         token = _deferred.set(jobs)
         try:
             response = self.get_response(request)

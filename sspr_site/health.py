@@ -24,11 +24,14 @@ from django.utils.cache import add_never_cache_headers
 logger = logging.getLogger("sspr.health")
 
 # Readiness checks by name; other parts (the queue, the directory) add theirs with register().
-CHECKS: dict[str, Callable[[], None]] = {}
+# A check raises when its dependency cannot be reached (reported as "unavailable"); once it
+# can, it may return further named results ("ok" or a short reason such as "no live worker"),
+# so the body says which part is not ready. Reasons never carry hosts, names or secrets.
+CHECKS: dict[str, Callable[[], dict[str, str] | None]] = {}
 
 
 def register(name: str):
-    def decorator(check: Callable[[], None]) -> Callable[[], None]:
+    def decorator(check: Callable[[], dict[str, str] | None]) -> Callable[[], dict | None]:
         CHECKS[name] = check
         return check
 
@@ -64,11 +67,16 @@ def readiness() -> tuple[bool, dict[str, str]]:
     status = {}
     for name, check in CHECKS.items():
         try:
-            check()
+            parts = check() or {}
             status[name] = "ok"
         except Exception as exc:  # any failure means "not ready"
             logger.warning("readiness: %s unavailable: %s", name, type(exc).__name__)
             status[name] = "unavailable"
+            continue
+        for part, result in parts.items():
+            if result != "ok":
+                logger.warning("readiness: %s not ready: %s", part, result)
+            status[part] = result
     return all(value == "ok" for value in status.values()), status
 
 

@@ -255,12 +255,13 @@ def test_with_redis_make_serve_runs_several_workers_and_the_message_worker(tmp_p
     env = production_env(tmp_path, redis=True)
     assert env.get("REDIS_URL")
     with make_serve(tmp_path, env, workers=2) as base:
-        status, _headers, body = fetch(f"{base}/readyz", https=False)
-        assert (status, json.loads(body)["queue"]) == (200, "ok")
         connection = redis.Redis.from_url(env["REDIS_URL"])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not Worker.all(connection=connection):
             time.sleep(0.3)
+        # Ready once the message worker listens (delivery.checks).
+        status, _headers, body = fetch(f"{base}/readyz", https=False)
+        assert (status, json.loads(body)["queue"], json.loads(body)["worker"]) == (200, "ok", "ok")
         queues = [queue.name for w in Worker.all(connection=connection) for queue in w.queues]
         assert queues == ["sspr"]
         assert (tmp_path / "serve.log").read_text().count("Booting worker") == 2

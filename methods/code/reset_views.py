@@ -53,4 +53,8 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
         ):
             return redirect("passwordreset:methods")
         form.add_error("code", NOT_VERIFIED)
-    return render(request, "code/reset_code.html", {"form": form, "method": method})
+    # Whether the request for a code has been handled: alike for every name (flows docstring).
+    delivery = flows.reset_code_delivery(state, method)
+    return render(
+        request, "code/reset_code.html", {"form": form, "method": method, "delivery": delivery}
+    )

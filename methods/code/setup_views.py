@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from delivery import tracking as delivery_tracking
 from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.forms import ChannelForm, CodeForm
@@ -32,9 +33,6 @@ from registration.pages import (
 
 from . import CodeMethod
 
-# A try during the backoff after a wrong code is not counted; the person is told to wait, which
-# tells them nothing they did not know (docs/security.md §7).
-WAIT_A_MOMENT = gettext_lazy("Wait a moment, then enter the code again.")
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
@@ -45,6 +43,22 @@ def seconds_until(moment) -> int:
     """Whole seconds from now until `moment`, at least 1: shown instead of a clock time, which
     would be the server's and not the reader's."""
     return max(1, math.ceil((moment - timezone.now()).total_seconds()))
+
+
+def wait_message(device) -> str:
+    """A try during the backoff after a wrong code is not checked and not counted. The person
+    is told so, and for how long to wait: that tells them nothing about the code they typed,
+    which was not looked at (docs/security.md §7). `device` is a django-otp throttled device."""
+    _allowed, info = device.verify_is_allowed()
+    until = (info or {}).get("locked_until")
+    seconds = seconds_until(until) if until else 1
+    return ngettext(
+        "That was too soon after a wrong code, so it was not checked. Enter the code again in "
+        "%(seconds)d second.",
+        "That was too soon after a wrong code, so it was not checked. Enter the code again in "
+        "%(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def refusal_message(result: method_flows.SendResult) -> str:
@@ -256,7 +270,11 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
             )
             record_when_complete(request, policy)
             return redirect("registration:overview")
-        form.add_error("code", WAIT_A_MOMENT if outcome is CheckOutcome.THROTTLED else CODE_REFUSED)
+        if outcome is CheckOutcome.THROTTLED:
+            device.refresh_from_db()
+            form.add_error("code", wait_message(device))
+        else:
+            form.add_error("code", CODE_REFUSED)
     return render(
         request,
         "code/setup_verify.html",
@@ -269,6 +287,8 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
             "channels": method.channels(policy),
             "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
             "channel": device.channel,
+            # Whether the code's message has left, or is overdue (delivery.tracking).
+            "delivery": delivery_tracking.lookup(delivery_tracking.code_parts(device.pk)),
             **code_steps(method, policy, "verify"),
         },
     )

@@ -1,5 +1,5 @@
 """Messages through the real queue: RQ on the loopback Redis, a real worker process, the real
-twilio client against the loopback Twilio stand-in, PostgreSQL shared by both.
+twilio client against the loopback Twilio stand-in, PostgreSQL shared by both (conftest.py).
 
 Each test enqueues from the web side, then runs `manage.py rqworker --burst` as a separate
 process, as `make serve` runs it, and looks at what the person and the helpdesk see.
@@ -7,87 +7,15 @@ process, as `make serve` runs it, and looks at what the person and the helpdesk 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import redis
-from django.conf import settings as django_settings
-from django.db import connection
-from django.test import Client
 
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
-from tests.conftest import sign_in
-from tests.support.fake_twilio import Failure, FakeTwilio
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.delivery.conftest import ask_for_code, run_worker
+from tests.support.fake_twilio import Failure
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-SID = "AC" + "b" * 32
-
-
-@pytest.fixture
-def twilio(settings):
-    fake = FakeTwilio(SID, "token").start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def queued(settings, twilio):
-    """The web side queues; the Redis queue starts empty."""
-    settings.SSPR_DELIVERY = "queue"
-    settings.SSPR_PHONE_BACKEND = "twilio"
-    settings.SSPR_CODE_RESEND_SECONDS = 0
-    # Two retries, at once (production waits 10 s, 1 min, 5 min, 15 min between tries).
-    settings.SSPR_DELIVERY_RETRY_INTERVALS = [0, 0]
-    client = redis.Redis.from_url(settings.RQ_QUEUES["sspr"]["URL"])
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
-def run_worker(twilio: FakeTwilio) -> subprocess.CompletedProcess:
-    """Run the worker until the queue is empty, with the same database and secret key."""
-    db = connection.settings_dict
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")},
-        "DJANGO_DEBUG": "1",
-        "DJANGO_SECRET_KEY": django_settings.SECRET_KEY,
-        "DATABASE_URL": (f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"),
-        "SSPR_DELIVERY": "queue",
-        "SSPR_PHONE_BACKEND": "twilio",
-        "TWILIO_ACCOUNT_SID": SID,
-        "TWILIO_AUTH_TOKEN": "token",
-        "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": twilio.base_url,
-        "TWILIO_TIMEOUT": "2",
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "rqworker", "sspr", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def ask_for_code(make_user, number: str = "+447400123456") -> Client:
-    client = Client()
-    make_user("alice")
-    assert sign_in(client, "alice").status_code == 302
-    client.post("/ssprsetup/phone/", {"number": number})
-    response = client.post("/ssprsetup/phone/send/", {"channel": "sms"})
-    assert response["Location"] == "/ssprsetup/phone/verify/"
-    return client
 
 
 def test_the_worker_delivers_the_code_and_the_queue_never_holds_it(queued, twilio, make_user):

@@ -138,3 +138,49 @@ def test_no_false_503_under_concurrent_probes_on_postgresql_and_redis(live_serve
         thread.join()
     assert len(answers) > 500
     assert [answer for answer in answers if answer != 200] == []
+
+
+@pytest.mark.django_db
+def test_a_part_that_is_not_ready_is_named_with_its_reason(client, monkeypatch):
+    from sspr_site import health
+
+    monkeypatch.setitem(health.CHECKS, "example", lambda: {"part": "ok", "other": "too slow"})
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["example"], body["part"], body["other"]) == (
+        "unavailable",
+        "ok",
+        "ok",
+        "too slow",
+    )
+
+
+@needs_redis_server
+@pytest.mark.django_db
+def test_with_the_queue_a_stopped_redis_fails_fast_and_names_the_queue(client, tmp_path, settings):
+    # The worker and backlog checks need the queue's Redis; without it they are not tried.
+    settings.SSPR_DELIVERY = "queue"
+    with redis_server(tmp_path) as server:
+        settings.RQ_QUEUES = {"sspr": {"URL": server.url}}
+        server.terminate()
+        server.wait(timeout=10)
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    body = response.json()
+    assert body["queue"] == "unavailable" and "worker" not in body and "backlog" not in body
+    assert elapsed < 2.5
+
+
+@needs_redis_server
+@pytest.mark.django_db
+def test_with_the_queue_and_no_worker_readiness_fails(client, tmp_path, settings):
+    settings.SSPR_DELIVERY = "queue"
+    with redis_server(tmp_path) as server:
+        settings.RQ_QUEUES = {"sspr": {"URL": server.url}}
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["queue"], body["worker"], body["backlog"]) == ("ok", "no live worker", "ok")

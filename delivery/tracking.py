@@ -1,0 +1,157 @@
+"""Whether a message has left yet (docs/security.md, "Messages").
+
+A page that asked for a message says only what is true: "on its way" while the job waits,
+"sent" once the worker handed it to the gateway, and — when it has waited longer than
+`SSPR_DELIVERY_DUE_SECONDS` (2 minutes by default) — that it has not gone out, with another
+way forward. For that, each tracked job has a small record: its status (queued, sent, failed)
+and its times, found through a keyed hash of what the page knows the job by (a code's channel,
+a reset attempt). A record never holds a destination, a text or a code.
+
+Two keys per job, so a job that finishes late never marks a newer one: the reference points to
+the latest job's id, and only that id's record changes status. In queue mode the records live
+in the queue's Redis, beside the jobs, which the web processes and the worker always share;
+without a queue (development), in the shared cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+logger = logging.getLogger("sspr.delivery")
+
+QUEUED, SENT, FAILED = "queued", "sent", "failed"
+# A record outlives any code it could speak of (10 minutes) and any sealed job (24 hours).
+RECORD_SECONDS = 24 * 3600
+PREFIX = "sspr:delivery:"
+
+
+def due_seconds() -> int:
+    return int(getattr(settings, "SSPR_DELIVERY_DUE_SECONDS", 120))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str
+    queued_at: datetime
+    finished_at: datetime | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.status == SENT
+
+    @property
+    def overdue(self) -> bool:
+        """Still waiting after the bound: the person should hear it has not gone out."""
+        waited = timezone.now() - self.queued_at
+        return self.status == QUEUED and waited > timedelta(seconds=due_seconds())
+
+    @property
+    def due_minutes(self) -> int:
+        return max(1, math.ceil(due_seconds() / 60))
+
+
+def reference(*parts: object) -> str:
+    """What a page knows a job by, as a keyed hash: the store links no attempt or account."""
+    value = "|".join(str(part) for part in parts)
+    return salted_hmac("delivery.tracking", value, algorithm="sha256").hexdigest()
+
+
+def code_parts(code_id: int) -> tuple[str, int]:
+    """A code's message is tracked by its code channel (methods.VerificationCode): the latest
+    message to it is the one carrying the live code."""
+    return ("code", code_id)
+
+
+class _Store:
+    """The queue's Redis in queue mode, else the default cache."""
+
+    def __init__(self) -> None:
+        if settings.SSPR_DELIVERY == "queue":
+            import django_rq
+
+            from .outbox import QUEUE_NAME
+
+            self.redis = django_rq.get_connection(QUEUE_NAME)
+        else:
+            self.redis = None
+
+    def get(self, key: str) -> str | None:
+        if self.redis is None:
+            return caches["default"].get(PREFIX + key)
+        value = self.redis.get(PREFIX + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def set(self, values: dict[str, str]) -> None:
+        if self.redis is None:
+            caches["default"].set_many(
+                {PREFIX + key: value for key, value in values.items()}, RECORD_SECONDS
+            )
+            return
+        with self.redis.pipeline() as pipe:
+            for key, value in values.items():
+                pipe.set(PREFIX + key, value, ex=RECORD_SECONDS)
+            pipe.execute()
+
+
+def _record(status: str, queued_at: float, finished_at: float | None = None) -> str:
+    return json.dumps({"status": status, "queued_at": queued_at, "finished_at": finished_at})
+
+
+def queued(parts: tuple) -> str:
+    """Record that a job for `parts` is about to be queued; return the job's delivery id."""
+    delivery_id = secrets.token_hex(16)
+    try:
+        _Store().set(
+            {
+                f"ref:{reference(*parts)}": delivery_id,
+                f"job:{delivery_id}": _record(QUEUED, timezone.now().timestamp()),
+            }
+        )
+    except Exception:  # tracking must never stop a message from going out
+        logger.warning("delivery record not written", exc_info=True)
+        return ""
+    return delivery_id
+
+
+def finished(delivery_id: str, status: str) -> None:
+    """The worker is done with a job: it was sent (or, for another job, it ran), or failed."""
+    if not delivery_id:
+        return
+    try:
+        store = _Store()
+        raw = store.get(f"job:{delivery_id}")
+        queued_at = json.loads(raw)["queued_at"] if raw else timezone.now().timestamp()
+        record = _record(status, queued_at, timezone.now().timestamp())
+        store.set({f"job:{delivery_id}": record})
+    except Exception:
+        logger.warning("delivery record not updated", exc_info=True)
+
+
+def lookup(parts: tuple) -> Delivery | None:
+    """The latest job for `parts`, or None when none is known (or the store cannot say)."""
+    try:
+        store = _Store()
+        delivery_id = store.get(f"ref:{reference(*parts)}")
+        raw = store.get(f"job:{delivery_id}") if delivery_id else None
+    except Exception:
+        logger.warning("delivery record not read", exc_info=True)
+        return None
+    if not raw:
+        return None
+    data = json.loads(raw)
+    finished_at = data.get("finished_at")
+    return Delivery(
+        status=data["status"],
+        queued_at=datetime.fromtimestamp(data["queued_at"], tz=UTC),
+        finished_at=datetime.fromtimestamp(finished_at, tz=UTC) if finished_at else None,
+    )
