@@ -7,6 +7,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from methods.forms import CodeForm, EmailForm, PhoneForm, SecretTextInput
+from passwords.forms import BoundedPasswordsMixin
 
 from .state import Action
 
@@ -90,7 +91,7 @@ class PasswordlessForm(forms.Form):
     """The unlock step: one button; errors from the account store are shown above it."""
 
 
-class NewPasswordForm(SetPasswordForm):
+class NewPasswordForm(BoundedPasswordsMixin, SetPasswordForm):
     """Django's own: the new password twice, checked by the configured validators. What the
     validators say is shown next to the new password, where the person typed it."""
 

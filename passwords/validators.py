@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from zxcvbn import zxcvbn
 
 from .matching import contains_banned
@@ -20,28 +21,139 @@ STRENGTH_LABELS = {
 }
 
 
+# zxcvbn refuses to judge more than this many characters at once (and fails on nothing).
+JUDGED_CHUNK = 72
+
+# The longest password any form of the site takes (docs/security.md, "The web layer"): for any
+# passphrase, yet short enough that hashing and judging it stay cheap.
+MAX_LENGTH = 1024
+
+
+def _personal_inputs(user) -> list[str]:
+    if user is None:
+        return []
+    return [
+        value
+        for value in (
+            user.get_username(),
+            getattr(user, "first_name", ""),
+            getattr(user, "last_name", ""),
+            getattr(user, "email", ""),
+        )
+        if value
+    ]
+
+
 def strength(password: str, user=None) -> int:
-    """An estimate of how hard the password is to guess (0-4), computed here, not elsewhere."""
-    inputs = []
-    if user is not None:
-        inputs = [
-            value
-            for value in (
-                user.get_username(),
-                getattr(user, "first_name", ""),
-                getattr(user, "last_name", ""),
-                getattr(user, "email", ""),
-            )
-            if value
-        ]
-    inputs += list(BannedWord.objects.values_list("word", flat=True))
-    return zxcvbn(password[:200], user_inputs=inputs)["score"]
+    """An estimate of how hard the password is to guess (0-4), computed here, not elsewhere.
+
+    zxcvbn judges at most 72 characters, so a longer passphrase is cut into pieces of 72 and
+    scored as its hardest piece: whoever guesses the whole must also guess that piece, so the
+    whole is never praised beyond what one of its parts earns. Identical pieces are judged
+    once. Nothing (the empty password) scores 0."""
+    password = password[:MAX_LENGTH]
+    if not password:
+        return 0
+    inputs = _personal_inputs(user) + list(BannedWord.objects.values_list("word", flat=True))
+    best, seen = 0, set()
+    for start in range(0, len(password), JUDGED_CHUNK):
+        chunk = password[start : start + JUDGED_CHUNK]
+        if chunk in seen:
+            continue
+        seen.add(chunk)
+        best = max(best, zxcvbn(chunk, user_inputs=inputs)["score"])
+        if best == 4:
+            break
+    return best
+
+
+# What the meter says about each refusal, in a few words (the form says the full sentence).
+SHORT_REASONS = {
+    "password_too_short": gettext_lazy("too short"),
+    "password_too_long": gettext_lazy("too long"),
+    "password_too_similar": gettext_lazy("too close to your name or username"),
+    "password_too_common": gettext_lazy("a common password"),
+    "password_entirely_numeric": gettext_lazy("only digits"),
+    "banned_word": gettext_lazy("contains a word your organisation does not allow"),
+    "personal_word": gettext_lazy("contains your username or your name"),
+    "too_guessable": gettext_lazy("easy to guess"),
+}
+
+
+def refusals(password: str, user=None, *, score: int | None = None) -> list[ValidationError]:
+    """Every reason the configured validators (AUTH_PASSWORD_VALIDATORS, the very list the
+    forms use) give for refusing `password` for `user`; empty when it would be accepted."""
+    if not password:
+        return [ValidationError(_("Type a password."), code="required")]
+    try:  # an overlong password is refused for that alone, as the forms do, unjudged
+        bounded_password(password)
+    except ValidationError as error:
+        return error.error_list
+    found = []
+    for validator in get_default_password_validators():
+        try:
+            if isinstance(validator, StrengthValidator) and score is not None:
+                validator.check_score(score)
+            else:
+                validator.validate(password, user)
+        except ValidationError as error:
+            found.extend(error.error_list)
+    return found
 
 
 def strength_answer(password: str, user=None) -> dict:
-    """What a strength meter shows: the score and its words."""
-    score = strength(password[:200], user)
-    return {"score": score, "label": str(STRENGTH_LABELS[score])}
+    """What a strength meter shows: the verdict of the same rules the form applies (so it
+    never praises a password the form would refuse), the score and its words."""
+    score = strength(password, user) if len(password) <= MAX_LENGTH else 0
+    refused = refusals(password, user, score=score)
+    if refused:
+        reasons = []
+        for error in refused:
+            reason = str(SHORT_REASONS.get(error.code) or " ".join(error.messages))
+            if reason not in reasons:
+                reasons.append(reason)
+        label = _("Not accepted: %(reasons)s") % {"reasons": "; ".join(reasons)}
+    else:
+        label = str(STRENGTH_LABELS[score])
+    return {
+        "accepted": not refused,
+        "score": score,
+        "label": label,
+        "reasons": [message for error in refused for message in error.messages],
+    }
+
+
+class MaximumLengthValidator:
+    """Refuse a new password longer than MAX_LENGTH characters (every form's password fields
+    are bounded the same way, by `bounded_password`)."""
+
+    def __init__(self, max_length: int = MAX_LENGTH):
+        self.max_length = max_length
+
+    def validate(self, password: str, user=None) -> None:
+        bounded_password(password, self.max_length)
+
+    def get_help_text(self) -> str:
+        return ngettext(
+            "It may have at most %(limit)d character.",
+            "It may have at most %(limit)d characters.",
+            self.max_length,
+        ) % {"limit": self.max_length}
+
+
+def bounded_password(value: str, limit: int = MAX_LENGTH) -> None:
+    """A field validator for every password field: a clear refusal of an overlong value,
+    before it is hashed, judged or sent to a directory."""
+    if value and len(value) > limit:
+        raise ValidationError(
+            ngettext(
+                "A password has at most %(limit)d character; this one has %(length)d.",
+                "A password has at most %(limit)d characters; this one has %(length)d.",
+                limit,
+            )
+            % {"limit": limit, "length": len(value)},
+            code="password_too_long",
+        )
 
 
 class BannedWordsValidator:
@@ -97,7 +209,10 @@ class StrengthValidator:
         self.minimum = minimum
 
     def validate(self, password: str, user=None) -> None:
-        if strength(password, user) < self.minimum:
+        self.check_score(strength(password, user))
+
+    def check_score(self, score: int) -> None:
+        if score < self.minimum:
             raise ValidationError(
                 _(
                     "This password is easy to guess: it follows a common pattern or uses "

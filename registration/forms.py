@@ -6,6 +6,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from passwords.forms import BoundedPasswordsMixin
+
 
 class BoundedUsernameMixin:
     """Refuse a username longer than any account can have, before it is looked up or counted
@@ -23,7 +25,7 @@ class BoundedUsernameMixin:
         return username
 
 
-class SignInForm(BoundedUsernameMixin, AuthenticationForm):
+class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
@@ -32,11 +34,11 @@ class SignInForm(BoundedUsernameMixin, AuthenticationForm):
     }
 
 
-class AdminSignInForm(BoundedUsernameMixin, AdminAuthenticationForm):
+class AdminSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AdminAuthenticationForm):
     pass
 
 
-class PasswordCheckForm(forms.Form):
+class PasswordCheckForm(BoundedPasswordsMixin, forms.Form):
     """Ask for the password again before a method is changed or removed."""
 
     password = forms.CharField(
@@ -59,7 +61,7 @@ class PasswordCheckForm(forms.Form):
         return password
 
 
-class ChangePasswordForm(SetPasswordForm):
+class ChangePasswordForm(BoundedPasswordsMixin, SetPasswordForm):
     """The current password, then the new one twice, checked by the site's validators. The
     account store (Django's or the directory) checks the current one and its own rules."""
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -18,7 +20,14 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    decode_credential_public_key,
+    decoded_public_key_to_cryptography,
+    parse_cbor,
+)
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -29,12 +38,54 @@ from webauthn.helpers.structs import (
 
 from .models import Passkey
 
+# What py_webauthn offers the browser (and accepts) by default: EdDSA, ES256, RS256. A key of
+# one of these must also be a real key of that kind, or no signature would ever verify.
+RSA_SMALLEST_BITS = 2048
+
 REGISTER_CHALLENGE = "sspr_passkey_register"
 RESET_CHALLENGE = "sspr_passkey_reset"
 
 
 class Refused(Exception):
     """The browser's answer did not verify, or the key is already registered."""
+
+    message = gettext_lazy(
+        "The key could not be added: it did not answer as expected, or it is added already. "
+        "Nothing was saved. Try again or use another key."
+    )
+
+
+class UnusableKey(Refused):
+    """The answer verified, but the public key in it could never check a signature."""
+
+    message = gettext_lazy(
+        "The key could not be added: the public key it gave cannot be used to check its "
+        "signatures. Nothing was saved. Use another key."
+    )
+
+
+def usable_public_key(cose: bytes) -> None:
+    """Raise UnusableKey unless `cose` is a COSE key map of an algorithm the site offers and a
+    key that algorithm can verify with: an EC2 P-256 point on its curve for ES256, an Ed25519
+    key for EdDSA, an RSA key of at least 2,048 bits for RS256 (docs/security.md §38)."""
+    try:
+        if not isinstance(parse_cbor(cose), dict):
+            raise UnusableKey
+        decoded = decode_credential_public_key(cose)
+        key = decoded_public_key_to_cryptography(decoded)
+    except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError) as error:
+        raise UnusableKey from error
+    alg = decoded.alg
+    if alg == COSEAlgorithmIdentifier.ECDSA_SHA_256:
+        usable = isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
+    elif alg == COSEAlgorithmIdentifier.EDDSA:
+        usable = isinstance(key, ed25519.Ed25519PublicKey)
+    elif alg == COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256:
+        usable = isinstance(key, rsa.RSAPublicKey) and key.key_size >= RSA_SMALLEST_BITS
+    else:
+        usable = False
+    if not usable:
+        raise UnusableKey
 
 
 def rp_id() -> str:
@@ -85,8 +136,9 @@ def register(request, user, *, name: str, credential: str) -> Passkey:
             expected_origin=origins(),
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError) as error:
         raise Refused from error
+    usable_public_key(verified.credential_public_key)
     try:
         with transaction.atomic():
             return Passkey.objects.create(
@@ -141,7 +193,7 @@ def check_assertion(request, user_id: int | None, credential: str) -> bool:
                 credential_current_sign_count=key.sign_count,
                 require_user_verification=True,
             )
-        except (WebAuthnException, ValueError, TypeError, KeyError):
+        except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError):
             return False
         key.sign_count = verified.new_sign_count
         key.last_used_at = timezone.now()

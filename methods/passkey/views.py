@@ -4,6 +4,8 @@ passkey.js; the options travel in a JSON data block, so the pages need no inline
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +21,7 @@ from methods.flows import notify_method_changed
 from passwordreset import flows as reset_flows
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
 from registration.pages import method_setup_page, posted, record_when_complete, still_needed
+from sspr_site.checks import host_fits_rp_id
 
 from . import ceremony
 from .models import Passkey
@@ -28,6 +31,13 @@ NEEDS_JAVASCRIPT = gettext_lazy(
     "This method needs JavaScript, which seems to be off or blocked. Turn it on and try again, "
     "or choose another method."
 )
+
+
+def not_for_this_address(request: HttpRequest) -> bool:
+    """Whether the browser would refuse passkeys for this page's address: an IP address, or a
+    host outside the passkey domain (SSPR_WEBAUTHN_RP_ID). The page then says so instead of
+    offering a ceremony that cannot work; the same for every account (docs/security.md §38)."""
+    return not host_fits_rp_id(urlsplit(f"//{request.get_host()}").hostname or "", ceremony.rp_id())
 
 
 class NameForm(forms.Form):
@@ -63,14 +73,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     credential=form.cleaned_data["credential"],
                 )
-            except ceremony.Refused:
-                form.add_error(
-                    None,
-                    _(
-                        "The key could not be added: it did not answer as expected, or it is "
-                        "added already. Nothing was saved. Try again or use another key."
-                    ),
-                )
+            except ceremony.Refused as refusal:
+                form.add_error(None, refusal.message)
                 status = 400
             else:
                 action = translation.gettext("changed" if keys else "added")
@@ -88,6 +92,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "full": len(keys) >= MOST_KEYS,
             "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),
+            "wrong_address": not_for_this_address(request),
             **still_needed(request, policy),
         },
         status=status,
@@ -135,5 +140,10 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
     return render(
         request,
         "passkey/reset.html",
-        {"form": form, "method": method, "options": ceremony.authentication_options(request)},
+        {
+            "form": form,
+            "method": method,
+            "options": ceremony.authentication_options(request),
+            "wrong_address": not_for_this_address(request),
+        },
     )

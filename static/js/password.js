@@ -1,6 +1,7 @@
 // The new-password page, made easier with JavaScript: a button to show what was typed, and a
-// strength estimate computed by the server as the person types. Without JavaScript the form
-// works the same; the rules are listed above it and the server explains any refusal.
+// verdict computed by the server as the person types: refused with the reasons, or how strong.
+// Without JavaScript the form works the same; the rules are listed above it and the server
+// explains any refusal.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-show-label]");
@@ -27,10 +28,13 @@
   var token = form.querySelector("input[name=csrfmiddlewaretoken]");
   if (!first || !output || !token || !form.dataset.strengthUrl) { return; }
   var timer = null;
+  var asked = 0;  // only the answer about what is typed now is shown, not an older one
   first.addEventListener("input", function () {
     window.clearTimeout(timer);
-    if (!first.value) { output.textContent = ""; return; }
+    asked += 1;
+    if (!first.value) { output.textContent = ""; delete output.dataset.score; return; }
     timer = window.setTimeout(function () {
+      var question = asked;
       var body = new URLSearchParams();
       body.append("password", first.value);
       body.append("csrfmiddlewaretoken", token.value);
@@ -42,7 +46,14 @@
       })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (result) {
-          if (result) {
+          if (!result || question !== asked) { return; }
+          // The server applies every rule the form will (docs/security.md, "The web
+          // layer"): a password it would refuse is shown as refused with the reasons, never
+          // as strong.
+          if (result.accepted === false) {
+            output.textContent = result.label;
+            output.dataset.score = "refused";
+          } else {
             output.textContent = form.dataset.strengthLabel + " " + result.label;
             output.dataset.score = result.score;
           }

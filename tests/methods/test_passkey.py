@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import re
 
+import cbor2
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -48,7 +50,7 @@ def rita_key(make_user, client):
 def test_the_setup_page_asks_for_a_verified_discoverable_key_without_inline_script(signed_in):
     page = signed_in.get(SETUP).content.decode()
     options = options_in(page)
-    assert options["rp"]["id"] == "127.0.0.1"
+    assert options["rp"]["id"] == "localhost"  # SSPR_SITE_URL's host
     assert options["authenticatorSelection"]["userVerification"] == "required"
     assert options["authenticatorSelection"]["residentKey"] == "required"
     assert "alice" not in options["user"]["id"]  # an opaque handle, not the username
@@ -200,3 +202,73 @@ def test_the_helpdesk_sees_how_many_keys_and_nothing_of_them(helpdesk_client, ri
     for text in (listing, detail, export):
         assert stored.credential_id not in text and "Laptop" not in text
     assert export.splitlines()[0].split(",").count("passkey") == 1
+
+
+class OddKey(SoftKey):
+    """A key whose registration carries the given COSE public key instead of its own."""
+
+    def __init__(self, cose: bytes):
+        super().__init__()
+        self.cose = cose
+
+    def _cose(self) -> bytes:
+        return self.cose
+
+
+def _ec2(alg: int, x: bytes, y: bytes, crv: int = 1) -> bytes:
+    return cbor2.dumps({1: 2, 3: alg, -1: crv, -2: x, -3: y})
+
+
+def _good_point() -> tuple[bytes, bytes]:
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    return numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+
+
+ODD_KEYS = {
+    "a list, not a map": lambda: cbor2.dumps([1, 2, 3, -7, -1, 1, -2, -3]),
+    "a short list": lambda: cbor2.dumps([2]),
+    "a string": lambda: cbor2.dumps("key"),
+    "a map without its parts": lambda: cbor2.dumps({1: 2, 3: -7}),
+    "an EC2 point off the curve": lambda: _ec2(-7, _good_point()[0], bytes(31) + b"\x01"),
+    "an EC2 key labelled EdDSA": lambda: _ec2(-8, *_good_point()),
+    "an ES256 key on P-384": lambda: _ec2(-7, *_good_point(), crv=2),
+    "an RSA key of one byte": lambda: cbor2.dumps(
+        {1: 3, 3: -257, -1: b"\xfb", -2: b"\x01\x00\x01"}
+    ),
+    "an RSA key of 1,024 bits": lambda: cbor2.dumps(
+        {
+            1: 3,
+            3: -257,
+            -1: rsa.generate_private_key(65537, 1024)
+            .public_key()
+            .public_numbers()
+            .n.to_bytes(128, "big"),
+            -2: b"\x01\x00\x01",
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(ODD_KEYS))
+def test_a_public_key_that_could_never_verify_is_refused_and_nothing_is_kept(signed_in, user, kind):
+    response = add_key(signed_in, OddKey(ODD_KEYS[kind]()))
+    assert response.status_code == 400, kind
+    page = response.content.decode()
+    assert "Nothing was saved" in page
+    if kind not in ("a short list", "a string", "a map without its parts"):  # unreadable
+        assert "cannot be used to check its signatures" in page
+    assert not Passkey.objects.exists()
+    overview = signed_in.get("/ssprsetup/").content.decode()
+    card = overview.split("<h2>Passkey or security key</h2>")[1].split("</li>")[0]
+    assert "1 passkey" not in card and "Verified" not in card
+    assert not Event.objects.filter(kind=EventKind.METHOD_VERIFIED, subject=user).exists()
+
+
+def test_an_rsa_key_of_2048_bits_and_an_ed25519_key_are_kept(signed_in, user):
+    numbers = rsa.generate_private_key(65537, 2048).public_key().public_numbers()
+    cose = cbor2.dumps({1: 3, 3: -257, -1: numbers.n.to_bytes(256, "big"), -2: b"\x01\x00\x01"})
+    assert add_key(signed_in, OddKey(cose), name="RSA").status_code == 302
+    raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    cose = cbor2.dumps({1: 1, 3: -8, -1: 6, -2: raw})
+    assert add_key(signed_in, OddKey(cose), name="Ed25519").status_code == 302
+    assert Passkey.objects.filter(user=user).count() == 2

@@ -22,7 +22,7 @@ def b64(data: bytes) -> str:
 
 
 class SoftKey:
-    def __init__(self, rp_id: str = "127.0.0.1", origin: str = "http://127.0.0.1:8000"):
+    def __init__(self, rp_id: str = "localhost", origin: str = "http://localhost:8000"):
         self.rp_id = rp_id
         self.origin = origin
         self.private = ec.generate_private_key(ec.SECP256R1())

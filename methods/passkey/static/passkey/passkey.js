@@ -85,7 +85,9 @@
         form.dataset.answered = "1";
         form.submit();
       } catch (error) {
-        status.textContent = status.dataset.failed;
+        // SecurityError: the browser refuses this site's passkey domain on this address.
+        status.textContent = error && error.name === "SecurityError"
+          ? status.dataset.wrongAddress : status.dataset.failed;
         status.hidden = false;
         status.focus();
       }
