@@ -33,15 +33,21 @@ $(DIRECTORY_STAMP): $(STAMP) requirements-directory.txt
 
 install-directory: $(DIRECTORY_STAMP)
 
+# The demo is served and linked by name: browsers refuse passkeys on an IP address, so the
+# default 127.0.0.1 becomes localhost. SSPR_SITE_URL (every link, the passkey domain and origin)
+# follows HOST and PORT.
+RUN_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
+RUN_URL := http://$(RUN_HOST):$(PORT)
+
 run: install
 	@DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0 && echo "Database ready."
-	@DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --address http://$(HOST):$(PORT)
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DJANGO_DEBUG=1 SSPR_SITE_URL=$(RUN_URL) $(BIN)/python manage.py seed_demo --address $(RUN_URL)
+	DJANGO_DEBUG=1 SSPR_SITE_URL=$(RUN_URL) $(BIN)/python manage.py runserver $(RUN_HOST):$(PORT)
 
 # The site against a throw-away OpenLDAP (slapd with the password policy overlay) on loopback,
 # with demo people whose sign-ins are printed. Needs slapd (apt-get install slapd ldap-utils).
 run-directory: install-directory
-	@DJANGO_DEBUG=1 $(BIN)/python manage.py run_directory_demo --address $(HOST):$(PORT)
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py run_directory_demo --address $(RUN_HOST):$(PORT)
 
 # Production serving: gunicorn (WORKERS, default 3 with REDIS_URL, else 1), the message worker
 # when Redis is configured, static files through whitenoise, settings from the environment.

@@ -4,18 +4,39 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from directory.accounts import accounts
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
-from .forms import PHONE_MESSAGES, CanonicalEmailField
+from .forms import PHONE_MESSAGES, CanonicalEmailField, PhoneForm
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
-from .phones import PhoneError, parse
+from .phones import PhoneError, e164, parse
+
+DUPLICATE_QUESTION = _(
+    "This question is approved already. Offer the existing one (its “Active” box) instead of "
+    "adding it again."
+)
+
+
+class SecurityQuestionForm(forms.ModelForm):
+    class Meta:
+        model = SecurityQuestion
+        fields = ["text", "active"]
+        error_messages = {"text": {"unique": DUPLICATE_QUESTION}}
+
+    def clean_text(self):
+        text = " ".join(self.cleaned_data["text"].split())
+        same = SecurityQuestion.objects.filter(text__iexact=text).exclude(pk=self.instance.pk)
+        if same.exists():  # the same question in other capitals or spacing
+            raise forms.ValidationError(DUPLICATE_QUESTION, code="unique")
+        return text
 
 
 @admin.register(SecurityQuestion)
 class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
+    form = SecurityQuestionForm
     list_display = ["text", "active", "builtin"]
     list_filter = ["active", "builtin"]
     list_editable = ["active"]
@@ -25,14 +46,22 @@ class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
     @admin.action(description=_("Offer the selected questions"))
     def activate(self, request, queryset):
         count = queryset.update(active=True)
-        self.message_user(request, _("%(count)d questions are offered.") % {"count": count})
+        self.message_user(
+            request,
+            ngettext("%(count)d question is offered.", "%(count)d questions are offered.", count)
+            % {"count": count},
+        )
 
     @admin.action(description=_("Stop offering the selected questions"))
     def deactivate(self, request, queryset):
         count = queryset.update(active=False)
         self.message_user(
             request,
-            _("%(count)d questions are no longer offered; existing answers still work.")
+            ngettext(
+                "%(count)d question is no longer offered; existing answers still work.",
+                "%(count)d questions are no longer offered; existing answers still work.",
+                count,
+            )
             % {"count": count},
         )
 
@@ -41,35 +70,67 @@ class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
         return False
 
 
-def policy_number(value, *, refuse_types: bool):
-    """Check a number an administrator typed against the policy, as the user's form would."""
-    if not value:
-        return value
-    try:
-        parse(
-            str(value.as_e164 if hasattr(value, "as_e164") else value),
-            region=None,
-            allowed_regions=Policy.load().region_list,
-            refuse_types=refuse_types,
+class PolicyPhoneForm(forms.ModelForm):
+    """The phone number an administrator types, with the same country choice and the same
+    check as the person's own form (methods/forms.py PhoneForm): a national number with its
+    country, or +country code; the policy's countries and kinds of number (methods/phones.py,
+    docs/security.md §10). The number is stored in E.164."""
+
+    region = PhoneForm.base_fields["region"]
+    number = PhoneForm.base_fields["number"]
+    refuse_types = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The person's form sets up the country list, its order and the preselected country.
+        own = PhoneForm(allowed_regions=Policy.load().region_list)
+        self.allowed_regions = own.allowed_regions
+        self.fields["region"] = own.fields["region"]
+        self.fields["number"].help_text = _(
+            "A national number with its country, or +country code and number."
         )
-    except PhoneError as exc:
-        raise forms.ValidationError(PHONE_MESSAGES[exc.problem], code=exc.problem.value) from exc
-    return value
+        if self.instance.pk and self.instance.number:
+            self.initial["number"] = str(self.instance.number)  # E.164, as stored
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = cleaned.get("number")
+        if "number" not in self.changed_data or not raw:
+            return cleaned  # an unchanged value is not checked again on every save
+        region = cleaned.get("region") or None
+        if region is None and not raw.strip().startswith("+"):
+            self.add_error(
+                "region", _("Choose the country, or type the number starting with + and its code.")
+            )
+            return cleaned
+        try:
+            number = parse(
+                raw,
+                region=region,
+                allowed_regions=self.allowed_regions,
+                refuse_types=self.refuse_types,
+            )
+        except PhoneError as exc:
+            self.add_error("number", PHONE_MESSAGES[exc.problem])
+        else:
+            cleaned["number"] = e164(number)
+        return cleaned
 
 
-class OfficePhoneForm(forms.ModelForm):
+class OfficePhoneForm(PolicyPhoneForm):
+    # A desk line may be VoIP; premium-rate, shared-cost and free-phone numbers are refused
+    # (methods/phones.py REFUSED_DESK_TYPES).
+    refuse_types = False
+
     class Meta:
         model = OfficePhone
-        fields = ["number"]
-
-    def clean_number(self):
-        # Desk lines are often VoIP: any kind of number, but only in the policy's countries.
-        return policy_number(self.cleaned_data.get("number"), refuse_types=False)
+        fields = ["region", "number"]
 
 
 class OfficePhoneInline(admin.StackedInline):
     model = OfficePhone
     form = OfficePhoneForm
+    fields = ["region", "number"]
     can_delete = True
     extra = 0
     max_num = 1
@@ -87,6 +148,10 @@ class OfficePhoneInline(admin.StackedInline):
 
     def has_delete_permission(self, request, obj=None):
         return not self._from_directory() and super().has_delete_permission(request, obj)
+
+    def get_fields(self, request, obj=None):
+        # Read-only from the directory: the number alone, no country to choose.
+        return ["number"] if self._from_directory() else self.fields
 
     def get_formset(self, request, obj=None, **kwargs):
         # With one form at most, the admin titles the inline with the singular name.
@@ -130,18 +195,12 @@ class PrepopulateForm(forms.ModelForm):
         return instance
 
 
-class AuthenticationPhoneForm(PrepopulateForm):
+class AuthenticationPhoneForm(PolicyPhoneForm, PrepopulateForm):
     field_name = "number"
 
     class Meta:
         model = AuthenticationPhone
-        fields = ["number"]
-
-    def clean_number(self):
-        number = self.cleaned_data.get("number")
-        if "number" not in self.changed_data:
-            return number  # an unchanged value is not checked again on every save
-        return policy_number(number, refuse_types=True)
+        fields = ["region", "number"]
 
 
 class AuthenticationEmailForm(PrepopulateForm):
@@ -160,6 +219,7 @@ class AuthenticationPhoneInline(admin.StackedInline):
     max_num = 1
     can_delete = True
     fields = [
+        "region",
         "number",
         "user_agreed",
         "verified_at",

@@ -118,7 +118,13 @@ def _precheck(stream: BinaryIO) -> int:
     """Check the whole file decodes and has the expected header; return its row count."""
     stream.seek(0)
     reader = csv.reader(_decoded_lines(stream))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:  # e.g. a carriage return inside the header line
+        raise ImportStopped(
+            _("line %(line)d cannot be read as CSV: %(error)s")
+            % {"line": reader.line_num, "error": exc}
+        ) from exc
     if header is None or not any(cell.strip() for cell in header):
         raise ImportStopped(
             _("The file is empty. Its first line must name the columns: %(columns)s.")
@@ -157,7 +163,8 @@ def _phone(
         return None
     try:
         # The policy's countries and refused kinds of number apply here as on the user's own
-        # form: an import must not plant a number the user could never have registered.
+        # form: an import must not plant a number the user could never have registered. An
+        # office phone may be a VoIP desk line, never premium-rate (docs/security.md §10).
         number = parse(
             value, region=None, allowed_regions=allowed_regions, refuse_types=not any_type
         )
@@ -170,8 +177,10 @@ def _phone(
             PhoneProblem.IMPOSSIBLE: _("this number cannot exist"),
             PhoneProblem.REGION_NOT_ALLOWED: _("country not allowed"),
             PhoneProblem.TYPE_NOT_ALLOWED: _(
-                "premium-rate, shared-cost, free-phone or VoIP numbers cannot receive codes"
-            ),
+                "premium-rate, shared-cost or free-phone numbers cannot be an office phone"
+            )
+            if any_type
+            else _("premium-rate, shared-cost, free-phone or VoIP numbers cannot receive codes"),
         }[exc.problem]
         problems.append(RowProblem(line, column, reason))
         return None

@@ -20,7 +20,8 @@ class PhoneProblem(enum.Enum):
     TYPE_NOT_ALLOWED = "type_not_allowed"
 
 
-# Numbers that cost the organisation money or cannot be tied to a person (docs/security.md §10).
+# Numbers that cost the organisation money or cannot be tied to a person (docs/security.md §10):
+# refused for a person's own phone wherever it comes in and again before every send.
 REFUSED_TYPES = frozenset(
     {
         PhoneNumberType.PREMIUM_RATE,
@@ -31,6 +32,10 @@ REFUSED_TYPES = frozenset(
         PhoneNumberType.TOLL_FREE,
     }
 )
+# An office phone is a desk line an administrator sets (the admin, the contact import, the
+# directory): those are often VoIP, so VoIP is accepted there, and nothing else of the above —
+# a premium-rate or shared-cost desk "line" would be called at the organisation's cost.
+REFUSED_DESK_TYPES = REFUSED_TYPES - {PhoneNumberType.VOIP}
 
 
 class PhoneError(ValueError):
@@ -49,7 +54,10 @@ def parse(
     """Return the parsed number or raise PhoneError with the reason it is refused.
 
     `region` is the country chosen beside the field; a number typed with a leading + ignores it.
-    `refuse_types=False` accepts any real number (office phones: desk VoIP lines are common).
+    This is the one phone policy check: the user's form, the admin's forms, the contact import
+    and the check before every send all call it. `refuse_types=False` is the office phone's
+    rule: VoIP desk lines are accepted, premium-rate, shared-cost, free-phone, UAN and pager
+    numbers are not (REFUSED_DESK_TYPES).
     """
     try:
         number = phonenumbers.parse(raw, region or None)
@@ -60,7 +68,8 @@ def parse(
     allowed = {code.upper() for code in allowed_regions}
     if allowed and phonenumbers.region_code_for_number(number) not in allowed:
         raise PhoneError(PhoneProblem.REGION_NOT_ALLOWED)
-    if refuse_types and phonenumbers.number_type(number) in REFUSED_TYPES:
+    refused = REFUSED_TYPES if refuse_types else REFUSED_DESK_TYPES
+    if phonenumbers.number_type(number) in refused:
         raise PhoneError(PhoneProblem.TYPE_NOT_ALLOWED)
     return number
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
@@ -37,3 +40,65 @@ def shared_cache_for_several_workers(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def host_fits_rp_id(host: str, rp_id: str) -> bool:
+    """Whether a browser on `host` accepts `rp_id` for passkeys: a name (never an IP address),
+    the host itself or a domain it belongs to (docs/security.md §38)."""
+    host, rp_id = host.lower().rstrip("."), rp_id.lower().rstrip(".")
+    if not rp_id or _is_ip_address(rp_id) or _is_ip_address(host):
+        return False
+    return host == rp_id or host.endswith("." + rp_id)
+
+
+@register(Tags.security)
+def passkeys_can_work(app_configs, **kwargs):
+    """Passkeys are refused by the browser, with no reason given to the person, when the
+    relying party id is an IP address or the site's address does not fit it (README, Try it)."""
+    rp_id = settings.SSPR_WEBAUTHN_RP_ID
+    site = settings.SSPR_SITE_URL
+    site_host = urlsplit(site).hostname or ""
+    warnings = []
+    if _is_ip_address(rp_id):
+        warnings.append(
+            Warning(
+                f"SSPR_WEBAUTHN_RP_ID is an IP address ({rp_id}): browsers refuse passkeys "
+                "for an IP address.",
+                hint="Serve the site by name (e.g. SSPR_SITE_URL=http://localhost:8000) or set "
+                "SSPR_WEBAUTHN_RP_ID to its domain.",
+                id="sspr.W020",
+            )
+        )
+    elif not host_fits_rp_id(site_host, rp_id):
+        warnings.append(
+            Warning(
+                f"SSPR_SITE_URL ({site}) is not on the passkey domain SSPR_WEBAUTHN_RP_ID "
+                f"({rp_id}): browsers would refuse passkeys there.",
+                hint="Set SSPR_WEBAUTHN_RP_ID to the site's host or a domain it belongs to.",
+                id="sspr.W021",
+            )
+        )
+    origins = {_origin(origin) for origin in settings.SSPR_WEBAUTHN_ORIGINS}
+    if _origin(site) not in origins:
+        warnings.append(
+            Warning(
+                f"SSPR_WEBAUTHN_ORIGINS does not include SSPR_SITE_URL's origin "
+                f"({_origin(site)}): passkeys made or used there would be refused.",
+                hint="Leave SSPR_WEBAUTHN_ORIGINS unset to follow SSPR_SITE_URL, or add it.",
+                id="sspr.W022",
+            )
+        )
+    return warnings

@@ -73,7 +73,7 @@ def site_env(port: int) -> dict:
         SSPR_PHONE_FILE_PATH=str(VAR / "phone"),
         SSPR_EMAIL_BACKEND="file",
         SSPR_EMAIL_FILE_PATH=str(VAR / "mail"),
-        SSPR_SITE_URL=f"https://127.0.0.1:{port}",
+        SSPR_SITE_URL=f"https://localhost:{port}",  # by name: sspr.W020 refuses an IP
         WORKERS=WORKERS,
         HOST="127.0.0.1",
         PORT=str(port),

@@ -43,7 +43,9 @@ def test_the_user_list_keeps_registration_and_can_reset_in_view(page, make_user)
     assert page.locator("#registration-summary").is_visible()
 
 
-@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("de", 1280), ("de", 390)])
+@pytest.mark.parametrize(
+    ("language", "width"), [("en", 1280), ("de", 1280), ("de", 390), ("en", 390)]
+)
 def test_the_admin_pages_this_service_adds_pass_axe(
     browser, live_server, make_user, language, width
 ):
@@ -67,11 +69,12 @@ def test_the_admin_pages_this_service_adds_pass_axe(
     page.locator("form[action$='/skip/'] button").click()
     for path in (
         "/admin/",
-        "/admin/auth/user/send-reminders/",
+        "/admin/auth/user/send-reminders/",  # with its list of who would be reminded
         "/admin/auth/user/import-contact-info/",
+        "/admin/auth/user/?q=e",  # "2 results (Show all)": the link is underlined
     ):
         page.goto(path)
         assert page.url.endswith(path), page.url
-        name = f"admin-{language}-{width}{path.replace('/', '-')}"
+        name = f"admin-{language}-{width}{path.replace('/', '-').replace('?', '-')}"
         check_accessibility(page, name)
     context.close()

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.passkey.models import Passkey
 from tests.conftest import PASSWORD
+from tests.site.test_demo_address import settings_under
 
 from .conftest import check_accessibility, fits_without_horizontal_scroll
 
@@ -21,14 +22,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def context_for(browser, live_server, outboxes, approved_questions, settings):
-    settings.SSPR_WEBAUTHN_RP_ID = "localhost"
-    settings.SSPR_WEBAUTHN_ORIGINS = [live_server.url]
+    # As `make run` starts the site: SSPR_SITE_URL=http://localhost:PORT, and the passkey
+    # domain and origin as the settings module derives them from it.
+    site = live_server.url.replace("127.0.0.1", "localhost")
+    settings.SSPR_SITE_URL, settings.SSPR_WEBAUTHN_RP_ID, settings.SSPR_WEBAUTHN_ORIGINS = (
+        settings_under({"SSPR_SITE_URL": site})
+    )
+    assert settings.SSPR_WEBAUTHN_RP_ID == "localhost"
     settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
     contexts = []
 
-    def make(language: str, width: int):
+    def make(language: str, width: int, base_url: str = site):
         context = browser.new_context(
-            base_url=live_server.url.replace("127.0.0.1", "localhost"),
+            base_url=base_url,
             extra_http_headers={"Accept-Language": language},
             viewport={"width": width, "height": 900},
         )
@@ -133,6 +139,25 @@ def test_set_up_and_reset_with_an_authenticator_app_and_a_passkey(
     page.locator("#id_code").fill(key_code)
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url("**/passwordreset/finish/")
+
+
+def test_on_an_ip_address_the_passkey_page_says_it_is_not_set_up_there(
+    context_for, live_server, make_user
+):
+    """The README's old demo address: the page says why, before and after the browser refuses."""
+    make_user("rita")
+    address = live_server.url.replace("localhost", "127.0.0.1")  # http://127.0.0.1:PORT
+    page = context_for("en", 1280, base_url=address)
+    sign_in(page, "rita")
+    page.goto("/ssprsetup/passkey/")
+    message = "This site is not set up for passkeys on this address"
+    assert message in page.locator("#passkey-wrong-address").inner_text()
+    page.locator("#id_name").fill("Laptop")
+    page.locator("#passkey-form button[type=submit]").click()
+    status = page.locator("#passkey-status")
+    status.wait_for()
+    assert message in status.inner_text()
+    assert not Passkey.objects.exists()
 
 
 def test_without_javascript_the_passkey_pages_explain_and_save_nothing(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from django.db import transaction
 
 from methods.models import OfficePhone
 from policy.models import Policy
+from sspr_site.checks import host_fits_rp_id
 
 DEMO_USERS = [
     # username, first, last, email, role, office phone
@@ -46,11 +48,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--address",
-            default="http://127.0.0.1:8000",
-            help="Where the site is served, for the printed links.",
+            default=None,
+            help="Where the site is served, for the printed links (default: SSPR_SITE_URL).",
         )
 
-    def handle(self, *args, force=False, address="http://127.0.0.1:8000", **options):
+    def handle(self, *args, force=False, address=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with known passwords; run it with DEBUG on."
@@ -76,7 +78,7 @@ class Command(BaseCommand):
                     OfficePhone.objects.update_or_create(user=user, defaults={"number": office})
                 rows.append((username, passwords[username], role))
 
-        where = address.rstrip("/")
+        where = (address or settings.SSPR_SITE_URL).rstrip("/")
         self.stdout.write(self.style.SUCCESS("Demo accounts (kept in var/demo-passwords.json):"))
         for username, password, role in rows:
             self.stdout.write(f"  {username:<9} {password:<20} {role}")
@@ -86,6 +88,19 @@ class Command(BaseCommand):
         self.stdout.write(f"  Password reset: {where}/passwordreset/")
         self.stdout.write(f"  Helpdesk: {where}/helpdesk/ (as helpdesk or admin)")
         self.stdout.write("  Codes sent by text, call or email are printed below by the server.")
+        if host_fits_rp_id(urlsplit(where).hostname or "", settings.SSPR_WEBAUTHN_RP_ID):
+            self.stdout.write(
+                f"  Passkeys work at {where} (for {settings.SSPR_WEBAUTHN_RP_ID}); a browser's "
+                "own passkey, a security key or its developer tools' virtual authenticator."
+            )
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  Passkeys will not work at {where}: the passkey domain is "
+                    f"{settings.SSPR_WEBAUTHN_RP_ID}, and browsers refuse an IP address. "
+                    "Serve the site by name, e.g. http://localhost:8000."
+                )
+            )
         self.stdout.write(
             "  The policy asks unregistered users to register after signing in; "
             "'Not now' postpones it."

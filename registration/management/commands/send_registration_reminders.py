@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from policy.models import Policy
 from registration.reminders import reminders_send
@@ -32,6 +33,16 @@ class Command(BaseCommand):
         if report.refused:
             raise CommandError("Reminders are turned off in the policy.")
         if dry_run:
-            self.stdout.write(f"{report.candidates:,} people would be reminded. Nothing was sent.")
+            self.stdout.write(
+                ngettext(
+                    "%(count)s person would be reminded. Nothing was sent.",
+                    "%(count)s people would be reminded. Nothing was sent.",
+                    report.candidates,
+                )
+                % {"count": f"{report.candidates:,}"}
+            )
         else:
-            self.stdout.write(f"{report.sent:,} reminders queued.")
+            self.stdout.write(
+                ngettext("%(count)s reminder queued.", "%(count)s reminders queued.", report.sent)
+                % {"count": f"{report.sent:,}"}
+            )
