@@ -6,9 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 class VerifyStartForm(forms.Form):
     method = forms.ChoiceField(
-        label=_("Send the caller a code by"),
+        label=_("Check the caller with"),
         widget=forms.RadioSelect,
-        error_messages={"required": _("Choose how to send the code.")},
+        error_messages={"required": _("Choose how to check the caller.")},
     )
 
     def __init__(self, *args, options, **kwargs):

@@ -16,9 +16,6 @@ from policy.models import Policy
 from registration.models import Registration
 from registration.queries import RegistrationState, with_state
 
-BAR_WIDTH = 18
-CHART_HEIGHT = 120
-
 
 class EventCounts:
     """The period's audit events counted once, in one query, by kind, day, method and reason;
@@ -57,37 +54,93 @@ class EventCounts:
         ]
 
 
-MAX_LABELS = 10  # tick labels on one axis; more would overlap on a phone
+# The charts are drawn on the server as SVG: bars placed in percentages of the page's width
+# (so a chart fills its column at any width, with text at its own size) and in pixels of a
+# fixed height; the tick labels of the count axis are HTML beside it (helpdesk/chart.html),
+# spaced by static/css/helpdesk.css to the same two numbers.
+PLOT_TOP = 16  # room above the tallest bar for its number
+PLOT_HEIGHT = 160
+AXIS_ROOM = 26  # room under the baseline for the day labels
+AXIS_ROOM_WEEK = 40  # a week's labels take two lines: the weekday, then the date
+MAX_BAR = 8.0  # percent of the width: one bar for one day is not a slab
+DAY_TICKS = 7  # a series longer than this is labelled once a week, counted back from today
 
 
-def bar_chart(series: list[tuple[str, int]], bar_width: int = BAR_WIDTH, gap: int = 8) -> dict:
-    """Geometry for an SVG bar chart drawn to scale in its own coordinates (viewBox), so it
-    shrinks with the page. Each bar carries its number; tick labels thin out on long series;
+def nice_ticks(top: int) -> list[int]:
+    """Round numbers from 0 up to at least `top`, in at most four equal steps (1, 2 or 5 times
+    a power of ten, never below 1): the count axis."""
+    top = max(top, 1)
+    magnitude = 1
+    while True:
+        for multiple in (1, 2, 5):
+            step = multiple * magnitude
+            if -(-top // step) <= 4:  # ceiling division
+                return [step * index for index in range(-(-top // step) + 1)]
+        magnitude *= 10
+
+
+def _percent(value: float) -> str:
+    # A string, so that no locale turns the decimal point into a comma inside SVG.
+    return f"{value:.3f}%"
+
+
+def bar_chart(series: list[tuple[date, int]]) -> dict:
+    """Geometry for a bar chart of one number per day, to scale against a round axis. Every
+    day of a week-long series is labelled; a longer one once a week, ending today; each bar
+    carries its number (`dense` marks the numbers a phone leaves out: the table says them).
     `empty` says there is nothing to draw (the page then says so in words)."""
-    top = max([value for _label, value in series] + [1])
-    step = max(1, -(-len(series) // MAX_LABELS))  # ceiling division
+    ticks = nice_ticks(max([value for _day, value in series] + [0]))
+    count = max(len(series), 1)
+    slot = 100 / count
+    width = min(slot * 0.7, MAX_BAR)
     bars = []
-    for index, (label, value) in enumerate(series):
-        height = round(CHART_HEIGHT * value / top)
-        x = 40 + index * (bar_width + gap)
+    for index, (day, value) in enumerate(series):
+        height = round(PLOT_HEIGHT * value / ticks[-1])
+        left = slot * index + (slot - width) / 2
+        centre = left + width / 2
+        labelled = count <= DAY_TICKS or (count - 1 - index) % DAY_TICKS == 0
+        # A label near either edge is aligned to its bar's edge, so that it is not cut off.
+        anchor, at = "middle", centre
+        if count > DAY_TICKS and centre < 8:
+            anchor, at = "start", left
+        elif count > DAY_TICKS and centre > 92:
+            anchor, at = "end", left + width
         bars.append(
             {
-                "x": x,
-                "y": 20 + CHART_HEIGHT - height,
-                "height": height,
-                "label": label,
-                "show_label": index % step == 0 or index == len(series) - 1,
+                "day": day,
                 "value": value,
-                "text_x": x + bar_width / 2,
+                "x": _percent(left),
+                "width": _percent(width),
+                "y": PLOT_TOP + PLOT_HEIGHT - height,
+                "height": height,
+                "centre": _percent(centre),
+                "labelled": labelled,
+                "label_x": _percent(at),
+                "anchor": anchor,
             }
         )
     return {
         "bars": bars,
-        "width": 40 + len(series) * (bar_width + gap) + 20,
-        "height": CHART_HEIGHT + 60,
-        "baseline": 20 + CHART_HEIGHT,
-        "bar_width": bar_width,
-        "empty": not any(value for _label, value in series),
+        "ticks": list(reversed(ticks)),
+        "lines": [PLOT_TOP + PLOT_HEIGHT - round(PLOT_HEIGHT * tick / ticks[-1]) for tick in ticks],
+        "height": PLOT_TOP + PLOT_HEIGHT + (AXIS_ROOM if count > DAY_TICKS else AXIS_ROOM_WEEK),
+        "baseline": PLOT_TOP + PLOT_HEIGHT,
+        "long": count > DAY_TICKS,
+        "empty": not any(value for _day, value in series),
+    }
+
+
+def share(registered: int, not_registered: int) -> dict:
+    """The registered and the not registered as parts of everyone in scope: one bar."""
+    total = registered + not_registered
+    part = 100 * registered / total if total else 0
+    return {
+        "registered_width": _percent(part),
+        "not_registered_x": _percent(part),
+        "not_registered_width": _percent(100 - part),
+        "registered_percent": round(part),
+        "not_registered_percent": 100 - round(part) if total else 0,
+        "empty": not total,
     }
 
 
@@ -133,6 +186,8 @@ def build(*, days: int, policy: Policy) -> dict:
     trend = _registered_by_day(users, since, days)
     return {
         "days": days,
+        "since": since,
+        "until": timezone.localdate(now),
         "totals": [
             (
                 EventKind.REGISTRATION_COMPLETED.label,
@@ -153,17 +208,14 @@ def build(*, days: int, policy: Policy) -> dict:
         "reset_passed_by_method": counts.by("method", {EventKind.RESET_METHOD_PASSED}),
         "reset_failures_by_reason": counts.by("reason", {EventKind.RESET_METHOD_FAILED}),
         "code_failures_by_reason": counts.by("reason", {EventKind.CODE_FAILED}),
-        "registrations_chart": bar_chart([(d.strftime("%d"), n) for d, n in registrations_daily]),
-        "resets_chart": bar_chart([(d.strftime("%d"), n) for d, n in resets_daily]),
+        "registrations_chart": bar_chart(registrations_daily),
+        "resets_chart": bar_chart(resets_daily),
         "registrations_daily": registrations_daily,
         "resets_daily": resets_daily,
         "registered": registered,
         "not_registered": not_registered,
-        # Two wide bars, so that their labels ("Registered", "Not registered") fit under them.
-        "registered_chart": bar_chart(
-            [("R", registered), ("N", not_registered)], bar_width=110, gap=40
-        ),
+        "registered_share": share(registered, not_registered),
         "in_scope": registered + not_registered,
         "trend": trend,
-        "trend_chart": bar_chart([(day.strftime("%d"), n) for day, n in trend]),
+        "trend_chart": bar_chart(trend),
     }

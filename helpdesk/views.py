@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.log import record
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
-from directory.accounts import AccountStatus, DirectoryUnavailable, accounts
+from directory.accounts import AccountStatus, DirectoryRefused, DirectoryUnavailable, accounts
 from methods import flows as method_flows
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose
@@ -110,14 +110,34 @@ def status_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-# A cell a spreadsheet would read as a formula (or a command) starts with one of these.
+# A cell a spreadsheet would read as a formula (or a command) starts with one of these
+# (docs/security.md §27).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Phone numbers start with "+" (E.164, and the masked form "+44 ••••••••56"), which a
+# spreadsheet reads as a formula or a number. They are written as RFC 3966 phone URIs
+# ("tel:+44 ••••••••56", "tel:+442071838750"): shown as text, read right by a person, and the
+# number after "tel:" exactly as the helpdesk's pages show it.
+PHONE_PREFIX = "tel:"
+# Spreadsheets read a CSV file without a byte-order mark in the system's legacy encoding: the
+# mask's bullets and accented names would come out garbled.
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def cell(value) -> str:
     """A CSV cell a spreadsheet shows as text: formula-like values get a leading quote."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def phone_cell(value) -> str:
+    """A phone column's cell: empty, or the number as a tel: URI."""
+    text = "" if value is None else str(value)
+    return cell(PHONE_PREFIX + text if text else "")
+
+
+def _phone_columns(header: list[str]) -> set[int]:
+    kinds = {str(m.kind) for m in REGISTRY.values() if getattr(m, "reset_form", "") == "phone"}
+    return {index for index, name in enumerate(header) if name in kinds}
 
 
 @helpdesk_page
@@ -130,10 +150,18 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
     def chunks():
         # A thousand rows to a chunk: the response is written in few, large pieces.
         buffer = io.StringIO()
+        buffer.write(BYTE_ORDER_MARK)
         writer = csv.writer(buffer)
-        writer.writerow(export_header())
+        header = export_header()
+        phones = _phone_columns(header)
+        writer.writerow(header)
         for count, row in enumerate(export_rows(users, ResetRule.of(policy)), start=1):
-            writer.writerow([cell(value) for value in row])
+            writer.writerow(
+                [
+                    phone_cell(value) if index in phones else cell(value)
+                    for index, value in enumerate(row)
+                ]
+            )
             if count % 1000 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -161,7 +189,7 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
     """The account's state in the store (one directory query), and whether it answered."""
     try:
         return accounts().status(user), True
-    except DirectoryUnavailable:
+    except (DirectoryUnavailable, DirectoryRefused):
         return None, False
 
 
@@ -271,6 +299,8 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
     if method is None or not method.caller_check:
         return redirect("helpdesk:verify_start", user_id=user_id)
     form = CodeForm(request.POST if request.method == "POST" else None)
+    # The agent reads this, not the code's owner: each method says where the code comes from.
+    form.fields["code"].help_text = method.caller_check_prompt
     outcome = None
     if request.method == "POST" and form.is_valid():
         subject = get_user_model().objects.get(pk=user_id)

@@ -89,6 +89,10 @@ class Method:
     admin_inline: ClassVar[str] = ""
     # The helpdesk may check a caller with it: "send" a code, or "ask" for one the caller reads.
     caller_check: ClassVar[str] = ""
+    # What the helpdesk's code box says the caller reads out (each method words its own).
+    caller_check_prompt: ClassVar[Any] = _(
+        "The 6 digits the caller reads from the message we sent."
+    )
 
     # --- Policy ---------------------------------------------------------------------------
 

@@ -4,11 +4,30 @@
   "use strict";
   var widget = document.querySelector("altcha-widget[data-worker]");
   if (!widget || !window.$altcha) {
-    return;
+    return; // no check will run: Continue stays, and the server says what is missing
   }
   var workerUrl = widget.getAttribute("data-worker");
   window.$altcha.algorithms.set("SHA-256", function () {
     return new Worker(workerUrl);
   });
   window.$altcha.defaults.set({ auto: "onload" });
+
+  // Continue waits until the check is done: pressed earlier, the server could only refuse.
+  // A check that fails lets it be pressed, so that the server's message says what to do.
+  var form = widget.closest("form");
+  var buttons = form ? form.querySelectorAll("button[type=submit]") : [];
+  var wait = document.getElementById("captcha-wait");
+  function follow(state) {
+    var ready = state === "verified" || state === "error";
+    buttons.forEach(function (button) {
+      button.disabled = !ready;
+    });
+    if (wait) {
+      wait.hidden = ready;
+    }
+  }
+  widget.addEventListener("statechange", function (event) {
+    follow(event.detail && event.detail.state);
+  });
+  follow(typeof widget.getState === "function" ? widget.getState() : "unverified");
 })();

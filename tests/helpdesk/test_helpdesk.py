@@ -82,11 +82,17 @@ def test_status_list_masks_contact_details(desk, people):
 def test_export_streams_the_filtered_list_masked(desk, people):
     response = desk.get("/helpdesk/export.csv?state=registered")
     assert response.streaming
-    body = b"".join(response.streaming_content).decode()
+    content = b"".join(response.streaming_content)
+    # A byte-order mark, so a spreadsheet reads the bullets and accents as UTF-8.
+    assert content.startswith(b"\xef\xbb\xbfusername,")
+    body = content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["username"] for row in rows] == ["ann"]
-    # A leading + would make a spreadsheet read the cell as a formula: it is quoted.
-    assert rows[0]["authentication_phone"] == "'+44 ••••••••56"
+    # A leading + would make a spreadsheet read the cell as a formula: phones are tel: URIs,
+    # without the quote that other formula-like cells get.
+    assert rows[0]["authentication_phone"] == "tel:+44 ••••••••56"
+    assert rows[0]["office_phone"] in ("", "tel:+442071838750")
+    assert "'" not in body
     assert rows[0]["authentication_email"] == "a•••@example.net"
     assert "7400123456" not in body and "ann.home" not in body
     assert Event.objects.filter(kind=EventKind.HELPDESK_EXPORT).count() == 1
@@ -204,13 +210,14 @@ def test_report_counts_match_known_events(desk, people):
     with time_machine.travel(now - timedelta(days=10), tick=False):
         Event.objects.create(kind=EventKind.PASSWORD_RESET, subject=people["ann"])
     page = desk.get("/helpdesk/report/?days=7").content.decode()
-    assert re.search(r"Registration completed</th><td>3<", page)
-    assert re.search(r"Password reset</th><td>1<", page)
-    assert re.search(r"Wrong answers</th><td>1<", page)  # in words, not "wrong_answers"
+    assert re.search(r"<dt>Registration completed</dt><dd>3<", page)
+    assert re.search(r"<dt>Password reset</dt><dd>1<", page)
+    # In words, not "wrong_answers"; the number in the cell beside it.
+    assert re.search(r"Wrong answers</th><td class=\"number\">1<", page)
     assert "<svg" in page and 'role="img"' in page
     assert "2 registered, 2 not registered." in page
     page30 = desk.get("/helpdesk/report/?days=30").content.decode()
-    assert re.search(r"Password reset</th><td>2<", page30)
+    assert re.search(r"<dt>Password reset</dt><dd>2<", page30)
 
 
 def test_verify_a_caller_with_a_code(desk, people, phone_outbox):
@@ -337,27 +344,37 @@ def test_the_user_page_says_what_happened_in_words(desk, people):
 def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     page = desk.get("/helpdesk/report/?days=30").content.decode()
     charts = page.split("<svg")[1:]
-    assert charts and all("viewBox=" in chart.split(">")[0] for chart in charts)
-    # 30 days: at most ten day labels under the axis, not thirty overlapping ones.
+    # As wide as their column (no fixed drawing scaled down with its text), each with a name.
+    assert charts and all('width="100%"' in chart.split(">")[0] for chart in charts)
+    assert all('role="img"' in chart.split(">")[0] for chart in charts)
     resets = page.split('id="resets-heading"')[1].split("</details>")[0]
     assert "None in this period." in resets and "<svg" not in resets  # nothing to draw
     trend = page.split('id="trend-heading"')[1].split("</details>")[0]
-    assert trend.count('class="tick"') <= 11
+    # 30 days: a date under the axis once a week, ending today, not thirty overlapping ones.
+    assert trend.count('class="tick"') == 5
+    assert timezone.localdate().strftime("%-d %b") in trend.split('class="tick"')[-1]
+    # The count axis is labelled with round numbers up to the highest bar.
+    assert re.search(r'class="y-ticks"[^>]*><li>2</li><li>1</li><li>0</li></ul>', trend)
     assert "of 4 in scope" in page
     # The numbers behind each chart, as a table (for screen readers and for copying).
     assert trend.count("<tr><td>") == 30
     # Two people registered today (people fixture): the trend rises to them on the last day.
     rows = trend.split("<tr><td>")[1:]
-    assert "<td>0</td>" in rows[0] and "<td>2</td>" in rows[-1]
+    assert '<td class="number">0</td>' in rows[0] and '<td class="number">2</td>' in rows[-1]
+    # The drawing reads a decimal point, whatever the language of the page.
+    desk.cookies["django_language"] = "de"
+    german = desk.get("/helpdesk/report/?days=30").content.decode()
+    geometry = re.findall(r'<rect x="([^"]+)" y="[^"]+" width="([^"]+)"', german)
+    assert geometry and all("," not in x + width for x, width in geometry)
 
 
 def test_export_holds_what_the_status_rows_show(desk, people, policy):
     """The export reads plain values, not user objects: every cell is what the helpdesk's own
     row for that user shows."""
     from helpdesk.status import Row, directory
-    from helpdesk.views import cell
+    from helpdesk.views import cell, phone_cell
 
-    body = b"".join(desk.get("/helpdesk/export.csv").streaming_content).decode()
+    body = b"".join(desk.get("/helpdesk/export.csv").streaming_content).decode("utf-8-sig")
     exported = list(csv.reader(io.StringIO(body)))[1:]
     expected = []
     from methods.reset_rule import ResetRule
@@ -367,20 +384,22 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
         shown = {key: masked for key, _label, masked in row.methods}
         expected.append(
             [
-                cell(value)
-                for value in (
-                    row.username,
-                    row.name,
-                    row.state,
-                    "yes" if row.can_reset else "no",
-                    shown.get("phone", ""),
-                    shown.get("email", ""),
-                    shown.get("authenticator", ""),
-                    user.sspr_passkey_count,
-                    user.sspr_answers,
-                    str(user.office_phone.number) if "office" in shown else "",  # E.164
-                    row.completed_at.isoformat() if row.completed_at else "",
-                    row.confirmed_at.isoformat() if row.confirmed_at else "",
+                phone_cell(value) if index in (4, 9) else cell(value)
+                for index, value in enumerate(
+                    (
+                        row.username,
+                        row.name,
+                        row.state,
+                        "yes" if row.can_reset else "no",
+                        shown.get("phone", ""),
+                        shown.get("email", ""),
+                        shown.get("authenticator", ""),
+                        user.sspr_passkey_count,
+                        user.sspr_answers,
+                        str(user.office_phone.number) if "office" in shown else "",  # E.164
+                        row.completed_at.isoformat() if row.completed_at else "",
+                        row.confirmed_at.isoformat() if row.confirmed_at else "",
+                    )
                 )
             ]
         )
@@ -408,3 +427,49 @@ def test_the_search_reads_its_indexes_on_postgresql(desk, people):
     assert "sspr_user_last_name_search" in plan
     page = desk.get("/helpdesk/?q=rche").content.decode()
     assert re.findall(r'href="/helpdesk/users/\d+/">([^<]+)</a>', page) == ["ann"]
+
+
+def test_report_bars_stand_on_a_round_axis_and_the_share_is_one_bar():
+    """Bars are drawn to the axis's top tick; the registered and the not registered are two
+    parts of one bar, each as wide as its share (not an empty box beside a filled one)."""
+    from datetime import date
+
+    from helpdesk.report import PLOT_HEIGHT, bar_chart, nice_ticks, share
+
+    assert nice_ticks(0) == [0, 1]
+    assert nice_ticks(2) == [0, 1, 2]
+    assert nice_ticks(15) == [0, 5, 10, 15]
+    assert nice_ticks(18) == [0, 5, 10, 15, 20]
+    assert nice_ticks(1234) == [0, 500, 1000, 1500]
+    chart = bar_chart([(date(2026, 1, day), value) for day, value in ((1, 10), (2, 20), (3, 0))])
+    assert chart["ticks"] == [20, 15, 10, 5, 0]
+    assert [bar["height"] for bar in chart["bars"]] == [PLOT_HEIGHT // 2, PLOT_HEIGHT, 0]
+    assert all(bar["labelled"] for bar in chart["bars"])  # a short series: every day named
+    one_day = bar_chart([(date(2026, 1, 1), 3)])
+    assert float(one_day["bars"][0]["width"].rstrip("%")) <= 8  # a bar, not a slab
+    parts = share(15, 10)
+    assert (parts["registered_width"], parts["not_registered_width"]) == ("60.000%", "40.000%")
+    assert parts["not_registered_x"] == parts["registered_width"]
+    assert (parts["registered_percent"], parts["not_registered_percent"]) == (60, 40)
+    assert share(0, 0)["empty"] and not share(1, 0)["empty"]
+
+
+def test_the_caller_check_prompt_says_where_the_code_comes_from(desk, people, policy):
+    """An app's code is read from the app; a sent code from the message. Neither page says
+    "we sent you": the agent reads the prompt, not the code's owner."""
+    from methods.authenticator.method import confirmed_devices
+
+    policy.set_option("authenticator", "enabled", True)
+    policy.save()
+    ann = people["ann"]
+    confirmed_devices(ann.pk).model.objects.create(user=ann, name="app", confirmed=True)
+    desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "authenticator"})
+    page = desk.get(f"/helpdesk/users/{ann.pk}/verify/code/").content.decode()
+    assert "The 6 digits the caller's app shows now." in page
+    assert "we sent" not in page
+    # The prompt is the code box's description, for screen readers too.
+    assert re.search(r'aria-describedby="id_code_helptext"', page)
+    desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    page = desk.get(f"/helpdesk/users/{ann.pk}/verify/code/").content.decode()
+    assert "The 6 digits the caller reads from the message we sent." in page
+    assert "we sent you" not in page
