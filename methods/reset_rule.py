@@ -1,9 +1,11 @@
 """Whether a person can reset: the one rule (docs/security.md §14), stated once.
 
-Everything that asks — the portal deciding that an identity is proven, the helpdesk's "can
-reset" column, filter and sentence, the admin's column and filter, the policy's impact preview
-— goes through `ResetRule`: `allows()` for one person in Python, `annotate()` for many in one
-query. tests/methods/test_reset_rule.py holds the two to the same answers.
+Everything that asks — the portal deciding that an identity is proven and which methods it
+still offers, the registration pages deciding what counts and when someone is registered, the
+helpdesk's "can reset" column, filter and sentence, the admin's column and filter, the
+policy's impact preview — goes through `ResetRule`: `allows()` for one person in Python,
+`annotate()` for many in one query. tests/methods/test_reset_rule.py holds the two to the
+same answers.
 
 The rule: a privileged account needs two methods other than knowledge methods (security
 questions) and may never use them, unless it passed a method the policy lets stand alone for
@@ -13,11 +15,27 @@ it (a passkey); anyone else needs the policy's number of methods, where knowledg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 
 from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 
 PRIVILEGED_REQUIRED = 2
+
+
+def is_privileged(user) -> bool:
+    """Whether the rule treats `user` as an administrator account: staff, as the SQL forms
+    below read it (`is_staff`; Django's superusers are staff, and directory mode sets it from
+    the staff and superuser groups, directory/backend.py)."""
+    return bool(user is not None and user.is_staff)
+
+
+class KnowledgeStanding(enum.Enum):
+    """How a knowledge method (security questions) counts for one person."""
+
+    COUNTS = "counts"  # on its own as well (the policy lets it stand alone)
+    WITH_ANOTHER = "with_another"  # only beside a method of another kind
+    NEVER = "never"  # never: an administrator account
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,47 @@ class ResetRule:
                 bool(row.sspr_privileged_alone),
             )
         )
+
+    def knowledge_standing(self, privileged: bool) -> KnowledgeStanding:
+        if not self.questions_allowed(privileged):
+            return KnowledgeStanding.NEVER
+        if self.questions_alone:
+            return KnowledgeStanding.COUNTS
+        return KnowledgeStanding.WITH_ANOTHER
+
+    def target(self, proof: Proof, at_least: int = 0) -> int:
+        """How many methods must count for this person: the rule's number (none more for an
+        administrator account holding a method that may stand alone), and at least
+        `at_least` (registration's own number)."""
+        if proof.privileged and proof.alone:
+            return at_least
+        return max(self.needed(proof.privileged), at_least)
+
+    def short_of(self, proof: Proof, at_least: int = 0) -> int:
+        """How many more methods other than knowledge ones this person needs before the rule
+        allows `proof` with at least `at_least` counted (0: none). Knowledge methods the person
+        holds are in `proof`; one beside another method counts as the rule says."""
+        for more in range(self.target(proof, at_least) + 1):
+            grown = replace(proof, others=proof.others + more)
+            if self.allows(grown) and self.counted(grown) >= at_least:
+                return more
+        raise AssertionError("unreachable: enough other methods always satisfy the rule")
+
+    def would_count(self, proof: Proof, knowledge: bool) -> bool:
+        """Whether one more method of this kind (or the knowledge method, held or not)
+        counts for this person beside what `proof` holds."""
+        if not knowledge:
+            return True
+        return self.questions_count(replace(proof, questions=True))
+
+    def helps(self, proof: Proof, knowledge: bool) -> bool:
+        """Whether passing one more method of this kind can bring `proof` closer to
+        `allows()`: what the portal still offers once a first method passed."""
+        if self.allows(proof):
+            return False
+        if knowledge:
+            return not proof.questions and self.would_count(proof, knowledge=True)
+        return True
 
     def questions_alone_refused(self, proof: Proof) -> bool:
         """Questions are all this person has, and they are not enough alone."""

@@ -24,14 +24,16 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
+from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
+from directory.lockout import username_key
 from methods import flows as method_flows
 from methods.code import CodeMethod
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
-from methods.reset_rule import Proof, ResetRule
+from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
 from sspr_site.network import client_address
 
@@ -125,17 +127,21 @@ def proof_of(state: ResetState, user, policy: Policy) -> Proof:
     return Proof(
         others=sum(1 for method in passed if not method.knowledge),
         questions=any(method.knowledge for method in passed),
-        privileged=bool(user and user.is_staff),
+        privileged=is_privileged(user),
         alone=any(method.privileged_alone(policy) for method in passed),
     )
 
 
-def required_methods(user, policy: Policy) -> int:
-    return ResetRule.of(policy).needed(bool(user and user.is_staff))
+def still_needed(state: ResetState, user, policy: Policy) -> int:
+    """How many more methods this attempt must pass (by the reset rule, for this account).
+    Before a first method passed, the policy's number, the same for every name typed."""
+    if not state.passed or user is None:
+        return policy.reset_methods_required
+    return max(ResetRule.of(policy).short_of(proof_of(state, user, policy)), 1)
 
 
 def questions_allowed(user) -> bool:
-    return user is None or not user.is_staff
+    return user is None or ResetRule.of(Policy.load()).questions_allowed(is_privileged(user))
 
 
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
@@ -145,9 +151,20 @@ def identity_proven(state: ResetState, user, policy: Policy) -> bool:
     return ResetRule.of(policy).allows(proof_of(state, user, policy))
 
 
-def offered_methods(state: ResetState, policy: Policy) -> list:
-    """Every method the policy enables, for every account, less those already passed."""
-    return [m for m in enabled_methods(policy) if str(m.kind) not in state.passed]
+def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
+    """The methods this attempt may use next, less those already passed.
+
+    Before a first method passed: every method the policy enables, for every account alike
+    (docs/security.md §12: nothing tells an administrator account from another). Once one
+    passed, the person has shown who they are: only methods that can still count for this
+    account under the reset rule (never security questions for an administrator account),
+    so nothing is offered that would then be refused."""
+    offered = [m for m in enabled_methods(policy) if str(m.kind) not in state.passed]
+    if not state.passed or user is None:
+        return offered
+    rule = ResetRule.of(policy)
+    proof = proof_of(state, user, policy)
+    return [m for m in offered if rule.helps(proof, knowledge=m.knowledge)]
 
 
 def reset_send_code(
@@ -173,6 +190,8 @@ def reset_send_code(
     state.save(request)
     outbox.later(
         "passwordreset.flows.reset_code_job",
+        # Tracked for every name alike: the code page's delay notice (reset_code_delivery).
+        track=_code_request(state, method),
         attempt=state.attempt,
         user_id=state.user_id,
         method=str(method.kind),
@@ -183,6 +202,19 @@ def reset_send_code(
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     return True
+
+
+def _code_request(state: ResetState, method: CodeMethod) -> tuple:
+    return ("reset", state.attempt, str(method.kind))
+
+
+def reset_code_delivery(state: ResetState, method: CodeMethod):
+    """Whether this attempt's request for a code has been handled (delivery.tracking).
+
+    It speaks of the job the request queued, which runs for every name alike and only then
+    compares the destination: "not handled yet" is the same for an unknown name as for a
+    registered one, and whether a code went out is never told (docs/security.md §12)."""
+    return delivery_tracking.lookup(_code_request(state, method))
 
 
 def reset_code_job(
@@ -309,7 +341,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             reason=refusal.reason,
         )
         raise
-    axes_reset(username=user.get_username())
+    axes_reset(username=username_key(user.get_username()))
     kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
     record(
         kind,

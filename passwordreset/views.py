@@ -17,14 +17,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from directory.accounts import (
     ACCOUNT_GONE,
+    REFUSED_BY_DIRECTORY,
     AccountMissing,
+    DirectoryRefused,
     DirectoryUnavailable,
     PasswordRefused,
     accounts,
     password_rules,
 )
 from directory.accounts import available as directory_available
-from methods.registry import REGISTRY, UserMethods
+from directory.middleware import record_refusal
+from methods.registry import REGISTRY, UserMethods, enabled_methods
 from passwords.validators import strength_answer
 from policy.models import Policy
 
@@ -134,13 +137,13 @@ def methods(request: HttpRequest, state) -> HttpResponse:
     user = flows.state_user(state)
     if flows.identity_proven(state, user, policy):
         return redirect("passwordreset:finish")
-    offered = flows.offered_methods(state, policy)
+    offered = flows.offered_methods(state, policy, user)
     hints = {}
     if state.passed and user is not None:
         # Only after a first method passed may the remaining ones be hinted, masked.
         registered = UserMethods.load(user)
         hints = {method.key: method.reset_hint(registered) for method in offered}
-    needed = flows.required_methods(user if state.passed else None, policy) - len(state.passed)
+    knowledge_offered = any(method.knowledge for method in offered)
     return render(
         request,
         "passwordreset/methods.html",
@@ -149,12 +152,16 @@ def methods(request: HttpRequest, state) -> HttpResponse:
             "methods": [
                 (method, hints.get(method.key, ""), method.reset_url()) for method in offered
             ],
-            "needed": max(needed, 1),
+            "needed": flows.still_needed(state, user, policy),
             "required": policy.reset_methods_required,
             # Said when a knowledge method is offered and cannot stand alone.
-            "questions_count_alone": policy.questions_alone_allowed
-            if any(method.knowledge for method in offered)
-            else None,
+            "questions_count_alone": policy.questions_alone_allowed if knowledge_offered else None,
+            # Once a method passed the account is known to the person: say why a knowledge
+            # method is no longer offered to an administrator account.
+            "privileged_no_questions": bool(state.passed)
+            and not knowledge_offered
+            and not flows.questions_allowed(user)
+            and any(method.knowledge for method in enabled_methods(policy)),
         },
     )
 
@@ -163,7 +170,9 @@ def offered_method(state, key: str):
     """The method `key` when this attempt may still use it, else 404."""
     method = REGISTRY.get(key)
     policy = Policy.load()
-    if method is None or method not in flows.offered_methods(state, policy):
+    # The account is read only once a method passed: the first step is the same for all.
+    user = flows.state_user(state) if state.passed else None
+    if method is None or method not in flows.offered_methods(state, policy, user):
         raise Http404
     return method, policy
 
@@ -193,6 +202,10 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except DirectoryUnavailable:
             form.add_error(None, DIRECTORY_DOWN)
             status = 503
+        except DirectoryRefused as refusal:
+            record_refusal(request, refusal, subject=user)
+            form.add_error(None, REFUSED_BY_DIRECTORY)
+            status = 503
         except AccountMissing:
             form.add_error(None, ACCOUNT_GONE)
         else:
@@ -204,7 +217,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     if state.action == Action.RESET:
         rules = password_rules(user)
     else:
-        with suppress(DirectoryUnavailable, AccountMissing):
+        with suppress(DirectoryUnavailable, DirectoryRefused, AccountMissing):
             account_status = accounts().status(user)
     return render(
         request,

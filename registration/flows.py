@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.utils import reset as axes_reset
 from django.contrib.auth import update_session_auth_hash
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,8 +16,10 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import Event, EventKind
-from directory.accounts import PasswordRefused, accounts
+from directory.accounts import LockoutNear, PasswordRefused, accounts
+from directory.lockout import username_key
 from methods.registry import MethodStatus, UserMethods, statuses
+from methods.reset_rule import KnowledgeStanding, Proof, ResetRule, is_privileged
 from passwordreset.flows import notify_user
 from policy.models import Policy
 from sspr_site.network import client_address
@@ -26,21 +30,73 @@ from .queries import registrations_due, stale_before
 
 @dataclass(frozen=True)
 class RegistrationStatus:
+    """Where one person stands. What counts, how many are needed and whether they are
+    registered all come from the one reset rule (methods.reset_rule) for this person,
+    privileged or not, and the policy's number to register: someone registered can reset
+    (docs/security.md §14)."""
+
     policy: Policy
     methods: list[MethodStatus]
     registration: Registration | None
+    privileged: bool = False
+
+    @cached_property
+    def rule(self) -> ResetRule:
+        return ResetRule.of(self.policy)
+
+    @cached_property
+    def proof(self) -> Proof:
+        """What the person holds, in the rule's terms."""
+        held = [status.method for status in self.methods if status.counts]
+        return Proof(
+            others=sum(1 for method in held if not method.knowledge),
+            questions=any(method.knowledge for method in held),
+            privileged=self.privileged,
+            alone=any(method.privileged_alone(self.policy) for method in held),
+        )
 
     @property
     def required(self) -> int:
-        return self.policy.methods_required
+        return self.rule.target(self.proof, self.policy.methods_required)
 
     @property
     def verified(self) -> int:
-        return sum(1 for status in self.methods if status.counts)
+        """Methods that count for this person (never more than required: not "3 of 2")."""
+        return min(self.rule.counted(self.proof), self.required)
+
+    @property
+    def still_needed(self) -> int:
+        """How many more methods (other than knowledge ones) before the person is registered."""
+        return self.rule.short_of(self.proof, self.policy.methods_required)
 
     @property
     def can_finish(self) -> bool:
-        return self.verified >= self.required
+        return self.still_needed == 0
+
+    @property
+    def knowledge(self) -> KnowledgeStanding:
+        return self.rule.knowledge_standing(self.privileged)
+
+    @property
+    def knowledge_idle(self) -> bool:
+        """A knowledge method is verified but does not count for this person (yet)."""
+        return self.proof.questions and not self.rule.questions_count(self.proof)
+
+    @property
+    def alone_labels(self) -> list[str]:
+        """For an administrator account: methods that may stand alone for it."""
+        if not self.privileged:
+            return []
+        return [str(s.method.label) for s in self.methods if s.method.privileged_alone(self.policy)]
+
+    def counting(self) -> list[MethodStatus]:
+        """The verified methods that count for this person."""
+        return [
+            status
+            for status in self.methods
+            if status.counts
+            and (not status.method.knowledge or self.rule.questions_count(self.proof))
+        ]
 
     @property
     def is_complete(self) -> bool:
@@ -69,7 +125,7 @@ class RegistrationStatus:
     @property
     def more_advised(self) -> bool:
         """More methods are enabled than required and not all are set up."""
-        return self.verified < len(self.methods)
+        return sum(1 for status in self.methods if status.counts) < len(self.methods)
 
 
 def registration_status(*, user, policy: Policy | None = None) -> RegistrationStatus:
@@ -77,7 +133,9 @@ def registration_status(*, user, policy: Policy | None = None) -> RegistrationSt
     policy = policy or Policy.load()
     methods = UserMethods.load(user)
     registration = Registration.objects.filter(user=user).first()
-    return RegistrationStatus(policy, statuses(methods, policy), registration)
+    return RegistrationStatus(
+        policy, statuses(methods, policy), registration, privileged=is_privileged(user)
+    )
 
 
 def registration_finish(
@@ -105,7 +163,7 @@ def registration_finish(
         kind,
         request=request,
         subject=user,
-        methods=sorted(str(s.method.kind) for s in status.methods if s.counts),
+        methods=sorted(str(s.method.kind) for s in status.counting()),
     )
     return kind
 
@@ -189,30 +247,31 @@ def _flag(pending: QuerySet, *, request: HttpRequest | None, reason: str) -> int
         return cursor.rowcount
 
 
-WRONG_CURRENT_PER_HOUR = 5
-
-
 def password_change(*, request: HttpRequest, user, current: str, new: str) -> None:
     """Change a known password in the account store, as the person (in the directory, over
     their own bind, so every rule of its policy applies).
 
     Raises PasswordRefused (nothing changed; the reason is for the page), DirectoryUnavailable,
-    or TooManyWrongPasswords after five wrong current passwords in an hour, so a session left
-    open is no oracle for guessing the password (docs/security.md §36).
+    DirectoryRefused, or TooManyWrongPasswords: a wrong current password counts as a failed
+    sign-in of the account, under the same limit, so a session left open is no oracle for
+    guessing the password and no way to make the directory lock it (docs/security.md §36, §40).
     """
-    key = f"sspr:password-change:wrong:{user.pk}"
-    if cache.get(key, 0) >= WRONG_CURRENT_PER_HOUR:
+    credentials = {"username": user.get_username()}
+    if AxesProxyHandler.is_locked(request, credentials):
         raise TooManyWrongPasswords
     store = accounts()
     try:
         store.change_password(user, current, new)
+    except LockoutNear as error:
+        raise TooManyWrongPasswords from error
     except PasswordRefused as refusal:
         if refusal.reason == "wrong_current":
-            cache.add(key, 0, timeout=3600)
-            cache.incr(key)
+            AxesProxyHandler.user_login_failed(__name__, credentials, request)
+            # This page says so itself, at the next try (no lockout page in its place).
+            request.axes_locked_out = False
         record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         raise
-    cache.delete(key)
+    axes_reset(username=username_key(user.get_username()))
     # This session stays signed in; every other one ends.
     update_session_auth_hash(request, user)
     record(EventKind.PASSWORD_CHANGED, request=request, actor=user, subject=user, store=store.kind)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from methods.registry import REGISTRY
+from methods.reset_rule import KnowledgeStanding
 from policy.models import Policy
 
 from . import session
@@ -81,9 +82,9 @@ JUST_REGISTERED = "sspr_just_registered"
 
 
 def record_when_complete(request: HttpRequest, policy: Policy) -> None:
-    """The moment the verified methods meet the policy, the registration is recorded: someone
-    who closes the page now is registered, not "not registered" while able to reset. Finish
-    then only confirms."""
+    """The moment the methods that count for this person (methods.reset_rule) meet the
+    policy, the registration is recorded: someone who closes the page now is registered, not
+    "not registered" while able to reset. The overview then says so, and its button is Done."""
     status = registration_status(user=request.user, policy=policy)
     if status.can_finish and not status.is_complete:
         registration_finish(request=request, user=request.user, policy=policy, status=status)
@@ -91,14 +92,23 @@ def record_when_complete(request: HttpRequest, policy: Policy) -> None:
         messages.success(
             request,
             _(
-                "You now have the methods your organisation requires: your registration is "
-                "recorded, and you can reset your password yourself. Add more methods if you "
-                "like, then press Finish."
+                "You are registered: you now have the methods your organisation requires, "
+                "and you can reset your password yourself. Add more methods if you like; "
+                "nothing else is needed."
             ),
         )
 
 
-def still_needed(request: HttpRequest, policy: Policy) -> dict:
-    """How many more verified methods the person needs, for the step pages."""
+def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
+    """What a method's setup page says about counting (registration/includes/still_needed.html):
+    how many more methods the person needs, and whether `method` (None: one that is not a
+    knowledge method) counts for them, by the one reset rule (methods.reset_rule)."""
     status = registration_status(user=request.user, policy=policy)
-    return {"still_needed": max(status.required - status.verified, 0)}
+    knowledge = bool(method and method.knowledge)
+    if not knowledge or status.rule.would_count(status.proof, knowledge=True):
+        this_counts = "counts"
+    elif status.knowledge is KnowledgeStanding.NEVER:
+        this_counts = "never"
+    else:
+        this_counts = "with_another"
+    return {"still_needed": status.still_needed, "this_counts": this_counts}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
-from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -19,14 +17,18 @@ from audit.log import record
 from audit.models import EventKind
 from directory.accounts import (
     ACCOUNT_GONE,
+    DIRECTORY_DOWN,
+    REFUSED_BY_DIRECTORY,
     AccountMissing,
+    DirectoryRefused,
     DirectoryUnavailable,
     PasswordRefused,
     password_rules,
 )
-from directory.accounts import available as directory_available
+from directory.middleware import record_refusal
 from methods import flows as method_flows
 from methods.registry import UserMethods, by_slug
+from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
 from sspr_site.network import client_address
@@ -70,21 +72,8 @@ class SignInView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        if form.is_bound and not directory_available():
-            # Said for every name alike: the directory is down for everyone. The attempt is
-            # not held against the name either: an outage must not lock people out.
-            AccessAttempt.objects.filter(
-                username=form.data.get("username", "")[:150], failures_since_start__gt=0
-            ).update(failures_since_start=F("failures_since_start") - 1)
-            form.errors.clear()
-            form.add_error(
-                None,
-                _(
-                    "Signing in is unavailable just now: the account directory cannot be "
-                    "reached. Try again in a few minutes."
-                ),
-            )
-            return self.render_to_response(self.get_context_data(form=form), status=503)
+        # A directory that cannot be reached raises before this (directory.middleware): only
+        # real failures count toward the address's limit.
         key = _sign_in_failures_key(self.request)
         cache.add(key, 0, timeout=3600)
         cache.incr(key)
@@ -145,13 +134,11 @@ def change_password(request: HttpRequest) -> HttpResponse:
             )
             status = 429
         except DirectoryUnavailable:
-            form.add_error(
-                None,
-                _(
-                    "The account directory cannot be reached just now, so nothing was "
-                    "changed. Try again in a few minutes."
-                ),
-            )
+            form.add_error(None, DIRECTORY_DOWN)
+            status = 503
+        except DirectoryRefused as refusal:
+            record_refusal(request, refusal)
+            form.add_error(None, REFUSED_BY_DIRECTORY)
             status = 503
         except AccountMissing:
             form.add_error(None, ACCOUNT_GONE)
@@ -187,39 +174,71 @@ def overview(request: HttpRequest) -> HttpResponse:
             "setup_url": method_status.method.setup_url()
             if method_status.method.user_managed
             else "",
-            "note": method_status.method.note(status.policy),
+            "note": _card_note(status, method_status.method),
         }
         for method_status in status.methods
     ]
+    interrupted = session.interrupted(request)
     return render(
         request,
         "registration/overview.html",
-        {"status": status, "cards": cards, "interrupted": session.interrupted(request)},
+        {
+            "status": status,
+            "cards": cards,
+            "interrupted": interrupted,
+            # Done only where it leads somewhere: back to the page the sign-in interrupted,
+            # or the close of a registration just recorded.
+            "offer_done": bool(
+                request.session.get(session.RETURN_TO) or request.session.get(JUST_REGISTERED)
+            ),
+        },
     )
+
+
+def _card_note(status, method) -> str:
+    """What the person should know about a method: how it counts for them (methods.reset_rule),
+    else the method's own note."""
+    if method.knowledge and status.knowledge is KnowledgeStanding.NEVER:
+        return _(
+            "They never count for a password reset of an administrator account like yours: "
+            "it needs two other methods."
+        )
+    return method.note(status.policy)
 
 
 @require_POST
 @secure_page
 def finish(request: HttpRequest) -> HttpResponse:
+    """Finish, or Done: the registration is recorded the moment enough methods count
+    (registration.pages.record_when_complete), so this records only what is not recorded yet
+    (a method that came without a step of the person's, a confirmation that is due) and then
+    returns the person where they were heading."""
     policy = Policy.load()
-    outcome = registration_finish(request=request, user=request.user, policy=policy)
-    if outcome is not None:
-        just_registered = request.session.pop(JUST_REGISTERED, False)
-        if outcome is EventKind.REGISTRATION_CONFIRMED and not just_registered:
-            messages.success(request, _("Thank you. Your methods are confirmed."))
-        else:
-            messages.success(
-                request,
-                _(
-                    "Your registration is complete. If you forget your password or get locked "
-                    "out, you can now reset or unlock it yourself."
-                ),
-            )
-        return redirect(safe_return(request, session.end_interrupt(request)))
-    messages.error(
-        request, _("Set up and verify the methods your organisation requires before you finish.")
-    )
-    return redirect("registration:overview")
+    status = registration_status(user=request.user, policy=policy)
+    just_registered = request.session.pop(JUST_REGISTERED, False)
+    if not status.can_finish:
+        messages.error(
+            request,
+            _("Set up and verify the methods your organisation requires before you finish."),
+        )
+        return redirect("registration:overview")
+    if status.is_complete and not status.reconfirmation_due:
+        outcome = None  # Done: already registered, nothing to record
+    else:
+        outcome = registration_finish(
+            request=request, user=request.user, policy=policy, status=status
+        )
+    if outcome is EventKind.REGISTRATION_CONFIRMED:
+        messages.success(request, _("Thank you. Your methods are confirmed."))
+    elif outcome is EventKind.REGISTRATION_COMPLETED or just_registered:
+        messages.success(
+            request,
+            _(
+                "Your registration is complete. If you forget your password or get locked "
+                "out, you can now reset or unlock it yourself."
+            ),
+        )
+    return redirect(safe_return(request, session.end_interrupt(request)))
 
 
 @require_POST

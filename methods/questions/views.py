@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from methods import flows as method_flows
 from methods.forms import QuestionsForm
+from methods.reset_rule import KnowledgeStanding, ResetRule, is_privileged
 from passwordreset.forms import AnswersForm
 from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
 from registration.pages import method_setup_page, posted, record_when_complete, still_needed
@@ -32,13 +33,24 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             policy=policy,
             method=method,
         )
-        messages.success(request, _("Your security questions are saved."))
+        if ResetRule.of(policy).knowledge_standing(is_privileged(request.user)) is (
+            KnowledgeStanding.NEVER
+        ):
+            messages.success(
+                request,
+                _(
+                    "Your security questions are saved. They do not count for a password "
+                    "reset of an administrator account like yours."
+                ),
+            )
+        else:
+            messages.success(request, _("Your security questions are saved."))
         record_when_complete(request, policy)
         return redirect("registration:overview")
     return render(
         request,
         "questions/setup.html",
-        {"form": form, "method": method, **still_needed(request, policy)},
+        {"form": form, "method": method, **still_needed(request, policy, method)},
     )
 
 

@@ -100,3 +100,32 @@ def test_every_form_of_the_rule_agrees(everyone, required, alone):
         assert ("alone are not enough" in row.why(policy)) == (
             answers and others == 0 and not staff and not alone
         ), name
+
+
+@pytest.mark.parametrize(
+    ("required", "alone", "at_least"), list(itertools.product([1, 2], [False, True], [0, 1, 2]))
+)
+def test_what_the_pages_say_is_missing_is_what_the_rule_needs(required, alone, at_least):
+    """`short_of` (how many more methods the registration pages ask for) and `helps` (what the
+    portal still offers once a method passed) agree with `allows`, for both kinds of account:
+    adding that many methods is enough, one fewer is not."""
+    rule = ResetRule(required, alone)
+    for privileged, others, questions, passkey in itertools.product(
+        [False, True], range(3), [False, True], [False, True]
+    ):
+        proof = Proof(others, questions, privileged, alone=passkey)
+
+        def enough(more, proof=proof, privileged=privileged):
+            grown = Proof(proof.others + more, proof.questions, privileged, proof.alone)
+            return rule.allows(grown) and rule.counted(grown) >= at_least
+
+        short = rule.short_of(proof, at_least)
+        assert enough(short), proof
+        assert short == 0 or not enough(short - 1), proof
+        # Security questions: never for an administrator account; beside another method for
+        # anyone else, unless the policy lets them stand alone.
+        counts = rule.would_count(Proof(others, False, privileged), knowledge=True)
+        assert counts == (not privileged and (others >= 1 or alone)), proof
+        if not rule.allows(proof):
+            assert rule.helps(proof, knowledge=False)
+            assert rule.helps(proof, knowledge=True) == (not questions and counts), proof

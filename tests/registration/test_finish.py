@@ -32,7 +32,10 @@ def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, u
     register_phone(signed_in)
     assert not Registration.objects.filter(user=user, completed_at__isnull=False).exists()
     page = signed_in.get("/ssprsetup/email/").content.decode()
-    assert "needs 1 more verified method from you" in page and "Finish" in page
+    assert "needs 1 more verified method from you, and this one counts" in page
+    # The step pages say what is true: the registration is recorded on verification, not
+    # by a later Finish.
+    assert "You are registered as soon as you have it" in page and "Finish" not in page
     register_email(signed_in)
     # Closing the page now leaves a registered person, not one "not registered" who can reset.
     registration = Registration.objects.get(user=user)
@@ -43,12 +46,31 @@ def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, u
     assert "You are registered" in page
     assert "All 2 methods your organisation requires are verified." in page
     assert " of 2 required" not in page  # never "3 of 2"
+    # Nothing is left to record, so the button says so: Done, not Finish.
+    assert ">Done<" in page and ">Finish<" not in page and "press Finish" not in page
     assert "this one is extra" in signed_in.get("/ssprsetup/questions/").content.decode()
     assert signed_in.post("/ssprsetup/questions/", questions_data(3)).status_code == 302
-    # Finish then closes the visit with the words a finished registration deserves.
+    # Done closes the visit with the words a finished registration deserves, and records
+    # nothing more.
     response = signed_in.post("/ssprsetup/finish/", follow=True)
     assert "Your registration is complete" in response.content.decode()
     assert Event.objects.filter(kind=EventKind.REGISTRATION_COMPLETED).count() == 1
+    assert not Event.objects.filter(kind=EventKind.REGISTRATION_CONFIRMED).exists()
+    # Coming back later: registered, with no button left to press.
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "You are registered" in page and 'action="/ssprsetup/finish/"' not in page
+
+
+def test_before_enough_methods_no_page_asks_for_a_finish_that_records_nothing(
+    signed_in, user, policy
+):
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "You are registered as soon as they are verified." in page
+    assert "press Finish" not in page and 'action="/ssprsetup/finish/"' not in page
+    register_phone(signed_in)
+    for path in ("/ssprsetup/", "/ssprsetup/email/", "/ssprsetup/questions/"):
+        page = signed_in.get(path).content.decode()
+        assert "Finish" not in page, path
 
 
 def test_office_phone_is_read_only_and_counts_when_enabled(signed_in, user, policy):
