@@ -90,6 +90,10 @@ INSTALLED_APPS = [
 # 30-second step of drift either way, never learned from earlier codes (docs/security.md §37).
 OTP_TOTP_ISSUER = os.environ.get("SSPR_TOTP_ISSUER", "Password reset")
 OTP_TOTP_SYNC = False
+# Stored secrets that must be read back (the authenticator apps' keys) are encrypted with these
+# keys (sspr_site.field_keys): comma-separated, newest first; every key listed still decrypts,
+# new writes use the first. Empty: derived from the secret key (and SECRET_KEY_FALLBACKS).
+SSPR_FIELD_KEYS = env_list("SSPR_FIELD_KEYS")
 
 MIDDLEWARE = [
     # First: probes are answered without the host check, the HTTPS redirect or a session.
@@ -105,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A directory that cannot be reached, or refuses, gets one clear page wherever it shows.
+    "directory.middleware.DirectoryTroubleMiddleware",
     "sspr_site.limits.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "delivery.outbox.DeferredDeliveryMiddleware",
@@ -155,8 +161,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     if TESTING:
-        # A file, not memory: the concurrency tests open several connections to it.
-        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+        # A file, not memory: the concurrency tests open several connections to it. One per
+        # test run (kept in the environment, so the run's own subprocesses find it): two runs
+        # at once on one machine do not share it.
+        _test_db = os.environ.setdefault(
+            "SSPR_TEST_DB_NAME", str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
+        )
+        DATABASES["default"]["TEST"] = {"NAME": _test_db}
 
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No just-in-time compilation of queries: it pays off for long reports, not for a web
@@ -215,6 +226,8 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
+    # At most passwords.validators.MAX_LENGTH characters, like every password field of the site.
+    {"NAME": "passwords.validators.MaximumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "passwords.validators.BannedWordsValidator"},
@@ -240,7 +253,11 @@ if SSPR_DIRECTORY_CONFIG.enabled:
     ]
 # Sign-in lockout: 5 failed sign-ins for one username lock it for an hour (or until the person
 # unlocks it at /passwordreset/); a success resets the count.
-AXES_FAILURE_LIMIT = int(os.environ.get("SSPR_LOCKOUT_FAILURES", "5"))
+# In directory mode the limit stays below the directory's own lockout threshold, and case
+# variants of a name share one count (directory.lockout; docs/security.md §39-40).
+SSPR_LOCKOUT_FAILURES = int(os.environ.get("SSPR_LOCKOUT_FAILURES", "5"))
+AXES_FAILURE_LIMIT = "directory.lockout.failure_limit"
+AXES_USERNAME_CALLABLE = "directory.lockout.axes_username"
 AXES_COOLOFF_TIME = float(os.environ.get("SSPR_LOCKOUT_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # Abuse from one address is limited separately, with a higher threshold, by the sign-in page
@@ -301,6 +318,9 @@ SSPR_DELIVERY = os.environ.get("SSPR_DELIVERY") or ("queue" if _redis_url else "
 SSPR_DELIVERY_RETRY_INTERVALS = [
     int(seconds) for seconds in env_list("SSPR_DELIVERY_RETRY_INTERVALS", "10,60,300,900")
 ]
+# A queued message not sent within this many seconds: the code page says so and offers another
+# method, and /readyz reports a backlog (delivery.tracking, delivery.checks).
+SSPR_DELIVERY_DUE_SECONDS = int(os.environ.get("SSPR_DELIVERY_DUE_SECONDS", "120"))
 RQ_QUEUES = {
     "sspr": {
         "URL": _redis_url or "redis://127.0.0.1:6379/0",
@@ -336,11 +356,14 @@ TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
 
-# The address used in links inside emails; never taken from the request's Host header.
-SSPR_SITE_URL = os.environ.get("SSPR_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address used in every absolute link (emails, notices, reminders); never taken from the
+# request's Host header. `make run` sets it from HOST and PORT. By name, not 127.0.0.1: browsers
+# refuse an IP address as a passkey's relying party id.
+SSPR_SITE_URL = os.environ.get("SSPR_SITE_URL", "http://localhost:8000").rstrip("/")
 
 # Passkeys (methods/passkey): the site's domain as keys know it, and the addresses pages are
-# served from. Both follow SSPR_SITE_URL unless set (docs/security.md §38).
+# served from. Both follow SSPR_SITE_URL unless set (docs/security.md §38); sspr_site/checks.py
+# warns when they cannot work together.
 SSPR_WEBAUTHN_RP_ID = os.environ.get("SSPR_WEBAUTHN_RP_ID") or (
     urlsplit(SSPR_SITE_URL).hostname or "localhost"
 )
