@@ -12,8 +12,11 @@ django-axes keeps the count: `axes_username` and `failure_limit` are its callabl
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
 
@@ -55,3 +58,26 @@ def failure_limit(request=None, credentials=None) -> int:
     if threshold:
         return max(1, min(configured, threshold - 1))
     return configured
+
+
+def site_lockout(username: str) -> dict:
+    """The site's own count for a name, for the helpdesk: failures since the count began, the
+    limit, and until when the name is locked (None when it is not). One query."""
+    from axes.models import AccessAttempt
+
+    limit = failure_limit()
+    attempt = (
+        AccessAttempt.objects.filter(username=username_key(username))
+        .order_by("-attempt_time")
+        .values("failures_since_start", "attempt_time")
+        .first()
+    )
+    failures = attempt["failures_since_start"] if attempt else 0
+    locked_until = None
+    if attempt and failures >= limit:
+        locked_until = attempt["attempt_time"] + datetime.timedelta(
+            hours=settings.AXES_COOLOFF_TIME
+        )
+        if locked_until <= timezone.now():
+            locked_until, failures = None, 0
+    return {"failures": failures, "limit": limit, "locked_until": locked_until}

@@ -23,6 +23,7 @@ from audit.log import record
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from directory.accounts import AccountStatus, DirectoryRefused, DirectoryUnavailable, accounts
+from directory.lockout import site_lockout
 from methods import flows as method_flows
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose
@@ -212,6 +213,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
             "account": status,
             "account_answered": answered,
+            "site_lockout": site_lockout(user.get_username()),
             "in_directory": accounts().kind != "none",
         },
     )
