@@ -333,3 +333,58 @@ def test_sign_in_takes_the_same_time_for_every_kind_of_name(settings, dc, person
     medians = {kind: statistics.median(values) for kind, values in times.items()}
     ratio = max(medians.values()) / min(medians.values())
     assert ratio <= 1.10, medians
+
+
+def test_a_hung_domain_controller_costs_one_timeout_and_counts_nowhere(settings, dc, db):
+    from axes.models import AccessAttempt
+
+    from .test_under_attack import Tarpit, timed
+
+    tarpit = Tarpit()
+    try:
+        use_directory(
+            settings,
+            {
+                **dc.environment(),
+                "LDAP_URI": f"ldap://127.0.0.1:{tarpit.port}",
+                "LDAP_TIMEOUT": "1",
+            },
+        )
+        for _ in range(3):
+            response, seconds = timed(lambda: directory_sign_in(Client(), "rita", "Whatever-1!"))
+            assert response.status_code == 503 and seconds < 1.9, seconds
+        response, seconds = timed(lambda: directory_sign_in(Client(), "rita", "Whatever-1!"))
+        assert response.status_code == 503 and seconds < 0.5, seconds
+        assert not AccessAttempt.objects.exists()
+    finally:
+        tarpit.close()
+        from directory.accounts import reset_caches
+
+        reset_caches()
+
+
+def test_an_unlock_the_domain_refuses_is_explained_and_audited(client, ad, dc, person):
+    """The service account is denied writing lockoutTime on this one person."""
+    registered_and_proven(client, person, action="unlock")
+    for _ in range(4):
+        binds(dc, person, "Wrong-Pass-2026!")
+    from directory.servers import AD_SERVICE, LOCKOUT_TIME
+
+    sid = dc.sid(AD_SERVICE)
+    dc._run(
+        "dsacl",
+        "set",
+        "-H",
+        str(dc.folder / "private" / "sam.ldb"),
+        "-s",
+        str(dc.folder / "etc" / "smb.conf"),
+        f"--objectdn={person.dn}",
+        f"--sddl=(OD;;WP;{LOCKOUT_TIME};;{sid})",
+    )
+    response = client.post("/passwordreset/finish/")
+    assert response.status_code == 503
+    assert "refused to make this change, so nothing was changed" in response.content.decode()
+    refused = Event.objects.get(kind=EventKind.DIRECTORY_REFUSED)
+    assert refused.details["operation"] == "unlock"
+    assert not Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).exists()
+    assert int(attribute(dc, person, "lockoutTime") or 0) > 0
