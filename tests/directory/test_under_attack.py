@@ -22,7 +22,7 @@ from audit.models import Event, EventKind
 from directory.servers import MAX_FAILURES, ROOT_DN
 
 from .conftest import binds, directory_sign_in, entry, use_directory
-from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered
+from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered, signed_in_directory
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -43,13 +43,8 @@ def failures_in_directory(slapd, uid: str) -> int:
     return len(entry(slapd, uid, "pwdFailureTime").get("pwdFailureTime", []))
 
 
-def signed_in(username="ada", password=ADA_PASSWORD) -> Client:
-    client = Client()
-    assert directory_sign_in(client, username, password).status_code == 302
-    session = client.session
-    session.pop("sspr_check_registration", None)
-    session.save()
-    return client
+def signed_in() -> Client:
+    return signed_in_directory("ada", ADA_PASSWORD)
 
 
 # --- Nobody locks a named account through this site (§40) -------------------------------------
