@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,19 @@ def test_database_url_selects_postgresql():
         "db.internal",
         "django.core.cache.backends.redis.RedisCache",
     ]
+
+
+def test_security_md_cites_only_tests_that_exist():
+    """Every test file docs/security.md names (`tests/...py`, globs too) is there, and every
+    `tests/...py::test_name` it names is defined in that file."""
+    text = (ROOT / "docs" / "security.md").read_text()
+    cited = set(re.findall(r"tests/[\w*/.-]+?\.py", text))
+    assert len(cited) > 10, "the paths are no longer found in docs/security.md"
+    missing = sorted(path for path in cited if not list(ROOT.glob(path)))
+    assert missing == [], f"docs/security.md cites test files that do not exist: {missing}"
+    undefined = sorted(
+        f"{path}::{name}"
+        for path, name in re.findall(r"(tests/[\w/.-]+?\.py)::(\w+)", text)
+        if not re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.MULTILINE)
+    )
+    assert undefined == [], f"docs/security.md cites tests that are not defined: {undefined}"
