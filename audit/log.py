@@ -7,8 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from sspr_site.metrics import observe_event
 from sspr_site.network import client_address
 
+from . import stream
 from .models import Event, EventKind
 
 logger = logging.getLogger("sspr.audit")
@@ -47,4 +49,8 @@ def record(
         getattr(subject, "pk", None),
         " ".join(f"{key}={value}" for key, value in sorted(details.items())),
     )
+    # The same event counted in /metrics and handed to the SIEM (README, "Metrics, logs and
+    # the audit stream").
+    observe_event(kind.value, details)
+    stream.publish(event)
     return event

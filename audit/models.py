@@ -42,6 +42,11 @@ class EventKind(models.TextChoices):
     DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")
     DIRECTORY_DATA_REMOVED = "directory_data_removed", _("Recovery data removed after leaving")
     DIRECTORY_REFUSED = "directory_refused", _("The directory refused an operation")
+    ACCESS_PASS_REQUESTED = "access_pass_requested", _("Temporary access pass awaiting approval")
+    ACCESS_PASS_APPROVED = "access_pass_approved", _("Temporary access pass approved")
+    ACCESS_PASS_ISSUED = "access_pass_issued", _("Temporary access pass issued")
+    ACCESS_PASS_USED = "access_pass_used", _("Signed in with a temporary access pass")
+    ACCESS_PASS_EXPIRED = "access_pass_expired", _("Temporary access pass expired")
 
 
 class Event(models.Model):
@@ -78,3 +83,24 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class StreamDeadLetter(models.Model):
+    """An audit event the audit stream (audit.stream) could not hand to the SIEM after its
+    last retry; shown in the admin, where it can be sent again."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text=_("When."))
+    # The event's id, not a foreign key: purging old events (purge_audit) must not be blocked.
+    event_id = models.PositiveBigIntegerField(help_text=_("The audit event's number."))
+    kind = models.CharField(max_length=40, help_text=_("The audit event's kind."))
+    sink = models.CharField(max_length=20, help_text=_("Where it was going: syslog or webhook."))
+    attempts = models.PositiveIntegerField(default=1, help_text=_("Tries made."))
+    problem = models.CharField(max_length=200, help_text=_("Why the last try failed."))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("audit stream dead letter")
+        verbose_name_plural = _("audit stream dead letters")
+
+    def __str__(self) -> str:
+        return f"{self.sink} #{self.event_id} ({self.created_at:%Y-%m-%d %H:%M})"

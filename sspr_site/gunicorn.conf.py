@@ -23,3 +23,11 @@ def on_starting(server):
             f"Refusing to start {server.cfg.workers} workers on a per-process cache: set "
             "REDIS_URL so that limits and blocks are shared, or run one worker."
         )
+
+
+def child_exit(server, worker):
+    # Metrics of several workers are added up from PROMETHEUS_MULTIPROC_DIR (sspr_site.metrics).
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

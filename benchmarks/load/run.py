@@ -36,6 +36,7 @@ ARRIVALS_PER_SECOND = int(os.environ.get("LOAD_ARRIVALS", "5"))
 READ_SECONDS = int(os.environ.get("LOAD_READ_SECONDS", "30"))
 READERS = 20
 PASSWORD = "Load-test-passphrase-2026"
+CLUSTER_MARK = "<!-- cluster: from scripts/cluster_people.py, kept by make load -->"
 
 
 def say(text: str) -> None:
@@ -381,7 +382,11 @@ def report(scenario, finished, recorded, portal, bare, argon2: float) -> None:
         "",
     ]
     text = "\n".join(lines)
-    (ROOT / "docs" / "load.md").write_text(text)
+    target = ROOT / "docs" / "load.md"
+    # The cluster's section (scripts/cluster_people.py) follows its marker and is kept.
+    old = target.read_text() if target.exists() else ""
+    kept = old[old.index(CLUSTER_MARK) :] if CLUSTER_MARK in old else ""
+    target.write_text(text + ("\n" + kept if kept else ""))
     print(text)
 
 

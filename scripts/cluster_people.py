@@ -1,0 +1,339 @@
+"""People registering and resetting through the cluster's balancer (scripts/cluster.py).
+
+The same steps as `make load`'s people (benchmarks/load/locustfile.py), with plain `requests` so
+the cluster test runs in the site's own environment: each person comes from an address of their
+own (X-Forwarded-For), reads codes from the file backends as from a phone, and does what a
+person does when a page says the service is temporarily unavailable: waits a second and sends
+the step again. Every answer is kept, so a test can say that none was a 500 or a traceback.
+
+`python scripts/cluster_people.py` is the sizing run of docs/load.md: it starts a cluster,
+measures what a reset and a registration cost (CPU of the hosts and workers, database writes,
+Redis commands, memory per worker) and prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.cookiejar import Cookie
+from pathlib import Path
+
+import requests
+from requests.cookies import RequestsCookieJar
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "Cluster-test-passphrase-2026"
+UNAVAILABLE = "Temporarily unavailable"
+RETRY_STATUSES = {502, 503, 504}
+
+
+class ProxiedJar(RequestsCookieJar):
+    """The balancer stands in for TLS: the site's secure cookies come back over its HTTP."""
+
+    def set_cookie(self, cookie: Cookie, *args, **kwargs):
+        cookie.secure = False
+        return super().set_cookie(cookie, *args, **kwargs)
+
+
+class GaveUp(Exception):
+    """A step never answered as a person expects."""
+
+
+@dataclass
+class Answers:
+    """Every answer seen, by status; the pages that were neither expected nor an outage page."""
+
+    statuses: Counter = field(default_factory=Counter)
+    bad: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, response: requests.Response, name: str) -> None:
+        with self.lock:
+            self.statuses[response.status_code] += 1
+            text = response.text
+            if response.status_code >= 500 and UNAVAILABLE not in text:
+                self.bad.append(f"{name}: {response.status_code} without the unavailable page")
+            if response.status_code == 500 or "Traceback" in text:
+                self.bad.append(f"{name}: {response.status_code} {text[:200]!r}")
+
+
+def phone_of(n: int) -> str:
+    return f"+4474009{n:05d}"
+
+
+class Person:
+    def __init__(self, base: str, n: int, phone_dir: Path, mail_dir: Path, answers: Answers):
+        self.base, self.n = base, n
+        self.netloc = base.split("://", 1)[1]
+        self.phone_dir, self.mail_dir = phone_dir, mail_dir
+        self.answers = answers
+        self.session = requests.Session()
+        self.session.cookies = ProxiedJar()
+        self.session.headers["X-Forwarded-For"] = f"10.{n // 250}.{n % 250}.7"
+        self.clicks: Counter = Counter()
+        self.pressed_finish = False
+        self.done = False
+        self.retried = False
+        self.gave_up = ""
+
+    def go(self, method: str, path: str, data: dict | None = None, tries: int = 40):
+        """One step; a connection refused or an outage page is waited out and sent again."""
+        self.retried = False
+        for _ in range(tries):
+            if data is not None:
+                self.clicks[path] += 1
+                data = {**data, "csrfmiddlewaretoken": self.session.cookies.get("csrftoken", "")}
+            try:
+                response = self.session.request(
+                    method,
+                    self.base + path,
+                    data=data,
+                    allow_redirects=False,
+                    timeout=90,
+                    headers={"Referer": f"https://{self.netloc}{path}"} if data is not None else {},
+                )
+            except requests.RequestException:
+                self.retried = data is not None
+                time.sleep(1)
+                continue
+            self.answers.note(response, path)
+            if response.status_code in RETRY_STATUSES:
+                # A host that died mid-request may have done the step: sent again, it can
+                # answer differently (the next steps tell whether it was done).
+                self.retried = self.retried or (data is not None and response.status_code == 502)
+                time.sleep(1)
+                continue
+            return response
+        raise GaveUp(path)
+
+    def expect(self, response, status: int = 302, location: str | None = None):
+        if self.retried:
+            return response
+        if response.status_code != status or (
+            location and not response.headers.get("Location", "").endswith(location)
+        ):
+            raise GaveUp(f"{response.request.path_url}: {response.status_code}")
+        return response
+
+    def code(self, kind: str, to: str, after: float, wait: float = 40) -> str | None:
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if kind == "phone":
+                for path in sorted(self.phone_dir.glob("*.json"), reverse=True):
+                    message = json.loads(path.read_text())
+                    if message["to"] == to and path.stat().st_mtime >= after:
+                        return re.search(r"\b(\d{6})\b", message["text"]).group(1)
+            else:
+                for path in self.mail_dir.glob("*.log"):
+                    if path.stat().st_mtime < after:
+                        continue
+                    for message in path.read_text().split("-" * 79):
+                        if f"To: {to}" in message:
+                            return re.findall(r"\b(\d{6})\b", message)[-1]
+            time.sleep(0.2)
+        return None
+
+    def send_and_read(self, path: str, data: dict, kind: str, to: str) -> str:
+        """Ask for a code until one comes (a code whose message was lost is asked for again)."""
+        for _ in range(3):
+            sent = time.time() - 1
+            response = self.go("POST", path, data)
+            if response.status_code not in (200, 302, 429):
+                raise GaveUp(path)
+            code = self.code(kind, to, sent)
+            if code:
+                return code
+        raise GaveUp(f"{path}: no code")
+
+    def register(self) -> None:
+        name = f"load{self.n:05d}"
+        self.go("GET", "/ssprsetup/signin/")
+        self.expect(self.go("POST", "/ssprsetup/signin/", {"username": name, "password": PASSWORD}))
+        number = phone_of(self.n)
+        self.expect(
+            self.go("POST", "/ssprsetup/phone/", {"region": "GB", "number": "0" + number[3:]})
+        )
+        code = self.send_and_read("/ssprsetup/phone/send/", {"channel": "sms"}, "phone", number)
+        self.expect(self.go("POST", "/ssprsetup/phone/verify/", {"code": code}), 302, "/ssprsetup/")
+        address = f"{name}.home@example.net"
+        code = self.send_and_read("/ssprsetup/email/", {"email": address}, "mail", address)
+        self.expect(self.go("POST", "/ssprsetup/email/verify/", {"code": code}), 302, "/ssprsetup/")
+        page = self.go("GET", "/ssprsetup/questions/").text
+        ids = sorted(set(re.findall(r'<option value="(\d+)"', page)))[:3]
+        answers = {}
+        for index, question in enumerate(ids, start=1):
+            answers[f"question_{index}"] = question
+            answers[f"answer_{index}"] = f"answer {index} for {name}"
+        self.expect(self.go("POST", "/ssprsetup/questions/", answers), 302, "/ssprsetup/")
+        self.pressed_finish = True
+        self.expect(self.go("POST", "/ssprsetup/finish/", {}))
+        self.done = True
+
+    def reset(self) -> None:
+        sys.path.insert(0, str(ROOT))
+        import altcha
+
+        name = f"ready{self.n:05d}"
+        self.go("GET", "/passwordreset/")
+        challenge = altcha.Challenge.from_dict(self.go("GET", "/passwordreset/check/").json())
+        solution = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+        self.expect(self.go("POST", "/passwordreset/", {"username": name, "altcha": solution}))
+        self.expect(self.go("POST", "/passwordreset/action/", {"action": "reset"}))
+        number = f"+4474008{self.n:05d}"
+        code = self.send_and_read(
+            "/passwordreset/phone/", {"number": number, "channel": "sms"}, "phone", number
+        )
+        self.expect(self.go("POST", "/passwordreset/phone/code/", {"code": code}))
+        new = f"Cluster-{self.n}-lantern-copper-2027"
+        self.pressed_finish = True
+        self.expect(
+            self.go("POST", "/passwordreset/finish/", {"new_password1": new, "new_password2": new}),
+            302,
+            "/passwordreset/done/",
+        )
+        self.done = True
+
+
+def make_people(env: dict, count: int) -> None:
+    """`load00000`… to register and `ready00000`… with a phone, to reset (people.py)."""
+    import subprocess
+
+    subprocess.run(  # noqa: S603
+        [str(ROOT / ".venv/bin/python"), "benchmarks/load/people.py", str(count), PASSWORD],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def run_people(cluster, kind: str, numbers, *, threads: int = 4, answers: Answers | None = None):
+    """Each of `numbers` registers (kind="register") or resets; returns the people and answers."""
+    answers = answers or Answers()
+    people = [Person(cluster.url, n, cluster.phone_dir, cluster.mail_dir, answers) for n in numbers]
+
+    def one(person: Person) -> None:
+        try:
+            getattr(person, kind)()
+        except GaveUp as step:
+            person.gave_up = str(step)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, people))
+    return people, answers
+
+
+# --- The sizing run -------------------------------------------------------------------------------
+
+
+def _proc_stats(pgids: set[int]) -> tuple[float, list[int]]:
+    """CPU seconds and resident bytes of every process in these process groups."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    cpu, rss = 0.0, []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in pgids:
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            rss.append(int(fields[21]) * page)
+    return cpu, rss
+
+
+def _pg_writes(cluster) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(cluster.env()["DATABASE_URL"]) as db:
+        row = db.execute(
+            "SELECT sum(xact_commit), sum(tup_inserted + tup_updated + tup_deleted)"
+            " FROM pg_stat_database WHERE datname = 'sspr'"
+        ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def _redis_commands(cluster) -> int:
+    import redis
+
+    return int(redis.Redis(port=cluster.redis_port).info("stats")["total_commands_processed"])
+
+
+def _sample(cluster, pgids) -> dict:
+    cpu, rss = _proc_stats(pgids)
+    commits, rows = _pg_writes(cluster)
+    return {
+        "at": time.monotonic(),
+        "cpu": cpu,
+        "rss": rss,
+        "commits": commits,
+        "rows": rows,
+        "redis": _redis_commands(cluster),
+    }
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {key: after[key] - before[key] for key in ("at", "cpu", "commits", "rows", "redis")}
+
+
+def idle_rates(cluster, seconds: float = 15) -> dict:
+    """What the cluster does with nobody on it (haproxy's checks, the workers' heartbeats), per
+    second: taken off the figures below, which are then the people's own."""
+    pgids = {p.pid for p in [*cluster.hosts.values(), *cluster.workers]}
+    before = _sample(cluster, pgids)
+    time.sleep(seconds)
+    idle = _diff(before, _sample(cluster, pgids))
+    return {key: value / idle["at"] for key, value in idle.items()}
+
+
+def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
+    pgids = {p.pid for p in [*cluster.hosts.values(), *cluster.workers]}
+    before = _sample(cluster, pgids)
+    people, answers = run_people(cluster, kind, numbers, threads=threads)
+    time.sleep(2)  # the last messages leave
+    after = _sample(cluster, pgids)
+    used = _diff(before, after)
+    net = {key: used[key] - idle[key] * used["at"] for key in ("cpu", "commits", "rows", "redis")}
+    done = sum(p.done for p in people)
+    requests_made = sum(answers.statuses.values())
+    return {
+        "kind": kind,
+        "done": done,
+        "wall_seconds": round(used["at"], 1),
+        "cpu_seconds": round(net["cpu"], 2),
+        "per_core_second": round(done / net["cpu"], 2),
+        "core_seconds_each": round(net["cpu"] / done, 3),
+        "commits_each": round(net["commits"] / done, 1),
+        "rows_written_each": round(net["rows"] / done, 1),
+        "requests_each": round(requests_made / done, 1),
+        "redis_commands_per_request": round(net["redis"] / requests_made, 1),
+        "rss_mb": [round(r / 2**20) for r in sorted(after["rss"])],
+    }
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from cluster import Cluster
+
+    count = int(os.environ.get("SIZING_PEOPLE", "40"))
+    threads = int(os.environ.get("SIZING_THREADS", "6"))
+    with Cluster() as cluster:
+        make_people(cluster.env(), count)
+        idle = idle_rates(cluster)
+        results = [
+            {"idle_per_second": {key: round(value, 2) for key, value in idle.items()}},
+            measure(cluster, "reset", range(count), threads, idle),
+            measure(cluster, "register", range(count), threads, idle),
+        ]
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
