@@ -14,7 +14,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.password_validation import (
@@ -90,6 +89,17 @@ class LockoutNear(Exception):
     the site does not try it (docs/security.md §40)."""
 
 
+class ChangeNeeded(Exception):
+    """At sign-in: the password was proven right, but the directory says it has expired or
+    must be changed ("expired" or "must_change"). The person is sent to change it
+    (directory.middleware); nothing about the account was told before the proof."""
+
+    def __init__(self, user, reason: str):
+        super().__init__(reason)
+        self.user = user
+        self.reason = reason
+
+
 ACCOUNT_GONE = _("This account cannot be changed here. Nothing was changed; contact your helpdesk.")
 REFUSED_BY_DIRECTORY = _(
     "The account directory refused to make this change, so nothing was changed. Your helpdesk "
@@ -108,6 +118,8 @@ class AccountStatus:
     disabled: bool | None = None
     password_set_at: datetime.datetime | None = None
     must_change: bool | None = None
+    # The site's own count for the name (directory.lockout.site_lockout), when it was read.
+    site_lockout: dict | None = None
 
 
 class DjangoAccounts:
@@ -130,12 +142,15 @@ class DjangoAccounts:
         axes_reset(username=username_key(user.get_username()))
 
     def status(self, user) -> AccountStatus:
-        from .lockout import failure_limit, username_key
+        # Django's own accounts are locked by the site's count alone.
+        from .lockout import site_lockout
 
-        locked = AccessAttempt.objects.filter(
-            username=username_key(user.get_username()), failures_since_start__gte=failure_limit()
-        ).exists()
-        return AccountStatus(locked=locked, disabled=not user.is_active)
+        count = site_lockout(user.get_username())
+        return AccountStatus(
+            locked=count["locked_until"] is not None,
+            disabled=not user.is_active,
+            site_lockout=count,
+        )
 
     def rules(self, user=None) -> list[str]:
         return []

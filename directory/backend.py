@@ -25,6 +25,7 @@ from django_auth_ldap.config import (
 
 from . import mirror
 from .accounts import (
+    ChangeNeeded,
     DirectoryRefused,
     DirectoryUnavailable,
     accounts,
@@ -33,7 +34,7 @@ from .accounts import (
     note_reachable,
     note_unreachable,
 )
-from .ldap_accounts import UNREACHABLE
+from .ldap_accounts import FINE, MUST_CHANGE, UNREACHABLE
 
 # The error django-auth-ldap met while signing someone in (it reports errors by signal).
 _error: contextvars.ContextVar[ldap.LDAPError | None] = contextvars.ContextVar(
@@ -130,6 +131,7 @@ class DirectoryBackend(LDAPBackend):
                 # not tried. The page reads as for any failed sign-in, so it tells nobody
                 # that the account exists or is nearly locked (docs/security.md §40).
                 return None
+            ldap_user._authenticate_user_dn = lambda password: _checked_bind(ldap_user, password)
             user = super().authenticate_ldap_user(ldap_user, password)
             if user is None and _error.get() is not None:
                 _raise_for(_error.get())
@@ -140,6 +142,28 @@ class DirectoryBackend(LDAPBackend):
             # Now the user has a primary key: the office phone and the directory link.
             mirror.after_save(user, ldap_user.dn, _attrs(ldap_user), config())
         return user
+
+
+def _checked_bind(ldap_user, password: str) -> None:
+    """django-auth-ldap's bind as the person, with the password policy control: a password
+    the directory says expired or must change (and only the right one hears that) sends a
+    person in scope to change it (ChangeNeeded); anyone else fails as any wrong password
+    does (docs/security.md §35)."""
+    if ldap_user.dn is None:
+        raise ldap_user.AuthenticationFailed("failed to map the username to a DN.")
+    try:
+        state = accounts().bind_state(ldap_user._get_connection(), ldap_user.dn, password)
+    except ldap.INVALID_CREDENTIALS as error:
+        raise ldap_user.AuthenticationFailed("user DN/password rejected.") from error
+    finally:
+        ldap_user._connection_bound = False  # the next search binds as the service account
+    if state == FINE:
+        return
+    ldap_user._check_requirements()  # out of scope: AuthenticationFailed, as for anyone
+    ldap_user._get_or_create_user()
+    user = ldap_user._user
+    mirror.after_save(user, ldap_user.dn, _attrs(ldap_user), config())
+    raise ChangeNeeded(user, MUST_CHANGE if state == MUST_CHANGE else "expired")
 
 
 def _raise_for(error: ldap.LDAPError):

@@ -81,6 +81,13 @@ def text(attrs: dict, name: str) -> str:
 
 def connect(conf: DirectoryConfig, dn: str, password: str):
     """An encrypted (or local) connection bound as `dn`. Raises ldap errors as they come."""
+    conn = open_connection(conf)
+    conn.simple_bind_s(dn, password)
+    return conn
+
+
+def open_connection(conf: DirectoryConfig):
+    """An encrypted (or local) connection, not yet bound."""
     conn = ldap.initialize(conf.uri)
     conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
     conn.set_option(ldap.OPT_REFERRALS, 0)
@@ -93,8 +100,19 @@ def connect(conf: DirectoryConfig, dn: str, password: str):
     conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
     if conf.start_tls and urlsplit(conf.uri).scheme.lower() == "ldap":
         conn.start_tls_s()
-    conn.simple_bind_s(dn, password)
     return conn
+
+
+# What a bind with the right password can say about it (the README's "Directory": an expired
+# or must-change password is changed at /ssprsetup/password/).
+FINE, MUST_CHANGE, EXPIRED = "fine", "must_change", "expired"
+# Expired, but the directory let this bind through on one of its grace logins.
+GRACE = "grace"
+# The password policy response control's "password expired" and "change after reset".
+PP_EXPIRED, PP_CHANGE_AFTER_RESET = 0, 2
+# Active Directory's sub-codes of a refused bind that only the right password gets: the
+# password expired (532), or must be changed before the first sign-in (773).
+AD_BIND_STATES = {"data 532": EXPIRED, "data 773": MUST_CHANGE}
 
 
 def _refusal_from(error: ldap.LDAPError) -> str | None:
@@ -170,6 +188,41 @@ class DirectoryAccounts:
         except UNREACHABLE as error:
             note_unreachable()
             raise DirectoryUnavailable from error
+
+    def bind_state(self, conn, dn: str, password: str) -> str:
+        """Bind `conn` as the person and say what the directory says of the password: FINE,
+        MUST_CHANGE, GRACE (expired, let in on a grace login) or EXPIRED (the bind fails, but
+        only the right password hears why; the connection is left unbound). A wrong password
+        raises INVALID_CREDENTIALS as it is, so nothing about the account is told before the
+        password is proven (docs/security.md §35)."""
+        try:
+            _type, _data, _id, controls = conn.simple_bind_s(
+                dn, password, serverctrls=[PasswordPolicyControl()]
+            )
+        except ldap.INVALID_CREDENTIALS as error:
+            state = self._failed_bind_state(error)
+            if state is None:
+                raise
+            return state
+        for control in controls or []:
+            if control.controlType != PPOLICY_OID:
+                continue
+            if control.error == PP_CHANGE_AFTER_RESET:
+                return MUST_CHANGE
+            if control.graceAuthNsRemaining is not None:
+                return GRACE
+        return FINE
+
+    def _failed_bind_state(self, error: ldap.LDAPError) -> str | None:
+        info = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+        for control in DecodeControlTuples(info.get("ctrls") or []):
+            if control.controlType == PPOLICY_OID and control.error == PP_EXPIRED:
+                return EXPIRED
+        message = str(info.get("info", "")).lower()
+        for code, state in AD_BIND_STATES.items():
+            if code in message:
+                return state
+        return None
 
     def canonical_username(self, username: str) -> str:
         # The directory compares names without regard to case or Unicode form; so do the
@@ -268,17 +321,34 @@ class DirectoryAccounts:
 
     def change_password(self, user, current: str, new: str) -> None:
         """As the person: their own bind, so history and minimum age apply too. The current
-        password is not tried when a wrong one could lock the account (LockoutNear)."""
+        password is not tried when a wrong one could lock the account (LockoutNear).
+
+        A password that expired, or that must be changed, is changed too (the README's
+        "Directory"): over the person's own bind where the directory still grants one (after
+        a reset, or with grace logins left), else by the service account once the failed
+        bind has proven the current password right."""
         with self.service() as conn:
             dn, attrs = self.find(conn, user.get_username(), self.failure_attributes)
             if not self._one_more_failure_is_safe(conn, attrs):
                 raise LockoutNear
+        if breaker_open():
+            raise DirectoryUnavailable("the circuit breaker is open")
         try:
-            own = self.own_connection(dn, current)
-        except ldap.INVALID_CREDENTIALS as error:
-            raise PasswordRefused("wrong_current") from error
+            own = open_connection(self.conf)
+        except UNREACHABLE as error:
+            note_unreachable()
+            raise DirectoryUnavailable from error
         try:
-            self._change(own, dn, current, new)
+            try:
+                state = self.bind_state(own, dn, current)
+            except ldap.INVALID_CREDENTIALS as error:
+                raise PasswordRefused("wrong_current") from error
+            if state == EXPIRED or (state == MUST_CHANGE and self.kind == "active_directory"):
+                # No bind of their own: the directory has just proven the current password.
+                with self.service("change") as conn:
+                    self._change_for(conn, dn, current, new)
+            else:
+                self._change(own, dn, current, new)
         except UNREACHABLE as error:
             note_unreachable()
             raise DirectoryUnavailable from error
@@ -288,7 +358,7 @@ class DirectoryAccounts:
             with suppress(ldap.LDAPError):
                 own.unbind_s()
         _end_sessions(user)
-        logger.info("directory password change user=%s", user.pk)
+        logger.info("directory password change user=%s state=%s", user.pk, state)
 
     def prove_rights(self, username: str) -> list[str]:
         """The rights the service account lacks on the entry `username`, set aside for this
@@ -386,6 +456,11 @@ class OpenLDAPAccounts(DirectoryAccounts):
             own.passwd_s(dn, current, new, serverctrls=[PasswordPolicyControl()])
         except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
             raise PasswordRefused(_refusal_from(error) or "policy") from error
+
+    def _change_for(self, conn, dn: str, current: str, new: str) -> None:
+        # As a reset (the overlay's length, quality and history rules apply to the service
+        # account's write), and the "must change" flag is not left behind.
+        self._reset(conn, dn, new)
 
     def _status(self, attrs: dict) -> AccountStatus:
         locked_at = text(attrs, "pwdAccountLockedTime")
@@ -492,6 +567,16 @@ class ActiveDirectoryAccounts(DirectoryAccounts):
             own.modify_ext_s(dn, changes)
         except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
             raise PasswordRefused(_ad_refusal(error)) from error
+
+    def _change_for(self, conn, dn: str, current: str, new: str) -> None:
+        """A change of an expired or must-change password over the service account's
+        connection: the delete/add pair with the current password (a change, which every
+        account may make when it knows the password, so history and minimum age apply); a
+        domain that refuses that to another account gets a reset with the policy hints."""
+        try:
+            self._change(conn, dn, current, new)
+        except ldap.INSUFFICIENT_ACCESS:
+            self._reset(conn, dn, new)
 
     def _status(self, attrs: dict) -> AccountStatus:
         control = int(text(attrs, "userAccountControl") or 0)

@@ -4,13 +4,15 @@ server error (docs/security.md §41, §43)."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from audit.log import record
 from audit.models import EventKind
 
+from . import expired
 from .accounts import (
     REFUSED_BY_DIRECTORY,
+    ChangeNeeded,
     DirectoryRefused,
     DirectoryUnavailable,
     failed_in_this_request,
@@ -29,6 +31,11 @@ class DirectoryTroubleMiddleware:
             failed_in_this_request.reset(token)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, ChangeNeeded):
+            # The password was right but has expired or must change: at /ssprsetup and at
+            # /admin alike, the person changes it first, and is not signed in.
+            expired.issue(request, exception.user, exception.reason)
+            return redirect("registration:password")
         if not isinstance(exception, DirectoryUnavailable | DirectoryRefused):
             return None
         refused = isinstance(exception, DirectoryRefused)

@@ -39,3 +39,25 @@ class DirectoryAccount(models.Model):
 
     def __str__(self) -> str:
         return self.dn
+
+
+class ExpiryReminder(models.Model):
+    """A password expiry reminder sent (or passed over as already late), so that a person gets
+    each reminder once for each expiry (the README's "Directory")."""
+
+    username = models.CharField(_("username"), max_length=150)
+    expires_on = models.DateField(_("password expires on"))
+    days = models.PositiveSmallIntegerField(_("days before expiry"))
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("password expiry reminder")
+        verbose_name_plural = _("password expiry reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username", "expires_on", "days"], name="one_expiry_reminder_each"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.expires_on} -{self.days}"

@@ -28,6 +28,10 @@ PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"
 POLICY_DN = f"cn=default,ou=policies,{SUFFIX}"
 STRICT_POLICY_DN = f"cn=strict,ou=policies,{SUFFIX}"
+# Passwords that expire after MAX_AGE_DAYS, with GRACE_LOGINS binds allowed after that; and
+# the same with no grace (the expiry tests and the password-life benchmark).
+EXPIRING_POLICY_DN = f"cn=expiring,ou=policies,{SUFFIX}"
+NO_GRACE_POLICY_DN = f"cn=no-grace,ou=policies,{SUFFIX}"
 SCOPE_GROUP = f"cn=sspr-users,{GROUPS}"
 STAFF_GROUP = f"cn=it-admins,{GROUPS}"
 
@@ -35,6 +39,8 @@ STAFF_GROUP = f"cn=it-admins,{GROUPS}"
 MIN_LENGTH = 10
 IN_HISTORY = 3
 MAX_FAILURES = 3
+MAX_AGE_DAYS = 30
+GRACE_LOGINS = 2
 
 
 @dataclass
@@ -290,9 +296,10 @@ class Slapd(_Server):
             )
         _wait_for_port(self.port, self.process, 10, log)
 
-    def load_many_offline(self, count: int, start: int = 0) -> None:
+    def load_many_offline(self, count: int, start: int = 0, expiring: bool = False) -> None:
         """Add `count` people quickly: slapd stops, slapadd writes them, slapd starts again.
-        For the sync benchmark (a hundred thousand entries in seconds)."""
+        For the sync benchmark (a hundred thousand entries in seconds). `expiring`: under the
+        expiring policy, their passwords set over the last MAX_AGE_DAYS days."""
         self._terminate()
         ldif = self.folder / "many.ldif"
         with ldif.open("w") as out:
@@ -300,8 +307,15 @@ class Slapd(_Server):
                 out.write(
                     f"dn: uid=p{n:07d},{PEOPLE}\nobjectClass: inetOrgPerson\nuid: p{n:07d}\n"
                     f"cn: Person {n}\ngivenName: Person\nsn: N{n}\nmail: p{n}@example.org\n"
-                    f"telephoneNumber: +44 20 7946 {n % 10000:04d}\n\n"
+                    f"telephoneNumber: +44 20 7946 {n % 10000:04d}\n"
                 )
+                if expiring:
+                    changed = time.gmtime(time.time() - (n * 997) % (MAX_AGE_DAYS * 86400))
+                    out.write(
+                        f"pwdPolicySubentry: {EXPIRING_POLICY_DN}\n"
+                        f"pwdChangedTime: {time.strftime('%Y%m%d%H%M%SZ', changed)}\n"
+                    )
+                out.write("\n")
         slapadd = shutil.which("slapadd") or "/usr/sbin/slapadd"
         subprocess.run(  # noqa: S603  (a fixed binary and our own files)
             [slapadd, "-q", "-n1", "-F", str(self.folder / "slapd.d"), "-l", str(ldif)],
@@ -358,6 +372,17 @@ class Slapd(_Server):
         }
         yield _entry(POLICY_DN, {**policy, "cn": "default"})
         yield _entry(STRICT_POLICY_DN, {**policy, "cn": "strict", "pwdMinAge": "86400"})
+        max_age = str(MAX_AGE_DAYS * 86400)
+        yield _entry(
+            EXPIRING_POLICY_DN,
+            {
+                **policy,
+                "cn": "expiring",
+                "pwdMaxAge": max_age,
+                "pwdGraceAuthNLimit": str(GRACE_LOGINS),
+            },
+        )
+        yield _entry(NO_GRACE_POLICY_DN, {**policy, "cn": "no-grace", "pwdMaxAge": max_age})
 
     def add_people(self, conn, people, groups=True) -> None:
         members: dict[str, list[str]] = {}

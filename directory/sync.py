@@ -27,7 +27,8 @@ from ldap.filter import escape_filter_chars
 
 from audit.log import record
 from audit.models import EventKind
-from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
+from methods import lifecycle
+from methods.models import OfficePhone
 from registration.models import Registration
 
 from . import mirror
@@ -277,8 +278,10 @@ def _leavers(run: int, now, conf: DirectoryConfig, report: SyncReport) -> None:
     expired = DirectoryAccount.objects.filter(left_at__lte=cutoff, data_removed_at__isnull=True)
     for link in expired.select_related("user").iterator(chunk_size=500):
         with transaction.atomic():
-            for model in (AuthenticationPhone, AuthenticationEmail, SecurityAnswer, Registration):
-                model.objects.filter(user_id=link.user_id).delete()
+            # Every method's records, whatever methods the registry holds (methods.lifecycle),
+            # then the registration itself.
+            lifecycle.purge(link.user)
+            Registration.objects.filter(user_id=link.user_id).delete()
             link.data_removed_at = now
             link.save(update_fields=["data_removed_at"])
             record(EventKind.DIRECTORY_DATA_REMOVED, subject=link.user)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import password_life, views
 
 app_name = "helpdesk"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.status_list, name="status"),
     path("export.csv", views.export, name="export"),
     path("report/", views.activity_report, name="report"),
+    path("passwords/", password_life.password_life, name="password_life"),
+    path("passwords/export.csv", password_life.password_life_export, name="password_life_export"),
     path("users/<int:user_id>/", views.user_detail, name="user"),
     path("users/<int:user_id>/verify/", views.verify_start, name="verify_start"),
     path("users/<int:user_id>/verify/code/", views.verify_code, name="verify_code"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from functools import wraps
 
 from django.contrib.auth import get_user_model
@@ -30,6 +31,7 @@ from methods.models import Channel, CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
+from registration.language import in_language_of
 from registration.queries import RegistrationState
 from sspr_site.paging import BoundedPaginator
 
@@ -213,7 +215,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
             "account": status,
             "account_answered": answered,
-            "site_lockout": site_lockout(user.get_username()),
+            "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
             "in_directory": accounts().kind != "none",
         },
     )
@@ -243,6 +245,7 @@ def _verifiable(row: Row, policy: Policy) -> list[tuple[str, str]]:
 
 
 CHECK_KEY = "sspr_helpdesk_check_{}"
+VERIFIED_KEY = "sspr_helpdesk_verified_{}"
 
 
 @helpdesk_page
@@ -262,15 +265,16 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
             return redirect("helpdesk:verify_code", user_id=user_id)
         subject = get_user_model().objects.get(pk=user_id)
         destination = method.reset_destination(UserMethods.load(subject))
-        result = method_flows.code_send(
-            request=request,
-            user=subject,
-            method=method,
-            purpose=Purpose.HELPDESK,
-            destination=destination,
-            channel=method.channels(policy)[0],
-            policy=policy,
-        )
+        with in_language_of(subject):  # the caller's language, not the agent's
+            result = method_flows.code_send(
+                request=request,
+                user=subject,
+                method=method,
+                purpose=Purpose.HELPDESK,
+                destination=destination,
+                channel=method.channels(policy)[0],
+                policy=policy,
+            )
         if result.sent:
             request.session[CHECK_KEY.format(user_id)] = method.key
             return redirect("helpdesk:verify_code", user_id=user_id)
@@ -316,6 +320,11 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         if outcome:
             request.session.pop(CHECK_KEY.format(user_id), None)
+            # What a temporary access pass may name as the caller check (accesspass.views).
+            request.session[VERIFIED_KEY.format(user_id)] = {
+                "method": str(method.kind),
+                "at": int(time.time()),
+            }
     return render(
         request,
         "helpdesk/verify_code.html",

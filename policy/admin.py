@@ -188,6 +188,17 @@ class PolicyAdmin(admin.ModelAdmin):
             ),
             (_("Phones"), {"fields": ["allowed_regions"]}),
             (
+                _("Temporary access passes"),
+                {
+                    "fields": ["access_pass_lifetime_minutes", "access_pass_single_use"],
+                    "description": _(
+                        "The helpdesk can give a person who has lost every method, or a new "
+                        "starter, a pass to sign in with once, register methods and set a new "
+                        "password. Administrator accounts need a second person's approval."
+                    ),
+                },
+            ),
+            (
                 _("Help and notices"),
                 {
                     "fields": [
@@ -195,6 +206,8 @@ class PolicyAdmin(admin.ModelAdmin):
                         "notify_users_on_reset",
                         "notify_admins_on_admin_reset",
                         ("reminders_enabled", "reminder_interval_days"),
+                        "expiry_reminder_days",
+                        ("expiry_reminder_email", "expiry_reminder_text"),
                     ]
                 },
             ),

@@ -81,6 +81,25 @@ class Scope(models.TextChoices):
     EVERYONE = "everyone", _("Everyone")
 
 
+def reminder_days(value: str) -> list[int]:
+    """The days of `value` ("14,7,3,1"), largest first; ValueError when it is not that."""
+    parts = [part.strip() for part in (value or "").split(",") if part.strip()]
+    days = sorted({int(part) for part in parts if part.isdigit()}, reverse=True)
+    if len(days) != len(parts) or any(not 1 <= day <= 365 for day in days):
+        raise ValueError(value)
+    return days
+
+
+def validate_reminder_days(value: str) -> None:
+    try:
+        reminder_days(value)
+    except ValueError:
+        raise ValidationError(
+            _("Type whole numbers of days from 1 to 365, separated by commas, e.g. 14,7,3,1."),
+            code="reminder_days",
+        ) from None
+
+
 class Policy(models.Model):
     """What users must register. There is exactly one row; Policy.load() returns it."""
 
@@ -146,6 +165,27 @@ class Policy(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("Nobody gets a reminder more often than this (1 to 365 days)."),
     )
+    expiry_reminder_days = models.CharField(
+        _("password expiry reminders (days before)"),
+        max_length=60,
+        default="14,7,3,1",
+        blank=True,
+        validators=[validate_reminder_days],
+        help_text=_(
+            "Directory mode: people are reminded this many days before their directory "
+            "password expires, once each, e.g. 14,7,3,1. Empty: no expiry reminders."
+        ),
+    )
+    expiry_reminder_email = models.BooleanField(
+        _("expiry reminders by email"),
+        default=True,
+        help_text=_("To the personal address the person proved, or, without one, the directory's."),
+    )
+    expiry_reminder_text = models.BooleanField(
+        _("expiry reminders by text message"),
+        default=False,
+        help_text=_("Also to the authentication phone the person proved."),
+    )
     reconfirm_days = models.PositiveSmallIntegerField(
         _("reconfirm after (days)"),
         default=180,
@@ -193,6 +233,23 @@ class Policy(models.Model):
         validators=[validate_helpdesk_contact],
         help_text=_(
             "An email address or a web address shown on every page for people who need help."
+        ),
+    )
+    # Temporary access passes (accesspass/, the README's "Temporary access pass").
+    access_pass_lifetime_minutes = models.PositiveSmallIntegerField(
+        _("temporary access pass lifetime (minutes)"),
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(480)],
+        help_text=_(
+            "How long a temporary access pass from the helpdesk works after it is shown "
+            "(10 minutes to 8 hours). Sessions opened with it end when it does."
+        ),
+    )
+    access_pass_single_use = models.BooleanField(
+        _("temporary access passes work once"),
+        default=True,
+        help_text=_(
+            "On: a pass signs the person in once. Off: it may be used again until it expires."
         ),
     )
     updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))

@@ -388,3 +388,69 @@ def test_an_unlock_the_domain_refuses_is_explained_and_audited(client, ad, dc, p
     assert refused.details["operation"] == "unlock"
     assert not Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).exists()
     assert int(attribute(dc, person, "lockoutTime") or 0) > 0
+
+
+# --- An expired or must-change password, expiry and the helpdesk's list (password life) ------
+
+
+def pso_for(dc, person: AdPerson, max_age_seconds: int) -> str:
+    """A fine-grained password policy for one person, its passwords expiring after
+    `max_age_seconds` (lockout as the domain's)."""
+    from directory.servers import AD_BASE
+
+    name = f"CN=expiry-{person.sam},CN=Password Settings Container,CN=System,{AD_BASE}"
+    conn = dc.connect()
+    try:
+        conn.add_s(
+            name,
+            [
+                ("objectClass", [b"msDS-PasswordSettings"]),
+                ("msDS-PasswordSettingsPrecedence", [b"2"]),
+                ("msDS-PasswordReversibleEncryptionEnabled", [b"FALSE"]),
+                ("msDS-PasswordHistoryLength", [b"3"]),
+                ("msDS-PasswordComplexityEnabled", [b"TRUE"]),
+                ("msDS-MinimumPasswordLength", [b"10"]),
+                ("msDS-MinimumPasswordAge", [b"0"]),
+                ("msDS-MaximumPasswordAge", [str(-max_age_seconds * 10**7).encode()]),
+                ("msDS-LockoutThreshold", [b"3"]),
+                ("msDS-LockoutObservationWindow", [b"-18000000000"]),
+                ("msDS-LockoutDuration", [b"-18000000000"]),
+                ("msDS-PSOAppliesTo", [person.dn.encode()]),
+            ],
+        )
+    finally:
+        conn.unbind_s()
+    return name
+
+
+def change_after_sign_in(person: AdPerson, new: str = NEW_PASSWORD):
+    client = Client()
+    response = directory_sign_in(client, person.sam, person.password)
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/password/"
+    assert "_auth_user_id" not in client.session
+    data = {"current_password": person.password, "new_password1": new, "new_password2": new}
+    return client, client.post("/ssprsetup/password/", data)
+
+
+def test_a_must_change_password_is_changed_from_the_sign_in(ad, dc, person):
+    administrator_sets(dc, person, "pwdLastSet", b"0")  # "must change at next logon"
+    assert directory_sign_in(Client(), person.sam, "Wrong-Pass-2026!").status_code == 200
+    _client, response = change_after_sign_in(person)
+    assert response["Location"] == "/ssprsetup/signin/"
+    assert binds(dc, person, NEW_PASSWORD)
+    assert int(attribute(dc, person, "pwdLastSet")) > 0  # no longer "must change"
+    assert directory_sign_in(Client(), person.sam, NEW_PASSWORD)["Location"] == "/ssprsetup/"
+
+
+def test_the_expiry_under_a_fine_grained_policy_is_read_for_the_list(ad, dc, person):
+    """msDS-UserPasswordExpiryTimeComputed honours the person's fine-grained policy: ten
+    days' life, set today, is ten days left (the helpdesk's list and the reminders)."""
+    pso_for(dc, person, 10 * 86400)
+    from directory.password_life import watched
+
+    (life,) = [life for life in watched(refresh=True).people if life.username == person.sam]
+    assert life.days_left(timezone.now()) == 10
+    assert not life.must_change and not life.locked
+    administrator_sets(dc, person, "pwdLastSet", b"0")
+    (life,) = [life for life in watched(refresh=True).people if life.username == person.sam]
+    assert life.must_change

@@ -31,6 +31,10 @@ def policy_form(**changes):
         "helpdesk_contact": "",
         "reminders_enabled": "on",
         "reminder_interval_days": "14",
+        "access_pass_lifetime_minutes": "60",
+        "access_pass_single_use": "on",
+        "expiry_reminder_days": "14,7,3,1",
+        "expiry_reminder_email": "on",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}

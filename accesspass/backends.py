@@ -1,0 +1,51 @@
+"""Sign-in with a temporary access pass: the username and the pass instead of the password.
+
+Listed after django-axes in AUTHENTICATION_BACKENDS, so a locked-out name is refused before
+any pass is looked at, and a wrong pass counts as a failed sign-in of the name, like a wrong
+password. Its `authenticate` takes `access_pass`, not `password`, so the ordinary sign-in
+never reaches it, and it never reaches the directory's password check.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import BaseBackend
+from django.utils import timezone
+
+from directory.accounts import accounts
+from policy.models import Policy
+
+from .flows import spend
+from .models import AccessPass
+
+
+class AccessPassBackend(BaseBackend):
+    def authenticate(self, request, username=None, access_pass=None):
+        if not username or not access_pass:
+            return None
+        User = get_user_model()
+        name = accounts().canonical_username(username)
+        user = User.objects.filter(**{User.USERNAME_FIELD: name}).first()
+        if user is None or not user.is_active:
+            return None
+        now = timezone.now()
+        item = AccessPass.objects.filter(user=user, ended_at__isnull=True).first()
+        if item is None or not item.usable(now) or not item.matches(access_pass):
+            return None
+        if not Policy.load().in_scope(user):
+            return None
+        if accounts().kind != "none":
+            # Only once the pass matched: a person the directory has disabled, or no longer
+            # has, does not get in. An unreachable directory raises (one clear page).
+            status = accounts().status(user)
+            if not status.found or status.disabled:
+                return None
+        if not spend(item, now):  # a single-use pass another sign-in spent a moment ago
+            return None
+        user.access_pass = item
+        return user
+
+    def get_user(self, user_id):
+        User = get_user_model()
+        user = User._default_manager.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None

@@ -1,0 +1,66 @@
+"""Sessions opened with a temporary access pass: they end when the pass does, they count as a
+recent password check while they last (registration.session), and they reach only the
+registration pages (/ssprsetup/), never the helpdesk or the admin."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from registration import session as registration_session
+
+from .flows import expire_due
+
+SESSION_KEY = "sspr_access_pass"
+# What a pass session may open besides the pages below /ssprsetup/.
+ALLOWED_PREFIXES = ("/ssprsetup/", "/i18n/", "/static/", "/favicon")
+
+
+def mark(request, item) -> None:
+    """After sign-in with `item`: the session ends with the pass."""
+    request.session[SESSION_KEY] = {"id": item.pk, "until": int(item.expires_at.timestamp())}
+    request.session.set_expiry(item.expires_at)
+    registration_session.mark_password_checked(request)
+
+
+def until(request) -> int | None:
+    """When this session's pass ends (a Unix time), or None for an ordinary session."""
+    marker = request.session.get(SESSION_KEY)
+    if isinstance(marker, dict) and isinstance(marker.get("until"), int):
+        return marker["until"]
+    return None
+
+
+class AccessPassSessionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # The session only (read by the sign-in interrupt anyway); the user only for a pass.
+        ends = until(request)
+        if ends is None or not request.user.is_authenticated:
+            return self.get_response(request)
+        now = time.time()
+        if now >= ends:
+            expire_due()
+            logout(request)
+            messages.info(
+                request,
+                _("Your temporary access pass has expired, so you were signed out."),
+            )
+            return redirect("accesspass:signin")
+        checked = request.session.get(registration_session.PASSWORD_CHECKED_AT)
+        if not isinstance(checked, int) or now - checked >= 60:
+            # The pass counts as the proof for changing methods while it lasts.
+            registration_session.mark_password_checked(request)
+        if request.path == reverse("registration:password"):
+            # Without the old password: the pass's own page sets a new one.
+            return redirect("accesspass:password")
+        if not request.path.startswith(ALLOWED_PREFIXES):
+            return redirect("registration:overview")
+        return self.get_response(request)

@@ -1,0 +1,304 @@
+"""The pages of temporary access passes: the helpdesk's (issue, approve, show once) and the
+person's (sign in with the pass, set a new password without the old one)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.log import record
+from audit.models import EventKind
+from directory.accounts import (
+    ACCOUNT_GONE,
+    DIRECTORY_DOWN,
+    REFUSED_BY_DIRECTORY,
+    AccountMissing,
+    DirectoryRefused,
+    DirectoryUnavailable,
+    PasswordRefused,
+    accounts,
+    password_rules,
+)
+from directory.lockout import username_key
+from directory.middleware import record_refusal
+from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page
+from methods.registry import method_for_kind
+from passwordreset.flows import notify_user
+from passwordreset.forms import NewPasswordForm
+from policy.models import Policy
+from registration.pages import posted, secure_page
+from registration.views import _sign_in_failures_key, sign_in_failures
+
+from . import flows
+from .forms import IssueForm, PassSignInForm
+from .middleware import mark, until
+from .models import AccessPass, Verification
+
+BACKEND = "accesspass.backends.AccessPassBackend"
+# A caller check counts for a pass this long after it passed.
+CHECK_VALID_SECONDS = 15 * 60
+
+
+# --- The helpdesk: issue, approve, show once ---------------------------------------------------
+
+
+def _passed_check(request: HttpRequest, user_id: int) -> str | None:
+    """The kind of the method a caller check passed with, in this session, for this person,
+    in the last 15 minutes (helpdesk.views.verify_code); None otherwise."""
+    passed = request.session.get(VERIFIED_KEY.format(user_id))
+    if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
+        return None
+    if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
+        return None
+    kind = passed.get("method")
+    return kind if isinstance(kind, str) else None
+
+
+def _method_label(kind: str | None) -> str | None:
+    if kind is None:
+        return None
+    try:
+        return str(method_for_kind(kind).label)
+    except StopIteration:
+        return kind
+
+
+@helpdesk_page
+@require_http_methods(["GET", "POST"])
+def issue(request: HttpRequest, user_id: int) -> HttpResponse:
+    flows.expire_due()
+    policy = Policy.load()
+    subject = _user(policy, user_id)  # 404 for anyone out of the helpdesk's sight
+    check = _passed_check(request, user_id)
+    form = IssueForm(posted(request), check_label=_method_label(check))
+    context = {
+        "subject": subject,
+        "form": form,
+        "own": subject.pk == request.user.pk,
+        "two_people": flows.needs_two_people(subject),
+        "policy": policy,
+        "current": flows.open_pass(subject),
+    }
+    if context["own"]:
+        return render(request, "accesspass/issue.html", context, status=403)
+    if request.method == "POST" and form.is_valid():
+        verification = form.cleaned_data["verification"]
+        try:
+            item = flows.request_pass(
+                request=request,
+                user=subject,
+                agent=request.user,
+                verification=verification,
+                note=form.cleaned_data["note"],
+                check_method=check if verification == Verification.CALLER_CHECK else "",
+            )
+        except flows.Refused as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            request.session.pop(VERIFIED_KEY.format(user_id), None)  # one check, one pass
+            if item.needs_approval:
+                return redirect("accesspass:request", pk=item.pk)
+            return _show(request, item)
+    return render(request, "accesspass/issue.html", context)
+
+
+@sensitive_variables("value")
+def _show(request: HttpRequest, item: AccessPass) -> HttpResponse:
+    """The pass, once: in this response only (never cached, never in the session)."""
+    try:
+        value = flows.reveal(request=request, item=item, agent=request.user)
+    except flows.Refused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("accesspass:request", pk=item.pk)
+    item.refresh_from_db()
+    sign_in_url = settings.SSPR_SITE_URL + reverse("accesspass:signin")
+    return render(
+        request,
+        "accesspass/shown.html",
+        {"item": item, "value": value, "sign_in_url": sign_in_url},
+    )
+
+
+def _visible(request: HttpRequest, pk: int) -> AccessPass:
+    item = get_object_or_404(AccessPass.objects.select_related("user", "requested_by"), pk=pk)
+    if item.requested_by_id != request.user.pk and not flows.may_approve(request.user):
+        raise Http404
+    return item
+
+
+@helpdesk_page
+@require_http_methods(["GET", "POST"])
+def request_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """A request for an administrator account: waiting, approved (then its requester shows the
+    pass), or lapsed. Approvers approve here."""
+    flows.expire_due()
+    item = _visible(request, pk)
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "show":
+            return _show(request, item)
+        if action == "approve":
+            try:
+                flows.approve(request=request, item=item, approver=request.user)
+            except flows.Refused as refusal:
+                error = refusal.message
+            else:
+                messages.success(
+                    request, _("Approved. The agent who asked can now show the pass once.")
+                )
+                return redirect("accesspass:request", pk=item.pk)
+        else:
+            error = _("Choose approve or show.")
+    context = {
+        "item": item,
+        "mine": item.requested_by_id == request.user.pk,
+        "may_approve": flows.may_approve(request.user)
+        and request.user.pk not in (item.requested_by_id, item.user_id),
+        "error": error,
+        "now": timezone.now(),
+    }
+    return render(request, "accesspass/request.html", context, status=400 if error else 200)
+
+
+@helpdesk_page
+@require_GET
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Requests waiting for a Helpdesk administrator (everyone on the helpdesk may read it)."""
+    flows.expire_due()
+    waiting = AccessPass.objects.filter(
+        ended_at__isnull=True,
+        needs_approval=True,
+        approved_at__isnull=True,
+        deadline__gt=timezone.now(),
+    ).select_related("user", "requested_by")
+    return render(
+        request,
+        "accesspass/approvals.html",
+        {"waiting": waiting, "may_approve": flows.may_approve(request.user)},
+    )
+
+
+# --- The person: sign in with the pass, then set a new password -------------------------------
+
+
+@sensitive_post_parameters("access_pass")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """The username and the pass. The same lockout (django-axes, per name) and the same limit
+    per client address as the sign-in page, and the same sentence for a wrong pass as for a
+    wrong password."""
+    flows.expire_due()
+    form = PassSignInForm(request, posted(request))
+    if request.method == "POST":
+        if sign_in_failures(request) >= settings.SSPR_SIGN_IN_FAILURES_PER_IP:
+            # Not checked, not counted: the form is shown again, empty, with why.
+            refusal = _("Too many failed sign-ins from your network. Wait an hour and try again.")
+            context = {"form": PassSignInForm(request, None), "refusal": refusal}
+            return render(request, "accesspass/signin.html", context, status=429)
+        if form.is_valid():
+            user = form.user
+            item = user.access_pass
+            login(request, user, backend=BACKEND)
+            mark(request, item)
+            flows.used(request=request, item=item)
+            return redirect("accesspass:welcome")
+        if form.errors:  # counted as the sign-in page counts (registration.views.SignInView)
+            key = _sign_in_failures_key(request)
+            cache.add(key, 0, timeout=3600)
+            cache.incr(key)
+    return render(request, "accesspass/signin.html", {"form": form})
+
+
+def pass_page(view):
+    """Signed in with a pass that still works, in the policy's scope; never cached."""
+
+    def wrapper(request, *args, **kwargs):
+        if until(request) is None:
+            return redirect("registration:overview")
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return secure_page(wrapper)
+
+
+@pass_page
+@require_GET
+def welcome(request: HttpRequest) -> HttpResponse:
+    ends = datetime.datetime.fromtimestamp(until(request), tz=datetime.UTC)
+    return render(request, "accesspass/welcome.html", {"until": ends})
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@pass_page
+@require_http_methods(["GET", "POST"])
+def set_password(request: HttpRequest) -> HttpResponse:
+    """A new password without the old one: the pass proved who this is. Set in the account
+    store as a reset would be (in the directory under its policy) and checked by the site's
+    validators first. This session stays signed in; every other one ends."""
+    user = request.user
+    form = NewPasswordForm(user, posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        status = _apply(request, user, form.cleaned_data["new_password1"], form)
+        if status is None:
+            messages.success(request, _("Your new password is set. Use it from now on."))
+            return redirect("registration:overview")
+    return render(
+        request,
+        "accesspass/password.html",
+        {"form": form, "rules": password_rules(user), "account": user.get_username()},
+        status=status,
+    )
+
+
+@sensitive_variables("password")
+def _apply(request: HttpRequest, user, password: str, form) -> int | None:
+    store = accounts()
+    try:
+        store.set_password(user, password)
+    except PasswordRefused as refusal:
+        record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
+        form.add_error("new_password1", refusal.message)
+        return 200
+    except DirectoryUnavailable:
+        form.add_error(None, DIRECTORY_DOWN)
+        return 503
+    except DirectoryRefused as refusal:
+        record_refusal(request, refusal, subject=user)
+        form.add_error(None, REFUSED_BY_DIRECTORY)
+        return 503
+    except AccountMissing:
+        form.add_error(None, ACCOUNT_GONE)
+        return 200
+    axes_reset(username=username_key(user.get_username()))
+    update_session_auth_hash(request, user)
+    marker = request.session.get("sspr_access_pass", {})
+    record(
+        EventKind.PASSWORD_RESET,
+        request=request,
+        actor=user,
+        subject=user,
+        via="access_pass",
+        pass_id=marker.get("id") if isinstance(marker, dict) else None,
+        store=store.kind,
+    )
+    if Policy.load().notify_users_on_reset:
+        notify_user(user, "change")
+    return None

@@ -1,0 +1,83 @@
+"""Temporary access passes in directory mode, against a real slapd with the password policy
+overlay: a mirrored person signs in with a pass (however the name is cased), sets a new
+password in the directory under its policy, and the directory's staff group makes a
+two-person account."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from accesspass.models import AccessPass
+from directory.servers import DEMO_PEOPLE
+from tests.directory.conftest import binds
+
+from .conftest import issue, the_pass, use_pass
+
+pytestmark = [pytest.mark.directory, pytest.mark.django_db]
+
+ADA_PASSWORD = next(p.password for p in DEMO_PEOPLE if p.uid == "ada")
+NEW_PASSWORD = "Lighthouse-copper-kettle-2027"
+
+
+@pytest.fixture
+def mirrored(directory, settings):
+    """Everyone in scope mirrored, and the pass backend after axes, as settings.py lists it."""
+    settings.AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "accesspass.backends.AccessPassBackend",
+        *settings.AUTHENTICATION_BACKENDS[1:],
+    ]
+    call_command("sync_directory", stdout=io.StringIO(), stderr=io.StringIO())
+    return get_user_model().objects
+
+
+def test_sign_in_with_a_pass_and_set_a_new_password_in_the_directory(slapd, mirrored, desk):
+    ada = mirrored.get(username="ada")
+    assert not ada.has_usable_password()
+    value = the_pass(issue(desk, ada))
+    person = Client()
+    # The directory compares names without case; so does the pass sign-in.
+    assert use_pass(person, "ADA", value).status_code == 302
+    page = person.get("/ssprsetup/pass/password/").content.decode()
+    assert "last 3 passwords" in page  # the directory's own rules, listed before typing
+    response = person.post(
+        "/ssprsetup/pass/password/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert not binds(slapd, "ada", ADA_PASSWORD)
+    # Under the directory's policy: its history refuses the same one again, next to the field.
+    response = person.post(
+        "/ssprsetup/pass/password/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 200
+    assert "you have used it before" in response.content.decode()
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert person.get("/ssprsetup/").status_code == 200
+    # Single use: refused afterwards.
+    assert use_pass(Client(), "ada", value).status_code == 200
+
+
+def test_a_wrong_pass_never_reaches_the_directory_lockout(slapd, mirrored, desk, settings):
+    ada = mirrored.get(username="ada")
+    the_pass(issue(desk, ada))
+    for _ in range(5):
+        use_pass(Client(), "ada", "ABCD-EFGH-JKMN-PQRS")
+    # The directory's own password still binds: the pass page never tried a password there.
+    assert binds(slapd, "ada", ADA_PASSWORD)
+    assert AccessPass.objects.get(user=ada).uses == 0
+
+
+def test_the_directorys_staff_group_needs_two_people(slapd, mirrored, desk):
+    ken = mirrored.get(username="ken")
+    assert ken.is_staff
+    response = issue(desk, ken)
+    assert response.status_code == 302
+    assert AccessPass.objects.get(user=ken).needs_approval

@@ -1,0 +1,361 @@
+"""Temporary access passes (the README's "Temporary access pass"): issued by the helpdesk after
+a recorded check, shown once, kept as a keyed hash, used to sign in at /ssprsetup/pass/,
+register methods and set a new password; one per person; never for oneself."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from accesspass.models import ALPHABET, AccessPass, EndReason
+from audit.models import Event, EventKind
+from policy.models import Policy
+from registration.forms import SignInForm
+from tests.conftest import PASSWORD, last_email_code, sign_in
+
+from .conftest import issue, the_pass, use_pass
+
+pytestmark = pytest.mark.django_db
+
+WRONG = str(SignInForm.error_messages["invalid_login"])
+
+
+def test_an_agent_issues_a_pass_and_the_person_signs_in_with_it(desk, agent, user):
+    response = issue(desk, user)
+    assert response.status_code == 200
+    value = the_pass(response)
+    assert response["Cache-Control"].startswith("max-age=0")
+    # At least 60 bits from an alphabet without look-alikes.
+    letters = value.replace("-", "")
+    assert len(letters) * 4.95 >= 60 and set(letters) <= set(ALPHABET)
+    assert not set("01OIL") & set(letters)
+    item = AccessPass.objects.get(user=user)
+    assert item.digest and value not in item.digest and letters not in item.digest
+    assert item.requested_by == agent and item.verification == "in_person"
+    assert item.expires_at - item.issued_at == datetime.timedelta(hours=1)
+    # The notice names no pass.
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+    assert "temporary access pass" in mail.outbox[0].subject
+    assert letters[:8] not in mail.outbox[0].body
+
+    person = Client()
+    response = use_pass(person, "alice", value.lower().replace("-", " "))
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/pass/welcome/"
+    assert person.get("/ssprsetup/").status_code == 200
+    kinds = list(Event.objects.filter(subject=user).values_list("kind", flat=True))
+    assert EventKind.ACCESS_PASS_ISSUED in kinds and EventKind.ACCESS_PASS_USED in kinds
+    assert EventKind.SIGNED_IN in kinds
+    assert len(mail.outbox) == 2 and "signed in" in mail.outbox[1].subject
+
+
+def test_a_single_use_pass_signs_in_once(desk, user):
+    value = the_pass(issue(desk, user))
+    assert use_pass(Client(), "alice", value).status_code == 302
+    second = use_pass(Client(), "alice", value)
+    assert second.status_code == 200
+    assert WRONG in second.content.decode()
+    assert AccessPass.objects.get(user=user).uses == 1
+
+
+def test_a_reusable_pass_works_until_it_expires(desk, user, policy):
+    policy.access_pass_single_use = False
+    policy.access_pass_lifetime_minutes = 30
+    policy.save()
+    value = the_pass(issue(desk, user))
+    assert use_pass(Client(), "alice", value).status_code == 302
+    assert use_pass(Client(), "alice", value).status_code == 302
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=31)):
+        refused = use_pass(Client(), "alice", value)
+    assert refused.status_code == 200 and WRONG in refused.content.decode()
+
+
+def test_a_wrong_pass_reads_like_a_wrong_password_and_counts_toward_the_lockout(
+    desk, user, settings
+):
+    value = the_pass(issue(desk, user))
+    password_page = sign_in(Client(), "alice", "not-the-password").content.decode()
+    assert WRONG in password_page
+    for _ in range(settings.SSPR_LOCKOUT_FAILURES):
+        response = use_pass(Client(), "alice", "ABCD-EFGH-JKMN-PQRS")
+        if response.status_code == 200:
+            assert WRONG in response.content.decode()
+    # Locked out by name: even the right pass is refused now, and it is not spent.
+    locked = use_pass(Client(), "alice", value)
+    assert locked.status_code == 429
+    assert AccessPass.objects.get(user=user).uses == 0
+    assert Event.objects.filter(subject=user, kind=EventKind.SIGN_IN_FAILED).count() >= 5
+
+
+def test_failures_from_one_address_are_limited_like_sign_in(desk, user, settings):
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 2
+    value = the_pass(issue(desk, user))
+    client = Client()
+    for name in ("nobody-1", "nobody-2"):
+        assert use_pass(client, name, value).status_code == 200
+    assert use_pass(client, "alice", value).status_code == 429
+    assert AccessPass.objects.get(user=user).uses == 0
+
+
+def test_a_pass_for_an_unknown_name_or_another_person_reads_the_same(desk, user, make_user):
+    make_user("bob")
+    value = the_pass(issue(desk, user))
+    for name in ("bob", "nobody"):
+        response = use_pass(Client(), name, value)
+        assert response.status_code == 200 and WRONG in response.content.decode()
+
+
+def test_never_for_the_issuers_own_account(desk, agent):
+    assert desk.get(f"/helpdesk/pass/users/{agent.pk}/").status_code == 403
+    response = issue(desk, agent)
+    assert response.status_code == 403
+    assert "own account" in response.content.decode()
+    assert not AccessPass.objects.exists()
+
+
+def test_how_the_caller_was_verified_is_required(desk, user):
+    response = desk.post(f"/helpdesk/pass/users/{user.pk}/", {"verification": "", "note": " "})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose how you verified the person." in page
+    assert "Write a note about how you verified the person." in page
+    # A caller check that did not happen in this session cannot be named.
+    response = issue(desk, user, verification="caller_check")
+    assert "No caller check passed for this person" in response.content.decode()
+    response = issue(desk, user, verification="made-up")
+    assert response.status_code == 200
+    assert not AccessPass.objects.exists()
+    assert not mail.outbox
+
+
+def test_a_caller_check_that_passed_in_this_session_can_be_named(desk, user):
+    from methods.models import AuthenticationEmail
+
+    AuthenticationEmail.objects.create(
+        user=user, email="alice.home@example.net", verified_at=timezone.now()
+    )
+    desk.post(f"/helpdesk/users/{user.pk}/verify/", {"method": "email"})
+    desk.post(f"/helpdesk/users/{user.pk}/verify/code/", {"code": last_email_code()})
+    mail.outbox.clear()
+    response = issue(desk, user, verification="caller_check", note="Read back the code")
+    the_pass(response)
+    item = AccessPass.objects.get(user=user)
+    assert item.verification == "caller_check" and item.check_method == "authentication_email"
+    # The check is spent with the pass: the next one needs a new check.
+    again = issue(desk, user, verification="caller_check")
+    assert "No caller check passed for this person" in again.content.decode()
+
+
+def test_a_new_pass_replaces_the_old_one(desk, user):
+    first = the_pass(issue(desk, user))
+    second = the_pass(issue(desk, user))
+    assert first != second
+    assert WRONG in use_pass(Client(), "alice", first).content.decode()
+    assert use_pass(Client(), "alice", second).status_code == 302
+    old = AccessPass.objects.filter(user=user).order_by("pk").first()
+    assert old.end_reason == EndReason.REPLACED and old.digest is None
+    assert AccessPass.objects.filter(user=user, ended_at__isnull=True).count() == 1
+
+
+def test_the_lifetime_comes_from_the_policy_within_ten_minutes_and_eight_hours(desk, user, policy):
+    policy.access_pass_lifetime_minutes = 10
+    policy.save()
+    the_pass(issue(desk, user))
+    item = AccessPass.objects.get(user=user)
+    assert item.expires_at - item.issued_at == datetime.timedelta(minutes=10)
+    for minutes in (9, 481):
+        policy.access_pass_lifetime_minutes = minutes
+        with pytest.raises(ValidationError) as error:
+            policy.full_clean()
+        assert "access_pass_lifetime_minutes" in error.value.message_dict
+
+
+def test_the_policy_form_offers_the_pass_settings(admin_client):
+    from tests.registration.test_admin import policy_form
+
+    page = admin_client.get("/admin/policy/policy/1/change/").content.decode()
+    assert 'name="access_pass_lifetime_minutes"' in page
+    assert 'name="access_pass_single_use"' in page
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", policy_form(access_pass_lifetime_minutes="481")
+    )
+    assert response.status_code == 200
+    assert "Ensure this value is less than or equal to 480." in response.content.decode()
+    assert Policy.objects.get().access_pass_lifetime_minutes == 60
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/",
+        policy_form(access_pass_lifetime_minutes="120", access_pass_single_use=None),
+    )
+    assert response.status_code == 302
+    policy = Policy.objects.get()
+    assert policy.access_pass_lifetime_minutes == 120 and not policy.access_pass_single_use
+
+
+def test_the_helpdesk_user_page_links_to_the_pass(desk, user):
+    page = desk.get(f"/helpdesk/users/{user.pk}/").content.decode()
+    assert f"/helpdesk/pass/users/{user.pk}/" in page
+
+
+def test_people_outside_the_helpdesk_cannot_issue(user, make_user):
+    from tests.conftest import past_sign_in_check
+
+    other = past_sign_in_check(Client(), make_user("mallory"))
+    assert issue(other, user).status_code == 403
+    assert not AccessPass.objects.exists()
+
+
+# --- Expiry ------------------------------------------------------------------------------------
+
+
+def test_a_pass_expires_and_its_expiry_is_audited_once(desk, user):
+    value = the_pass(issue(desk, user))
+    later = timezone.now() + datetime.timedelta(minutes=61)
+    with time_machine.travel(later):
+        assert WRONG in use_pass(Client(), "alice", value).content.decode()
+        use_pass(Client(), "alice", value)
+    item = AccessPass.objects.get(user=user)
+    assert item.end_reason == EndReason.EXPIRED and item.digest is None
+    assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_EXPIRED).count() == 1
+
+
+def test_a_session_made_with_a_pass_ends_when_the_pass_does(desk, user):
+    value = the_pass(issue(desk, user))
+    person = Client()
+    use_pass(person, "alice", value)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=59)):
+        assert person.get("/ssprsetup/").status_code == 200
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=61)):
+        response = person.get("/ssprsetup/")
+        assert response.status_code == 302 and response["Location"].startswith("/ssprsetup/signin/")
+        # The expiry is recorded by the next sweep (any pass page, or expire_access_passes).
+        call_command("expire_access_passes", stdout=io.StringIO())
+        call_command("expire_access_passes", stdout=io.StringIO())
+    assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_EXPIRED).count() == 1
+
+
+def test_a_pass_session_still_open_past_the_pass_is_signed_out(desk, user):
+    """Where the session outlived its expiry (a store that keeps it), the middleware ends it."""
+    person = Client()
+    use_pass(person, "alice", the_pass(issue(desk, user)))
+    session = person.session
+    session["sspr_access_pass"]["until"] = int(timezone.now().timestamp()) - 1
+    session.save()
+    response = person.get("/ssprsetup/")
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/pass/"
+    assert "_auth_user_id" not in person.session
+
+
+def test_the_session_cookie_ends_with_the_pass(desk, user):
+    value = the_pass(issue(desk, user))
+    person = Client()
+    use_pass(person, "alice", value)
+    item = AccessPass.objects.get(user=user)
+    ends = person.session.get_expiry_date()
+    assert abs((ends - item.expires_at).total_seconds()) < 2
+
+
+# --- With the pass ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_pass(desk, user) -> Client:
+    person = Client()
+    assert use_pass(person, "alice", the_pass(issue(desk, user))).status_code == 302
+    mail.outbox.clear()
+    return person
+
+
+def test_the_pass_counts_as_the_recent_password_for_methods(with_pass, user):
+    # Past the ten minutes a password check lasts, still within the pass.
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=25)):
+        response = with_pass.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+        assert response.status_code == 302 and "confirm-password" not in response["Location"]
+        code = last_email_code()
+        response = with_pass.post("/ssprsetup/email/verify/", {"code": code})
+        assert response.status_code == 302
+    assert user.authentication_email.verified_at is not None
+
+
+def test_a_pass_session_reaches_only_the_registration_pages(with_pass, user):
+    user.is_staff = True  # even a staff account (the pass was issued before it became one)
+    user.save()
+    for path in ("/helpdesk/", "/admin/", "/passwordreset/"):
+        response = with_pass.get(path)
+        assert response.status_code == 302 and response["Location"] == "/ssprsetup/", path
+
+
+def test_a_new_password_without_the_old_one(with_pass, user, make_user):
+    other_session = Client()
+    assert sign_in(other_session, "alice").status_code == 302
+    response = with_pass.get("/ssprsetup/password/")
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/pass/password/"
+    page = with_pass.get("/ssprsetup/pass/password/").content.decode()
+    assert "Current password" not in page and 'id="password-rules"' in page
+    # The site's validators: refused next to the field, nothing changed.
+    response = with_pass.post(
+        "/ssprsetup/pass/password/", {"new_password1": "short", "new_password2": "short"}
+    )
+    assert response.status_code == 200
+    assert "This password is too short" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    new = "Lighthouse-copper-kettle-2027"
+    response = with_pass.post(
+        "/ssprsetup/pass/password/", {"new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert with_pass.get("/ssprsetup/").status_code == 200  # this session goes on
+    assert other_session.get("/ssprsetup/").status_code == 302  # the others end
+    event = Event.objects.get(subject=user, kind=EventKind.PASSWORD_RESET)
+    assert event.details["via"] == "access_pass"
+    assert mail.outbox and "changed" in mail.outbox[-1].subject
+
+
+def test_the_pass_password_page_needs_a_pass_session(signed_in):
+    response = signed_in.get("/ssprsetup/pass/password/")
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
+    assert Client().get("/ssprsetup/pass/password/").status_code == 302
+
+
+def test_an_inactive_or_out_of_scope_person_cannot_use_a_pass(desk, user, policy):
+    value = the_pass(issue(desk, user))
+    policy.scope = "nobody"
+    policy.save()
+    assert WRONG in use_pass(Client(), "alice", value).content.decode()
+    assert AccessPass.objects.get(user=user).uses == 0
+
+
+def test_the_issue_page_for_someone_out_of_sight_is_not_found(desk, user, policy):
+    user.is_active = False
+    user.save()
+    assert desk.get(f"/helpdesk/pass/users/{user.pk}/").status_code == 404
+
+
+def test_the_pass_sign_in_page_is_accessible_markup(client):
+    page = client.get("/ssprsetup/pass/").content.decode()
+    assert '<label for="id_access_pass"' in page and 'autocomplete="one-time-code"' in page
+
+
+def test_policy_defaults():
+    policy = Policy.load()
+    assert policy.access_pass_lifetime_minutes == 60 and policy.access_pass_single_use
+
+
+def test_the_admin_lists_passes_without_their_hash(desk, user, admin_client):
+    the_pass(issue(desk, user))
+    item = AccessPass.objects.get(user=user)
+    listing = admin_client.get("/admin/accesspass/accesspass/")
+    assert listing.status_code == 200 and "alice" in listing.content.decode()
+    detail = admin_client.get(f"/admin/accesspass/accesspass/{item.pk}/change/")
+    assert detail.status_code == 200
+    assert item.digest not in detail.content.decode()
+    assert admin_client.post(f"/admin/accesspass/accesspass/{item.pk}/delete/").status_code == 403

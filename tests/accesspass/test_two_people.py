@@ -1,0 +1,157 @@
+"""Passes for administrator accounts need two people: the agent who asks and a Helpdesk
+administrator who approves within 15 minutes, before the pass is shown. Nobody approves their
+own request, or a pass for themselves."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accesspass.models import AccessPass, EndReason
+from audit.models import Event, EventKind
+from tests.conftest import past_sign_in_check
+
+from .conftest import PASS_PATTERN, approvers_group, helpdesk_group, issue, the_pass, use_pass
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_person(make_user):
+    return make_user("ada", staff=True)
+
+
+def ask(desk, person):
+    response = issue(desk, person, note="Known voice; checked the employee number")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item = AccessPass.objects.get(user=person, ended_at__isnull=True)
+    assert response["Location"] == f"/helpdesk/pass/requests/{item.pk}/"
+    return item
+
+
+def show(desk, item):
+    return desk.post(f"/helpdesk/pass/requests/{item.pk}/", {"action": "show"})
+
+
+def approve(client, item):
+    return client.post(f"/helpdesk/pass/requests/{item.pk}/", {"action": "approve"})
+
+
+def test_an_administrator_account_needs_a_second_person(desk, approver_desk, admin_person):
+    page = desk.get(f"/helpdesk/pass/users/{admin_person.pk}/").content.decode()
+    assert 'id="two-people"' in page
+    item = ask(desk, admin_person)
+    # Not shown before approval, however asked.
+    waiting = desk.get(f"/helpdesk/pass/requests/{item.pk}/")
+    assert not PASS_PATTERN.search(waiting.content.decode())
+    refused = show(desk, item)
+    assert refused.status_code == 302
+    assert not PASS_PATTERN.search(desk.get(refused["Location"]).content.decode())
+    item.refresh_from_db()
+    assert item.issued_at is None and item.digest is None
+    assert not mail.outbox
+
+    # The approvers see it waiting, and approve.
+    listing = approver_desk.get("/helpdesk/pass/approvals/").content.decode()
+    assert f"/helpdesk/pass/requests/{item.pk}/" in listing
+    assert approve(approver_desk, item).status_code == 302
+    value = the_pass(show(desk, item))
+    assert use_pass(Client(), "ada", value).status_code == 302
+    kinds = list(
+        Event.objects.filter(subject=admin_person).order_by("pk").values_list("kind", flat=True)
+    )
+    assert kinds[:3] == [
+        EventKind.ACCESS_PASS_REQUESTED,
+        EventKind.ACCESS_PASS_APPROVED,
+        EventKind.ACCESS_PASS_ISSUED,
+    ]
+    approved = Event.objects.get(kind=EventKind.ACCESS_PASS_APPROVED)
+    assert approved.actor.username == "boss"
+    # Shown once only.
+    assert not PASS_PATTERN.search(show(desk, item).content.decode())
+
+
+def test_the_requester_cannot_approve_their_own_request(make_user, admin_person):
+    both = make_user("carol", password=None)
+    both.groups.add(helpdesk_group(), approvers_group())
+    desk = past_sign_in_check(Client(), both)
+    item = ask(desk, admin_person)
+    response = approve(desk, item)
+    assert response.status_code == 400
+    assert "Someone else must approve" in response.content.decode()
+    item.refresh_from_db()
+    assert item.approved_at is None
+
+
+def test_an_agent_who_is_no_administrator_cannot_approve(desk, make_user, admin_person):
+    other = make_user("dave", password=None)
+    other.groups.add(helpdesk_group())
+    other_desk = past_sign_in_check(Client(), other)
+    item = ask(desk, admin_person)
+    # The page is not even theirs to read.
+    assert approve(other_desk, item).status_code == 404
+    item.refresh_from_db()
+    assert item.approved_at is None
+
+
+def test_the_person_cannot_approve_a_pass_for_themselves(desk, make_user):
+    boss = make_user("boss2", password=None, staff=True)
+    boss.groups.add(approvers_group())
+    item = ask(desk, boss)
+    response = approve(past_sign_in_check(Client(), boss), item)
+    assert response.status_code == 400
+    item.refresh_from_db()
+    assert item.approved_at is None
+
+
+def test_approval_lapses_after_fifteen_minutes(desk, approver_desk, admin_person):
+    item = ask(desk, admin_person)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        response = approve(approver_desk, item)
+        assert response.status_code in (200, 400)
+        assert not PASS_PATTERN.search(show(desk, item).content.decode())
+    item.refresh_from_db()
+    assert item.end_reason == EndReason.APPROVAL_LAPSED and item.approved_at is None
+    event = Event.objects.get(subject=admin_person, kind=EventKind.ACCESS_PASS_EXPIRED)
+    assert event.details["reason"] == "approval_lapsed"
+
+
+def test_an_approved_pass_not_shown_in_time_lapses(desk, approver_desk, admin_person):
+    item = ask(desk, admin_person)
+    approve(approver_desk, item)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        assert not PASS_PATTERN.search(show(desk, item).content.decode())
+    item.refresh_from_db()
+    assert item.end_reason == EndReason.APPROVAL_LAPSED and item.issued_at is None
+
+
+def test_the_approver_does_not_see_the_pass(desk, approver_desk, admin_person):
+    item = ask(desk, admin_person)
+    approve(approver_desk, item)
+    # Only the one who asked can show it.
+    response = show(approver_desk, item)
+    assert not PASS_PATTERN.search(approver_desk.get(response["Location"]).content.decode())
+    the_pass(show(desk, item))
+
+
+@pytest.mark.parametrize("role", ["helpdesk", "approver", "superuser"])
+def test_accounts_that_can_issue_or_approve_also_need_two_people(desk, make_user, role):
+    colleague = make_user("erin", password=None)
+    if role == "helpdesk":
+        colleague.groups.add(helpdesk_group())
+    elif role == "approver":
+        colleague.groups.add(approvers_group())
+    else:
+        colleague.is_superuser = True
+        colleague.save()
+    ask(desk, colleague)
+
+
+def test_ordinary_accounts_need_one_agent(desk, user):
+    the_pass(issue(desk, user))
+    assert not Event.objects.filter(kind=EventKind.ACCESS_PASS_REQUESTED).exists()
