@@ -15,7 +15,15 @@ A method answers, for itself:
   /passwordreset/<slug>/); each view there is given `method_key`, so a family of methods can
   share its pages (methods/code);
 - what the owner, the helpdesk (masked) and the export see of it;
-- how it is removed, and whether the helpdesk can check a caller with it.
+- how it is removed (`remove`, by its owner) and purged (`purge`, every record of it, pending
+  ones too: a leaver past retention), and whether the helpdesk can check a caller with it.
+
+Its life is not its own to write: its pages call methods/lifecycle.py (added, replaced, used,
+removed) for the audit event, the new session key, the notice and the signals, and reach the
+apps that mount them only through methods/pages.py. Its SQL names (`flag_name`, sspr_<key>,
+and `many_fields`) are annotations on the user model: methods/checks.py refuses one that
+equals a field or relation of that model, so relations to the user take related_name="+" or
+a name outside that prefix.
 """
 
 from __future__ import annotations
@@ -164,6 +172,12 @@ class Method:
         """Remove the person's registration of this method. Return whether there was one, and
         addresses that should also hear of the removal."""
         raise NotImplementedError
+
+    def purge(self, user) -> bool:
+        """Remove every record this method holds of the person, whoever manages it, pending
+        ones too (a leaver's data after the retention period: methods.lifecycle.purge). Return
+        whether there was any. The contract suite checks no row of any method is left."""
+        return self.remove(user)[0]
 
     # --- Many people (the helpdesk, the admin, the export) ---------------------------------
 

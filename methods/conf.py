@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     # Phone backend: a short name or a dotted path to a class.
     "SSPR_PHONE_BACKEND": "console",
     "SSPR_PHONE_FILE_PATH": "",
+    # The apps that mount the methods' own pages (methods/pages.py): reached by these module
+    # paths, never imported by a method (README, "Architecture").
+    "SSPR_METHOD_SETUP_HOST": "registration.pages",
+    "SSPR_METHOD_RESET_HOST": "passwordreset.host",
 }
 
 PHONE_BACKENDS = {

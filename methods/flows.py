@@ -1,5 +1,6 @@
 """Actions on recovery methods that span records: send a code, confirm a method, set the
-security questions, remove a method. Each runs in a transaction and writes its audit event."""
+security questions, remove a method. Each runs in a transaction; what follows a change (audit
+event, new session key, notice, completion) is methods/lifecycle.py's."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from audit.log import record
 from audit.models import EventKind
@@ -22,14 +21,12 @@ from delivery import outbox
 from delivery.outbox import Message
 from sspr_site.network import client_address
 
-from . import ratelimit
+from . import lifecycle, ratelimit
 from .answers import hash_answer
 from .backends import DeliveryProblem
 from .base import Method
 from .code import CodeMethod
-from .masking import mask_email
 from .models import (
-    AuthenticationEmail,
     CheckOutcome,
     Purpose,
     SecurityAnswer,
@@ -247,7 +244,7 @@ def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome
 
 
 def method_confirm(
-    *, request: HttpRequest, user, method: CodeMethod, code: str, policy
+    *, request: HttpRequest, user, method: CodeMethod, code: str, policy, message: str = ""
 ) -> CheckOutcome:
     """Check a registration code; on success store the destination it was sent to as verified.
 
@@ -268,19 +265,15 @@ def method_confirm(
         _record_failure(request, user, method, Purpose.REGISTER, outcome)
         return outcome
 
-    kind = EventKind.METHOD_CHANGED if previous else EventKind.METHOD_VERIFIED
-    record(kind, request=request, subject=user, method=method.kind)
-    # A new step passed: a new session key (docs/security.md §23).
-    request.session.cycle_key()
-    # Every new or changed method is announced to the account's addresses (and a replaced
-    # address), so that a method added from a stolen session does not go unnoticed.
-    notify_method_changed(
-        user=user,
+    # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.
+    lifecycle.added(
+        request=request,
         method=method,
-        action=translation.gettext("changed") if previous else translation.gettext("added"),
+        policy=policy,
+        replaced=bool(previous),
         masked=method.mask(str(getattr(saved, method.field))),
         extra_recipients=[previous] if previous and method.field == "email" else [],
-        policy=policy,
+        message=message,
     )
     return outcome
 
@@ -292,6 +285,7 @@ def questions_set(
     answers: Sequence[tuple[SecurityQuestion, str]],
     policy,
     method: Method,
+    message: str = "",
 ) -> None:
     """Replace the user's whole set of security answers. `answers` are already normalised."""
     # Hash before the transaction: Argon2 is deliberately slow and needs no lock.
@@ -302,73 +296,16 @@ def questions_set(
     with transaction.atomic():
         replaced = SecurityAnswer.objects.filter(user=user).delete()[0] > 0
         SecurityAnswer.objects.bulk_create(hashed)
-    record(EventKind.QUESTIONS_SET, request=request, subject=user, count=len(hashed))
-    request.session.cycle_key()
-    notify_method_changed(
-        user=user,
+    lifecycle.added(
+        request=request,
         method=method,
-        action=translation.gettext("changed") if replaced else translation.gettext("added"),
         policy=policy,
+        replaced=replaced,
+        message=message,
+        count=len(hashed),
     )
 
 
-def method_remove(*, request: HttpRequest, user, method: Method, policy) -> bool:
+def method_remove(*, request: HttpRequest, user, method: Method, policy, message: str = "") -> bool:
     """Remove a user-managed method. Return False when there was nothing to remove."""
-    with transaction.atomic():
-        removed, extra = method.remove(user)
-    if not removed:
-        return False
-    record(EventKind.METHOD_REMOVED, request=request, subject=user, method=method.kind)
-    notify_method_changed(
-        user=user,
-        method=method,
-        action=translation.gettext("removed"),
-        extra_recipients=extra,
-        policy=policy,
-    )
-    return True
-
-
-def notify_method_changed(
-    *,
-    user,
-    method: Method,
-    action: str,
-    policy,
-    masked: str = "",
-    extra_recipients: Sequence[str] = (),
-) -> None:
-    """Tell the account's addresses (its own, its verified authentication email, and a
-    replaced address) that a method was added, changed or removed.
-
-    The notice names the method and a masked value only: never a code or a full number.
-    """
-    verified = AuthenticationEmail.objects.filter(user=user, verified_at__isnull=False)
-    own = list(verified.values_list("email", flat=True))
-    recipients = sorted({address for address in (user.email, *own, *extra_recipients) if address})
-    if not recipients:
-        return
-    context = {
-        "name": user.get_full_name() or user.get_username(),
-        "username": user.get_username(),
-        "method": method.label,
-        "action": action,
-        "masked": masked,
-        "when": timezone.localtime(),
-        "helpdesk": getattr(policy, "helpdesk_contact", ""),
-        "site_url": settings.SSPR_SITE_URL,
-    }
-    subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
-    body = render_to_string("methods/messages/method_changed.txt", context)
-    # One message per recipient, so no recipient sees the other addresses. Queued: a notice
-    # that cannot go out never undoes the change itself.
-    for address in recipients:
-        notice = Message(
-            channel="email",
-            to=address,
-            subject=subject,
-            body=body,
-            user_id=user.pk,
-            masked_to=mask_email(address),
-        )
-        outbox.send(notice)
+    return lifecycle.remove(request=request, method=method, policy=policy, message=message)

@@ -88,7 +88,8 @@ class PhoneForm(forms.Form):
     number = forms.CharField(
         label=_("Phone number"),
         max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        # Left to right on a right-to-left page too (README, "Languages").
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "dir": "ltr"}),
         error_messages={"max_length": PHONE_MESSAGES[PhoneProblem.UNREADABLE]},
     )
 
@@ -191,6 +192,7 @@ class CodeForm(forms.Form):
             attrs={
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
+                "dir": "ltr",
                 "pattern": r"[0-9 ]*",
                 "size": "8",
             }

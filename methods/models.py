@@ -19,7 +19,18 @@ from .conf import app_settings
 from .emails import canonical_email
 
 
+def method_kinds() -> list[tuple[str, str]]:
+    """Every method's kind and label, from the registry: no closed list (README,
+    "Architecture"). Read when a form or the admin needs them."""
+    from .registry import REGISTRY
+
+    return [(str(method.kind), method.label) for method in REGISTRY.values()]
+
+
 class MethodKind(models.TextChoices):
+    """The kinds of the methods defined in this module's family (their labels); the registry,
+    not this list, says which methods exist (method_kinds)."""
+
     OFFICE_PHONE = "office_phone", _("Office phone")
     AUTHENTICATION_PHONE = "authentication_phone", _("Authentication phone")
     AUTHENTICATION_EMAIL = "authentication_email", _("Authentication email")
@@ -208,7 +219,7 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         max_length=64, blank=True, null=True, help_text=_("Keyed hash of the live code.")
     )
     method = models.CharField(
-        max_length=32, choices=MethodKind.choices, help_text=_("Which recovery method.")
+        max_length=32, choices=method_kinds, help_text=_("Which recovery method.")
     )
     purpose = models.CharField(
         max_length=16, choices=Purpose.choices, help_text=_("What the code is for.")

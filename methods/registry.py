@@ -22,6 +22,7 @@ from .office import OfficePhoneMethod
 from .passkey.method import PasskeyMethod
 from .phone import AuthenticationPhoneMethod
 from .questions.method import SecurityQuestionsMethod
+from .recovery_codes.method import RecoveryCodesMethod
 
 __all__ = ["REGISTRY", "CodeMethod", "Method", "MethodState", "MethodStatus", "UserMethods"]
 
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Method] = {
         PasskeyMethod(),
         SecurityQuestionsMethod(),
         OfficePhoneMethod(),
+        RecoveryCodesMethod(),
     )
 }
 

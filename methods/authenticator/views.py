@@ -6,24 +6,18 @@ from __future__ import annotations
 import base64
 
 import segno
-from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.log import record
-from audit.models import EventKind
+from methods import lifecycle
 from methods.code.setup_views import wait_message
-from methods.flows import notify_method_changed
 from methods.models import CheckOutcome
-from passwordreset import flows as reset_flows
-from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from registration.pages import method_setup_page, posted, record_when_complete, still_needed
+from methods.pages import posted, proof_reset_view, setup_page, still_needed
 from sspr_site import field_keys
 
 from .forms import AppCodeForm
@@ -65,15 +59,13 @@ def qr_svg(device: TOTPDevice) -> str:
 
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
-@method_setup_page
+@setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     device = _pending_device(request.user)
     form = AppCodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
         if outcome is CheckOutcome.VERIFIED:
-            messages.success(request, _("Authenticator app set up."))
-            record_when_complete(request, policy)
             return redirect("registration:overview")
         if outcome is CheckOutcome.THROTTLED:
             device.refresh_from_db()
@@ -116,33 +108,16 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
         device.confirmed = True
         device.name = str(method.label)
         device.save(update_fields=["confirmed", "name"])
-    record(EventKind.METHOD_VERIFIED, request=request, subject=request.user, method=method.kind)
-    request.session.cycle_key()
-    notify_method_changed(
-        user=request.user,
+    lifecycle.added(
+        request=request,
         method=method,
-        action=translation.gettext("changed") if replaced else translation.gettext("added"),
         policy=policy,
+        replaced=replaced,
+        message=_("Authenticator app set up."),
     )
     return CheckOutcome.VERIFIED
 
 
-@sensitive_post_parameters("code")
-@reset_page
-def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
-    """A current code from the app. Every account gets the same page, work and answer."""
-    if not state.action:
-        return redirect("passwordreset:action")
-    method, _policy = offered_method(state, method_key)
-    form = AppCodeForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"]
-        if reset_flows.reset_prove(
-            request=request,
-            state=state,
-            method=method,
-            check=lambda user_id: check_code(user_id, code),
-        ):
-            return redirect("passwordreset:methods")
-        form.add_error("code", NOT_VERIFIED)
-    return render(request, "authenticator/reset.html", {"form": form, "method": method})
+# A current code from the app, on the one "type a proof" page (methods/pages.py): every
+# account gets the same page, work and answer.
+reset = proof_reset_view(form_class=AppCodeForm, check=check_code)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import requests
 from django.conf import settings
@@ -26,7 +27,29 @@ ERROR_CODES = {
     20429: DeliveryProblem.TOO_MANY_REQUESTS,
 }
 
-VOICE_LANGUAGES = {"en": "en-US", "de": "de-DE", "es": "es-ES", "fr": "fr-FR"}
+# Each language's voice: Twilio's language code and one of its Amazon Polly voices for it
+# (README, "Languages"). A language not listed is spoken in English.
+VOICES = {
+    "en": ("en-US", "Polly.Joanna"),
+    "de": ("de-DE", "Polly.Marlene"),
+    "fr": ("fr-FR", "Polly.Celine"),
+    "es": ("es-ES", "Polly.Conchita"),
+    "it": ("it-IT", "Polly.Carla"),
+    "pt-br": ("pt-BR", "Polly.Camila"),
+    "nl": ("nl-NL", "Polly.Lotte"),
+    "pl": ("pl-PL", "Polly.Ewa"),
+    "ja": ("ja-JP", "Polly.Mizuki"),
+    "ar": ("arb", "Polly.Zeina"),
+}
+# A digit of the code as the voice template writes it ("4."): spoken on its own, then a pause
+# long enough to write it down.
+SPOKEN_DIGIT = re.compile(r"(?<!\S)(\d)\.(?=\s|$)")
+DIGIT_PAUSE_SECONDS = 1
+
+
+def voice_for(language: str) -> tuple[str, str]:
+    code = (language or "en").lower()
+    return VOICES.get(code) or VOICES.get(code.split("-")[0]) or VOICES["en"]
 
 
 class _RebasedHttpClient(TwilioHttpClient):
@@ -59,9 +82,19 @@ class PhoneBackend(BasePhoneBackend):
         self.client = Client(sid, token, http_client=http_client)
 
     def twiml(self, message: PhoneMessage) -> str:
+        """The text in the language's own voice, each digit of the code said alone and
+        followed by a pause (the text says the code twice: methods/messages/voice_code.txt)."""
+        language, voice = voice_for(message.language)
         response = VoiceResponse()
-        language = VOICE_LANGUAGES.get(message.language.split("-")[0], "en-US")
-        response.say(message.text, language=language)
+        position = 0
+        for digit in SPOKEN_DIGIT.finditer(message.text):
+            if before := message.text[position : digit.start()].strip():
+                response.say(before, language=language, voice=voice)
+            response.say(digit.group(1), language=language, voice=voice)
+            response.pause(length=DIGIT_PAUSE_SECONDS)
+            position = digit.end()
+        if rest := message.text[position:].strip():
+            response.say(rest, language=language, voice=voice)
         return str(response)
 
     def send(self, message: PhoneMessage) -> None:

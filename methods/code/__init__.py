@@ -167,6 +167,10 @@ class CodeMethod(Method):
         VerificationCode.objects.filter(user=user, method=self.kind).update(token=None)
         return True, extra
 
+    def purge(self, user) -> bool:
+        had = bool(self.model.objects.filter(user=user).delete()[0])
+        return bool(VerificationCode.objects.filter(user=user, method=self.kind).delete()[0]) or had
+
     def notify_removed_address(self, record) -> bool:
         """Whether the removed destination itself should hear of the removal."""
         return False

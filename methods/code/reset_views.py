@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from passwordreset import flows
-from passwordreset.forms import CodeForm, ResetEmailForm, ResetPhoneForm
-from passwordreset.views import NOT_VERIFIED, offered_method, posted, reset_page
+from methods.forms import CodeForm
+from methods.pages import NOT_VERIFIED, offered_method, posted, reset_flow, reset_page
+
+from .forms import ResetEmailForm, ResetPhoneForm
 
 
 @reset_page
@@ -26,7 +27,7 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
         form = ResetPhoneForm(posted(request), channels=channels if len(channels) > 1 else ())
     if request.method == "POST" and form.is_valid():
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
-        sent = flows.reset_send_code(
+        sent = reset_flow("reset_send_code")(
             request=request,
             state=state,
             method=method,
@@ -48,13 +49,13 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
         return redirect(method.reset_page("start"))
     form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        if flows.reset_check_code(
+        if reset_flow("reset_check_code")(
             request=request, state=state, method=method, code=form.cleaned_data["code"]
         ):
             return redirect("passwordreset:methods")
         form.add_error("code", NOT_VERIFIED)
     # Whether the request for a code has been handled: alike for every name (flows docstring).
-    delivery = flows.reset_code_delivery(state, method)
+    delivery = reset_flow("reset_code_delivery")(state, method)
     return render(
         request, "code/reset_code.html", {"form": form, "method": method, "delivery": delivery}
     )

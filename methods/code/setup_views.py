@@ -20,18 +20,12 @@ from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.forms import ChannelForm, CodeForm
 from methods.models import CheckOutcome, Purpose
+from methods.pages import needs_password, posted, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
-from registration import session
-from registration.pages import (
-    needs_password,
-    posted,
-    record_when_complete,
-    secure_page,
-    still_needed,
-)
 
 from . import CodeMethod
+from . import pending as session
 
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
@@ -260,15 +254,11 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
             method=method,
             code=form.cleaned_data["code"],
             policy=policy,
+            message=_("%(method)s verified: %(value)s.")
+            % {"method": method.label, "value": method.display(destination)},
         )
         if outcome is CheckOutcome.VERIFIED:
             session.clear_pending(request, method.slug)
-            messages.success(
-                request,
-                _("%(method)s verified: %(value)s.")
-                % {"method": method.label, "value": method.display(destination)},
-            )
-            record_when_complete(request, policy)
             return redirect("registration:overview")
         if outcome is CheckOutcome.THROTTLED:
             device.refresh_from_db()

@@ -7,20 +7,22 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import record
-from audit.models import EventKind
-from methods.flows import notify_method_changed
-from passwordreset import flows as reset_flows
-from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from registration.pages import method_setup_page, posted, record_when_complete, still_needed
+from methods import lifecycle
+from methods.pages import (
+    NOT_VERIFIED,
+    offered_method,
+    posted,
+    reset_flow,
+    reset_page,
+    setup_page,
+    still_needed,
+)
 from sspr_site.checks import host_fits_rp_id
 
 from . import ceremony
@@ -55,7 +57,7 @@ class AnswerForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@method_setup_page
+@setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     keys = list(Passkey.objects.filter(user=request.user))
     form = NameForm(posted(request))
@@ -77,10 +79,14 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 form.add_error(None, refusal.message)
                 status = 400
             else:
-                action = translation.gettext("changed" if keys else "added")
-                _changed(request, method, policy, EventKind.METHOD_VERIFIED, action)
-                messages.success(request, _("Passkey “%(name)s” added.") % {"name": key.name})
-                record_when_complete(request, policy)
+                # Another key beside those there: a change of the method (methods/lifecycle).
+                lifecycle.added(
+                    request=request,
+                    method=method,
+                    policy=policy,
+                    replaced=bool(keys),
+                    message=_("Passkey “%(name)s” added.") % {"name": key.name},
+                )
                 return redirect("registration:overview")
     return render(
         request,
@@ -99,20 +105,14 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     )
 
 
-def _changed(request: HttpRequest, method, policy, kind: str, action: str) -> None:
-    """Audit the change, rotate the session key, tell the person's addresses."""
-    record(kind, request=request, subject=request.user, method=method.kind)
-    request.session.cycle_key()
-    notify_method_changed(user=request.user, method=method, action=action, policy=policy)
-
-
 @require_POST
-@method_setup_page
+@setup_page
 def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
     deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
     if deleted:
-        _changed(request, method, policy, EventKind.METHOD_REMOVED, translation.gettext("removed"))
-        messages.success(request, _("The key was removed."))
+        lifecycle.removed(
+            request=request, method=method, policy=policy, message=_("The key was removed.")
+        )
     return redirect(method.setup_url())
 
 
@@ -128,7 +128,7 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
         credential = form.cleaned_data["credential"]
         if not credential:
             form.add_error(None, NEEDS_JAVASCRIPT)
-        elif reset_flows.reset_prove(
+        elif reset_flow("reset_prove")(
             request=request,
             state=state,
             method=method,

@@ -18,14 +18,7 @@ from django.http import HttpRequest
 
 from methods.answers import answer_matches
 from methods.models import SecurityAnswer, SecurityQuestion
-from passwordreset.flows import (
-    digest,
-    method_failed,
-    method_passed,
-    questions_allowed,
-    state_user,
-)
-from passwordreset.state import ResetState
+from methods.pages import reset_flow
 
 QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
 
@@ -36,14 +29,14 @@ def dummy_hash() -> str:
     return make_password(secrets.token_hex(16), hasher="argon2")
 
 
-def reset_questions(*, request: HttpRequest, state: ResetState, method, policy) -> list:
+def reset_questions(*, request: HttpRequest, state, method, policy) -> list:
     """The questions to ask, chosen once and kept until they are answered right.
 
     A registered user gets a random draw from their own questions; any other account gets a
     stable draw from a keyed hash of the username, so the two cannot be told apart.
     """
     count = method.option(policy, "reset_count")
-    user = state_user(state)
+    user = reset_flow("state_user")(state)
     if not state.questions:
         # Only questions still approved: a retired question is never asked, of anyone, so
         # seeing one cannot tell a real account from an unknown name.
@@ -65,7 +58,7 @@ def reset_questions(*, request: HttpRequest, state: ResetState, method, policy) 
                 hashlib.sha256(
                     # The name exactly as typed, as the account lookup does: "rita" and
                     # "RITA" get different questions whether or not either exists.
-                    digest("questions:" + state.username).encode()
+                    reset_flow("digest")("questions:" + state.username).encode()
                 ).hexdigest(),
                 16,
             )
@@ -75,11 +68,9 @@ def reset_questions(*, request: HttpRequest, state: ResetState, method, policy) 
     return [by_id[pk] for pk in state.questions if pk in by_id]
 
 
-def reset_check_answers(
-    *, request: HttpRequest, state: ResetState, method, answers: dict[int, str]
-) -> bool:
+def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[int, str]) -> bool:
     """Check all answers together; the caller says only that they did not all match."""
-    user = state_user(state)
+    user = reset_flow("state_user")(state)
     stored = dict(
         SecurityAnswer.objects.filter(
             user=user.pk if user else 0, question_id__in=state.questions
@@ -90,9 +81,9 @@ def reset_check_answers(
         for pk in state.questions  # every answer is checked: no early return
     ]
     ok = bool(results) and all(results) and len(stored) == len(state.questions)
-    if not ok or user is None or not questions_allowed(user):
-        method_failed(request, state, user, str(method.kind), "wrong_answers")
+    if not ok or user is None or not reset_flow("questions_allowed")(user):
+        reset_flow("method_failed")(request, state, user, str(method.kind), "wrong_answers")
         return False
     cache.delete(f"sspr:reset:questions:{user.pk}")
-    method_passed(request, state, user, str(method.kind))
+    reset_flow("method_passed")(request, state, user, str(method.kind))
     return True

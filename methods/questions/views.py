@@ -3,7 +3,6 @@ the ones asked at /passwordreset/questions/."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,40 +11,36 @@ from django.views.decorators.http import require_http_methods
 
 from methods import flows as method_flows
 from methods.forms import QuestionsForm
+from methods.pages import NOT_VERIFIED, offered_method, posted, reset_page, setup_page, still_needed
 from methods.reset_rule import KnowledgeStanding, ResetRule, is_privileged
-from passwordreset.forms import AnswersForm
-from passwordreset.views import NOT_VERIFIED, offered_method, reset_page
-from registration.pages import method_setup_page, posted, record_when_complete, still_needed
 
 from . import reset as reset_flows
+from .forms import AnswersForm
 
 
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
-@method_setup_page
+@setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = QuestionsForm(posted(request), count=method.option(policy, "count"), user=request.user)
     if request.method == "POST" and form.is_valid():
+        if ResetRule.of(policy).knowledge_standing(is_privileged(request.user)) is (
+            KnowledgeStanding.NEVER
+        ):
+            message = _(
+                "Your security questions are saved. They do not count for a password "
+                "reset of an administrator account like yours."
+            )
+        else:
+            message = _("Your security questions are saved.")
         method_flows.questions_set(
             request=request,
             user=request.user,
             answers=form.cleaned_data["answers"],
             policy=policy,
             method=method,
+            message=message,
         )
-        if ResetRule.of(policy).knowledge_standing(is_privileged(request.user)) is (
-            KnowledgeStanding.NEVER
-        ):
-            messages.success(
-                request,
-                _(
-                    "Your security questions are saved. They do not count for a password "
-                    "reset of an administrator account like yours."
-                ),
-            )
-        else:
-            messages.success(request, _("Your security questions are saved."))
-        record_when_complete(request, policy)
         return redirect("registration:overview")
     return render(
         request,

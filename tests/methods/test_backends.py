@@ -81,7 +81,10 @@ def test_twilio_call_speaks_the_text_in_the_users_language(twilio):
     get_phone_backend().send(VOICE)
     (call,) = twilio.received
     assert call["kind"] == "Calls"
-    assert '<Say language="de-DE">Your code is: 1. 2. 3.</Say>' in call["Twiml"]
+    say = '<Say language="de-DE" voice="Polly.Marlene">'
+    assert call["Twiml"].count(say) == 4
+    # Each digit on its own, then a pause to write it down.
+    assert f'{say}Your code is:</Say>{say}1</Say><Pause length="1" />{say}2</Say>' in call["Twiml"]
 
 
 def test_twilio_wrong_credentials_are_an_unavailable_gateway(twilio, settings):

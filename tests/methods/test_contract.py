@@ -5,15 +5,21 @@ proof) has its own tests; these hold what the rest of the product relies on."""
 from __future__ import annotations
 
 import base64
+import contextlib
+from importlib import import_module
 
 import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from audit.models import Event
+from audit.models import Event, EventKind
 from helpdesk.status import Row, directory
+from methods import lifecycle
 from methods.answers import hash_answer, normalise
 from methods.authenticator.models import AuthenticatorDevice
 from methods.models import (
@@ -22,6 +28,7 @@ from methods.models import (
     OfficePhone,
     SecurityAnswer,
     SecurityQuestion,
+    VerificationCode,
 )
 from methods.passkey.models import Passkey
 from methods.registry import REGISTRY, UserMethods, statuses
@@ -71,7 +78,8 @@ def _office(user, n):
     return []  # the directory number is not secret (docs/security.md §20)
 
 
-# How to give a person each method, directly: one entry per registered method.
+# How to give a person each method, directly: one entry per method below, or, for a method in
+# a package of its own, that package's `testing.register(user, n)` (methods/recovery_codes).
 REGISTER = {
     "phone": _phone,
     "email": _email,
@@ -80,8 +88,31 @@ REGISTER = {
     "questions": _questions,
     "office": _office,
 }
+for _key, _method in REGISTRY.items():
+    if _key not in REGISTER:
+        _package = type(_method).__module__.rpartition(".")[0]
+        with contextlib.suppress(ImportError):
+            REGISTER[_key] = import_module(f"{_package}.testing").register
 
 KEYS = list(REGISTRY)
+
+
+def method_rows(user) -> dict[str, int]:
+    """Every row any method's models hold of `user`: each model of a methods app (and each
+    model one of them extends) with a relation to the user model."""
+    User = get_user_model()
+    models = set()
+    for config in apps.get_app_configs():
+        if config.name == "methods" or config.name.startswith("methods."):
+            for model in config.get_models():
+                models.update([model, *model._meta.get_parent_list()])
+    counts = {}
+    for model in models:
+        for field in model._meta.get_fields():
+            if field.is_relation and field.concrete and field.related_model is User:
+                rows = model.objects.filter(**{field.name: user}).count()
+                counts[f"{model._meta.label}.{field.name}"] = rows
+    return counts
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +123,7 @@ def _everything_on(policy, approved_questions):
 
 
 def test_every_method_is_in_this_suite_and_names_itself_uniquely():
-    assert set(REGISTER) == set(REGISTRY), "add the new method to REGISTER above"
+    assert set(REGISTER) == set(REGISTRY), "add REGISTER above, or <package>/testing.py"
     for attribute in ("kind", "slug", "key"):
         values = [str(getattr(method, attribute)) for method in REGISTRY.values()]
         assert len(set(values)) == len(values), attribute
@@ -192,3 +223,57 @@ def test_the_admin_shows_it_on_the_persons_page_without_secrets(key, make_user, 
     if key not in ("phone", "email"):  # the admin sees contact details in full (README)
         for secret in secrets:
             assert secret not in page, (key, secret)
+
+
+@pytest.mark.parametrize("key", [key for key in KEYS if REGISTRY[key].user_managed])
+def test_removing_it_records_the_same_events_the_same_way(key, make_user, policy):
+    """methods/lifecycle.py, `removed`: one METHOD_REMOVED naming the method's kind, a new
+    session key, a notice to the account's address, and the signal other apps listen to."""
+    method = REGISTRY[key]
+    owner = make_user("owner", email="owner@example.org")
+    client = Client()
+    sign_in(client, "owner")
+    REGISTER[key](owner, 4)
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append((sender, kwargs["method"], kwargs["user"]))
+
+    lifecycle.method_removed.connect(listener)
+    try:
+        before = client.session.session_key
+        mail.outbox.clear()
+        assert client.post(f"/ssprsetup/{method.slug}/remove/").status_code == 302
+    finally:
+        lifecycle.method_removed.disconnect(listener)
+    events = Event.objects.filter(kind=EventKind.METHOD_REMOVED, subject=owner)
+    assert [event.details for event in events] == [{"method": str(method.kind)}]
+    assert client.session.session_key != before
+    assert "owner@example.org" in [message.to[0] for message in mail.outbox]
+    assert heard == [(type(method), method, owner)]
+
+
+def test_purge_leaves_no_row_of_any_method(make_user, policy):
+    """A leaver past retention (directory/sync.py) loses every method's records, whatever
+    methods the registry holds; nobody else loses anything."""
+    leaver, stayer = make_user("leaver"), make_user("stayer")
+    for n, key in enumerate(KEYS):
+        REGISTER[key](leaver, 10 + n)
+        REGISTER[key](stayer, 40 + n)
+    # A code on its way, and an authenticator app not yet confirmed: pending data goes too.
+    VerificationCode.objects.create(
+        user=leaver,
+        name="p",
+        method="authentication_phone",
+        purpose="register",
+        destination="+447400123999",
+    )
+    AuthenticatorDevice.objects.create(user=leaver, name="pending", confirmed=False)
+    assert sum(method_rows(leaver).values()) > len(KEYS)
+    kept = method_rows(stayer)
+    had = lifecycle.purge(leaver)
+    assert sorted(had) == sorted(str(method.kind) for method in REGISTRY.values())
+    assert not any(method_rows(leaver).values()), method_rows(leaver)
+    assert method_rows(stayer) == kept
+    for method in REGISTRY.values():
+        assert not method.status(UserMethods.load(leaver), policy).is_set

@@ -1,0 +1,192 @@
+"""A method's life, written once: added, replaced, used, removed, purged (README,
+"Architecture"). Every method's pages call these instead of writing their own bookkeeping, so
+every method records the same events the same way (tests/methods/test_contract.py):
+
+- added / replaced: the audit event (METHOD_VERIFIED, or METHOD_CHANGED when it replaced an
+  earlier registration of the same method), a new session key (docs/security.md §23), a notice
+  to the account's addresses (and a replaced address), the page's own message, then the
+  `method_added` signal (the registration app records the registration the moment it is
+  complete);
+- used: the `method_used` signal, after the method proved its owner at /passwordreset;
+- removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal;
+- purged: every method's records of one person gone (a leaver past retention), every row of
+  every method, then the `methods_purged` signal (the registration app removes its record).
+
+Receivers get `sender` (the Method class), `method`, `user`, `request` (None when no page is
+involved) and `policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.dispatch import Signal
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from audit.log import record
+from audit.models import EventKind
+from delivery import outbox
+from delivery.outbox import Message
+
+from .masking import mask_email
+
+method_added = Signal()
+method_used = Signal()
+method_removed = Signal()
+methods_purged = Signal()
+
+
+def added(
+    *,
+    request: HttpRequest,
+    method,
+    policy,
+    replaced: bool = False,
+    masked: str = "",
+    extra_recipients: Sequence[str] = (),
+    message: str = "",
+    **details,
+) -> None:
+    """`method` was added for the signed-in person (or `replaced` an earlier registration of
+    it). Call after the transaction that saved it. `details` go to the audit event (counts and
+    kinds only: never a secret, audit/log.py refuses those)."""
+    user = request.user
+    kind = EventKind.METHOD_CHANGED if replaced else EventKind.METHOD_VERIFIED
+    record(kind, request=request, subject=user, method=str(method.kind), **details)
+    # A new step passed: a new session key (docs/security.md §23).
+    request.session.cycle_key()
+    # Every new or changed method is announced to the account's addresses, so that a method
+    # added from a stolen session does not go unnoticed.
+    notify_method_changed(
+        user=user,
+        method=method,
+        action=translation.gettext("changed") if replaced else translation.gettext("added"),
+        masked=masked,
+        extra_recipients=extra_recipients,
+        policy=policy,
+    )
+    if message:
+        messages.success(request, message)
+    method_added.send(
+        sender=type(method),
+        method=method,
+        user=user,
+        request=request,
+        policy=policy,
+        replaced=replaced,
+    )
+
+
+def replaced(**kwargs) -> None:
+    """`added`, replacing an earlier registration of the same method."""
+    added(replaced=True, **kwargs)
+
+
+def used(*, request: HttpRequest | None, user, method, policy=None) -> None:
+    """`method` proved `user` (at /passwordreset). The portal records its own step event."""
+    method_used.send(sender=type(method), method=method, user=user, request=request, policy=policy)
+
+
+def removed(
+    *,
+    request: HttpRequest,
+    method,
+    policy,
+    extra_recipients: Sequence[str] = (),
+    message: str = "",
+) -> None:
+    """The signed-in person removed `method` (or a part of it, such as one passkey). Call after
+    the transaction that removed it."""
+    user = request.user
+    record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
+    request.session.cycle_key()
+    notify_method_changed(
+        user=user,
+        method=method,
+        action=translation.gettext("removed"),
+        extra_recipients=extra_recipients,
+        policy=policy,
+    )
+    if message:
+        messages.success(request, message)
+    method_removed.send(
+        sender=type(method), method=method, user=user, request=request, policy=policy
+    )
+
+
+def remove(*, request: HttpRequest, method, policy, message: str = "") -> bool:
+    """Remove the signed-in person's registration of `method` (its own `remove`), then
+    `removed`. Return False when there was nothing to remove (nothing is recorded)."""
+    with transaction.atomic():
+        was_there, extra = method.remove(request.user)
+    if was_there:
+        removed(
+            request=request, method=method, policy=policy, extra_recipients=extra, message=message
+        )
+    return was_there
+
+
+def purge(user) -> list[str]:
+    """Remove every record every method holds of `user` (README: a leaver's data after the
+    retention period), in one transaction. Return the kinds of the methods that had any. No
+    notice goes out: the person has left. The caller records why (e.g. DIRECTORY_DATA_REMOVED).
+    """
+    from .registry import REGISTRY  # the registry imports every method; this module none
+
+    with transaction.atomic():
+        had = [str(method.kind) for method in REGISTRY.values() if method.purge(user)]
+        methods_purged.send(sender=None, user=user, kinds=had)
+    return had
+
+
+def notify_method_changed(
+    *,
+    user,
+    method,
+    action: str,
+    policy,
+    masked: str = "",
+    extra_recipients: Sequence[str] = (),
+) -> None:
+    """Tell the account's addresses (its own, every proven personal address a method holds,
+    and a replaced address) that a method was added, changed or removed.
+
+    The notice names the method and a masked value only: never a code or a full number.
+    """
+    from .registry import REGISTRY, UserMethods
+
+    methods = UserMethods.load(user)
+    own = [address for m in REGISTRY.values() if (address := m.notice_address(methods))]
+    recipients = sorted({address for address in (user.email, *own, *extra_recipients) if address})
+    if not recipients:
+        return
+    context = {
+        "name": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        "method": method.label,
+        "action": action,
+        "masked": masked,
+        "when": timezone.localtime(),
+        "helpdesk": getattr(policy, "helpdesk_contact", ""),
+        "site_url": settings.SSPR_SITE_URL,
+    }
+    subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
+    body = render_to_string("methods/messages/method_changed.txt", context)
+    # One message per recipient, so no recipient sees the other addresses. Queued: a notice
+    # that cannot go out never undoes the change itself.
+    for address in recipients:
+        outbox.send(
+            Message(
+                channel="email",
+                to=address,
+                subject=subject,
+                body=body,
+                user_id=user.pk,
+                masked_to=mask_email(address),
+            )
+        )

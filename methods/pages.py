@@ -1,0 +1,136 @@
+"""What a method's own pages need from the apps that mount them, in one place: plug-ins
+(methods/<name>/views.py) import this module and never `registration` or `passwordreset`
+(tests/methods/test_layers.py). The hosts are reached by the dotted module paths in
+methods/conf.py (SSPR_METHOD_SETUP_HOST, SSPR_METHOD_RESET_HOST), looked up when a page is
+first served, so `methods/` sits below the apps that mount it (README, "Architecture").
+
+A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
+`needs_password(request)` and `still_needed(request, policy, method)`. A reset host module
+provides `reset_page(view)`, `offered_method(state, key)`, `NOT_VERIFIED` and the steps a
+proof goes through: `reset_prove`, `state_user`, `method_failed`, `method_passed`,
+`questions_allowed`, `digest`, `reset_send_code`, `reset_check_code`, `reset_code_delivery`.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import import_module
+from types import ModuleType
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.functional import lazy
+from django.views.decorators.debug import sensitive_post_parameters
+
+from .conf import app_settings
+
+
+def setup_host() -> ModuleType:
+    return import_module(app_settings.METHOD_SETUP_HOST)
+
+
+def reset_host() -> ModuleType:
+    return import_module(app_settings.METHOD_RESET_HOST)
+
+
+def posted(request: HttpRequest):
+    """The submitted data on POST (even when empty, so it is validated), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def _hosted(decorator_name: str, host):
+    """A decorator the host supplies, applied to `view` when the page is first served."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def page(request, *args, **kwargs):
+            if page.wrapped is None:
+                page.wrapped = getattr(host(), decorator_name)(view)
+            return page.wrapped(request, *args, **kwargs)
+
+        page.wrapped = None
+        return page
+
+    return decorate
+
+
+# A method's setup page: signed in and in scope, the URL's method enabled by the policy, a
+# recent password check (docs/security.md, "The numbers"). The view gets (request, method,
+# policy, ...).
+setup_page = _hosted("method_setup_page", setup_host)
+# A page of a setup flow that checks the password itself at its first step (methods/code):
+# signed in and in scope, never cached.
+secure_page = _hosted("secure_page", setup_host)
+# A method's reset page: needs a live attempt, never cached, the same Set-Cookie for every
+# account (docs/security.md §12). The view gets (request, state, method_key, ...).
+reset_page = _hosted("reset_page", reset_host)
+
+
+def still_needed(request: HttpRequest, policy, method=None) -> dict:
+    """What a setup page says about counting (registration/includes/still_needed.html)."""
+    return setup_host().still_needed(request, policy, method)
+
+
+def needs_password(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the password check when the last one is older than allowed, else None."""
+    return setup_host().needs_password(request)
+
+
+def offered_method(state, key: str):
+    """The method `key` and the policy, when this attempt may still use it; else 404."""
+    return reset_host().offered_method(state, key)
+
+
+def reset_flow(name: str):
+    """One of the reset portal's steps by name (see the module docstring)."""
+    return getattr(reset_host(), name)
+
+
+# One sentence for every failed check at /passwordreset (docs/security.md §12).
+NOT_VERIFIED = lazy(lambda: str(reset_host().NOT_VERIFIED), str)()
+
+
+def proof_reset(
+    request: HttpRequest,
+    state,
+    method_key: str,
+    *,
+    form_class,
+    check,
+    template: str = "methods/reset_proof.html",
+    context: dict | None = None,
+) -> HttpResponse:
+    """The one "type a proof" reset page: one form field (the form's `proof_field`) holds what
+    the person types (a code from an app, a recovery code), checked by `check(user_id, proof)`
+    through the portal's `reset_prove` (at most a few tries an attempt, the same work and
+    answer for every account, docs/security.md §12). The form's `title` and `lead` head the
+    page."""
+    if not state.action:
+        return redirect("passwordreset:action")
+    method, _policy = offered_method(state, method_key)
+    form = form_class(posted(request))
+    if request.method == "POST" and form.is_valid():
+        field = getattr(form, "proof_field", "proof")
+        proof = form.cleaned_data[field]
+        if reset_flow("reset_prove")(
+            request=request,
+            state=state,
+            method=method,
+            check=lambda user_id: check(user_id, proof),
+        ):
+            return redirect("passwordreset:methods")
+        form.add_error(field, NOT_VERIFIED)
+    return render(request, template, {"form": form, "method": method, **(context or {})})
+
+
+def proof_reset_view(*, form_class, check, template: str = "methods/reset_proof.html"):
+    """`proof_reset` as a view for a method's reset_urlconf."""
+
+    @sensitive_post_parameters()
+    @reset_page
+    def view(request: HttpRequest, state, method_key: str) -> HttpResponse:
+        return proof_reset(
+            request, state, method_key, form_class=form_class, check=check, template=template
+        )
+
+    return view

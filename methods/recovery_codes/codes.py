@@ -1,0 +1,80 @@
+"""Making, storing and spending recovery codes (docs/security.md §12, §21).
+
+A code is 12 characters from a 31-character alphabet without look-alikes (about 59 bits),
+shown in groups of four. Only a keyed hash is stored: HMAC-SHA256 under the site's secret key,
+bound to the person. A code is spent by one conditional UPDATE (`used_at` still empty): of two
+uses at once, one wins, on every database, with or without row locks."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from .models import RecoveryCode
+
+SET_SIZE = 10
+LENGTH = 12
+GROUP = 4
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/i/l
+WARN_AT = 2  # the owner is warned when this many or fewer are left
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def shown(code: str) -> str:
+    """A code as people read it: groups of four joined by hyphens."""
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
+
+
+def normalise(typed: str) -> str:
+    """What was typed, as stored: lower case, without spaces and hyphens."""
+    return "".join(ch for ch in typed.casefold() if ch.isalnum())
+
+
+def _digest(user_id: int, code: str, secret: str | None = None) -> str:
+    return salted_hmac(
+        "methods.recovery_codes", f"{user_id}|{code}", secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def _digests(user_id: int, code: str) -> list[str]:
+    """The code's hash under the secret key and each key still accepted after a rotation."""
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [_digest(user_id, code, key) for key in keys]
+
+
+def make_set(user) -> tuple[list[str], bool]:
+    """A new set for `user`, replacing any earlier one in the same transaction. Return the
+    codes (to show once, never to keep) and whether a set was replaced."""
+    codes = set()
+    while len(codes) < SET_SIZE:
+        codes.add(new_code())
+    codes = sorted(codes)
+    with transaction.atomic():
+        replaced = RecoveryCode.objects.filter(user=user).delete()[0] > 0
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(user=user, digest=_digest(user.pk, code)) for code in codes
+        )
+    return [shown(code) for code in codes], replaced
+
+
+def spend(user_id: int | None, typed: str) -> bool:
+    """Spend `typed` if it is one of the person's unused codes: one conditional update, the
+    same statement for every account (an unknown one matches no row)."""
+    code = normalise(typed)
+    won = RecoveryCode.objects.filter(
+        user_id=user_id or 0,
+        digest__in=_digests(user_id or 0, code),
+        used_at__isnull=True,
+    ).update(used_at=timezone.now())
+    return won > 0 and user_id is not None and len(code) == LENGTH
+
+
+def left(user) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()

@@ -1,0 +1,67 @@
+"""The recovery codes' pages: make a set at /ssprsetup/recovery-codes/ (shown once, with copy,
+print and a text download; no JavaScript needed but for copy), and use one at
+/passwordreset/recovery-codes/ on the one "type a proof" page (methods/pages.py)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from methods import lifecycle
+from methods.pages import proof_reset_view, setup_page, still_needed
+
+from . import codes
+from .forms import NewSetForm, RecoveryCodeForm
+
+
+def _download(request: HttpRequest, shown: list[str]) -> str:
+    """The codes as a text file, in a data: link: downloaded without another request, so the
+    codes are never kept on the server to serve it."""
+    lines = [
+        _("Recovery codes for %(account)s") % {"account": request.user.get_username()},
+        _("Made %(when)s. Each code works once.")
+        % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+        "",
+        *shown,
+        "",
+    ]
+    return "data:text/plain;charset=utf-8," + quote("\r\n".join(lines))
+
+
+@require_http_methods(["GET", "POST"])
+@setup_page
+def setup(request: HttpRequest, method, policy) -> HttpResponse:
+    form = NewSetForm(request.POST if request.method == "POST" else None)
+    context = {"method": method, "form": form, **still_needed(request, policy, method)}
+    if request.method == "POST" and form.is_valid():
+        shown, replaced = codes.make_set(request.user)
+        lifecycle.added(
+            request=request,
+            method=method,
+            policy=policy,
+            replaced=replaced,
+            count=len(shown),
+            message=_("New recovery codes made. The earlier ones no longer work.")
+            if replaced
+            else _("Recovery codes made."),
+        )
+        # Shown in this answer only: the codes are not stored, nor put in the session.
+        return render(
+            request,
+            "recovery_codes/new_set.html",
+            {**context, "codes": shown, "download": _download(request, shown)},
+        )
+    left = codes.left(request.user)
+    return render(
+        request,
+        "recovery_codes/setup.html",
+        {**context, "left": left, "low": left <= codes.WARN_AT, "has_set": left > 0},
+    )
+
+
+reset = proof_reset_view(form_class=RecoveryCodeForm, check=codes.spend)

@@ -1,0 +1,33 @@
+"""What the reset portal offers the methods' own reset pages (methods/pages.py reaches this
+module by its path, SSPR_METHOD_RESET_HOST): the page decorator, the offered-method lookup,
+the one refusal sentence and the steps a method's proof goes through."""
+
+from __future__ import annotations
+
+from .flows import (
+    digest,
+    method_failed,
+    method_passed,
+    questions_allowed,
+    reset_check_code,
+    reset_code_delivery,
+    reset_prove,
+    reset_send_code,
+    state_user,
+)
+from .views import NOT_VERIFIED, offered_method, reset_page
+
+__all__ = [
+    "NOT_VERIFIED",
+    "digest",
+    "method_failed",
+    "method_passed",
+    "offered_method",
+    "questions_allowed",
+    "reset_check_code",
+    "reset_code_delivery",
+    "reset_page",
+    "reset_prove",
+    "reset_send_code",
+    "state_user",
+]

@@ -1,0 +1,230 @@
+"""One-time recovery codes (methods/recovery_codes): ten codes shown once, stored as keyed
+hashes, each spent once at /passwordreset, a new set replacing the old, counted as one method
+and never alone for an administrator account unless the policy says so."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from urllib.parse import unquote
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+
+from audit.models import Event, EventKind
+from helpdesk.status import Row, directory
+from methods.recovery_codes import codes
+from methods.recovery_codes.models import RecoveryCode
+from methods.registry import REGISTRY, UserMethods
+from methods.reset_rule import ResetRule
+from registration.flows import registration_status
+from tests.conftest import sign_in
+from tests.passwordreset.conftest import start_reset
+
+SETUP = "/ssprsetup/recovery-codes/"
+RESET = "/passwordreset/recovery-codes/"
+CODE = re.compile(r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>")
+NOT_VERIFIED = "We could not verify you with that."
+
+
+@pytest.fixture(autouse=True)
+def _enabled(policy):
+    policy.set_option("recovery_codes", "enabled", True)
+    policy.save()
+
+
+def make_codes(client: Client) -> list[str]:
+    response = client.post(SETUP)
+    assert response.status_code == 200
+    return CODE.findall(response.content.decode())
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner", email="owner@example.org")
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    client = Client()
+    sign_in(client, "owner")
+    return client
+
+
+def test_ten_codes_of_at_least_50_bits_are_shown_once_and_stored_only_hashed(
+    owner, owner_client, db
+):
+    page = owner_client.get(SETUP).content.decode()
+    assert not CODE.findall(page) and "no recovery codes that work" in page
+    response = owner_client.post(SETUP)
+    html = response.content.decode()
+    shown = CODE.findall(html)
+    assert len(shown) == len(set(shown)) == 10
+    assert codes.LENGTH * math.log2(len(codes.ALPHABET)) >= 50
+    # The text download holds the same codes, without another request to the server.
+    download = re.search(r'href="(data:text/plain[^"]+)" download="recovery-codes.txt"', html)
+    assert all(code in unquote(download.group(1)) for code in shown)
+    assert "Copy the codes" in html and "Print" in html
+    # Nothing stores a code: not the table, not the session, not the audit trail.
+    stored = list(RecoveryCode.objects.filter(user=owner).values_list("digest", flat=True))
+    assert len(stored) == 10
+    session = str(dict(owner_client.session))
+    audit = str(list(Event.objects.values_list("details", flat=True)))
+    for code in shown:
+        plain = codes.normalise(code)
+        assert all(plain not in digest for digest in stored)
+        assert code not in session and plain not in session
+        assert code not in audit and plain not in audit
+    # Shown once: the page afterwards says how many are left, not which.
+    again = owner_client.get(SETUP).content.decode()
+    assert not CODE.findall(again) and "You have 10 recovery codes left." in again
+    event = Event.objects.get(kind=EventKind.METHOD_VERIFIED, subject=owner)
+    assert event.details == {"method": "recovery_codes", "count": 10}
+    assert [message.to for message in mail.outbox] == [["owner@example.org"]]
+
+
+def test_a_new_set_replaces_the_old_with_a_notice(owner, owner_client):
+    old = make_codes(owner_client)
+    mail.outbox.clear()
+    new = make_codes(owner_client)
+    assert not set(old) & set(new)
+    assert RecoveryCode.objects.filter(user=owner).count() == 10
+    assert Event.objects.filter(kind=EventKind.METHOD_CHANGED, subject=owner).count() == 1
+    assert len(mail.outbox) == 1 and "changed" in mail.outbox[0].body
+    assert not codes.spend(owner.pk, old[0])
+    assert codes.spend(owner.pk, new[0])
+
+
+def test_a_code_proves_its_owner_at_reset_once(owner, owner_client):
+    shown = make_codes(owner_client)
+    reset = Client()
+    start_reset(reset, "owner")
+    assert RESET in reset.get("/passwordreset/methods/").content.decode()
+    page = reset.get(RESET)
+    assert page.status_code == 200 and 'name="proof"' in page.content.decode()
+    response = reset.post(RESET, {"proof": shown[0].upper().replace("-", " ")})
+    assert response.status_code == 302
+    # Proven (the policy asks for one method): the portal moves on to the new password.
+    assert reset.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
+    # Spent: a second attempt with the same code is refused; another code still works.
+    again = Client()
+    start_reset(again, "owner")
+    refused = again.post(RESET, {"proof": shown[0]})
+    assert NOT_VERIFIED in refused.content.decode()
+    assert again.post(RESET, {"proof": shown[1]}).status_code == 302
+    assert codes.left(owner) == 8
+
+
+def test_a_wrong_code_gets_the_same_answer_for_every_account(owner, owner_client, make_user):
+    make_codes(owner_client)
+    make_user("other")
+    answers = {}
+    for name in ("owner", "other", "nobody"):
+        client = Client()
+        start_reset(client, name)
+        response = client.post(RESET, {"proof": "abcd-efgh-jkmn"})
+        body = response.content.decode()
+        # The same status, refusal, page (less its tokens), headers and cookies set.
+        page = re.sub(r'value="[^"]{20,}"|data-seconds-left="\d+"', "", body)
+        answers[name] = (
+            response.status_code,
+            NOT_VERIFIED in body,
+            page,
+            sorted(response.headers),
+            sorted(response.cookies),
+        )
+    assert answers["owner"] == answers["other"] == answers["nobody"]
+    assert codes.left(owner) == 10
+
+
+@pytest.mark.parametrize("typed", ["", "x" * 41, "abcd-efgh", "0000-0000-0000", "abcd-efgh-jk2!"])
+def test_badly_typed_codes_get_a_message_by_the_field_and_change_nothing(owner, typed):
+    client = Client()
+    start_reset(client, "owner")
+    response = client.post(RESET, {"proof": typed})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Enter one recovery code" in body and 'id="id_proof_error"' in body
+    assert not Event.objects.filter(kind=EventKind.RESET_METHOD_FAILED).exists()
+
+
+def test_the_owner_sees_how_many_are_left_and_is_warned_at_two(owner, owner_client, policy):
+    shown = make_codes(owner_client)
+    for code in shown[:7]:
+        assert codes.spend(owner.pk, code)
+    page = owner_client.get(SETUP).content.decode()
+    assert "You have 3 recovery codes left." in page and "Make a new set soon" not in page
+    assert codes.spend(owner.pk, shown[7])
+    page = owner_client.get(SETUP).content.decode()
+    assert "You have 2 recovery codes left." in page and "Make a new set soon" in page
+    status = REGISTRY["recovery_codes"].status(UserMethods.load(owner), policy)
+    assert "2 left" in status.value and "new set soon" in status.value
+    overview = owner_client.get("/ssprsetup/").content.decode()
+    assert "recovery codes: 2 left: make a new set soon" in overview
+    for code in shown[8:]:
+        assert codes.spend(owner.pk, code)
+    assert not REGISTRY["recovery_codes"].status(UserMethods.load(owner), policy).counts
+
+
+def test_the_helpdesk_sees_how_many_are_left_never_the_codes(owner, owner_client, policy):
+    shown = make_codes(owner_client)
+    codes.spend(owner.pk, shown[0])
+    row = Row.of(directory(policy).get(pk=owner.pk), ResetRule.of(policy))
+    assert {key: masked for key, _label, masked in row.methods}["recovery_codes"] == (
+        "recovery codes: 9 left"
+    )
+
+
+def test_they_count_as_one_method_never_alone_for_an_administrator(make_user, policy):
+    person, admin = make_user("person"), make_user("boss", staff=True)
+    codes.make_set(person)
+    codes.make_set(admin)
+    policy.reset_methods_required = policy.methods_required = 1
+    policy.save()
+    assert registration_status(user=person, policy=policy).can_finish
+    assert not registration_status(user=admin, policy=policy).can_finish
+    # Unless the policy says so.
+    policy.set_option("recovery_codes", "privileged_alone", True)
+    policy.save()
+    assert registration_status(user=admin, policy=policy).can_finish
+
+
+def race(make_user) -> None:
+    owner = make_user("owner")
+    code = codes.make_set(owner)[0][0]
+    barrier = threading.Barrier(2)
+    won: list[bool] = []
+
+    def use() -> None:
+        try:
+            barrier.wait()
+            won.append(codes.spend(owner.pk, code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=use) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(won) == [False, True]
+    assert RecoveryCode.objects.filter(user=owner, used_at__isnull=False).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_simultaneous_uses_of_one_code_pass_once(make_user, attempt):
+    """One conditional update spends a code: of two uses at the same moment, one wins (on
+    whichever database the run uses: SQLite, and PostgreSQL in the services pass)."""
+    race(make_user)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_simultaneous_uses_of_one_code_pass_once_on_postgresql(make_user, attempt):
+    assert connection.vendor == "postgresql"
+    race(make_user)
