@@ -11,7 +11,7 @@ PORT ?= 8000
 
 DIRECTORY_STAMP := $(VENV)/.directory-$(shell cat requirements-directory.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install install-directory run run-directory serve test bench load messages lint format check clean
+.PHONY: install install-directory run run-directory serve cluster test bench load messages lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ run-directory: install-directory
 serve: install
 	@HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
+# Several hosts on one machine (scripts/cluster.py): haproxy in front of three gunicorn hosts on
+# 127.0.0.2-4, two RQ workers, a throw-away PostgreSQL and Redis; prints the balancer's address.
+# Needs haproxy, postgresql and redis-server (apt-get install haproxy postgresql redis-server).
+cluster: install
+	@$(BIN)/python scripts/cluster.py
+
 # Benchmarks at 1,000 and 100,000 users, on SQLite and (when installed) PostgreSQL; the lists and
 # the stale sweep at 1,000 and 1,000,000 people on PostgreSQL; the directory sync against a slapd
 # of 10,000 and 100,000 people; every page against a bare view and the phone setup against
@@ -65,11 +71,13 @@ bench: install-directory
 	@scripts/with-services.sh $(BIN)/python benchmarks/scale.py | tee var/bench-scale.md
 	@$(BIN)/python benchmarks/enumeration.py | tee var/bench-enumeration.md
 	@scripts/with-services.sh $(BIN)/python benchmarks/directory_sync.py | tee var/bench-directory.md
+	@$(BIN)/python benchmarks/password_life.py | tee var/bench-password-life.md
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
 		--target var/peer-lib -r requirements-bench.txt
 	@$(BIN)/python benchmarks/phone_setup.py | tee var/bench-phone.md
 	@$(BIN)/python benchmarks/report.py var/bench-sqlite.md var/bench-postgresql.md \
-		var/bench-scale.md var/bench-enumeration.md var/bench-directory.md var/bench-phone.md \
+		var/bench-scale.md var/bench-enumeration.md var/bench-directory.md \
+		var/bench-password-life.md var/bench-phone.md \
 		> docs/benchmarks.md
 	@echo "Written to docs/benchmarks.md"
 
@@ -89,12 +97,17 @@ $(LOAD_STAMP): requirements-load.txt
 load: install $(LOAD_STAMP)
 	@scripts/with-services.sh $(BIN)/python benchmarks/load/run.py
 
-# Refresh the German catalogue after changing user-facing text (needs GNU gettext), then
-# translate the new entries in locale/de/LC_MESSAGES/django.po and run it again.
+# Every language of settings.LANGUAGES but English (the source), as its folder in locale/.
+LOCALES := de fr es it pt_BR nl pl ja ar
+
+# Refresh every catalogue after changing user-facing text (needs GNU gettext), set each one's
+# plural rule (scripts/plural_forms.py), then translate the new entries in
+# locale/<language>/LC_MESSAGES/django.po and run it again to compile.
 messages: install
-	$(BIN)/python manage.py makemessages -l de --ignore=.venv --ignore=tests --ignore=benchmarks \
-		--ignore=staticfiles --ignore=var --ignore=test-artifacts
-	$(BIN)/python manage.py compilemessages -l de --ignore=.venv
+	$(BIN)/python manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) --ignore=.venv \
+		--ignore=tests --ignore=benchmarks --ignore=staticfiles --ignore=var --ignore=test-artifacts
+	$(BIN)/python scripts/plural_forms.py locale
+	$(BIN)/python manage.py compilemessages $(foreach l,$(LOCALES),-l $(l)) --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,6 +26,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from sspr_site.metrics import observe_delivery
+
 from . import tracking
 from .sealing import seal
 
@@ -116,6 +118,7 @@ def run(function: str, kwargs: dict, delivery_id: str = "") -> None:
     finally:
         _running.reset(token)
     tracking.finished(delivery_id, tracking.FAILED if state["failed"] else tracking.SENT)
+    observe_delivery(function, kwargs, failed=state["failed"])
 
 
 def failed() -> None:

@@ -29,14 +29,17 @@ from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
 from methods import flows as method_flows
+from methods import lifecycle
 from methods.code import CodeMethod
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
+from registration.language import in_language_of
 from sspr_site.network import client_address
 
+from . import state as reset_state
 from .state import Action, ResetState
 
 logger = logging.getLogger("sspr.passwordreset")
@@ -183,10 +186,12 @@ def reset_send_code(
     (docs/security.md, "No enumeration"). Returns False only when this attempt has asked for
     too many codes (the same for all).
     """
-    sends = _count(f"sspr:reset:sends:{state.attempt}", 3600)
+    # Counted for the attempt's whole life, however often it was given more time.
+    sends = _count(f"sspr:reset:sends:{state.attempt}", reset_state.LONGEST_SECONDS)
     if sends > SENDS_PER_ATTEMPT:
         return False
     state.code_method = str(method.kind)
+    state.code_asked_at = time.time()
     state.save(request)
     outbox.later(
         "passwordreset.flows.reset_code_job",
@@ -236,7 +241,8 @@ def reset_code_job(
     if user is None or not registered or not matches:
         _failed_record(None, attempt, user, method, "destination_mismatch", ip=ip)
         return
-    with translation.override(language):
+    # In the person's own language, else the page's (README, "Languages").
+    with in_language_of(user, default=language):
         result = method_flows.code_issue(
             user=user,
             method=code_method,
@@ -271,7 +277,7 @@ def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bo
     attempt's account or None. Every account goes through the same steps; at most
     TRIES_PER_METHOD checks an attempt, then every answer is a refusal."""
     user = state_user(state)
-    tries = _count(f"sspr:reset:tries:{state.attempt}:{method.key}", 3600)
+    tries = _count(f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS)
     ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
     if not ok or user is None:
         method_failed(request, state, user, str(method.kind), "wrong")
@@ -311,6 +317,7 @@ def method_passed(request: HttpRequest, state: ResetState, user, kind: str) -> N
         attempt=state.attempt,
         method=kind,
     )
+    lifecycle.used(request=request, user=user, method=method_for_kind(kind))
 
 
 def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> None:
@@ -378,6 +385,7 @@ def _send_each(addresses: list[str], template: str, context: dict, user=None) ->
                 to=address,
                 subject=subject,
                 body=body,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
                 user_id=getattr(user, "pk", None),
                 masked_to=mask_email(address),
             )
@@ -385,7 +393,13 @@ def _send_each(addresses: list[str], template: str, context: dict, user=None) ->
 
 
 def notify_user(user, action: str) -> None:
-    """Tell the person, at every address they have, that their password or lock changed."""
+    """Tell the person, at every address they have, that their password or lock changed, in
+    their own language (README, "Languages")."""
+    with in_language_of(user):
+        _notify_user(user, action)
+
+
+def _notify_user(user, action: str) -> None:
     context = {
         "name": user.get_full_name() or user.get_username(),
         "username": user.get_username(),

@@ -6,12 +6,22 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from methods.forms import CodeForm, EmailForm, PhoneForm, SecretTextInput
+from methods.code.forms import ResetEmailForm, ResetPhoneForm
+from methods.forms import CodeForm
+from methods.questions.forms import AnswersForm
 from passwords.forms import BoundedPasswordsMixin
 
 from .state import Action
 
-__all__ = ["ActionForm", "AnswersForm", "CodeForm", "NewPasswordForm", "StartForm"]
+__all__ = [
+    "ActionForm",
+    "AnswersForm",
+    "CodeForm",
+    "NewPasswordForm",
+    "ResetEmailForm",
+    "ResetPhoneForm",
+    "StartForm",
+]
 
 
 class StartForm(forms.Form):
@@ -33,58 +43,6 @@ class ActionForm(forms.Form):
         ],
         error_messages={"required": _("Choose one.")},
     )
-
-
-class ResetPhoneForm(PhoneForm):
-    """The full number the person registered; any real number may be typed here."""
-
-    refuse_types = False
-
-    def __init__(self, *args, channels=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["number"].help_text = _(
-            "Type the whole number you registered. We do not show it, to protect your account."
-        )
-        if channels:
-            self.fields["channel"] = forms.ChoiceField(
-                label=_("How should we send the code?"),
-                widget=forms.RadioSelect,
-                choices=[(channel.value, channel.label) for channel in channels],
-                initial=channels[0].value,
-            )
-
-
-class ResetEmailForm(EmailForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, user=None, **kwargs)
-        self.fields["email"].help_text = _(
-            "Type the whole alternate address you registered. We do not show it, to protect "
-            "your account."
-        )
-
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        self.cleaned_data["destination"] = email
-        return email
-
-
-class AnswersForm(forms.Form):
-    def __init__(self, *args, questions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.questions = questions
-        for question in questions:
-            self.fields[f"answer_{question.pk}"] = forms.CharField(
-                label=str(question),
-                max_length=200,
-                strip=False,
-                widget=SecretTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-                error_messages={"required": _("Type an answer.")},
-            )
-
-    def answers(self) -> dict[int, str]:
-        return {
-            question.pk: self.cleaned_data[f"answer_{question.pk}"] for question in self.questions
-        }
 
 
 class PasswordlessForm(forms.Form):

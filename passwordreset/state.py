@@ -1,5 +1,6 @@
 """The state of one reset attempt. It lives in the server-side session only; the browser holds
-nothing but the session cookie. It expires after 15 minutes."""
+nothing but the session cookie. It expires after 15 minutes, or 15 minutes after the person last
+asked for more time (WCAG 2.2, 2.2.1; at most MAX_EXTENSIONS times)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from django.http import HttpRequest
 
 SESSION_KEY = "sspr_reset"
 LIFETIME_SECONDS = 15 * 60
+# The person may ask for another 15 minutes this often (WCAG 2.2, 2.2.1: at least ten times).
+MAX_EXTENSIONS = 20
+# The longest an attempt can live; its counters (sends, tries) are kept at least this long.
+LONGEST_SECONDS = LIFETIME_SECONDS * (MAX_EXTENSIONS + 1)
 
 
 class Action:
@@ -27,10 +32,31 @@ class ResetState:
     passed: list[str] = field(default_factory=list)  # method kinds passed, in order
     questions: list[int] = field(default_factory=list)  # question ids asked
     code_method: str = ""  # the method a code was (or seemed to be) sent for
+    # When a code was last asked for (for every name alike: it says nothing of whether one
+    # went out), so the code page can warn before its 10 minutes end.
+    code_asked_at: float = 0.0
+    renewed_at: float = 0.0  # the last "more time" (the 15 minutes count from then)
+    extensions: int = 0
+
+    @property
+    def seconds_left(self) -> int:
+        return max(0, int(max(self.started_at, self.renewed_at) + LIFETIME_SECONDS - time.time()))
 
     @property
     def expired(self) -> bool:
-        return time.time() - self.started_at > LIFETIME_SECONDS
+        return time.time() - max(self.started_at, self.renewed_at) > LIFETIME_SECONDS
+
+    @property
+    def extensions_left(self) -> int:
+        return max(0, MAX_EXTENSIONS - self.extensions)
+
+    def extend(self) -> bool:
+        """Another 15 minutes from now, while extensions are left."""
+        if self.expired or not self.extensions_left:
+            return False
+        self.renewed_at = time.time()
+        self.extensions += 1
+        return True
 
     def save(self, request: HttpRequest) -> None:
         request.session[SESSION_KEY] = asdict(self)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("finish/", views.finish, name="finish"),
     path("finish/strength/", views.strength, name="strength"),
     path("done/", views.done, name="done"),
+    path("more-time/", views.more_time, name="more_time"),
     # Methods with pages of their own (methods/base.py, reset_urlconf).
     *[
         path(

@@ -6,9 +6,11 @@ from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -249,6 +251,37 @@ def strength(request: HttpRequest) -> JsonResponse:
     if state is None or not flows.identity_proven(state, user, policy):
         raise Http404
     return JsonResponse(strength_answer(request.POST.get("password", ""), user))
+
+
+@never_cache
+@require_POST
+def more_time(request: HttpRequest) -> HttpResponse:
+    """Another 15 minutes for this attempt (WCAG 2.2, 2.2.1), asked for with the button the
+    pages show, or by js/time-limit.js when it warns. Without a live attempt: the "start
+    again" page. The same for every account (docs/security.md, "No enumeration")."""
+    state = reset_state.load(request)
+    if state is None:
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"seconds_left": 0}, status=410)
+        return render(request, "passwordreset/expired.html", status=200)
+    extended = state.extend()
+    state.save(request)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(
+            {"seconds_left": state.seconds_left, "extensions_left": state.extensions_left},
+            status=200 if extended else 409,
+        )
+    if extended:
+        messages.success(request, _("You have another 15 minutes."))
+    else:
+        messages.error(request, _("No more time can be added to this attempt."))
+    target = request.POST.get("next", "")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("passwordreset:methods")
+    # A path only, never a view name: whatever was posted cannot become a lookup.
+    return HttpResponseRedirect(target)
 
 
 @never_cache

@@ -7,4 +7,4 @@ class RegistrationConfig(AppConfig):
     verbose_name = _("Registration")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the sign-in receivers)
+        from . import language, signals  # noqa: F401  (connects the sign-in receivers)

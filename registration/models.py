@@ -41,3 +41,27 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return str(_("Registration of %(user)s") % {"user": self.user_id})
+
+
+class PreferredLanguage(models.Model):
+    """The language a person reads (README, "Languages"): chosen with the footer's picker while
+    signed in, else the page's language (the browser's) when they first sign in or set up a
+    method. Everything sent to them later is written in it (registration/language.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="sspr_language",
+        help_text=_("Whose language."),
+    )
+    # One of settings.LANGUAGES (checked when stored, so a new language needs no migration).
+    language = models.CharField(max_length=16, help_text=_("The language they read."))
+    updated_at = models.DateTimeField(auto_now=True, help_text=_("When it was last set."))
+
+    class Meta:
+        verbose_name = _("preferred language")
+        verbose_name_plural = _("preferred languages")
+
+    def __str__(self) -> str:
+        return self.language

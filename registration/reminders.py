@@ -20,6 +20,7 @@ from delivery.outbox import Message
 from methods.masking import mask_email
 from policy.models import Policy
 
+from .language import stored_languages
 from .models import Registration
 from .queries import RegistrationState, with_state
 
@@ -94,10 +95,11 @@ def reminders_send(
 
 
 def _send_batch(people: list, policy: Policy, language: str) -> None:
+    """Each reminder in its person's language, else `language` (README, "Languages")."""
     now = timezone.now()
-    with translation.override(language):
-        subject = render_to_string("registration/messages/reminder_subject.txt", {}).strip()
-        for person in people:
+    languages = stored_languages(person.pk for person in people)
+    for person in people:
+        with translation.override(languages.get(person.pk, language)):
             context = {
                 "name": person.get_full_name() or person.get_username(),
                 "username": person.get_username(),
@@ -108,8 +110,11 @@ def _send_batch(people: list, policy: Policy, language: str) -> None:
                 Message(
                     channel="email",
                     to=person.email,
-                    subject=subject,
+                    subject=render_to_string(
+                        "registration/messages/reminder_subject.txt", {}
+                    ).strip(),
                     body=render_to_string("registration/messages/reminder.txt", context),
+                    language=translation.get_language() or settings.LANGUAGE_CODE,
                     purpose="reminder",
                     user_id=person.pk,
                     masked_to=mask_email(person.email),

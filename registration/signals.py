@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from audit.log import record
 from audit.models import EventKind
 from directory.lockout import username_key
+from methods.lifecycle import method_added
 
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
 
@@ -29,3 +30,13 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     User = get_user_model()
     subject = User.objects.filter(**{User.USERNAME_FIELD: name}).first() if name else None
     record(EventKind.SIGN_IN_FAILED, request=request, subject=subject)
+
+
+@receiver(method_added)
+def registration_when_complete(sender, request, policy, **kwargs):
+    """The moment a new method makes the person's methods meet the policy, the registration
+    is recorded (registration/pages.py, record_when_complete)."""
+    if request is not None:
+        from .pages import record_when_complete
+
+        record_when_complete(request, policy)

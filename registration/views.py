@@ -10,11 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.log import record
 from audit.models import EventKind
+from directory import expired
 from directory.accounts import (
     ACCOUNT_GONE,
     DIRECTORY_DOWN,
@@ -107,42 +109,25 @@ def confirm_password(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters("current_password", "new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
-@secure_page
 def change_password(request: HttpRequest) -> HttpResponse:
     """Change a known password: the current one, then the new one twice. The rules that will
-    apply are listed before typing: the directory's (when there is one) and the site's."""
+    apply are listed before typing: the directory's (when there is one) and the site's.
+
+    Someone not signed in reaches it from the sign-in, when the directory said their (right)
+    password has expired or must change: they change it here, then sign in with the new one
+    (the README's "Directory")."""
+    if not request.user.is_authenticated and (needed := expired.ticket(request)):
+        return _change_needed(request, *needed)
+    return _change_signed_in(request)
+
+
+@secure_page
+def _change_signed_in(request: HttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.user, posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            password_change(
-                request=request,
-                user=request.user,
-                current=form.cleaned_data["current_password"],
-                new=form.cleaned_data["new_password1"],
-            )
-        except PasswordRefused as refusal:
-            field = "current_password" if refusal.reason == "wrong_current" else "new_password1"
-            form.add_error(field, refusal.message)
-        except TooManyWrongPasswords:
-            form.add_error(
-                None,
-                _(
-                    "Too many wrong current passwords. Wait an hour, or reset your password "
-                    "at the password reset page."
-                ),
-            )
-            status = 429
-        except DirectoryUnavailable:
-            form.add_error(None, DIRECTORY_DOWN)
-            status = 503
-        except DirectoryRefused as refusal:
-            record_refusal(request, refusal)
-            form.add_error(None, REFUSED_BY_DIRECTORY)
-            status = 503
-        except AccountMissing:
-            form.add_error(None, ACCOUNT_GONE)
-        else:
+        status = _apply_change(request, request.user, form)
+        if status is None:
             messages.success(request, _("Your password was changed."))
             return redirect("registration:overview")
     return render(
@@ -151,6 +136,64 @@ def change_password(request: HttpRequest) -> HttpResponse:
         {"form": form, "rules": password_rules(request.user)},
         status=status,
     )
+
+
+@never_cache
+def _change_needed(request: HttpRequest, user, reason: str) -> HttpResponse:
+    policy = Policy.load()
+    if not policy.in_scope(user):
+        expired.spend(request)
+        return render(request, "registration/out_of_scope.html", {"policy": policy})
+    form = ChangePasswordForm(user, posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        status = _apply_change(request, user, form)
+        if status is None:
+            expired.spend(request)
+            messages.success(request, _("Your password was changed. Sign in with it now."))
+            return redirect("registration:signin")
+    context = {
+        "form": form,
+        "rules": password_rules(user),
+        "change_needed": reason,
+        "account": user.get_username(),
+    }
+    return render(request, "registration/change_password.html", context, status=status)
+
+
+def _apply_change(request: HttpRequest, user, form) -> int | None:
+    """Make the change; None when it was made, else the page's status (the form says why)."""
+    try:
+        password_change(
+            request=request,
+            user=user,
+            current=form.cleaned_data["current_password"],
+            new=form.cleaned_data["new_password1"],
+        )
+    except PasswordRefused as refusal:
+        field = "current_password" if refusal.reason == "wrong_current" else "new_password1"
+        form.add_error(field, refusal.message)
+        return 200
+    except TooManyWrongPasswords:
+        form.add_error(
+            None,
+            _(
+                "Too many wrong current passwords. Wait an hour, or reset your password "
+                "at the password reset page."
+            ),
+        )
+        return 429
+    except DirectoryUnavailable:
+        form.add_error(None, DIRECTORY_DOWN)
+        return 503
+    except DirectoryRefused as refusal:
+        record_refusal(request, refusal, subject=user)
+        form.add_error(None, REFUSED_BY_DIRECTORY)
+        return 503
+    except AccountMissing:
+        form.add_error(None, ACCOUNT_GONE)
+        return 200
+    return None
 
 
 @sensitive_post_parameters("password")

@@ -77,12 +77,14 @@ INSTALLED_APPS = [
     "methods",
     "methods.authenticator",
     "methods.passkey",
+    "methods.recovery_codes",
     "policy",
     "registration",
     "passwordreset",
     "helpdesk",
     "passwords",
     "directory",
+    "accesspass",
     "axes",
 ]
 
@@ -98,6 +100,10 @@ SSPR_FIELD_KEYS = env_list("SSPR_FIELD_KEYS")
 MIDDLEWARE = [
     # First: probes are answered without the host check, the HTTPS redirect or a session.
     "sspr_site.health.HealthMiddleware",
+    # /metrics (from SSPR_METRICS_NETWORKS or with the token), then every request timed and
+    # counted, given a request id and logged (sspr_site.metrics, sspr_site.request_log).
+    "sspr_site.metrics.MetricsMiddleware",
+    "sspr_site.request_log.RequestLogMiddleware",
     # Each request reads the policy once (policy.models.Policy.load).
     "policy.middleware.PolicyPerRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -113,6 +119,8 @@ MIDDLEWARE = [
     "directory.middleware.DirectoryTroubleMiddleware",
     "sspr_site.limits.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sessions opened with a temporary access pass end with it and stay on /ssprsetup/.
+    "accesspass.middleware.AccessPassSessionMiddleware",
     "delivery.outbox.DeferredDeliveryMiddleware",
     "registration.middleware.RegistrationInterruptMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -243,11 +251,13 @@ SSPR_DIRECTORY = SSPR_DIRECTORY_CONFIG.kind
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses sign-ins for a locked-out username before any password check.
     "axes.backends.AxesStandaloneBackend",
+    # Temporary access passes (/ssprsetup/pass/), under the same lockout; never a password.
+    "accesspass.backends.AccessPassBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 if SSPR_DIRECTORY_CONFIG.enabled:
     # Passwords are checked by the directory only; permissions granted in the admin still count.
-    AUTHENTICATION_BACKENDS[1:] = [
+    AUTHENTICATION_BACKENDS[2:] = [
         "directory.backend.DirectoryBackend",
         "directory.backend.PermissionsBackend",
     ]
@@ -269,7 +279,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "sspr_site.network.client_address"
 AXES_LOCKOUT_CALLABLE = "passwordreset.views.locked_out"
 AXES_VERBOSE = False
-AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_SENSITIVE_PARAMETERS = ["password", "access_pass"]
 
 LOGIN_URL = "registration:signin"
 LOGIN_REDIRECT_URL = "registration:overview"
@@ -278,7 +288,20 @@ LOGOUT_REDIRECT_URL = "registration:signin"
 # --- Language and time ------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("de", _("German"))]
+# The footer's picker lists these by their own names (README, "Languages"); "ar" is written right
+# to left (Django's LANGUAGES_BIDI), and the pages say so with dir="rtl".
+LANGUAGES = [
+    ("en", _("English")),
+    ("de", _("German")),
+    ("fr", _("French")),
+    ("es", _("Spanish")),
+    ("it", _("Italian")),
+    ("pt-br", _("Brazilian Portuguese")),
+    ("nl", _("Dutch")),
+    ("pl", _("Polish")),
+    ("ja", _("Japanese")),
+    ("ar", _("Arabic")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["sspr_site.formats"]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
@@ -412,13 +435,39 @@ if not DEBUG and not TESTING:
 # Audit events older than this are removed by `manage.py purge_audit` (at least 90 days).
 SSPR_AUDIT_RETENTION_DAYS = int(os.environ.get("SSPR_AUDIT_RETENTION_DAYS", "400"))
 
+# --- Operations: metrics, request logs, the audit stream, the synthetic reset ------------------
+# README, "Metrics, logs and the audit stream". /metrics answers clients in these networks (the
+# address as resolved through SSPR_TRUSTED_PROXIES) or with "Authorization: Bearer <token>".
+SSPR_METRICS_NETWORKS = env_list("SSPR_METRICS_NETWORKS")
+SSPR_METRICS_TOKEN = os.environ.get("SSPR_METRICS_TOKEN", "")
+# "json": one JSON object per log line, and one line per request (sspr_site.request_log).
+SSPR_LOG_FORMAT = os.environ.get("SSPR_LOG_FORMAT", "plain").strip().lower()
+# Every audit event also goes to syslog (udp://host:514 or tcp://host:601, RFC 5424) and/or a
+# webhook signed with HMAC-SHA256 (audit.stream).
+SSPR_AUDIT_SYSLOG = os.environ.get("SSPR_AUDIT_SYSLOG", "")
+SSPR_AUDIT_SYSLOG_FACILITY = int(os.environ.get("SSPR_AUDIT_SYSLOG_FACILITY", "10"))
+SSPR_AUDIT_WEBHOOK_URL = os.environ.get("SSPR_AUDIT_WEBHOOK_URL", "")
+SSPR_AUDIT_WEBHOOK_SECRET = os.environ.get("SSPR_AUDIT_WEBHOOK_SECRET", "")
+SSPR_AUDIT_STREAM_TIMEOUT = float(os.environ.get("SSPR_AUDIT_STREAM_TIMEOUT", "5"))
+# `manage.py probe_reset`: the test account it resets, and where its code is read (sspr_site.probe).
+SSPR_PROBE_USERNAME = os.environ.get("SSPR_PROBE_USERNAME", "")
+SSPR_PROBE_MAILBOX = os.environ.get("SSPR_PROBE_MAILBOX", "")
+
 # --- Logging: ids, kinds and outcomes only (never codes, answers or full numbers) --------------
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "sspr_site.request_log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if SSPR_LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         # The twilio client logs request bodies (which hold the code) at INFO.

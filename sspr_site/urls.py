@@ -6,9 +6,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from registration.forms import AdminSignInForm
+from registration.language import set_language
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registration:overview", permanent=False)),
+    # Temporary access passes: /helpdesk/pass/… and /ssprsetup/pass/… (accesspass/urls.py).
+    path("", include("accesspass.urls")),
     path("ssprsetup/", include("registration.urls")),
     path("passwordreset/", include("passwordreset.urls")),
     path("helpdesk/", include("helpdesk.urls")),
@@ -19,10 +22,14 @@ urlpatterns = [
         name="admin_password_reset",
     ),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language picker, which also stores a signed-in person's choice (README, "Languages").
+    path("i18n/setlang/", set_language, name="set_language"),
 ]
 
 admin.site.login_form = AdminSignInForm
 admin.site.site_header = _("Self-service password reset")
 admin.site.site_title = _("Password reset administration")
 admin.site.index_title = _("Administration")
+
+# A database or cache that cannot be reached: 503 and the "temporarily unavailable" page.
+handler500 = "sspr_site.outage.server_error"

@@ -10,7 +10,17 @@
   window.$altcha.algorithms.set("SHA-256", function () {
     return new Worker(workerUrl);
   });
-  window.$altcha.defaults.set({ auto: "onload" });
+  // The widget speaks the page's language with the site's own words (data-strings, from the
+  // catalogue), and shows no footer or logo linking to the widget's maker.
+  var language = widget.getAttribute("language") || "en";
+  try {
+    var strings = JSON.parse(widget.getAttribute("data-strings") || "{}");
+    var base = window.$altcha.i18n.get(language) || window.$altcha.i18n.get("en") || {};
+    window.$altcha.i18n.set(language, Object.assign({}, base, strings));
+  } catch (error) {
+    // Unreadable words: the widget keeps its own English ones.
+  }
+  window.$altcha.defaults.set({ auto: "onload", hideFooter: true, hideLogo: true });
 
   // Continue waits until the check is done: pressed earlier, the server could only refuse.
   // A check that fails lets it be pressed, so that the server's message says what to do.

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from methods.phones import parse
+from methods.registry import REGISTRY
 from tests.conftest import last_email_code, questions_data, sign_in
 from tests.directory.conftest import (  # noqa: F401  (the real slapd, for the directory pass)
     directory,
@@ -57,6 +58,7 @@ ENDPOINTS = [
     ("reset", "POST", "/passwordreset/office-phone/", ["channel"]),
     ("reset", "POST", "/passwordreset/office-phone/code/", ["code"]),
     ("reset", "GET", "/passwordreset/done/", []),
+    ("reset", "POST", "/passwordreset/more-time/", ["next"]),
     ("proven", "POST", "/passwordreset/finish/", ["new_password1", "new_password2"]),
     ("proven", "POST", "/passwordreset/finish/strength/", ["password"]),
     ("anon", "POST", "/ssprsetup/signout/", []),
@@ -101,6 +103,14 @@ ENDPOINTS = [
     ("helpdesk", "GET", "/helpdesk/users/{uid}/", []),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/", ["method"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/code/", ["code"]),
+    ("helpdesk", "POST", "/helpdesk/pass/users/{uid}/", ["verification", "note"]),
+    ("helpdesk", "POST", "/helpdesk/pass/requests/{uid}/", ["action"]),
+    ("helpdesk", "GET", "/helpdesk/pass/approvals/", []),
+    ("helpdesk", "GET", "/helpdesk/passwords/", ["state", "days", "sort", "page"]),
+    ("helpdesk", "GET", "/helpdesk/passwords/export.csv", ["state", "days", "sort"]),
+    ("anon", "POST", "/ssprsetup/pass/", ["username", "access_pass"]),
+    ("user", "GET", "/ssprsetup/pass/welcome/", []),
+    ("user", "POST", "/ssprsetup/pass/password/", ["new_password1", "new_password2"]),
     ("admin", "GET", "/admin/auth/user/", ["q", "sspr_state", "sspr_can_reset", "o", "p"]),
     ("admin", "GET", "/admin/audit/event/", ["q", "kind", "o"]),
     ("admin", "GET", "/admin/registration/registration/", ["q", "completed_at__gte"]),
@@ -120,6 +130,30 @@ ENDPOINTS = [
         ["methods_required", "scope", "method__questions__count", "method__phone__sms"],
     ),
 ]
+
+
+def _method_pages():
+    """Each method's own pages (methods/base.py: setup_urlconf at /ssprsetup/<slug>/,
+    reset_urlconf at /passwordreset/<slug>/) that ENDPOINTS does not name, found from the
+    registry: a new method is fuzzed without an edit here. They get the field names methods'
+    pages read (methods/pages.py's "type a proof" page reads `proof`)."""
+    from importlib import import_module
+
+    named = {path for _who, _method, path, _fields in ENDPOINTS}
+    fields = ["proof", "code", "name", "credential"]
+    for method in REGISTRY.values():
+        for who, mount, urlconf in (
+            ("user", "/ssprsetup/", method.setup_urlconf),
+            ("reset", "/passwordreset/", method.reset_urlconf),
+        ):
+            for pattern in import_module(urlconf).urlpatterns if urlconf else ():
+                route = str(pattern.pattern).replace("<int:key_id>", "{uid}")
+                path = f"{mount}{method.slug}/{route}"
+                if path not in named and "<" not in path:
+                    yield (who, "POST", path, fields)
+
+
+ENDPOINTS += list(_method_pages())
 
 SPECIAL = [
     "",
@@ -188,8 +222,8 @@ def world(settings, make_user, approved_questions, policy):
     ]
     settings.SSPR_CAPTCHA_DIFFICULTY = 50
     settings.SSPR_CODE_RESEND_SECONDS = 0
-    policy.set_option("office", "enabled", True)
-    policy.set_option("passkey", "enabled", True)
+    for method in REGISTRY.values():  # every method, so that every method's pages are fuzzed
+        policy.set_option(method.key, "enabled", True)
     policy.save()
     target = make_user("rita")
     now = timezone.now()

@@ -368,11 +368,15 @@ def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     assert geometry and all("," not in x + width for x, width in geometry)
 
 
+BUILT_IN = ("phone", "email", "authenticator", "passkey", "questions", "office")
+
+
 def test_export_holds_what_the_status_rows_show(desk, people, policy):
     """The export reads plain values, not user objects: every cell is what the helpdesk's own
     row for that user shows."""
     from helpdesk.status import Row, directory
     from helpdesk.views import cell, phone_cell
+    from methods.registry import REGISTRY
 
     body = b"".join(desk.get("/helpdesk/export.csv").streaming_content).decode("utf-8-sig")
     exported = list(csv.reader(io.StringIO(body)))[1:]
@@ -397,6 +401,12 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
                         user.sspr_passkey_count,
                         user.sspr_answers,
                         str(user.office_phone.number) if "office" in shown else "",  # E.164
+                        # Methods added since (methods/registry.py): each its own column.
+                        *[
+                            method.export_value({f: getattr(user, f) for f in method.many_fields})
+                            for key, method in REGISTRY.items()
+                            if key not in BUILT_IN
+                        ],
                         row.completed_at.isoformat() if row.completed_at else "",
                         row.confirmed_at.isoformat() if row.confirmed_at else "",
                     )
@@ -404,6 +414,7 @@ def test_export_holds_what_the_status_rows_show(desk, people, policy):
             ]
         )
     assert exported == expected
+    assert list(REGISTRY)[: len(BUILT_IN)] == list(BUILT_IN)
     assert any(row[9] for row in exported) and any(row[4] for row in exported)
 
 

@@ -1,0 +1,100 @@
+"""The person's language, remembered (README, "Languages").
+
+It is stored when they choose it with the footer's picker while signed in, and otherwise taken
+from the page (the browser's Accept-Language or the picker's cookie) the first time they sign
+in or set up a method. Everything sent to them later (reset codes, notices, reminders, the
+helpdesk's caller check) is written in it: `in_language_of(user)`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from methods.lifecycle import method_added
+
+from .models import PreferredLanguage
+
+
+def supported(code: str | None) -> str | None:
+    """`code` as one of settings.LANGUAGES (a variant such as "de-at" becomes "de"), or None."""
+    if not code:
+        return None
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        return None
+
+
+def stored_language(user) -> str | None:
+    if user is None or not getattr(user, "pk", None):
+        return None
+    code = PreferredLanguage.objects.filter(user_id=user.pk).values_list("language", flat=True)
+    return supported(code.first())
+
+
+def stored_languages(user_ids) -> dict[int, str]:
+    """{user id: language} for those who have one; one query."""
+    rows = PreferredLanguage.objects.filter(user_id__in=list(user_ids))
+    return {
+        user_id: code
+        for user_id, lang in rows.values_list("user_id", "language")
+        if (code := supported(lang))
+    }
+
+
+def language_for(user, default: str | None = None) -> str:
+    """The language to write to `user` in: theirs, else `default`, else the current one."""
+    return (
+        stored_language(user)
+        or supported(default)
+        or supported(translation.get_language())
+        or settings.LANGUAGE_CODE
+    )
+
+
+def in_language_of(user, default: str | None = None):
+    """`with in_language_of(user):` renders what is sent to `user` in their language."""
+    return translation.override(language_for(user, default))
+
+
+def remember(user, code: str | None, *, replace: bool = True) -> None:
+    """Store `code` as the person's language; with replace=False only when none is stored."""
+    code = supported(code)
+    if code is None or user is None or not getattr(user, "pk", None):
+        return
+    if replace:
+        PreferredLanguage.objects.update_or_create(user_id=user.pk, defaults={"language": code})
+    else:
+        PreferredLanguage.objects.get_or_create(user_id=user.pk, defaults={"language": code})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The footer's picker: Django's own view (the cookie, the safe `next`), and, for a signed-in
+    person, the choice stored with them."""
+    response = django_set_language(request)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        remember(user, request.POST.get("language"))
+    return response
+
+
+@receiver(user_logged_in, dispatch_uid="sspr_language_at_sign_in")
+def language_at_sign_in(sender, request, user, **kwargs):
+    """The page's language (the browser's, or the picker's) the first time; a choice made with
+    the picker is not overwritten by a browser set to another language."""
+    if request is not None:
+        remember(user, getattr(request, "LANGUAGE_CODE", None), replace=False)
+
+
+@receiver(method_added, dispatch_uid="sspr_language_at_registration")
+def language_at_registration(sender, request, policy, **kwargs):
+    """Setting up a method is registering: the language it was done in is the person's."""
+    if request is not None and request.user.is_authenticated:
+        remember(request.user, getattr(request, "LANGUAGE_CODE", None), replace=False)

@@ -1,0 +1,76 @@
+"""Time limits the person can see coming and extend (WCAG 2.2, 2.2.1; README, "Languages and
+accessibility"): the reset attempt's 15 minutes and a code's 10 minutes.
+
+Each tag renders includes/time_limit.html: a sentence that says how long is left and how to get
+more (a button that works without JavaScript), and the data js/time-limit.js needs to warn a
+minute before the end and extend with one press.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+
+from methods.conf import app_settings
+from methods.models import Purpose, VerificationCode
+from passwordreset import state as reset_state
+
+register = template.Library()
+
+# The warning comes this long before the end (at least 20 seconds, WCAG 2.2.1).
+WARN_SECONDS = 60
+
+
+@register.inclusion_tag("includes/time_limit.html", takes_context=True)
+def reset_time_limit(context):
+    """The reset attempt: 15 minutes, another 15 on request (passwordreset.views.more_time)."""
+    request = context.get("request")
+    state = reset_state.load(request) if request is not None else None
+    if state is None:
+        return {"show": False}
+    return {
+        "show": True,
+        "kind": "attempt",
+        "seconds_left": state.seconds_left,
+        "warn_seconds": WARN_SECONDS,
+        "extend_url": reverse("passwordreset:more_time") if state.extensions_left else "",
+        "extensions_left": state.extensions_left,
+        "next": request.get_full_path(),
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("includes/time_limit.html", takes_context=True)
+def code_time_limit(context, method=None, renew_url: str = ""):
+    """A code's 10 minutes. More time is a new code: the page's own "send a new code" (set up)
+    or `renew_url` (a reset). On the reset page the time counts from when the code was asked
+    for, the same for every name; on the setup page from the person's own code."""
+    request = context.get("request")
+    seconds = None
+    if request is not None and method is None:
+        state = reset_state.load(request)
+        if state is not None and state.code_asked_at:
+            seconds = int(state.code_asked_at + app_settings.CODE_VALID_SECONDS - time.time())
+    elif request is not None and request.user.is_authenticated:
+        valid_until = (
+            VerificationCode.objects.filter(
+                user=request.user, method=method.kind, purpose=Purpose.REGISTER
+            )
+            .exclude(token="")
+            .values_list("valid_until", flat=True)
+            .first()
+        )
+        if valid_until:
+            seconds = int((valid_until - timezone.now()).total_seconds())
+    if seconds is None:
+        return {"show": False}
+    return {
+        "show": True,
+        "kind": "code",
+        "seconds_left": max(0, seconds),
+        "warn_seconds": WARN_SECONDS,
+        "renew_url": renew_url,
+    }

@@ -1,0 +1,135 @@
+// Time limits the person can see coming (WCAG 2.2, 2.2.1): a minute before the reset attempt's
+// 15 minutes or a code's 10 minutes end, a warning is announced (role="alert") with a button
+// that gives more time in one press: another 15 minutes for the attempt (as often as the server
+// allows), a new code for a code. The page works without this script: it says how long the
+// step lasts and its own button asks for more (includes/time_limit.html).
+(function () {
+  "use strict";
+
+  function text(box, name) {
+    var node = box.querySelector("[data-" + name + "]");
+    return node ? node.textContent : "";
+  }
+
+  function setUp(box) {
+    var kind = box.getAttribute("data-time-limit");
+    var warnAt = parseInt(box.getAttribute("data-warn-seconds"), 10) || 60;
+    var seconds = parseInt(box.getAttribute("data-seconds-left"), 10);
+    if (isNaN(seconds)) {
+      return;
+    }
+    var alertRegion = box.querySelector(".time-limit-alert");
+    var deadline = Date.now() + seconds * 1000;
+    var warned = false;
+    var ended = false;
+    var timer = null;
+
+    function say(message, button) {
+      alertRegion.textContent = "";
+      var line = document.createElement("p");
+      line.textContent = message;
+      alertRegion.appendChild(line);
+      alertRegion.classList.add("shown");
+      if (button) {
+        alertRegion.appendChild(button);
+        button.focus();
+      }
+    }
+
+    function clear() {
+      alertRegion.textContent = "";
+      alertRegion.classList.remove("shown");
+    }
+
+    function moreTime() {
+      var form = box.querySelector("form.time-limit-extend");
+      var url = box.getAttribute("data-extend-url");
+      if (!form || !url) {
+        return;
+      }
+      var body = new FormData(form);
+      fetch(url, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            return { status: response.status, data: data };
+          });
+        })
+        .then(function (answer) {
+          if (answer.status === 200) {
+            deadline = Date.now() + answer.data.seconds_left * 1000;
+            warned = false;
+            say(text(box, "extended"));
+            window.setTimeout(clear, 8000);
+          } else if (answer.status === 409) {
+            say(text(box, "refused"));
+          } else {
+            ended = true;
+            say(text(box, "ended"));
+          }
+        })
+        .catch(function () {
+          form.submit(); // the server answers with the page again
+        });
+    }
+
+    function newCode() {
+      var renew = box.getAttribute("data-renew-url");
+      if (renew) {
+        window.location.assign(renew);
+        return;
+      }
+      var resend = document.querySelector(".resend form button[type=submit]");
+      if (resend) {
+        resend.click();
+      }
+    }
+
+    function button() {
+      var press = document.createElement("button");
+      press.type = "button";
+      press.className = "button primary";
+      if (kind === "attempt") {
+        var own = box.querySelector("form.time-limit-extend button");
+        if (!own) {
+          return null;
+        }
+        press.textContent = own.textContent;
+        press.addEventListener("click", moreTime);
+      } else {
+        press.textContent = text(box, "button");
+        press.addEventListener("click", newCode);
+      }
+      return press;
+    }
+
+    function tick() {
+      var left = Math.round((deadline - Date.now()) / 1000);
+      if (left <= 0 && !ended) {
+        ended = true;
+        say(text(box, "ended"), kind === "code" ? button() : null);
+      } else if (left > 0 && left <= warnAt && !warned) {
+        warned = true;
+        say(text(box, "warning"), button());
+      }
+    }
+
+    // Extending with the page's own button stays on the page when the script can.
+    var own = box.querySelector("form.time-limit-extend");
+    if (own) {
+      own.addEventListener("submit", function (event) {
+        event.preventDefault();
+        moreTime();
+      });
+    }
+    timer = window.setInterval(tick, 1000);
+    tick();
+    return timer;
+  }
+
+  document.querySelectorAll("[data-time-limit]").forEach(setUp);
+})();

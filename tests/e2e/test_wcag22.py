@@ -1,0 +1,210 @@
+"""The WCAG 2.2 rules that touch recovery, in the browser (README, "Languages and accessibility").
+
+3.3.8 accessible authentication: every password, code and pass field names what it holds
+(autocomplete) and takes a paste. 2.2.1 timing adjustable: a minute before the reset attempt's
+15 minutes or a code's 10 minutes end, a warning with one button gives more time, at least ten
+times; without JavaScript the page says so and its own button does the same. 3.3.7 redundant
+entry: what was typed earlier in a flow is not asked for again.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from methods.models import AuthenticationPhone
+from passwordreset.state import MAX_EXTENSIONS
+from tests.conftest import PASSWORD
+
+from .conftest import check_accessibility, latest_phone_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# What each field may say it holds (https://html.spec.whatwg.org/#autofill-field).
+EXPECTED = {
+    "username": {"username"},
+    "password": {"current-password"},
+    "current_password": {"current-password"},
+    "new_password1": {"new-password"},
+    "new_password2": {"new-password"},
+    "code": {"one-time-code"},
+    "access_pass": {"one-time-code"},
+    "proof": {"one-time-code"},
+}
+
+FIELDS = """() => [...document.querySelectorAll(
+    "input[type=password], input[name=username], input[name=code], input[name=proof]")]
+  .map((field) => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "123456");
+    const paste = new ClipboardEvent("paste", {
+      bubbles: true, cancelable: true, clipboardData: data });
+    const taken = field.dispatchEvent(paste);
+    return {
+      name: field.name,
+      autocomplete: field.getAttribute("autocomplete"),
+      pasteRefused: !taken || field.hasAttribute("onpaste"),
+    };
+  })"""
+
+
+def fields_are_fillable(page) -> list[str]:
+    """Each password, code and pass field: its autocomplete, and a paste not refused."""
+    found = page.evaluate(FIELDS)
+    assert found, page.url
+    problems = []
+    for field in found:
+        if field["autocomplete"] not in EXPECTED.get(field["name"], {field["autocomplete"]}):
+            problems.append(f"{page.url} {field['name']}: autocomplete={field['autocomplete']}")
+        if field["pasteRefused"]:
+            problems.append(f"{page.url} {field['name']}: paste refused")
+    return problems
+
+
+def _sign_in(page, username="rita"):
+    page.goto("/ssprsetup/signin/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+
+
+def _start_reset(page, settings, username="rita"):
+    settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
+    page.goto("/passwordreset/")
+    page.locator("#id_username").fill(username)
+    page.wait_for_function(
+        "() => { const f = document.querySelector('input[name=altcha]');"
+        " return f && f.value.length > 20; }",
+        timeout=30000,
+    )
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/action/")
+    page.locator("input[value=reset]").check()
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/methods/")
+
+
+@pytest.fixture
+def rita(make_user):
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    return user
+
+
+def test_every_password_code_and_pass_field_can_be_filled_and_pasted(
+    page, rita, outboxes, settings
+):
+    phone_dir, _mail = outboxes
+    problems = []
+    for path in ("/ssprsetup/signin/", "/ssprsetup/pass/", "/passwordreset/"):
+        page.goto(path)
+        problems += fields_are_fillable(page)
+    _sign_in(page)
+    for path in ("/ssprsetup/confirm-password/", "/ssprsetup/password/"):
+        page.goto(path)
+        problems += fields_are_fillable(page)
+    page.goto("/ssprsetup/email/")
+    page.locator("#id_email").fill("rita.home@example.net")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/email/verify/")
+    problems += fields_are_fillable(page)
+    page.context.clear_cookies()
+    _start_reset(page, settings)
+    page.locator("a[href='/passwordreset/phone/']").first.click()
+    page.locator("#id_number").fill("+44 7400 123456")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/phone/code/")
+    problems += fields_are_fillable(page)
+    page.locator("#id_code").fill(latest_phone_code(phone_dir))
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/finish/")
+    problems += fields_are_fillable(page)
+    assert problems == []
+
+
+def test_the_reset_attempt_warns_a_minute_before_it_ends_and_extends_ten_times(
+    page, rita, settings
+):
+    page.clock.install()
+    _start_reset(page, settings)
+    for round_ in range(10):
+        # 14 minutes 10 seconds later: 50 seconds left, more than the 20 WCAG asks for.
+        page.clock.run_for("14:10")
+        alert = page.locator(".time-limit-alert")
+        alert.get_by_text("Less than a minute is left to finish this reset").wait_for()
+        assert alert.get_attribute("role") == "alert"
+        button = alert.get_by_role("button", name="More time")
+        assert button.evaluate("el => el === document.activeElement"), round_
+        if round_ == 0:
+            check_accessibility(page, "wcag-reset-time-warning")
+        button.click()
+        alert.get_by_text("You have another 15 minutes.").wait_for()
+    # The attempt is alive after all that: the next step opens.
+    page.reload()
+    assert page.locator("h1").count() == 1 and "/passwordreset/methods/" in page.url
+    assert f"up to {MAX_EXTENSIONS - 10} times" in page.locator(".time-limit").inner_text()
+
+
+def test_without_the_script_the_reset_says_how_long_it_lasts_and_its_button_extends(
+    page, rita, settings
+):
+    # The proof of work on the first page needs JavaScript; the time limit's script is left out.
+    page.route("**/js/time-limit.js", lambda route: route.abort())
+    _start_reset(page, settings)
+    notice = page.locator(".time-limit")
+    assert "must be finished within 15 minutes" in notice.inner_text()
+    notice.get_by_role("button", name="More time").click()
+    page.locator(".messages").get_by_text("You have another 15 minutes.").wait_for()
+    assert page.url.endswith("/passwordreset/methods/")
+    check_accessibility(page, "wcag-reset-more-time-no-script")
+
+
+def test_a_code_page_warns_before_the_code_ends_and_one_press_sends_a_new_one(
+    page, rita, outboxes, settings
+):
+    phone_dir, _mail = outboxes
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    page.clock.install()
+    _sign_in(page)
+    page.goto("/ssprsetup/phone/")
+    page.locator("#id_number").fill("+447400654321")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/phone/send/")
+    page.locator("form.stack button[type=submit]").first.click()
+    page.wait_for_url("**/ssprsetup/phone/verify/")
+    first = latest_phone_code(phone_dir)
+    page.clock.run_for("09:10")
+    alert = page.locator(".time-limit-alert")
+    alert.get_by_text("Your code stops working in less than a minute").wait_for()
+    check_accessibility(page, "wcag-code-time-warning")
+    alert.get_by_role("button", name="Send a new code").click()
+    page.wait_for_url("**/ssprsetup/phone/verify/")
+    page.wait_for_function(
+        "() => !document.querySelector('.time-limit-alert') ||"
+        " !document.querySelector('.time-limit-alert').textContent"
+    )
+    assert len(list(phone_dir.glob("*.json"))) == 2
+    assert latest_phone_code(phone_dir) != first  # a fresh code: another 10 minutes
+
+
+def test_what_was_typed_earlier_is_not_asked_again(page, rita, settings):
+    # The reset: the name is typed once and shown back, never asked for again.
+    _start_reset(page, settings)
+    for path in ("/passwordreset/methods/", "/passwordreset/phone/"):
+        page.goto(path)
+        assert page.locator("input[name=username]").count() == 0, path
+    # Setting up a phone: going back to correct the number shows what was typed.
+    page.context.clear_cookies()
+    _sign_in(page)
+    page.goto("/ssprsetup/phone/")
+    page.locator("#id_number").fill("+447400654321")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/phone/send/")
+    page.goto("/ssprsetup/phone/")
+    assert page.locator("#id_number").input_value().replace(" ", "").endswith("7400654321")
+    # Changing a known password asks for the current one, never the name again.
+    page.goto("/ssprsetup/password/")
+    assert page.locator("input[name=username]").count() == 0

@@ -1,0 +1,76 @@
+"""The reset attempt's 15 minutes can be extended, with or without JavaScript (WCAG 2.2, 2.2.1),
+at least ten times; the same for every account (docs/security.md, "No enumeration")."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from passwordreset import state as reset_state
+from passwordreset.flows import SENDS_PER_ATTEMPT
+
+from .conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [time.time()]
+    monkeypatch.setattr(reset_state.time, "time", lambda: now[0])
+    return now
+
+
+def test_more_time_keeps_the_attempt_alive_ten_times_and_more(client, registered, clock):
+    start_reset(client, "rita")
+    for _ in range(10):
+        clock[0] += 14 * 60
+        response = client.post(
+            "/passwordreset/more-time/", {"next": "/passwordreset/methods/"}, follow=True
+        )
+        assert response.redirect_chain[-1][0] == "/passwordreset/methods/"
+        assert "You have another 15 minutes." in response.content.decode()
+    clock[0] += 14 * 60
+    page = client.get("/passwordreset/methods/").content.decode()
+    assert "Prove it is you" in page or "time-limit" in page
+    assert "up to 10 times" in page
+
+
+def test_more_time_answers_the_script_and_stops_at_the_limit(client, registered, clock):
+    start_reset(client, "rita")
+    for expected in range(reset_state.MAX_EXTENSIONS - 1, -1, -1):
+        answer = client.post("/passwordreset/more-time/", HTTP_ACCEPT="application/json")
+        assert answer.status_code == 200
+        assert answer.json() == {"seconds_left": 900, "extensions_left": expected}
+    assert (
+        client.post("/passwordreset/more-time/", HTTP_ACCEPT="application/json").status_code == 409
+    )
+
+
+def test_an_ended_attempt_cannot_be_extended(client, registered, clock):
+    start_reset(client, "rita")
+    clock[0] += 16 * 60
+    response = client.post("/passwordreset/more-time/", {"next": "/passwordreset/methods/"})
+    assert "Please start again" in response.content.decode()
+    assert (
+        client.post("/passwordreset/more-time/", HTTP_ACCEPT="application/json").status_code == 410
+    )
+
+
+def test_more_time_never_leads_off_the_site(client, registered):
+    start_reset(client, "rita")
+    response = client.post("/passwordreset/more-time/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/passwordreset/methods/"
+
+
+def test_an_attempt_given_more_time_still_counts_its_codes_past_the_hour(client, registered, clock):
+    """More time is not more tries: the attempt's limits hold for its whole life."""
+    start_reset(client, "rita")
+    phone = {"number": "+447400123456", "channel": "sms"}
+    for _ in range(SENDS_PER_ATTEMPT):
+        assert client.post("/passwordreset/phone/", phone).status_code == 302
+    for _ in range(5):  # 70 minutes later, the attempt kept alive all along
+        clock[0] += 14 * 60
+        client.post("/passwordreset/more-time/", {"next": "/passwordreset/methods/"})
+    assert client.post("/passwordreset/phone/", phone).status_code == 429
