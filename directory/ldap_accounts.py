@@ -24,6 +24,8 @@ from ldap.controls import DecodeControlTuples, LDAPControl
 from ldap.controls.ppolicy import PasswordPolicyControl
 from ldap.filter import escape_filter_chars
 
+from sspr_site.metrics import observe_directory
+
 from .accounts import (
     AccountMissing,
     AccountStatus,
@@ -158,26 +160,33 @@ class DirectoryAccounts:
         While the circuit breaker is open nothing is tried (docs/security.md §41)."""
         if breaker_open():
             raise DirectoryUnavailable("the circuit breaker is open")
+        started, outcome = time.monotonic(), "ok"
         try:
-            conn = connect(self.conf, self.conf.bind_dn, self.conf.bind_password)
-        except (*UNREACHABLE, ldap.INVALID_CREDENTIALS, ldap.STRONG_AUTH_REQUIRED) as error:
-            logger.warning("directory unavailable: %s", type(error).__name__)
-            if isinstance(error, UNREACHABLE):
+            try:
+                conn = connect(self.conf, self.conf.bind_dn, self.conf.bind_password)
+            except (*UNREACHABLE, ldap.INVALID_CREDENTIALS, ldap.STRONG_AUTH_REQUIRED) as error:
+                logger.warning("directory unavailable: %s", type(error).__name__)
+                outcome = "unavailable"
+                if isinstance(error, UNREACHABLE):
+                    note_unreachable()
+                raise DirectoryUnavailable from error
+            note_reachable()
+            try:
+                yield conn
+            except UNREACHABLE as error:
+                logger.warning("directory connection lost: %s", type(error).__name__)
+                outcome = "unavailable"
                 note_unreachable()
-            raise DirectoryUnavailable from error
-        note_reachable()
-        try:
-            yield conn
-        except UNREACHABLE as error:
-            logger.warning("directory connection lost: %s", type(error).__name__)
-            note_unreachable()
-            raise DirectoryUnavailable from error
-        except ldap.LDAPError as error:
-            logger.warning("directory refused %s: %s", operation, type(error).__name__)
-            raise DirectoryRefused(operation, type(error).__name__) from error
+                raise DirectoryUnavailable from error
+            except ldap.LDAPError as error:
+                logger.warning("directory refused %s: %s", operation, type(error).__name__)
+                outcome = "refused"
+                raise DirectoryRefused(operation, type(error).__name__) from error
+            finally:
+                with suppress(ldap.LDAPError):
+                    conn.unbind_s()
         finally:
-            with suppress(ldap.LDAPError):
-                conn.unbind_s()
+            observe_directory(operation, outcome, time.monotonic() - started)
 
     def own_connection(self, dn: str, password: str):
         """A connection bound as the person; INVALID_CREDENTIALS comes through as it is."""

@@ -62,6 +62,13 @@ CODES = Counter(
     "sspr_codes", "Codes sent (queued), delivered and failed, by channel.", ["channel", "outcome"]
 )
 AUDIT_EVENTS = Counter("sspr_audit_events", "Audit events written, by kind.", ["kind"])
+DIRECTORY = Histogram(
+    "sspr_directory_operation_duration_seconds",
+    "Directory operations (the service account's), by operation and outcome: ok, unavailable "
+    "or refused.",
+    ["operation", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 # A label value is a short identifier or it is not used: nothing a person typed gets through.
 _LABEL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
@@ -87,6 +94,11 @@ def observe_event(kind: str, details: dict) -> None:
         REGISTRATIONS.inc()
     elif kind == "code_sent":
         CODES.labels(_label(details.get("channel")), "sent").inc()
+
+
+def observe_directory(operation: str, outcome: str, seconds: float) -> None:
+    """One directory operation's time and outcome (directory.ldap_accounts)."""
+    DIRECTORY.labels(_label(operation), _label(outcome)).observe(seconds)
 
 
 def observe_delivery(function: str, kwargs: dict, *, failed: bool) -> None:

@@ -340,3 +340,26 @@ def test_the_deploy_check_proves_the_service_accounts_rights(slapd, settings, db
     assert "cannot set a password" not in report
     report = deploy_check(settings, slapd.environment())
     assert "sspr.W013" in report
+
+
+# --- What operators see (README, "Metrics, logs and the audit stream") -------------------------
+
+
+def _directory_count(operation: str, outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    name = "sspr_directory_operation_duration_seconds_count"
+    return REGISTRY.get_sample_value(name, {"operation": operation, "outcome": outcome}) or 0
+
+
+def test_directory_operations_are_timed_by_outcome(slapd, directory, settings):
+    ok = _directory_count("read", "ok")
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    assert _directory_count("read", "ok") > ok
+    unavailable = _directory_count("read", "unavailable")
+    slapd._terminate()
+    from directory.accounts import DirectoryUnavailable, accounts
+
+    with pytest.raises(DirectoryUnavailable):
+        accounts().check()
+    assert _directory_count("read", "unavailable") == unavailable + 1
