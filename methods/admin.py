@@ -10,9 +10,8 @@ from directory.accounts import accounts
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
-from .forms import PHONE_MESSAGES, CanonicalEmailField, PhoneForm
+from .forms import CanonicalEmailField, PhoneForm, checked_number
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
-from .phones import PhoneError, e164, parse
 
 DUPLICATE_QUESTION = _(
     "This question is approved already. Offer the existing one (its “Active” box) instead of "
@@ -94,26 +93,11 @@ class PolicyPhoneForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        raw = cleaned.get("number")
-        if "number" not in self.changed_data or not raw:
+        if "number" not in self.changed_data:
             return cleaned  # an unchanged value is not checked again on every save
-        region = cleaned.get("region") or None
-        if region is None and not raw.strip().startswith("+"):
-            self.add_error(
-                "region", _("Choose the country, or type the number starting with + and its code.")
-            )
-            return cleaned
-        try:
-            number = parse(
-                raw,
-                region=region,
-                allowed_regions=self.allowed_regions,
-                refuse_types=self.refuse_types,
-            )
-        except PhoneError as exc:
-            self.add_error("number", PHONE_MESSAGES[exc.problem])
-        else:
-            cleaned["number"] = e164(number)
+        number = checked_number(self, cleaned)
+        if number:
+            cleaned["number"] = number
         return cleaned
 
 
