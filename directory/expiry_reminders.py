@@ -29,7 +29,8 @@ from policy.models import Policy, Scope, reminder_days
 from registration.models import Registration
 
 from .models import ExpiryReminder
-from .password_life import Life, scan
+from .password_life import Life
+from .password_scan import scan
 
 AUDIT_NAME = "password_expiry"
 SOON_DAYS = 14  # the admin home's "expire in the next 14 days"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -104,3 +105,52 @@ def test_security_md_cites_only_tests_that_exist():
         if not re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.MULTILINE)
     )
     assert undefined == [], f"docs/security.md cites tests that are not defined: {undefined}"
+
+
+# The embedded mode is what `make run` serves, and `make run` installs no directory extra: the
+# site must load, migrate, seed its demo and serve every audience's first page without
+# python-ldap or django-auth-ldap.
+WITHOUT_THE_DIRECTORY_EXTRA = r"""
+import os, sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("ldap", "django_auth_ldap"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Refuse())
+sys.path.insert(0, os.getcwd())
+os.environ["DJANGO_SETTINGS_MODULE"] = "sspr_site.settings"
+import django
+django.setup()
+from django.core.management import call_command
+call_command("check")
+call_command("migrate", "--noinput", verbosity=0)
+call_command("seed_demo", "--address", "http://localhost:8000")
+from django.test import Client
+client = Client(HTTP_HOST="localhost:8000")
+for path in ("/", "/ssprsetup/", "/passwordreset/", "/helpdesk/", "/admin/login/"):
+    status = client.get(path, follow=True).status_code
+    print(path, status)
+    assert status == 200, (path, status)
+"""
+
+
+def test_the_embedded_mode_runs_without_the_directory_extra(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SSPR_LDAP")},
+        "DJANGO_DEBUG": "1",
+        "SSPR_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SSPR_SITE_URL": "http://localhost:8000",
+    }
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_DIRECTORY_EXTRA],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "/passwordreset/ 200" in done.stdout
+    assert "demo-" in done.stdout
