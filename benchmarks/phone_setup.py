@@ -3,12 +3,19 @@ of a page here (the base layout, the reset portal's first page) against a bare v
 
 This site's five requests (overview, number form, number, send, code) and django-two-factor-
 auth's phone setup wizard (its five: welcome page, welcome, method, number, token) on the same
-machine, the same Django, django-otp and phonenumbers, SQLite, in process, messages to
-in-memory backends (this site's locmem phone backend, the peer's fake gateway). Each setup is a
-new signed-in user; the median of each step over ROUNDS setups is reported.
+machine, the same Django, django-otp and phonenumbers, in process, messages to in-memory
+backends (this site's locmem phone backend, the peer's fake gateway). Both run on an SQLite file
+with the same options: write-ahead log, synchronous=NORMAL, IMMEDIATE transactions
+(sspr_site/settings.py, benchmarks/peer/settings.py). Each setup is a new signed-in user.
 
-    python benchmarks/phone_setup.py           # both, a Markdown table
-    python benchmarks/phone_setup.py ours|peer # one side, JSON (the peer runs in its own process)
+Each side runs in its own process (its own settings), kept running; after WARMUP setups on each,
+they take turns, BATCH setups at a time (this site, the peer, this site, the peer, …) for PAIRS
+turns each, so both meet the same load on a busy machine. Each pair of turns gives a ratio (the
+sum of the step medians here over the peer's); the table gives the median of each step over
+every setup, and the ratio's spread (min, median, max over the pairs).
+
+    python benchmarks/phone_setup.py                # a Markdown table
+    python benchmarks/phone_setup.py serve ours|peer  # one side, driven by the table (internal)
 
 The peer is installed by `make bench` into var/peer-lib (requirements-bench.txt), outside the
 site's environment.
@@ -29,6 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 WARMUP = 10
+PAIRS = int(os.environ.get("BENCH_PAIRS", "10"))
+BATCH = int(os.environ.get("BENCH_BATCH", "10"))
+ANSWER = "phone-setup-answer: "
 
 
 def timed(call, *args):
@@ -41,7 +51,8 @@ def medians(samples: dict[str, list[float]]) -> dict[str, float]:
     return {step: statistics.median(values[WARMUP:]) for step, values in samples.items()}
 
 
-def ours() -> dict[str, float]:
+def ours():
+    """This site: the setup's steps, one setup (its step times), and the floors."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import django_setup
 
@@ -70,14 +81,14 @@ def ours() -> dict[str, float]:
     )
     settings.SSPR_RESET_STARTS_PER_IP_PER_HOUR = 10**9
     settings.SSPR_SIGN_IN_FAILURES_PER_IP = 10**9
-    # Passwords with a fast hasher (as the peer's); security answers keep Argon2.
+    # Passwords with a fast hasher (as the peer's); security answers keep the site's Argon2.
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "passwords.hashers.Argon2PasswordHasher",
     ]
     steps = ["overview", "number form", "number", "send", "code"]
-    samples: dict[str, list[float]] = {step: [] for step in steps}
-    for n in range(ROUNDS):
+
+    def one_setup(n: int) -> list[float]:
         user = get_user_model().objects.create_user(f"bench{n}", password="x")
         client = Client()
         client.force_login(user)
@@ -94,19 +105,21 @@ def ours() -> dict[str, float]:
         code = "".join(ch for ch in locmem.outbox[-1].text if ch.isdigit())[:6]
         results.append(timed(client.post, "/ssprsetup/phone/verify/", {"code": code}))
         assert results[-1][1].status_code == 302, results[-1][1].content[:300]
-        for step, (ms, _response) in zip(steps, results, strict=True):
-            samples[step].append(ms)
-    result = medians(samples)
-    anonymous = Client()
-    times = [timed(anonymous.get, "/no/such/page/")[0] for _ in range(ROUNDS)]
-    result["floor:the base layout (a page not found)"] = statistics.median(times[WARMUP:])
-    from methods.answers import hash_answer
+        return [ms for ms, _response in results]
 
-    times = [timed(hash_answer, f"an answer {n}")[0] for n in range(WARMUP + 10)]
-    result["floor:Argon2, one security answer"] = statistics.median(times[WARMUP:])
-    for label, ms in every_page().items():
-        result[f"floor:{label}"] = ms
-    return result
+    def floors() -> dict[str, float]:
+        result = {}
+        anonymous = Client()
+        times = [timed(anonymous.get, "/no/such/page/")[0] for _ in range(ROUNDS)]
+        result["the base layout (a page not found)"] = statistics.median(times[WARMUP:])
+        from methods.answers import hash_answer
+
+        times = [timed(hash_answer, f"an answer {n}")[0] for n in range(WARMUP + 10)]
+        result["Argon2, one security answer"] = statistics.median(times[WARMUP:])
+        result.update(every_page())
+        return result
+
+    return steps, one_setup, floors
 
 
 def _code(text: str) -> str:
@@ -269,12 +282,12 @@ def every_page() -> dict[str, float]:
     return medians(samples)
 
 
-def peer() -> dict[str, float]:
+def peer():
+    """django-two-factor-auth: the wizard's steps, one setup (its step times), and the floor."""
     sys.path.insert(0, str(ROOT / "var" / "peer-lib"))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     os.environ["DJANGO_SETTINGS_MODULE"] = "peer.settings"
     import logging
-    import re
 
     import django
 
@@ -295,9 +308,9 @@ def peer() -> dict[str, float]:
     gateway.setLevel(logging.INFO)
     gateway.propagate = False
     steps = ["welcome page", "welcome", "method", "number", "token"]
-    samples: dict[str, list[float]] = {step: [] for step in steps}
     url = "/account/two_factor/setup/"
-    for n in range(ROUNDS):
+
+    def one_setup(n: int) -> list[float]:
         user = get_user_model().objects.create_user(f"bench{n}", password="x")
         client = Client()
         client.force_login(user)
@@ -315,32 +328,83 @@ def peer() -> dict[str, float]:
         token = tokens[-1]
         results.append(timed(client.post, url, step("validation", {"validation-token": token})))
         assert results[-1][1].status_code == 302, results[-1][1].content[:300]
-        for step, (ms, _response) in zip(steps, results, strict=True):
-            samples[step].append(ms)
-    result = medians(samples)
-    anonymous = Client()
-    times = [timed(anonymous.get, "/bare/")[0] for _ in range(ROUNDS)]
-    result["floor:a bare view"] = statistics.median(times[WARMUP:])
-    return result
+        return [ms for ms, _response in results]
+
+    def floors() -> dict[str, float]:
+        anonymous = Client()
+        times = [timed(anonymous.get, "/bare/")[0] for _ in range(ROUNDS)]
+        return {"a bare view": statistics.median(times[WARMUP:])}
+
+    return steps, one_setup, floors
+
+
+def serve(side: str) -> None:
+    """One side, kept running: "setups N" runs N setups and answers their step times;
+    "floors" answers the floors; each answer is one line of JSON after ANSWER."""
+    steps, one_setup, floors = ours() if side == "ours" else peer()
+    done = 0
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "setups":
+            count = int(args[0])
+            answer = {"steps": steps, "samples": [one_setup(done + i) for i in range(count)]}
+            done += count
+        else:
+            answer = floors()
+        print(ANSWER + json.dumps(answer), flush=True)
+
+
+class Side:
+    def __init__(self, side: str):
+        self.process = subprocess.Popen(  # noqa: S603  (this script, one side)
+            [sys.executable, __file__, "serve", side],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, command: str):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:  # anything else a side prints is passed over
+            if line.startswith(ANSWER):
+                return json.loads(line.removeprefix(ANSWER))
+        raise SystemExit(f"the benchmark's side stopped ({self.process.wait()})")
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def step_medians(samples: list[list[float]]) -> list[float]:
+    return [statistics.median(column) for column in zip(*samples, strict=True)]
 
 
 def table() -> str:
-    runs = {}
-    for side in ("ours", "peer"):
-        output = subprocess.run(  # noqa: S603  (this script, another side)
-            [sys.executable, __file__, side], check=True, capture_output=True, text=True
-        ).stdout
-        runs[side] = json.loads(output.strip().splitlines()[-1])
-    floors = {
-        key.split(":", 1)[1]: runs[side].pop(key)
-        for side in ("ours", "peer")
-        for key in list(runs[side])
-        if key.startswith("floor:")
-    }
+    sides = {"ours": Side("ours"), "peer": Side("peer")}
+    try:
+        for side in sides.values():
+            side.ask(f"setups {WARMUP}")
+        samples: dict[str, list[list[float]]] = {"ours": [], "peer": []}
+        names: dict[str, list[str]] = {}
+        ratios = []
+        for _pair in range(PAIRS):
+            totals = {}
+            for key, side in sides.items():  # this site, then the peer: A B A B
+                answer = side.ask(f"setups {BATCH}")
+                names[key] = answer["steps"]
+                samples[key] += answer["samples"]
+                totals[key] = sum(step_medians(answer["samples"]))
+            ratios.append(totals["ours"] / totals["peer"])
+        floors = {**sides["ours"].ask("floors"), **sides["peer"].ask("floors")}
+    finally:
+        for side in sides.values():
+            side.close()
+    runs = {key: dict(zip(names[key], step_medians(samples[key]), strict=True)) for key in sides}
     ours_total, peer_total = sum(runs["ours"].values()), sum(runs["peer"].values())
     lines = [
-        f"\n## Phone setup against a peer (SQLite, {platform.machine()}, median of "
-        f"{ROUNDS - WARMUP} setups)\n",
+        f"\n## Phone setup against a peer (SQLite, the same options on both sides, "
+        f"{platform.machine()}, median of {PAIRS * BATCH} setups each, interleaved)\n",
         "| step (here / the peer) | this site | django-two-factor-auth |",
         "|---|---|---|",
     ]
@@ -351,7 +415,9 @@ def table() -> str:
     lines.append(f"| **whole setup** | **{ours_total:.1f} ms** | **{peer_total:.1f} ms** |")
     lines.append(
         f"\nRatio: this site takes {ours_total / peer_total:.2f}x the peer's time "
-        "(target: at most 0.7x)."
+        f"(target: at most 0.7x). Over {PAIRS} interleaved pairs of {BATCH} setups each: "
+        f"min {min(ratios):.2f}x, median {statistics.median(ratios):.2f}x, "
+        f"max {max(ratios):.2f}x."
     )
     bare = floors.pop("a bare view")
     argon2 = floors.pop("Argon2, one security answer")
@@ -372,7 +438,7 @@ def table() -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        print(json.dumps(ours() if sys.argv[1] == "ours" else peer()))
+    if len(sys.argv) > 2 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
     else:
         print(table())

@@ -27,8 +27,10 @@ What the figures mean against the targets, and the profiles behind them: docs/pe
   memory stays flat.
 - **phone setup against a peer, every page against a bare view** (benchmarks/phone_setup.py):
   setting up an authentication phone here (five requests) and with django-two-factor-auth's
-  wizard (its five), same Django, django-otp and phonenumbers, the same kind of SQLite database,
-  in process, messages to in-memory backends (target: at most 0.7x the peer); then every page of
+  wizard (its five), same Django, django-otp and phonenumbers, an SQLite file with the same
+  options on both sides (write-ahead log, synchronous=NORMAL, immediate transactions), in
+  process, messages to in-memory backends, the two sides taking turns (this site, the peer, …)
+  with the ratio's spread over the turns (target: at most 0.7x the peer); then every page of
   /ssprsetup, /passwordreset and /helpdesk, GET and POST, walked by a new person each round,
   against a bare view in a default project (targets: the base layout 1.2x, pages 1.5x).
 """

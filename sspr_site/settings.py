@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A directory that cannot be reached, or refuses, gets one clear page wherever it shows.
     "directory.middleware.DirectoryTroubleMiddleware",
+    # Every hashing slot taken for too long: a "busy, try again" page (passwords.hashers).
+    "passwords.middleware.HasherBusyMiddleware",
     "sspr_site.limits.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Sessions opened with a temporary access pass end with it and stay on /ssprsetup/.
@@ -223,8 +225,19 @@ CSRF_FAILURE_VIEW = "sspr_site.errors.csrf_failure"
 
 # --- Accounts ---------------------------------------------------------------------------------
 
+# Argon2id with OWASP's recommended cost by default (19 MiB, 2 passes, 1 lane), and at most
+# SSPR_CONCURRENT_HASHES hashes at once per process, each holding the memory cost; a request
+# waits up to SSPR_HASH_WAIT_SECONDS for a turn, then gets a "busy" page (passwords.hashers,
+# docs/performance.md). It keeps the name "argon2", so it also verifies hashes made with other
+# parameters (Django's 100 MiB default) and makes them again with these at the next sign-in;
+# Django's own Argon2 hasher is not listed, as it would take the name over.
+SSPR_ARGON2_TIME_COST = int(os.environ.get("SSPR_ARGON2_TIME_COST", "2"))
+SSPR_ARGON2_MEMORY_KIB = int(os.environ.get("SSPR_ARGON2_MEMORY_KIB", "19456"))
+SSPR_ARGON2_PARALLELISM = int(os.environ.get("SSPR_ARGON2_PARALLELISM", "1"))
+SSPR_CONCURRENT_HASHES = int(os.environ.get("SSPR_CONCURRENT_HASHES", "2"))
+SSPR_HASH_WAIT_SECONDS = float(os.environ.get("SSPR_HASH_WAIT_SECONDS", "5"))
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "passwords.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
