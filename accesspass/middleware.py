@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from methods import proof
 from registration import session as registration_session
 
 from .flows import expire_due
@@ -26,6 +27,7 @@ def mark(request, item) -> None:
     request.session[SESSION_KEY] = {"id": item.pk, "until": int(item.expires_at.timestamp())}
     request.session.set_expiry(item.expires_at)
     registration_session.mark_password_checked(request)
+    proof.mark_proved(request)
 
 
 def until(request) -> int | None:
@@ -56,8 +58,10 @@ class AccessPassSessionMiddleware:
             return redirect("accesspass:signin")
         checked = request.session.get(registration_session.PASSWORD_CHECKED_AT)
         if not isinstance(checked, int) or now - checked >= 60:
-            # The pass counts as the proof for changing methods while it lasts.
+            # The pass counts as the proof for changing methods while it lasts (the password
+            # check and the proof with a method, methods/proof.py).
             registration_session.mark_password_checked(request)
+            proof.mark_proved(request)
         if request.path == reverse("registration:password"):
             # Without the old password: the pass's own page sets a new one.
             return redirect("accesspass:password")

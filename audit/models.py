@@ -11,6 +11,7 @@ class EventKind(models.TextChoices):
     SIGNED_IN = "signed_in", _("Signed in")
     SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
     PASSWORD_CONFIRMED = "password_confirmed", _("Password confirmed again")
+    CHANGE_PROVED = "change_proved", _("Proved a method before a change")
     CODE_SENT = "code_sent", _("Code sent")
     CODE_SEND_REFUSED = "code_send_refused", _("Code not sent")
     CODE_FAILED = "code_failed", _("Code check failed")

@@ -88,6 +88,10 @@ class Method:
     user_managed: ClassVar[bool] = True
     knowledge: ClassVar[bool] = False
     phishing_resistant: ClassVar[bool] = False
+    # How hard the method is to steal or phish: the proof before a change and the reset portal
+    # offer the strongest first (methods/proof.py). Passkey 50, authenticator app 40, recovery
+    # codes 30, phones 20, email 10.
+    proof_strength: ClassVar[int] = 0
     enabled_by_default: ClassVar[bool] = False
     option_fields: ClassVar[dict[str, forms.Field]] = {}
     setup_urlconf: ClassVar[str | None] = None

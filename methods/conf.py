@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
         "overall": 2000,
     },
     "SSPR_SEND_LIMIT_WINDOW": 3600,
+    # Changing methods needs a proof with a registered method this recent (methods/proof.py).
+    "SSPR_METHOD_PROOF_SECONDS": 300,
     # Phone backend: a short name or a dotted path to a class.
     "SSPR_PHONE_BACKEND": "console",
     "SSPR_PHONE_FILE_PATH": "",

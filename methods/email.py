@@ -17,6 +17,7 @@ from .models import AuthenticationEmail, Channel, MethodKind
 
 class AuthenticationEmailMethod(CodeMethod):
     kind = MethodKind.AUTHENTICATION_EMAIL
+    proof_strength = 10
     slug = "email"
     key = "email"
     label = MethodKind.AUTHENTICATION_EMAIL.label

@@ -16,6 +16,7 @@ from .phones import country_prefix, international
 
 class OfficePhoneMethod(CodeMethod):
     kind = MethodKind.OFFICE_PHONE
+    proof_strength = 20
     slug = "office-phone"
     key = "office"
     label = MethodKind.OFFICE_PHONE.label

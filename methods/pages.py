@@ -5,7 +5,7 @@ methods/conf.py (SSPR_METHOD_SETUP_HOST, SSPR_METHOD_RESET_HOST), looked up when
 first served, so `methods/` sits below the apps that mount it (README, "Architecture").
 
 A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
-`needs_password(request)` and `still_needed(request, policy, method)`. A reset host module
+`needs_proof(request)` and `still_needed(request, policy, method)`. A reset host module
 provides `reset_page(view)`, `offered_method(state, key)`, `NOT_VERIFIED` and the steps a
 proof goes through: `reset_prove`, `state_user`, `method_failed`, `method_passed`,
 `questions_allowed`, `digest`, `reset_send_code`, `reset_check_code`, `reset_code_delivery`.
@@ -55,8 +55,8 @@ def _hosted(decorator_name: str, host):
 
 
 # A method's setup page: signed in and in scope, the URL's method enabled by the policy, a
-# recent password check (docs/security.md, "The numbers"). The view gets (request, method,
-# policy, ...).
+# recent password check and proof with a registered method (methods/proof.py). The view gets
+# (request, method, policy, ...).
 setup_page = _hosted("method_setup_page", setup_host)
 # A page of a setup flow that checks the password itself at its first step (methods/code):
 # signed in and in scope, never cached.
@@ -71,9 +71,10 @@ def still_needed(request: HttpRequest, policy, method=None) -> dict:
     return setup_host().still_needed(request, policy, method)
 
 
-def needs_password(request: HttpRequest) -> HttpResponse | None:
-    """A redirect to the password check when the last one is older than allowed, else None."""
-    return setup_host().needs_password(request)
+def needs_proof(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the password check, or to the proof with a registered method, when the
+    last one is older than allowed (methods/proof.py); else None."""
+    return setup_host().needs_proof(request)
 
 
 def offered_method(state, key: str):

@@ -19,6 +19,7 @@ from .phones import country_prefix, international
 
 class AuthenticationPhoneMethod(CodeMethod):
     kind = MethodKind.AUTHENTICATION_PHONE
+    proof_strength = 20
     slug = "phone"
     key = "phone"
     label = MethodKind.AUTHENTICATION_PHONE.label

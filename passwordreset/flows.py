@@ -29,7 +29,7 @@ from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
 from methods import flows as method_flows
-from methods import lifecycle
+from methods import lifecycle, proof
 from methods.code import CodeMethod
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose
@@ -61,7 +61,12 @@ def digest(value: str) -> str:
 
 def _count(key: str, window: int) -> int:
     """Count one event in the current fixed window of `window` seconds (shared cache)."""
-    key = f"{key}:{int(time.time() // window)}"
+    return _count_for(f"{key}:{int(time.time() // window)}", window)
+
+
+def _count_for(key: str, window: int) -> int:
+    """Count one event under `key`, kept `window` seconds from the first one: an attempt's
+    counters hold for its whole life, never reset by a window's edge."""
     cache.add(key, 0, timeout=window + 60)
     try:
         return cache.incr(key)
@@ -118,6 +123,48 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     return state
 
 
+PROOFS_PER_HOUR = 5  # attempts at a proof before a change, per person
+
+
+def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
+    """Start a proof with a registered method for the signed-in `user` (methods/proof.py). It
+    goes through the same method pages, tries and sending limits as a reset; at most
+    PROOFS_PER_HOUR attempts an hour per person (None past it)."""
+    if _count(f"sspr:prove:attempts:{user.pk}", 3600) > PROOFS_PER_HOUR:
+        record(EventKind.RESET_REFUSED, request=request, subject=user, reason="proof_limited")
+        return None
+    state = ResetState(
+        attempt=secrets.token_hex(8),
+        user_id=user.pk,
+        username=user.get_username(),
+        started_at=time.time(),
+        action=Action.PROVE,
+    )
+    state.save(request)
+    method_flows.session_binding(request)
+    request.session.cycle_key()
+    return state
+
+
+def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
+    """Whether this proof attempt has passed a method that proves who the person is; if so it
+    ends, and the session may change methods for the next few minutes."""
+    if state.action != Action.PROVE or user is None:
+        return False
+    if not any(not method_for_kind(kind).knowledge for kind in state.passed):
+        return False
+    reset_state.clear(request)
+    proof.mark_proved(request)
+    record(
+        EventKind.CHANGE_PROVED,
+        request=request,
+        subject=user,
+        attempt=state.attempt,
+        methods=state.passed,
+    )
+    return True
+
+
 def state_user(state: ResetState):
     """The account being reset, or None. The same query either way: a step must not be
     quicker for a name that matched no account (docs/security.md, "No enumeration")."""
@@ -148,8 +195,9 @@ def questions_allowed(user) -> bool:
 
 
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
-    """Enough methods passed, by the one reset rule (methods.reset_rule)."""
-    if user is None:
+    """Enough methods passed, by the one reset rule (methods.reset_rule). Never for a proof
+    before a change: it ends at the setup pages, never at a new password."""
+    if user is None or state.action == Action.PROVE:
         return False
     return ResetRule.of(policy).allows(proof_of(state, user, policy))
 
@@ -162,12 +210,20 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     passed, the person has shown who they are: only methods that can still count for this
     account under the reset rule (never security questions for an administrator account),
     so nothing is offered that would then be refused."""
-    offered = [m for m in enabled_methods(policy) if str(m.kind) not in state.passed]
+    if state.action == Action.PROVE:
+        # The signed-in person's own methods that can prove who they are, strongest first.
+        if user is None:
+            return []
+        return [m for m in proof.proving_methods(user, policy) if str(m.kind) not in state.passed]
+    # Strongest first, the same order for every account (methods/proof.py).
+    offered = [
+        m for m in proof.strongest_first(enabled_methods(policy)) if str(m.kind) not in state.passed
+    ]
     if not state.passed or user is None:
         return offered
     rule = ResetRule.of(policy)
-    proof = proof_of(state, user, policy)
-    return [m for m in offered if rule.helps(proof, knowledge=m.knowledge)]
+    passed = proof_of(state, user, policy)
+    return [m for m in offered if rule.helps(passed, knowledge=m.knowledge)]
 
 
 def reset_send_code(
@@ -187,7 +243,7 @@ def reset_send_code(
     too many codes (the same for all).
     """
     # Counted for the attempt's whole life, however often it was given more time.
-    sends = _count(f"sspr:reset:sends:{state.attempt}", reset_state.LONGEST_SECONDS)
+    sends = _count_for(f"sspr:reset:sends:{state.attempt}", reset_state.LONGEST_SECONDS)
     if sends > SENDS_PER_ATTEMPT:
         return False
     state.code_method = str(method.kind)
@@ -277,7 +333,9 @@ def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bo
     attempt's account or None. Every account goes through the same steps; at most
     TRIES_PER_METHOD checks an attempt, then every answer is a refusal."""
     user = state_user(state)
-    tries = _count(f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS)
+    tries = _count_for(
+        f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS
+    )
     ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
     if not ok or user is None:
         method_failed(request, state, user, str(method.kind), "wrong")

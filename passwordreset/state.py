@@ -20,6 +20,9 @@ LONGEST_SECONDS = LIFETIME_SECONDS * (MAX_EXTENSIONS + 1)
 class Action:
     RESET = "reset"
     UNLOCK = "unlock"
+    # A signed-in person proving a registered method before changing methods (methods/proof.py):
+    # it never reaches the new-password step, and the action page cannot turn it into a reset.
+    PROVE = "prove"
 
 
 @dataclass

@@ -17,6 +17,7 @@ urlpatterns = [
     path("finish/strength/", views.strength, name="strength"),
     path("done/", views.done, name="done"),
     path("more-time/", views.more_time, name="more_time"),
+    path("prove/", views.prove, name="prove"),
     # Methods with pages of their own (methods/base.py, reset_urlconf).
     *[
         path(

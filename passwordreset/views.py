@@ -7,6 +7,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,6 +43,9 @@ from .forms import (
     StartForm,
 )
 from .state import Action
+
+# Where a proof before a change returns to (a path on this site), kept in the session.
+PROVE_NEXT = "sspr_prove_next"
 
 # One sentence for every failed check, and for accounts that cannot use the portal at all.
 NOT_VERIFIED = gettext_lazy(
@@ -121,8 +125,77 @@ def start(request: HttpRequest) -> HttpResponse:
     return render(request, "passwordreset/start.html", {"form": form}, status=status)
 
 
+@never_cache
+@login_required
+@require_GET
+def prove(request: HttpRequest) -> HttpResponse:
+    """Before changing methods (registration's needs_proof): start a proof with one of the
+    signed-in person's registered methods, or go on with the one already started."""
+    next_url = safe_return(request, request.GET.get("next"))
+    state = reset_state.load(request)
+    if state is None or state.action != Action.PROVE or state.user_id != request.user.pk:
+        state = flows.prove_begin(request=request, user=request.user)
+        if state is None:
+            messages.error(
+                request,
+                _(
+                    "Too many attempts to prove it is you. For your protection, changes to "
+                    "your security info are paused for an hour; contact your helpdesk if you "
+                    "need help sooner."
+                ),
+            )
+            return redirect("registration:overview")
+    request.session[PROVE_NEXT] = next_url
+    return redirect("passwordreset:methods")
+
+
+def safe_return(request: HttpRequest, target: str | None) -> str:
+    """`target` when it is a path on this site, else the setup overview."""
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return reverse("registration:overview")
+
+
+def _prove_methods(request: HttpRequest, state, policy) -> HttpResponse:
+    """The proof before a change: the person's own methods, strongest first; once one passed,
+    back to the page that asked for it."""
+    user = flows.state_user(state)
+    if user is None or not request.user.is_authenticated or user.pk != request.user.pk:
+        # Signed out, or another person's session: the proof belongs to no one here.
+        reset_state.clear(request)
+        return redirect("registration:overview")
+    if flows.prove_passed(request=request, state=state, user=user):
+        messages.success(
+            request,
+            _("Thank you. You can change your security info for the next few minutes."),
+        )
+        return HttpResponseRedirect(safe_return(request, request.session.pop(PROVE_NEXT, None)))
+    offered = flows.offered_methods(state, policy, user)
+    registered = UserMethods.load(user)
+    return render(
+        request,
+        "passwordreset/prove.html",
+        {
+            "state": state,
+            "methods": [
+                (method, method.reset_hint(registered), method.reset_url()) for method in offered
+            ],
+            "cancel_url": reverse("registration:overview"),
+        },
+    )
+
+
 @reset_page
 def action(request: HttpRequest, state) -> HttpResponse:
+    if state.action == Action.PROVE:
+        # A proof before a change never becomes a reset (passwordreset/state.py).
+        return redirect("passwordreset:methods")
     form = ActionForm(posted(request), initial={"action": state.action or None})
     if request.method == "POST" and form.is_valid():
         state.action = form.cleaned_data["action"]
@@ -136,6 +209,8 @@ def methods(request: HttpRequest, state) -> HttpResponse:
     if not state.action:
         return redirect("passwordreset:action")
     policy = Policy.load()
+    if state.action == Action.PROVE:
+        return _prove_methods(request, state, policy)
     user = flows.state_user(state)
     if flows.identity_proven(state, user, policy):
         return redirect("passwordreset:finish")
@@ -173,7 +248,8 @@ def offered_method(state, key: str):
     method = REGISTRY.get(key)
     policy = Policy.load()
     # The account is read only once a method passed: the first step is the same for all.
-    user = flows.state_user(state) if state.passed else None
+    # A proof before a change is the signed-in person's own: their methods from the start.
+    user = flows.state_user(state) if state.passed or state.action == Action.PROVE else None
     if method is None or method not in flows.offered_methods(state, policy, user):
         raise Http404
     return method, policy

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from methods import proof
 from methods.registry import REGISTRY
 from methods.reset_rule import KnowledgeStanding
 from policy.models import Policy
@@ -44,8 +45,9 @@ def secure_page(view):
 
 def method_setup_page(view):
     """A method's own setup page (methods/<name>/views.py): signed in and in scope, the URL's
-    method enabled by the policy, and a recent password check (docs/security.md, "The
-    numbers": ten minutes). The view is given the method and the policy."""
+    method enabled by the policy, a recent password check and, once the person has a method
+    that can prove who they are, a recent proof with it (needs_proof). The view is given the
+    method and the policy."""
 
     @wraps(view)
     def wrapper(request, *args, method_key: str, **kwargs):
@@ -53,7 +55,7 @@ def method_setup_page(view):
         policy = Policy.load()
         if not method.is_enabled(policy):
             raise Http404
-        if gate := needs_password(request):
+        if gate := needs_proof(request):
             return gate
         return view(request, method, policy, *args, **kwargs)
 
@@ -69,13 +71,25 @@ def safe_return(request: HttpRequest, target: str | None) -> str:
     return reverse("registration:overview")
 
 
-def needs_password(request: HttpRequest) -> HttpResponse | None:
-    """Adding, changing or removing a method needs a password check within 10 minutes (signing
-    in counts): a stolen, older session cannot add an attacker's address."""
-    if session.password_recently_checked(request):
-        return None
+def needs_proof(request: HttpRequest) -> HttpResponse | None:
+    """Adding, changing or removing a method needs (docs/security.md rules 23 and 65):
+
+    - a password check within 10 minutes (signing in counts): a stolen, older session cannot
+      add an attacker's address;
+    - once the person has a method that can prove who they are, a proof with one of them
+      within 5 minutes (methods/proof.py), through the reset portal's pages for that method:
+      a phished password alone no longer changes how the account is recovered. A first
+      registration needs the password only.
+
+    Returns the redirect to the missing check, or None."""
     query = urlencode({"next": request.get_full_path()})
-    return redirect(f"{reverse('registration:confirm_password')}?{query}")
+    if not session.password_recently_checked(request):
+        return redirect(f"{reverse('registration:confirm_password')}?{query}")
+    if proof.recently_proved(request):
+        return None
+    if not proof.proving_methods(request.user, Policy.load()):
+        return None
+    return redirect(f"{reverse('passwordreset:prove')}?{query}")
 
 
 JUST_REGISTERED = "sspr_just_registered"

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from audit.log import record
 from audit.models import EventKind
 from directory.lockout import username_key
+from methods import proof
 from methods.lifecycle import method_added
 
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
@@ -33,10 +34,14 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
 
 
 @receiver(method_added)
-def registration_when_complete(sender, request, policy, **kwargs):
+def registration_when_complete(sender, request, policy, method=None, **kwargs):
     """The moment a new method makes the person's methods meet the policy, the registration
-    is recorded (registration/pages.py, record_when_complete)."""
+    is recorded (registration/pages.py, record_when_complete). Verifying a method that can
+    prove who the person is (not a knowledge method) is itself a proof with it, so the next
+    change in this sitting is not asked for another (methods/proof.py)."""
     if request is not None:
+        if method is not None and not method.knowledge:
+            proof.mark_proved(request)
         from .pages import record_when_complete
 
         record_when_complete(request, policy)

@@ -46,7 +46,7 @@ from .flows import (
 from .forms import ChangePasswordForm, PasswordCheckForm, SignInForm
 from .pages import (
     JUST_REGISTERED,
-    needs_password,
+    needs_proof,
     posted,
     safe_return,
     secure_page,
@@ -310,7 +310,7 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     current = method.status(UserMethods.load(request.user), policy)
     if not current.is_set:
         return redirect("registration:overview")
-    if gate := needs_password(request):
+    if gate := needs_proof(request):
         return gate
     if request.method == "POST":
         method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)

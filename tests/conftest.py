@@ -152,6 +152,22 @@ def register_phone(client: Client, number="+447400123456", channel="sms") -> str
     return code
 
 
+def prove_with_phone(client: Client, number="+447400123456", next_url="/ssprsetup/"):
+    """The proof before a change (methods/proof.py) through the reset portal's phone pages, as
+    a person makes it: returns the response that ends it (a redirect to `next_url`)."""
+    from urllib.parse import quote
+
+    response = client.get(f"/passwordreset/prove/?next={quote(next_url)}")
+    assert response["Location"] == "/passwordreset/methods/", response
+    sent = client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
+    assert sent.status_code == 302, sent.content.decode()
+    checked = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert checked["Location"] == "/passwordreset/methods/", checked.content.decode()
+    done = client.get(checked["Location"])
+    assert done["Location"] == next_url
+    return done
+
+
 def register_email(client: Client, address="alice.home@example.net") -> str:
     assert client.post("/ssprsetup/email/", {"email": address}).status_code == 302
     code = last_email_code()

@@ -84,6 +84,7 @@ def check_code(user_id: int | None, code: str) -> bool:
 
 class AuthenticatorAppMethod(Method):
     kind = KIND
+    proof_strength = 40
     slug = "authenticator"
     key = "authenticator"
     label = _("Authenticator app")

@@ -20,7 +20,7 @@ from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.forms import ChannelForm, CodeForm
 from methods.models import CheckOutcome, Purpose
-from methods.pages import needs_password, posted, secure_page, still_needed
+from methods.pages import needs_proof, posted, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 
@@ -123,7 +123,7 @@ def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
 @code_method
 def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 1: the number or address to verify."""
-    if gate := needs_password(request):
+    if gate := needs_proof(request):
         return gate
     form = method.start_form(
         posted(request),

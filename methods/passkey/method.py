@@ -41,6 +41,7 @@ class PasskeyMethod(Method):
         "works on this site, so a fake site cannot steal it. Needs JavaScript."
     )
     phishing_resistant = True
+    proof_strength = 50
     enabled_by_default = True
     option_fields = {
         "privileged_alone": forms.BooleanField(

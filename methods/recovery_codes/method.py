@@ -39,6 +39,7 @@ def describe(count: int) -> str:
 
 class RecoveryCodesMethod(Method):
     kind = "recovery_codes"
+    proof_strength = 30
     slug = "recovery-codes"
     key = "recovery_codes"
     label = _("Recovery codes")

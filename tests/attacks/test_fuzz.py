@@ -63,6 +63,7 @@ ENDPOINTS = [
     ("proven", "POST", "/passwordreset/finish/strength/", ["password"]),
     ("anon", "POST", "/ssprsetup/signout/", []),
     ("user", "GET", "/ssprsetup/", []),
+    ("user", "GET", "/passwordreset/prove/", ["next"]),
     ("user", "POST", "/ssprsetup/phone/", ["region", "number"]),
     ("user", "POST", "/ssprsetup/phone/send/", ["channel"]),
     ("user", "POST", "/ssprsetup/phone/verify/", ["code"]),

@@ -33,7 +33,7 @@ from methods.models import (
 from methods.passkey.models import Passkey
 from methods.registry import REGISTRY, UserMethods, statuses
 from methods.reset_rule import ResetRule
-from tests.conftest import sign_in
+from tests.conftest import prove_with_phone, sign_in
 from tests.passwordreset.conftest import start_reset
 
 pytestmark = pytest.mark.django_db
@@ -190,8 +190,16 @@ def test_its_owner_can_open_its_setup_and_remove_it(key, make_user, policy):
     client = Client()
     sign_in(client, "owner")
     assert client.get(method.setup_url()).status_code == 200
-    REGISTER[key](owner, 3)
-    assert client.post(f"/ssprsetup/{method.slug}/remove/").status_code == 302
+    registered = REGISTER[key](owner, 3)
+    remove = f"/ssprsetup/{method.slug}/remove/"
+    # Now the owner has a method that proves who they are: the password alone no longer
+    # removes anything (methods/proof.py), then a proof with the phone does.
+    number = registered[0] if key == "phone" else _phone(owner, 9)[0]
+    refused = client.post(remove)
+    assert refused["Location"].startswith("/passwordreset/prove/")
+    assert method.status(UserMethods.load(owner), policy).is_set
+    prove_with_phone(client, number, next_url=remove)
+    assert client.post(remove).status_code == 302
     assert not method.status(UserMethods.load(owner), policy).is_set
 
 
@@ -233,7 +241,9 @@ def test_removing_it_records_the_same_events_the_same_way(key, make_user, policy
     owner = make_user("owner", email="owner@example.org")
     client = Client()
     sign_in(client, "owner")
-    REGISTER[key](owner, 4)
+    registered = REGISTER[key](owner, 4)
+    number = registered[0] if key == "phone" else _phone(owner, 9)[0]
+    prove_with_phone(client, number)
     heard = []
 
     def listener(sender, **kwargs):

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
-from tests.conftest import PASSWORD, last_phone_code, questions_data, register_email, register_phone
+from tests.conftest import (
+    PASSWORD,
+    last_phone_code,
+    prove_with_phone,
+    questions_data,
+    register_email,
+    register_phone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,14 +69,23 @@ def test_change_after_ten_minutes_asks_for_the_password_again(signed_in, user):
         assert "That password is not right" in wrong.content.decode()
         ok = signed_in.post(response["Location"], {"password": PASSWORD})
         assert ok["Location"] == "/ssprsetup/phone/"
+        # The password is not enough for someone with a method: a proof with it comes next.
+        assert (
+            signed_in.get("/ssprsetup/phone/")["Location"]
+            == "/passwordreset/prove/?next=%2Fssprsetup%2Fphone%2F"
+        )
+        prove_with_phone(signed_in, next_url="/ssprsetup/phone/")
         assert signed_in.get("/ssprsetup/phone/").status_code == 200
     assert Event.objects.filter(kind=EventKind.PASSWORD_CONFIRMED).count() == 1
 
 
-def test_change_within_ten_minutes_needs_no_password(signed_in):
+def test_change_within_ten_minutes_needs_no_password_but_a_proof_after_five(signed_in):
     register_phone(signed_in)
-    with later(minutes=9):
+    with later(minutes=4):
+        # Verifying the phone was itself a proof with it, a few minutes ago.
         assert signed_in.get("/ssprsetup/phone/").status_code == 200
+    with later(minutes=9):
+        assert signed_in.get("/ssprsetup/phone/")["Location"].startswith("/passwordreset/prove/")
 
 
 @pytest.mark.parametrize("path", ["/ssprsetup/phone/remove/", "/ssprsetup/questions/"])

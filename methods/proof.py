@@ -1,0 +1,54 @@
+"""Proof with a registered method before a change (README, "Proof before change";
+docs/security.md rule 65).
+
+Once a person has a method that can prove who they are (one that counts and is not a
+knowledge method: security questions never suffice alone), adding, replacing or removing any
+method needs such a proof in this session within the last SSPR_METHOD_PROOF_SECONDS (five
+minutes). The password alone suffices only for a first registration and for confirming what an
+administrator entered. The proof itself runs through the reset portal's pages for each method
+(passwordreset, action "prove"), under the same limits; what is kept here is only when it
+passed, in the session, so it ends with the session.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.http import HttpRequest
+
+from .conf import app_settings
+from .registry import UserMethods, statuses
+
+PROVED_AT = "sspr_method_proved_at"
+
+
+def mark_proved(request: HttpRequest) -> None:
+    request.session[PROVED_AT] = int(time.time())
+
+
+def recently_proved(request: HttpRequest) -> bool:
+    proved_at = request.session.get(PROVED_AT)
+    return (
+        isinstance(proved_at, int) and time.time() - proved_at < app_settings.METHOD_PROOF_SECONDS
+    )
+
+
+def forget(request: HttpRequest) -> None:
+    request.session.pop(PROVED_AT, None)
+
+
+def strongest_first(methods) -> list:
+    """`methods` ordered by how hard each is to steal or phish (Method.proof_strength), the
+    registry's order among equals."""
+    return sorted(methods, key=lambda method: -method.proof_strength)
+
+
+def proving_methods(user, policy, registered: UserMethods | None = None) -> list:
+    """The methods `user` can prove who they are with, strongest first: the ones that count
+    for them under the policy, less knowledge methods."""
+    registered = registered or UserMethods.load(user)
+    return strongest_first(
+        status.method
+        for status in statuses(registered, policy)
+        if status.counts and not status.method.knowledge
+    )

@@ -1,0 +1,200 @@
+"""Proof before change (docs/security.md rules 66-67, methods/proof.py): once a person has a
+method that proves who they are, their password alone changes nothing about how the account
+is recovered; a proof with a registered method does, for five minutes of that session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from django_otp.oath import totp
+
+from audit.models import Event, EventKind
+from methods.authenticator.models import AuthenticatorDevice
+from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+from methods.proof import PROVED_AT
+from passwordreset.state import SESSION_KEY
+from tests.conftest import (
+    last_phone_code,
+    prove_with_phone,
+    question_ids,
+    questions_data,
+    register_email,
+    sign_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+447400123456"
+
+
+@pytest.fixture
+def rita(make_user, approved_questions):
+    """Registered earlier (another day, another session): a phone, an authenticator app and
+    three security questions."""
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(user=user, number=NUMBER, verified_at=timezone.now())
+    return user
+
+
+@pytest.fixture
+def thief(rita) -> Client:
+    """Someone who phished Rita's password and signed in with it."""
+    client = Client()
+    assert sign_in(client, "rita").status_code == 302
+    return client
+
+
+def with_app(user) -> str:
+    device = AuthenticatorDevice.objects.create(user=user, name="app", confirmed=True)
+    return device.bin_key.hex()
+
+
+def app_code(key_hex: str) -> str:
+    return f"{totp(bytes.fromhex(key_hex), t0=0, step=30, digits=6):06d}"
+
+
+def test_a_password_alone_cannot_add_replace_or_remove_a_method(thief, rita):
+    to_prove = "/passwordreset/prove/?next="
+    assert thief.get("/ssprsetup/email/")["Location"].startswith(to_prove)
+    # Straight to the form's POST: nothing is kept, nothing is sent.
+    response = thief.post("/ssprsetup/email/", {"email": "thief@evil.example"})
+    assert response["Location"].startswith(to_prove)
+    response = thief.post("/ssprsetup/phone/", {"region": "", "number": "+447400999999"})
+    assert response["Location"].startswith(to_prove)
+    assert thief.post("/ssprsetup/phone/remove/")["Location"].startswith(to_prove)
+    assert thief.post("/ssprsetup/questions/", questions_data(3))["Location"].startswith(to_prove)
+    assert thief.get("/ssprsetup/authenticator/")["Location"].startswith(to_prove)
+    assert not AuthenticationEmail.objects.exists()
+    assert AuthenticationPhone.objects.get(user=rita).number == NUMBER
+    assert not SecurityAnswer.objects.exists()
+    assert not AuthenticatorDevice.objects.exists()
+    assert "thief@evil.example" not in str(thief.session.items())
+
+
+def test_after_a_proof_with_the_phone_the_person_can_add_a_method(thief, rita):
+    response = thief.get("/ssprsetup/email/")
+    page = thief.get(response["Location"], follow=True)
+    text = page.content.decode()
+    assert "Confirm it is you" in text
+    assert "Authentication phone" in text
+    prove_with_phone(thief, NUMBER, next_url="/ssprsetup/email/")
+    assert thief.get("/ssprsetup/email/").status_code == 200
+    register_email(thief, "rita.home@example.net")
+    assert AuthenticationEmail.objects.get(user=rita).verified_at
+    (proved,) = Event.objects.filter(kind=EventKind.CHANGE_PROVED, subject=rita)
+    assert proved.details["methods"] == ["authentication_phone"]
+
+
+def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita):
+    key = with_app(rita)
+    thief.get("/passwordreset/prove/?next=/ssprsetup/email/")
+    for _ in range(5):
+        wrong = thief.post("/passwordreset/authenticator/", {"code": "000000"})
+        assert wrong.status_code == 200
+        assert "We could not verify you with that" in wrong.content.decode()
+    # Past the attempt's tries even the right code is refused, as at the reset portal.
+    right = thief.post("/passwordreset/authenticator/", {"code": app_code(key)})
+    assert right.status_code == 200
+    assert thief.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
+    assert PROVED_AT not in thief.session
+
+
+def test_the_strongest_method_is_offered_first_and_questions_never(rita):
+    with_app(rita)
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita.home@example.net", verified_at=timezone.now()
+    )
+    for question_id in question_ids(3):
+        SecurityAnswer.objects.create(user=rita, question_id=question_id, answer_hash="x")
+    client = Client()
+    sign_in(client, "rita")
+    page = client.get("/passwordreset/prove/?next=/ssprsetup/", follow=True).content.decode()
+    order = [
+        page.index(url)
+        for url in (
+            "/passwordreset/authenticator/",
+            "/passwordreset/phone/",
+            "/passwordreset/email/",
+        )
+    ]
+    assert order == sorted(order)
+    assert "/passwordreset/questions/" not in page
+    assert client.get("/passwordreset/questions/").status_code == 404
+
+
+def test_the_app_proves_it_and_the_person_goes_back_where_they_were(thief, rita):
+    key = with_app(rita)
+    thief.get("/passwordreset/prove/?next=/ssprsetup/phone/remove/")
+    done = thief.post("/passwordreset/authenticator/", {"code": app_code(key)})
+    assert done["Location"] == "/passwordreset/methods/"
+    assert thief.get(done["Location"])["Location"] == "/ssprsetup/phone/remove/"
+    assert thief.post("/ssprsetup/phone/remove/")["Location"] == "/ssprsetup/"
+    assert not AuthenticationPhone.objects.exists()
+
+
+def test_the_proof_lasts_five_minutes_and_ends_with_the_session(thief, rita):
+    prove_with_phone(thief, NUMBER)
+    assert thief.get("/ssprsetup/email/").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
+        assert thief.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
+    thief.post("/ssprsetup/signout/")
+    sign_in(thief, "rita")
+    assert thief.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
+
+
+def test_a_first_registration_needs_the_password_only(make_user):
+    make_user("newbie")
+    client = Client()
+    sign_in(client, "newbie")
+    assert client.get("/ssprsetup/phone/").status_code == 200
+    # Questions alone do not prove anyone: someone with only questions is not asked.
+    client.post("/ssprsetup/questions/", questions_data(3))
+    assert SecurityAnswer.objects.count() == 3
+    assert client.get("/ssprsetup/email/").status_code == 200
+
+
+def test_a_proof_never_becomes_a_reset(thief, rita):
+    thief.get("/passwordreset/prove/?next=/ssprsetup/")
+    # Not the new-password step, and the action page cannot turn it into a reset.
+    assert thief.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    assert thief.post("/passwordreset/action/", {"action": "reset"})["Location"] == (
+        "/passwordreset/methods/"
+    )
+    assert thief.session[SESSION_KEY]["action"] == "prove"
+    thief.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
+    thief.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert thief.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    assert thief.post(
+        "/passwordreset/finish/", {"new_password1": "x" * 20, "new_password2": "x" * 20}
+    ).status_code in (200, 302)
+    assert get_user_model().objects.get(pk=rita.pk).check_password("correct-horse-battery-staple")
+
+
+def test_someone_signed_out_cannot_start_a_proof(client):
+    response = client.get("/passwordreset/prove/?next=/ssprsetup/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/ssprsetup/signin/")
+
+
+def test_at_most_five_proof_attempts_an_hour(thief, rita):
+    for _ in range(5):
+        assert thief.get("/passwordreset/prove/")["Location"] == "/passwordreset/methods/"
+        session = thief.session
+        del session[SESSION_KEY]
+        session.save()
+    refused = thief.get("/passwordreset/prove/", follow=True)
+    assert "Too many attempts to prove it is you" in refused.content.decode()
+    assert SESSION_KEY not in thief.session
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x"])
+def test_the_proof_never_leaves_the_site(thief, rita, target):
+    thief.get("/passwordreset/prove/", {"next": target})
+    thief.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
+    thief.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert thief.get("/passwordreset/methods/")["Location"] == "/ssprsetup/"
