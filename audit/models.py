@@ -12,6 +12,8 @@ class EventKind(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
     PASSWORD_CONFIRMED = "password_confirmed", _("Password confirmed again")
     CHANGE_PROVED = "change_proved", _("Proved a method before a change")
+    CHANGE_REPORTED = "change_reported", _("Change reported as not theirs")
+    SELF_SERVICE_CLEARED = "self_service_cleared", _("Paused self-service cleared")
     CODE_SENT = "code_sent", _("Code sent")
     CODE_SEND_REFUSED = "code_send_refused", _("Code not sent")
     CODE_FAILED = "code_failed", _("Code check failed")

@@ -46,7 +46,9 @@ def directory(
     """Users in scope, annotated, filtered and sorted; rows carry their methods (one query)."""
     users = policy.scoped_users(get_user_model().objects.all())
     users = with_methods(with_state(users, policy), policy, select_rule=False)
-    users = users.select_related("sspr_registration")
+    # The pause after a change reported as not the person's (methods/not_me.py): joined, so
+    # that "can reset" is true on every row without a query per row.
+    users = users.select_related("sspr_registration", "sspr_block")
     if query:
         users = users.filter(
             Q(username__icontains=query)
@@ -59,8 +61,10 @@ def directory(
     filters = method_filters()
     if method in filters:
         users = users.filter(filters[method][1])
-    if can_reset in ("yes", "no"):
-        users = users.filter(sspr_can_reset=can_reset == "yes")
+    if can_reset == "yes":
+        users = users.filter(sspr_can_reset=True, sspr_block__isnull=True)
+    elif can_reset == "no":
+        users = users.filter(Q(sspr_can_reset=False) | Q(sspr_block__isnull=False))
     return users.order_by(SORTS.get(sort, "username"), "pk")
 
 
@@ -88,10 +92,13 @@ class Row:
     is_staff: bool
     completed_at: datetime | None
     confirmed_at: datetime | None
+    paused_at: datetime | None = None  # self-service paused (methods/not_me.py)
+    paused_reason: str = ""
 
     @classmethod
     def of(cls, user, rule: ResetRule) -> Row:
         registration = _related(user, "sspr_registration")
+        block = _related(user, "sspr_block")
         shown = []
         for key, method in REGISTRY.items():
             masked = method.masked_many({name: getattr(user, name) for name in method.many_fields})
@@ -103,7 +110,7 @@ class Row:
             name=user.get_full_name(),
             state=user.sspr_state,
             state_label=str(RegistrationState.labels[user.sspr_state]),
-            can_reset=rule.allows_row(user),
+            can_reset=rule.allows_row(user) and block is None,
             methods=shown,
             other_methods=user.sspr_other_methods,
             questions_count=bool(user.sspr_knowledge),
@@ -111,6 +118,8 @@ class Row:
             is_staff=user.is_staff,
             completed_at=registration.completed_at if registration else None,
             confirmed_at=registration.last_confirmed_at if registration else None,
+            paused_at=block.created_at if block else None,
+            paused_reason=str(block.get_reason_display()) if block else "",
         )
 
     def has(self, key: str) -> bool:
@@ -118,6 +127,8 @@ class Row:
 
     def why(self, policy: Policy) -> str:
         """Why the user can or cannot reset, in a sentence (methods.reset_rule)."""
+        if self.paused_at:
+            return _("Self-service is paused: %(reason)s.") % {"reason": self.paused_reason}
         rule = ResetRule.of(policy)
         proof = Proof(self.other_methods, self.questions_count, self.is_staff, self.alone)
         needed = rule.needed(self.is_staff)
@@ -163,6 +174,7 @@ def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
         "sspr_privileged_alone",
         "sspr_registration__completed_at",
         "sspr_registration__last_confirmed_at",
+        "sspr_block__created_at",
         *fields,
     )
     # The rule's answer depends on four small values: worked out once for each combination.
@@ -171,8 +183,9 @@ def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
         username, first, last, state, others, knowledge, staff, alone, completed, confirmed = row[
             :10
         ]
-        by_name = dict(zip(fields, row[10:], strict=True))
-        can_reset = allows(others, bool(knowledge), staff, bool(alone))
+        paused = row[10] is not None
+        by_name = dict(zip(fields, row[11:], strict=True))
+        can_reset = allows(others, bool(knowledge), staff, bool(alone)) and not paused
         yield [
             username,
             f"{first} {last}".strip(),

@@ -14,5 +14,6 @@ urlpatterns = [
     path("passwords/export.csv", password_life.password_life_export, name="password_life_export"),
     path("users/<int:user_id>/", views.user_detail, name="user"),
     path("users/<int:user_id>/verify/", views.verify_start, name="verify_start"),
+    path("users/<int:user_id>/resume/", views.resume_self_service, name="resume"),
     path("users/<int:user_id>/verify/code/", views.verify_code, name="verify_code"),
 ]

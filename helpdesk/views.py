@@ -7,6 +7,7 @@ import io
 import time
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.log import record
 from audit.models import Event, EventKind
@@ -26,8 +27,9 @@ from delivery.models import FailedDelivery
 from directory.accounts import AccountStatus, DirectoryRefused, DirectoryUnavailable, accounts
 from directory.lockout import site_lockout
 from methods import flows as method_flows
+from methods import not_me
 from methods.forms import CodeForm
-from methods.models import Channel, CheckOutcome, Purpose
+from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
@@ -41,6 +43,7 @@ from .status import Row, directory, export_header, export_rows, method_filters
 
 PERMISSION = "helpdesk.use_helpdesk"
 PAGE_SIZE = 50
+PAUSED_SHOWN = 20  # people with paused self-service listed above the status list
 NAME_SORTS = ("username", "-username")
 
 
@@ -109,6 +112,10 @@ def status_list(request: HttpRequest) -> HttpResponse:
             "query_string": query.urlencode(),
             "sort_refused": sort_refused,
             "bound": paginator.bound,
+            # Paused self-service first, whatever the filters (methods/not_me.py): one query.
+            "paused": SelfServiceBlock.objects.select_related("user").order_by("-created_at")[
+                :PAUSED_SHOWN
+            ],
         },
     )
 
@@ -330,6 +337,20 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
         "helpdesk/verify_code.html",
         {"row": row, "form": form, "outcome": outcome, "method": method},
     )
+
+
+@helpdesk_page
+@require_POST
+def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Clear a pause set by the "That wasn't me" link, once the helpdesk has checked the
+    caller and put things right (methods/not_me.py). Audited with who cleared it."""
+    user = _user(Policy.load(), user_id)
+    if not_me.clear(request=request, user=user):
+        messages.success(
+            request,
+            _("Self-service is on again for %(username)s.") % {"username": user.get_username()},
+        )
+    return redirect("helpdesk:user", user_id=user_id)
 
 
 @helpdesk_page

@@ -33,7 +33,9 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 
+from . import not_me
 from .masking import mask_email
+from .models import ChangeAction, MethodChange, SelfServiceBlock
 
 method_added = Signal()
 method_used = Signal()
@@ -61,7 +63,13 @@ def added(
     # A new step passed: a new session key (docs/security.md §23).
     request.session.cycle_key()
     # Every new or changed method is announced to the account's addresses, so that a method
-    # added from a stolen session does not go unnoticed.
+    # added from a stolen session does not go unnoticed; the notice's "That wasn't me" link
+    # names this change (methods/not_me.py).
+    change = not_me.record_change(
+        user=user,
+        method=method,
+        action=ChangeAction.REPLACED if replaced else ChangeAction.ADDED,
+    )
     notify_method_changed(
         user=user,
         method=method,
@@ -69,6 +77,7 @@ def added(
         masked=masked,
         extra_recipients=extra_recipients,
         policy=policy,
+        change=change,
     )
     if message:
         messages.success(request, message)
@@ -105,12 +114,14 @@ def removed(
     user = request.user
     record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
     request.session.cycle_key()
+    change = not_me.record_change(user=user, method=method, action=ChangeAction.REMOVED)
     notify_method_changed(
         user=user,
         method=method,
         action=translation.gettext("removed"),
         extra_recipients=extra_recipients,
         policy=policy,
+        change=change,
     )
     if message:
         messages.success(request, message)
@@ -140,6 +151,8 @@ def purge(user) -> list[str]:
 
     with transaction.atomic():
         had = [str(method.kind) for method in REGISTRY.values() if method.purge(user)]
+        MethodChange.objects.filter(user=user).delete()
+        SelfServiceBlock.objects.filter(user=user).delete()
         methods_purged.send(sender=None, user=user, kinds=had)
     return had
 
@@ -152,6 +165,7 @@ def notify_method_changed(
     policy,
     masked: str = "",
     extra_recipients: Sequence[str] = (),
+    change=None,
 ) -> None:
     """Tell the account's addresses (its own, every proven personal address a method holds,
     and a replaced address) that a method was added, changed or removed.
@@ -174,6 +188,9 @@ def notify_method_changed(
         "when": timezone.localtime(),
         "helpdesk": getattr(policy, "helpdesk_contact", ""),
         "site_url": settings.SSPR_SITE_URL,
+        # "That wasn't me": works once, for seven days (methods/not_me.py).
+        "not_me_url": not_me.link_for(change) if change is not None else "",
+        "not_me_days": not_me.LINK_DAYS,
     }
     subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
     body = render_to_string("methods/messages/method_changed.txt", context)

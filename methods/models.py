@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -347,3 +348,68 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
             .filter(user=user, method=method, purpose=purpose)
             .first()
         )
+
+
+class ChangeAction(models.TextChoices):
+    ADDED = "added", _("Added")
+    REPLACED = "replaced", _("Changed")
+    REMOVED = "removed", _("Removed")
+
+
+class MethodChange(models.Model):
+    """One method added, replaced or removed by its owner (methods/lifecycle.py). The notice
+    of it carries a "That wasn't me" link naming this row (methods/not_me.py): it works once,
+    for seven days, and holds no secret."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sspr_method_changes",
+        help_text=_("Whose method changed."),
+    )
+    method = models.CharField(max_length=40, help_text=_("The method's kind."))
+    action = models.CharField(max_length=10, choices=ChangeAction.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reported_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the owner said the change was not theirs.")
+    )
+
+    class Meta:
+        verbose_name = _("method change")
+        verbose_name_plural = _("method changes")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.action}"
+
+
+class BlockReason(models.TextChoices):
+    NOT_ME = "not_me", _("the person reported a change to their methods as not theirs")
+
+
+class SelfServiceBlock(models.Model):
+    """Self-service changes and resets are paused for this person until the helpdesk clears
+    it (docs/security.md rule 68): the "That wasn't me" link sets it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sspr_block",
+        help_text=_("Whose self-service is paused."),
+    )
+    reason = models.CharField(max_length=20, choices=BlockReason.choices)
+    change = models.ForeignKey(
+        MethodChange,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_("The change that was reported."),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("paused self-service")
+        verbose_name_plural = _("paused self-service")
+
+    def __str__(self) -> str:
+        return str(self.get_reason_display())

@@ -29,7 +29,7 @@ from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
 from methods import flows as method_flows
-from methods import lifecycle, proof
+from methods import lifecycle, not_me, proof
 from methods.code import CodeMethod
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose
@@ -96,7 +96,10 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     policy = Policy.load()
     # For an unknown name, ask the same scope question about nobody (id 0): the same queries.
     in_scope = policy.in_scope(user or User(pk=0, is_active=True))
-    usable = bool(user) and in_scope
+    # Paused after a change was reported as not the person's (methods/not_me.py): the same
+    # query for every name, and the attempt then looks like any other that cannot pass.
+    paused = not_me.is_paused(user.pk if user else 0)
+    usable = bool(user) and in_scope and not paused
     # The same queries for every account: the methods of the user, or of nobody.
     UserMethods.load_or_none(user.pk if user else 0)
     if cache.get(blocked_key, 0) > time.time():
@@ -168,7 +171,11 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
 def state_user(state: ResetState):
     """The account being reset, or None. The same query either way: a step must not be
     quicker for a name that matched no account (docs/security.md, "No enumeration")."""
-    return get_user_model().objects.filter(pk=state.user_id or 0, is_active=True).first()
+    return (
+        get_user_model()
+        .objects.filter(pk=state.user_id or 0, is_active=True, sspr_block__isnull=True)
+        .first()
+    )
 
 
 def proof_of(state: ResetState, user, policy: Policy) -> Proof:

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from methods import proof
+from methods import not_me, proof
 from methods.registry import REGISTRY
 from methods.reset_rule import KnowledgeStanding
 from policy.models import Policy
@@ -31,16 +31,24 @@ def posted(request: HttpRequest):
 
 
 def secure_page(view):
-    """Signed-in users in the policy's scope only; never cached (every page is personal)."""
+    """Signed-in users in the policy's scope only; never cached (every page is personal).
+    While self-service is paused for the person (methods/not_me.py), nothing is sent: every
+    POST gets the "paused" page and changes nothing."""
 
     @wraps(view)
     def in_scope(request, *args, **kwargs):
         policy = Policy.load()
         if not policy.in_scope(request.user):
             return render(request, "registration/out_of_scope.html", {"policy": policy})
+        if request.method == "POST" and not_me.is_paused(request.user.pk):
+            return paused_page(request)
         return view(request, *args, **kwargs)
 
     return never_cache(login_required(in_scope))
+
+
+def paused_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/paused.html", status=403)
 
 
 def method_setup_page(view):
@@ -72,7 +80,7 @@ def safe_return(request: HttpRequest, target: str | None) -> str:
 
 
 def needs_proof(request: HttpRequest) -> HttpResponse | None:
-    """Adding, changing or removing a method needs (docs/security.md rules 23 and 65):
+    """Adding, changing or removing a method needs (docs/security.md rules 23 and 66):
 
     - a password check within 10 minutes (signing in counts): a stolen, older session cannot
       add an attacker's address;
@@ -81,7 +89,11 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
       a phished password alone no longer changes how the account is recovered. A first
       registration needs the password only.
 
+    While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
+
     Returns the redirect to the missing check, or None."""
+    if not_me.is_paused(request.user.pk):
+        return paused_page(request)
     query = urlencode({"next": request.get_full_path()})
     if not session.password_recently_checked(request):
         return redirect(f"{reverse('registration:confirm_password')}?{query}")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("password/", views.change_password, name="password"),
     path("password/strength/", views.password_strength, name="password_strength"),
     path("skip/", views.skip, name="skip"),
+    path("not-me/<str:token>/", views.not_me_view, name="not_me"),
     # Methods with pages of their own (methods/base.py, setup_urlconf).
     *[
         path(

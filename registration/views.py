@@ -29,7 +29,8 @@ from directory.accounts import (
 )
 from directory.middleware import record_refusal
 from methods import flows as method_flows
-from methods.registry import UserMethods, by_slug
+from methods import not_me
+from methods.registry import REGISTRY, UserMethods, by_slug
 from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
@@ -229,6 +230,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "status": status,
             "cards": cards,
             "interrupted": interrupted,
+            "paused": not_me.is_paused(request.user.pk),
             # Done only where it leads somewhere: back to the page the sign-in interrupted,
             # or the close of a registration just recorded.
             "offer_done": bool(
@@ -295,6 +297,35 @@ def skip(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("You cannot postpone any more. Please register now."))
         return redirect("registration:overview")
     return redirect(safe_return(request, session.end_interrupt(request)))
+
+
+# --- "That wasn't me" ------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a change notice (methods/not_me.py). Opening it only asks (a GET never acts:
+    mail scanners open links); confirming undoes the change, ends every session of the
+    account and pauses self-service for it until the helpdesk clears it. No sign-in: the
+    person may have lost access to the account."""
+    change = not_me.change_for(token)
+    if change is None:
+        return render(request, "registration/not_me.html", {"state": "invalid"}, status=410)
+    method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
+    context = {
+        "change": change,
+        "method_label": method.label if method else change.method,
+        "username": change.user.get_username(),
+    }
+    if request.method == "POST":
+        reverted = not_me.report(request=request, change=change)
+        if reverted is None:
+            return render(request, "registration/not_me.html", {"state": "invalid"}, status=410)
+        return render(
+            request, "registration/not_me.html", {**context, "state": "done", "reverted": reverted}
+        )
+    return render(request, "registration/not_me.html", {**context, "state": "ask"})
 
 
 # --- Removing a method ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ def reset_time_limit(context):
     return {
         "show": True,
         "kind": "attempt",
+        # A proof before a change (passwordreset/state.py) is not a reset: it says so.
+        "proof": state.action == reset_state.Action.PROVE,
         "seconds_left": state.seconds_left,
         "warn_seconds": WARN_SECONDS,
         "extend_url": reverse("passwordreset:more_time") if state.extensions_left else "",

@@ -1,0 +1,113 @@
+"""The "That wasn't me" link of every change notice (docs/security.md rule 68).
+
+Each added, replaced or removed method is a `MethodChange`; its notice links to
+/ssprsetup/not-me/<token>/, the row's id signed with the secret key and the time (no secret of
+the person's: it only names the change). The link works for LINK_DAYS, once. Opening it shows
+a confirmation page (a GET never acts: mail scanners open links); confirming reverts the change
+(a new or replaced method is removed, unless changed again since), ends every session of the
+account, and pauses self-service changes and resets for it (`SelfServiceBlock`) until the
+helpdesk clears it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.log import record
+from audit.models import EventKind
+from sspr_site.sessions import end_sessions_of
+
+from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
+
+SALT = "sspr.methods.not-me"
+LINK_DAYS = 7
+
+
+def record_change(*, user, method, action: str) -> MethodChange:
+    """A new change of `user`'s methods; changes whose links have ended are dropped."""
+    MethodChange.objects.filter(
+        user=user, created_at__lt=timezone.now() - datetime.timedelta(days=LINK_DAYS)
+    ).delete()
+    return MethodChange.objects.create(user=user, method=str(method.kind), action=action)
+
+
+def token_for(change: MethodChange) -> str:
+    return signing.dumps(str(change.pk), salt=SALT)
+
+
+def link_for(change: MethodChange) -> str:
+    path = reverse("registration:not_me", kwargs={"token": token_for(change)})
+    return f"{settings.SSPR_SITE_URL}{path}"
+
+
+def change_for(token: str) -> MethodChange | None:
+    """The change a link names, while the link still works (signed, at most LINK_DAYS old,
+    not used); else None."""
+    try:
+        change_id = signing.loads(token, salt=SALT, max_age=datetime.timedelta(days=LINK_DAYS))
+    except signing.BadSignature:  # altered, or expired (SignatureExpired is one)
+        return None
+    return (
+        MethodChange.objects.select_related("user")
+        .filter(pk=change_id if isinstance(change_id, str) else None, reported_at__isnull=True)
+        .first()
+    )
+
+
+def is_paused(user_id: int | None) -> bool:
+    return SelfServiceBlock.objects.filter(user_id=user_id or 0).exists()
+
+
+def report(*, request, change: MethodChange) -> bool | None:
+    """The person says `change` was not theirs: revert it, pause self-service, end every
+    session. Returns whether a method was removed, or None when the link was used meanwhile
+    (of two confirmations at once, one acts)."""
+    from .registry import REGISTRY
+
+    user = change.user
+    now = timezone.now()
+    reverted = False
+    with transaction.atomic():
+        claimed = MethodChange.objects.filter(pk=change.pk, reported_at__isnull=True).update(
+            reported_at=now
+        )
+        if not claimed:
+            return None
+        if change.action in (ChangeAction.ADDED, ChangeAction.REPLACED):
+            latest = (
+                MethodChange.objects.filter(user=user, method=change.method)
+                .order_by("-created_at")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
+            if latest == change.pk and method is not None and method.user_managed:
+                reverted, _extra = method.remove(user)
+        SelfServiceBlock.objects.update_or_create(
+            user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
+        )
+    ended = end_sessions_of(user.pk)
+    record(
+        EventKind.CHANGE_REPORTED,
+        request=request,
+        subject=user,
+        method=change.method,
+        action=change.action,
+        reverted=reverted,
+        sessions_ended=ended,
+    )
+    return reverted
+
+
+def clear(*, request, user) -> bool:
+    """The helpdesk clears a pause (after checking the caller). Returns whether there was one."""
+    cleared = SelfServiceBlock.objects.filter(user=user).delete()[0] > 0
+    if cleared:
+        record(EventKind.SELF_SERVICE_CLEARED, request=request, actor=request.user, subject=user)
+    return cleared

@@ -1,0 +1,195 @@
+"""The "That wasn't me" link of every change notice (docs/security.md rule 68,
+methods/not_me.py): a GET only asks, a POST undoes the change, ends every session of the
+account and pauses self-service until the helpdesk turns it on again; once, for seven days."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, SelfServiceBlock
+from tests.conftest import (
+    prove_with_phone,
+    register_email,
+    register_phone,
+    sign_in,
+)
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"http://\S+/ssprsetup/not-me/[^/\s]+/")
+
+
+def path_of(url: str) -> str:
+    return "/ssprsetup/" + url.split("/ssprsetup/", 1)[1]
+
+
+@pytest.fixture
+def phished(make_user, settings):
+    """Rita registered her phone; a thief who phished her password (and a code, through a
+    phishing proxy) added their own email. Rita is signed in elsewhere too."""
+    settings.SSPR_SITE_URL = "http://testserver"
+    rita = make_user("rita")
+    own = Client()
+    sign_in(own, "rita")
+    register_phone(own)
+    thief = Client()
+    sign_in(thief, "rita")
+    prove_with_phone(thief)
+    mail.outbox.clear()
+    register_email(thief, "thief@evil.example")
+    notice = next(m for m in mail.outbox if "Authentication email: added" in m.body)
+    link = path_of(LINK.search(notice.body).group(0))
+    return rita, own, thief, link
+
+
+def test_the_notice_links_to_a_page_that_only_asks(phished):
+    rita, _own, thief, link = phished
+    assert "/ssprsetup/not-me/" in link
+    # No number, address or code in the link: it only names the change.
+    assert "evil" not in link and "7400" not in link
+    page = Client().get(link)  # a mail scanner, or the person reading
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Was this change not yours?" in text
+    assert "Authentication email" in text
+    assert AuthenticationEmail.objects.filter(user=rita).exists()
+    assert not SelfServiceBlock.objects.exists()
+    assert not Event.objects.filter(kind=EventKind.CHANGE_REPORTED).exists()
+    assert thief.get("/ssprsetup/").status_code == 200  # still signed in: nothing happened
+
+
+def test_confirming_undoes_the_change_ends_every_session_and_pauses(phished):
+    rita, own, thief, link = phished
+    reader = Client()
+    reader.get(link)
+    done = reader.post(link)
+    text = done.content.decode()
+    assert done.status_code == 200
+    assert "Your account is protected" in text
+    assert "Authentication email was removed" in text
+    assert not AuthenticationEmail.objects.filter(user=rita).exists()
+    assert AuthenticationPhone.objects.filter(user=rita).exists()  # Rita's own, kept
+    assert SelfServiceBlock.objects.get(user=rita).change.method == "authentication_email"
+    for client in (own, thief):
+        assert client.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+    (event,) = Event.objects.filter(kind=EventKind.CHANGE_REPORTED, subject=rita)
+    assert event.details["reverted"] is True and event.details["sessions_ended"] == 2
+
+
+def test_the_link_works_once(phished):
+    _rita, _own, _thief, link = phished
+    Client().post(link)
+    for attempt in (Client().get(link), Client().post(link)):
+        assert attempt.status_code == 410
+        assert "This link no longer works" in attempt.content.decode()
+    assert Event.objects.filter(kind=EventKind.CHANGE_REPORTED).count() == 1
+
+
+def test_the_link_ends_after_seven_days_and_cannot_be_altered(phished):
+    rita, _own, _thief, link = phished
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1), tick=False):
+        assert Client().post(link).status_code == 410
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    altered = link.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    assert Client().post(altered).status_code == 410
+    assert AuthenticationEmail.objects.filter(user=rita).exists()
+    assert not SelfServiceBlock.objects.exists()
+
+
+def test_while_paused_nothing_changes_and_no_page_says_the_person_can_reset(phished):
+    rita, _own, _thief, link = phished
+    Client().post(link)
+    client = Client()
+    sign_in(client, "rita")
+    overview = client.get("/ssprsetup/").content.decode()
+    assert "Self-service is paused for your account" in overview
+    assert "You are registered" not in overview
+    for path in ("/ssprsetup/email/", "/ssprsetup/phone/remove/"):
+        assert client.get(path).status_code == 403
+    refused = client.post("/ssprsetup/email/", {"email": "rita.new@example.net"})
+    assert refused.status_code == 403
+    assert "Nothing was changed" in refused.content.decode()
+    assert client.post("/ssprsetup/phone/remove/").status_code == 403
+    assert AuthenticationPhone.objects.filter(user=rita).exists()
+    assert not AuthenticationEmail.objects.filter(user=rita).exists()
+
+
+def test_while_paused_the_reset_portal_lets_no_method_pass(phished, phone_outbox):
+    rita, _own, _thief, link = phished
+    Client().post(link)
+    reset = Client()
+    start_reset(reset, "rita")
+    before = len(phone_outbox)
+    reset.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    # No code goes out for a paused account, so nothing typed can pass.
+    assert len(phone_outbox) == before
+    reset.post("/passwordreset/phone/code/", {"code": "123456"})
+    assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    assert rita.check_password("correct-horse-battery-staple")
+
+
+def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, helpdesk_client):
+    rita, _own, _thief, link = phished
+    Client().post(link)
+    listing = helpdesk_client.get("/helpdesk/").content.decode()
+    assert "Self-service paused" in listing
+    assert listing.index("Self-service paused") < listing.index("<table")
+    page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    assert "Self-service is paused" in page
+    assert "reported a change to their methods as not theirs" in page
+    assert re.search(r"Can reset</dt><dd>No", page)
+    cleared = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/")
+    assert cleared.status_code == 302
+    assert not SelfServiceBlock.objects.exists()
+    assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).exists()
+    client = Client()
+    sign_in(client, "rita")
+    assert "Self-service is paused" not in client.get("/ssprsetup/").content.decode()
+
+
+def test_an_old_link_does_not_undo_a_later_change(phished):
+    """Rita changes the method again herself: the thief's earlier change's link then pauses
+    self-service but removes nothing of what she set since."""
+    rita, own, _thief, link = phished
+    sign_in(own, "rita")
+    prove_with_phone(own)
+    register_email(own, "rita.home@example.net")
+    Client().post(link)
+    assert AuthenticationEmail.objects.get(user=rita).email == "rita.home@example.net"
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
+
+
+def test_a_removal_notice_carries_the_link_too(make_user, settings):
+    settings.SSPR_SITE_URL = "http://testserver"
+    rita = make_user("rita")
+    client = Client()
+    sign_in(client, "rita")
+    register_phone(client)
+    register_email(client, "rita.home@example.net")
+    mail.outbox.clear()
+    client.post("/ssprsetup/email/remove/")
+    notice = next(m for m in mail.outbox if "Authentication email: removed" in m.body)
+    link = path_of(LINK.search(notice.body).group(0))
+    done = Client().post(link)
+    assert "could not be undone here" in done.content.decode()
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
+    assert not AuthenticationEmail.objects.filter(user=rita).exists()  # nothing made up
+
+
+def test_two_confirmations_at_once_act_once(phished):
+    rita, _own, _thief, link = phished
+    first, second = Client(), Client()
+    first.get(link)
+    second.get(link)
+    assert first.post(link).status_code == 200
+    assert second.post(link).status_code == 410
+    assert Event.objects.filter(kind=EventKind.CHANGE_REPORTED, subject=rita).count() == 1
