@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 
 from django import forms
 from django.core.paginator import Paginator
@@ -26,6 +27,8 @@ from methods.masking import mask_email
 from .views import BYTE_ORDER_MARK, cell, helpdesk_page
 
 STATES = [
+    # Unset, the list shows every state: the menu says so rather than showing the first one.
+    ("", _("Any of these")),
     ("expiring", _("Expires within the days below")),
     ("expired", _("Expired")),
     ("must_change", _("Must change")),
@@ -42,7 +45,11 @@ class LifeFilter(forms.Form):
         min_value=1,
         max_value=WATCH_DAYS,
         required=False,
+        initial=14,
         help_text=_("Expiring within this many days (1 to 90; 14 unless set)."),
+        # A text box with a number keypad, styled as the site's other boxes; the range is
+        # checked on the server and said at the field.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     sort = forms.ChoiceField(
         choices=[(s, s) for s in SORTS] + [("-" + s, s) for s in SORTS], required=False
@@ -127,10 +134,15 @@ def password_life(request: HttpRequest) -> HttpResponse:
 
 def _display(life: Life, now) -> dict:
     state = state_of(life, now)
+    email = mask_email(life.email) if life.email else ""
     return {
         "username": life.username,
         "name": life.name,
-        "email": mask_email(life.email) if life.email else "",
+        # Masked already in the cache (directory.password_life); masking again changes nothing
+        # and keeps this page masked whatever it is given (docs/security.md rule 20).
+        "email": email,
+        # Where a long address may break on a phone: before the "@" and each dot.
+        "email_pieces": re.split(r"(?=[@.])", email) if email else [],
         "expires_at": life.expires_at,
         "days_left": life.days_left(now),
         "state": state,
