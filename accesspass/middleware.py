@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from methods import proof
+from methods import cooling, proof
 from registration import session as registration_session
 
 from .flows import expire_due
@@ -28,6 +28,8 @@ def mark(request, item) -> None:
     request.session.set_expiry(item.expires_at)
     registration_session.mark_password_checked(request)
     proof.mark_proved(request)
+    # The helpdesk checked the person before the pass: what they add does not cool off.
+    cooling.never_in_this_session(request)
 
 
 def until(request) -> int | None:

@@ -93,6 +93,7 @@ class Row:
     completed_at: datetime | None
     confirmed_at: datetime | None
     paused_at: datetime | None = None  # self-service paused (methods/not_me.py)
+    fresh: bool = True  # not every method that counts is cooling off (methods/cooling.py)
     paused_reason: str = ""
 
     @classmethod
@@ -119,6 +120,7 @@ class Row:
             completed_at=registration.completed_at if registration else None,
             confirmed_at=registration.last_confirmed_at if registration else None,
             paused_at=block.created_at if block else None,
+            fresh=bool(getattr(user, "sspr_fresh", 1)),
             paused_reason=str(block.get_reason_display()) if block else "",
         )
 
@@ -129,6 +131,11 @@ class Row:
         """Why the user can or cannot reset, in a sentence (methods.reset_rule)."""
         if self.paused_at:
             return _("Self-service is paused: %(reason)s.") % {"reason": self.paused_reason}
+        if not self.fresh:
+            return _(
+                "Every method that counts is new and cooling off: it counts for a reset on "
+                "its own once the cooling-off period ends (see below)."
+            )
         rule = ResetRule.of(policy)
         proof = Proof(self.other_methods, self.questions_count, self.is_staff, self.alone)
         needed = rule.needed(self.is_staff)
@@ -175,6 +182,7 @@ def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
         "sspr_registration__completed_at",
         "sspr_registration__last_confirmed_at",
         "sspr_block__created_at",
+        "sspr_fresh",
         *fields,
     )
     # The rule's answer depends on four small values: worked out once for each combination.
@@ -183,9 +191,9 @@ def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
         username, first, last, state, others, knowledge, staff, alone, completed, confirmed = row[
             :10
         ]
-        paused = row[10] is not None
-        by_name = dict(zip(fields, row[11:], strict=True))
-        can_reset = allows(others, bool(knowledge), staff, bool(alone)) and not paused
+        paused, fresh = row[10] is not None, bool(row[11])
+        by_name = dict(zip(fields, row[12:], strict=True))
+        can_reset = allows(others, bool(knowledge), staff, bool(alone), fresh) and not paused
         yield [
             username,
             f"{first} {last}".strip(),

@@ -26,8 +26,8 @@ from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from directory.accounts import AccountStatus, DirectoryRefused, DirectoryUnavailable, accounts
 from directory.lockout import site_lockout
+from methods import cooling, not_me
 from methods import flows as method_flows
-from methods import not_me
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
 from methods.registry import REGISTRY, UserMethods
@@ -207,7 +207,14 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
-    user = _user(policy, user_id)
+    # With when each method stops cooling off (methods/cooling.py), in the same query.
+    cools = {
+        f"sspr_cools_{key}": cooling.cools_until_sql(str(method.kind))
+        for key, method in REGISTRY.items()
+    }
+    user = directory(policy).filter(pk=user_id).annotate(**cools).first()
+    if user is None:  # unknown or out of scope: nothing to show
+        raise Http404
     row = Row.of(user, ResetRule.of(policy))
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)
@@ -223,6 +230,12 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "account": status,
             "account_answered": answered,
             "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
+            # New methods cooling off (methods/cooling.py), with when each counts on its own.
+            "cooling": [
+                (method.label, until)
+                for key, method in REGISTRY.items()
+                if (until := getattr(user, f"sspr_cools_{key}")) is not None
+            ],
             "in_directory": accounts().kind != "none",
         },
     )

@@ -33,7 +33,7 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 
-from . import not_me
+from . import cooling, not_me
 from .masking import mask_email
 from .models import ChangeAction, MethodChange, SelfServiceBlock
 
@@ -69,6 +69,8 @@ def added(
         user=user,
         method=method,
         action=ChangeAction.REPLACED if replaced else ChangeAction.ADDED,
+        # Added by someone who already had methods: it cools off (methods/cooling.py).
+        cooling_until=cooling.until_for(request, policy),
     )
     notify_method_changed(
         user=user,

@@ -374,6 +374,11 @@ class MethodChange(models.Model):
     reported_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the owner said the change was not theirs.")
     )
+    cooling_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Until then the method counts for a reset only beside an older one."),
+    )
 
     class Meta:
         verbose_name = _("method change")

@@ -16,6 +16,7 @@ import datetime
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,12 +30,19 @@ SALT = "sspr.methods.not-me"
 LINK_DAYS = 7
 
 
-def record_change(*, user, method, action: str) -> MethodChange:
-    """A new change of `user`'s methods; changes whose links have ended are dropped."""
-    MethodChange.objects.filter(
-        user=user, created_at__lt=timezone.now() - datetime.timedelta(days=LINK_DAYS)
-    ).delete()
-    return MethodChange.objects.create(user=user, method=str(method.kind), action=action)
+def record_change(*, user, method, action: str, cooling_until=None) -> MethodChange:
+    """A new change of `user`'s methods. Changes whose links have ended and whose cooling-off
+    is over are dropped; an earlier change of the same method stops cooling (this one says
+    whether the method cools now)."""
+    now = timezone.now()
+    ended = Q(created_at__lt=now - datetime.timedelta(days=LINK_DAYS)) & (
+        Q(cooling_until__isnull=True) | Q(cooling_until__lte=now)
+    )
+    MethodChange.objects.filter(ended, user=user).delete()
+    MethodChange.objects.filter(user=user, method=str(method.kind)).update(cooling_until=None)
+    return MethodChange.objects.create(
+        user=user, method=str(method.kind), action=action, cooling_until=cooling_until
+    )
 
 
 def token_for(change: MethodChange) -> str:

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Least
 
+from . import cooling
 from .authenticator.method import AuthenticatorAppMethod
 from .base import Method, MethodState, MethodStatus
 from .code import CodeMethod
 from .email import AuthenticationEmailMethod
+from .models import SelfServiceBlock
 from .office import OfficePhoneMethod
 from .passkey.method import PasskeyMethod
 from .phone import AuthenticationPhoneMethod
@@ -62,6 +64,22 @@ class UserMethods:
     def __getitem__(self, key: str):
         return self.records[key]
 
+    @property
+    def cooling(self) -> dict:
+        """The methods cooling off now, by kind, with when each stops (methods/cooling.py)."""
+        if self.user is None:
+            return {}
+        return {
+            str(method.kind): until
+            for key, method in REGISTRY.items()
+            if (until := getattr(self.user, f"sspr_cools_{key}", None)) is not None
+        }
+
+    @property
+    def paused(self) -> bool:
+        """Self-service is paused for the person (methods/not_me.py)."""
+        return bool(self.user is not None and self.user.sspr_paused)
+
     @classmethod
     def load(cls, user) -> UserMethods:
         return cls.load_or_none(user.pk)
@@ -80,7 +98,16 @@ def _methods_query() -> QuerySet:
     queryset = get_user_model().objects.all()
     for method in REGISTRY.values():
         queryset = method.load_one(queryset)
-    return queryset
+    # In the same query: when each method stops cooling off, and whether self-service is
+    # paused (methods/cooling.py, methods/not_me.py). The database's clock, as the query is
+    # built once.
+    return queryset.annotate(
+        **{
+            f"sspr_cools_{key}": cooling.cools_until_sql(str(method.kind))
+            for key, method in REGISTRY.items()
+        },
+        sspr_paused=Exists(SelfServiceBlock.objects.filter(user=OuterRef("pk"))),
+    )
 
 
 def statuses(methods: UserMethods, policy) -> list[MethodStatus]:
@@ -90,7 +117,8 @@ def statuses(methods: UserMethods, policy) -> list[MethodStatus]:
 def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
     """Each method's flag and helpdesk values for every user of `queryset`, and the reset
     rule's inputs: `sspr_other_methods` (methods other than knowledge ones that count),
-    `sspr_knowledge` (0 or 1) and `sspr_privileged_alone` (0 or 1)."""
+    `sspr_knowledge` (0 or 1), `sspr_privileged_alone` (0 or 1) and `sspr_fresh` (0 or 1:
+    methods/cooling.py)."""
     for method in REGISTRY.values():
         queryset = method.annotate_many(queryset, policy)
     zero = Value(0)
@@ -109,4 +137,5 @@ def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
         sspr_other_methods=total(others),
         sspr_knowledge=Least(total(knowledge), Value(1)),
         sspr_privileged_alone=Least(total(alone), Value(1)),
+        sspr_fresh=cooling.fresh_sql(list(REGISTRY.values())),
     )

@@ -47,6 +47,8 @@ class Proof:
     questions: bool
     privileged: bool
     alone: bool = False
+    # None of its methods cools off, or one that counts does not (methods/cooling.py).
+    fresh: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class ResetRule:
         return proof.others + (1 if self.questions_count(proof) else 0)
 
     def allows(self, proof: Proof) -> bool:
+        if not proof.fresh:
+            return False
         if proof.privileged and proof.alone:
             return True
         return self.counted(proof) >= self.needed(proof.privileged)
@@ -88,6 +92,7 @@ class ResetRule:
                 bool(row.sspr_knowledge),
                 bool(getattr(row, privileged)),
                 bool(row.sspr_privileged_alone),
+                bool(getattr(row, "sspr_fresh", 1)),
             )
         )
 
@@ -110,8 +115,9 @@ class ResetRule:
         """How many more methods other than knowledge ones this person needs before the rule
         allows `proof` with at least `at_least` counted (0: none). Knowledge methods the person
         holds are in `proof`; one beside another method counts as the rule says."""
+        # Methods, not time: a proof waiting for a cooling-off to end needs no more of them.
         for more in range(self.target(proof, at_least) + 1):
-            grown = replace(proof, others=proof.others + more)
+            grown = replace(proof, others=proof.others + more, fresh=True)
             if self.allows(grown) and self.counted(grown) >= at_least:
                 return more
         raise AssertionError("unreachable: enough other methods always satisfy the rule")
@@ -149,10 +155,12 @@ class ResetRule:
         questions: str = "sspr_knowledge",
         privileged: str = "is_staff",
         alone: str = "sspr_privileged_alone",
+        fresh: str = "sspr_fresh",
         select: bool = True,
     ) -> QuerySet:
         """The same rule for every user of `queryset`, in SQL: annotates `sspr_counted` and
-        `sspr_can_reset` from integer annotations `others`, `questions` and `alone` (0 or 1).
+        `sspr_can_reset` from integer annotations `others`, `questions`, `alone` and `fresh`
+        (0 or 1).
 
         With `select=False` the two are only named, for filters and sorting: a page that shows
         rows works the answer out from the row with `allows()` instead, and the database neither
@@ -172,9 +180,12 @@ class ResetRule:
         return getattr(queryset, add)(
             sspr_can_reset=Case(
                 When(
-                    Q(**{privileged: True}, sspr_counted__gte=PRIVILEGED_REQUIRED)
-                    | Q(**{privileged: True, alone: 1})
-                    | Q(**{privileged: False}, sspr_counted__gte=self.required),
+                    Q(**{fresh: 1})
+                    & (
+                        Q(**{privileged: True}, sspr_counted__gte=PRIVILEGED_REQUIRED)
+                        | Q(**{privileged: True, alone: 1})
+                        | Q(**{privileged: False}, sspr_counted__gte=self.required)
+                    ),
                     then=Value(True),
                 ),
                 default=Value(False),

@@ -28,8 +28,8 @@ from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
+from methods import cooling, lifecycle, not_me, proof
 from methods import flows as method_flows
-from methods import lifecycle, not_me, proof
 from methods.code import CodeMethod
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose
@@ -178,14 +178,19 @@ def state_user(state: ResetState):
     )
 
 
-def proof_of(state: ResetState, user, policy: Policy) -> Proof:
-    """What this attempt has passed, in the terms of the reset rule."""
+def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None) -> Proof:
+    """What this attempt has passed, in the terms of the reset rule. A method cooling off
+    counts only beside one the person had before (methods/cooling.py)."""
     passed = [method for method in REGISTRY.values() if str(method.kind) in state.passed]
+    privileged = is_privileged(user)
+    if cools is None:
+        cools = cooling.of(user.pk) if passed and user is not None else {}
     return Proof(
         others=sum(1 for method in passed if not method.knowledge),
         questions=any(method.knowledge for method in passed),
-        privileged=is_privileged(user),
+        privileged=privileged,
         alone=any(method.privileged_alone(policy) for method in passed),
+        fresh=cooling.is_fresh(passed, cools, privileged),
     )
 
 
@@ -229,7 +234,11 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     if not state.passed or user is None:
         return offered
     rule = ResetRule.of(policy)
-    passed = proof_of(state, user, policy)
+    cools = cooling.of(user.pk)
+    passed = proof_of(state, user, policy, cools)
+    if not passed.fresh:
+        # Only new methods passed: one the person had before makes them count.
+        return [m for m in offered if str(m.kind) not in cools]
     return [m for m in offered if rule.helps(passed, knowledge=m.knowledge)]
 
 

@@ -174,6 +174,7 @@ class PolicyAdmin(admin.ModelAdmin):
                     "fields": [
                         ("methods_required", "reset_methods_required"),
                         "questions_alone_allowed",
+                        "cooling_off_hours",
                     ],
                     "description": _(
                         "Staff accounts always need two methods to reset and can never use "

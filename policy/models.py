@@ -252,6 +252,19 @@ class Policy(models.Model):
             "On: a pass signs the person in once. Off: it may be used again until it expires."
         ),
     )
+    # Proof before change: a method added or replaced by someone who already had methods
+    # cools off (methods/cooling.py, docs/security.md rule 69).
+    cooling_off_hours = models.PositiveSmallIntegerField(
+        _("cooling-off period (hours)"),
+        default=24,
+        validators=[MaxValueValidator(72)],
+        help_text=_(
+            "A method someone adds or replaces while they already have methods does not count "
+            "for a password reset on its own for this long (0 to 72 hours): only together with "
+            "a method they had before. A first registration, and methods added with a "
+            "temporary access pass, do not cool off. 0 turns this off."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
 
     class Meta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -18,6 +18,7 @@ from audit.log import record
 from audit.models import Event, EventKind
 from directory.accounts import LockoutNear, PasswordRefused, accounts
 from directory.lockout import username_key
+from methods import cooling
 from methods.registry import MethodStatus, UserMethods, statuses
 from methods.reset_rule import KnowledgeStanding, Proof, ResetRule, is_privileged
 from passwordreset.flows import notify_user
@@ -39,6 +40,10 @@ class RegistrationStatus:
     methods: list[MethodStatus]
     registration: Registration | None
     privileged: bool = False
+    # The person's methods cooling off now, by kind, with when each stops (methods/cooling.py).
+    cools: dict = field(default_factory=dict)
+    # Self-service paused after a change was reported as not theirs (methods/not_me.py).
+    paused: bool = False
 
     @cached_property
     def rule(self) -> ResetRule:
@@ -53,7 +58,21 @@ class RegistrationStatus:
             questions=any(method.knowledge for method in held),
             privileged=self.privileged,
             alone=any(method.privileged_alone(self.policy) for method in held),
+            fresh=cooling.is_fresh(held, self.cools, self.privileged),
         )
+
+    @property
+    def can_reset_from(self):
+        """When every method that counts is new and cooling off: when the first stops (the
+        person can reset from then); else None."""
+        if self.proof.fresh or not self.rule.allows(replace(self.proof, fresh=True)):
+            return None
+        held = [s.method for s in self.methods if s.counts]
+        return min(self.cools[str(m.kind)] for m in held if str(m.kind) in self.cools)
+
+    def cooling_until(self, method):
+        """When `method` stops cooling off, or None."""
+        return self.cools.get(str(method.kind))
 
     @property
     def required(self) -> int:
@@ -134,7 +153,12 @@ def registration_status(*, user, policy: Policy | None = None) -> RegistrationSt
     methods = UserMethods.load(user)
     registration = Registration.objects.filter(user=user).first()
     return RegistrationStatus(
-        policy, statuses(methods, policy), registration, privileged=is_privileged(user)
+        policy,
+        statuses(methods, policy),
+        registration,
+        privileged=is_privileged(user),
+        cools=methods.cooling,
+        paused=methods.paused,
     )
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from methods import not_me, proof
-from methods.registry import REGISTRY
+from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import KnowledgeStanding
 from policy.models import Policy
 
@@ -92,14 +92,15 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
 
     Returns the redirect to the missing check, or None."""
-    if not_me.is_paused(request.user.pk):
+    registered = UserMethods.load(request.user)
+    if registered.paused:
         return paused_page(request)
     query = urlencode({"next": request.get_full_path()})
     if not session.password_recently_checked(request):
         return redirect(f"{reverse('registration:confirm_password')}?{query}")
     if proof.recently_proved(request):
         return None
-    if not proof.proving_methods(request.user, Policy.load()):
+    if not proof.proving_methods(request.user, Policy.load(), registered):
         return None
     return redirect(f"{reverse('passwordreset:prove')}?{query}")
 

@@ -7,8 +7,9 @@ from django.dispatch import receiver
 from audit.log import record
 from audit.models import EventKind
 from directory.lockout import username_key
-from methods import proof
+from methods import cooling, proof
 from methods.lifecycle import method_added
+from policy.models import Policy
 
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
 
@@ -19,6 +20,8 @@ def remember_sign_in(sender, request, user, **kwargs):
         return
     mark_password_checked(request)
     request.session[CHECK_AFTER_SIGN_IN] = True
+    # Methods added in this session cool off if the person already had some (methods/cooling.py).
+    cooling.note_sign_in(request, bool(proof.proving_methods(user, Policy.load())))
     record(EventKind.SIGNED_IN, request=request, actor=user, subject=user)
 
 

@@ -219,6 +219,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             if method_status.method.user_managed
             else "",
             "note": _card_note(status, method_status.method),
+            "cooling_until": status.cooling_until(method_status.method)
+            if method_status.counts
+            else None,
         }
         for method_status in status.methods
     ]
@@ -230,7 +233,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "status": status,
             "cards": cards,
             "interrupted": interrupted,
-            "paused": not_me.is_paused(request.user.pk),
+            "paused": status.paused,
             # Done only where it leads somewhere: back to the page the sign-in interrupted,
             # or the close of a registration just recorded.
             "offer_done": bool(

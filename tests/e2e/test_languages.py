@@ -19,10 +19,15 @@ from audit.log import record
 from audit.models import EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from registration.models import Registration
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, last_phone_code
 from tests.support import pseudo_locale
 
-from .conftest import ARTIFACTS, check_accessibility, fits_without_horizontal_scroll
+from .conftest import (
+    ARTIFACTS,
+    check_accessibility,
+    fits_without_horizontal_scroll,
+    prove_if_asked,
+)
 from .test_every_page import ANONYMOUS_PAGES, HELPDESK_PAGES, SIGNED_IN_PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -122,6 +127,7 @@ def _sweep(browser, live_server, make_user, language: str, widths, check) -> Non
             check(page, f"{language}-{width}{path.replace('/', '-')}")
     _sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
+    prove_if_asked(page, last_phone_code)
     page.locator("#id_number").fill("+447400654321")
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url("**/ssprsetup/phone/send/")

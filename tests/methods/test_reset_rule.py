@@ -4,6 +4,7 @@ for every combination of methods, privilege and policy."""
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pytest
@@ -14,6 +15,7 @@ from helpdesk.status import Row, directory
 from methods.models import (
     AuthenticationEmail,
     AuthenticationPhone,
+    MethodChange,
     MethodKind,
     OfficePhone,
     SecurityAnswer,
@@ -100,6 +102,45 @@ def test_every_form_of_the_rule_agrees(everyone, required, alone):
         assert ("alone are not enough" in row.why(policy)) == (
             answers and others == 0 and not staff and not alone
         ), name
+
+
+@pytest.mark.parametrize("required", [1, 2])
+def test_every_form_agrees_while_the_phone_cools_off(everyone, required):
+    """With every phone new and cooling off (methods/cooling.py): counted only beside an older
+    method, the same in Python, in SQL (lists, filters) and at the portal."""
+    policy = Policy.load()
+    policy.reset_methods_required = required
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    until = timezone.now() + datetime.timedelta(hours=1)
+    for user, _staff, phone, *_rest in everyone.values():
+        if phone:
+            MethodChange.objects.create(
+                user=user, method="authentication_phone", action="added", cooling_until=until
+            )
+    rule = ResetRule.of(policy)
+    rows = {user.username: user for user in directory(policy)}
+    sql_yes = set(directory(policy).filter(sspr_can_reset=True).values_list("username", flat=True))
+    for name, (user, staff, phone, email, office, answers) in everyone.items():
+        others = phone + email + office
+        older = email or office or (answers and not staff)
+        fresh = not phone or older
+        expected = rule.allows(Proof(others, answers, staff, fresh=fresh))
+        assert expected == (rule.allows(Proof(others, answers, staff)) and fresh), name
+        assert (name in sql_yes) == expected, name
+        assert Row.of(rows[name], rule).can_reset == expected, name
+        kinds = [
+            kind.value
+            for kind, has in (
+                (MethodKind.AUTHENTICATION_PHONE, phone),
+                (MethodKind.AUTHENTICATION_EMAIL, email),
+                (MethodKind.OFFICE_PHONE, office),
+                (MethodKind.SECURITY_QUESTIONS, answers and not staff),
+            )
+            if has
+        ]
+        state = ResetState(attempt="a", user_id=user.pk, username=name, started_at=0, passed=kinds)
+        assert identity_proven(state, user, policy) == expected, name
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,16 @@ def _phone_files(folder: Path) -> list[dict]:
 
 
 def _emails(folder: Path):
-    return [message_from_bytes(path.read_bytes()) for path in sorted(folder.glob("*.log"))]
+    """Every message the file backend wrote. It names a file by the second and the backend
+    object's id, so two messages sent in one second may share a file: each is followed by a
+    line of 79 dashes."""
+    separator = b"\n" + b"-" * 79 + b"\n"
+    return [
+        message_from_bytes(part)
+        for path in sorted(folder.glob("*.log"))
+        for part in path.read_bytes().split(separator)
+        if part.strip()
+    ]
 
 
 def _body(message) -> str:

@@ -33,6 +33,7 @@ def policy_form(**changes):
         "reminder_interval_days": "14",
         "access_pass_lifetime_minutes": "60",
         "access_pass_single_use": "on",
+        "cooling_off_hours": "24",
         "expiry_reminder_days": "14,7,3,1",
         "expiry_reminder_email": "on",
     }

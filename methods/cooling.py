@@ -1,0 +1,103 @@
+"""Cooling-off (docs/security.md rule 69; README, "Proof before change").
+
+A method added or replaced by someone who already had methods that can prove who they are
+(when the session began) cools off for the policy's `cooling_off_hours` (24 by default): until
+then it counts for a reset only together with a method the person had before. Whoever stole a
+password and a code cannot add their own phone and reset with it alone the same day. A first
+registration, and methods added with a temporary access pass (after the helpdesk checked the
+person), do not cool off.
+
+The rule itself stays in methods/reset_rule.py: a proof is `fresh` when none of its methods
+cools, or one that counts for the person does not; `allows()` needs it. This module says which
+methods cool, for one person in Python and for many in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import operator
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Now
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import MethodChange
+
+# Whether changes made in this session cool off: decided when it began.
+COOLS = "sspr_changes_cool"
+
+
+def note_sign_in(request: HttpRequest, had_methods: bool) -> None:
+    """At sign-in: changes made in this session cool off if the person already had methods."""
+    request.session[COOLS] = had_methods
+
+
+def never_in_this_session(request: HttpRequest) -> None:
+    """A session opened with a temporary access pass, after the helpdesk checked the person."""
+    request.session[COOLS] = False
+
+
+def until_for(request: HttpRequest, policy) -> datetime.datetime | None:
+    """When a method added now in this session stops cooling, or None if it does not cool."""
+    hours = getattr(policy, "cooling_off_hours", 0)
+    if not hours or not request.session.get(COOLS):
+        return None
+    return timezone.now() + datetime.timedelta(hours=hours)
+
+
+def of(user_id: int | None) -> dict[str, datetime.datetime]:
+    """The person's methods that cool off now, by kind, with when each stops (one query)."""
+    rows = MethodChange.objects.filter(
+        user_id=user_id or 0, cooling_until__gt=timezone.now()
+    ).values_list("method", "cooling_until")
+    found: dict[str, datetime.datetime] = {}
+    for kind, until in rows:
+        found[kind] = max(until, found.get(kind, until))
+    return found
+
+
+def cools_until_sql(kind: str) -> Subquery:
+    """When `kind` stops cooling off for the row's person, or NULL (for the query that loads
+    one person's methods, methods/registry.py)."""
+    changes = MethodChange.objects.filter(
+        user=OuterRef("pk"), method=kind, cooling_until__gt=Now()
+    ).order_by("-cooling_until")
+    return Subquery(changes.values("cooling_until")[:1])
+
+
+def is_fresh(methods, cooling: dict, privileged: bool) -> bool:
+    """Whether `methods` (held, or passed in a reset attempt) make a fresh proof: none of them
+    cools, or one that counts for the person does not (a knowledge method never counts for an
+    administrator account)."""
+    if not any(str(method.kind) in cooling for method in methods):
+        return True
+    return any(
+        str(method.kind) not in cooling and not (method.knowledge and privileged)
+        for method in methods
+    )
+
+
+def fresh_sql(methods) -> Case:
+    """`is_fresh` for every user of a query annotated with each method's flag (1 when it
+    counts): 1 or 0. An Exists per method, asked only of people with a method cooling off."""
+    now = timezone.now()
+
+    def cools(kind=None) -> Exists:
+        changes = MethodChange.objects.filter(user=OuterRef("pk"), cooling_until__gt=now)
+        return Exists(changes.filter(method=kind) if kind is not None else changes)
+
+    def any_fresh(group) -> Q:
+        found = [Q(**{method.flag_name: 1}) & ~cools(str(method.kind)) for method in group]
+        return functools.reduce(operator.or_, found) if found else Q(pk__in=[])
+
+    others = [method for method in methods if not method.knowledge]
+    knowledge = [method for method in methods if method.knowledge]
+    return Case(
+        When(~cools(), then=Value(1)),
+        When(any_fresh(others), then=Value(1)),
+        When(any_fresh(knowledge) & Q(is_staff=False), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )

@@ -1,0 +1,155 @@
+"""Cooling-off (docs/security.md rule 69, methods/cooling.py): a method added or replaced by
+someone who already had methods counts for a reset only beside an older one until the policy's
+hours have passed; a first registration and a pass's session do not cool off; every page that
+says whether the person can reset says what is enforced."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange
+from policy.models import Policy
+from tests.accesspass.conftest import helpdesk_group, issue, the_pass, use_pass
+from tests.conftest import (
+    last_email_code,
+    last_phone_code,
+    past_sign_in_check,
+    prove_with_phone,
+    register_email,
+    register_phone,
+    sign_in,
+)
+from tests.passwordreset.conftest import start_reset
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+447400123456"
+NEW_ADDRESS = "rita.new@example.net"
+
+
+@pytest.fixture
+def rita(make_user):
+    """Registered another day: a verified phone."""
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(user=user, number=NUMBER, verified_at=timezone.now())
+    return user
+
+
+def add_email_in_a_new_session(address=NEW_ADDRESS) -> Client:
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_email(client, address)
+    return client
+
+
+def reset_with_email(client: Client, address=NEW_ADDRESS):
+    start_reset(client, "rita")
+    client.post("/passwordreset/email/", {"email": address})
+    return client.post("/passwordreset/email/code/", {"code": last_email_code()})
+
+
+def test_a_method_added_by_someone_who_had_methods_cools_off(rita):
+    client = add_email_in_a_new_session()
+    change = MethodChange.objects.get(user=rita, method="authentication_email")
+    assert (
+        timedelta(hours=23, minutes=59)
+        < change.cooling_until - timezone.now()
+        <= timedelta(hours=24)
+    )
+    overview = client.get("/ssprsetup/").content.decode()
+    assert "New: until" in overview
+    # Rita still has her phone from before: she can reset, and the page says so.
+    assert "Your methods are new" not in overview
+
+
+def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
+    reset = Client()
+    add_email_in_a_new_session()
+    reset_with_email(reset)
+    # The new email passed, but alone it is not enough: the older phone is offered.
+    assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    listing = reset.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/phone/" in listing
+    reset.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
+    reset.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert reset.get("/passwordreset/finish/").status_code == 200
+
+
+def test_after_the_cooling_off_it_counts_alone(rita):
+    add_email_in_a_new_session()
+    with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1), tick=False):
+        reset = Client()
+        reset_with_email(reset)
+        assert reset.get("/passwordreset/finish/").status_code == 200
+
+
+def test_a_first_registration_does_not_cool_off(make_user):
+    make_user("rita")
+    client = Client()
+    sign_in(client, "rita")
+    register_phone(client, NUMBER)
+    register_email(client, NEW_ADDRESS)
+    assert not MethodChange.objects.filter(cooling_until__isnull=False).exists()
+    reset = Client()
+    reset_with_email(reset)
+    assert reset.get("/passwordreset/finish/").status_code == 200
+
+
+def test_the_policy_can_turn_it_off(rita):
+    policy = Policy.load()
+    policy.cooling_off_hours = 0
+    policy.save()
+    add_email_in_a_new_session()
+    assert not MethodChange.objects.filter(cooling_until__isnull=False).exists()
+
+
+def test_a_replaced_only_method_means_no_reset_until_it_ends_and_every_page_says_so(
+    rita, helpdesk_client
+):
+    """Someone with Rita's password and a code replaced her only phone: nobody can reset with
+    the new one alone today, and neither her page nor the helpdesk says she can."""
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, "+447400999999")
+    assert AuthenticationPhone.objects.get(user=rita).number == "+447400999999"
+    overview = client.get("/ssprsetup/").content.decode()
+    assert "Your methods are new" in overview
+    assert "You are registered" not in overview
+
+    reset = Client()
+    start_reset(reset, "rita")
+    reset.post("/passwordreset/phone/", {"number": "+447400999999", "channel": "sms"})
+    reset.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+
+    page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    assert re.search(r"Can reset</dt><dd>No", page)
+    assert "Cooling off" in page
+    cannot = helpdesk_client.get("/helpdesk/?can_reset=no").content.decode()
+    can = helpdesk_client.get("/helpdesk/?can_reset=yes").content.decode()
+    assert f"/helpdesk/users/{rita.pk}/" in cannot and f"/helpdesk/users/{rita.pk}/" not in can
+    export = helpdesk_client.get("/helpdesk/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [row["can_reset"] for row in rows if row["username"] == "rita"] == ["no"]
+
+
+def test_a_pass_session_does_not_cool_off(rita, make_user):
+    agent = make_user("agent", password=None)
+    agent.groups.add(helpdesk_group())
+    desk = past_sign_in_check(Client(), agent)
+    value = the_pass(issue(desk, rita))
+    client = Client()
+    assert use_pass(client, "rita", value).status_code == 302
+    register_email(client, NEW_ADDRESS)
+    assert AuthenticationEmail.objects.filter(user=rita).exists()
+    assert not MethodChange.objects.filter(cooling_until__isnull=False).exists()
