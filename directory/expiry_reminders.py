@@ -26,6 +26,7 @@ from delivery.outbox import Message
 from methods.masking import mask_email, mask_phone
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from policy.models import Policy, Scope, reminder_days
+from registration.language import stored_languages
 from registration.models import Registration
 
 from .models import ExpiryReminder
@@ -141,6 +142,10 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
             "user_id", flat=True
         )
     )
+    # The language each person chose here with the picker, and the one their browser showed
+    # (README, "Languages"): one query each for the page.
+    chosen = stored_languages(ids, chosen_only=True)
+    guessed = stored_languages(ids)
     records = []
     for name, (life, day) in due.items():
         user = users.get(name)
@@ -156,6 +161,8 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
             phone,
             registered=user_id in registered,
             user_id=user_id,
+            chosen=chosen.get(user_id),
+            guessed=guessed.get(user_id),
         )
         if not messages:
             report.no_address += 1
@@ -168,17 +175,23 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
     ExpiryReminder.objects.bulk_create(records, ignore_conflicts=True)
 
 
-def language_of(life: Life) -> str:
+def language_of(life: Life, chosen: str | None = None, guessed: str | None = None) -> str:
+    """The language the person chose here with the picker, else the directory's
+    `preferredLanguage`, else their browser's when they signed in here, else the site's."""
+    if chosen:
+        return chosen
     wanted = life.language.lower().replace("_", "-")
     codes = {code for code, _name in settings.LANGUAGES}
     for candidate in (wanted, wanted.split("-")[0]):
         if candidate in codes:
             return candidate
-    return settings.LANGUAGE_CODE
+    return guessed or settings.LANGUAGE_CODE
 
 
-def _messages(life, day, now, policy, address, phone, *, registered, user_id) -> list[Message]:
-    language = language_of(life)
+def _messages(
+    life, day, now, policy, address, phone, *, registered, user_id, chosen=None, guessed=None
+) -> list[Message]:
+    language = language_of(life, chosen, guessed)
     with translation.override(language):
         left = life.days_left(now)
         context = {

@@ -33,7 +33,7 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 
-from . import cooling, not_me
+from . import cooling, not_me, pages
 from .masking import mask_email
 from .models import ChangeAction, MethodChange, SelfServiceBlock
 
@@ -194,8 +194,17 @@ def notify_method_changed(
         "not_me_url": not_me.link_for(change) if change is not None else "",
         "not_me_days": not_me.LINK_DAYS,
     }
-    subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
-    body = render_to_string("methods/messages/method_changed.txt", context)
+    # In the person's own language, whatever the page's (README, "Languages").
+    with pages.in_language_of(user):
+        context["method"] = str(method.label)
+        context["action"] = {
+            ChangeAction.ADDED: translation.gettext("added"),
+            ChangeAction.REPLACED: translation.gettext("changed"),
+            ChangeAction.REMOVED: translation.gettext("removed"),
+        }.get(getattr(change, "action", ""), action)
+        subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
+        body = render_to_string("methods/messages/method_changed.txt", context)
+        language = translation.get_language() or settings.LANGUAGE_CODE
     # One message per recipient, so no recipient sees the other addresses. Queued: a notice
     # that cannot go out never undoes the change itself.
     for address in recipients:
@@ -205,6 +214,7 @@ def notify_method_changed(
                 to=address,
                 subject=subject,
                 body=body,
+                language=language,
                 user_id=user.pk,
                 masked_to=mask_email(address),
             )

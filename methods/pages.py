@@ -5,10 +5,11 @@ methods/conf.py (SSPR_METHOD_SETUP_HOST, SSPR_METHOD_RESET_HOST), looked up when
 first served, so `methods/` sits below the apps that mount it (README, "Architecture").
 
 A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
-`needs_proof(request)` and `still_needed(request, policy, method)`. A reset host module
-provides `reset_page(view)`, `offered_method(state, key)`, `NOT_VERIFIED` and the steps a
-proof goes through: `reset_prove`, `state_user`, `method_failed`, `method_passed`,
-`questions_allowed`, `digest`, `reset_send_code`, `reset_check_code`, `reset_code_delivery`.
+`needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
+A reset host module provides `reset_page(view)`, `offered_method(state, key)`,
+`NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
+`method_failed`, `method_passed`, `questions_allowed`, `digest`, `reset_send_code`,
+`reset_check_code`, `reset_code_delivery`.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     """A redirect to the password check, or to the proof with a registered method, when the
     last one is older than allowed (methods/proof.py); else None."""
     return setup_host().needs_proof(request)
+
+
+def in_language_of(user):
+    """`with in_language_of(user):` writes to `user` in their own language (the setup host's
+    registration.language, README "Languages")."""
+    return setup_host().in_language_of(user)
 
 
 def offered_method(state, key: str):

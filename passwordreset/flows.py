@@ -36,7 +36,7 @@ from methods.models import CheckOutcome, Purpose
 from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
-from registration.language import in_language_of
+from registration.language import in_language_of, stored_languages
 from sspr_site.network import client_address
 
 from . import state as reset_state
@@ -486,17 +486,25 @@ def _notify_user(user, action: str) -> None:
 
 
 def _notify_admins(user, action: str) -> None:
-    admins = (
+    """Tell every other superuser, each in their own language (README, "Languages")."""
+    admins = dict(
         get_user_model()
         .objects.filter(is_superuser=True, is_active=True)
         .exclude(pk=user.pk)
         .exclude(email="")
-        .values_list("email", flat=True)
+        .values_list("pk", "email")
     )
+    languages = stored_languages(admins)
     context = {
         "username": user.get_username(),
         "action": action,
         "when": timezone.localtime(),
         "site_url": settings.SSPR_SITE_URL,
     }
-    _send_each(sorted(set(admins)), "admin_notice", context)
+    by_language: dict[str, set[str]] = {}
+    for admin_id, address in admins.items():
+        language = languages.get(admin_id) or settings.LANGUAGE_CODE
+        by_language.setdefault(language, set()).add(address)
+    for language, addresses in sorted(by_language.items()):
+        with translation.override(language):
+            _send_each(sorted(addresses), "admin_notice", context)

@@ -38,9 +38,12 @@ def stored_language(user) -> str | None:
     return supported(code.first())
 
 
-def stored_languages(user_ids) -> dict[int, str]:
-    """{user id: language} for those who have one; one query."""
+def stored_languages(user_ids, *, chosen_only: bool = False) -> dict[int, str]:
+    """{user id: language} for those who have one (with `chosen_only`, one chosen with the
+    picker); one query."""
     rows = PreferredLanguage.objects.filter(user_id__in=list(user_ids))
+    if chosen_only:
+        rows = rows.filter(chosen=True)
     return {
         user_id: code
         for user_id, lang in rows.values_list("user_id", "language")
@@ -69,7 +72,9 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
     if code is None or user is None or not getattr(user, "pk", None):
         return
     if replace:
-        PreferredLanguage.objects.update_or_create(user_id=user.pk, defaults={"language": code})
+        PreferredLanguage.objects.update_or_create(
+            user_id=user.pk, defaults={"language": code, "chosen": True}
+        )
     else:
         PreferredLanguage.objects.get_or_create(user_id=user.pk, defaults={"language": code})
 

@@ -57,6 +57,9 @@ class PreferredLanguage(models.Model):
     )
     # One of settings.LANGUAGES (checked when stored, so a new language needs no migration).
     language = models.CharField(max_length=16, help_text=_("The language they read."))
+    # Chosen with the picker (True), or taken from the browser (False): a choice outranks the
+    # directory's preferredLanguage, a browser's guess does not (directory/expiry_reminders.py).
+    chosen = models.BooleanField(default=False, help_text=_("Chosen with the language picker."))
     updated_at = models.DateTimeField(auto_now=True, help_text=_("When it was last set."))
 
     class Meta:

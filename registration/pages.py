@@ -23,6 +23,15 @@ from policy.models import Policy
 
 from . import session
 from .flows import registration_finish, registration_status
+from .language import in_language_of
+
+__all__ = [
+    "in_language_of",
+    "method_setup_page",
+    "needs_proof",
+    "secure_page",
+    "still_needed",
+]
 
 
 def posted(request: HttpRequest):

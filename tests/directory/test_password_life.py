@@ -418,3 +418,32 @@ def test_the_admin_home_shows_the_last_reminder_run(slapd, directory, admin_clie
     run_reminders(start)
     text = admin_client.get("/admin/").content.decode()
     assert "1 people reminded; 1 passwords expire in the next 14 days" in text
+
+
+def test_the_language_chosen_here_wins_over_the_directorys(slapd, directory):
+    """Eve's directory entry says German; she chose Polish with the site's picker: the
+    reminder is in Polish (README, "Languages")."""
+    from django.core import mail
+    from django.utils import formats, timezone, translation
+
+    from registration.models import PreferredLanguage
+
+    conn = slapd.connect()
+    conn.modify_s(f"uid=eve,{PEOPLE}", [(ldap.MOD_REPLACE, "preferredLanguage", [b"de"])])
+    conn.unbind_s()
+    start = datetime.datetime.now(datetime.UTC)
+    set_changed(slapd, "eve", start)
+    expire(slapd, NED.uid)
+    directory_sign_in(Client(), EVE.uid, EVE.password)
+    eve = get_user_model().objects.get(username="eve")
+    # As the footer's picker stores it (registration/language.py).
+    PreferredLanguage.objects.update_or_create(
+        user=eve, defaults={"language": "pl", "chosen": True}
+    )
+    run_reminders(start + datetime.timedelta(days=16.5))
+    (message,) = mail.outbox
+    expires = timezone.localtime(start + datetime.timedelta(days=MAX_AGE_DAYS))
+    with translation.override("pl"):
+        assert formats.date_format(expires, "DATE_FORMAT") in message.body
+    with translation.override("de"):
+        assert formats.date_format(expires, "DATE_FORMAT") not in message.body

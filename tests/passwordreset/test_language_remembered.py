@@ -179,3 +179,47 @@ def test_reminders_go_out_in_each_persons_language(make_user, mailoutbox):
     subjects = {message.to[0]: message.subject for message in mailoutbox}
     assert subjects[polish_reader.email] == polish("Register for self-service password reset")
     assert subjects[english_reader.email] == "Register for self-service password reset"
+
+
+def test_a_method_change_notice_is_in_the_persons_language_whatever_the_page(polish_person):
+    """The notice (and its "That wasn't me" link) of a change made from an English page
+    reaches a person who chose Polish in Polish."""
+    from django.core import mail
+
+    from tests.conftest import prove_with_phone
+
+    client = Client(**ENGLISH)
+    sign_in(client, "piotr")
+    prove_with_phone(client)
+    mail.outbox.clear()
+    client.post("/ssprsetup/email/remove/")
+    notices = [m for m in mail.outbox if "/ssprsetup/not-me/" in m.body]
+    assert {m.to[0] for m in notices} == {"piotr@example.org", "piotr.dom@example.net"}
+    for notice in notices:
+        assert f"{polish('Authentication email')}: {polish('removed')}" in notice.body
+
+
+def test_an_administrators_notice_is_in_each_administrators_language(make_user, mailoutbox):
+    """When an administrator account is reset, every other superuser is told in their own
+    language (or the site's), not in the language of the page the reset was made on."""
+    from passwordreset.flows import _notify_admins
+
+    reset_admin = make_user("root1", staff=True, is_superuser=True)
+    polish_admin = make_user("root2", staff=True, is_superuser=True)
+    english_admin = make_user("root3", staff=True, is_superuser=True)
+    PreferredLanguage.objects.create(user=polish_admin, language="pl")
+    with translation.override("de"):
+        _notify_admins(reset_admin, "reset")
+    subjects = {message.to[0]: message.subject for message in mailoutbox}
+    assert set(subjects) == {polish_admin.email, english_admin.email}
+    with translation.override("en"):
+        english = translation.gettext(
+            str(
+                __import__("django").template.loader.render_to_string(
+                    "passwordreset/messages/admin_notice_subject.txt",
+                    {"username": "root1", "action": "reset"},
+                )
+            ).strip()
+        )
+    assert subjects[english_admin.email] == english
+    assert subjects[polish_admin.email] != english
