@@ -16,11 +16,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.log import record
@@ -30,6 +32,7 @@ from delivery.outbox import Message
 from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
+from registration.language import in_language_of
 
 from .models import APPROVAL_MINUTES, AccessPass, EndReason
 
@@ -166,6 +169,8 @@ def request_pass(
         record(
             EventKind.ACCESS_PASS_REQUESTED, request=request, actor=agent, subject=user, **details
         )
+        if approved_by is None:
+            notify_approvers(item, agent)
         if approved_by is not None:
             record(
                 EventKind.ACCESS_PASS_APPROVED,
@@ -291,6 +296,55 @@ def addresses(user) -> list[str]:
     from passwordreset.flows import _user_addresses
 
     return _user_addresses(user)
+
+
+def approvers(*, besides) -> list:
+    """Everyone who may approve a pass (Helpdesk administrators, superusers), less `besides`."""
+    app_label, codename = APPROVE_PERMISSION.split(".")
+    held = (
+        Q(is_superuser=True)
+        | Q(
+            user_permissions__content_type__app_label=app_label,
+            user_permissions__codename=codename,
+        )
+        | Q(
+            groups__permissions__content_type__app_label=app_label,
+            groups__permissions__codename=codename,
+        )
+    )
+    return list(
+        get_user_model()
+        .objects.filter(held, is_active=True)
+        .exclude(pk__in=[person.pk for person in besides if person is not None])
+        .exclude(email="")
+        .distinct()
+    )
+
+
+def notify_approvers(item: AccessPass, agent) -> None:
+    """A request waits: every other approver hears of it, each in their own language, with
+    the page that approves it. Names the account, never the pass (there is none yet)."""
+    for approver in approvers(besides=[item.user, agent]):
+        with in_language_of(approver):
+            context = {
+                "username": item.user.get_username(),
+                "agent": agent.get_username() if agent is not None else "",
+                "minutes": APPROVAL_MINUTES,
+                "url": f"{settings.SSPR_SITE_URL}{reverse('accesspass:approvals')}",
+            }
+            outbox.send(
+                Message(
+                    channel="email",
+                    to=approver.email,
+                    subject=render_to_string(
+                        "accesspass/messages/approval_subject.txt", context
+                    ).strip(),
+                    body=render_to_string("accesspass/messages/approval.txt", context),
+                    language=translation.get_language() or settings.LANGUAGE_CODE,
+                    user_id=approver.pk,
+                    masked_to=mask_email(approver.email),
+                )
+            )
 
 
 def notify(user, what: str, item: AccessPass) -> None:

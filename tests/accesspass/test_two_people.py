@@ -54,7 +54,8 @@ def test_an_administrator_account_needs_a_second_person(desk, approver_desk, adm
     assert not PASS_PATTERN.search(desk.get(refused["Location"]).content.decode())
     item.refresh_from_db()
     assert item.issued_at is None and item.digest is None
-    assert not mail.outbox
+    # Nothing to the person yet: only the approvers hear that a request waits.
+    assert all("waits for your approval" in m.subject for m in mail.outbox)
 
     # The approvers see it waiting, and approve.
     listing = approver_desk.get("/helpdesk/pass/approvals/").content.decode()
@@ -155,3 +156,27 @@ def test_accounts_that_can_issue_or_approve_also_need_two_people(desk, make_user
 def test_ordinary_accounts_need_one_agent(desk, user):
     the_pass(issue(desk, user))
     assert not Event.objects.filter(kind=EventKind.ACCESS_PASS_REQUESTED).exists()
+
+
+def test_approvers_hear_of_a_waiting_request_and_find_it_in_the_menu(
+    desk, approver, approver_desk, admin_person, agent
+):
+    mail.outbox.clear()
+    item = ask(desk, admin_person)
+    waiting = [m for m in mail.outbox if "waits for your approval" in m.subject]
+    # The approver, not the agent who asked nor the person the pass is for.
+    assert [m.to for m in waiting] == [[approver.email]]
+    assert "/helpdesk/pass/approvals/" in waiting[0].body
+    assert "ada" in waiting[0].subject and "agent" in waiting[0].body
+    assert not PASS_PATTERN.search(waiting[0].body)
+    assert item.digest is None  # nothing to leak: the pass is made only when shown
+    # The menu links the approvals for those who may approve, and only for them.
+    assert 'href="/helpdesk/pass/approvals/"' in approver_desk.get("/helpdesk/").content.decode()
+    assert 'href="/helpdesk/pass/approvals/"' not in desk.get("/helpdesk/").content.decode()
+
+
+def test_an_ordinary_account_asks_nobody(desk, approver, make_user):
+    person = make_user("bob")
+    mail.outbox.clear()
+    issue(desk, person)
+    assert not [m for m in mail.outbox if "waits for your approval" in m.subject]
