@@ -47,28 +47,40 @@ PAUSED_SHOWN = 20  # people with paused self-service listed above the status lis
 NAME_SORTS = ("username", "-username")
 
 
-def may_use_helpdesk(user) -> bool:
-    """The helpdesk permission, given to the person or to one of their groups, in one query
-    (asking for it through the permission system reads the two kinds separately)."""
+# Approving temporary access passes (accesspass): the menu links the approvals for it.
+APPROVE_PERMISSION = "accesspass.approve_access_pass"
+
+
+def helpdesk_permissions(user) -> set[str]:
+    """Which of the helpdesk's two permissions the person holds, given to them or to one of
+    their groups, in one query (the permission system would read the two kinds separately)."""
     if not user.is_active:
-        return False
+        return set()
     if user.is_superuser:
-        return True
-    app_label, codename = PERMISSION.split(".")
-    return (
-        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        return {PERMISSION, APPROVE_PERMISSION}
+    wanted = Q()
+    for permission in (PERMISSION, APPROVE_PERMISSION):
+        app_label, codename = permission.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    rows = (
+        Permission.objects.filter(wanted)
         .filter(Q(user=user) | Q(group__user=user))
-        .exists()
+        .values_list("content_type__app_label", "codename")
+        .distinct()
     )
+    return {f"{app_label}.{codename}" for app_label, codename in rows}
 
 
 def helpdesk_page(view):
-    """Signed in, with the helpdesk permission; everyone else gets 403. Never cached."""
+    """Signed in, with the helpdesk permission; everyone else gets 403. Never cached. The
+    page knows whether the person may approve passes (`request.helpdesk_may_approve`)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not may_use_helpdesk(request.user):
+        held = helpdesk_permissions(request.user)
+        if PERMISSION not in held:
             raise PermissionDenied
+        request.helpdesk_may_approve = APPROVE_PERMISSION in held
         return view(request, *args, **kwargs)
 
     return never_cache(login_required(wrapper))
