@@ -41,6 +41,9 @@ WORDS = {
     "ip": _("per address"),
     "prefix": _("per country"),
     "overall": _("overall"),
+    "added": _("added"),
+    "replaced": _("changed"),
+    "removed": _("removed"),
 }
 
 KEYS = {
@@ -58,6 +61,9 @@ KEYS = {
     "field": _("Setting"),
     "skips_used": _("Postponed"),
     "skips_allowed": _("Postponements allowed"),
+    "action": _("Change"),
+    "reverted": _("Undone"),
+    "sessions_ended": _("Sessions ended"),
 }
 
 

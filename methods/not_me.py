@@ -97,6 +97,10 @@ def report(*, request, change: MethodChange) -> bool | None:
             method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
             if latest == change.pk and method is not None and method.user_managed:
                 reverted, _extra = method.remove(user)
+                # Gone: nothing of it cools off any more.
+                MethodChange.objects.filter(user=user, method=change.method).update(
+                    cooling_until=None
+                )
         SelfServiceBlock.objects.update_or_create(
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
         )

@@ -117,3 +117,24 @@ def prove_if_asked(page, code, number: str = "+44 7400 123456") -> None:
     page.locator("#id_code").fill(code())
     page.locator("main form.stack button[type=submit]").first.click()
     page.wait_for_url("**/ssprsetup/**")
+
+
+@pytest.fixture
+def context_for(browser, live_server, outboxes, approved_questions):
+    """A new browser page in `language` at `width`; every one is closed at the end."""
+    contexts = []
+
+    def make(language: str, width: int):
+        context = browser.new_context(
+            base_url=live_server.url,
+            extra_http_headers={"Accept-Language": language},
+            viewport={"width": width, "height": 900},
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

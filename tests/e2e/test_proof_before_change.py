@@ -32,26 +32,6 @@ LANGUAGES = pytest.mark.parametrize(("language", "width"), [("en", 1280), ("de",
 
 
 @pytest.fixture
-def context_for(browser, live_server, outboxes, approved_questions):
-    contexts = []
-
-    def make(language: str, width: int):
-        context = browser.new_context(
-            base_url=live_server.url,
-            extra_http_headers={"Accept-Language": language},
-            viewport={"width": width, "height": 900},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
 def rita(make_user):
     """Registered earlier, another day: a verified phone, which proves who she is."""
     user = make_user("rita")

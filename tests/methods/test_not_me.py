@@ -14,7 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from methods.models import AuthenticationEmail, AuthenticationPhone, SelfServiceBlock
+from methods.models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    MethodChange,
+    SelfServiceBlock,
+)
 from tests.conftest import (
     prove_with_phone,
     register_email,
@@ -83,6 +88,8 @@ def test_confirming_undoes_the_change_ends_every_session_and_pauses(phished):
         assert client.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
     (event,) = Event.objects.filter(kind=EventKind.CHANGE_REPORTED, subject=rita)
     assert event.details["reverted"] is True and event.details["sessions_ended"] == 2
+    # The removed email no longer shows as a new method cooling off.
+    assert not MethodChange.objects.filter(user=rita, cooling_until__isnull=False).exists()
 
 
 def test_the_link_works_once(phished):
