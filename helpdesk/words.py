@@ -63,6 +63,7 @@ KEYS = {
     "skips_allowed": _("Postponements allowed"),
     "action": _("Change"),
     "reverted": _("Undone"),
+    "restored": _("Earlier one back"),
     "sessions_ended": _("Sessions ended"),
 }
 

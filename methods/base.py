@@ -177,6 +177,12 @@ class Method:
         addresses that should also hear of the removal."""
         raise NotImplementedError
 
+    def restore(self, user, value: str) -> bool:
+        """Put back what a replacement replaced (`value`, as the method's own pages stored it),
+        verified, for "That wasn't me" (methods/not_me.py). Return whether it could: a method
+        whose replacement cannot be undone this way (new keys) returns False."""
+        return False
+
     def purge(self, user) -> bool:
         """Remove every record this method holds of the person, whoever manages it, pending
         ones too (a leaver's data after the retention period: methods.lifecycle.purge). Return

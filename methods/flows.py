@@ -274,6 +274,7 @@ def method_confirm(
         masked=method.mask(str(getattr(saved, method.field))),
         extra_recipients=[previous] if previous and method.field == "email" else [],
         message=message,
+        previous=previous or "",
     )
     return outcome
 

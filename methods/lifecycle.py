@@ -52,6 +52,7 @@ def added(
     masked: str = "",
     extra_recipients: Sequence[str] = (),
     message: str = "",
+    previous: str = "",
     **details,
 ) -> None:
     """`method` was added for the signed-in person (or `replaced` an earlier registration of
@@ -71,6 +72,7 @@ def added(
         action=ChangeAction.REPLACED if replaced else ChangeAction.ADDED,
         # Added by someone who already had methods: it cools off (methods/cooling.py).
         cooling_until=cooling.until_for(request, policy),
+        previous=previous,
     )
     notify_method_changed(
         user=user,

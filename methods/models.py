@@ -379,6 +379,9 @@ class MethodChange(models.Model):
         blank=True,
         help_text=_("Until then the method counts for a reset only beside an older one."),
     )
+    # What a replacement replaced (a number or an address), sealed with the field keys
+    # (sspr_site/field_keys.py): "That wasn't me" puts it back. Dropped with the row.
+    previous = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("method change")

@@ -12,6 +12,7 @@ helpdesk clears it.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -22,15 +23,26 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import EventKind
+from sspr_site import field_keys
 from sspr_site.sessions import end_sessions_of
 
 from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
 
 SALT = "sspr.methods.not-me"
+
+
+@dataclass(frozen=True)
+class Report:
+    reverted: bool  # the new or replacing method was removed
+    restored: bool  # and the one it replaced is back
+
+
 LINK_DAYS = 7
 
 
-def record_change(*, user, method, action: str, cooling_until=None) -> MethodChange:
+def record_change(
+    *, user, method, action: str, cooling_until=None, previous: str = ""
+) -> MethodChange:
     """A new change of `user`'s methods. Changes whose links have ended and whose cooling-off
     is over are dropped; an earlier change of the same method stops cooling (this one says
     whether the method cools now)."""
@@ -41,7 +53,11 @@ def record_change(*, user, method, action: str, cooling_until=None) -> MethodCha
     MethodChange.objects.filter(ended, user=user).delete()
     MethodChange.objects.filter(user=user, method=str(method.kind)).update(cooling_until=None)
     return MethodChange.objects.create(
-        user=user, method=str(method.kind), action=action, cooling_until=cooling_until
+        user=user,
+        method=str(method.kind),
+        action=action,
+        cooling_until=cooling_until,
+        previous=field_keys.seal(previous.encode()) if previous else "",
     )
 
 
@@ -72,15 +88,15 @@ def is_paused(user_id: int | None) -> bool:
     return SelfServiceBlock.objects.filter(user_id=user_id or 0).exists()
 
 
-def report(*, request, change: MethodChange) -> bool | None:
-    """The person says `change` was not theirs: revert it, pause self-service, end every
-    session. Returns whether a method was removed, or None when the link was used meanwhile
-    (of two confirmations at once, one acts)."""
+def report(*, request, change: MethodChange) -> Report | None:
+    """The person says `change` was not theirs: revert it (remove the new method, and put back
+    the one it replaced where the method can), pause self-service, end every session. None
+    when the link was used meanwhile (of two confirmations at once, one acts)."""
     from .registry import REGISTRY
 
     user = change.user
     now = timezone.now()
-    reverted = False
+    reverted = restored = False
     with transaction.atomic():
         claimed = MethodChange.objects.filter(pk=change.pk, reported_at__isnull=True).update(
             reported_at=now
@@ -97,9 +113,15 @@ def report(*, request, change: MethodChange) -> bool | None:
             method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
             if latest == change.pk and method is not None and method.user_managed:
                 reverted, _extra = method.remove(user)
-                # Gone: nothing of it cools off any more.
+                if change.action == ChangeAction.REPLACED and change.previous:
+                    try:
+                        earlier = field_keys.open_sealed(change.previous).decode()
+                    except field_keys.InvalidToken:  # the keys changed without the old one
+                        earlier = ""
+                    restored = bool(earlier) and method.restore(user, earlier)
+                # Gone (or the person's own again): nothing of it cools off any more.
                 MethodChange.objects.filter(user=user, method=change.method).update(
-                    cooling_until=None
+                    cooling_until=None, previous=""
                 )
         SelfServiceBlock.objects.update_or_create(
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
@@ -112,9 +134,10 @@ def report(*, request, change: MethodChange) -> bool | None:
         method=change.method,
         action=change.action,
         reverted=reverted,
+        restored=restored,
         sessions_ended=ended,
     )
-    return reverted
+    return Report(reverted=reverted, restored=restored)
 
 
 def clear(*, request, user) -> bool:

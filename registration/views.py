@@ -322,11 +322,13 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
         "username": change.user.get_username(),
     }
     if request.method == "POST":
-        reverted = not_me.report(request=request, change=change)
-        if reverted is None:
+        done = not_me.report(request=request, change=change)
+        if done is None:
             return render(request, "registration/not_me.html", {"state": "invalid"}, status=410)
         return render(
-            request, "registration/not_me.html", {**context, "state": "done", "reverted": reverted}
+            request,
+            "registration/not_me.html",
+            {**context, "state": "done", "reverted": done.reverted, "restored": done.restored},
         )
     return render(request, "registration/not_me.html", {**context, "state": "ask"})
 

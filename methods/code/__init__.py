@@ -156,6 +156,10 @@ class CodeMethod(Method):
         record.save()
         return record, previous
 
+    def restore(self, user, value: str) -> bool:
+        self.save_verified(user=user, destination=value)
+        return True
+
     def remove(self, user) -> tuple[bool, list[str]]:
         existing = self.model.objects.select_for_update().filter(user=user).first()
         if existing is None:

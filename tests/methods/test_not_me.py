@@ -200,3 +200,26 @@ def test_two_confirmations_at_once_act_once(phished):
     assert first.post(link).status_code == 200
     assert second.post(link).status_code == 410
     assert Event.objects.filter(kind=EventKind.CHANGE_REPORTED, subject=rita).count() == 1
+
+
+def test_a_replaced_phone_comes_back(make_user, settings):
+    """The thief replaced Rita's phone with theirs: confirming puts hers back, verified, and
+    removes theirs; the replaced number was kept only sealed."""
+    settings.SSPR_SITE_URL = "http://testserver"
+    rita = make_user("rita")
+    own = Client()
+    sign_in(own, "rita")
+    register_phone(own, "+447400123456")
+    thief = Client()
+    sign_in(thief, "rita")
+    prove_with_phone(thief, "+447400123456")
+    mail.outbox.clear()
+    register_phone(thief, "+447400999999")
+    change = MethodChange.objects.get(user=rita, action="replaced")
+    assert change.previous and "7400123456" not in change.previous
+    notice = next(m for m in mail.outbox if "Authentication phone: changed" in m.body)
+    done = Client().post(path_of(LINK.search(notice.body).group(0)))
+    assert "your earlier Authentication phone is back" in done.content.decode()
+    phone = AuthenticationPhone.objects.get(user=rita)
+    assert str(phone.number) == "+447400123456" and phone.verified_at
+    assert MethodChange.objects.get(pk=change.pk).previous == ""

@@ -7,11 +7,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from methods.authenticator.models import AuthenticatorDevice
+from methods.models import MethodChange
 from sspr_site import field_keys
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored secrets (authenticator app keys) under the newest field key."
+    help = (
+        "Re-encrypt stored secrets (authenticator app keys, the values a replacement replaced "
+        'for "That wasn\'t me") under the newest field key.'
+    )
 
     def handle(self, *args, **options):
         resealed = unreadable = 0
@@ -24,6 +28,18 @@ class Command(BaseCommand):
                     resealed += device.reseal_if_stale()
                 except field_keys.InvalidToken:
                     unreadable += 1
+        changes = MethodChange.objects.exclude(previous="").values_list("pk", "previous")
+        for pk, previous in changes.iterator():
+            if field_keys.is_current(previous):
+                continue
+            try:
+                fresh = field_keys.reseal(previous)
+            except field_keys.InvalidToken:
+                # Only a way back for seven days: one that no key opens is dropped.
+                MethodChange.objects.filter(pk=pk).update(previous="")
+                continue
+            MethodChange.objects.filter(pk=pk, previous=previous).update(previous=fresh)
+            resealed += 1
         self.stdout.write(f"Sealed again under the newest key: {resealed}.")
         if unreadable:
             raise CommandError(
