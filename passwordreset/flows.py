@@ -100,8 +100,8 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     # query for every name, and the attempt then looks like any other that cannot pass.
     paused = not_me.is_paused(user.pk if user else 0)
     usable = bool(user) and in_scope and not paused
-    # The same queries for every account: the methods of the user, or of nobody.
-    UserMethods.load_or_none(user.pk if user else 0)
+    # Nothing of the person's methods is read here: a step that read them would do more work
+    # for an account that has some (docs/security.md, "No enumeration").
     if cache.get(blocked_key, 0) > time.time():
         record(EventKind.RESET_REFUSED, request=request, subject=user, reason="account_blocked")
         return StartRefusal.ACCOUNT_BLOCKED

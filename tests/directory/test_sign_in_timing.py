@@ -22,6 +22,9 @@ from .conftest import lock_out, use_directory
 pytestmark = [pytest.mark.directory, pytest.mark.django_db, pytest.mark.timing]
 
 SAMPLES = 40
+# The portal's first step takes about 10 ms (the sign-ins 120 ms and more): a millisecond of a
+# busy machine's noise is already 10% of it, so it is sampled more often.
+PORTAL_SAMPLES = 120
 FLOOR_MS = 120
 KINDS = {
     "unknown": ("nobody", "not-the-password-1"),
@@ -83,9 +86,11 @@ def test_every_kind_of_name_takes_the_same_time(kinds):
         step("nobody", "x-x-x-x-x-x")
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     statuses: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for _ in range(SAMPLES):
+    for round_number in range(PORTAL_SAMPLES):
         for kind, (username, password) in kinds.items():  # interleaved
             for name, step in steps.items():
+                if name != "/passwordreset" and round_number >= SAMPLES:
+                    continue
                 status, seconds = step(username, password)
                 times[(name, kind)].append(seconds)
                 statuses[(name, kind)].add(status)
