@@ -26,11 +26,11 @@ from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from directory.accounts import AccountStatus, DirectoryRefused, DirectoryUnavailable, accounts
 from directory.lockout import site_lockout
-from methods import cooling, not_me
 from methods import flows as method_flows
+from methods import not_me
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
-from methods.registry import REGISTRY, UserMethods
+from methods.registry import REGISTRY, UserMethods, cooling_annotations, cooling_of_row
 from methods.reset_rule import ResetRule
 from policy.models import Policy
 from registration.language import in_language_of
@@ -220,11 +220,7 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     # With when each method stops cooling off (methods/cooling.py), in the same query.
-    cools = {
-        f"sspr_cools_{key}": cooling.cools_until_sql(str(method.kind))
-        for key, method in REGISTRY.items()
-    }
-    user = directory(policy).filter(pk=user_id).annotate(**cools).first()
+    user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations()).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
     row = Row.of(user, ResetRule.of(policy))
@@ -243,11 +239,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "account_answered": answered,
             "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
-            "cooling": [
-                (method.label, until)
-                for key, method in REGISTRY.items()
-                if (until := getattr(user, f"sspr_cools_{key}")) is not None
-            ],
+            "cooling": [(method.label, until) for method, until in cooling_of_row(user)],
             "in_directory": accounts().kind != "none",
         },
     )

@@ -186,8 +186,6 @@ def notify_method_changed(
     context = {
         "name": user.get_full_name() or user.get_username(),
         "username": user.get_username(),
-        "method": method.label,
-        "action": action,
         "masked": masked,
         "when": timezone.localtime(),
         "helpdesk": getattr(policy, "helpdesk_contact", ""),

@@ -69,11 +69,7 @@ class UserMethods:
         """The methods cooling off now, by kind, with when each stops (methods/cooling.py)."""
         if self.user is None:
             return {}
-        return {
-            str(method.kind): until
-            for key, method in REGISTRY.items()
-            if (until := getattr(self.user, f"sspr_cools_{key}", None)) is not None
-        }
+        return {str(method.kind): until for method, until in cooling_of_row(self.user)}
 
     @property
     def paused(self) -> bool:
@@ -102,12 +98,26 @@ def _methods_query() -> QuerySet:
     # paused (methods/cooling.py, methods/not_me.py). The database's clock, as the query is
     # built once.
     return queryset.annotate(
-        **{
-            f"sspr_cools_{key}": cooling.cools_until_sql(str(method.kind))
-            for key, method in REGISTRY.items()
-        },
+        **cooling_annotations(),
         sspr_paused=Exists(SelfServiceBlock.objects.filter(user=OuterRef("pk"))),
     )
+
+
+def cooling_annotations() -> dict:
+    """For a query of people: when each method stops cooling off (methods/cooling.py)."""
+    return {
+        f"sspr_cools_{key}": cooling.cools_until_sql(str(method.kind))
+        for key, method in REGISTRY.items()
+    }
+
+
+def cooling_of_row(row) -> list[tuple[Method, Any]]:
+    """(method, until) for each method cooling off, from a row with cooling_annotations()."""
+    return [
+        (method, until)
+        for key, method in REGISTRY.items()
+        if (until := getattr(row, f"sspr_cools_{key}", None)) is not None
+    ]
 
 
 def statuses(methods: UserMethods, policy) -> list[MethodStatus]:

@@ -22,23 +22,9 @@ NEWER = "Harbour-walnut-lantern-2028"
 
 
 @pytest.fixture
-def context_for(browser, live_server, directory, outboxes):
-    contexts = []
-
-    def make(language: str, width: int):
-        context = browser.new_context(
-            base_url=live_server.url,
-            extra_http_headers={"Accept-Language": language},
-            viewport={"width": width, "height": 900},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+def context_for(directory, context_for):
+    """The shared browser pages (tests/e2e/conftest.py), against the test directory."""
+    return context_for
 
 
 def sign_in(page, username: str, password: str) -> None:
