@@ -10,6 +10,8 @@ DEFAULTS: dict[str, Any] = {
     # A code is 6 digits, valid 10 minutes (docs/security.md §1-2).
     "SSPR_CODE_DIGITS": 6,
     "SSPR_CODE_VALID_SECONDS": 600,
+    # Times a person may ask for another 10 minutes for a live code (WCAG 2.2, 2.2.1: ten).
+    "SSPR_CODE_EXTENSIONS": 10,
     # Wrong entries that void a code (docs/security.md §6).
     "SSPR_CODE_MAX_ATTEMPTS": 5,
     # Consecutive failures across all codes of one method and purpose before it locks (6).

@@ -239,6 +239,9 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         blank=True,
         help_text=_("Why the last code could not be delivered; empty when it went out."),
     )
+    extensions = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Times the live code was given more time.")
+    )
 
     class Meta:
         constraints = [
@@ -271,10 +274,33 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         self.destination = destination
         self.channel = channel
         self.attempts = 0
+        self.extensions = 0
         self.delivery_problem = ""
         self.cooldown_set(commit=False)
         self.save()
         return code
+
+    @classmethod
+    def give_more_time(cls, *, user_id: int | None, method: str, purpose: str) -> bool:
+        """Another CODE_VALID_SECONDS from now for a live code, at most CODE_EXTENSIONS times
+        (WCAG 2.2, 2.2.1; docs/security.md §2). Its tries are not renewed. One conditional
+        update, the same query whoever asks (an unknown name matches no row)."""
+        now = timezone.now()
+        return bool(
+            cls.objects.filter(
+                user_id=user_id,
+                method=method,
+                purpose=purpose,
+                valid_until__gt=now,
+                extensions__lt=app_settings.CODE_EXTENSIONS,
+            )
+            .exclude(token=None)
+            .exclude(token="")
+            .update(
+                valid_until=now + timedelta(seconds=app_settings.CODE_VALID_SECONDS),
+                extensions=models.F("extensions") + 1,
+            )
+        )
 
     def void(self) -> None:
         """End the live code: it will never verify anything."""

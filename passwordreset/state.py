@@ -38,6 +38,7 @@ class ResetState:
     # When a code was last asked for (for every name alike: it says nothing of whether one
     # went out), so the code page can warn before its 10 minutes end.
     code_asked_at: float = 0.0
+    code_extensions: int = 0  # the live code's "more time" so far (methods/code/reset_views.py)
     renewed_at: float = 0.0  # the last "more time" (the 15 minutes count from then)
     extensions: int = 0
 

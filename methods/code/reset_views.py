@@ -3,14 +3,19 @@ address (a code goes out only if it matches), then the code. Mounted once for ea
 
 from __future__ import annotations
 
+import time
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
+from methods.conf import app_settings
 from methods.forms import CodeForm
 from methods.pages import NOT_VERIFIED, offered_method, posted, reset_flow, reset_page
 
+from . import more_time as more
 from .forms import ResetEmailForm, ResetPhoneForm
 
 
@@ -58,4 +63,21 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
     delivery = reset_flow("reset_code_delivery")(state, method)
     return render(
         request, "code/reset_code.html", {"form": form, "method": method, "delivery": delivery}
+    )
+
+
+@require_POST
+@reset_page
+def more_time(request: HttpRequest, state, method_key: str) -> HttpResponse:
+    """Another 10 minutes for the code this attempt asked for: decided from the attempt alone,
+    so every name gets the same answer (docs/security.md, "No enumeration")."""
+    method, _policy = offered_method(state, method_key)
+    extended = reset_flow("reset_code_more_time")(request=request, state=state, method=method)
+    left = int(state.code_asked_at + app_settings.CODE_VALID_SECONDS - time.time())
+    return more.answer(
+        request,
+        extended,
+        seconds_left=max(0, left) if extended is not None else 0,
+        extensions_left=max(0, app_settings.CODE_EXTENSIONS - state.code_extensions),
+        back=method.reset_page("code"),
     )

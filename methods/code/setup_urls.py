@@ -7,4 +7,5 @@ urlpatterns = [
     path("confirm/", views.confirm_existing, name="confirm"),
     path("send/", views.send, name="send"),
     path("verify/", views.verify, name="verify"),
+    path("more-time/", views.more_time, name="more_time"),
 ]

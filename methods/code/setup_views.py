@@ -18,13 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from delivery import tracking as delivery_tracking
 from methods import flows as method_flows
 from methods.backends import DeliveryProblem
+from methods.conf import app_settings
 from methods.forms import ChannelForm, CodeForm
-from methods.models import CheckOutcome, Purpose
+from methods.models import CheckOutcome, Purpose, VerificationCode
 from methods.pages import needs_proof, posted, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 
 from . import CodeMethod
+from . import more_time as more
 from . import pending as session
 
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
@@ -281,4 +283,23 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
             "delivery": delivery_tracking.lookup(delivery_tracking.code_parts(device.pk)),
             **code_steps(method, policy, "verify"),
         },
+    )
+
+
+@require_POST
+@secure_page
+@code_method
+def more_time(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Another 10 minutes for the code on the verify page (methods/code/more_time.py)."""
+    extended = VerificationCode.give_more_time(
+        user_id=request.user.pk, method=str(method.kind), purpose=Purpose.REGISTER
+    )
+    device = method_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    live = device is not None and device.has_live_code()
+    return more.answer(
+        request,
+        True if extended else (False if live else None),
+        seconds_left=seconds_until(device.valid_until) if live else 0,
+        extensions_left=max(0, app_settings.CODE_EXTENSIONS - device.extensions) if live else 0,
+        back=method.setup_page("verify"),
     )

@@ -1,5 +1,6 @@
 """Time limits the person can see coming and extend (WCAG 2.2, 2.2.1; README, "Languages and
-accessibility"): the reset attempt's 15 minutes and a code's 10 minutes.
+accessibility"): the reset attempt's 15 minutes and a code's 10 minutes, each extended on
+request at least ten times.
 
 Each tag renders includes/time_limit.html: a sentence that says how long is left and how to get
 more (a button that works without JavaScript), and the data js/time-limit.js needs to warn a
@@ -46,33 +47,41 @@ def reset_time_limit(context):
 
 
 @register.inclusion_tag("includes/time_limit.html", takes_context=True)
-def code_time_limit(context, method=None, renew_url: str = ""):
-    """A code's 10 minutes. More time is a new code: the page's own "send a new code" (set up)
-    or `renew_url` (a reset). On the reset page the time counts from when the code was asked
-    for, the same for every name; on the setup page from the person's own code."""
+def code_time_limit(context, method, reset: bool = False):
+    """A code's 10 minutes, another 10 on request up to CODE_EXTENSIONS times
+    (methods/code/more_time.py); past that, or once it ended, a new code. On the reset page the
+    time counts from when the code was asked for, the same for every name; on the setup page
+    from the person's own code."""
     request = context.get("request")
-    seconds = None
-    if request is not None and method is None:
+    seconds = extensions = None
+    if request is not None and reset:
         state = reset_state.load(request)
         if state is not None and state.code_asked_at:
             seconds = int(state.code_asked_at + app_settings.CODE_VALID_SECONDS - time.time())
+            extensions = state.code_extensions
     elif request is not None and request.user.is_authenticated:
-        valid_until = (
+        live = (
             VerificationCode.objects.filter(
                 user=request.user, method=method.kind, purpose=Purpose.REGISTER
             )
             .exclude(token="")
-            .values_list("valid_until", flat=True)
+            .values_list("valid_until", "extensions")
             .first()
         )
-        if valid_until:
-            seconds = int((valid_until - timezone.now()).total_seconds())
+        if live:
+            seconds = int((live[0] - timezone.now()).total_seconds())
+            extensions = live[1]
     if seconds is None:
         return {"show": False}
+    extensions_left = max(0, app_settings.CODE_EXTENSIONS - extensions)
+    page = method.reset_page if reset else method.setup_page
     return {
         "show": True,
         "kind": "code",
         "seconds_left": max(0, seconds),
         "warn_seconds": WARN_SECONDS,
-        "renew_url": renew_url,
+        "extend_url": page("more_time") if extensions_left and seconds > 0 else "",
+        "extensions_left": extensions_left,
+        "renew_url": method.reset_url() if reset else "",
+        "csrf_token": context.get("csrf_token"),
     }

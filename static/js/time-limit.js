@@ -1,8 +1,9 @@
 // Time limits the person can see coming (WCAG 2.2, 2.2.1): a minute before the reset attempt's
 // 15 minutes or a code's 10 minutes end, a warning is announced (role="alert") with a button
-// that gives more time in one press: another 15 minutes for the attempt (as often as the server
-// allows), a new code for a code. The page works without this script: it says how long the
-// step lasts and its own button asks for more (includes/time_limit.html).
+// that gives more time in one press: another 15 minutes for the attempt, another 10 for a code
+// (as often as the server allows), then a new code for a code. The page works without this
+// script: it says how long the step lasts and its own button asks for more
+// (includes/time_limit.html).
 (function () {
   "use strict";
 
@@ -63,13 +64,16 @@
           if (answer.status === 200) {
             deadline = Date.now() + answer.data.seconds_left * 1000;
             warned = false;
+            if (!answer.data.extensions_left) {
+              form.remove(); // the last one: from now on, a new code (or a new attempt)
+            }
             say(text(box, "extended"));
             window.setTimeout(clear, 8000);
           } else if (answer.status === 409) {
-            say(text(box, "refused"));
+            say(text(box, "refused"), kind === "code" ? newCodeButton() : null);
           } else {
             ended = true;
-            say(text(box, "ended"));
+            say(text(box, "ended"), kind === "code" ? newCodeButton() : null);
           }
         })
         .catch(function () {
@@ -89,29 +93,35 @@
       }
     }
 
-    function button() {
+    function newCodeButton() {
       var press = document.createElement("button");
       press.type = "button";
       press.className = "button primary";
-      if (kind === "attempt") {
-        var own = box.querySelector("form.time-limit-extend button");
-        if (!own) {
-          return null;
-        }
+      press.textContent = text(box, "button");
+      press.addEventListener("click", newCode);
+      return press;
+    }
+
+    // The warning's button: more time where the page offers it (the attempt, a code with
+    // extensions left), else a new code.
+    function button() {
+      var own = box.querySelector("form.time-limit-extend button");
+      if (own) {
+        var press = document.createElement("button");
+        press.type = "button";
+        press.className = "button primary";
         press.textContent = own.textContent;
         press.addEventListener("click", moreTime);
-      } else {
-        press.textContent = text(box, "button");
-        press.addEventListener("click", newCode);
+        return press;
       }
-      return press;
+      return kind === "code" ? newCodeButton() : null;
     }
 
     function tick() {
       var left = Math.round((deadline - Date.now()) / 1000);
       if (left <= 0 && !ended) {
         ended = true;
-        say(text(box, "ended"), kind === "code" ? button() : null);
+        say(text(box, "ended"), kind === "code" ? newCodeButton() : null);
       } else if (left > 0 && left <= warnAt && !warned) {
         warned = true;
         say(text(box, "warning"), button());

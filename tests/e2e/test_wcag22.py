@@ -163,11 +163,7 @@ def test_without_the_script_the_reset_says_how_long_it_lasts_and_its_button_exte
     check_accessibility(page, "wcag-reset-more-time-no-script")
 
 
-def test_a_code_page_warns_before_the_code_ends_and_one_press_sends_a_new_one(
-    page, rita, outboxes, settings
-):
-    phone_dir, _mail = outboxes
-    settings.SSPR_CODE_RESEND_SECONDS = 0
+def _to_the_code_page(page, phone_dir):
     page.clock.install()
     _sign_in(page)
     page.goto("/ssprsetup/phone/")
@@ -177,11 +173,40 @@ def test_a_code_page_warns_before_the_code_ends_and_one_press_sends_a_new_one(
     page.wait_for_url("**/ssprsetup/phone/send/")
     page.locator("form.stack button[type=submit]").first.click()
     page.wait_for_url("**/ssprsetup/phone/verify/")
-    first = latest_phone_code(phone_dir)
+
+
+def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_minutes(
+    page, rita, outboxes
+):
+    phone_dir, _mail = outboxes
+    _to_the_code_page(page, phone_dir)
+    code = latest_phone_code(phone_dir)
+    notice = page.locator(".time-limit")
+    assert "another 10 minutes up to 10 times" in notice.inner_text()
     page.clock.run_for("09:10")
     alert = page.locator(".time-limit-alert")
     alert.get_by_text("Your code stops working in less than a minute").wait_for()
     check_accessibility(page, "wcag-code-time-warning")
+    alert.get_by_role("button", name="More time").click()
+    alert.get_by_text("Your code works for another 10 minutes.").wait_for()
+    # Nine minutes on, the page has not warned again: the new deadline is ten minutes away.
+    page.clock.run_for("09:00")
+    assert "less than a minute" not in alert.inner_text()
+    page.locator("#id_code").fill(code)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    assert len(list(phone_dir.glob("*.json"))) == 2  # the proof and this code: no new one
+
+
+def test_past_the_last_extension_the_warning_sends_a_new_code(page, rita, outboxes, settings):
+    phone_dir, _mail = outboxes
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_CODE_EXTENSIONS = 0
+    _to_the_code_page(page, phone_dir)
+    first = latest_phone_code(phone_dir)
+    page.clock.run_for("09:10")
+    alert = page.locator(".time-limit-alert")
+    alert.get_by_text("Your code stops working in less than a minute").wait_for()
     alert.get_by_role("button", name="Send a new code").click()
     page.wait_for_url("**/ssprsetup/phone/verify/")
     page.wait_for_function(
