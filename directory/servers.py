@@ -646,6 +646,32 @@ class SambaDC(_Server):
         conn.modify_s(dn, [(ldap.MOD_REPLACE, "unicodePwd", [self.quoted(password)])])
         conn.modify_s(dn, [(ldap.MOD_REPLACE, "userAccountControl", [b"512"])])
 
+    def backdate_password(self, dn: str, days: float) -> None:
+        """Make `dn`'s password `days` older, as time passing would (a test of an expired
+        password). The domain accepts only 0 or -1 for pwdLastSet over LDAP and through its
+        own modules, so the value is written into the domain partition's file directly, with
+        the Python that samba-tool runs on (its bindings are not in this project's venv)."""
+        tool = Path(shutil.which("samba-tool") or "/usr/bin/samba-tool")
+        python = tool.read_text().splitlines()[0].removeprefix("#!").strip() or "python3"
+        partition = (
+            self.folder / "private" / "sam.ldb.d" / f"{AD_BASE.upper().replace(' ', '')}.ldb"
+        )
+        script = (
+            "import ldb, sys\n"
+            "db = ldb.Ldb(sys.argv[1], options=['modules:'])\n"
+            "found = db.search(base=sys.argv[2], scope=ldb.SCOPE_BASE, attrs=['pwdLastSet'])\n"
+            "value = int(found[0]['pwdLastSet'][0]) - int(float(sys.argv[3]) * 864000000000)\n"
+            "change = ldb.Message(ldb.Dn(db, sys.argv[2]))\n"
+            "change['pwdLastSet'] = ldb.MessageElement(str(value), ldb.FLAG_MOD_REPLACE,"
+            " 'pwdLastSet')\n"
+            "db.modify(change)\n"
+        )
+        subprocess.run(  # noqa: S603  (samba's Python on our own script and arguments)
+            [*python.split(), "-c", script, str(partition), dn, str(days)],
+            check=True,
+            capture_output=True,
+        )
+
     def add_person(self, conn, person: AdPerson) -> None:
         """One more person, in their groups, on a running domain controller."""
         import ldap

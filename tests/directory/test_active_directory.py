@@ -1,6 +1,6 @@
 """Active Directory as the account store, against Samba's AD domain controller provisioned for
 the run: unicodePwd reset with the domain's rules (0000052D), lockoutTime unlock, adminCount,
-"must change", nested scope, sync and a person's own change. The service account holds only
+"must change" and an expired password (data 532), nested scope, sync and a person's own change. The service account holds only
 the rights the README asks for (Reset Password, write lockoutTime and pwdLastSet)."""
 
 from __future__ import annotations
@@ -439,6 +439,25 @@ def test_a_must_change_password_is_changed_from_the_sign_in(ad, dc, person):
     assert response["Location"] == "/ssprsetup/signin/"
     assert binds(dc, person, NEW_PASSWORD)
     assert int(attribute(dc, person, "pwdLastSet")) > 0  # no longer "must change"
+    assert directory_sign_in(Client(), person.sam, NEW_PASSWORD)["Location"] == "/ssprsetup/"
+
+
+def test_an_expired_password_is_changed_from_the_sign_in(ad, dc, person):
+    """A password past its maximum age: the domain refuses the bind with data 532; the person
+    who types it right is led to change it, and the new one binds and is not expired."""
+    pso_for(dc, person, 2 * 86400)  # the domain counts a maximum age of a day or less as none
+    dc.backdate_password(person.dn, days=3)
+    with pytest.raises(ldap.INVALID_CREDENTIALS, match="data 532"):
+        dc.connect(person.dn, person.password)
+    # A wrong password of an expired account reads as any wrong password.
+    wrong = directory_sign_in(Client(), person.sam, "Wrong-Pass-2026!")
+    assert wrong.status_code == 200 and "expired" not in wrong.content.decode()
+    _client, response = change_after_sign_in(person)
+    assert response["Location"] == "/ssprsetup/signin/"
+    assert binds(dc, person, NEW_PASSWORD) and not binds(dc, person, person.password)
+    expiry = int(attribute(dc, person, "msDS-UserPasswordExpiryTimeComputed"))
+    now = int((timezone.now().timestamp() + 11644473600) * 10**7)  # in the domain's ticks
+    assert expiry > now + 86400 * 10**7  # two days' life from now: no longer expired
     assert directory_sign_in(Client(), person.sam, NEW_PASSWORD)["Location"] == "/ssprsetup/"
 
 
