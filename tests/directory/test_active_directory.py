@@ -1,7 +1,8 @@
 """Active Directory as the account store, against Samba's AD domain controller provisioned for
 the run: unicodePwd reset with the domain's rules (0000052D), lockoutTime unlock, adminCount,
-"must change" and an expired password (data 532), nested scope, sync and a person's own change. The service account holds only
-the rights the README asks for (Reset Password, write lockoutTime and pwdLastSet)."""
+"must change" and an expired password (data 532), nested scope, sync and a person's own
+change. The service account holds only the rights the README asks for (Reset Password, write
+lockoutTime and pwdLastSet)."""
 
 from __future__ import annotations
 
