@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Least
 
+from sspr_site.compiled_query import OneRow
+
 from . import cooling
 from .authenticator.method import AuthenticatorAppMethod
 from .base import Method, MethodState, MethodStatus
@@ -83,7 +85,7 @@ class UserMethods:
     @classmethod
     def load_or_none(cls, user_id: int) -> UserMethods:
         """Like load(), by id, with the same query whether or not the user exists."""
-        row = _methods_query().filter(pk=user_id).first()
+        row = _ONE_PERSON.get(user_id)  # None matches no one, in the same query
         return cls(row, {key: method.from_row(row) for key, method in REGISTRY.items()})
 
 
@@ -101,6 +103,11 @@ def _methods_query() -> QuerySet:
         **cooling_annotations(),
         sspr_paused=Exists(SelfServiceBlock.objects.filter(user=OuterRef("pk"))),
     )
+
+
+# The same query for one person, turned into SQL once per database connection
+# (sspr_site/compiled_query.py): most pages of /ssprsetup load it.
+_ONE_PERSON = OneRow(_methods_query)
 
 
 def cooling_annotations() -> dict:

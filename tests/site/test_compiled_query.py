@@ -1,0 +1,71 @@
+"""The person's methods load through a query compiled once per connection
+(sspr_site/compiled_query.py): the same row, with the same annotations converted as Django's
+own iteration converts them, one query per use, and the SQL built only once."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
+
+from methods import registry
+from methods.models import AuthenticationPhone, MethodChange
+from methods.registry import UserMethods, _methods_query, cooling_of_row
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def person(make_user):
+    user = make_user("rita")
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    return user
+
+
+def annotations(row) -> dict:
+    names = _methods_query().query.annotations
+    return {name: getattr(row, name) for name in names}
+
+
+def test_the_row_is_the_one_the_orm_gives(person):
+    MethodChange.objects.create(
+        user=person,
+        method="authentication_phone",
+        cooling_until=timezone.now() + datetime.timedelta(hours=5),
+    )
+    expected = _methods_query().filter(pk=person.pk).first()
+    loaded = UserMethods.load(person)
+    assert loaded.user == expected and loaded.user.username == "rita"
+    assert annotations(loaded.user) == annotations(expected)
+    ((method, until),) = cooling_of_row(loaded.user)
+    assert method.kind == "authentication_phone" and isinstance(until, datetime.datetime)
+    assert loaded.records[method.key].number == "+447400123456"
+
+
+def test_no_one_is_found_for_an_unknown_or_missing_key(person, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert registry._ONE_PERSON.get(person.pk + 1000) is None
+    with django_assert_num_queries(1):  # the same query, whether or not anyone is asked for
+        assert registry._ONE_PERSON.get(None) is None
+    assert UserMethods.load_or_none(None).user is None
+
+
+def test_the_sql_is_built_once_and_each_use_is_one_query(
+    person, monkeypatch, django_assert_num_queries
+):
+    registry._ONE_PERSON.get(
+        person.pk
+    )  # compiled here, if no test before did it on this connection
+    built = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: built.append(1) or original(self, *a, **k)
+    )
+    for _ in range(3):
+        with django_assert_num_queries(1):
+            assert registry._ONE_PERSON.get(person.pk) == person
+    assert built == []
