@@ -4,7 +4,8 @@ The person's methods load in one query with an annotation per method (methods/re
 building its SQL takes about 2.5 ms, running it about 0.2 ms, and it runs on most pages of
 /ssprsetup (docs/performance.md). `OneRow` keeps the compiled SQL with its parameters, puts the
 row's key in its place on each use, and builds the model instance as Django's own iteration
-does (the same converters, the same annotations as attributes). The query it is given must
+does (the same converters, the rows joined by select_related, the same annotations as
+attributes, then any prefetches). The query it is given must
 not depend on the time it is built or on settings that change while the process runs.
 """
 
@@ -15,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models.query import get_related_populators
 
 # Stands for the key in the compiled SQL's parameters until a use puts the real one there.
 PLACEHOLDER = -2_104_729_931  # within every backend's integer range
@@ -49,6 +51,9 @@ class OneRow:
             names,
             dict(compiler.annotation_col_map),
             converters,
+            # The rows joined with select_related, filled in as Django's own iteration does.
+            get_related_populators(klass_info, compiler.select, self.using),
+            tuple(queryset._prefetch_related_lookups),
         )
         self._compiled[connection] = compiled
         return compiled
@@ -58,9 +63,19 @@ class OneRow:
         or None."""
         connection = connections[self.using]
         compiled = self._compiled.get(connection) or self._compile(connection)
-        compiler, sql, params, position, model, (first, last), names, annotations, converters = (
-            compiled
-        )
+        (
+            compiler,
+            sql,
+            params,
+            position,
+            model,
+            (first, last),
+            names,
+            annotations,
+            converters,
+            related,
+            prefetches,
+        ) = compiled
         params = [*params]
         params[position] = pk
         with connection.cursor() as cursor:
@@ -71,8 +86,12 @@ class OneRow:
         if converters:
             row = next(iter(compiler.apply_converters([row], converters)))
         instance = model.from_db(self.using, names, row[first:last])
+        for populator in related:
+            populator.populate(row, instance)
         for name, position in annotations.items():
             setattr(instance, name, row[position])
+        if prefetches:
+            prefetch_related_objects([instance], *prefetches)
         return instance
 
     def forget(self) -> None:

@@ -46,6 +46,13 @@ def test_the_row_is_the_one_the_orm_gives(person):
     assert loaded.records[method.key].number == "+447400123456"
 
 
+def test_one_query_loads_every_method_of_a_person(person, django_assert_num_queries):
+    """The rows joined to the person come with the row, as with the ORM's own query."""
+    with django_assert_num_queries(1):
+        loaded = UserMethods.load(person)
+        assert [m for m in loaded.records.values() if m is not None][0].number == "+447400123456"
+
+
 def test_no_one_is_found_for_an_unknown_or_missing_key(person, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert registry._ONE_PERSON.get(person.pk + 1000) is None
