@@ -33,6 +33,7 @@ from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
 from registration.language import in_language_of
+from sspr_site.conf import app_settings as site_settings
 
 from .models import APPROVAL_MINUTES, AccessPass, EndReason
 
@@ -330,7 +331,7 @@ def notify_approvers(item: AccessPass, agent) -> None:
                 "username": item.user.get_username(),
                 "agent": agent.get_username() if agent is not None else "",
                 "minutes": APPROVAL_MINUTES,
-                "url": f"{settings.SSPR_SITE_URL}{reverse('accesspass:approvals')}",
+                "url": f"{site_settings.SITE_URL}{reverse('accesspass:approvals')}",
             }
             outbox.send(
                 Message(
@@ -356,7 +357,7 @@ def notify(user, what: str, item: AccessPass) -> None:
         "when": timezone.localtime(),
         "until": timezone.localtime(item.expires_at) if item.expires_at else None,
         "helpdesk": Policy.load().helpdesk_contact,
-        "site_url": settings.SSPR_SITE_URL,
+        "site_url": site_settings.SITE_URL,
     }
     subject = render_to_string("accesspass/messages/notice_subject.txt", context).strip()
     body = render_to_string("accesspass/messages/notice.txt", context)

@@ -7,7 +7,6 @@ import datetime
 import time
 
 from axes.utils import reset as axes_reset
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.core.cache import cache
@@ -40,8 +39,10 @@ from methods.registry import method_for_kind
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
 from policy.models import Policy
+from registration.conf import app_settings as registration_settings
 from registration.pages import posted, secure_page
 from registration.views import _sign_in_failures_key, sign_in_failures
+from sspr_site.conf import app_settings as site_settings
 
 from . import flows
 from .forms import IssueForm, PassSignInForm
@@ -125,7 +126,7 @@ def _show(request: HttpRequest, item: AccessPass) -> HttpResponse:
         messages.error(request, refusal.message)
         return redirect("accesspass:request", pk=item.pk)
     item.refresh_from_db()
-    sign_in_url = settings.SSPR_SITE_URL + reverse("accesspass:signin")
+    sign_in_url = site_settings.SITE_URL + reverse("accesspass:signin")
     return render(
         request,
         "accesspass/shown.html",
@@ -206,7 +207,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     flows.expire_due()
     form = PassSignInForm(request, posted(request))
     if request.method == "POST":
-        if sign_in_failures(request) >= settings.SSPR_SIGN_IN_FAILURES_PER_IP:
+        if sign_in_failures(request) >= registration_settings.SIGN_IN_FAILURES_PER_IP:
             # Not checked, not counted: the form is shown again, empty, with why.
             refusal = _("Too many failed sign-ins from your network. Wait an hour and try again.")
             context = {"form": PassSignInForm(request, None), "refusal": refusal}

@@ -30,8 +30,9 @@ import urllib.request
 from datetime import UTC
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
+
+from .conf import app_settings
 
 logger = logging.getLogger("sspr.audit.stream")
 
@@ -54,9 +55,9 @@ WARNING_KINDS = {
 
 def configured_sinks() -> list[str]:
     sinks = []
-    if getattr(settings, "SSPR_AUDIT_SYSLOG", ""):
+    if app_settings.AUDIT_SYSLOG:
         sinks.append("syslog")
-    if getattr(settings, "SSPR_AUDIT_WEBHOOK_URL", ""):
+    if app_settings.AUDIT_WEBHOOK_URL:
         sinks.append("webhook")
     return sinks
 
@@ -124,7 +125,7 @@ def _attempt() -> tuple[int, bool]:
     job = get_current_job()
     if job is None:
         return 1, True
-    total = len(settings.SSPR_DELIVERY_RETRY_INTERVALS) + 1
+    total = len(app_settings.DELIVERY_RETRY_INTERVALS) + 1
     left = job.retries_left or 0
     return total - left, left <= 0
 
@@ -154,7 +155,7 @@ def _sd_value(value: object) -> str:
 
 def syslog_message(event) -> bytes:
     """One RFC 5424 message: header, the event's ids as structured data, the event as JSON."""
-    facility = int(getattr(settings, "SSPR_AUDIT_SYSLOG_FACILITY", 10))  # authpriv
+    facility = int(app_settings.AUDIT_SYSLOG_FACILITY)  # authpriv
     severity = SEVERITY_WARNING if event.kind in WARNING_KINDS else SEVERITY_NOTICE
     timestamp = event.created_at.astimezone(UTC).isoformat(timespec="milliseconds")
     timestamp = timestamp.replace("+00:00", "Z")
@@ -168,10 +169,10 @@ def syslog_message(event) -> bytes:
 
 
 def send_syslog(event) -> None:
-    target = urlsplit(settings.SSPR_AUDIT_SYSLOG)
+    target = urlsplit(app_settings.AUDIT_SYSLOG)
     address = (target.hostname, target.port or 514)
     message = syslog_message(event)
-    timeout = float(getattr(settings, "SSPR_AUDIT_STREAM_TIMEOUT", 5))
+    timeout = float(app_settings.AUDIT_STREAM_TIMEOUT)
     if target.scheme == "udp":
         with socket.socket(_family(target.hostname), socket.SOCK_DGRAM) as sock:
             sock.sendto(message, address)
@@ -198,17 +199,17 @@ def send_webhook(event) -> None:
     body = json.dumps(payload(event), separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 (an https:// or http:// URL from settings)
-        settings.SSPR_AUDIT_WEBHOOK_URL,
+        app_settings.AUDIT_WEBHOOK_URL,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
             "User-Agent": "sspr-audit-stream",
             "X-SSPR-Timestamp": timestamp,
-            "X-SSPR-Signature": signature(settings.SSPR_AUDIT_WEBHOOK_SECRET, timestamp, body),
+            "X-SSPR-Signature": signature(app_settings.AUDIT_WEBHOOK_SECRET, timestamp, body),
         },
     )
-    timeout = float(getattr(settings, "SSPR_AUDIT_STREAM_TIMEOUT", 5))
+    timeout = float(app_settings.AUDIT_STREAM_TIMEOUT)
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         if not 200 <= response.status < 300:
             raise ConnectionError(f"webhook answered {response.status}")

@@ -20,6 +20,7 @@ from rq.job import Job
 
 from sspr_site.health import register
 
+from .conf import app_settings
 from .outbox import QUEUE_NAME, uses_queue
 from .tracking import due_seconds
 
@@ -28,7 +29,7 @@ from .tracking import due_seconds
 def check_queue() -> dict[str, str] | None:
     if not uses_queue():
         return None  # messages are sent in process: nothing else to reach
-    timeout = float(getattr(settings, "SSPR_CACHE_TIMEOUT", 1))
+    timeout = float(app_settings.CACHE_TIMEOUT)
     client = redis.Redis.from_url(
         settings.RQ_QUEUES[QUEUE_NAME]["URL"],
         socket_timeout=timeout,

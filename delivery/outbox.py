@@ -22,13 +22,14 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from audit.conf import app_settings as audit_settings
 from sspr_site.metrics import observe_delivery
 
 from . import tracking
+from .conf import app_settings
 from .sealing import seal
 
 logger = logging.getLogger("sspr.delivery")
@@ -64,7 +65,7 @@ class Message:
 
 
 def uses_queue() -> bool:
-    return settings.SSPR_DELIVERY == "queue"
+    return app_settings.DELIVERY == "queue"
 
 
 def send(message: Message) -> None:
@@ -94,7 +95,7 @@ def _enqueue(function: str, kwargs: dict, delivery_id: str = "") -> None:
     import django_rq
     from rq import Retry
 
-    intervals = list(settings.SSPR_DELIVERY_RETRY_INTERVALS)
+    intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
     django_rq.get_queue(QUEUE_NAME).enqueue(
         "delivery.jobs.run",
         function,

@@ -22,10 +22,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import caches
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from .conf import app_settings
 
 logger = logging.getLogger("sspr.delivery")
 
@@ -36,7 +37,7 @@ PREFIX = "sspr:delivery:"
 
 
 def due_seconds() -> int:
-    return int(getattr(settings, "SSPR_DELIVERY_DUE_SECONDS", 120))
+    return int(app_settings.DELIVERY_DUE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class _Store:
     """The queue's Redis in queue mode, else the default cache."""
 
     def __init__(self) -> None:
-        if settings.SSPR_DELIVERY == "queue":
+        if app_settings.DELIVERY == "queue":
             import django_rq
 
             from .outbox import QUEUE_NAME

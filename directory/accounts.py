@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from axes.utils import reset as axes_reset
-from django.conf import settings
 from django.contrib.auth.password_validation import (
     MinimumLengthValidator,
     get_default_password_validators,
@@ -23,7 +22,7 @@ from django.contrib.auth.password_validation import (
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
-from .conf import DirectoryConfig
+from .conf import DirectoryConfig, app_settings
 from .rules import LengthRule
 
 # What a refusal means for the person, shown next to the new password in their language.
@@ -172,7 +171,7 @@ class DjangoAccounts:
 
 
 def config() -> DirectoryConfig:
-    return settings.SSPR_DIRECTORY_CONFIG
+    return app_settings.DIRECTORY_CONFIG
 
 
 def accounts():

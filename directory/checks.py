@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 
-from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .accounts import config
+from .conf import app_settings
 
 
 @register(Tags.security)
@@ -114,10 +114,10 @@ def directory_lockout_and_rights(app_configs, **kwargs):
                 id="sspr.W011",
             )
         ]
-    if threshold and threshold <= settings.SSPR_LOCKOUT_FAILURES:
+    if threshold and threshold <= app_settings.LOCKOUT_FAILURES:
         problems.append(
             Warning(
-                f"SSPR_LOCKOUT_FAILURES is {settings.SSPR_LOCKOUT_FAILURES}, not below the "
+                f"SSPR_LOCKOUT_FAILURES is {app_settings.LOCKOUT_FAILURES}, not below the "
                 f"directory's lockout threshold of {threshold}: the site uses "
                 f"{max(1, threshold - 1)}, so that it is never the way an account gets locked.",
                 hint=f"Set SSPR_LOCKOUT_FAILURES to {max(1, threshold - 1)} or less.",

@@ -1,4 +1,5 @@
-"""Where accounts live, read from the environment (the README's "Directory" table).
+"""Where accounts live, read from the environment (the README's "Directory" table), and the
+directory app's settings (`app_settings`, sspr_site/app_settings.py).
 
 Kept free of python-ldap so that settings can read it on a machine without the directory
 extra installed; only SSPR_DIRECTORY=openldap or active_directory needs that.
@@ -10,6 +11,8 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from sspr_site.app_settings import AppSettings, Setting
 
 NONE = "none"
 OPENLDAP = "openldap"
@@ -124,3 +127,15 @@ class DirectoryConfig:
         if self.is_ad:
             names += ["userAccountControl", "adminCount"]
         return names
+
+
+app_settings = AppSettings(
+    {
+        # Where accounts live, parsed from SSPR_DIRECTORY and the LDAP_* variables by
+        # sspr_site/settings.py (DirectoryConfig.from_env); read through accounts.config().
+        "DIRECTORY_CONFIG": Setting(DirectoryConfig(), DirectoryConfig),
+        # Failed sign-ins before a username is locked; kept below the directory's own
+        # threshold (directory.lockout; docs/security.md §39-40).
+        "LOCKOUT_FAILURES": Setting(5, int),
+    }
+)

@@ -28,6 +28,7 @@ from methods.models import AuthenticationEmail, AuthenticationPhone
 from policy.models import Policy, Scope, reminder_days
 from registration.language import stored_languages
 from registration.models import Registration
+from sspr_site.conf import app_settings as site_settings
 
 from .models import ExpiryReminder
 from .password_life import Life
@@ -199,7 +200,7 @@ def _messages(
             "username": life.username,
             "days": left,
             "date": formats.date_format(timezone.localtime(life.expires_at), "DATE_FORMAT"),
-            "site_url": settings.SSPR_SITE_URL,
+            "site_url": site_settings.SITE_URL,
             "helpdesk": policy.helpdesk_contact,
             "registered": registered,
         }

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
+from .conf import app_settings
 
 THRESHOLD_KEY = "sspr:directory:lockout-threshold"
 
@@ -53,7 +54,7 @@ def directory_threshold() -> int:
 def failure_limit(request=None, credentials=None) -> int:
     """AXES_FAILURE_LIMIT: the configured limit, or one below the directory's threshold when
     that is lower."""
-    configured = settings.SSPR_LOCKOUT_FAILURES
+    configured = app_settings.LOCKOUT_FAILURES
     threshold = directory_threshold()
     if threshold:
         return max(1, min(configured, threshold - 1))

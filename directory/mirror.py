@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 
 import phonenumbers
-from django.conf import settings
 
 from methods.models import OfficePhone
+from sspr_site.conf import app_settings as site_settings
 
 from .conf import DirectoryConfig
 from .models import DirectoryAccount
@@ -33,7 +33,7 @@ def office_number(value: str) -> str:
     if not value:
         return ""
     try:
-        parsed = phonenumbers.parse(value, getattr(settings, "SSPR_DEFAULT_REGION", None))
+        parsed = phonenumbers.parse(value, site_settings.DEFAULT_PHONE_REGION or None)
     except phonenumbers.NumberParseException:
         return ""
     if not phonenumbers.is_valid_number(parsed):

@@ -8,6 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from delivery.outbox import Message
+from sspr_site.conf import app_settings as site_settings
 
 from .code import CodeMethod
 from .forms import EmailForm
@@ -52,7 +53,7 @@ class AuthenticationEmailMethod(CodeMethod):
     def code_message(
         self, *, destination: str, channel: str, code: str, helpdesk: bool = False
     ) -> Message:
-        context = {"code": code, "site_url": settings.SSPR_SITE_URL, "helpdesk": helpdesk}
+        context = {"code": code, "site_url": site_settings.SITE_URL, "helpdesk": helpdesk}
         return Message(
             channel="email",
             to=destination,

@@ -6,12 +6,13 @@ import functools
 import re
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from sspr_site.conf import app_settings as site_settings
 
 from .answers import MAX_LENGTH, MIN_LENGTH, normalise
 from .emails import canonical_email
@@ -103,7 +104,7 @@ class PhoneForm(forms.Form):
         countries = (("", str(_("Choose a country"))), *region_choices(self.allowed_regions))
         self.fields["region"].choices = lambda: countries
         self.fields["region"].widget.countries = countries
-        default = getattr(settings, "SSPR_DEFAULT_PHONE_REGION", "")
+        default = site_settings.DEFAULT_PHONE_REGION
         if default and (not self.allowed_regions or default in self.allowed_regions):
             self.fields["region"].initial = default
         elif len(self.allowed_regions) == 1:

@@ -32,6 +32,7 @@ from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
+from sspr_site.conf import app_settings as site_settings
 
 from . import cooling, not_me, pages
 from .masking import mask_email
@@ -189,7 +190,7 @@ def notify_method_changed(
         "masked": masked,
         "when": timezone.localtime(),
         "helpdesk": getattr(policy, "helpdesk_contact", ""),
-        "site_url": settings.SSPR_SITE_URL,
+        "site_url": site_settings.SITE_URL,
         # "That wasn't me": works once, for seven days (methods/not_me.py).
         "not_me_url": not_me.link_for(change) if change is not None else "",
         "not_me_days": not_me.LINK_DAYS,

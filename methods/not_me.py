@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -24,6 +23,7 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import EventKind
 from sspr_site import field_keys
+from sspr_site.conf import app_settings as site_settings
 from sspr_site.sessions import end_sessions_of
 
 from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
@@ -67,7 +67,7 @@ def token_for(change: MethodChange) -> str:
 
 def link_for(change: MethodChange) -> str:
     path = reverse("registration:not_me", kwargs={"token": token_for(change)})
-    return f"{settings.SSPR_SITE_URL}{path}"
+    return f"{site_settings.SITE_URL}{path}"
 
 
 def change_for(token: str) -> MethodChange | None:

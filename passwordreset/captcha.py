@@ -11,9 +11,10 @@ import secrets
 import time
 
 import altcha
-from django.conf import settings
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
+
+from .conf import app_settings
 
 ALGORITHM = "SHA-256"
 VALID_SECONDS = 10 * 60
@@ -25,7 +26,7 @@ def _secret() -> str:
 
 def new_challenge() -> dict:
     """A signed challenge whose answer is a random counter below SSPR_CAPTCHA_DIFFICULTY."""
-    difficulty = getattr(settings, "SSPR_CAPTCHA_DIFFICULTY", 250_000)
+    difficulty = app_settings.CAPTCHA_DIFFICULTY
     challenge = altcha.create_challenge(
         ALGORITHM,
         1,

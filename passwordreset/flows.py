@@ -38,9 +38,11 @@ from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
 from registration.language import in_language_of, stored_languages
+from sspr_site.conf import app_settings as site_settings
 from sspr_site.network import client_address
 
 from . import state as reset_state
+from .conf import app_settings
 from .state import Action, ResetState
 
 logger = logging.getLogger("sspr.passwordreset")
@@ -82,8 +84,8 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     account_key = digest(username.casefold())
     # At most 5 attempts an hour per account, then a day's block; per address too
     # (docs/security.md §16).
-    per_account = getattr(settings, "SSPR_RESET_ATTEMPTS_PER_HOUR", 5)
-    per_address = getattr(settings, "SSPR_RESET_STARTS_PER_IP_PER_HOUR", 30)
+    per_account = app_settings.RESET_ATTEMPTS_PER_HOUR
+    per_address = app_settings.RESET_STARTS_PER_IP_PER_HOUR
     if _count(f"sspr:reset:ip:{client_address(request)}", 3600) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
@@ -501,7 +503,7 @@ def _notify_user(user, action: str) -> None:
         "action": action,
         "when": timezone.localtime(),
         "helpdesk": Policy.load().helpdesk_contact,
-        "site_url": settings.SSPR_SITE_URL,
+        "site_url": site_settings.SITE_URL,
     }
     _send_each(_user_addresses(user), "user_notice", context, user=user)
 
@@ -520,7 +522,7 @@ def _notify_admins(user, action: str) -> None:
         "username": user.get_username(),
         "action": action,
         "when": timezone.localtime(),
-        "site_url": settings.SSPR_SITE_URL,
+        "site_url": site_settings.SITE_URL,
     }
     by_language: dict[str, set[str]] = {}
     for admin_id, address in admins.items():

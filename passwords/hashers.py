@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 
-from django.conf import settings
 from django.contrib.auth import hashers
+
+from .conf import app_settings
 
 
 class HasherBusy(Exception):
@@ -33,7 +34,7 @@ _slots_size = 0
 def slots() -> threading.BoundedSemaphore:
     """The process's hashing slots, SSPR_CONCURRENT_HASHES of them (made again if it changes)."""
     global _slots, _slots_size
-    size = max(1, int(settings.SSPR_CONCURRENT_HASHES))
+    size = max(1, int(app_settings.CONCURRENT_HASHES))
     with _slots_lock:
         if _slots is None or _slots_size != size:
             _slots, _slots_size = threading.BoundedSemaphore(size), size
@@ -45,7 +46,7 @@ class _Turn:
 
     def __enter__(self) -> threading.BoundedSemaphore:
         self.semaphore = slots()
-        if not self.semaphore.acquire(timeout=float(settings.SSPR_HASH_WAIT_SECONDS)):
+        if not self.semaphore.acquire(timeout=float(app_settings.HASH_WAIT_SECONDS)):
             raise HasherBusy
         return self.semaphore
 
@@ -62,15 +63,15 @@ class Argon2PasswordHasher(hashers.Argon2PasswordHasher):
 
     @property
     def time_cost(self) -> int:
-        return int(settings.SSPR_ARGON2_TIME_COST)
+        return int(app_settings.ARGON2_TIME_COST)
 
     @property
     def memory_cost(self) -> int:
-        return int(settings.SSPR_ARGON2_MEMORY_KIB)
+        return int(app_settings.ARGON2_MEMORY_KIB)
 
     @property
     def parallelism(self) -> int:
-        return int(settings.SSPR_ARGON2_PARALLELISM)
+        return int(app_settings.ARGON2_PARALLELISM)
 
     def encode(self, password, salt):
         with turn():

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import math
 
-from django.conf import settings
 from django.shortcuts import render
 
+from .conf import app_settings
 from .hashers import HasherBusy
 
 logger = logging.getLogger(__name__)
@@ -32,12 +32,12 @@ class HasherBusyMiddleware:
             return None
         logger.warning(
             "Password hashing busy: %s slots taken for %s s; answered 503",
-            settings.SSPR_CONCURRENT_HASHES,
-            settings.SSPR_HASH_WAIT_SECONDS,
+            app_settings.CONCURRENT_HASHES,
+            app_settings.HASH_WAIT_SECONDS,
         )
         # "Try again" opens the same page afresh; what was typed is not kept.
         again = request.get_full_path()
         response = render(request, "passwords/busy.html", {"again": again}, status=503)
-        response["Retry-After"] = str(max(1, math.ceil(float(settings.SSPR_HASH_WAIT_SECONDS))))
+        response["Retry-After"] = str(max(1, math.ceil(float(app_settings.HASH_WAIT_SECONDS))))
         response["Cache-Control"] = "no-store"
         return response

@@ -1,10 +1,15 @@
-"""Settings of the registration app, with defaults, read lazily."""
+"""Settings of the registration app, with their defaults. Read through `app_settings`, lazily
+(sspr_site/app_settings.py)."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from sspr_site.app_settings import AppSettings, Setting
 
-
-def RECENT_PASSWORD_SECONDS() -> int:  # noqa: N802
-    """Changing or removing a verified method needs a password check this recent (10 min)."""
-    return getattr(settings, "SSPR_RECENT_PASSWORD_SECONDS", 600)
+app_settings = AppSettings(
+    {
+        # Changing or removing a verified method needs a password check this recent (10 min).
+        "RECENT_PASSWORD_SECONDS": Setting(600, int),
+        # Failed sign-ins per hour from one address before it is refused (the sign-in pages).
+        "SIGN_IN_FAILURES_PER_IP": Setting(30, int),
+    }
+)

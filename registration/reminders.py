@@ -19,6 +19,7 @@ from delivery import outbox
 from delivery.outbox import Message
 from methods.masking import mask_email
 from policy.models import Policy
+from sspr_site.conf import app_settings as site_settings
 
 from .language import stored_languages
 from .models import Registration
@@ -103,7 +104,7 @@ def _send_batch(people: list, policy: Policy, language: str) -> None:
             context = {
                 "name": person.get_full_name() or person.get_username(),
                 "username": person.get_username(),
-                "site_url": settings.SSPR_SITE_URL,
+                "site_url": site_settings.SITE_URL,
                 "helpdesk": policy.helpdesk_contact,
             }
             outbox.send(

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from methods.code.pending import PENDING, clear_pending, get_pending, set_pending
 
-from .conf import RECENT_PASSWORD_SECONDS
+from .conf import app_settings
 
 __all__ = ["PENDING", "clear_pending", "get_pending", "set_pending"]
 
@@ -23,7 +23,8 @@ def mark_password_checked(request: HttpRequest) -> None:
 
 def password_recently_checked(request: HttpRequest) -> bool:
     checked_at = request.session.get(PASSWORD_CHECKED_AT)
-    return isinstance(checked_at, int) and time.time() - checked_at < RECENT_PASSWORD_SECONDS()
+    recent = app_settings.RECENT_PASSWORD_SECONDS
+    return isinstance(checked_at, int) and time.time() - checked_at < recent
 
 
 def set_return_to(request: HttpRequest, path: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
@@ -37,6 +36,7 @@ from policy.models import Policy
 from sspr_site.network import client_address
 
 from . import session
+from .conf import app_settings
 from .flows import (
     TooManyWrongPasswords,
     password_change,
@@ -65,7 +65,7 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        if sign_in_failures(request) >= settings.SSPR_SIGN_IN_FAILURES_PER_IP:
+        if sign_in_failures(request) >= app_settings.SIGN_IN_FAILURES_PER_IP:
             form = self.get_form()
             form.add_error(
                 None,

@@ -3,10 +3,41 @@
 from __future__ import annotations
 
 import ipaddress
+from importlib import import_module
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import module_has_submodule
+
+from .app_settings import AppSettings
+from .conf import app_settings
+
+
+def project_app_settings(app_configs=None) -> list[AppSettings]:
+    """Each project app's `conf.app_settings` (docs/architecture.md, "Where settings are read"),
+    found by name, as Django finds admin modules: sspr_site imports no app above it."""
+    base = Path(settings.BASE_DIR).resolve()
+    found = []
+    for app_config in app_configs or apps.get_app_configs():
+        path = Path(app_config.path).resolve()
+        if not path.is_relative_to(base) or "site-packages" in path.parts:
+            continue  # a library's own conf module is none of ours
+        if not module_has_submodule(app_config.module, "conf"):
+            continue
+        candidate = getattr(import_module(f"{app_config.name}.conf"), "app_settings", None)
+        if isinstance(candidate, AppSettings):
+            found.append(candidate)
+    return found
+
+
+@register()
+def project_settings_kinds(app_configs, **kwargs):
+    """A project setting of the wrong kind (a word where a number belongs) fails at start-up,
+    not at the first request that reads it (sspr.E030)."""
+    return [error for one in project_app_settings(app_configs) for error in one.check()]
 
 
 @register(Tags.security, deploy=True)
@@ -30,10 +61,10 @@ def cache_is_shared() -> bool:
 
 @register(Tags.caches, deploy=True)
 def shared_cache_for_several_workers(app_configs, **kwargs):
-    if settings.SSPR_WEB_WORKERS > 1 and not cache_is_shared():
+    if app_settings.WEB_WORKERS > 1 and not cache_is_shared():
         return [
             Error(
-                f"{settings.SSPR_WEB_WORKERS} workers (WEB_CONCURRENCY) on a per-process cache: "
+                f"{app_settings.WEB_WORKERS} workers (WEB_CONCURRENCY) on a per-process cache: "
                 "limits, blocks and single-use checks would be counted once per worker.",
                 hint="Set REDIS_URL to a Redis server shared by all workers, or run one worker.",
                 id="sspr.E002",
@@ -68,8 +99,8 @@ def host_fits_rp_id(host: str, rp_id: str) -> bool:
 def passkeys_can_work(app_configs, **kwargs):
     """Passkeys are refused by the browser, with no reason given to the person, when the
     relying party id is an IP address or the site's address does not fit it (README, Try it)."""
-    rp_id = settings.SSPR_WEBAUTHN_RP_ID
-    site = settings.SSPR_SITE_URL
+    rp_id = app_settings.WEBAUTHN_RP_ID
+    site = app_settings.SITE_URL
     site_host = urlsplit(site).hostname or ""
     warnings = []
     if _is_ip_address(rp_id):
@@ -91,7 +122,7 @@ def passkeys_can_work(app_configs, **kwargs):
                 id="sspr.W021",
             )
         )
-    origins = {_origin(origin) for origin in settings.SSPR_WEBAUTHN_ORIGINS}
+    origins = {_origin(origin) for origin in app_settings.WEBAUTHN_ORIGINS}
     if _origin(site) not in origins:
         warnings.append(
             Warning(

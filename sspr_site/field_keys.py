@@ -13,6 +13,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from .conf import app_settings
+
 __all__ = ["InvalidToken", "current_keys", "is_current", "open_sealed", "reseal", "seal"]
 
 
@@ -22,7 +24,7 @@ def current_keys() -> tuple[str, ...]:
 
 
 def _secrets() -> tuple[str, ...]:
-    listed = tuple(getattr(settings, "SSPR_FIELD_KEYS", ()) or ())
+    listed = tuple(app_settings.FIELD_KEYS or ())
     if listed:
         return listed
     return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))

@@ -26,7 +26,6 @@ import re
 import time
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -40,6 +39,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .conf import app_settings
 from .network import client_address
 
 logger = logging.getLogger("sspr.metrics")
@@ -189,7 +189,7 @@ def render() -> bytes:
 
 
 def allowed(request: HttpRequest) -> bool:
-    token = getattr(settings, "SSPR_METRICS_TOKEN", "")
+    token = app_settings.METRICS_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if token and header.startswith("Bearer "):
         return hmac.compare_digest(header[7:].strip().encode(), token.encode())
@@ -198,7 +198,7 @@ def allowed(request: HttpRequest) -> bool:
         return False
     try:
         ip = ipaddress.ip_address(address)
-        networks = getattr(settings, "SSPR_METRICS_NETWORKS", ())
+        networks = app_settings.METRICS_NETWORKS
         return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
     except ValueError:
         return False

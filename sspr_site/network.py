@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from .conf import app_settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -24,7 +25,7 @@ def _networks(spec: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def trusted_proxies() -> tuple[Network, ...]:
-    return _networks(tuple(getattr(settings, "SSPR_TRUSTED_PROXIES", ())))
+    return _networks(tuple(app_settings.TRUSTED_PROXIES))
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

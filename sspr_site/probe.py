@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 
 from . import shared_cache
+from .conf import app_settings
 
 RESULT_KEY = "sspr:probe-reset:last"
 CODE = re.compile(r"\b(\d{6})\b")
@@ -107,7 +108,7 @@ def _code_from_imap(url: str, address: str, after: float) -> str | None:
 
 
 def read_code(address: str, after: float, wait: float) -> str:
-    mailbox = settings.SSPR_PROBE_MAILBOX or "file"
+    mailbox = app_settings.PROBE_MAILBOX or "file"
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if mailbox == "file":
@@ -136,18 +137,18 @@ def run(*, wait: float = 120) -> Result:
     started = time.monotonic()
     step = "setup"
     try:
-        username = settings.SSPR_PROBE_USERNAME
+        username = app_settings.PROBE_USERNAME
         if not username:
             raise ProbeFailed("setup: SSPR_PROBE_USERNAME is not set")
         user = get_user_model().objects.filter(username=username).first()
         contact = AuthenticationEmail.objects.filter(user=user).first() if user else None
         if contact is None:
             raise ProbeFailed("setup: the probe account has no registered email address")
-        host = urlsplit(settings.SSPR_SITE_URL)
+        host = urlsplit(app_settings.SITE_URL)
         client = Client(
             HTTP_HOST=host.netloc,
             secure=host.scheme == "https",
-            HTTP_REFERER=settings.SSPR_SITE_URL + "/passwordreset/",
+            HTTP_REFERER=app_settings.SITE_URL + "/passwordreset/",
         )
         step = "start"
         client.get("/passwordreset/")

@@ -21,9 +21,9 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from .conf import app_settings
 from .network import _address, _trusted, client_address, trusted_proxies
 
 logger = logging.getLogger("sspr.request")
@@ -81,7 +81,7 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response[HEADER] = request.request_id
-        if getattr(settings, "SSPR_LOG_FORMAT", "plain") != "json":
+        if app_settings.LOG_FORMAT != "json":
             return response  # gunicorn's access log covers plain logs
         match = getattr(request, "resolver_match", None)
         view = (match.view_name if match else None) or "unresolved"

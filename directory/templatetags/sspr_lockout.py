@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import template
-from django.conf import settings
 
+from directory.conf import app_settings
 from directory.lockout import directory_threshold, failure_limit
 
 register = template.Library()
@@ -13,7 +13,7 @@ register = template.Library()
 @register.simple_tag
 def sign_in_lockout() -> dict:
     return {
-        "configured": settings.SSPR_LOCKOUT_FAILURES,
+        "configured": app_settings.LOCKOUT_FAILURES,
         "limit": failure_limit(),
         "directory": directory_threshold(),
     }

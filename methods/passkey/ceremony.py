@@ -36,6 +36,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from sspr_site.conf import app_settings as site_settings
+
 from .models import Passkey
 
 # What py_webauthn offers the browser (and accepts) by default: EdDSA, ES256, RS256. A key of
@@ -89,11 +91,11 @@ def usable_public_key(cose: bytes) -> None:
 
 
 def rp_id() -> str:
-    return settings.SSPR_WEBAUTHN_RP_ID
+    return site_settings.WEBAUTHN_RP_ID
 
 
 def origins() -> list[str]:
-    return settings.SSPR_WEBAUTHN_ORIGINS
+    return site_settings.WEBAUTHN_ORIGINS
 
 
 def user_handle(user) -> bytes:

@@ -247,9 +247,9 @@ def test_a_corrected_number_gets_its_code_at_once_and_never_stores_the_first(
 
 def test_corrections_still_count_towards_the_hourly_limits(signed_in, settings, phone_outbox):
     """Going back and forth between numbers skips the cooldown, never the hourly limits."""
-    from methods.conf import DEFAULTS
+    from methods.conf import app_settings
 
-    settings.SSPR_SEND_LIMITS = {**DEFAULTS["SSPR_SEND_LIMITS"], "destination": 2}
+    settings.SSPR_SEND_LIMITS = {**app_settings.specs["SEND_LIMITS"].default, "destination": 2}
     numbers = ["+447400123456", "+447400123457"] * 2
     for number in numbers:
         signed_in.post("/ssprsetup/phone/", {"number": number})

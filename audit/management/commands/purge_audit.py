@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.conf import app_settings
 from audit.models import Event
 
 FLOOR_DAYS = 90
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count only.")
 
     def handle(self, *, days, batch_size, dry_run, **options):
-        days = days if days is not None else settings.SSPR_AUDIT_RETENTION_DAYS
+        days = days if days is not None else app_settings.AUDIT_RETENTION_DAYS
         if days < FLOOR_DAYS:
             raise CommandError(f"Audit events are kept at least {FLOOR_DAYS} days.")
         if batch_size < 1:

@@ -15,6 +15,7 @@ from django.db import transaction
 from methods.models import OfficePhone
 from policy.models import Policy
 from sspr_site.checks import host_fits_rp_id
+from sspr_site.conf import app_settings as site_settings
 
 DEMO_USERS = [
     # username, first, last, email, role, office phone
@@ -78,7 +79,7 @@ class Command(BaseCommand):
                     OfficePhone.objects.update_or_create(user=user, defaults={"number": office})
                 rows.append((username, passwords[username], role))
 
-        where = (address or settings.SSPR_SITE_URL).rstrip("/")
+        where = (address or site_settings.SITE_URL).rstrip("/")
         self.stdout.write(self.style.SUCCESS("Demo accounts (kept in var/demo-passwords.json):"))
         for username, password, role in rows:
             self.stdout.write(f"  {username:<9} {password:<20} {role}")
@@ -88,16 +89,16 @@ class Command(BaseCommand):
         self.stdout.write(f"  Password reset: {where}/passwordreset/")
         self.stdout.write(f"  Helpdesk: {where}/helpdesk/ (as helpdesk or admin)")
         self.stdout.write("  Codes sent by text, call or email are printed below by the server.")
-        if host_fits_rp_id(urlsplit(where).hostname or "", settings.SSPR_WEBAUTHN_RP_ID):
+        if host_fits_rp_id(urlsplit(where).hostname or "", site_settings.WEBAUTHN_RP_ID):
             self.stdout.write(
-                f"  Passkeys work at {where} (for {settings.SSPR_WEBAUTHN_RP_ID}); a browser's "
+                f"  Passkeys work at {where} (for {site_settings.WEBAUTHN_RP_ID}); a browser's "
                 "own passkey, a security key or its developer tools' virtual authenticator."
             )
         else:
             self.stdout.write(
                 self.style.WARNING(
                     f"  Passkeys will not work at {where}: the passkey domain is "
-                    f"{settings.SSPR_WEBAUTHN_RP_ID}, and browsers refuse an IP address. "
+                    f"{site_settings.WEBAUTHN_RP_ID}, and browsers refuse an IP address. "
                     "Serve the site by name, e.g. http://localhost:8000."
                 )
             )
