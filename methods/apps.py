@@ -8,3 +8,7 @@ class MethodsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .code.pending import forget_on_removal
+        from .lifecycle import method_removed
+
+        method_removed.connect(forget_on_removal, dispatch_uid="methods.code.forget_on_removal")

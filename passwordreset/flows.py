@@ -11,6 +11,7 @@ import enum
 import logging
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
@@ -30,7 +31,6 @@ from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
 from methods import cooling, lifecycle, not_me, proof
 from methods import flows as method_flows
-from methods.code import CodeMethod
 from methods.conf import app_settings as code_settings
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose, VerificationCode
@@ -44,6 +44,9 @@ from sspr_site.network import client_address
 from . import state as reset_state
 from .conf import app_settings
 from .state import Action, ResetState
+
+if TYPE_CHECKING:  # the code family's reset steps are given its methods
+    from methods.code import CodeMethod
 
 logger = logging.getLogger("sspr.passwordreset")
 

@@ -6,22 +6,11 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from methods.code.forms import ResetEmailForm, ResetPhoneForm
-from methods.forms import CodeForm
-from methods.questions.forms import AnswersForm
 from passwords.forms import BoundedPasswordsMixin
 
 from .state import Action
 
-__all__ = [
-    "ActionForm",
-    "AnswersForm",
-    "CodeForm",
-    "NewPasswordForm",
-    "ResetEmailForm",
-    "ResetPhoneForm",
-    "StartForm",
-]
+__all__ = ["ActionForm", "NewPasswordForm", "StartForm"]
 
 
 class StartForm(forms.Form):

@@ -6,11 +6,7 @@ import time
 
 from django.http import HttpRequest
 
-from methods.code.pending import PENDING, clear_pending, get_pending, set_pending
-
 from .conf import app_settings
-
-__all__ = ["PENDING", "clear_pending", "get_pending", "set_pending"]
 
 PASSWORD_CHECKED_AT = "sspr_password_checked_at"
 CHECK_AFTER_SIGN_IN = "sspr_check_registration"

@@ -350,7 +350,6 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
         return gate
     if request.method == "POST":
         method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)
-        session.clear_pending(request, method.slug)
         messages.success(request, _("%(method)s removed.") % {"method": method.label})
         return redirect("registration:overview")
     return render(

@@ -38,3 +38,12 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
     pending = dict(request.session.get(PENDING, {}))
     if pending.pop(slug, None) is not None:
         request.session[PENDING] = pending
+
+
+def forget_on_removal(sender, *, method, request, **kwargs) -> None:
+    """A removed member of the code family forgets the number or address being verified
+    (methods/lifecycle.py sends method_removed; connected in methods/apps.py)."""
+    from . import CodeMethod
+
+    if isinstance(method, CodeMethod):
+        clear_pending(request, method.slug)

@@ -85,3 +85,50 @@ def test_only_the_lifecycle_writes_a_methods_bookkeeping():
         and BOOKKEEPING.search(path.read_text(encoding="utf-8"))
     )
     assert writers == []
+
+
+PLUG_INS = ("authenticator", "code", "passkey", "questions", "recovery_codes")
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The modules `path` imports when it runs (not those named only for type checking)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for child in ast.walk(node)
+    }
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def host_modules() -> list[Path]:
+    root = METHODS.parent
+    return sorted(
+        path
+        for host in ("registration", "passwordreset")
+        for path in (root / host).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+
+
+@pytest.mark.parametrize(
+    "path", host_modules(), ids=lambda path: str(path.relative_to(METHODS.parent))
+)
+def test_a_host_app_names_no_plug_in(path):
+    """The apps that mount the methods' pages reach them through the registry and the
+    contract (methods.registry, .base, .lifecycle, .reset_rule…), never a plug-in's package."""
+    wrong = sorted(
+        name
+        for name in runtime_imports(path)
+        if name.startswith("methods.") and name.split(".")[1] in PLUG_INS
+    )
+    assert wrong == [], f"{path.relative_to(METHODS.parent)} imports {wrong}"

@@ -174,3 +174,14 @@ def test_replacing_questions_notifies(signed_in, user):
     (notice,) = mail.outbox
     assert "Security questions: changed" in notice.body
     assert "other" not in notice.body
+
+
+def test_removing_a_phone_forgets_the_number_being_verified(signed_in, user):
+    """A number typed to replace the phone, then the phone removed: the next visit starts from
+    the number, not from a "send a code to …" page naming the forgotten one."""
+    register_phone(signed_in, "+447400123456")
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
+    assert "654321" in signed_in.get("/ssprsetup/phone/send/").content.decode()
+    assert signed_in.post("/ssprsetup/phone/remove/")["Location"] == "/ssprsetup/"
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+    assert signed_in.get("/ssprsetup/phone/send/")["Location"] == "/ssprsetup/phone/"
