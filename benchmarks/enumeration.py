@@ -21,8 +21,8 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from methods.answers import hash_answer  # noqa: E402
 from methods.models import AuthenticationPhone, SecurityAnswer, SecurityQuestion  # noqa: E402
+from methods.questions.answers import hash_answer  # noqa: E402
 from passwordreset import captcha  # noqa: E402
 from policy.models import Policy, Scope  # noqa: E402
 

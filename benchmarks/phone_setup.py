@@ -112,7 +112,7 @@ def ours():
         anonymous = Client()
         times = [timed(anonymous.get, "/no/such/page/")[0] for _ in range(ROUNDS)]
         result["the base layout (a page not found)"] = statistics.median(times[WARMUP:])
-        from methods.answers import hash_answer
+        from methods.questions.answers import hash_answer
 
         times = [timed(hash_answer, f"an answer {n}")[0] for n in range(WARMUP + 10)]
         result["Argon2, one security answer"] = statistics.median(times[WARMUP:])

@@ -10,7 +10,7 @@ from directory.accounts import accounts
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin
 
-from .forms import CanonicalEmailField, PhoneForm, checked_number
+from .code.forms import CanonicalEmailField, PhoneForm, checked_number
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
 
 DUPLICATE_QUESTION = _(
@@ -71,9 +71,9 @@ class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
 
 class PolicyPhoneForm(forms.ModelForm):
     """The phone number an administrator types, with the same country choice and the same
-    check as the person's own form (methods/forms.py PhoneForm): a national number with its
-    country, or +country code; the policy's countries and kinds of number (methods/phones.py,
-    docs/security.md §10). The number is stored in E.164."""
+    check as the person's own form (methods/code/forms.py PhoneForm): a national number with
+    its country, or +country code; the policy's countries and kinds of number
+    (methods/code/phone_numbers.py, docs/security.md §10). The number is stored in E.164."""
 
     region = PhoneForm.base_fields["region"]
     number = PhoneForm.base_fields["number"]
@@ -103,7 +103,7 @@ class PolicyPhoneForm(forms.ModelForm):
 
 class OfficePhoneForm(PolicyPhoneForm):
     # A desk line may be VoIP; premium-rate, shared-cost and free-phone numbers are refused
-    # (methods/phones.py REFUSED_DESK_TYPES).
+    # (methods/code/phone_numbers.py REFUSED_DESK_TYPES).
     refuse_types = False
 
     class Meta:

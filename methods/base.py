@@ -6,9 +6,11 @@ A method answers, for itself:
 - its label, summary, and whether people manage it themselves (`user_managed`);
 - its policy options: `enabled` plus its own fields (`option_fields`), kept in
   Policy.method_options and validated by the method's form fields;
-- how it counts: `knowledge` (answers someone may know or guess: they count only beside another
-  method and never for an administrator account), `phishing_resistant`, and
-  `privileged_alone(policy)` (whether it alone may satisfy an administrator account);
+- how it counts toward the reset rule (methods/reset_rule.py): `counts_alone` (it may be the
+  one method an ordinary account has: security questions, which someone may know or guess,
+  count only beside another), `counts_for_privileged` (it counts toward an administrator
+  account's two: security questions do not), `privileged_alone(policy)` (it alone may satisfy
+  an administrator account), and `phishing_resistant`;
 - its state for one person (`load_one` adds to the person's one query, `from_row` reads it back)
   and for many (`annotate_many` adds a 0/1 flag and the values the helpdesk may see, in SQL);
 - its pages: `setup_urlconf` (mounted at /ssprsetup/<slug>/) and `reset_urlconf` (mounted at
@@ -86,7 +88,9 @@ class Method:
     label: ClassVar[Any]
     summary: ClassVar[Any] = ""
     user_managed: ClassVar[bool] = True
-    knowledge: ClassVar[bool] = False
+    # How it counts (methods/reset_rule.py): on its own, and for an administrator account.
+    counts_alone: ClassVar[bool] = True
+    counts_for_privileged: ClassVar[bool] = True
     phishing_resistant: ClassVar[bool] = False
     # How hard the method is to steal or phish: the proof before a change and the reset portal
     # offer the strongest first (methods/proof.py). Passkey 50, authenticator app 40, recovery

@@ -37,9 +37,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 from audit.models import Event, EventKind
 from directory.accounts import accounts
 
-from .emails import canonical_email
+from .code.email_addresses import canonical_email
+from .code.phone_numbers import PhoneError, PhoneProblem, e164, parse
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
-from .phones import PhoneError, PhoneProblem, e164, parse
 
 COLUMNS = ("username", "office_phone", "authentication_phone", "authentication_email", "consent")
 YES = {"yes", "y", "true", "1"}

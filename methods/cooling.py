@@ -69,12 +69,11 @@ def cools_until_sql(kind: str) -> Subquery:
 
 def is_fresh(methods, cooling: dict, privileged: bool) -> bool:
     """Whether `methods` (held, or passed in a reset attempt) make a fresh proof: none of them
-    cools, or one that counts for the person does not (a knowledge method never counts for an
-    administrator account)."""
+    cools, or one that counts for the person does not (methods/reset_rule.py, counts_for)."""
     if not any(str(method.kind) in cooling for method in methods):
         return True
     return any(
-        str(method.kind) not in cooling and not (method.knowledge and privileged)
+        str(method.kind) not in cooling and (method.counts_for_privileged or not privileged)
         for method in methods
     )
 
@@ -92,12 +91,12 @@ def fresh_sql(methods) -> Case:
         found = [Q(**{method.flag_name: 1}) & ~cools(str(method.kind)) for method in group]
         return functools.reduce(operator.or_, found) if found else Q(pk__in=[])
 
-    others = [method for method in methods if not method.knowledge]
-    knowledge = [method for method in methods if method.knowledge]
+    for_everyone = [method for method in methods if method.counts_for_privileged]
+    not_for_privileged = [method for method in methods if not method.counts_for_privileged]
     return Case(
         When(~cools(), then=Value(1)),
-        When(any_fresh(others), then=Value(1)),
-        When(any_fresh(knowledge) & Q(is_staff=False), then=Value(1)),
+        When(any_fresh(for_everyone), then=Value(1)),
+        When(any_fresh(not_for_privileged) & Q(is_staff=False), then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )

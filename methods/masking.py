@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .phones import country_prefix
+from .code.phone_numbers import country_prefix
 
 MASK = "•"
 

@@ -1,23 +1,18 @@
-"""Recovery methods a user registers, and the one-time codes that prove them."""
+"""Recovery methods a user registers: the kinds, a method's changes and the pause they may set.
+
+The code family's models (methods/code/models.py) and the security questions'
+(methods/questions/models.py) are imported at the end: Django registers them in this app, under
+the names and tables they always had, and `from methods.models import ...` keeps finding them.
+"""
 
 from __future__ import annotations
 
-import enum
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
-from django_otp.util import random_number_token
-from phonenumber_field.modelfields import PhoneNumberField
-
-from .conf import app_settings
-from .emails import canonical_email
 
 
 def method_kinds() -> list[tuple[str, str]]:
@@ -36,344 +31,6 @@ class MethodKind(models.TextChoices):
     AUTHENTICATION_PHONE = "authentication_phone", _("Authentication phone")
     AUTHENTICATION_EMAIL = "authentication_email", _("Authentication email")
     SECURITY_QUESTIONS = "security_questions", _("Security questions")
-
-
-class Purpose(models.TextChoices):
-    REGISTER = "register", _("Registration")
-    RESET = "reset", _("Password reset")
-    HELPDESK = "helpdesk", _("Helpdesk check")
-
-
-class Channel(models.TextChoices):
-    SMS = "sms", _("Text message")
-    VOICE = "voice", _("Voice call")
-    EMAIL = "email", _("Email")
-
-
-class ContactMethod(models.Model):
-    """What an authentication phone and an authentication email have in common: the user
-    proves it with a code, and an administrator may prepopulate it with the user's consent."""
-
-    verified_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When the user last proved they receive codes here; empty until then."),
-    )
-    last_used_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a code sent here was last accepted.")
-    )
-    prepopulated = models.BooleanField(
-        default=False,
-        help_text=_("Entered by an administrator; counts only after the user confirms it."),
-    )
-    consent_recorded_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text=_("When an administrator recorded that the user agreed to prepopulation."),
-    )
-    updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
-
-    class Meta:
-        abstract = True
-
-
-class AuthenticationPhone(ContactMethod):
-    """A phone the user can receive a text or a call on. Seen only by its owner and admins."""
-
-    kind = MethodKind.AUTHENTICATION_PHONE
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="authentication_phone",
-        help_text=_("The account this phone belongs to."),
-    )
-    number = PhoneNumberField(help_text=_("The number in international (E.164) form."))
-
-    class Meta:
-        verbose_name = _("authentication phone")
-        verbose_name_plural = _("authentication phones")
-
-    def __str__(self) -> str:
-        return str(_("Authentication phone of %(user)s") % {"user": self.user_id})
-
-
-class AuthenticationEmail(ContactMethod):
-    """An address the user can read without the password they may need to reset."""
-
-    kind = MethodKind.AUTHENTICATION_EMAIL
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="authentication_email",
-        help_text=_("The account this address belongs to."),
-    )
-    email = models.EmailField(max_length=254, help_text=_("The alternate email address."))
-
-    class Meta:
-        verbose_name = _("authentication email")
-        verbose_name_plural = _("authentication emails")
-
-    def __str__(self) -> str:
-        return str(_("Authentication email of %(user)s") % {"user": self.user_id})
-
-    def save(self, *args, **kwargs):
-        self.email = canonical_email(self.email)
-        super().save(*args, **kwargs)
-
-
-class OfficePhone(models.Model):
-    """The directory phone number. Only administrators set it; users see it read-only."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="office_phone",
-        help_text=_("The account this office phone belongs to."),
-    )
-    number = PhoneNumberField(help_text=_("The office number in international (E.164) form."))
-    last_used_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a code to this phone was last accepted.")
-    )
-    updated_at = models.DateTimeField(auto_now=True, help_text=_("Last change."))
-
-    class Meta:
-        verbose_name = _("office phone")
-        verbose_name_plural = _("office phones")
-
-    def __str__(self) -> str:
-        return str(self.number)
-
-
-class SecurityQuestion(models.Model):
-    """A question administrators approved for users to answer."""
-
-    text = models.CharField(max_length=200, unique=True, help_text=_("The question as shown."))
-    active = models.BooleanField(
-        default=True, help_text=_("Offered to users who set up their questions now.")
-    )
-    builtin = models.BooleanField(
-        default=False, editable=False, help_text=_("Shipped with the product.")
-    )
-
-    class Meta:
-        ordering = ["text"]
-        verbose_name = _("approved security question")
-        verbose_name_plural = _("approved security questions")
-
-    def __str__(self) -> str:
-        # Built-in questions are shown in the reader's language; administrators' own as written.
-        return gettext(self.text) if self.builtin else self.text
-
-
-class SecurityAnswer(models.Model):
-    """One answer, kept only as an Argon2 hash of its normalised form."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="security_answers",
-        help_text=_("Whose answer."),
-    )
-    question = models.ForeignKey(
-        SecurityQuestion,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=_("The approved question answered."),
-    )
-    answer_hash = models.CharField(max_length=256, help_text=_("Argon2 hash; never shown."))
-    created_at = models.DateTimeField(auto_now_add=True, help_text=_("When it was set."))
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "question"], name="one_answer_per_question")
-        ]
-        verbose_name = _("security answer")
-        verbose_name_plural = _("security answers")
-
-    def __str__(self) -> str:
-        return str(_("Answer of %(user)s") % {"user": self.user_id})
-
-
-class CheckOutcome(enum.Enum):
-    """Why a code was accepted or refused. Users see one message for every refusal."""
-
-    VERIFIED = "verified"
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    NO_CODE = "no_code"
-    THROTTLED = "throttled"
-    LOCKED = "locked"
-
-
-class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
-    """The code channel for one user, method and purpose: at most one live code at a time.
-
-    django-otp's mixins bring the resend cooldown (CooldownMixin) and the exponential backoff
-    over consecutive failures (ThrottlingMixin). The code itself is kept only as a keyed hash
-    bound to the session that asked for it, never in clear.
-    """
-
-    # Replaces SideChannelDevice.token: an HMAC-SHA256 digest instead of the code.
-    token = models.CharField(
-        max_length=64, blank=True, null=True, help_text=_("Keyed hash of the live code.")
-    )
-    method = models.CharField(
-        max_length=32, choices=method_kinds, help_text=_("Which recovery method.")
-    )
-    purpose = models.CharField(
-        max_length=16, choices=Purpose.choices, help_text=_("What the code is for.")
-    )
-    channel = models.CharField(
-        max_length=8, choices=Channel.choices, blank=True, help_text=_("How it was sent.")
-    )
-    destination = models.CharField(
-        max_length=254, blank=True, help_text=_("Where the live code was sent (E.164 or address).")
-    )
-    attempts = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Wrong entries against the live code.")
-    )
-    delivery_problem = models.CharField(
-        max_length=24,
-        blank=True,
-        help_text=_("Why the last code could not be delivered; empty when it went out."),
-    )
-    extensions = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Times the live code was given more time.")
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "method", "purpose"], name="one_code_per_method_and_purpose"
-            )
-        ]
-        verbose_name = _("verification code")
-        verbose_name_plural = _("verification codes")
-
-    def __str__(self) -> str:
-        return f"{self.method}/{self.purpose} ({self.user_id})"
-
-    # django-otp hooks
-    def get_cooldown_duration(self) -> int:
-        return app_settings.CODE_RESEND_SECONDS
-
-    def get_throttle_factor(self) -> int:
-        return app_settings.CODE_THROTTLE_FACTOR
-
-    def _digest(self, code: str, binding: str) -> str:
-        value = f"{self.pk}|{self.user_id}|{self.method}|{self.purpose}|{binding}|{code}"
-        return salted_hmac("methods.VerificationCode", value, algorithm="sha256").hexdigest()
-
-    def issue(self, *, destination: str, channel: str, binding: str) -> str:
-        """Create a new code, voiding the previous one, and return it for delivery only."""
-        code = random_number_token(app_settings.CODE_DIGITS)
-        self.token = self._digest(code, binding)
-        self.valid_until = timezone.now() + timedelta(seconds=app_settings.CODE_VALID_SECONDS)
-        self.destination = destination
-        self.channel = channel
-        self.attempts = 0
-        self.extensions = 0
-        self.delivery_problem = ""
-        self.cooldown_set(commit=False)
-        self.save()
-        return code
-
-    @classmethod
-    def give_more_time(cls, *, user_id: int | None, method: str, purpose: str) -> bool:
-        """Another CODE_VALID_SECONDS from now for a live code, at most CODE_EXTENSIONS times
-        (WCAG 2.2, 2.2.1; docs/security.md §2). Its tries are not renewed. One conditional
-        update, the same query whoever asks (an unknown name matches no row)."""
-        now = timezone.now()
-        return bool(
-            cls.objects.filter(
-                user_id=user_id,
-                method=method,
-                purpose=purpose,
-                valid_until__gt=now,
-                extensions__lt=app_settings.CODE_EXTENSIONS,
-            )
-            .exclude(token=None)
-            .exclude(token="")
-            .update(
-                valid_until=now + timedelta(seconds=app_settings.CODE_VALID_SECONDS),
-                extensions=models.F("extensions") + 1,
-            )
-        )
-
-    def void(self) -> None:
-        """End the live code: it will never verify anything."""
-        self.token = None
-        self.save(update_fields=["token"])
-
-    def next_send_at(self):
-        allowed, info = self.generate_is_allowed()
-        return None if allowed else info["next_generation_at"]
-
-    def has_live_code(self) -> bool:
-        return bool(self.token) and timezone.now() < self.valid_until
-
-    def check_code(self, code: str, *, binding: str) -> CheckOutcome:
-        """Check a code once. Call inside a transaction on a row locked with select_for_update."""
-        now = timezone.now()
-        if self.throttling_failure_count >= app_settings.CODE_MAX_FAILURES:
-            return CheckOutcome.LOCKED
-        allowed, _info = self.verify_is_allowed()
-        if not allowed:
-            # Not counted as a failure: the person may simply be quick to retype.
-            return CheckOutcome.THROTTLED
-        if not self.token:
-            outcome = CheckOutcome.NO_CODE
-        elif now >= self.valid_until:
-            outcome = CheckOutcome.EXPIRED
-        elif constant_time_compare(self.token, self._digest(code, binding)):
-            # Consume with a conditional update so that, even where row locks do not exist,
-            # only one of two simultaneous submissions of the same code can win.
-            won = (
-                type(self)
-                .objects.filter(pk=self.pk, token=self.token)
-                .update(
-                    token=None,
-                    valid_until=now,
-                    attempts=0,
-                    throttling_failure_count=0,
-                    throttling_failure_timestamp=None,
-                    last_generated_timestamp=None,
-                )
-            )
-            if won:
-                self.token = None
-                self.throttling_failure_count = 0
-                return CheckOutcome.VERIFIED
-            outcome = CheckOutcome.NO_CODE
-        else:
-            outcome = CheckOutcome.WRONG
-
-        if self.token:
-            self.attempts += 1
-            if self.attempts >= app_settings.CODE_MAX_ATTEMPTS:
-                self.token = None  # void the code after too many wrong entries
-        self.throttle_increment(commit=False)
-        self.save(
-            update_fields=[
-                "token",
-                "attempts",
-                "throttling_failure_count",
-                "throttling_failure_timestamp",
-            ]
-        )
-        return outcome
-
-    @classmethod
-    def locked_for(cls, *, user, method: str, purpose: str) -> VerificationCode | None:
-        """Return the code row locked for update (inside a transaction), or None."""
-        assert transaction.get_connection().in_atomic_block
-        return (
-            cls.objects.select_for_update()
-            .filter(user=user, method=method, purpose=purpose)
-            .first()
-        )
 
 
 class ChangeAction(models.TextChoices):
@@ -447,3 +104,36 @@ class SelfServiceBlock(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_reason_display())
+
+
+# After MethodKind and method_kinds, which the code family's models read.
+from .code.models import (  # noqa: E402
+    AuthenticationEmail,
+    AuthenticationPhone,
+    Channel,
+    CheckOutcome,
+    ContactMethod,
+    OfficePhone,
+    Purpose,
+    VerificationCode,
+)
+from .questions.models import SecurityAnswer, SecurityQuestion  # noqa: E402
+
+__all__ = [
+    "AuthenticationEmail",
+    "AuthenticationPhone",
+    "BlockReason",
+    "ChangeAction",
+    "Channel",
+    "CheckOutcome",
+    "ContactMethod",
+    "MethodChange",
+    "MethodKind",
+    "OfficePhone",
+    "Purpose",
+    "SecurityAnswer",
+    "SecurityQuestion",
+    "SelfServiceBlock",
+    "VerificationCode",
+    "method_kinds",
+]

@@ -8,7 +8,7 @@ A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
 `needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
 A reset host module provides `reset_page(view)`, `offered_method(state, key)`,
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
-`method_failed`, `method_passed`, `questions_allowed`, `digest`, `reset_send_code`,
+`method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
 `reset_check_code`, `reset_code_delivery`.
 """
 

@@ -1,8 +1,8 @@
 """Proof with a registered method before a change (README, "Proof before change";
 docs/security.md rule 65).
 
-Once a person has a method that can prove who they are (one that counts and is not a
-knowledge method: security questions never suffice alone), adding, replacing or removing any
+Once a person has a method that can prove who they are (one that counts, and counts on its
+own: security questions never suffice alone), adding, replacing or removing any
 method needs such a proof in this session within the last SSPR_METHOD_PROOF_SECONDS (five
 minutes). The password alone suffices only for a first registration and for confirming what an
 administrator entered. The proof itself runs through the reset portal's pages for each method
@@ -45,10 +45,10 @@ def strongest_first(methods) -> list:
 
 def proving_methods(user, policy, registered: UserMethods | None = None) -> list:
     """The methods `user` can prove who they are with, strongest first: the ones that count
-    for them under the policy, less knowledge methods."""
+    for them under the policy and count on their own (never security questions)."""
     registered = registered or UserMethods.load(user)
     return strongest_first(
         status.method
         for status in statuses(registered, policy)
-        if status.counts and not status.method.knowledge
+        if status.counts and status.method.counts_alone
     )

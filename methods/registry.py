@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, QuerySet, Value
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Least
 
 from sspr_site.compiled_query import OneRow
@@ -19,12 +19,12 @@ from sspr_site.compiled_query import OneRow
 from . import cooling
 from .authenticator.method import AuthenticatorAppMethod
 from .base import Method, MethodState, MethodStatus
-from .code import CodeMethod
-from .email import AuthenticationEmailMethod
+from .code.email import AuthenticationEmailMethod
+from .code.method import CodeMethod
+from .code.office import OfficePhoneMethod
+from .code.phone import AuthenticationPhoneMethod
 from .models import SelfServiceBlock
-from .office import OfficePhoneMethod
 from .passkey.method import PasskeyMethod
-from .phone import AuthenticationPhoneMethod
 from .questions.method import SecurityQuestionsMethod
 from .recovery_codes.method import RecoveryCodesMethod
 
@@ -133,8 +133,10 @@ def statuses(methods: UserMethods, policy) -> list[MethodStatus]:
 
 def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
     """Each method's flag and helpdesk values for every user of `queryset`, and the reset
-    rule's inputs: `sspr_other_methods` (methods other than knowledge ones that count),
-    `sspr_knowledge` (0 or 1), `sspr_privileged_alone` (0 or 1) and `sspr_fresh` (0 or 1:
+    rule's inputs (methods/reset_rule.py), of the methods that count for each person (an
+    administrator account counts only those with `counts_for_privileged`):
+    `sspr_other_methods` (those that count on their own), `sspr_knowledge` (0 or 1: one that
+    counts only beside another), `sspr_privileged_alone` (0 or 1) and `sspr_fresh` (0 or 1:
     methods/cooling.py)."""
     for method in REGISTRY.values():
         queryset = method.annotate_many(queryset, policy)
@@ -147,12 +149,24 @@ def annotate_methods(queryset: QuerySet, policy) -> QuerySet:
             result = result + name
         return result
 
-    others = [m for m in REGISTRY.values() if not m.knowledge]
-    knowledge = [m for m in REGISTRY.values() if m.knowledge]
-    alone = [m for m in REGISTRY.values() if m.privileged_alone(policy)]
+    def counted(methods):
+        """The sum for ordinary accounts, and of the methods that count for administrators
+        for theirs."""
+        privileged = [method for method in methods if method.counts_for_privileged]
+        if len(privileged) == len(methods):
+            return total(methods)
+        return Case(
+            When(is_staff=True, then=total(privileged)),
+            default=total(methods),
+            output_field=IntegerField(),
+        )
+
+    alone_ones = [m for m in REGISTRY.values() if m.counts_alone]
+    beside_ones = [m for m in REGISTRY.values() if not m.counts_alone]
+    privileged_alone = [m for m in REGISTRY.values() if m.privileged_alone(policy)]
     return queryset.annotate(
-        sspr_other_methods=total(others),
-        sspr_knowledge=Least(total(knowledge), Value(1)),
-        sspr_privileged_alone=Least(total(alone), Value(1)),
+        sspr_other_methods=counted(alone_ones),
+        sspr_knowledge=Least(counted(beside_ones), Value(1)),
+        sspr_privileged_alone=Least(total(privileged_alone), Value(1)),
         sspr_fresh=cooling.fresh_sql(list(REGISTRY.values())),
     )

@@ -7,10 +7,13 @@ policy's impact preview — goes through `ResetRule`: `allows()` for one person 
 `annotate()` for many in one query. tests/methods/test_reset_rule.py holds the two to the
 same answers.
 
-The rule: a privileged account needs two methods other than knowledge methods (security
-questions) and may never use them, unless it passed a method the policy lets stand alone for
-it (a passkey); anyone else needs the policy's number of methods, where knowledge methods count
-(once) only beside another method unless the policy lets them stand alone.
+How a method counts is stated by the method (methods/base.py): `counts_alone` (it may be the
+one method an ordinary account has; security questions count only beside another, unless the
+policy lets them stand alone), `counts_for_privileged` (it counts toward an administrator
+account's two; security questions never do) and `privileged_alone(policy)` (it alone satisfies
+an administrator account: a passkey). The rule: an administrator account needs two methods
+that count for it, or one that may stand alone for it; anyone else needs the policy's number,
+where methods that count only beside another count once, and only beside another.
 """
 
 from __future__ import annotations
@@ -31,17 +34,23 @@ def is_privileged(user) -> bool:
 
 
 class KnowledgeStanding(enum.Enum):
-    """How a knowledge method (security questions) counts for one person."""
+    """How one method counts for one person (ResetRule.standing)."""
 
-    COUNTS = "counts"  # on its own as well (the policy lets it stand alone)
+    COUNTS = "counts"  # on its own as well
     WITH_ANOTHER = "with_another"  # only beside a method of another kind
-    NEVER = "never"  # never: an administrator account
+    NEVER = "never"  # never: it does not count for an administrator account
+
+
+def counts_for(method, privileged: bool) -> bool:
+    """Whether `method` counts at all for an account that is (or is not) an administrator's."""
+    return method.counts_for_privileged or not privileged
 
 
 @dataclass(frozen=True)
 class Proof:
-    """What one person has (or has passed): methods other than knowledge ones, whether a
-    knowledge method, and whether a method that alone satisfies a privileged account."""
+    """What one person has (or has passed), of the methods that count for them: how many
+    count on their own (`others`), whether one that counts only beside another
+    (`questions`), and whether one that alone satisfies an administrator account."""
 
     others: int
     questions: bool
@@ -49,6 +58,19 @@ class Proof:
     alone: bool = False
     # None of its methods cools off, or one that counts does not (methods/cooling.py).
     fresh: bool = True
+
+
+def proof_of(methods, *, privileged: bool, policy, fresh: bool = True) -> Proof:
+    """The rule's terms for `methods` (held, or passed in a reset attempt), by what each
+    method says of how it counts."""
+    counting = [method for method in methods if counts_for(method, privileged)]
+    return Proof(
+        others=sum(1 for method in counting if method.counts_alone),
+        questions=any(not method.counts_alone for method in counting),
+        privileged=privileged,
+        alone=any(method.privileged_alone(policy) for method in methods),
+        fresh=fresh,
+    )
 
 
 @dataclass(frozen=True)
@@ -63,16 +85,9 @@ class ResetRule:
     def needed(self, privileged: bool) -> int:
         return PRIVILEGED_REQUIRED if privileged else self.required
 
-    def questions_allowed(self, privileged: bool) -> bool:
-        return not privileged
-
     def questions_count(self, proof: Proof) -> bool:
-        """Whether the questions add to the count for this person."""
-        return (
-            proof.questions
-            and self.questions_allowed(proof.privileged)
-            and (proof.others >= 1 or self.questions_alone)
-        )
+        """Whether a method that counts only beside another adds to the count (once)."""
+        return proof.questions and (proof.others >= 1 or self.questions_alone)
 
     def counted(self, proof: Proof) -> int:
         return proof.others + (1 if self.questions_count(proof) else 0)
@@ -96,10 +111,11 @@ class ResetRule:
             )
         )
 
-    def knowledge_standing(self, privileged: bool) -> KnowledgeStanding:
-        if not self.questions_allowed(privileged):
+    def standing(self, method, privileged: bool) -> KnowledgeStanding:
+        """How `method` counts for an account that is (or is not) an administrator's."""
+        if not counts_for(method, privileged):
             return KnowledgeStanding.NEVER
-        if self.questions_alone:
+        if method.counts_alone or self.questions_alone:
             return KnowledgeStanding.COUNTS
         return KnowledgeStanding.WITH_ANOTHER
 
@@ -112,7 +128,7 @@ class ResetRule:
         return max(self.needed(proof.privileged), at_least)
 
     def short_of(self, proof: Proof, at_least: int = 0) -> int:
-        """How many more methods other than knowledge ones this person needs before the rule
+        """How many more methods that count on their own this person needs before the rule
         allows `proof` with at least `at_least` counted (0: none). Knowledge methods the person
         holds are in `proof`; one beside another method counts as the rule says."""
         # Methods, not time: a proof waiting for a cooling-off to end needs no more of them.
@@ -122,21 +138,22 @@ class ResetRule:
                 return more
         raise AssertionError("unreachable: enough other methods always satisfy the rule")
 
-    def would_count(self, proof: Proof, knowledge: bool) -> bool:
-        """Whether one more method of this kind (or the knowledge method, held or not)
-        counts for this person beside what `proof` holds."""
-        if not knowledge:
+    def would_count(self, proof: Proof, method) -> bool:
+        """Whether `method` (held or not) counts for this person beside what `proof` holds."""
+        if not counts_for(method, proof.privileged):
+            return False
+        if method.counts_alone:
             return True
         return self.questions_count(replace(proof, questions=True))
 
-    def helps(self, proof: Proof, knowledge: bool) -> bool:
-        """Whether passing one more method of this kind can bring `proof` closer to
-        `allows()`: what the portal still offers once a first method passed."""
-        if self.allows(proof):
+    def helps(self, proof: Proof, method) -> bool:
+        """Whether passing `method` can bring `proof` closer to `allows()`: what the portal
+        still offers once a first method passed."""
+        if self.allows(proof) or not counts_for(method, proof.privileged):
             return False
-        if knowledge:
-            return not proof.questions and self.would_count(proof, knowledge=True)
-        return True
+        if method.counts_alone:
+            return True
+        return not proof.questions and self.would_count(proof, method)
 
     def questions_alone_refused(self, proof: Proof) -> bool:
         """Questions are all this person has, and they are not enough alone."""
@@ -166,7 +183,8 @@ class ResetRule:
         rows works the answer out from the row with `allows()` instead, and the database neither
         computes nor returns it (the expression repeats every method's test)."""
         add = "annotate" if select else "alias"
-        questions_count = Q(**{questions: 1}, **{privileged: False})
+        # `questions` is 1 only for a method that counts for the person (annotate_methods).
+        questions_count = Q(**{questions: 1})
         if not self.questions_alone:
             questions_count &= Q(**{f"{others}__gte": 1})
         queryset = getattr(queryset, add)(

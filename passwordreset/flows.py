@@ -29,7 +29,7 @@ from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
 from directory.lockout import username_key
-from methods import cooling, lifecycle, not_me, proof
+from methods import cooling, lifecycle, not_me, proof, reset_rule
 from methods import flows as method_flows
 from methods.conf import app_settings as code_settings
 from methods.masking import mask_email
@@ -46,7 +46,7 @@ from .conf import app_settings
 from .state import Action, ResetState
 
 if TYPE_CHECKING:  # the code family's reset steps are given its methods
-    from methods.code import CodeMethod
+    from methods.code.method import CodeMethod
 
 logger = logging.getLogger("sspr.passwordreset")
 
@@ -160,7 +160,7 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
     ends, and the session may change methods for the next few minutes."""
     if state.action != Action.PROVE or user is None:
         return False
-    if not any(not method_for_kind(kind).knowledge for kind in state.passed):
+    if not any(method_for_kind(kind).counts_alone for kind in state.passed):
         return False
     reset_state.clear(request)
     proof.mark_proved(request)
@@ -191,11 +191,10 @@ def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None)
     privileged = is_privileged(user)
     if cools is None:
         cools = cooling.of(user.pk) if passed and user is not None else {}
-    return Proof(
-        others=sum(1 for method in passed if not method.knowledge),
-        questions=any(method.knowledge for method in passed),
+    return reset_rule.proof_of(
+        passed,
         privileged=privileged,
-        alone=any(method.privileged_alone(policy) for method in passed),
+        policy=policy,
         fresh=cooling.is_fresh(passed, cools, privileged),
     )
 
@@ -208,8 +207,10 @@ def still_needed(state: ResetState, user, policy: Policy) -> int:
     return max(ResetRule.of(policy).short_of(proof_of(state, user, policy)), 1)
 
 
-def questions_allowed(user) -> bool:
-    return user is None or ResetRule.of(Policy.load()).questions_allowed(is_privileged(user))
+def counts_for_user(user, method) -> bool:
+    """Whether `method` counts at all for the account being reset (methods/reset_rule.py);
+    for an unknown account, as for anyone, so the step looks the same."""
+    return user is None or reset_rule.counts_for(method, is_privileged(user))
 
 
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
@@ -244,8 +245,12 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     passed = proof_of(state, user, policy, cools)
     if not passed.fresh:
         # Only new methods passed: one the person had before makes them count.
-        return [m for m in offered if str(m.kind) not in cools]
-    return [m for m in offered if rule.helps(passed, knowledge=m.knowledge)]
+        return [
+            m
+            for m in offered
+            if str(m.kind) not in cools and reset_rule.counts_for(m, passed.privileged)
+        ]
+    return [m for m in offered if rule.helps(passed, m)]
 
 
 def reset_send_code(

@@ -5,10 +5,10 @@ the one refusal sentence and the steps a method's proof goes through."""
 from __future__ import annotations
 
 from .flows import (
+    counts_for_user,
     digest,
     method_failed,
     method_passed,
-    questions_allowed,
     reset_check_code,
     reset_code_delivery,
     reset_code_more_time,
@@ -19,12 +19,12 @@ from .flows import (
 from .views import NOT_VERIFIED, offered_method, reset_page
 
 __all__ = [
+    "counts_for_user",
     "NOT_VERIFIED",
     "digest",
     "method_failed",
     "method_passed",
     "offered_method",
-    "questions_allowed",
     "reset_check_code",
     "reset_code_delivery",
     "reset_code_more_time",

@@ -220,7 +220,8 @@ def methods(request: HttpRequest, state) -> HttpResponse:
         # Only after a first method passed may the remaining ones be hinted, masked.
         registered = UserMethods.load(user)
         hints = {method.key: method.reset_hint(registered) for method in offered}
-    knowledge_offered = any(method.knowledge for method in offered)
+    # Methods that count only beside another (security questions, methods/reset_rule.py).
+    beside_offered = any(not method.counts_alone for method in offered)
     return render(
         request,
         "passwordreset/methods.html",
@@ -231,14 +232,16 @@ def methods(request: HttpRequest, state) -> HttpResponse:
             ],
             "needed": flows.still_needed(state, user, policy),
             "required": policy.reset_methods_required,
-            # Said when a knowledge method is offered and cannot stand alone.
-            "questions_count_alone": policy.questions_alone_allowed if knowledge_offered else None,
-            # Once a method passed the account is known to the person: say why a knowledge
-            # method is no longer offered to an administrator account.
+            # Said when such a method is offered and cannot stand alone.
+            "questions_count_alone": policy.questions_alone_allowed if beside_offered else None,
+            # Once a method passed the account is known to the person: say why such a method
+            # is no longer offered to an administrator account.
             "privileged_no_questions": bool(state.passed)
-            and not knowledge_offered
-            and not flows.questions_allowed(user)
-            and any(method.knowledge for method in enabled_methods(policy)),
+            and not beside_offered
+            and any(
+                not method.counts_alone and not flows.counts_for_user(user, method)
+                for method in enabled_methods(policy)
+            ),
         },
     )
 

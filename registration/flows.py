@@ -20,7 +20,14 @@ from directory.accounts import LockoutNear, PasswordRefused, accounts
 from directory.lockout import username_key
 from methods import cooling
 from methods.registry import MethodStatus, UserMethods, statuses
-from methods.reset_rule import KnowledgeStanding, Proof, ResetRule, is_privileged
+from methods.reset_rule import (
+    KnowledgeStanding,
+    Proof,
+    ResetRule,
+    counts_for,
+    is_privileged,
+    proof_of,
+)
 from passwordreset.flows import notify_user
 from policy.models import Policy
 from sspr_site.network import client_address
@@ -53,11 +60,10 @@ class RegistrationStatus:
     def proof(self) -> Proof:
         """What the person holds, in the rule's terms."""
         held = [status.method for status in self.methods if status.counts]
-        return Proof(
-            others=sum(1 for method in held if not method.knowledge),
-            questions=any(method.knowledge for method in held),
+        return proof_of(
+            held,
             privileged=self.privileged,
-            alone=any(method.privileged_alone(self.policy) for method in held),
+            policy=self.policy,
             fresh=cooling.is_fresh(held, self.cools, self.privileged),
         )
 
@@ -85,21 +91,25 @@ class RegistrationStatus:
 
     @property
     def still_needed(self) -> int:
-        """How many more methods (other than knowledge ones) before the person is registered."""
+        """How many more methods (that count on their own) before the person is registered."""
         return self.rule.short_of(self.proof, self.policy.methods_required)
 
     @property
     def can_finish(self) -> bool:
         return self.still_needed == 0
 
-    @property
-    def knowledge(self) -> KnowledgeStanding:
-        return self.rule.knowledge_standing(self.privileged)
+    def standing(self, method) -> KnowledgeStanding:
+        """How `method` counts for this person (methods/reset_rule.py)."""
+        return self.rule.standing(method, self.privileged)
 
     @property
     def knowledge_idle(self) -> bool:
-        """A knowledge method is verified but does not count for this person (yet)."""
-        return self.proof.questions and not self.rule.questions_count(self.proof)
+        """A method that counts only beside another is verified but does not count for this
+        person: not yet (nothing beside it), or never (an administrator account)."""
+        return any(
+            status.counts and not status.method.counts_alone and status not in self.counting()
+            for status in self.methods
+        )
 
     @property
     def alone_labels(self) -> list[str]:
@@ -114,7 +124,8 @@ class RegistrationStatus:
             status
             for status in self.methods
             if status.counts
-            and (not status.method.knowledge or self.rule.questions_count(self.proof))
+            and counts_for(status.method, self.privileged)
+            and (status.method.counts_alone or self.rule.questions_count(self.proof))
         ]
 
     @property

@@ -137,13 +137,12 @@ def record_when_complete(request: HttpRequest, policy: Policy) -> None:
 
 def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
     """What a method's setup page says about counting (registration/includes/still_needed.html):
-    how many more methods the person needs, and whether `method` (None: one that is not a
-    knowledge method) counts for them, by the one reset rule (methods.reset_rule)."""
+    how many more methods the person needs, and whether `method` (None: one that counts on its
+    own) counts for them, by the one reset rule (methods.reset_rule)."""
     status = registration_status(user=request.user, policy=policy)
-    knowledge = bool(method and method.knowledge)
-    if not knowledge or status.rule.would_count(status.proof, knowledge=True):
+    if method is None or status.rule.would_count(status.proof, method):
         this_counts = "counts"
-    elif status.knowledge is KnowledgeStanding.NEVER:
+    elif status.standing(method) is KnowledgeStanding.NEVER:
         this_counts = "never"
     else:
         this_counts = "with_another"

@@ -40,10 +40,10 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
 def registration_when_complete(sender, request, policy, method=None, **kwargs):
     """The moment a new method makes the person's methods meet the policy, the registration
     is recorded (registration/pages.py, record_when_complete). Verifying a method that can
-    prove who the person is (not a knowledge method) is itself a proof with it, so the next
+    prove who the person is (one that counts on its own) is itself a proof with it, so the next
     change in this sitting is not asked for another (methods/proof.py)."""
     if request is not None:
-        if method is not None and not method.knowledge:
+        if method is not None and method.counts_alone:
             proof.mark_proved(request)
         from .pages import record_when_complete
 

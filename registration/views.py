@@ -246,7 +246,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def _card_note(status, method) -> str:
     """What the person should know about a method: how it counts for them (methods.reset_rule),
     else the method's own note."""
-    if method.knowledge and status.knowledge is KnowledgeStanding.NEVER:
+    if status.standing(method) is KnowledgeStanding.NEVER:
         return _(
             "They never count for a password reset of an administrator account like yours: "
             "it needs two other methods."

@@ -43,7 +43,7 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
 def forget_on_removal(sender, *, method, request, **kwargs) -> None:
     """A removed member of the code family forgets the number or address being verified
     (methods/lifecycle.py sends method_removed; connected in methods/apps.py)."""
-    from . import CodeMethod
+    from .method import CodeMethod
 
     if isinstance(method, CodeMethod):
         clear_pending(request, method.slug)

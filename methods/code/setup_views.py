@@ -16,18 +16,19 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from delivery import tracking as delivery_tracking
-from methods import flows as method_flows
 from methods.backends import DeliveryProblem
 from methods.conf import app_settings
-from methods.forms import ChannelForm, CodeForm
+from methods.forms import CodeForm
 from methods.models import CheckOutcome, Purpose, VerificationCode
 from methods.pages import needs_proof, posted, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 
-from . import CodeMethod
+from . import flows as code_flows
 from . import more_time as more
 from . import pending as session
+from .forms import ChannelForm
+from .method import CodeMethod
 
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
@@ -57,8 +58,8 @@ def wait_message(device) -> str:
     ) % {"seconds": seconds}
 
 
-def refusal_message(result: method_flows.SendResult) -> str:
-    refusal = method_flows.SendRefusal
+def refusal_message(result: code_flows.SendResult) -> str:
+    refusal = code_flows.SendRefusal
     if result.refusal is refusal.NOT_ALLOWED:
         return _(
             "Your organisation does not allow codes to this number. Enter another number, or "
@@ -192,7 +193,7 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
 
 def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> HttpResponse:
     destination = session.get_pending(request, method.slug)
-    result = method_flows.code_send(
+    result = code_flows.code_send(
         request=request,
         user=request.user,
         method=method,
@@ -203,9 +204,9 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
     )
     if result.sent:
         return redirect(method.setup_page("verify"))
-    live = method_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    live = code_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if (
-        result.refusal is method_flows.SendRefusal.COOLDOWN
+        result.refusal is code_flows.SendRefusal.COOLDOWN
         and live
         and (live.destination == destination)
     ):
@@ -213,7 +214,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         messages.info(request, refusal_message(result))
         return redirect(method.setup_page("verify"))
     form.add_error(None, refusal_message(result))
-    status = 429 if result.refusal is method_flows.SendRefusal.RATE_LIMITED else 200
+    status = 429 if result.refusal is code_flows.SendRefusal.RATE_LIMITED else 200
     template = "code/setup_send.html" if isinstance(form, ChannelForm) else "code/setup_start.html"
     return render(
         request,
@@ -236,7 +237,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
 def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 3: the code."""
     pending = session.get_pending(request, method.slug)
-    device = method_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
         # No code was sent to what the person last entered: never claim one was.
         return redirect(method.setup_page("start"))
@@ -247,10 +248,10 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
     if device.delivery_problem:
         problem = DeliveryProblem(device.delivery_problem)
         undelivered = refusal_message(
-            method_flows.SendResult(method_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
+            code_flows.SendResult(code_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
         )
     if request.method == "POST" and form.is_valid():
-        outcome = method_flows.method_confirm(
+        outcome = code_flows.method_confirm(
             request=request,
             user=request.user,
             method=method,
@@ -294,7 +295,7 @@ def more_time(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpR
     extended = VerificationCode.give_more_time(
         user_id=request.user.pk, method=str(method.kind), purpose=Purpose.REGISTER
     )
-    device = method_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     live = device is not None and device.has_live_code()
     return more.answer(
         request,

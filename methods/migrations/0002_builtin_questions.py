@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from methods.builtin_questions import QUESTIONS
+from methods.questions.builtin import QUESTIONS
 
 
 def add_questions(apps, schema_editor):

@@ -41,7 +41,10 @@ class SecurityQuestionsMethod(Method):
         "Questions from a list your organisation approved, with answers only you know. Nobody, "
         "not even the helpdesk, can see your answers."
     )
-    knowledge = True
+    # Answers someone may know or guess: only beside another method, never for an
+    # administrator account (methods/reset_rule.py).
+    counts_alone = False
+    counts_for_privileged = False
     setup_urlconf = "methods.questions.setup_urls"
     reset_urlconf = "methods.questions.reset_urls"
     enabled_by_default = True

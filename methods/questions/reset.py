@@ -16,9 +16,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from methods.answers import answer_matches
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.pages import reset_flow
+
+from .answers import answer_matches
 
 QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
 
@@ -81,7 +82,7 @@ def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[in
         for pk in state.questions  # every answer is checked: no early return
     ]
     ok = bool(results) and all(results) and len(stored) == len(state.questions)
-    if not ok or user is None or not reset_flow("questions_allowed")(user):
+    if not ok or user is None or not reset_flow("counts_for_user")(user, method):
         reset_flow("method_failed")(request, state, user, str(method.kind), "wrong_answers")
         return False
     cache.delete(f"sspr:reset:questions:{user.pk}")

@@ -9,13 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from methods import flows as method_flows
-from methods.forms import QuestionsForm
 from methods.pages import NOT_VERIFIED, offered_method, posted, reset_page, setup_page, still_needed
 from methods.reset_rule import KnowledgeStanding, ResetRule, is_privileged
 
+from . import flows as question_flows
 from . import reset as reset_flows
-from .forms import AnswersForm
+from .forms import AnswersForm, QuestionsForm
 
 
 @sensitive_post_parameters()
@@ -24,7 +23,7 @@ from .forms import AnswersForm
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = QuestionsForm(posted(request), count=method.option(policy, "count"), user=request.user)
     if request.method == "POST" and form.is_valid():
-        if ResetRule.of(policy).knowledge_standing(is_privileged(request.user)) is (
+        if ResetRule.of(policy).standing(method, is_privileged(request.user)) is (
             KnowledgeStanding.NEVER
         ):
             message = _(
@@ -33,7 +32,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             )
         else:
             message = _("Your security questions are saved.")
-        method_flows.questions_set(
+        question_flows.questions_set(
             request=request,
             user=request.user,
             answers=form.cleaned_data["answers"],

@@ -22,8 +22,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from methods.code.phone_numbers import parse
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
-from methods.phones import parse
 from methods.registry import REGISTRY
 from tests.conftest import last_email_code, questions_data, sign_in
 from tests.directory.conftest import (  # noqa: F401  (the real slapd, for the directory pass)

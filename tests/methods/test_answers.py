@@ -5,7 +5,7 @@ from argon2 import PasswordHasher
 from argon2.low_level import Type
 from django.conf import settings
 
-from methods.answers import answer_matches, hash_answer, normalise
+from methods.questions.answers import answer_matches, hash_answer, normalise
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from helpdesk.status import Row, directory
 from methods import lifecycle
-from methods.answers import hash_answer, normalise
 from methods.authenticator.models import AuthenticatorDevice
 from methods.models import (
     AuthenticationEmail,
@@ -31,6 +30,7 @@ from methods.models import (
     VerificationCode,
 )
 from methods.passkey.models import Passkey
+from methods.questions.answers import hash_answer, normalise
 from methods.registry import REGISTRY, UserMethods, statuses
 from methods.reset_rule import ResetRule
 from tests.conftest import prove_with_phone, sign_in

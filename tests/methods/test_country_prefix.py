@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from methods.phones import country_prefix
+from methods.code.phone_numbers import country_prefix
 
 
 def parsed(value: str) -> str:

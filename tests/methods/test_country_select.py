@@ -8,8 +8,8 @@ import re
 import pytest
 from django import forms
 
-from methods.forms import CountrySelect
-from methods.phones import region_choices
+from methods.code.forms import CountrySelect
+from methods.code.phone_numbers import region_choices
 
 CHOICES = [("", "Choose a country"), *region_choices()]
 
@@ -40,7 +40,7 @@ def test_labels_are_escaped():
 def test_the_phone_form_draws_the_countries_in_the_readers_language_and_checks_them():
     from django.utils import translation
 
-    from methods.forms import PhoneForm
+    from methods.code.forms import PhoneForm
 
     with translation.override("de"):
         german = str(PhoneForm(allowed_regions=["DE", "AT"])["region"])
@@ -55,8 +55,9 @@ def test_the_phone_form_draws_the_countries_in_the_readers_language_and_checks_t
 @pytest.mark.django_db
 @pytest.mark.parametrize("chosen", [None, "first", "<x>"])
 def test_the_question_selects_have_the_same_markup_as_djangos(make_user, chosen):
-    from methods.forms import OnePassSelect, QuestionsForm
+    from methods.forms import OnePassSelect
     from methods.models import SecurityQuestion
+    from methods.questions.forms import QuestionsForm
 
     first = SecurityQuestion.objects.filter(active=True).first()
     value = {"first": str(first.pk), "<x>": "<x>", None: None}[chosen]

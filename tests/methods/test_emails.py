@@ -7,8 +7,8 @@ import io
 import pytest
 from django.utils import timezone
 
+from methods.code.email_addresses import canonical_email
 from methods.contact_import import import_contact_info
-from methods.emails import canonical_email
 from methods.models import AuthenticationEmail
 from tests.attacks.test_policy_numbers import admin_form
 from tests.conftest import last_email_code

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from methods.code.phone_numbers import PhoneError, PhoneProblem, e164, international, parse
 from methods.masking import mask_email, mask_phone
-from methods.phones import PhoneError, PhoneProblem, e164, international, parse
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_masks_keep_country_code_and_last_two_digits_or_first_letter_and_domain(
 
 
 def test_the_country_list_uses_proper_names_sorted_for_the_reader():
-    from methods.phones import region_choices
+    from methods.code.phone_numbers import region_choices
 
     english = [label for _code, label in region_choices(language="en")]
     assert "Kosovo (+383)" in english and "Ascension Island (+247)" in english

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from dataclasses import replace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,7 +22,8 @@ from methods.models import (
     SecurityAnswer,
     SecurityQuestion,
 )
-from methods.reset_rule import Proof, ResetRule
+from methods.registry import REGISTRY
+from methods.reset_rule import Proof, ResetRule, proof_of
 from passwordreset.flows import identity_proven
 from passwordreset.state import ResetState
 from policy.models import Policy
@@ -29,6 +31,12 @@ from policy.models import Policy
 pytestmark = pytest.mark.django_db
 
 FLAGS = list(itertools.product([False, True], repeat=5))  # staff, phone, email, office, questions
+
+
+def held(phone, email, office, answers) -> list:
+    """The methods a person of the fixture holds, as the rule reads them (methods/base.py)."""
+    has = {"phone": phone, "email": email, "office": office, "questions": answers}
+    return [REGISTRY[key] for key, holds in has.items() if holds]
 
 
 @pytest.fixture
@@ -73,7 +81,7 @@ def test_every_form_of_the_rule_agrees(everyone, required, alone):
     sql_no = set(directory(policy).filter(sspr_can_reset=False).values_list("username", flat=True))
     for name, (user, staff, phone, email, office, answers) in everyone.items():
         others = phone + email + office
-        proof = Proof(others=others, questions=answers, privileged=staff)
+        proof = proof_of(held(phone, email, office, answers), privileged=staff, policy=policy)
         expected = rule.allows(proof)
         # The rule as written in its docstring, independently.
         if staff:
@@ -122,11 +130,11 @@ def test_every_form_agrees_while_the_phone_cools_off(everyone, required):
     rows = {user.username: user for user in directory(policy)}
     sql_yes = set(directory(policy).filter(sspr_can_reset=True).values_list("username", flat=True))
     for name, (user, staff, phone, email, office, answers) in everyone.items():
-        others = phone + email + office
         older = email or office or (answers and not staff)
         fresh = not phone or older
-        expected = rule.allows(Proof(others, answers, staff, fresh=fresh))
-        assert expected == (rule.allows(Proof(others, answers, staff)) and fresh), name
+        proof = proof_of(held(phone, email, office, answers), privileged=staff, policy=policy)
+        expected = rule.allows(replace(proof, fresh=fresh))
+        assert expected == (rule.allows(proof) and fresh), name
         assert (name in sql_yes) == expected, name
         assert Row.of(rows[name], rule).can_reset == expected, name
         kinds = [
@@ -165,8 +173,51 @@ def test_what_the_pages_say_is_missing_is_what_the_rule_needs(required, alone, a
         assert short == 0 or not enough(short - 1), proof
         # Security questions: never for an administrator account; beside another method for
         # anyone else, unless the policy lets them stand alone.
-        counts = rule.would_count(Proof(others, False, privileged), knowledge=True)
+        questions_method, phone = REGISTRY["questions"], REGISTRY["phone"]
+        counts = rule.would_count(Proof(others, False, privileged), questions_method)
         assert counts == (not privileged and (others >= 1 or alone)), proof
         if not rule.allows(proof):
-            assert rule.helps(proof, knowledge=False)
-            assert rule.helps(proof, knowledge=True) == (not questions and counts), proof
+            assert rule.helps(proof, phone)
+            assert rule.helps(proof, questions_method) == (
+                not questions and counts and not privileged
+            ), proof
+
+
+class Declared:
+    """A method as the rule sees it: what it says of how it counts (methods/base.py)."""
+
+    def __init__(self, alone=True, for_privileged=True, privileged_alone=False):
+        self.counts_alone = alone
+        self.counts_for_privileged = for_privileged
+        self._privileged_alone = privileged_alone
+
+    def privileged_alone(self, policy):
+        return self._privileged_alone
+
+
+def test_each_method_states_how_it_counts():
+    """Counting is stated per method, not by kind: a method that counts on its own for
+    everyone but not for an administrator account (as an organisation might say of recovery
+    codes) needs no change to the rule."""
+    from methods.reset_rule import KnowledgeStanding, proof_of
+
+    rule = ResetRule(1, False)
+    phone, email = Declared(), Declared()
+    codes = Declared(for_privileged=False)
+    questions = Declared(alone=False, for_privileged=False)
+    passkey = Declared(privileged_alone=True)
+
+    def allows(*methods, privileged=False):
+        return rule.allows(proof_of(methods, privileged=privileged, policy=None))
+
+    assert allows(codes) and allows(phone) and not allows(questions)
+    assert allows(questions, codes)
+    assert not allows(phone, codes, privileged=True)  # codes do not count for it
+    assert not allows(phone, questions, privileged=True)
+    assert allows(phone, email, privileged=True) and allows(passkey, privileged=True)
+    assert rule.standing(codes, privileged=True) is KnowledgeStanding.NEVER
+    assert rule.standing(codes, privileged=False) is KnowledgeStanding.COUNTS
+    assert rule.standing(questions, privileged=False) is KnowledgeStanding.WITH_ANOTHER
+    held = proof_of([phone], privileged=True, policy=None)
+    assert rule.helps(held, email) and not rule.helps(held, codes)
+    assert not rule.would_count(held, questions)

@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from methods.answers import hash_answer, normalise
 from methods.models import SecurityAnswer, SecurityQuestion
+from methods.questions.answers import hash_answer, normalise
 from tests.conftest import PASSWORD, last_email_code, last_phone_code, sign_in
 
 from .conftest import start_reset

@@ -9,12 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from phonenumbers import PhoneNumberFormat
 
 from delivery.outbox import Message
+from methods.masking import mask_phone
+from methods.models import MethodKind
 
-from .code import CodeMethod, phone_allowed, phone_code_message
 from .forms import PhoneForm
-from .masking import mask_phone
-from .models import AuthenticationPhone, Channel, MethodKind
-from .phones import country_prefix, international
+from .method import CodeMethod, phone_allowed, phone_code_message
+from .models import AuthenticationPhone, Channel
+from .phone_numbers import country_prefix, international
 
 
 class AuthenticationPhoneMethod(CodeMethod):

@@ -8,12 +8,13 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from delivery.outbox import Message
+from methods.masking import mask_email
+from methods.models import MethodKind
 from sspr_site.conf import app_settings as site_settings
 
-from .code import CodeMethod
 from .forms import EmailForm
-from .masking import mask_email
-from .models import AuthenticationEmail, Channel, MethodKind
+from .method import CodeMethod
+from .models import AuthenticationEmail, Channel
 
 
 class AuthenticationEmailMethod(CodeMethod):

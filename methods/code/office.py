@@ -7,11 +7,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from delivery.outbox import Message
+from methods.base import MethodState, MethodStatus
+from methods.models import MethodKind
 
-from .base import MethodState, MethodStatus
-from .code import CodeMethod, phone_allowed, phone_code_message
-from .models import Channel, MethodKind, OfficePhone
-from .phones import country_prefix, international
+from .method import CodeMethod, phone_allowed, phone_code_message
+from .models import Channel, OfficePhone
+from .phone_numbers import country_prefix, international
 
 
 class OfficePhoneMethod(CodeMethod):

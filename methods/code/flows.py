@@ -1,0 +1,272 @@
+"""The code family's actions that span records: send a code, check it, confirm a method with
+it. Each runs in a transaction; what follows a change (audit event, new session key, notice,
+completion) is methods/lifecycle.py's. The portals and the helpdesk reach what they call here
+through methods/flows.py."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.log import record
+from audit.models import EventKind
+from delivery import outbox
+from delivery.outbox import Message
+from methods import lifecycle, ratelimit
+from methods.backends import DeliveryProblem
+from methods.base import Method
+from methods.registry import method_for_kind
+from sspr_site.network import client_address
+
+from .method import CodeMethod
+from .models import CheckOutcome, Purpose, VerificationCode
+
+logger = logging.getLogger("sspr.methods")
+
+SESSION_BINDING_KEY = "sspr_code_binding"
+
+
+class SendRefusal(enum.Enum):
+    NOT_ALLOWED = "not_allowed"
+    COOLDOWN = "cooldown"
+    RATE_LIMITED = "rate_limited"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    refusal: SendRefusal | None = None
+    problem: DeliveryProblem | None = None
+    next_send_at: datetime | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.refusal is None
+
+
+def session_binding(request: HttpRequest) -> str:
+    """A random value kept in the session; codes only verify in the session that asked for them.
+
+    It lives in the session data, so it survives the key rotation at each step.
+    """
+    binding = request.session.get(SESSION_BINDING_KEY)
+    if not binding:
+        binding = secrets.token_urlsafe(32)
+        request.session[SESSION_BINDING_KEY] = binding
+    return binding
+
+
+def code_send(
+    *,
+    request: HttpRequest,
+    user,
+    method: CodeMethod,
+    purpose: Purpose,
+    destination: str,
+    channel: str,
+    policy,
+) -> SendResult:
+    """Send a new code to `destination`, voiding the previous one, unless a limit says no."""
+    return code_issue(
+        user=user,
+        method=method,
+        purpose=purpose,
+        destination=destination,
+        channel=channel,
+        policy=policy,
+        binding=session_binding(request),
+        ip=client_address(request),
+        request=request,
+    )
+
+
+def code_issue(
+    *,
+    user,
+    method: CodeMethod,
+    purpose: Purpose,
+    destination: str,
+    channel: str,
+    binding: str,
+    ip: str | None,
+    policy,
+    request: HttpRequest | None = None,
+) -> SendResult:
+    """Issue a code bound to `binding` and queue its message; the worker delivers it.
+
+    A code for another destination is voided first, even inside the cooldown: a code sent to
+    the number someone corrected away from must never verify the corrected one. A correction is
+    not a resend: a code to a different destination goes at once, within the hourly limits
+    (docs/security.md §4, §8-9).
+    """
+    audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
+    with transaction.atomic():
+        VerificationCode.objects.get_or_create(
+            user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
+        )
+        device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        corrected = bool(device.destination) and device.destination != destination
+        if corrected and device.token:
+            device.void()
+        next_at = None if corrected else device.next_send_at()
+        if not method.destination_allowed(destination, policy):
+            result = SendResult(SendRefusal.NOT_ALLOWED)
+        elif next_at is not None:
+            result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
+        else:
+            # Checked before anything is queued: over a limit, nothing leaves (docs/security.md §9).
+            scope = ratelimit.hit(
+                {
+                    "user": str(user.pk),
+                    "ip": ip or "unknown",
+                    "overall": "all",
+                    **method.limit_counters(destination),
+                }
+            )
+            if scope is not None:
+                audit["limit"] = scope
+                result = SendResult(SendRefusal.RATE_LIMITED)
+            else:
+                code = device.issue(destination=destination, channel=channel, binding=binding)
+                message = replace(
+                    method.code_message(
+                        destination=destination,
+                        channel=channel,
+                        code=code,
+                        helpdesk=purpose == Purpose.HELPDESK,
+                    ),
+                    user_id=user.pk,
+                    on_failure="methods.code.flows.code_undelivered",
+                    context={"code_id": device.pk, "token": device.token},
+                )
+                result = SendResult(next_send_at=device.next_send_at())
+
+    if result.sent:
+        # Queued once the code is committed, so the worker never races the row it may void.
+        outbox.send(message)
+        record(EventKind.CODE_SENT, request=request, ip=ip, subject=user, **audit)
+    else:
+        record(
+            EventKind.CODE_SEND_REFUSED,
+            request=request,
+            ip=ip,
+            subject=user,
+            reason=result.refusal.value,
+            **audit,
+        )
+    return result
+
+
+def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
+    """The worker gave up on a code: void it, lift the cooldown so the person can correct the
+    number or address at once, say why on the code page, and make a bounced method verify
+    again."""
+    device = VerificationCode.objects.filter(
+        pk=message.context.get("code_id"), token=message.context.get("token")
+    ).first()
+    if device is None:
+        return  # a newer code replaced it; that one has its own fate
+    VerificationCode.objects.filter(pk=device.pk, token=device.token).update(
+        token=None, last_generated_timestamp=None, delivery_problem=problem.value
+    )
+    bounced = problem in (DeliveryProblem.INVALID_NUMBER, DeliveryProblem.INVALID_ADDRESS)
+    method = method_for_kind(device.method)
+    if bounced and method.unverify(user=device.user, destination=device.destination):
+        record(
+            EventKind.METHOD_UNVERIFIED,
+            subject=device.user,
+            method=str(method.kind),
+            reason=problem.value,
+        )
+
+
+def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
+    """The code channel with a live code, for showing when the next send is possible."""
+    device = VerificationCode.objects.filter(user=user, method=method.kind, purpose=purpose).first()
+    return device if device and device.has_live_code() else None
+
+
+def last_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
+    """The code channel, live or not: its destination and whether delivery failed."""
+    return VerificationCode.objects.filter(user=user, method=method.kind, purpose=purpose).first()
+
+
+def code_check(
+    *, request: HttpRequest, user, method: CodeMethod, purpose: Purpose, code: str
+) -> CheckOutcome:
+    """Check a code sent for `purpose` (reset, helpdesk check); record the outcome.
+
+    `user` may be None (an account the reset portal cannot serve): the same locked query and
+    the same audit write happen, and the answer is the same refusal (docs/security.md,
+    "No enumeration").
+    """
+    binding = session_binding(request)
+    with transaction.atomic():
+        device = VerificationCode.locked_for(
+            user=user.pk if user else 0, method=method.kind, purpose=purpose
+        )
+        if device is None:
+            # The write a wrong code would cost, against no row: the same statements.
+            VerificationCode.objects.filter(pk=None).update(attempts=0)
+            outcome = CheckOutcome.NO_CODE
+        else:
+            outcome = device.check_code(code, binding=binding)
+        if outcome is CheckOutcome.VERIFIED:
+            method.model.objects.filter(user=user).update(last_used_at=timezone.now())
+    if outcome is not CheckOutcome.VERIFIED:
+        _record_failure(request, user, method, purpose, outcome)
+    return outcome
+
+
+def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome) -> None:
+    record(
+        EventKind.CODE_FAILED,
+        request=request,
+        subject=user,
+        method=str(method.kind),
+        purpose=purpose.value,
+        reason=outcome.value,
+    )
+
+
+def method_confirm(
+    *, request: HttpRequest, user, method: CodeMethod, code: str, policy, message: str = ""
+) -> CheckOutcome:
+    """Check a registration code; on success store the destination it was sent to as verified.
+
+    The code check and the save share one transaction, so a code is never spent without the
+    method being saved. Failures are committed (they count towards the backoff).
+    """
+    binding = session_binding(request)
+    previous = None
+    with transaction.atomic():
+        device = VerificationCode.locked_for(
+            user=user, method=method.kind, purpose=Purpose.REGISTER
+        )
+        outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
+        if outcome is CheckOutcome.VERIFIED:
+            saved, previous = method.save_verified(user=user, destination=device.destination)
+
+    if outcome is not CheckOutcome.VERIFIED:
+        _record_failure(request, user, method, Purpose.REGISTER, outcome)
+        return outcome
+
+    # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.
+    lifecycle.added(
+        request=request,
+        method=method,
+        policy=policy,
+        replaced=bool(previous),
+        masked=method.mask(str(getattr(saved, method.field))),
+        extra_recipients=[previous] if previous and method.field == "email" else [],
+        message=message,
+        previous=previous or "",
+    )
+    return outcome

@@ -1,0 +1,214 @@
+"""The code family's Method class (CodeMethod) and what its phone members share."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from delivery.outbox import Message
+from methods.base import Method, MethodState, MethodStatus
+
+from .models import Channel, VerificationCode
+from .phone_numbers import PhoneError, parse
+
+
+def phone_allowed(destination: str, policy, *, refuse_types: bool) -> bool:
+    try:
+        parse(
+            destination, region=None, allowed_regions=policy.region_list, refuse_types=refuse_types
+        )
+    except PhoneError:
+        return False
+    return True
+
+
+def phone_code_message(
+    *, destination: str, channel: str, code: str, masked: str, helpdesk: bool = False
+) -> Message:
+    """A text with the code, or a call that reads it out digit by digit, twice."""
+    kind = "voice" if channel == Channel.VOICE else "sms"
+    context = {"code": code, "digits": list(code), "helpdesk": helpdesk}
+    text = render_to_string(f"methods/messages/{kind}_code.txt", context).strip()
+    return Message(
+        channel=kind,
+        to=destination,
+        body=text,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        purpose="code",
+        masked_to=masked,
+    )
+
+
+class CodeMethod(Method):
+    """A method proved by a code sent to a destination."""
+
+    model: ClassVar[type[models.Model]]
+    field: ClassVar[str]
+    related_name: ClassVar[str]  # the one-to-one relation from the user
+    start_label: ClassVar[Any]
+    # Show the destination back, and let the user pick a channel, before anything is sent.
+    confirm_before_send: ClassVar[bool] = False
+    # The reset page asks for the whole destination with this form ("phone" or "email").
+    reset_form: ClassVar[str] = "phone"
+    caller_check = "send"
+    setup_urlconf = "methods.code.setup_urls"
+    reset_urlconf = "methods.code.reset_urls"
+
+    def start_form(self, data, *, user, policy, previous: str | None = None):
+        """The form of the first step; its cleaned_data["destination"] is where codes go.
+        `previous` is what the person entered last, shown again when they go back to fix it."""
+        raise NotImplementedError
+
+    def channels(self, policy) -> list[Channel]:
+        raise NotImplementedError
+
+    def display(self, destination: str) -> str:
+        return destination
+
+    def mask(self, destination: str) -> str:
+        raise NotImplementedError
+
+    def limit_counters(self, destination: str) -> dict[str, str]:
+        return {"destination": destination}
+
+    def destination_allowed(self, destination: str, policy) -> bool:
+        """Whether the policy lets a code go to `destination` now. Checked before every send,
+        so a number entered before the policy changed, or by an administrator, obeys it."""
+        return True
+
+    def code_message(
+        self, *, destination: str, channel: str, code: str, helpdesk: bool = False
+    ) -> Message:
+        """The message that carries `code` to `destination`, in the current language. A code
+        for the helpdesk's caller check says it is to be read out to the agent."""
+        raise NotImplementedError
+
+    # --- The contract -----------------------------------------------------------------------
+
+    def load_one(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related(self.related_name)
+
+    def from_row(self, row):
+        if row is None:
+            return None
+        try:
+            return getattr(row, self.related_name)
+        except self.model.DoesNotExist:
+            return None
+
+    def record(self, methods):
+        return methods[self.key]
+
+    def status(self, methods, policy) -> MethodStatus:
+        record = self.record(methods)
+        if record is None:
+            return MethodStatus(self, MethodState.NOT_SET)
+        value = str(getattr(record, self.field))
+        waiting = not record.verified_at
+        return MethodStatus(
+            self,
+            MethodState.WAITING if waiting else MethodState.VERIFIED,
+            value=self.display(value),
+            masked=self.mask(value),
+            updated_at=record.verified_at or record.updated_at,
+            confirm_url=self.setup_page("confirm") if waiting and self.user_managed else "",
+        )
+
+    def reset_destination(self, methods) -> str | None:
+        """Where a reset code may go: the verified destination, if any."""
+        record = self.record(methods)
+        if record is None or not record.verified_at:
+            return None
+        return str(getattr(record, self.field))
+
+    def reset_hint(self, methods) -> str:
+        destination = self.reset_destination(methods)
+        return self.mask(destination) if destination else ""
+
+    def unverify(self, *, user, destination: str) -> bool:
+        """The destination bounced: the user must verify it again. Return whether it was."""
+        return bool(
+            self.model.objects.filter(
+                user=user, verified_at__isnull=False, **{self.field: destination}
+            ).update(verified_at=None)
+        )
+
+    def save_verified(self, *, user, destination: str) -> tuple[Any, str | None]:
+        """Store a destination the user just proved; return the record and the previous value
+        if a different one was verified before."""
+        now = timezone.now()
+        record = self.model.objects.select_for_update().filter(user=user).first()
+        previous = None
+        if record is None:
+            record = self.model(user=user)
+        elif record.verified_at and str(getattr(record, self.field)) != destination:
+            previous = str(getattr(record, self.field))
+        setattr(record, self.field, destination)
+        record.verified_at = now
+        record.last_used_at = now
+        record.prepopulated = False
+        record.save()
+        return record, previous
+
+    def restore(self, user, value: str) -> bool:
+        self.save_verified(user=user, destination=value)
+        return True
+
+    def remove(self, user) -> tuple[bool, list[str]]:
+        existing = self.model.objects.select_for_update().filter(user=user).first()
+        if existing is None:
+            return False, []
+        extra = (
+            [str(getattr(existing, self.field))] if self.notify_removed_address(existing) else []
+        )
+        existing.delete()
+        VerificationCode.objects.filter(user=user, method=self.kind).update(token=None)
+        return True, extra
+
+    def purge(self, user) -> bool:
+        had = bool(self.model.objects.filter(user=user).delete()[0])
+        return bool(VerificationCode.objects.filter(user=user, method=self.kind).delete()[0]) or had
+
+    def notify_removed_address(self, record) -> bool:
+        """Whether the removed destination itself should hear of the removal."""
+        return False
+
+    # --- Many people ------------------------------------------------------------------------
+
+    def count_condition(self, policy) -> Q:
+        return Q(**{f"{self.related_name}__verified_at__isnull": False})
+
+    @property
+    def value_name(self) -> str:
+        return f"{self.flag_name}_value"
+
+    def annotate_many(self, queryset: QuerySet, policy) -> QuerySet:
+        # Joins on the one-to-one table, not a subquery per row: a list filtered or sorted over
+        # every user stays fast. The value as stored text (no phone object built per row), and
+        # only once proven: the helpdesk sees what a reset could use.
+        queryset = super().annotate_many(queryset, policy)
+        value = models.ExpressionWrapper(
+            models.F(f"{self.related_name}__{self.field}"), output_field=models.CharField()
+        )
+        return queryset.annotate(
+            **{
+                self.value_name: models.Case(
+                    models.When(self.count_condition(policy), then=value),
+                    default=models.Value(None),
+                    output_field=models.CharField(),
+                )
+            }
+        )
+
+    @property
+    def many_fields(self) -> list[str]:
+        return [self.flag_name, self.value_name]
+
+    def masked_many(self, values: dict) -> str:
+        value = values[self.value_name]
+        return self.mask(value) if value else ""
