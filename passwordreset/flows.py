@@ -17,13 +17,14 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from audit.log import record
-from audit.models import EventKind
+from audit.models import Event, EventKind
 from delivery import outbox
 from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
@@ -425,6 +426,17 @@ def method_passed(request: HttpRequest, state: ResetState, user, kind: str) -> N
     lifecycle.used(request=request, user=user, method=method_for_kind(kind))
 
 
+def reset_already_made(state: ResetState, user) -> bool:
+    """Whether this attempt's reset (or unlock) was already made: a request sent again after
+    its first try completed but its answer never came back (a host that stopped in between,
+    the person pressing again). It is not made twice (docs/security.md rule 3 for codes; the
+    same for the last step)."""
+    if user is None or state.action not in (Action.RESET, Action.UNLOCK):
+        return False
+    kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
+    return Event.objects.filter(kind=kind, subject=user, details__attempt=state.attempt).exists()
+
+
 def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> None:
     """Set the new password (reset) or only clear the lockout (unlock); then tell people.
 
@@ -439,11 +451,24 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
     """
     policy = Policy.load()
     store = accounts()
+    kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
     try:
-        if state.action == Action.RESET:
-            store.set_password(user, password)
-        else:
-            store.unlock(user)
+        # The change and its record commit together (in Django's user table; the directory is
+        # written first), so a retried request knows it was made (reset_already_made).
+        with transaction.atomic():
+            if state.action == Action.RESET:
+                store.set_password(user, password)
+            else:
+                store.unlock(user)
+            record(
+                kind,
+                request=request,
+                actor=user,
+                subject=user,
+                attempt=state.attempt,
+                methods=state.passed,
+                store=store.kind,
+            )
     except PasswordRefused as refusal:
         record(
             EventKind.PASSWORD_REFUSED,
@@ -454,16 +479,6 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         )
         raise
     axes_reset(username=username_key(user.get_username()))
-    kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
-    record(
-        kind,
-        request=request,
-        actor=user,
-        subject=user,
-        attempt=state.attempt,
-        methods=state.passed,
-        store=store.kind,
-    )
     if policy.notify_users_on_reset:
         notify_user(user, state.action)
     if user.is_staff and policy.notify_admins_on_admin_reset:

@@ -266,6 +266,11 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     user = flows.state_user(state)
     if not flows.identity_proven(state, user, policy):
         return redirect("passwordreset:methods")
+    if request.method == "POST" and flows.reset_already_made(state, user):
+        # Sent again after it was made (its answer lost on the way): not made twice.
+        reset_state.clear(request)
+        request.session["sspr_reset_done"] = state.action
+        return redirect("passwordreset:done")
     if state.action == Action.RESET:
         form = NewPasswordForm(user, posted(request))
         done = request.method == "POST" and form.is_valid()

@@ -427,3 +427,25 @@ def test_audit_never_holds_what_was_typed(client, registered):
         "details__reason", flat=True
     )
     assert list(reasons) == ["destination_mismatch"]
+
+
+def test_a_finish_sent_again_after_it_was_made_is_not_made_twice(client, registered):
+    """The new password was set, but the answer never reached the person (a host stopped
+    before it sent it, or kept the attempt in the session): the same request again leads to
+    the done page, and the password is not set a second time."""
+    start_reset(client, "rita")
+    pass_phone(client)
+    before = dict(client.session)  # the attempt as it was before the last step
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+    registered.refresh_from_db()
+    stored = registered.password
+    session = client.session
+    session.update(before)  # as if the answer, and the session it saved, never came back
+    session.save()
+    again = client.post("/passwordreset/finish/", data)
+    assert again["Location"] == "/passwordreset/done/"
+    assert client.get("/passwordreset/done/").status_code == 200
+    registered.refresh_from_db()
+    assert registered.password == stored
+    assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
