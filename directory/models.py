@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,3 +63,62 @@ class ExpiryReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.expires_on} -{self.days}"
+
+
+class PasswordScan(models.Model):
+    """One read of everyone's password life for the helpdesk's list (directory.password_life):
+    when it was read, how many people it read, and whether it was read to the end. Only the
+    newest complete scan is shown; a new one replaces the older ones."""
+
+    read_at = models.DateTimeField(_("read at"))
+    scanned = models.PositiveIntegerField(_("people read"), default=0)
+    complete = models.BooleanField(_("complete"), default=False)
+    # A minute's freshness counts from here, as the cache's minute did from the end of the read.
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("directory password scan")
+        verbose_name_plural = _("directory password scans")
+        indexes = [models.Index(fields=["complete", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.read_at:%Y-%m-%d %H:%M:%S} ({self.scanned})"
+
+
+class PasswordLife(models.Model):
+    """One watched person of a scan (whose password expires within 90 days, must change or is
+    locked): plain values, the email already masked (docs/security.md rules 20 and 48: the list
+    is the helpdesk's, which sees addresses masked)."""
+
+    # Indexed by the indexes below, each of which starts with the scan.
+    scan = models.ForeignKey(
+        PasswordScan, on_delete=models.CASCADE, related_name="lives", db_index=False
+    )
+    username = models.CharField(_("username"), max_length=255)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    email = models.CharField(_("masked email"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    expires_at = models.DateTimeField(_("password expires at"), null=True, blank=True)
+    must_change = models.BooleanField(_("must change"), default=False)
+    locked = models.BooleanField(_("locked"), default=False)
+
+    class Meta:
+        verbose_name = _("directory password life")
+        verbose_name_plural = _("directory password lives")
+        indexes = [
+            # The list's sorts (helpdesk.password_life), each within one scan; "expires" also
+            # serves the expired and expiring filters.
+            models.Index(fields=["scan", "username"], name="directory_life_username"),
+            models.Index(fields=["scan", "expires_at", "username"], name="directory_life_expires"),
+            models.Index(
+                F("scan"),
+                Lower("last_name"),
+                Lower("first_name"),
+                F("username"),
+                name="directory_life_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username

@@ -3,20 +3,30 @@ everyone in scope with one paged search (the README's "Directory": expiry remind
 helpdesk's list). Memory holds one page, the scope group's member names (OpenLDAP) and the
 few password policies in use.
 
+The helpdesk's list reads a snapshot in the database (PasswordScan and its PasswordLife rows)
+written a page at a time, and filters, sorts and pages it in SQL: a page or an export holds one
+page of rows, however many people the directory holds.
+
 The reading itself is directory/password_scan.py (it needs python-ldap, the directory extra);
 this module holds what the helpdesk's pages import in either mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
 
 from django.core.cache import cache
+from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from methods.masking import mask_email
+
+from .models import PasswordLife, PasswordScan
 
 
 @dataclass(frozen=True)
@@ -48,16 +58,45 @@ class Life:
 # --- The helpdesk's list: who needs attention, read at most once a minute --------------------
 
 WATCH_DAYS = 90  # the longest "expires within" the helpdesk can ask for
-# The rows' layout is in the key: a deploy that changes it never reads the older layout.
-CACHE_KEY = "sspr:directory:password-life:rows:1"
+# A scan completed less than this ago is read instead of the directory.
 CACHE_SECONDS = 60
+# One scan at a time across hosts and requests: the cache's add() is the lock. It lapses after
+# LOCK_SECONDS should a scanning process die; a reader that finds no complete scan waits up to
+# WAIT_SECONDS for the one under way.
+LOCK_KEY = "sspr:directory:password-life:scanning"
+LOCK_SECONDS = 15 * 60
+WAIT_SECONDS = 30
+POLL_SECONDS = 0.25
+BATCH_SIZE = 500  # rows written at once: one page of the directory's paged search
+# The order of Life's fields, read straight into it.
+FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "language",
+    "expires_at",
+    "must_change",
+    "locked",
+)
 
-# One person in the cache: plain values only, never objects (the cache holds no pickled classes
-# of ours), and the email already masked (docs/security.md rules 20 and 48: the list is the
-# helpdesk's, which sees addresses masked; the reminders read the directory themselves).
-# (username, first name, last name, masked email, language, expiry as epoch seconds or None,
-#  must change, locked)
-Row = tuple[str, str, str, str, str, int | None, bool, bool]
+
+class StillReading(Exception):
+    """Another request or host is reading the directory, and no scan is complete yet."""
+
+
+class People:
+    """The watched people of a scan, read from the database a chunk at a time (never all at
+    once); len() counts them in the database."""
+
+    def __init__(self, rows: QuerySet):
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[Life]:
+        return lives(self.rows)
+
+    def __len__(self) -> int:
+        return self.rows.count()
 
 
 @dataclass(frozen=True)
@@ -66,67 +105,133 @@ class Watched:
     locked (never everyone), and when it was read. Each person's email is masked."""
 
     read_at: datetime.datetime
-    people: tuple[Life, ...]
     scanned: int
+    scan_id: int
+
+    @property
+    def rows(self) -> QuerySet:
+        """The scan's rows as values in Life's order, unordered: filter, order and page them."""
+        return PasswordLife.objects.filter(scan_id=self.scan_id).values_list(*FIELDS)
+
+    @property
+    def people(self) -> People:
+        return People(self.rows.order_by("username"))
 
 
-def _row(life: Life) -> Row:
-    expires = int(life.expires_at.timestamp()) if life.expires_at is not None else None
-    email = mask_email(life.email) if life.email else ""
+def lives(rows: QuerySet) -> Iterator[Life]:
+    """Rows of Watched.rows (filtered, ordered or sliced) as Life, a chunk at a time."""
+    for values in rows.iterator(chunk_size=2000):
+        yield Life(*values)
+
+
+def _watched(life: Life, horizon: datetime.datetime) -> bool:
     return (
-        life.username,
-        life.first_name,
-        life.last_name,
-        email,
-        life.language,
-        expires,
-        life.must_change,
-        life.locked,
+        life.must_change
+        or life.locked
+        or (life.expires_at is not None and life.expires_at <= horizon)
     )
 
 
-def _life(row: Row) -> Life:
-    username, first_name, last_name, email, language, expires, must_change, locked = row
-    return Life(
-        username=username,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        language=language,
-        expires_at=None if expires is None else datetime.datetime.fromtimestamp(expires, UTC),
-        must_change=must_change,
-        locked=locked,
+def _row(scan: PasswordScan, life: Life) -> PasswordLife:
+    return PasswordLife(
+        scan=scan,
+        username=life.username[:255],
+        first_name=life.first_name[:150],
+        last_name=life.last_name[:150],
+        # Masked before it is stored (docs/security.md rules 20 and 48: the list is the
+        # helpdesk's, which sees addresses masked; the reminders read the directory themselves).
+        email=mask_email(life.email)[:254] if life.email else "",
+        language=life.language[:35],
+        expires_at=life.expires_at,
+        must_change=life.must_change,
+        locked=life.locked,
     )
 
 
-def _scan_rows() -> dict:
-    now = timezone.now()
-    horizon = now + datetime.timedelta(days=WATCH_DAYS)
-    rows: list[Row] = []
-    scanned = 0
+def _scan() -> PasswordScan:
+    """Read everyone and write the watched people of each page as it arrives (memory: one
+    page), then mark the scan complete and delete the older ones with their rows."""
     # The reading needs python-ldap (the directory extra), loaded only when the directory is
     # read so that the helpdesk's pages load in the embedded mode too.
     from .password_scan import scan
 
-    for page in scan(now):
-        scanned += len(page)
-        rows.extend(
-            _row(life)
-            for life in page
-            if life.must_change
-            or life.locked
-            or (life.expires_at is not None and life.expires_at <= horizon)
-        )
-    return {"read_at": int(now.timestamp()), "scanned": scanned, "rows": rows}
+    now = timezone.now()
+    horizon = now + datetime.timedelta(days=WATCH_DAYS)
+    snapshot = PasswordScan.objects.create(read_at=now)
+    scanned = 0
+    try:
+        for page in scan(now):
+            scanned += len(page)
+            PasswordLife.objects.bulk_create(
+                [_row(snapshot, life) for life in page if _watched(life, horizon)],
+                batch_size=BATCH_SIZE,
+            )
+    except Exception:
+        # Never shown (it is not complete); should this fail too, the next scan deletes it.
+        with contextlib.suppress(DatabaseError):
+            PasswordScan.objects.filter(pk=snapshot.pk).delete()
+        raise
+    done = timezone.now()
+    PasswordScan.objects.filter(pk=snapshot.pk).update(
+        scanned=scanned, complete=True, completed_at=done
+    )
+    snapshot.scanned, snapshot.complete, snapshot.completed_at = scanned, True, done
+    # Older scans, complete or left over by a failed run, go with their rows; the one complete
+    # scan before this stays until the next, for a page that picked it a moment ago and is
+    # still reading its rows (it would count people and find none).
+    previous = (
+        PasswordScan.objects.filter(pk__lt=snapshot.pk, complete=True)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous).delete()
+    return snapshot
+
+
+def _newest() -> PasswordScan | None:
+    return PasswordScan.objects.filter(complete=True).order_by("-read_at", "-pk").first()
+
+
+def _current(refresh: bool) -> PasswordScan:
+    seen = _newest()
+    fresh = timezone.now() - datetime.timedelta(seconds=CACHE_SECONDS)
+
+    def enough(found: PasswordScan | None) -> bool:
+        """Completed within the minute; for a refresh, completed since it was asked for."""
+        if found is None:
+            return False
+        if refresh:
+            return seen is None or found.pk != seen.pk
+        return found.completed_at is not None and found.completed_at > fresh
+
+    if not refresh and enough(seen):
+        return seen
+    deadline = time.monotonic() + WAIT_SECONDS
+    waited = False
+    while True:
+        if cache.add(LOCK_KEY, True, timeout=LOCK_SECONDS):
+            try:
+                newest = _newest() if waited else None
+                # The scan this request waited for has just completed: it is the one to use.
+                return newest if enough(newest) else _scan()
+            finally:
+                cache.delete(LOCK_KEY)
+        # Another request or host is reading: use the newest complete scan, even an older one;
+        # with none (or, for a refresh, none completed since it was asked for), wait for theirs.
+        newest = _newest()
+        if newest is not None and (not refresh or enough(newest)):
+            return newest
+        if time.monotonic() >= deadline:
+            if newest is not None:
+                return newest
+            raise StillReading
+        time.sleep(POLL_SECONDS)
+        waited = True
 
 
 def watched(refresh: bool = False) -> Watched:
-    found = None if refresh else cache.get(CACHE_KEY)
-    if not isinstance(found, dict):
-        found = _scan_rows()
-        cache.set(CACHE_KEY, found, timeout=CACHE_SECONDS)
-    return Watched(
-        read_at=datetime.datetime.fromtimestamp(found["read_at"], UTC),
-        people=tuple(_life(row) for row in found["rows"]),
-        scanned=found["scanned"],
-    )
+    """The newest complete scan if younger than CACHE_SECONDS, else a new one (refresh: always
+    a new one). Raises StillReading, DirectoryUnavailable or DirectoryRefused."""
+    found = _current(refresh)
+    return Watched(read_at=found.read_at, scanned=found.scanned, scan_id=found.pk)

@@ -1,7 +1,9 @@
 """The helpdesk's list of directory passwords that need attention (the README's "Directory"):
 who expires within N days, has expired, must change or is locked. Read with one paged search
-for everyone in scope and kept for a minute (directory.password_life), never one directory
-query per row; the email masked as on every helpdesk list; sortable; exportable as CSV."""
+for everyone in scope at most once a minute into a snapshot in the database
+(directory.password_life), never one directory query per row; filtered, sorted and paged in
+SQL, so a page or an export holds one page of rows; the email masked as on every helpdesk
+list; sortable; exportable as CSV."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import re
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,7 +25,7 @@ from django.views.decorators.http import require_GET
 from audit.log import record
 from audit.models import EventKind
 from directory.accounts import config
-from directory.password_life import WATCH_DAYS, Life, watched
+from directory.password_life import WATCH_DAYS, Life, StillReading, lives, watched
 from methods.masking import mask_email
 
 from .views import BYTE_ORDER_MARK, cell, helpdesk_page
@@ -72,33 +76,45 @@ LABELS = {
 }
 
 
-def _matching(lives, state: str, days: int, now: datetime.datetime) -> list[Life]:
+def _matching(rows: QuerySet, state: str, days: int, now: datetime.datetime) -> QuerySet:
     horizon = now + datetime.timedelta(days=days)
     if state == "expired":
-        return [life for life in lives if life.expired(now)]
+        return rows.filter(expires_at__lte=now)
     if state == "must_change":
-        return [life for life in lives if life.must_change]
+        return rows.filter(must_change=True)
     if state == "locked":
-        return [life for life in lives if life.locked]
+        return rows.filter(locked=True)
     if state == "expiring":
-        return [life for life in lives if life.expires_at and now < life.expires_at <= horizon]
-    return [
-        life
-        for life in lives
-        if life.locked or life.must_change or (life.expires_at and life.expires_at <= horizon)
-    ]
+        return rows.filter(expires_at__gt=now, expires_at__lte=horizon)
+    return rows.filter(Q(locked=True) | Q(must_change=True) | Q(expires_at__lte=horizon))
 
 
-def _sorted(lives: list[Life], sort: str, now) -> list[Life]:
-    far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+def _state(now: datetime.datetime) -> Case:
+    """state_of() in SQL: the state's name, which the "state" sort orders."""
+    return Case(
+        When(locked=True, then=Value("locked")),
+        When(must_change=True, then=Value("must_change")),
+        When(expires_at__lte=now, then=Value("expired")),
+        default=Value("expiring"),
+    )
+
+
+def _sorted(rows: QuerySet, sort: str, now: datetime.datetime) -> QuerySet:
+    """Each sort ends with the username, so a page's place is stable; "-" reverses it all.
+    "expires" puts who never expires last (first, reversed)."""
+    down = sort.startswith("-")
     keys = {
-        "username": lambda life: life.username,
-        "name": lambda life: (life.last_name.lower(), life.first_name.lower(), life.username),
-        "expires": lambda life: (life.expires_at or far, life.username),
-        "state": lambda life: (state_of(life, now), life.username),
-    }
-    field = sort.lstrip("-") or "expires"
-    return sorted(lives, key=keys[field], reverse=sort.startswith("-"))
+        "username": [F("username")],
+        "name": [Lower("last_name"), Lower("first_name"), F("username")],
+        "expires": [F("expires_at"), F("username")],
+        "state": [_state(now), F("username")],
+    }[sort.lstrip("-") or "expires"]
+    order = [key.desc() if down else key.asc() for key in keys]
+    if sort.lstrip("-") in ("", "expires"):
+        # Who never expires is as far in the future as can be: last, and first reversed.
+        expires = F("expires_at")
+        order[0] = expires.desc(nulls_first=True) if down else expires.asc(nulls_last=True)
+    return rows.order_by(*order)
 
 
 def _rows(request: HttpRequest):
@@ -109,8 +125,15 @@ def _rows(request: HttpRequest):
     sort = clean.get("sort") or "expires"
     found = watched()
     now = timezone.now()
-    rows = _sorted(_matching(found.people, state, days, now), sort, now)
+    rows = _sorted(_matching(found.rows, state, days, now), sort, now)
     return form, found, rows, {"state": state, "days": days, "sort": sort}, now
+
+
+def _still_reading(request: HttpRequest) -> HttpResponse:
+    """Another request is reading the directory and no list has been read yet."""
+    response = render(request, "helpdesk/password_life.html", {"still_reading": True}, status=503)
+    response["Retry-After"] = "60"
+    return response
 
 
 @helpdesk_page
@@ -118,13 +141,17 @@ def _rows(request: HttpRequest):
 def password_life(request: HttpRequest) -> HttpResponse:
     if not config().enabled:
         return render(request, "helpdesk/password_life.html", {"no_directory": True})
-    form, found, rows, chosen, now = _rows(request)
+    try:
+        form, found, rows, chosen, now = _rows(request)
+    except StillReading:
+        return _still_reading(request)
+    # Counted and sliced in the database: one page of rows is read.
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = f"state={chosen['state']}&days={chosen['days']}"
     context = {
         "form": form,
         "page": page,
-        "rows": [_display(life, now) for life in page.object_list],
+        "rows": [_display(life, now) for life in lives(page.object_list)],
         "read_at": found.read_at,
         "chosen": chosen,
         "query_string": query,
@@ -138,7 +165,7 @@ def _display(life: Life, now) -> dict:
     return {
         "username": life.username,
         "name": life.name,
-        # Masked already in the cache (directory.password_life); masking again changes nothing
+        # Masked already when stored (directory.password_life); masking again changes nothing
         # and keeps this page masked whatever it is given (docs/security.md rule 20).
         "email": email,
         # Where a long address may break on a phone: before the "@" and each dot.
@@ -152,15 +179,22 @@ def _display(life: Life, now) -> dict:
 
 @helpdesk_page
 @require_GET
-def password_life_export(request: HttpRequest) -> StreamingHttpResponse:
-    _form, _found, rows, chosen, now = _rows(request) if config().enabled else (0, 0, [], {}, 0)
+def password_life_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    if config().enabled:
+        try:
+            _form, _found, rows, chosen, now = _rows(request)
+        except StillReading:
+            return _still_reading(request)
+        people = lives(rows)  # streamed from the database, a chunk at a time
+    else:
+        people, chosen, now = iter(()), {}, 0
 
     def chunks():
         buffer = io.StringIO()
         buffer.write(BYTE_ORDER_MARK)
         writer = csv.writer(buffer)
         writer.writerow(["username", "name", "email", "expires_at", "state"])
-        for count, life in enumerate(rows, start=1):
+        for count, life in enumerate(people, start=1):
             row = _display(life, now)
             expires = row["expires_at"].isoformat() if row["expires_at"] else ""
             writer.writerow(

@@ -349,43 +349,30 @@ def test_the_helpdesk_lists_who_expires_expired_must_change_or_is_locked(
     assert sorted(listed(helpdesk_client)) == ["eve", "grace", "ned", "nia"]
 
 
-def test_the_lists_cache_holds_plain_rows_with_masked_addresses(
-    slapd, directory, helpdesk_client, _states
-):
-    """The minute's cache holds values, not pickled objects of ours, and no full address
-    (docs/security.md rules 20 and 48); the page built from it is the same."""
-    import pickle
+def test_the_lists_snapshot_holds_masked_addresses(slapd, directory, helpdesk_client, _states):
+    """The list's last read is kept in the database with no full address (docs/security.md
+    rules 20 and 48); the page built from it is the same."""
+    from django.db import connection
 
-    from django.core.cache import cache
+    from directory.models import PasswordLife
+    from directory.password_life import watched
 
-    from directory.password_life import CACHE_KEY, watched
-
-    cache.clear()
     first = sorted(listed(helpdesk_client))
-    kept = cache.get(CACHE_KEY)
-
-    def plain(value) -> bool:
-        if isinstance(value, (list, tuple)):
-            return all(plain(item) for item in value)
-        if isinstance(value, dict):
-            return all(isinstance(k, str) and plain(v) for k, v in value.items())
-        return value is None or isinstance(value, (str, int, float, bool))
-
-    assert kept is not None and plain(kept)
-    raw = pickle.dumps(kept)
-    assert b"example.org" in raw  # the domain is kept, as the helpdesk sees it
+    stored = list(PasswordLife.objects.values_list("username", "email"))
+    assert {username for username, _email in stored} == set(first)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM directory_passwordlife")
+        table = repr(cursor.fetchall())
+    assert "example.org" in table  # the domain is kept, as the helpdesk sees it
     for person in (EVE, NED, NEW):
-        assert person.mail.encode() not in raw
-    # Read back from the cache: the same people, in the same states, the email masked.
+        assert person.mail not in table
+    # Read back from the database: the same people, in the same states, the email masked.
     assert sorted(listed(helpdesk_client)) == first == ["eve", "grace", "ned", "nia"]
     now = datetime.datetime.now(datetime.UTC)
     people = {life.username: life for life in watched().people}
     assert people["eve"].days_left(now) == 5 and not people["eve"].expired(now)
     assert people["ned"].expired(now) and people["nia"].must_change and people["grace"].locked
     assert people["eve"].email == "e•••@example.org" and people["eve"].name == "Eve Ever"
-    # A value of another shape under the key (an older release's) is read again, not used.
-    cache.set(CACHE_KEY, "something else", 60)
-    assert {life.username for life in watched().people} == set(people)
 
 
 def test_the_helpdesk_exports_the_list_as_csv(slapd, directory, helpdesk_client, _states):
