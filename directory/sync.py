@@ -34,7 +34,7 @@ from registration.models import Registration
 from . import mirror
 from .accounts import accounts, config
 from .conf import DirectoryConfig
-from .models import DirectoryAccount
+from .models import DirectoryAccount, PasswordScan
 
 logger = logging.getLogger("sspr.directory")
 
@@ -143,6 +143,9 @@ def _sync(conf, store, now, dry_run, progress) -> SyncReport:
             # A wrong base or filter must not look like everyone leaving.
             raise EmptyDirectory("The directory returned nobody in scope; nobody was deactivated.")
         _leavers(run, now, conf, report)
+        # The helpdesk's password list keeps its last read no longer than a day: names and
+        # masked addresses of people who may have left since (directory/password_life.py).
+        PasswordScan.objects.filter(read_at__lt=now - datetime.timedelta(days=1)).delete()
         record(
             EventKind.DIRECTORY_SYNCED,
             seen=report.seen,

@@ -165,3 +165,17 @@ def test_a_second_sync_at_the_same_time_is_refused(slapd, directory):
     cache.delete(LOCK_KEY)
     run_sync()
     assert get_user_model().objects.count() == 3
+
+
+def test_the_sync_drops_a_password_list_read_more_than_a_day_ago(slapd, directory):
+    """The helpdesk's password list keeps names and masked addresses no longer than a day
+    after it was read, whether or not anyone opens it again (directory/password_life.py)."""
+    from directory.models import PasswordLife, PasswordScan
+
+    now = timezone.now()
+    old = PasswordScan.objects.create(read_at=now - datetime.timedelta(days=2), complete=True)
+    PasswordLife.objects.create(scan=old, username="grace", email="g•••@example.net")
+    recent = PasswordScan.objects.create(read_at=now - datetime.timedelta(hours=2), complete=True)
+    run_sync()
+    assert list(PasswordScan.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not PasswordLife.objects.exists()
