@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -185,7 +186,11 @@ def _scan() -> PasswordScan:
         .values_list("pk", flat=True)
         .first()
     )
-    PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous).delete()
+    # A scan still being written by a run that outlived the lock is left to finish or fail.
+    unfinished = now - datetime.timedelta(seconds=LOCK_SECONDS)
+    PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous).exclude(
+        complete=False, read_at__gt=unfinished
+    ).delete()
     return snapshot
 
 
@@ -210,13 +215,16 @@ def _current(refresh: bool) -> PasswordScan:
     deadline = time.monotonic() + WAIT_SECONDS
     waited = False
     while True:
-        if cache.add(LOCK_KEY, True, timeout=LOCK_SECONDS):
+        token = secrets.token_hex(8)
+        if cache.add(LOCK_KEY, token, timeout=LOCK_SECONDS):
             try:
                 newest = _newest() if waited else None
                 # The scan this request waited for has just completed: it is the one to use.
                 return newest if enough(newest) else _scan()
             finally:
-                cache.delete(LOCK_KEY)
+                # Only our own lock: one that lapsed during a long read may be another's now.
+                if cache.get(LOCK_KEY) == token:
+                    cache.delete(LOCK_KEY)
         # Another request or host is reading: use the newest complete scan, even an older one;
         # with none (or, for a refresh, none completed since it was asked for), wait for theirs.
         newest = _newest()

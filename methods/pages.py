@@ -9,7 +9,7 @@ A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
 A reset host module provides `reset_page(view)`, `offered_method(state, key)`,
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
 `method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
-`reset_check_code`, `reset_code_delivery`.
+`reset_check_code`, `reset_code_delivery`, `reset_code_more_time`.
 """
 
 from __future__ import annotations

@@ -298,19 +298,31 @@ def reset_code_more_time(*, request: HttpRequest, state: ResetState, method: Cod
     """Another 10 minutes for the code this attempt asked for (WCAG 2.2, 2.2.1), at most
     CODE_EXTENSIONS times. None once the code's time has run out (a new code is the way on),
     False past the last extension. Decided from the attempt alone, so the answer is the same
-    for every name; a live code, if one went out, is given the time in the same query."""
+    for every name. The code's own row, if one went out to this session, is given the time by
+    a job queued alike for every name, off the request path, so not even the time taken says
+    whether a code had gone out (docs/security.md, "No enumeration")."""
     valid = code_settings.CODE_VALID_SECONDS
     if state.code_method != str(method.kind) or time.time() >= state.code_asked_at + valid:
         return None
     if state.code_extensions >= code_settings.CODE_EXTENSIONS:
         return False
-    VerificationCode.give_more_time(
-        user_id=state.user_id, method=str(method.kind), purpose=Purpose.RESET
+    outbox.later(
+        "passwordreset.flows.reset_code_more_time_job",
+        user_id=state.user_id,
+        method=str(method.kind),
+        binding=method_flows.session_binding(request),
     )
     state.code_asked_at = time.time()
     state.code_extensions += 1
     state.save(request)
     return True
+
+
+def reset_code_more_time_job(*, user_id: int | None, method: str, binding: str) -> None:
+    """Off the request path: another 10 minutes for the code this session asked for, if any."""
+    VerificationCode.give_more_time(
+        user_id=user_id, method=method, purpose=Purpose.RESET, binding=binding
+    )
 
 
 def _code_request(state: ResetState, method: CodeMethod) -> tuple:
@@ -437,7 +449,7 @@ def reset_already_made(state: ResetState, user) -> bool:
     return Event.objects.filter(kind=kind, subject=user, details__attempt=state.attempt).exists()
 
 
-def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> None:
+def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> bool:
     """Set the new password (reset) or only clear the lockout (unlock); then tell people.
 
     The account store does the work: Django's user table or the directory. When it refuses
@@ -448,6 +460,9 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
     No automatic sign-in. A new password ends every session of the user, since each session
     carries a hash of the password it was opened with (in directory mode, of the local
     unusable one, which the store renews).
+
+    Returns False when this attempt's change had already been made (two presses at once, or a
+    request sent again after the first completed): it is not made twice.
     """
     policy = Policy.load()
     store = accounts()
@@ -456,6 +471,11 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         # The change and its record commit together (in Django's user table; the directory is
         # written first), so a retried request knows it was made (reset_already_made).
         with transaction.atomic():
+            # One finish at a time per person (the row lock; SQLite writes one at a time),
+            # and none after this attempt's own.
+            list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
+            if reset_already_made(state, user):
+                return False
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:
@@ -483,6 +503,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         notify_user(user, state.action)
     if user.is_staff and policy.notify_admins_on_admin_reset:
         _notify_admins(user, state.action)
+    return True
 
 
 def _user_addresses(user) -> list[str]:

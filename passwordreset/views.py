@@ -267,10 +267,9 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     if not flows.identity_proven(state, user, policy):
         return redirect("passwordreset:methods")
     if request.method == "POST" and flows.reset_already_made(state, user):
-        # Sent again after it was made (its answer lost on the way): not made twice.
-        reset_state.clear(request)
-        request.session["sspr_reset_done"] = state.action
-        return redirect("passwordreset:done")
+        # Sent again after it was made (its answer lost on the way): not made twice, and the
+        # done page says the first change is the one that holds.
+        return _done(request, state, made_before=True)
     if state.action == Action.RESET:
         form = NewPasswordForm(user, posted(request))
         done = request.method == "POST" and form.is_valid()
@@ -282,7 +281,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     status = 200
     if done:
         try:
-            flows.reset_finish(request=request, state=state, user=user, password=password)
+            made = flows.reset_finish(request=request, state=state, user=user, password=password)
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except DirectoryUnavailable:
@@ -295,9 +294,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except AccountMissing:
             form.add_error(None, ACCOUNT_GONE)
         else:
-            reset_state.clear(request)
-            request.session["sspr_reset_done"] = state.action
-            return redirect("passwordreset:done")
+            return _done(request, state, made_before=not made)
     rules, account_status = [], None
     # Only now, after the person proved who they are, is the account read.
     if state.action == Action.RESET:
@@ -318,6 +315,13 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
+    reset_state.clear(request)
+    request.session["sspr_reset_done"] = state.action
+    request.session["sspr_reset_made_before"] = made_before
+    return redirect("passwordreset:done")
 
 
 @sensitive_post_parameters("password")
@@ -372,9 +376,12 @@ def more_time(request: HttpRequest) -> HttpResponse:
 @require_GET
 def done(request: HttpRequest) -> HttpResponse:
     outcome = request.session.pop("sspr_reset_done", None)
+    made_before = request.session.pop("sspr_reset_made_before", False)
     if outcome is None:
         return redirect("passwordreset:start")
-    return render(request, "passwordreset/done.html", {"outcome": outcome})
+    return render(
+        request, "passwordreset/done.html", {"outcome": outcome, "made_before": made_before}
+    )
 
 
 def locked_out(request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -93,7 +93,3 @@ class OneRow:
         if prefetches:
             prefetch_related_objects([instance], *prefetches)
         return instance
-
-    def forget(self) -> None:
-        """Compile again on the next use (a test that changed what the query is built from)."""
-        self._compiled = weakref.WeakKeyDictionary()

@@ -176,6 +176,9 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     extensions = models.PositiveSmallIntegerField(
         default=0, help_text=_("Times the live code was given more time.")
     )
+    # A keyed hash of the session the live code was asked from (its binding): only that
+    # session can give it more time (give_more_time).
+    session_mark = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -209,22 +212,33 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         self.channel = channel
         self.attempts = 0
         self.extensions = 0
+        self.session_mark = self.mark_of(binding)
         self.delivery_problem = ""
         self.cooldown_set(commit=False)
         self.save()
         return code
 
+    @staticmethod
+    def mark_of(binding: str) -> str:
+        return salted_hmac(
+            "methods.VerificationCode.session", binding, algorithm="sha256"
+        ).hexdigest()
+
     @classmethod
-    def give_more_time(cls, *, user_id: int | None, method: str, purpose: str) -> bool:
-        """Another CODE_VALID_SECONDS from now for a live code, at most CODE_EXTENSIONS times
-        (WCAG 2.2, 2.2.1; docs/security.md §2). Its tries are not renewed. One conditional
-        update, the same query whoever asks (an unknown name matches no row)."""
+    def give_more_time(
+        cls, *, user_id: int | None, method: str, purpose: str, binding: str
+    ) -> bool:
+        """Another CODE_VALID_SECONDS from now for the live code this session asked for
+        (`binding`), at most CODE_EXTENSIONS times (WCAG 2.2, 2.2.1; docs/security.md §2). Its
+        tries are not renewed. One conditional update, the same query whoever asks: an unknown
+        name, or another session's attempt for the same name, matches no row."""
         now = timezone.now()
         return bool(
             cls.objects.filter(
                 user_id=user_id,
                 method=method,
                 purpose=purpose,
+                session_mark=cls.mark_of(binding),
                 valid_until__gt=now,
                 extensions__lt=app_settings.CODE_EXTENSIONS,
             )

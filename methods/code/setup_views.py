@@ -293,7 +293,10 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
 def more_time(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Another 10 minutes for the code on the verify page (methods/code/more_time.py)."""
     extended = VerificationCode.give_more_time(
-        user_id=request.user.pk, method=str(method.kind), purpose=Purpose.REGISTER
+        user_id=request.user.pk,
+        method=str(method.kind),
+        purpose=Purpose.REGISTER,
+        binding=code_flows.session_binding(request),
     )
     device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     live = device is not None and device.has_live_code()

@@ -64,6 +64,7 @@ def code_time_limit(context, method, reset: bool = False):
             VerificationCode.objects.filter(
                 user=request.user, method=method.kind, purpose=Purpose.REGISTER
             )
+            .exclude(token=None)
             .exclude(token="")
             .values_list("valid_until", "extensions")
             .first()

@@ -87,6 +87,7 @@ def steps(username: str) -> list[tuple[str, str, dict | None]]:
         ("get", "/passwordreset/phone/", None),
         ("post", "/passwordreset/phone/", {"number": number, "channel": "sms"}),
         ("get", "/passwordreset/phone/code/", None),
+        ("post", "/passwordreset/phone/code/more-time/", {}),
         ("post", "/passwordreset/phone/code/", {"code": "123456"}),
         ("post", "/passwordreset/email/", {"email": address}),
         ("post", "/passwordreset/email/code/", {"code": "654321"}),

@@ -59,6 +59,7 @@ ENDPOINTS = [
     ("reset", "POST", "/passwordreset/office-phone/code/", ["code"]),
     ("reset", "GET", "/passwordreset/done/", []),
     ("reset", "POST", "/passwordreset/more-time/", ["next"]),
+    ("reset", "POST", "/passwordreset/phone/code/more-time/", []),
     ("proven", "POST", "/passwordreset/finish/", ["new_password1", "new_password2"]),
     ("proven", "POST", "/passwordreset/finish/strength/", ["password"]),
     ("anon", "POST", "/ssprsetup/signout/", []),
@@ -67,6 +68,7 @@ ENDPOINTS = [
     ("user", "POST", "/ssprsetup/phone/", ["region", "number"]),
     ("user", "POST", "/ssprsetup/phone/send/", ["channel"]),
     ("user", "POST", "/ssprsetup/phone/verify/", ["code"]),
+    ("user", "POST", "/ssprsetup/phone/more-time/", []),
     ("user", "POST", "/ssprsetup/email/", ["email"]),
     ("user", "POST", "/ssprsetup/email/verify/", ["code"]),
     (

@@ -121,8 +121,9 @@ def test_a_new_scan_replaces_the_old_and_its_rows(directory_reads):
 
     directory_reads([life("ann"), life("bob")])
     first = watched(refresh=True)
-    # A scan left over by a run that died half way is removed with the next.
-    PasswordScan.objects.create(read_at=NOW)
+    # A scan left over by a run that died half way (longer ago than the lock lasts) is removed
+    # with the next; one still being written by a run that outlived its lock is left alone.
+    PasswordScan.objects.create(read_at=NOW - datetime.timedelta(hours=1))
     directory_reads([life("cat")])
     second = watched(refresh=True)
     assert sorted(PasswordScan.objects.values_list("pk", flat=True)) == [
@@ -138,6 +139,10 @@ def test_a_new_scan_replaces_the_old_and_its_rows(directory_reads):
     ]
     assert not PasswordLife.objects.filter(scan_id=first.scan_id).exists()
     assert sorted(PasswordLife.objects.values_list("username", flat=True)) == ["cat", "dan"]
+    writing = PasswordScan.objects.create(read_at=NOW)  # another run's, still being written
+    directory_reads([life("eve")])
+    watched(refresh=True)
+    assert PasswordScan.objects.filter(pk=writing.pk).exists()
 
 
 @pytest.mark.django_db

@@ -136,3 +136,28 @@ def test_a_reset_code_that_ended_gets_no_more_time(client, registered, clock):
     assert answer.status_code == 410
     response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
     assert response.status_code == 200  # refused: the code ended
+
+
+def test_another_attempt_for_the_same_name_cannot_touch_the_code(client, registered, clock):
+    """Someone who knows only the name starts their own attempt and presses More time: the
+    person's live code, asked for in their own session, is not extended (nor its extensions
+    spent), and the person's own presses still work."""
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    stranger = Client()
+    start_reset(stranger, "rita")
+    stranger.post("/passwordreset/phone/", {"number": "+447400999999", "channel": "sms"})
+    for _ in range(10):
+        assert stranger.post("/passwordreset/phone/code/more-time/", **JSON).status_code == 200
+    code = VerificationCode.objects.get(user=registered, purpose=Purpose.RESET)
+    assert code.extensions == 0
+    clock.shift(datetime.timedelta(minutes=9))
+    client.post("/passwordreset/more-time/", **JSON)  # the attempt's own 15 minutes
+    answer = client.post("/passwordreset/phone/code/more-time/", **JSON)
+    assert answer.json() == {"seconds_left": 600, "extensions_left": 9}
+    code.refresh_from_db()
+    assert code.extensions == 1
+    clock.shift(datetime.timedelta(minutes=9))  # 18 minutes after it was sent
+    client.post("/passwordreset/more-time/", **JSON)
+    response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert response["Location"] == "/passwordreset/methods/"

@@ -443,9 +443,47 @@ def test_a_finish_sent_again_after_it_was_made_is_not_made_twice(client, registe
     session = client.session
     session.update(before)  # as if the answer, and the session it saved, never came back
     session.save()
-    again = client.post("/passwordreset/finish/", data)
+    # Sent again, even with another password typed: the first change holds, and the page
+    # says so.
+    other = {"new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"}
+    again = client.post("/passwordreset/finish/", other)
     assert again["Location"] == "/passwordreset/done/"
-    assert client.get("/passwordreset/done/").status_code == 200
+    page = client.get("/passwordreset/done/").content.decode()
+    assert "the password you chose the first time is the one that works" in page
     registered.refresh_from_db()
-    assert registered.password == stored
+    assert registered.password == stored and registered.check_password(NEW_PASSWORD)
     assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+
+
+def test_two_finishes_of_one_attempt_at_once_change_the_password_once(client, registered):
+    """Two presses that both pass the page's own check (a double click, a balancer sending the
+    request again to another host while the first still works): the flow checks again under
+    the person's lock, and the second makes nothing."""
+    import unittest.mock
+
+    from passwordreset import flows
+
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    real = flows.reset_already_made
+    calls = []
+
+    def page_sees_nothing_yet(state, user):
+        calls.append(1)
+        # The page's check of each request (calls 1 and 3) comes before either finished.
+        return False if len(calls) in (1, 3) else real(state, user)
+
+    before = dict(client.session)
+    with unittest.mock.patch.object(flows, "reset_already_made", page_sees_nothing_yet):
+        assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+        session = client.session
+        session.update(before)
+        session.save()
+        assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+    assert len(calls) == 4
+    assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+    assert (
+        "the password you chose the first time"
+        in client.get("/passwordreset/done/").content.decode()
+    )
