@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -341,6 +341,18 @@ def strength(request: HttpRequest) -> JsonResponse:
     return JsonResponse(strength_answer(request.POST.get("password", ""), user))
 
 
+def more_time_hint(extensions_left: int) -> str:
+    """The sentence beside the attempt's button (includes/time_limit.html) for the count left
+    now: the script puts it in place after a press."""
+    if not extensions_left:
+        return ""
+    return ngettext(
+        "Need more time? You can ask for another 15 minutes once more.",
+        "Need more time? You can ask for another 15 minutes up to %(times)s times.",
+        extensions_left,
+    ) % {"times": extensions_left}
+
+
 @never_cache
 @require_POST
 def more_time(request: HttpRequest) -> HttpResponse:
@@ -356,7 +368,11 @@ def more_time(request: HttpRequest) -> HttpResponse:
     state.save(request)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse(
-            {"seconds_left": state.seconds_left, "extensions_left": state.extensions_left},
+            {
+                "seconds_left": state.seconds_left,
+                "extensions_left": state.extensions_left,
+                "hint": more_time_hint(state.extensions_left),
+            },
             status=200 if extended else 409,
         )
     if extended:

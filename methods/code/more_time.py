@@ -9,8 +9,20 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 STATUS = {True: 200, False: 409, None: 410}
+
+
+def hint(extensions_left: int) -> str:
+    """The sentence beside the button (includes/time_limit.html), for the count left now: the
+    script puts it in place after a press."""
+    return ngettext(
+        "Need more time to enter the code? You can ask for another 10 minutes once more.",
+        "Need more time to enter the code? You can ask for another 10 minutes up to "
+        "%(times)s times.",
+        extensions_left,
+    ) % {"times": extensions_left}
 
 
 def answer(
@@ -24,7 +36,11 @@ def answer(
     """`extended`: True when given, False past the last extension, None once the code ended."""
     if request.headers.get("Accept") == "application/json":
         return JsonResponse(
-            {"seconds_left": seconds_left, "extensions_left": extensions_left},
+            {
+                "seconds_left": seconds_left,
+                "extensions_left": extensions_left,
+                "hint": hint(extensions_left) if extensions_left else "",
+            },
             status=STATUS[extended],
         )
     if extended:

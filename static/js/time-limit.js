@@ -64,6 +64,10 @@
           if (answer.status === 200) {
             deadline = Date.now() + answer.data.seconds_left * 1000;
             warned = false;
+            var count = box.querySelector("[data-hint-count]");
+            if (count && answer.data.hint) {
+              count.textContent = answer.data.hint; // how many are left now
+            }
             if (!answer.data.extensions_left) {
               form.remove(); // the last one: from now on, a new code (or a new attempt)
             }

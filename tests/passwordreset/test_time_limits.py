@@ -42,7 +42,17 @@ def test_more_time_answers_the_script_and_stops_at_the_limit(client, registered,
     for expected in range(reset_state.MAX_EXTENSIONS - 1, -1, -1):
         answer = client.post("/passwordreset/more-time/", HTTP_ACCEPT="application/json")
         assert answer.status_code == 200
-        assert answer.json() == {"seconds_left": 900, "extensions_left": expected}
+        assert answer.json() == {
+            "seconds_left": 900,
+            "extensions_left": expected,
+            "hint": (
+                f"Need more time? You can ask for another 15 minutes up to {expected} times."
+                if expected > 1
+                else "Need more time? You can ask for another 15 minutes once more."
+                if expected == 1
+                else ""
+            ),
+        }
     assert (
         client.post("/passwordreset/more-time/", HTTP_ACCEPT="application/json").status_code == 409
     )
