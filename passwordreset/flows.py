@@ -301,8 +301,7 @@ def reset_code_more_time(*, request: HttpRequest, state: ResetState, method: Cod
     for every name. The code's own row, if one went out to this session, is given the time by
     a job queued alike for every name, off the request path, so not even the time taken says
     whether a code had gone out (docs/security.md, "No enumeration")."""
-    valid = code_settings.CODE_VALID_SECONDS
-    if state.code_method != str(method.kind) or time.time() >= state.code_asked_at + valid:
+    if state.code_method != str(method.kind) or not state.code_seconds_left:
         return None
     if state.code_extensions >= code_settings.CODE_EXTENSIONS:
         return False

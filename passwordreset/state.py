@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 from django.http import HttpRequest
 
+from methods.conf import app_settings as code_settings
+
 SESSION_KEY = "sspr_reset"
 LIFETIME_SECONDS = 15 * 60
 # The person may ask for another 15 minutes this often (WCAG 2.2, 2.2.1: at least ten times).
@@ -45,6 +47,15 @@ class ResetState:
     @property
     def seconds_left(self) -> int:
         return max(0, int(max(self.started_at, self.renewed_at) + LIFETIME_SECONDS - time.time()))
+
+    @property
+    def code_seconds_left(self) -> int:
+        """Seconds until the code asked for last stops working (0: none asked for, or ended);
+        counted from the request, the same for every name."""
+        if not self.code_asked_at:
+            return 0
+        ends = self.code_asked_at + code_settings.CODE_VALID_SECONDS
+        return max(0, int(ends - time.time()))
 
     @property
     def expired(self) -> bool:

@@ -106,8 +106,9 @@ class RegistrationStatus:
     def knowledge_idle(self) -> bool:
         """A method that counts only beside another is verified but does not count for this
         person: not yet (nothing beside it), or never (an administrator account)."""
+        counting = self.counting()
         return any(
-            status.counts and not status.method.counts_alone and status not in self.counting()
+            status.counts and not status.method.counts_alone and status not in counting
             for status in self.methods
         )
 

@@ -3,8 +3,6 @@ address (a code goes out only if it matches), then the code. Mounted once for ea
 
 from __future__ import annotations
 
-import time
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -73,11 +71,10 @@ def more_time(request: HttpRequest, state, method_key: str) -> HttpResponse:
     so every name gets the same answer (docs/security.md, "No enumeration")."""
     method, _policy = offered_method(state, method_key)
     extended = reset_flow("reset_code_more_time")(request=request, state=state, method=method)
-    left = int(state.code_asked_at + app_settings.CODE_VALID_SECONDS - time.time())
     return more.answer(
         request,
         extended,
-        seconds_left=max(0, left) if extended is not None else 0,
+        seconds_left=state.code_seconds_left if extended is not None else 0,
         extensions_left=max(0, app_settings.CODE_EXTENSIONS - state.code_extensions),
         back=method.reset_page("code"),
     )

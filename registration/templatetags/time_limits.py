@@ -9,8 +9,6 @@ minute before the end and extend with one press.
 
 from __future__ import annotations
 
-import time
-
 from django import template
 from django.urls import reverse
 from django.utils import timezone
@@ -57,7 +55,7 @@ def code_time_limit(context, method, reset: bool = False):
     if request is not None and reset:
         state = reset_state.load(request)
         if state is not None and state.code_asked_at:
-            seconds = int(state.code_asked_at + app_settings.CODE_VALID_SECONDS - time.time())
+            seconds = state.code_seconds_left
             extensions = state.code_extensions
     elif request is not None and request.user.is_authenticated:
         live = (

@@ -242,37 +242,22 @@ def test_what_was_typed_earlier_is_not_asked_again(page, rita, settings, outboxe
     assert page.locator("input[name=username]").count() == 0
 
 
-def test_a_reset_code_gets_more_time_in_german_on_a_phone(
-    browser, live_server, outboxes, approved_questions, rita, settings
-):
+def test_a_reset_code_gets_more_time_in_german_on_a_phone(context_for, outboxes, rita, settings):
     """At the reset portal, on a phone, in German: the code page says how long the code lasts
     and offers more time; the button gives another 10 minutes and says so (axe-clean)."""
-    from .conftest import ARTIFACTS  # noqa: F401  (screenshots land there)
-
     phone_dir, _mail = outboxes
-    context = browser.new_context(
-        base_url=live_server.url,
-        extra_http_headers={"Accept-Language": "de"},
-        viewport={"width": 390, "height": 900},
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    try:
-        _start_reset(page, settings)
-        page.goto("/passwordreset/phone/")
-        page.locator("#id_number").fill("+447400123456")
-        page.locator("form.stack button[type=submit]").click()
-        page.wait_for_url("**/passwordreset/phone/code/")
-        notice = page.locator(".time-limit[data-time-limit=code]")
-        assert "bis zu 10 Mal weitere 10 Minuten" in notice.inner_text()
-        check_accessibility(page, "wcag-de-390-reset-code-more-time")
-        notice.get_by_role("button", name="Mehr Zeit").click()
-        page.locator(".time-limit-alert").get_by_text(
-            "Ihr Code gilt weitere 10 Minuten."
-        ).wait_for()
-        check_accessibility(page, "wcag-de-390-reset-code-extended")
-        page.locator("#id_code").fill(latest_phone_code(phone_dir))
-        page.locator("form.stack button[type=submit]").click()
-        page.wait_for_url("**/passwordreset/finish/")
-    finally:
-        context.close()
+    page = context_for("de", 390)
+    _start_reset(page, settings)
+    page.goto("/passwordreset/phone/")
+    page.locator("#id_number").fill("+447400123456")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/phone/code/")
+    notice = page.locator(".time-limit[data-time-limit=code]")
+    assert "bis zu 10 Mal weitere 10 Minuten" in notice.inner_text()
+    check_accessibility(page, "wcag-de-390-reset-code-more-time")
+    notice.get_by_role("button", name="Mehr Zeit").click()
+    page.locator(".time-limit-alert").get_by_text("Ihr Code gilt weitere 10 Minuten.").wait_for()
+    check_accessibility(page, "wcag-de-390-reset-code-extended")
+    page.locator("#id_code").fill(latest_phone_code(phone_dir))
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/passwordreset/finish/")
