@@ -12,3 +12,13 @@ class MethodsConfig(AppConfig):
         from .lifecycle import method_removed
 
         method_removed.connect(forget_on_removal, dispatch_uid="methods.code.forget_on_removal")
+
+    def warm_up(self) -> None:
+        """Before the first request (sspr_site/warmup.py): the country list of the phone
+        forms in every language, which reads every country's numbering data."""
+        from django.conf import settings
+
+        from .code.phone_numbers import _all_region_choices
+
+        for code, _name in settings.LANGUAGES:
+            _all_region_choices(code)

@@ -234,7 +234,8 @@ def run_people(cluster, kind: str, numbers, *, threads: int = 4, answers: Answer
 
 
 def _proc_stats(pgids: set[int]) -> tuple[float, list[int]]:
-    """CPU seconds and resident bytes of every process in these process groups."""
+    """CPU seconds and resident bytes of every process in these process groups. A process's
+    CPU includes what its ended children used (a worker's forked job, once waited for)."""
     ticks = os.sysconf("SC_CLK_TCK")
     page = os.sysconf("SC_PAGE_SIZE")
     cpu, rss = 0.0, []
@@ -244,7 +245,7 @@ def _proc_stats(pgids: set[int]) -> tuple[float, list[int]]:
         except OSError:
             continue
         if int(fields[2]) in pgids:
-            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            cpu += sum(int(value) for value in fields[11:15]) / ticks
             rss.append(int(fields[21]) * page)
     return cpu, rss
 
@@ -266,13 +267,22 @@ def _redis_commands(cluster) -> int:
     return int(redis.Redis(port=cluster.redis_port).info("stats")["total_commands_processed"])
 
 
-def _sample(cluster, pgids) -> dict:
-    cpu, rss = _proc_stats(pgids)
+def _groups(cluster) -> tuple[set[int], set[int]]:
+    """The process groups of the web hosts and of the message workers."""
+    return {p.pid for p in cluster.hosts.values()}, {p.pid for p in cluster.workers}
+
+
+def _sample(cluster, groups) -> dict:
+    web, workers = groups
+    web_cpu, web_rss = _proc_stats(web)
+    worker_cpu, worker_rss = _proc_stats(workers)
     commits, rows = _pg_writes(cluster)
     return {
         "at": time.monotonic(),
-        "cpu": cpu,
-        "rss": rss,
+        "cpu": web_cpu + worker_cpu,
+        "web_cpu": web_cpu,
+        "worker_cpu": worker_cpu,
+        "rss": web_rss + worker_rss,
         "commits": commits,
         "rows": rows,
         "redis": _redis_commands(cluster),
@@ -280,27 +290,30 @@ def _sample(cluster, pgids) -> dict:
 
 
 def _diff(before: dict, after: dict) -> dict:
-    return {key: after[key] - before[key] for key in ("at", "cpu", "commits", "rows", "redis")}
+    return {key: after[key] - before[key] for key in KEYS}
+
+
+KEYS = ("at", "cpu", "web_cpu", "worker_cpu", "commits", "rows", "redis")
 
 
 def idle_rates(cluster, seconds: float = 15) -> dict:
     """What the cluster does with nobody on it (haproxy's checks, the workers' heartbeats), per
     second: taken off the figures below, which are then the people's own."""
-    pgids = {p.pid for p in [*cluster.hosts.values(), *cluster.workers]}
-    before = _sample(cluster, pgids)
+    groups = _groups(cluster)
+    before = _sample(cluster, groups)
     time.sleep(seconds)
-    idle = _diff(before, _sample(cluster, pgids))
+    idle = _diff(before, _sample(cluster, groups))
     return {key: value / idle["at"] for key, value in idle.items()}
 
 
 def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
-    pgids = {p.pid for p in [*cluster.hosts.values(), *cluster.workers]}
-    before = _sample(cluster, pgids)
+    groups = _groups(cluster)
+    before = _sample(cluster, groups)
     people, answers = run_people(cluster, kind, numbers, threads=threads)
     time.sleep(2)  # the last messages leave
-    after = _sample(cluster, pgids)
+    after = _sample(cluster, groups)
     used = _diff(before, after)
-    net = {key: used[key] - idle[key] * used["at"] for key in ("cpu", "commits", "rows", "redis")}
+    net = {key: used[key] - idle[key] * used["at"] for key in KEYS[1:]}
     done = sum(p.done for p in people)
     requests_made = sum(answers.statuses.values())
     return {
@@ -310,6 +323,8 @@ def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
         "cpu_seconds": round(net["cpu"], 2),
         "per_core_second": round(done / net["cpu"], 2),
         "core_seconds_each": round(net["cpu"] / done, 3),
+        "web_core_seconds_each": round(net["web_cpu"] / done, 3),
+        "worker_core_seconds_each": round(net["worker_cpu"] / done, 3),
         "commits_each": round(net["commits"] / done, 1),
         "rows_written_each": round(net["rows"] / done, 1),
         "requests_each": round(requests_made / done, 1),

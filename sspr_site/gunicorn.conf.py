@@ -13,6 +13,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
 
 wsgi_app = "sspr_site.wsgi"
 accesslog = "-"
+# The site is loaded, and warmed up (sspr_site/warmup.py), once in the master process before the
+# workers are forked: they start with it in memory, shared, and none pays for it on a request.
+# A code change then needs a restart, not a reload signal.
+preload_app = True
 
 
 def on_starting(server):

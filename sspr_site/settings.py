@@ -195,7 +195,8 @@ _cache_url = os.environ.get("CACHE_URL") or _redis_url
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache with one client per process (sspr_site/redis_cache.py).
+            "BACKEND": "sspr_site.redis_cache.RedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sspr"),
             # A hung Redis must fail a request (and /readyz) quickly, not hold a worker.
@@ -364,6 +365,8 @@ RQ_QUEUES = {
     }
 }
 RQ_SHOW_ADMIN_LINK = False
+# Jobs run in the worker's own process, not a fork each (delivery/worker.py).
+RQ = {"WORKER_CLASS": "delivery.worker.MessageWorker"}
 
 EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",

@@ -87,7 +87,7 @@ def test_database_url_selects_postgresql():
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "db.internal",
-        "django.core.cache.backends.redis.RedisCache",
+        "sspr_site.redis_cache.RedisCache",
     ]
 
 

@@ -264,4 +264,11 @@ def test_with_redis_make_serve_runs_several_workers_and_the_message_worker(tmp_p
         assert (status, json.loads(body)["queue"], json.loads(body)["worker"]) == (200, "ok", "ok")
         queues = [queue.name for w in Worker.all(connection=connection) for queue in w.queues]
         assert queues == ["sspr"]
+        # The first worker may answer before gunicorn has started the second.
+        deadline = time.monotonic() + 20
+        while (
+            time.monotonic() < deadline
+            and (tmp_path / "serve.log").read_text().count("Booting worker") < 2
+        ):
+            time.sleep(0.2)
         assert (tmp_path / "serve.log").read_text().count("Booting worker") == 2

@@ -196,6 +196,8 @@ def test_a_session_survives_the_death_of_the_host_that_served_it(cluster):
             assert 'name="password"' not in response.text
     finally:
         cluster.start_host(host)
+        # The host loads the site before it listens: haproxy may not have seen it down yet.
+        cluster.wait_until(lambda: cluster.readyz(host) == 200, 60)
         cluster.wait_until(lambda: all_states(cluster, "UP"), 60)
     assert person.answers.bad == []
 

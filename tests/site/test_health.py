@@ -17,7 +17,7 @@ from tests.support.redis_server import REDIS_SERVER, redis_server, silent_listen
 def redis_cache(url: str, timeout: float = 1.0) -> dict:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "sspr_site.redis_cache.RedisCache",
             "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         }

@@ -1,0 +1,53 @@
+"""What a web process loads before its first request (sspr_site/wsgi.py).
+
+Django imports the URL configuration and every view behind it, reads each language's catalogue
+and compiles each template on first use: in a fresh gunicorn worker that was about a second of
+CPU spread over its first requests, and a second's wait for whoever came first
+(docs/performance.md, "Web processes"). Each app may add its own (`warm_up()` on its app
+config). gunicorn loads the site once in its master process (`preload_app`), so this runs once
+and every worker starts with all of it in memory, shared with its siblings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.urls import get_resolver
+from django.utils import translation
+
+
+def project_templates() -> list[str]:
+    """The names of the project's own templates (its `templates/` and its apps')."""
+    roots = [Path(folder) for folder in settings.TEMPLATES[0]["DIRS"]]
+    base = Path(settings.BASE_DIR).resolve()
+    for app in apps.get_app_configs():
+        folder = Path(app.path).resolve() / "templates"
+        if folder.is_dir() and base in folder.parents:
+            roots.append(folder)
+    names = set()
+    for root in roots:
+        names.update(str(path.relative_to(root)) for path in root.rglob("*.html"))
+    return sorted(names)
+
+
+def warm_up() -> None:
+    resolver = get_resolver()
+    resolver.url_patterns  # noqa: B018 (imports every urls module and view)
+    resolver.reverse_dict  # noqa: B018
+    for code, _name in settings.LANGUAGES:
+        translation.trans_real.translation(code)
+    for name in project_templates():
+        try:
+            get_template(name)
+        except (TemplateDoesNotExist, TemplateSyntaxError):
+            # A template of a page never shown here (a method switched off) is still
+            # compiled when it is first asked for, and says then what is wrong.
+            continue
+    # What an app builds on first use and keeps (an app config's `warm_up`).
+    for app in apps.get_app_configs():
+        if callable(getattr(app, "warm_up", None)):
+            app.warm_up()

@@ -1,0 +1,41 @@
+"""A web process loads the site before its first request (sspr_site/warmup.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from django.template.loader import get_template
+
+from sspr_site.warmup import project_templates
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_template_of_the_project_compiles():
+    names = project_templates()
+    assert "passwordreset/start.html" in names and "base.html" in names
+    for name in names:
+        get_template(name)  # a syntax error fails here, not on a person's page
+
+
+def test_the_served_application_starts_with_views_templates_and_countries_loaded():
+    code = (
+        "import sys, sspr_site.wsgi;"
+        "from django.template import engines;"
+        "from methods.code.phone_numbers import _all_region_choices;"
+        "loader = engines['django'].engine.template_loaders[0];"
+        "print('passwordreset.views' in sys.modules, 'registration.views' in sys.modules,"
+        " 'passwordreset/start.html' in loader.get_template_cache,"
+        " _all_region_choices.cache_info().currsize >= 10)"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "warm-up-test-" + "k" * 40},
+    )
+    assert result.stdout.split() == ["True"] * 4, result.stderr[-2000:]
