@@ -381,6 +381,10 @@ def report(scenario, finished, recorded, portal, bare, argon2: float) -> None:
         "(target: at least 0.7x).",
         "",
     ]
+    for name, run in (("the portal", portal), ("the bare view", bare)):
+        if int(run["Aggregated"]["Failure Count"]):
+            # A page that failed is not read: the ratio would be of errors (readers.py).
+            sys.exit(f"{run['Aggregated']['Failure Count']} failed reads of {name}: not written")
     text = "\n".join(lines)
     target = ROOT / "docs" / "load.md"
     # The cluster's section (scripts/cluster_people.py) follows its marker and is kept.
