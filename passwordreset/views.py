@@ -33,6 +33,7 @@ from directory.middleware import record_refusal
 from methods.registry import REGISTRY, UserMethods, enabled_methods
 from passwords.validators import strength_answer
 from policy.models import Policy
+from sspr_site.kept_pages import render_kept
 
 from . import captcha, flows
 from . import state as reset_state
@@ -122,6 +123,16 @@ def start(request: HttpRequest) -> HttpResponse:
                 status = 429
             else:
                 return redirect("passwordreset:action")
+    if request.method == "GET":
+        # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
+        # it carries something of the reader's (a name carried over, an attempt's time limit).
+        return render_kept(
+            request,
+            "passwordreset/start.html",
+            {"form": form},
+            version=Policy.load().updated_at,
+            kept=not form.initial["username"] and reset_state.load(request) is None,
+        )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)
 
 

@@ -29,6 +29,14 @@ def on_starting(server):
         )
 
 
+def pre_fork(server, worker):
+    # Nothing in loading the site connects to the database, but a connection the master held
+    # would be one socket shared by every worker: closed before each fork, whatever opened it.
+    from django.db import connections
+
+    connections.close_all()
+
+
 def child_exit(server, worker):
     # Metrics of several workers are added up from PROMETHEUS_MULTIPROC_DIR (sspr_site.metrics).
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
