@@ -6,7 +6,12 @@ a reset's cost in the worker (docs/performance.md, "The message worker"). This w
 job in its own long-lived process instead, with a job's time limit still enforced (a signal
 interrupts it). Around each job it does what Django does around a request: a database
 connection that broke (PostgreSQL restarted) or is past its age is closed, and the next query
-opens a new one, so a worker outlives a database restart.
+opens a new one, so a worker outlives a database restart. A connection that died while idle is
+found by the health check before its first use (`conn_health_checks`, sspr_site/settings.py).
+
+The price: a job that crashes the process itself (a segmentation fault, the memory killer) now
+takes the worker with it, where before only its fork died: run the worker under a service
+manager that restarts it (`make serve` stops as a whole when its worker dies).
 """
 
 from __future__ import annotations

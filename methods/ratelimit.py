@@ -58,7 +58,7 @@ for i = personal + 1, #KEYS do
 end
 return 0
 """
-_scripts: dict[int, object] = {}
+_script = None  # registered once; run with each caller's client
 
 
 def hit(counters: dict[str, str]) -> str | None:
@@ -81,10 +81,11 @@ def _hit_in_one_script(client, scoped: list, window: int) -> str | None:
     ordered = [item for item in scoped if item[0] not in SHARED_SCOPES] + [
         item for item in scoped if item[0] in SHARED_SCOPES
     ]
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(COUNT_SCRIPT)
-    over = script(
+    global _script
+    if _script is None:
+        _script = client.register_script(COUNT_SCRIPT)
+    over = _script(
+        client=client,
         keys=[
             cache.make_and_validate_key(_window_key(scope, value, window))
             for scope, value, _limit in ordered

@@ -91,6 +91,13 @@ def challenge(request: HttpRequest) -> JsonResponse:
     return JsonResponse(captcha.new_challenge())
 
 
+def policy_shown() -> tuple:
+    """What of the policy the layout shows (its footer's helpdesk contact), so that a change
+    made any way, even one that bypasses the model's save, shows on the kept first page."""
+    policy = Policy.load()
+    return (policy.updated_at, policy.helpdesk_contact, policy.helpdesk_link)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
@@ -130,7 +137,7 @@ def start(request: HttpRequest) -> HttpResponse:
             request,
             "passwordreset/start.html",
             {"form": form},
-            version=Policy.load().updated_at,
+            version=policy_shown(),
             kept=not form.initial["username"] and reset_state.load(request) is None,
         )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)

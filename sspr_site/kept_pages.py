@@ -38,7 +38,8 @@ def same_for_everyone(request: HttpRequest) -> bool:
     query string."""
     return (
         request.method == "GET"
-        and not request.GET
+        # The raw query string: "?&&" parses to nothing, yet the page would show it.
+        and not request.META.get("QUERY_STRING")
         and not request.user.is_authenticated
         and not len(get_messages(request))
     )

@@ -57,3 +57,38 @@ def test_send_limits_are_shared_between_worker_processes(settings):
         assert out.stdout.strip() == "None", out.stderr
     # This process sees the other worker's counts: the third send is over the limit.
     assert ratelimit.hit({"user": "shared-test"}) == "user"
+
+
+@pytest.mark.redis
+def test_the_redis_script_counts_as_the_plain_cache_does(settings, monkeypatch):
+    """methods/ratelimit.py counts on Redis in one script, elsewhere with the cache's own calls:
+    the same answers and the same counts for the same sends, refusals and take-backs included."""
+    from django.core.cache import cache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    assert hasattr(cache, "redis_client")
+    settings.SSPR_SEND_LIMITS = {"user": 3, "destination": 4, "prefix": 2, "overall": 3}
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_000.0)
+    run = os.urandom(4).hex()
+    sends = [
+        {
+            "user": f"{run}-u{n % 3}",
+            "destination": f"{run}-d{n % 2}",
+            "prefix": f"{run}-p{n % 4 // 2}",
+            "overall": f"{run}-all",
+        }
+        for n in range(14)
+    ]
+    on_redis = [ratelimit.hit(counters) for counters in sends]
+    plain = LocMemCache(f"plain-{run}", {})
+    monkeypatch.setattr(ratelimit, "cache", plain)
+    on_plain = [ratelimit.hit(counters) for counters in sends]
+    assert on_redis == on_plain
+    assert {None, "prefix", "overall"} <= set(on_redis)  # shared refusals were taken back
+    window = ratelimit.app_settings.SEND_LIMIT_WINDOW
+    for key in {
+        ratelimit._window_key(scope, value, window)
+        for counters in sends
+        for scope, value in counters.items()
+    }:
+        assert (cache.get(key) or 0) == (plain.get(key) or 0), key

@@ -74,8 +74,24 @@ def test_a_change_of_policy_is_on_the_next_page():
     assert "it-help@example.org" in Client().get("/passwordreset/").content.decode()
 
 
+def test_a_change_that_bypassed_the_model_shows_once_the_policy_is_read_again():
+    from policy.models import CACHE_KEY
+    from sspr_site import shared_cache
+
+    Client().get("/passwordreset/")  # kept
+    Policy.objects.filter(pk=Policy.load().pk).update(helpdesk_contact="desk@example.org")
+    shared_cache.forget(CACHE_KEY)  # as when the policy's cache entry ends
+    assert "desk@example.org" in Client().get("/passwordreset/").content.decode()
+
+
 def test_what_is_the_readers_own_is_rendered_for_them(client, registered, make_user):
     Client().get("/passwordreset/")  # kept
+    # A query string, even one that reads as empty: the page shows it (the language form's
+    # way back), so it is this reader's.
+    response = client.get("/passwordreset/?&&&")
+    assert response.templates
+    assert "?&amp;&amp;&amp;" in response.content.decode()
+    assert "&amp;&amp;" not in Client().get("/passwordreset/").content.decode()
     # A name carried over from the locked-out page.
     response = client.get("/passwordreset/?username=carried.over")
     assert response.templates  # rendered for this reader
