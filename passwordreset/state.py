@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from methods.conf import app_settings as code_settings
 
@@ -90,3 +91,15 @@ def load(request: HttpRequest) -> ResetState | None:
 
 def clear(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
+
+
+def more_time_hint(extensions_left: int) -> str:
+    """The sentence beside the attempt's More time button (includes/time_limit.html), for the
+    count left: rendered with the page, and sent to the script after a press."""
+    if not extensions_left:
+        return ""
+    return ngettext(
+        "Need more time? You can ask for another 15 minutes once more.",
+        "Need more time? You can ask for another 15 minutes up to %(times)s times.",
+        extensions_left,
+    ) % {"times": extensions_left}

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -132,13 +132,14 @@ def start(request: HttpRequest) -> HttpResponse:
                 return redirect("passwordreset:action")
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
-        # it carries something of the reader's (a name carried over, an attempt's time limit).
+        # it carries something of the reader's (a name carried over comes in the query string,
+        # which is never kept; an attempt under way shows its time limit).
         return render_kept(
             request,
             "passwordreset/start.html",
             {"form": form},
             version=policy_shown(),
-            kept=not form.initial["username"] and reset_state.load(request) is None,
+            kept=reset_state.load(request) is None,
         )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)
 
@@ -359,18 +360,6 @@ def strength(request: HttpRequest) -> JsonResponse:
     return JsonResponse(strength_answer(request.POST.get("password", ""), user))
 
 
-def more_time_hint(extensions_left: int) -> str:
-    """The sentence beside the attempt's button (includes/time_limit.html) for the count left
-    now: the script puts it in place after a press."""
-    if not extensions_left:
-        return ""
-    return ngettext(
-        "Need more time? You can ask for another 15 minutes once more.",
-        "Need more time? You can ask for another 15 minutes up to %(times)s times.",
-        extensions_left,
-    ) % {"times": extensions_left}
-
-
 @never_cache
 @require_POST
 def more_time(request: HttpRequest) -> HttpResponse:
@@ -389,7 +378,7 @@ def more_time(request: HttpRequest) -> HttpResponse:
             {
                 "seconds_left": state.seconds_left,
                 "extensions_left": state.extensions_left,
-                "hint": more_time_hint(state.extensions_left),
+                "hint": reset_state.more_time_hint(state.extensions_left),
             },
             status=200 if extended else 409,
         )

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from delivery.outbox import Message
 from methods.base import Method, MethodState, MethodStatus
 
+from . import more_time
 from .models import Channel, VerificationCode
 from .phone_numbers import PhoneError, parse
 
@@ -129,6 +130,10 @@ class CodeMethod(Method):
     def reset_hint(self, methods) -> str:
         destination = self.reset_destination(methods)
         return self.mask(destination) if destination else ""
+
+    def more_time_hint(self, extensions_left: int) -> str:
+        """The sentence beside the code's More time button (methods/code/more_time.py)."""
+        return more_time.hint(extensions_left)
 
     def unverify(self, *, user, destination: str) -> bool:
         """The destination bounced: the user must verify it again. Return whether it was."""

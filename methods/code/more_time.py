@@ -15,8 +15,10 @@ STATUS = {True: 200, False: 409, None: 410}
 
 
 def hint(extensions_left: int) -> str:
-    """The sentence beside the button (includes/time_limit.html), for the count left now: the
-    script puts it in place after a press."""
+    """The sentence beside a code's More time button (includes/time_limit.html), for the count
+    left: rendered with the page, and sent to the script after a press."""
+    if not extensions_left:
+        return ""
     return ngettext(
         "Need more time to enter the code? You can ask for another 10 minutes once more.",
         "Need more time to enter the code? You can ask for another 10 minutes up to "
@@ -39,7 +41,7 @@ def answer(
             {
                 "seconds_left": seconds_left,
                 "extensions_left": extensions_left,
-                "hint": hint(extensions_left) if extensions_left else "",
+                "hint": hint(extensions_left),
             },
             status=STATUS[extended],
         )

@@ -38,7 +38,7 @@ def reset_time_limit(context):
         "seconds_left": state.seconds_left,
         "warn_seconds": WARN_SECONDS,
         "extend_url": reverse("passwordreset:more_time") if state.extensions_left else "",
-        "extensions_left": state.extensions_left,
+        "hint": reset_state.more_time_hint(state.extensions_left),
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }
@@ -80,7 +80,7 @@ def code_time_limit(context, method, reset: bool = False):
         "seconds_left": max(0, seconds),
         "warn_seconds": WARN_SECONDS,
         "extend_url": page("more_time") if extensions_left and seconds > 0 else "",
-        "extensions_left": extensions_left,
+        "hint": method.more_time_hint(extensions_left),
         "renew_url": method.reset_url() if reset else "",
         "csrf_token": context.get("csrf_token"),
     }
