@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from directory.accounts import accounts
 from policy.models import Policy
+from sspr_site.compiled_query import active_user
 
 from .flows import spend
 from .models import AccessPass
@@ -46,6 +47,4 @@ class AccessPassBackend(BaseBackend):
         return user
 
     def get_user(self, user_id):
-        User = get_user_model()
-        user = User._default_manager.filter(pk=user_id).first()
-        return user if user is not None and user.is_active else None
+        return active_user(user_id)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import EventKind
 from sspr_site import field_keys
+from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
 from sspr_site.sessions import end_sessions_of
 
@@ -84,8 +85,12 @@ def change_for(token: str) -> MethodChange | None:
     )
 
 
+# Asked on every setup page's POST (sspr_site/compiled_query.py).
+_BLOCK = OneRow(SelfServiceBlock.objects.all, "user")
+
+
 def is_paused(user_id: int | None) -> bool:
-    return SelfServiceBlock.objects.filter(user_id=user_id or 0).exists()
+    return _BLOCK.get(user_id or 0) is not None
 
 
 def report(*, request, change: MethodChange) -> Report | None:

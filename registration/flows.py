@@ -30,6 +30,7 @@ from methods.reset_rule import (
 )
 from passwordreset.flows import notify_user
 from policy.models import Policy
+from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
 
 from .models import Registration
@@ -159,11 +160,15 @@ class RegistrationStatus:
         return sum(1 for status in self.methods if status.counts) < len(self.methods)
 
 
+# Read on most pages of /ssprsetup (sspr_site/compiled_query.py).
+_REGISTRATION = OneRow(Registration.objects.all, "user")
+
+
 def registration_status(*, user, policy: Policy | None = None) -> RegistrationStatus:
     """Load everything the overview shows, in a fixed number of queries."""
     policy = policy or Policy.load()
     methods = UserMethods.load(user)
-    registration = Registration.objects.filter(user=user).first()
+    registration = _REGISTRATION.get(user.pk)
     return RegistrationStatus(
         policy,
         statuses(methods, policy),

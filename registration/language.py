@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from methods.lifecycle import method_added
+from sspr_site.compiled_query import OneRow
 
 from .models import PreferredLanguage
 
@@ -75,8 +76,12 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
         PreferredLanguage.objects.update_or_create(
             user_id=user.pk, defaults={"language": code, "chosen": True}
         )
-    else:
+    elif _STORED.get(user.pk) is None:
         PreferredLanguage.objects.get_or_create(user_id=user.pk, defaults={"language": code})
+
+
+# Asked each time a method is added (sspr_site/compiled_query.py).
+_STORED = OneRow(PreferredLanguage.objects.all, "user")
 
 
 @require_POST

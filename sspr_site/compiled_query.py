@@ -2,11 +2,17 @@
 
 The person's methods load in one query with an annotation per method (methods/registry.py);
 building its SQL takes about 2.5 ms, running it about 0.2 ms, and it runs on most pages of
-/ssprsetup (docs/performance.md). `OneRow` keeps the compiled SQL with its parameters, puts the
-row's key in its place on each use, and builds the model instance as Django's own iteration
-does (the same converters, the rows joined by select_related, the same annotations as
-attributes, then any prefetches). The query it is given must
-not depend on the time it is built or on settings that change while the process runs.
+/ssprsetup (docs/performance.md). Even a plain lookup by key costs about 0.25 ms to build and
+0.03 ms to run, and the lookups every request makes (the signed-in person, their registration,
+whether self-service is paused, their code) add up. `OneRow` keeps the compiled SQL with its
+parameters, puts the keys' values in their places on each use, and builds the model instance
+as Django's own iteration does (the same converters, the rows joined by select_related, the
+same annotations as attributes, then any prefetches).
+
+The keys are the primary key unless others are named (`OneRow(build, "user", "method")`); they
+must select at most one row (the first is taken, in no particular order). The query it is
+given must not depend on the time it is built or on settings that change while the process
+runs.
 """
 
 from __future__ import annotations
@@ -19,22 +25,51 @@ from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 
-# Stands for the key in the compiled SQL's parameters until a use puts the real one there.
+# Stands for a key in the compiled SQL's parameters until a use puts the real one there.
 PLACEHOLDER = -2_104_729_931  # within every backend's integer range
 
 
+def _placeholder(model, key: str, index: int):
+    """A value for `key` that no real row has and that appears nowhere else in the query: a
+    number for a numeric column, a word for any other."""
+    field = model._meta.pk if key == "pk" else model._meta.get_field(key)
+    if field.is_relation:
+        field = field.target_field
+    if field.get_internal_type() in NUMERIC:
+        return PLACEHOLDER - index, int
+    return f"\x1fsspr-key-{index}", str
+
+
+NUMERIC = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+}
+
+
 class OneRow:
-    def __init__(self, build: Callable[[], QuerySet], using: str = "default"):
+    def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
         self.build = build
+        self.keys = keys or ("pk",)
         self.using = using
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection) -> tuple:
-        queryset = self.build().filter(pk=PLACEHOLDER).order_by()
+        queryset = self.build()
+        marks = [_placeholder(queryset.model, key, i) for i, key in enumerate(self.keys)]
+        lookups = {key: mark for key, (mark, _kind) in zip(self.keys, marks, strict=True)}
+        queryset = queryset.filter(**lookups).order_by()
         compiler = queryset.query.get_compiler(using=self.using)
         sql, params = compiler.as_sql()
-        if list(params).count(PLACEHOLDER) != 1:
-            raise ValueError("the key must appear once among the query's parameters")
+        params = list(params)
+        if any(params.count(mark) != 1 for mark, _kind in marks):
+            raise ValueError("each key must appear once among the query's parameters")
         klass_info = compiler.klass_info
         first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in compiler.select[first:last]]
@@ -44,8 +79,8 @@ class OneRow:
         compiled = (
             compiler,
             sql,
-            list(params),
-            list(params).index(PLACEHOLDER),
+            params,
+            [(params.index(mark), kind) for mark, kind in marks],
             klass_info["model"],
             (first, last),
             names,
@@ -58,16 +93,16 @@ class OneRow:
         self._compiled[connection] = compiled
         return compiled
 
-    def get(self, pk: Any):
-        """The row with primary key `pk` as a model instance with the query's annotations,
-        or None."""
+    def get(self, *values: Any):
+        """The row whose keys have `values` (in the order the keys were named) as a model
+        instance with the query's annotations, or None. A value of None matches no row."""
         connection = connections[self.using]
         compiled = self._compiled.get(connection) or self._compile(connection)
         (
             compiler,
             sql,
             params,
-            position,
+            positions,
             model,
             (first, last),
             names,
@@ -77,7 +112,9 @@ class OneRow:
             prefetches,
         ) = compiled
         params = [*params]
-        params[position] = pk
+        for (position, kind), value in zip(positions, values, strict=True):
+            # Choices are str or int subclasses: the drivers are given the plain value.
+            params[position] = None if value is None else kind(value)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -93,3 +130,20 @@ class OneRow:
         if prefetches:
             prefetch_related_objects([instance], *prefetches)
         return instance
+
+
+def _people() -> QuerySet:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()._default_manager.all()
+
+
+# The signed-in person, read on every request from their session's id.
+_ONE_USER = OneRow(_people)
+
+
+def active_user(pk: Any):
+    """The active account with primary key `pk`, or None: what an authentication backend's
+    `get_user` answers for the id in a session (a disabled account is signed out)."""
+    user = _ONE_USER.get(pk)
+    return user if user is not None and user.is_active else None

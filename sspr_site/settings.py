@@ -267,7 +267,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Temporary access passes (/ssprsetup/pass/), under the same lockout; never a password.
     "accesspass.backends.AccessPassBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check; the session's person read with a compiled query.
+    "sspr_site.auth_backends.PasswordBackend",
 ]
 if SSPR_DIRECTORY_CONFIG.enabled:
     # Passwords are checked by the directory only; permissions granted in the admin still count.

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from methods import lifecycle, ratelimit
 from methods.backends import DeliveryProblem
 from methods.base import Method
 from methods.registry import method_for_kind
+from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
 
 from .method import CodeMethod
@@ -108,10 +109,16 @@ def code_issue(
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
     with transaction.atomic():
-        VerificationCode.objects.get_or_create(
-            user=user, method=method.kind, purpose=purpose, defaults={"name": method.kind}
-        )
         device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        if device is None:  # the first code for this method and purpose
+            try:
+                with transaction.atomic():  # of two first sends at once, one inserts
+                    VerificationCode.objects.create(
+                        user=user, method=method.kind, purpose=purpose, name=method.kind
+                    )
+            except IntegrityError:
+                pass
+            device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
         corrected = bool(device.destination) and device.destination != destination
         if corrected and device.token:
             device.void()
@@ -189,13 +196,17 @@ def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
 
 def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
     """The code channel with a live code, for showing when the next send is possible."""
-    device = VerificationCode.objects.filter(user=user, method=method.kind, purpose=purpose).first()
+    device = last_code(user=user, method=method, purpose=purpose)
     return device if device and device.has_live_code() else None
+
+
+# One row per person, method and purpose (sspr_site/compiled_query.py).
+_CODE = OneRow(VerificationCode.objects.all, "user", "method", "purpose")
 
 
 def last_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:
     """The code channel, live or not: its destination and whether delivery failed."""
-    return VerificationCode.objects.filter(user=user, method=method.kind, purpose=purpose).first()
+    return _CODE.get(getattr(user, "pk", user), method.kind, purpose)
 
 
 def code_check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -12,10 +13,17 @@ from django.utils import timezone, translation
 
 from delivery.outbox import Message
 from methods.base import Method, MethodState, MethodStatus
+from sspr_site.compiled_query import OneRow
 
 from . import more_time
 from .models import Channel, VerificationCode
 from .phone_numbers import PhoneError, parse
+
+
+@functools.cache
+def _locked_record(model) -> OneRow:
+    """A person's row of `model`, locked for update (sspr_site/compiled_query.py)."""
+    return OneRow(lambda: model.objects.select_for_update(), "user")
 
 
 def phone_allowed(destination: str, policy, *, refuse_types: bool) -> bool:
@@ -147,7 +155,7 @@ class CodeMethod(Method):
         """Store a destination the user just proved; return the record and the previous value
         if a different one was verified before."""
         now = timezone.now()
-        record = self.model.objects.select_for_update().filter(user=user).first()
+        record = _locked_record(self.model).get(user.pk)
         previous = None
         if record is None:
             record = self.model(user=user)

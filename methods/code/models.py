@@ -18,6 +18,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from methods.conf import app_settings
 from methods.models import MethodKind, method_kinds
+from sspr_site.compiled_query import OneRow
 
 from .email_addresses import canonical_email
 
@@ -317,8 +318,10 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     def locked_for(cls, *, user, method: str, purpose: str) -> VerificationCode | None:
         """Return the code row locked for update (inside a transaction), or None."""
         assert transaction.get_connection().in_atomic_block
-        return (
-            cls.objects.select_for_update()
-            .filter(user=user, method=method, purpose=purpose)
-            .first()
-        )
+        return _LOCKED.get(getattr(user, "pk", user), method, purpose)
+
+
+# VerificationCode.locked_for's query, compiled once (sspr_site/compiled_query.py).
+_LOCKED = OneRow(
+    lambda: VerificationCode.objects.select_for_update(), "user", "method", "purpose"
+)

@@ -76,3 +76,46 @@ def test_the_sql_is_built_once_and_each_use_is_one_query(
         with django_assert_num_queries(1):
             assert registry._ONE_PERSON.get(person.pk) == person
     assert built == []
+
+
+def test_a_row_by_several_keys_is_the_one_the_orm_gives(person, django_assert_num_queries):
+    """Lookups by other columns than the key (the person's code for a method and a purpose):
+    the same row as the ORM's, none for a value no row has, and None matches nothing."""
+    from methods.code.flows import _CODE
+    from methods.models import MethodKind, Purpose, VerificationCode
+
+    made = {
+        purpose: VerificationCode.objects.create(
+            user=person, name="phone", method=MethodKind.AUTHENTICATION_PHONE, purpose=purpose
+        )
+        for purpose in (Purpose.REGISTER, Purpose.RESET)
+    }
+    for purpose, row in made.items():
+        with django_assert_num_queries(1):
+            found = _CODE.get(person.pk, MethodKind.AUTHENTICATION_PHONE, purpose)
+        assert found == row and found.purpose == purpose and found.user_id == person.pk
+        assert found.valid_until == row.valid_until  # converted as the ORM converts it
+    assert _CODE.get(person.pk, MethodKind.AUTHENTICATION_EMAIL, Purpose.REGISTER) is None
+    assert _CODE.get(person.pk + 1, MethodKind.AUTHENTICATION_PHONE, Purpose.REGISTER) is None
+    assert _CODE.get(None, MethodKind.AUTHENTICATION_PHONE, Purpose.REGISTER) is None
+
+
+def test_a_key_that_is_not_in_the_query_once_is_refused(person):
+    from sspr_site.compiled_query import OneRow
+
+    twice = OneRow(lambda: type(person).objects.filter(pk__in=[1, 2]), "pk", "pk")
+    with pytest.raises(ValueError, match="once"):
+        twice.get(person.pk, person.pk)
+
+
+def test_the_signed_in_person_is_read_with_the_compiled_query(person, client):
+    """Every request reads its person by the session's id: an account disabled meanwhile is
+    signed out at its next request."""
+    from sspr_site.compiled_query import active_user
+
+    assert active_user(person.pk) == person and active_user(str(person.pk)) == person
+    client.force_login(person)
+    assert client.get("/ssprsetup/").status_code == 200
+    type(person).objects.filter(pk=person.pk).update(is_active=False)
+    assert active_user(person.pk) is None
+    assert client.get("/ssprsetup/").status_code == 302
