@@ -30,11 +30,12 @@ from sspr_site.metrics import observe_delivery
 
 from . import tracking
 from .conf import app_settings
+from .connection import QUEUE_NAME as QUEUE_NAME  # named here too (delivery.checks, tests)
+from .connection import queue
 from .sealing import seal
 
 logger = logging.getLogger("sspr.delivery")
 
-QUEUE_NAME = "sspr"
 # Sealed job arguments are refused after this long: a code is worthless by then anyway.
 SEALED_MAX_AGE = 24 * 3600
 
@@ -92,11 +93,10 @@ def later(function: str, *, track: tuple = (), **kwargs: Any) -> None:
 
 
 def _enqueue(function: str, kwargs: dict, delivery_id: str = "") -> None:
-    import django_rq
     from rq import Retry
 
     intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
-    django_rq.get_queue(QUEUE_NAME).enqueue(
+    queue().enqueue(
         "delivery.jobs.run",
         function,
         seal(kwargs),

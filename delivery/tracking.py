@@ -78,11 +78,9 @@ class _Store:
 
     def __init__(self) -> None:
         if app_settings.DELIVERY == "queue":
-            import django_rq
+            from .connection import queue_connection
 
-            from .outbox import QUEUE_NAME
-
-            self.redis = django_rq.get_connection(QUEUE_NAME)
+            self.redis = queue_connection()
         else:
             self.redis = None
 

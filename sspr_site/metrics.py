@@ -119,7 +119,7 @@ class StateCollector(Collector):
 
     def _queue(self):
         from delivery.checks import _oldest_enqueued_at
-        from delivery.outbox import QUEUE_NAME, uses_queue
+        from delivery.outbox import uses_queue
 
         if not uses_queue():
             return
@@ -128,9 +128,9 @@ class StateCollector(Collector):
             "sspr_queue_oldest_age_seconds", "How long the oldest waiting message has waited."
         )
         try:
-            import django_rq
+            from delivery.connection import queue as message_queue
 
-            queue = django_rq.get_queue(QUEUE_NAME)
+            queue = message_queue()
             depth.add_metric([], queue.count)
             oldest = _oldest_enqueued_at(queue)
         except Exception as error:  # the queue's Redis is away: /readyz says so

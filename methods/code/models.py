@@ -322,6 +322,4 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
 
 
 # VerificationCode.locked_for's query, compiled once (sspr_site/compiled_query.py).
-_LOCKED = OneRow(
-    lambda: VerificationCode.objects.select_for_update(), "user", "method", "purpose"
-)
+_LOCKED = OneRow(lambda: VerificationCode.objects.select_for_update(), "user", "method", "purpose")

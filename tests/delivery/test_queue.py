@@ -68,3 +68,18 @@ def test_a_permanent_failure_reaches_the_person_at_once(queued, twilio, make_use
     page = user_client.get("/ssprsetup/phone/verify/").content.decode()
     assert "cannot receive our messages" in page
     assert not VerificationCode.objects.get().token
+
+
+def test_messages_are_queued_over_one_connection(queued, make_user):
+    """Each queued message, and each read of its delivery record, goes over the process's one
+    client (delivery/connection.py), not a new connection to Redis with its handshake each."""
+    from delivery import outbox
+    from delivery.outbox import Message
+
+    outbox.send(Message(channel="email", to="someone@example.org", body="warm-up"))
+    opened = queued.info("stats")["total_connections_received"]
+    for n in range(10):
+        outbox.send(Message(channel="email", to=f"person{n}@example.org", body="hello"))
+    assert queued.llen("rq:queue:sspr") == 11
+    # The test's own reads (INFO, LLEN) are on one connection of its own, opened already.
+    assert queued.info("stats")["total_connections_received"] - opened == 0
