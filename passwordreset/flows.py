@@ -39,6 +39,7 @@ from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
 from registration.language import in_language_of, stored_languages
+from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
 from sspr_site.network import client_address
 
@@ -178,11 +179,13 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
 def state_user(state: ResetState):
     """The account being reset, or None. The same query either way: a step must not be
     quicker for a name that matched no account (docs/security.md, "No enumeration")."""
-    return (
-        get_user_model()
-        .objects.filter(pk=state.user_id or 0, is_active=True, sspr_block__isnull=True)
-        .first()
-    )
+    return _RESETTABLE.get(state.user_id or 0)
+
+
+# Read on every step of an attempt (sspr_site/compiled_query.py).
+_RESETTABLE = OneRow(
+    lambda: get_user_model().objects.filter(is_active=True, sspr_block__isnull=True)
+)
 
 
 def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None) -> Proof:

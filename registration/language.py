@@ -21,6 +21,10 @@ from sspr_site.compiled_query import OneRow
 
 from .models import PreferredLanguage
 
+# The person's stored language, asked whenever something is written to them and each time a
+# method is added (sspr_site/compiled_query.py).
+_STORED = OneRow(PreferredLanguage.objects.all, "user")
+
 
 def supported(code: str | None) -> str | None:
     """`code` as one of settings.LANGUAGES (a variant such as "de-at" becomes "de"), or None."""
@@ -35,8 +39,8 @@ def supported(code: str | None) -> str | None:
 def stored_language(user) -> str | None:
     if user is None or not getattr(user, "pk", None):
         return None
-    code = PreferredLanguage.objects.filter(user_id=user.pk).values_list("language", flat=True)
-    return supported(code.first())
+    stored = _STORED.get(user.pk)
+    return supported(stored.language if stored else None)
 
 
 def stored_languages(user_ids, *, chosen_only: bool = False) -> dict[int, str]:
@@ -78,10 +82,6 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
         )
     elif _STORED.get(user.pk) is None:
         PreferredLanguage.objects.get_or_create(user_id=user.pk, defaults={"language": code})
-
-
-# Asked each time a method is added (sspr_site/compiled_query.py).
-_STORED = OneRow(PreferredLanguage.objects.all, "user")
 
 
 @require_POST
