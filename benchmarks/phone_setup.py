@@ -23,6 +23,7 @@ site's environment.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -404,7 +405,8 @@ def table() -> str:
     ours_total, peer_total = sum(runs["ours"].values()), sum(runs["peer"].values())
     lines = [
         f"\n## Phone setup against a peer (SQLite, the same options on both sides, "
-        f"{platform.machine()}, median of {PAIRS * BATCH} setups each, interleaved)\n",
+        f"{platform.machine()}, {datetime.date.today().isoformat()}, median of {PAIRS * BATCH} "
+        "setups each, interleaved)\n",
         "| step (here / the peer) | this site | django-two-factor-auth |",
         "|---|---|---|",
     ]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 HEAD = """# Benchmarks
 
-Measured by `make bench` on the machine named in each section, every figure from the same run.
+Measured by `make bench` on the machine named in each section, with its date; a section may be
+measured again on its own (its script, as the Makefile runs it), and within a section every
+figure comes from the same run.
 What the figures mean against the targets, and the profiles behind them: docs/performance.md.
 
 - **import, admin user list, helpdesk, export** (benchmarks/run.py): a throw-away database with
