@@ -9,7 +9,6 @@ import time
 from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,6 +41,7 @@ from policy.models import Policy
 from registration.conf import app_settings as registration_settings
 from registration.pages import posted, secure_page
 from registration.views import _sign_in_failures_key, sign_in_failures
+from sspr_site import counting
 from sspr_site.conf import app_settings as site_settings
 
 from . import flows
@@ -220,9 +220,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             flows.used(request=request, item=item)
             return redirect("accesspass:welcome")
         if form.errors:  # counted as the sign-in page counts (registration.views.SignInView)
-            key = _sign_in_failures_key(request)
-            cache.add(key, 0, timeout=3600)
-            cache.incr(key)
+            counting.count(_sign_in_failures_key(request), 3600)
     return render(request, "accesspass/signin.html", {"form": form})
 
 

@@ -22,6 +22,8 @@ from django.contrib.auth.password_validation import (
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from sspr_site import counting
+
 from .conf import DirectoryConfig, app_settings
 from .rules import LengthRule
 
@@ -223,11 +225,7 @@ def breaker_open() -> bool:
 def note_unreachable() -> None:
     failed_in_this_request.set(True)
     cache.delete(UP_KEY)
-    cache.add(FAILURES_KEY, 0, timeout=300)
-    try:
-        failures = cache.incr(FAILURES_KEY)
-    except ValueError:  # expired between add and incr
-        failures = 1
+    failures = counting.count(FAILURES_KEY, 300)
     if failures >= config().breaker_failures:
         seconds = config().breaker_seconds
         cache.set(OPEN_UNTIL_KEY, time.time() + seconds, timeout=int(seconds) + 1)

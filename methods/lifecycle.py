@@ -13,7 +13,8 @@ every method records the same events the same way (tests/methods/test_contract.p
   every method, then the `methods_purged` signal (the registration app removes its record).
 
 Receivers get `sender` (the Method class), `method`, `user`, `request` (None when no page is
-involved) and `policy`.
+involved) and `policy`; `method_added`'s also get `methods`, the person's methods
+(methods.registry.UserMethods) as loaded once the change was recorded.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def added(
         cooling_until=cooling.until_for(request, policy),
         previous=previous,
     )
+    from .registry import UserMethods  # the registry imports every method; this module none
+
+    # Loaded once, after the change: the notice's addresses and the completion check.
+    methods = UserMethods.load(user)
     notify_method_changed(
         user=user,
         method=method,
@@ -83,6 +88,7 @@ def added(
         extra_recipients=extra_recipients,
         policy=policy,
         change=change,
+        methods=methods,
     )
     if message:
         messages.success(request, message)
@@ -93,6 +99,7 @@ def added(
         request=request,
         policy=policy,
         replaced=replaced,
+        methods=methods,
     )
 
 
@@ -171,6 +178,7 @@ def notify_method_changed(
     masked: str = "",
     extra_recipients: Sequence[str] = (),
     change=None,
+    methods=None,
 ) -> None:
     """Tell the account's addresses (its own, every proven personal address a method holds,
     and a replaced address) that a method was added, changed or removed.
@@ -179,7 +187,7 @@ def notify_method_changed(
     """
     from .registry import REGISTRY, UserMethods
 
-    methods = UserMethods.load(user)
+    methods = methods if methods is not None else UserMethods.load(user)
     own = [address for m in REGISTRY.values() if (address := m.notice_address(methods))]
     recipients = sorted({address for address in (user.email, *own, *extra_recipients) if address})
     if not recipients:

@@ -12,6 +12,8 @@ import time
 
 from django.core.cache import cache
 
+from sspr_site import counting
+
 from .conf import app_settings
 
 # Limits that belong to the organisation as a whole: a refused attempt never counts towards
@@ -26,12 +28,7 @@ def _window_key(scope: str, value: str, window: int) -> str:
 
 
 def _incr(key: str, window: int, delta: int = 1) -> int:
-    cache.add(key, 0, timeout=window + 60)
-    try:
-        return cache.incr(key, delta)
-    except ValueError:  # expired between add and incr
-        cache.add(key, max(delta, 0), timeout=window + 60)
-        return max(delta, 0)
+    return counting.count(key, window + 60, delta)
 
 
 # KEYS: the personal counters, then the shared ones. ARGV: how many are personal, the seconds

@@ -39,6 +39,7 @@ from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
 from registration.language import in_language_of, stored_languages
+from sspr_site import counting
 from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
 from sspr_site.network import client_address
@@ -75,12 +76,7 @@ def _count(key: str, window: int) -> int:
 def _count_for(key: str, window: int) -> int:
     """Count one event under `key`, kept `window` seconds from the first one: an attempt's
     counters hold for its whole life, never reset by a window's edge."""
-    cache.add(key, 0, timeout=window + 60)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 60)
-        return 1
+    return counting.count(key, window + 60)
 
 
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:

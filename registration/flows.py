@@ -164,10 +164,13 @@ class RegistrationStatus:
 _REGISTRATION = OneRow(Registration.objects.all, "user")
 
 
-def registration_status(*, user, policy: Policy | None = None) -> RegistrationStatus:
-    """Load everything the overview shows, in a fixed number of queries."""
+def registration_status(
+    *, user, policy: Policy | None = None, methods: UserMethods | None = None
+) -> RegistrationStatus:
+    """Load everything the overview shows, in a fixed number of queries (`methods`: the
+    person's methods when the caller has just loaded them)."""
     policy = policy or Policy.load()
-    methods = UserMethods.load(user)
+    methods = methods if methods is not None else UserMethods.load(user)
     registration = _REGISTRATION.get(user.pk)
     return RegistrationStatus(
         policy,

@@ -117,11 +117,14 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
 JUST_REGISTERED = "sspr_just_registered"
 
 
-def record_when_complete(request: HttpRequest, policy: Policy) -> None:
+def record_when_complete(
+    request: HttpRequest, policy: Policy, methods: UserMethods | None = None
+) -> None:
     """The moment the methods that count for this person (methods.reset_rule) meet the
     policy, the registration is recorded: someone who closes the page now is registered, not
-    "not registered" while able to reset. The overview then says so, and its button is Done."""
-    status = registration_status(user=request.user, policy=policy)
+    "not registered" while able to reset. The overview then says so, and its button is Done.
+    `methods`: the person's methods when the caller has just loaded them."""
+    status = registration_status(user=request.user, policy=policy, methods=methods)
     if status.can_finish and not status.is_complete:
         registration_finish(request=request, user=request.user, policy=policy, status=status)
         request.session[JUST_REGISTERED] = True

@@ -37,7 +37,7 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
 
 
 @receiver(method_added)
-def registration_when_complete(sender, request, policy, method=None, **kwargs):
+def registration_when_complete(sender, request, policy, method=None, methods=None, **kwargs):
     """The moment a new method makes the person's methods meet the policy, the registration
     is recorded (registration/pages.py, record_when_complete). Verifying a method that can
     prove who the person is (one that counts on its own) is itself a proof with it, so the next
@@ -47,4 +47,4 @@ def registration_when_complete(sender, request, policy, method=None, **kwargs):
             proof.mark_proved(request)
         from .pages import record_when_complete
 
-        record_when_complete(request, policy)
+        record_when_complete(request, policy, methods=methods)

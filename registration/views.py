@@ -33,6 +33,7 @@ from methods.registry import REGISTRY, UserMethods, by_slug
 from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
+from sspr_site import counting
 from sspr_site.network import client_address
 
 from . import session
@@ -77,9 +78,7 @@ class SignInView(auth_views.LoginView):
     def form_invalid(self, form):
         # A directory that cannot be reached raises before this (directory.middleware): only
         # real failures count toward the address's limit.
-        key = _sign_in_failures_key(self.request)
-        cache.add(key, 0, timeout=3600)
-        cache.incr(key)
+        counting.count(_sign_in_failures_key(self.request), 3600)
         return super().form_invalid(form)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 # Stands for a key in the compiled SQL's parameters until a use puts the real one there.
 PLACEHOLDER = -2_104_729_931  # within every backend's integer range
@@ -31,33 +32,28 @@ PLACEHOLDER = -2_104_729_931  # within every backend's integer range
 
 def _placeholder(model, key: str, index: int):
     """A value for `key` that no real row has and that appears nowhere else in the query: a
-    number for a numeric column, a word for any other."""
+    number for an integer column, a word for a text one. A key's value is given to the driver
+    as it comes (an int, a str): columns whose values Django converts on the way (a UUID, a
+    normalised address, a small or positive integer) are refused."""
     field = model._meta.pk if key == "pk" else model._meta.get_field(key)
     if field.is_relation:
         field = field.target_field
-    if field.get_internal_type() in NUMERIC:
+    kind = field.get_internal_type()
+    if kind in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
         return PLACEHOLDER - index, int
-    return f"\x1fsspr-key-{index}", str
-
-
-NUMERIC = {
-    "AutoField",
-    "BigAutoField",
-    "SmallAutoField",
-    "IntegerField",
-    "BigIntegerField",
-    "SmallIntegerField",
-    "PositiveIntegerField",
-    "PositiveBigIntegerField",
-    "PositiveSmallIntegerField",
-}
+    if kind in {"CharField", "TextField"}:
+        return f"\x1fsspr-key-{index}", str
+    raise ValueError(f"a key must be an integer or text column, not {key} ({kind})")
 
 
 class OneRow:
     def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
+        if len(set(keys)) != len(keys):
+            raise ValueError("each key is named once")
         self.build = build
         self.keys = keys or ("pk",)
         self.using = using
+        self._locking = False
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection) -> tuple:
@@ -76,6 +72,9 @@ class OneRow:
         converters = compiler.get_converters(
             [column[0] for column in compiler.select[: compiler.col_count]]
         )
+        # A locking query (select_for_update) is refused outside a transaction on every use, as
+        # Django refuses it when it builds the SQL: in autocommit it would lock nothing.
+        self._locking = bool(queryset.query.select_for_update)
         compiled = (
             compiler,
             sql,
@@ -98,6 +97,10 @@ class OneRow:
         instance with the query's annotations, or None. A value of None matches no row."""
         connection = connections[self.using]
         compiled = self._compiled.get(connection) or self._compile(connection)
+        if self._locking and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         (
             compiler,
             sql,

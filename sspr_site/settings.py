@@ -295,6 +295,9 @@ AXES_CLIENT_IP_CALLABLE = "sspr_site.network.client_address"
 AXES_LOCKOUT_CALLABLE = "passwordreset.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "access_pass"]
+# Sign-ins are in the audit log (SIGNED_IN), purged with it (purge_audit); django-axes's own
+# access log would keep each one's address and browser again, with no purge.
+AXES_DISABLE_ACCESS_LOG = True
 
 LOGIN_URL = "registration:signin"
 LOGIN_REDIRECT_URL = "registration:overview"

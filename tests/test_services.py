@@ -66,6 +66,8 @@ def test_the_redis_script_counts_as_the_plain_cache_does(settings, monkeypatch):
     from django.core.cache import cache
     from django.core.cache.backends.locmem import LocMemCache
 
+    from sspr_site import counting
+
     assert hasattr(cache, "redis_client")
     settings.SSPR_SEND_LIMITS = {"user": 3, "destination": 4, "prefix": 2, "overall": 3}
     monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_000.0)
@@ -82,6 +84,7 @@ def test_the_redis_script_counts_as_the_plain_cache_does(settings, monkeypatch):
     on_redis = [ratelimit.hit(counters) for counters in sends]
     plain = LocMemCache(f"plain-{run}", {})
     monkeypatch.setattr(ratelimit, "cache", plain)
+    monkeypatch.setattr(counting, "cache", plain)  # where the plain path counts
     on_plain = [ratelimit.hit(counters) for counters in sends]
     assert on_redis == on_plain
     assert {None, "prefix", "overall"} <= set(on_redis)  # shared refusals were taken back
@@ -92,3 +95,28 @@ def test_the_redis_script_counts_as_the_plain_cache_does(settings, monkeypatch):
         for scope, value in counters.items()
     }:
         assert (cache.get(key) or 0) == (plain.get(key) or 0), key
+
+
+@pytest.mark.redis
+def test_a_counter_on_redis_counts_and_expires_as_on_the_plain_cache(monkeypatch):
+    """sspr_site/counting.py: one script on Redis, the cache's own calls elsewhere; the same
+    values, a new counter kept `keep` seconds from its first count, never extended by the next."""
+    from django.core.cache import cache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from sspr_site import counting
+
+    assert hasattr(cache, "redis_client")
+    key = f"sspr:test:count:{os.urandom(4).hex()}"
+    steps = [1, 1, 1, -1, 1]
+    on_redis = [counting.count(key, 120, by) for by in steps]
+    client = cache.redis_client()
+    raw = cache.make_and_validate_key(key)
+    assert 110 <= client.ttl(raw) <= 120
+    client.expire(raw, 50)
+    counting.count(key, 120)
+    assert client.ttl(raw) <= 50  # counting again does not keep it longer
+    assert cache.get(key) == on_redis[-1] + 1  # what the cache itself reads back
+    plain = LocMemCache(f"plain-{key}", {})
+    monkeypatch.setattr(counting, "cache", plain)
+    assert [counting.count(key, 120, by) for by in steps] == on_redis == [1, 2, 3, 2, 3]

@@ -111,14 +111,17 @@ def code_issue(
     with transaction.atomic():
         device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
         if device is None:  # the first code for this method and purpose
+            lost = None
             try:
                 with transaction.atomic():  # of two first sends at once, one inserts
                     VerificationCode.objects.create(
                         user=user, method=method.kind, purpose=purpose, name=method.kind
                     )
-            except IntegrityError:
-                pass
+            except IntegrityError as error:
+                lost = error
             device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+            if device is None:  # not the other send's row: the insert failed for another reason
+                raise lost or RuntimeError("the code row was not found after its insert")
         corrected = bool(device.destination) and device.destination != destination
         if corrected and device.token:
             device.void()

@@ -261,3 +261,30 @@ def test_corrections_still_count_towards_the_hourly_limits(signed_in, settings, 
     assert refused.status_code == 429
     assert "Too many codes were asked for" in refused.content.decode()
     assert len(phone_outbox) == 4
+
+
+def test_a_first_send_that_meets_another_first_send_uses_its_row(
+    signed_in, user, phone_outbox, monkeypatch
+):
+    """Two first sends at once: the one whose insert loses to the other's row carries on with
+    that row (one row per person, method and purpose), and its code goes out."""
+    from methods.models import MethodKind, Purpose, VerificationCode
+
+    signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
+    VerificationCode.objects.create(  # the other send's row, made after this one looked
+        user=user, name="x", method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+    )
+    real, looked = VerificationCode.locked_for, []
+
+    def first_look_finds_nothing(**kwargs):
+        looked.append(1)
+        return None if len(looked) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(VerificationCode, "locked_for", first_look_finds_nothing)
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert len(looked) == 2 and len(phone_outbox) == 1
+    assert VerificationCode.objects.filter(user=user).count() == 1
+    monkeypatch.undo()
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
+    assert response["Location"] == "/ssprsetup/"

@@ -80,3 +80,15 @@ def test_the_locked_out_page_carries_the_username_to_the_portal(client, user):
     assert 'href="/passwordreset/?username=alice"' in response.content.decode()
     start = client.get("/passwordreset/?username=alice").content.decode()
     assert 'name="username" value="alice"' in start
+
+
+def test_a_sign_in_is_kept_in_the_audit_log_alone(client, user):
+    """The audit log (purged with purge_audit) records each sign-in; django-axes's own access
+    log, which would keep each one's address and browser again with no purge, stays empty."""
+    from axes.models import AccessLog
+
+    from audit.models import Event, EventKind
+
+    assert sign_in(client, user.username).status_code == 302
+    assert Event.objects.filter(kind=EventKind.SIGNED_IN, subject=user).count() == 1
+    assert not AccessLog.objects.exists()

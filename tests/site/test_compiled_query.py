@@ -100,12 +100,34 @@ def test_a_row_by_several_keys_is_the_one_the_orm_gives(person, django_assert_nu
     assert _CODE.get(None, MethodKind.AUTHENTICATION_PHONE, Purpose.REGISTER) is None
 
 
-def test_a_key_that_is_not_in_the_query_once_is_refused(person):
+def test_keys_it_cannot_place_are_refused(person):
+    """A key named twice, a key whose placeholder the query already holds, and a column whose
+    values Django converts on the way (a UUID) are refused, never run with a wrong value."""
+    from sspr_site.compiled_query import PLACEHOLDER, OneRow
+
+    with pytest.raises(ValueError, match="once"):
+        OneRow(type(person).objects.all, "pk", "pk")
+    collides = OneRow(lambda: type(person).objects.filter(pk__in=[PLACEHOLDER]))
+    with pytest.raises(ValueError, match="once"):
+        collides.get(person.pk)
+    with pytest.raises(ValueError, match="integer or text"):
+        OneRow(MethodChange.objects.all).get("0a5d9962-9648-417c-938e-000000000000")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_is_refused_outside_a_transaction_on_every_use(person):
+    """As Django refuses select_for_update in autocommit, where it would lock nothing: not only
+    when the SQL is built, but on each use after it was built inside a transaction."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
     from sspr_site.compiled_query import OneRow
 
-    twice = OneRow(lambda: type(person).objects.filter(pk__in=[1, 2]), "pk", "pk")
-    with pytest.raises(ValueError, match="once"):
-        twice.get(person.pk, person.pk)
+    locked = OneRow(lambda: type(person).objects.select_for_update())
+    with transaction.atomic():
+        assert locked.get(person.pk) == person
+    with pytest.raises(TransactionManagementError):
+        locked.get(person.pk)
 
 
 def test_the_signed_in_person_is_read_with_the_compiled_query(person, client):
@@ -114,7 +136,10 @@ def test_the_signed_in_person_is_read_with_the_compiled_query(person, client):
     from sspr_site.compiled_query import active_user
 
     assert active_user(person.pk) == person and active_user(str(person.pk)) == person
-    client.force_login(person)
+    from tests.conftest import sign_in
+
+    assert sign_in(client, person.username).status_code == 302
+    assert client.session["_auth_user_backend"] == "sspr_site.auth_backends.PasswordBackend"
     assert client.get("/ssprsetup/").status_code == 200
     type(person).objects.filter(pk=person.pk).update(is_active=False)
     assert active_user(person.pk) is None
