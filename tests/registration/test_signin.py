@@ -92,3 +92,17 @@ def test_a_sign_in_is_kept_in_the_audit_log_alone(client, user):
     assert sign_in(client, user.username).status_code == 302
     assert Event.objects.filter(kind=EventKind.SIGNED_IN, subject=user).count() == 1
     assert not AccessLog.objects.exists()
+
+
+def test_a_session_from_before_the_upgrade_signs_in_again(client, user):
+    """Sessions opened with Django's own password backend, as before sspr_site.auth_backends
+    (README, "Deploying"): the person is asked to sign in again, nothing breaks."""
+    sign_in(client, user.username)
+    session = client.session
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session.save()
+    response = client.get("/ssprsetup/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/ssprsetup/signin/")
+    assert sign_in(client, user.username).status_code == 302
+    assert client.get("/ssprsetup/").status_code == 200
