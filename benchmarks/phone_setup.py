@@ -6,7 +6,10 @@ auth's phone setup wizard (its five: welcome page, welcome, method, number, toke
 machine, the same Django, django-otp and phonenumbers, in process, messages to in-memory
 backends (this site's locmem phone backend, the peer's fake gateway). Both run on an SQLite file
 with the same options: write-ahead log, synchronous=NORMAL, IMMEDIATE transactions
-(sspr_site/settings.py, benchmarks/peer/settings.py). Each setup is a new signed-in user.
+(sspr_site/settings.py, benchmarks/peer/settings.py); or, with DATABASE_URL naming PostgreSQL,
+each on a database of its own on the same server, connections kept open (make bench runs both;
+on PostgreSQL without REDIS_URL, so that both sides keep their cache in the process). Each setup
+is a new signed-in user.
 
 Each side runs in its own process (its own settings), kept running; after WARMUP setups on each,
 they take turns, BATCH setups at a time (this site, the peer, this site, the peer, …) for PAIRS
@@ -39,6 +42,10 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 WARMUP = 10
 PAIRS = int(os.environ.get("BENCH_PAIRS", "10"))
 BATCH = int(os.environ.get("BENCH_BATCH", "10"))
+# The every-page walk after the comparison (0: the comparison alone, as make bench's PostgreSQL
+# pass runs it).
+FLOORS = os.environ.get("BENCH_FLOORS", "1") != "0"
+POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 ANSWER = "phone-setup-answer: "
 
 
@@ -292,6 +299,8 @@ def peer():
 
     import django
 
+    _peer_database()
+
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -337,6 +346,24 @@ def peer():
         return {"a bare view": statistics.median(times[WARMUP:])}
 
     return steps, one_setup, floors
+
+
+def _peer_database() -> None:
+    """On PostgreSQL the peer has a database of its own on the site's server: made if missing."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import dj_database_url
+    import psycopg
+
+    db = dj_database_url.parse(url)
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as connection:
+        name = db["NAME"] + "_peer"
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def serve(side: str) -> None:
@@ -397,15 +424,20 @@ def table() -> str:
                 samples[key] += answer["samples"]
                 totals[key] = sum(step_medians(answer["samples"]))
             ratios.append(totals["ours"] / totals["peer"])
-        floors = {**sides["ours"].ask("floors"), **sides["peer"].ask("floors")}
+        floors = {**sides["ours"].ask("floors"), **sides["peer"].ask("floors")} if FLOORS else {}
     finally:
         for side in sides.values():
             side.close()
     runs = {key: dict(zip(names[key], step_medians(samples[key]), strict=True)) for key in sides}
     ours_total, peer_total = sum(runs["ours"].values()), sum(runs["peer"].values())
     lines = [
-        f"\n## Phone setup against a peer (SQLite, the same options on both sides, "
-        f"{platform.machine()}, {datetime.date.today().isoformat()}, median of {PAIRS * BATCH} "
+        "\n## Phone setup against a peer ("
+        + (
+            "PostgreSQL, one server, a database each"
+            if POSTGRES
+            else "SQLite, the same options on both sides"
+        )
+        + f", {platform.machine()}, {datetime.date.today().isoformat()}, median of {PAIRS * BATCH} "
         "setups each, interleaved)\n",
         "| step (here / the peer) | this site | django-two-factor-auth |",
         "|---|---|---|",
@@ -421,6 +453,8 @@ def table() -> str:
         f"min {min(ratios):.2f}x, median {statistics.median(ratios):.2f}x, "
         f"max {max(ratios):.2f}x."
     )
+    if not FLOORS:
+        return "\n".join(lines)
     bare = floors.pop("a bare view")
     argon2 = floors.pop("Argon2, one security answer")
     lines += [

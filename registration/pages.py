@@ -101,7 +101,7 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
 
     Returns the redirect to the missing check, or None."""
-    registered = UserMethods.load(request.user)
+    registered = methods_of(request)
     if registered.paused:
         return paused_page(request)
     query = urlencode({"next": request.get_full_path()})
@@ -112,6 +112,18 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     if not proof.proving_methods(request.user, Policy.load(), registered):
         return None
     return redirect(f"{reverse('passwordreset:prove')}?{query}")
+
+
+def methods_of(request: HttpRequest) -> UserMethods:
+    """The signed-in person's methods. A GET changes nothing, so the checks of its page
+    (needs_proof, still_needed) share one load; any other request loads them each time, as it
+    may have changed them in between."""
+    if request.method not in ("GET", "HEAD"):
+        return UserMethods.load(request.user)
+    loaded = getattr(request, "_sspr_methods", None)
+    if loaded is None:
+        loaded = request._sspr_methods = UserMethods.load(request.user)
+    return loaded
 
 
 JUST_REGISTERED = "sspr_just_registered"
@@ -142,7 +154,7 @@ def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
     """What a method's setup page says about counting (registration/includes/still_needed.html):
     how many more methods the person needs, and whether `method` (None: one that counts on its
     own) counts for them, by the one reset rule (methods.reset_rule)."""
-    status = registration_status(user=request.user, policy=policy)
+    status = registration_status(user=request.user, policy=policy, methods=methods_of(request))
     if method is None or status.rule.would_count(status.proof, method):
         this_counts = "counts"
     elif status.standing(method) is KnowledgeStanding.NEVER:

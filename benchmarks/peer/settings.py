@@ -43,18 +43,26 @@ TEMPLATES = [
         },
     }
 ]
-# The same kind of database as the site in the same run: a file, with the same options.
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(tempfile.mkdtemp(prefix="sspr-bench-peer-"), "peer.sqlite3"),
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-        },
+# The same kind of database as the site in the same run: a file, with the same options; or, when
+# DATABASE_URL names PostgreSQL, a database of its own on the same server, kept open as the
+# site's connections are.
+if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES["default"]["NAME"] += "_peer"
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.mkdtemp(prefix="sspr-bench-peer-"), "peer.sqlite3"),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
+        }
     }
-}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TWO_FACTOR_SMS_GATEWAY = "two_factor.gateways.fake.Fake"
 TWO_FACTOR_CALL_GATEWAY = "two_factor.gateways.fake.Fake"

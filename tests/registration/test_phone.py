@@ -288,3 +288,18 @@ def test_a_first_send_that_meets_another_first_send_uses_its_row(
     monkeypatch.undo()
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     assert response["Location"] == "/ssprsetup/"
+
+
+def test_a_setup_page_reads_the_persons_methods_once(signed_in):
+    """Its two checks (the proof before a change, what still counts) share one read on a GET,
+    which changes nothing; a POST reads them again for each, as it may change them between."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def reads(call, *args) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            call(*args)
+        return sum("sspr_cools_phone" in query["sql"] for query in queries.captured_queries)
+
+    assert reads(signed_in.get, "/ssprsetup/phone/") == 1
+    assert reads(signed_in.post, "/ssprsetup/phone/", {"number": "not a number"}) == 2
