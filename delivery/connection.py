@@ -36,5 +36,5 @@ def queue():
 @receiver(setting_changed, dispatch_uid="sspr_queue_connection")
 def _forget(setting, **kwargs):
     global _client
-    if setting in {"RQ_QUEUES", "REDIS_URL"}:
+    if setting == "RQ_QUEUES":  # where the queue is (REDIS_URL is read into it by settings)
         _client = None
