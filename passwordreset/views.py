@@ -138,7 +138,7 @@ def start(request: HttpRequest) -> HttpResponse:
             request,
             "passwordreset/start.html",
             {"form": form},
-            version=policy_shown(),
+            version_of=policy_shown,
             kept=reset_state.load(request) is None,
         )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)

@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "sspr_site.middleware.CrossOriginIsolationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A kept page's plain reader is answered here, before the rest (sspr_site/kept_pages.py).
+    "sspr_site.kept_pages.KeptPageMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

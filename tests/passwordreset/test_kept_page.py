@@ -74,13 +74,19 @@ def test_a_change_of_policy_is_on_the_next_page():
     assert "it-help@example.org" in Client().get("/passwordreset/").content.decode()
 
 
-def test_a_change_that_bypassed_the_model_shows_once_the_policy_is_read_again():
+def test_a_change_made_elsewhere_shows_within_a_second(monkeypatch):
+    """A change saved by another host, or one that bypassed the model, reaches the kept page
+    once the policy is read again: at most a second later."""
     from policy.models import CACHE_KEY
     from sspr_site import shared_cache
 
+    now = [1000.0]
+    monkeypatch.setattr(kept_pages.time, "monotonic", lambda: now[0])
     Client().get("/passwordreset/")  # kept
+    Client().get("/passwordreset/")  # answered early
     Policy.objects.filter(pk=Policy.load().pk).update(helpdesk_contact="desk@example.org")
     shared_cache.forget(CACHE_KEY)  # as when the policy's cache entry ends
+    now[0] += kept_pages.STILL_CURRENT
     assert "desk@example.org" in Client().get("/passwordreset/").content.decode()
 
 
@@ -126,6 +132,117 @@ def test_a_waiting_message_is_shown_not_kept(rf):
     assert kept_pages.same_for_everyone(quiet)
     assert not kept_pages.same_for_everyone(told)
     page = kept_pages.render_kept(
-        told, "passwordreset/start.html", {"form": None}, version=1
+        told, "passwordreset/start.html", {"form": None}, version_of=lambda: 1
     ).content.decode()
     assert "Your attempt ended." in page
+
+
+class CountingRenders:
+    """How many times the view's kept render ran (the whole stack answered)."""
+
+    def __init__(self, monkeypatch):
+        from passwordreset import views
+
+        self.times = 0
+        real = views.render_kept
+
+        def counted(*args, **kwargs):
+            self.times += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(views, "render_kept", counted)
+
+
+HEADERS_OF_THE_MOMENT = {"Expires", "X-Request-ID"}
+
+
+def test_a_plain_reader_gets_the_whole_stacks_answer_before_the_rest_of_it_runs(monkeypatch):
+    renders = CountingRenders(monkeypatch)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    whole = first.get("/passwordreset/")
+    early = second.get("/passwordreset/")
+    assert renders.times == 1  # the second reader's answer came before the view
+    # The same page and headers (the security headers included), but for the moment's.
+    assert without_tokens(whole.content.decode()) == without_tokens(early.content.decode())
+    assert {k: v for k, v in whole.items() if k not in HEADERS_OF_THE_MOMENT} == {
+        k: v for k, v in early.items() if k not in HEADERS_OF_THE_MOMENT
+    }
+    assert early["Content-Security-Policy"] and early["X-Frame-Options"] == "DENY"
+    assert early["X-Request-ID"] != whole["X-Request-ID"]
+    # A CSRF cookie of the reader's own, set as the whole stack sets it.
+    whole_cookie, early_cookie = whole.cookies["csrftoken"], second.cookies["csrftoken"]
+    assert early_cookie.value != whole_cookie.value
+    assert {k: whole_cookie[k] for k in ("path", "samesite", "httponly", "secure", "max-age")} == {
+        k: early_cookie[k] for k in ("path", "samesite", "httponly", "secure", "max-age")
+    }
+    # The token in the page goes with that cookie, and with no other.
+    (token,) = set(TOKEN.findall(early.content.decode()))
+    answer = second.post(
+        "/passwordreset/", {"username": "rita", "altcha": "x", "csrfmiddlewaretoken": token}
+    )
+    assert "The automatic check did not finish" in answer.content.decode()
+    first_token = TOKEN.findall(whole.content.decode())[0]
+    refused = second.post(
+        "/passwordreset/", {"username": "rita", "altcha": "x", "csrfmiddlewaretoken": first_token}
+    )
+    assert refused.status_code == 403
+    # A reader coming back with their cookie keeps their secret: the page's token is theirs.
+    again = second.get("/passwordreset/")
+    assert renders.times == 1
+    (token_again,) = set(TOKEN.findall(again.content.decode()))
+    assert (
+        "The automatic check did not finish"
+        in second.post(
+            "/passwordreset/",
+            {"username": "rita", "altcha": "x", "csrfmiddlewaretoken": token_again},
+        ).content.decode()
+    )
+
+
+def test_readers_with_more_than_a_csrf_or_language_cookie_get_the_whole_stack(monkeypatch):
+    renders = CountingRenders(monkeypatch)
+    Client().get("/passwordreset/")
+    assert renders.times == 1
+    for cookies in ({"sessionid": "anything"}, {"messages": "x"}, {"other": "1"}):
+        reader = Client()
+        for name, value in cookies.items():
+            reader.cookies[name] = value
+        assert reader.get("/passwordreset/").status_code == 200
+    assert renders.times == 4
+    Client().get("/passwordreset/?")  # an empty query string: not a plain reader either
+    Client().head("/passwordreset/")
+    assert renders.times == 4  # the query string and HEAD are rendered for the reader, fresh
+
+
+def test_the_early_answer_checks_the_host(monkeypatch):
+    Client().get("/passwordreset/")
+    refused = Client().get("/passwordreset/", HTTP_HOST="attacker.example")
+    assert refused.status_code == 400
+
+
+def test_the_early_answer_is_in_the_readers_language(monkeypatch):
+    from django.conf import settings
+
+    renders = CountingRenders(monkeypatch)
+    english = Client().get("/passwordreset/")
+    by_cookie = Client()
+    by_cookie.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = by_cookie.get("/passwordreset/")
+    french_again = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/passwordreset/")
+    assert renders.times == 2  # English, then French; the second French reader came early
+    assert 'lang="fr"' in french.content.decode() and french["Content-Language"] == "fr"
+    assert without_tokens(french.content.decode()) == without_tokens(french_again.content.decode())
+    assert french_again["Content-Language"] == "fr" and english["Content-Language"] == "en"
+
+
+def test_the_early_answer_is_counted_and_logged_under_its_view():
+    from sspr_site.metrics import REQUESTS
+
+    def served() -> float:
+        return REQUESTS.labels("passwordreset:start", "get", "200")._value.get()
+
+    Client().get("/passwordreset/")
+    before = served()
+    Client().get("/passwordreset/")
+    Client().get("/passwordreset/")
+    assert served() == before + 2
