@@ -3,15 +3,17 @@
 
 A new key is given at each step passed (docs/security.md §23). Django's engine writes the session
 under its new key at once, removes the old row with a read and a delete, and writes it again at
-the end of the request; here the old key is removed with one statement and the session is
-written once, under a new key, at the end of the request. A new key is a fresh 32-character
-random string; the database refuses a key that exists, and then another is drawn.
+the end of the request; here the old key is removed with one statement, in no transaction of
+its own, and the session is written once, under a new key, at the end of the request. A new key
+is a fresh 32-character random string; the database refuses a key that exists, and then another
+is drawn.
 """
 
 from __future__ import annotations
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
+from django.db import connections, router
 from django.utils.crypto import get_random_string
 
 
@@ -41,7 +43,13 @@ class SessionStore(cached_db.SessionStore):
                 return
             session_key = self.session_key
         self._cache.delete(self.cache_key_prefix + session_key)
-        self.model.objects.filter(session_key=session_key).delete()
+        # One statement: a queryset's delete() would wrap it in a transaction of its own (two
+        # more round trips at every step passed).
+        connection = connections[router.db_for_write(self.model)]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        column = connection.ops.quote_name(self.model._meta.get_field("session_key").column)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [session_key])  # noqa: S608
 
 
 def end_sessions_of(user_id: int) -> int:
