@@ -9,10 +9,18 @@ class PasswordResetConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
-        from sspr_site import kept_pages
-
         # The first page shows the policy's helpdesk contact: a change saved here shows on the
         # next page at once (sspr_site/kept_pages.py; other hosts within a second).
         post_save.connect(
-            kept_pages.forget_all, sender="policy.Policy", dispatch_uid="passwordreset.kept"
+            _forget_kept_pages, sender="policy.Policy", dispatch_uid="passwordreset.kept"
         )
+
+
+def _forget_kept_pages(*, using, **_signal) -> None:
+    from django.db import transaction
+
+    from sspr_site import kept_pages
+
+    kept_pages.forget_all()
+    # Again once the change is committed: a page kept in between was rendered from the old.
+    transaction.on_commit(kept_pages.forget_all, using=using)

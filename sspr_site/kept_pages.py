@@ -47,6 +47,8 @@ TOKEN_STAND_IN = "kept-page-token-" + secrets.token_hex(16)
 MOST = 64
 # Seconds an answer's version is taken as current before it is asked again (see above).
 STILL_CURRENT = 1.0
+# The clock those seconds are read from (tests move it).
+clock = time.monotonic
 
 _kept: OrderedDict[tuple, str] = OrderedDict()
 # Whole answers the middleware gives, by path and language (bounded: only kept pages, only the
@@ -64,6 +66,7 @@ class _Kept:
     version: Hashable
     version_of: Callable[[], Hashable]
     text: str
+    asked: float  # when `version` was read (clock)
 
 
 @dataclass
@@ -71,10 +74,10 @@ class _Answer:
     kept: _Kept
     headers: tuple[tuple[str, str], ...]
     match: ResolverMatch
-    asked: float  # when the version was last found current (time.monotonic)
+    asked: float  # when the version was last found current (clock)
 
     def current(self) -> bool:
-        now = time.monotonic()
+        now = clock()
         if now - self.asked < STILL_CURRENT:
             return True
         if self.kept.version_of() != self.kept.version:
@@ -105,10 +108,11 @@ def render_kept(
 ) -> HttpResponse:
     """`render(request, template_name, context)`, from the kept text when the page is the same
     for everyone (`kept` and `same_for_everyone`). `version_of()` changes when anything the
-    page shows besides its words does; it is asked again before each answer the middleware
-    gives."""
+    page shows besides its words does; it is asked here, and again before the middleware's
+    answers once `STILL_CURRENT` seconds have passed since it was last asked."""
     if not (kept and same_for_everyone(request)):
         return render(request, template_name, context)
+    asked = clock()
     version = version_of()
     language = translation.get_language()
     key = (template_name, language, request.path, version)
@@ -123,7 +127,7 @@ def render_kept(
             while len(_kept) > MOST:
                 _kept.popitem(last=False)
     response = HttpResponse(text.replace(TOKEN_STAND_IN, get_token(request)))
-    response.kept_page = _Kept(request.path, language, version, version_of, text)
+    response.kept_page = _Kept(request.path, language, version, version_of, text, asked)
     return response
 
 
@@ -154,14 +158,14 @@ class KeptPageMiddleware:
         # The language LocaleMiddleware would choose (no language in the path: see above).
         language = translation.get_language_from_request(request)
         answer = _answers.get((request.path, language))
-        if (
-            answer is not None
-            and answer.current()
+        if answer is not None and answer.current():
+            # In the reader's language, as LocaleMiddleware would, for the error page too.
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
             # The host checked (DisallowedHost is the 400 it is everywhere); a redirect the
             # common middleware would give is left to the whole stack.
-            and self.common.process_request(request) is None
-        ):
-            return self.answer(request, answer)
+            if self.common.process_request(request) is None:
+                return self.answer(request, answer)
         response = self.get_response(request)
         kept = getattr(response, "kept_page", None)
         if (
@@ -174,7 +178,7 @@ class KeptPageMiddleware:
         ):
             with _lock:
                 _answers[(request.path, language)] = _Answer(
-                    kept, tuple(response.headers.items()), request.resolver_match, time.monotonic()
+                    kept, tuple(response.headers.items()), request.resolver_match, kept.asked
                 )
         return response
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils.crypto import get_random_string
 
 
@@ -44,11 +44,13 @@ class SessionStore(cached_db.SessionStore):
             session_key = self.session_key
         self._cache.delete(self.cache_key_prefix + session_key)
         # One statement: a queryset's delete() would wrap it in a transaction of its own (two
-        # more round trips at every step passed).
-        connection = connections[router.db_for_write(self.model)]
+        # more round trips at every step passed outside one). Nothing refers to a session row
+        # and nothing listens for its deletion, so there is nothing else to delete or tell.
+        using = router.db_for_write(self.model)
+        connection = connections[using]
         table = connection.ops.quote_name(self.model._meta.db_table)
         column = connection.ops.quote_name(self.model._meta.get_field("session_key").column)
-        with connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [session_key])  # noqa: S608
 
 

@@ -62,7 +62,7 @@ def test_each_language_keeps_its_own_page():
     german = Client(HTTP_ACCEPT_LANGUAGE="de").get("/passwordreset/").content.decode()
     english_again = Client().get("/passwordreset/").content.decode()
     assert "Reset your password or unlock your account" in english
-    assert 'lang="de"' in german and "Reset your password or unlock" not in german
+    assert '<html lang="de"' in german and "Reset your password or unlock" not in german
     assert without_tokens(english) == without_tokens(english_again)
 
 
@@ -81,12 +81,14 @@ def test_a_change_made_elsewhere_shows_within_a_second(monkeypatch):
     from sspr_site import shared_cache
 
     now = [1000.0]
-    monkeypatch.setattr(kept_pages.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(kept_pages, "clock", lambda: now[0])
     Client().get("/passwordreset/")  # kept
     Client().get("/passwordreset/")  # answered early
     Policy.objects.filter(pk=Policy.load().pk).update(helpdesk_contact="desk@example.org")
     shared_cache.forget(CACHE_KEY)  # as when the policy's cache entry ends
-    now[0] += kept_pages.STILL_CURRENT
+    now[0] += kept_pages.STILL_CURRENT * 0.9
+    assert "desk@example.org" not in Client().get("/passwordreset/").content.decode()
+    now[0] += kept_pages.STILL_CURRENT * 0.1
     assert "desk@example.org" in Client().get("/passwordreset/").content.decode()
 
 
@@ -153,6 +155,20 @@ class CountingRenders:
         monkeypatch.setattr(views, "render_kept", counted)
 
 
+class CountingEarlyAnswers:
+    """How many answers the middleware gave before the rest of the stack."""
+
+    def __init__(self, monkeypatch):
+        self.times = 0
+        real = kept_pages.KeptPageMiddleware.answer
+
+        def counted(middleware, request, answer):
+            self.times += 1
+            return real(middleware, request, answer)
+
+        monkeypatch.setattr(kept_pages.KeptPageMiddleware, "answer", counted)
+
+
 HEADERS_OF_THE_MOMENT = {"Expires", "X-Request-ID"}
 
 
@@ -200,22 +216,26 @@ def test_a_plain_reader_gets_the_whole_stacks_answer_before_the_rest_of_it_runs(
 
 
 def test_readers_with_more_than_a_csrf_or_language_cookie_get_the_whole_stack(monkeypatch):
-    renders = CountingRenders(monkeypatch)
+    renders, early = CountingRenders(monkeypatch), CountingEarlyAnswers(monkeypatch)
     Client().get("/passwordreset/")
-    assert renders.times == 1
+    Client().get("/passwordreset/")
+    assert (renders.times, early.times) == (1, 1)
     for cookies in ({"sessionid": "anything"}, {"messages": "x"}, {"other": "1"}):
         reader = Client()
         for name, value in cookies.items():
             reader.cookies[name] = value
         assert reader.get("/passwordreset/").status_code == 200
-    assert renders.times == 4
-    Client().get("/passwordreset/?")  # an empty query string: not a plain reader either
-    Client().head("/passwordreset/")
-    assert renders.times == 4  # the query string and HEAD are rendered for the reader, fresh
+    assert (renders.times, early.times) == (4, 1)  # each rendered through the whole stack
+    # A query string, even one that parses to nothing: the page is rendered for the reader.
+    assert "?&amp;" in Client().get("/passwordreset/?&").content.decode()
+    assert early.times == 1
 
 
 def test_the_early_answer_checks_the_host(monkeypatch):
+    early = CountingEarlyAnswers(monkeypatch)
     Client().get("/passwordreset/")
+    assert Client().get("/passwordreset/", HTTP_HOST="localhost").status_code == 200
+    assert early.times == 1  # another allowed host is answered early
     refused = Client().get("/passwordreset/", HTTP_HOST="attacker.example")
     assert refused.status_code == 400
 
@@ -230,12 +250,12 @@ def test_the_early_answer_is_in_the_readers_language(monkeypatch):
     french = by_cookie.get("/passwordreset/")
     french_again = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/passwordreset/")
     assert renders.times == 2  # English, then French; the second French reader came early
-    assert 'lang="fr"' in french.content.decode() and french["Content-Language"] == "fr"
+    assert '<html lang="fr"' in french.content.decode() and french["Content-Language"] == "fr"
     assert without_tokens(french.content.decode()) == without_tokens(french_again.content.decode())
     assert french_again["Content-Language"] == "fr" and english["Content-Language"] == "en"
 
 
-def test_the_early_answer_is_counted_and_logged_under_its_view():
+def test_the_early_answer_is_counted_under_its_view():
     from sspr_site.metrics import REQUESTS
 
     def served() -> float:
@@ -246,3 +266,11 @@ def test_the_early_answer_is_counted_and_logged_under_its_view():
     Client().get("/passwordreset/")
     Client().get("/passwordreset/")
     assert served() == before + 2
+
+
+def test_a_refused_host_is_told_in_the_readers_language():
+    Client(HTTP_ACCEPT_LANGUAGE="de").get("/passwordreset/")  # kept in German
+    Client().get("/passwordreset/")  # the last answer before was in English
+    refused = Client(HTTP_ACCEPT_LANGUAGE="de").get("/passwordreset/", HTTP_HOST="bad.example")
+    assert refused.status_code == 400
+    assert '<html lang="de"' in refused.content.decode()
