@@ -3,7 +3,9 @@ at once in the database and the cache, the session's data carried over (docs/sec
 
 from __future__ import annotations
 
+import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.test import Client
@@ -47,7 +49,26 @@ def test_the_cookie_from_before_sign_in_no_longer_opens_the_session(client, make
     assert response.status_code == 302 and "/signin/" in response["Location"]
 
 
-def test_a_key_that_exists_is_never_given_twice(db, monkeypatch):
+# Each store test runs inside a transaction (Django's save, a savepoint) and outside one (the
+# plain statements of sspr_site/sessions.py).
+IN_AND_OUT = pytest.mark.parametrize(
+    "outside",
+    [
+        pytest.param(False, marks=pytest.mark.django_db),
+        pytest.param(True, marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+
+
+def is_outside(outside: bool) -> None:
+    from django.db import connection
+
+    assert connection.in_atomic_block is not outside
+
+
+@IN_AND_OUT
+def test_a_key_that_exists_is_never_given_twice(outside, monkeypatch):
+    is_outside(outside)
     taken = SessionStore()
     taken["who"] = "first"
     taken.save()
@@ -58,3 +79,34 @@ def test_a_key_that_exists_is_never_given_twice(db, monkeypatch):
     second.save()
     assert second.session_key == "z" * 32
     assert SessionStore(taken.session_key).load() == {"who": "first"}
+
+
+@IN_AND_OUT
+def test_a_session_is_written_and_read_back_in_and_out_of_a_transaction(outside):
+    is_outside(outside)
+    session = SessionStore()
+    session["who"] = "rita"
+    session.save()
+    session["who"] = "sam"
+    session.save()
+    caches[settings.SESSION_CACHE_ALIAS].clear()  # from the database, not the cache
+    again = SessionStore(session.session_key)
+    assert again.load() == {"who": "sam"}
+    row = Session.objects.get(session_key=session.session_key)
+    assert abs((row.expire_date - again.get_expiry_date()).total_seconds()) < 5
+
+
+@IN_AND_OUT
+def test_a_session_ended_elsewhere_is_not_written_again(outside):
+    """Signed out in another tab while a request was under way: its save is refused (Django's
+    middleware answers that the session was interrupted), and nothing is written back."""
+    is_outside(outside)
+    session = SessionStore()
+    session["who"] = "rita"
+    session.save()
+    SessionStore(session.session_key).delete()
+    session["who"] = "sam"
+    with pytest.raises(UpdateError):
+        session.save()
+    assert not Session.objects.filter(session_key=session.session_key).exists()
+    assert SessionStore(session.session_key).load() == {}
