@@ -51,7 +51,12 @@ def record_change(
     ended = Q(created_at__lt=now - datetime.timedelta(days=LINK_DAYS)) & (
         Q(cooling_until__isnull=True) | Q(cooling_until__lte=now)
     )
-    MethodChange.objects.filter(ended, user=user).delete()
+    # Read first: in the usual case there is nothing to drop, and a delete() would open a
+    # transaction and collect the blocks naming each change for nothing.
+    if ended_ids := list(
+        MethodChange.objects.filter(ended, user=user).values_list("pk", flat=True)
+    ):
+        MethodChange.objects.filter(pk__in=ended_ids).delete()
     MethodChange.objects.filter(user=user, method=str(method.kind)).update(cooling_until=None)
     return MethodChange.objects.create(
         user=user,

@@ -223,3 +223,43 @@ def test_a_replaced_phone_comes_back(make_user, settings):
     phone = AuthenticationPhone.objects.get(user=rita)
     assert str(phone.number) == "+447400123456" and phone.verified_at
     assert MethodChange.objects.get(pk=change.pk).previous == ""
+
+
+def test_changes_past_their_link_and_cooling_are_dropped_at_the_next_change(make_user):
+    """What a change keeps (the earlier number, sealed) lasts no longer than its link, or its
+    cooling-off if that is longer: the next change drops it, and a pause it led to stays."""
+    from methods.models import BlockReason
+    from methods.not_me import record_change
+    from methods.registry import REGISTRY
+
+    rita, sam = make_user("rita"), make_user("sam")
+    phone, email = REGISTRY["phone"], REGISTRY["email"]
+    now = timezone.now()
+    made = {
+        name: record_change(user=who, method=method, action="added", previous="+447400111222")
+        for name, who, method in (
+            ("old", rita, phone),
+            ("cooling", rita, email),
+            ("recent", rita, phone),
+            ("sam's", sam, phone),
+        )
+    }
+    for name, days_ago, cooling_days in (
+        ("old", 8, None),
+        ("cooling", 9, 1),
+        ("recent", 6, None),
+        ("sam's", 30, None),
+    ):
+        MethodChange.objects.filter(pk=made[name].pk).update(
+            created_at=now - timedelta(days=days_ago),
+            cooling_until=now + timedelta(days=cooling_days) if cooling_days else None,
+        )
+    SelfServiceBlock.objects.create(user=rita, reason=BlockReason.NOT_ME, change=made["old"])
+    newest = record_change(user=rita, method=REGISTRY["questions"], action="added")
+    assert set(MethodChange.objects.filter(user=rita).values_list("pk", flat=True)) == {
+        made["cooling"].pk,
+        made["recent"].pk,
+        newest.pk,
+    }
+    assert SelfServiceBlock.objects.get(user=rita).change is None  # the pause stays
+    assert MethodChange.objects.filter(pk=made["sam's"].pk).exists()  # another person's
