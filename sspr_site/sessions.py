@@ -26,21 +26,29 @@ logger = logging.getLogger("django.contrib.sessions")
 
 
 class SessionStore(cached_db.SessionStore):
-    def save(self, must_create=False):
+    def _database(self):
+        """The session table's database: its alias, its connection, and the table's and its
+        columns' quoted names (key, data, expiry) for the plain statements below."""
         using = router.db_for_write(self.model)
         connection = connections[using]
+        meta, quote = self.model._meta, connection.ops.quote_name
+        names = (
+            quote(meta.db_table),
+            *(
+                quote(meta.get_field(f).column)
+                for f in ("session_key", "session_data", "expire_date")
+            ),
+        )
+        return using, connection, names
+
+    def save(self, must_create=False):
+        _using, connection, (table, key, data, expires) = self._database()
         if self.session_key is None or connection.in_atomic_block:
             return super().save(must_create)
         row = self.create_model_instance(self._get_session(no_load=must_create))
-        fields = self.model._meta
-        table = connection.ops.quote_name(fields.db_table)
-        key, data, expires = (
-            connection.ops.quote_name(fields.get_field(name).column)
-            for name in ("session_key", "session_data", "expire_date")
-        )
         values = [
             row.session_data,
-            fields.get_field("expire_date").get_db_prep_save(row.expire_date, connection),
+            self.model._meta.get_field("expire_date").get_db_prep_save(row.expire_date, connection),
             row.session_key,
         ]
         with connection.cursor() as cursor:
@@ -92,12 +100,9 @@ class SessionStore(cached_db.SessionStore):
         # One statement: a queryset's delete() would wrap it in a transaction of its own (two
         # more round trips at every step passed outside one). Nothing refers to a session row
         # and nothing listens for its deletion, so there is nothing else to delete or tell.
-        using = router.db_for_write(self.model)
-        connection = connections[using]
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        column = connection.ops.quote_name(self.model._meta.get_field("session_key").column)
+        using, connection, (table, key, _data, _expires) = self._database()
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [session_key])  # noqa: S608
+            cursor.execute(f"DELETE FROM {table} WHERE {key} = %s", [session_key])  # noqa: S608
 
 
 def end_sessions_of(user_id: int) -> int:
