@@ -216,9 +216,10 @@ def counts_for_user(user, method) -> bool:
 def identity_proven(state: ResetState, user, policy: Policy) -> bool:
     """Enough methods passed, by the one reset rule (methods.reset_rule). Never for a proof
     before a change: it ends at the setup pages, never at a new password."""
-    if user is None or state.action == Action.PROVE:
-        return False
-    return ResetRule.of(policy).allows(proof_of(state, user, policy))
+    # The rule is worked out whether or not the name matched an account: the step takes the
+    # same time either way (docs/security.md, "No enumeration"); only the answer differs.
+    allowed = ResetRule.of(policy).allows(proof_of(state, user, policy))
+    return allowed and user is not None and state.action != Action.PROVE
 
 
 def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
