@@ -1,11 +1,12 @@
 """What a web process loads before its first request (sspr_site/wsgi.py).
 
 Django imports the URL configuration and every view behind it, reads each language's catalogue
-and compiles each template on first use: in a fresh gunicorn worker that was about a second of
-CPU spread over its first requests, and a second's wait for whoever came first
-(docs/performance.md, "Web processes"). Each app may add its own (`warm_up()` on its app
-config). gunicorn loads the site once in its master process (`preload_app`), so this runs once
-and every worker starts with all of it in memory, shared with its siblings.
+and compiles each template on first use (the forms' templates in an engine of their own): in a
+fresh gunicorn worker that was about a second of CPU spread over its first requests, and a
+second's wait for whoever came first (docs/performance.md, "Web processes"). Each app may add
+its own (`warm_up()` on its app config). gunicorn loads the site once in its master process
+(`preload_app`), so this runs once and every worker starts with all of it in memory, shared with
+its siblings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.forms.renderers import get_default_renderer
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 from django.urls import get_resolver
@@ -34,6 +36,17 @@ def project_templates() -> list[str]:
     return sorted(names)
 
 
+def form_templates() -> list[str]:
+    """The templates forms render through their own engine (Django's form renderer): Django's
+    own form and widget templates and the project's widgets."""
+    import django.forms
+
+    root = Path(django.forms.__file__).parent / "templates"
+    names = {str(path.relative_to(root)) for path in root.rglob("*.html")}
+    names.update(name for name in project_templates() if "/widgets/" in f"/{name}")
+    return sorted(names)
+
+
 def warm_up() -> None:
     resolver = get_resolver()
     resolver.url_patterns  # noqa: B018 (imports every urls module and view)
@@ -46,6 +59,12 @@ def warm_up() -> None:
         except (TemplateDoesNotExist, TemplateSyntaxError):
             # A template of a page never shown here (a method switched off) is still
             # compiled when it is first asked for, and says then what is wrong.
+            continue
+    renderer = get_default_renderer()
+    for name in form_templates():
+        try:
+            renderer.get_template(name)
+        except (TemplateDoesNotExist, TemplateSyntaxError):
             continue
     # What an app builds on first use and keeps (an app config's `warm_up`).
     for app in apps.get_app_configs():

@@ -21,14 +21,21 @@ def test_every_template_of_the_project_compiles():
 
 
 def test_the_served_application_starts_with_views_templates_and_countries_loaded():
+    """And the forms' own templates, and the list of common passwords."""
     code = (
         "import sys, sspr_site.wsgi;"
         "from django.template import engines;"
         "from methods.code.phone_numbers import _all_region_choices;"
         "loader = engines['django'].engine.template_loaders[0];"
+        "from django.forms.renderers import get_default_renderer;"
+        "from django.contrib.auth.password_validation import get_default_password_validators;"
+        "forms = get_default_renderer().engine.engine.template_loaders[0];"
         "print('passwordreset.views' in sys.modules, 'registration.views' in sys.modules,"
         " 'passwordreset/start.html' in loader.get_template_cache,"
-        " _all_region_choices.cache_info().currsize >= 10)"
+        " _all_region_choices.cache_info().currsize >= 10,"
+        " 'django/forms/widgets/input.html' in forms.get_template_cache,"
+        " 'methods/widgets/one_pass_select.html' in forms.get_template_cache,"
+        " get_default_password_validators.cache_info().currsize == 1)"
     )
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code],
@@ -38,4 +45,4 @@ def test_the_served_application_starts_with_views_templates_and_countries_loaded
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "warm-up-test-" + "k" * 40},
     )
-    assert result.stdout.split() == ["True"] * 4, result.stderr[-2000:]
+    assert result.stdout.split() == ["True"] * 7, result.stderr[-2000:]
