@@ -105,8 +105,9 @@ def _methods_query() -> QuerySet:
     )
 
 
-# The same query for one person, turned into SQL once per database connection
-# (sspr_site/compiled_query.py): most pages of /ssprsetup load it.
+# The same query for one person, turned into SQL once per database connection, and on
+# PostgreSQL planned once per connection (sspr_site/compiled_query.py): most pages of
+# /ssprsetup load it, some several times.
 _ONE_PERSON = OneRow(_methods_query)
 
 

@@ -13,18 +13,28 @@ The keys are the primary key unless others are named (`OneRow(build, "user", "me
 must select at most one row (the first is taken, in no particular order). The query it is
 given must not depend on the time it is built or on settings that change while the process
 runs.
+
+On PostgreSQL each of these queries is also a prepared statement of the connection: the
+database plans it once per connection, not at every use. For the person's methods that is most
+of its cost (about 1.3 ms of planning, 0.4 ms of running); for a lookup by key, a few hundredths
+of a millisecond. `DATABASE_PREPARED_STATEMENTS=0` turns that off, for a connection pooler in
+transaction mode that cannot keep a connection's prepared statements (sspr_site/settings.py).
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
+
+from sspr_site.conf import app_settings
 
 # Stands for a key in the compiled SQL's parameters until a use puts the real one there.
 PLACEHOLDER = -2_104_729_931  # within every backend's integer range
@@ -118,7 +128,7 @@ class OneRow:
         for (position, kind), value in zip(positions, values, strict=True):
             # Choices are str or int subclasses: the drivers are given the plain value.
             params[position] = None if value is None else kind(value)
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
@@ -133,6 +143,53 @@ class OneRow:
         if prefetches:
             prefetch_related_objects([instance], *prefetches)
         return instance
+
+
+def _cursor(connection):
+    """Django's cursor on `connection`; on PostgreSQL, one that binds the values on the server
+    and runs the query as the connection's prepared statement."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    # What connection.cursor() does first: a broken or old connection is replaced.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    if not app_settings.DB_PREPARED_STATEMENTS:
+        return connection.cursor()
+    with connection.wrap_database_errors:
+        cursor = _prepared_cursor_class()(connection.connection)
+        _same_time_zone(connection, cursor)
+        return connection._prepare_cursor(cursor)
+
+
+@functools.cache
+def _prepared_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            super().execute(query, params, prepare=True, binary=binary)
+            # Django's record of the queries run (when it keeps one) reads the text from here,
+            # which psycopg leaves empty for a statement bound on the server.
+            self._query = _Text(query.encode())
+            return self
+
+    return PreparedCursor
+
+
+@dataclass(frozen=True)
+class _Text:
+    query: bytes
+
+
+def _same_time_zone(connection, cursor) -> None:
+    """Timestamps read in the connection's time zone, as Django's own cursors do."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:
+        register_tzloader(connection.timezone, cursor)
 
 
 def _people() -> QuerySet:

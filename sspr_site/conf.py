@@ -34,5 +34,8 @@ app_settings = AppSettings(
         # (empty: "file").
         "PROBE_USERNAME": Setting("", str),
         "PROBE_MAILBOX": Setting("", str),
+        # On PostgreSQL, the lookups every request makes are prepared statements of each
+        # connection (sspr_site/compiled_query.py); off behind a pooler that cannot keep them.
+        "DB_PREPARED_STATEMENTS": Setting(True, bool),
     }
 )

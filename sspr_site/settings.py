@@ -160,6 +160,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# On PostgreSQL, the lookups every request makes are prepared statements of each connection,
+# planned once (sspr_site/compiled_query.py). 0 turns that off, for a connection pooler in
+# transaction mode that cannot keep a connection's prepared statements.
+SSPR_DB_PREPARED_STATEMENTS = os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0"
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two requests racing for the same
     # one-time code queue up instead of failing with "database is locked".
@@ -187,6 +192,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     if "jit" not in _options.get("options", ""):
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+    if SSPR_DB_PREPARED_STATEMENTS:
+        # Django switches psycopg's prepared statements off; the cursor of a query that asks
+        # for one (sspr_site/compiled_query.py) needs them on. Django's own cursors bind their
+        # values in Python and are never prepared, whatever this says.
+        _options.setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -144,3 +144,43 @@ def test_the_signed_in_person_is_read_with_the_compiled_query(person, client):
     type(person).objects.filter(pk=person.pk).update(is_active=False)
     assert active_user(person.pk) is None
     assert client.get("/ssprsetup/").status_code == 302
+
+
+def _prepared_statements() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_query_is_planned_once_per_connection(person):
+    """A prepared statement of the connection: the database plans it once, not at every use
+    (about 1.3 ms of its 1.7 ms), and it gives the same row."""
+    from django.db import connection
+
+    expected = _methods_query().filter(pk=person.pk).first()
+    for _ in range(3):
+        loaded = UserMethods.load(person)
+        assert annotations(loaded.user) == annotations(expected)
+    assert sum("sspr_cools_phone" in text for text in _prepared_statements()) == 1
+    # A new connection prepares it again, on its first use.
+    connection.close()
+    assert UserMethods.load(person).user.username == "rita"
+    assert sum("sspr_cools_phone" in text for text in _prepared_statements()) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_can_be_turned_off_for_a_pooler(person, settings):
+    """DATABASE_PREPARED_STATEMENTS=0: nothing is prepared (a pooler in transaction mode
+    would hand the statement's name to another connection), and the row is the same."""
+    from django.db import connection
+
+    connection.close()
+    settings.SSPR_DB_PREPARED_STATEMENTS = False
+    loaded = UserMethods.load(person)
+    assert loaded.records["phone"].number == "+447400123456"
+    assert not any("sspr_cools_phone" in text for text in _prepared_statements())
