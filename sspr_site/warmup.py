@@ -3,10 +3,10 @@
 Django imports the URL configuration and every view behind it, reads each language's catalogue
 and compiles each template on first use (the forms' templates in an engine of their own): in a
 fresh gunicorn worker that was about a second of CPU spread over its first requests, and a
-second's wait for whoever came first (docs/performance.md, "Web processes"). Each app may add
-its own (`warm_up()` on its app config). gunicorn loads the site once in its master process
-(`preload_app`), so this runs once and every worker starts with all of it in memory, shared with
-its siblings.
+second's wait for whoever came first (docs/performance.md, "Resets and registrations per core").
+Each app may add its own (`warm_up()` on its app config). gunicorn loads the site once in its
+master process (`preload_app`), so this runs once and every worker starts with all of it in
+memory, shared with its siblings.
 """
 
 from __future__ import annotations
