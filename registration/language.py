@@ -81,7 +81,11 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
             user_id=user.pk, defaults={"language": code, "chosen": True}
         )
     elif _STORED.get(user.pk) is None:
-        PreferredLanguage.objects.get_or_create(user_id=user.pk, defaults={"language": code})
+        # One statement that stores nothing if another request stored one first (the same as
+        # get_or_create, without its read again and its savepoint).
+        PreferredLanguage.objects.bulk_create(
+            [PreferredLanguage(user_id=user.pk, language=code)], ignore_conflicts=True
+        )
 
 
 @require_POST

@@ -111,17 +111,18 @@ def code_issue(
     with transaction.atomic():
         device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
         if device is None:  # the first code for this method and purpose
-            lost = None
             try:
                 with transaction.atomic():  # of two first sends at once, one inserts
-                    VerificationCode.objects.create(
+                    # The new row is this transaction's until it commits: no one else can
+                    # lock it, so it needs no locked read.
+                    device = VerificationCode.objects.create(
                         user=user, method=method.kind, purpose=purpose, name=method.kind
                     )
-            except IntegrityError as error:
-                lost = error
-            device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-            if device is None:  # not the other send's row: the insert failed for another reason
-                raise lost or RuntimeError("the code row was not found after its insert")
+            except IntegrityError:
+                # The other send inserted first: its row, once it commits.
+                device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+                if device is None:  # not the other send's row: the insert failed otherwise
+                    raise
         corrected = bool(device.destination) and device.destination != destination
         if corrected and device.token:
             device.void()

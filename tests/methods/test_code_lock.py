@@ -58,3 +58,62 @@ def test_a_code_being_checked_is_locked_against_a_second_check(make_user):
     finally:
         done.set()
         thread.join(timeout=30)
+
+
+def test_two_first_sends_at_once_share_one_code_row(make_user, settings):
+    """The first code for a method and purpose inserts its row. Of two first sends at once, one
+    inserts and holds the new row until it commits; the other's insert waits for that, finds the
+    row taken, and goes on with it, locked: neither fails, and there is one row."""
+    from methods.code.flows import code_issue
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    owner = make_user("owner")
+    phone = REGISTRY["phone"]
+    policy = Policy.load()  # stored before either send, so neither waits for the other's
+    inserted, release = threading.Event(), threading.Event()
+    results, failures = {}, []
+
+    def send(name: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                results[name] = code_issue(
+                    user=owner,
+                    method=phone,
+                    purpose=Purpose.REGISTER,
+                    destination="+447400123456",
+                    channel="sms",
+                    binding=name,
+                    ip="192.0.2.1",
+                    policy=policy,
+                )
+                if hold:  # the new row stays this transaction's until it commits
+                    inserted.set()
+                    release.wait(timeout=30)
+        except Exception as error:  # noqa: BLE001 (the test reports it)
+            failures.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=send, args=("first", True))
+    first.start()
+    assert inserted.wait(timeout=30)
+    second = threading.Thread(target=send, args=("second", False))
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive()  # its insert waits for the first send's commit
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> %s",
+            [connection.connection.info.backend_pid],
+        )
+        (waiting,) = cursor.fetchall()
+    assert waiting[0].startswith('INSERT INTO "methods_verificationcode"')
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert failures == []
+    assert results["first"].sent and results["second"].sent
+    (row,) = VerificationCode.objects.filter(user=owner, purpose=Purpose.REGISTER)
+    assert row.method == MethodKind.AUTHENTICATION_PHONE and row.token
