@@ -148,13 +148,11 @@ class OneRow:
 def _cursor(connection):
     """Django's cursor on `connection`; on PostgreSQL, one that binds the values on the server
     and runs the query as the connection's prepared statement."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not app_settings.DB_PREPARED_STATEMENTS:
         return connection.cursor()
     # What connection.cursor() does first: a broken or old connection is replaced.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    if not app_settings.DB_PREPARED_STATEMENTS:
-        return connection.cursor()
     with connection.wrap_database_errors:
         cursor = _prepared_cursor_class()(connection.connection)
         _same_time_zone(connection, cursor)

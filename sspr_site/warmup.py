@@ -36,15 +36,27 @@ def project_templates() -> list[str]:
     return sorted(names)
 
 
-def form_templates() -> list[str]:
+def form_templates(project: list[str] | None = None) -> list[str]:
     """The templates forms render through their own engine (Django's form renderer): Django's
-    own form and widget templates and the project's widgets."""
+    own form and widget templates and the project's widgets (of `project`, the project's
+    templates when already listed)."""
     import django.forms
 
     root = Path(django.forms.__file__).parent / "templates"
     names = {str(path.relative_to(root)) for path in root.rglob("*.html")}
-    names.update(name for name in project_templates() if "/widgets/" in f"/{name}")
+    project = project_templates() if project is None else project
+    names.update(name for name in project if "/widgets/" in f"/{name}")
     return sorted(names)
+
+
+def _compile(get_template_of, names: list[str]) -> None:
+    for name in names:
+        try:
+            get_template_of(name)
+        except (TemplateDoesNotExist, TemplateSyntaxError):
+            # A template of a page never shown here (a method switched off) is still
+            # compiled when it is first asked for, and says then what is wrong.
+            continue
 
 
 def warm_up() -> None:
@@ -53,19 +65,9 @@ def warm_up() -> None:
     resolver.reverse_dict  # noqa: B018
     for code, _name in settings.LANGUAGES:
         translation.trans_real.translation(code)
-    for name in project_templates():
-        try:
-            get_template(name)
-        except (TemplateDoesNotExist, TemplateSyntaxError):
-            # A template of a page never shown here (a method switched off) is still
-            # compiled when it is first asked for, and says then what is wrong.
-            continue
-    renderer = get_default_renderer()
-    for name in form_templates():
-        try:
-            renderer.get_template(name)
-        except (TemplateDoesNotExist, TemplateSyntaxError):
-            continue
+    project = project_templates()
+    _compile(get_template, project)
+    _compile(get_default_renderer().get_template, form_templates(project))
     # What an app builds on first use and keeps (an app config's `warm_up`).
     for app in apps.get_app_configs():
         if callable(getattr(app, "warm_up", None)):
