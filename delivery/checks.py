@@ -24,24 +24,35 @@ from .conf import app_settings
 from .outbox import QUEUE_NAME, uses_queue
 from .tracking import due_seconds
 
+# The probe's own client, with the probe's short timeouts, made once per process and kept for
+# the next probe: a new client each time cost a TCP connection, its handshake and about 7 ms of
+# CPU (redis-py looks its own version up for every connection it opens), every few seconds on
+# every host. A connection that broke is replaced by redis-py on the next probe.
+_probe: tuple[tuple[str, float], redis.Redis] | None = None
+
+
+def probe_client() -> redis.Redis:
+    global _probe
+    where = (settings.RQ_QUEUES[QUEUE_NAME]["URL"], float(app_settings.CACHE_TIMEOUT))
+    if _probe is None or _probe[0] != where:
+        if _probe is not None:
+            _probe[1].close()
+        client = redis.Redis.from_url(
+            where[0], socket_timeout=where[1], socket_connect_timeout=where[1]
+        )
+        _probe = (where, client)
+    return _probe[1]
+
 
 @register("queue")
 def check_queue() -> dict[str, str] | None:
     if not uses_queue():
         return None  # messages are sent in process: nothing else to reach
-    timeout = float(app_settings.CACHE_TIMEOUT)
-    client = redis.Redis.from_url(
-        settings.RQ_QUEUES[QUEUE_NAME]["URL"],
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-    )
-    try:
-        if not client.ping():
-            raise ConnectionError("no PONG")
-        queue = Queue(QUEUE_NAME, connection=client)
-        return {"worker": worker_status(queue), "backlog": backlog_status(queue)}
-    finally:
-        client.close()
+    client = probe_client()
+    if not client.ping():
+        raise ConnectionError("no PONG")
+    queue = Queue(QUEUE_NAME, connection=client)
+    return {"worker": worker_status(queue), "backlog": backlog_status(queue)}
 
 
 def worker_status(queue: Queue) -> str:

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import redis
 from django.test import override_settings
 
 from tests.support.redis_server import REDIS_SERVER, redis_server, silent_listener
@@ -184,3 +185,27 @@ def test_with_the_queue_and_no_worker_readiness_fails(client, tmp_path, settings
     assert response.status_code == 503
     body = response.json()
     assert (body["queue"], body["worker"], body["backlog"]) == ("ok", "no live worker", "ok")
+
+
+@needs_redis_server
+@pytest.mark.django_db
+def test_queue_probes_share_one_connection_and_find_redis_again(client, tmp_path, settings):
+    """haproxy probes every few seconds: each probe goes over the process's one probe client
+    (delivery/checks.py), not a new connection with its handshake; a Redis that went away and
+    came back is found again by the next probe, without restarting the site."""
+    settings.SSPR_DELIVERY = "queue"
+    with redis_server(tmp_path) as server:
+        settings.RQ_QUEUES = {"sspr": {"URL": server.url}}
+        watcher = redis.Redis.from_url(server.url)
+        client.get("/readyz")
+        opened = watcher.info("stats")["total_connections_received"]
+        for _ in range(10):
+            assert client.get("/readyz").json()["queue"] == "ok"
+        # The watcher's own INFO goes over the connection it already has.
+        assert watcher.info("stats")["total_connections_received"] - opened == 0
+        port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+        server.terminate()
+        server.wait(timeout=10)
+        assert client.get("/readyz").json()["queue"] == "unavailable"
+    with redis_server(tmp_path, port=port):
+        assert client.get("/readyz").json()["queue"] == "ok"

@@ -14,9 +14,10 @@ REDIS_SERVER = shutil.which("redis-server")
 
 
 @contextmanager
-def redis_server(tmp_path):
-    """Start redis-server; yield its URL. The caller may stop it early with .terminate()."""
-    port = free_port()
+def redis_server(tmp_path, port: int | None = None):
+    """Start redis-server (on `port`, to stand in for one that was stopped); yield the process,
+    its URL as `.url`. The caller may stop it early with .terminate()."""
+    port = port or free_port()
     process = subprocess.Popen(  # noqa: S603
         [
             REDIS_SERVER,
