@@ -8,6 +8,7 @@ method that really matches can pass, and nothing tells which case applies.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import secrets
 import time
@@ -79,6 +80,14 @@ def _count_for(key: str, window: int) -> int:
     return counting.count(key, window + 60)
 
 
+@functools.cache
+def _by_name() -> OneRow:
+    """The account a typed name is, by the user model's name field: the same query for every
+    name (sspr_site/compiled_query.py)."""
+    User = get_user_model()
+    return OneRow(lambda: User._default_manager.all(), User.USERNAME_FIELD)
+
+
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = accounts().canonical_username(username)
@@ -96,7 +105,7 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
         # The block holds its own end time, so it ends on time whatever the cache's clock.
         cache.add(blocked_key, time.time() + BLOCK_SECONDS, timeout=BLOCK_SECONDS + 60)
     User = get_user_model()
-    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    user = _by_name().get(username)
     policy = Policy.load()
     # For an unknown name, ask the same scope question about nobody (id 0): the same queries.
     in_scope = policy.in_scope(user or User(pk=0, is_active=True))
