@@ -19,10 +19,13 @@ def expiry_reminders_summary() -> dict | None:
     """The last reminder run (its time, how many were reminded, how many passwords expired
     within 14 days as it read them): one query, never the directory."""
     from directory.accounts import config
-    from directory.expiry_reminders import last_run
 
     if not config().enabled:
         return None
+    # Only in directory mode: the reminders read the directory, and the embedded mode runs
+    # without its client library (tests/test_project.py).
+    from directory.expiry_reminders import last_run
+
     event = last_run()
     if event is None:
         return {"never": True}
