@@ -4,6 +4,7 @@ person's (sign in with the pass, set a new password without the old one)."""
 from __future__ import annotations
 
 import datetime
+import secrets
 import time
 
 from axes.utils import reset as axes_reset
@@ -78,15 +79,50 @@ def _method_label(kind: str | None) -> str | None:
         return kind
 
 
+# The issue forms this session has sent, each with the pass it opened: the same form sent again
+# (the page reloaded, the button pressed twice) must not open a second pass, which would end the
+# first one just shown. The tokens are random names of forms, not secrets.
+SENT_FORMS_KEY = "sspr_pass_sent_forms"
+SENT_FORMS_KEPT = 20
+
+
+def _sent_before(request: HttpRequest, token: str) -> int | None:
+    sent = request.session.get(SENT_FORMS_KEY)
+    if not token or not isinstance(sent, dict):
+        return None
+    pk = sent.get(token)
+    return pk if isinstance(pk, int) else None
+
+
+def _remember_sent(request: HttpRequest, token: str, pk: int) -> None:
+    if not token:
+        return
+    sent = request.session.get(SENT_FORMS_KEY)
+    sent = dict(sent) if isinstance(sent, dict) else {}
+    sent[token] = pk
+    request.session[SENT_FORMS_KEY] = dict(list(sent.items())[-SENT_FORMS_KEPT:])
+
+
 @helpdesk_page
 @require_http_methods(["GET", "POST"])
 def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     flows.expire_due()
     policy = Policy.load()
     subject = _user(policy, user_id)  # 404 for anyone out of the helpdesk's sight
+    token = request.POST.get("form_token", "")[:64] if request.method == "POST" else ""
+    if (earlier := _sent_before(request, token)) is not None:
+        messages.info(
+            request,
+            _(
+                "This form was sent already, and its pass was shown once. Nothing new was "
+                "issued. If the pass is lost, issue a new one from the person's page."
+            ),
+        )
+        return redirect("accesspass:request", pk=earlier)
     check = _passed_check(request, user_id)
     form = IssueForm(posted(request), check_label=_method_label(check))
     context = {
+        "form_token": secrets.token_urlsafe(16),
         "subject": subject,
         "form": form,
         "own": subject.pk == request.user.pk,
@@ -111,6 +147,7 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
             form.add_error(None, refusal.message)
         else:
             request.session.pop(VERIFIED_KEY.format(user_id), None)  # one check, one pass
+            _remember_sent(request, token, item.pk)
             if item.needs_approval:
                 return redirect("accesspass:request", pk=item.pk)
             return _show(request, item)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 import time_machine
@@ -21,7 +22,7 @@ from policy.models import Policy
 from registration.forms import SignInForm
 from tests.conftest import PASSWORD, last_email_code, sign_in
 
-from .conftest import issue, the_pass, use_pass
+from .conftest import PASS_PATTERN, issue, the_pass, use_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +163,27 @@ def test_a_new_pass_replaces_the_old_one(desk, user):
     old = AccessPass.objects.filter(user=user).order_by("pk").first()
     assert old.end_reason == EndReason.REPLACED and old.digest is None
     assert AccessPass.objects.filter(user=user, ended_at__isnull=True).count() == 1
+
+
+def test_the_same_issue_form_sent_again_issues_nothing_new(desk, user):
+    """A reload of the page that showed the pass sends its form again: the pass just shown
+    stays the one that works, and the page says nothing new was issued."""
+    page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"verification": "in_person", "note": "Saw her staff card", "form_token": token}
+    value = the_pass(desk.post(f"/helpdesk/pass/users/{user.pk}/", data))
+    again = desk.post(f"/helpdesk/pass/users/{user.pk}/", data, follow=True)
+    text = again.content.decode()
+    assert "This form was sent already" in text and not PASS_PATTERN.search(text)
+    assert "Shown; the pass works until" in text
+    assert AccessPass.objects.filter(user=user).count() == 1
+    assert len(mail.outbox) == 1  # one "issued" notice
+    assert use_pass(Client(), "alice", value).status_code == 302
+    # A fresh form issues a new pass, as before.
+    page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    fresh = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    assert fresh != token
+    assert the_pass(desk.post(f"/helpdesk/pass/users/{user.pk}/", {**data, "form_token": fresh}))
 
 
 def test_the_lifetime_comes_from_the_policy_within_ten_minutes_and_eight_hours(desk, user, policy):
