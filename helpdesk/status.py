@@ -95,6 +95,13 @@ class Row:
     paused_at: datetime | None = None  # self-service paused (methods/not_me.py)
     fresh: bool = True  # not every method that counts is cooling off (methods/cooling.py)
     paused_reason: str = ""
+    # Too many reset attempts started for the name: refused for a day (passwordreset.flows).
+    reset_blocked: bool = False
+
+    @property
+    def may_reset(self) -> bool:
+        """What the pages say: the methods allow it and nothing blocks it for now."""
+        return self.can_reset and not self.reset_blocked
 
     @classmethod
     def of(cls, user, rule: ResetRule) -> Row:
@@ -131,6 +138,11 @@ class Row:
         """Why the user can or cannot reset, in a sentence (methods.reset_rule)."""
         if self.paused_at:
             return _("Self-service is paused: %(reason)s.") % {"reason": self.paused_reason}
+        if self.reset_blocked:
+            return _(
+                "Too many reset attempts were started for this name: a reset is refused for a "
+                "day, unless the helpdesk lifts the block."
+            )
         if not self.fresh:
             return _(
                 "Every method that counts is new and cooling off: it counts for a reset on "

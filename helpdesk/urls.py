@@ -15,5 +15,6 @@ urlpatterns = [
     path("users/<int:user_id>/", views.user_detail, name="user"),
     path("users/<int:user_id>/verify/", views.verify_start, name="verify_start"),
     path("users/<int:user_id>/resume/", views.resume_self_service, name="resume"),
+    path("users/<int:user_id>/reset-block/", views.lift_reset_block, name="lift_reset_block"),
     path("users/<int:user_id>/verify/code/", views.verify_code, name="verify_code"),
 ]

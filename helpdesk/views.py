@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import time
+from dataclasses import replace
 from functools import wraps
 
 from django.contrib import messages
@@ -32,6 +34,8 @@ from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
 from methods.registry import REGISTRY, UserMethods, cooling_annotations, cooling_of_row
 from methods.reset_rule import ResetRule
+from passwordreset import flows as reset_flows
+from passwordreset.flows import reset_blocked_names, reset_blocked_until
 from policy.models import Policy
 from registration.language import in_language_of
 from registration.queries import RegistrationState
@@ -110,6 +114,11 @@ def status_list(request: HttpRequest) -> HttpResponse:
         paginator.object_list = users.order_by("username", "pk")
     page = paginator.get_page(request.GET.get("page"))
     rule = ResetRule.of(policy)
+    rows = [Row.of(user, rule) for user in page.object_list]
+    # A day's block after too many reset attempts (passwordreset.flows) refuses a reset
+    # whatever the methods: one read of the cache for the page's rows.
+    blocked = reset_blocked_names([row.username for row in rows])
+    rows = [replace(row, reset_blocked=row.username in blocked) for row in rows]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -117,7 +126,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
         "helpdesk/status_list.html",
         {
             "page": page,
-            "rows": [Row.of(user, rule) for user in page.object_list],
+            "rows": rows,
             "filters": filters,
             "states": RegistrationState.choices,
             "methods": [(key, label) for key, (label, _q) in method_filters().items()],
@@ -223,7 +232,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations()).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
-    row = Row.of(user, ResetRule.of(policy))
+    blocked_until = reset_blocked_until(user.get_username())
+    row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)
     return render(
@@ -232,6 +242,11 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         {
             "row": row,
             "why": row.why(policy),
+            "reset_blocked_until": (
+                datetime.datetime.fromtimestamp(blocked_until, tz=datetime.UTC)
+                if blocked_until
+                else None
+            ),
             "events": events,
             "verify": _verifiable(row, policy),
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
@@ -366,6 +381,20 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
         messages.success(
             request,
             _("Self-service is on again for %(username)s.") % {"username": user.get_username()},
+        )
+    return redirect("helpdesk:user", user_id=user_id)
+
+
+@helpdesk_page
+@require_POST
+def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Lift the day's block after too many reset attempts for this name, once the helpdesk
+    has checked the caller. Audited with who lifted it."""
+    user = _user(Policy.load(), user_id)
+    if reset_flows.lift_reset_block(request=request, user=user):
+        messages.success(
+            request,
+            _("%(username)s can start a password reset again.") % {"username": user.get_username()},
         )
     return redirect("helpdesk:user", user_id=user_id)
 

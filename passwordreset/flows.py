@@ -88,6 +88,46 @@ def _by_name() -> OneRow:
     return OneRow(lambda: User._default_manager.all(), User.USERNAME_FIELD)
 
 
+def _account_key(username: str) -> str:
+    return digest(accounts().canonical_username(username).casefold())
+
+
+def reset_blocked_until(username: str) -> float | None:
+    """When the day's block on resets for this name ends (too many attempts started, below),
+    as a timestamp; None when there is none."""
+    until = cache.get(f"sspr:reset:blocked:{_account_key(username)}", 0)
+    return until if until > time.time() else None
+
+
+def reset_blocked_names(usernames: list[str]) -> set[str]:
+    """Which of these names are blocked now: one read of the shared cache for them all."""
+    keys = {f"sspr:reset:blocked:{_account_key(name)}": name for name in usernames}
+    now = time.time()
+    return {keys[key] for key, until in cache.get_many(list(keys)).items() if until > now}
+
+
+def lift_reset_block(*, request: HttpRequest, user) -> bool:
+    """The helpdesk lifts the block (after checking the caller): the block and this hour's count
+    of attempts go, so the next attempt starts afresh. Audited; returns whether there was one."""
+    key = _account_key(user.get_username())
+    if cache.get(f"sspr:reset:blocked:{key}", 0) <= time.time():
+        return False
+    cache.delete_many(
+        [
+            f"sspr:reset:blocked:{key}",
+            f"sspr:reset:attempts:{key}:{int(time.time() // 3600)}",
+        ]
+    )
+    record(
+        EventKind.SELF_SERVICE_CLEARED,
+        request=request,
+        actor=request.user,
+        subject=user,
+        reason="reset_attempts",
+    )
+    return True
+
+
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = accounts().canonical_username(username)

@@ -15,7 +15,13 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.questions.answers import hash_answer, normalise
-from tests.conftest import PASSWORD, last_email_code, last_phone_code, sign_in
+from tests.conftest import (
+    PASSWORD,
+    last_email_code,
+    last_phone_code,
+    past_sign_in_check,
+    sign_in,
+)
 
 from .conftest import start_reset
 
@@ -368,6 +374,33 @@ def test_five_attempts_an_hour_then_blocked_for_a_day(client, registered):
     # Another account is not affected.
     assert start_reset(Client(), "someone-else", action=None).status_code == 302
     assert Event.objects.filter(kind=EventKind.RESET_REFUSED).count() == 2
+
+
+def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
+    """A day's block says "No" wherever the helpdesk reads whether the person can reset, and
+    the helpdesk can lift it after checking the caller: the next attempt then starts."""
+    page = helpdesk_client.get(f"/helpdesk/users/{registered.pk}/").content.decode()
+    assert 'id="reset-block"' not in page and re.search(r"Can reset</dt><dd>Yes", page)
+    for _ in range(6):
+        start_reset(Client(), "rita", action=None)
+    assert start_reset(Client(), "rita", action=None).status_code == 429
+    page = helpdesk_client.get(f"/helpdesk/users/{registered.pk}/").content.decode()
+    assert 'id="reset-block"' in page and re.search(r"Can reset</dt><dd>No", page)
+    assert "Too many reset attempts" in page
+    listing = helpdesk_client.get("/helpdesk/?q=rita").content.decode()
+    assert "No: too many attempts" in listing
+    # Only by POST, only by the helpdesk.
+    assert helpdesk_client.get(f"/helpdesk/users/{registered.pk}/reset-block/").status_code == 405
+    person = past_sign_in_check(Client(), registered)
+    assert person.post(f"/helpdesk/users/{registered.pk}/reset-block/").status_code == 403
+    assert start_reset(Client(), "rita", action=None).status_code == 429
+    lifted = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
+    assert "rita can start a password reset again." in lifted.content.decode()
+    assert 'id="reset-block"' not in lifted.content.decode()
+    event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED)
+    assert event.subject == registered and event.details["reason"] == "reset_attempts"
+    assert event.actor.get_username() == "agent"
+    assert start_reset(Client(), "rita", action=None).status_code == 302
 
 
 def test_unknown_accounts_are_blocked_the_same_way(client):
