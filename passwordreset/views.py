@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
@@ -75,7 +76,21 @@ def reset_page(view):
     def wrapper(request, *args, **kwargs):
         state = reset_state.load(request)
         if state is None:
-            return render(request, "passwordreset/expired.html", status=200)
+            # A step of an attempt this browser already finished (another tab, the back
+            # button): it says so, rather than that time ran out with nothing done.
+            finished = request.session.get(FINISHED_KEY)
+            if not (
+                isinstance(finished, dict)
+                and isinstance(finished.get("at"), int | float)
+                and time.time() - finished["at"] < reset_state.LIFETIME_SECONDS
+            ):
+                finished = None
+            return render(
+                request,
+                "passwordreset/expired.html",
+                {"finished": finished and finished.get("action")},
+                status=200,
+            )
         response = view(request, state, *args, **kwargs)
         # Every step saves the session, whatever happened in it: the same Set-Cookie for every
         # kind of account (docs/security.md, "No enumeration").
@@ -129,6 +144,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 )
                 status = 429
             else:
+                request.session.pop(FINISHED_KEY, None)  # a new attempt
                 return redirect("passwordreset:action")
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
@@ -336,8 +352,13 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     )
 
 
+# The attempt this browser finished last, and when: its other tabs' steps say it was finished.
+FINISHED_KEY = "sspr_reset_finished"
+
+
 def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
     reset_state.clear(request)
+    request.session[FINISHED_KEY] = {"action": str(state.action), "at": time.time()}
     request.session["sspr_reset_done"] = state.action
     request.session["sspr_reset_made_before"] = made_before
     return redirect("passwordreset:done")

@@ -107,6 +107,7 @@ ENDPOINTS = [
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/", ["method"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/code/", ["code"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/resume/", []),
+    ("helpdesk", "POST", "/helpdesk/users/{uid}/reset-block/", []),
     ("anon", "GET", "/ssprsetup/not-me/x/", []),
     ("anon", "POST", "/ssprsetup/not-me/eyJ4IjoxfQ:1abc:def/", []),
     ("helpdesk", "POST", "/helpdesk/pass/users/{uid}/", ["verification", "note"]),

@@ -118,7 +118,9 @@ def test_finished_steps_cannot_be_replayed(client, registered):
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     client.post("/passwordreset/finish/", data)
     again = client.post("/passwordreset/finish/", data)
-    assert "Please start again" in again.content.decode()
+    # Not made again: the page says the reset is finished (the attempt is gone).
+    assert "This reset is already finished" in again.content.decode()
+    assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
     assert client.get("/passwordreset/done/").status_code == 200
     assert client.get("/passwordreset/done/")["Location"] == "/passwordreset/"
 
@@ -486,6 +488,37 @@ def test_a_finish_sent_again_after_it_was_made_is_not_made_twice(client, registe
     registered.refresh_from_db()
     assert registered.password == stored and registered.check_password(NEW_PASSWORD)
     assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+
+
+def test_a_second_tab_after_the_reset_finished_says_it_is_finished(client, registered):
+    """Another tab of the same browser sends the last step (or an earlier one) after the first
+    tab finished: its page says the reset is finished and nothing changed now, not that time
+    ran out; a new attempt started afterwards, once over, is "start again" as before."""
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+    client.get("/passwordreset/done/")
+    registered.refresh_from_db()
+    stored = registered.password
+    other = {"new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"}
+    steps = ("/passwordreset/finish/", other), ("/passwordreset/methods/", {})
+    for path, posted in (*steps, ("/passwordreset/email/", {"email": "rita.home@example.net"})):
+        page = client.post(path, posted).content.decode()
+        assert "This reset is already finished" in page, path
+        assert "that password is the one that holds" in page
+        assert "Please start again" not in page
+    registered.refresh_from_db()
+    assert registered.password == stored
+    # Later than the attempt's own lifetime, or after a new attempt, it is the usual page.
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert "Please start again" in client.get("/passwordreset/finish/").content.decode()
+    start_reset(client, "rita")
+    session = client.session
+    session.pop("sspr_reset", None)
+    session.save()
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "Please start again" in page and "already finished" not in page
 
 
 def test_two_finishes_of_one_attempt_at_once_change_the_password_once(client, registered):
