@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
 from passwords.forms import BoundedPasswordsMixin
-from registration.forms import BoundedUsernameMixin, SignInForm
+from registration.forms import BoundedUsernameMixin
 
 from .models import Verification
 
@@ -71,7 +71,7 @@ class IssueForm(forms.Form):
 
 
 class PassSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, forms.Form):
-    """The username and the pass. A wrong pass reads exactly like a wrong password."""
+    """The username and the pass. A wrong pass, an unknown name and a spent pass read the same."""
 
     username = forms.CharField(
         label=_("Username"),
@@ -89,7 +89,12 @@ class PassSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, forms.Form):
         ),
     )
 
-    error_messages = {"invalid_login": SignInForm.error_messages["invalid_login"]}
+    error_messages = {
+        "invalid_login": _(
+            "The username or the temporary access pass is not right. Check the username, and "
+            "the pass as the helpdesk gave it to you; it may also have been used or have ended."
+        )
+    }
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from accesspass.forms import PassSignInForm
 from accesspass.models import ALPHABET, AccessPass, EndReason
 from audit.models import Event, EventKind
 from policy.models import Policy
@@ -26,7 +27,7 @@ from .conftest import PASS_PATTERN, issue, the_pass, use_pass
 
 pytestmark = pytest.mark.django_db
 
-WRONG = str(SignInForm.error_messages["invalid_login"])
+WRONG = str(PassSignInForm.error_messages["invalid_login"])
 
 
 def test_an_agent_issues_a_pass_and_the_person_signs_in_with_it(desk, agent, user):
@@ -78,12 +79,13 @@ def test_a_reusable_pass_works_until_it_expires(desk, user, policy):
     assert refused.status_code == 200 and WRONG in refused.content.decode()
 
 
-def test_a_wrong_pass_reads_like_a_wrong_password_and_counts_toward_the_lockout(
+def test_a_wrong_pass_reads_the_same_for_every_name_and_counts_toward_the_lockout(
     desk, user, settings
 ):
     value = the_pass(issue(desk, user))
     password_page = sign_in(Client(), "alice", "not-the-password").content.decode()
-    assert WRONG in password_page
+    assert str(SignInForm.error_messages["invalid_login"]) in password_page
+    assert WRONG in use_pass(Client(), "nobody-at-all", "ABCD-EFGH-JKMN-PQRS").content.decode()
     for _ in range(settings.SSPR_LOCKOUT_FAILURES):
         response = use_pass(Client(), "alice", "ABCD-EFGH-JKMN-PQRS")
         if response.status_code == 200:
