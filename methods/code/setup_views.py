@@ -113,7 +113,9 @@ def code_method(view):
 def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
     """The step indicator of the code pages: enter, (choose how,) enter the code."""
     steps = [("start", method.start_label)]
-    if method.confirm_before_send:
+    # A method that sends at once still shows its send page to confirm an address an
+    # administrator entered (confirm_existing): then it is a step of its own.
+    if method.confirm_before_send or current == "send":
         many = len(method.channels(policy)) > 1
         steps.append(("send", _("Choose text or call") if many else _("Check and send")))
     steps.append(("verify", _("Enter the code")))

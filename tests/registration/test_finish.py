@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -122,6 +124,20 @@ def test_prepopulated_phone_waits_for_confirmation_and_counts_only_after_a_code(
     signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     phone = AuthenticationPhone.objects.get(user=user)
     assert phone.verified_at and not phone.prepopulated
+
+
+def test_confirming_a_prepopulated_email_shows_where_the_person_is(signed_in, user):
+    """The email's pages send at once when the person types an address; confirming one an
+    administrator entered goes through a send page, and its step indicator marks it."""
+    from methods.models import AuthenticationEmail
+
+    AuthenticationEmail.objects.create(user=user, email="ann.home@example.net", prepopulated=True)
+    assert signed_in.post("/ssprsetup/email/confirm/")["Location"] == "/ssprsetup/email/send/"
+    page = signed_in.get("/ssprsetup/email/send/").content.decode()
+    steps = re.search(r'<nav aria-label="Progress" class="steps">.*?</nav>', page, re.S).group(0)
+    assert steps.count('aria-current="step"') == 1
+    assert re.search(r'<li class="done">\s*<span class="visually-hidden">Done:', steps)
+    assert re.search(r'<li class="current" aria-current="step">', steps)
 
 
 def test_overview_costs_the_same_queries_however_many_methods_and_users(signed_in, user, make_user):
