@@ -146,7 +146,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Phone numbers start with "+" (E.164, and the masked form "+44 ••••••••56"), which a
 # spreadsheet reads as a formula or a number. They are written as RFC 3966 phone URIs
-# ("tel:+44 ••••••••56", "tel:+442071838750"): shown as text, read right by a person, and the
+# ("tel:+44 ••••••••56"): shown as text, read right by a person, and the
 # number after "tel:" exactly as the helpdesk's pages show it.
 PHONE_PREFIX = "tel:"
 # Spreadsheets read a CSV file without a byte-order mark in the system's legacy encoding: the

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from delivery.outbox import Message
 from methods.base import MethodState, MethodStatus
+from methods.masking import mask_phone
 from methods.models import MethodKind
 
 from .method import CodeMethod, phone_allowed, phone_code_message
@@ -37,8 +38,8 @@ class OfficePhoneMethod(CodeMethod):
         return international(destination)
 
     def mask(self, destination: str) -> str:
-        # The office phone is the directory number: it is not secret (docs/security.md §20).
-        return international(destination)
+        # Masked outside its owner's pages and the admin, as every phone (docs/security.md §20).
+        return mask_phone(destination)
 
     def limit_counters(self, destination: str) -> dict[str, str]:
         return {"destination": destination, "prefix": country_prefix(destination)}
@@ -82,7 +83,3 @@ class OfficePhoneMethod(CodeMethod):
 
     def count_condition(self, policy) -> Q:
         return Q(office_phone__isnull=False)
-
-    def export_value(self, values: dict):
-        # E.164: the directory number, as a machine reads it.
-        return values[self.value_name] or ""
