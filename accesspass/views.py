@@ -111,13 +111,15 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     subject = _user(policy, user_id)  # 404 for anyone out of the helpdesk's sight
     token = request.POST.get("form_token", "")[:64] if request.method == "POST" else ""
     if (earlier := _sent_before(request, token)) is not None:
-        messages.info(
-            request,
-            _(
-                "This form was sent already, and its pass was shown once. Nothing new was "
-                "issued. If the pass is lost, issue a new one from the person's page."
-            ),
-        )
+        # Its request page says where it stands (waiting for approval, shown, ended).
+        if AccessPass.objects.filter(pk=earlier, issued_at__isnull=False).exists():
+            messages.info(
+                request,
+                _(
+                    "This form was sent already, and its pass was shown once. Nothing new was "
+                    "issued. If the pass is lost, issue a new one from the person's page."
+                ),
+            )
         return redirect("accesspass:request", pk=earlier)
     check = _passed_check(request, user_id)
     form = IssueForm(posted(request), check_label=_method_label(check))

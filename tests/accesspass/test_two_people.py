@@ -180,3 +180,20 @@ def test_an_ordinary_account_asks_nobody(desk, approver, make_user):
     mail.outbox.clear()
     issue(desk, person)
     assert not [m for m in mail.outbox if "waits for your approval" in m.subject]
+
+
+def test_a_request_sent_twice_asks_once(desk, admin_person):
+    """The request form sent again (pressed twice, or sent again from the browser's history)
+    leads to the first request, waiting, instead of replacing it with a second one."""
+    import re
+
+    page = desk.get(f"/helpdesk/pass/users/{admin_person.pk}/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"verification": "in_person", "note": "Known voice", "form_token": token}
+    first = desk.post(f"/helpdesk/pass/users/{admin_person.pk}/", data)
+    again = desk.post(f"/helpdesk/pass/users/{admin_person.pk}/", data)
+    assert again["Location"] == first["Location"]
+    (item,) = AccessPass.objects.filter(user=admin_person)
+    assert item.ended_at is None
+    text = desk.get(again["Location"]).content.decode()
+    assert "Waiting for a Helpdesk administrator" in text and "sent already" not in text
