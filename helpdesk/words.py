@@ -44,6 +44,12 @@ WORDS = {
     "added": _("added"),
     "replaced": _("changed"),
     "removed": _("removed"),
+    "reset_attempts": _("Too many reset attempts"),
+    # How a temporary access pass's caller was verified, and why a pass ended (accesspass).
+    "caller_check": _("Caller check with a registered method"),
+    "in_person": _("Identity checked in person"),
+    "onboarding": _("New starter (issued by an administrator's command)"),
+    "approval_lapsed": _("Not approved or shown in time"),
 }
 
 KEYS = {
@@ -65,6 +71,15 @@ KEYS = {
     "reverted": _("Undone"),
     "restored": _("Earlier one back"),
     "sessions_ended": _("Sessions ended"),
+    "pass_id": _("Temporary access pass"),
+    "verification": _("How the person was verified"),
+    "requested_by": _("Asked for by"),
+    "approved_by": _("Approved by"),
+    "lifetime_minutes": _("temporary access pass lifetime (minutes)"),
+    "single_use": _("Single use"),
+    "uses": _("Uses"),
+    "ended": _("Ended"),
+    "replaced": _("Passes replaced"),
 }
 
 
@@ -72,6 +87,8 @@ def in_words(value) -> str:
     """A stored value in words; lists word by word; anything unknown as it is."""
     if isinstance(value, list | tuple):
         return ", ".join(in_words(item) for item in value)
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     return str(WORDS.get(value, value)) if isinstance(value, str) else str(value)

@@ -32,9 +32,8 @@ def _left(user):
 
 def describe(count: int) -> str:
     """What the owner and the helpdesk see: how many are left, never the codes."""
-    return translation.ngettext(
-        "recovery codes: %(count)d left", "recovery codes: %(count)d left", count
-    ) % {"count": count}
+    # Shown after the method's name ("Recovery codes: 9 left"), so it does not repeat it.
+    return translation.ngettext("%(count)d left", "%(count)d left", count) % {"count": count}
 
 
 class RecoveryCodesMethod(Method):

@@ -341,6 +341,26 @@ def test_the_user_page_says_what_happened_in_words(desk, people):
         assert internal not in page
 
 
+def test_a_pass_issued_reads_in_words_on_the_user_page(desk, people):
+    ann = people["ann"]
+    Event.objects.create(
+        kind=EventKind.ACCESS_PASS_ISSUED,
+        subject=ann,
+        details={
+            "pass_id": 3,
+            "verification": "in_person",
+            "lifetime_minutes": 60,
+            "single_use": True,
+            "approved_by": None,
+        },
+    )
+    page = desk.get(f"/helpdesk/users/{ann.pk}/").content.decode()
+    assert "How the person was verified: Identity checked in person" in page
+    assert "Single use: yes" in page and "Approved by: —" in page
+    for internal in ("pass_id", "lifetime_minutes", "in_person", "approved_by", "None"):
+        assert internal not in page
+
+
 def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     page = desk.get("/helpdesk/report/?days=30").content.decode()
     charts = page.split("<svg")[1:]
