@@ -102,7 +102,10 @@ def _enqueue(function: str, kwargs: dict, delivery_id: str = "") -> None:
         seal(kwargs),
         delivery_id,
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
-        result_ttl=0,
+        # A sent job expires a second later, by Redis itself: deleting it at once (0) made RQ
+        # read it back and take it out of each registry, about 1-2 ms of the worker's CPU a
+        # message (docs/performance.md). It holds its message sealed, as while it waited.
+        result_ttl=1,
         failure_ttl=7 * 24 * 3600,
         job_timeout=120,
     )
