@@ -104,7 +104,14 @@ def checked_number(form, cleaned: dict) -> str | None:
             refuse_types=form.refuse_types,
         )
     except PhoneError as exc:
-        form.add_error("number", PHONE_MESSAGES[exc.problem])
+        message = PHONE_MESSAGES[exc.problem]
+        if exc.problem == PhoneProblem.IMPOSSIBLE and raw.strip().startswith("+"):
+            # The country came from the code after "+" (which wins over the list).
+            message = _(
+                "This number cannot exist in the country its code names. Check the digits and "
+                "the code after +."
+            )
+        form.add_error("number", message)
         return None
     return e164(number)
 

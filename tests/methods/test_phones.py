@@ -70,3 +70,24 @@ def test_the_phone_form_says_choose_a_country_first(signed_in):
     assert '<option value="" selected>Choose a country</option>' in page
     german = signed_in.get("/ssprsetup/phone/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Deutschland (+49)" in german
+
+
+@pytest.mark.parametrize(
+    ("region", "number", "says"),
+    [
+        ("GB", "12", "cannot exist in the country chosen"),
+        ("", "+1 555 0100", "cannot exist in the country its code names"),
+        ("GB", "+1 555 0100", "cannot exist in the country its code names"),
+    ],
+)
+def test_an_impossible_number_names_where_its_country_came_from(region, number, says):
+    """A number typed with "+" takes its country from the code, not from the list: the
+    message points at what the person actually gave."""
+    from django.utils import translation
+
+    from methods.code.forms import PhoneForm
+
+    with translation.override("en"):
+        form = PhoneForm({"region": region, "number": number})
+        assert not form.is_valid()
+        assert says in " ".join(form.errors["number"])
