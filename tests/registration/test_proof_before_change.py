@@ -198,3 +198,20 @@ def test_the_proof_never_leaves_the_site(thief, rita, target):
     thief.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
     thief.post("/passwordreset/phone/code/", {"code": last_phone_code()})
     assert thief.get("/passwordreset/methods/")["Location"] == "/ssprsetup/"
+
+
+def test_the_proof_page_shows_numbers_masked_as_the_next_page_says(rita, policy):
+    """The next page asks for the whole number "because we do not show it": the list of
+    methods shows every phone masked, the office phone too."""
+    from methods.models import OfficePhone
+
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    OfficePhone.objects.create(user=rita, number="+442071838750")
+    client = Client()
+    sign_in(client, "rita")
+    page = client.get("/passwordreset/prove/?next=/ssprsetup/", follow=True).content.decode()
+    assert "Confirm it is you" in page
+    assert "+44 ••••••••50" in page
+    for whole in ("7183 8750", "71838750", NUMBER[3:]):
+        assert whole not in page
