@@ -104,7 +104,9 @@ def test_a_pass_from_the_helpdesk_to_a_new_password(
     page.get_by_label("Username").fill("nina")
     page.get_by_label("Temporary access pass").fill(value)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("alert").get_by_text("The username or password is not right").wait_for()
+    page.get_by_role("alert").get_by_text(
+        "The username or the temporary access pass is not right"
+    ).wait_for()
     check_both_widths(page, "45-pass-refused")
     context.close()
 
