@@ -1,9 +1,9 @@
 """The person's language, remembered (README, "Languages").
 
-It is stored when they choose it with the footer's picker while signed in, and otherwise taken
-from the page (the browser's Accept-Language or the picker's cookie) the first time they sign
-in or set up a method. Everything sent to them later (reset codes, notices, reminders, the
-helpdesk's caller check) is written in it: `in_language_of(user)`.
+It is stored when they choose it with the footer's picker, signed in or just before they sign in
+(the picker's cookie, read at sign-in), and otherwise taken from the browser's Accept-Language
+the first time they sign in or set up a method. Everything sent to them later (reset codes,
+notices, reminders, the helpdesk's caller check) is written in it: `in_language_of(user)`.
 """
 
 from __future__ import annotations
@@ -101,9 +101,15 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 @receiver(user_logged_in, dispatch_uid="sspr_language_at_sign_in")
 def language_at_sign_in(sender, request, user, **kwargs):
-    """The page's language (the browser's, or the picker's) the first time; a choice made with
-    the picker is not overwritten by a browser set to another language."""
-    if request is not None:
+    """A language chosen with the picker before signing in (its cookie) is the person's choice,
+    as one chosen after; otherwise the browser's language the first time only, so that a
+    browser set to another language does not overwrite a choice."""
+    if request is None:
+        return
+    picked = supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+    if picked:
+        remember(user, picked)
+    else:
         remember(user, getattr(request, "LANGUAGE_CODE", None), replace=False)
 
 

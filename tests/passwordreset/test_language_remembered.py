@@ -64,6 +64,21 @@ def test_the_picker_stores_a_signed_in_persons_choice(user):
     assert stored(user) == "ja"
 
 
+def test_a_language_picked_on_the_sign_in_page_is_stored_at_sign_in(user):
+    """Someone whose browser language was stored earlier picks another language before
+    signing in: what is sent to them afterwards is in the one they picked."""
+    assert sign_in(Client(**ENGLISH), user.username).status_code == 302
+    assert stored(user) == "en"
+    client = Client(**ENGLISH)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/ssprsetup/signin/"})
+    assert not PreferredLanguage.objects.filter(language="de").exists()  # nobody to store it for
+    assert sign_in(client, user.username).status_code == 302
+    assert stored(user) == "de" and PreferredLanguage.objects.get(user=user).chosen
+    # A later sign-in from a browser without the cookie keeps the choice.
+    assert sign_in(Client(**POLISH), user.username).status_code == 302
+    assert stored(user) == "de"
+
+
 def test_the_picker_stores_nothing_for_someone_not_signed_in():
     Client().post("/i18n/setlang/", {"language": "pl", "next": "/passwordreset/"})
     assert not PreferredLanguage.objects.exists()
