@@ -35,7 +35,6 @@ from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
 from methods.registry import REGISTRY, UserMethods, cooling_annotations, cooling_of_row
 from methods.reset_rule import ResetRule
 from passwordreset import flows as reset_flows
-from passwordreset.flows import reset_blocked_names, reset_blocked_until
 from policy.models import Policy
 from registration.language import in_language_of
 from registration.queries import RegistrationState
@@ -117,7 +116,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
     rows = [Row.of(user, rule) for user in page.object_list]
     # A day's block after too many reset attempts (passwordreset.flows) refuses a reset
     # whatever the methods: one read of the cache for the page's rows.
-    blocked = reset_blocked_names([row.username for row in rows])
+    blocked = reset_flows.reset_blocked_names([row.username for row in rows])
     rows = [replace(row, reset_blocked=row.username in blocked) for row in rows]
     query = request.GET.copy()
     query.pop("page", None)
@@ -232,7 +231,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations()).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
-    blocked_until = reset_blocked_until(user.get_username())
+    blocked_until = reset_flows.reset_blocked_until(user.get_username())
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)

@@ -79,7 +79,6 @@ KEYS = {
     "single_use": _("Single use"),
     "uses": _("Uses"),
     "ended": _("Ended"),
-    "replaced": _("Passes replaced"),
 }
 
 

@@ -69,9 +69,14 @@ def digest(value: str) -> str:
     return salted_hmac("passwordreset", value, algorithm="sha256").hexdigest()[:40]
 
 
+def _in_window(key: str, window: int) -> str:
+    """`key` for the current fixed window of `window` seconds."""
+    return f"{key}:{int(time.time() // window)}"
+
+
 def _count(key: str, window: int) -> int:
     """Count one event in the current fixed window of `window` seconds (shared cache)."""
-    return _count_for(f"{key}:{int(time.time() // window)}", window)
+    return _count_for(_in_window(key, window), window)
 
 
 def _count_for(key: str, window: int) -> int:
@@ -89,19 +94,28 @@ def _by_name() -> OneRow:
 
 
 def _account_key(username: str) -> str:
+    """The key a name's attempts and block are kept under (its canonical form, digested)."""
     return digest(accounts().canonical_username(username).casefold())
+
+
+def _attempts_key(account_key: str) -> str:
+    return f"sspr:reset:attempts:{account_key}"
+
+
+def _blocked_key(account_key: str) -> str:
+    return f"sspr:reset:blocked:{account_key}"
 
 
 def reset_blocked_until(username: str) -> float | None:
     """When the day's block on resets for this name ends (too many attempts started, below),
     as a timestamp; None when there is none."""
-    until = cache.get(f"sspr:reset:blocked:{_account_key(username)}", 0)
+    until = cache.get(_blocked_key(_account_key(username)), 0)
     return until if until > time.time() else None
 
 
 def reset_blocked_names(usernames: list[str]) -> set[str]:
     """Which of these names are blocked now: one read of the shared cache for them all."""
-    keys = {f"sspr:reset:blocked:{_account_key(name)}": name for name in usernames}
+    keys = {_blocked_key(_account_key(name)): name for name in usernames}
     now = time.time()
     return {keys[key] for key, until in cache.get_many(list(keys)).items() if until > now}
 
@@ -109,15 +123,10 @@ def reset_blocked_names(usernames: list[str]) -> set[str]:
 def lift_reset_block(*, request: HttpRequest, user) -> bool:
     """The helpdesk lifts the block (after checking the caller): the block and this hour's count
     of attempts go, so the next attempt starts afresh. Audited; returns whether there was one."""
-    key = _account_key(user.get_username())
-    if cache.get(f"sspr:reset:blocked:{key}", 0) <= time.time():
+    if reset_blocked_until(user.get_username()) is None:
         return False
-    cache.delete_many(
-        [
-            f"sspr:reset:blocked:{key}",
-            f"sspr:reset:attempts:{key}:{int(time.time() // 3600)}",
-        ]
-    )
+    key = _account_key(user.get_username())
+    cache.delete_many([_blocked_key(key), _in_window(_attempts_key(key), 3600)])
     record(
         EventKind.SELF_SERVICE_CLEARED,
         request=request,
@@ -131,7 +140,7 @@ def lift_reset_block(*, request: HttpRequest, user) -> bool:
 def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed. Every account gets the same treatment."""
     username = accounts().canonical_username(username)
-    account_key = digest(username.casefold())
+    account_key = _account_key(username)
     # At most 5 attempts an hour per account, then a day's block; per address too
     # (docs/security.md §16).
     per_account = app_settings.RESET_ATTEMPTS_PER_HOUR
@@ -139,8 +148,8 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
     if _count(f"sspr:reset:ip:{client_address(request)}", 3600) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
-    blocked_key = f"sspr:reset:blocked:{account_key}"
-    attempts = _count(f"sspr:reset:attempts:{account_key}", 3600)
+    blocked_key = _blocked_key(account_key)
+    attempts = _count(_attempts_key(account_key), 3600)
     if attempts > per_account:
         # The block holds its own end time, so it ends on time whatever the cache's clock.
         cache.add(blocked_key, time.time() + BLOCK_SECONDS, timeout=BLOCK_SECONDS + 60)

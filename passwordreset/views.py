@@ -77,20 +77,9 @@ def reset_page(view):
         state = reset_state.load(request)
         if state is None:
             # A step of an attempt this browser already finished (another tab, the back
-            # button): it says so, rather than that time ran out with nothing done.
-            finished = request.session.get(FINISHED_KEY)
-            if not (
-                isinstance(finished, dict)
-                and isinstance(finished.get("at"), int | float)
-                and time.time() - finished["at"] < reset_state.LIFETIME_SECONDS
-            ):
-                finished = None
-            return render(
-                request,
-                "passwordreset/expired.html",
-                {"finished": finished and finished.get("action")},
-                status=200,
-            )
+            # button) says so, rather than that time ran out with nothing done.
+            context = {"finished": _finished_here(request)}
+            return render(request, "passwordreset/expired.html", context, status=200)
         response = view(request, state, *args, **kwargs)
         # Every step saves the session, whatever happened in it: the same Set-Cookie for every
         # kind of account (docs/security.md, "No enumeration").
@@ -354,6 +343,16 @@ def finish(request: HttpRequest, state) -> HttpResponse:
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.
 FINISHED_KEY = "sspr_reset_finished"
+
+
+def _finished_here(request: HttpRequest) -> str | None:
+    """The action of an attempt this browser finished within an attempt's lifetime, or None."""
+    finished = request.session.get(FINISHED_KEY)
+    if not isinstance(finished, dict) or not isinstance(finished.get("at"), int | float):
+        return None
+    if time.time() - finished["at"] >= reset_state.LIFETIME_SECONDS:
+        return None
+    return finished.get("action")
 
 
 def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
