@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,16 +47,22 @@ def record_change(
     is over are dropped; an earlier change of the same method stops cooling (this one says
     whether the method cools now)."""
     now = timezone.now()
-    ended = Q(created_at__lt=now - datetime.timedelta(days=LINK_DAYS)) & (
-        Q(cooling_until__isnull=True) | Q(cooling_until__lte=now)
-    )
-    # Read first: in the usual case there is nothing to drop, and a delete() would open a
-    # transaction and collect the blocks naming each change for nothing.
-    if ended_ids := list(
-        MethodChange.objects.filter(ended, user=user).values_list("pk", flat=True)
-    ):
-        MethodChange.objects.filter(pk__in=ended_ids).delete()
-    MethodChange.objects.filter(user=user, method=str(method.kind)).update(cooling_until=None)
+    kind = str(method.kind)
+    link_ended = now - datetime.timedelta(days=LINK_DAYS)
+    # One read of the person's changes (a few rows: a week's, and those still cooling) instead
+    # of a delete and an update that, in the usual case, find nothing to do.
+    ended, cooling = [], []
+    for pk, changed, created_at, cooling_until in MethodChange.objects.filter(
+        user=user
+    ).values_list("pk", "method", "created_at", "cooling_until"):
+        if created_at < link_ended and (cooling_until is None or cooling_until <= now):
+            ended.append(pk)
+        elif changed == kind and cooling_until is not None:
+            cooling.append(pk)
+    if ended:
+        MethodChange.objects.filter(pk__in=ended).delete()
+    if cooling:
+        MethodChange.objects.filter(pk__in=cooling).update(cooling_until=None)
     return MethodChange.objects.create(
         user=user,
         method=str(method.kind),
