@@ -290,10 +290,6 @@ def finish(request: HttpRequest, state) -> HttpResponse:
     user = flows.state_user(state)
     if not flows.identity_proven(state, user, policy):
         return redirect("passwordreset:methods")
-    if request.method == "POST" and flows.reset_already_made(state, user):
-        # Sent again after it was made (its answer lost on the way): not made twice, and the
-        # done page says the first change is the one that holds.
-        return _done(request, state, made_before=True)
     if state.action == Action.RESET:
         form = NewPasswordForm(user, posted(request))
         done = request.method == "POST" and form.is_valid()
@@ -302,6 +298,11 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         form = PasswordlessForm(posted(request))
         done = request.method == "POST"
         password = None
+    if request.method == "POST" and not done and flows.reset_already_made(state, user):
+        # Sent again after it was made (its answer lost on the way), with a password the form
+        # refuses now: not made twice, and the done page says the first change holds. A
+        # password the form takes goes to the flow, which checks the same under the lock.
+        return _done(request, state, made_before=True)
     status = 200
     if done:
         try:
