@@ -39,10 +39,8 @@ from methods.registry import method_for_kind
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
 from policy.models import Policy
-from registration.conf import app_settings as registration_settings
+from registration import address_limit
 from registration.pages import posted, secure_page
-from registration.views import _sign_in_failures_key, sign_in_failures
-from sspr_site import counting
 from sspr_site.conf import app_settings as site_settings
 
 from . import flows
@@ -246,10 +244,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     flows.expire_due()
     form = PassSignInForm(request, posted(request))
     if request.method == "POST":
-        if sign_in_failures(request) >= registration_settings.SIGN_IN_FAILURES_PER_IP:
+        if address_limit.reached(request):
             # Not checked, not counted: the form is shown again, empty, with why.
-            refusal = _("Too many failed sign-ins from your network. Wait an hour and try again.")
-            context = {"form": PassSignInForm(request, None), "refusal": refusal}
+            context = {"form": PassSignInForm(request, None), "refusal": address_limit.TOO_MANY}
             return render(request, "accesspass/signin.html", context, status=429)
         if form.is_valid():
             user = form.user
@@ -259,7 +256,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             flows.used(request=request, item=item)
             return redirect("accesspass:welcome")
         if form.errors:  # counted as the sign-in page counts (registration.views.SignInView)
-            counting.count(_sign_in_failures_key(request), 3600)
+            address_limit.count_failure(request)
     return render(request, "accesspass/signin.html", {"form": form})
 
 

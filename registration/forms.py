@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from passwords.forms import BoundedPasswordsMixin
 
+from . import address_limit
+
 
 class BoundedUsernameMixin:
     """Refuse a username longer than any account can have, before it is looked up or counted
@@ -35,7 +37,18 @@ class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm
 
 
 class AdminSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AdminAuthenticationForm):
-    pass
+    """The admin's sign-in, under the same limit per client address as the site's own sign-in
+    pages (registration.address_limit): past it, no password is tried."""
+
+    def clean(self):
+        if self.request is not None and address_limit.reached(self.request):
+            raise forms.ValidationError(address_limit.TOO_MANY, code="address_limited")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if self.request is not None:
+                address_limit.count_failure(self.request)
+            raise
 
 
 class PasswordCheckForm(BoundedPasswordsMixin, forms.Form):

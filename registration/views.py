@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -33,11 +32,8 @@ from methods.registry import REGISTRY, UserMethods, by_slug
 from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
-from sspr_site import counting
-from sspr_site.network import client_address
 
-from . import session
-from .conf import app_settings
+from . import address_limit, session
 from .flows import (
     TooManyWrongPasswords,
     password_change,
@@ -66,28 +62,17 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        if sign_in_failures(request) >= app_settings.SIGN_IN_FAILURES_PER_IP:
+        if address_limit.reached(request):
             form = self.get_form()
-            form.add_error(
-                None,
-                _("Too many failed sign-ins from your network. Wait an hour and try again."),
-            )
+            form.add_error(None, address_limit.TOO_MANY)
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
         # A directory that cannot be reached raises before this (directory.middleware): only
         # real failures count toward the address's limit.
-        counting.count(_sign_in_failures_key(self.request), 3600)
+        address_limit.count_failure(self.request)
         return super().form_invalid(form)
-
-
-def _sign_in_failures_key(request: HttpRequest) -> str:
-    return f"sspr:signin-failures:{client_address(request) or 'unknown'}"
-
-
-def sign_in_failures(request: HttpRequest) -> int:
-    return cache.get(_sign_in_failures_key(request), 0)
 
 
 class SignOutView(auth_views.LogoutView):

@@ -19,7 +19,7 @@ from django.test import RequestFactory
 
 from audit.models import Event
 from passwords import hashers
-from registration.views import sign_in_failures
+from registration.address_limit import failures as sign_in_failures
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -103,3 +103,29 @@ def test_code_send_limits_per_address_count_the_client(settings, make_user):
     ]
     # ann sends; bob shares ann's address and is refused; cat has another address.
     assert statuses == [302, 429, 302]
+
+
+@pytest.mark.django_db
+def test_every_sign_in_page_shares_one_limit_per_address(settings, make_user):
+    """Failures on any sign-in page (the site's, the pass's, the admin's) count toward one
+    limit per client address, and past it no page tries a password, the admin's included:
+    spraying one password over many names cannot move to another page to go on."""
+    from tests.conftest import PASSWORD
+
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 3
+    make_user("root", staff=True, is_superuser=True)
+    noisy, other = behind_proxy(settings, "198.51.100.1"), behind_proxy(settings, "198.51.100.2")
+    assert noisy.post("/admin/login/", {"username": "n1", "password": "w"}).status_code == 200
+    assert noisy.post("/ssprsetup/signin/", {"username": "n2", "password": "w"}).status_code == 200
+    assert noisy.post("/ssprsetup/pass/", {"username": "n3", "access_pass": "w"}).status_code == 200
+    # The limit is reached: the right password of an administrator is not tried.
+    refused = noisy.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert refused.status_code == 200 and "_auth_user_id" not in noisy.session
+    assert "Too many failed sign-ins from your network" in refused.content.decode()
+    page = noisy.post("/ssprsetup/signin/", {"username": "root", "password": PASSWORD})
+    assert page.status_code == 429
+    # Not counted against the name either: nothing was tried.
+    assert not AccessAttempt.objects.filter(username="root").exists()
+    # Another address is not held back.
+    signed_in = other.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert signed_in.status_code == 302 and other.session.get("_auth_user_id")

@@ -1,0 +1,36 @@
+"""Failed sign-ins per client address (docs/security.md, "Sign-in"): at most
+SSPR_SIGN_IN_FAILURES_PER_IP an hour from one address, on every page that checks a password or
+a pass (/ssprsetup/signin/, /ssprsetup/pass/, /admin/login/). Past it, nothing is checked or
+counted until the hour is over, so spraying one password over many names from one address
+stops there, whichever sign-in page it uses."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from sspr_site import counting
+from sspr_site.network import client_address
+
+from .conf import app_settings
+
+TOO_MANY = _("Too many failed sign-ins from your network. Wait an hour and try again.")
+
+
+def _key(request: HttpRequest) -> str:
+    return f"sspr:signin-failures:{client_address(request) or 'unknown'}"
+
+
+def failures(request: HttpRequest) -> int:
+    return cache.get(_key(request), 0)
+
+
+def reached(request: HttpRequest) -> bool:
+    return failures(request) >= app_settings.SIGN_IN_FAILURES_PER_IP
+
+
+def count_failure(request: HttpRequest) -> None:
+    """One more failed sign-in from this address (a directory that could not be reached raises
+    before this: only real failures count)."""
+    counting.count(_key(request), 3600)
