@@ -121,6 +121,22 @@ class AccountStatus:
     must_change: bool | None = None
     # The site's own count for the name (directory.lockout.site_lockout), when it was read.
     site_lockout: dict | None = None
+    # Failed sign-ins the directory counts for the person, and after how many its policy locks
+    # the account (0: never); None for Django's own accounts.
+    directory_failures: int | None = None
+    directory_threshold: int = 0
+
+    @property
+    def tries_held(self) -> bool:
+        """One more wrong password could lock the account in the directory, so the site tries
+        none of this person's until the count is cleared (docs/security.md §40): a right one
+        is refused as well. Unlocking at /passwordreset/ clears it."""
+        return (
+            not self.locked
+            and bool(self.directory_threshold)
+            and self.directory_failures is not None
+            and self.directory_failures + 1 >= self.directory_threshold
+        )
 
 
 class DjangoAccounts:

@@ -396,10 +396,20 @@ class DirectoryAccounts:
     def status(self, user) -> AccountStatus:
         with self.service() as conn:
             try:
-                dn, attrs = self.find(conn, user.get_username(), self.status_attributes)
+                dn, attrs = self.find(
+                    conn,
+                    user.get_username(),
+                    list(dict.fromkeys([*self.status_attributes, *self.failure_attributes])),
+                )
             except AccountMissing:
                 return AccountStatus(found=False)
-            return self._status(attrs)
+            status = self._status(attrs)
+            # What the check before each try reads (may_try_password), for the pages that
+            # explain why a right password was not tried.
+            threshold, window = self._policy(conn, self.policy_dn_of(attrs))
+            status.directory_threshold = threshold
+            status.directory_failures = self._failures(attrs, window)
+            return status
 
     def rules(self, user=None) -> list[str]:
         with self.service() as conn:

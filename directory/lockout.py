@@ -62,23 +62,29 @@ def failure_limit(request=None, credentials=None) -> int:
 
 
 def site_lockout(username: str) -> dict:
-    """The site's own count for a name, for the helpdesk: failures since the count began, the
-    limit, and until when the name is locked (None when it is not). One query."""
+    """The site's own count for a name, for the helpdesk: failures within the lockout's
+    cool-off, the limit, and until when the name is locked (None when it is not). One query.
+
+    django-axes keeps a row per browser and address that failed for the name and locks the
+    name when the rows of the cool-off period add up to the limit; so does this. The lock
+    lifts when enough of the newest failures are older than the cool-off: the row at which
+    the newest ones reach the limit says when."""
     from axes.models import AccessAttempt
 
     limit = failure_limit()
-    attempt = (
-        AccessAttempt.objects.filter(username=username_key(username))
-        .order_by("-attempt_time")
-        .values("failures_since_start", "attempt_time")
-        .first()
-    )
-    failures = attempt["failures_since_start"] if attempt else 0
-    locked_until = None
-    if attempt and failures >= limit:
-        locked_until = attempt["attempt_time"] + datetime.timedelta(
-            hours=settings.AXES_COOLOFF_TIME
+    cooloff = datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    rows = list(
+        AccessAttempt.objects.filter(
+            username=username_key(username), attempt_time__gte=timezone.now() - cooloff
         )
-        if locked_until <= timezone.now():
-            locked_until, failures = None, 0
+        .order_by("-attempt_time")
+        .values_list("failures_since_start", "attempt_time")
+    )
+    failures = sum(count for count, _at in rows)
+    locked_until, newest = None, 0
+    for count, at in rows:
+        newest += count
+        if newest >= limit:
+            locked_until = at + cooloff
+            break
     return {"failures": failures, "limit": limit, "locked_until": locked_until}

@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from directory.accounts import accounts
 from passwords.forms import BoundedPasswordsMixin
 
 from . import address_limit
@@ -33,7 +34,23 @@ class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm
         "invalid_login": _(
             "The username or password is not right. Both are case-sensitive; check Caps Lock."
         ),
+        # In directory mode a right password is not tried while the directory counts enough
+        # failed sign-ins (from anywhere) that one more could lock the account (docs/security.md
+        # §40). Said to everyone whose sign-in failed, so it tells nothing about the account.
+        "invalid_login_directory": _(
+            "The username or password is not right. Both are case-sensitive; check Caps Lock. "
+            "If you are sure of your password: failed sign-ins elsewhere count too, and after "
+            "too many this site stops trying it. Unlocking your account at “Forgot your "
+            "password, or locked out?” below clears them."
+        ),
     }
+
+    def get_invalid_login_error(self):
+        if accounts().kind == "none":
+            return super().get_invalid_login_error()
+        return forms.ValidationError(
+            self.error_messages["invalid_login_directory"], code="invalid_login"
+        )
 
 
 class AdminSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AdminAuthenticationForm):

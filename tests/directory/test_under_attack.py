@@ -116,6 +116,50 @@ def test_failures_made_elsewhere_are_counted_before_the_site_tries(slapd, direct
     assert not is_locked_in_directory(slapd, "ada")
 
 
+def test_a_right_password_held_back_is_explained_where_it_can_be_and_unlocking_clears_it(
+    slapd, directory, helpdesk_client
+):
+    """With failures made elsewhere one short of the lock, the right password is not tried
+    either. The sign-in says, to everyone whose sign-in failed, that failures elsewhere count
+    and unlocking clears them; the helpdesk and the unlock page (after proof) say it of this
+    account; unlocking at the portal clears the count and the password works again."""
+    import re
+
+    import ldap
+    from django.core import mail
+
+    from directory.servers import PEOPLE
+    from tests.passwordreset.conftest import start_reset
+
+    from .test_openldap import registered
+
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)  # mirrored
+    ada = registered()
+    for _ in range(MAX_FAILURES - 1):
+        conn = ldap.initialize(slapd.uri)
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            conn.simple_bind_s(f"uid=ada,{PEOPLE}", "typed-at-a-workstation")
+        conn.unbind_s()
+    right = directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    unknown = directory_sign_in(Client(), "nobody-at-all", ADA_PASSWORD)
+    assert right.status_code == unknown.status_code == 200
+    for page in (right, unknown):
+        assert "failed sign-ins elsewhere count too" in page.content.decode()
+    desk = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+    assert "2 of 3 before the directory locks the account" in desk
+    assert "tries no password of this person" in desk
+    client = Client()
+    assert start_reset(client, "ada", action="unlock").status_code == 302
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    client.post("/passwordreset/email/code/", {"code": code})
+    finish = client.get("/passwordreset/finish/").content.decode()
+    assert "this site does not try your password for now" in finish
+    assert client.post("/passwordreset/finish/")["Location"] == "/passwordreset/done/"
+    assert failures_in_directory(slapd, "ada") == 0
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+
+
 def test_a_failed_sign_in_is_recorded_against_the_account_as_resolved(slapd, directory):
     directory_sign_in(Client(), "ada", ADA_PASSWORD)  # mirrored
     directory_sign_in(Client(), "ADA", "not-her-password")
