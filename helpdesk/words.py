@@ -75,10 +75,38 @@ KEYS = {
     "verification": _("How the person was verified"),
     "requested_by": _("Asked for by"),
     "approved_by": _("Approved by"),
-    "lifetime_minutes": _("temporary access pass lifetime (minutes)"),
+    "lifetime_minutes": _("Lifetime (minutes)"),
     "single_use": _("Single use"),
     "uses": _("Uses"),
     "ended": _("Ended"),
+    "fields": _("Fields"),
+    "store": _("Accounts kept in"),
+    "via": _("Signed in with"),
+    "operation": _("Directory operation"),
+    "error": _("Directory's answer"),
+    "changed": _("Settings changed"),
+    "list": _("List"),
+    "interval_days": _("Days between reminders"),
+    "scanned": _("Accounts checked"),
+    "expiring_soon": _("Passwords ending soon"),
+    "messages": _("Messages"),
+    "reminder": _("Reminder"),
+    "seen": _("Accounts seen"),
+    "created": _("Created"),
+    "updated": _("Updated"),
+    "left": _("Left the directory"),
+    "removed": _("Data removed"),
+}
+
+# Values that mean one thing under one key only (the account store's kinds, for instance).
+KEY_WORDS = {
+    "store": {
+        "none": _("This site"),
+        "openldap": _("The directory (OpenLDAP)"),
+        "active_directory": _("The directory (Active Directory)"),
+    },
+    "via": {"access_pass": _("Temporary access pass")},
+    "list": {"password_life": _("Directory passwords")},
 }
 
 
@@ -97,4 +125,12 @@ def details_in_words(details: dict) -> list[tuple[str, str]]:
     """Details in words, in one order whatever the database kept them in."""
     order = list(KEYS)
     keys = sorted(details, key=lambda key: (order.index(key) if key in order else len(order), key))
-    return [(str(KEYS.get(key, key)), in_words(details[key])) for key in keys]
+    return [
+        (
+            str(KEYS.get(key, key)),
+            str(KEY_WORDS[key].get(value, value))
+            if key in KEY_WORDS and isinstance(value := details[key], str)
+            else in_words(details[key]),
+        )
+        for key in keys
+    ]

@@ -361,6 +361,42 @@ def test_a_pass_issued_reads_in_words_on_the_user_page(desk, people):
         assert internal not in page
 
 
+def test_every_detail_an_event_records_is_named_in_words(desk, people):
+    """Each key any part of the site records with an event has a label on the user page, and
+    the account store and the sign-in route read as words, not internal names."""
+    import ast
+    from pathlib import Path
+
+    from helpdesk.words import KEYS
+
+    root = Path(__file__).resolve().parents[2]
+    recorded = {"fields"}  # the contact import writes its rows' details itself
+    for path in root.glob("*/**/*.py"):
+        if {".venv", "tests", "migrations", "benchmarks"} & set(path.relative_to(root).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record":
+                recorded.update(k.arg for k in node.keywords if k.arg)
+    recorded -= {"request", "actor", "subject", "ip"}
+    assert recorded and not recorded - set(KEYS), recorded - set(KEYS)
+
+    ann = people["ann"]
+    Event.objects.create(
+        kind=EventKind.ACCESS_PASS_USED,
+        subject=ann,
+        details={"pass_id": 3, "via": "access_pass", "store": "openldap"},
+    )
+    Event.objects.create(
+        kind=EventKind.CONTACT_IMPORTED, subject=ann, details={"fields": ["office_phone"]}
+    )
+    page = desk.get(f"/helpdesk/users/{ann.pk}/").content.decode()
+    assert "Signed in with: Temporary access pass" in page
+    assert "Accounts kept in: The directory (OpenLDAP)" in page
+    assert "Fields: " in page
+    for internal in ("via:", "store:", "fields:", "openldap", "access_pass"):
+        assert internal not in page
+
+
 def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     page = desk.get("/helpdesk/report/?days=30").content.decode()
     charts = page.split("<svg")[1:]
