@@ -10,6 +10,7 @@ import time
 from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -77,28 +78,39 @@ def _method_label(kind: str | None) -> str | None:
         return kind
 
 
-# The issue forms this session has sent, each with the pass it opened: the same form sent again
-# (the page reloaded, the button pressed twice) must not open a second pass, which would end the
-# first one just shown. The tokens are random names of forms, not secrets.
-SENT_FORMS_KEY = "sspr_pass_sent_forms"
-SENT_FORMS_KEPT = 20
+# Each issue form carries a random name (not a secret). The first request that sends it claims
+# the name in the shared cache, on whichever host it lands, and keeps there the pass it opened:
+# the same form sent again (the page reloaded, two clicks, a proxy's retry, even at the same
+# moment) opens no second pass, which would end the first one just shown.
+SENT_FORM_SECONDS = 3600
+CLAIMED = 0  # the first request is still opening its pass
 
 
-def _sent_before(request: HttpRequest, token: str) -> int | None:
-    sent = request.session.get(SENT_FORMS_KEY)
-    if not token or not isinstance(sent, dict):
-        return None
-    pk = sent.get(token)
-    return pk if isinstance(pk, int) else None
+def _form_key(request: HttpRequest, token: str) -> str:
+    return f"sspr:pass-form:{request.user.pk}:{token}"
 
 
-def _remember_sent(request: HttpRequest, token: str, pk: int) -> None:
+def _claim_form(request: HttpRequest, token: str) -> int | None:
+    """None when this request is the first to send the form (or the first one opened nothing);
+    else the pass the first one opened, waiting a few seconds for it, or CLAIMED when it is
+    still at work."""
     if not token:
-        return
-    sent = request.session.get(SENT_FORMS_KEY)
-    sent = dict(sent) if isinstance(sent, dict) else {}
-    sent[token] = pk
-    request.session[SENT_FORMS_KEY] = dict(list(sent.items())[-SENT_FORMS_KEPT:])
+        return None
+    key = _form_key(request, token)
+    for _wait in range(50):
+        if cache.add(key, CLAIMED, timeout=SENT_FORM_SECONDS):
+            return None
+        earlier = cache.get(key)
+        if isinstance(earlier, int) and earlier != CLAIMED:
+            return earlier
+        time.sleep(0.1)
+    return CLAIMED
+
+
+def _release_form(request: HttpRequest, token: str) -> None:
+    """This request opened no pass: the form may be sent again."""
+    if token:
+        cache.delete(_form_key(request, token))
 
 
 @helpdesk_page
@@ -108,17 +120,16 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     subject = _user(policy, user_id)  # 404 for anyone out of the helpdesk's sight
     token = request.POST.get("form_token", "")[:64] if request.method == "POST" else ""
-    if (earlier := _sent_before(request, token)) is not None:
-        # Its request page says where it stands (waiting for approval, shown, ended).
-        if AccessPass.objects.filter(pk=earlier, issued_at__isnull=False).exists():
-            messages.info(
-                request,
-                _(
-                    "This form was sent already, and its pass was shown once. Nothing new was "
-                    "issued. If the pass is lost, issue a new one from the person's page."
-                ),
-            )
-        return redirect("accesspass:request", pk=earlier)
+    if (earlier := _claim_form(request, token)) is not None:
+        return _sent_already(request, earlier, user_id)
+    try:
+        return _issue(request, policy, subject, user_id, token)
+    except BaseException:
+        _release_form(request, token)
+        raise
+
+
+def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> HttpResponse:
     check = _passed_check(request, user_id)
     form = IssueForm(posted(request), check_label=_method_label(check))
     context = {
@@ -131,6 +142,7 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
         "current": flows.open_pass(subject),
     }
     if context["own"]:
+        _release_form(request, token)
         return render(request, "accesspass/issue.html", context, status=403)
     if request.method == "POST" and form.is_valid():
         verification = form.cleaned_data["verification"]
@@ -144,14 +156,41 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
                 check_method=check if verification == Verification.CALLER_CHECK else "",
             )
         except flows.Refused as refusal:
+            _release_form(request, token)
             form.add_error(None, refusal.message)
         else:
             request.session.pop(VERIFIED_KEY.format(user_id), None)  # one check, one pass
-            _remember_sent(request, token, item.pk)
+            if token:
+                cache.set(_form_key(request, token), item.pk, timeout=SENT_FORM_SECONDS)
             if item.needs_approval:
                 return redirect("accesspass:request", pk=item.pk)
             return _show(request, item)
+    else:
+        _release_form(request, token)
     return render(request, "accesspass/issue.html", context)
+
+
+def _sent_already(request: HttpRequest, earlier: int, user_id: int) -> HttpResponse:
+    """The form was sent before: nothing new is issued. Its request page says where the pass
+    stands (waiting for approval, shown, ended)."""
+    if earlier == CLAIMED:
+        messages.info(
+            request,
+            _(
+                "This form was sent already and is still being handled. Nothing new was issued; "
+                "look at the person's page again in a moment."
+            ),
+        )
+        return redirect("helpdesk:user", user_id=user_id)
+    if AccessPass.objects.filter(pk=earlier, issued_at__isnull=False).exists():
+        messages.info(
+            request,
+            _(
+                "This form was sent already, and its pass was shown once. Nothing new was "
+                "issued. If the pass is lost, issue a new one from the person's page."
+            ),
+        )
+    return redirect("accesspass:request", pk=earlier)
 
 
 @sensitive_variables("value")

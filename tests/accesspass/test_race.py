@@ -48,3 +48,41 @@ def test_a_pass_read_before_another_spent_it_cannot_be_spent_again(desk, user):
     second = AccessPass.objects.get(user=user)  # read by a second request at the same time
     assert spend(first) is True
     assert spend(second) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_issue_form_sent_three_times_at_once_opens_one_pass(desk, user):
+    """Two clicks, or a proxy's retry, send the same issue form at the same moment: one pass is
+    opened and shown, once; the other answers say nothing new was issued, so the agent never
+    reads out a pass that another request has already ended."""
+    import re
+
+    from .conftest import PASS_PATTERN
+
+    page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"verification": "in_person", "note": "Saw her staff card", "form_token": token}
+    barrier = threading.Barrier(3)
+    pages: list[str] = []
+
+    def submit() -> None:
+        try:
+            client = Client()
+            client.cookies = desk.cookies
+            barrier.wait()
+            response = client.post(f"/helpdesk/pass/users/{user.pk}/", data, follow=True)
+            pages.append(response.content.decode())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    shown = [found.group(1) for text in pages if (found := PASS_PATTERN.search(text))]
+    assert len(pages) == 3 and len(shown) == 1, pages
+    assert sum("This form was sent already" in text for text in pages) == 2
+    assert AccessPass.objects.filter(user=user).count() == 1
+    assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_ISSUED).count() == 1
+    assert use_pass(Client(), "alice", shown[0]).status_code == 302
