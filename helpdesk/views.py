@@ -323,13 +323,13 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})
 
 
-def _caller_check(request: HttpRequest, method, subject, code: str) -> bool:
+def _caller_check(request: HttpRequest, method, subject, code: str) -> CheckOutcome:
     if method.caller_check == "ask":
-        return method.check_caller(request=request, user=subject, code=code)
-    checked = method_flows.code_check(
+        right = method.check_caller(request=request, user=subject, code=code)
+        return CheckOutcome.VERIFIED if right else CheckOutcome.WRONG
+    return method_flows.code_check(
         request=request, user=subject, method=method, purpose=Purpose.HELPDESK, code=code
     )
-    return checked is CheckOutcome.VERIFIED
 
 
 @sensitive_post_parameters("code")
@@ -348,7 +348,20 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
     outcome = None
     if request.method == "POST" and form.is_valid():
         subject = get_user_model().objects.get(pk=user_id)
-        outcome = _caller_check(request, method, subject, form.cleaned_data["code"])
+        checked = _caller_check(request, method, subject, form.cleaned_data["code"])
+        if checked is CheckOutcome.THROTTLED:
+            # Too soon after a wrong code: this one was not looked at, so it is neither a
+            # verified nor a failed check; the agent asks again when the page says.
+            wait = method_flows.wait_message_for(
+                user=subject, method=method, purpose=Purpose.HELPDESK
+            )
+            form.add_error("code", wait)
+            return render(
+                request,
+                "helpdesk/verify_code.html",
+                {"row": row, "form": form, "outcome": None, "method": method},
+            )
+        outcome = checked is CheckOutcome.VERIFIED
         record(
             EventKind.HELPDESK_CHECK,
             request=request,

@@ -15,7 +15,14 @@ from .base import Method
 
 # The code family's steps the portals and the helpdesk call; code_undelivered is also the
 # dotted path that messages queued before methods/code/flows.py existed carry (delivery/jobs.py).
-from .code.flows import code_check, code_issue, code_send, code_undelivered, session_binding
+from .code.flows import (
+    code_check,
+    code_issue,
+    code_send,
+    code_undelivered,
+    last_code,
+    session_binding,
+)
 
 __all__ = [
     "code_check",
@@ -24,7 +31,17 @@ __all__ = [
     "code_undelivered",
     "method_remove",
     "session_binding",
+    "wait_message_for",
 ]
+
+
+def wait_message_for(*, user, method: Method, purpose) -> str:
+    """What a code typed during the backoff after a wrong one is told: it was not checked, and
+    when to type it again (docs/security.md §7)."""
+    from .code.setup_views import wait_message
+
+    device = last_code(user=user, method=method, purpose=purpose)
+    return wait_message(device) if device is not None else ""
 
 
 def method_remove(*, request: HttpRequest, user, method: Method, policy, message: str = "") -> bool:

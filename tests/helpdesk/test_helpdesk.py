@@ -241,6 +241,30 @@ def test_verify_a_caller_with_a_code(desk, people, phone_outbox):
     assert all(e.actor.username == "agent" for e in outcomes)
 
 
+def test_a_right_code_typed_during_the_backoff_is_not_called_wrong(
+    desk, people, phone_outbox, settings
+):
+    """Too soon after a wrong code the next one is not checked: the agent is told to ask again
+    in a few seconds, not that a genuine caller failed, and no failed check is recorded."""
+    settings.SSPR_CODE_THROTTLE_FACTOR = 30
+    ann = people["ann"]
+    desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "phone"})
+    code = last_phone_code()
+    wrong = "000000" if code != "000000" else "111111"
+    assert (
+        "Not verified."
+        in desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": wrong}).content.decode()
+    )
+    page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": code}).content.decode()
+    assert "Not verified." not in page and "Verified." not in page
+    assert "so it was not checked. Enter the code again in" in page
+    outcomes = Event.objects.filter(kind=EventKind.HELPDESK_CHECK)
+    assert [e.details["outcome"] for e in outcomes] == ["not_verified"]
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        page = desk.post(f"/helpdesk/users/{ann.pk}/verify/code/", {"code": code})
+        assert "Verified." in page.content.decode()
+
+
 def test_verify_by_email_and_the_code_is_bound_to_the_helpdesk_session(desk, people, make_user):
     ann = people["ann"]
     desk.post(f"/helpdesk/users/{ann.pk}/verify/", {"method": "email"})
