@@ -45,6 +45,7 @@ WORDS = {
     "replaced": _("changed"),
     "removed": _("removed"),
     "reset_attempts": _("Too many reset attempts"),
+    "wrong_current": _("Wrong current password at a password change"),
     # How a temporary access pass's caller was verified, and why a pass ended (accesspass).
     "caller_check": _("Caller check with a registered method"),
     "in_person": _("Identity checked in person"),

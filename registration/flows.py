@@ -313,7 +313,13 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
             AxesProxyHandler.user_login_failed(__name__, credentials, request)
             # This page says so itself, at the next try (no lockout page in its place).
             request.axes_locked_out = False
-        record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
+            # A wrong password, counted as a failed sign-in: recorded as one, not as a new
+            # password the account store refused.
+            record(EventKind.SIGN_IN_FAILED, request=request, subject=user, reason=refusal.reason)
+        else:
+            record(
+                EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason
+            )
         raise
     axes_reset(username=username_key(user.get_username()))
     # This session stays signed in; every other one ends.

@@ -57,6 +57,10 @@ def test_a_wrong_current_password_is_shown_at_its_field_and_changes_nothing(sign
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     assert not Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).exists()
+    # Recorded as the failed sign-in it counts as, not as a refused new password.
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_REFUSED).exists()
+    failed = Event.objects.get(kind=EventKind.SIGN_IN_FAILED, subject=user)
+    assert failed.details == {"reason": "wrong_current"}
 
 
 def test_five_wrong_current_passwords_stop_the_guessing(signed_in, user):
