@@ -252,16 +252,26 @@ def note_reachable() -> None:
         cache.delete_many([FAILURES_KEY, OPEN_UNTIL_KEY])
 
 
+DIRECTORY_RULES_UNREAD = _(
+    "The directory's own rules could not be read just now; it checks the new password against "
+    "them when you send it."
+)
+
+
 def password_rules(user) -> list[str]:
     """The rules a new password must meet, for the page that asks for one: the account store's
     (none for Django's own accounts) and the site's own validators, merged. Where both ask for
     a minimum length, only the strictest is listed, first: a rule that can never apply is not
-    shown. A directory that does not answer just now lists only the site's; its refusal, if
-    any, comes at the field."""
+    shown. A directory that does not answer just now lists the site's and says its own could not
+    be read; its refusal, if any, comes at the field."""
+    unread = []
     try:
         store = accounts().rules(user)
-    except (DirectoryUnavailable, AccountMissing):
+    except AccountMissing:
         store = []
+    except DirectoryUnavailable:
+        store = []
+        unread = [DIRECTORY_RULES_UNREAD]
     # (length, text) of every minimum length, the directory's and the site's.
     lengths = [(rule.min_length, rule) for rule in store if isinstance(rule, LengthRule)]
     site = []
@@ -274,7 +284,7 @@ def password_rules(user) -> list[str]:
     # The strictest length first; on a tie the directory's own words (listed first).
     strictest = [max(lengths, key=lambda pair: pair[0])[1]] if lengths else []
     others = [rule for rule in store if not isinstance(rule, LengthRule)]
-    return strictest + others + site
+    return strictest + others + site + unread
 
 
 def check_directory() -> None:

@@ -67,6 +67,9 @@ def test_without_directory_rules_the_sites_are_listed(store, rules):
     listed = password_rules(None)
     assert lengths(listed) == ["Your password must contain at least 12 characters."]
     assert listed[0] == lengths(listed)[0]
+    # Not silently: a directory that did not answer is said to have rules of its own.
+    unread = "The directory's own rules could not be read just now"
+    assert any(unread in rule for rule in listed) == isinstance(rules, DirectoryUnavailable)
 
 
 def test_a_length_rule_survives_a_cache():
