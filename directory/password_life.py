@@ -108,6 +108,9 @@ class Watched:
     read_at: datetime.datetime
     scanned: int
     scan_id: int
+    # The directory could not be read just now: this is the newest scan there is, older than
+    # the minute (the page says so).
+    unreachable: bool = False
 
     @property
     def rows(self) -> QuerySet:
@@ -240,6 +243,18 @@ def _current(refresh: bool) -> PasswordScan:
 
 def watched(refresh: bool = False) -> Watched:
     """The newest complete scan if younger than CACHE_SECONDS, else a new one (refresh: always
-    a new one). Raises StillReading, DirectoryUnavailable or DirectoryRefused."""
-    found = _current(refresh)
+    a new one). When the directory cannot be read for a new one, the newest complete scan,
+    marked unreachable (not for a refresh, which must see the directory as it is now). Raises
+    StillReading, or DirectoryUnavailable or DirectoryRefused when there is no scan at all."""
+    from .accounts import DirectoryRefused, DirectoryUnavailable
+
+    try:
+        found = _current(refresh)
+    except (DirectoryUnavailable, DirectoryRefused):
+        found = None if refresh else _newest()
+        if found is None:
+            raise
+        return Watched(
+            read_at=found.read_at, scanned=found.scanned, scan_id=found.pk, unreachable=True
+        )
     return Watched(read_at=found.read_at, scanned=found.scanned, scan_id=found.pk)

@@ -153,6 +153,7 @@ def password_life(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": [_display(life, now) for life in lives(page.object_list)],
         "read_at": found.read_at,
+        "unreachable": found.unreachable,
         "chosen": chosen,
         "query_string": query,
     }

@@ -347,6 +347,20 @@ def test_the_helpdesk_lists_who_expires_expired_must_change_or_is_locked(
     # Read once, kept for a minute: stopping the directory changes nothing on the page.
     slapd.stop()
     assert sorted(listed(helpdesk_client)) == ["eve", "grace", "ned", "nia"]
+    # Past the minute, with the directory still down: the last list, said to be the last one
+    # read, not an error page.
+    from django.db.models import F
+
+    from directory.models import PasswordScan
+
+    PasswordScan.objects.update(completed_at=F("completed_at") - datetime.timedelta(minutes=2))
+    cache.clear()
+    page = helpdesk_client.get("/helpdesk/passwords/")
+    assert page.status_code == 200
+    assert "The directory cannot be reached just now: this list is as it was read at" in (
+        page.content.decode()
+    )
+    assert sorted(listed(helpdesk_client)) == ["eve", "grace", "ned", "nia"]
 
 
 def test_the_lists_snapshot_holds_masked_addresses(slapd, directory, helpdesk_client, _states):
