@@ -38,6 +38,7 @@ from passwordreset import flows as reset_flows
 from policy.models import Policy
 from registration.language import in_language_of
 from registration.queries import RegistrationState
+from sspr_site.admin_search import SEARCH_LIMIT
 from sspr_site.paging import BoundedPaginator
 
 from . import report as activity
@@ -91,7 +92,7 @@ def helpdesk_page(view):
 
 def _filters(request: HttpRequest) -> dict[str, str]:
     return {
-        "query": request.GET.get("q", "").strip()[:100],
+        "query": request.GET.get("q", "").strip()[:SEARCH_LIMIT],
         "state": request.GET.get("state", ""),
         "method": request.GET.get("method", ""),
         "can_reset": request.GET.get("can_reset", ""),
@@ -104,6 +105,12 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 def status_list(request: HttpRequest) -> HttpResponse:
     policy = Policy.load()
     filters = _filters(request)
+    if len(request.GET.get("q", "").strip()) > SEARCH_LIMIT:
+        messages.warning(
+            request,
+            _("Only the first %(limit)d characters of the search were used.")
+            % {"limit": SEARCH_LIMIT},
+        )
     users = directory(policy, **filters)
     paginator = BoundedPaginator(users, PAGE_SIZE)
     # Sorting by state or by date means reading every row in the list: a list longer than the
@@ -394,6 +401,12 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
             request,
             _("Self-service is on again for %(username)s.") % {"username": user.get_username()},
         )
+    else:  # cleared meanwhile (another agent, another tab): nothing to do
+        messages.info(
+            request,
+            _("Self-service was not paused for %(username)s; nothing was changed.")
+            % {"username": user.get_username()},
+        )
     return redirect("helpdesk:user", user_id=user_id)
 
 
@@ -407,6 +420,12 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
         messages.success(
             request,
             _("%(username)s can start a password reset again.") % {"username": user.get_username()},
+        )
+    else:  # lifted meanwhile, or over: nothing to do
+        messages.info(
+            request,
+            _("Password reset was not blocked for %(username)s; nothing was changed.")
+            % {"username": user.get_username()},
         )
     return redirect("helpdesk:user", user_id=user_id)
 

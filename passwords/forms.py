@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .validators import bounded_password
+from .validators import MAX_LENGTH, bounded_password
 
 
 class BoundedPasswordsMixin:
@@ -16,5 +16,9 @@ class BoundedPasswordsMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            if isinstance(field.widget, forms.PasswordInput):
+            # A field with a shorter bound of its own (a temporary access pass) says its own.
+            own_bound = getattr(field, "max_length", None)
+            if isinstance(field.widget, forms.PasswordInput) and not (
+                own_bound and own_bound <= MAX_LENGTH
+            ):
                 field.validators.append(bounded_password)

@@ -317,9 +317,7 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
             # password the account store refused.
             record(EventKind.SIGN_IN_FAILED, request=request, subject=user, reason=refusal.reason)
         else:
-            record(
-                EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason
-            )
+            record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         raise
     axes_reset(username=username_key(user.get_username()))
     # This session stays signed in; every other one ends.

@@ -107,6 +107,14 @@ def test_failures_from_one_address_are_limited_like_sign_in(desk, user, settings
     assert AccessPass.objects.get(user=user).uses == 0
 
 
+def test_a_pass_far_too_long_is_refused_with_words_about_a_pass(client, user):
+    """Not Django's "at most 64 characters (it has 5000)", and nothing about passwords."""
+    page = use_pass(client, "alice", "X" * 5000).content.decode()
+    assert "A temporary access pass is much shorter than that" in page
+    assert "password" not in page.split('class="errorlist')[1].split("</ul>")[0].lower()
+    assert "it has 5000" not in page
+
+
 def test_a_pass_for_an_unknown_name_or_another_person_reads_the_same(desk, user, make_user):
     make_user("bob")
     value = the_pass(issue(desk, user))

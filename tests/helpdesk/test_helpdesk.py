@@ -421,6 +421,12 @@ def test_every_detail_an_event_records_is_named_in_words(desk, people):
         assert internal not in page
 
 
+def test_a_search_longer_than_the_bound_is_shortened_and_says_so(desk, people):
+    page = desk.get("/helpdesk/", {"q": "ann" + "x" * 200}).content.decode()
+    assert "Only the first 100 characters of the search were used." in page
+    assert "Only the first" not in desk.get("/helpdesk/", {"q": "ann"}).content.decode()
+
+
 def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
     page = desk.get("/helpdesk/report/?days=30").content.decode()
     charts = page.split("<svg")[1:]

@@ -158,6 +158,9 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     assert cleared.status_code == 302
     assert not SelfServiceBlock.objects.exists()
     assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).exists()
+    again = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", follow=True)
+    assert "Self-service was not paused for rita; nothing was changed." in again.content.decode()
+    assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).count() == 1
     client = Client()
     sign_in(client, "rita")
     assert "Self-service is paused" not in client.get("/ssprsetup/").content.decode()

@@ -402,6 +402,10 @@ def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED)
     assert event.subject == registered and event.details["reason"] == "reset_attempts"
     assert event.actor.get_username() == "agent"
+    # Pressed again (a second tab, another agent first): it says there was nothing to lift.
+    again = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
+    assert "Password reset was not blocked for rita; nothing was changed." in again.content.decode()
+    assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED).count() == 1
     assert start_reset(Client(), "rita", action=None).status_code == 302
 
 
