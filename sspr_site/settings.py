@@ -117,6 +117,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An empty 405 (a POST-only address opened with GET, say) becomes the site's own page, in the
+    # page's language, with its status and Allow header (sspr_site/method_not_allowed.py).
+    "sspr_site.method_not_allowed.MethodNotAllowedPageMiddleware",
     # A directory that cannot be reached, or refuses, gets one clear page wherever it shows.
     "directory.middleware.DirectoryTroubleMiddleware",
     # Every hashing slot taken for too long: a "busy, try again" page (passwords.hashers).
