@@ -4,7 +4,11 @@ password, once per person, expiry and day, through the delivery queue, in the pe
 language (the directory's `preferredLanguage`, else the site's). People who have not
 registered get a line asking them to register while they can still sign in.
 
-`manage.py send_expiry_reminders` runs it from cron; each run is one audit event.
+`manage.py send_expiry_reminders` runs it from cron; each run is one audit event. One run at a
+time holds a lock in the shared cache; besides, each reminder is recorded (`ExpiryReminder`,
+unique per person, expiry and day) in a committed transaction before it is sent, and one that
+another run recorded first is not sent again, so two runs at once never send it twice, even
+where the cache is the process's own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
@@ -51,6 +56,8 @@ class ExpiryReport:
     messages: int = 0
     no_address: int = 0
     expiring_soon: int = 0
+    # Reminders another run recorded first (it sends them): never sent twice.
+    taken: int = 0
     refused: str = ""
 
 
@@ -147,7 +154,7 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
     # (README, "Languages"): one query each for the page.
     chosen = stored_languages(ids, chosen_only=True)
     guessed = stored_languages(ids)
-    records = []
+    ready = []
     for name, (life, day) in due.items():
         user = users.get(name)
         user_id = user.pk if user else None
@@ -168,12 +175,40 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
         if not messages:
             report.no_address += 1
             continue
-        for message in messages:
-            outbox.send(message)
-        report.messages += len(messages)
-        report.reminded += 1
-        records.append(ExpiryReminder(username=name, expires_on=life.expires_at.date(), days=day))
-    ExpiryReminder.objects.bulk_create(records, ignore_conflicts=True)
+        reminder = ExpiryReminder(username=name, expires_on=life.expires_at.date(), days=day)
+        ready.append((reminder, messages))
+    claimed = _claim([reminder for reminder, _parts in ready])
+    report.taken += len(ready) - len(claimed)
+    unsent = {reminder.pk for reminder in claimed}
+    try:
+        for reminder, messages in ready:
+            if reminder.pk is None:
+                continue  # another run recorded it first and sends it
+            for message in messages:
+                outbox.send(message)
+            report.messages += len(messages)
+            report.reminded += 1
+            unsent.discard(reminder.pk)
+    finally:
+        if unsent:  # queueing failed: the next run sends these
+            ExpiryReminder.objects.filter(pk__in=unsent).delete()
+
+
+def _claim(reminders: list[ExpiryReminder]) -> list[ExpiryReminder]:
+    """Record the reminders about to be sent, in one transaction committed before any is sent,
+    and return those recorded here: one another run recorded first is left out (its row
+    conflicts; on PostgreSQL the insert waits for that run's transaction)."""
+    claimed = []
+    with transaction.atomic():
+        for reminder in reminders:
+            try:
+                with transaction.atomic():
+                    reminder.save(force_insert=True)
+            except IntegrityError:
+                reminder.pk = None
+                continue
+            claimed.append(reminder)
+    return claimed
 
 
 def language_of(life: Life, chosen: str | None = None, guessed: str | None = None) -> str:

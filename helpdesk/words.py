@@ -97,6 +97,7 @@ KEYS = {
     "updated": _("Updated"),
     "left": _("Left the directory"),
     "removed": _("Data removed"),
+    "taken_by_another_run": _("Sent by another run at the same moment"),
 }
 
 # Values that mean one thing under one key only (the account store's kinds, for instance).

@@ -1,22 +1,53 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from directory.accounts import accounts
 from policy.models import Policy
-from sspr_site.admin_search import BoundedSearchMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
 
+from .code.email_addresses import canonical_email
 from .code.forms import CanonicalEmailField, PhoneForm, checked_number
-from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityQuestion
+from .code.phone_numbers import PhoneError, e164, parse
+from .models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    OfficePhone,
+    SecurityAnswer,
+    SecurityQuestion,
+)
 
 DUPLICATE_QUESTION = _(
     "This question is approved already. Offer the existing one (its “Active” box) instead of "
     "adding it again."
 )
+
+
+def questions_needed() -> int:
+    """How many questions must stay offered: as many as the policy has people answer, while
+    the policy offers security questions; none otherwise."""
+    policy = Policy.load()
+    if not policy.option("questions", "enabled"):
+        return 0
+    return policy.option("questions", "count")
+
+
+def too_few_offered(offered: int) -> str:
+    return _(
+        "The policy has people answer %(needed)d questions, so at least %(needed)d must stay "
+        "offered; this would leave %(offered)d. Nothing was changed. Offer other questions "
+        "first, or ask for fewer in the policy."
+    ) % {"needed": questions_needed(), "offered": offered}
+
+
+def leaves_too_few(offered_now: int, offered_after: int) -> bool:
+    """Whether a change leaves fewer questions offered than the policy needs (one that does
+    not lower the number is never refused)."""
+    return offered_after < offered_now and offered_after < questions_needed()
 
 
 class SecurityQuestionForm(forms.ModelForm):
@@ -30,17 +61,59 @@ class SecurityQuestionForm(forms.ModelForm):
         same = SecurityQuestion.objects.filter(text__iexact=text).exclude(pk=self.instance.pk)
         if same.exists():  # the same question in other capitals or spacing
             raise forms.ValidationError(DUPLICATE_QUESTION, code="unique")
+        if (
+            self.instance.pk
+            and text != self.instance.text
+            and SecurityAnswer.objects.filter(question_id=self.instance.pk).exists()
+        ):
+            # Answers point at the question: new words would make them answers to another.
+            raise forms.ValidationError(
+                _(
+                    "People have answered this question, so its words cannot change: their "
+                    "answers would then belong to a different question. Stop offering it (its "
+                    "“Active” box) and add the new question instead."
+                ),
+                code="answered",
+            )
         return text
+
+    def clean_active(self):
+        active = self.cleaned_data["active"]
+        if self.instance.pk and self.instance.active and not active:
+            now = SecurityQuestion.objects.filter(active=True).count()
+            if leaves_too_few(now, now - 1):
+                raise forms.ValidationError(too_few_offered(now - 1), code="too_few")
+        return active
+
+
+class OfferedQuestionsFormSet(forms.BaseModelFormSet):
+    """The list's "Active" boxes, saved together: refused as a whole when they would leave
+    fewer questions offered than the policy has people answer."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        shown = {form.instance.pk: form.cleaned_data.get("active") for form in self.forms}
+        now = SecurityQuestion.objects.filter(active=True).count()
+        after = SecurityQuestion.objects.filter(active=True).exclude(pk__in=shown).count() + sum(
+            1 for active in shown.values() if active
+        )
+        if leaves_too_few(now, after):
+            raise forms.ValidationError(too_few_offered(after), code="too_few")
 
 
 @admin.register(SecurityQuestion)
-class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
+class SecurityQuestionAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
     form = SecurityQuestionForm
     list_display = ["text", "active", "builtin"]
     list_filter = ["active", "builtin"]
     list_editable = ["active"]
     search_fields = ["text"]
     actions = ["activate", "deactivate"]
+
+    def get_changelist_formset(self, request, **kwargs):
+        return super().get_changelist_formset(request, formset=OfferedQuestionsFormSet, **kwargs)
 
     @admin.action(description=_("Offer the selected questions"))
     def activate(self, request, queryset):
@@ -53,6 +126,11 @@ class SecurityQuestionAdmin(BoundedSearchMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Stop offering the selected questions"))
     def deactivate(self, request, queryset):
+        offered = SecurityQuestion.objects.filter(active=True)
+        now, after = offered.count(), offered.exclude(pk__in=queryset.values("pk")).count()
+        if leaves_too_few(now, after):
+            self.message_user(request, too_few_offered(after), messages.ERROR)
+            return
         count = queryset.update(active=False)
         self.message_user(
             request,
@@ -158,8 +236,24 @@ class PrepopulateForm(forms.ModelForm):
         help_text=_("Required when you enter or change the value."),
     )
 
+    def comparable(self, value) -> str | None:
+        """The value as the site compares it (the contact import decides "unchanged" the same
+        way), or None when there is none or it cannot be read."""
+        return canonical_email(value or "").casefold() or None
+
     def clean(self):
         cleaned = super().clean()
+        stored = getattr(self.instance, self.field_name) if self.instance.pk else None
+        typed = self.comparable(cleaned.get(self.field_name))
+        if (
+            self.field_name in self.changed_data
+            and stored
+            and typed is not None
+            and typed == self.comparable(str(stored))
+        ):
+            # The same value typed another way: nothing changes, its verification stays.
+            cleaned[self.field_name] = stored
+            self.changed_data.remove(self.field_name)
         if self.field_name in self.changed_data and not cleaned.get("user_agreed"):
             self.add_error(
                 "user_agreed",
@@ -181,6 +275,16 @@ class PrepopulateForm(forms.ModelForm):
 
 class AuthenticationPhoneForm(PolicyPhoneForm, PrepopulateForm):
     field_name = "number"
+
+    def comparable(self, value) -> str | None:
+        # E.164, as stored: "07911 123456" in the United Kingdom is +447911123456.
+        try:
+            return e164(parse(str(value or ""), region=self.data_region(), refuse_types=False))
+        except PhoneError:
+            return None
+
+    def data_region(self) -> str | None:
+        return self.cleaned_data.get("region") or None
 
     class Meta:
         model = AuthenticationPhone

@@ -98,10 +98,23 @@ class _Row:
     parsed: dict[str, phonenumbers.PhoneNumber] = field(default_factory=dict)
 
 
+def _raw_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, however they end: a line feed, a carriage return and a line feed, or a
+    carriage return alone (old Mac and Excel files), which reading by lines would take for one
+    line holding the whole file."""
+    for raw in stream:
+        if b"\r" in raw.rstrip(b"\r\n"):
+            # bytes.splitlines splits at \n, \r\n and \r only; \r is never inside a UTF-8
+            # character, so each piece still decodes on its own.
+            yield from raw.splitlines(keepends=True)
+        else:
+            yield raw
+
+
 def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
     """Decode line by line, so a bad byte is reported with its line number."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(_raw_lines(stream), start=1):
         try:
             yield decoder.decode(raw)
         except UnicodeDecodeError as exc:
@@ -122,7 +135,10 @@ def _precheck(stream: BinaryIO) -> int:
         header = next(reader, None)
     except csv.Error as exc:  # e.g. a carriage return inside the header line
         raise ImportStopped(
-            _("line %(line)d cannot be read as CSV: %(error)s")
+            _(
+                "line %(line)d cannot be read as CSV (%(error)s). Check its quotes and "
+                "separators; nothing was imported."
+            )
             % {"line": reader.line_num, "error": exc}
         ) from exc
     if header is None or not any(cell.strip() for cell in header):
@@ -134,7 +150,7 @@ def _precheck(stream: BinaryIO) -> int:
     unknown = [name for name in names if name not in COLUMNS]
     if unknown or "username" not in names:
         raise ImportStopped(
-            _("Unexpected header %(found)s. Use the columns: %(columns)s.")
+            _("Unexpected header %(found)s. Use the columns: %(columns)s; nothing was imported.")
             % {"found": ", ".join(header), "columns": ", ".join(COLUMNS)}
         )
     rows = 0
@@ -143,7 +159,10 @@ def _precheck(stream: BinaryIO) -> int:
             rows += 1
     except csv.Error as exc:
         raise ImportStopped(
-            _("line %(line)d cannot be read as CSV: %(error)s")
+            _(
+                "line %(line)d cannot be read as CSV (%(error)s). Check its quotes and "
+                "separators; nothing was imported."
+            )
             % {"line": reader.line_num, "error": exc}
         ) from exc
     return rows
@@ -210,12 +229,12 @@ def _check_row(
     no database: it may run in a worker process."""
     problems: list[RowProblem] = []
     values = {name: (record.get(name) or "").strip() for name in COLUMNS}
-    for name, value in values.items():
-        if len(value) > MAX_FIELD:
-            problems.append(RowProblem(line, name, _("longer than 254 characters")))
-            values[name] = ""
+    too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
+    for name in too_long:
+        problems.append(RowProblem(line, name, _("longer than 254 characters")))
+        values[name] = ""
     username = values["username"]
-    if not username:
+    if not username and "username" not in too_long:  # a name too long is not also missing
         problems.append(RowProblem(line, "username", _("missing")))
     if None in record:
         problems.append(RowProblem(line, "", _("more cells than columns")))

@@ -7,15 +7,17 @@ from __future__ import annotations
 import copy
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from audit.log import record
 from audit.models import EventKind
+from methods.models import SecurityQuestion
 from methods.registry import REGISTRY, annotate_methods
 from methods.reset_rule import ResetRule
 
@@ -78,7 +80,29 @@ class PolicyForm(forms.ModelForm):
             }
         # Checked with the rest of the policy (Policy.clean, each method's clean_options).
         self.instance.method_options = options
+        questions = options.get("questions", {})
+        if questions.get("enabled") and questions.get("count"):
+            offered = SecurityQuestion.objects.filter(active=True).count()
+            if questions["count"] > offered:
+                # People choose each question once from those offered (the questions' admin
+                # keeps at least this many offered, methods/admin.py).
+                self.add_error(
+                    option_field_name(REGISTRY["questions"], "count"),
+                    ngettext(
+                        "Only %(offered)d question is offered, fewer than the %(count)d people "
+                        "would answer. Offer more questions first, or ask for fewer.",
+                        "Only %(offered)d questions are offered, fewer than the %(count)d people "
+                        "would answer. Offer more questions first, or ask for fewer.",
+                        offered,
+                    )
+                    % {"offered": offered, "count": questions["count"]},
+                )
         return cleaned
+
+
+def _version(policy: Policy) -> str:
+    """The saved policy's version: the time of its last save."""
+    return policy.updated_at.isoformat() if policy.updated_at else ""
 
 
 def tightening_changes(current: Policy, proposed: Policy) -> list[str]:
@@ -224,7 +248,23 @@ class PolicyAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:policy_policy_change", args=[policy.pk]))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """Before a tightening change is saved, show who could no longer reset, and confirm."""
+        """Before a tightening change is saved, show who could no longer reset, and confirm.
+        The confirmation carries the version of the policy it was worked out against; once
+        the policy was saved since, it is refused, so an old page cannot put back the values
+        it carries over a later change."""
+        if request.method == "POST" and object_id and "_confirm_impact" in request.POST:
+            current = self.get_object(request, object_id)
+            if current is not None and request.POST.get("_policy_version") != _version(current):
+                self.message_user(
+                    request,
+                    _(
+                        "The policy was changed by someone else after that confirmation page "
+                        "was shown, so nothing was saved. Here is the policy as it is now; make "
+                        "your change again."
+                    ),
+                    messages.ERROR,
+                )
+                return redirect(reverse("admin:policy_policy_change", args=[current.pk]))
         if request.method == "POST" and object_id and "_confirm_impact" not in request.POST:
             current = self.get_object(request, object_id)
             if current is not None:
@@ -250,9 +290,10 @@ class PolicyAdmin(admin.ModelAdmin):
             "posted": [
                 (key, value)
                 for key, values in request.POST.lists()
-                if key != "csrfmiddlewaretoken"
+                if key not in ("csrfmiddlewaretoken", "_policy_version")
                 for value in values
             ],
+            "version": _version(current),
         }
         return TemplateResponse(request, "admin/policy/policy/impact.html", context)
 

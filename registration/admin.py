@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import time
+from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
@@ -21,24 +25,26 @@ from django.utils.translation import ngettext
 
 from audit.log import record
 from audit.models import EventKind
+from directory.accounts import accounts
+from directory.models import DirectoryAccount
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.masking import mask_email
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
-from sspr_site.admin_search import BoundedSearchMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
 from sspr_site.paging import BoundedPaginator
 
 from .flows import registrations_flag
 from .models import Registration
 from .queries import RegistrationState, with_methods, with_state
-from .reminders import reminder_candidates, reminders_send
+from .reminders import reminder_candidates, reminders_send, taken_message
 
 User = get_user_model()
 
 
 @admin.register(Registration)
-class RegistrationAdmin(BoundedSearchMixin, admin.ModelAdmin):
+class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
     list_display = ["user", "completed_at", "last_confirmed_at", "reconfirmation_required"]
     list_filter = ["reconfirmation_required", "completed_at"]
     search_fields = ["user__username", "user__email"]
@@ -52,12 +58,51 @@ class RegistrationAdmin(BoundedSearchMixin, admin.ModelAdmin):
 REMINDER_PAGE_SIZE = 50
 PENDING_IMPORT = "sspr_pending_import"
 PENDING_SECONDS = 3600
+# The problems listed on the import page; the rest are counted.
+LISTED_PROBLEMS = 500
+NOT_AVAILABLE = _(
+    "That checked file is no longer available: it is kept for an hour, on the web server that "
+    "checked it. Upload it again to import it."
+)
+
+
+def _pending_folder(*, make: bool = True) -> Path:
+    """Where checked files wait to be applied: a folder of the private storage that only this
+    service's system user may open (0700), each file readable by it alone (0600), since the
+    rows hold names, phones and addresses. Files older than the hour they are kept for are
+    removed here, so an abandoned dry run does not stay on disk."""
+    folder = Path(default_storage.location) / "contact-imports"
+    if make:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)  # a folder made before by someone else's rules
+    elif not folder.is_dir():
+        return folder
+    stale = time.time() - PENDING_SECONDS
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_file() and entry.stat().st_mtime < stale:
+                os.unlink(entry.path)
+        except FileNotFoundError:  # another process swept it first
+            pass
+    return folder
+
+
+def _pending_path(pending: dict) -> Path:
+    # The name comes from the token this site made (URL-safe characters), never from the upload.
+    return _pending_folder() / f"{pending['token']}.csv"
 
 
 def _drop_pending(request) -> None:
     pending = request.session.pop(PENDING_IMPORT, None)
-    if pending:
-        default_storage.delete(pending["path"])
+    if pending and pending.get("token"):
+        _pending_path(pending).unlink(missing_ok=True)
+
+
+def password_in_directory(user) -> bool:
+    """Whether the person's password lives in the directory (README "Directory"): the site is
+    in directory mode and the person is mirrored from it (their DirectoryAccount link). A
+    password set here would be a local hash that no sign-in reads."""
+    return accounts().kind != "none" and DirectoryAccount.objects.filter(user_id=user.pk).exists()
 
 
 class ContactImportForm(forms.Form):
@@ -95,7 +140,7 @@ class ResetAbilityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
+class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
     # Methods administrators edit on the person's page bring their own inline (methods/base.py).
@@ -185,6 +230,8 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
             raise PermissionDenied
         form = ContactImportForm(request.POST or None, request.FILES or None)
         report = None
+        if request.method == "POST":
+            _pending_folder(make=False)  # removes checked files older than their hour
         pending = request.session.get(PENDING_IMPORT)
         apply_token = request.POST.get("apply") if request.method == "POST" else None
         if apply_token:
@@ -209,7 +256,8 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
             "form": form,
             "report": report,
             "pending": pending,
-            "errors": report.errors[:500] if report else [],
+            "errors": report.errors[:LISTED_PROBLEMS] if report else [],
+            "errors_left_off": max(len(report.errors) - LISTED_PROBLEMS, 0) if report else 0,
             "columns": ", ".join(COLUMNS),
             "opts": self.model._meta,
         }
@@ -232,6 +280,8 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
                 % {"count": report.sent},
                 messages.SUCCESS,
             )
+            if report.taken:  # another run claimed them first
+                self.message_user(request, taken_message(report), messages.WARNING)
             return redirect("admin:send_reminders")
         page = None
         if policy.reminders_enabled:
@@ -255,28 +305,70 @@ class SsprUserAdmin(BoundedSearchMixin, UserAdmin):
 
     def _keep_for_applying(self, request, upload) -> dict:
         _drop_pending(request)
-        token = secrets.token_urlsafe(16)
+        pending = {"token": secrets.token_urlsafe(16), "name": upload.name[:100], "at": time.time()}
         upload.file.seek(0)
-        name = default_storage.save(f"contact-imports/{token}.csv", upload.file)
-        pending = {"token": token, "path": name, "name": upload.name[:100], "at": time.time()}
+        # Created with its mode, so it is never readable by others, not even while written.
+        descriptor = os.open(_pending_path(pending), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as kept:
+            shutil.copyfileobj(upload.file, kept)
         request.session[PENDING_IMPORT] = pending
         return pending
 
     def _apply_pending(self, request, pending, token):
-        fresh = pending and time.time() - pending["at"] < PENDING_SECONDS
+        fresh = pending and pending.get("token") and time.time() - pending["at"] < PENDING_SECONDS
+        gone = ImportReport(fatal=str(NOT_AVAILABLE))
         if not (fresh and secrets.compare_digest(pending["token"], token)):
             _drop_pending(request)
-            return ImportReport(
-                fatal=str(
-                    _("That checked file is no longer available. Upload it again to import it.")
-                )
-            )
-        with default_storage.open(pending["path"], "rb") as stream:
+            return gone
+        try:
+            stream = _pending_path(pending).open("rb")
+        except FileNotFoundError:
+            # Swept, or kept on another web server: the file stays on the host that checked
+            # it (README "Administration").
+            _drop_pending(request)
+            return gone
+        with stream:
             report = import_contact_info(
                 stream, actor=request.user, allowed_regions=Policy.load().region_list
             )
         _drop_pending(request)
         return report
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None or "password" not in form.base_fields or not password_in_directory(obj):
+            return form
+
+        class DirectoryUserForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # Set after Django's own words for an unusable password (a mirrored person's).
+                self.fields["password"].help_text = _(
+                    "This person's password lives in the directory and cannot be set here. "
+                    "They reset it at /passwordreset/, or the helpdesk gives them a temporary "
+                    "access pass."
+                )
+
+        return DirectoryUserForm
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password page for local accounts. A directory account's password is not set
+        here: a local hash would work nowhere and change nothing in the directory (README
+        "Directory"), so the page says where the password lives and changes nothing."""
+        user = self.get_object(request, unquote(id))
+        if (
+            user is not None
+            and self.has_change_permission(request, user)
+            and password_in_directory(user)
+        ):
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("The password is in the directory"),
+                "subject": user,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/auth/user/password_in_directory.html", context)
+        return super().user_change_password(request, id, form_url)
 
     @admin.action(description=_("Require reconfirmation"), permissions=["change"])
     def require_reconfirmation(self, request, queryset):

@@ -1,5 +1,12 @@
 """Registration reminders: an email with a link to /ssprsetup/ for everyone in scope who has not
-registered or must confirm again, at most once per the policy's interval."""
+registered or must confirm again, at most once per the policy's interval.
+
+A run claims each batch before sending it (README, "Administration"): one transaction marks
+`reminded_at` on the rows still due, locking them (PostgreSQL skips rows another run holds;
+SQLite's transactions take the write lock at once), and only the people it marked are sent a
+reminder. Two runs at once (two quick submits, the button and cron, two hosts) so remind each
+person once, and the second says how many the other took.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from audit.log import record
 from audit.models import EventKind
@@ -30,6 +39,8 @@ from .queries import RegistrationState, with_state
 class ReminderReport:
     candidates: int = 0
     sent: int = 0
+    # Candidates another run claimed first (it sends theirs): never reminded twice.
+    taken: int = 0
     refused: str = ""
 
 
@@ -61,7 +72,8 @@ def reminders_send(
     request=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReminderReport:
-    """Queue one reminder per candidate, in batches; record who was reminded and when."""
+    """Queue one reminder per candidate, in batches, each batch claimed first (the module's
+    docstring); record who was reminded and when."""
     if not policy.reminders_enabled:
         return ReminderReport(refused="disabled")
     candidates = reminder_candidates(policy)
@@ -69,62 +81,105 @@ def reminders_send(
     if dry_run or not report.candidates:
         return report
     language = translation.get_language() or settings.LANGUAGE_CODE
-    batch: list = []
-    for person in candidates.only("pk", "email", "username", "first_name", "last_name").iterator(
-        chunk_size=batch_size
-    ):
-        batch.append(person)
-        if len(batch) >= batch_size:
-            _send_batch(batch, policy, language)
-            report.sent += len(batch)
-            batch = []
-            if progress:
-                progress(report.sent, report.candidates)
-    if batch:
-        _send_batch(batch, policy, language)
-        report.sent += len(batch)
+    fields = ("pk", "email", "username", "first_name", "last_name")
+    last_pk = None
+    while True:
+        # A fresh query per batch (by primary key), so no cursor stays open across the claims.
+        page = candidates.only(*fields)
+        if last_pk is not None:
+            page = page.filter(pk__gt=last_pk)
+        people = list(page[:batch_size])
+        if not people:
+            break
+        last_pk = people[-1].pk
+        now = timezone.now()
+        claimed = _claim([person.pk for person in people], policy, now)
+        report.taken += len(people) - len(claimed)
+        mine = [person for person in people if person.pk in claimed]
+        _send_batch(mine, claimed, policy, language, now)
+        report.sent += len(mine)
         if progress:
             progress(report.sent, report.candidates)
-    record(
-        EventKind.REMINDERS_SENT,
-        request=request,
-        actor=actor,
-        count=report.sent,
-        interval_days=policy.reminder_interval_days,
-    )
+    details = {"count": report.sent, "interval_days": policy.reminder_interval_days}
+    if report.taken:
+        details["taken_by_another_run"] = report.taken
+    record(EventKind.REMINDERS_SENT, request=request, actor=actor, **details)
     return report
 
 
-def _send_batch(people: list, policy: Policy, language: str) -> None:
-    """Each reminder in its person's language, else `language` (README, "Languages")."""
-    now = timezone.now()
+def _claim(ids: list[int], policy: Policy, now) -> dict:
+    """Mark as reminded at `now` those of `ids` still due, in one transaction, and return
+    them with the time they were last reminded before (None: never)."""
+    since = now - timedelta(days=policy.reminder_interval_days)
+    with transaction.atomic():
+        # A row for people who have none (no row and a row without a time read the same).
+        Registration.objects.bulk_create(
+            [Registration(user_id=pk) for pk in ids], ignore_conflicts=True
+        )
+        due = dict(
+            Registration.objects.select_for_update(skip_locked=True)
+            .filter(user_id__in=ids)
+            .filter(Q(reminded_at__isnull=True) | Q(reminded_at__lt=since))
+            .order_by("user_id")
+            .values_list("user_id", "reminded_at")
+        )
+        Registration.objects.filter(user_id__in=due).update(reminded_at=now)
+    return due
+
+
+def _release(claimed: dict, now) -> None:
+    """Give claims back whose reminder was not queued, so that the next run sends it."""
+    before: dict = {}
+    for pk, reminded_at in claimed.items():
+        before.setdefault(reminded_at, []).append(pk)
+    for reminded_at, ids in before.items():
+        Registration.objects.filter(user_id__in=ids, reminded_at=now).update(
+            reminded_at=reminded_at
+        )
+
+
+def _send_batch(people: list, claimed: dict, policy: Policy, language: str, now) -> None:
+    """Each reminder in its person's language, else `language` (README, "Languages"). Should
+    queueing fail, the claims not yet used are given back."""
     languages = stored_languages(person.pk for person in people)
-    for person in people:
-        with translation.override(languages.get(person.pk, language)):
-            context = {
-                "name": person.get_full_name() or person.get_username(),
-                "username": person.get_username(),
-                "site_url": site_settings.SITE_URL,
-                "helpdesk": policy.helpdesk_contact,
-            }
-            outbox.send(
-                Message(
-                    channel="email",
-                    to=person.email,
-                    subject=render_to_string(
-                        "registration/messages/reminder_subject.txt", {}
-                    ).strip(),
-                    body=render_to_string("registration/messages/reminder.txt", context),
-                    language=translation.get_language() or settings.LANGUAGE_CODE,
-                    purpose="reminder",
-                    user_id=person.pk,
-                    masked_to=mask_email(person.email),
-                )
+    unsent = dict(claimed)
+    try:
+        for person in people:
+            _send_one(person, policy, languages.get(person.pk, language))
+            del unsent[person.pk]
+    finally:
+        if unsent:
+            _release(unsent, now)
+
+
+def _send_one(person, policy: Policy, language: str) -> None:
+    with translation.override(language):
+        context = {
+            "name": person.get_full_name() or person.get_username(),
+            "username": person.get_username(),
+            "site_url": site_settings.SITE_URL,
+            "helpdesk": policy.helpdesk_contact,
+        }
+        outbox.send(
+            Message(
+                channel="email",
+                to=person.email,
+                subject=render_to_string("registration/messages/reminder_subject.txt", {}).strip(),
+                body=render_to_string("registration/messages/reminder.txt", context),
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                purpose="reminder",
+                user_id=person.pk,
+                masked_to=mask_email(person.email),
             )
-    # One statement: a new registration row for people who have none, the time otherwise.
-    Registration.objects.bulk_create(
-        [Registration(user_id=person.pk, reminded_at=now) for person in people],
-        update_conflicts=True,
-        unique_fields=["user"],
-        update_fields=["reminded_at"],
-    )
+        )
+
+
+def taken_message(report: ReminderReport) -> str:
+    """What a run says when another run claimed some of its people first."""
+    return ngettext(
+        "%(count)d person was being reminded by another run at the same moment; "
+        "nobody gets a reminder twice.",
+        "%(count)d people were being reminded by another run at the same moment; "
+        "nobody gets a reminder twice.",
+        report.taken,
+    ) % {"count": report.taken}

@@ -1,8 +1,11 @@
-"""Admin searches of a bounded size, for every list with a search box."""
+"""What every admin list of the project shares: searches of a bounded size, and actions only on
+ids that can be ids."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 SEARCH_LIMIT = 100
@@ -21,3 +24,26 @@ class BoundedSearchMixin:
             )
             search_term = search_term[:SEARCH_LIMIT]
         return super().get_search_results(request, queryset, search_term)
+
+
+class CheckedSelectionMixin:
+    """An admin action runs only on ids that can be ids of the list's rows. Django filters the
+    list by whatever ids were posted, and an id such as "abc" would end in a server error; the
+    person gets the admin's usual "select items" message instead, and nothing changes."""
+
+    def response_action(self, request, queryset):
+        key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                key.run_validators(key.to_python(value))
+        except ValidationError:
+            self.message_user(
+                request,
+                _(
+                    "Items must be selected in order to perform actions on them. No items have "
+                    "been changed."
+                ),
+                messages.WARNING,
+            )
+            return None
+        return super().response_action(request, queryset)

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
@@ -183,13 +184,22 @@ def test_admin_upload_runs_the_same_import(admin_client, people):
     assert Event.objects.get(kind=EventKind.CONTACT_IMPORTED).actor == admin_client.admin
 
 
-def test_admin_upload_dry_run_then_apply_without_uploading_again(admin_client, people, settings):
+@pytest.fixture
+def private_storage(settings, tmp_path):
+    """The private storage in a folder of the test's own, where checked files are kept."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.InMemoryStorage",
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
         },
     }
+    return tmp_path / "private"
+
+
+def test_admin_upload_dry_run_then_apply_without_uploading_again(
+    admin_client, people, private_storage
+):
     rows = "ann,+442071838750,,,no\nzed,,,,no\nbob,12,+12,nope,maybe\n"
     upload = io.BytesIO((HEADER + rows).encode())
     upload.name = "contacts.csv"
@@ -285,3 +295,98 @@ def test_worker_processes_check_a_large_file_with_the_same_outcome(make_user, mo
     assert "line 5, column username: already on line 2" in problems[2]  # kept in file order
     assert any("line 4, column office_phone: not a phone number" in p for p in problems)
     assert any("line 3, column username: no such user" in p for p in problems)
+
+
+def _dry_run(admin_client, rows: str, url="/admin/auth/user/import-contact-info/") -> str:
+    upload = io.BytesIO((HEADER + rows).encode())
+    upload.name = "contacts.csv"
+    return admin_client.post(url, {"file": upload, "dry_run": "on"}).content.decode()
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="apply" value="([^"]+)"', page).group(1)
+
+
+def test_applying_a_checked_file_that_is_gone_says_so_and_changes_nothing(
+    admin_client, people, private_storage
+):
+    """The kept file was swept, or the apply reached another web server: a clear message,
+    never a server error, and the same token again says the same."""
+    url = "/admin/auth/user/import-contact-info/"
+    token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
+    for kept in (private_storage / "contact-imports").iterdir():
+        kept.unlink()
+    for _attempt in range(2):
+        response = admin_client.post(url, {"apply": token})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "That checked file is no longer available" in page
+        assert "on the web server that checked it" in page
+    assert not OfficePhone.objects.exists()
+    assert not Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).exists()
+
+
+def test_a_checked_file_is_private_and_removed_when_applied_or_an_hour_old(
+    admin_client, people, private_storage
+):
+    import os
+    import time
+
+    url = "/admin/auth/user/import-contact-info/"
+    folder = private_storage / "contact-imports"
+    token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
+    (kept,) = folder.iterdir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert kept.stat().st_mode & 0o777 == 0o600
+    admin_client.post(url, {"apply": token})
+    assert OfficePhone.objects.filter(user=people[0]).exists()
+    assert not list(folder.iterdir())  # removed once applied
+
+    # A dry run never applied (the administrator signed out) is removed after its hour, at
+    # the next import.
+    _dry_run(admin_client, "ben,+442071838751,,,no\n")
+    (abandoned,) = folder.iterdir()
+    old = time.time() - 3601
+    os.utime(abandoned, (old, old))
+    admin_client.logout()
+    other = Client()
+    other.force_login(admin_client.admin)
+    session = other.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    _dry_run(other, "cat,+442071838752,,,no\n")
+    assert abandoned not in set(folder.iterdir())
+    assert len(list(folder.iterdir())) == 1
+
+
+def test_a_list_cut_short_says_how_many_problems_are_not_listed(admin_client, people):
+    rows = "".join(f"ghost{index},,,,no\n" for index in range(503))
+    page = _dry_run(admin_client, rows)
+    assert "line 501, column username: no such user" in page  # rows from line 2
+    assert "line 502, column" not in page
+    assert "…and 3 more problems, not listed here." in page
+
+
+def test_one_row_reads_in_the_singular(admin_client, people, private_storage):
+    page = _dry_run(admin_client, "ann,+442071838750,,,no\n")
+    assert "Dry run: 1 row checked; 1 would be applied, 0 unchanged." in page
+    page = admin_client.post(
+        "/admin/auth/user/import-contact-info/", {"apply": _token(page)}
+    ).content.decode()
+    assert "1 row: 1 applied, 0 unchanged." in page
+
+
+def test_lines_ended_by_a_carriage_return_alone_are_read(tmp_path, people):
+    """Old Mac and Excel files end their lines with a carriage return alone."""
+    text = HEADER + "ann,+442071838750,,,no\nben,+442071838751,,,no\nzed,,,,no\n"
+    out, _err, error = run(tmp_path, text.replace("\n", "\r"))
+    assert "line 4, column username: no such user" in out
+    assert "3 rows: 2 applied" in out
+    assert sorted(OfficePhone.objects.values_list("user__username", flat=True)) == ["ann", "ben"]
+
+
+def test_a_username_too_long_is_reported_once(tmp_path, people):
+    out, _err, error = run(tmp_path, HEADER + "x" * 255 + ",+442071838750,,,no\n")
+    assert "line 2, column username: longer than 254 characters" in out
+    assert "missing" not in out
+    assert not OfficePhone.objects.exists()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from methods.models import OfficePhone, SecurityQuestion
@@ -41,6 +43,12 @@ def policy_form(**changes):
     return {k: v for k, v in data.items() if v is not None}
 
 
+def confirmed(preview_page: str) -> dict[str, str]:
+    """The fields the impact page's "Save the change" sends besides the form's own."""
+    version = re.search(r'name="_policy_version" value="([^"]*)"', preview_page).group(1)
+    return {"_confirm_impact": "1", "_policy_version": version}
+
+
 def test_policy_list_opens_the_single_policy_form(admin_client):
     response = admin_client.get("/admin/policy/policy/")
     assert response.status_code == 302
@@ -53,7 +61,9 @@ def test_policy_changes_are_saved(admin_client):
     data = policy_form(methods_required="1", method__questions__count="5", allowed_regions="gb, ie")
     preview = admin_client.post("/admin/policy/policy/1/change/", data)
     assert "Confirm the policy change" in preview.content.decode()  # more questions: tighter
-    response = admin_client.post("/admin/policy/policy/1/change/", data | {"_confirm_impact": "1"})
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", data | confirmed(preview.content.decode())
+    )
     assert response.status_code == 302
     policy = Policy.load()
     assert (policy.methods_required, policy.option("questions", "count")) == (1, 5)

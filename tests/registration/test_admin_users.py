@@ -12,7 +12,7 @@ from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
 from policy.models import Policy
 from registration.models import Registration
-from tests.registration.test_admin import policy_form
+from tests.registration.test_admin import confirmed, policy_form
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_raising_reset_methods_shows_who_could_no_longer_reset_and_waits(admin_c
     assert ">one</a>" in page and ">two</a>" not in page
     assert Policy.load().reset_methods_required == 1  # nothing saved yet
 
-    data = policy_form(reset_methods_required="2") | {"_confirm_impact": "1"}
+    data = policy_form(reset_methods_required="2") | confirmed(page)
     response = admin_client.post("/admin/policy/policy/1/change/", data)
     assert response.status_code == 302
     assert Policy.load().reset_methods_required == 2
@@ -202,3 +202,107 @@ def test_the_admin_home_counts_at_most_once_a_minute_for_one_policy(admin_client
     policy.reset_methods_required = 2
     policy.save()
     assert "2 can reset" in summary()
+
+
+def _user_page(user, *, phone=None, email=None) -> dict[str, str]:
+    """The user's admin page as posted, with its phone and email inlines as they are stored."""
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        "office_phone-TOTAL_FORMS": "0",
+        "office_phone-INITIAL_FORMS": "0",
+        "office_phone-MIN_NUM_FORMS": "0",
+        "office_phone-MAX_NUM_FORMS": "1",
+    }
+    for prefix, record, field in (
+        ("authentication_phone", phone, "number"),
+        ("authentication_email", email, "email"),
+    ):
+        count = "1" if record else "0"
+        data |= {
+            f"{prefix}-TOTAL_FORMS": count,
+            f"{prefix}-INITIAL_FORMS": count,
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1",
+        }
+        if record:
+            data |= {
+                f"{prefix}-0-id": str(record.pk),
+                f"{prefix}-0-user": str(user.pk),
+                f"{prefix}-0-{field}": str(getattr(record, field)),
+            }
+    return data
+
+
+def test_the_same_verified_value_typed_another_way_stays_verified(admin_client, make_user):
+    """A verified number typed in its national form, or an address in other capitals, is the
+    same value: nothing changes and nothing is logged as prepopulated."""
+    user = make_user("carol", password=None)
+    verified = timezone.now()
+    phone = AuthenticationPhone.objects.create(
+        user=user, number="+447911123456", verified_at=verified
+    )
+    email = AuthenticationEmail.objects.create(
+        user=user, email="carol.home@example.net", verified_at=verified
+    )
+    url = f"/admin/auth/user/{user.pk}/change/"
+    data = _user_page(user, phone=phone, email=email) | {
+        "authentication_phone-0-region": "GB",
+        "authentication_phone-0-number": "07911 123456",
+        "authentication_phone-0-user_agreed": "on",
+        "authentication_email-0-email": "Carol.Home@EXAMPLE.NET",
+        "authentication_email-0-user_agreed": "on",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    phone.refresh_from_db()
+    email.refresh_from_db()
+    assert str(phone.number) == "+447911123456" and phone.verified_at == verified
+    assert not phone.prepopulated
+    assert email.email == "carol.home@example.net" and email.verified_at == verified
+    assert not email.prepopulated
+    assert not Event.objects.filter(kind=EventKind.METHOD_PREPOPULATED).exists()
+
+    # Without the consent box the same value is no change either, so nothing is asked for.
+    for key in ("authentication_phone-0-user_agreed", "authentication_email-0-user_agreed"):
+        data.pop(key)
+    assert admin_client.post(url, data).status_code == 302
+
+    # Another number is a change: it waits for the user's code again.
+    data |= {
+        "authentication_phone-0-number": "07911 123457",
+        "authentication_phone-0-user_agreed": "on",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    phone.refresh_from_db()
+    assert str(phone.number) == "+447911123457" and phone.verified_at is None
+    assert Event.objects.filter(kind=EventKind.METHOD_PREPOPULATED).count() == 1
+
+
+def test_confirming_an_old_impact_page_after_another_change_saves_nothing(admin_client, population):
+    """The preview's confirmation carries the policy it was shown for; a change saved in the
+    meantime is never put back by it."""
+    url = "/admin/policy/policy/1/change/"
+    tighter = policy_form(reset_methods_required="2")
+    old_page = admin_client.post(url, tighter).content.decode()
+    assert "Confirm the policy change" in old_page
+    # Meanwhile someone else saves another change (a looser one: no preview).
+    response = admin_client.post(url, policy_form(helpdesk_contact="it-support@example.org"))
+    assert response.status_code == 302
+    events = Event.objects.filter(kind=EventKind.POLICY_CHANGED).count()
+
+    response = admin_client.post(url, tighter | confirmed(old_page), follow=True)
+    page = response.content.decode()
+    assert "was changed by someone else after that confirmation page was shown" in page
+    policy = Policy.load()
+    assert policy.helpdesk_contact == "it-support@example.org"
+    assert policy.reset_methods_required == 1
+    assert Event.objects.filter(kind=EventKind.POLICY_CHANGED).count() == events
+    # A confirmation without the version it was shown for is refused the same way.
+    response = admin_client.post(url, tighter | {"_confirm_impact": "1"})
+    assert response.status_code == 302 and Policy.load().reset_methods_required == 1

@@ -81,3 +81,173 @@ def test_the_admin_previews_the_count_then_sends(people, admin_client):
     assert "3 registration reminders were sent." in response.content.decode()
     assert len(mail.outbox) == 3
     assert 'href="/admin/auth/user/send-reminders/"' in admin_client.get("/admin/").content.decode()
+
+
+# --- Two runs at once (README, "Administration": nobody reminded twice) -----------------------
+
+
+def test_a_second_submit_right_after_the_first_sends_nothing_new(people, admin_client):
+    first = admin_client.post("/admin/auth/user/send-reminders/", follow=True)
+    assert "3 registration reminders were sent." in first.content.decode()
+    second = admin_client.post("/admin/auth/user/send-reminders/", follow=True)
+    assert "0 registration reminders were sent." in second.content.decode()
+    assert len(mail.outbox) == 3 and len(set(reminded())) == 3
+    assert Event.objects.filter(kind=EventKind.REMINDERS_SENT).count() == 1  # nobody to remind
+
+
+def test_a_run_started_while_another_is_sending_sends_nobody_a_second_reminder(
+    people, policy, monkeypatch
+):
+    """The scheduled command starts while the button's run is still queueing its messages."""
+    from delivery import outbox
+    from registration.reminders import reminders_send
+
+    real_send = outbox.send
+    other: list = []
+
+    def send(message):
+        if not other:
+            other.append(reminders_send(policy=policy))
+        real_send(message)
+
+    monkeypatch.setattr(outbox, "send", send)
+    first = reminders_send(policy=policy)
+    assert reminded() == ["due@example.org", "fresh@example.org"]
+    assert first.sent + other[0].sent == 2
+
+
+def test_the_second_run_says_another_run_took_its_people(people, policy, admin_client, monkeypatch):
+    """The other run claims them between this run's count and its claim."""
+    from registration import reminders
+
+    real_claim = reminders._claim
+    done: list = []
+    running: list = []
+
+    def claim(*args):
+        if not running:
+            running.append(True)
+            done.append(reminders.reminders_send(policy=policy))
+        return real_claim(*args)
+
+    monkeypatch.setattr(reminders, "_claim", claim)
+    page = admin_client.post("/admin/auth/user/send-reminders/", follow=True).content.decode()
+    assert done[0].sent == 3
+    assert "0 registration reminders were sent." in page
+    assert "3 people were being reminded by another run at the same moment" in page
+    assert "nobody gets a reminder twice" in page
+    assert len(mail.outbox) == 3
+    out = io.StringIO()
+    Registration.objects.update(reminded_at=None)
+    mail.outbox.clear()
+    done.clear()
+    running.clear()
+    call_command("send_registration_reminders", stdout=out, stderr=io.StringIO())
+    assert "0 reminders queued." in out.getvalue() and "another run" in out.getvalue()
+    assert len(mail.outbox) == 3
+
+
+def test_a_reminder_that_could_not_be_queued_is_sent_by_the_next_run(people, policy, monkeypatch):
+    from delivery import outbox
+    from registration.reminders import reminders_send
+
+    real_send = outbox.send
+    calls: list = []
+
+    def send(message):
+        calls.append(message.to)
+        if len(calls) == 2:
+            raise ConnectionError("the queue went away")
+        real_send(message)
+
+    monkeypatch.setattr(outbox, "send", send)
+    with pytest.raises(ConnectionError):
+        reminders_send(policy=policy, batch_size=10)
+    assert len(mail.outbox) == 1
+    monkeypatch.setattr(outbox, "send", real_send)
+    reminders_send(policy=policy)
+    assert reminded() == ["due@example.org", "fresh@example.org"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_runs_at_once_remind_each_person_once(make_user, attempt):
+    """The button and the scheduled command (or two hosts) at the same moment, each on its own
+    database connection, in small batches so that they interleave; SQLite or PostgreSQL."""
+    import threading
+
+    from django.db import connection
+
+    from policy.models import Policy
+    from registration.reminders import reminders_send
+
+    for number in range(40):
+        make_user(f"person{number:02d}")
+    policy = Policy.load()
+    barrier = threading.Barrier(2)
+    reports: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            reports.append(reminders_send(policy=policy, batch_size=4))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(reports) == 2
+    assert len(mail.outbox) == 40 and len(set(reminded())) == 40
+    assert sum(report.sent for report in reports) == 40
+    for report in reports:  # what each run says: what it sent, and what the other took
+        assert report.sent + report.taken <= report.candidates
+    counts = Event.objects.filter(kind=EventKind.REMINDERS_SENT).values_list(
+        "details__count", flat=True
+    )
+    assert sorted(counts) == sorted(report.sent for report in reports)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admin_submits_at_once_send_each_reminder_once_on_postgresql(make_user):
+    """Two quick submits of "Send registration reminders", two connections, real row locks."""
+    import re
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.conftest import past_sign_in_check
+
+    admin = make_user("root", staff=True, is_superuser=True)
+    for number in range(30):
+        make_user(f"person{number:02d}")
+    clients = [past_sign_in_check(Client(), admin) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    pages: list[str] = []
+
+    def submit(client) -> None:
+        try:
+            barrier.wait()
+            response = client.post("/admin/auth/user/send-reminders/", follow=True)
+            pages.append(response.content.decode())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(pages) == 2
+    assert len(mail.outbox) == 31 and len(set(reminded())) == 31  # the 30 and the admin
+    sent = [int(re.search(r"(\d+) registration reminders? (?:was|were) sent", p)[1]) for p in pages]
+    assert sum(sent) == 31
+    for page, count in zip(pages, sent, strict=True):
+        if count < 31 and "another run" in page:
+            assert "nobody gets a reminder twice" in page

@@ -43,3 +43,8 @@ class Command(BaseCommand):
                 f"{summary}; {report.reminded:,} people reminded ({report.messages:,} messages "
                 f"queued); {report.no_address:,} without an address."
             )
+            if report.taken:
+                self.stdout.write(
+                    f"{report.taken:,} reminders were recorded by another run at the same "
+                    "moment; that run sends them, nobody gets one twice."
+                )

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import ngettext
 
 from policy.models import Policy
-from registration.reminders import reminders_send
+from registration.reminders import reminders_send, taken_message
 
 
 class Command(BaseCommand):
@@ -46,3 +46,5 @@ class Command(BaseCommand):
                 ngettext("%(count)s reminder queued.", "%(count)s reminders queued.", report.sent)
                 % {"count": f"{report.sent:,}"}
             )
+            if report.taken:
+                self.stdout.write(taken_message(report))

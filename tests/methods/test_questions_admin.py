@@ -1,0 +1,129 @@
+"""The approved questions in the admin: words that answers point at, and enough offered for
+what the policy asks."""
+
+from __future__ import annotations
+
+import pytest
+
+from methods.models import SecurityAnswer, SecurityQuestion
+from policy.models import Policy
+from tests.registration.test_admin import policy_form
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/admin/methods/securityquestion/"
+
+
+def change_url(question) -> str:
+    return f"{LIST}{question.pk}/change/"
+
+
+def offered() -> int:
+    return SecurityQuestion.objects.filter(active=True).count()
+
+
+def test_an_answered_questions_words_cannot_change(admin_client, user, approved_questions):
+    question = approved_questions.first()
+    SecurityAnswer.objects.create(user=user, question=question, answer_hash="argon2$x")
+    text = question.text
+    response = admin_client.post(
+        change_url(question), {"text": "What is your favourite colour?", "active": "on"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "People have answered this question, so its words cannot change" in page
+    assert "Stop offering it" in page
+    question.refresh_from_db()
+    assert question.text == text
+    # The same words with other spacing are no change, and can be saved.
+    spaced = admin_client.post(change_url(question), {"text": f"  {text} ", "active": "on"})
+    assert spaced.status_code == 302
+    # It can still be retired, as the message says.
+    assert admin_client.post(change_url(question), {"text": text}).status_code == 302
+    question.refresh_from_db()
+    assert not question.active and question.text == text
+
+
+def test_an_unanswered_questions_words_can_change(admin_client, approved_questions):
+    question = SecurityQuestion.objects.create(text="Name of your first boat?")
+    response = admin_client.post(
+        change_url(question), {"text": "Name of your first canoe?", "active": "on"}
+    )
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert question.text == "Name of your first canoe?"
+
+
+@pytest.fixture
+def just_enough(approved_questions, policy):
+    """Exactly as many questions offered as the policy has people answer (3)."""
+    keep = list(approved_questions.values_list("pk", flat=True)[:3])
+    SecurityQuestion.objects.exclude(pk__in=keep).update(active=False)
+    assert Policy.load().option("questions", "count") == 3
+    return SecurityQuestion.objects.filter(pk__in=keep)
+
+
+def test_retiring_one_question_too_many_is_refused_on_its_page(admin_client, just_enough):
+    question = just_enough.first()
+    response = admin_client.post(change_url(question), {"text": question.text})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The policy has people answer 3 questions, so at least 3 must stay offered" in page
+    assert "this would leave 2" in page
+    assert offered() == 3
+
+
+def test_the_stop_offering_action_refuses_to_leave_too_few(admin_client, just_enough):
+    everything = list(SecurityQuestion.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        LIST, {"action": "deactivate", "_selected_action": everything}, follow=True
+    )
+    page = response.content.decode()
+    assert "so at least 3 must stay offered; this would leave 0. Nothing was changed." in page
+    assert offered() == 3
+    # Retiring one while offering another first works.
+    spare = SecurityQuestion.objects.filter(active=False).first()
+    admin_client.post(LIST, {"action": "activate", "_selected_action": [spare.pk]})
+    admin_client.post(LIST, {"action": "deactivate", "_selected_action": [just_enough.first().pk]})
+    assert offered() == 3
+
+
+def test_the_lists_active_boxes_refuse_to_leave_too_few(admin_client, just_enough):
+    rows = list(SecurityQuestion.objects.order_by("text")[:100])
+    data = {
+        "form-TOTAL_FORMS": str(len(rows)),
+        "form-INITIAL_FORMS": str(len(rows)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for index, question in enumerate(rows):
+        data[f"form-{index}-id"] = str(question.pk)  # every box unticked
+    response = admin_client.post(LIST, data)
+    assert response.status_code == 200
+    assert "so at least 3 must stay offered; this would leave 0" in response.content.decode()
+    assert offered() == 3
+
+
+def test_when_the_policy_does_not_offer_questions_they_can_all_be_retired(
+    admin_client, just_enough
+):
+    policy = Policy.load()
+    policy.method_options = {**policy.method_options, "questions": {"enabled": False}}
+    policy.save()
+    everything = list(SecurityQuestion.objects.values_list("pk", flat=True))
+    admin_client.post(LIST, {"action": "deactivate", "_selected_action": everything})
+    assert offered() == 0
+
+
+def test_the_policy_cannot_ask_for_more_questions_than_are_offered(admin_client, just_enough):
+    before = Policy.load().updated_at
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", policy_form(method__questions__count="4")
+    )
+    assert response.status_code == 200
+    assert (
+        "Only 3 questions are offered, fewer than the 4 people would answer"
+        in response.content.decode()
+    )
+    assert Policy.load().updated_at == before

@@ -1,0 +1,69 @@
+"""The admin's "Set password" in directory mode: a directory person's password lives in the
+directory, so the admin's page says so and changes nothing; a local account keeps Django's
+form."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from directory.models import DirectoryAccount
+
+pytestmark = pytest.mark.django_db
+
+NEW = "Admin-Set-Local-Pass-772"
+
+
+@pytest.fixture
+def directory_mode(monkeypatch):
+    """The account store as in directory mode (the directory itself is not asked here: the
+    page only tells a directory account from a local one)."""
+    monkeypatch.setattr("registration.admin.accounts", lambda: SimpleNamespace(kind="openldap"))
+
+
+def _set_password(admin_client, user):
+    return admin_client.post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"password1": NEW, "password2": NEW, "set_usable_password": "true"},
+    )
+
+
+def test_a_directory_persons_password_is_not_set_here(admin_client, make_user, directory_mode):
+    grace = make_user("grace", password=None)
+    DirectoryAccount.objects.create(user=grace, dn="uid=grace,ou=people,dc=example,dc=org")
+    before = grace.password
+
+    change = admin_client.get(f"/admin/auth/user/{grace.pk}/change/").content.decode()
+    assert "password lives in the directory and cannot be set here" in change
+
+    for response in (
+        admin_client.get(f"/admin/auth/user/{grace.pk}/password/"),
+        _set_password(admin_client, grace),
+    ):
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "The password of grace lives in the organisation's directory" in page
+        assert "Nothing was changed." in page
+        assert "/passwordreset/" in page and "temporary access pass" in page
+        assert 'name="password1"' not in page
+    grace.refresh_from_db()
+    assert grace.password == before and not grace.has_usable_password()
+
+
+def test_a_local_account_keeps_djangos_password_form(admin_client, make_user, directory_mode):
+    local = make_user("breakglass", password=None)
+    page = admin_client.get(f"/admin/auth/user/{local.pk}/password/").content.decode()
+    assert 'name="password1"' in page
+    assert _set_password(admin_client, local).status_code == 302
+    local.refresh_from_db()
+    assert local.check_password(NEW)
+
+
+def test_with_django_accounts_a_leftover_directory_link_changes_nothing(admin_client, make_user):
+    """Back in Django's own accounts (SSPR_DIRECTORY=none) the local password is the one."""
+    former = make_user("former", password=None)
+    DirectoryAccount.objects.create(user=former, dn="uid=former,ou=people,dc=example,dc=org")
+    assert _set_password(admin_client, former).status_code == 302
+    former.refresh_from_db()
+    assert former.check_password(NEW)
