@@ -109,7 +109,7 @@ messages: install
 	$(BIN)/python manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) --ignore=.venv \
 		--ignore=tests --ignore=benchmarks --ignore=staticfiles --ignore=var --ignore=test-artifacts
 	$(BIN)/python scripts/plural_forms.py locale
-	$(BIN)/python manage.py compilemessages $(foreach l,$(LOCALES),-l $(l)) --ignore=.venv
+	$(BIN)/python manage.py compilemessages $(foreach l,$(LOCALES),-l $(l)) --ignore=.venv --ignore=var
 
 lint: install
 	$(BIN)/ruff check .
