@@ -209,6 +209,8 @@ class StrengthValidator:
         self.minimum = minimum
 
     def validate(self, password: str, user=None) -> None:
+        if len(password) > MAX_LENGTH:
+            return  # refused for its length alone (MaximumLengthValidator), never judged
         self.check_score(strength(password, user))
 
     def check_score(self, score: int) -> None:

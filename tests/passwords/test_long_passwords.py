@@ -182,6 +182,24 @@ def test_an_overlong_password_is_refused_at_the_field_before_it_is_checked(
         assert TOO_LONG in field_error(page, field)
 
 
+def test_an_administrator_setting_an_overlong_password_is_told_its_length_only(
+    admin_client, make_user
+):
+    """The admin's password page runs every validator: an overlong password is refused for its
+    length, not also judged for how easy it is to guess (docs/security.md §44)."""
+    person = make_user("sam")
+    long = "a" * 1030  # judged, it would also be easy to guess
+    response = admin_client.post(
+        f"/admin/auth/user/{person.pk}/password/",
+        {"password1": long, "password2": long, "usable_password": "true"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "at most 1024 characters" in page
+    assert "This password is easy to guess" not in page
+    person.refresh_from_db()
+    assert not person.check_password(long)
+
+
 # --- The meter says what the form will say -----------------------------------------------------
 
 
