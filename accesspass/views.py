@@ -160,11 +160,16 @@ def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> H
             form.add_error(None, refusal.message)
         else:
             request.session.pop(VERIFIED_KEY.format(user_id), None)  # one check, one pass
+            # The pass is named to the same form sent again once it stands as it will (shown,
+            # or waiting for approval), so that the other answer says where it stands.
+            response = (
+                redirect("accesspass:request", pk=item.pk)
+                if item.needs_approval
+                else _show(request, item)
+            )
             if token:
                 cache.set(_form_key(request, token), item.pk, timeout=SENT_FORM_SECONDS)
-            if item.needs_approval:
-                return redirect("accesspass:request", pk=item.pk)
-            return _show(request, item)
+            return response
     else:
         _release_form(request, token)
     return render(request, "accesspass/issue.html", context)

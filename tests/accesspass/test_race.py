@@ -12,6 +12,7 @@ from django.test import Client
 from accesspass.flows import spend
 from accesspass.models import AccessPass
 from audit.models import Event, EventKind
+from tests.support.at_once import at_once
 
 from .conftest import issue, the_pass, use_pass
 
@@ -62,24 +63,13 @@ def test_one_issue_form_sent_three_times_at_once_opens_one_pass(desk, user):
     page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     data = {"verification": "in_person", "note": "Saw her staff card", "form_token": token}
-    barrier = threading.Barrier(3)
-    pages: list[str] = []
 
-    def submit() -> None:
-        try:
-            client = Client()
-            client.cookies = desk.cookies
-            barrier.wait()
-            response = client.post(f"/helpdesk/pass/users/{user.pk}/", data, follow=True)
-            pages.append(response.content.decode())
-        finally:
-            connection.close()
+    def submit() -> str:
+        client = Client()
+        client.cookies = desk.cookies
+        return client.post(f"/helpdesk/pass/users/{user.pk}/", data, follow=True).content.decode()
 
-    threads = [threading.Thread(target=submit) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    pages = at_once(submit, count=3)
     shown = [found.group(1) for text in pages if (found := PASS_PATTERN.search(text))]
     assert len(pages) == 3 and len(shown) == 1, pages
     assert sum("This form was sent already" in text for text in pages) == 2

@@ -6,15 +6,14 @@ test is what each run sends."""
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 
 from directory import expiry_reminders
 from directory.models import ExpiryReminder
 from directory.password_life import Life
+from tests.support.at_once import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -116,21 +115,7 @@ def test_two_runs_at_once_without_a_shared_lock_send_each_reminder_once(
     PostgreSQL), neither seeing the other's lock."""
     directory_of(40)
     monkeypatch.setattr(expiry_reminders, "cache", OwnCache())
-    barrier = threading.Barrier(2)
-    reports: list = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            reports.append(expiry_reminders.send_expiry_reminders(now=NOW))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = at_once(lambda: expiry_reminders.send_expiry_reminders(now=NOW))
 
     assert len(reports) == 2
     assert len(mail.outbox) == 40 and len(set(addresses())) == 40

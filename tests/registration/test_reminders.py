@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from registration.models import Registration
+from tests.support.at_once import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +175,6 @@ def test_a_reminder_that_could_not_be_queued_is_sent_by_the_next_run(people, pol
 def test_two_runs_at_once_remind_each_person_once(make_user, attempt):
     """The button and the scheduled command (or two hosts) at the same moment, each on its own
     database connection, in small batches so that they interleave; SQLite or PostgreSQL."""
-    import threading
-
-    from django.db import connection
 
     from policy.models import Policy
     from registration.reminders import reminders_send
@@ -184,21 +182,7 @@ def test_two_runs_at_once_remind_each_person_once(make_user, attempt):
     for number in range(40):
         make_user(f"person{number:02d}")
     policy = Policy.load()
-    barrier = threading.Barrier(2)
-    reports: list = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            reports.append(reminders_send(policy=policy, batch_size=4))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = at_once(lambda: reminders_send(policy=policy, batch_size=4))
 
     assert len(reports) == 2
     assert len(mail.outbox) == 40 and len(set(reminded())) == 40
@@ -216,9 +200,7 @@ def test_two_runs_at_once_remind_each_person_once(make_user, attempt):
 def test_two_admin_submits_at_once_send_each_reminder_once_on_postgresql(make_user):
     """Two quick submits of "Send registration reminders", two connections, real row locks."""
     import re
-    import threading
 
-    from django.db import connection
     from django.test import Client
 
     from tests.conftest import past_sign_in_check
@@ -226,23 +208,13 @@ def test_two_admin_submits_at_once_send_each_reminder_once_on_postgresql(make_us
     admin = make_user("root", staff=True, is_superuser=True)
     for number in range(30):
         make_user(f"person{number:02d}")
-    clients = [past_sign_in_check(Client(), admin) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    pages: list[str] = []
+    clients = iter([past_sign_in_check(Client(), admin) for _ in range(2)])
 
-    def submit(client) -> None:
-        try:
-            barrier.wait()
-            response = client.post("/admin/auth/user/send-reminders/", follow=True)
-            pages.append(response.content.decode())
-        finally:
-            connection.close()
+    def submit() -> str:
+        response = next(clients).post("/admin/auth/user/send-reminders/", follow=True)
+        return response.content.decode()
 
-    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    pages = at_once(submit)
 
     assert len(pages) == 2
     assert len(mail.outbox) == 31 and len(set(reminded())) == 31  # the 30 and the admin
