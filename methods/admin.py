@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -50,6 +51,10 @@ def leaves_too_few(offered_now: int, offered_after: int) -> bool:
     return offered_after < offered_now and offered_after < questions_needed()
 
 
+# Shorter than this cannot be a question anyone could answer the same way twice ("x", "pet?").
+QUESTION_MIN_LENGTH = 8
+
+
 class SecurityQuestionForm(forms.ModelForm):
     class Meta:
         model = SecurityQuestion
@@ -58,6 +63,12 @@ class SecurityQuestionForm(forms.ModelForm):
 
     def clean_text(self):
         text = " ".join(self.cleaned_data["text"].split())
+        if len(text) < QUESTION_MIN_LENGTH:
+            raise forms.ValidationError(
+                _("Write the question out in full: at least %(limit)d characters.")
+                % {"limit": QUESTION_MIN_LENGTH},
+                code="min_length",
+            )
         same = SecurityQuestion.objects.filter(text__iexact=text).exclude(pk=self.instance.pk)
         if same.exists():  # the same question in other capitals or spacing
             raise forms.ValidationError(DUPLICATE_QUESTION, code="unique")
@@ -114,6 +125,21 @@ class SecurityQuestionAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.Mod
 
     def get_changelist_formset(self, request, **kwargs):
         return super().get_changelist_formset(request, formset=OfferedQuestionsFormSet, **kwargs)
+
+    def get_changelist_form(self, request, **kwargs):
+        form = super().get_changelist_form(request, **kwargs)
+
+        class OfferedBox(form):
+            """Each row's box named for its question (a screen reader hears "Active: What
+            is…?"); the field's help, not shown in the list, is not pointed at either."""
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                box = self.fields["active"]
+                box.help_text = ""
+                box.widget.attrs["aria-label"] = f"{capfirst(box.label)}: {self.instance}"
+
+        return OfferedBox
 
     @admin.action(description=_("Offer the selected questions"))
     def activate(self, request, queryset):

@@ -15,7 +15,7 @@ class SecurityQuestion(models.Model):
 
     text = models.CharField(max_length=200, unique=True, help_text=_("The question as shown."))
     active = models.BooleanField(
-        default=True, help_text=_("Offered to users who set up their questions now.")
+        _("active"), default=True, help_text=_("Offered to users who set up their questions now.")
     )
     builtin = models.BooleanField(
         default=False, editable=False, help_text=_("Shipped with the product.")

@@ -127,3 +127,23 @@ def test_the_policy_cannot_ask_for_more_questions_than_are_offered(admin_client,
         in response.content.decode()
     )
     assert Policy.load().updated_at == before
+
+
+def test_a_question_too_short_to_be_one_is_refused(admin_client):
+    response = admin_client.post(f"{LIST}add/", {"text": "x", "active": "on"})
+    assert response.status_code == 200
+    assert "Write the question out in full: at least 8 characters." in response.content.decode()
+    assert not SecurityQuestion.objects.filter(text="x").exists()
+
+
+def test_each_offered_box_in_the_list_is_named_for_its_question(admin_client, approved_questions):
+    """A screen reader hears which question a box offers; no box points at help the list does
+    not show."""
+    import re
+
+    page = admin_client.get(LIST).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="form-\d+-active"[^>]*>', page)
+    assert boxes and len(boxes) == min(approved_questions.count(), 100)
+    for question in approved_questions[:3]:
+        assert f'aria-label="Active: {question}"' in page
+    assert not any("aria-describedby" in box for box in boxes)
