@@ -105,6 +105,11 @@ def checked_number(form, cleaned: dict) -> str | None:
         )
     except PhoneError as exc:
         message = PHONE_MESSAGES[exc.problem]
+        if exc.problem == PhoneProblem.TYPE_NOT_ALLOWED and not form.refuse_types:
+            # A desk line (the office phone) may be VoIP: only these kinds are refused.
+            message = _(
+                "Premium-rate, shared-cost and free-phone numbers cannot be an office phone."
+            )
         if exc.problem == PhoneProblem.IMPOSSIBLE and raw.strip().startswith("+"):
             # The country came from the code after "+" (which wins over the list).
             message = _(
