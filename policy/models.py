@@ -94,6 +94,14 @@ def validate_reminder_days(value: str) -> None:
     try:
         reminder_days(value)
     except ValueError:
+        parts = [part.strip() for part in (value or "").split(",") if part.strip()]
+        numbers = [int(part) for part in parts if part.isdigit() and 1 <= int(part) <= 365]
+        if len(numbers) == len(parts) and len(set(numbers)) < len(numbers):
+            twice = next(day for day in numbers if numbers.count(day) > 1)
+            raise ValidationError(
+                _("List each day once: %(day)d is listed more than once.") % {"day": twice},
+                code="reminder_days_repeated",
+            ) from None
         raise ValidationError(
             _("Type whole numbers of days from 1 to 365, separated by commas, e.g. 14,7,3,1."),
             code="reminder_days",

@@ -298,6 +298,13 @@ def test_reminder_days_are_checked_in_the_policy(db):
         with pytest.raises(ValidationError) as raised:
             policy.full_clean()
         assert "expiry_reminder_days" in raised.value.message_dict
+    # A day listed twice is named as the problem.
+    policy.expiry_reminder_days = "7,1,1"
+    with pytest.raises(ValidationError) as raised:
+        policy.full_clean()
+    assert raised.value.message_dict["expiry_reminder_days"] == [
+        "List each day once: 1 is listed more than once."
+    ]
     policy.expiry_reminder_days = " 7, 30 ,1"
     policy.full_clean()
 
