@@ -46,7 +46,7 @@ def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, u
     assert event.details["methods"] == ["authentication_email", "authentication_phone"]
     page = signed_in.get("/ssprsetup/").content.decode()
     assert "You are registered" in page
-    assert "All 2 methods your organisation requires are verified." in page
+    assert "The 2 methods your organisation requires are verified." in page
     assert " of 2 required" not in page  # never "3 of 2"
     # Nothing is left to record, so the button says so: Done, not Finish.
     assert ">Done<" in page and ">Finish<" not in page and "press Finish" not in page

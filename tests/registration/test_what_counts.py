@@ -134,7 +134,7 @@ def test_an_administrator_is_registered_once_two_other_methods_count(make_user, 
     assert event.details["methods"] == ["authentication_email", "authentication_phone"]
     overview = text(client.get("/ssprsetup/"))
     assert "You are registered Confirmed on" in overview
-    assert "All 2 methods your organisation requires are verified" in overview
+    assert "The 2 methods your organisation requires are verified" in overview
     # The portal agrees: email, then the phone (questions never offered), then finish.
     portal = portal_after_email("ken", "ken.home@example.net")
     portal.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
