@@ -261,3 +261,14 @@ def test_a_reset_code_gets_more_time_in_german_on_a_phone(context_for, outboxes,
     page.locator("#id_code").fill(latest_phone_code(phone_dir))
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url("**/passwordreset/finish/")
+
+
+def test_a_form_sent_back_with_errors_puts_the_focus_on_their_summary(page, live_server):
+    """After a server-side refusal the summary of errors has the focus: a screen reader reads
+    it first, and Tab goes on to its links to the fields."""
+    page.goto("/ssprsetup/signin/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')").startswith("#id_")
