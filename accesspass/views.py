@@ -299,7 +299,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             mark(request, item)
             flows.used(request=request, item=item)
             return redirect("accesspass:welcome")
-        if form.errors:  # counted as the sign-in page counts (registration.views.SignInView)
+        if address_limit.checked_and_refused(form):  # as the sign-in page counts
             address_limit.count_failure(request)
     return render(request, "accesspass/signin.html", {"form": form})
 

@@ -7,6 +7,7 @@ stops there, whichever sign-in page it uses."""
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,14 @@ def failures(request: HttpRequest) -> int:
 
 def reached(request: HttpRequest) -> bool:
     return failures(request) >= app_settings.SIGN_IN_FAILURES_PER_IP
+
+
+def checked_and_refused(form) -> bool:
+    """Whether a sign-in form tried the name and what was typed, and refused them: an empty
+    or overlong field is not a try, and does not count."""
+    return form.has_error(NON_FIELD_ERRORS, "invalid_login") or form.has_error(
+        NON_FIELD_ERRORS, "inactive"
+    )
 
 
 def count_failure(request: HttpRequest) -> None:

@@ -70,8 +70,9 @@ class SignInView(auth_views.LoginView):
 
     def form_invalid(self, form):
         # A directory that cannot be reached raises before this (directory.middleware): only
-        # real failures count toward the address's limit.
-        address_limit.count_failure(self.request)
+        # real failures count toward the address's limit, not a field left empty.
+        if address_limit.checked_and_refused(form):
+            address_limit.count_failure(self.request)
         return super().form_invalid(form)
 
 

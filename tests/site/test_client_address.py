@@ -129,3 +129,21 @@ def test_every_sign_in_page_shares_one_limit_per_address(settings, make_user):
     # Another address is not held back.
     signed_in = other.post("/admin/login/", {"username": "root", "password": PASSWORD})
     assert signed_in.status_code == 302 and other.session.get("_auth_user_id")
+
+
+@pytest.mark.django_db
+def test_a_sign_in_sent_with_a_field_left_empty_is_not_a_failure(settings, make_user):
+    """Only a name and password (or pass) that were checked and refused count toward the
+    address's limit; a button pressed with nothing typed does not."""
+    from registration.address_limit import failures
+
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 3
+    client = behind_proxy(settings, "198.51.100.7")
+    for _ in range(5):
+        client.post("/ssprsetup/signin/", {"username": "", "password": ""})
+        client.post("/ssprsetup/pass/", {"username": "rita", "access_pass": ""})
+        client.post("/admin/login/", {"username": "", "password": ""})
+    request = RequestFactory().post("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert failures(request) == 0
+    assert client.post("/ssprsetup/signin/", {"username": "x", "password": "y"}).status_code == 200
+    assert failures(request) == 1
