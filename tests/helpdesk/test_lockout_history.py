@@ -56,6 +56,9 @@ def test_failures_from_several_browsers_add_up_as_the_lockout_counts_them(
     assert [fail_from("Browser-B/1.0") for _ in range(3)] == [200, 200, 429]
     page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
     assert "5: the name is locked (the limit is 5)" in page and "Locked here until" in page
+    # Rita registered nothing: the page does not send her to a reset she cannot make.
+    assert "The person cannot unlock it themselves now" in page
+    assert "unlocks it at the password reset page" not in page
     # The right password from a third browser is refused as well; the page still says locked.
     assert fail_from("Browser-C/1.0", PASSWORD) == 429
     page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
