@@ -433,6 +433,9 @@ def test_the_helpdesk_sees_the_directory_state(slapd, directory, helpdesk_client
     conn = slapd.connect()
     conn.passwd_s("uid=ada,ou=people,dc=example,dc=org", None, NEW_PASSWORD)
     lock_out(slapd, "ada")
+    # Nothing registered: she cannot unlock it herself, and the page does not say she can.
+    assert "The person cannot unlock it themselves now" in state()
+    registered()
     assert "Yes: the person can unlock it" in state()
     assert "Not known" not in state()  # the directory's pwdChangedTime is shown
     slapd.stop()
