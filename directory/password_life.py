@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from methods.masking import mask_email
 
+from .accounts import DirectoryRefused, DirectoryUnavailable
 from .models import PasswordLife, PasswordScan
 
 
@@ -246,8 +247,6 @@ def watched(refresh: bool = False) -> Watched:
     a new one). When the directory cannot be read for a new one, the newest complete scan,
     marked unreachable (not for a refresh, which must see the directory as it is now). Raises
     StillReading, or DirectoryUnavailable or DirectoryRefused when there is no scan at all."""
-    from .accounts import DirectoryRefused, DirectoryUnavailable
-
     try:
         found = _current(refresh)
     except (DirectoryUnavailable, DirectoryRefused):

@@ -363,19 +363,15 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
                 user=subject, method=method, purpose=Purpose.HELPDESK
             )
             form.add_error("code", wait)
-            return render(
-                request,
-                "helpdesk/verify_code.html",
-                {"row": row, "form": form, "outcome": None, "method": method},
+        else:
+            outcome = checked is CheckOutcome.VERIFIED
+            record(
+                EventKind.HELPDESK_CHECK,
+                request=request,
+                subject=subject,
+                method=str(method.kind),
+                outcome="verified" if outcome else "not_verified",
             )
-        outcome = checked is CheckOutcome.VERIFIED
-        record(
-            EventKind.HELPDESK_CHECK,
-            request=request,
-            subject=subject,
-            method=str(method.kind),
-            outcome="verified" if outcome else "not_verified",
-        )
         if outcome:
             request.session.pop(CHECK_KEY.format(user_id), None)
             # What a temporary access pass may name as the caller check (accesspass.views).

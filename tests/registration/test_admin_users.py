@@ -12,6 +12,7 @@ from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone, SecurityAnswer
 from policy.models import Policy
 from registration.models import Registration
+from tests.attacks.test_policy_numbers import admin_form
 from tests.registration.test_admin import confirmed, policy_form
 
 pytestmark = pytest.mark.django_db
@@ -135,29 +136,8 @@ def test_user_list_costs_the_same_queries_for_more_users(admin_client, make_user
 def test_admin_prepopulates_a_phone_only_with_consent(admin_client, make_user):
     user = make_user("pat", password=None)
     url = f"/admin/auth/user/{user.pk}/change/"
-    data = {
-        "username": "pat",
-        "email": user.email,
-        "is_active": "on",
-        "date_joined_0": "2026-01-01",
-        "date_joined_1": "00:00:00",
-        "initial-date_joined_0": "2026-01-01",
-        "initial-date_joined_1": "00:00:00",
-        "office_phone-TOTAL_FORMS": "0",
-        "office_phone-INITIAL_FORMS": "0",
-        "office_phone-MIN_NUM_FORMS": "0",
-        "office_phone-MAX_NUM_FORMS": "1",
-        "authentication_phone-TOTAL_FORMS": "1",
-        "authentication_phone-INITIAL_FORMS": "0",
-        "authentication_phone-MIN_NUM_FORMS": "0",
-        "authentication_phone-MAX_NUM_FORMS": "1",
-        "authentication_phone-0-number": "+447400123456",
-        "authentication_phone-0-user": str(user.pk),
-        "authentication_email-TOTAL_FORMS": "0",
-        "authentication_email-INITIAL_FORMS": "0",
-        "authentication_email-MIN_NUM_FORMS": "0",
-        "authentication_email-MAX_NUM_FORMS": "1",
-    }
+    data = admin_form(user, authentication_phone="+447400123456")
+    del data["authentication_phone-0-user_agreed"]  # not ticked yet
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert "Record that the user agreed" in response.content.decode()
@@ -205,33 +185,17 @@ def test_the_admin_home_counts_at_most_once_a_minute_for_one_policy(admin_client
 
 
 def _user_page(user, *, phone=None, email=None) -> dict[str, str]:
-    """The user's admin page as posted, with its phone and email inlines as they are stored."""
-    data = {
-        "username": user.username,
-        "email": user.email,
-        "is_active": "on",
-        "date_joined_0": "2026-01-01",
-        "date_joined_1": "00:00:00",
-        "initial-date_joined_0": "2026-01-01",
-        "initial-date_joined_1": "00:00:00",
-        "office_phone-TOTAL_FORMS": "0",
-        "office_phone-INITIAL_FORMS": "0",
-        "office_phone-MIN_NUM_FORMS": "0",
-        "office_phone-MAX_NUM_FORMS": "1",
-    }
+    """The user's admin page as posted (`admin_form`), with its phone and email inlines as they
+    are stored."""
+    data = admin_form(user)
     for prefix, record, field in (
         ("authentication_phone", phone, "number"),
         ("authentication_email", email, "email"),
     ):
-        count = "1" if record else "0"
-        data |= {
-            f"{prefix}-TOTAL_FORMS": count,
-            f"{prefix}-INITIAL_FORMS": count,
-            f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1",
-        }
         if record:
             data |= {
+                f"{prefix}-TOTAL_FORMS": "1",
+                f"{prefix}-INITIAL_FORMS": "1",
                 f"{prefix}-0-id": str(record.pk),
                 f"{prefix}-0-user": str(user.pk),
                 f"{prefix}-0-{field}": str(getattr(record, field)),
