@@ -12,7 +12,9 @@ import sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sspr_site.settings")
 
 wsgi_app = "sspr_site.wsgi"
-accesslog = "-"
+# No access log: gunicorn's writes each request's path, query and referrer, where links in
+# messages carry tokens. The site logs each request itself, by view (sspr_site/request_log.py).
+accesslog = None
 # The site is loaded, and warmed up (sspr_site/warmup.py), once in the master process before the
 # workers are forked: they start with it in memory, shared, and none pays for it on a request.
 # A code change then needs a restart, not a reload signal.

@@ -3,12 +3,14 @@ audit stream").
 
 Every answer carries `X-Request-ID`: the one a trusted proxy sent (SSPR_TRUSTED_PROXIES), when it
 looks like an id, else a new random one, so a person's report, the proxy's log and this site's
-log can be joined. With SSPR_LOG_FORMAT=json every log line is one JSON object, and each request
-adds one with its time, request id, view name, method, status, duration and client address as
-resolved (sspr_site.network).
+log can be joined. Each request adds one line with its request id, view name, method, status,
+duration and client address as resolved (sspr_site.network); with SSPR_LOG_FORMAT=json every log
+line is one JSON object.
 
-The line names the view, never the path or the query string: links in messages carry tokens in
-their path, and nothing secret is logged (docs/security.md, "Logs").
+The line names the view, never the path, the query string or the referrer: links in messages
+carry tokens in their path, and nothing secret is logged (docs/security.md §58). It is the only
+line a request adds: gunicorn's own access log, which writes the path, is off
+(sspr_site/gunicorn.conf.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .conf import app_settings
@@ -39,6 +42,21 @@ def request_id(request: HttpRequest) -> str:
         if remote is not None and _trusted(remote, trusted_proxies()):
             return offered
     return secrets.token_hex(16)
+
+
+class PathsHidden(logging.Filter):
+    """Django names the path in its own lines about a request ("Gone: /ssprsetup/not-me/…",
+    "Forbidden (CSRF token missing.): …"), and a path may carry a token: the view's name is
+    written in its place. Set on the handler, so that it covers every logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", None)
+        if path and isinstance(record.args, tuple):
+            match = getattr(request, "resolver_match", None)
+            view = f"view {(match.view_name if match else None) or 'unresolved'}"
+            record.args = tuple(view if arg == path else arg for arg in record.args)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -81,19 +99,23 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response[HEADER] = request.request_id
-        if app_settings.LOG_FORMAT != "json":
-            return response  # gunicorn's access log covers plain logs
         match = getattr(request, "resolver_match", None)
         view = (match.view_name if match else None) or "unresolved"
-        logger.info(
-            "request",
-            extra={
-                "request_id": request.request_id,
-                "view": view,
-                "method": request.method,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "client": _client(request),
-            },
-        )
+        fields = {
+            "request_id": request.request_id,
+            "view": view,
+            "method": request.method,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "client": _client(request),
+        }
+        if app_settings.LOG_FORMAT == "json":
+            logger.info("request", extra=fields)
+        elif not settings.DEBUG:  # the development server writes a line of its own
+            logger.info(
+                "request %(view)s %(method)s %(status)s %(duration_ms)sms client=%(client)s "
+                "id=%(request_id)s",
+                fields,
+                extra=fields,
+            )
         return response

@@ -497,10 +497,13 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "sspr_site.request_log.JsonFormatter"},
     },
+    # A path may carry a token: no line names one (docs/security.md §58).
+    "filters": {"paths_hidden": {"()": "sspr_site.request_log.PathsHidden"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if SSPR_LOG_FORMAT == "json" else "plain",
+            "filters": ["paths_hidden"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},

@@ -272,3 +272,24 @@ def test_with_redis_make_serve_runs_several_workers_and_the_message_worker(tmp_p
         ):
             time.sleep(0.2)
         assert (tmp_path / "serve.log").read_text().count("Booting worker") == 2
+
+
+def test_the_served_log_names_each_request_by_view_and_never_writes_its_path(server):
+    # A "That wasn't me" link carries its token in the path; a query string and a referrer may
+    # carry others. gunicorn's access log would write all three; the site's line names the view.
+    token = "tok" + secrets.token_hex(12)
+    request = urllib.request.Request(
+        f"{server}/ssprsetup/not-me/{token}/?next=q{token}",
+        headers={"X-Forwarded-Proto": "https", "Referer": f"https://mail.example/r{token}"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    except urllib.error.HTTPError as error:
+        assert error.code == 410  # an unknown link: "no longer valid"
+    log = base_db[server].with_name("serve.log")
+    deadline = time.monotonic() + 5
+    while "registration:not_me GET 410" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text()
+    assert "registration:not_me GET 410" in text
+    assert [line for line in text.splitlines() if token in line or "/not-me/" in line] == []

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from methods.models import AuthenticationEmail
 from passwordreset import captcha
-from sspr_site.request_log import JsonFormatter
+from sspr_site.request_log import JsonFormatter, PathsHidden
 from tests.conftest import PASSWORD, last_email_code
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -165,6 +165,27 @@ def test_json_logs_of_a_reset_hold_no_code_password_or_address(client, settings,
     for secret in (code, "Lantern-copper-harbour-2027", "rita.home@example.net", PASSWORD):
         assert secret not in lines
     assert "/passwordreset/email/code/" not in lines  # views, never paths
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_no_log_line_names_a_path_that_may_carry_a_token(client, settings, caplog, log_format):
+    """Django's own line about a refused request names its path ("Gone: /ssprsetup/not-me/…");
+    the site's handler writes the view instead, and the site's request line never had it."""
+    settings.SSPR_LOG_FORMAT = log_format
+    token = "tok" + "5e" * 12
+    with caplog.at_level(logging.INFO):
+        assert client.get(f"/ssprsetup/not-me/{token}/?next={token}").status_code == 410
+    console = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, PathsHidden) for f in handler.filters)
+    )
+    console.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter())
+    lines = [console.format(record) for record in caplog.records if console.filter(record)]
+    assert any("Gone: view registration:not_me" in line for line in lines)
+    assert any("registration:not_me" in line and "410" in line for line in lines)
+    assert not [line for line in lines if token in line or "/not-me/" in line]
 
 
 # --- The "temporarily unavailable" page -----------------------------------------------------------
