@@ -11,9 +11,9 @@ class PasswordsConfig(AppConfig):
     def warm_up(self) -> None:
         """Before the first request (sspr_site/warmup.py): Django's list of common passwords
         (read when its validator is made) and the strength estimate's first run, which
-        compiles its patterns: about 40 ms that the first new password of each process paid."""
+        loads its word lists: the first new password of each process paid for both."""
         from django.contrib.auth.password_validation import get_default_password_validators
-        from zxcvbn import zxcvbn
+        from zxcvbn_rs_py import zxcvbn
 
         get_default_password_validators()
         zxcvbn("Warm-up 2026 passphrase", user_inputs=["warm-up"])

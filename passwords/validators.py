@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import get_default_password_validat
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from zxcvbn import zxcvbn
+from zxcvbn_rs_py import zxcvbn
 
 from .matching import contains_banned
 from .models import BannedWord
@@ -21,7 +21,7 @@ STRENGTH_LABELS = {
 }
 
 
-# zxcvbn refuses to judge more than this many characters at once (and fails on nothing).
+# zxcvbn judges at most this many characters at once: a longer password is judged by pieces.
 JUDGED_CHUNK = 72
 
 # The longest password any form of the site takes (docs/security.md, "The web layer"): for any
@@ -44,6 +44,12 @@ def _personal_inputs(user) -> list[str]:
     ]
 
 
+def _judgeable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (which a JSON body can hold, a form
+    cannot) becomes U+FFFD instead of failing the estimate."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def strength(password: str, user=None) -> int:
     """An estimate of how hard the password is to guess (0-4), computed here, not elsewhere.
 
@@ -54,14 +60,17 @@ def strength(password: str, user=None) -> int:
     password = password[:MAX_LENGTH]
     if not password:
         return 0
-    inputs = _personal_inputs(user) + list(BannedWord.objects.values_list("word", flat=True))
+    inputs = [
+        _judgeable(word)
+        for word in _personal_inputs(user) + list(BannedWord.objects.values_list("word", flat=True))
+    ]
     best, seen = 0, set()
     for start in range(0, len(password), JUDGED_CHUNK):
         chunk = password[start : start + JUDGED_CHUNK]
         if chunk in seen:
             continue
         seen.add(chunk)
-        best = max(best, zxcvbn(chunk, user_inputs=inputs)["score"])
+        best = max(best, int(zxcvbn(_judgeable(chunk), user_inputs=inputs).score))
         if best == 4:
             break
     return best

@@ -78,6 +78,15 @@ def test_a_long_passphrase_is_judged_by_its_strongest_part_and_nothing_scores_no
     assert strength("\x00" * 100) == 0
 
 
+def test_text_no_form_can_send_is_still_judged(make_user):
+    """A lone surrogate cannot come from a form, but can from a JSON body or a directory
+    attribute: in the password or in the person's names it is judged, not an error."""
+    person = make_user("rita")
+    person.first_name = "Ri\ud800ta"
+    assert strength("pass\ud800word", person) in range(5)
+    assert strength(PASSPHRASE[:60] + "\udfff", person) >= 3
+
+
 # --- Every page that takes a password -------------------------------------------------------
 
 
