@@ -233,12 +233,25 @@ def run_people(cluster, kind: str, numbers, *, threads: int = 4, answers: Answer
 # --- The sizing run -------------------------------------------------------------------------------
 
 
-def _proc_stats(pgids: set[int]) -> tuple[float, list[int]]:
-    """CPU seconds and resident bytes of every process in these process groups. A process's
-    CPU includes what its ended children used (a worker's forked job, once waited for)."""
+def _own_bytes(pid: str) -> int:
+    """Memory only this process holds (private pages, clean or dirty): what it adds to the host
+    beyond the pages it shares with its master and siblings, which its resident size counts."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return sum(
+        int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Private_")
+    )
+
+
+def _proc_stats(pgids: set[int]) -> tuple[float, list[int], list[int]]:
+    """CPU seconds, resident bytes and own bytes of every process in these process groups. A
+    process's CPU includes what its ended children used (a worker's forked job, once waited
+    for)."""
     ticks = os.sysconf("SC_CLK_TCK")
     page = os.sysconf("SC_PAGE_SIZE")
-    cpu, rss = 0.0, []
+    cpu, rss, own = 0.0, [], []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -247,7 +260,8 @@ def _proc_stats(pgids: set[int]) -> tuple[float, list[int]]:
         if int(fields[2]) in pgids:
             cpu += sum(int(value) for value in fields[11:15]) / ticks
             rss.append(int(fields[21]) * page)
-    return cpu, rss
+            own.append(_own_bytes(stat.parent.name))
+    return cpu, rss, own
 
 
 def _pg_writes(cluster) -> tuple[int, int]:
@@ -274,8 +288,8 @@ def _groups(cluster) -> tuple[set[int], set[int]]:
 
 def _sample(cluster, groups) -> dict:
     web, workers = groups
-    web_cpu, web_rss = _proc_stats(web)
-    worker_cpu, worker_rss = _proc_stats(workers)
+    web_cpu, web_rss, web_own = _proc_stats(web)
+    worker_cpu, worker_rss, worker_own = _proc_stats(workers)
     commits, rows = _pg_writes(cluster)
     return {
         "at": time.monotonic(),
@@ -283,6 +297,7 @@ def _sample(cluster, groups) -> dict:
         "web_cpu": web_cpu,
         "worker_cpu": worker_cpu,
         "rss": web_rss + worker_rss,
+        "own": web_own + worker_own,
         "commits": commits,
         "rows": rows,
         "redis": _redis_commands(cluster),
@@ -330,6 +345,7 @@ def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
         "requests_each": round(requests_made / done, 1),
         "redis_commands_per_request": round(net["redis"] / requests_made, 1),
         "rss_mb": [round(r / 2**20) for r in sorted(after["rss"])],
+        "own_mb": [round(r / 2**20) for r in sorted(after["own"])],
     }
 
 
