@@ -44,6 +44,11 @@ def request_id(request: HttpRequest) -> str:
     return secrets.token_hex(16)
 
 
+def _view_of(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return (match.view_name if match else None) or "unresolved"
+
+
 class PathsHidden(logging.Filter):
     """Django names the path in its own lines about a request ("Gone: /ssprsetup/not-me/…",
     "Forbidden (CSRF token missing.): …"), and a path may carry a token: the view's name is
@@ -53,8 +58,7 @@ class PathsHidden(logging.Filter):
         request = getattr(record, "request", None)
         path = getattr(request, "path", None)
         if path and isinstance(record.args, tuple):
-            match = getattr(request, "resolver_match", None)
-            view = f"view {(match.view_name if match else None) or 'unresolved'}"
+            view = f"view {_view_of(request)}"
             record.args = tuple(view if arg == path else arg for arg in record.args)
         return True
 
@@ -99,11 +103,9 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response[HEADER] = request.request_id
-        match = getattr(request, "resolver_match", None)
-        view = (match.view_name if match else None) or "unresolved"
         fields = {
             "request_id": request.request_id,
-            "view": view,
+            "view": _view_of(request),
             "method": request.method,
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),

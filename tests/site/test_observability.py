@@ -181,8 +181,8 @@ def test_no_log_line_names_a_path_that_may_carry_a_token(client, settings, caplo
         for handler in logging.getLogger().handlers
         if any(isinstance(f, PathsHidden) for f in handler.filters)
     )
-    console.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter())
-    lines = [console.format(record) for record in caplog.records if console.filter(record)]
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter()
+    lines = [formatter.format(record) for record in caplog.records if console.filter(record)]
     assert any("Gone: view registration:not_me" in line for line in lines)
     assert any("registration:not_me" in line and "410" in line for line in lines)
     assert not [line for line in lines if token in line or "/not-me/" in line]
