@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 from rq import get_current_job
 
+from audit.conf import app_settings as audit_settings
 from audit.log import record
 from audit.models import EventKind
 from methods.backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
@@ -47,9 +48,10 @@ def transmit(message: Message) -> None:
     )
 
 
-def deliver(*, message: dict) -> None:
+def deliver(*, message: dict, tried: int = 0) -> None:
     """Send one message. A temporary problem is raised for the queue to retry while tries are
-    left; after the last try, or for a permanent problem, the message is given up."""
+    left; after the last try, or for a permanent problem, the message is given up. `tried`
+    counts the tries made before it was queued (deliver_first)."""
     message = Message(**message)
     job = get_current_job()
     try:
@@ -60,7 +62,20 @@ def deliver(*, message: dict) -> None:
             logger.info("delivery deferred channel=%s problem=%s", message.channel, exc.problem)
             raise
         attempts = 1 + len(job.retry_intervals or []) - (job.retries_left or 0) if job else 1
-        give_up(message, exc.problem, attempts=attempts)
+        give_up(message, exc.problem, attempts=tried + attempts)
+
+
+def deliver_first(*, message: dict) -> None:
+    """A message's first try, made by the job that wrote it (delivery.outbox.send). A
+    permanent problem gives it up at once, as deliver() would; a temporary one, or anything
+    else that stops it, is raised, and the queue makes the message's next tries."""
+    message = Message(**message)
+    try:
+        transmit(message)
+    except DeliveryError as exc:
+        if exc.problem in TEMPORARY and audit_settings.DELIVERY_RETRY_INTERVALS:
+            raise
+        give_up(message, exc.problem, attempts=1)
 
 
 def give_up(message: Message, problem: DeliveryProblem, *, attempts: int = 1) -> None:

@@ -19,6 +19,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -71,10 +72,36 @@ def uses_queue() -> bool:
 
 def send(message: Message) -> None:
     """Deliver `message` off the request path. A code's message is tracked by its code
-    channel (the `code_id` its failure hook also uses), so its page can say where it is."""
+    channel (the `code_id` its failure hook also uses), so its page can say where it is.
+
+    Written by a job the worker is running already (the reset portal's code job), the message's
+    first try is made there and then, not after another pass through the queue: a pass costs
+    the worker more than the send itself (docs/performance.md, "The message worker"). If that
+    try meets anything but a delivery or a permanent refusal, the queue makes the next tries at
+    the times it would have (delivery.jobs.deliver_first)."""
     code_id = message.context.get("code_id")
     track = tracking.code_parts(code_id) if code_id else ()
+    if uses_queue() and _running.get() is not None:
+        _send_in_this_job(message, track)
+        return
     later("delivery.jobs.deliver", track=track, message=asdict(message))
+
+
+def _send_in_this_job(message: Message, track: tuple) -> None:
+    delivery_id = tracking.queued(track) if track else ""
+    data = asdict(message)
+    try:
+        run("delivery.jobs.deliver_first", {"message": data}, delivery_id)
+    except Exception as exc:  # noqa: BLE001 - whatever stopped the first try, the queue tries again
+        logger.info("first try deferred to the queue problem=%s", getattr(exc, "problem", "error"))
+        intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
+        _enqueue(
+            "delivery.jobs.deliver",
+            {"message": data, "tried": 1},
+            delivery_id,
+            after=intervals[0] if intervals else 0,
+            intervals=intervals[1:],
+        )
 
 
 def later(function: str, *, track: tuple = (), **kwargs: Any) -> None:
@@ -92,11 +119,23 @@ def later(function: str, *, track: tuple = (), **kwargs: Any) -> None:
         pending.append((function, kwargs, delivery_id))
 
 
-def _enqueue(function: str, kwargs: dict, delivery_id: str = "") -> None:
+def _enqueue(
+    function: str,
+    kwargs: dict,
+    delivery_id: str = "",
+    *,
+    after: int = 0,
+    intervals: list[int] | None = None,
+) -> None:
+    """Queue one job, tried again at `intervals` (the setting's unless given) while it raises;
+    with `after`, its first try waits that many seconds (the worker's scheduler runs it)."""
     from rq import Retry
 
-    intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
-    queue().enqueue(
+    if intervals is None:
+        intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
+    where = queue()
+    put = partial(where.enqueue_in, timedelta(seconds=after)) if after else where.enqueue
+    put(
         "delivery.jobs.run",
         function,
         seal(kwargs),

@@ -103,7 +103,8 @@ def observe_directory(operation: str, outcome: str, seconds: float) -> None:
 
 def observe_delivery(function: str, kwargs: dict, *, failed: bool) -> None:
     """Count one code's message that left or was given up (called by delivery.outbox.run)."""
-    message = kwargs.get("message") if function == "delivery.jobs.deliver" else None
+    sends = ("delivery.jobs.deliver", "delivery.jobs.deliver_first")
+    message = kwargs.get("message") if function in sends else None
     if not isinstance(message, dict) or message.get("purpose") != "code":
         return
     CODES.labels(_label(message.get("channel")), "failed" if failed else "delivered").inc()

@@ -60,6 +60,9 @@ def worker_env(twilio: FakeTwilio) -> dict[str, str]:
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": twilio.base_url,
         "TWILIO_TIMEOUT": "2",
+        # As the `queued` fixture sets for the web side: a job the worker queues itself (a
+        # message's next try after its first, delivery.outbox.send) follows the same schedule.
+        "SSPR_DELIVERY_RETRY_INTERVALS": "0,0",
     }
 
 
