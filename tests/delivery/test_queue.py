@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
-from tests.delivery.conftest import ask_for_code, run_worker
+from tests.delivery.conftest import SID, ask_for_code, run_worker
 from tests.passwordreset.conftest import start_reset
 from tests.support.fake_twilio import Failure
 
@@ -155,3 +155,37 @@ def test_at_the_portal_a_permanent_refusal_is_given_up_on_the_first_try(queued, 
     assert (failed.attempts, failed.problem) == (1, "invalid_number")
     assert jobs_queued(queued) == 1
     assert not VerificationCode.objects.get().token
+
+
+def test_after_a_first_try_in_a_job_the_next_waits_for_the_first_interval(queued, twilio, settings):
+    """In the worker with the production schedule: the first try fails for now, and the
+    message waits in the scheduler for the first interval, with the remaining tries after it
+    (the worker's scheduler, `rqworker --with-scheduler`, moves it to the queue when due)."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    from delivery import outbox
+    from delivery.outbox import Message
+
+    settings.TWILIO_ACCOUNT_SID = SID
+    settings.TWILIO_AUTH_TOKEN = "token"
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_API_BASE_URL = twilio.base_url
+    settings.TWILIO_TIMEOUT = 2
+    settings.SSPR_DELIVERY_RETRY_INTERVALS = [10, 60, 300, 900]
+    twilio.failures.append(Failure(503, None, "down"))
+    token = outbox._running.set({"failed": False})  # as inside a job the worker runs
+    try:
+        outbox.send(Message(channel="sms", to="+447400123456", body="123456 is your code"))
+    finally:
+        outbox._running.reset(token)
+    assert twilio.failures == [] and twilio.received == []  # tried once, here
+    assert queued.llen("rq:queue:sspr") == 0  # not at once: in the scheduler
+    queue = Queue("sspr", connection=queued)
+    (job_id,) = ScheduledJobRegistry(queue=queue).get_job_ids()
+    due = ScheduledJobRegistry(queue=queue).get_scheduled_time(job_id)
+    assert 5 < (due - timezone.now()).total_seconds() <= 10
+    job = Job.fetch(job_id, connection=queued)
+    assert job.retries_left == 3 and job.retry_intervals == [60, 300, 900]
+    assert b"7400123456" not in (queued.dump(f"rq:job:{job_id}") or b"")
