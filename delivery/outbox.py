@@ -75,14 +75,16 @@ def send(message: Message) -> None:
     channel (the `code_id` its failure hook also uses), so its page can say where it is.
 
     Written by a job the worker is running already (the reset portal's code job), the message's
-    first try is made there and then, not after another pass through the queue: a pass costs
-    the worker more than the send itself (docs/performance.md, "The message worker"). If that
-    try meets anything but a delivery or a permanent refusal, the queue makes the next tries at
-    the times it would have (delivery.jobs.deliver_first)."""
+    first try is made by that job once its own work is done (so the audit log reads the code
+    sent, then any failure), not after another pass through the queue: a pass costs the worker
+    more than the send itself (docs/performance.md, "A seventh round"). If that try meets
+    anything but a delivery or a permanent refusal, the queue makes the next tries at the times
+    it would have (delivery.jobs.deliver_first)."""
     code_id = message.context.get("code_id")
     track = tracking.code_parts(code_id) if code_id else ()
-    if uses_queue() and _running.get() is not None:
-        _send_in_this_job(message, track)
+    running = _running.get()
+    if uses_queue() and running is not None:
+        running["then"].append((message, track))
         return
     later("delivery.jobs.deliver", track=track, message=asdict(message))
 
@@ -154,12 +156,16 @@ def run(function: str, kwargs: dict, delivery_id: str = "") -> None:
     """Run one job. Once it returns, its message was sent (or, for another job, it ran),
     unless it gave up; an exception leaves it queued for the queue's next try."""
     job: Callable[..., None] = import_string(function)
-    state = {"failed": False}
+    state: dict[str, Any] = {"failed": False, "then": []}
     token = _running.set(state)
     try:
         job(**kwargs)
     finally:
         _running.reset(token)
+        # The messages it wrote, each tried once now (send); also when the job failed after
+        # writing them, as a message it had queued would have gone.
+        for message, track in state["then"]:
+            _send_in_this_job(message, track)
     tracking.finished(delivery_id, tracking.FAILED if state["failed"] else tracking.SENT)
     observe_delivery(function, kwargs, failed=state["failed"])
 

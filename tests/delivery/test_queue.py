@@ -154,6 +154,10 @@ def test_at_the_portal_a_permanent_refusal_is_given_up_on_the_first_try(queued, 
     failed = FailedDelivery.objects.get()
     assert (failed.attempts, failed.problem) == (1, "invalid_number")
     assert jobs_queued(queued) == 1
+    # The helpdesk's history reads in order: the code sent, then its failure.
+    kinds = [EventKind.CODE_SENT, EventKind.DELIVERY_FAILED]
+    history = Event.objects.filter(kind__in=kinds).order_by("pk").values_list("kind", flat=True)
+    assert list(history) == kinds
     assert not VerificationCode.objects.get().token
 
 
@@ -175,11 +179,11 @@ def test_after_a_first_try_in_a_job_the_next_waits_for_the_first_interval(queued
     settings.TWILIO_TIMEOUT = 2
     settings.SSPR_DELIVERY_RETRY_INTERVALS = [10, 60, 300, 900]
     twilio.failures.append(Failure(503, None, "down"))
-    token = outbox._running.set({"failed": False})  # as inside a job the worker runs
-    try:
-        outbox.send(Message(channel="sms", to="+447400123456", body="123456 is your code"))
-    finally:
-        outbox._running.reset(token)
+    # A job the worker runs, writing a message.
+    outbox.run(
+        "delivery.outbox.send",
+        {"message": Message(channel="sms", to="+447400123456", body="123456 is your code")},
+    )
     assert twilio.failures == [] and twilio.received == []  # tried once, here
     assert queued.llen("rq:queue:sspr") == 0  # not at once: in the scheduler
     queue = Queue("sspr", connection=queued)
