@@ -18,6 +18,7 @@ from django.test import Client
 from rq import Queue, Worker
 
 from tests.conftest import sign_in
+from tests.passwordreset.conftest import start_reset
 from tests.support.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,4 +118,13 @@ def ask_for_code(make_user, number: str = "+447400123456") -> Client:
     client.post("/ssprsetup/phone/", {"number": number})
     response = client.post("/ssprsetup/phone/send/", {"channel": "sms"})
     assert response["Location"] == "/ssprsetup/phone/verify/"
+    return client
+
+
+def reset_code_page(name: str, number: str) -> Client:
+    """A reset started for `name` at the portal, a code asked for `number`: on its code page."""
+    client = Client()
+    assert start_reset(client, name).status_code == 302
+    response = client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
+    assert response["Location"] == "/passwordreset/phone/code/"
     return client

@@ -14,13 +14,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 from rq import Queue
 
 from methods.models import AuthenticationPhone
-from tests.delivery.conftest import ask_for_code, run_worker, stop_worker
-from tests.passwordreset.conftest import start_reset
+from tests.delivery.conftest import ask_for_code, reset_code_page, run_worker, stop_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -76,14 +74,6 @@ def test_a_code_that_went_out_is_never_reported_late(queued, twilio, make_user, 
         page = client.get("/ssprsetup/phone/verify/").content.decode()
     assert "We sent a 6-digit code to" in page
     assert 'id="not-delivered"' not in page
-
-
-def reset_code_page(name: str, number: str) -> Client:
-    client = Client()
-    assert start_reset(client, name).status_code == 302
-    response = client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
-    assert response["Location"] == "/passwordreset/phone/code/"
-    return client
 
 
 def test_at_the_portal_the_delay_notice_is_the_same_for_every_name(

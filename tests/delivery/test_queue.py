@@ -14,8 +14,7 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
-from tests.delivery.conftest import SID, ask_for_code, run_worker
-from tests.passwordreset.conftest import start_reset
+from tests.delivery.conftest import SID, ask_for_code, reset_code_page, run_worker
 from tests.support.fake_twilio import Failure
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -91,17 +90,13 @@ def test_messages_are_queued_over_one_connection(queued, make_user):
 # --- At the reset portal the code is written by a job, which makes the first try itself -------
 
 
-def reset_code_page(queued, make_user) -> Client:
+def rita_on_her_code_page(queued, make_user) -> Client:
     queued.config_resetstat()  # jobs_queued() counts from here
     rita = make_user("rita")
     AuthenticationPhone.objects.create(
         user=rita, number="+447400123456", verified_at=timezone.now()
     )
-    client = Client()
-    assert start_reset(client, "rita").status_code == 302
-    response = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
-    assert response["Location"] == "/passwordreset/phone/code/"
-    return client
+    return reset_code_page("rita", "+447400123456")
 
 
 def jobs_queued(queued) -> int:
@@ -112,7 +107,7 @@ def jobs_queued(queued) -> int:
 def test_at_the_portal_the_code_job_sends_its_message_without_queueing_it_again(
     queued, twilio, make_user
 ):
-    client = reset_code_page(queued, make_user)
+    client = rita_on_her_code_page(queued, make_user)
     assert jobs_queued(queued) == 1  # the job that decides whether the number is rita's
     run_worker(twilio)
     (message,) = twilio.received
@@ -128,7 +123,7 @@ def test_at_the_portal_a_first_try_that_fails_for_now_is_tried_again_by_the_queu
     queued, twilio, make_user
 ):
     twilio.failures.append(Failure(503, None, "down"))
-    reset_code_page(queued, make_user)
+    rita_on_her_code_page(queued, make_user)
     run_worker(twilio)
     assert [message["To"] for message in twilio.received] == ["+447400123456"]
     assert jobs_queued(queued) == 2
@@ -137,7 +132,7 @@ def test_at_the_portal_a_first_try_that_fails_for_now_is_tried_again_by_the_queu
 
 def test_at_the_portal_every_try_counts_towards_the_dead_letter(queued, twilio, make_user):
     twilio.failures.extend([Failure(503, None, "down")] * 3)
-    reset_code_page(queued, make_user)
+    rita_on_her_code_page(queued, make_user)
     run_worker(twilio)
     assert twilio.received == [] and twilio.failures == []  # three tries, as from a page
     failed = FailedDelivery.objects.get()
@@ -148,7 +143,7 @@ def test_at_the_portal_every_try_counts_towards_the_dead_letter(queued, twilio, 
 
 def test_at_the_portal_a_permanent_refusal_is_given_up_on_the_first_try(queued, twilio, make_user):
     twilio.failures.extend([Failure(400, 21211, "Invalid 'To' Phone Number")] * 2)
-    reset_code_page(queued, make_user)
+    rita_on_her_code_page(queued, make_user)
     run_worker(twilio)
     assert len(twilio.failures) == 1  # asked once, not again through the queue
     failed = FailedDelivery.objects.get()
