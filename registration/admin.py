@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import time
-from pathlib import Path
+import io
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,7 +8,6 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -35,6 +30,7 @@ from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
 from sspr_site.paging import BoundedPaginator
 
+from . import checked_imports
 from .flows import registrations_flag
 from .models import Registration
 from .queries import RegistrationState, with_methods, with_state
@@ -56,46 +52,12 @@ class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAd
 
 
 REMINDER_PAGE_SIZE = 50
-PENDING_IMPORT = "sspr_pending_import"
-PENDING_SECONDS = 3600
 # The problems listed on the import page; the rest are counted.
 LISTED_PROBLEMS = 500
 NOT_AVAILABLE = _(
-    "That checked file is no longer available: it is kept for an hour, on the web server that "
-    "checked it. Upload it again to import it."
+    "That checked file is no longer available: it is kept for an hour, until it is applied. "
+    "Upload it again to import it."
 )
-
-
-def _pending_folder(*, make: bool = True) -> Path:
-    """Where checked files wait to be applied: a folder of the private storage that only this
-    service's system user may open (0700), each file readable by it alone (0600), since the
-    rows hold names, phones and addresses. Files older than the hour they are kept for are
-    removed here, so an abandoned dry run does not stay on disk."""
-    folder = Path(default_storage.location) / "contact-imports"
-    if make:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.chmod(0o700)  # a folder made before by someone else's rules
-    elif not folder.is_dir():
-        return folder
-    stale = time.time() - PENDING_SECONDS
-    for entry in os.scandir(folder):
-        try:
-            if entry.is_file() and entry.stat().st_mtime < stale:
-                os.unlink(entry.path)
-        except FileNotFoundError:  # another process swept it first
-            pass
-    return folder
-
-
-def _pending_path(pending: dict) -> Path:
-    # The name comes from the token this site made (URL-safe characters), never from the upload.
-    return _pending_folder() / f"{pending['token']}.csv"
-
-
-def _drop_pending(request) -> None:
-    pending = request.session.pop(PENDING_IMPORT, None)
-    if pending and pending.get("token"):
-        _pending_path(pending).unlink(missing_ok=True)
 
 
 def password_in_directory(user) -> bool:
@@ -230,14 +192,13 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
             raise PermissionDenied
         form = ContactImportForm(request.POST or None, request.FILES or None)
         report = None
+        pending = too_large = None
         if request.method == "POST":
-            _pending_folder(make=False)  # removes checked files older than their hour
-        pending = request.session.get(PENDING_IMPORT)
+            checked_imports.sweep()  # files kept past their hour
         apply_token = request.POST.get("apply") if request.method == "POST" else None
         if apply_token:
             form = ContactImportForm()
-            report = self._apply_pending(request, pending, apply_token)
-            pending = None
+            report = self._apply_kept(request, apply_token)
         elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             dry_run = form.cleaned_data["dry_run"]
@@ -247,15 +208,20 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
                 actor=request.user,
                 allowed_regions=Policy.load().region_list,
             )
-            pending = None
             if dry_run and not report.fatal and report.applied:
-                pending = self._keep_for_applying(request, upload)
+                pending = checked_imports.keep(
+                    request.session, request.user, upload.name, upload.file
+                )
+                too_large = pending is None
+            else:
+                checked_imports.drop(request.session)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import contact information"),
             "form": form,
             "report": report,
             "pending": pending,
+            "too_large": too_large,
             "errors": report.errors[:LISTED_PROBLEMS] if report else [],
             "errors_left_off": max(len(report.errors) - LISTED_PROBLEMS, 0) if report else 0,
             "columns": ", ".join(COLUMNS),
@@ -303,36 +269,13 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
         }
         return TemplateResponse(request, "admin/auth/user/send_reminders.html", context)
 
-    def _keep_for_applying(self, request, upload) -> dict:
-        _drop_pending(request)
-        pending = {"token": secrets.token_urlsafe(16), "name": upload.name[:100], "at": time.time()}
-        upload.file.seek(0)
-        # Created with its mode, so it is never readable by others, not even while written.
-        descriptor = os.open(_pending_path(pending), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as kept:
-            shutil.copyfileobj(upload.file, kept)
-        request.session[PENDING_IMPORT] = pending
-        return pending
-
-    def _apply_pending(self, request, pending, token):
-        fresh = pending and pending.get("token") and time.time() - pending["at"] < PENDING_SECONDS
-        gone = ImportReport(fatal=str(NOT_AVAILABLE))
-        if not (fresh and secrets.compare_digest(pending["token"], token)):
-            _drop_pending(request)
-            return gone
-        try:
-            stream = _pending_path(pending).open("rb")
-        except FileNotFoundError:
-            # Swept, or kept on another web server: the file stays on the host that checked
-            # it (README "Administration").
-            _drop_pending(request)
-            return gone
-        with stream:
-            report = import_contact_info(
-                stream, actor=request.user, allowed_regions=Policy.load().region_list
-            )
-        _drop_pending(request)
-        return report
+    def _apply_kept(self, request, token):
+        data = checked_imports.take(request.session, request.user, token)
+        if data is None:
+            return ImportReport(fatal=str(NOT_AVAILABLE))
+        return import_contact_info(
+            io.BytesIO(data), actor=request.user, allowed_regions=Policy.load().region_list
+        )
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

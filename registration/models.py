@@ -68,3 +68,29 @@ class PreferredLanguage(models.Model):
 
     def __str__(self) -> str:
         return self.language
+
+
+class CheckedImport(models.Model):
+    """A contact file a dry run checked, kept so that the administrator who checked it can
+    apply it without uploading it again, from whichever web host the next request reaches
+    (README, "Administration"). The rows hold names, phones and addresses: the file is kept
+    compressed and sealed under the field keys (sspr_site/field_keys.py), for an hour, and the
+    key that applies it is stored only as its hash (registration/checked_imports.py)."""
+
+    key = models.CharField(max_length=64, unique=True, help_text=_("Hash of the key."))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("The administrator who checked it."),
+    )
+    name = models.CharField(max_length=100, help_text=_("The uploaded file's name."))
+    sealed = models.TextField(help_text=_("The file, compressed and sealed."))
+    created_at = models.DateTimeField(db_index=True, help_text=_("When it was checked."))
+
+    class Meta:
+        verbose_name = _("checked contact file")
+        verbose_name_plural = _("checked contact files")
+
+    def __str__(self) -> str:
+        return self.name

@@ -184,22 +184,7 @@ def test_admin_upload_runs_the_same_import(admin_client, people):
     assert Event.objects.get(kind=EventKind.CONTACT_IMPORTED).actor == admin_client.admin
 
 
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    """The private storage in a folder of the test's own, where checked files are kept."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private")},
-        },
-    }
-    return tmp_path / "private"
-
-
-def test_admin_upload_dry_run_then_apply_without_uploading_again(
-    admin_client, people, private_storage
-):
+def test_admin_upload_dry_run_then_apply_without_uploading_again(admin_client, people):
     rows = "ann,+442071838750,,,no\nzed,,,,no\nbob,12,+12,nope,maybe\n"
     upload = io.BytesIO((HEADER + rows).encode())
     upload.name = "contacts.csv"
@@ -307,47 +292,69 @@ def _token(page: str) -> str:
     return re.search(r'name="apply" value="([^"]+)"', page).group(1)
 
 
-def test_applying_a_checked_file_that_is_gone_says_so_and_changes_nothing(
-    admin_client, people, private_storage
-):
-    """The kept file was swept, or the apply reached another web server: a clear message,
-    never a server error, and the same token again says the same."""
+def test_applying_a_checked_file_that_is_gone_says_so_and_changes_nothing(admin_client, people):
+    """The kept file was swept after its hour: a clear message, never a server error, and the
+    same key again says the same."""
+    from registration.models import CheckedImport
+
     url = "/admin/auth/user/import-contact-info/"
     token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
-    for kept in (private_storage / "contact-imports").iterdir():
-        kept.unlink()
+    CheckedImport.objects.all().delete()
     for _attempt in range(2):
         response = admin_client.post(url, {"apply": token})
         assert response.status_code == 200
         page = response.content.decode()
         assert "That checked file is no longer available" in page
-        assert "on the web server that checked it" in page
+        assert "kept for an hour, until it is applied" in page
     assert not OfficePhone.objects.exists()
     assert not Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).exists()
 
 
-def test_a_checked_file_is_private_and_removed_when_applied_or_an_hour_old(
-    admin_client, people, private_storage
+def test_a_checked_file_is_applied_from_whichever_web_host_the_next_request_reaches(
+    admin_client, people, settings, tmp_path
 ):
-    import os
-    import time
+    """Several hosts share the database, not their disks: the checked file is kept in the
+    database, and the apply reads nothing of the checking host's folders."""
+    url = "/admin/auth/user/import-contact-info/"
+    for host in ("one", "two"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(tmp_path / host)},
+            },
+        }
+        if host == "one":
+            token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
+    page = admin_client.post(url, {"apply": token}).content.decode()
+    assert "1 row: 1 applied, 0 unchanged." in page
+    assert OfficePhone.objects.get(user=people[0]).number == "+442071838750"
+    assert not any(path.is_file() for path in tmp_path.rglob("*"))  # nothing left on a disk
+
+
+def test_a_checked_file_is_kept_sealed_its_key_nowhere_and_removed_when_applied_or_an_hour_old(
+    admin_client, people
+):
+    from datetime import timedelta
+
+    from registration.models import CheckedImport
 
     url = "/admin/auth/user/import-contact-info/"
-    folder = private_storage / "contact-imports"
     token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
-    (kept,) = folder.iterdir()
-    assert folder.stat().st_mode & 0o777 == 0o700
-    assert kept.stat().st_mode & 0o777 == 0o600
+    (kept,) = CheckedImport.objects.all()
+    assert kept.owner == admin_client.admin and kept.name == "contacts.csv"
+    # The rows are sealed, and the key that applies them is on the page alone.
+    stored = repr(list(CheckedImport.objects.values_list()))
+    assert "ann" not in stored and "2071838750" not in stored and token not in stored
+    assert token not in repr(dict(admin_client.session))
     admin_client.post(url, {"apply": token})
     assert OfficePhone.objects.filter(user=people[0]).exists()
-    assert not list(folder.iterdir())  # removed once applied
+    assert not CheckedImport.objects.exists()  # removed once applied
 
     # A dry run never applied (the administrator signed out) is removed after its hour, at
-    # the next import.
+    # the next import, whoever makes it.
     _dry_run(admin_client, "ben,+442071838751,,,no\n")
-    (abandoned,) = folder.iterdir()
-    old = time.time() - 3601
-    os.utime(abandoned, (old, old))
+    CheckedImport.objects.update(created_at=timezone.now() - timedelta(hours=1, seconds=1))
     admin_client.logout()
     other = Client()
     other.force_login(admin_client.admin)
@@ -355,8 +362,51 @@ def test_a_checked_file_is_private_and_removed_when_applied_or_an_hour_old(
     session.pop("sspr_check_registration", None)
     session.save()
     _dry_run(other, "cat,+442071838752,,,no\n")
-    assert abandoned not in set(folder.iterdir())
-    assert len(list(folder.iterdir())) == 1
+    assert list(CheckedImport.objects.values_list("name", flat=True)) == ["contacts.csv"]
+    assert CheckedImport.objects.get().created_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_checked_file_is_applied_once_and_only_in_the_session_that_checked_it(
+    admin_client, people, make_user
+):
+    from registration import checked_imports
+
+    token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
+    session = dict(admin_client.session)
+    # Another administrator who learned the key, from their own session, gets nothing.
+    other = make_user("other-admin", staff=True, is_superuser=True)
+    assert checked_imports.take({}, other, token) is None
+    assert checked_imports.take(dict(session), other, token) is None
+    # Two tabs of the same session send the same key: one of them takes the file.
+    first, second = dict(session), dict(session)
+    assert checked_imports.take(first, admin_client.admin, token).startswith(HEADER.encode())
+    assert checked_imports.take(second, admin_client.admin, token) is None
+
+
+def test_a_file_too_large_to_keep_is_checked_but_not_offered_for_applying(
+    admin_client, people, monkeypatch
+):
+    from registration import checked_imports
+    from registration.models import CheckedImport
+
+    monkeypatch.setattr(checked_imports, "MAX_KEPT_BYTES", len(HEADER) + 10)
+    page = _dry_run(admin_client, "ann,+442071838750,,,no\n")
+    assert "Dry run: 1 row checked; 1 would be applied" in page
+    assert "too large to keep for applying later" in page
+    assert 'name="apply"' not in page
+    assert not CheckedImport.objects.exists() and not OfficePhone.objects.exists()
+
+
+def test_a_file_sealed_under_a_key_no_longer_listed_is_no_longer_available(
+    admin_client, people, settings
+):
+    token = _token(_dry_run(admin_client, "ann,+442071838750,,,no\n"))
+    settings.SSPR_FIELD_KEYS = ["a-new-key-without-the-old-one"]
+    page = admin_client.post(
+        "/admin/auth/user/import-contact-info/", {"apply": token}
+    ).content.decode()
+    assert "That checked file is no longer available" in page
+    assert not OfficePhone.objects.exists()
 
 
 def test_a_list_cut_short_says_how_many_problems_are_not_listed(admin_client, people):
@@ -367,7 +417,7 @@ def test_a_list_cut_short_says_how_many_problems_are_not_listed(admin_client, pe
     assert "…and 3 more problems, not listed here." in page
 
 
-def test_one_row_reads_in_the_singular(admin_client, people, private_storage):
+def test_one_row_reads_in_the_singular(admin_client, people):
     page = _dry_run(admin_client, "ann,+442071838750,,,no\n")
     assert "Dry run: 1 row checked; 1 would be applied, 0 unchanged." in page
     page = admin_client.post(
