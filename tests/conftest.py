@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
 from methods.backends import locmem
 from policy.models import Policy
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.support.browser import CHROMIUM
+from tests.support.people import PASSWORD, past_sign_in_check, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -88,15 +86,6 @@ def admin_client(make_user) -> Client:
     return client
 
 
-def past_sign_in_check(client: Client, user) -> Client:
-    """Sign `user` in on `client`, past the registration prompt (tested on its own)."""
-    client.force_login(user)
-    session = client.session
-    session.pop("sspr_check_registration", None)
-    session.save()
-    return client
-
-
 @pytest.fixture
 def helpdesk_client(make_user) -> Client:
     """A member of the Helpdesk group, signed in."""
@@ -112,12 +101,6 @@ def user(make_user):
     return make_user()
 
 
-def sign_in(client: Client, username: str, password: str = PASSWORD):
-    return client.post(
-        "/ssprsetup/signin/", {"username": username, "password": password}, follow=False
-    )
-
-
 @pytest.fixture
 def signed_in(client, user) -> Client:
     response = sign_in(client, user.username)
@@ -125,77 +108,7 @@ def signed_in(client, user) -> Client:
     return client
 
 
-def last_code(text: str) -> str:
-    match = re.search(r"(?<!\d)(\d{6})(?!\d)", text)
-    assert match, text
-    return match.group(1)
-
-
-def last_phone_code(outbox=None) -> str:
-    message = (outbox if outbox is not None else locmem.outbox)[-1]
-    if message.kind == "voice":
-        digits = re.findall(r"(?<!\d)(\d)\.", message.text)
-        return "".join(digits[:6])
-    return last_code(message.text)
-
-
-def last_email_code() -> str:
-    return last_code(mail.outbox[-1].body)
-
-
-def register_phone(client: Client, number="+447400123456", channel="sms") -> str:
-    assert client.post("/ssprsetup/phone/", {"region": "", "number": number}).status_code == 302
-    assert client.post("/ssprsetup/phone/send/", {"channel": channel}).status_code == 302
-    code = last_phone_code()
-    response = client.post("/ssprsetup/phone/verify/", {"code": code})
-    assert response.status_code == 302, response.content.decode()
-    return code
-
-
-def prove_with_phone(client: Client, number="+447400123456", next_url="/ssprsetup/"):
-    """The proof before a change (methods/proof.py) through the reset portal's phone pages, as
-    a person makes it: returns the response that ends it (a redirect to `next_url`)."""
-    from urllib.parse import quote
-
-    response = client.get(f"/passwordreset/prove/?next={quote(next_url)}")
-    assert response["Location"] == "/passwordreset/methods/", response
-    sent = client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
-    assert sent.status_code == 302, sent.content.decode()
-    checked = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
-    assert checked["Location"] == "/passwordreset/methods/", checked.content.decode()
-    done = client.get(checked["Location"])
-    assert done["Location"] == next_url
-    return done
-
-
-def register_email(client: Client, address="alice.home@example.net") -> str:
-    assert client.post("/ssprsetup/email/", {"email": address}).status_code == 302
-    code = last_email_code()
-    response = client.post("/ssprsetup/email/verify/", {"code": code})
-    assert response.status_code == 302, response.content.decode()
-    return code
-
-
-def question_ids(count: int) -> list[int]:
-    from methods.models import SecurityQuestion
-
-    return list(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True)[:count])
-
-
-ANSWERS = ["Blue Whale", "Paris   Nord", "Mrs Okafor", "clarinet", "Lisbon"]
-
-
-def questions_data(count: int = 3, answers=ANSWERS) -> dict[str, str]:
-    data = {}
-    for index, (pk, answer) in enumerate(zip(question_ids(count), answers, strict=False), start=1):
-        data[f"question_{index}"] = str(pk)
-        data[f"answer_{index}"] = answer
-    return data
-
-
 # --- Real services: PostgreSQL, Redis, Chromium -----------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _unmet(item) -> str | None:

@@ -19,7 +19,7 @@ from django.test import Client
 
 from audit.log import record
 from audit.models import EventKind, StreamDeadLetter
-from tests.conftest import PASSWORD, sign_in
+from tests.support.people import PASSWORD, sign_in
 
 SECRET = "webhook-secret-for-tests"
 RFC5424 = re.compile(

@@ -15,7 +15,9 @@ from django.test import Client
 from django.utils.translation import to_locale
 
 from methods.models import SecurityQuestion
-from tests.conftest import PASSWORD, last_phone_code, register_email, register_phone
+from tests.support.codes import last_phone_code
+from tests.support.people import PASSWORD
+from tests.support.registering import register_email, register_phone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,6 +131,15 @@ def test_the_picker_lists_every_language_by_its_own_name(client):
     ]:
         assert f'<option value="{code}" lang="{code}"' in page
         assert own_name.casefold() in page.casefold(), own_name
+
+
+def test_the_picker_selects_the_pages_language_whichever_was_read_before(client):
+    """The picker's options are rendered once per language and kept (sspr_site/templatetags/
+    layout.py): each page still selects its own language, and only that one."""
+    for accept in ("de", "ja", "de", "en", "ar"):
+        page = client.get("/ssprsetup/signin/", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+        assert page.count(" selected>") == 1
+        assert f'<option value="{accept}" lang="{accept}" selected>' in page
 
 
 def test_the_browser_language_chooses_german(client):

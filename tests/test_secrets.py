@@ -13,14 +13,9 @@ from django.core.cache import cache
 from audit.log import record
 from audit.models import Event, EventKind
 from sspr_site.sessions import SessionStore
-from tests.conftest import (
-    PASSWORD,
-    last_email_code,
-    last_phone_code,
-    questions_data,
-    register_email,
-    register_phone,
-)
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.people import PASSWORD
+from tests.support.registering import questions_data, register_email, register_phone
 
 pytestmark = pytest.mark.django_db
 

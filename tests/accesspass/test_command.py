@@ -15,8 +15,7 @@ from django.test import Client
 
 from accesspass.models import AccessPass
 from audit.models import Event, EventKind
-
-from .conftest import PASS_PATTERN, use_pass
+from tests.support.access_passes import PASS_PATTERN, use_pass
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,8 @@ from django.test import Client
 
 from accesspass.models import AccessPass
 from directory.servers import DEMO_PEOPLE
-from tests.directory.conftest import binds
-
-from .conftest import issue, the_pass, use_pass
+from tests.support.access_passes import issue, the_pass, use_pass
+from tests.support.directory import binds
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 

@@ -21,9 +21,9 @@ from accesspass.models import ALPHABET, AccessPass, EndReason
 from audit.models import Event, EventKind
 from policy.models import Policy
 from registration.forms import SignInForm
-from tests.conftest import PASSWORD, last_email_code, sign_in
-
-from .conftest import PASS_PATTERN, issue, the_pass, use_pass
+from tests.support.access_passes import PASS_PATTERN, issue, the_pass, use_pass
+from tests.support.codes import last_email_code
+from tests.support.people import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +236,7 @@ def test_the_helpdesk_user_page_links_to_the_pass(desk, user):
 
 
 def test_people_outside_the_helpdesk_cannot_issue(user, make_user):
-    from tests.conftest import past_sign_in_check
+    from tests.support.people import past_sign_in_check
 
     other = past_sign_in_check(Client(), make_user("mallory"))
     assert issue(other, user).status_code == 403

@@ -12,9 +12,8 @@ from django.test import Client
 from accesspass.flows import spend
 from accesspass.models import AccessPass
 from audit.models import Event, EventKind
+from tests.support.access_passes import issue, the_pass, use_pass
 from tests.support.at_once import at_once
-
-from .conftest import issue, the_pass, use_pass
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,7 +57,7 @@ def test_one_issue_form_sent_three_times_at_once_opens_one_pass(desk, user):
     reads out a pass that another request has already ended."""
     import re
 
-    from .conftest import PASS_PATTERN
+    from tests.support.access_passes import PASS_PATTERN
 
     page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)

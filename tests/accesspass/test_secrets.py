@@ -14,9 +14,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from accesspass.models import AccessPass
+from tests.support.access_passes import issue, the_pass, use_pass
 from tests.test_secrets import sessions_and_cache
-
-from .conftest import issue, the_pass, use_pass
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,15 @@ from django.utils import timezone
 
 from accesspass.models import AccessPass, EndReason
 from audit.models import Event, EventKind
-from tests.conftest import past_sign_in_check
-
-from .conftest import PASS_PATTERN, approvers_group, helpdesk_group, issue, the_pass, use_pass
+from tests.support.access_passes import (
+    PASS_PATTERN,
+    approvers_group,
+    helpdesk_group,
+    issue,
+    the_pass,
+    use_pass,
+)
+from tests.support.people import past_sign_in_check
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from methods.questions import reset as question_checks
 from policy.models import Scope
-from tests.conftest import questions_data
-from tests.passwordreset.conftest import start_reset
 from tests.support import timing
+from tests.support.registering import questions_data
+from tests.support.resets import start_reset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timing]
 

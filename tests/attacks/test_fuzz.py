@@ -25,14 +25,16 @@ from hypothesis import strategies as st
 from methods.code.phone_numbers import parse
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from methods.registry import REGISTRY
-from tests.conftest import last_email_code, questions_data, sign_in
-from tests.directory.conftest import (  # noqa: F401  (the real slapd, for the directory pass)
+from tests.support.codes import last_email_code
+from tests.support.people import sign_in
+from tests.support.registering import questions_data
+from tests.support.resets import start_reset
+from tests.support.slapd import (  # noqa: F401  (the real slapd, for the directory pass)
     directory,
     slapd,
     slapd_people,
     slapd_tls,
 )
-from tests.passwordreset.conftest import start_reset
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

@@ -12,8 +12,8 @@ from audit.models import Event, EventKind
 from methods.contact_import import import_contact_info
 from methods.models import AuthenticationPhone, OfficePhone
 from policy.models import Policy
-from tests.conftest import sign_in
-from tests.passwordreset.conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from methods.models import SecurityAnswer, SecurityQuestion
-from tests.conftest import questions_data
-from tests.passwordreset.conftest import start_reset
+from tests.support.registering import questions_data
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,9 @@ from django.utils import timezone
 from rq import Queue
 
 from methods.models import AuthenticationPhone
-from tests.delivery.conftest import ask_for_code, reset_code_page, run_worker, stop_worker
+from tests.support.registering import ask_for_code
+from tests.support.resets import reset_code_page
+from tests.support.worker import run_worker, stop_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,6 @@
 """Messages through the real queue: RQ on the loopback Redis, a real worker process, the real
-twilio client against the loopback Twilio stand-in, PostgreSQL shared by both (conftest.py).
+twilio client against the loopback Twilio stand-in, PostgreSQL shared by both (conftest.py and
+tests/support/worker.py).
 
 Each test enqueues from the web side, then runs `manage.py rqworker --burst` as a separate
 process, as `make serve` runs it, and looks at what the person and the helpdesk see.
@@ -14,8 +15,10 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
-from tests.delivery.conftest import SID, ask_for_code, reset_code_page, run_worker
 from tests.support.fake_twilio import Failure
+from tests.support.registering import ask_for_code
+from tests.support.resets import reset_code_page
+from tests.support.worker import SID, run_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from delivery import outbox, tracking
 from methods.backends import DeliveryError, DeliveryProblem
-from tests.conftest import sign_in
+from tests.support.people import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,104 +1,12 @@
-"""A real slapd per test (about a tenth of a second to start), and the site pointed at it."""
+"""A real slapd per test (about a tenth of a second to start), and the site pointed at it: the
+fixtures of tests/support/slapd.py, which the tests of other packages import from there too. The
+directory helpers are in tests/support/directory.py."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
-
-from directory.conf import DirectoryConfig
-
-
-@pytest.fixture
-def slapd_people():
-    from directory.servers import DEMO_PEOPLE
-
-    return DEMO_PEOPLE
-
-
-@pytest.fixture
-def slapd_tls():
-    return False
-
-
-@pytest.fixture
-def slapd(slapd_people, slapd_tls):
-    from directory.servers import Slapd
-
-    with Slapd(people=slapd_people, tls=slapd_tls) as server:
-        yield server
-
-
-def use_directory(settings, environment: dict[str, str]) -> DirectoryConfig:
-    """Point the site at a directory, as these environment variables would."""
-    import directory.backend  # noqa: F401  (connects the sign-in mirroring, as at start-up)
-    from directory.accounts import reset_caches
-
-    conf = DirectoryConfig.from_env(environment)
-    settings.SSPR_DIRECTORY_CONFIG = conf
-    settings.SSPR_DIRECTORY = conf.kind
-    settings.AUTHENTICATION_BACKENDS = [
-        "axes.backends.AxesStandaloneBackend",
-        "directory.backend.DirectoryBackend",
-        "directory.backend.PermissionsBackend",
-    ]
-    reset_caches()
-    return conf
-
-
-@pytest.fixture
-def directory(settings, slapd, db):
-    conf = use_directory(settings, slapd.environment())
-    yield conf
-    from directory.accounts import reset_caches
-
-    reset_caches()
-
-
-def binds(server, uid: str, password: str) -> bool:
-    """Whether the directory accepts this person's password (a real bind)."""
-    import ldap
-
-    from directory.servers import PEOPLE
-
-    conn = ldap.initialize(server.uri)
-    try:
-        conn.simple_bind_s(f"uid={uid},{PEOPLE}", password)
-        return True
-    except ldap.INVALID_CREDENTIALS:
-        return False
-    finally:
-        conn.unbind_s()
-
-
-def entry(server, uid: str, *attributes: str) -> dict:
-    """An entry's attributes as the directory's administrator sees them."""
-    import ldap
-
-    from directory.servers import PEOPLE
-
-    conn = server.connect()
-    try:
-        found = conn.search_s(f"uid={uid},{PEOPLE}", ldap.SCOPE_BASE, attrlist=list(attributes))
-        return {k: [v.decode() for v in vs] for k, vs in found[0][1].items()}
-    finally:
-        conn.unbind_s()
-
-
-def lock_out(server, uid: str) -> None:
-    """Fail binds until the password policy locks the entry."""
-    import ldap
-
-    from directory.servers import MAX_FAILURES, PEOPLE
-
-    for _ in range(MAX_FAILURES + 1):
-        conn = ldap.initialize(server.uri)
-        try:
-            conn.simple_bind_s(f"uid={uid},{PEOPLE}", "not-the-password")
-        except ldap.INVALID_CREDENTIALS:
-            pass
-        finally:
-            conn.unbind_s()
-
-
-def directory_sign_in(client: Client, username: str, password: str):
-    return client.post("/ssprsetup/signin/", {"username": username, "password": password})
+from tests.support.slapd import (  # noqa: F401  (defined once there, shared with other packages)
+    directory,
+    slapd,
+    slapd_people,
+    slapd_tls,
+)

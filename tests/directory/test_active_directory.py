@@ -20,9 +20,8 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from directory.servers import AD_SCOPE_GROUP, AdPerson, SambaDC
 from methods.models import AuthenticationEmail, OfficePhone
-from tests.passwordreset.conftest import start_reset
-
-from .conftest import directory_sign_in, use_directory
+from tests.support.directory import directory_sign_in, use_directory
+from tests.support.resets import start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.samba, pytest.mark.django_db]
 

@@ -13,9 +13,8 @@ from audit.models import Event, EventKind
 from directory.models import DirectoryAccount
 from directory.servers import DEMO_PEOPLE, STRICT_POLICY_DN, Person
 from methods.models import AuthenticationEmail, OfficePhone
-from tests.passwordreset.conftest import start_reset
-
-from .conftest import binds, directory_sign_in, entry, lock_out
+from tests.support.directory import binds, directory_sign_in, entry, lock_out
+from tests.support.resets import start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -306,9 +305,8 @@ def test_readiness_reports_the_directory(client, slapd, directory):
 def test_the_service_connection_lost_mid_reset_changes_nothing(client, slapd, settings, db):
     """The relay forwards the bind and the search, and cuts the connection when the password
     modify request comes: the page says nothing changed, and nothing did."""
+    from tests.support.directory import use_directory
     from tests.support.tcp_cut import CuttingRelay
-
-    from .conftest import use_directory
 
     relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1")  # password modify
     try:
@@ -346,8 +344,7 @@ def test_over_starttls_with_the_organisations_ca(client, slapd, directory):
 @pytest.mark.parametrize("slapd_tls", [True])
 def test_a_certificate_from_another_ca_is_refused(client, slapd, settings, db, tmp_path):
     from directory.tls import make_ca
-
-    from .conftest import use_directory
+    from tests.support.directory import use_directory
 
     other = make_ca(tmp_path / "other")
     use_directory(settings, {**slapd.environment(), "LDAP_CA_FILE": str(other["ca"])})
@@ -445,8 +442,7 @@ def test_the_helpdesk_sees_the_directory_state(slapd, directory, helpdesk_client
 
 def test_the_admin_signs_in_with_the_directory(slapd, settings, db):
     from directory.servers import STAFF_GROUP
-
-    from .conftest import use_directory
+    from tests.support.directory import use_directory
 
     use_directory(settings, {**slapd.environment(), "LDAP_SUPERUSER_GROUP": STAFF_GROUP})
     client = Client()

@@ -7,8 +7,7 @@ import pytest
 
 from methods.models import OfficePhone
 from tests.methods.test_contact_import import HEADER, run
-
-from .conftest import use_directory
+from tests.support.directory import use_directory
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 

@@ -22,8 +22,7 @@ from directory.servers import (
     PEOPLE,
     Person,
 )
-
-from .conftest import binds, directory_sign_in, entry
+from tests.support.directory import binds, directory_sign_in, entry
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -314,7 +313,7 @@ def test_reminder_days_are_checked_in_the_policy(db):
 
 @pytest.fixture
 def _states(slapd):
-    from tests.directory.conftest import lock_out
+    from tests.support.directory import lock_out
 
     now = datetime.datetime.now(datetime.UTC)
     set_changed(slapd, EVE.uid, now - datetime.timedelta(days=MAX_AGE_DAYS - 5))  # 5 days left
@@ -410,7 +409,7 @@ def test_the_helpdesk_exports_the_list_as_csv(slapd, directory, helpdesk_client,
 
 
 def test_people_without_the_helpdesk_permission_are_refused(slapd, directory, make_user):
-    from tests.conftest import past_sign_in_check
+    from tests.support.people import past_sign_in_check
 
     client = past_sign_in_check(Client(), make_user("someone", password=None))
     assert client.get("/helpdesk/passwords/").status_code == 403

@@ -14,10 +14,9 @@ from django.test import Client
 
 from directory.servers import PEOPLE
 from tests.attacks.test_enumeration import TIMES
-from tests.passwordreset.conftest import start_reset
 from tests.support import timing
-
-from .conftest import lock_out, use_directory
+from tests.support.directory import lock_out, use_directory
+from tests.support.resets import start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db, pytest.mark.timing]
 

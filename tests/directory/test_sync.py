@@ -18,8 +18,7 @@ from directory.models import DirectoryAccount
 from directory.servers import PEOPLE, Person
 from directory.sync import sync_directory
 from methods.models import AuthenticationEmail, OfficePhone
-
-from .conftest import use_directory
+from tests.support.directory import use_directory
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 

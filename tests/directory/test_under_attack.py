@@ -20,8 +20,8 @@ from django.test import Client
 
 from audit.models import Event, EventKind
 from directory.servers import MAX_FAILURES, ROOT_DN
+from tests.support.directory import binds, directory_sign_in, entry, use_directory
 
-from .conftest import binds, directory_sign_in, entry, use_directory
 from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered, signed_in_directory
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
@@ -129,7 +129,7 @@ def test_a_right_password_held_back_is_explained_where_it_can_be_and_unlocking_c
     from django.core import mail
 
     from directory.servers import PEOPLE
-    from tests.passwordreset.conftest import start_reset
+    from tests.support.resets import start_reset
 
     from .test_openldap import registered
 
@@ -328,7 +328,7 @@ def take_away_unlock_right(slapd) -> None:
 
 
 def lock_in_directory(slapd, uid: str) -> None:
-    from .conftest import lock_out
+    from tests.support.directory import lock_out
 
     lock_out(slapd, uid)
     assert is_locked_in_directory(slapd, uid)
@@ -341,7 +341,7 @@ def test_an_unlock_the_service_account_may_not_make_is_explained_and_audited(
     registered()
     take_away_unlock_right(slapd)
     lock_in_directory(slapd, "ada")
-    from tests.passwordreset.conftest import start_reset
+    from tests.support.resets import start_reset
 
     start_reset(client, "ada", action="unlock")
     client.post("/passwordreset/email/", {"email": "ada.home@example.net"})

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM
-from tests.directory.conftest import (  # noqa: F401  (the directory's fixtures, for its browser tests)
+from tests.support.browser import ARTIFACTS, CHROMIUM
+from tests.support.slapd import (  # noqa: F401  (the directory's fixtures, for its browser tests)
     directory,
     slapd,
     slapd_people,
     slapd_tls,
 )
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,7 +23,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="session")
@@ -56,19 +51,6 @@ def outboxes(settings, tmp_path):
     return phone_dir, mail_dir
 
 
-def latest_phone_code(phone_dir: Path) -> str:
-    newest = sorted(phone_dir.glob("*.json"))[-1]
-    message = json.loads(newest.read_text())
-    if message["kind"] == "voice":
-        return "".join(re.findall(r"(?<!\d)(\d)\.", message["text"])[:6])
-    return re.search(r"\b(\d{6})\b", message["text"]).group(1)
-
-
-def latest_email_code(mail_dir: Path) -> str:
-    newest = max(mail_dir.glob("*.log"), key=lambda path: path.stat().st_mtime_ns)
-    return re.findall(r"\b(\d{6})\b", newest.read_text())[-1]
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield
@@ -87,36 +69,6 @@ def page(request, browser, live_server, outboxes, approved_questions):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
-
-
-def check_accessibility(page, name: str) -> None:
-    """Save a screenshot, then assert axe-core finds no WCAG 2.1 A/AA violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
-    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
-
-
-def fits_without_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def prove_if_asked(page, code, number: str = "+44 7400 123456") -> None:
-    """Proof before change (methods/proof.py): when a setup page sent the person to prove a
-    method they have, prove it with their phone through the reset portal's pages, as a person
-    would, and land back on the setup page. `code()` reads the code that was sent."""
-    if "/passwordreset/methods/" not in page.url:
-        return
-    page.locator("a[href='/passwordreset/phone/']").first.click()
-    page.wait_for_url("**/passwordreset/phone/")
-    page.locator("#id_number").fill(number)
-    page.locator("main form.stack button[type=submit]").first.click()
-    page.wait_for_url("**/passwordreset/phone/code/")
-    page.locator("#id_code").fill(code())
-    page.locator("main form.stack button[type=submit]").first.click()
-    page.wait_for_url("**/ssprsetup/**")
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.accesspass.conftest import approvers_group, helpdesk_group
-from tests.conftest import past_sign_in_check
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_email_code
+from tests.support.access_passes import approvers_group, helpdesk_group
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_email_code
+from tests.support.people import past_sign_in_check
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD
-
-from .conftest import ARTIFACTS
+from tests.support.browser import ARTIFACTS
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +48,7 @@ def test_the_user_list_keeps_registration_and_can_reset_in_view(page, make_user)
 def test_the_admin_pages_this_service_adds_pass_axe(
     browser, live_server, make_user, language, width
 ):
-    from .conftest import check_accessibility
+    from tests.support.browser import check_accessibility
 
     admin = make_user("root", staff=True)
     admin.is_superuser = True

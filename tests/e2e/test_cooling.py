@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 
 from methods.models import AuthenticationPhone, MethodChange
-
-from .conftest import (
+from tests.support.browser import (
     check_accessibility,
     fits_without_horizontal_scroll,
-    latest_phone_code,
     prove_if_asked,
 )
+from tests.support.codes import latest_phone_code
+
 from .test_not_me import sign_in
 from .test_wcag22 import _start_reset
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from methods.models import AuthenticationPhone
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_phone_code
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +51,7 @@ def test_correcting_the_number_within_the_cooldown_in_the_browser(page, user, ou
 
 
 def page_path(name: str):
-    from .conftest import ARTIFACTS
+    from tests.support.browser import ARTIFACTS
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from methods.models import AuthenticationEmail
-from tests.directory.conftest import binds, lock_out
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_email_code
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_email_code
+from tests.support.directory import binds, lock_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.directory, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from registration.models import Registration
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_phone_code
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from methods.models import AuthenticationPhone
 from registration.models import Registration
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll, latest_phone_code
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,7 +65,7 @@ def desk_at(browser, live_server, make_user, approved_questions):
     from django.contrib.auth.models import Permission
     from django.test import Client
 
-    from tests.conftest import past_sign_in_check
+    from tests.support.people import past_sign_in_check
 
     agent = make_user("agent", password=None)
     agent.groups.add(Group.objects.get_or_create(name="Helpdesk")[0])

@@ -19,15 +19,16 @@ from audit.log import record
 from audit.models import EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from registration.models import Registration
-from tests.conftest import PASSWORD, last_phone_code
 from tests.support import pseudo_locale
-
-from .conftest import (
+from tests.support.browser import (
     ARTIFACTS,
     check_accessibility,
     fits_without_horizontal_scroll,
     prove_if_asked,
 )
+from tests.support.codes import last_phone_code
+from tests.support.people import PASSWORD
+
 from .test_every_page import ANONYMOUS_PAGES, HELPDESK_PAGES, SIGNED_IN_PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,10 +12,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.passkey.models import Passkey
-from tests.conftest import PASSWORD
 from tests.site.test_demo_address import settings_under
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

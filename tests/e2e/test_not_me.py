@@ -14,15 +14,13 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, SelfServiceBlock
-from tests.conftest import PASSWORD
-
-from .conftest import (
+from tests.support.browser import (
     check_accessibility,
     fits_without_horizontal_scroll,
-    latest_email_code,
-    latest_phone_code,
     prove_if_asked,
 )
+from tests.support.codes import latest_email_code, latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,10 +10,9 @@ import datetime
 import pytest
 
 from directory.servers import DEMO_PEOPLE, EXPIRING_POLICY_DN, NO_GRACE_POLICY_DN, Person
-from tests.directory.conftest import lock_out
 from tests.directory.test_password_life import EVE, NED, NEW, expire, must_change, set_changed
-
-from .conftest import check_accessibility, fits_without_horizontal_scroll
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.directory import lock_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.directory, pytest.mark.django_db(transaction=True)]
 
@@ -58,7 +57,7 @@ def agent_at(browser, live_server, make_user, approved_questions):
     from django.contrib.auth.models import Group, Permission
     from django.test import Client
 
-    from tests.conftest import past_sign_in_check
+    from tests.support.people import past_sign_in_check
 
     agent = make_user("agent", password=None)
     agent.groups.add(Group.objects.get_or_create(name="Helpdesk")[0])

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility
+from tests.support.browser import check_accessibility
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

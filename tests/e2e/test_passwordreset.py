@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from methods.models import AuthenticationPhone
-
-from .conftest import check_accessibility, latest_phone_code
+from tests.support.browser import check_accessibility
+from tests.support.codes import latest_phone_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,7 +81,7 @@ def test_every_reset_step_in_both_languages_and_at_phone_width(
     browser, live_server, make_user, outboxes, settings, language, width
 ):
     """The same walk as above, by position rather than by English names, swept by axe."""
-    from .conftest import fits_without_horizontal_scroll
+    from tests.support.browser import fits_without_horizontal_scroll
 
     settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
     phone_dir, _mail_dir = outboxes

@@ -13,13 +13,9 @@ from django.utils import timezone
 
 from methods.authenticator.models import AuthenticatorDevice
 from methods.models import AuthenticationEmail, AuthenticationPhone
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_email_code, latest_phone_code
 
-from .conftest import (
-    check_accessibility,
-    fits_without_horizontal_scroll,
-    latest_email_code,
-    latest_phone_code,
-)
 from .test_new_methods import sign_in
 from .test_registration import press_enter_and_wait, tab_to
 

@@ -7,9 +7,8 @@ from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from registration.models import Registration
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility
+from tests.support.browser import check_accessibility
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

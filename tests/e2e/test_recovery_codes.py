@@ -8,8 +8,8 @@ import pytest
 
 from methods.recovery_codes.models import RecoveryCode
 from policy.models import Policy
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
 
-from .conftest import check_accessibility, fits_without_horizontal_scroll
 from .test_new_methods import sign_in, start_reset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,14 +6,9 @@ import pytest
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from registration.models import Registration
-from tests.conftest import PASSWORD
-
-from .conftest import (
-    check_accessibility,
-    fits_without_horizontal_scroll,
-    latest_email_code,
-    latest_phone_code,
-)
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.codes import latest_email_code, latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

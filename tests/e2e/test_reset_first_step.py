@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from .conftest import check_accessibility
+from tests.support.browser import check_accessibility
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from methods.models import AuthenticationPhone
 from passwordreset.state import MAX_EXTENSIONS
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility, latest_phone_code, prove_if_asked
+from tests.support.browser import check_accessibility, prove_if_asked
+from tests.support.codes import latest_phone_code
+from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from registration.models import Registration
-from tests.conftest import PASSWORD
-
-from .conftest import check_accessibility, latest_email_code
+from tests.support.browser import check_accessibility
+from tests.support.codes import latest_email_code
+from tests.support.people import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

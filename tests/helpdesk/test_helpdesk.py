@@ -18,8 +18,9 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 from registration.models import Registration
-from tests.conftest import last_email_code, last_phone_code, past_sign_in_check
 from tests.registration.test_admin_users import give
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.people import past_sign_in_check
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from audit.models import Event, EventKind
-from tests.conftest import PASSWORD
+from tests.support.people import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

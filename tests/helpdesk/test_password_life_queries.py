@@ -13,12 +13,12 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import past_sign_in_check
-from tests.directory.conftest import (  # noqa: F401  (the directory's fixtures)
+from tests.support.directory import use_directory
+from tests.support.people import past_sign_in_check
+from tests.support.slapd import (  # noqa: F401  (the directory's fixtures)
     slapd,
     slapd_people,
     slapd_tls,
-    use_directory,
 )
 
 # Committed, as in production: the policy is then read from the cache, not once per request.

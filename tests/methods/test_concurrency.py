@@ -11,7 +11,8 @@ from django.test import Client
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationPhone
-from tests.conftest import last_phone_code, sign_in
+from tests.support.codes import last_phone_code
+from tests.support.people import sign_in
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,8 +58,8 @@ def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox
 def test_two_simultaneous_uses_of_one_authenticator_code_pass_once(make_user, attempt):
     """Two reset attempts send the same app code at the same moment: one passes, the other is
     refused as a replay (docs/security.md §37), on SQLite and on PostgreSQL."""
-    from tests.methods.test_authenticator import RESET, code_for, set_up
-    from tests.passwordreset.conftest import start_reset
+    from tests.methods.authenticator.test_authenticator import RESET, code_for, set_up
+    from tests.support.resets import start_reset
 
     user = make_user("rita")
     owner = Client()

@@ -33,8 +33,9 @@ from methods.passkey.models import Passkey
 from methods.questions.answers import hash_answer, normalise
 from methods.registry import REGISTRY, UserMethods, statuses
 from methods.reset_rule import ResetRule
-from tests.conftest import prove_with_phone, sign_in
-from tests.passwordreset.conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.registering import prove_with_phone
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

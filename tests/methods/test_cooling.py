@@ -17,17 +17,11 @@ from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange
 from policy.models import Policy
-from tests.accesspass.conftest import helpdesk_group, issue, the_pass, use_pass
-from tests.conftest import (
-    last_email_code,
-    last_phone_code,
-    past_sign_in_check,
-    prove_with_phone,
-    register_email,
-    register_phone,
-    sign_in,
-)
-from tests.passwordreset.conftest import start_reset
+from tests.support.access_passes import helpdesk_group, issue, the_pass, use_pass
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.people import past_sign_in_check, sign_in
+from tests.support.registering import prove_with_phone, register_email, register_phone
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

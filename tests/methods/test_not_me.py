@@ -20,13 +20,9 @@ from methods.models import (
     MethodChange,
     SelfServiceBlock,
 )
-from tests.conftest import (
-    prove_with_phone,
-    register_email,
-    register_phone,
-    sign_in,
-)
-from tests.passwordreset.conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.registering import prove_with_phone, register_email, register_phone
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

@@ -1,26 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
-from passwordreset import captcha
 
 
 @pytest.fixture(autouse=True)
 def _quick_captcha(settings):
     settings.SSPR_CAPTCHA_DIFFICULTY = 2000
-
-
-def start_reset(client: Client, username: str, action: str | None = "reset"):
-    challenge = client.get("/passwordreset/check/").json()
-    response = client.post(
-        "/passwordreset/", {"username": username, "altcha": captcha.solve(challenge)}
-    )
-    if action and response.status_code == 302:
-        response = client.post("/passwordreset/action/", {"action": action})
-    return response
 
 
 @pytest.fixture

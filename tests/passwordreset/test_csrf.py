@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 
 from audit.models import Event, EventKind
-
-from .conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

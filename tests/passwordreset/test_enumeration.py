@@ -10,8 +10,7 @@ from django.test import Client
 
 from passwordreset.views import NOT_VERIFIED
 from policy.models import Scope
-
-from .conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.test import Client
 
 from policy.models import Policy
 from sspr_site import kept_pages
-
-from .conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

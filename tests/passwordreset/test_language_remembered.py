@@ -17,10 +17,10 @@ from django.utils import translation
 from policy.models import Policy
 from registration.models import PreferredLanguage
 from registration.reminders import reminders_send
-from tests.conftest import register_email, register_phone, sign_in
 from tests.support.fake_twilio import FakeTwilio
-
-from .conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.registering import register_email, register_phone
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +201,7 @@ def test_a_method_change_notice_is_in_the_persons_language_whatever_the_page(pol
     reaches a person who chose Polish in Polish."""
     from django.core import mail
 
-    from tests.conftest import prove_with_phone
+    from tests.support.registering import prove_with_phone
 
     client = Client(**ENGLISH)
     sign_in(client, "piotr")

@@ -15,15 +15,9 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.questions.answers import hash_answer, normalise
-from tests.conftest import (
-    PASSWORD,
-    last_email_code,
-    last_phone_code,
-    past_sign_in_check,
-    sign_in,
-)
-
-from .conftest import start_reset
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.people import PASSWORD, past_sign_in_check, sign_in
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ import pytest
 
 from passwordreset import state as reset_state
 from passwordreset.flows import SENDS_PER_ATTEMPT
-
-from .conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

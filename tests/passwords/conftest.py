@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from methods.models import AuthenticationEmail
-from tests.conftest import last_email_code
-from tests.passwordreset.conftest import start_reset
+from tests.support.codes import last_email_code
+from tests.support.resets import start_reset
 
 
 @pytest.fixture

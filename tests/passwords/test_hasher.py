@@ -20,7 +20,7 @@ from django.test import RequestFactory
 from audit.models import Event
 from passwords import hashers
 from registration.address_limit import failures as sign_in_failures
-from tests.conftest import PASSWORD
+from tests.support.people import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from methods.models import AuthenticationEmail
 from passwords.validators import MAX_LENGTH, strength
-from tests.conftest import PASSWORD, last_email_code, sign_in
-from tests.passwordreset.conftest import start_reset
+from tests.support.codes import last_email_code
+from tests.support.people import PASSWORD, sign_in
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

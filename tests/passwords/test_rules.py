@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from passwords.matching import contains_banned, fold
 from passwords.models import BannedWord
-from tests.passwordreset.conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

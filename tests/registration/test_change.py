@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
-from tests.conftest import (
-    PASSWORD,
-    last_phone_code,
+from tests.support.codes import last_phone_code
+from tests.support.people import PASSWORD
+from tests.support.registering import (
     prove_with_phone,
     questions_data,
     register_email,
@@ -128,7 +128,7 @@ def test_changing_the_email_notifies_the_account_and_the_previous_address(signed
     register_email(signed_in, "old.home@example.net")
     mail.outbox.clear()
     signed_in.post("/ssprsetup/email/", {"email": "new.home@example.net"})
-    from tests.conftest import last_email_code
+    from tests.support.codes import last_email_code
 
     code = last_email_code()
     mail.outbox.clear()

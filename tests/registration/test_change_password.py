@@ -8,7 +8,7 @@ from django.core import mail
 from django.test import Client
 
 from audit.models import Event, EventKind
-from tests.conftest import PASSWORD, sign_in
+from tests.support.people import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 

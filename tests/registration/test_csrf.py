@@ -7,7 +7,8 @@ from django.test import Client
 
 from methods.models import AuthenticationPhone, SecurityAnswer
 from registration.models import Registration
-from tests.conftest import PASSWORD, questions_data
+from tests.support.people import PASSWORD
+from tests.support.registering import questions_data
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,8 @@ import pytest
 from django.core import mail
 
 from methods.models import AuthenticationEmail
-from tests.conftest import last_email_code, register_email
+from tests.support.codes import last_email_code
+from tests.support.registering import register_email
 
 pytestmark = pytest.mark.django_db
 

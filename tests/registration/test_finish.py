@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import Event, EventKind
 from methods.models import AuthenticationPhone, OfficePhone
 from registration.models import Registration
-from tests.conftest import questions_data, register_email, register_phone
+from tests.support.registering import questions_data, register_email, register_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_prepopulated_phone_waits_for_confirmation_and_counts_only_after_a_code(
     assert response["Location"] == "/ssprsetup/phone/send/"
     assert "+44 7400 123456" in signed_in.get("/ssprsetup/phone/send/").content.decode()
     signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
-    from tests.conftest import last_phone_code
+    from tests.support.codes import last_phone_code
 
     signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     phone = AuthenticationPhone.objects.get(user=user)

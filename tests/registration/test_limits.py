@@ -8,8 +8,8 @@ from django.test import Client
 from audit.models import Event, EventKind
 from delivery.models import FailedDelivery
 from methods.models import AuthenticationPhone, VerificationCode
-from tests.conftest import sign_in
 from tests.support.fake_twilio import Failure, FakeTwilio
+from tests.support.people import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationPhone
-from tests.conftest import last_phone_code, register_phone
+from tests.support.codes import last_phone_code
+from tests.support.registering import register_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +204,7 @@ def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_out
 
 
 def test_code_from_another_session_does_not_verify(user, phone_outbox):
-    from tests.conftest import sign_in
+    from tests.support.people import sign_in
 
     tab_a, tab_b = Client(), Client()
     sign_in(tab_a, user.username)

@@ -18,14 +18,9 @@ from methods.authenticator.models import AuthenticatorDevice
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from methods.proof import PROVED_AT
 from passwordreset.state import SESSION_KEY
-from tests.conftest import (
-    last_phone_code,
-    prove_with_phone,
-    question_ids,
-    questions_data,
-    register_email,
-    sign_in,
-)
+from tests.support.codes import last_phone_code
+from tests.support.people import sign_in
+from tests.support.registering import prove_with_phone, question_ids, questions_data, register_email
 
 pytestmark = pytest.mark.django_db
 

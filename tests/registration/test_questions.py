@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from audit.models import Event
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.questions.answers import answer_matches
-from tests.conftest import ANSWERS, question_ids, questions_data
+from tests.support.registering import ANSWERS, question_ids, questions_data
 
 pytestmark = pytest.mark.django_db
 

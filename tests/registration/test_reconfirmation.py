@@ -15,7 +15,8 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from policy.models import Scope
 from registration.models import Registration
-from tests.conftest import PASSWORD, questions_data, register_email, register_phone, sign_in
+from tests.support.people import PASSWORD, sign_in
+from tests.support.registering import questions_data, register_email, register_phone
 
 pytestmark = pytest.mark.django_db
 

@@ -203,7 +203,7 @@ def test_two_admin_submits_at_once_send_each_reminder_once_on_postgresql(make_us
 
     from django.test import Client
 
-    from tests.conftest import past_sign_in_check
+    from tests.support.people import past_sign_in_check
 
     admin = make_user("root", staff=True, is_superuser=True)
     for number in range(30):

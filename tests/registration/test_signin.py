@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.conftest import PASSWORD, sign_in
+from tests.support.people import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 

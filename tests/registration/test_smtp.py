@@ -59,12 +59,12 @@ def test_server_down_gives_a_clear_message_and_retry_works(signed_in, user, sett
 
 
 def test_change_notices_go_out_over_smtp_one_recipient_each(signed_in, user, smtp):
-    from tests.conftest import register_phone
+    from tests.support.registering import register_phone
 
     register_phone(signed_in)
     signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
     signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
-    from tests.conftest import last_phone_code
+    from tests.support.codes import last_phone_code
 
     smtp.inbox.messages.clear()
     signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})

@@ -16,15 +16,10 @@ from django.test import Client
 from audit.models import Event, EventKind
 from registration.models import Registration
 from registration.queries import with_methods
-from tests.conftest import (
-    last_email_code,
-    last_phone_code,
-    questions_data,
-    register_email,
-    register_phone,
-    sign_in,
-)
-from tests.passwordreset.conftest import start_reset
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.people import sign_in
+from tests.support.registering import questions_data, register_email, register_phone
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

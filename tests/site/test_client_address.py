@@ -8,7 +8,7 @@ from django.test import Client, RequestFactory
 
 from audit.models import Event, EventKind
 from sspr_site.network import client_address
-from tests.passwordreset.conftest import start_reset
+from tests.support.resets import start_reset
 
 PROXY = "10.0.0.5"
 
@@ -88,7 +88,7 @@ def test_reset_starts_behind_a_proxy_are_limited_per_client(settings, make_user)
 
 @pytest.mark.django_db
 def test_code_send_limits_per_address_count_the_client(settings, make_user):
-    from tests.conftest import sign_in
+    from tests.support.people import sign_in
 
     settings.SSPR_SEND_LIMITS = {"ip": 1}
     clients = []
@@ -110,7 +110,7 @@ def test_every_sign_in_page_shares_one_limit_per_address(settings, make_user):
     """Failures on any sign-in page (the site's, the pass's, the admin's) count toward one
     limit per client address, and past it no page tries a password, the admin's included:
     spraying one password over many names cannot move to another page to go on."""
-    from tests.conftest import PASSWORD
+    from tests.support.people import PASSWORD
 
     settings.SSPR_SIGN_IN_FAILURES_PER_IP = 3
     make_user("root", staff=True, is_superuser=True)

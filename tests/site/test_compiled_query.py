@@ -136,7 +136,7 @@ def test_the_signed_in_person_is_read_with_the_compiled_query(person, client):
     from sspr_site.compiled_query import active_user
 
     assert active_user(person.pk) == person and active_user(str(person.pk)) == person
-    from tests.conftest import sign_in
+    from tests.support.people import sign_in
 
     assert sign_in(client, person.username).status_code == 302
     assert client.session["_auth_user_backend"] == "sspr_site.auth_backends.PasswordBackend"

@@ -15,7 +15,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from sspr_site.checks import passkeys_can_work
-from tests.conftest import PASSWORD, questions_data, sign_in
+from tests.support.people import PASSWORD, sign_in
+from tests.support.registering import questions_data
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, RequestFactory
 
-from tests.conftest import past_sign_in_check
+from tests.support.people import past_sign_in_check
 
 pytestmark = pytest.mark.django_db
 

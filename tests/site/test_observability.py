@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from methods.models import AuthenticationEmail
 from passwordreset import captcha
 from sspr_site.request_log import JsonFormatter, PathsHidden
-from tests.conftest import PASSWORD, last_email_code
+from tests.support.codes import last_email_code
+from tests.support.people import PASSWORD
 
 TOKEN = "metrics-token-for-tests-0123456789"
 

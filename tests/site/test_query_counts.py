@@ -21,7 +21,7 @@ from methods.models import (
     SecurityQuestion,
 )
 from registration.models import Registration
-from tests.conftest import past_sign_in_check
+from tests.support.people import past_sign_in_check
 
 pytestmark = pytest.mark.django_db
 

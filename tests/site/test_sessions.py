@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django.test import Client
 
 from sspr_site.sessions import SessionStore
-from tests.conftest import PASSWORD
+from tests.support.people import PASSWORD
 
 
 def test_a_new_key_carries_the_data_and_the_old_key_is_gone_everywhere(db):

@@ -12,7 +12,7 @@ import pytest
 from methods.contact_import import import_contact_info
 from methods.models import AuthenticationPhone, OfficePhone
 from tests.attacks.test_policy_numbers import admin_form
-from tests.passwordreset.conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

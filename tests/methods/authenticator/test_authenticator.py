@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Event, EventKind
 from methods.authenticator.models import AuthenticatorDevice
-from tests.passwordreset.conftest import start_reset
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def set_up(client) -> str:
 @pytest.fixture
 def with_app(make_user, client):
     """rita, with an authenticator app she set up herself; signed out again."""
-    from tests.conftest import sign_in
+    from tests.support.people import sign_in
 
     user = make_user("rita")
     sign_in(client, "rita")
@@ -272,7 +272,7 @@ def test_field_keys_rotate_old_keys_still_open_new_writes_use_the_newest(
     client, make_user, settings, helpdesk_client
 ):
     from sspr_site import field_keys
-    from tests.conftest import sign_in
+    from tests.support.people import sign_in
 
     settings.SSPR_FIELD_KEYS = ["key-A-" + "a" * 40]
     user = make_user("rita")

@@ -11,7 +11,7 @@ from methods.code.email_addresses import canonical_email
 from methods.contact_import import import_contact_info
 from methods.models import AuthenticationEmail
 from tests.attacks.test_policy_numbers import admin_form
-from tests.conftest import last_email_code
+from tests.support.codes import last_email_code
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_the_person_types_either_form_and_the_same_address_is_stored(signed_in, 
 
 
 def test_the_reset_portal_matches_either_form(client, make_user, mailoutbox, settings):
-    from tests.passwordreset.conftest import start_reset
+    from tests.support.resets import start_reset
 
     settings.SSPR_CAPTCHA_DIFFICULTY = 50
     rita = make_user("rita")

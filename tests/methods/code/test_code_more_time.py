@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from methods.models import AuthenticationPhone, Purpose, VerificationCode
-from tests.conftest import last_phone_code
-from tests.passwordreset.conftest import start_reset
+from tests.support.codes import last_phone_code
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 

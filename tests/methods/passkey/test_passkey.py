@@ -1,7 +1,7 @@
 """Passkeys: registered from /ssprsetup/passkey/ with user verification, named, several
 allowed; proof at /passwordreset/passkey/ with a fresh challenge, a moving signature counter
 and the site's origin; the same page for every account; alone enough for an administrator
-only when the policy says so. The browser side is tested in tests/e2e/test_passkey.py."""
+only when the policy says so. The browser side is tested in tests/e2e/test_new_methods.py."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import Event, EventKind
 from methods.passkey.models import Passkey
-from tests.conftest import sign_in
-from tests.passwordreset.conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.resets import start_reset
 from tests.support.soft_key import SoftKey
 
 pytestmark = pytest.mark.django_db

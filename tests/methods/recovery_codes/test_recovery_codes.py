@@ -21,8 +21,8 @@ from methods.recovery_codes.models import RecoveryCode
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from registration.flows import registration_status
-from tests.conftest import sign_in
-from tests.passwordreset.conftest import start_reset
+from tests.support.people import sign_in
+from tests.support.resets import start_reset
 
 SETUP = "/ssprsetup/recovery-codes/"
 RESET = "/passwordreset/recovery-codes/"
