@@ -28,7 +28,7 @@ What the figures mean against the targets, and the profiles behind them: docs/pe
   10,000 and 100,000 people on PostgreSQL; the second run finds nothing to change; peak traced
   memory stays flat.
 - **phone setup against a peer, every page against a bare view** (benchmarks/phone_setup.py):
-  setting up an authentication phone here (five requests) and with django-two-factor-auth's
+  setting up an authentication phone here (four requests) and with django-two-factor-auth's
   wizard (its five), same Django, django-otp and phonenumbers, an SQLite file with the same
   options on both sides (write-ahead log, synchronous=NORMAL, immediate transactions), in
   process, messages to in-memory backends, the two sides taking turns (this site, the peer, …)

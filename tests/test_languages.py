@@ -161,8 +161,7 @@ def test_the_selector_switches_language(client):
 def test_codes_and_calls_come_in_the_users_language(client, user, phone_outbox):
     client.post("/i18n/setlang/", {"language": "de", "next": "/"})
     client.post("/ssprsetup/signin/", {"username": user.username, "password": PASSWORD})
-    client.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    client.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    client.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "voice"})
     (call,) = phone_outbox
     assert call.language == "de"
     assert call.text.startswith("Hallo. Ihr Bestätigungscode lautet:")

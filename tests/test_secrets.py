@@ -71,12 +71,12 @@ def sessions_and_cache() -> dict[str, str]:
 def test_sessions_and_the_cache_hold_no_number_address_or_code(signed_in):
     """Halfway through setting up a phone and an email, the numbers and the address typed (and
     their codes) are nowhere in the session, its table or the cache (docs/security.md §21)."""
-    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400123456", "channel": "sms"})
     phone_code = last_phone_code()
-    # Corrected: the page shows the corrected number back, from the session.
-    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400654321"})
-    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
+    # Corrected: the code goes to the corrected number, which the code page shows back.
+    signed_in.post("/ssprsetup/phone/", {"region": "", "number": "+447400654321", "channel": "sms"})
+    corrected_code = last_phone_code()
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
     assert "+44 7400 654321" in page
     signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
     email_code = last_email_code()
@@ -93,6 +93,7 @@ def test_sessions_and_the_cache_hold_no_number_address_or_code(signed_in):
         "7400 654321",
         "alice.home",
         phone_code,
+        corrected_code,
         email_code,
         PASSWORD,
     )

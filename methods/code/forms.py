@@ -60,9 +60,18 @@ class PhoneForm(forms.Form):
 
     refuse_types = True  # premium-rate, VoIP...: refused when a user registers a number
 
-    def __init__(self, *args, allowed_regions=(), **kwargs):
+    def __init__(self, *args, allowed_regions=(), channels=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.allowed_regions = list(allowed_regions)
+        # With more than one way to send the code, the person chooses it with the number: the
+        # code goes out as the form is sent (the setup and the reset portal alike).
+        if len(channels) > 1:
+            self.fields["channel"] = forms.ChoiceField(
+                label=_("How should we send the code?"),
+                widget=forms.RadioSelect,
+                choices=[(channel.value, channel.label) for channel in channels],
+                initial=channels[0].value,
+            )
         # Some 245 choices: the widget draws them from plain text (its markup kept per
         # language and choice); the field lists them only when it checks a posted region.
         countries = (("", str(_("Choose a country"))), *region_choices(self.allowed_regions))
@@ -172,18 +181,11 @@ class ResetPhoneForm(PhoneForm):
 
     refuse_types = False
 
-    def __init__(self, *args, channels=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["number"].help_text = _(
             "Type the whole number you registered. We do not show it, to protect your account."
         )
-        if channels:
-            self.fields["channel"] = forms.ChoiceField(
-                label=_("How should we send the code?"),
-                widget=forms.RadioSelect,
-                choices=[(channel.value, channel.label) for channel in channels],
-                initial=channels[0].value,
-            )
 
 
 class ResetEmailForm(EmailForm):

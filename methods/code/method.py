@@ -60,8 +60,6 @@ class CodeMethod(Method):
     field: ClassVar[str]
     related_name: ClassVar[str]  # the one-to-one relation from the user
     start_label: ClassVar[Any]
-    # Show the destination back, and let the user pick a channel, before anything is sent.
-    confirm_before_send: ClassVar[bool] = False
     # The reset page asks for the whole destination with this form ("phone" or "email").
     reset_form: ClassVar[str] = "phone"
     caller_check = "send"

@@ -48,7 +48,6 @@ class AuthenticationPhoneMethod(CodeMethod):
     admin_inline = "methods.admin.AuthenticationPhoneInline"
     related_name = "authentication_phone"
     start_label = _("Enter your number")
-    confirm_before_send = True
 
     def clean_options(self, options: dict) -> dict:
         if options.get("enabled") and not (options.get("sms") or options.get("voice")):
@@ -68,7 +67,12 @@ class AuthenticationPhoneMethod(CodeMethod):
                 "region": phonenumbers.region_code_for_number(number),
                 "number": phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
             }
-        return PhoneForm(data, allowed_regions=policy.region_list, initial=initial)
+        return PhoneForm(
+            data,
+            allowed_regions=policy.region_list,
+            initial=initial,
+            channels=self.channels(policy),
+        )
 
     def channels(self, policy) -> list[Channel]:
         enabled = [

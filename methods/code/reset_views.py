@@ -26,8 +26,7 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
     if method.reset_form == "email":
         form = ResetEmailForm(posted(request))
     else:
-        channels = method.channels(policy)
-        form = ResetPhoneForm(posted(request), channels=channels if len(channels) > 1 else ())
+        form = ResetPhoneForm(posted(request), channels=method.channels(policy))
     if request.method == "POST" and form.is_valid():
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
         sent = reset_flow("reset_send_code")(

@@ -111,11 +111,11 @@ def code_method(view):
 
 
 def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
-    """The step indicator of the code pages: enter, (choose how,) enter the code."""
+    """The step indicator of the code pages: enter (and choose how), enter the code."""
     steps = [("start", method.start_label)]
-    # A method that sends at once still shows its send page to confirm an address an
-    # administrator entered (confirm_existing): then it is a step of its own.
-    if method.confirm_before_send or current == "send":
+    # The number or address typed on the first page gets its code at once; one an
+    # administrator entered is shown back first (confirm_existing): a step of its own.
+    if current == "send":
         many = len(method.channels(policy)) > 1
         steps.append(("send", _("Choose text or call") if many else _("Check and send")))
     steps.append(("verify", _("Enter the code")))
@@ -127,7 +127,8 @@ def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
 @secure_page
 @code_method
 def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
-    """Step 1: the number or address to verify."""
+    """Step 1: the number or address to verify (and, with more than one, how to send the
+    code): the code goes out as it is sent."""
     if gate := needs_proof(request):
         return gate
     form = method.start_form(
@@ -139,9 +140,8 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         destination = form.cleaned_data["destination"]
         session.set_pending(request, method.slug, destination)
-        if method.confirm_before_send:
-            return redirect(method.setup_page("send"))
-        return _send(request, method, policy, method.channels(policy)[0], form=form)
+        channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
+        return _send(request, method, policy, channel, form=form)
     return render(
         request,
         "code/setup_start.html",
@@ -171,7 +171,8 @@ def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -
 @secure_page
 @code_method
 def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
-    """Step 2: show the destination back and send the code the way the user chooses."""
+    """A number or address an administrator entered, shown back, and a code sent to it the way
+    the person chooses (confirm_existing); also the verify page's "send a new code"."""
     destination = session.get_pending(request, method.slug)
     if destination is None:
         messages.info(request, _("Start by entering the details to verify."))

@@ -67,7 +67,7 @@ ENDPOINTS = [
     ("anon", "POST", "/ssprsetup/signout/", []),
     ("user", "GET", "/ssprsetup/", []),
     ("user", "GET", "/passwordreset/prove/", ["next"]),
-    ("user", "POST", "/ssprsetup/phone/", ["region", "number"]),
+    ("user", "POST", "/ssprsetup/phone/", ["region", "number", "channel"]),
     ("user", "POST", "/ssprsetup/phone/send/", ["channel"]),
     ("user", "POST", "/ssprsetup/phone/verify/", ["code"]),
     ("user", "POST", "/ssprsetup/phone/more-time/", []),

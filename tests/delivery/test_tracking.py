@@ -17,8 +17,7 @@ def test_in_process_the_page_says_sent_once_the_message_left(make_user, phone_ou
     client = Client()
     make_user("alice")
     assert sign_in(client, "alice").status_code == 302
-    client.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    client.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    client.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     assert len(phone_outbox) == 1
     page = client.get("/ssprsetup/phone/verify/").content.decode()
     assert "We sent a 6-digit code to" in page

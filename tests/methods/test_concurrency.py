@@ -20,8 +20,7 @@ from tests.support.people import sign_in
 def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox, attempt):
     first = Client()
     sign_in(first, user.username)
-    first.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    first.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    first.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     code = last_phone_code(phone_outbox)
 
     # A second browser tab: the same session cookie, its own connection.

@@ -111,8 +111,7 @@ def test_confirm_password_never_leaves_the_site(signed_in, next_url):
 def test_changing_the_phone_keeps_the_old_one_until_the_new_one_is_verified(signed_in, user):
     register_phone(signed_in, "+447400123456")
     mail.outbox.clear()
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321", "channel": "sms"})
     assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400123456"
     signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     assert str(AuthenticationPhone.objects.get(user=user).number) == "+447400654321"
@@ -180,8 +179,9 @@ def test_removing_a_phone_forgets_the_number_being_verified(signed_in, user):
     """A number typed to replace the phone, then the phone removed: the next visit starts from
     the number, not from a "send a code to …" page naming the forgotten one."""
     register_phone(signed_in, "+447400123456")
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321", "channel": "sms"})
     assert "654321" in signed_in.get("/ssprsetup/phone/send/").content.decode()
     assert signed_in.post("/ssprsetup/phone/remove/")["Location"] == "/ssprsetup/"
     assert not AuthenticationPhone.objects.filter(user=user).exists()
     assert signed_in.get("/ssprsetup/phone/send/")["Location"] == "/ssprsetup/phone/"
+    assert signed_in.get("/ssprsetup/phone/verify/")["Location"] == "/ssprsetup/phone/"

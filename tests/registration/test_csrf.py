@@ -48,6 +48,7 @@ def test_the_same_post_with_the_token_works(user):
     client.get("/ssprsetup/phone/")
     token = client.cookies["csrftoken"].value
     response = client.post(
-        "/ssprsetup/phone/", {"number": "+447400123456", "csrfmiddlewaretoken": token}
+        "/ssprsetup/phone/",
+        {"number": "+447400123456", "channel": "sms", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _send(client, number="+447400123456"):
-    client.post("/ssprsetup/phone/", {"number": number})
-    return client.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    return client.post("/ssprsetup/phone/", {"number": number, "channel": "sms"})
 
 
 @pytest.mark.parametrize(
@@ -123,8 +122,7 @@ def test_slow_gateway_times_out_with_a_message(signed_in, twilio, settings):
 
 
 def test_voice_call_through_twilio_speaks_the_code_twice(signed_in, twilio):
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "voice"})
     (call,) = twilio.received
     assert call["kind"] == "Calls" and call["To"] == "+447400123456"
     import re

@@ -18,18 +18,37 @@ from tests.support.registering import register_phone
 pytestmark = pytest.mark.django_db
 
 
-def test_number_is_shown_back_in_international_format_before_sending(signed_in, phone_outbox):
+def test_the_number_and_how_to_send_the_code_are_asked_on_one_page(signed_in, phone_outbox):
+    """One page takes the number and the choice of text or call (text chosen unless the person
+    picks a call), and the code goes out as it is sent; the code page shows the number back in
+    international format, with a way to change it."""
+    page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert "How should we send the code?" in page
+    assert 'type="radio" name="channel" value="sms"' in page
+    assert re.search(r'value="sms"[^>]*checked', page)
+    assert 'value="voice"' in page
+    response = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "voice"}
+    )
+    assert response["Location"] == "/ssprsetup/phone/verify/"
+    (call,) = phone_outbox
+    assert call.kind == "voice" and call.to == "+447400123456"
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    assert "+44 7400 123456" in page and "Enter your number" in page
+
+
+def test_without_a_choice_of_how_no_code_is_sent_and_the_page_says_why(signed_in, phone_outbox):
     response = signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
-    assert response["Location"] == "/ssprsetup/phone/send/"
-    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
-    assert "+44 7400 123456" in page
-    assert "Text me a code" in page and "Call me with a code" in page
-    assert phone_outbox == []  # nothing is sent until the user chooses how
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "How should we send the code?" in page and "This field is required." in page
+    assert phone_outbox == []
 
 
 def test_text_message_code_verifies_the_number(signed_in, user, phone_outbox):
-    signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
-    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    response = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    )
     assert response["Location"] == "/ssprsetup/phone/verify/"
     (message,) = phone_outbox
     assert message.to == "+447400123456" and message.kind == "sms"
@@ -48,8 +67,7 @@ def test_text_message_code_verifies_the_number(signed_in, user, phone_outbox):
 
 
 def test_voice_call_reads_the_digits_one_by_one_twice(signed_in, user, phone_outbox):
-    signed_in.post("/ssprsetup/phone/", {"number": "+1 415 555 2671"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+1 415 555 2671", "channel": "voice"})
     (call,) = phone_outbox
     assert call.kind == "voice"
     digits = re.findall(r"(?<!\d)(\d)\.", call.text)
@@ -60,8 +78,7 @@ def test_voice_call_reads_the_digits_one_by_one_twice(signed_in, user, phone_out
 
 
 def test_code_with_spaces_is_accepted(signed_in, user):
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     code = last_phone_code()
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": f" {code[:3]} {code[3:]} "})
     assert response["Location"] == "/ssprsetup/"
@@ -108,13 +125,18 @@ def test_numbers_outside_the_allowed_regions_are_refused(signed_in, policy, phon
 def test_only_the_channels_the_policy_enables_are_offered(signed_in, policy, phone_outbox):
     policy.set_option("phone", "voice", False)
     policy.save()
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    page = signed_in.get("/ssprsetup/phone/send/").content.decode()
-    assert "Call me" not in page
+    page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert 'name="channel"' not in page  # one way only: nothing to choose
+    # A call asked for anyway is not made: the code goes by text, the one way offered.
+    response = signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "voice"})
+    assert response["Location"] == "/ssprsetup/phone/verify/"
+    (message,) = phone_outbox
+    assert message.kind == "sms"
+    # The resend form offers the same way only.
     response = signed_in.post("/ssprsetup/phone/send/", {"channel": "voice"})
     assert response.status_code == 200
     assert "Choose one of the ways offered" in response.content.decode()
-    assert phone_outbox == []
+    assert len(phone_outbox) == 1
 
 
 def test_phone_pages_are_gone_when_the_policy_disables_the_phone(signed_in, policy):
@@ -127,8 +149,7 @@ def test_phone_pages_are_gone_when_the_policy_disables_the_phone(signed_in, poli
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", "12 34 5x", "9" * 30])
 def test_malformed_codes_are_refused_without_counting(signed_in, user, code):
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
     assert response.status_code == 200
     assert not AuthenticationPhone.objects.filter(user=user).exists()
@@ -142,8 +163,7 @@ def test_malformed_codes_are_refused_without_counting(signed_in, user, code):
 def test_wrong_and_expired_codes_read_the_same_and_a_quick_retry_is_told_how_long_to_wait(
     signed_in, user, settings
 ):
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     code = last_phone_code()
     wrong = "000000" if code != "000000" else "111111"
 
@@ -185,17 +205,16 @@ def test_verify_without_a_code_sent_goes_back_to_the_start(signed_in, user):
 def test_replayed_code_post_changes_nothing(signed_in, user):
     code = register_phone(signed_in)
     verified_at = AuthenticationPhone.objects.get(user=user).verified_at
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321", "channel": "sms"})
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
-    assert response["Location"] == "/ssprsetup/phone/"  # no code went to the new number
+    assert response.status_code == 200  # the new number's code is another one
     phone = AuthenticationPhone.objects.get(user=user)
     assert (str(phone.number), phone.verified_at) == ("+447400123456", verified_at)
     assert Event.objects.filter(kind=EventKind.METHOD_VERIFIED).count() == 1
 
 
 def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_outbox):
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
     assert "You can ask for a new code in 30 seconds." in page
     response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"}, follow=True)
@@ -209,9 +228,8 @@ def test_code_from_another_session_does_not_verify(user, phone_outbox):
     tab_a, tab_b = Client(), Client()
     sign_in(tab_a, user.username)
     sign_in(tab_b, user.username)
-    tab_a.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    tab_a.post("/ssprsetup/phone/send/", {"channel": "sms"})
-    tab_b.post("/ssprsetup/phone/", {"number": "+447400123456"})
+    tab_a.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    tab_b.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     response = tab_b.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
     assert response.status_code == 200
     assert not AuthenticationPhone.objects.filter(user=user).exists()
@@ -223,12 +241,10 @@ def test_a_corrected_number_gets_its_code_at_once_and_never_stores_the_first(
     """A typo corrected within the resend cooldown: the corrected number is not a resend, so
     its code goes at once; the first code is void, and only the corrected number, once its own
     code is entered, is stored (docs/security.md §4, §8)."""
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     first_code = last_phone_code()
     # "Change it": the corrected number, within the cooldown.
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123457"})
-    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    response = signed_in.post("/ssprsetup/phone/", {"number": "+447400123457", "channel": "sms"})
     assert response["Location"] == "/ssprsetup/phone/verify/"
     assert [message.to for message in phone_outbox] == ["+447400123456", "+447400123457"]
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
@@ -253,12 +269,10 @@ def test_corrections_still_count_towards_the_hourly_limits(signed_in, settings, 
     settings.SSPR_SEND_LIMITS = {**app_settings.specs["SEND_LIMITS"].default, "destination": 2}
     numbers = ["+447400123456", "+447400123457"] * 2
     for number in numbers:
-        signed_in.post("/ssprsetup/phone/", {"number": number})
-        sent = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+        sent = signed_in.post("/ssprsetup/phone/", {"number": number, "channel": "sms"})
         assert sent["Location"] == "/ssprsetup/phone/verify/"
     assert [message.to for message in phone_outbox] == numbers
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456"})
-    refused = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    refused = signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     assert refused.status_code == 429
     assert "Too many codes were asked for" in refused.content.decode()
     assert len(phone_outbox) == 4
@@ -271,7 +285,6 @@ def test_a_first_send_that_meets_another_first_send_uses_its_row(
     that row (one row per person, method and purpose), and its code goes out."""
     from methods.models import MethodKind, Purpose, VerificationCode
 
-    signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
     VerificationCode.objects.create(  # the other send's row, made after this one looked
         user=user, name="x", method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
     )
@@ -282,7 +295,9 @@ def test_a_first_send_that_meets_another_first_send_uses_its_row(
         return None if len(looked) == 1 else real(**kwargs)
 
     monkeypatch.setattr(VerificationCode, "locked_for", first_look_finds_nothing)
-    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    response = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    )
     assert response["Location"] == "/ssprsetup/phone/verify/"
     assert len(looked) == 2 and len(phone_outbox) == 1
     assert VerificationCode.objects.filter(user=user).count() == 1

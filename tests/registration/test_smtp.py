@@ -62,8 +62,7 @@ def test_change_notices_go_out_over_smtp_one_recipient_each(signed_in, user, smt
     from tests.support.registering import register_phone
 
     register_phone(signed_in)
-    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321"})
-    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400654321", "channel": "sms"})
     from tests.support.codes import last_phone_code
 
     smtp.inbox.messages.clear()
