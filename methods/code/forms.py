@@ -71,6 +71,10 @@ class PhoneForm(forms.Form):
                 widget=forms.RadioSelect,
                 choices=[(channel.value, channel.label) for channel in channels],
                 initial=channels[0].value,
+                error_messages={
+                    "required": _("Choose how we should send the code."),
+                    "invalid_choice": _("Choose one of the ways offered to send the code."),
+                },
             )
         # Some 245 choices: the widget draws them from plain text (its markup kept per
         # language and choice); the field lists them only when it checks a posted region.

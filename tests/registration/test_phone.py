@@ -41,7 +41,11 @@ def test_without_a_choice_of_how_no_code_is_sent_and_the_page_says_why(signed_in
     response = signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "How should we send the code?" in page and "This field is required." in page
+    assert "How should we send the code?" in page and "Choose how we should send the code." in page
+    response = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "email"}
+    )
+    assert "Choose one of the ways offered to send the code." in response.content.decode()
     assert phone_outbox == []
 
 
