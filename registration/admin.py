@@ -193,8 +193,7 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
         form = ContactImportForm(request.POST or None, request.FILES or None)
         report = None
         pending = too_large = None
-        if request.method == "POST":
-            checked_imports.sweep()  # files kept past their hour
+        checked_imports.sweep()  # files kept past their hour, whoever opens the page
         apply_token = request.POST.get("apply") if request.method == "POST" else None
         if apply_token:
             form = ContactImportForm()

@@ -353,7 +353,8 @@ if DEBUG or TESTING:
     WHITENOISE_AUTOREFRESH = True
     warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 STORAGES = {
-    # Private files (a checked contact import waiting to be applied); never served.
+    # Private files, never served. Nothing is kept here now (checked contact imports wait in the
+    # database, registration/checked_imports.py); the folder is the default a deployment may use.
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "private")},

@@ -17,6 +17,7 @@ from . import more_time as more
 from .forms import ResetEmailForm, ResetPhoneForm
 
 
+@sensitive_post_parameters("number", "email")
 @reset_page
 def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
     """Type the full registered number or address; a code goes out only if it matches."""

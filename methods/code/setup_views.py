@@ -124,6 +124,7 @@ def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
     return {"steps": steps, "step": current, "done_steps": done}
 
 
+@sensitive_post_parameters("number", "email")
 @secure_page
 @code_method
 def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
@@ -216,18 +217,27 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         # The code already on its way to this very destination is still good.
         messages.info(request, refusal_message(result))
         return redirect(method.setup_page("verify"))
-    form.add_error(None, refusal_message(result))
+    on_start_page = not isinstance(form, ChannelForm)
+    # On the page where it was typed, a refusal of the number or address itself goes next to
+    # its field; a limit or a wait is about the request, and goes above the form.
+    field = next((name for name in ("number", "email") if name in form.fields), None)
+    about_destination = result.refusal in (
+        code_flows.SendRefusal.NOT_ALLOWED,
+        code_flows.SendRefusal.DELIVERY_FAILED,
+    )
+    form.add_error(field if on_start_page and about_destination else None, refusal_message(result))
     status = 429 if result.refusal is code_flows.SendRefusal.RATE_LIMITED else 200
-    template = "code/setup_send.html" if isinstance(form, ChannelForm) else "code/setup_start.html"
     return render(
         request,
-        template,
+        "code/setup_start.html" if on_start_page else "code/setup_send.html",
         {
             "form": form,
             "method": method,
             "destination": method.display(destination),
             "channels": method.channels(policy),
-            **code_steps(method, policy, "send" if isinstance(form, ChannelForm) else "start"),
+            **code_steps(method, policy, "start" if on_start_page else "send"),
+            # The start page says how many methods are still needed, refused or not.
+            **(still_needed(request, policy) if on_start_page else {}),
         },
         status=status,
     )

@@ -4,16 +4,15 @@ import shutil
 from pathlib import Path
 
 import django.db.models.deletion
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.conf import settings
 from django.db import migrations, models
 
 
 def remove_files_kept_on_disk(apps, schema_editor):
     """Checked files were kept in the private storage before; none is applied from there now."""
-    location = getattr(default_storage, "location", None)
-    if location:
-        shutil.rmtree(Path(location) / "contact-imports", ignore_errors=True)
+    if isinstance(default_storage, FileSystemStorage):  # where they were kept, on disk
+        shutil.rmtree(Path(default_storage.location) / "contact-imports", ignore_errors=True)
 
 
 class Migration(migrations.Migration):

@@ -323,3 +323,32 @@ def test_a_setup_page_reads_the_persons_methods_once(signed_in):
 
     assert reads(signed_in.get, "/ssprsetup/phone/") == 1
     assert reads(signed_in.post, "/ssprsetup/phone/", {"number": "not a number"}) == 2
+
+
+def test_a_refused_send_keeps_the_pages_hint_and_ties_a_refused_number_to_its_field(
+    signed_in, settings, monkeypatch, phone_outbox
+):
+    """The number page, shown again after a refused send, still says how many methods are
+    needed; a refusal of the number itself is next to the number field, a limit above the
+    form."""
+    from methods.registry import REGISTRY
+
+    settings.SSPR_SEND_LIMITS = {"user": 1}
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    limited = signed_in.post("/ssprsetup/phone/", {"number": "+447400123457", "channel": "sms"})
+    assert limited.status_code == 429
+    page = limited.content.decode()
+    assert "more verified methods from you, and this one counts" in page
+    assert "Too many codes were asked for" in page and 'aria-invalid="true"' not in page
+
+    settings.SSPR_SEND_LIMITS = {"user": 100}
+    phone = REGISTRY["phone"]
+    monkeypatch.setattr(type(phone), "destination_allowed", lambda self, *args: False)
+    refused = signed_in.post("/ssprsetup/phone/", {"number": "+447400123458", "channel": "sms"})
+    page = refused.content.decode()
+    assert refused.status_code == 200
+    assert "more verified methods from you, and this one counts" in page
+    number = re.search(r"<input[^>]*name=\"number\"[^>]*>", page).group(0)
+    assert 'aria-invalid="true"' in number and "id_number_error" in number
+    assert len(phone_outbox) == 1
