@@ -55,16 +55,16 @@ def keep(session, owner, name: str, stream) -> Kept | None:
     data = stream.read(MAX_KEPT_BYTES + 1)
     if len(data) > MAX_KEPT_BYTES:
         return None
-    token = secrets.token_urlsafe(32)
+    token, name = secrets.token_urlsafe(32), name[:100]
     CheckedImport.objects.create(
         key=_hash(token),
         owner=owner,
-        name=name[:100],
+        name=name,
         sealed=seal(zlib.compress(data, 6)),
         created_at=timezone.now(),
     )
     session[SESSION_KEY] = _hash(token)
-    return Kept(token=token, name=name[:100])
+    return Kept(token=token, name=name)
 
 
 def take(session, owner, token: str) -> bytes | None:

@@ -220,12 +220,13 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
     on_start_page = not isinstance(form, ChannelForm)
     # On the page where it was typed, a refusal of the number or address itself goes next to
     # its field; a limit or a wait is about the request, and goes above the form.
-    field = next((name for name in ("number", "email") if name in form.fields), None)
     about_destination = result.refusal in (
         code_flows.SendRefusal.NOT_ALLOWED,
         code_flows.SendRefusal.DELIVERY_FAILED,
     )
-    form.add_error(field if on_start_page and about_destination else None, refusal_message(result))
+    form.add_error(
+        method.field if on_start_page and about_destination else None, refusal_message(result)
+    )
     status = 429 if result.refusal is code_flows.SendRefusal.RATE_LIMITED else 200
     return render(
         request,

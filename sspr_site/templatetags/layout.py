@@ -1,13 +1,13 @@
 """Parts of the page layout (templates/base.html) that read the same for everyone reading a
-language: rendered once per language and kept by the process (docs/performance.md, "An eighth
-round")."""
+language: rendered once per language and kept by the process (docs/performance.md, the phone
+setup's "A sixth round")."""
 
 from __future__ import annotations
 
 from django import template
 from django.conf import settings
 from django.utils import translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 register = template.Library()
@@ -28,16 +28,13 @@ def language_options() -> SafeString:
             _options.clear()
         kept = format_html_join(
             "",
-            "{}",
+            '<option value="{}" lang="{}"{}>{}</option>',
             (
                 (
-                    format_html(
-                        '<option value="{}" lang="{}"{}>{}</option>',
-                        info["code"],
-                        info["code"],
-                        " selected" if info["code"] == current else "",
-                        info["name_local"],
-                    ),
+                    info["code"],
+                    info["code"],
+                    " selected" if info["code"] == current else "",
+                    info["name_local"],
                 )
                 for info in (translation.get_language_info(code) for code, _ in settings.LANGUAGES)
             ),
