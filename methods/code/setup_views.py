@@ -207,7 +207,10 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         policy=policy,
     )
     if result.sent:
-        return redirect(method.setup_page("verify"))
+        # The code page comes in this response, as a form's next step does: one round trip
+        # fewer. Its form posts to the code page's own address. This form sent again within
+        # the wait (a reload) sends nothing and leads to the same page (below).
+        return _code_page(request, method, policy)
     live = code_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if (
         result.refusal is code_flows.SendRefusal.COOLDOWN
@@ -249,7 +252,13 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
 @secure_page
 @code_method
 def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
-    """Step 3: the code."""
+    """Step 2: the code."""
+    return _code_page(request, method, policy, posted(request))
+
+
+def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpResponse:
+    """The code page, and the code checked when `data` holds one; also shown straight after a
+    code is sent (_send)."""
     pending = session.get_pending(request, method.slug)
     device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
@@ -257,14 +266,14 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
         return redirect(method.setup_page("start"))
     # What the page names is where the code went, and what a right code will store.
     destination = device.destination
-    form = CodeForm(posted(request))
+    form = CodeForm(data)
     undelivered = ""
     if device.delivery_problem:
         problem = DeliveryProblem(device.delivery_problem)
         undelivered = refusal_message(
             code_flows.SendResult(code_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
         )
-    if request.method == "POST" and form.is_valid():
+    if data is not None and form.is_valid():
         outcome = code_flows.method_confirm(
             request=request,
             user=request.user,
@@ -277,8 +286,9 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
         if outcome is CheckOutcome.VERIFIED:
             session.clear_pending(request, method.slug)
             return redirect("registration:overview")
+        # The check changed the row (failures, backoff, a code used up): read it again.
+        device.refresh_from_db()
         if outcome is CheckOutcome.THROTTLED:
-            device.refresh_from_db()
             form.add_error("code", wait_message(device))
         else:
             form.add_error("code", CODE_REFUSED)
@@ -290,10 +300,13 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
             "method": method,
             "destination": method.display(destination),
             "undelivered": undelivered,
+            "verify_url": method.setup_page("verify"),
             "send_url": method.setup_page("send"),
             "channels": method.channels(policy),
             "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
             "channel": device.channel,
+            # The code's time limit, from the row read here (registration/templatetags).
+            "sent_code": device,
             # Whether the code's message has left, or is overdue (delivery.tracking).
             "delivery": delivery_tracking.lookup(delivery_tracking.code_parts(device.pk)),
             **code_steps(method, policy, "verify"),

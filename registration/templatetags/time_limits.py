@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from methods.conf import app_settings
-from methods.models import Purpose, VerificationCode
 from passwordreset import state as reset_state
 
 register = template.Library()
@@ -45,11 +44,11 @@ def reset_time_limit(context):
 
 
 @register.inclusion_tag("includes/time_limit.html", takes_context=True)
-def code_time_limit(context, method, reset: bool = False):
+def code_time_limit(context, method, reset: bool = False, code=None):
     """A code's 10 minutes, another 10 on request up to CODE_EXTENSIONS times
     (methods/code/more_time.py); past that, or once it ended, a new code. On the reset page the
     time counts from when the code was asked for, the same for every name; on the setup page
-    from the person's own code."""
+    from the person's own code, `code` (the row the page already read)."""
     request = context.get("request")
     seconds = extensions = None
     if request is not None and reset:
@@ -57,19 +56,9 @@ def code_time_limit(context, method, reset: bool = False):
         if state is not None and state.code_asked_at:
             seconds = state.code_seconds_left
             extensions = state.code_extensions
-    elif request is not None and request.user.is_authenticated:
-        live = (
-            VerificationCode.objects.filter(
-                user=request.user, method=method.kind, purpose=Purpose.REGISTER
-            )
-            .exclude(token=None)
-            .exclude(token="")
-            .values_list("valid_until", "extensions")
-            .first()
-        )
-        if live:
-            seconds = int((live[0] - timezone.now()).total_seconds())
-            extensions = live[1]
+    elif code is not None and code.token:
+        seconds = int((code.valid_until - timezone.now()).total_seconds())
+        extensions = code.extensions
     if seconds is None:
         return {"show": False}
     extensions_left = max(0, app_settings.CODE_EXTENSIONS - extensions)

@@ -39,7 +39,7 @@ def test_a_thiefs_new_phone_cannot_reset_alone_and_her_page_says_until_when(
     prove_if_asked(thief, lambda: latest_phone_code(phone_dir))
     thief.locator("#id_number").fill(THIEF)
     thief.locator("form.stack button[type=submit]").click()
-    thief.wait_for_url("**/ssprsetup/phone/verify/")
+    thief.locator("#id_code").wait_for()  # the code page, in the same response
     thief.locator("#id_code").fill(latest_phone_code(phone_dir))
     thief.locator("form.stack button[type=submit]").click()
     thief.wait_for_url("**/ssprsetup/")

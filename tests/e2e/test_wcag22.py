@@ -110,7 +110,7 @@ def test_every_password_code_and_pass_field_can_be_filled_and_pasted(
     prove_if_asked(page, lambda: latest_phone_code(phone_dir))
     page.locator("#id_email").fill("rita.home@example.net")
     page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/email/verify/")
+    page.locator("#id_code").wait_for()  # the code page, in the same response
     problems += fields_are_fillable(page)
     page.context.clear_cookies()
     _start_reset(page, settings)
@@ -170,7 +170,7 @@ def _to_the_code_page(page, phone_dir):
     prove_if_asked(page, lambda: latest_phone_code(phone_dir))
     page.locator("#id_number").fill("+447400654321")
     page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/phone/verify/")
+    page.locator("#id_code").wait_for()  # the code page, in the same response
 
 
 def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_minutes(
@@ -209,7 +209,7 @@ def test_past_the_last_extension_the_warning_sends_a_new_code(page, rita, outbox
     alert = page.locator(".time-limit-alert")
     alert.get_by_text("Your code stops working in less than a minute").wait_for()
     alert.get_by_role("button", name="Send a new code").click()
-    page.wait_for_url("**/ssprsetup/phone/verify/")
+    page.wait_for_url("**/ssprsetup/phone/send/")  # the new code's page, in the same response
     page.wait_for_function(
         "() => !document.querySelector('.time-limit-alert') ||"
         " !document.querySelector('.time-limit-alert').textContent"
@@ -232,7 +232,7 @@ def test_what_was_typed_earlier_is_not_asked_again(page, rita, settings, outboxe
     prove_if_asked(page, lambda: latest_phone_code(outboxes[0]))
     page.locator("#id_number").fill("+447400654321")
     page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/phone/verify/")
+    page.locator("#id_code").wait_for()  # the code page, in the same response
     page.goto("/ssprsetup/phone/")
     assert page.locator("#id_number").input_value().replace(" ", "").endswith("7400654321")
     # Changing a known password asks for the current one, never the name again.

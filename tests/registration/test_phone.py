@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.models import Event, EventKind
 from methods.models import AuthenticationPhone
 from tests.support.codes import last_phone_code
-from tests.support.registering import register_phone
+from tests.support.registering import register_phone, shows_code_page
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +30,30 @@ def test_the_number_and_how_to_send_the_code_are_asked_on_one_page(signed_in, ph
     response = signed_in.post(
         "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "voice"}
     )
-    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert shows_code_page(response)
     (call,) = phone_outbox
     assert call.kind == "voice" and call.to == "+447400123456"
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
     assert "+44 7400 123456" in page and "Enter your number" in page
+
+
+def test_the_code_page_comes_in_the_same_response_and_sending_the_form_again_sends_nothing(
+    signed_in, phone_outbox
+):
+    """No redirect between the number and the code page: one round trip fewer. The page's form
+    posts to the code page's own address. The number form sent again within the 30 seconds (a
+    reload, a second press) sends no second code: the page says the code is on its way."""
+    data = {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    response = signed_in.post("/ssprsetup/phone/", data)
+    assert shows_code_page(response)
+    page = response.content.decode()
+    assert "A 6-digit code is on its way to" in page and "+44 7400 123456" in page
+    again = signed_in.post("/ssprsetup/phone/", data, follow=True)
+    assert again.redirect_chain == [("/ssprsetup/phone/verify/", 302)]
+    assert "A code was sent a moment ago" in again.content.decode()
+    assert len(phone_outbox) == 1
+    code = last_phone_code()
+    assert signed_in.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
 
 
 def test_without_a_choice_of_how_no_code_is_sent_and_the_page_says_why(signed_in, phone_outbox):
@@ -53,7 +72,7 @@ def test_text_message_code_verifies_the_number(signed_in, user, phone_outbox):
     response = signed_in.post(
         "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
     )
-    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert shows_code_page(response)
     (message,) = phone_outbox
     assert message.to == "+447400123456" and message.kind == "sms"
     code = last_phone_code()
@@ -133,7 +152,7 @@ def test_only_the_channels_the_policy_enables_are_offered(signed_in, policy, pho
     assert 'name="channel"' not in page  # one way only: nothing to choose
     # A call asked for anyway is not made: the code goes by text, the one way offered.
     response = signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "voice"})
-    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert shows_code_page(response)
     (message,) = phone_outbox
     assert message.kind == "sms"
     # The resend form offers the same way only.
@@ -249,7 +268,7 @@ def test_a_corrected_number_gets_its_code_at_once_and_never_stores_the_first(
     first_code = last_phone_code()
     # "Change it": the corrected number, within the cooldown.
     response = signed_in.post("/ssprsetup/phone/", {"number": "+447400123457", "channel": "sms"})
-    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert shows_code_page(response)
     assert [message.to for message in phone_outbox] == ["+447400123456", "+447400123457"]
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
     assert "+44 7400 123457" in page and "You can ask for a new code in 30 seconds." in page
@@ -274,7 +293,7 @@ def test_corrections_still_count_towards_the_hourly_limits(signed_in, settings, 
     numbers = ["+447400123456", "+447400123457"] * 2
     for number in numbers:
         sent = signed_in.post("/ssprsetup/phone/", {"number": number, "channel": "sms"})
-        assert sent["Location"] == "/ssprsetup/phone/verify/"
+        assert shows_code_page(sent)
     assert [message.to for message in phone_outbox] == numbers
     refused = signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     assert refused.status_code == 429
@@ -302,7 +321,7 @@ def test_a_first_send_that_meets_another_first_send_uses_its_row(
     response = signed_in.post(
         "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
     )
-    assert response["Location"] == "/ssprsetup/phone/verify/"
+    assert shows_code_page(response)
     assert len(looked) == 2 and len(phone_outbox) == 1
     assert VerificationCode.objects.filter(user=user).count() == 1
     monkeypatch.undo()
