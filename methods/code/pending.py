@@ -9,15 +9,34 @@ from django.http import HttpRequest
 from delivery.sealing import seal, unseal
 
 PENDING = "sspr_pending"
+# The members whose number or address an administrator entered and the person is confirming:
+# their pages show the step that shows it back (setup_views.code_steps).
+CONFIRMING = "sspr_confirming"
 
 
-def set_pending(request: HttpRequest, slug: str, destination: str) -> None:
+def set_pending(
+    request: HttpRequest, slug: str, destination: str, *, confirming: bool = False
+) -> None:
     """Remember the number or address being verified. Sealed as queued jobs are: the session
     lives in the cache and the session table, which must never hold a full number or address
     (docs/security.md §21)."""
     pending = dict(request.session.get(PENDING, {}))
     pending[slug] = seal({"slug": slug, "destination": destination})
     request.session[PENDING] = pending
+    _mark_confirming(request, slug, confirming)
+
+
+def confirming(request: HttpRequest, slug: str) -> bool:
+    """Whether the number or address being verified is one an administrator entered."""
+    return slug in request.session.get(CONFIRMING, ())
+
+
+def _mark_confirming(request: HttpRequest, slug: str, on: bool) -> None:
+    marked = [each for each in request.session.get(CONFIRMING, ()) if each != slug]
+    if on:
+        marked.append(slug)
+    if marked or CONFIRMING in request.session:
+        request.session[CONFIRMING] = marked
 
 
 def get_pending(request: HttpRequest, slug: str) -> str | None:
@@ -38,6 +57,8 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
     pending = dict(request.session.get(PENDING, {}))
     if pending.pop(slug, None) is not None:
         request.session[PENDING] = pending
+    if confirming(request, slug):
+        _mark_confirming(request, slug, False)
 
 
 def forget_on_removal(sender, *, method, request, **kwargs) -> None:

@@ -110,12 +110,13 @@ def code_method(view):
     return wrapper
 
 
-def code_steps(method: CodeMethod, policy: Policy, current: str) -> dict:
+def code_steps(request, method: CodeMethod, policy: Policy, current: str) -> dict:
     """The step indicator of the code pages: enter (and choose how), enter the code."""
     steps = [("start", method.start_label)]
     # The number or address typed on the first page gets its code at once; one an
-    # administrator entered is shown back first (confirm_existing): a step of its own.
-    if current == "send":
+    # administrator entered is shown back first (confirm_existing): a step of its own, on
+    # every page of that confirmation.
+    if current == "send" or (current == "verify" and session.confirming(request, method.slug)):
         many = len(method.channels(policy)) > 1
         steps.append(("send", _("Choose text or call") if many else _("Check and send")))
     steps.append(("verify", _("Enter the code")))
@@ -149,7 +150,7 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
         {
             "form": form,
             "method": method,
-            **code_steps(method, policy, "start"),
+            **code_steps(request, method, policy, "start"),
             **still_needed(request, policy),
         },
     )
@@ -164,7 +165,7 @@ def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -
     existing = method.record(registered)
     if existing is None:
         return redirect(method.setup_page("start"))
-    session.set_pending(request, method.slug, str(getattr(existing, method.field)))
+    session.set_pending(request, method.slug, str(getattr(existing, method.field)), confirming=True)
     return redirect(method.setup_page("send"))
 
 
@@ -190,7 +191,7 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
             "method": method,
             "destination": method.display(destination),
             "channels": channels,
-            **code_steps(method, policy, "send"),
+            **code_steps(request, method, policy, "send"),
         },
     )
 
@@ -239,7 +240,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
             "method": method,
             "destination": method.display(destination),
             "channels": method.channels(policy),
-            **code_steps(method, policy, "start" if on_start_page else "send"),
+            **code_steps(request, method, policy, "start" if on_start_page else "send"),
             # The start page says how many methods are still needed, refused or not.
             **(still_needed(request, policy) if on_start_page else {}),
         },
@@ -309,7 +310,7 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
             "sent_code": device,
             # Whether the code's message has left, or is overdue (delivery.tracking).
             "delivery": delivery_tracking.lookup(delivery_tracking.code_parts(device.pk)),
-            **code_steps(method, policy, "verify"),
+            **code_steps(request, method, policy, "verify"),
         },
     )
 

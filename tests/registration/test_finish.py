@@ -138,6 +138,23 @@ def test_confirming_a_prepopulated_email_shows_where_the_person_is(signed_in, us
     assert steps.count('aria-current="step"') == 1
     assert re.search(r'<li class="done">\s*<span class="visually-hidden">Done:', steps)
     assert re.search(r'<li class="current" aria-current="step">', steps)
+    # The code page, which the send answers with, keeps the three steps: the last is current.
+    sent = signed_in.post("/ssprsetup/email/send/", {"channel": "email"}).content.decode()
+    assert progress(sent) == ["done", "done", "current"]
+    assert progress(signed_in.get("/ssprsetup/email/verify/").content.decode()) == [
+        "done",
+        "done",
+        "current",
+    ]
+    # An address typed instead gets its code at once: two steps.
+    typed = signed_in.post("/ssprsetup/email/", {"email": "ann.work@example.net"})
+    assert progress(typed.content.decode()) == ["done", "current"]
+
+
+def progress(page: str) -> list[str]:
+    """The classes of the step indicator's items, in order."""
+    steps = re.search(r'<nav aria-label="Progress" class="steps">.*?</nav>', page, re.S).group(0)
+    return re.findall(r'<li class="(\w*)"', steps)
 
 
 def test_overview_costs_the_same_queries_however_many_methods_and_users(signed_in, user, make_user):
