@@ -85,7 +85,7 @@ def test_a_pass_from_the_helpdesk_to_a_new_password(
     page.get_by_role("link", name="Register your recovery methods").click()
     page.get_by_role("link", name="Set up Authentication email").click()
     page.get_by_label("Email address").fill("nina.home@example.net")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send the code").click()
     page.get_by_label("Verification code").fill(latest_email_code(mail_dir))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("status").get_by_text("Authentication email verified").wait_for()

@@ -21,14 +21,14 @@ def test_correcting_the_number_within_the_cooldown_in_the_browser(page, user, ou
     page.get_by_role("link", name="Set up Authentication phone").click()
     page.get_by_label("Country or region").select_option("GB")
     page.get_by_label("Phone number").fill("07400 123456")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send the code").click()
     page.get_by_role("heading", name="Enter the code").wait_for()
     first_code = latest_phone_code(phone_dir)
 
     # The person notices the typo and corrects one digit at once.
     page.get_by_role("link", name="Enter your number").click()
     page.get_by_label("Phone number").fill("07400 123457")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send the code").click()
     # A correction is not a resend: the corrected number's code goes at once.
     page.get_by_role("heading", name="Enter the code").wait_for()
     page.get_by_text("+44 7400 123457").first.wait_for()

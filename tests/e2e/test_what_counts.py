@@ -32,7 +32,7 @@ def test_an_administrators_overview_never_promises_a_reset_with_email_and_questi
 
     page.get_by_role("link", name="Set up Authentication email").click()
     page.get_by_label("Email address").fill("ken.home@example.net")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send the code").click()
     page.get_by_label("Verification code").fill(latest_email_code(mail_dir))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("status").get_by_text("Authentication email verified").wait_for()
