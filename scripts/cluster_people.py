@@ -8,7 +8,8 @@ the step again. Every answer is kept, so a test can say that none was a 500 or a
 
 `python scripts/cluster_people.py` is the sizing run of docs/load.md: it starts a cluster,
 measures what a reset and a registration cost (CPU of the hosts and workers, database writes,
-Redis commands, memory per worker) and prints the table.
+Redis commands, memory per worker), each person opening every page on the way as a browser
+does, and prints the table.
 """
 
 from __future__ import annotations
@@ -69,8 +70,22 @@ def phone_of(n: int) -> str:
 
 
 class Person:
-    def __init__(self, base: str, n: int, phone_dir: Path, mail_dir: Path, answers: Answers):
+    """One person. With `pages`, also every page a browser opens on the way: the one a step's
+    redirect leads to, and each form's page before it is sent (the sizing run); without, the
+    steps alone (the cluster test)."""
+
+    def __init__(
+        self,
+        base: str,
+        n: int,
+        phone_dir: Path,
+        mail_dir: Path,
+        answers: Answers,
+        *,
+        pages: bool = False,
+    ):
         self.base, self.n = base, n
+        self.pages = pages
         self.netloc = base.split("://", 1)[1]
         self.phone_dir, self.mail_dir = phone_dir, mail_dir
         self.answers = answers
@@ -120,7 +135,23 @@ class Person:
             location and not response.headers.get("Location", "").endswith(location)
         ):
             raise GaveUp(f"{response.request.path_url}: {response.status_code}")
+        if status == 302:
+            self.follow(response)
         return response
+
+    def look(self, path: str) -> None:
+        """Open a page as a browser does before sending its form (with `pages`)."""
+        if self.pages:
+            self.go("GET", path)
+
+    def follow(self, response) -> None:
+        """Open the page a redirect leads to, and any it leads on to (with `pages`)."""
+        for _ in range(5):
+            if not self.pages or response.status_code != 302:
+                return
+            location = response.headers.get("Location", "")
+            path = location.split(self.netloc, 1)[-1] if "://" in location else location
+            response = self.go("GET", path)
 
     def code(self, kind: str, to: str, after: float, wait: float = 40) -> str | None:
         deadline = time.time() + wait
@@ -147,6 +178,7 @@ class Person:
             response = self.go("POST", path, data)
             if response.status_code not in (200, 302, 429):
                 raise GaveUp(path)
+            self.follow(response)
             code = self.code(kind, to, sent)
             if code:
                 return code
@@ -158,9 +190,11 @@ class Person:
         self.expect(self.go("POST", "/ssprsetup/signin/", {"username": name, "password": PASSWORD}))
         number = phone_of(self.n)
         local = {"region": "GB", "number": "0" + number[3:], "channel": "sms"}
+        self.look("/ssprsetup/phone/")
         code = self.send_and_read("/ssprsetup/phone/", local, "phone", number)
         self.expect(self.go("POST", "/ssprsetup/phone/verify/", {"code": code}), 302, "/ssprsetup/")
         address = f"{name}.home@example.net"
+        self.look("/ssprsetup/email/")
         code = self.send_and_read("/ssprsetup/email/", {"email": address}, "mail", address)
         self.expect(self.go("POST", "/ssprsetup/email/verify/", {"code": code}), 302, "/ssprsetup/")
         page = self.go("GET", "/ssprsetup/questions/").text
@@ -185,6 +219,7 @@ class Person:
         self.expect(self.go("POST", "/passwordreset/", {"username": name, "altcha": solution}))
         self.expect(self.go("POST", "/passwordreset/action/", {"action": "reset"}))
         number = f"+4474008{self.n:05d}"
+        self.look("/passwordreset/phone/")
         code = self.send_and_read(
             "/passwordreset/phone/", {"number": number, "channel": "sms"}, "phone", number
         )
@@ -212,10 +247,22 @@ def make_people(env: dict, count: int) -> None:
     )
 
 
-def run_people(cluster, kind: str, numbers, *, threads: int = 4, answers: Answers | None = None):
-    """Each of `numbers` registers (kind="register") or resets; returns the people and answers."""
+def run_people(
+    cluster,
+    kind: str,
+    numbers,
+    *,
+    threads: int = 4,
+    answers: Answers | None = None,
+    pages: bool = False,
+):
+    """Each of `numbers` registers (kind="register") or resets; returns the people and answers.
+    With `pages`, each opens every page on the way as a browser does (Person)."""
     answers = answers or Answers()
-    people = [Person(cluster.url, n, cluster.phone_dir, cluster.mail_dir, answers) for n in numbers]
+    people = [
+        Person(cluster.url, n, cluster.phone_dir, cluster.mail_dir, answers, pages=pages)
+        for n in numbers
+    ]
 
     def one(person: Person) -> None:
         try:
@@ -322,7 +369,9 @@ def idle_rates(cluster, seconds: float = 15) -> dict:
 def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
     groups = _groups(cluster)
     before = _sample(cluster, groups)
-    people, answers = run_people(cluster, kind, numbers, threads=threads)
+    # SIZING_PAGES=0: the steps alone, as the runs before 2026-12-04 evening measured them.
+    pages = os.environ.get("SIZING_PAGES", "1") != "0"
+    people, answers = run_people(cluster, kind, numbers, threads=threads, pages=pages)
     time.sleep(2)  # the last messages leave
     after = _sample(cluster, groups)
     used = _diff(before, after)
