@@ -143,6 +143,8 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
         destination = form.cleaned_data["destination"]
         session.set_pending(request, method.slug, destination)
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
+        if already := _already_sent(request, method, destination, channel):
+            return already
         return _send(request, method, policy, channel, form=form)
     return render(
         request,
@@ -194,6 +196,35 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
             **code_steps(request, method, policy, "send"),
         },
     )
+
+
+# Refusals that another try cannot change: the code page says why instead of sending again.
+FOR_GOOD = {
+    DeliveryProblem.INVALID_NUMBER,
+    DeliveryProblem.INVALID_ADDRESS,
+    DeliveryProblem.REGION_NOT_ENABLED,
+}
+
+
+def _already_sent(request, method: CodeMethod, destination: str, channel) -> HttpResponse | None:
+    """The number form sent again for the number and way whose code is still live, or whose
+    message was refused for good: a reload of the code page, which answered that form, or a
+    second press. Nothing is sent; the code page says where things stand (a new code is one
+    press away there, and a refusal says why)."""
+    device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if device is None or device.destination != destination or device.channel != channel:
+        return None
+    refused = device.delivery_problem and DeliveryProblem(device.delivery_problem) in FOR_GOOD
+    # Live, and asked for in this session: a code bound to another session would not verify
+    # here, so another session gets its own.
+    mark = VerificationCode.mark_of(code_flows.session_binding(request))
+    live = device.has_live_code() and device.session_mark == mark
+    if not (live or refused):
+        return None
+    if next_at := device.next_send_at():
+        result = code_flows.SendResult(code_flows.SendRefusal.COOLDOWN, next_send_at=next_at)
+        messages.info(request, refusal_message(result))
+    return redirect(method.setup_page("verify"))
 
 
 def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> HttpResponse:
@@ -287,8 +318,11 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
         if outcome is CheckOutcome.VERIFIED:
             session.clear_pending(request, method.slug)
             return redirect("registration:overview")
-        # The check changed the row (failures, backoff, a code used up): read it again.
-        device.refresh_from_db()
+        # The check changed the row (failures, backoff, a code used up): read it again; gone
+        # (the method removed meanwhile), start again.
+        device = VerificationCode.objects.filter(pk=device.pk).first()
+        if device is None:
+            return redirect(method.setup_page("start"))
         if outcome is CheckOutcome.THROTTLED:
             form.add_error("code", wait_message(device))
         else:
@@ -302,6 +336,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
             "destination": method.display(destination),
             "undelivered": undelivered,
             "verify_url": method.setup_page("verify"),
+            # The page's own address, wherever it was answered from (the language picker's).
+            "page_address": method.setup_page("verify"),
             "send_url": method.setup_page("send"),
             "channels": method.channels(policy),
             "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,

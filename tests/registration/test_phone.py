@@ -56,6 +56,73 @@ def test_the_code_page_comes_in_the_same_response_and_sending_the_form_again_sen
     assert signed_in.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
 
 
+def test_the_number_form_sent_again_after_the_wait_sends_nothing_while_its_code_is_live(
+    signed_in, phone_outbox
+):
+    """A reload of the code page long after it came (the wait over) still sends no second
+    code, which would void the first on its way: the code page opens, and the first code
+    verifies. Another way of sending, or another session, gets a code of its own."""
+    data = {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    assert shows_code_page(signed_in.post("/ssprsetup/phone/", data))
+    with time_machine.travel(timezone.now() + timedelta(seconds=45)):
+        again = signed_in.post("/ssprsetup/phone/", data)
+        assert again["Location"] == "/ssprsetup/phone/verify/"
+        assert len(phone_outbox) == 1
+        page = signed_in.get(again["Location"]).content.decode()
+        assert "A code was sent a moment ago" not in page  # the wait is over: no wait to tell
+        assert signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})[
+            "Location"
+        ] == ("/ssprsetup/")
+    assert len(phone_outbox) == 1
+
+
+def test_a_call_asked_for_after_a_text_or_another_session_gets_its_own_code(
+    signed_in, user, phone_outbox
+):
+    data = {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    signed_in.post("/ssprsetup/phone/", data)
+    later = timezone.now() + timedelta(seconds=45)
+    with time_machine.travel(later):
+        assert shows_code_page(signed_in.post("/ssprsetup/phone/", {**data, "channel": "voice"}))
+        assert [m.kind for m in phone_outbox] == ["sms", "voice"]
+    other = Client()
+    other.force_login(user)
+    with time_machine.travel(later + timedelta(seconds=45)):
+        assert shows_code_page(other.post("/ssprsetup/phone/", {**data, "channel": "voice"}))
+        assert len(phone_outbox) == 3
+        code = last_phone_code()
+        assert other.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
+
+
+def test_the_language_picker_on_the_code_page_comes_back_to_the_code_page(signed_in):
+    response = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    )
+    assert shows_code_page(response)
+    assert 'name="next" type="hidden" value="/ssprsetup/phone/verify/"' in response.content.decode()
+    back = signed_in.post("/i18n/setlang/", {"language": "de", "next": "/ssprsetup/phone/verify/"})
+    assert back["Location"] == "/ssprsetup/phone/verify/"
+
+
+def test_a_code_row_gone_during_a_wrong_code_check_starts_again(signed_in, user, monkeypatch):
+    """The row removed between the check and the page (the method purged meanwhile): the
+    person is sent back to the start, never a server error."""
+    from methods.code import flows as code_flows
+    from methods.models import CheckOutcome, VerificationCode
+
+    signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    )
+
+    def refused_and_gone(**kwargs):
+        VerificationCode.objects.filter(user=user).delete()
+        return CheckOutcome.WRONG
+
+    monkeypatch.setattr(code_flows, "method_confirm", refused_and_gone)
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "000000"})
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/phone/"
+
+
 def test_without_a_choice_of_how_no_code_is_sent_and_the_page_says_why(signed_in, phone_outbox):
     response = signed_in.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456"})
     assert response.status_code == 200
