@@ -94,6 +94,12 @@ def reset_flow(name: str):
     return getattr(reset_host(), name)
 
 
+def after_pass(state) -> HttpResponse:
+    """The answer to a method that passed at /passwordreset: the new password page once the
+    reset rule is met, the methods page otherwise (the portal's `reset_after_pass`)."""
+    return redirect(reset_flow("reset_after_pass")(state))
+
+
 # One sentence for every failed check at /passwordreset (docs/security.md §12).
 NOT_VERIFIED = lazy(lambda: str(reset_host().NOT_VERIFIED), str)()
 
@@ -126,7 +132,7 @@ def proof_reset(
             method=method,
             check=lambda user_id: check(user_id, proof),
         ):
-            return redirect("passwordreset:methods")
+            return after_pass(state)
         form.add_error(field, NOT_VERIFIED)
     return render(request, template, {"form": form, "method": method, **(context or {})})
 

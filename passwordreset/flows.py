@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -278,6 +279,15 @@ def identity_proven(state: ResetState, user, policy: Policy) -> bool:
     # same time either way (docs/security.md, "No enumeration"); only the answer differs.
     allowed = ResetRule.of(policy).allows(proof_of(state, user, policy))
     return allowed and user is not None and state.action != Action.PROVE
+
+
+def reset_after_pass(state: ResetState) -> str:
+    """Where a method that just passed leads: straight to the new password once the reset rule
+    is met (where the methods page would send the browser on, a request sooner); otherwise the
+    methods page, for another method or to end a proof before a change."""
+    if state.action != Action.PROVE and identity_proven(state, state_user(state), Policy.load()):
+        return reverse("passwordreset:finish")
+    return reverse("passwordreset:methods")
 
 
 def offered_methods(state: ResetState, policy: Policy, user=None) -> list:

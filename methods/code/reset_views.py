@@ -11,7 +11,14 @@ from django.views.decorators.http import require_POST
 
 from methods.conf import app_settings
 from methods.forms import CodeForm
-from methods.pages import NOT_VERIFIED, offered_method, posted, reset_flow, reset_page
+from methods.pages import (
+    NOT_VERIFIED,
+    after_pass,
+    offered_method,
+    posted,
+    reset_flow,
+    reset_page,
+)
 
 from . import more_time as more
 from .forms import ResetEmailForm, ResetPhoneForm
@@ -55,7 +62,7 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
         if reset_flow("reset_check_code")(
             request=request, state=state, method=method, code=form.cleaned_data["code"]
         ):
-            return redirect("passwordreset:methods")
+            return after_pass(state)
         form.add_error("code", NOT_VERIFIED)
     # Whether the request for a code has been handled: alike for every name (flows docstring).
     delivery = reset_flow("reset_code_delivery")(state, method)

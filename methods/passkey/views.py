@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from methods import lifecycle
 from methods.pages import (
     NOT_VERIFIED,
+    after_pass,
     offered_method,
     posted,
     reset_flow,
@@ -134,7 +135,7 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
             method=method,
             check=lambda user_id: ceremony.check_assertion(request, user_id, credential),
         ):
-            return redirect("passwordreset:methods")
+            return after_pass(state)
         else:
             form.add_error(None, NOT_VERIFIED)
     return render(

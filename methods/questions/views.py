@@ -9,7 +9,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from methods.pages import NOT_VERIFIED, offered_method, posted, reset_page, setup_page, still_needed
+from methods.pages import (
+    NOT_VERIFIED,
+    after_pass,
+    offered_method,
+    posted,
+    reset_page,
+    setup_page,
+    still_needed,
+)
 from methods.reset_rule import KnowledgeStanding, ResetRule, is_privileged
 
 from . import flows as question_flows
@@ -60,6 +68,6 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
         if reset_flows.reset_check_answers(
             request=request, state=state, method=method, answers=form.answers()
         ):
-            return redirect("passwordreset:methods")
+            return after_pass(state)
         form.add_error(None, NOT_VERIFIED)
     return render(request, "questions/reset.html", {"form": form, "method": method})

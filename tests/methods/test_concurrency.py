@@ -88,5 +88,5 @@ def test_two_simultaneous_uses_of_one_authenticator_code_pass_once(make_user, at
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(outcomes) == ["/passwordreset/methods/", "200"], outcomes
+    assert sorted(outcomes) == ["/passwordreset/finish/", "200"], outcomes
     assert Event.objects.filter(subject=user, kind=EventKind.RESET_METHOD_PASSED).count() == 1

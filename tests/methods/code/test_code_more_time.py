@@ -133,7 +133,7 @@ def test_a_reset_code_given_more_time_still_works_long_after(client, registered,
     page = client.get("/passwordreset/phone/code/").content.decode()
     assert "more-time" not in page.replace("/passwordreset/more-time/", "")
     response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
-    assert response["Location"] == "/passwordreset/methods/"  # 99 minutes after it was sent
+    assert response["Location"] == "/passwordreset/finish/"  # 99 minutes after it was sent
 
 
 def test_more_time_for_a_reset_code_answers_every_name_alike(registered, clock):
@@ -174,4 +174,4 @@ def test_another_attempt_for_the_same_name_cannot_touch_the_code(client, registe
     clock.shift(datetime.timedelta(minutes=9))  # 18 minutes after it was sent
     client.post("/passwordreset/more-time/", **JSON)
     response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
-    assert response["Location"] == "/passwordreset/methods/"
+    assert response["Location"] == "/passwordreset/finish/"

@@ -123,7 +123,7 @@ def reset_with(client: Client, key: SoftKey, username="rita", **answer):
 def test_reset_with_a_passkey(client, rita_key):
     user, key = rita_key
     response = reset_with(client, key)
-    assert response["Location"] == "/passwordreset/methods/"
+    assert response["Location"] == "/passwordreset/finish/"
     assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
     stored = Passkey.objects.get()
     assert stored.sign_count == 1 and stored.last_used_at is not None
