@@ -118,8 +118,9 @@ def test_at_the_portal_the_code_job_sends_its_message_without_queueing_it_again(
     assert jobs_queued(queued) == 1  # its message left from that job
     code = message["Body"][:6]
     response = client.post("/passwordreset/phone/code/", {"code": code})
-    assert response.status_code == 302  # accepted: on to the second method the policy asks for
-    assert response["Location"] == "/passwordreset/methods/"
+    # Accepted: the one method the policy asks for passed, so on to the new password.
+    assert response.status_code == 302
+    assert response["Location"] == "/passwordreset/finish/"
 
 
 def test_at_the_portal_a_first_try_that_fails_for_now_is_tried_again_by_the_queue(
