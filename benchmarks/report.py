@@ -28,15 +28,15 @@ What the figures mean against the targets, and the profiles behind them: docs/pe
   10,000 and 100,000 people on PostgreSQL; the second run finds nothing to change; peak traced
   memory stays flat.
 - **phone setup against a peer, every page against a bare view** (benchmarks/phone_setup.py):
-  setting up an authentication phone here (four requests) and with django-two-factor-auth's
-  wizard (its five), same Django, django-otp and phonenumbers, an SQLite file with the same
-  options on both sides (write-ahead log, synchronous=NORMAL, immediate transactions), in
-  process, messages to in-memory backends, the two sides taking turns (this site, the peer, …)
-  with the ratio's spread over the turns (target: at most 0.7x the peer); then every page of
-  /ssprsetup, /passwordreset and /helpdesk, GET and POST, walked by a new person each round,
-  against a bare view in a default project (targets: the base layout 1.2x, pages 1.5x); then the
-  phone setup again on PostgreSQL (one server, a database each, the cache in the process on both
-  sides).
+  setting up an authentication phone here (four requests, the number's answering with the code
+  page) and with django-two-factor-auth's wizard (its five, each answering with the next form),
+  same Django, django-otp and phonenumbers, an SQLite file with the same options on both sides
+  (write-ahead log, synchronous=NORMAL, immediate transactions), in process, messages to
+  in-memory backends, the two sides taking turns (this site, the peer, …) with the ratio's
+  spread over the turns (target: at most 0.7x the peer); then every page of /ssprsetup,
+  /passwordreset and /helpdesk, GET and POST, walked by a new person each round, against a bare
+  view in a default project (targets: the base layout 1.2x, pages 1.5x); then the phone setup
+  again on PostgreSQL (one server, a database each, the cache in the process on both sides).
 """
 
 

@@ -285,7 +285,7 @@ def reset_after_pass(state: ResetState) -> str:
     """Where a method that just passed leads: straight to the new password once the reset rule
     is met (where the methods page would send the browser on, a request sooner); otherwise the
     methods page, for another method or to end a proof before a change."""
-    if state.action != Action.PROVE and identity_proven(state, state_user(state), Policy.load()):
+    if identity_proven(state, state_user(state), Policy.load()):
         return reverse("passwordreset:finish")
     return reverse("passwordreset:methods")
 

@@ -221,8 +221,14 @@ def _already_sent(request, method: CodeMethod, destination: str, channel) -> Htt
     live = device.has_live_code() and device.session_mark == mark
     if not (live or refused):
         return None
-    if next_at := device.next_send_at():
-        result = code_flows.SendResult(code_flows.SendRefusal.COOLDOWN, next_send_at=next_at)
+    return _to_code_page(request, method, device.next_send_at())
+
+
+def _to_code_page(request, method: CodeMethod, next_send_at=None) -> HttpResponse:
+    """To the code page of a code already sent, saying how long until another may go when
+    that is still to come."""
+    if next_send_at:
+        result = code_flows.SendResult(code_flows.SendRefusal.COOLDOWN, next_send_at=next_send_at)
         messages.info(request, refusal_message(result))
     return redirect(method.setup_page("verify"))
 
@@ -250,8 +256,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         and (live.destination == destination)
     ):
         # The code already on its way to this very destination is still good.
-        messages.info(request, refusal_message(result))
-        return redirect(method.setup_page("verify"))
+        return _to_code_page(request, method, result.next_send_at)
     on_start_page = not isinstance(form, ChannelForm)
     # On the page where it was typed, a refusal of the number or address itself goes next to
     # its field; a limit or a wait is about the request, and goes above the form.
@@ -335,8 +340,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
             "method": method,
             "destination": method.display(destination),
             "undelivered": undelivered,
-            "verify_url": method.setup_page("verify"),
-            # The page's own address, wherever it was answered from (the language picker's).
+            # The page's own address, wherever it was answered from: its form's, the address
+            # bar's and the language picker's.
             "page_address": method.setup_page("verify"),
             "send_url": method.setup_page("send"),
             "channels": method.channels(policy),
