@@ -136,6 +136,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "sspr_site.urls"
 WSGI_APPLICATION = "sspr_site.wsgi.application"
+# Form fields drawn from Django's compiled (Jinja2) field templates (sspr_site/form_renderer.py).
+FORM_RENDERER = "sspr_site.form_renderer.FormRenderer"
 
 TEMPLATES = [
     {
