@@ -22,30 +22,29 @@ from django.urls import get_resolver
 from django.utils import translation
 
 
-def project_templates() -> list[str]:
-    """The names of the project's own templates (its `templates/` and its apps')."""
-    roots = [Path(folder) for folder in settings.TEMPLATES[0]["DIRS"]]
+def project_templates(folder: str = "templates") -> list[str]:
+    """The names of the project's own templates: its `templates/` and its apps' (`folder`
+    "jinja2": the apps' compiled ones, the widgets forms draw)."""
+    roots = [Path(name) for name in settings.TEMPLATES[0]["DIRS"]] if folder == "templates" else []
     base = Path(settings.BASE_DIR).resolve()
     for app in apps.get_app_configs():
-        folder = Path(app.path).resolve() / "templates"
-        if folder.is_dir() and base in folder.parents:
-            roots.append(folder)
+        found = Path(app.path).resolve() / folder
+        if found.is_dir() and base in found.parents:
+            roots.append(found)
     names = set()
     for root in roots:
         names.update(str(path.relative_to(root)) for path in root.rglob("*.html"))
     return sorted(names)
 
 
-def form_templates(project: list[str] | None = None) -> list[str]:
-    """The templates forms render through their own engine (Django's form renderer): Django's
-    own form and widget templates and the project's widgets (of `project`, the project's
-    templates when already listed)."""
+def form_templates() -> list[str]:
+    """The templates forms render through their own engines (sspr_site/form_renderer.py):
+    Django's own form and widget templates and the project's widgets."""
     import django.forms
 
     root = Path(django.forms.__file__).parent / "templates"
     names = {str(path.relative_to(root)) for path in root.rglob("*.html")}
-    project = project_templates() if project is None else project
-    names.update(name for name in project if "/widgets/" in f"/{name}")
+    names.update(project_templates("jinja2"))
     return sorted(names)
 
 
@@ -67,7 +66,7 @@ def warm_up() -> None:
         translation.trans_real.translation(code)
     project = project_templates()
     _compile(get_template, project)
-    _compile(get_default_renderer().get_template, form_templates(project))
+    _compile(get_default_renderer().get_template, form_templates())
     # What an app builds on first use and keeps (an app config's `warm_up`).
     for app in apps.get_app_configs():
         if callable(getattr(app, "warm_up", None)):

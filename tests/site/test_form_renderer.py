@@ -1,17 +1,18 @@
-"""Form fields are drawn from Django's compiled field templates (sspr_site/form_renderer.py):
-what the browser gets is what Django's own templates give, errors and hints tied to their
-fields, and the admin's and the project's own widgets still draw."""
+"""Form fields are drawn from compiled field templates (sspr_site/form_renderer.py): what the
+browser gets is what Django's own templates give (the project's country list what Django's
+select gives), errors and hints tied to their fields, and the admin's own widgets still draw."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django import forms
 from django.forms.renderers import DjangoTemplates, get_default_renderer
 
 from methods.code.forms import EmailForm, PhoneForm
 from methods.code.models import Channel
-from methods.forms import CodeForm
+from methods.forms import CodeForm, OnePassSelect
 from sspr_site.form_renderer import FormRenderer
 
 
@@ -26,6 +27,9 @@ def drawn_both_ways(form_class, *args, **kwargs) -> list[tuple[str, str]]:
     for name in form_class(*args, **kwargs).fields:
         ours = form_class(*args, renderer=FormRenderer(), **kwargs)
         djangos = form_class(*args, renderer=DjangoTemplates(), **kwargs)
+        field = djangos.fields[name]
+        if isinstance(field.widget, OnePassSelect):  # the project's own: against Django's select
+            field.widget = forms.Select(choices=field.choices, attrs=field.widget.attrs)
         pairs.append((str(ours[name].as_field_group()), str(djangos[name].as_field_group())))
     return pairs
 
