@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from passwords.forms import BoundedPasswordsMixin
+from passwords.forms import BoundedPasswordsMixin, described_by_the_rules
 
 from .state import Action
 
@@ -49,6 +49,6 @@ class NewPasswordForm(BoundedPasswordsMixin, SetPasswordForm):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
-        self.fields["new_password1"].help_text = ""  # the rules are listed above the form
+        described_by_the_rules(self.fields["new_password1"])
         for name in ("new_password1", "new_password2"):
             self.fields[name].widget.attrs["data-reveal"] = "true"

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.boundfield import BoundField
 
 from .validators import MAX_LENGTH, bounded_password
+
+# The list of rules above a new password's form (templates/includes/password_rules.html).
+RULES_ID = "password-rules"
+
+
+class _DescribedByTheRules(BoundField):
+    @property
+    def aria_describedby(self):
+        return " ".join(filter(None, [RULES_ID, super().aria_describedby]))
+
+
+def described_by_the_rules(field: forms.Field) -> None:
+    """A new password's box is described by the rules listed above the form (a screen reader
+    reads them with the box), then by its own errors; it has no hint of its own."""
+    field.help_text = ""
+    field.bound_field_class = _DescribedByTheRules
 
 
 class BoundedPasswordsMixin:

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from directory.accounts import accounts
-from passwords.forms import BoundedPasswordsMixin
+from passwords.forms import BoundedPasswordsMixin, described_by_the_rules
 
 from . import address_limit
 
@@ -105,7 +105,7 @@ class ChangePasswordForm(BoundedPasswordsMixin, SetPasswordForm):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
-        self.fields["new_password1"].help_text = ""  # the rules are listed above the form
+        described_by_the_rules(self.fields["new_password1"])
         for name in ("current_password", "new_password1", "new_password2"):
             self.fields[name].widget.attrs["data-reveal"] = "true"
         self.order_fields(self.field_order)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -71,6 +73,9 @@ def test_the_new_password_page_lists_the_rules_and_names_the_account(proven):
     rules = page.split('id="password-rules"')[1].split("</ul>")[0]
     assert "at least 12 characters" in rules
     assert "banned" in rules and "easy to guess" in rules
+    # A screen reader reads the rules with the new password's box.
+    box = re.search(r'<input[^>]*id="id_new_password1"[^>]*>', page).group(0)
+    assert 'aria-describedby="password-rules"' in box
 
 
 def test_a_refused_password_is_explained_next_to_the_field_and_changes_nothing(proven):
@@ -82,6 +87,8 @@ def test_a_refused_password_is_explained_next_to_the_field_and_changes_nothing(p
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_new_password1_error"' in page and "does not allow" in page
+    # The box is described by the rules, then by what was wrong with it.
+    assert 'aria-describedby="password-rules id_new_password1_error"' in page
     from django.contrib.auth import get_user_model
 
     assert (

@@ -29,6 +29,7 @@ def test_the_overview_links_to_the_change_page(signed_in):
 def test_the_page_lists_the_rules_before_typing(signed_in):
     page = signed_in.get("/ssprsetup/password/").content.decode()
     assert 'id="password-rules"' in page and "at least 12 characters" in page
+    assert 'aria-describedby="password-rules"' in page  # read with the new password's box
     assert 'autocomplete="current-password"' in page and 'autocomplete="new-password"' in page
 
 
