@@ -61,7 +61,10 @@ def test_change_a_known_password_in_the_directory(context_for, slapd, language, 
     page.locator("form.stack button[type=submit]").click()
     field = page.locator("#id_new_password1")
     assert field.get_attribute("aria-invalid") == "true"
-    error = page.locator(f"#{field.get_attribute('aria-describedby').split()[0]}").inner_text()
+    # The box is described by the rules above the form, then by its error.
+    rules_id, error_id = field.get_attribute("aria-describedby").split()
+    assert rules_id == "password-rules"
+    error = page.locator(f"#{error_id}").inner_text()
     assert "used it before" in error or "schon einmal verwendet" in error
     check_accessibility(page, f"dir-{language}-{width}-change-refused")
     assert binds(slapd, "ada", NEW)
