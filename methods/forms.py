@@ -59,7 +59,10 @@ class CodeForm(forms.Form):
                 "size": "8",
             }
         ),
-        error_messages={"max_length": _("Enter the 6 digits of the code.")},
+        error_messages={
+            "required": _("Enter the 6 digits of the code."),
+            "max_length": _("Enter the 6 digits of the code."),
+        },
     )
 
     def clean_code(self):

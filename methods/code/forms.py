@@ -55,7 +55,10 @@ class PhoneForm(forms.Form):
         max_length=32,
         # Left to right on a right-to-left page too (README, "Languages").
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "dir": "ltr"}),
-        error_messages={"max_length": PHONE_MESSAGES[PhoneProblem.UNREADABLE]},
+        error_messages={
+            "required": PHONE_MESSAGES[PhoneProblem.UNREADABLE],
+            "max_length": PHONE_MESSAGES[PhoneProblem.UNREADABLE],
+        },
     )
 
     refuse_types = True  # premium-rate, VoIP...: refused when a user registers a number
@@ -163,6 +166,7 @@ class EmailForm(forms.Form):
             "the password you may need to reset."
         ),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": _("Type your email address.")},
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -35,7 +35,7 @@ def test_email_code_verifies_the_address(signed_in, user):
         ("not-an-address", "Enter a valid email address"),
         ("alice@", "Enter a valid email address"),
         ("a" * 250 + "@example.net", "at most 254 characters"),
-        ("", "This field is required"),
+        ("", "Type your email address."),
         ("ALICE@example.org", "your account&#x27;s own address"),
     ],
 )

@@ -180,11 +180,11 @@ def test_code_with_spaces_is_accepted(signed_in, user):
         ({"region": "GB", "number": "hello"}, "number", "Enter a phone number using digits"),
         ({"region": "GB", "number": "12"}, "number", "cannot exist in the country"),
         ({"region": "GB", "number": "9" * 40}, "number", "Enter a phone number using digits"),
-        ({"region": "GB", "number": ""}, "number", "This field is required"),
+        ({"region": "GB", "number": ""}, "number", "Enter a phone number using digits"),
         ({"region": "", "number": "07400 123456"}, "region", "Choose the country"),
         ({"region": "XX", "number": "07400 123456"}, "region", "Select a valid choice"),
         ({"region": "GB", "number": "0909 090 1234"}, "number", "cannot receive codes"),
-        ({}, "number", "This field is required"),
+        ({}, "number", "Enter a phone number using digits"),
     ],
 )
 def test_bad_numbers_come_back_with_the_message_next_to_the_field(
