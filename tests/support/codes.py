@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from django.core import mail
@@ -32,14 +33,37 @@ def last_email_code() -> str:
     return last_code(mail.outbox[-1].body)
 
 
+def _arrived(read, what: str, seconds: float = 10.0):
+    """`read()` once the message is there. Without a queue the site sends a code once its page
+    has gone out, so the browser may show the code page a moment before the message is
+    written: a person waits for their text; so does the test."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return read()
+        except (IndexError, ValueError, AttributeError):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} arrived within {seconds:.0f} s") from None
+            time.sleep(0.05)
+
+
 def latest_phone_code(phone_dir: Path) -> str:
-    newest = sorted(phone_dir.glob("*.json"))[-1]
-    message = json.loads(newest.read_text())
-    if message["kind"] == "voice":
-        return "".join(re.findall(r"(?<!\d)(\d)\.", message["text"])[:6])
-    return re.search(r"\b(\d{6})\b", message["text"]).group(1)
+    def read() -> str:
+        newest = sorted(phone_dir.glob("*.json"))[-1]
+        message = json.loads(newest.read_text())
+        if message["kind"] == "voice":
+            digits = re.findall(r"(?<!\d)(\d)\.", message["text"])[:6]
+            if len(digits) < 6:
+                raise ValueError("not a whole code")
+            return "".join(digits)
+        return re.search(r"\b(\d{6})\b", message["text"]).group(1)
+
+    return _arrived(read, "text or call")
 
 
 def latest_email_code(mail_dir: Path) -> str:
-    newest = max(mail_dir.glob("*.log"), key=lambda path: path.stat().st_mtime_ns)
-    return re.findall(r"\b(\d{6})\b", newest.read_text())[-1]
+    def read() -> str:
+        newest = max(mail_dir.glob("*.log"), key=lambda path: path.stat().st_mtime_ns)
+        return re.findall(r"\b(\d{6})\b", newest.read_text())[-1]
+
+    return _arrived(read, "email")
