@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from methods.backends import locmem
 from policy.models import Policy
@@ -27,7 +28,11 @@ def _isolated_delivery(settings, tmp_path):
     settings.SSPR_CODE_THROTTLE_FACTOR = 0
     locmem.outbox.clear()
     cache.clear()
+    # Each test starts in the site's language: a page a test opened in another activates that
+    # language for the rest of the thread, and a command's output would follow it.
+    translation.deactivate()
     yield
+    translation.deactivate()
     locmem.outbox.clear()
     cache.clear()
 
