@@ -52,12 +52,12 @@ def record_change(
     # One read of the person's changes (a few rows: a week's, and those still cooling) instead
     # of a delete and an update that, in the usual case, find nothing to do.
     ended, cooling = [], []
-    for pk, changed, created_at, cooling_until in MethodChange.objects.filter(
-        user=user
-    ).values_list("pk", "method", "created_at", "cooling_until"):
-        if created_at < link_ended and (cooling_until is None or cooling_until <= now):
+    for pk, changed, created_at, cools_until in MethodChange.objects.filter(user=user).values_list(
+        "pk", "method", "created_at", "cooling_until"
+    ):
+        if created_at < link_ended and (cools_until is None or cools_until <= now):
             ended.append(pk)
-        elif changed == kind and cooling_until is not None:
+        elif changed == kind and cools_until is not None:
             cooling.append(pk)
     if ended:
         MethodChange.objects.filter(pk__in=ended).delete()

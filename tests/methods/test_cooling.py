@@ -65,6 +65,23 @@ def test_a_method_added_by_someone_who_had_methods_cools_off(rita):
     assert "Your methods are new" not in overview
 
 
+def test_it_cools_off_after_earlier_changes_too(make_user):
+    """Rita registered her phone through the pages (a change on record, not cooling); what she
+    adds in a later session still cools off, and alone it does not reset."""
+    make_user("rita")
+    first = Client()
+    sign_in(first, "rita")
+    register_phone(first, NUMBER)
+    assert MethodChange.objects.filter(user__username="rita", cooling_until=None).exists()
+    client = add_email_in_a_new_session()
+    change = MethodChange.objects.get(user__username="rita", method="authentication_email")
+    assert change.cooling_until is not None and change.cooling_until > timezone.now()
+    assert "New: until" in client.get("/ssprsetup/").content.decode()
+    reset = Client()
+    reset_with_email(reset)
+    assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+
+
 def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
     reset = Client()
     add_email_in_a_new_session()
