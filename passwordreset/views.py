@@ -69,6 +69,10 @@ def posted(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
 
+class AlreadyPassed(Exception):
+    """A method's page, opened or sent after the method passed in this attempt."""
+
+
 def reset_page(view):
     """Pages after the first: need a live attempt (15 minutes), never cached."""
 
@@ -80,7 +84,13 @@ def reset_page(view):
             # button) says so, rather than that time ran out with nothing done.
             context = {"finished": _finished_here(request)}
             return render(request, "passwordreset/expired.html", context, status=200)
-        response = view(request, state, *args, **kwargs)
+        try:
+            response = view(request, state, *args, **kwargs)
+        except AlreadyPassed:
+            # A method's page from before it passed (another tab, the back button): on to
+            # where the attempt stands, not a page that is not there.
+            messages.info(request, _("That method has already been checked in this attempt."))
+            response = redirect(flows.reset_after_pass(state))
         # Every step saves the session, whatever happened in it: the same Set-Cookie for every
         # kind of account (docs/security.md, "No enumeration").
         request.session.modified = True
@@ -271,8 +281,11 @@ def methods(request: HttpRequest, state) -> HttpResponse:
 
 
 def offered_method(state, key: str):
-    """The method `key` when this attempt may still use it, else 404."""
+    """The method `key` when this attempt may still use it, else 404 (AlreadyPassed when it
+    passed in this attempt)."""
     method = REGISTRY.get(key)
+    if method is not None and str(method.kind) in state.passed:
+        raise AlreadyPassed
     policy = Policy.load()
     # The account is read only once a method passed: the first step is the same for all.
     # A proof before a change is the signed-in person's own: their methods from the start.

@@ -185,6 +185,25 @@ def test_wrong_codes_are_refused_in_one_sentence(client, registered, code):
     assert client.get("/passwordreset/methods/").status_code == 200  # not passed
 
 
+def test_a_method_that_passed_leads_on_from_another_tab(client, registered, policy):
+    """A second tab, or the back button, on the page of a method that already passed: on to
+    where the attempt stands, saying why, rather than a page that is not there."""
+    start_reset(client, "rita")
+    pass_phone(client)
+    again = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert again["Location"] == "/passwordreset/finish/"
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "That method has already been checked in this attempt." in page
+    policy.reset_methods_required = 2
+    policy.save()
+    other = Client()
+    start_reset(other, "rita")
+    pass_phone(other)
+    for response in (other.get("/passwordreset/phone/"), other.get("/passwordreset/phone/code/")):
+        assert response["Location"] == "/passwordreset/methods/"
+    assert "/passwordreset/email/" in other.get("/passwordreset/methods/").content.decode()
+
+
 def test_a_used_code_does_not_work_twice(client, registered, policy):
     policy.reset_methods_required = 2
     policy.save()
