@@ -153,7 +153,7 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
             "form": form,
             "method": method,
             **code_steps(request, method, policy, "start"),
-            **still_needed(request, policy),
+            **still_needed(request, policy, method),
         },
     )
 
@@ -204,6 +204,17 @@ FOR_GOOD = {
     DeliveryProblem.INVALID_ADDRESS,
     DeliveryProblem.REGION_NOT_ENABLED,
 }
+
+
+def _verified(request, method: CodeMethod) -> str:
+    """What to say when the method is already verified (nothing to verify here): '' if not."""
+    record = method.record(UserMethods.load(request.user))
+    if record is None or not record.verified_at:
+        return ""
+    return _("%(method)s is already verified: %(value)s.") % {
+        "method": method.label,
+        "value": method.display(str(getattr(record, method.field))),
+    }
 
 
 def _already_sent(request, method: CodeMethod, destination: str, channel) -> HttpResponse | None:
@@ -278,7 +289,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
             "channels": method.channels(policy),
             **code_steps(request, method, policy, "start" if on_start_page else "send"),
             # The start page says how many methods are still needed, refused or not.
-            **(still_needed(request, policy) if on_start_page else {}),
+            **(still_needed(request, policy, method) if on_start_page else {}),
         },
         status=status,
     )
@@ -300,6 +311,10 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
     device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
         # No code was sent to what the person last entered: never claim one was.
+        if data is not None and pending is None and (done := _verified(request, method)):
+            # A code sent from another tab, or again after Back, once this one verified it.
+            messages.info(request, done)
+            return redirect("registration:overview")
         return redirect(method.setup_page("start"))
     # What the page names is where the code went, and what a right code will store.
     destination = device.destination

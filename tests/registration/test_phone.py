@@ -292,6 +292,17 @@ def test_verify_without_a_code_sent_goes_back_to_the_start(signed_in, user):
     assert not AuthenticationPhone.objects.filter(user=user).exists()
 
 
+def test_the_code_sent_again_from_another_tab_once_verified_says_so(signed_in, user):
+    """Two tabs on the code page, or Back after verifying: the second sending of the code
+    leads to the methods page, saying the phone is verified, not to an empty number form."""
+    code = register_phone(signed_in)
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert response["Location"] == "/ssprsetup/"
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "Authentication phone is already verified: +44 7400 123456." in page
+    assert Event.objects.filter(kind=EventKind.METHOD_VERIFIED).count() == 1
+
+
 def test_replayed_code_post_changes_nothing(signed_in, user):
     code = register_phone(signed_in)
     verified_at = AuthenticationPhone.objects.get(user=user).verified_at
