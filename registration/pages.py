@@ -161,4 +161,9 @@ def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
         this_counts = "never"
     else:
         this_counts = "with_another"
+    if this_counts == "counts" and method is not None and status.still_needed:
+        # Changing a method already held (a new number, another app) adds none.
+        kind = str(method.kind)
+        if any(held.counts and str(held.method.kind) == kind for held in status.methods):
+            this_counts = "held"
     return {"still_needed": status.still_needed, "this_counts": this_counts}

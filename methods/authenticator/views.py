@@ -88,7 +88,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "qr": qr_svg(device),
             "key": key_groups(device),
             "replacing": replacing,
-            **still_needed(request, policy),
+            **still_needed(request, policy, method),
         },
     )
 

@@ -100,7 +100,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),
             "wrong_address": not_for_this_address(request),
-            **still_needed(request, policy),
+            **still_needed(request, policy, method),
         },
         status=status,
     )

@@ -200,3 +200,17 @@ def test_the_portal_offers_the_same_methods_to_every_account_before_a_first_pass
     assert pages[0] == pages[1] == pages[2]
     assert "/passwordreset/questions/" in pages[0]
     assert "dministrator" not in pages[0]
+
+
+def test_changing_a_method_already_held_is_not_said_to_count(make_user, policy):
+    """With the phone verified and one more method needed, the phone's page (to change the
+    number) says a new number adds none; the email's page says an address counts."""
+    policy.methods_required = 2
+    policy.save()
+    client = person(make_user, "ola", False)
+    register_phone(client)
+    phone_page = text(client.get("/ssprsetup/phone/"))
+    assert "You already have this one, and changing it does not add one" in phone_page
+    assert "this one counts" not in phone_page
+    email_page = text(client.get("/ssprsetup/email/"))
+    assert "needs 1 more verified method from you, and this one counts" in email_page
