@@ -270,3 +270,12 @@ def test_a_form_sent_back_with_errors_puts_the_focus_on_their_summary(page, live
     assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')").startswith("#id_")
+    # The link takes the keyboard to its field, and leaves the page's address as it was: the
+    # form sent again comes back with the focus on its summary, not on that field.
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_username"
+    assert "#" not in page.url
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert "#" not in page.url
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
