@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from passwords.forms import BoundedPasswordsMixin, described_by_the_rules
+from passwords.forms import ASKED_FOR, BoundedPasswordsMixin, described_by_the_rules
 
 from .state import Action
 
@@ -18,6 +18,7 @@ class StartForm(forms.Form):
         label=_("Username"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+        error_messages={"required": ASKED_FOR["username"]},
     )
     altcha = forms.CharField(required=False, widget=forms.HiddenInput)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.forms.boundfield import BoundField
+from django.utils.translation import gettext_lazy as _
 
 from .validators import MAX_LENGTH, bounded_password
 
@@ -24,6 +25,21 @@ def described_by_the_rules(field: forms.Field) -> None:
     field.bound_field_class = _DescribedByTheRules
 
 
+# What an empty box of the sign-in and password forms says, by the field's name.
+ASKED_FOR = {
+    "username": _("Type your username."),
+    "password": _("Type your password."),
+    "new_password1": _("Type a new password."),
+    "new_password2": _("Type the new password again."),
+}
+
+
+def _says_only_required(field: forms.Field) -> bool:
+    return str(field.error_messages.get("required")) == str(
+        forms.Field.default_error_messages["required"]
+    )
+
+
 class BoundedPasswordsMixin:
     """Each password field of the form refuses a value longer than the site's maximum
     (passwords.validators.MAX_LENGTH) next to the field, before the value is hashed, judged
@@ -39,3 +55,7 @@ class BoundedPasswordsMixin:
                 own_bound and own_bound <= MAX_LENGTH
             ):
                 field.validators.append(bounded_password)
+        for name, field in self.fields.items():
+            # An empty box is asked for by what it holds, not "This field is required".
+            if name in ASKED_FOR and _says_only_required(field):
+                field.error_messages["required"] = ASKED_FOR[name]

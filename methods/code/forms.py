@@ -166,7 +166,10 @@ class EmailForm(forms.Form):
             "the password you may need to reset."
         ),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={"required": _("Type your email address.")},
+        error_messages={
+            "required": _("Type your email address."),
+            "invalid": _("Type an email address such as name@example.org."),
+        },
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -20,6 +20,24 @@ def test_sign_in_page_labels_username_and_password(client):
     assert '<label for="id_password">Password:</label>' in page
 
 
+@pytest.mark.parametrize(
+    ("path", "asked"),
+    [
+        (
+            "/ssprsetup/signin/",
+            {"username": "Type your username.", "password": "Type your password."},
+        ),
+        ("/admin/login/", {"username": "Type your username.", "password": "Type your password."}),
+        ("/passwordreset/", {"username": "Type your username."}),
+    ],
+)
+def test_an_empty_sign_in_asks_for_each_box_by_name(client, path, asked):
+    page = client.post(path, {"username": "", "password": ""}).content.decode()
+    for name, message in asked.items():
+        assert message in page, name
+    assert "This field is required" not in page
+
+
 def test_signing_in_rotates_the_session_key(client, user):
     client.get("/ssprsetup/signin/")
     client.session.save()
