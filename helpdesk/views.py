@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -235,7 +235,12 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     # With when each method stops cooling off (methods/cooling.py), in the same query.
-    user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations()).first()
+    user = (
+        directory(policy)
+        .filter(pk=user_id)
+        .annotate(**cooling_annotations(), password_here=_last_password_set_here())
+        .first()
+    )
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
     blocked_until = reset_flows.reset_blocked_until(user.get_username())
@@ -262,7 +267,21 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
             "cooling": [(method.label, until) for method, until in cooling_of_row(user)],
             "in_directory": accounts().kind != "none",
+            "password_here": user.password_here,
         },
+    )
+
+
+def _last_password_set_here():
+    """When the person's password was last reset or changed through this site (Django's own
+    accounts keep no date of their own), in the person's query."""
+    return Subquery(
+        Event.objects.filter(
+            subject=OuterRef("pk"),
+            kind__in=[EventKind.PASSWORD_RESET, EventKind.PASSWORD_CHANGED],
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
     )
 
 

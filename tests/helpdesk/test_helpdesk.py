@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
@@ -187,6 +188,21 @@ def test_user_page_explains_why_and_shows_recent_events(desk, people):
     page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
     assert "1 of 1 required methods verified" in page
     assert "Verify a caller" in page
+
+
+def test_the_user_page_says_when_the_password_was_last_set_here(desk, people):
+    """Django's own accounts keep no date of their last password: the page says when the site
+    last reset or changed it, or that it has none on record, never 'not known' after a reset."""
+    page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
+    assert "Password last reset or changed here</dt><dd>Not on record" in page
+    when = timezone.now() - timedelta(days=3)
+    with time_machine.travel(when, tick=False):
+        Event.objects.create(kind=EventKind.PASSWORD_RESET, subject=people["ann"])
+    Event.objects.create(kind=EventKind.METHOD_VERIFIED, subject=people["ann"])
+    page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
+    shown = re.search(r"Password last reset or changed here</dt><dd>([^<]+)</dd>", page)
+    assert shown and shown.group(1) == date_format(timezone.localtime(when), "DATETIME_FORMAT")
+    assert "Not known" not in page
 
 
 def test_helpdesk_pages_change_nothing(desk, people):
