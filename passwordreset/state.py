@@ -4,6 +4,7 @@ asked for more time (WCAG 2.2, 2.2.1; at most MAX_EXTENSIONS times)."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -56,7 +57,8 @@ class ResetState:
         if not self.code_asked_at:
             return 0
         ends = self.code_asked_at + code_settings.CODE_VALID_SECONDS
-        return max(0, int(ends - time.time()))
+        # Rounded up: a code with part of a second left still works (and can get more time).
+        return max(0, math.ceil(ends - time.time()))
 
     @property
     def expired(self) -> bool:

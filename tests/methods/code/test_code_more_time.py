@@ -152,6 +152,17 @@ def test_a_reset_code_that_ended_gets_no_more_time(client, registered, clock):
     assert response.status_code == 200  # refused: the code ended
 
 
+def test_a_reset_code_in_its_last_second_still_gets_more_time(client, registered, clock):
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    clock.shift(datetime.timedelta(seconds=599, milliseconds=600))
+    answer = client.post("/passwordreset/phone/code/more-time/", **JSON)
+    assert answer.status_code == 200 and answer.json()["seconds_left"] == 600
+    clock.shift(datetime.timedelta(minutes=5))
+    response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert response["Location"] == "/passwordreset/finish/"
+
+
 def test_another_attempt_for_the_same_name_cannot_touch_the_code(client, registered, clock):
     """Someone who knows only the name starts their own attempt and presses More time: the
     person's live code, asked for in their own session, is not extended (nor its extensions
