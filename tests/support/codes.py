@@ -47,6 +47,18 @@ def _arrived(read, what: str, seconds: float = 10.0):
             time.sleep(0.05)
 
 
+def phone_messages(phone_dir: Path, count: int) -> list[Path]:
+    """The texts and calls written so far, once at least `count` have arrived."""
+
+    def read() -> list[Path]:
+        found = sorted(phone_dir.glob("*.json"))
+        if len(found) < count:
+            raise IndexError(len(found))
+        return found
+
+    return _arrived(read, f"{count} texts or calls")
+
+
 def latest_phone_code(phone_dir: Path) -> str:
     def read() -> str:
         newest = sorted(phone_dir.glob("*.json"))[-1]
