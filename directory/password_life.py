@@ -67,6 +67,10 @@ CACHE_SECONDS = 60
 # WAIT_SECONDS for the one under way.
 LOCK_KEY = "sspr:directory:password-life:scanning"
 LOCK_SECONDS = 15 * 60
+# A scan being written says so after each page it writes, for as long as the lock lasts: a
+# later run deletes an unfinished scan only once nobody has written to it for that long (its
+# run died), never one a slow run is still writing.
+WRITING_KEY = "sspr:directory:password-life:writing:{}"
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.25
 BATCH_SIZE = 500  # rows written at once: one page of the directory's paged search
@@ -153,7 +157,14 @@ def _row(scan: PasswordScan, life: Life) -> PasswordLife:
     )
 
 
-def _scan() -> PasswordScan:
+def _writing(scan_pk: int, renew=None) -> None:
+    """The scan is still being written (WRITING_KEY); `renew` keeps this run's lock too."""
+    cache.set(WRITING_KEY.format(scan_pk), 1, timeout=LOCK_SECONDS)
+    if renew is not None:
+        renew()
+
+
+def _scan(renew=None) -> PasswordScan:
     """Read everyone and write the watched people of each page as it arrives (memory: one
     page), then mark the scan complete and delete the older ones with their rows."""
     # The reading needs python-ldap (the directory extra), loaded only when the directory is
@@ -163,6 +174,7 @@ def _scan() -> PasswordScan:
     now = timezone.now()
     horizon = now + datetime.timedelta(days=WATCH_DAYS)
     snapshot = PasswordScan.objects.create(read_at=now)
+    _writing(snapshot.pk)
     scanned = 0
     try:
         for page in scan(now):
@@ -171,6 +183,7 @@ def _scan() -> PasswordScan:
                 [_row(snapshot, life) for life in page if _watched(life, horizon)],
                 batch_size=BATCH_SIZE,
             )
+            _writing(snapshot.pk, renew)
     except Exception:
         # Never shown (it is not complete); should this fail too, the next scan deletes it.
         with contextlib.suppress(DatabaseError):
@@ -190,11 +203,13 @@ def _scan() -> PasswordScan:
         .values_list("pk", flat=True)
         .first()
     )
-    # A scan still being written by a run that outlived the lock is left to finish or fail.
-    unfinished = now - datetime.timedelta(seconds=LOCK_SECONDS)
-    PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous).exclude(
-        complete=False, read_at__gt=unfinished
-    ).delete()
+    older = PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous)
+    # An unfinished scan another run wrote to within the lock's time is left to finish or
+    # fail; one nobody wrote to for that long was left by a run that died.
+    unfinished = list(older.filter(complete=False).values_list("pk", flat=True))
+    written = cache.get_many([WRITING_KEY.format(pk) for pk in unfinished])
+    older.exclude(pk__in=[pk for pk in unfinished if WRITING_KEY.format(pk) in written]).delete()
+    cache.delete(WRITING_KEY.format(snapshot.pk))
     return snapshot
 
 
@@ -223,8 +238,14 @@ def _current(refresh: bool) -> PasswordScan:
         if cache.add(LOCK_KEY, token, timeout=LOCK_SECONDS):
             try:
                 newest = _newest() if waited else None
+
+                def renew(token=token):
+                    # Still ours: held on for another LOCK_SECONDS while pages are written.
+                    if cache.get(LOCK_KEY) == token:
+                        cache.set(LOCK_KEY, token, timeout=LOCK_SECONDS)
+
                 # The scan this request waited for has just completed: it is the one to use.
-                return newest if enough(newest) else _scan()
+                return newest if enough(newest) else _scan(renew)
             finally:
                 # Only our own lock: one that lapsed during a long read may be another's now.
                 if cache.get(LOCK_KEY) == token:

@@ -117,7 +117,7 @@ def test_a_new_scan_replaces_the_old_and_its_rows(directory_reads):
     """The scan before the newest stays until the next one (a page that picked it a moment ago
     still finds its rows); older ones, and one left by a run that died, go with their rows."""
     from directory.models import PasswordLife, PasswordScan
-    from directory.password_life import watched
+    from directory.password_life import _writing, watched
 
     directory_reads([life("ann"), life("bob")])
     first = watched(refresh=True)
@@ -139,10 +139,15 @@ def test_a_new_scan_replaces_the_old_and_its_rows(directory_reads):
     ]
     assert not PasswordLife.objects.filter(scan_id=first.scan_id).exists()
     assert sorted(PasswordLife.objects.values_list("username", flat=True)) == ["cat", "dan"]
-    writing = PasswordScan.objects.create(read_at=NOW)  # another run's, still being written
+    # Another run's, begun long ago and still being written (it wrote a page a moment ago):
+    # it is left alone; one nobody has written to since its lock's time is not.
+    writing = PasswordScan.objects.create(read_at=NOW - datetime.timedelta(hours=1))
+    _writing(writing.pk)
+    dead = PasswordScan.objects.create(read_at=NOW - datetime.timedelta(hours=1))
     directory_reads([life("eve")])
     watched(refresh=True)
     assert PasswordScan.objects.filter(pk=writing.pk).exists()
+    assert not PasswordScan.objects.filter(pk=dead.pk).exists()
 
 
 @pytest.mark.django_db
@@ -310,3 +315,39 @@ def test_the_lists_filters_and_sorts_in_sql_match_the_python_they_replaced(direc
                     days,
                     sort,
                 )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_slower_than_its_lock_keeps_its_scan_and_finishes(monkeypatch):
+    """Run A's read of one page outlasts its lock; run B, on another host, scans meanwhile:
+    A's scan, written to a page ago, is left alone, and A finishes it (it was deleted under
+    it, and A's next page failed)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    import directory.password_life as pl
+    import directory.password_scan
+    from directory.models import PasswordScan
+
+    cache.clear()
+    seen = {}
+    real_now = timezone.now
+
+    def scan_b(now=None):
+        yield [life("bob")]
+
+    def scan_a(now=None):
+        yield [life("ann")]
+        a_scan = PasswordScan.objects.get(complete=False)
+        later = real_now() + datetime.timedelta(seconds=pl.LOCK_SECONDS + 1)
+        monkeypatch.setattr(pl.timezone, "now", lambda: later)
+        cache.delete(pl.LOCK_KEY)  # the lock's time has passed
+        monkeypatch.setattr(directory.password_scan, "scan", scan_b)
+        pl.watched(refresh=True)  # run B
+        seen["kept"] = PasswordScan.objects.filter(pk=a_scan.pk).exists()
+        yield [life("cat")]
+
+    monkeypatch.setattr(directory.password_scan, "scan", scan_a)
+    finished = pl.watched(refresh=True)  # run A
+    assert seen["kept"]
+    assert sorted(finished.people.rows.values_list("username", flat=True)) == ["ann", "cat"]
