@@ -299,6 +299,9 @@ def offered_method(state, key: str):
 @reset_page
 def finish(request: HttpRequest, state) -> HttpResponse:
     """The last step: a new password (reset) or one button (unlock). Only once proven."""
+    if not state.action:
+        # Nothing is unlocked or reset that the person did not choose.
+        return redirect("passwordreset:action")
     policy = Policy.load()
     user = flows.state_user(state)
     if not flows.identity_proven(state, user, policy):

@@ -126,6 +126,8 @@ def test_steps_cannot_be_skipped(client, registered):
     assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
     start_reset(client, "rita", action=None)
     assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/action/"
+    assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/action/"
+    assert client.post("/passwordreset/finish/", {})["Location"] == "/passwordreset/action/"
     client.post("/passwordreset/action/", {"action": "reset"})
     assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
