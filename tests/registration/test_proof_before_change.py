@@ -4,6 +4,7 @@ is recovered; a proof with a registered method does, for five minutes of that se
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -97,6 +98,28 @@ def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita
     assert right.status_code == 200
     assert thief.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
     assert PROVED_AT not in thief.session
+
+
+def test_a_number_typed_twice_reads_the_same_whether_it_was_the_right_one(thief, rita):
+    """Signed in with the password alone, someone types a number, then types it again within
+    the 30 seconds between codes. Had the first been Rita's, the second send is refused (a code
+    went out a moment ago); the page must not say so, or it would tell them the number was
+    hers: the code page reads the same as for a number that is not (docs/security.md §31)."""
+    pages = []
+    for number in (NUMBER, "+447400999999"):
+        clock = time_machine.travel(timezone.now().replace(microsecond=0), tick=False)
+        clock.start()
+        client = Client()
+        assert sign_in(client, "rita").status_code == 302
+        client.get("/passwordreset/prove/?next=/ssprsetup/email/")
+        for _ in range(2):
+            client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
+        page = client.get("/passwordreset/phone/code/").content.decode()
+        clock.stop()
+        pages.append(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page))
+    assert Event.objects.filter(kind=EventKind.CODE_SEND_REFUSED).exists()  # the cooldown
+    assert pages[0] == pages[1]
+    assert "on its way" in pages[0]
 
 
 def test_the_strongest_method_is_offered_first_and_questions_never(rita):
