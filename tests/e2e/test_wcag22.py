@@ -173,6 +173,16 @@ def _to_the_code_page(page, phone_dir):
     page.locator("#id_code").wait_for()  # the code page, in the same response
 
 
+def test_the_wait_for_a_new_code_is_said_only_while_it_lasts(page, rita, outboxes):
+    phone_dir, _mail = outboxes
+    _to_the_code_page(page, phone_dir)
+    wait = page.get_by_text("You can ask for a new code in")
+    assert wait.is_visible()
+    page.clock.run_for("00:31")
+    wait.wait_for(state="hidden")
+    assert page.get_by_role("button", name="Text me a new code").is_visible()
+
+
 def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_minutes(
     page, rita, outboxes
 ):
