@@ -32,6 +32,7 @@ class ActionForm(forms.Form):
             (Action.UNLOCK, _("My account is locked, but I know my password: unlock it")),
         ],
         error_messages={"required": _("Choose one.")},
+        template_name="passwordreset/page_question.html",
     )
 
 

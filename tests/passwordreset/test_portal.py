@@ -206,6 +206,18 @@ def test_a_method_that_passed_leads_on_from_another_tab(client, registered, poli
     assert "/passwordreset/email/" in other.get("/passwordreset/methods/").content.decode()
 
 
+def test_the_action_page_asks_its_question_once(client, registered):
+    """The question is the page's heading and its choices' name at once: a screen reader
+    reads it once, not as a heading and again as the group's legend."""
+    start_reset(client, "rita", action=None)
+    heading = "<legend><h1>What do you need?</h1></legend>"
+    main = client.get("/passwordreset/action/").content.decode().split("<main", 1)[1]
+    assert main.count("What do you need?") == 1 and heading in main
+    # Sent without a choice: the summary names the question, which is still the heading.
+    main = client.post("/passwordreset/action/").content.decode().split("<main", 1)[1]
+    assert "What do you need?: Choose one." in main and heading in main
+
+
 def test_a_used_code_does_not_work_twice(client, registered, policy):
     policy.reset_methods_required = 2
     policy.save()
