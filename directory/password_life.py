@@ -67,10 +67,12 @@ CACHE_SECONDS = 60
 # WAIT_SECONDS for the one under way.
 LOCK_KEY = "sspr:directory:password-life:scanning"
 LOCK_SECONDS = 15 * 60
-# A scan being written says so after each page it writes, for as long as the lock lasts: a
-# later run deletes an unfinished scan only once nobody has written to it for that long (its
-# run died), never one a slow run is still writing.
+# A scan being written says so after each page it writes, for twice as long as the lock lasts
+# (which the run renews at each page too): a later run deletes an unfinished scan only once
+# nobody has written to it for that long (its run died), never one a slow run is still writing,
+# even through a page whose read outlasted the lock.
 WRITING_KEY = "sspr:directory:password-life:writing:{}"
+WRITING_SECONDS = 2 * LOCK_SECONDS
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.25
 BATCH_SIZE = 500  # rows written at once: one page of the directory's paged search
@@ -159,7 +161,7 @@ def _row(scan: PasswordScan, life: Life) -> PasswordLife:
 
 def _writing(scan_pk: int, renew=None) -> None:
     """The scan is still being written (WRITING_KEY); `renew` keeps this run's lock too."""
-    cache.set(WRITING_KEY.format(scan_pk), 1, timeout=LOCK_SECONDS)
+    cache.set(WRITING_KEY.format(scan_pk), 1, timeout=WRITING_SECONDS)
     if renew is not None:
         renew()
 
@@ -204,11 +206,15 @@ def _scan(renew=None) -> PasswordScan:
         .first()
     )
     older = PasswordScan.objects.filter(pk__lt=snapshot.pk).exclude(pk=previous)
-    # An unfinished scan another run wrote to within the lock's time is left to finish or
-    # fail; one nobody wrote to for that long was left by a run that died.
+    # An unfinished scan another run is still writing (it says so, WRITING_KEY), or began
+    # within the lock's time (should the cache have lost what it said), is left to finish or
+    # fail; any other was left by a run that died.
     unfinished = list(older.filter(complete=False).values_list("pk", flat=True))
     written = cache.get_many([WRITING_KEY.format(pk) for pk in unfinished])
-    older.exclude(pk__in=[pk for pk in unfinished if WRITING_KEY.format(pk) in written]).delete()
+    begun = now - datetime.timedelta(seconds=LOCK_SECONDS)
+    older.exclude(pk__in=[pk for pk in unfinished if WRITING_KEY.format(pk) in written]).exclude(
+        complete=False, read_at__gt=begun
+    ).delete()
     cache.delete(WRITING_KEY.format(snapshot.pk))
     return snapshot
 

@@ -319,11 +319,11 @@ def test_the_lists_filters_and_sorts_in_sql_match_the_python_they_replaced(direc
 
 @pytest.mark.django_db(transaction=True)
 def test_a_run_slower_than_its_lock_keeps_its_scan_and_finishes(monkeypatch):
-    """Run A's read of one page outlasts its lock; run B, on another host, scans meanwhile:
-    A's scan, written to a page ago, is left alone, and A finishes it (it was deleted under
-    it, and A's next page failed)."""
+    """Run A's read of one page outlasts its lock (time passes, and the cache's keys lapse as
+    they would); run B, on another host, scans meanwhile: A's scan, written to a page ago, is
+    left alone, and A finishes it (it was deleted under it, and A's next page failed)."""
+    import time_machine
     from django.core.cache import cache
-    from django.utils import timezone
 
     import directory.password_life as pl
     import directory.password_scan
@@ -331,23 +331,24 @@ def test_a_run_slower_than_its_lock_keeps_its_scan_and_finishes(monkeypatch):
 
     cache.clear()
     seen = {}
-    real_now = timezone.now
 
     def scan_b(now=None):
         yield [life("bob")]
 
-    def scan_a(now=None):
-        yield [life("ann")]
-        a_scan = PasswordScan.objects.get(complete=False)
-        later = real_now() + datetime.timedelta(seconds=pl.LOCK_SECONDS + 1)
-        monkeypatch.setattr(pl.timezone, "now", lambda: later)
-        cache.delete(pl.LOCK_KEY)  # the lock's time has passed
-        monkeypatch.setattr(directory.password_scan, "scan", scan_b)
-        pl.watched(refresh=True)  # run B
-        seen["kept"] = PasswordScan.objects.filter(pk=a_scan.pk).exists()
-        yield [life("cat")]
+    with time_machine.travel(datetime.datetime.now(datetime.UTC), tick=True) as clock:
 
-    monkeypatch.setattr(directory.password_scan, "scan", scan_a)
-    finished = pl.watched(refresh=True)  # run A
+        def scan_a(now=None):
+            yield [life("ann")]
+            a_scan = PasswordScan.objects.get(complete=False)
+            clock.shift(datetime.timedelta(seconds=pl.LOCK_SECONDS + 1))
+            seen["lock"] = cache.get(pl.LOCK_KEY)
+            monkeypatch.setattr(directory.password_scan, "scan", scan_b)
+            pl.watched(refresh=True)  # run B
+            seen["kept"] = PasswordScan.objects.filter(pk=a_scan.pk).exists()
+            yield [life("cat")]
+
+        monkeypatch.setattr(directory.password_scan, "scan", scan_a)
+        finished = pl.watched(refresh=True)  # run A
+    assert seen["lock"] is None  # A's lock had lapsed: B could scan
     assert seen["kept"]
     assert sorted(finished.people.rows.values_list("username", flat=True)) == ["ann", "cat"]
