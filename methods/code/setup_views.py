@@ -179,6 +179,11 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
     the person chooses (confirm_existing); also the verify page's "send a new code"."""
     destination = session.get_pending(request, method.slug)
     if destination is None:
+        last = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+        if done := _verified(request, method, last):
+            # "Send a new code" on a code page from before the code verified the method.
+            messages.info(request, done)
+            return redirect("registration:overview")
         messages.info(request, _("Start by entering the details to verify."))
         return redirect(method.setup_page("start"))
     channels = method.channels(policy)
@@ -206,14 +211,19 @@ FOR_GOOD = {
 }
 
 
-def _verified(request, method: CodeMethod) -> str:
-    """What to say when the method is already verified (nothing to verify here): '' if not."""
+def _verified(request, method: CodeMethod, device) -> str:
+    """With nothing left to verify here: what to say when the method is verified at the
+    destination of its last code (`device`), so a page from before it was (another tab, Back)
+    leads on; '' otherwise."""
     record = method.record(UserMethods.load(request.user))
     if record is None or not record.verified_at:
         return ""
+    value = str(getattr(record, method.field))
+    if device is not None and device.destination != value:
+        return ""
     return _("%(method)s is already verified: %(value)s.") % {
         "method": method.label,
-        "value": method.display(str(getattr(record, method.field))),
+        "value": method.display(value),
     }
 
 
@@ -311,8 +321,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpRe
     device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
         # No code was sent to what the person last entered: never claim one was.
-        if data is not None and pending is None and (done := _verified(request, method)):
-            # A code sent from another tab, or again after Back, once this one verified it.
+        if pending is None and (done := _verified(request, method, device)):
+            # The code page from another tab, or again after Back, once the code verified it.
             messages.info(request, done)
             return redirect("registration:overview")
         return redirect(method.setup_page("start"))

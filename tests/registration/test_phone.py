@@ -300,7 +300,12 @@ def test_the_code_sent_again_from_another_tab_once_verified_says_so(signed_in, u
     assert response["Location"] == "/ssprsetup/"
     page = signed_in.get("/ssprsetup/").content.decode()
     assert "Authentication phone is already verified: +44 7400 123456." in page
+    # The same page's "Text me a new code", and the page opened again: on to the methods.
+    response = signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert response["Location"] == "/ssprsetup/"
+    assert signed_in.get("/ssprsetup/phone/verify/")["Location"] == "/ssprsetup/"
     assert Event.objects.filter(kind=EventKind.METHOD_VERIFIED).count() == 1
+    assert Event.objects.filter(kind=EventKind.CODE_SENT).count() == 1
 
 
 def test_replayed_code_post_changes_nothing(signed_in, user):
