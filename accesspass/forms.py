@@ -84,10 +84,11 @@ class PassSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, forms.Form):
         max_length=64,
         help_text=_("As the helpdesk gave it to you; dashes and spaces do not matter."),
         error_messages={
+            "required": _("Type the temporary access pass the helpdesk gave you."),
             "max_length": _(
                 "A temporary access pass is much shorter than that: type it as the helpdesk "
                 "gave it to you."
-            )
+            ),
         },
         # Pasted or filled in by a password manager (WCAG 2.2, 3.3.8).
         widget=forms.PasswordInput(

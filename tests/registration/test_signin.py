@@ -29,10 +29,17 @@ def test_sign_in_page_labels_username_and_password(client):
         ),
         ("/admin/login/", {"username": "Type your username.", "password": "Type your password."}),
         ("/passwordreset/", {"username": "Type your username."}),
+        (
+            "/ssprsetup/pass/",
+            {
+                "username": "Type your username.",
+                "access_pass": "Type the temporary access pass the helpdesk gave you.",
+            },
+        ),
     ],
 )
 def test_an_empty_sign_in_asks_for_each_box_by_name(client, path, asked):
-    page = client.post(path, {"username": "", "password": ""}).content.decode()
+    page = client.post(path, {"username": "", "password": "", "access_pass": ""}).content.decode()
     for name, message in asked.items():
         assert message in page, name
     assert "This field is required" not in page

@@ -210,7 +210,7 @@ def test_changing_a_method_already_held_is_not_said_to_count(make_user, policy):
     client = person(make_user, "ola", False)
     register_phone(client)
     phone_page = text(client.get("/ssprsetup/phone/"))
-    assert "You already have this one, and changing it does not add one" in phone_page
+    assert "You already have this method, so changing it or adding another" in phone_page
     assert "this one counts" not in phone_page
     email_page = text(client.get("/ssprsetup/email/"))
     assert "needs 1 more verified method from you, and this one counts" in email_page
