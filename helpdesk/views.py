@@ -235,12 +235,10 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     # With when each method stops cooling off (methods/cooling.py), in the same query.
-    user = (
-        directory(policy)
-        .filter(pk=user_id)
-        .annotate(**cooling_annotations(), password_here=_last_password_set_here())
-        .first()
-    )
+    in_directory = accounts().kind != "none"
+    # The directory says when a password was set; for the site's own accounts, its audit log.
+    here = {} if in_directory else {"password_here": _last_password_set_here()}
+    user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations(), **here).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
     blocked_until = reset_flows.reset_blocked_until(user.get_username())
@@ -266,8 +264,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
             "cooling": [(method.label, until) for method, until in cooling_of_row(user)],
-            "in_directory": accounts().kind != "none",
-            "password_here": user.password_here,
+            "in_directory": in_directory,
+            "password_here": getattr(user, "password_here", None),
         },
     )
 

@@ -6,7 +6,8 @@ first served, so `methods/` sits below the apps that mount it (README, "Architec
 
 A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
 `needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
-A reset host module provides `reset_page(view)`, `offered_method(state, key)`,
+A reset host module provides `reset_page(view)`, `offered_method(state, key)` (whose
+exception for a method that already passed `reset_page` answers),
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
 `method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
 `reset_check_code`, `reset_code_delivery`, `reset_code_more_time`.
@@ -85,7 +86,8 @@ def in_language_of(user):
 
 
 def offered_method(state, key: str):
-    """The method `key` and the policy, when this attempt may still use it; else 404."""
+    """The method `key` and the policy, when this attempt may still use it; else 404. One that
+    already passed in this attempt raises what the host's `reset_page` answers by leading on."""
     return reset_host().offered_method(state, key)
 
 

@@ -1,14 +1,27 @@
 // A sentence true only for a while ("You can ask for a new code in 25 seconds") is taken away
 // once it no longer is, so that the page never says what has stopped being true. Without
-// JavaScript it stays; a button pressed too early then says how long is left.
+// JavaScript it stays; a button pressed too early then says how long is left. The end is a
+// moment on the clock, looked at again when the page is shown from the browser's history or a
+// tab comes back, whose timers may have been held back meanwhile.
 (function () {
-  document.querySelectorAll("[data-true-for]").forEach(function (sentence) {
+  var loaded = Date.now();
+  var sentences = Array.prototype.slice.call(document.querySelectorAll("[data-true-for]"));
+
+  function check() {
+    sentences.forEach(function (sentence) {
+      var seconds = parseInt(sentence.getAttribute("data-true-for"), 10);
+      if (seconds >= 0 && Date.now() >= loaded + seconds * 1000) {
+        sentence.hidden = true;
+      }
+    });
+  }
+
+  sentences.forEach(function (sentence) {
     var seconds = parseInt(sentence.getAttribute("data-true-for"), 10);
-    if (!(seconds >= 0)) {
-      return;
+    if (seconds >= 0) {
+      window.setTimeout(check, seconds * 1000);
     }
-    window.setTimeout(function () {
-      sentence.hidden = true;
-    }, seconds * 1000);
   });
+  window.addEventListener("pageshow", check);
+  document.addEventListener("visibilitychange", check);
 })();

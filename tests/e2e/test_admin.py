@@ -18,7 +18,7 @@ def test_the_user_list_keeps_registration_and_can_reset_in_view(page, make_user)
         make_user(
             f"person-with-a-rather-long-name-{index}", email=f"long.address.{index}@example.org"
         )
-    # Everything the admin's pages ask for is there (the browser's own icon request included).
+    # Everything the admin's pages ask for is there (their icon: tests/site/test_page_icon.py).
     missing = []
     page.on("response", lambda answer: answer.status >= 400 and missing.append(answer.url))
     page.set_viewport_size({"width": 1280, "height": 900})
