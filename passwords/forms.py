@@ -34,28 +34,25 @@ ASKED_FOR = {
 }
 
 
-def _says_only_required(field: forms.Field) -> bool:
-    return str(field.error_messages.get("required")) == str(
-        forms.Field.default_error_messages["required"]
-    )
+# Django's own "This field is required", which every field starts with unless it names its own.
+_GENERIC = forms.Field.default_error_messages["required"]
 
 
 class BoundedPasswordsMixin:
     """Each password field of the form refuses a value longer than the site's maximum
     (passwords.validators.MAX_LENGTH) next to the field, before the value is hashed, judged
     or sent to a directory. No `maxlength` attribute: a browser would cut a pasted password
-    short without saying so."""
+    short without saying so. An empty name or password box is asked for by what it holds
+    (ASKED_FOR), unless the field names its own message."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             # A field with a shorter bound of its own (a temporary access pass) says its own.
             own_bound = getattr(field, "max_length", None)
             if isinstance(field.widget, forms.PasswordInput) and not (
                 own_bound and own_bound <= MAX_LENGTH
             ):
                 field.validators.append(bounded_password)
-        for name, field in self.fields.items():
-            # An empty box is asked for by what it holds, not "This field is required".
-            if name in ASKED_FOR and _says_only_required(field):
+            if name in ASKED_FOR and field.error_messages.get("required") is _GENERIC:
                 field.error_messages["required"] = ASKED_FOR[name]

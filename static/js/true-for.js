@@ -5,23 +5,23 @@
 // tab comes back, whose timers may have been held back meanwhile.
 (function () {
   var loaded = Date.now();
-  var sentences = Array.prototype.slice.call(document.querySelectorAll("[data-true-for]"));
+  var sentences = [];
+  document.querySelectorAll("[data-true-for]").forEach(function (sentence) {
+    var seconds = parseInt(sentence.getAttribute("data-true-for"), 10);
+    if (seconds >= 0) {
+      sentences.push({ sentence: sentence, ends: loaded + seconds * 1000 });
+      window.setTimeout(check, seconds * 1000);
+    }
+  });
 
   function check() {
-    sentences.forEach(function (sentence) {
-      var seconds = parseInt(sentence.getAttribute("data-true-for"), 10);
-      if (seconds >= 0 && Date.now() >= loaded + seconds * 1000) {
-        sentence.hidden = true;
+    sentences.forEach(function (item) {
+      if (Date.now() >= item.ends) {
+        item.sentence.hidden = true;
       }
     });
   }
 
-  sentences.forEach(function (sentence) {
-    var seconds = parseInt(sentence.getAttribute("data-true-for"), 10);
-    if (seconds >= 0) {
-      window.setTimeout(check, seconds * 1000);
-    }
-  });
   window.addEventListener("pageshow", check);
   document.addEventListener("visibilitychange", check);
 })();
