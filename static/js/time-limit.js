@@ -115,6 +115,9 @@
         press.type = "button";
         press.className = "button primary";
         press.textContent = own.textContent;
+        if (own.hasAttribute("aria-label")) {
+          press.setAttribute("aria-label", own.getAttribute("aria-label"));
+        }
         press.addEventListener("click", moreTime);
         return press;
       }

@@ -137,7 +137,7 @@ def test_the_reset_attempt_warns_a_minute_before_it_ends_and_extends_ten_times(
         alert = page.locator(".time-limit-alert")
         alert.get_by_text("Less than a minute is left to finish this reset").wait_for()
         assert alert.get_attribute("role") == "alert"
-        button = alert.get_by_role("button", name="More time")
+        button = alert.get_by_role("button", name="More time for this reset", exact=True)
         assert button.evaluate("el => el === document.activeElement"), round_
         if round_ == 0:
             check_accessibility(page, "wcag-reset-time-warning")
@@ -195,7 +195,7 @@ def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_min
     alert = page.locator(".time-limit-alert")
     alert.get_by_text("Your code stops working in less than a minute").wait_for()
     check_accessibility(page, "wcag-code-time-warning")
-    alert.get_by_role("button", name="More time").click()
+    alert.get_by_role("button", name="More time for this code", exact=True).click()
     alert.get_by_text("Your code works for another 10 minutes.").wait_for()
     # The sentence beside the button counts down with each press.
     assert "another 10 minutes up to 9 times" in notice.inner_text()

@@ -6,6 +6,7 @@ code gets none, and at reset every name gets the same answers (docs/security.md,
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -134,6 +135,16 @@ def test_a_reset_code_given_more_time_still_works_long_after(client, registered,
     assert "more-time" not in page.replace("/passwordreset/more-time/", "")
     response = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
     assert response["Location"] == "/passwordreset/finish/"  # 99 minutes after it was sent
+
+
+def test_the_code_page_names_each_more_time_button_for_what_it_extends(client, registered):
+    """A reset's code page has two: the attempt's 15 minutes and the code's 10. A screen reader
+    listing the page's buttons tells them apart by name, not only by the sentence beside."""
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    page = client.get("/passwordreset/phone/code/").content.decode()
+    buttons = re.findall(r'<button type="submit"[^>]*aria-label="([^"]*)"[^>]*>More time<', page)
+    assert buttons == ["More time for this code", "More time for this reset"]
 
 
 def test_more_time_for_a_reset_code_answers_every_name_alike(registered, clock):
