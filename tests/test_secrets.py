@@ -4,6 +4,7 @@ sessions (their table and the cache) and the cache itself."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -43,6 +44,82 @@ def test_a_whole_registration_leaves_no_secret_in_logs_or_audit(signed_in, caplo
             "kestrel",
             PASSWORD,
             "wrong-password-x",
+        ):
+            assert secret not in text, f"{secret!r} found in {where}"
+
+
+def test_a_whole_reset_leaves_no_secret_in_logs_audit_sessions_or_cache(
+    make_user, policy, settings, caplog
+):
+    """At the portal: a number typed wrong then right, its code, an address and its code, the
+    answers, the new password. None of them, nor the registered number or address, can be read
+    back from the logs, the audit log, the sessions or the cache."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
+    from methods.questions.answers import hash_answer, normalise
+    from tests.support.registering import question_ids
+    from tests.support.resets import start_reset
+
+    caplog.set_level(logging.DEBUG)
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    policy.reset_methods_required = 2
+    policy.save()
+    rita = make_user("rita")
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=rita, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=rita, email="rita.home@example.net", verified_at=now)
+    for pk in question_ids(3):
+        SecurityAnswer.objects.create(
+            user=rita, question_id=pk, answer_hash=hash_answer(normalise("Kestrel Moon"))
+        )
+    new = "violet-harbour-quartz-7"
+
+    def finish(client):
+        done = client.post("/passwordreset/finish/", {"new_password1": new, "new_password2": new})
+        assert done["Location"] == "/passwordreset/done/"
+
+    client = Client()  # the phone, typed wrong then right, and the answers
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400999888", "channel": "sms"})
+    client.post("/passwordreset/phone/code/", {"code": "000000"})
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    phone_code = last_phone_code()
+    client.post("/passwordreset/phone/code/", {"code": phone_code})
+    page = client.get("/passwordreset/questions/").content.decode()
+    asked = re.findall(r'name="answer_(\d+)"', page)
+    client.post("/passwordreset/questions/", {f"answer_{pk}": "Kestrel Moon" for pk in asked})
+    finish(client)
+    client = Client()  # the address and the phone
+    start_reset(client, "rita")
+    client.post("/passwordreset/email/", {"email": "rita.home@example.net"})
+    email_code = last_email_code()
+    client.post("/passwordreset/email/code/", {"code": email_code})
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    new = "amber-gate-lantern-42"
+    finish(client)
+    rita.refresh_from_db()
+    assert rita.check_password(new)
+
+    audit = str(list(Event.objects.values_list("kind", "details", "ip")))
+    assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    haystacks = {"logs": caplog.text, "audit": audit, **sessions_and_cache()}
+    for where, text in haystacks.items():
+        for secret in (
+            phone_code,
+            email_code,
+            "7400123456",
+            "7400999888",
+            "7400 999888",
+            "rita.home",
+            "Kestrel",
+            "kestrel",
+            "violet-harbour-quartz-7",
+            "amber-gate-lantern-42",
+            PASSWORD,
         ):
             assert secret not in text, f"{secret!r} found in {where}"
 

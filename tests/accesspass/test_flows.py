@@ -132,6 +132,32 @@ def test_never_for_the_issuers_own_account(desk, agent):
     assert not AccessPass.objects.exists()
 
 
+def test_the_flow_itself_refuses_the_issuers_own_account(agent):
+    """Not only the page: whatever calls the flow (the command, a later page) is refused."""
+    from accesspass import flows
+
+    with pytest.raises(flows.Refused):
+        flows.request_pass(
+            request=None, user=agent, agent=agent, verification="in_person", note="Me"
+        )
+    assert not AccessPass.objects.exists()
+
+
+def test_a_pass_past_its_time_is_not_spent_even_if_a_sweep_missed_it(desk, user):
+    """The last check, at the sign-in's conditional update: a pass whose time is up is not
+    counted, whether or not the sweep that ends passes has run."""
+    from accesspass import flows
+
+    the_pass(issue(desk, user))
+    item = AccessPass.objects.get(user=user)
+    assert item.ended_at is None
+    after = item.expires_at + datetime.timedelta(seconds=1)
+    assert flows.spend(item, now=after) is False
+    item.refresh_from_db()
+    assert item.uses == 0 and item.digest
+    assert flows.spend(item, now=item.expires_at - datetime.timedelta(seconds=1)) is True
+
+
 def test_how_the_caller_was_verified_is_required(desk, user):
     response = desk.post(f"/helpdesk/pass/users/{user.pk}/", {"verification": "", "note": " "})
     page = response.content.decode()
@@ -163,6 +189,24 @@ def test_a_caller_check_that_passed_in_this_session_can_be_named(desk, user):
     # The check is spent with the pass: the next one needs a new check.
     again = issue(desk, user, verification="caller_check")
     assert "No caller check passed for this person" in again.content.decode()
+
+
+def test_a_caller_check_counts_for_fifteen_minutes(desk, user):
+    """A check from an earlier call cannot be named for a pass: it counts for 15 minutes."""
+    from methods.models import AuthenticationEmail
+
+    AuthenticationEmail.objects.create(
+        user=user, email="alice.home@example.net", verified_at=timezone.now()
+    )
+    desk.post(f"/helpdesk/users/{user.pk}/verify/", {"method": "email"})
+    desk.post(f"/helpdesk/users/{user.pk}/verify/code/", {"code": last_email_code()})
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=15), tick=False):
+        response = issue(desk, user, verification="caller_check")
+    assert "No caller check passed for this person" in response.content.decode()
+    assert not AccessPass.objects.exists()
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=14), tick=False):
+        the_pass(issue(desk, user, verification="caller_check", note="Read back the code"))
+    assert AccessPass.objects.get(user=user).verification == "caller_check"
 
 
 def test_a_new_pass_replaces_the_old_one(desk, user):

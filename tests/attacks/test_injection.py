@@ -93,3 +93,37 @@ def test_production_settings_make_the_language_cookie_secure():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "True"
+
+
+MARKUP = '<b id="planted">Your pet?</b><a href="https://evil.example/">sign in here</a>'
+
+
+def test_a_question_written_as_markup_is_shown_as_text(make_user, policy, settings):
+    """An administrator's question reaches the public reset portal and everyone's setup page:
+    its words are shown as they were typed, never read as markup (a planted link or form)."""
+    from methods.models import AuthenticationPhone, SecurityAnswer, SecurityQuestion
+    from methods.questions.answers import hash_answer, normalise
+    from tests.support.people import sign_in
+    from tests.support.resets import start_reset
+
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    policy.set_option("questions", "reset_count", 3)  # all three asked: the planted one too
+    policy.save()
+    planted = SecurityQuestion.objects.create(text=MARKUP)
+    others = list(SecurityQuestion.objects.filter(active=True).exclude(pk=planted.pk)[:2])
+    rita = make_user("rita")
+    AuthenticationPhone.objects.create(user=rita, number="+447400123456")
+    for question in [planted, *others]:
+        SecurityAnswer.objects.create(
+            user=rita, question=question, answer_hash=hash_answer(normalise("answer"))
+        )
+    escaped = "&lt;b id=&quot;planted&quot;&gt;Your pet?&lt;/b&gt;"
+    reset = Client()
+    start_reset(reset, "rita")
+    page = reset.get("/passwordreset/questions/").content.decode()
+    assert escaped in page and 'id="planted"' not in page and 'evil.example/"' not in page
+    own = Client()
+    assert sign_in(own, "rita").status_code == 302
+    page = own.get("/ssprsetup/questions/").content.decode()
+    assert 'id="planted"' not in page and 'href="https://evil.example/"' not in page
+    assert escaped in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from passwordreset.views import NOT_VERIFIED
@@ -84,3 +84,43 @@ def test_question_sets_are_stable_for_accounts_without_questions(accounts):
     for username in ("ghost", "fresh"):
         first, second = asked(username), asked(username)
         assert first == second and len(first) == 3
+
+
+def test_answers_cost_the_same_hashing_for_every_kind_of_account(accounts, monkeypatch):
+    """Each answer is checked against a stored hash or a stand-in (docs/security.md §12): the
+    hasher does the same work for a name with questions as for any other, so the time taken
+    does not tell them apart. Counted, not timed: the tests' hasher is too quick to time."""
+    import argon2
+
+    from methods.models import SecurityAnswer, SecurityQuestion
+    from methods.questions.answers import hash_answer, normalise
+
+    for question in SecurityQuestion.objects.filter(active=True)[:3]:
+        SecurityAnswer.objects.create(
+            user=User.objects.get(username="rita"),
+            question=question,
+            answer_hash=hash_answer(normalise("the answer")),
+        )
+    work = []
+    for name in ("verify", "hash"):
+        original = getattr(argon2.PasswordHasher, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            work.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(argon2.PasswordHasher, name, counted)
+    from methods.questions.reset import dummy_hash
+
+    dummy_hash()  # made once per process, before any person's answers
+    counts = {}
+    for username in accounts:
+        client = Client()
+        start_reset(client, username)
+        page = client.get("/passwordreset/questions/").content.decode()
+        asked = re.findall(r'name="answer_(\d+)"', page)
+        work.clear()
+        client.post("/passwordreset/questions/", {f"answer_{pk}": "wrong" for pk in asked})
+        counts[username] = (len(asked), list(work))
+    assert counts["rita"] == (3, ["verify"] * 3)
+    assert all(count == counts["rita"] for count in counts.values()), counts

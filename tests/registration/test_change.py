@@ -185,3 +185,18 @@ def test_removing_a_phone_forgets_the_number_being_verified(signed_in, user):
     assert not AuthenticationPhone.objects.filter(user=user).exists()
     assert signed_in.get("/ssprsetup/phone/send/")["Location"] == "/ssprsetup/phone/"
     assert signed_in.get("/ssprsetup/phone/verify/")["Location"] == "/ssprsetup/phone/"
+
+
+def test_the_password_check_gives_the_session_a_new_key(signed_in):
+    """The check opens a window for changes (docs/security.md §23): a key planted or read
+    before it is worth nothing after it."""
+    before = signed_in.session.session_key
+    with later():
+        response = signed_in.post("/ssprsetup/confirm-password/", {"password": PASSWORD})
+    assert response["Location"] == "/ssprsetup/"
+    assert signed_in.session.session_key != before
+    with later():  # the old key opens nothing, the new one the window
+        stale = signed_in.__class__()
+        stale.cookies["sessionid"] = before
+        assert stale.get("/ssprsetup/phone/")["Location"].startswith("/ssprsetup/signin/")
+        assert signed_in.get("/ssprsetup/phone/").status_code == 200

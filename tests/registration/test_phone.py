@@ -454,3 +454,17 @@ def test_a_refused_send_keeps_the_pages_hint_and_ties_a_refused_number_to_its_fi
     number = re.search(r"<input[^>]*name=\"number\"[^>]*>", page).group(0)
     assert 'aria-invalid="true"' in number and "id_number_error" in number
     assert len(phone_outbox) == 1
+
+
+def test_verifying_the_number_gives_the_session_a_new_key(signed_in, user, phone_outbox):
+    """A method added is a step passed (docs/security.md §23): the key before it no longer
+    opens the person's pages."""
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    before = signed_in.session.session_key
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": last_phone_code()})
+    assert response["Location"] == "/ssprsetup/"
+    assert AuthenticationPhone.objects.get(user=user).verified_at is not None
+    assert signed_in.session.session_key != before
+    stale = Client()
+    stale.cookies["sessionid"] = before
+    assert stale.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
