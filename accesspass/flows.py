@@ -24,11 +24,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
+from directory.accounts import AccountMissing, DirectoryRefused, DirectoryUnavailable, accounts
 from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
@@ -113,6 +115,22 @@ def expire_due(now=None) -> int:
     return ended
 
 
+TURNED_OFF = _lazy(
+    "This account is turned off, so a pass could not be used to sign in. Nothing was issued; "
+    "the account must be turned on again first."
+)
+
+
+def turned_off(user) -> bool:
+    """Whether the account store has the account turned off (docs/security.md §70): a pass
+    would never sign it in (accesspass.backends). Unknown when the directory cannot be read:
+    then the sign-in's own check still holds."""
+    try:
+        return bool(accounts().status(user).disabled)
+    except (DirectoryUnavailable, DirectoryRefused, AccountMissing):
+        return False
+
+
 def request_pass(
     *,
     request,
@@ -129,6 +147,8 @@ def request_pass(
     (`approved_by` given here counts as that approval: the command's --approved-by)."""
     if agent is not None and agent.pk == user.pk:
         raise Refused(_("Nobody can issue a temporary access pass for their own account."))
+    if turned_off(user):
+        raise Refused(TURNED_OFF)
     two_people = needs_two_people(user)
     if approved_by is not None:
         if not may_approve(approved_by):

@@ -140,6 +140,7 @@ def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> H
         "two_people": flows.needs_two_people(subject),
         "policy": policy,
         "current": flows.open_pass(subject),
+        "turned_off": flows.TURNED_OFF if flows.turned_off(subject) else None,
     }
     if context["own"]:
         _release_form(request, token)

@@ -74,6 +74,12 @@ class AccountMissing(Exception):
     """The directory has no such person in scope any more; nothing was changed."""
 
 
+class AccountDisabled(Exception):
+    """The account is turned off (in the directory, or here): self-service neither sets its
+    password nor clears its lock, which would turn it back on (docs/security.md §70); nothing
+    was changed."""
+
+
 class DirectoryRefused(Exception):
     """The directory answered but would not do what was asked (a right the service account
     lacks, for instance); nothing was changed. `operation` and `error` name what and why, for
@@ -105,6 +111,10 @@ ACCOUNT_GONE = _("This account cannot be changed here. Nothing was changed; cont
 REFUSED_BY_DIRECTORY = _(
     "The account directory refused to make this change, so nothing was changed. Your helpdesk "
     "has been told what happened; contact them to finish it."
+)
+ACCOUNT_DISABLED = _(
+    "This account is turned off, so its password cannot be reset or its lock cleared here. "
+    "Nothing was changed; contact your helpdesk."
 )
 DIRECTORY_DOWN = _(
     "The account directory cannot be reached just now, so nothing was changed. Try again in a "
@@ -145,6 +155,8 @@ class DjangoAccounts:
     kind = "none"
 
     def set_password(self, user, password: str) -> None:
+        if not user.is_active:
+            raise AccountDisabled(user.get_username())
         user.set_password(password)
         user.save(update_fields=["password"])
 
@@ -156,6 +168,8 @@ class DjangoAccounts:
     def unlock(self, user) -> None:
         from .lockout import username_key
 
+        if not user.is_active:
+            raise AccountDisabled(user.get_username())
         axes_reset(username=username_key(user.get_username()))
 
     def status(self, user) -> AccountStatus:

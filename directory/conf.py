@@ -126,6 +126,8 @@ class DirectoryConfig:
         names.append(self.attr_username)
         if self.is_ad:
             names += ["userAccountControl", "adminCount"]
+        else:
+            names.append("pwdAccountLockedTime")  # whether the account is turned off
         return names
 
 

@@ -27,6 +27,7 @@ from ldap.filter import escape_filter_chars
 from sspr_site.metrics import observe_directory
 
 from .accounts import (
+    AccountDisabled,
     AccountMissing,
     AccountStatus,
     DirectoryRefused,
@@ -317,16 +318,26 @@ class DirectoryAccounts:
 
     def set_password(self, user, password: str) -> None:
         with self.service("reset") as conn:
-            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
+            dn = self._entry_to_change(conn, user)
             self._reset(conn, dn, password)
         _end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
 
     def unlock(self, user) -> None:
         with self.service("unlock") as conn:
-            dn, _attrs = self.find(conn, user.get_username(), NO_ATTRIBUTES)
+            dn = self._entry_to_change(conn, user)
             self._unlock(conn, dn)
         logger.info("directory unlock user=%s", user.pk)
+
+    def _entry_to_change(self, conn, user) -> str:
+        """The person's entry, unless the directory has turned the account off: a reset or an
+        unlock would then turn it back on (OpenLDAP's administrator lock is the same attribute
+        as its lockout), or set a password nobody may use (docs/security.md §70)."""
+        dn, attrs = self.find(conn, user.get_username(), self.status_attributes)
+        if self._status(attrs).disabled:
+            logger.info("directory change refused user=%s reason=disabled", user.pk)
+            raise AccountDisabled(user.get_username())
+        return dn
 
     def change_password(self, user, current: str, new: str) -> None:
         """As the person: their own bind, so history and minimum age apply too. The current
@@ -416,6 +427,11 @@ class DirectoryAccounts:
             return self._rules(conn, user)
 
 
+# The password policy overlay's convention for "locked by an administrator, for good": the
+# account is turned off, not locked out.
+ADMINISTRATOR_LOCK = "000001010000Z"
+
+
 class OpenLDAPAccounts(DirectoryAccounts):
     kind = "openldap"
     status_attributes = ["pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdPolicySubentry"]
@@ -458,7 +474,12 @@ class OpenLDAPAccounts(DirectoryAccounts):
     def _unlock(self, conn, dn: str, also=()) -> None:
         names = ["pwdAccountLockedTime", "pwdFailureTime", *also]
         found = conn.search_ext_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", attrlist=names)
-        present = [name for name in names if found and found[0][1].get(name)]
+        attrs = found[0][1] if found and found[0][0] else {}
+        present = [name for name in names if attrs.get(name)]
+        if text(attrs, "pwdAccountLockedTime") == ADMINISTRATOR_LOCK:
+            # Turned off since it was read (_entry_to_change): the lockout's leftovers go,
+            # the administrator's lock stays.
+            present.remove("pwdAccountLockedTime")
         if present:
             conn.modify_ext_s(
                 dn, [(ldap.MOD_DELETE, name, None) for name in present], serverctrls=[RELAX_RULES]
@@ -485,8 +506,7 @@ class OpenLDAPAccounts(DirectoryAccounts):
         locked_at = text(attrs, "pwdAccountLockedTime")
         return AccountStatus(
             locked=bool(locked_at),
-            # The overlay's convention for "locked by an administrator, for good".
-            disabled=locked_at == "000001010000Z",
+            disabled=locked_at == ADMINISTRATOR_LOCK,
             password_set_at=_generalized_time(text(attrs, "pwdChangedTime")),
             must_change=text(attrs, "pwdReset").upper() == "TRUE",
         )

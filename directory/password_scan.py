@@ -16,7 +16,7 @@ import ldap
 from django.utils import timezone
 
 from .accounts import accounts, config
-from .ldap_accounts import _generalized_time, filetime, text
+from .ldap_accounts import ADMINISTRATOR_LOCK, _generalized_time, filetime, text
 from .password_life import Life
 from .sync import _group_members, _pages, _person_filter
 
@@ -86,7 +86,7 @@ def _common(attrs: dict, username: str, conf) -> dict:
 
 def _openldap_life(conn, attrs: dict, username: str, conf, max_ages: dict) -> Life | None:
     locked_at = text(attrs, "pwdAccountLockedTime")
-    if locked_at == "000001010000Z":
+    if locked_at == ADMINISTRATOR_LOCK:
         return None  # locked by an administrator for good: the account is disabled
     policy_dn = text(attrs, "pwdPolicySubentry") or conf.password_policy_dn
     if policy_dn.lower() not in max_ages:

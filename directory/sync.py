@@ -34,6 +34,7 @@ from registration.models import Registration
 from . import mirror
 from .accounts import accounts, config
 from .conf import DirectoryConfig
+from .ldap_accounts import ADMINISTRATOR_LOCK
 from .models import DirectoryAccount, PasswordScan
 
 logger = logging.getLogger("sspr.directory")
@@ -161,6 +162,13 @@ def _username(attrs: dict, conf: DirectoryConfig) -> str:
     return mirror.first(attrs, conf.attr_username).lower()[:150]
 
 
+def _disabled(attrs: dict, conf: DirectoryConfig) -> bool:
+    """Turned off in the directory: the domain's flag, or OpenLDAP's administrator lock."""
+    if conf.is_ad:
+        return bool(int(mirror.first(attrs, "userAccountControl") or 0) & 2)
+    return mirror.first(attrs, "pwdAccountLockedTime") == ADMINISTRATOR_LOCK
+
+
 def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
     """Compare one page with the mirror in one query; write only what differs (new people in
     bulk inserts). The mirror is read as plain values, not a model object per person."""
@@ -194,9 +202,8 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
         privileged = _privileged(dn, attrs, conf, staff)
         if privileged is not None:
             wanted["is_staff"] = privileged
-        # A disabled domain account is mirrored inactive: nobody can reset it here.
-        disabled = conf.is_ad and int(mirror.first(attrs, "userAccountControl") or 0) & 2
-        wanted["is_active"] = not disabled
+        # A disabled account is mirrored inactive: nobody can reset it here.
+        wanted["is_active"] = not _disabled(attrs, conf)
         office = mirror.office_number(mirror.first(attrs, conf.attr_office_phone))
         row = existing.get(username)
         if row is None:

@@ -505,6 +505,18 @@ def method_passed(request: HttpRequest, state: ResetState, user, kind: str) -> N
     lifecycle.used(request=request, user=user, method=method_for_kind(kind))
 
 
+def refused_disabled(request: HttpRequest, state: ResetState, user) -> None:
+    """The account store would not reset or unlock a turned-off account (docs/security.md
+    §70): recorded for the helpdesk, nothing changed."""
+    record(
+        EventKind.RESET_REFUSED,
+        request=request,
+        subject=user,
+        attempt=state.attempt,
+        reason="account_disabled",
+    )
+
+
 def reset_already_made(state: ResetState, user) -> bool:
     """Whether this attempt's reset (or unlock) was already made: a request sent again after
     its first try completed but its answer never came back (a host that stopped in between,

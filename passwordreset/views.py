@@ -20,8 +20,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from directory.accounts import (
+    ACCOUNT_DISABLED,
     ACCOUNT_GONE,
     REFUSED_BY_DIRECTORY,
+    AccountDisabled,
     AccountMissing,
     DirectoryRefused,
     DirectoryUnavailable,
@@ -319,10 +321,13 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         # refuses now: not made twice, and the done page says the first change holds. A
         # password the form takes goes to the flow, which checks the same under the lock.
         return _done(request, state, made_before=True)
-    status = 200
+    status, disabled = 200, False
     if done:
         try:
             made = flows.reset_finish(request=request, state=state, user=user, password=password)
+        except AccountDisabled:
+            flows.refused_disabled(request, state, user)
+            disabled, status = True, 409
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except DirectoryUnavailable:
@@ -337,12 +342,15 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         else:
             return _done(request, state, made_before=not made)
     rules, account_status = [], None
-    # Only now, after the person proved who they are, is the account read.
-    if state.action == Action.RESET:
-        rules = password_rules(user)
-    else:
+    # Only now, after the person proved who they are, is the account read: for an unlock,
+    # and in the directory, where an account may be turned off that the site's copy still
+    # calls active (the site's own inactive accounts never reach this step).
+    if state.action != Action.RESET or accounts().kind != "none":
         with suppress(DirectoryUnavailable, DirectoryRefused, AccountMissing):
             account_status = accounts().status(user)
+    disabled = disabled or bool(account_status and account_status.disabled)
+    if state.action == Action.RESET and not disabled:
+        rules = password_rules(user)
     return render(
         request,
         "passwordreset/finish.html",
@@ -353,6 +361,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             "account": user.get_username(),
             "rules": rules,
             "account_status": account_status,
+            "disabled": ACCOUNT_DISABLED if disabled else None,
         },
         status=status,
     )

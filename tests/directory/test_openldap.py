@@ -498,3 +498,93 @@ def test_a_change_after_leaving_the_directory_is_explained(slapd, directory):
     response = change(client, ADA_PASSWORD, NEW_PASSWORD)
     assert response.status_code == 200
     assert "cannot be changed here. Nothing was changed" in response.content.decode()
+
+
+# --- An account the directory turned off ------------------------------------------------------
+
+
+def turn_off(slapd, uid: str = "ada") -> None:
+    """OpenLDAP's administrator lock: the same attribute as the lockout, a fixed value."""
+    import ldap
+
+    from directory.ldap_accounts import RELAX_RULES
+
+    conn = slapd.connect()
+    try:
+        conn.modify_ext_s(
+            f"uid={uid},ou=people,dc=example,dc=org",
+            [(ldap.MOD_REPLACE, "pwdAccountLockedTime", [b"000001010000Z"])],
+            serverctrls=[RELAX_RULES],
+        )
+    finally:
+        conn.unbind_s()
+
+
+@pytest.mark.parametrize("action", ["unlock", "reset"])
+def test_a_turned_off_account_is_neither_unlocked_nor_reset(client, slapd, directory, action):
+    """Clearing OpenLDAP's lock would turn the account back on (docs/security.md §70): after
+    the proof the page says the account is turned off and offers nothing; a form sent anyway
+    changes nothing in the directory, and no notice says otherwise."""
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    turn_off(slapd)
+    assert not binds(slapd, "ada", ADA_PASSWORD)
+    response = start_reset(client, "ada", action=action)
+    assert response.status_code == 302
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    import re
+
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    client.post("/passwordreset/email/code/", {"code": code})
+    mail.outbox.clear()
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "This account is turned off" in page
+    assert "Unlock my account" not in page and "Set the new password" not in page
+    sent = (
+        set_new(client, NEW_PASSWORD)
+        if action == "reset"
+        else client.post("/passwordreset/finish/")
+    )
+    assert sent.status_code == 409
+    assert "its password cannot be reset or its lock cleared here" in sent.content.decode()
+    assert entry(slapd, "ada", "pwdAccountLockedTime") == {
+        "pwdAccountLockedTime": ["000001010000Z"]
+    }
+    assert not binds(slapd, "ada", ADA_PASSWORD) and not binds(slapd, "ada", NEW_PASSWORD)
+    assert not Event.objects.filter(
+        kind__in=[EventKind.PASSWORD_RESET, EventKind.ACCOUNT_UNLOCKED]
+    ).exists()
+    refused = Event.objects.get(kind=EventKind.RESET_REFUSED)
+    assert refused.details["reason"] == "account_disabled"
+    assert mail.outbox == []
+
+
+def test_the_helpdesk_is_told_a_turned_off_account_cannot_reset_or_get_a_pass(
+    slapd, directory, helpdesk_client
+):
+    from accesspass.models import AccessPass
+    from tests.support.access_passes import issue
+
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    ada = registered()
+    turn_off(slapd)
+    page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+    assert "Can reset</dt><dd>No — the account is turned off" in page
+    assert "The person cannot unlock it: the account is turned off." in page
+    assert "the person can unlock it" not in page
+    page = helpdesk_client.get(f"/helpdesk/pass/users/{ada.pk}/").content.decode()
+    assert "This account is turned off, so a pass could not be used" in page
+    assert 'name="verification"' not in page
+    response = issue(helpdesk_client, ada)
+    assert "This account is turned off" in response.content.decode()
+    assert not AccessPass.objects.exists()
+
+
+def test_the_mirror_marks_a_turned_off_account_inactive(slapd, directory):
+    from django.core.management import call_command
+
+    turn_off(slapd)
+    call_command("sync_directory", verbosity=0)
+    people = get_user_model().objects.in_bulk(["ada", "grace"], field_name="username")
+    assert people["ada"].is_active is False
+    assert people["grace"].is_active is True
