@@ -10,12 +10,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from methods import cooling, proof
 from registration import session as registration_session
 
 from .flows import expire_due
+from .models import AccessPass
 
 SESSION_KEY = "sspr_access_pass"
 # What a pass session may open besides the pages below /ssprsetup/.
@@ -30,6 +32,13 @@ def mark(request, item) -> None:
     proof.mark_proved(request)
     # The helpdesk checked the person before the pass: what they add does not cool off.
     cooling.never_in_this_session(request)
+
+
+def pass_id(request) -> int | None:
+    marker = request.session.get(SESSION_KEY)
+    if isinstance(marker, dict) and isinstance(marker.get("id"), int):
+        return marker["id"]
+    return None
 
 
 def until(request) -> int | None:
@@ -56,6 +65,17 @@ class AccessPassSessionMiddleware:
             messages.info(
                 request,
                 _("Your temporary access pass has expired, so you were signed out."),
+            )
+            return redirect("accesspass:signin")
+        if not AccessPass.objects.filter(
+            pk=pass_id(request) or 0, ended_at__isnull=True, expires_at__gt=timezone.now()
+        ).exists():
+            # Ended before its time: replaced by a new one (an agent who issued it for the
+            # wrong person issues another), or ended by the helpdesk. Its sessions end with it.
+            logout(request)
+            messages.info(
+                request,
+                _("Your temporary access pass was ended, so you were signed out."),
             )
             return redirect("accesspass:signin")
         checked = request.session.get(registration_session.PASSWORD_CHECKED_AT)

@@ -323,6 +323,28 @@ def test_a_session_made_with_a_pass_ends_when_the_pass_does(desk, user):
     assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_EXPIRED).count() == 1
 
 
+def test_a_pass_session_ends_when_a_new_pass_replaces_its_pass(desk, user):
+    """An agent who issued a pass for the wrong person issues the right one: the first pass's
+    session is signed out at its next request and sets no password, changes nothing."""
+    first = the_pass(issue(desk, user))
+    person = Client()
+    use_pass(person, "alice", first)
+    assert person.get("/ssprsetup/pass/welcome/").status_code == 200
+    the_pass(issue(desk, user))
+    response = person.post(
+        "/ssprsetup/pass/password/",
+        {"new_password1": "violet-harbour-quartz-7", "new_password2": "violet-harbour-quartz-7"},
+        follow=True,
+    )
+    assert response.redirect_chain[0] == ("/ssprsetup/pass/", 302)
+    assert "Your temporary access pass was ended, so you were signed out." in (
+        response.content.decode()
+    )
+    user.refresh_from_db()
+    assert not user.check_password("violet-harbour-quartz-7")
+    assert person.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+
+
 def test_a_pass_session_still_open_past_the_pass_is_signed_out(desk, user):
     """Where the session outlived its expiry (a store that keeps it), the middleware ends it."""
     person = Client()
