@@ -280,6 +280,17 @@ class PrepopulateForm(forms.ModelForm):
             # The same value typed another way: nothing changes, its verification stays.
             cleaned[self.field_name] = stored
             self.changed_data.remove(self.field_name)
+        if self.field_name in self.changed_data and self.instance.pk and self.instance.verified_at:
+            # As the contact import: a value the user verified is never replaced from here,
+            # where no proof, notice or "That wasn't me" link would go with it.
+            self.add_error(
+                self.field_name,
+                _(
+                    "The user verified this value, so it cannot be replaced here. The user can "
+                    "change it on their security info page."
+                ),
+            )
+            return cleaned
         if self.field_name in self.changed_data and not cleaned.get("user_agreed"):
             self.add_error(
                 "user_agreed",

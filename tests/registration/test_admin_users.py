@@ -203,9 +203,10 @@ def _user_page(user, *, phone=None, email=None) -> dict[str, str]:
     return data
 
 
-def test_the_same_verified_value_typed_another_way_stays_verified(admin_client, make_user):
+def test_a_verified_value_is_never_replaced_from_the_admin(admin_client, make_user):
     """A verified number typed in its national form, or an address in other capitals, is the
-    same value: nothing changes and nothing is logged as prepopulated."""
+    same value: nothing changes and nothing is logged as prepopulated. Another value is
+    refused."""
     user = make_user("carol", password=None)
     verified = timezone.now()
     phone = AuthenticationPhone.objects.create(
@@ -237,15 +238,23 @@ def test_the_same_verified_value_typed_another_way_stays_verified(admin_client, 
         data.pop(key)
     assert admin_client.post(url, data).status_code == 302
 
-    # Another number is a change: it waits for the user's code again.
+    # Another number or address is refused beside its field, as the contact import keeps a
+    # verified value: no proof, notice or "That wasn't me" link would go with it from here.
     data |= {
         "authentication_phone-0-number": "07911 123457",
         "authentication_phone-0-user_agreed": "on",
+        "authentication_email-0-email": "attacker@example.com",
+        "authentication_email-0-user_agreed": "on",
     }
-    assert admin_client.post(url, data).status_code == 302
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("The user verified this value, so it cannot be replaced here.") == 2
     phone.refresh_from_db()
-    assert str(phone.number) == "+447911123457" and phone.verified_at is None
-    assert Event.objects.filter(kind=EventKind.METHOD_PREPOPULATED).count() == 1
+    email.refresh_from_db()
+    assert str(phone.number) == "+447911123456" and phone.verified_at == verified
+    assert email.email == "carol.home@example.net" and email.verified_at == verified
+    assert not Event.objects.filter(kind=EventKind.METHOD_PREPOPULATED).exists()
 
 
 def test_confirming_an_old_impact_page_after_another_change_saves_nothing(admin_client, population):
