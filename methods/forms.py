@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 from django import forms
 from django.utils.html import format_html_join
@@ -42,7 +43,13 @@ def _options_html(choices: tuple[tuple[str, str], ...], chosen: str | None) -> s
     )
 
 
-CODE_DIGITS = re.compile(r"^\d{6}$")
+CODE_DIGITS = re.compile(r"^[0-9]{6}$")
+
+
+def ascii_digits(text: str) -> str:
+    """Digits of any script (full-width, Arabic-Indic…) as the code's own 0-9, as a phone's
+    keyboard in another language may type them."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 class CodeForm(forms.Form):
@@ -66,7 +73,7 @@ class CodeForm(forms.Form):
     )
 
     def clean_code(self):
-        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        code = ascii_digits(re.sub(r"[\s-]", "", self.cleaned_data["code"]))
         if not CODE_DIGITS.match(code):
             raise forms.ValidationError(_("Enter the 6 digits of the code."), code="format")
         return code

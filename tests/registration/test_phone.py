@@ -468,3 +468,16 @@ def test_verifying_the_number_gives_the_session_a_new_key(signed_in, user, phone
     stale = Client()
     stale.cookies["sessionid"] = before
     assert stale.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+
+
+@pytest.mark.parametrize("script", ["fullwidth", "arabic-indic"])
+def test_a_code_typed_in_another_scripts_digits_verifies(signed_in, user, phone_outbox, script):
+    """A phone's keyboard in Japanese or Arabic may type the code's digits in its own script:
+    they are the same digits, not a wrong code that uses up a try."""
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = last_phone_code()
+    zero = {"fullwidth": 0xFF10, "arabic-indic": 0x0660}[script]
+    typed = "".join(chr(zero + int(digit)) for digit in code)
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": typed})
+    assert response["Location"] == "/ssprsetup/"
+    assert AuthenticationPhone.objects.get(user=user).verified_at is not None

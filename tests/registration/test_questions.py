@@ -61,6 +61,7 @@ def _errors(response, field):
         ({"answer_2": "  blue WHALE "}, "answer_2", "different answer to each question"),
         ({"answer_1": "ab"}, "answer_1", "between 3 and 40 characters"),
         ({"answer_1": "   a        "}, "answer_1", "between 3 and 40 characters"),
+        ({"answer_1": "\u200b\u200b\u200b\u200b"}, "answer_1", "between 3 and 40 characters"),
         ({"answer_1": "x" * 41}, "answer_1", "at most 40 characters"),
         ({"answer_1": "x" * 5000}, "answer_1", "at most 40 characters"),
         ({"answer_1": "ALICE"}, "answer_1", "cannot be your username or email"),

@@ -16,6 +16,8 @@ from methods.questions.answers import answer_matches, hash_answer, normalise
         ("Straße", "strasse"),  # case-folding, not just lower-casing
         ("ｆｕｌｌ　ｗｉｄｔｈ", "full width"),  # NFKC
         ("tab\tand\nnewline", "tab and newline"),
+        ("\u200bblue\u200d whale\u200e", "blue whale"),  # characters that show nothing
+        ("\u200b\u200b\u200b\u200b", ""),  # is no answer at all
     ],
 )
 def test_answers_are_normalised(typed, stored):
