@@ -210,7 +210,7 @@ def notify_method_changed(
             ChangeAction.ADDED: translation.gettext("added"),
             ChangeAction.REPLACED: translation.gettext("changed"),
             ChangeAction.REMOVED: translation.gettext("removed"),
-        }.get(getattr(change, "action", ""), action)
+        }.get(getattr(change, "action", None) or action, action)
         subject = render_to_string("methods/messages/method_changed_subject.txt", context).strip()
         body = render_to_string("methods/messages/method_changed.txt", context)
         language = translation.get_language() or settings.LANGUAGE_CODE

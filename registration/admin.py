@@ -23,7 +23,9 @@ from audit.models import EventKind
 from directory.accounts import accounts
 from directory.models import DirectoryAccount
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
-from methods.masking import mask_email
+from methods import lifecycle
+from methods.masking import mask_email, mask_phone
+from methods.models import ChangeAction, OfficePhone
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
@@ -328,6 +330,8 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if formset.model is OfficePhone:
+            _office_phone_saved(request, form.instance, formset)
         for inline_form in formset.forms:
             if getattr(inline_form, "prepopulated_now", False):
                 record(
@@ -336,6 +340,40 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
                     subject=form.instance,
                     method=str(inline_form.instance.kind),
                 )
+
+
+def _office_phone_saved(request, user, formset) -> None:
+    """The office phone counts for a reset on its own: an administrator's change to it is
+    recorded and the person is told at their addresses, as for a method they change
+    themselves (the notice names the phone masked, and says to call the helpdesk if the change
+    was not expected)."""
+    method = REGISTRY["office"]
+    done = [(ChangeAction.ADDED, phone) for phone in formset.new_objects]
+    done += [
+        (ChangeAction.REPLACED, phone)
+        for phone, fields in formset.changed_objects
+        if "number" in fields
+    ]
+    done += [(ChangeAction.REMOVED, phone) for phone in formset.deleted_objects]
+    policy = Policy.load()
+    for action, phone in done:
+        record(
+            EVENT_OF_ACTION[action],
+            request=request,
+            subject=user,
+            method=str(method.kind),
+            by="administrator",
+        )
+        lifecycle.notify_method_changed(
+            user=user, method=method, action=action, policy=policy, masked=mask_phone(phone.number)
+        )
+
+
+EVENT_OF_ACTION = {
+    ChangeAction.ADDED: EventKind.METHOD_VERIFIED,
+    ChangeAction.REPLACED: EventKind.METHOD_CHANGED,
+    ChangeAction.REMOVED: EventKind.METHOD_REMOVED,
+}
 
 
 if admin.site.is_registered(User):

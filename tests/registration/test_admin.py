@@ -3,7 +3,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core import mail
 
+from audit.models import Event, EventKind
 from methods.models import OfficePhone, SecurityQuestion
 from policy.models import Policy
 
@@ -199,6 +201,31 @@ def test_office_phone_is_set_in_the_user_admin(admin_client, user):
         "authentication_email-MIN_NUM_FORMS": "0",
         "authentication_email-MAX_NUM_FORMS": "1",
     }
+    mail.outbox.clear()
     response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
-    assert str(OfficePhone.objects.get(user=user).number) == "+442071838750"
+    phone = OfficePhone.objects.get(user=user)
+    assert str(phone.number) == "+442071838750"
+    # It counts for a reset on its own: recorded, and the person told (masked).
+    data |= {
+        "office_phone-INITIAL_FORMS": "1",
+        "office_phone-0-id": str(phone.pk),
+        "office_phone-0-number": "+442071838751",
+    }
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    data |= {"office_phone-0-DELETE": "on"}
+    assert admin_client.post(f"/admin/auth/user/{user.pk}/change/", data).status_code == 302
+    assert not OfficePhone.objects.filter(user=user).exists()
+    events = Event.objects.filter(subject=user, details__method="office_phone").order_by("pk")
+    assert [(e.kind, e.actor.username) for e in events] == [
+        (EventKind.METHOD_VERIFIED, "root"),
+        (EventKind.METHOD_CHANGED, "root"),
+        (EventKind.METHOD_REMOVED, "root"),
+    ]
+    bodies = [message.body for message in mail.outbox if message.to == [user.email]]
+    assert len(bodies) == 3
+    assert "Office phone: added (+44 ••••••••50)" in bodies[0]
+    assert "Office phone: changed (+44 ••••••••51)" in bodies[1]
+    assert "Office phone: removed" in bodies[2]
+    assert not any("7183" in body for body in bodies)
