@@ -18,7 +18,10 @@ class StartForm(forms.Form):
         label=_("Username"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
-        error_messages={"required": ASKED_FOR["username"]},
+        error_messages={
+            "required": ASKED_FOR["username"],
+            "max_length": _("A username has at most %(limit_value)d characters."),
+        },
     )
     altcha = forms.CharField(required=False, widget=forms.HiddenInput)
 

@@ -135,7 +135,18 @@ def start(request: HttpRequest) -> HttpResponse:
             status = 503
         else:
             result = flows.reset_begin(request=request, username=form.cleaned_data["username"])
-            if isinstance(result, flows.StartRefusal):
+            if result is flows.StartRefusal.ADDRESS_LIMITED:
+                # Counted for the network, whatever name was typed: an hour, and the helpdesk
+                # cannot lift it.
+                form.add_error(
+                    None,
+                    _(
+                        "Too many password resets were started from your network in the last "
+                        "hour. For your protection, try again in an hour."
+                    ),
+                )
+                status = 429
+            elif isinstance(result, flows.StartRefusal):
                 form.add_error(
                     None,
                     _(

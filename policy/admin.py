@@ -9,6 +9,7 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -63,6 +64,18 @@ class PolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A number's box states the model's own range (a positive field's form box would
+        # otherwise say "0 or more" for a value whose least is 1, then refuse 0).
+        for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField):
+                for validator in Policy._meta.get_field(name).validators:
+                    if isinstance(validator, MinValueValidator):
+                        field.min_value = validator.limit_value
+                        field.widget.attrs["min"] = validator.limit_value
+                        field.validators = [
+                            *(v for v in field.validators if not isinstance(v, MinValueValidator)),
+                            validator,
+                        ]
         self.fields.update(method_fields())
         for method in REGISTRY.values():
             for name, value in self.instance.options_of(method).items():

@@ -105,3 +105,18 @@ def test_a_lifetime_outside_ten_minutes_to_eight_hours_is_refused(make_user, min
 def test_nothing_named_is_an_error():
     with pytest.raises(CommandError):
         run()
+
+
+def test_a_lifetime_typed_wrong_at_the_command_line_is_one_line_not_a_traceback():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "issue_access_pass", "nia", "--lifetime", "abc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "--lifetime must be a number of minutes from 10 to 480." in done.stderr

@@ -587,3 +587,13 @@ def test_two_finishes_of_one_attempt_at_once_change_the_password_once(client, re
     registered.refresh_from_db()
     assert registered.password == stored
     assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+
+
+def test_a_name_longer_than_any_account_is_refused_in_the_sites_words(client):
+    """As at the sign-in page: the limit, not Django's count of what was typed."""
+    response = client.post("/passwordreset/", {"username": "x" * 151, "altcha": "x"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "A username has at most 150 characters." in page
+    assert "Ensure this value" not in page
+    assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()

@@ -129,6 +129,19 @@ def test_an_out_of_range_requirement_gets_one_message_that_reads_as_a_sentence(a
     assert " at reset" not in page
 
 
+@pytest.mark.parametrize("typed", ["-3", "0"])
+def test_a_number_below_its_least_is_told_the_least_it_can_be(admin_client, typed):
+    """Days between reminders start at 1: a negative number is not told "0 or more"."""
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", policy_form(reminder_interval_days=typed)
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "greater than or equal to 1" in page
+    assert "greater than or equal to 0" not in page
+    assert Policy.load().reminder_interval_days != int(typed)
+
+
 def test_helpdesk_contact_is_escaped_on_pages(admin_client, signed_in):
     admin_client.post(
         "/admin/policy/policy/1/change/",

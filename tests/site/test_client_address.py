@@ -80,7 +80,12 @@ def test_reset_starts_behind_a_proxy_are_limited_per_client(settings, make_user)
     noisy, other = behind_proxy(settings, "198.51.100.1"), behind_proxy(settings, "198.51.100.2")
     assert start_reset(noisy, "a", action=None).status_code == 302
     assert start_reset(noisy, "b", action=None).status_code == 302
-    assert start_reset(noisy, "c", action=None).status_code == 429
+    refused = start_reset(noisy, "c", action=None)
+    assert refused.status_code == 429
+    # The network's count, not the name's: it says an hour, not a day or the helpdesk.
+    page = refused.content.decode()
+    assert "Too many password resets were started from your network in the last hour" in page
+    assert "tomorrow" not in page
     assert start_reset(other, "d", action=None).status_code == 302
     ips = set(Event.objects.filter(kind=EventKind.RESET_STARTED).values_list("ip", flat=True))
     assert ips == {"198.51.100.1", "198.51.100.2"}

@@ -8,6 +8,7 @@ Helpdesk administrator: the two-person rule holds here too.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 
@@ -33,7 +34,8 @@ def lifetime(value: str) -> int:
     except ValueError:
         minutes = -1
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        raise CommandError(
+        # The argument parser's own refusal: a one-line usage error, not a traceback.
+        raise argparse.ArgumentTypeError(
             _("--lifetime must be a number of minutes from %(low)d to %(high)d.")
             % {"low": MIN_MINUTES, "high": MAX_MINUTES}
         )
