@@ -22,8 +22,8 @@ from audit.log import record
 from audit.models import EventKind
 from directory.accounts import accounts
 from directory.models import DirectoryAccount
-from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods import lifecycle
+from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.masking import mask_email, mask_phone
 from methods.models import ChangeAction, OfficePhone
 from methods.registry import REGISTRY, UserMethods
