@@ -297,7 +297,7 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     (docs/security.md §12: nothing tells an administrator account from another). Once one
     passed, the person has shown who they are: only methods that can still count for this
     account under the reset rule (never security questions for an administrator account),
-    so nothing is offered that would then be refused."""
+    so nothing is offered that would then be refused, and only those the person registered."""
     if state.action == Action.PROVE:
         # The signed-in person's own methods that can prove who they are, strongest first.
         if user is None:
@@ -309,6 +309,10 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     ]
     if not state.passed or user is None:
         return offered
+    # Known now: only what the person registered (a method they never set up could only
+    # lead to a page that never passes).
+    theirs = UserMethods.load(user)
+    offered = [m for m in offered if m.status(theirs, policy).counts]
     rule = ResetRule.of(policy)
     cools = cooling.of(user.pk)
     passed = proof_of(state, user, policy, cools)

@@ -597,3 +597,23 @@ def test_a_name_longer_than_any_account_is_refused_in_the_sites_words(client):
     assert "A username has at most 150 characters." in page
     assert "Ensure this value" not in page
     assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
+
+
+def test_once_a_method_passed_only_the_persons_own_methods_are_offered(
+    client, registered, policy
+):
+    """Before a pass every enabled method is offered to every name alike; after it the person
+    is known, and a method they never registered would only lead to a page that never passes."""
+    policy.reset_methods_required = 2
+    for method in ("authenticator", "questions"):
+        policy.set_option(method, "enabled", True)
+    policy.save()
+    start_reset(client, "rita")
+    before = client.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/authenticator/" in before and "/passwordreset/questions/" in before
+    pass_email(client)
+    after = client.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/phone/" in after  # rita's own
+    assert "/passwordreset/authenticator/" not in after
+    assert "/passwordreset/questions/" not in after
+    assert "/passwordreset/email/" not in after  # passed already
