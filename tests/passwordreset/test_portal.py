@@ -617,3 +617,28 @@ def test_once_a_method_passed_only_the_persons_own_methods_are_offered(
     assert "/passwordreset/authenticator/" not in after
     assert "/passwordreset/questions/" not in after
     assert "/passwordreset/email/" not in after  # passed already
+
+
+def test_a_last_step_sent_from_a_tab_whose_reset_was_replaced_says_nothing_was_changed(
+    client, registered, make_user
+):
+    """Two tabs, one browser: rita's reset proven in the first, a reset for another name
+    started in the second. The first tab's new password changes nothing, and says so."""
+    make_user("grace")
+    start_reset(client, "rita")
+    pass_email(client)
+    assert client.get("/passwordreset/finish/").status_code == 200
+    start_reset(client, "grace", action=None)  # the second tab
+    new = "violet-harbour-quartz-7"
+    response = client.post(
+        "/passwordreset/finish/", {"new_password1": new, "new_password2": new}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/passwordreset/action/"
+    assert "so nothing was changed" in response.content.decode()
+    registered.refresh_from_db()
+    assert not registered.check_password(new)
+    # A browser with one attempt is not told that.
+    fresh = Client()
+    start_reset(fresh, "grace", action=None)
+    page = fresh.post("/passwordreset/finish/", {}, follow=True).content.decode()
+    assert "so nothing was changed" not in page
