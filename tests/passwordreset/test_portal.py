@@ -599,9 +599,7 @@ def test_a_name_longer_than_any_account_is_refused_in_the_sites_words(client):
     assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
 
 
-def test_once_a_method_passed_only_the_persons_own_methods_are_offered(
-    client, registered, policy
-):
+def test_once_a_method_passed_only_the_persons_own_methods_are_offered(client, registered, policy):
     """Before a pass every enabled method is offered to every name alike; after it the person
     is known, and a method they never registered would only lead to a page that never passes."""
     policy.reset_methods_required = 2
