@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import math
 import time
 from dataclasses import replace
 from functools import wraps
@@ -17,8 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -340,8 +342,27 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
         if result.sent:
             request.session[CHECK_KEY.format(user_id)] = method.key
             return redirect("helpdesk:verify_code", user_id=user_id)
+        if result.refusal is method_flows.SendRefusal.COOLDOWN:
+            # The code sent a moment ago is still live: the caller reads that one back.
+            seconds = max(1, math.ceil((result.next_send_at - timezone.now()).total_seconds()))
+            request.session[CHECK_KEY.format(user_id)] = method.key
+            messages.info(
+                request,
+                ngettext(
+                    "A code was sent a moment ago: ask the caller to read it back. A new one "
+                    "can be sent in %(seconds)d second.",
+                    "A code was sent a moment ago: ask the caller to read it back. A new one "
+                    "can be sent in %(seconds)d seconds.",
+                    seconds,
+                )
+                % {"seconds": seconds},
+            )
+            return redirect("helpdesk:verify_code", user_id=user_id)
         form.add_error(
-            None, _("The code could not be sent now (too soon, or too many). Try again later.")
+            None,
+            _("Too many codes were sent to this person in the last hour. Try again later.")
+            if result.refusal is method_flows.SendRefusal.RATE_LIMITED
+            else _("The code could not be sent just now. Try again in a minute."),
         )
         return render(request, "helpdesk/verify_start.html", {"row": row, "form": form}, status=429)
     return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})

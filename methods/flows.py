@@ -16,6 +16,7 @@ from .base import Method
 # The code family's steps the portals and the helpdesk call; code_undelivered is also the
 # dotted path that messages queued before methods/code/flows.py existed carry (delivery/jobs.py).
 from .code.flows import (
+    SendRefusal,
     code_check,
     code_issue,
     code_send,
@@ -25,6 +26,7 @@ from .code.flows import (
 )
 
 __all__ = [
+    "SendRefusal",
     "code_check",
     "code_issue",
     "code_send",
