@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -31,6 +32,7 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 from directory.accounts import AccountMissing, DirectoryRefused, DirectoryUnavailable, accounts
+from directory.lockout import username_key
 from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
@@ -272,6 +274,10 @@ def reveal(*, request, item: AccessPass, agent) -> str:
             raise Refused(_("This pass was shown already, or has ended. Issue a new one."))
         item.refresh_from_db()
         value = item.issue(now)
+    # The helpdesk checked who the person is: a lock this site put on the name after failed
+    # sign-ins (the person's own, usually) would refuse the pass too, so it is cleared, as a
+    # reset clears it.
+    cleared = axes_reset(username=username_key(item.user.get_username()))
     record(
         EventKind.ACCESS_PASS_ISSUED,
         request=request,
@@ -282,6 +288,7 @@ def reveal(*, request, item: AccessPass, agent) -> str:
         lifetime_minutes=item.lifetime_minutes,
         single_use=item.single_use,
         approved_by=item.approved_by_id,
+        lockout_cleared=bool(cleared),
     )
     notify(item.user, "issued", item)
     return value

@@ -98,6 +98,19 @@ def test_a_wrong_pass_reads_the_same_for_every_name_and_counts_toward_the_lockou
     assert Event.objects.filter(subject=user, kind=EventKind.SIGN_IN_FAILED).count() >= 5
 
 
+def test_a_pass_issued_for_a_name_locked_here_clears_the_lock(desk, user, settings):
+    """The person locked their own name with wrong passwords and called the helpdesk: the pass
+    they are given, after the helpdesk checked who they are, signs them in."""
+    for _ in range(settings.SSPR_LOCKOUT_FAILURES):
+        sign_in(Client(), "alice", password="wrong-password")
+    assert sign_in(Client(), "alice").status_code == 429  # locked here
+    value = the_pass(issue(desk, user))
+    response = use_pass(Client(), "alice", value)
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/pass/welcome/"
+    issued = Event.objects.get(kind=EventKind.ACCESS_PASS_ISSUED)
+    assert issued.details["lockout_cleared"] is True
+
+
 def test_failures_from_one_address_are_limited_like_sign_in(desk, user, settings):
     settings.SSPR_SIGN_IN_FAILURES_PER_IP = 2
     value = the_pass(issue(desk, user))
