@@ -36,6 +36,7 @@ from directory.accounts import (
 from directory.lockout import username_key
 from directory.middleware import record_refusal
 from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page
+from methods import not_me
 from methods.registry import method_for_kind
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
@@ -141,6 +142,9 @@ def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> H
         "policy": policy,
         "current": flows.open_pass(subject),
         "turned_off": flows.TURNED_OFF if flows.turned_off(subject) else None,
+        # After "That wasn't me" the person cannot change methods until the helpdesk turns
+        # self-service on again: a pass would let them sign in, not register.
+        "paused": not_me.is_paused(subject.pk),
     }
     if context["own"]:
         _release_form(request, token)

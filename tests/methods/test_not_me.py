@@ -150,6 +150,9 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     assert "Self-service is paused" in page
     assert "reported a change to their methods as not theirs" in page
     assert re.search(r"Can reset</dt><dd>No", page)
+    # A pass would sign her in but not let her register: the issue page says so.
+    issue_page = helpdesk_client.get(f"/helpdesk/pass/users/{rita.pk}/").content.decode()
+    assert "Self-service is paused for this person" in issue_page
     cleared = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/")
     assert cleared.status_code == 302
     assert not SelfServiceBlock.objects.exists()
@@ -160,6 +163,8 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     client = Client()
     sign_in(client, "rita")
     assert "Self-service is paused" not in client.get("/ssprsetup/").content.decode()
+    issue_page = helpdesk_client.get(f"/helpdesk/pass/users/{rita.pk}/").content.decode()
+    assert "Self-service is paused for this person" not in issue_page
 
 
 def test_an_old_link_does_not_undo_a_later_change(phished):
