@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from audit.log import record
 from audit.models import EventKind
@@ -117,7 +117,7 @@ def expire_due(now=None) -> int:
     return ended
 
 
-TURNED_OFF = _lazy(
+TURNED_OFF = gettext_lazy(
     "This account is turned off, so a pass could not be used to sign in. Nothing was issued; "
     "the account must be turned on again first."
 )
