@@ -16,7 +16,7 @@ WORDS = {
     **{problem.value: problem.label for problem in Problem},
     **{kind.value: kind.label for kind in EventKind},
     "wrong": _("Wrong code"),
-    "expired": _("Code expired"),
+    "expired": _("Ran out of time"),
     "no_code": _("No live code"),
     "throttled": _("Typed again too quickly"),
     "locked": _("Too many failures in a row"),
@@ -29,6 +29,15 @@ WORDS = {
     "not_allowed": _("Not allowed by the policy"),
     "account_blocked": _("Blocked for a day after too many attempts"),
     "address_limited": _("Too many attempts from one address"),
+    "proof_limited": _("Too many proof attempts in an hour"),
+    "account_disabled": _("The account is turned off"),
+    # Why the account store refused a new password (directory.accounts.REFUSALS).
+    "too_short": _("Shorter than the directory's rules allow"),
+    "in_history": _("Used before"),
+    "too_young": _("Changed too recently"),
+    "quality": _("Failed the directory's quality check"),
+    "complexity": _("Not complex enough for the directory"),
+    "policy": _("Refused under the directory's password rules"),
     "administrator": _("By an administrator"),
     "stale": _("Older than the policy allows"),
     "verified": _("Verified"),
@@ -98,6 +107,8 @@ KEYS = {
     "left": _("Left the directory"),
     "removed": _("Data removed"),
     "taken_by_another_run": _("Sent by another run at the same moment"),
+    "by": _("By"),
+    "lockout_cleared": _("Lock here cleared"),
 }
 
 # Values that mean one thing under one key only (the account store's kinds, for instance).

@@ -47,7 +47,17 @@ class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAd
     list_filter = ["reconfirmation_required", "completed_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "completed_at", "last_confirmed_at", "skips_used"]
+    # Read only: a registration changes through what is recorded (the person's pages, the
+    # user list's "Require reconfirmation", flag_stale_registrations, the reminders), each
+    # audited; a flag or a reminder date typed here would not be.
+    readonly_fields = [
+        "user",
+        "completed_at",
+        "last_confirmed_at",
+        "reconfirmation_required",
+        "skips_used",
+        "reminded_at",
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -598,3 +598,23 @@ def test_the_caller_check_prompt_says_where_the_code_comes_from(desk, people, po
     page = desk.get(f"/helpdesk/users/{ann.pk}/verify/code/").content.decode()
     assert "The 6 digits the caller reads from the message we sent." in page
     assert "we sent you" not in page
+
+
+def test_every_reason_the_site_records_is_said_in_words():
+    """The helpdesk's history reads "Reason: Used before", never an internal value such as
+    "in_history": every reason recorded anywhere in the code, and every refusal of the account
+    store, has its words."""
+    import pathlib
+
+    from directory.accounts import REFUSALS
+    from helpdesk.words import WORDS
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    recorded = set()
+    for path in root.glob("*/**/*.py"):
+        if path.parts[len(root.parts)] in {".venv", "tests", "var", "benchmarks"}:
+            continue
+        recorded |= set(re.findall(r'\breason="([a-z_]+)"', path.read_text(encoding="utf-8")))
+    assert "account_disabled" in recorded and "address_limited" in recorded
+    missing = sorted((recorded | set(REFUSALS)) - set(WORDS))
+    assert missing == []

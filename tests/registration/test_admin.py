@@ -242,3 +242,35 @@ def test_office_phone_is_set_in_the_user_admin(admin_client, user):
     assert "Office phone: changed (+44 ••••••••51)" in bodies[1]
     assert "Office phone: removed" in bodies[2]
     assert not any("7183" in body for body in bodies)
+
+
+def test_a_registration_is_read_only_in_the_admin(admin_client, user):
+    """Flags and reminder dates change through recorded ways (the user list's action, the
+    command, the person's pages); a date typed here would silence the person's reminders."""
+    from django.utils import timezone
+
+    from registration.models import Registration
+
+    now = timezone.now()
+    registration = Registration.objects.create(user=user, completed_at=now, last_confirmed_at=now)
+    url = f"/admin/registration/registration/{registration.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="reconfirmation_required"' not in page and 'name="reminded_at' not in page
+    admin_client.post(
+        url,
+        {
+            "reconfirmation_required": "on",
+            "reminded_at_0": "9999-12-31",
+            "reminded_at_1": "23:59:00",
+        },
+    )
+    registration.refresh_from_db()
+    assert registration.reconfirmation_required is False and registration.reminded_at is None
+    # The recorded way still works, and is recorded.
+    admin_client.post(
+        "/admin/auth/user/",
+        {"action": "require_reconfirmation", "_selected_action": [str(user.pk)]},
+    )
+    registration.refresh_from_db()
+    assert registration.reconfirmation_required is True
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_FLAGGED, subject=user).exists()
