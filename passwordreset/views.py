@@ -75,6 +75,12 @@ class AlreadyPassed(Exception):
     """A method's page, opened or sent after the method passed in this attempt."""
 
 
+class NotOffered(Exception):
+    """A method's page this attempt does not offer (one the person never registered, once
+    another passed; or one the policy does not enable): opened from a bookmark, history or
+    another tab."""
+
+
 def reset_page(view):
     """Pages after the first: need a live attempt (15 minutes), never cached."""
 
@@ -92,6 +98,11 @@ def reset_page(view):
             # A method's page from before it passed (another tab, the back button): on to
             # where the attempt stands, not a page that is not there.
             messages.info(request, _("That method has already been checked in this attempt."))
+            response = redirect(flows.reset_after_pass(state))
+        except NotOffered:
+            # Whether a method is offered depends on the policy alone until a method passed,
+            # so this says nothing about the account before then.
+            messages.info(request, _("That method cannot be used for this reset."))
             response = redirect(flows.reset_after_pass(state))
         # Every step saves the session, whatever happened in it: the same Set-Cookie for every
         # kind of account (docs/security.md, "No enumeration").
@@ -298,8 +309,8 @@ def methods(request: HttpRequest, state) -> HttpResponse:
 
 
 def offered_method(state, key: str):
-    """The method `key` when this attempt may still use it, else 404 (AlreadyPassed when it
-    passed in this attempt)."""
+    """The method `key` when this attempt may still use it (AlreadyPassed when it passed in
+    this attempt, NotOffered when the attempt does not offer it, 404 for no method at all)."""
     method = REGISTRY.get(key)
     if method is not None and str(method.kind) in state.passed:
         raise AlreadyPassed
@@ -307,8 +318,10 @@ def offered_method(state, key: str):
     # The account is read only once a method passed: the first step is the same for all.
     # A proof before a change is the signed-in person's own: their methods from the start.
     user = flows.state_user(state) if state.passed or state.action == Action.PROVE else None
-    if method is None or method not in flows.offered_methods(state, policy, user):
+    if method is None:
         raise Http404
+    if method not in flows.offered_methods(state, policy, user):
+        raise NotOffered
     return method, policy
 
 

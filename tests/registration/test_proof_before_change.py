@@ -142,7 +142,8 @@ def test_the_strongest_method_is_offered_first_and_questions_never(rita):
     ]
     assert order == sorted(order)
     assert "/passwordreset/questions/" not in page
-    assert client.get("/passwordreset/questions/").status_code == 404
+    opened = client.get("/passwordreset/questions/")
+    assert opened.status_code == 302 and opened["Location"] == "/passwordreset/methods/"
 
 
 def test_the_app_proves_it_and_the_person_goes_back_where_they_were(thief, rita):

@@ -110,7 +110,10 @@ def test_email_and_questions_are_said_to_count_exactly_when_the_portal_lets_them
         assert "One more method is needed" in page
         assert "Security questions do not count for an administrator account" in page
         assert "/passwordreset/questions/" not in methods_page.content.decode()
-        assert portal.get("/passwordreset/questions/").status_code == 404
+        # Opened anyway (a bookmark, history): back to where the attempt stands, told why.
+        opened = portal.get("/passwordreset/questions/", follow=True)
+        assert opened.redirect_chain == [("/passwordreset/methods/", 302)]
+        assert "That method cannot be used for this reset." in text(opened)
         # Nor a method ken never registered: nothing is left, and the page says who can help.
         assert "/passwordreset/phone/" not in methods_page.content.decode()
         assert "You have no other registered method that can count" in page
