@@ -107,6 +107,9 @@ def test_wrong_password_unknown_locked_and_out_of_scope_read_the_same(slapd, dir
         pages[name] = summary[: summary.index("</div>")]
     assert len(set(pages.values())) == 1
     assert not get_user_model().objects.filter(username__in=["grace", "outsider"]).exists()
+    # The directory matches a name whatever its case: only the password's case is mentioned.
+    (said,) = set(pages.values())
+    assert "The password is case-sensitive" in said and "Both are" not in said
 
 
 def test_a_local_password_never_signs_a_directory_person_in(client, directory, make_user):
