@@ -10,7 +10,8 @@ A method answers, for itself:
   one method an ordinary account has: security questions, which someone may know or guess,
   count only beside another), `counts_for_privileged` (it counts toward an administrator
   account's two: security questions do not), `privileged_alone(policy)` (it alone may satisfy
-  an administrator account), and `phishing_resistant`;
+  an administrator account), `vouches_for_new` (held from before, it lets a method that is
+  cooling off count beside it: security questions do not), and `phishing_resistant`;
 - its state for one person (`load_one` adds to the person's one query, `from_row` reads it back)
   and for many (`annotate_many` adds a 0/1 flag and the values the helpdesk may see, in SQL);
 - its pages: `setup_urlconf` (mounted at /ssprsetup/<slug>/) and `reset_urlconf` (mounted at
@@ -91,6 +92,9 @@ class Method:
     # How it counts (methods/reset_rule.py): on its own, and for an administrator account.
     counts_alone: ClassVar[bool] = True
     counts_for_privileged: ClassVar[bool] = True
+    # Held from before, whether it lets a new method that is cooling off count beside it
+    # (methods/cooling.py; docs/security.md §69).
+    vouches_for_new: ClassVar[bool] = True
     phishing_resistant: ClassVar[bool] = False
     # How hard the method is to steal or phish: the proof before a change and the reset portal
     # offer the strongest first (methods/proof.py). Passkey 50, authenticator app 40, recovery

@@ -69,11 +69,14 @@ def cools_until_sql(kind: str) -> Subquery:
 
 def is_fresh(methods, cooling: dict, privileged: bool) -> bool:
     """Whether `methods` (held, or passed in a reset attempt) make a fresh proof: none of them
-    cools, or one that counts for the person does not (methods/reset_rule.py, counts_for)."""
+    cools, or one that counts for the person (methods/reset_rule.py, counts_for) and vouches
+    for a new one (not security questions) does not."""
     if not any(str(method.kind) in cooling for method in methods):
         return True
     return any(
-        str(method.kind) not in cooling and (method.counts_for_privileged or not privileged)
+        str(method.kind) not in cooling
+        and method.vouches_for_new
+        and (method.counts_for_privileged or not privileged)
         for method in methods
     )
 
@@ -91,8 +94,9 @@ def fresh_sql(methods) -> Case:
         found = [Q(**{method.flag_name: 1}) & ~cools(str(method.kind)) for method in group]
         return functools.reduce(operator.or_, found) if found else Q(pk__in=[])
 
-    for_everyone = [method for method in methods if method.counts_for_privileged]
-    not_for_privileged = [method for method in methods if not method.counts_for_privileged]
+    vouching = [method for method in methods if method.vouches_for_new]
+    for_everyone = [method for method in vouching if method.counts_for_privileged]
+    not_for_privileged = [method for method in vouching if not method.counts_for_privileged]
     return Case(
         When(~cools(), then=Value(1)),
         When(any_fresh(for_everyone), then=Value(1)),

@@ -317,11 +317,14 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     cools = cooling.of(user.pk)
     passed = proof_of(state, user, policy, cools)
     if not passed.fresh:
-        # Only new methods passed: one the person had before makes them count.
+        # Only new methods passed: one the person had before makes them count (not security
+        # questions: methods/cooling.py).
         return [
             m
             for m in offered
-            if str(m.kind) not in cools and reset_rule.counts_for(m, passed.privileged)
+            if str(m.kind) not in cools
+            and m.vouches_for_new
+            and reset_rule.counts_for(m, passed.privileged)
         ]
     return [m for m in offered if rule.helps(passed, m)]
 

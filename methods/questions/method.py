@@ -45,6 +45,9 @@ class SecurityQuestionsMethod(Method):
     # administrator account (methods/reset_rule.py).
     counts_alone = False
     counts_for_privileged = False
+    # Nor do they let a new method count at once: whoever added their own phone with a stolen
+    # password may know or find the answers too.
+    vouches_for_new = False
     setup_urlconf = "methods.questions.setup_urls"
     reset_urlconf = "methods.questions.reset_urls"
     enabled_by_default = True

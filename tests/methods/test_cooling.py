@@ -95,6 +95,36 @@ def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
     assert reset.get("/passwordreset/finish/").status_code == 200
 
 
+def test_older_security_questions_do_not_make_a_new_method_count(rita, policy, helpdesk_client):
+    """Whoever added their own address with a stolen password may know or find the answers
+    too: beside a method that cools off, only an older method other than the questions makes
+    the reset. Every page says so: the portal, the person's page, the helpdesk's."""
+    from methods.models import SecurityAnswer, SecurityQuestion
+    from methods.questions.answers import hash_answer, normalise
+
+    policy.set_option("questions", "enabled", True)
+    policy.save()
+    for question in SecurityQuestion.objects.filter(active=True)[:3]:
+        SecurityAnswer.objects.create(
+            user=rita, question=question, answer_hash=hash_answer(normalise("lisbon"))
+        )
+    client = add_email_in_a_new_session()
+    AuthenticationPhone.objects.filter(user=rita).delete()  # the thief removed the phone too
+    reset = Client()
+    reset_with_email(reset)
+    listing = reset.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/questions/" not in listing
+    assert "You have no other registered method that can count" in listing
+    assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    # Answered anyway (the page opened from history): still no reset.
+    opened = reset.get("/passwordreset/questions/")
+    assert opened.status_code == 302
+    # The person's page and the helpdesk's say the same.
+    assert "Your methods are new" in client.get("/ssprsetup/").content.decode()
+    page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    assert re.search(r"Can reset</dt><dd>No", page)
+
+
 def test_after_the_cooling_off_it_counts_alone(rita):
     add_email_in_a_new_session()
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1), tick=False):
