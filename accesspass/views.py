@@ -23,9 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.log import record
 from audit.models import EventKind
 from directory.accounts import (
+    ACCOUNT_DISABLED,
     ACCOUNT_GONE,
     DIRECTORY_DOWN,
     REFUSED_BY_DIRECTORY,
+    AccountDisabled,
     AccountMissing,
     DirectoryRefused,
     DirectoryUnavailable,
@@ -371,6 +373,12 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
     except AccountMissing:
         form.add_error(None, ACCOUNT_GONE)
         return 200
+    except AccountDisabled:
+        # Turned off in the directory since the pass signed the person in (docs/security.md
+        # §70): the password is not set.
+        record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason="account_disabled")
+        form.add_error(None, ACCOUNT_DISABLED)
+        return 409
     axes_reset(username=username_key(user.get_username()))
     update_session_auth_hash(request, user)
     marker = request.session.get("sspr_access_pass", {})

@@ -478,7 +478,8 @@ class OpenLDAPAccounts(DirectoryAccounts):
         present = [name for name in names if attrs.get(name)]
         if text(attrs, "pwdAccountLockedTime") == ADMINISTRATOR_LOCK:
             # Turned off since it was read (_entry_to_change): the lockout's leftovers go,
-            # the administrator's lock stays.
+            # the administrator's lock stays. (The overlay's own password change may have
+            # cleared it already: that window, between the read and the write, remains.)
             present.remove("pwdAccountLockedTime")
         if present:
             conn.modify_ext_s(

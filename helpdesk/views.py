@@ -33,7 +33,7 @@ from directory.lockout import site_lockout
 from methods import flows as method_flows
 from methods import not_me
 from methods.forms import CodeForm
-from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock
+from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock, VerificationCode
 from methods.registry import REGISTRY, UserMethods, cooling_annotations, cooling_of_row
 from methods.reset_rule import ResetRule
 from passwordreset import flows as reset_flows
@@ -342,9 +342,14 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
         if result.sent:
             request.session[CHECK_KEY.format(user_id)] = method.key
             return redirect("helpdesk:verify_code", user_id=user_id)
-        if result.refusal is method_flows.SendRefusal.COOLDOWN:
-            # The code sent a moment ago is still live: the caller reads that one back.
-            seconds = max(1, math.ceil((result.next_send_at - timezone.now()).total_seconds()))
+        cooldown = result.refusal is method_flows.SendRefusal.COOLDOWN
+        seconds = (
+            max(1, math.ceil((result.next_send_at - timezone.now()).total_seconds()))
+            if cooldown and result.next_send_at
+            else 30
+        )
+        if cooldown and _live_here(request, subject, method):
+            # The code this session sent a moment ago is still live: the caller reads it back.
             request.session[CHECK_KEY.format(user_id)] = method.key
             messages.info(
                 request,
@@ -358,14 +363,36 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
                 % {"seconds": seconds},
             )
             return redirect("helpdesk:verify_code", user_id=user_id)
-        form.add_error(
-            None,
-            _("Too many codes were sent to this person in the last hour. Try again later.")
-            if result.refusal is method_flows.SendRefusal.RATE_LIMITED
-            else _("The code could not be sent just now. Try again in a minute."),
-        )
+        if cooldown:
+            # Sent from another session (another agent), or voided since: not one this page
+            # can check.
+            refused = ngettext(
+                "A code was sent to this person a moment ago. A new one can be sent in "
+                "%(seconds)d second.",
+                "A code was sent to this person a moment ago. A new one can be sent in "
+                "%(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
+        elif result.refusal is method_flows.SendRefusal.RATE_LIMITED:
+            refused = _(
+                "Too many codes were sent to this person in the last hour. Try again later."
+            )
+        else:
+            refused = _("The code could not be sent just now. Try again in a minute.")
+        form.add_error(None, refused)
         return render(request, "helpdesk/verify_start.html", {"row": row, "form": form}, status=429)
     return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})
+
+
+def _live_here(request: HttpRequest, subject, method) -> bool:
+    """Whether the person's helpdesk code is live and was asked for in this session (a code
+    verifies only in the session that asked for it)."""
+    device = method_flows.last_code(user=subject, method=method, purpose=Purpose.HELPDESK)
+    return (
+        device is not None
+        and device.has_live_code()
+        and device.session_mark == VerificationCode.mark_of(method_flows.session_binding(request))
+    )
 
 
 def _caller_check(request: HttpRequest, method, subject, code: str) -> CheckOutcome:

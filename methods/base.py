@@ -203,6 +203,11 @@ class Method:
     def flag_name(self) -> str:
         return f"sspr_{self.key}"
 
+    def usable_at_reset(self, methods, policy: Policy) -> bool:
+        """Whether the person could pass this method at the reset portal (the portal offers
+        only such methods once it knows who the person is)."""
+        return self.status(methods, policy).counts
+
     def count_condition(self, policy: Policy) -> Q:
         """The SQL condition for "this method counts for the person"."""
         raise NotImplementedError

@@ -312,7 +312,7 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
     # Known now: only what the person registered (a method they never set up could only
     # lead to a page that never passes).
     theirs = UserMethods.load(user)
-    offered = [m for m in offered if m.status(theirs, policy).counts]
+    offered = [m for m in offered if m.usable_at_reset(theirs, policy)]
     rule = ResetRule.of(policy)
     cools = cooling.of(user.pk)
     passed = proof_of(state, user, policy, cools)

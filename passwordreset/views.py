@@ -145,7 +145,6 @@ def start(request: HttpRequest) -> HttpResponse:
             form.add_error(None, DIRECTORY_DOWN_START)
             status = 503
         else:
-            earlier = reset_state.load(request)
             result = flows.reset_begin(request=request, username=form.cleaned_data["username"])
             if result is flows.StartRefusal.ADDRESS_LIMITED:
                 # Counted for the network, whatever name was typed: an hour, and the helpdesk
@@ -169,9 +168,6 @@ def start(request: HttpRequest) -> HttpResponse:
                 status = 429
             else:
                 request.session.pop(FINISHED_KEY, None)  # a new attempt
-                if earlier is not None:
-                    # Another tab may still show the earlier one's pages (_say_if_replaced).
-                    request.session[REPLACED_KEY] = time.time()
                 return redirect("passwordreset:action")
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
@@ -329,14 +325,24 @@ def offered_method(state, key: str):
 @reset_page
 def finish(request: HttpRequest, state) -> HttpResponse:
     """The last step: a new password (reset) or one button (unlock). Only once proven."""
+    sent_for = request.POST.get("attempt") if request.method == "POST" else None
+    if sent_for is not None and sent_for != state.attempt:
+        # Sent from a tab whose attempt a newer one in this browser replaced (another name,
+        # or the same again): it is not this attempt's to finish, whatever this one proved.
+        messages.warning(
+            request,
+            _(
+                "A new password reset was started in this browser after that page was opened, "
+                "so nothing was changed. Go on with the new one here, or start again."
+            ),
+        )
+        return redirect(flows.reset_after_pass(state) if state.action else "passwordreset:action")
     if not state.action:
         # Nothing is unlocked or reset that the person did not choose.
-        _say_if_replaced(request)
         return redirect("passwordreset:action")
     policy = Policy.load()
     user = flows.state_user(state)
     if not flows.identity_proven(state, user, policy):
-        _say_if_replaced(request)
         return redirect("passwordreset:methods")
     if state.action == Action.RESET:
         form = NewPasswordForm(user, posted(request))
@@ -399,27 +405,6 @@ def finish(request: HttpRequest, state) -> HttpResponse:
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.
 FINISHED_KEY = "sspr_reset_finished"
-# When an attempt under way in this browser was replaced by a new one (another tab).
-REPLACED_KEY = "sspr_reset_replaced"
-
-
-def _say_if_replaced(request: HttpRequest) -> None:
-    """A last step sent from a tab whose attempt a newer one replaced: the new attempt is not
-    at that step, so nothing was done, and the person is told so rather than left to believe
-    their password was set."""
-    replaced = request.session.get(REPLACED_KEY)
-    if (
-        request.method == "POST"
-        and isinstance(replaced, int | float)
-        and time.time() - replaced < reset_state.LIFETIME_SECONDS
-    ):
-        messages.warning(
-            request,
-            _(
-                "A new password reset was started in this browser after that page was opened, "
-                "so nothing was changed. Go on with the new one here, or start again."
-            ),
-        )
 
 
 def _finished_here(request: HttpRequest) -> str | None:

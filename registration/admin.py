@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -367,23 +369,29 @@ def _office_phone_saved(request, user, formset) -> None:
     done += [(ChangeAction.REMOVED, phone) for phone in formset.deleted_objects]
     policy = Policy.load()
     for action, phone in done:
+        # Not "verified": nobody proved the number (the activity report counts those).
         record(
-            EVENT_OF_ACTION[action],
+            EventKind.METHOD_REMOVED
+            if action == ChangeAction.REMOVED
+            else EventKind.METHOD_CHANGED,
             request=request,
             subject=user,
             method=str(method.kind),
+            action=str(action),
             by="administrator",
         )
-        lifecycle.notify_method_changed(
-            user=user, method=method, action=action, policy=policy, masked=mask_phone(phone.number)
+        masked = mask_phone(phone.number)
+        # Told once the admin's save has committed (a later inline's error undoes it all).
+        transaction.on_commit(
+            partial(
+                lifecycle.notify_method_changed,
+                user=user,
+                method=method,
+                action=action,
+                policy=policy,
+                masked=masked,
+            )
         )
-
-
-EVENT_OF_ACTION = {
-    ChangeAction.ADDED: EventKind.METHOD_VERIFIED,
-    ChangeAction.REPLACED: EventKind.METHOD_CHANGED,
-    ChangeAction.REMOVED: EventKind.METHOD_REMOVED,
-}
 
 
 if admin.site.is_registered(User):

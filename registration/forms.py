@@ -39,10 +39,10 @@ class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm
         # failed sign-ins (from anywhere) that one more could lock the account (docs/security.md
         # §40). Said to everyone whose sign-in failed, so it tells nothing about the account.
         "invalid_login_directory": _(
-            "The username or password is not right. The password is case-sensitive; check Caps "
-            "Lock. If you are sure of your password: failed sign-ins elsewhere count too, and after "
-            "too many this site stops trying it. Unlocking your account at “Forgot your "
-            "password, or locked out?” below clears them."
+            "The username or password is not right. The password is case-sensitive; check "
+            "Caps Lock. If you are sure of your password: failed sign-ins elsewhere count too, "
+            "and after too many this site stops trying it. Unlocking your account at “Forgot "
+            "your password, or locked out?” below clears them."
         ),
     }
 

@@ -13,16 +13,19 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise(answer: str) -> str:
-    """Return the form that is hashed: NFKC, case-folded, invisible characters dropped,
-    trimmed, inner spaces collapsed.
+    """Return the form that is hashed: NFKC, case-folded, trimmed, inner spaces collapsed.
 
     So "  Blue   Whale" and "blue whale" are the same answer, as a person would expect.
     """
     folded = unicodedata.normalize("NFKC", answer).casefold()
-    # Characters that show nothing (zero-width spaces and joiners, direction marks) are not
-    # part of an answer: an answer of them alone is no answer.
-    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
-    return _SPACES.sub(" ", visible).strip()
+    return _SPACES.sub(" ", folded).strip()
+
+
+def visible(normalised: str) -> str:
+    """What of an answer shows: without the characters that show nothing (zero-width spaces
+    and joiners, direction marks). Its length is what the rules count, so an answer of them
+    alone is no answer; the hash keeps them, as answers kept before were hashed with them."""
+    return "".join(ch for ch in normalised if unicodedata.category(ch) != "Cf").strip()
 
 
 def hash_answer(normalised: str) -> str:

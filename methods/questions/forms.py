@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from methods.forms import OnePassSelect, SecretTextInput
 
-from .answers import MAX_LENGTH, MIN_LENGTH, normalise
+from .answers import MAX_LENGTH, MIN_LENGTH, normalise, visible
 from .models import SecurityQuestion
 
 
@@ -114,7 +114,7 @@ class QuestionsForm(forms.Form):
             if raw is None:
                 continue
             answer = normalise(raw)
-            if not MIN_LENGTH <= len(answer) <= MAX_LENGTH:
+            if not MIN_LENGTH <= len(visible(answer)) <= MAX_LENGTH:
                 self.add_error(
                     f"answer_{index}",
                     _("Use between %(min)d and %(max)d characters.")

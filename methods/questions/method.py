@@ -110,6 +110,11 @@ class SecurityQuestionsMethod(Method):
             count=answers.count,
         )
 
+    def usable_at_reset(self, methods, policy) -> bool:
+        # The portal asks `reset_count` of them (methods/questions/reset.py), which may be fewer
+        # than a registration asks for: as count_condition.
+        return methods[self.key].count >= self.option(policy, "reset_count")
+
     def admin_text(self, status: MethodStatus) -> str:
         count = status.count
         if not count:

@@ -111,8 +111,11 @@ def test_a_lifetime_typed_wrong_at_the_command_line_is_one_line_not_a_traceback(
     import subprocess
     import sys
 
+    from django.conf import settings
+
     done = subprocess.run(
         [sys.executable, "manage.py", "issue_access_pass", "nia", "--lifetime", "abc"],
+        cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
         timeout=120,

@@ -25,12 +25,9 @@ NEW_PASSWORD = "Lighthouse-copper-kettle-2027"
 
 @pytest.fixture
 def mirrored(directory, settings):
-    """Everyone in scope mirrored, and the pass backend after axes, as settings.py lists it."""
-    settings.AUTHENTICATION_BACKENDS = [
-        "axes.backends.AxesStandaloneBackend",
-        "accesspass.backends.AccessPassBackend",
-        *settings.AUTHENTICATION_BACKENDS[1:],
-    ]
+    """Everyone in scope mirrored (the pass backend is after axes, as settings.py lists it:
+    tests/support/directory.py)."""
+    assert "accesspass.backends.AccessPassBackend" in settings.AUTHENTICATION_BACKENDS
     call_command("sync_directory", stdout=io.StringIO(), stderr=io.StringIO())
     return get_user_model().objects
 
@@ -80,3 +77,24 @@ def test_the_directorys_staff_group_needs_two_people(slapd, mirrored, desk):
     response = issue(desk, ken)
     assert response.status_code == 302
     assert AccessPass.objects.get(user=ken).needs_approval
+
+
+def test_a_pass_session_cannot_set_a_password_once_the_account_is_turned_off(slapd, mirrored, desk):
+    """Turned off in the directory after the pass signed the person in: the new password is
+    refused beside the form, nothing is set, and the account stays off."""
+    from tests.support.directory import entry, turn_off
+
+    ada = mirrored.get(username="ada")
+    person = Client()
+    assert use_pass(person, "ada", the_pass(issue(desk, ada))).status_code == 302
+    turn_off(slapd, "ada")
+    response = person.post(
+        "/ssprsetup/pass/password/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 409
+    assert "This account is turned off" in response.content.decode()
+    assert not binds(slapd, "ada", NEW_PASSWORD)
+    assert entry(slapd, "ada", "pwdAccountLockedTime") == {
+        "pwdAccountLockedTime": ["000001010000Z"]
+    }

@@ -13,7 +13,7 @@ from audit.models import Event, EventKind
 from directory.models import DirectoryAccount
 from directory.servers import DEMO_PEOPLE, STRICT_POLICY_DN, Person
 from methods.models import AuthenticationEmail, OfficePhone
-from tests.support.directory import binds, directory_sign_in, entry, lock_out
+from tests.support.directory import binds, directory_sign_in, entry, lock_out, turn_off
 from tests.support.resets import start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
@@ -504,23 +504,6 @@ def test_a_change_after_leaving_the_directory_is_explained(slapd, directory):
 
 
 # --- An account the directory turned off ------------------------------------------------------
-
-
-def turn_off(slapd, uid: str = "ada") -> None:
-    """OpenLDAP's administrator lock: the same attribute as the lockout, a fixed value."""
-    import ldap
-
-    from directory.ldap_accounts import RELAX_RULES
-
-    conn = slapd.connect()
-    try:
-        conn.modify_ext_s(
-            f"uid={uid},ou=people,dc=example,dc=org",
-            [(ldap.MOD_REPLACE, "pwdAccountLockedTime", [b"000001010000Z"])],
-            serverctrls=[RELAX_RULES],
-        )
-    finally:
-        conn.unbind_s()
 
 
 @pytest.mark.parametrize("action", ["unlock", "reset"])

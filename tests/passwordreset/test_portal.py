@@ -13,7 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from methods.models import SecurityAnswer, SecurityQuestion
+from methods.models import (
+    AuthenticationEmail,
+    AuthenticationPhone,
+    SecurityAnswer,
+    SecurityQuestion,
+)
 from methods.questions.answers import hash_answer, normalise
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import PASSWORD, past_sign_in_check, sign_in
@@ -621,22 +626,53 @@ def test_a_last_step_sent_from_a_tab_whose_reset_was_replaced_says_nothing_was_c
     client, registered, make_user
 ):
     """Two tabs, one browser: rita's reset proven in the first, a reset for another name
-    started in the second. The first tab's new password changes nothing, and says so."""
-    make_user("grace")
+    started (and even proven) in the second. The first tab's new password changes nobody's
+    password, and says so: the form names the attempt it belongs to."""
+    grace = make_user("grace")
+    AuthenticationEmail.objects.create(
+        user=grace, email="grace.home@example.net", verified_at=timezone.now()
+    )
     start_reset(client, "rita")
     pass_email(client)
-    assert client.get("/passwordreset/finish/").status_code == 200
-    start_reset(client, "grace", action=None)  # the second tab
+    rita_page = client.get("/passwordreset/finish/").content.decode()
+    (rita_attempt,) = re.findall(r'name="attempt" value="([0-9a-f]+)"', rita_page)
     new = "violet-harbour-quartz-7"
-    response = client.post(
-        "/passwordreset/finish/", {"new_password1": new, "new_password2": new}, follow=True
-    )
-    assert response.redirect_chain[-1][0] == "/passwordreset/action/"
-    assert "so nothing was changed" in response.content.decode()
-    registered.refresh_from_db()
-    assert not registered.check_password(new)
-    # A browser with one attempt is not told that.
-    fresh = Client()
-    start_reset(fresh, "grace", action=None)
-    page = fresh.post("/passwordreset/finish/", {}, follow=True).content.decode()
-    assert "so nothing was changed" not in page
+    sent = {"new_password1": new, "new_password2": new, "attempt": rita_attempt}
+    for proven in (False, True):
+        start_reset(client, "grace")  # the second tab
+        if proven:
+            pass_email(client, "grace.home@example.net")
+        response = client.post("/passwordreset/finish/", sent, follow=True)
+        assert "so nothing was changed" in response.content.decode(), proven
+        for person in (registered, grace):
+            person.refresh_from_db()
+            assert not person.check_password(new), (proven, person)
+    # The second tab's own form still works.
+    grace_page = client.get("/passwordreset/finish/").content.decode()
+    (grace_attempt,) = re.findall(r'name="attempt" value="([0-9a-f]+)"', grace_page)
+    done = client.post("/passwordreset/finish/", {**sent, "attempt": grace_attempt})
+    assert done["Location"] == "/passwordreset/done/"
+    grace.refresh_from_db()
+    assert grace.check_password(new)
+
+
+def test_questions_are_offered_after_a_pass_when_the_portal_asks_fewer_than_were_registered(
+    client, registered, policy
+):
+    """Registered with four answers asked, three asked at reset: someone who answered three
+    (the policy asked for fewer then) can still pass them, and the portal offers them."""
+    policy.reset_methods_required = 2
+    policy.set_option("questions", "enabled", True)
+    policy.set_option("questions", "count", 4)
+    policy.set_option("questions", "reset_count", 3)
+    policy.save()
+    AuthenticationPhone.objects.filter(user=registered).delete()
+    answers = give_answers(registered)  # three
+    start_reset(client, "rita")
+    pass_email(client)
+    listing = client.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/questions/" in listing
+    asked, data = answer_form(client, answers)
+    assert len(asked) == 3
+    client.post("/passwordreset/questions/", data)
+    assert client.get("/passwordreset/finish/").status_code == 200

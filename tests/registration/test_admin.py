@@ -186,7 +186,9 @@ def test_builtin_questions_are_installed():
     assert SecurityQuestion.objects.filter(builtin=True, active=True).count() >= 20
 
 
-def test_office_phone_is_set_in_the_user_admin(admin_client, user):
+def test_office_phone_is_set_in_the_user_admin(
+    admin_client, user, django_capture_on_commit_callbacks
+):
     page = admin_client.get(f"/admin/auth/user/{user.pk}/change/").content.decode()
     assert "office phone (set only here)" in page.lower() or "Office phone" in page
     data = {
@@ -215,7 +217,8 @@ def test_office_phone_is_set_in_the_user_admin(admin_client, user):
         "authentication_email-MAX_NUM_FORMS": "1",
     }
     mail.outbox.clear()
-    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     phone = OfficePhone.objects.get(user=user)
     assert str(phone.number) == "+442071838750"
@@ -225,16 +228,18 @@ def test_office_phone_is_set_in_the_user_admin(admin_client, user):
         "office_phone-0-id": str(phone.pk),
         "office_phone-0-number": "+442071838751",
     }
-    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     data |= {"office_phone-0-DELETE": "on"}
-    assert admin_client.post(f"/admin/auth/user/{user.pk}/change/", data).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(f"/admin/auth/user/{user.pk}/change/", data).status_code == 302
     assert not OfficePhone.objects.filter(user=user).exists()
     events = Event.objects.filter(subject=user, details__method="office_phone").order_by("pk")
-    assert [(e.kind, e.actor.username) for e in events] == [
-        (EventKind.METHOD_VERIFIED, "root"),
-        (EventKind.METHOD_CHANGED, "root"),
-        (EventKind.METHOD_REMOVED, "root"),
+    assert [(e.kind, e.details["action"], e.actor.username) for e in events] == [
+        (EventKind.METHOD_CHANGED, "added", "root"),
+        (EventKind.METHOD_CHANGED, "replaced", "root"),
+        (EventKind.METHOD_REMOVED, "removed", "root"),
     ]
     bodies = [message.body for message in mail.outbox if message.to == [user.email]]
     assert len(bodies) == 3

@@ -18,8 +18,9 @@ def use_directory(settings, environment: dict[str, str]) -> DirectoryConfig:
     conf = DirectoryConfig.from_env(environment)
     settings.SSPR_DIRECTORY_CONFIG = conf
     settings.SSPR_DIRECTORY = conf.kind
-    settings.AUTHENTICATION_BACKENDS = [
+    settings.AUTHENTICATION_BACKENDS = [  # as sspr_site/settings.py lists them
         "axes.backends.AxesStandaloneBackend",
+        "accesspass.backends.AccessPassBackend",
         "directory.backend.DirectoryBackend",
         "directory.backend.PermissionsBackend",
     ]
@@ -75,3 +76,21 @@ def lock_out(server, uid: str) -> None:
 
 def directory_sign_in(client: Client, username: str, password: str):
     return client.post("/ssprsetup/signin/", {"username": username, "password": password})
+
+
+def turn_off(server, uid: str = "ada") -> None:
+    """OpenLDAP's administrator lock: the lockout's own attribute, with a fixed value."""
+    import ldap
+
+    from directory.ldap_accounts import ADMINISTRATOR_LOCK, RELAX_RULES
+    from directory.servers import PEOPLE
+
+    conn = server.connect()
+    try:
+        conn.modify_ext_s(
+            f"uid={uid},{PEOPLE}",
+            [(ldap.MOD_REPLACE, "pwdAccountLockedTime", [ADMINISTRATOR_LOCK.encode()])],
+            serverctrls=[RELAX_RULES],
+        )
+    finally:
+        conn.unbind_s()
