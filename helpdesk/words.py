@@ -39,6 +39,7 @@ WORDS = {
     "complexity": _("Not complex enough for the directory"),
     "policy": _("Refused under the directory's password rules"),
     "administrator": _("By an administrator"),
+    "proof": _("Proof before a change, not a reset"),
     "stale": _("Older than the policy allows"),
     "verified": _("Verified"),
     "not_verified": _("Not verified"),

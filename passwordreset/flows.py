@@ -479,11 +479,23 @@ def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bo
 
 
 def method_failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:
-    _failed_record(request, state.attempt, user, kind, reason)
+    _failed_record(request, state.attempt, user, kind, reason, **_proof_detail(state))
+
+
+def _proof_detail(state: ResetState) -> dict:
+    """A proof before a change goes through the portal's steps: its events say so, so the
+    helpdesk's history does not read them as a reset (docs/security.md §66)."""
+    return {"purpose": "proof"} if state.action == Action.PROVE else {}
 
 
 def _failed_record(
-    request: HttpRequest | None, attempt: str, user, kind: str, reason: str, ip: str | None = None
+    request: HttpRequest | None,
+    attempt: str,
+    user,
+    kind: str,
+    reason: str,
+    ip: str | None = None,
+    **details,
 ) -> None:
     record(
         EventKind.RESET_METHOD_FAILED,
@@ -493,6 +505,7 @@ def _failed_record(
         attempt=attempt,
         method=kind,
         reason=reason if user else "no_account",
+        **details,
     )
 
 
@@ -508,6 +521,7 @@ def method_passed(request: HttpRequest, state: ResetState, user, kind: str) -> N
         subject=user,
         attempt=state.attempt,
         method=kind,
+        **_proof_detail(state),
     )
     lifecycle.used(request=request, user=user, method=method_for_kind(kind))
 

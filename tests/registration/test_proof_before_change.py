@@ -84,6 +84,12 @@ def test_after_a_proof_with_the_phone_the_person_can_add_a_method(thief, rita):
     assert AuthenticationEmail.objects.get(user=rita).verified_at
     (proved,) = Event.objects.filter(kind=EventKind.CHANGE_PROVED, subject=rita)
     assert proved.details["methods"] == ["authentication_phone"]
+    # Its step reads as a proof, not a reset, in the helpdesk's history.
+    (passed,) = Event.objects.filter(kind=EventKind.RESET_METHOD_PASSED, subject=rita)
+    assert passed.details["purpose"] == "proof"
+    from helpdesk.words import details_in_words
+
+    assert ("Purpose", "Proof before a change, not a reset") in details_in_words(passed.details)
 
 
 def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita):
