@@ -298,7 +298,10 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
         class DirectoryUserForm(form):
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, **kwargs)
-                # Set after Django's own words for an unusable password (a mirrored person's).
+                # Not Django's "No password set" and its "Set password" button, which led to
+                # a page that sets nothing (user_change_password below).
+                widget = self.fields["password"].widget
+                widget.template_name = "registration/widgets/directory_password.html"
                 self.fields["password"].help_text = _(
                     "This person's password lives in the directory and cannot be set here. "
                     "They reset it at /passwordreset/, or the helpdesk gives them a temporary "

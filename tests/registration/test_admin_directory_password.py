@@ -36,6 +36,8 @@ def test_a_directory_persons_password_is_not_set_here(admin_client, make_user, d
 
     change = admin_client.get(f"/admin/auth/user/{grace.pk}/change/").content.decode()
     assert "password lives in the directory and cannot be set here" in change
+    assert "Kept in the directory" in change
+    assert "No password set" not in change and "Set password" not in change
 
     for response in (
         admin_client.get(f"/admin/auth/user/{grace.pk}/password/"),
