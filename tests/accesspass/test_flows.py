@@ -137,7 +137,13 @@ def test_a_pass_for_an_unknown_name_or_another_person_reads_the_same(desk, user,
         assert response.status_code == 200 and WRONG in response.content.decode()
 
 
-def test_never_for_the_issuers_own_account(desk, agent):
+def test_never_for_the_issuers_own_account(desk, agent, user):
+    # Their own page offers no pass (it would only be refused); another's does.
+    own = desk.get(f"/helpdesk/users/{agent.pk}/")
+    assert own.status_code == 200
+    assert f"/helpdesk/pass/users/{agent.pk}/" not in own.content.decode()
+    other = desk.get(f"/helpdesk/users/{user.pk}/").content.decode()
+    assert f"/helpdesk/pass/users/{user.pk}/" in other
     assert desk.get(f"/helpdesk/pass/users/{agent.pk}/").status_code == 403
     response = issue(desk, agent)
     assert response.status_code == 403
