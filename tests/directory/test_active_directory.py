@@ -162,6 +162,23 @@ def test_a_locked_person_unlocks_keeping_their_password(client, ad, dc, person):
     assert binds(dc, person, person.password)
 
 
+def test_a_disabled_domain_account_is_neither_reset_nor_unlocked(client, ad, dc, person):
+    """Disabled by the domain's administrator after the person proved who they are: the last
+    page says the account is turned off and offers nothing; the password stays, and so does
+    the flag (docs/security.md §70)."""
+    registered_and_proven(client, person)
+    control = int(attribute(dc, person, "userAccountControl"))
+    administrator_sets(dc, person, "userAccountControl", str(control | 2).encode())
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert "This account is turned off" in page and "Set the new password" not in page
+    sent = set_new(client, NEW_PASSWORD)
+    assert sent.status_code == 409
+    assert int(attribute(dc, person, "userAccountControl")) & 2
+    administrator_sets(dc, person, "userAccountControl", str(control).encode())
+    assert binds(dc, person, person.password) and not binds(dc, person, NEW_PASSWORD)
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+
+
 def test_admincount_makes_a_privileged_account(ad, dc, person):
     administrator_sets(dc, person, "adminCount", b"1")
     assert directory_sign_in(Client(), person.sam, person.password).status_code == 302
