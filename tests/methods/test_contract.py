@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from importlib import import_module
 
 import pytest
@@ -218,7 +219,12 @@ def test_the_reset_portal_offers_it_to_every_account_alike(key, make_user, setti
         assert method.reset_url() in listing
         response = client.get(method.reset_url())
         assert response.status_code == 200
-        pages[name] = response.status_code, len(response.content) // 200
+        # The questions asked differ by account (the owner's own, a stable draw for any other
+        # name): their words and numbers are left out of the comparison, as in
+        # tests/passwordreset/test_enumeration.py.
+        body = re.sub(r'<label for="id_answer_\d+">[^<]*</label>', "", response.content.decode())
+        body = re.sub(r"answer_\d+", "answer_N", body)
+        pages[name] = response.status_code, len(body)
     assert pages["owner"] == pages["other"] == pages["nobody"]
 
 
