@@ -249,33 +249,28 @@ def every_page() -> dict[str, float]:
         step("GET /passwordreset/", visitor.get, "/passwordreset/")
         challenge = step("GET /passwordreset/check/", visitor.get, "/passwordreset/check/").json()
         step(
-            "POST /passwordreset/ (name and puzzle)",
+            "POST /passwordreset/ (name, what is needed and puzzle)",
             visitor.post,
             "/passwordreset/",
-            {"username": name, "altcha": captcha.solve(challenge)},
-        )
-        step("GET /passwordreset/action/", visitor.get, "/passwordreset/action/")
-        step(
-            "POST /passwordreset/action/",
-            visitor.post,
-            "/passwordreset/action/",
-            {"action": "reset"},
+            {"username": name, "action": "reset", "altcha": captcha.solve(challenge)},
         )
         step("GET /passwordreset/methods/", visitor.get, "/passwordreset/methods/")
         step("GET /passwordreset/phone/", visitor.get, "/passwordreset/phone/")
         step(
-            "POST /passwordreset/phone/ (number and send)",
+            "POST /passwordreset/phone/ (number and send; answers with the code page)",
             visitor.post,
             "/passwordreset/phone/",
             {"number": number, "channel": "sms"},
+            expect=200,
         )
         step("GET /passwordreset/phone/code/", visitor.get, "/passwordreset/phone/code/")
         code = _code(locmem.outbox[-1].text)
         step(
-            "POST /passwordreset/phone/code/",
+            "POST /passwordreset/phone/code/ (answers with the new password's page)",
             visitor.post,
             "/passwordreset/phone/code/",
             {"code": code},
+            expect=200,
         )
         step("GET /passwordreset/finish/", visitor.get, "/passwordreset/finish/")
         new = f"Bench-{n}-lantern-copper-2027"

@@ -7,7 +7,7 @@ first served, so `methods/` sits below the apps that mount it (README, "Architec
 A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
 `needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
 A reset host module provides `reset_page(view)`, `offered_method(state, key)` (whose
-exception for a method that already passed `reset_page` answers),
+exception for a method that already passed `reset_page` answers), `after_pass(request, state)`,
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
 `method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
 `reset_check_code`, `reset_code_delivery`, `reset_code_more_time`.
@@ -96,10 +96,11 @@ def reset_flow(name: str):
     return getattr(reset_host(), name)
 
 
-def after_pass(state) -> HttpResponse:
-    """The answer to a method that passed at /passwordreset: the new password page once the
-    reset rule is met, the methods page otherwise (the portal's `reset_after_pass`)."""
-    return redirect(reset_flow("reset_after_pass")(state))
+def after_pass(request: HttpRequest, state) -> HttpResponse:
+    """The answer to a method that passed at /passwordreset: the new password page, in this
+    response, once the reset rule is met; the methods page otherwise (the portal's
+    `after_pass`)."""
+    return reset_host().after_pass(request, state)
 
 
 # One sentence for every failed check at /passwordreset (docs/security.md §12).
@@ -134,7 +135,7 @@ def proof_reset(
             method=method,
             check=lambda user_id: check(user_id, proof),
         ):
-            return after_pass(state)
+            return after_pass(request, state)
         form.add_error(field, NOT_VERIFIED)
     return render(request, template, {"form": form, "method": method, **(context or {})})
 

@@ -138,8 +138,11 @@ def lift_reset_block(*, request: HttpRequest, user) -> bool:
     return True
 
 
-def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRefusal:
-    """Start an attempt for whatever username was typed. Every account gets the same treatment."""
+def reset_begin(
+    *, request: HttpRequest, username: str, action: str = ""
+) -> ResetState | StartRefusal:
+    """Start an attempt for whatever username was typed, for `action` when the person chose it
+    with the name. Every account gets the same treatment."""
     username = accounts().canonical_username(username)
     account_key = _account_key(username)
     # At most 5 attempts an hour per account, then a day's block; per address too
@@ -173,6 +176,7 @@ def reset_begin(*, request: HttpRequest, username: str) -> ResetState | StartRef
         user_id=user.pk if usable else None,
         username=username,
         started_at=time.time(),
+        action=action,
     )
     state.save(request)
     # The code binding is made now, for every account, so that no later step writes the

@@ -13,6 +13,12 @@ from .state import Action
 __all__ = ["ActionForm", "NewPasswordForm", "StartForm"]
 
 
+ACTIONS = [
+    (Action.RESET, _("I forgot my password: set a new one")),
+    (Action.UNLOCK, _("My account is locked, but I know my password: unlock it")),
+]
+
+
 class StartForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
@@ -23,6 +29,16 @@ class StartForm(forms.Form):
             "max_length": _("A username has at most %(limit_value)d characters."),
         },
     )
+    # Asked with the name, so the attempt goes straight to the methods: one page fewer for
+    # everyone. A form sent without it (an older page) leads to the action page instead.
+    action = forms.ChoiceField(
+        label=_("What do you need?"),
+        widget=forms.RadioSelect,
+        choices=ACTIONS,
+        required=False,
+        initial=Action.RESET,
+        error_messages={"invalid_choice": _("Choose one.")},
+    )
     altcha = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
@@ -30,10 +46,7 @@ class ActionForm(forms.Form):
     action = forms.ChoiceField(
         label=_("What do you need?"),
         widget=forms.RadioSelect,
-        choices=[
-            (Action.RESET, _("I forgot my password: set a new one")),
-            (Action.UNLOCK, _("My account is locked, but I know my password: unlock it")),
-        ],
+        choices=ACTIONS,
         error_messages={"required": _("Choose one.")},
         template_name="passwordreset/page_question.html",
     )

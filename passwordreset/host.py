@@ -17,9 +17,10 @@ from .flows import (
     reset_send_code,
     state_user,
 )
-from .views import NOT_VERIFIED, offered_method, reset_page
+from .views import NOT_VERIFIED, after_pass, offered_method, reset_page
 
 __all__ = [
+    "after_pass",
     "counts_for_user",
     "NOT_VERIFIED",
     "digest",

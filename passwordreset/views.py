@@ -129,7 +129,10 @@ def policy_shown() -> tuple:
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
     # A username carried over from the locked-out page is filled in; nothing else is.
-    form = StartForm(posted(request), initial={"username": request.GET.get("username", "")[:150]})
+    initial = {"username": request.GET.get("username", "")[:150]}
+    if request.GET.get("action") == Action.UNLOCK:  # from the locked-out page
+        initial["action"] = Action.UNLOCK
+    form = StartForm(posted(request), initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         if not captcha.verify(form.cleaned_data["altcha"]):
@@ -145,7 +148,11 @@ def start(request: HttpRequest) -> HttpResponse:
             form.add_error(None, DIRECTORY_DOWN_START)
             status = 503
         else:
-            result = flows.reset_begin(request=request, username=form.cleaned_data["username"])
+            result = flows.reset_begin(
+                request=request,
+                username=form.cleaned_data["username"],
+                action=form.cleaned_data["action"],
+            )
             if result is flows.StartRefusal.ADDRESS_LIMITED:
                 # Counted for the network, whatever name was typed: an hour, and the helpdesk
                 # cannot lift it.
@@ -168,7 +175,10 @@ def start(request: HttpRequest) -> HttpResponse:
                 status = 429
             else:
                 request.session.pop(FINISHED_KEY, None)  # a new attempt
-                return redirect("passwordreset:action")
+                # The action chosen with the name: straight on to the methods.
+                return redirect(
+                    "passwordreset:methods" if result.action else "passwordreset:action"
+                )
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
         # it carries something of the reader's (a name carried over comes in the query string,
@@ -377,6 +387,25 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             form.add_error(None, ACCOUNT_GONE)
         else:
             return _done(request, state, made_before=not made)
+    return _finish_page(request, state, user, form, status=status, disabled=disabled)
+
+
+def after_pass(request: HttpRequest, state) -> HttpResponse:
+    """The answer to a method that passed: once the reset rule is met, the last step's page in
+    this response, one round trip fewer than a redirect to it (it shows its own address,
+    js/page-address.js; a reload without JavaScript sends the method's form again, and the
+    method, passed, leads here again); otherwise the methods page, for another method or to
+    end a proof before a change (flows.reset_after_pass)."""
+    target = flows.reset_after_pass(state)
+    if target != reverse("passwordreset:finish"):
+        return redirect(target)
+    user = flows.state_user(state)
+    form = NewPasswordForm(user) if state.action == Action.RESET else PasswordlessForm()
+    return _finish_page(request, state, user, form)
+
+
+def _finish_page(request, state, user, form, *, status=200, disabled=False) -> HttpResponse:
+    """The last step's page: the new password form, or the unlock button, or why neither."""
     rules, account_status = [], None
     # Only now, after the person proved who they are, is the account read: for an unlock,
     # and in the directory, where an account may be turned off that the site's copy still
@@ -398,6 +427,8 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             "rules": rules,
             "account_status": account_status,
             "disabled": ACCOUNT_DISABLED if disabled else None,
+            # Its own address, also as the answer to a method's form (after_pass).
+            "page_address": reverse("passwordreset:finish"),
         },
         status=status,
     )
@@ -493,5 +524,5 @@ def locked_out(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     username = request.POST.get("username", "")[:150] if request.method == "POST" else ""
     unlock_url = reverse("passwordreset:start")
     if username:
-        unlock_url += "?" + urlencode({"username": username})
+        unlock_url += "?" + urlencode({"username": username, "action": Action.UNLOCK})
     return render(request, "passwordreset/locked_out.html", {"unlock_url": unlock_url}, status=429)

@@ -64,6 +64,12 @@ def _expect(response, step: str, location: str | None = None) -> None:
         raise ProbeFailed(f"{step}: went to an unexpected page")
 
 
+def _expect_page(response, step: str, field: str) -> None:
+    """The next step's page (the one with `field`), which comes in the answer to the form."""
+    if response.status_code != 200 or f'name="{field}"'.encode() not in response.content:
+        raise ProbeFailed(f"{step}: answered {response.status_code} without the next page")
+
+
 def _code_from_files(address: str, after: float) -> str | None:
     folder = Path(settings.EMAIL_FILE_PATH)
     if not folder.is_dir():
@@ -153,15 +159,22 @@ def run(*, wait: float = 120) -> Result:
         step = "start"
         client.get("/passwordreset/")
         solution = _solve_challenge(client)
-        _expect(client.post("/passwordreset/", {"username": username, "altcha": solution}), step)
-        step = "action"
-        _expect(client.post("/passwordreset/action/", {"action": "reset"}), step)
+        _expect(
+            client.post(
+                "/passwordreset/", {"username": username, "action": "reset", "altcha": solution}
+            ),
+            step,
+            "/passwordreset/methods",
+        )
         step = "send"
         sent_at = time.time() - 1
-        _expect(client.post("/passwordreset/email/", {"email": contact.email}), step)
+        _expect_page(client.post("/passwordreset/email/", {"email": contact.email}), step, "code")
         step = "code"
         code = read_code(contact.email, sent_at, wait)
-        _expect(client.post("/passwordreset/email/code/", {"code": code}), step)
+        # The new password's page comes in the answer to the right code.
+        _expect_page(
+            client.post("/passwordreset/email/code/", {"code": code}), step, "new_password1"
+        )
         step = "finish"
         new = f"Probe-{secrets.token_urlsafe(18)}-Reset"
         response = client.post(

@@ -45,7 +45,10 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
             channel=channel,
         )
         if sent:
-            return redirect(method.reset_page("code"))
+            # The code page comes in this response, as the setup's does: one round trip fewer.
+            # Its form posts to the code page's own address; a reload without JavaScript sends
+            # this form again, which asks for the same code again (alike for every name).
+            return _code_page(request, state, method, CodeForm())
         form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
         return render(request, "code/reset_send.html", {"form": form, "method": method}, status=429)
     return render(request, "code/reset_send.html", {"form": form, "method": method})
@@ -62,12 +65,23 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
         if reset_flow("reset_check_code")(
             request=request, state=state, method=method, code=form.cleaned_data["code"]
         ):
-            return after_pass(state)
+            return after_pass(request, state)
         form.add_error("code", NOT_VERIFIED)
+    return _code_page(request, state, method, form)
+
+
+def _code_page(request: HttpRequest, state, method, form: CodeForm) -> HttpResponse:
     # Whether the request for a code has been handled: alike for every name (flows docstring).
     delivery = reset_flow("reset_code_delivery")(state, method)
     return render(
-        request, "code/reset_code.html", {"form": form, "method": method, "delivery": delivery}
+        request,
+        "code/reset_code.html",
+        {
+            "form": form,
+            "method": method,
+            "delivery": delivery,
+            "page_address": method.reset_page("code"),
+        },
     )
 
 

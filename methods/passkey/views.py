@@ -135,7 +135,7 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
             method=method,
             check=lambda user_id: ceremony.check_assertion(request, user_id, credential),
         ):
-            return after_pass(state)
+            return after_pass(request, state)
         else:
             form.add_error(None, NOT_VERIFIED)
     return render(

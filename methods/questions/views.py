@@ -68,6 +68,6 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
         if reset_flows.reset_check_answers(
             request=request, state=state, method=method, answers=form.answers()
         ):
-            return after_pass(state)
+            return after_pass(request, state)
         form.add_error(None, NOT_VERIFIED)
     return render(request, "questions/reset.html", {"form": form, "method": method})

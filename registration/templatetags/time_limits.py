@@ -38,7 +38,8 @@ def reset_time_limit(context):
         "warn_seconds": WARN_SECONDS,
         "extend_url": reverse("passwordreset:more_time") if state.extensions_left else "",
         "hint": reset_state.more_time_hint(state.extensions_left),
-        "next": request.get_full_path(),
+        # Back to the page itself, also when it came as the answer to a form.
+        "next": context.get("page_address") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }
 

@@ -84,7 +84,6 @@ def start_reset(page, username: str) -> None:
         " return f && f.value.length > 20; }",
         timeout=30000,
     )
-    page.locator("form.stack button[type=submit]").click()
     page.locator("input[name=action][value=reset]").check()
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url("**/passwordreset/methods/")

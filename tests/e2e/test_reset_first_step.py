@@ -46,7 +46,7 @@ def test_continue_waits_until_the_check_is_done(browser, live_server, make_user,
     assert not page.get_by_text("Continue can be pressed once the check is done.").is_visible()
     check_accessibility(page, f"reset-start-ready-{width}")
     continue_button.click()
-    page.get_by_role("heading", name="What do you need?").wait_for()
+    page.get_by_role("heading", name="Prove it is you").wait_for()
     context.close()
 
 

@@ -22,7 +22,7 @@ from methods.models import (
 from methods.questions.answers import hash_answer, normalise
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import PASSWORD, past_sign_in_check, sign_in
-from tests.support.resets import start_reset
+from tests.support.resets import shows_finish_page, shows_reset_code_page, start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 def pass_phone(client, number="+447400123456", channel="sms"):
     response = client.post("/passwordreset/phone/", {"number": number, "channel": channel})
-    assert response["Location"] == "/passwordreset/phone/code/"
+    assert shows_reset_code_page(response)
     return client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
 
 
@@ -87,9 +87,9 @@ def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, regi
     assert other_session.get("/ssprsetup/").status_code == 200
 
     assert start_reset(client, "rita")["Location"] == "/passwordreset/methods/"
-    # The one method needed passed: straight on to the new password (the methods page, opened
-    # anyway, sends the browser there too).
-    assert pass_phone(client)["Location"] == "/passwordreset/finish/"
+    # The one method needed passed: the new password's page comes in the answer (the methods
+    # page, opened anyway, sends the browser there too).
+    assert shows_finish_page(pass_phone(client))
     assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
     weak = client.post(
         "/passwordreset/finish/", {"new_password1": "short", "new_password2": "short"}
@@ -154,7 +154,7 @@ def test_the_session_key_rotates_after_each_passed_method(client, registered, po
     keys = [client.session.session_key]
     assert pass_phone(client)["Location"] == "/passwordreset/methods/"  # one more is needed
     keys.append(client.session.session_key)
-    assert pass_email(client)["Location"] == "/passwordreset/finish/"  # enough: straight on
+    assert shows_finish_page(pass_email(client))  # enough: straight on
     keys.append(client.session.session_key)
     assert len(set(keys)) == 3
 
@@ -171,11 +171,13 @@ def test_wrong_number_sends_nothing_and_reads_the_same(client, registered, phone
     right = other.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
     assert [message.to for message in phone_outbox] == ["+447400123456"]
     right_page = other.get("/passwordreset/phone/code/").content.decode()
-    assert wrong["Location"] == right["Location"]
+    # Each answer is the code page itself, and the two read the same (but for the tokens).
+    assert shows_reset_code_page(wrong) and shows_reset_code_page(right)
 
     def strip(page):
-        return re.sub(r'value="[^"]+"', "", page)
+        return re.sub(r'value="[^"]+"|data-seconds-left="\d+"', "", page)
 
+    assert strip(right.content.decode()) == strip(wrong.content.decode())
     assert strip(right_page) == strip(wrong_page)
 
 
@@ -213,6 +215,76 @@ def test_a_method_that_passed_leads_on_from_another_tab(client, registered, poli
     for response in (other.get("/passwordreset/phone/"), other.get("/passwordreset/phone/code/")):
         assert response["Location"] == "/passwordreset/methods/"
     assert "/passwordreset/email/" in other.get("/passwordreset/methods/").content.decode()
+
+
+def _start_with(client, username, **extra):
+    from passwordreset import captcha
+
+    challenge = client.get("/passwordreset/check/").json()
+    return client.post(
+        "/passwordreset/", {"username": username, "altcha": captcha.solve(challenge), **extra}
+    )
+
+
+def test_what_is_needed_is_asked_with_the_name(client, registered):
+    """The first page asks what the person needs, the reset chosen to begin with; the attempt
+    then goes straight on to the methods, for every name alike."""
+    page = client.get("/passwordreset/").content.decode()
+    assert "<legend>What do you need?</legend>" in page
+    assert re.search(r'<input type="radio" name="action" value="reset"[^>]* checked>', page)
+    assert re.search(r'<input type="radio" name="action" value="unlock"(?![^>]* checked)', page)
+    for name in ("rita", "nobody-of-that-name"):
+        visitor = Client()
+        response = _start_with(visitor, name, action="reset")
+        assert response["Location"] == "/passwordreset/methods/"
+        assert visitor.get("/passwordreset/methods/").status_code == 200
+    # Unlock chosen: the last step unlocks (once the methods have proven the person).
+    _start_with(client, "rita", action="unlock")
+    pass_phone(client)
+    page = client.get("/passwordreset/finish/").content.decode()
+    assert 'name="new_password1"' not in page and "Unlock" in page
+
+
+def test_an_action_that_is_not_offered_starts_nothing(client, registered):
+    response = _start_with(client, "rita", action="delete-everything")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "What do you need?: Choose one." in page  # in the summary, linked to the choices
+    assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
+    assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
+
+
+def test_a_first_page_sent_without_the_choice_asks_for_it_next(client, registered):
+    """A first page from before the choice was on it (kept in a tab) still works."""
+    assert _start_with(client, "rita")["Location"] == "/passwordreset/action/"
+    assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/action/"
+
+
+def test_pages_that_come_in_an_answer_lead_back_to_their_own_address(client, registered):
+    """The code page in the answer to the number, and the new password's page in the answer to
+    the code: their forms, the attempt's "More time" and the language picker all name the
+    page's own address, not the address of the form that brought it."""
+    start_reset(client, "rita")
+    sent = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    page = sent.content.decode()
+    assert 'action="/passwordreset/phone/code/"' in page
+    assert page.count('name="next" type="hidden" value="/passwordreset/phone/code/"') == 1
+    assert 'name="next" value="/passwordreset/phone/code/"' in page  # More time
+    passed = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    page = passed.content.decode()
+    assert shows_finish_page(passed) and 'action="/passwordreset/finish/"' in page
+    assert 'name="next" value="/passwordreset/finish/"' in page
+    # The page sent from there sets the password, as from the page opened at its address.
+    done = client.post(
+        "/passwordreset/finish/",
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "attempt": re.search(r'name="attempt" value="([^"]+)"', page).group(1),
+        },
+    )
+    assert done["Location"] == "/passwordreset/done/"
+    assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
 
 
 def test_the_action_page_asks_its_question_once(client, registered):
@@ -271,7 +343,7 @@ def test_office_phone_gets_a_call(client, office, policy, phone_outbox):
     policy.save()
     start_reset(client, "rita")
     response = client.post("/passwordreset/office-phone/", {"number": "+44 20 7183 8750"})
-    assert response["Location"] == "/passwordreset/office-phone/code/"
+    assert shows_reset_code_page(response, "office-phone")
     (call,) = phone_outbox
     assert call.kind == "voice" and call.to == "+442071838750"
     client.post("/passwordreset/office-phone/code/", {"code": last_phone_code()})

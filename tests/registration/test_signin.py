@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -102,9 +104,11 @@ def test_the_locked_out_page_carries_the_username_to_the_portal(client, user):
         client.post("/ssprsetup/signin/", {"username": user.username, "password": "wrong"})
     response = client.post("/ssprsetup/signin/", {"username": user.username, "password": "x"})
     assert response.status_code == 429
-    assert 'href="/passwordreset/?username=alice"' in response.content.decode()
-    start = client.get("/passwordreset/?username=alice").content.decode()
+    assert 'href="/passwordreset/?username=alice&amp;action=unlock"' in response.content.decode()
+    start = client.get("/passwordreset/?username=alice&action=unlock").content.decode()
     assert 'name="username" value="alice"' in start
+    # What the person needs is chosen for them: the unlock.
+    assert re.search(r'<input type="radio" name="action" value="unlock"[^>]* checked>', start)
 
 
 def test_a_sign_in_is_kept_in_the_audit_log_alone(client, user):

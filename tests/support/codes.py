@@ -59,9 +59,18 @@ def phone_messages(phone_dir: Path, count: int) -> list[Path]:
     return _arrived(read, f"{count} texts or calls")
 
 
-def latest_phone_code(phone_dir: Path) -> str:
+def message_count(folder: Path) -> int:
+    """How many texts, calls or emails `folder` holds: before asking for a code, so that
+    `latest_phone_code(..., more_than=…)` waits for the new one, not an earlier one."""
+    return len(list(folder.glob("*.json"))) + len(list(folder.glob("*.log")))
+
+
+def latest_phone_code(phone_dir: Path, more_than: int = 0) -> str:
     def read() -> str:
-        newest = sorted(phone_dir.glob("*.json"))[-1]
+        found = sorted(phone_dir.glob("*.json"))
+        if len(found) <= more_than:
+            raise IndexError(len(found))
+        newest = found[-1]
         message = json.loads(newest.read_text())
         if message["kind"] == "voice":
             digits = re.findall(r"(?<!\d)(\d)\.", message["text"])[:6]

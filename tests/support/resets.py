@@ -8,6 +8,25 @@ from django.test import Client
 from passwordreset import captcha
 
 
+def shows_reset_code_page(response, slug: str = "phone") -> bool:
+    """Whether `response` is the reset portal's code page for /passwordreset/<slug>/: the page
+    a code asked for leads to, in the same response (methods/code/reset_views.py, send)."""
+    page = response.content.decode()
+    return (
+        response.status_code == 200
+        and f'action="/passwordreset/{slug}/code/"' in page
+        and 'name="code"' in page
+    )
+
+
+def shows_finish_page(response) -> bool:
+    """Whether `response` is the reset portal's last step (the new password or the unlock), as
+    the answer to a method that passed (passwordreset.views.after_pass)."""
+    return response.status_code == 200 and (
+        b'data-page-address="/passwordreset/finish/"' in response.content
+    )
+
+
 def start_reset(client: Client, username: str, action: str | None = "reset"):
     challenge = client.get("/passwordreset/check/").json()
     response = client.post(
@@ -23,5 +42,5 @@ def reset_code_page(name: str, number: str) -> Client:
     client = Client()
     assert start_reset(client, name).status_code == 302
     response = client.post("/passwordreset/phone/", {"number": number, "channel": "sms"})
-    assert response["Location"] == "/passwordreset/phone/code/"
+    assert shows_reset_code_page(response), response
     return client

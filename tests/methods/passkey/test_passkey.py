@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import Event, EventKind
 from methods.passkey.models import Passkey
 from tests.support.people import sign_in
-from tests.support.resets import start_reset
+from tests.support.resets import shows_finish_page, start_reset
 from tests.support.soft_key import SoftKey
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def reset_with(client: Client, key: SoftKey, username="rita", **answer):
 def test_reset_with_a_passkey(client, rita_key):
     user, key = rita_key
     response = reset_with(client, key)
-    assert response["Location"] == "/passwordreset/finish/"
+    assert shows_finish_page(response)
     assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
     stored = Passkey.objects.get()
     assert stored.sign_count == 1 and stored.last_used_at is not None
