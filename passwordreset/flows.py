@@ -340,8 +340,12 @@ def reset_send_code(
     method: CodeMethod,
     destination: str,
     channel: str,
+    form: str = "",
 ) -> bool:
-    """Ask for a code to `destination`; say nothing about whether it will be sent.
+    """Ask for a code to `destination`; say nothing about whether it will be sent. `form` is
+    the send page's own token: the same form sent again while its code is live (a reload of
+    the code page that came in its answer, without JavaScript) asks for nothing more, so the
+    code on its way stays the one that works; a send page opened again asks anew.
 
     The request does the same for every account: it queues one job, which compares the typed
     destination with the registered one and sends a code only if they match. Whether anything
@@ -349,6 +353,9 @@ def reset_send_code(
     (docs/security.md, "No enumeration"). Returns False only when this attempt has asked for
     too many codes (the same for all).
     """
+    asked = digest(f"{form}\n{method.kind}\n{destination.strip()}\n{channel}") if form else ""
+    if asked and asked == state.code_form and state.code_seconds_left:
+        return True  # decided from the attempt alone: the same for every name
     # Counted for the attempt's whole life, however often it was given more time.
     sends = _count_for(f"sspr:reset:sends:{state.attempt}", reset_state.LONGEST_SECONDS)
     if sends > SENDS_PER_ATTEMPT:
@@ -356,6 +363,7 @@ def reset_send_code(
     state.code_method = str(method.kind)
     state.code_asked_at = time.time()
     state.code_extensions = 0
+    state.code_form = asked
     state.save(request)
     outbox.later(
         "passwordreset.flows.reset_code_job",

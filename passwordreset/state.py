@@ -43,6 +43,9 @@ class ResetState:
     # went out), so the code page can warn before its 10 minutes end.
     code_asked_at: float = 0.0
     code_extensions: int = 0  # the live code's "more time" so far (methods/code/reset_views.py)
+    # The form that asked for the live code: a keyed digest of the send page's own token with
+    # what it asked for, so the same form sent again asks for nothing (methods/code/reset_views.py).
+    code_form: str = ""
     renewed_at: float = 0.0  # the last "more time" (the 15 minutes count from then)
     extensions: int = 0
 

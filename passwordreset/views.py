@@ -397,6 +397,8 @@ def after_pass(request: HttpRequest, state) -> HttpResponse:
     method, passed, leads here again); otherwise the methods page, for another method or to
     end a proof before a change (flows.reset_after_pass)."""
     target = flows.reset_after_pass(state)
+    if not state.action:
+        return redirect("passwordreset:action")  # nothing is done that was not chosen
     if target != reverse("passwordreset:finish"):
         return redirect(target)
     user = flows.state_user(state)

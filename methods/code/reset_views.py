@@ -3,6 +3,8 @@ address (a code goes out only if it matches), then the code. Mounted once for ea
 
 from __future__ import annotations
 
+import secrets
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -43,15 +45,23 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
             method=method,
             destination=form.cleaned_data["destination"],
             channel=channel,
+            form=request.POST.get("form", "")[:32],
         )
         if sent:
             # The code page comes in this response, as the setup's does: one round trip fewer.
             # Its form posts to the code page's own address; a reload without JavaScript sends
-            # this form again, which asks for the same code again (alike for every name).
+            # this form again, which asks for nothing while its code is live (flows).
             return _code_page(request, state, method, CodeForm())
         form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
-        return render(request, "code/reset_send.html", {"form": form, "method": method}, status=429)
-    return render(request, "code/reset_send.html", {"form": form, "method": method})
+        return _send_page(request, form, method, status=429)
+    return _send_page(request, form, method)
+
+
+def _send_page(request: HttpRequest, form, method, status: int = 200) -> HttpResponse:
+    # Each time the page is drawn, a token of its own: sent again with the same token, the form
+    # is the same form again, not a new request for a code (flows.reset_send_code).
+    context = {"form": form, "method": method, "form_token": secrets.token_hex(8)}
+    return render(request, "code/reset_send.html", context, status=status)
 
 
 @sensitive_post_parameters("code")

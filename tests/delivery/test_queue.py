@@ -119,7 +119,6 @@ def test_at_the_portal_the_code_job_sends_its_message_without_queueing_it_again(
     code = message["Body"][:6]
     response = client.post("/passwordreset/phone/code/", {"code": code})
     # Accepted: the one method the policy asks for passed, so on to the new password.
-    assert response.status_code == 302
     assert shows_finish_page(response)
 
 

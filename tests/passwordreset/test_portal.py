@@ -299,6 +299,45 @@ def test_the_action_page_asks_its_question_once(client, registered):
     assert "What do you need?: Choose one." in main and heading in main
 
 
+def _send_form(client) -> dict:
+    page = client.get("/passwordreset/phone/").content.decode()
+    token = re.search(r'name="form" value="([0-9a-f]+)"', page).group(1)
+    return {"number": "+447400123456", "channel": "sms", "form": token}
+
+
+def test_the_same_send_form_sent_again_asks_for_nothing_while_its_code_is_live(
+    client, registered, phone_outbox
+):
+    """The code page comes in the answer to the number; without JavaScript a reload of it
+    sends that form again. Past the wait between codes too, nothing more is asked for, and the
+    code on its way is still the one that works."""
+    start_reset(client, "rita")
+    data = _send_form(client)
+    assert shows_reset_code_page(client.post("/passwordreset/phone/", data))
+    first = last_phone_code()
+    with time_machine.travel(timezone.now() + timedelta(seconds=45)):
+        for _ in range(8):  # more than an attempt may ask for: none of them counts
+            assert shows_reset_code_page(client.post("/passwordreset/phone/", data))
+        assert len(phone_outbox) == 1
+        assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": first}))
+
+
+def test_the_send_page_opened_again_asks_anew(client, registered, phone_outbox):
+    """ "No code? Try again" opens the send page again: that form is a new request (a code that
+    did not arrive), and so is the first form with the number corrected."""
+    start_reset(client, "rita")
+    data = _send_form(client)
+    client.post("/passwordreset/phone/", {**data, "number": "+447400999999"})
+    client.post("/passwordreset/phone/", data)  # corrected on the same form
+    assert [message.to for message in phone_outbox] == ["+447400123456"]
+    with time_machine.travel(timezone.now() + timedelta(seconds=45)):
+        assert shows_reset_code_page(client.post("/passwordreset/phone/", _send_form(client)))
+        assert [message.to for message in phone_outbox] == ["+447400123456"] * 2
+        assert shows_finish_page(
+            client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+        )
+
+
 def test_a_used_code_does_not_work_twice(client, registered, policy):
     policy.reset_methods_required = 2
     policy.save()

@@ -22,8 +22,12 @@ def shows_reset_code_page(response, slug: str = "phone") -> bool:
 def shows_finish_page(response) -> bool:
     """Whether `response` is the reset portal's last step (the new password or the unlock), as
     the answer to a method that passed (passwordreset.views.after_pass)."""
-    return response.status_code == 200 and (
-        b'data-page-address="/passwordreset/finish/"' in response.content
+    page = response.content
+    return (
+        response.status_code == 200
+        and b'data-page-address="/passwordreset/finish/"' in page
+        # The new password's form, or the unlock button: not the page that says neither.
+        and (b'name="new_password1"' in page or b"Unlock my account" in page)
     )
 
 
