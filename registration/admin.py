@@ -49,9 +49,10 @@ class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAd
     list_filter = ["reconfirmation_required", "completed_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
-    # Read only: a registration changes through what is recorded (the person's pages, the
-    # user list's "Require reconfirmation", flag_stale_registrations, the reminders), each
-    # audited; a flag or a reminder date typed here would not be.
+    # Read only, and never deleted here: a registration changes through what is recorded (the
+    # person's pages, the user list's "Require reconfirmation", flag_stale_registrations, the
+    # reminders), each audited, and goes with the person's methods when they are purged; a
+    # flag typed here, or a registration deleted here, would not be audited.
     readonly_fields = [
         "user",
         "completed_at",
@@ -62,6 +63,9 @@ class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAd
     ]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

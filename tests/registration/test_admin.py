@@ -279,3 +279,24 @@ def test_a_registration_is_read_only_in_the_admin(admin_client, user):
     registration.refresh_from_db()
     assert registration.reconfirmation_required is True
     assert Event.objects.filter(kind=EventKind.REGISTRATION_FLAGGED, subject=user).exists()
+
+
+def test_a_registration_cannot_be_deleted_in_the_admin(admin_client, user):
+    """Deleting it would say, unrecorded, that the person never registered: neither the delete
+    page nor the list's delete action is there, and the record stays."""
+    from django.utils import timezone
+
+    from registration.models import Registration
+
+    now = timezone.now()
+    registration = Registration.objects.create(user=user, completed_at=now, last_confirmed_at=now)
+    url = f"/admin/registration/registration/{registration.pk}/delete/"
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    listing = admin_client.get("/admin/registration/registration/").content.decode()
+    assert 'value="delete_selected"' not in listing
+    admin_client.post(
+        "/admin/registration/registration/",
+        {"action": "delete_selected", "_selected_action": [str(registration.pk)], "post": "yes"},
+    )
+    assert Registration.objects.filter(pk=registration.pk).exists()

@@ -43,7 +43,6 @@ def _cases():
     return [
         ("auth.user", "require_reconfirmation"),
         ("auth.user", "delete_selected"),
-        ("registration.registration", "delete_selected"),
         ("methods.securityquestion", "activate"),
         ("methods.securityquestion", "deactivate"),
         ("passwords.bannedword", "delete_selected"),
