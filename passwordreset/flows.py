@@ -285,11 +285,12 @@ def identity_proven(state: ResetState, user, policy: Policy) -> bool:
     return allowed and user is not None and state.action != Action.PROVE
 
 
-def reset_after_pass(state: ResetState) -> str:
+def reset_after_pass(state: ResetState, user=None) -> str:
     """Where a method that just passed leads: straight to the new password once the reset rule
     is met (where the methods page would send the browser on, a request sooner); otherwise the
-    methods page, for another method or to end a proof before a change."""
-    if identity_proven(state, state_user(state), Policy.load()):
+    methods page, for another method or to end a proof before a change. `user`: the attempt's
+    account when the caller has read it already (state_user)."""
+    if identity_proven(state, user or state_user(state), Policy.load()):
         return reverse("passwordreset:finish")
     return reverse("passwordreset:methods")
 

@@ -396,12 +396,12 @@ def after_pass(request: HttpRequest, state) -> HttpResponse:
     js/page-address.js; a reload without JavaScript sends the method's form again, and the
     method, passed, leads here again); otherwise the methods page, for another method or to
     end a proof before a change (flows.reset_after_pass)."""
-    target = flows.reset_after_pass(state)
     if not state.action:
         return redirect("passwordreset:action")  # nothing is done that was not chosen
+    user = flows.state_user(state)
+    target = flows.reset_after_pass(state, user)
     if target != reverse("passwordreset:finish"):
         return redirect(target)
-    user = flows.state_user(state)
     form = NewPasswordForm(user) if state.action == Action.RESET else PasswordlessForm()
     return _finish_page(request, state, user, form)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tests.support.codes import arrived
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -28,20 +30,6 @@ def fits_without_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def _when_sent(code, seconds: float = 10) -> str:
-    """`code()` once the message that carries it has gone out."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return code()
-        except IndexError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def prove_if_asked(page, code, number: str = "+44 7400 123456") -> None:
     """Proof before change (methods/proof.py): when a setup page sent the person to prove a
     method they have, prove it with their phone through the reset portal's pages, as a person
@@ -55,6 +43,6 @@ def prove_if_asked(page, code, number: str = "+44 7400 123456") -> None:
     page.wait_for_url("**/passwordreset/phone/code/")
     # The code page comes in the answer that asks for the code; the job that sends it runs
     # just after that answer, so the message may be a moment behind the page.
-    page.locator("#id_code").fill(_when_sent(code))
+    page.locator("#id_code").fill(arrived(code, "code"))
     page.locator("main form.stack button[type=submit]").first.click()
     page.wait_for_url("**/ssprsetup/**")

@@ -33,7 +33,7 @@ def last_email_code() -> str:
     return last_code(mail.outbox[-1].body)
 
 
-def _arrived(read, what: str, seconds: float = 10.0):
+def arrived(read, what: str, seconds: float = 10.0):
     """`read()` once the message is there. Without a queue the site sends a code once its page
     has gone out, so the browser may show the code page a moment before the message is
     written: a person waits for their text; so does the test."""
@@ -56,7 +56,7 @@ def phone_messages(phone_dir: Path, count: int) -> list[Path]:
             raise IndexError(len(found))
         return found
 
-    return _arrived(read, f"{count} texts or calls")
+    return arrived(read, f"{count} texts or calls")
 
 
 def message_count(folder: Path) -> int:
@@ -79,7 +79,7 @@ def latest_phone_code(phone_dir: Path, more_than: int = 0) -> str:
             return "".join(digits)
         return re.search(r"\b(\d{6})\b", message["text"]).group(1)
 
-    return _arrived(read, "text or call")
+    return arrived(read, "text or call")
 
 
 def latest_email_code(mail_dir: Path) -> str:
@@ -87,4 +87,4 @@ def latest_email_code(mail_dir: Path) -> str:
         newest = max(mail_dir.glob("*.log"), key=lambda path: path.stat().st_mtime_ns)
         return re.findall(r"\b(\d{6})\b", newest.read_text())[-1]
 
-    return _arrived(read, "email")
+    return arrived(read, "email")
