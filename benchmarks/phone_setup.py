@@ -249,10 +249,11 @@ def every_page() -> dict[str, float]:
         step("GET /passwordreset/", visitor.get, "/passwordreset/")
         challenge = step("GET /passwordreset/check/", visitor.get, "/passwordreset/check/").json()
         step(
-            "POST /passwordreset/ (name, what is needed and puzzle)",
+            "POST /passwordreset/ (name, what is needed and puzzle; answers with the methods page)",
             visitor.post,
             "/passwordreset/",
             {"username": name, "action": "reset", "altcha": captcha.solve(challenge)},
+            expect=200,
         )
         step("GET /passwordreset/methods/", visitor.get, "/passwordreset/methods/")
         step("GET /passwordreset/phone/", visitor.get, "/passwordreset/phone/")
@@ -275,10 +276,11 @@ def every_page() -> dict[str, float]:
         step("GET /passwordreset/finish/", visitor.get, "/passwordreset/finish/")
         new = f"Bench-{n}-lantern-copper-2027"
         step(
-            "POST /passwordreset/finish/",
+            "POST /passwordreset/finish/ (answers with the done page)",
             visitor.post,
             "/passwordreset/finish/",
             {"new_password1": new, "new_password2": new},
+            expect=200,
         )
         step("GET /passwordreset/done/", visitor.get, "/passwordreset/done/")
 

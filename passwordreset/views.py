@@ -175,9 +175,14 @@ def start(request: HttpRequest) -> HttpResponse:
                 status = 429
             else:
                 request.session.pop(FINISHED_KEY, None)  # a new attempt
-                # The action chosen with the name: straight on to the methods.
-                return redirect(
-                    "passwordreset:methods" if result.action else "passwordreset:action"
+                if not result.action:  # a first page from before the choice was on it
+                    return redirect("passwordreset:action")
+                # The action chosen with the name: the methods page in this answer, a round
+                # trip fewer than a redirect to it. Before a method passed it depends on the
+                # policy alone, so it is the same for every name (docs/security.md, "No
+                # enumeration"); it shows its own address (js/page-address.js).
+                return _methods_page(
+                    request, result, page_address=reverse("passwordreset:methods")
                 )
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
@@ -276,6 +281,12 @@ def action(request: HttpRequest, state) -> HttpResponse:
 def methods(request: HttpRequest, state) -> HttpResponse:
     if not state.action:
         return redirect("passwordreset:action")
+    return _methods_page(request, state)
+
+
+def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> HttpResponse:
+    """The methods this attempt may use next; `page_address` when the page comes as the answer
+    to the first page's form."""
     policy = Policy.load()
     if state.action == Action.PROVE:
         return _prove_methods(request, state, policy)
@@ -310,6 +321,7 @@ def methods(request: HttpRequest, state) -> HttpResponse:
                 not method.counts_alone and not flows.counts_for_user(user, method)
                 for method in enabled_methods(policy)
             ),
+            "page_address": page_address,
         },
     )
 
@@ -440,22 +452,45 @@ def _finish_page(request, state, user, form, *, status=200, disabled=False) -> H
 FINISHED_KEY = "sspr_reset_finished"
 
 
-def _finished_here(request: HttpRequest) -> str | None:
-    """The action of an attempt this browser finished within an attempt's lifetime, or None."""
+def _finished(request: HttpRequest) -> dict | None:
+    """What this browser finished last (its action, and whether the change had been made
+    before), within an attempt's lifetime; None otherwise."""
     finished = request.session.get(FINISHED_KEY)
     if not isinstance(finished, dict) or not isinstance(finished.get("at"), int | float):
         return None
     if time.time() - finished["at"] >= reset_state.LIFETIME_SECONDS:
         return None
-    return finished.get("action")
+    return finished
+
+
+def _finished_here(request: HttpRequest) -> str | None:
+    """The action of an attempt this browser finished within an attempt's lifetime, or None."""
+    finished = _finished(request)
+    return finished.get("action") if finished else None
 
 
 def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
+    """The attempt ends: the done page in this answer, a round trip fewer than a redirect to
+    it, showing its own address (js/page-address.js), where a reload shows it again."""
     reset_state.clear(request)
-    request.session[FINISHED_KEY] = {"action": str(state.action), "at": time.time()}
-    request.session["sspr_reset_done"] = state.action
-    request.session["sspr_reset_made_before"] = made_before
-    return redirect("passwordreset:done")
+    request.session[FINISHED_KEY] = {
+        "action": str(state.action),
+        "at": time.time(),
+        "made_before": made_before,
+    }
+    return _done_page(request, str(state.action), made_before=made_before)
+
+
+def _done_page(request: HttpRequest, outcome: str, *, made_before: bool) -> HttpResponse:
+    return render(
+        request,
+        "passwordreset/done.html",
+        {
+            "outcome": outcome,
+            "made_before": made_before,
+            "page_address": reverse("passwordreset:done"),
+        },
+    )
 
 
 @sensitive_post_parameters("password")
@@ -513,12 +548,12 @@ def more_time(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def done(request: HttpRequest) -> HttpResponse:
-    outcome = request.session.pop("sspr_reset_done", None)
-    made_before = request.session.pop("sspr_reset_made_before", False)
-    if outcome is None:
+    """The done page again (a reload), while the attempt this browser finished is recent."""
+    finished = _finished(request)
+    if finished is None:
         return redirect("passwordreset:start")
-    return render(
-        request, "passwordreset/done.html", {"outcome": outcome, "made_before": made_before}
+    return _done_page(
+        request, str(finished.get("action")), made_before=bool(finished.get("made_before"))
     )
 
 

@@ -70,6 +70,15 @@ def _expect_page(response, step: str, field: str) -> None:
         raise ProbeFailed(f"{step}: answered {response.status_code} without the next page")
 
 
+def _expect_address(response, step: str, address: str) -> None:
+    """The page at `address`, which comes in the answer to the form (it names its own address
+    for the address bar, static/js/page-address.js)."""
+    if response.status_code != 200 or (
+        f'data-page-address="{address}"'.encode() not in response.content
+    ):
+        raise ProbeFailed(f"{step}: answered {response.status_code} without the next page")
+
+
 def _code_from_files(address: str, after: float) -> str | None:
     folder = Path(settings.EMAIL_FILE_PATH)
     if not folder.is_dir():
@@ -159,12 +168,13 @@ def run(*, wait: float = 120) -> Result:
         step = "start"
         client.get("/passwordreset/")
         solution = _solve_challenge(client)
-        _expect(
+        # The methods page comes in the answer to the first page.
+        _expect_address(
             client.post(
                 "/passwordreset/", {"username": username, "action": "reset", "altcha": solution}
             ),
             step,
-            "/passwordreset/methods",
+            "/passwordreset/methods/",
         )
         step = "send"
         sent_at = time.time() - 1
@@ -180,7 +190,7 @@ def run(*, wait: float = 120) -> Result:
         response = client.post(
             "/passwordreset/finish/", {"new_password1": new, "new_password2": new}
         )
-        _expect(response, step, "/passwordreset/done")
+        _expect_address(response, step, "/passwordreset/done/")
     except ProbeFailed as problem:
         result = Result(False, time.monotonic() - started, str(problem))
     except Exception as error:  # any other failure is a failed probe, named by its step

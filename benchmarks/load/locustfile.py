@@ -155,11 +155,11 @@ class Resetter(Person):
         challenge = self.client.get("/passwordreset/check/", name="/passwordreset/check/").json()
         parsed = altcha.Challenge.from_dict(challenge)
         solution = altcha.Payload(parsed, altcha.solve_challenge(parsed)).to_base64()
+        # The methods page comes in the answer.
         self.expect(
             self.post("/passwordreset/", {"username": name, "action": "reset", "altcha": solution}),
-            302,
+            200,
         )
-        self.client.get("/passwordreset/methods/", name="/passwordreset/methods/")
         number = f"+4474008{self.n:05d}"
         sent = time.time() - 1
         # The code page comes in the answer.
@@ -167,10 +167,10 @@ class Resetter(Person):
         code = latest_phone_code(number, sent)
         self.expect(self.post("/passwordreset/phone/code/", {"code": code}), 200)
         new = f"Load-{self.n}-lantern-copper-2027"
+        # The done page comes in the answer.
         self.expect(
             self.post("/passwordreset/finish/", {"new_password1": new, "new_password2": new}),
-            302,
-            "/passwordreset/done/",
+            200,
         )
 
 

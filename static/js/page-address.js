@@ -1,8 +1,11 @@
-// A page that came as the answer to a form (the code page, in the answer to the form that sent
-// the code) shows its own address in the address bar, so that a reload or a bookmark opens the
-// page instead of sending the form again. Without JavaScript a reload sends the form again,
-// which sends nothing while the code is live (methods/code/setup_views.py, and at reset
-// passwordreset/flows.py, reset_send_code), and passes no method twice.
+// A page that came as the answer to a form (the reset's methods page in the answer to the first
+// page, a code page in the answer to the form that sent the code, the new password's page in the
+// answer to the method that passed, the done page in the answer to the new password) shows its
+// own address in the address bar, so that a reload or a bookmark opens the page instead of
+// sending the form again. Without JavaScript a reload sends the form again, which changes
+// nothing twice: the first page's solved check is spent, a code is not sent again while it is
+// live (methods/code/setup_views.py, and at reset passwordreset/flows.py, reset_send_code), no
+// method passes twice, and a finished reset says it is finished.
 (function () {
   var page = document.querySelector("[data-page-address]");
   var address = page && page.getAttribute("data-page-address");

@@ -14,7 +14,7 @@ from directory.models import DirectoryAccount
 from directory.servers import DEMO_PEOPLE, STRICT_POLICY_DN, Person
 from methods.models import AuthenticationEmail, OfficePhone
 from tests.support.directory import binds, directory_sign_in, entry, lock_out, turn_off
-from tests.support.resets import shows_finish_page, start_reset
+from tests.support.resets import shows_done_page, shows_finish_page, start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -132,7 +132,7 @@ def test_reset_writes_the_new_password_to_the_directory(client, slapd, directory
     assert "at least 12 characters" in page and "last 3 passwords" in page
     assert "at least 10 characters" not in page
     response = set_new(client, NEW_PASSWORD)
-    assert response["Location"] == "/passwordreset/done/"
+    assert shows_done_page(response)
     assert binds(slapd, "ada", NEW_PASSWORD)
     assert not binds(slapd, "ada", ADA_PASSWORD)
     event = Event.objects.filter(kind=EventKind.PASSWORD_RESET).get()
@@ -146,7 +146,7 @@ def test_reset_is_case_insensitive_like_the_directory(client, slapd, directory):
     directory_sign_in(Client(), "ada", ADA_PASSWORD)
     registered()
     prove_with_email(client, username="ADA")
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     assert binds(slapd, "ada", NEW_PASSWORD)
 
 
@@ -175,7 +175,7 @@ def test_a_password_the_directory_refuses_is_explained_and_changes_nothing(
     refused = Event.objects.get(kind=EventKind.PASSWORD_REFUSED)
     assert password not in str(refused.details)
     # The attempt stays: another password works without proving identity again.
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     assert binds(slapd, "ada", NEW_PASSWORD)
 
 
@@ -193,7 +193,7 @@ def test_history_refuses_a_recent_password(client, slapd, directory):
     directory_sign_in(Client(), "ada", ADA_PASSWORD)
     registered()
     prove_with_email(client)
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     second = Client()
     prove_with_email(second)
     text = set_new(second, NEW_PASSWORD).content.decode()
@@ -225,7 +225,7 @@ def test_reset_clears_the_directory_lockout(client, slapd, directory):
     lock_out(slapd, "ada")
     assert entry(slapd, "ada", "pwdAccountLockedTime")
     prove_with_email(client)
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     assert not entry(slapd, "ada", "pwdAccountLockedTime", "pwdFailureTime", "pwdReset")
     assert binds(slapd, "ada", NEW_PASSWORD)
 
@@ -247,7 +247,7 @@ def test_a_locked_person_unlocks_from_the_portal_keeping_their_password(client, 
     client.post("/passwordreset/email/code/", {"code": code})
     page = client.get("/passwordreset/finish/").content.decode()
     assert "Your account is locked at the moment." in page
-    assert client.post("/passwordreset/finish/")["Location"] == "/passwordreset/done/"
+    assert shows_done_page(client.post("/passwordreset/finish/"), "unlock")
     assert binds(slapd, "ada", ADA_PASSWORD)
     assert not entry(slapd, "ada", "pwdAccountLockedTime", "pwdFailureTime")
     assert Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).count() == 1
@@ -326,7 +326,7 @@ def test_the_service_connection_lost_mid_reset_changes_nothing(client, slapd, se
         assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
         # Once the network is back, the same attempt finishes without proving identity again.
         use_directory(settings, slapd.environment())
-        assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+        assert shows_done_page(set_new(client, NEW_PASSWORD))
         assert binds(slapd, "ada", NEW_PASSWORD)
     finally:
         relay.close()
@@ -339,7 +339,7 @@ def test_over_starttls_with_the_organisations_ca(client, slapd, directory):
     assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
     registered()
     prove_with_email(client)
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     assert binds(slapd, "ada", NEW_PASSWORD)
 
 
@@ -413,7 +413,7 @@ def test_a_reset_ends_the_persons_sessions_here(client, slapd, directory):
     assert open_session.get("/ssprsetup/").status_code == 200
     registered()
     prove_with_email(client)
-    assert set_new(client, NEW_PASSWORD)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
     assert open_session.get("/ssprsetup/").status_code == 302
 
 

@@ -22,7 +22,13 @@ from methods.models import (
 from methods.questions.answers import hash_answer, normalise
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import PASSWORD, past_sign_in_check, sign_in
-from tests.support.resets import shows_finish_page, shows_reset_code_page, start_reset
+from tests.support.resets import (
+    shows_done_page,
+    shows_finish_page,
+    shows_methods_page,
+    shows_reset_code_page,
+    start_reset,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +104,9 @@ def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, regi
     response = client.post(
         "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )
-    assert response["Location"] == "/passwordreset/done/"
-    assert "Your password is changed" in client.get("/passwordreset/done/").content.decode()
+    assert shows_done_page(response)
+    # The done page came in the answer; its own address shows it again (a reload).
+    assert shows_done_page(client.get("/passwordreset/done/"))
 
     user = get_user_model().objects.get(username="rita")
     assert user.check_password(NEW_PASSWORD)
@@ -122,7 +129,9 @@ def test_finished_steps_cannot_be_replayed(client, registered):
     # Not made again: the page says the reset is finished (the attempt is gone).
     assert "This reset is already finished" in again.content.decode()
     assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
-    assert client.get("/passwordreset/done/").status_code == 200
+    # Reloaded, the done page says the same; once another attempt starts here, it is gone.
+    assert shows_done_page(client.get("/passwordreset/done/"))
+    start_reset(client, "rita")
     assert client.get("/passwordreset/done/")["Location"] == "/passwordreset/"
 
 
@@ -233,16 +242,44 @@ def test_what_is_needed_is_asked_with_the_name(client, registered):
     assert "<legend>What do you need?</legend>" in page
     assert re.search(r'<input type="radio" name="action" value="reset"[^>]* checked>', page)
     assert re.search(r'<input type="radio" name="action" value="unlock"(?![^>]* checked)', page)
+    answers = []
     for name in ("rita", "nobody-of-that-name"):
         visitor = Client()
         response = _start_with(visitor, name, action="reset")
-        assert response["Location"] == "/passwordreset/methods/"
+        # The methods page comes in the answer, and its own address opens it again.
+        assert shows_methods_page(response)
         assert visitor.get("/passwordreset/methods/").status_code == 200
+        answers.append(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text))
+    assert answers[0] == answers[1]
     # Unlock chosen: the last step unlocks (once the methods have proven the person).
     _start_with(client, "rita", action="unlock")
     pass_phone(client)
     page = client.get("/passwordreset/finish/").content.decode()
     assert 'name="new_password1"' not in page and "Unlock" in page
+
+
+def test_the_methods_page_in_the_first_answer_leads_back_to_its_own_address(client, registered):
+    """The methods page as the answer to the first page: its language picker and "More time"
+    name the methods page, and a reload of the first page's form (no JavaScript to put the
+    address in the bar) starts nothing twice: its solved check is spent."""
+    from passwordreset import captcha
+
+    sent = {
+        "username": "rita",
+        "action": "reset",
+        "altcha": captcha.solve(client.get("/passwordreset/check/").json()),
+    }
+    response = client.post("/passwordreset/", sent)
+    page = response.content.decode()
+    assert shows_methods_page(response)
+    assert page.count('name="next" type="hidden" value="/passwordreset/methods/"') == 1
+    assert 'name="next" value="/passwordreset/methods/"' in page  # More time
+    assert '<script src="/static/js/page-address.js" defer></script>' in page
+    assert 'href="/passwordreset/phone/"' in page
+    again = client.post("/passwordreset/", sent)
+    assert "automatic check did not finish" in again.content.decode()
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 1
+    assert client.get("/passwordreset/methods/").status_code == 200  # the attempt goes on
 
 
 def test_an_action_that_is_not_offered_starts_nothing(client, registered):
@@ -283,7 +320,7 @@ def test_pages_that_come_in_an_answer_lead_back_to_their_own_address(client, reg
             "attempt": re.search(r'name="attempt" value="([^"]+)"', page).group(1),
         },
     )
-    assert done["Location"] == "/passwordreset/done/"
+    assert shows_done_page(done)
     assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
 
 
@@ -572,8 +609,7 @@ def test_unlock_clears_the_sign_in_lockout_and_keeps_the_password(client, regist
     start_reset(client, "rita", action="unlock")
     pass_phone(client)
     assert "Unlock my account" in client.get("/passwordreset/finish/").content.decode()
-    client.post("/passwordreset/finish/")
-    assert "Your account is unlocked" in client.get("/passwordreset/done/").content.decode()
+    assert shows_done_page(client.post("/passwordreset/finish/"), "unlock")
     assert sign_in(signer, "rita").status_code == 302
     assert Event.objects.filter(kind=EventKind.ACCOUNT_UNLOCKED).count() == 1
 
@@ -623,7 +659,7 @@ def test_a_finish_sent_again_after_it_was_made_is_not_made_twice(client, registe
     pass_phone(client)
     before = dict(client.session)  # the attempt as it was before the last step
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(client.post("/passwordreset/finish/", data))
     registered.refresh_from_db()
     stored = registered.password
     session = client.session
@@ -633,8 +669,8 @@ def test_a_finish_sent_again_after_it_was_made_is_not_made_twice(client, registe
     # says so.
     other = {"new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"}
     again = client.post("/passwordreset/finish/", other)
-    assert again["Location"] == "/passwordreset/done/"
-    page = client.get("/passwordreset/done/").content.decode()
+    assert shows_done_page(again)
+    page = again.content.decode()
     assert "the password you chose the first time is the one that works" in page
     registered.refresh_from_db()
     assert registered.password == stored and registered.check_password(NEW_PASSWORD)
@@ -648,8 +684,7 @@ def test_a_second_tab_after_the_reset_finished_says_it_is_finished(client, regis
     start_reset(client, "rita")
     pass_phone(client)
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
-    client.get("/passwordreset/done/")
+    assert shows_done_page(client.post("/passwordreset/finish/", data))
     registered.refresh_from_db()
     stored = registered.password
     other = {"new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"}
@@ -680,7 +715,7 @@ def test_two_finishes_of_one_attempt_at_once_change_the_password_once(client, re
     pass_phone(client)
     data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     before = dict(client.session)
-    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(client.post("/passwordreset/finish/", data))
     registered.refresh_from_db()
     stored = registered.password
     # The second press comes with the session as it was before the first was answered.
@@ -688,18 +723,16 @@ def test_two_finishes_of_one_attempt_at_once_change_the_password_once(client, re
     session.update(before)
     session.pop("sspr_reset_finished", None)
     session.save()
-    assert client.post("/passwordreset/finish/", data)["Location"] == "/passwordreset/done/"
-    assert (
-        "the password you chose the first time"
-        in client.get("/passwordreset/done/").content.decode()
-    )
+    second = client.post("/passwordreset/finish/", data)
+    assert shows_done_page(second)
+    assert "the password you chose the first time" in second.content.decode()
     # Sent again with passwords the form refuses (they differ): the same page, not an error.
     session = client.session
     session.update(before)
     session.pop("sspr_reset_finished", None)
     session.save()
     differing = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"}
-    assert client.post("/passwordreset/finish/", differing)["Location"] == "/passwordreset/done/"
+    assert shows_done_page(client.post("/passwordreset/finish/", differing))
     registered.refresh_from_db()
     assert registered.password == stored
     assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
@@ -762,7 +795,7 @@ def test_a_last_step_sent_from_a_tab_whose_reset_was_replaced_says_nothing_was_c
     grace_page = client.get("/passwordreset/finish/").content.decode()
     (grace_attempt,) = re.findall(r'name="attempt" value="([0-9a-f]+)"', grace_page)
     done = client.post("/passwordreset/finish/", {**sent, "attempt": grace_attempt})
-    assert done["Location"] == "/passwordreset/done/"
+    assert shows_done_page(done)
     grace.refresh_from_db()
     assert grace.check_password(new)
 

@@ -15,7 +15,7 @@ from methods.models import AuthenticationEmail
 from passwords.validators import MAX_LENGTH, strength
 from tests.support.codes import last_email_code
 from tests.support.people import PASSWORD, sign_in
-from tests.support.resets import start_reset
+from tests.support.resets import shows_done_page, start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_the_reset_portals_last_step_answers_any_length_with_a_field_error(prove
         "/passwordreset/finish/", {"new_password1": value, "new_password2": value}
     )
     if kind == "unicode":  # long, unusual and no name in it: a good password
-        assert response.status_code == 302 and rita().check_password(value)
+        assert shows_done_page(response) and rita().check_password(value)
         return
     if kind == "nul":
         assert response.status_code == 400 and NUL_REFUSED in response.content.decode()
@@ -159,7 +159,7 @@ def test_a_200_character_passphrase_can_be_set_at_reset_and_at_change(proven, cl
     response = proven.post(
         "/passwordreset/finish/", {"new_password1": PASSPHRASE, "new_password2": PASSPHRASE}
     )
-    assert response["Location"] == "/passwordreset/done/"
+    assert shows_done_page(response)
     assert rita().check_password(PASSPHRASE)
     assert sign_in(client, "rita", PASSPHRASE).status_code == 302
     longest = (PASSPHRASE * 6)[:MAX_LENGTH]

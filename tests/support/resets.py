@@ -31,6 +31,29 @@ def shows_finish_page(response) -> bool:
     )
 
 
+def shows_methods_page(response) -> bool:
+    """Whether `response` is the reset portal's methods page as the answer to the first page's
+    form (the name and what is needed): passwordreset.views.start."""
+    page = response.content.decode()
+    return (
+        response.status_code == 200
+        and 'data-page-address="/passwordreset/methods/"' in page
+        and 'href="/passwordreset/' in page
+    )
+
+
+def shows_done_page(response, outcome: str = "reset") -> bool:
+    """Whether `response` is the reset portal's done page for `outcome` (reset or unlock), as
+    the answer to the last step (passwordreset.views._done) or opened again."""
+    page = response.content.decode()
+    heading = "Your password is changed" if outcome == "reset" else "Your account is unlocked"
+    return (
+        response.status_code == 200
+        and 'data-page-address="/passwordreset/done/"' in page
+        and f"<h1>{heading}</h1>" in page
+    )
+
+
 def start_reset(client: Client, username: str, action: str | None = "reset"):
     challenge = client.get("/passwordreset/check/").json()
     response = client.post(
