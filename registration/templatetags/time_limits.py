@@ -5,6 +5,9 @@ request at least ten times.
 Each tag renders includes/time_limit.html: a sentence that says how long is left and how to get
 more (a button that works without JavaScript), and the data js/time-limit.js needs to warn a
 minute before the end and extend with one press.
+
+The block is on every page of a reset, twice on a code's page, and most of it (ten sentences) is
+the same for everyone: it is rendered once per language and shape (sspr_site/shapes.py).
 """
 
 from __future__ import annotations
@@ -12,18 +15,41 @@ from __future__ import annotations
 from django import template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from methods.conf import app_settings
 from passwordreset import state as reset_state
+from sspr_site.shapes import Shape
 
 register = template.Library()
 
 # The warning comes this long before the end (at least 20 seconds, WCAG 2.2.1).
 WARN_SECONDS = 60
 
+TIME_LIMIT = Shape(
+    "includes/time_limit.html",
+    values=("seconds_left", "extend_url", "renew_url", "hint", "next", "csrf_token"),
+    shape=("kind", "proof", "extend_url", "renew_url"),
+)
 
-@register.inclusion_tag("includes/time_limit.html", takes_context=True)
+
+def render_time_limit(data: dict) -> SafeString:
+    if not data.get("show"):
+        return mark_safe("")  # noqa: S308 - nothing at all
+    return TIME_LIMIT.render(data)
+
+
+@register.simple_tag(takes_context=True)
 def reset_time_limit(context):
+    return render_time_limit(_reset_time_limit(context))
+
+
+@register.simple_tag(takes_context=True)
+def code_time_limit(context, method, reset: bool = False, code=None):
+    return render_time_limit(_code_time_limit(context, method, reset, code))
+
+
+def _reset_time_limit(context):
     """The reset attempt: 15 minutes, another 15 on request (passwordreset.views.more_time)."""
     request = context.get("request")
     state = reset_state.load(request) if request is not None else None
@@ -44,8 +70,7 @@ def reset_time_limit(context):
     }
 
 
-@register.inclusion_tag("includes/time_limit.html", takes_context=True)
-def code_time_limit(context, method, reset: bool = False, code=None):
+def _code_time_limit(context, method, reset: bool = False, code=None):
     """A code's 10 minutes, another 10 on request up to CODE_EXTENSIONS times
     (methods/code/more_time.py); past that, or once it ended, a new code. On the reset page the
     time counts from when the code was asked for, the same for every name; on the setup page

@@ -83,3 +83,44 @@ def test_an_attempt_given_more_time_still_counts_its_codes_past_the_hour(client,
         clock[0] += 14 * 60
         client.post("/passwordreset/more-time/", {"next": "/passwordreset/methods/"})
     assert client.post("/passwordreset/phone/", phone).status_code == 429
+
+
+@pytest.mark.parametrize("language", ["en", "pl", "ar"])
+def test_the_time_limit_rendered_once_per_shape_reads_as_the_template_renders_it(language):
+    """The time limit's block is rendered once per language and shape and then filled in
+    (registration/templatetags/time_limits.py): for every shape, with values that need
+    escaping, it is exactly what the template gives for those values, and a second page with
+    other values gets its own."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from registration.templatetags.time_limits import WARN_SECONDS, render_time_limit
+
+    shapes = [
+        {"kind": "attempt", "proof": proof, "extend_url": extend, "renew_url": ""}
+        for proof in (False, True)
+        for extend in ("", "/passwordreset/more-time/")
+    ] + [
+        {"kind": "code", "proof": False, "extend_url": extend, "renew_url": renew}
+        for extend in ("", "/passwordreset/phone/more-time/")
+        for renew in ("", "/passwordreset/phone/")
+    ]
+    with translation.override(language):
+        for shape in shapes:
+            for seconds, hint, nxt, token in (
+                (899, "You can add time 10 more times.", "/passwordreset/methods/", "a1"),
+                (0, 'Odd "hint" <b> & more', '/passwordreset/?a=1&b="2"', "<t&k>"),
+            ):
+                data = {
+                    "show": True,
+                    **shape,
+                    "seconds_left": seconds,
+                    "warn_seconds": WARN_SECONDS,
+                    "hint": hint,
+                    "next": nxt,
+                    "csrf_token": token,
+                }
+                expected = render_to_string("includes/time_limit.html", data)
+                assert render_time_limit(data) == expected, (shape, seconds)
+                assert "\x00" not in expected
+    assert render_time_limit({"show": False}) == ""
