@@ -16,12 +16,20 @@ template itself renders.
 
 from __future__ import annotations
 
+import re
+import weakref
+
+from django.core.signals import setting_changed
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
-_MARK = "\x00shape:{}\x00"  # a request never holds NUL (sspr_site/limits.py), nor a catalogue
+# A request never holds NUL (sspr_site/limits.py), nor does a catalogue.
+_MARK = "\x00shape:{}\x00"
+_MARKS = re.compile(r"\x00shape:(\w+)\x00")
+_every: weakref.WeakSet = weakref.WeakSet()
 
 
 class Shape:
@@ -30,15 +38,17 @@ class Shape:
         self.values = values
         self.shape = shape
         self._rendered: dict[tuple, str] = {}
+        _every.add(self)
 
     def key(self, data: dict) -> tuple:
-        return (
-            translation.get_language(),
-            *(
-                bool(data.get(name)) if name in self.values else data.get(name)
-                for name in self.shape
-            ),
+        tested = (
+            bool(data.get(name)) if name in self.values else data.get(name) for name in self.shape
         )
+        # The addresses the template names ({% url %}) begin with the script's prefix.
+        return (translation.get_language(), get_script_prefix(), *tested)
+
+    def forget(self) -> None:
+        self._rendered.clear()
 
     def render(self, data: dict) -> SafeString:
         key = self.key(data)
@@ -56,8 +66,16 @@ class Shape:
                 },
             }
             text = self._rendered[key] = render_to_string(self.template, marked)
-        for name in self.values:
-            mark = _MARK.format(name)
-            if mark in text:
-                text = text.replace(mark, conditional_escape(data.get(name, "")))
+        # One pass: a value put in is never read again for markers.
+        text = _MARKS.sub(lambda found: conditional_escape(data.get(found[1], "")), text)
         return mark_safe(text)  # noqa: S308 - the template's own markup, and values escaped here
+
+
+def _forget_all(**_kwargs) -> None:
+    """A setting changed (the languages, the templates, the addresses): every shape is rendered
+    anew."""
+    for shape in list(_every):
+        shape.forget()
+
+
+setting_changed.connect(_forget_all)

@@ -28,7 +28,15 @@ WARN_SECONDS = 60
 
 TIME_LIMIT = Shape(
     "includes/time_limit.html",
-    values=("seconds_left", "extend_url", "renew_url", "hint", "next", "csrf_token"),
+    values=(
+        "seconds_left",
+        "warn_seconds",
+        "extend_url",
+        "renew_url",
+        "hint",
+        "next",
+        "csrf_token",
+    ),
     shape=("kind", "proof", "extend_url", "renew_url"),
 )
 

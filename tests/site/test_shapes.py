@@ -88,3 +88,76 @@ def test_each_page_shows_its_own_person_and_token(make_user):
         assert {_unmask_cipher_token(token) for token in tokens} == {secret}
     assert "Signed in as sam" not in pages["rita"]
     assert "Signed in as rita" not in pages["sam"]
+
+
+# The layout's header and footer as base.html wrote them inline before they were shaped.
+INLINE = """{% load i18n layout %}<div class="wrap">
+      <p class="site-name"><a href="{% url 'registration:overview' %}">{% translate "Self-service password reset" %}</a></p>
+      {% if user.is_authenticated %}
+      <form method="post" action="{% url 'registration:signout' %}" class="signout">
+        {% csrf_token %}
+        <span class="who">{% blocktranslate with name=user.get_username %}Signed in as {{ name }}{% endblocktranslate %}</span>
+        <button type="submit" class="link-button">{% translate "Sign out" %}</button>
+      </form>
+      {% endif %}
+    </div>|<div class="wrap">
+      <form action="{% url 'set_language' %}" method="post" class="language">
+        {% csrf_token %}
+        <input name="next" type="hidden" value="{% firstof page_address request.get_full_path %}">
+        <label for="language">{% translate "Language" %}</label>
+        <select name="language" id="language">
+          {% language_options %}
+        </select>
+        <button type="submit" class="button secondary">{% translate "Change" %}</button>
+      </form>
+      {% if policy.helpdesk_contact %}
+        <p>{% translate "Need help? Contact your helpdesk:" %}
+          {% with link=policy.helpdesk_link %}{% if link %}<a href="{{ link }}" rel="noopener">{{ policy.helpdesk_contact }}</a>
+          {% else %}{{ policy.helpdesk_contact }}{% endif %}{% endwith %}</p>
+      {% else %}
+        <p>{% translate "Need help? Contact your organisation's helpdesk." %}</p>
+      {% endif %}
+    </div>"""  # noqa: E501 - as the layout wrote it
+
+
+def _plain(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', html)
+    return re.sub(r"\s+", " ", html).replace(" |", "|").strip()  # an include's last newline
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("contact", ["", "Call 0100 <now> & ask"])
+def test_the_shaped_header_and_footer_read_as_the_inline_layout_did(
+    make_user, rf, signed_in, contact
+):
+    """The tags with a real page's context (its reader, token, address and policy) give what
+    the layout's inline markup gave, anonymous or signed in, with a helpdesk contact or none."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import RequestContext, Template
+
+    from policy.models import Policy
+
+    policy = Policy.load()
+    policy.helpdesk_contact = contact
+    policy.save()
+    request = rf.get("/ssprsetup/?a=1&b=<2>")
+    request.user = make_user('Ann "A" & co') if signed_in else AnonymousUser()
+    for page_address in ("", "/passwordreset/methods/"):
+        context = {"page_address": page_address}
+        shaped = Template("{% load layout %}{% site_header %}|{% site_footer %}").render(
+            RequestContext(request, context)
+        )
+        inline = Template(INLINE).render(RequestContext(request, context))
+        assert _plain(shaped) == _plain(inline), (signed_in, contact, page_address)
+    if signed_in:
+        assert "Signed in as Ann &quot;A&quot; &amp; co" in shaped
+
+
+def test_a_changed_setting_renders_each_shape_anew(settings):
+    """The footer holds the language picker: a site given another language lists it at once."""
+    data = {"csrf_token": "t", "next": "/", "helpdesk_contact": "", "helpdesk_link": ""}
+    with translation.override("en"):
+        assert 'value="eo"' not in FOOTER.render(data)  # rendered, and kept
+        settings.LANGUAGES = [*settings.LANGUAGES, ("eo", "Esperanto")]
+        assert 'value="eo"' in FOOTER.render(data)
