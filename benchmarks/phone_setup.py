@@ -178,11 +178,13 @@ def every_page() -> dict[str, float]:
     session.save()
     samples: dict[str, list[float]] = {}
 
-    def step(label, call, *args, expect=None):
+    def step(label, call, *args, expect=None, shows=None):
         ms, response = timed(call, *args)
-        # A page shown is 200; a step passed is a redirect to the next one.
+        # A page shown is 200; a step passed is a redirect to the next one, or the next page
+        # in its answer (`shows`: the address that page names as its own).
         expect = expect or (200 if label.startswith("GET") else 302)
         assert response.status_code == expect, (label, response.status_code)
+        assert shows is None or f'data-page-address="{shows}"'.encode() in response.content, label
         samples.setdefault(label, []).append(ms)
         return response
 
@@ -254,6 +256,7 @@ def every_page() -> dict[str, float]:
             "/passwordreset/",
             {"username": name, "action": "reset", "altcha": captcha.solve(challenge)},
             expect=200,
+            shows="/passwordreset/methods/",
         )
         step("GET /passwordreset/methods/", visitor.get, "/passwordreset/methods/")
         step("GET /passwordreset/phone/", visitor.get, "/passwordreset/phone/")
@@ -281,6 +284,7 @@ def every_page() -> dict[str, float]:
             "/passwordreset/finish/",
             {"new_password1": new, "new_password2": new},
             expect=200,
+            shows="/passwordreset/done/",
         )
         step("GET /passwordreset/done/", visitor.get, "/passwordreset/done/")
 

@@ -8,6 +8,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -181,9 +182,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 # trip fewer than a redirect to it. Before a method passed it depends on the
                 # policy alone, so it is the same for every name (docs/security.md, "No
                 # enumeration"); it shows its own address (js/page-address.js).
-                return _methods_page(
-                    request, result, page_address=reverse("passwordreset:methods")
-                )
+                return _methods_page(request, result, page_address=reverse("passwordreset:methods"))
     if request.method == "GET":
         # The page a crowd reaches first: kept once rendered (sspr_site/kept_pages.py) unless
         # it carries something of the reader's (a name carried over comes in the query string,
@@ -473,6 +472,11 @@ def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
     """The attempt ends: the done page in this answer, a round trip fewer than a redirect to
     it, showing its own address (js/page-address.js), where a reload shows it again."""
     reset_state.clear(request)
+    # The person reset their own password while signed in here: that sign-in ends now, as the
+    # new password ends it everywhere, before the record is written (ending it on the next
+    # request would take the record with it).
+    if request.user.is_authenticated and request.user.pk == state.user_id:
+        logout(request)
     request.session[FINISHED_KEY] = {
         "action": str(state.action),
         "at": time.time(),

@@ -128,11 +128,17 @@ class Person:
             return response
         raise GaveUp(path)
 
-    def expect(self, response, status: int = 302, location: str | None = None):
+    def expect(
+        self, response, status: int = 302, location: str | None = None, shows: str | None = None
+    ):
+        """`status`; for a redirect, to `location`; for a page that came in the answer to a
+        form, the page at `shows` (which names its own address), not the form's page again."""
         if self.retried:
             return response
-        if response.status_code != status or (
-            location and not response.headers.get("Location", "").endswith(location)
+        if (
+            response.status_code != status
+            or (location and not response.headers.get("Location", "").endswith(location))
+            or (shows and f'data-page-address="{shows}"' not in response.text)
         ):
             raise GaveUp(f"{response.request.path_url}: {response.status_code}")
         if status == 302:
@@ -224,6 +230,7 @@ class Person:
                 {"username": name, "action": "reset", "altcha": solution},
             ),
             200,
+            shows="/passwordreset/methods/",
         )
         number = f"+4474008{self.n:05d}"
         self.look("/passwordreset/phone/")
@@ -238,6 +245,7 @@ class Person:
         self.expect(
             self.go("POST", "/passwordreset/finish/", {"new_password1": new, "new_password2": new}),
             200,
+            shows="/passwordreset/done/",
         )
         self.done = True
 

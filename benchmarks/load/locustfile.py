@@ -68,9 +68,13 @@ class Person(HttpUser):
             headers={"Referer": f"https://{host}{path}"},
         )
 
-    def expect(self, response, status: int, location: str | None = None):
-        ok = response.status_code == status and (
-            location is None or response.headers.get("Location", "").endswith(location)
+    def expect(self, response, status: int, location: str | None = None, shows: str | None = None):
+        """`status`; for a redirect, to `location`; for a page in the answer to a form, the
+        page at `shows` (it names its own address), not the form's page again."""
+        ok = (
+            response.status_code == status
+            and (location is None or response.headers.get("Location", "").endswith(location))
+            and (shows is None or f'data-page-address="{shows}"' in response.text)
         )
         if not ok:
             response.failure(f"{response.status_code} {response.headers.get('Location', '')}")
@@ -159,6 +163,7 @@ class Resetter(Person):
         self.expect(
             self.post("/passwordreset/", {"username": name, "action": "reset", "altcha": solution}),
             200,
+            shows="/passwordreset/methods/",
         )
         number = f"+4474008{self.n:05d}"
         sent = time.time() - 1
@@ -171,6 +176,7 @@ class Resetter(Person):
         self.expect(
             self.post("/passwordreset/finish/", {"new_password1": new, "new_password2": new}),
             200,
+            shows="/passwordreset/done/",
         )
 
 

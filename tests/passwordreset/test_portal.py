@@ -135,6 +135,42 @@ def test_finished_steps_cannot_be_replayed(client, registered):
     assert client.get("/passwordreset/done/")["Location"] == "/passwordreset/"
 
 
+def test_a_person_signed_in_here_who_resets_is_signed_out_and_the_done_page_reloads(
+    client, registered
+):
+    """Signed in to the setup in the same browser, the person resets their password: that
+    sign-in ends (the new password ends every session), and the done page still reloads."""
+    sign_in(client, "rita")
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    done = client.post("/passwordreset/finish/", data)
+    assert shows_done_page(done) and "Signed in as" not in done.content.decode()
+    assert shows_done_page(client.get("/passwordreset/done/"))
+    assert client.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+
+
+def test_the_done_page_reloads_as_it_was_while_the_attempt_is_recent(client, registered):
+    """What the done page said (here: the change had been made by the first press) it says
+    again at its own address; later than an attempt's lifetime it leads to the first page."""
+    start_reset(client, "rita")
+    pass_phone(client)
+    before = dict(client.session)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert shows_done_page(client.post("/passwordreset/finish/", data))
+    session = client.session
+    session.update(before)  # the first answer lost: sent again
+    session.pop("sspr_reset_finished", None)
+    session.save()
+    again = client.post("/passwordreset/finish/", data)
+    said = "the password you chose the first time is the one that works"
+    assert shows_done_page(again) and said in again.content.decode()
+    reloaded = client.get("/passwordreset/done/")
+    assert shows_done_page(reloaded) and said in reloaded.content.decode()
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert client.get("/passwordreset/done/")["Location"] == "/passwordreset/"
+
+
 def test_steps_cannot_be_skipped(client, registered):
     assert "Please start again" in client.get("/passwordreset/finish/").content.decode()
     assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
@@ -249,7 +285,8 @@ def test_what_is_needed_is_asked_with_the_name(client, registered):
         # The methods page comes in the answer, and its own address opens it again.
         assert shows_methods_page(response)
         assert visitor.get("/passwordreset/methods/").status_code == 200
-        answers.append(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text))
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text)
+        answers.append(re.sub(r'data-seconds-left="\d+"', "", page))  # the attempt's clock
     assert answers[0] == answers[1]
     # Unlock chosen: the last step unlocks (once the methods have proven the person).
     _start_with(client, "rita", action="unlock")
