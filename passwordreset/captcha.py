@@ -37,23 +37,31 @@ def new_challenge() -> dict:
     return challenge.to_dict()
 
 
-def verify(payload: str) -> bool:
-    """Accept a solved challenge once; refuse a missing, forged, expired or replayed one."""
+def solved(payload: str) -> str:
+    """The solved challenge's own name (a digest of its signature), or "" for a missing, forged
+    or expired solution. The challenge itself is named, not the bytes that carried its
+    solution: the same solution re-encoded (other spacing, key order, padding) is the same."""
     if not payload or len(payload) > 4000:
-        return False
+        return ""
     try:
         parsed = altcha.Payload.from_base64(payload)
         result = altcha.verify_solution(parsed, _secret())
     except Exception:  # malformed payloads raise many kinds of errors
-        return False
+        return ""
     if not getattr(result, "verified", False):
-        return False
-    # The challenge itself is spent, not the bytes that carried its solution: the same
-    # solution re-encoded (other spacing, key order, padding) is the same challenge.
-    signature = str(parsed.challenge.signature)
-    used = "sspr:captcha:" + hashlib.sha256(signature.encode()).hexdigest()
+        return ""
+    return hashlib.sha256(str(parsed.challenge.signature).encode()).hexdigest()
+
+
+def spend(name: str) -> bool:
+    """Accept the solved challenge `name` (from `solved`) once; refuse "" or a replayed one."""
     # cache.add is atomic: of two submissions of one challenge, only the first is accepted.
-    return cache.add(used, 1, timeout=VALID_SECONDS + 60)
+    return bool(name) and cache.add("sspr:captcha:" + name, 1, timeout=VALID_SECONDS + 60)
+
+
+def verify(payload: str) -> bool:
+    """Accept a solved challenge once; refuse a missing, forged, expired or replayed one."""
+    return spend(solved(payload))
 
 
 def solve(challenge: dict) -> str:

@@ -139,10 +139,11 @@ def lift_reset_block(*, request: HttpRequest, user) -> bool:
 
 
 def reset_begin(
-    *, request: HttpRequest, username: str, action: str = ""
+    *, request: HttpRequest, username: str, action: str = "", check: str = ""
 ) -> ResetState | StartRefusal:
     """Start an attempt for whatever username was typed, for `action` when the person chose it
-    with the name. Every account gets the same treatment."""
+    with the name; `check` names the first page's solved check (kept with the attempt). Every
+    account gets the same treatment."""
     username = accounts().canonical_username(username)
     account_key = _account_key(username)
     # At most 5 attempts an hour per account, then a day's block; per address too
@@ -177,6 +178,7 @@ def reset_begin(
         username=username,
         started_at=time.time(),
         action=action,
+        check=check,
     )
     state.save(request)
     # The code binding is made now, for every account, so that no later step writes the

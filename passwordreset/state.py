@@ -36,6 +36,9 @@ class ResetState:
     username: str
     started_at: float
     action: str = ""
+    # The solved check of the first page that started it (passwordreset/captcha.py, solved):
+    # that form sent again leads to this attempt's methods page, and starts nothing.
+    check: str = ""
     passed: list[str] = field(default_factory=list)  # method kinds passed, in order
     questions: list[int] = field(default_factory=list)  # question ids asked
     code_method: str = ""  # the method a code was (or seemed to be) sent for

@@ -136,7 +136,14 @@ def start(request: HttpRequest) -> HttpResponse:
     form = StartForm(posted(request), initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
-        if not captcha.verify(form.cleaned_data["altcha"]):
+        check = captcha.solved(form.cleaned_data["altcha"])
+        resent = _resent_first_page(request, form.cleaned_data, check)
+        if resent is not None:
+            # The same first page sent again while the attempt it started is live (its answer
+            # reloaded without JavaScript): its check is spent, so nothing starts; the answer
+            # is that attempt's methods page, as its own address gives it.
+            return _methods_page(request, resent, page_address=reverse("passwordreset:methods"))
+        if not captcha.spend(check):
             form.add_error(
                 None,
                 _(
@@ -153,6 +160,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 request=request,
                 username=form.cleaned_data["username"],
                 action=form.cleaned_data["action"],
+                check=check,
             )
             if result is flows.StartRefusal.ADDRESS_LIMITED:
                 # Counted for the network, whatever name was typed: an hour, and the helpdesk
@@ -195,6 +203,18 @@ def start(request: HttpRequest) -> HttpResponse:
             kept=reset_state.load(request) is None,
         )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)
+
+
+def _resent_first_page(request: HttpRequest, sent: dict, check: str):
+    """The live attempt this browser started with this very form (the same name, choice and
+    solved check), or None."""
+    state = reset_state.load(request)
+    if state is None or not check or state.check != check:
+        return None
+    username = accounts().canonical_username(sent["username"])
+    if (state.username, state.action) != (username, sent["action"]):
+        return None
+    return state
 
 
 @never_cache

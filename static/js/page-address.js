@@ -3,9 +3,9 @@
 // answer to the method that passed, the done page in the answer to the new password) shows its
 // own address in the address bar, so that a reload or a bookmark opens the page instead of
 // sending the form again. Without JavaScript a reload sends the form again, which changes
-// nothing twice: the first page's solved check is spent, a code is not sent again while it is
-// live (methods/code/setup_views.py, and at reset passwordreset/flows.py, reset_send_code), no
-// method passes twice, and a finished reset says it is finished.
+// nothing twice: the first page's form leads to the attempt it started, a code is not sent again
+// while it is live (methods/code/setup_views.py, and at reset passwordreset/flows.py,
+// reset_send_code), no method passes twice, and a finished reset says it is finished.
 (function () {
   var page = document.querySelector("[data-page-address]");
   var address = page && page.getAttribute("data-page-address");

@@ -298,7 +298,8 @@ def test_what_is_needed_is_asked_with_the_name(client, registered):
 def test_the_methods_page_in_the_first_answer_leads_back_to_its_own_address(client, registered):
     """The methods page as the answer to the first page: its language picker and "More time"
     name the methods page, and a reload of the first page's form (no JavaScript to put the
-    address in the bar) starts nothing twice: its solved check is spent."""
+    address in the bar) starts nothing twice: its solved check is spent, and the answer is the
+    same attempt's methods page. Its spent check with another name starts nothing either."""
     from passwordreset import captcha
 
     sent = {
@@ -313,10 +314,17 @@ def test_the_methods_page_in_the_first_answer_leads_back_to_its_own_address(clie
     assert 'name="next" value="/passwordreset/methods/"' in page  # More time
     assert '<script src="/static/js/page-address.js" defer></script>' in page
     assert 'href="/passwordreset/phone/"' in page
+    attempt = client.session["sspr_reset"]["attempt"]
     again = client.post("/passwordreset/", sent)
-    assert "automatic check did not finish" in again.content.decode()
+    assert shows_methods_page(again)
+    assert client.session["sspr_reset"]["attempt"] == attempt  # the same attempt goes on
+    other = client.post("/passwordreset/", {**sent, "username": "someone-else"})
+    assert "automatic check did not finish" in other.content.decode()
+    assert client.session["sspr_reset"]["attempt"] == attempt
     assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 1
-    assert client.get("/passwordreset/methods/").status_code == 200  # the attempt goes on
+    # In another browser the same spent check starts nothing.
+    assert "automatic check did not finish" in Client().post("/passwordreset/", sent).text
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 1
 
 
 def test_an_action_that_is_not_offered_starts_nothing(client, registered):
