@@ -59,11 +59,6 @@ def spend(name: str) -> bool:
     return bool(name) and cache.add("sspr:captcha:" + name, 1, timeout=VALID_SECONDS + 60)
 
 
-def verify(payload: str) -> bool:
-    """Accept a solved challenge once; refuse a missing, forged, expired or replayed one."""
-    return spend(solved(payload))
-
-
 def solve(challenge: dict) -> str:
     """Solve a challenge as the widget would (for tests and benchmarks)."""
     parsed = altcha.Challenge.from_dict(challenge)

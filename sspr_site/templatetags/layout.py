@@ -49,12 +49,14 @@ def site_footer(context) -> SafeString:
     a form) and the helpdesk's contact."""
     request = context.get("request")
     policy = context.get("policy")
+    contact = policy.helpdesk_contact if policy is not None else ""
     return FOOTER.render(
         {
             "csrf_token": _token(context),
             "next": context.get("page_address") or (request.get_full_path() if request else ""),
-            "helpdesk_contact": policy.helpdesk_contact if policy is not None else "",
-            "helpdesk_link": policy.helpdesk_link if policy is not None else "",
+            "helpdesk_contact": contact,
+            # Worked out (two validators) only where there is a contact to link.
+            "helpdesk_link": policy.helpdesk_link if contact else "",
         }
     )
 
