@@ -5,22 +5,115 @@ Django ships with the same markup, and so are the project's own widget templates
 `jinja2/<app>/widgets/`): compiled to Python, a field costs a fraction of what the template
 language spends on it, and a form page draws several (docs/performance.md). The admin's own
 widget templates exist only in the template language and are drawn there, found where Django's
-default renderer finds them."""
+default renderer finds them.
+
+A field of a form that was not sent (nothing typed, no errors) is drawn the same for everyone
+reading the same language: its markup is kept, keyed by everything it is drawn from (the form's
+and the field's classes and settings, the widget's, the value shown), and given again without
+drawing it (docs/performance.md, "A fourteenth look"). A field drawn from anything that cannot
+be part of such a key (a query, an object of its own) is drawn each time.
+tests/site/test_form_renderer.py holds kept fields to what drawing them gives."""
 
 from __future__ import annotations
 
+from django.core.signals import setting_changed
+from django.db.models.query import QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import BaseRenderer, DjangoTemplates, Jinja2
+from django.utils import timezone, translation
+from django.utils.choices import BaseChoiceIterator, CallableChoiceIterator
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 
 # The templates drawn compiled: Django's own and the project's widgets (methods/forms.py).
 COMPILED = ("django/forms/", "methods/widgets/")
+FIELD = "django/forms/field.html"
+# What a field's own attributes hold that never shows in a form not sent.
+_NOT_DRAWN = {"widget", "validators", "error_messages", "_choices"}
+_PLAIN = (str, int, float, bool, type(None), type)
+
+
+class _Unkeyable(Exception):
+    pass
+
+
+def _frozen(value):
+    """`value` as part of a key: text in the current language for a translatable text,
+    tuples for lists and dicts; _Unkeyable for anything else."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, CallableChoiceIterator):
+        value = value.func()  # what the choices are made from, as given
+    elif isinstance(value, BaseChoiceIterator) and not isinstance(value, ModelChoiceIterator):
+        value = tuple(value)
+    if isinstance(value, tuple):
+        try:
+            hash(value)  # a long list of choices, at once
+        except TypeError:
+            pass
+        else:
+            return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in sorted(value.items()))
+    raise _Unkeyable
+
+
+def _key(field) -> tuple | None:
+    form, widget = field.form, field.field.widget
+    # A form that was sent, or one given an error of its own (add_error), is drawn each time.
+    if (
+        form.is_bound
+        or form._errors
+        or isinstance(getattr(field.field, "queryset", None), QuerySet)
+    ):
+        return None
+    try:
+        return (
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+            type(form),
+            type(field),
+            type(widget),
+            field.html_name,
+            _frozen(form.auto_id),
+            _frozen(form.label_suffix),
+            form.use_required_attribute,
+            _frozen(getattr(form, "required_css_class", None)),
+            _frozen({k: v for k, v in vars(field.field).items() if k not in _NOT_DRAWN}),
+            _frozen(vars(widget)),
+            _frozen(field.value()),
+        )
+    except _Unkeyable:
+        return None
 
 
 class FormRenderer(BaseRenderer):
     def __init__(self):
         self.compiled = Jinja2()
         self.templates = DjangoTemplates()
+        self.kept: dict[tuple, str] = {}
+        setting_changed.connect(self._forget, weak=True)
+
+    def _forget(self, **_kwargs) -> None:
+        self.kept.clear()
 
     def get_template(self, template_name):
         if template_name.startswith(COMPILED):
             return self.compiled.get_template(template_name)
         return self.templates.get_template(template_name)
+
+    def render(self, template_name, context, request=None):
+        field = context.get("field") if template_name == FIELD else None
+        key = _key(field) if field is not None and len(context) == 1 else None
+        if key is None:
+            return super().render(template_name, context, request)
+        text = self.kept.get(key)
+        if text is None:
+            if len(self.kept) > 512:  # values no longer shown
+                self.kept.clear()
+            text = self.kept[key] = SafeString(super().render(template_name, context, request))
+        return text

@@ -23,6 +23,7 @@ from methods.models import CheckOutcome, Purpose, VerificationCode
 from methods.pages import needs_proof, posted, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
+from sspr_site.shapes import Shape
 
 from . import flows as code_flows
 from . import more_time as more
@@ -31,6 +32,9 @@ from .forms import ChannelForm
 from .method import CodeMethod
 
 # One message for every refused code, so a guesser learns nothing (docs/security.md §7).
+# The step indicator (templates/includes/steps.html), drawn once per language and set of steps.
+STEPS = Shape("includes/steps.html", values=(), shape=("steps", "step"))
+
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
 )
@@ -122,7 +126,10 @@ def code_steps(request, method: CodeMethod, policy: Policy, current: str) -> dic
     steps.append(("verify", _("Enter the code")))
     keys = [key for key, _label in steps]
     done = keys[: keys.index(current)] if current in keys else []
-    return {"steps": steps, "step": current, "done_steps": done}
+    # Drawn once per language and set of steps (sspr_site/shapes.py): it holds no value of
+    # its own, only the steps' names and which one is the person's.
+    steps = tuple((key, str(label)) for key, label in steps)
+    return {"steps_nav": STEPS.render({"steps": steps, "step": current, "done_steps": done})}
 
 
 @sensitive_post_parameters("number", "email")

@@ -1,16 +1,20 @@
 """Form fields are drawn from compiled field templates (sspr_site/form_renderer.py): what the
 browser gets is what Django's own templates give (the project's country list what Django's
-select gives), errors and hints tied to their fields, and the admin's own widgets still draw."""
+select gives), errors and hints tied to their fields, and the admin's own widgets still draw.
+A field of a form not sent is kept once drawn: it reads exactly as drawn, and what differs
+between two forms (a value, a language, an error) is never shared."""
 
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 
 import pytest
 from django import forms
-from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.forms.renderers import BaseRenderer, DjangoTemplates, get_default_renderer
+from django.utils import translation
 
-from methods.code.forms import EmailForm, PhoneForm
+from methods.code.forms import EmailForm, PhoneForm, ResetEmailForm, ResetPhoneForm
 from methods.code.models import Channel
 from methods.forms import CodeForm, OnePassSelect
 from sspr_site.form_renderer import FormRenderer
@@ -75,3 +79,103 @@ def test_the_admins_own_widgets_still_draw(admin_client):
     page = admin_client.get(f"/admin/auth/user/{response.wsgi_request.user.pk}/change/")
     assert page.status_code == 200
     assert b"related-widget-wrapper" in page.content
+
+
+# --- Fields of a form not sent, kept -------------------------------------------------------------
+
+
+class DrawnEachTime(FormRenderer):
+    """The same templates, drawn every time: what a kept field must read as."""
+
+    def render(self, template_name, context, request=None):
+        return BaseRenderer.render(self, template_name, context, request)
+
+
+def fields_of(form) -> list[str]:
+    return [str(form[name].as_field_group()) for name in form.fields]
+
+
+def phone_forms(renderer):
+    both = (Channel.SMS, Channel.VOICE)
+    return [
+        PhoneForm(renderer=renderer, allowed_regions=["GB", "DE"], channels=both),
+        PhoneForm(renderer=renderer, channels=(Channel.VOICE,)),
+        PhoneForm(renderer=renderer, channels=both, initial={"number": ODD}),
+        ResetPhoneForm(renderer=renderer, channels=both),
+        ResetEmailForm(renderer=renderer),
+        CodeForm(renderer=renderer),
+        CodeForm(renderer=renderer, auto_id="other_%s"),
+    ]
+
+
+ODD = "+44 <b>\"7700\"</b> & '900'"
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_a_field_of_a_form_not_sent_is_kept_and_reads_as_drawn(language):
+    keeping = FormRenderer()
+    with translation.override(language):
+        drawn = [fields_of(form) for form in phone_forms(DrawnEachTime())]
+        first = [fields_of(form) for form in phone_forms(keeping)]
+        with patch.object(FormRenderer, "get_template", side_effect=AssertionError("drawn")):
+            again = [fields_of(form) for form in phone_forms(keeping)]
+    assert first == drawn and again == drawn
+    assert keeping.kept
+    text = " ".join(" ".join(fields) for fields in drawn)
+    # The value a form shows is its own, escaped; the hint is tied to its field.
+    assert 'value="+44 &lt;b&gt;&#34;7700&#34;&lt;/b&gt; &amp; &#39;900&#39;"' in text
+    assert "<b>" not in text
+    assert 'aria-describedby="id_region_helptext' in text
+
+
+def test_what_differs_between_two_forms_is_their_own():
+    """Another value, other channels, another language, another form: each its own markup."""
+    keeping = FormRenderer()
+
+    def number(value, language="en", channels=(Channel.SMS, Channel.VOICE)):
+        with translation.override(language):
+            form = PhoneForm(renderer=keeping, channels=channels, initial={"number": value})
+            return str(form["number"].as_field_group()), fields_of(form)
+
+    assert 'value="+447700900001"' in number("+447700900001")[0]
+    assert 'value="+447700900002"' in number("+447700900002")[0]
+    assert 'value="+4477009' not in number("")[0]
+    english, german = number("", "en")[1], number("", "de")[1]
+    assert english != german
+    assert german == number("", "de")[1]
+    assert len(number("", channels=(Channel.VOICE,))[1]) == 2  # no choice of channel
+    with translation.override("en"):
+        reset = str(
+            ResetPhoneForm(renderer=keeping, channels=(Channel.SMS,))["number"].as_field_group()
+        )
+    assert "We do not show it" in reset and "We do not show it" not in number("")[0]
+
+
+def test_a_form_sent_is_drawn_each_time():
+    keeping = FormRenderer()
+    sent = CodeForm({"code": "12"}, renderer=keeping)
+    assert 'aria-invalid="true"' in fields_of(sent)[0]
+    assert not keeping.kept
+    # The next person's form is not refused with it.
+    assert "aria-invalid" not in fields_of(CodeForm(renderer=keeping))[0]
+    assert len(keeping.kept) == 1
+
+
+@pytest.mark.django_db
+def test_a_field_drawn_from_a_query_is_drawn_each_time(make_user):
+    """The questions' lists come from the database (an administrator may change them): drawn
+    each time; their answer boxes are kept."""
+    from methods.questions.forms import QuestionsForm
+
+    keeping = FormRenderer()
+    fields_of(QuestionsForm(renderer=keeping, count=3, user=make_user("quinn")))
+    kept = {key[5] for key in keeping.kept}
+    assert kept == {"answer_1", "answer_2", "answer_3"}
+
+
+def test_a_changed_setting_draws_every_field_anew(settings):
+    keeping = get_default_renderer()
+    fields_of(CodeForm(renderer=keeping))
+    assert keeping.kept
+    settings.LANGUAGE_CODE = "de"
+    assert not keeping.kept

@@ -161,3 +161,20 @@ def test_a_changed_setting_renders_each_shape_anew(settings):
         assert 'value="eo"' not in FOOTER.render(data)  # rendered, and kept
         settings.LANGUAGES = [*settings.LANGUAGES, ("eo", "Esperanto")]
         assert 'value="eo"' in FOOTER.render(data)
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_the_code_pages_steps_read_as_their_template_renders_them(language):
+    """The step indicator of the code pages (methods/code/setup_views.py), each step current in
+    turn, with two steps and with three."""
+    from methods.code.setup_views import STEPS
+
+    with translation.override(language):
+        for steps in (
+            (("start", "Authentication phone"), ("verify", "Enter the code")),
+            (("start", ODD), ("send", "Choose text or call"), ("verify", "Enter the code")),
+        ):
+            keys = [key for key, _label in steps]
+            for step in keys:
+                data = {"steps": steps, "step": step, "done_steps": keys[: keys.index(step)]}
+                assert STEPS.render(data) == render_to_string(STEPS.template, data), data
