@@ -382,8 +382,36 @@ def idle_rates(cluster, seconds: float = 15) -> dict:
     return {key: value / idle["at"] for key, value in idle.items()}
 
 
+def _log_ends(cluster) -> dict[Path, int]:
+    return {path: path.stat().st_size for path in cluster.dir.glob("web-*.log")}
+
+
+def cpu_by_page(cluster, since: dict[Path, int], done: int) -> dict[str, float]:
+    """Milliseconds of processor time a person's requests took, page by page (each request's
+    log line says it: sspr_site/request_log.py), from the web hosts' logs since `since`."""
+    spent: Counter = Counter()
+    for path, start in since.items():
+        with path.open("rb") as log:
+            log.seek(start)
+            for line in log:
+                if not line.startswith(b"{"):
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if record.get("message") == "request" and "cpu_ms" in record:
+                    spent[f"{record['method']} {record['view']}"] += record["cpu_ms"]
+    done = max(done, 1)
+    return {
+        "all": round(sum(spent.values()) / done, 1),
+        **{page: round(ms / done, 1) for page, ms in spent.most_common()},
+    }
+
+
 def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
     groups = _groups(cluster)
+    logs = _log_ends(cluster)
     before = _sample(cluster, groups)
     # SIZING_PAGES=0: the steps alone, as the runs before 2026-12-04 evening measured them.
     pages = os.environ.get("SIZING_PAGES", "1") != "0"
@@ -407,6 +435,9 @@ def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
         "rows_written_each": round(net["rows"] / done, 1),
         "requests_each": round(requests_made / done, 1),
         "redis_commands_per_request": round(net["redis"] / requests_made, 1),
+        # What the web hosts' own requests took, page by page, without gunicorn's work around
+        # them, the health checks or the worker.
+        "request_cpu_ms_each": cpu_by_page(cluster, logs, done),
         "rss_mb": [round(r / 2**20) for r in sorted(after["rss"])],
         "own_mb": [round(r / 2**20) for r in sorted(after["own"])],
     }

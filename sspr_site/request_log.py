@@ -4,8 +4,8 @@ audit stream").
 Every answer carries `X-Request-ID`: the one a trusted proxy sent (SSPR_TRUSTED_PROXIES), when it
 looks like an id, else a new random one, so a person's report, the proxy's log and this site's
 log can be joined. Each request adds one line with its request id, view name, method, status,
-duration and client address as resolved (sspr_site.network); with SSPR_LOG_FORMAT=json every log
-line is one JSON object.
+duration, processor time and client address as resolved (sspr_site.network); with
+SSPR_LOG_FORMAT=json every log line is one JSON object.
 
 The line names the view, never the path, the query string or the referrer: links in messages
 carry tokens in their path, and nothing secret is logged (docs/security.md §58). It is the only
@@ -66,7 +66,7 @@ class PathsHidden(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, and a request's fields."""
 
-    FIELDS = ("request_id", "view", "method", "status", "duration_ms", "client")
+    FIELDS = ("request_id", "view", "method", "status", "duration_ms", "cpu_ms", "client")
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -100,7 +100,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = request_id(request)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         response = self.get_response(request)
         response[HEADER] = request.request_id
         fields = {
@@ -109,14 +109,17 @@ class RequestLogMiddleware:
             "method": request.method,
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            # The processor time this request's own thread spent (not waits for the database
+            # or Redis): what sizing the hosts needs, page by page (docs/load.md, "Sizing").
+            "cpu_ms": round((time.thread_time() - cpu) * 1000, 1),
             "client": _client(request),
         }
         if app_settings.LOG_FORMAT == "json":
             logger.info("request", extra=fields)
         elif not settings.DEBUG:  # the development server writes a line of its own
             logger.info(
-                "request %(view)s %(method)s %(status)s %(duration_ms)sms client=%(client)s "
-                "id=%(request_id)s",
+                "request %(view)s %(method)s %(status)s %(duration_ms)sms cpu=%(cpu_ms)sms "
+                "client=%(client)s id=%(request_id)s",
                 fields,
                 extra=fields,
             )

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+from unittest.mock import patch
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.utils import OperationalError
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -143,6 +146,29 @@ def test_each_answer_carries_a_request_id_and_a_json_log_line(client, settings, 
     assert line["status"] == 200 and line["method"] == "GET"
     assert line["client"] == "127.0.0.1" and line["duration_ms"] >= 0
     assert {"time", "level", "logger", "message"} <= set(line)
+
+
+@pytest.mark.django_db
+def test_a_request_line_says_how_much_processor_time_it_took(client, settings, caplog, rita):
+    """A sign-in hashes the typed password (some milliseconds of processor time); a waiting
+    request costs its wait in time, not in processor time."""
+    settings.SSPR_LOG_FORMAT = "json"
+    settings.PASSWORD_HASHERS = ["passwords.hashers.Argon2PasswordHasher"]
+    rita.set_password("Some-other-passphrase-2026")
+    rita.save()
+    with caplog.at_level(logging.INFO, logger="sspr.request"):
+        client.post("/ssprsetup/signin/", {"username": "rita", "password": "wrong-passphrase"})
+        with patch("registration.views.SignInView.get", side_effect=lambda *a, **k: _slept()):
+            client.get("/ssprsetup/signin/")
+    signed_in, waited = (json.loads(JsonFormatter().format(r)) for r in caplog.records[-2:])
+    assert signed_in["view"] == "registration:signin" and signed_in["cpu_ms"] >= 3
+    assert signed_in["cpu_ms"] <= signed_in["duration_ms"] + 1
+    assert waited["duration_ms"] >= 200 and waited["cpu_ms"] < 100
+
+
+def _slept():
+    time.sleep(0.25)
+    return HttpResponse("waited")
 
 
 @pytest.mark.django_db
