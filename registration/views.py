@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -32,6 +36,7 @@ from methods.registry import REGISTRY, UserMethods, by_slug
 from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
+from sspr_site.shapes import Shape
 
 from . import address_limit, session
 from .flows import (
@@ -194,22 +199,51 @@ def password_strength(request: HttpRequest) -> JsonResponse:
 # --- The overview and Finish ------------------------------------------------------------------
 
 
+# A method's card, rendered once per language and shape (sspr_site/shapes.py).
+CARD = Shape(
+    "registration/includes/method_card.html",
+    values=(
+        *("label", "summary", "state_label", "masked", "note", "cooling_until"),
+        *("confirm_url", "setup_url", "csrf_token"),
+    ),
+    shape=(
+        *("slug", "state", "is_set", "user_managed"),
+        *("masked", "note", "cooling_until", "confirm_url"),
+    ),
+)
+
+
+def _card(status, method_status, csrf_token: str) -> SafeString:
+    method = method_status.method
+    cooling = status.cooling_until(method) if method_status.counts else None
+    return CARD.render(
+        {
+            "slug": method.slug,
+            "label": method.label,
+            "summary": method.summary,
+            "state": method_status.state.value,
+            "state_label": method_status.state.label,
+            "is_set": method_status.is_set,
+            "user_managed": method.user_managed,
+            "masked": method_status.masked,
+            "note": _card_note(status, method),
+            # As the template's date filter writes it: in the reader's time zone and language.
+            "cooling_until": date_format(template_localtime(cooling), "DATETIME_FORMAT")
+            if cooling
+            else "",
+            "confirm_url": method_status.confirm_url if method.user_managed else "",
+            "setup_url": method.setup_url() if method.user_managed else "",
+            "csrf_token": csrf_token,
+        }
+    )
+
+
 @secure_page
 def overview(request: HttpRequest) -> HttpResponse:
     status = registration_status(user=request.user)
-    cards = [
-        {
-            "status": method_status,
-            "setup_url": method_status.method.setup_url()
-            if method_status.method.user_managed
-            else "",
-            "note": _card_note(status, method_status.method),
-            "cooling_until": status.cooling_until(method_status.method)
-            if method_status.counts
-            else None,
-        }
-        for method_status in status.methods
-    ]
+    # The token only where a card has a form (a method waiting for its owner's confirmation).
+    token = get_token(request) if any(each.confirm_url for each in status.methods) else ""
+    cards = mark_safe("".join(_card(status, each, token) for each in status.methods))  # noqa: S308 - shaped, values escaped
     interrupted = session.interrupted(request)
     return render(
         request,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 
 import pytest
-from django.middleware.csrf import _unmask_cipher_token
+from django.middleware.csrf import _unmask_cipher_token, get_token
 from django.template.loader import render_to_string
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from sspr_site.shapes import Shape
 from sspr_site.templatetags.layout import FOOTER, HEADER
@@ -178,3 +179,121 @@ def test_the_code_pages_steps_read_as_their_template_renders_them(language):
             for step in keys:
                 data = {"steps": steps, "step": step, "done_steps": keys[: keys.index(step)]}
                 assert STEPS.render(data) == render_to_string(STEPS.template, data), data
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_a_method_card_reads_as_its_template_renders_it(language):
+    """Every state, managed by its owner or not, with and without each part, values that need
+    escaping (registration/views.py, CARD)."""
+    from methods.base import MethodState
+    from registration.views import CARD
+
+    with translation.override(language):
+        for state, managed, masked, note, cooling, confirm in itertools.product(
+            MethodState,
+            (True, False),
+            ("", ODD),
+            ("", ODD),
+            ("", "5 Dec 2026 <10:00>"),
+            ("", "/ssprsetup/phone/confirm/?a=1&b=2"),
+        ):
+            data = {
+                "slug": "phone",
+                "label": ODD,
+                "summary": "Codes & calls",
+                "state": state.value,
+                "state_label": state.label,
+                "is_set": state != MethodState.NOT_SET,
+                "user_managed": managed,
+                "masked": masked,
+                "note": note,
+                "cooling_until": cooling,
+                "confirm_url": confirm,
+                "setup_url": "/ssprsetup/phone/?x=<1>",
+                "csrf_token": "tok",
+            }
+            shaped = CARD.render(data)
+            assert shaped == render_to_string(CARD.template, data), data
+            assert "\x00" not in shaped
+
+
+# The overview's cards as its template wrote them inline before they were shaped.
+INLINE_CARDS = """{% load i18n %}{% for card in cards %}{% with s=card.status %}
+  <li class="card state-{{ s.state }}">
+    <h2>{{ s.method.label }}</h2>
+    <p class="state"><span class="badge">{{ s.state.label }}</span></p>
+    {% if s.masked %}<p class="value">{{ s.masked }}</p>{% endif %}
+    <p class="summary">{{ s.method.summary }}</p>
+    {% if card.note %}<p class="note">{{ card.note }}</p>{% endif %}
+    {% if card.cooling_until %}<p class="note">{% blocktranslate with when=card.cooling_until|date:"DATETIME_FORMAT" %}New: until {{ when }} it counts for a password reset only together with a method you had before.{% endblocktranslate %}</p>{% endif %}
+    {% if s.method.user_managed %}
+    <div class="actions">
+      {% if s.confirm_url %}
+      <form method="post" action="{{ s.confirm_url }}">
+        {% csrf_token %}
+        <button type="submit" class="button">{% translate "Confirm" %}<span class="visually-hidden"> {{ s.method.label }}</span></button>
+      </form>
+      {% endif %}
+      <a class="button{% if s.is_set %} secondary{% endif %}" href="{{ card.setup_url }}">{% if s.is_set %}{% translate "Change" %}{% else %}{% translate "Set up" %}{% endif %}<span class="visually-hidden"> {{ s.method.label }}</span></a>
+      {% if s.is_set %}<a class="button secondary" href="{% url 'registration:method_remove' s.method.slug %}">{% translate "Remove" %}<span class="visually-hidden"> {{ s.method.label }}</span></a>{% endif %}
+    </div>
+    {% elif not s.is_set %}
+    <p class="note">{% translate "Not set. Ask your administrator if you want to use it." %}</p>
+    {% endif %}
+  </li>
+{% endwith %}{% endfor %}"""  # noqa: E501 - as the overview wrote it
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_overviews_cards_read_as_the_inline_overview_did(make_user, rf, policy, language):
+    """A person with a method of each kind of standing (verified, new and cooling off, waiting
+    for their confirmation, not set, set by an administrator): the shaped cards of the real
+    overview read as the overview's inline markup did with the same status."""
+    from django.template import RequestContext, Template
+
+    from methods.code.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
+    from methods.models import MethodChange
+    from registration.flows import registration_status
+    from registration.views import _card, _card_note
+
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    user = make_user("cara")
+    AuthenticationEmail.objects.create(
+        user=user, email="cara.home@example.net", verified_at=timezone.now() - timedelta(days=30)
+    )
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    MethodChange.objects.create(
+        user=user,
+        method="authentication_phone",
+        action="added",
+        cooling_until=timezone.now() + timedelta(days=2),
+    )
+    OfficePhone.objects.create(user=user, number="+442079460000")
+    waiting = make_user("wade")
+    AuthenticationPhone.objects.create(user=waiting, number="+447400123457", prepopulated=True)
+    seen, notes = set(), []
+    for person in (user, waiting):
+        request = rf.get("/ssprsetup/")
+        request.user = person
+        with translation.override(language):
+            status = registration_status(user=person)
+            cards = [
+                {
+                    "status": s,
+                    "setup_url": s.method.setup_url() if s.method.user_managed else "",
+                    "note": _card_note(status, s.method),
+                    "cooling_until": status.cooling_until(s.method) if s.counts else None,
+                }
+                for s in status.methods
+            ]
+            inline = Template(INLINE_CARDS).render(RequestContext(request, {"cards": cards}))
+            token = get_token(request) if any(s.confirm_url for s in status.methods) else ""
+            shaped = "".join(_card(status, s, token) for s in status.methods)
+        assert _plain(shaped) == _plain(inline), person
+        seen |= {s.state for s in status.methods}
+        notes += [c["cooling_until"] for c in cards if c["cooling_until"]]
+    assert seen >= {"verified", "waiting", "not_set", "set_by_admin"} and notes
