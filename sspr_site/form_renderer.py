@@ -64,11 +64,16 @@ def _frozen(value):
 
 def _key(field) -> tuple | None:
     form, widget = field.form, field.field.widget
+    # A field whose choices come from the database says what they are drawn from
+    # (`kept_choices()`) and where it holds them (`choices_held_in`); one that does not is
+    # drawn each time.
+    kept_choices = getattr(field.field, "kept_choices", None)
+    held = set(getattr(field.field, "choices_held_in", ()))
     # A form that was sent, or one given an error of its own (add_error), is drawn each time.
     if (
         form.is_bound
         or form._errors
-        or isinstance(getattr(field.field, "queryset", None), QuerySet)
+        or (kept_choices is None and isinstance(getattr(field.field, "queryset", None), QuerySet))
     ):
         return None
     try:
@@ -83,8 +88,21 @@ def _key(field) -> tuple | None:
             _frozen(form.label_suffix),
             form.use_required_attribute,
             _frozen(getattr(form, "required_css_class", None)),
-            _frozen({k: v for k, v in vars(field.field).items() if k not in _NOT_DRAWN}),
-            _frozen(vars(widget)),
+            _frozen(
+                {
+                    k: v
+                    for k, v in vars(field.field).items()
+                    if k not in _NOT_DRAWN and k not in held
+                }
+            ),
+            _frozen(
+                {
+                    k: v
+                    for k, v in vars(widget).items()
+                    if not (kept_choices and k in ("choices", "_choices"))
+                }
+            ),
+            kept_choices() if kept_choices else None,
             _frozen(field.value()),
         )
     except _Unkeyable:

@@ -40,11 +40,19 @@ class QuestionField(forms.ModelChoiceField):
     read the list again, and again to check the answer)."""
 
     iterator = _ListedQuestions
+    # A form not sent draws the same list for everyone reading a language: kept once drawn,
+    # by the questions it lists (sspr_site/form_renderer.py).
+    choices_held_in = ("_queryset", "listed", "by_key")
 
     def __init__(self, *args, listed: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.listed = listed
         self.by_key = {str(question.pk): question for question in listed}
+
+    def kept_choices(self) -> tuple:
+        # A built-in question is shown in the reader's language (its __str__): the language is
+        # in the key already, so its stored text and kind stand for it.
+        return tuple((q.pk, q.text, q.builtin) for q in self.listed)
 
     def to_python(self, value):
         if value in self.empty_values:

@@ -162,15 +162,41 @@ def test_a_form_sent_is_drawn_each_time():
 
 
 @pytest.mark.django_db
-def test_a_field_drawn_from_a_query_is_drawn_each_time(make_user):
-    """The questions' lists come from the database (an administrator may change them): drawn
-    each time; their answer boxes are kept."""
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_the_questions_lists_are_kept_by_the_questions_they_list(make_user, language):
+    """The lists of questions come from the database: kept by the questions they list, so
+    one an administrator adds, words again or withdraws shows at once."""
     from methods.questions.forms import QuestionsForm
+    from methods.questions.models import SecurityQuestion
 
+    user = make_user("quinn")
     keeping = FormRenderer()
-    fields_of(QuestionsForm(renderer=keeping, count=3, user=make_user("quinn")))
-    kept = {key[5] for key in keeping.kept}
-    assert kept == {"answer_1", "answer_2", "answer_3"}
+
+    def both():
+        with translation.override(language):
+            drawn = fields_of(QuestionsForm(renderer=DrawnEachTime(), count=3, user=user))
+            kept = fields_of(QuestionsForm(renderer=keeping, count=3, user=user))
+        assert kept == drawn
+        return kept
+
+    before = both()
+    assert {key[5] for key in keeping.kept} == {
+        f"{kind}_{n}" for kind in ("question", "answer") for n in (1, 2, 3)
+    }
+    with (
+        translation.override(language),
+        patch.object(FormRenderer, "get_template", side_effect=AssertionError("drawn")),
+    ):
+        assert fields_of(QuestionsForm(renderer=keeping, count=3, user=user)) == before
+    own = SecurityQuestion.objects.create(text='Your first <pet> & "friend"?', active=True)
+    added = both()
+    assert "Your first &lt;pet&gt; &amp; &quot;friend&quot;?" in added[0]
+    own.text = "Your first teacher?"
+    own.save()
+    assert "Your first teacher?" in both()[0]
+    own.active = False
+    own.save()
+    assert both() == before
 
 
 def test_a_changed_setting_draws_every_field_anew(settings):
