@@ -10,11 +10,14 @@ default renderer finds them.
 A field of a form that was not sent (nothing typed, no errors) is drawn the same for everyone
 reading the same language: its markup is kept, keyed by everything it is drawn from (the form's
 and the field's classes and settings, the widget's, the value shown), and given again without
-drawing it (docs/performance.md, "A fourteenth look"). A field drawn from anything that cannot
-be part of such a key (a query, an object of its own) is drawn each time.
+drawing it (docs/performance.md, "A fourteenth look"). A field showing a value given to the form
+for its reader, or drawn from anything that cannot be part of such a key (a query, an object of
+its own), is drawn each time.
 tests/site/test_form_renderer.py holds kept fields to what drawing them gives."""
 
 from __future__ import annotations
+
+from itertools import chain
 
 from django.core.signals import setting_changed
 from django.db.models.query import QuerySet
@@ -30,7 +33,9 @@ COMPILED = ("django/forms/", "methods/widgets/")
 FIELD = "django/forms/field.html"
 # What a field's own attributes hold that never shows in a form not sent.
 _NOT_DRAWN = {"widget", "validators", "error_messages", "_choices"}
-_PLAIN = (str, int, float, bool, type(None), type)
+# Values taken into a key with their type: True and 1, or text marked safe and plain text,
+# read the same to a dict but are drawn differently.
+_PLAIN = frozenset({str, int, float, bool, type(None), type})
 
 
 class _Unkeyable(Exception):
@@ -38,28 +43,37 @@ class _Unkeyable(Exception):
 
 
 def _frozen(value):
-    """`value` as part of a key: text in the current language for a translatable text,
-    tuples for lists and dicts; _Unkeyable for anything else."""
-    if isinstance(value, _PLAIN):
-        return value
+    """`value` as part of a key: plain values with their type, translatable text as the text it
+    reads in the current language, tuples for lists and dicts; _Unkeyable for anything else."""
+    if type(value) in _PLAIN:
+        return (type(value), value)
     if isinstance(value, Promise):
-        return str(value)
+        text = str(value)
+        return (type(text), text)
     if isinstance(value, CallableChoiceIterator):
         value = value.func()  # what the choices are made from, as given
     elif isinstance(value, BaseChoiceIterator) and not isinstance(value, ModelChoiceIterator):
         value = tuple(value)
-    if isinstance(value, tuple):
-        try:
-            hash(value)  # a long list of choices, at once
-        except TypeError:
-            pass
-        else:
-            return value
+    if type(value) is tuple and _all_text(value):
+        return value  # a long list of choices, at once
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(item) for item in value)
     if isinstance(value, dict):
         return tuple((key, _frozen(item)) for key, item in sorted(value.items()))
     raise _Unkeyable
+
+
+def _all_text(items: tuple) -> bool:
+    """Whether every item is plain text, or a tuple of plain texts (a list of choices); the
+    types counted without a loop in Python, as a list of some 245 countries is checked on
+    every phone form."""
+    return (
+        set(map(type, items)) <= _TEXT_OR_TUPLE
+        and set(map(type, chain.from_iterable(items))) <= _TEXT
+    )
+
+
+_TEXT, _TEXT_OR_TUPLE = frozenset({str}), frozenset({str, tuple})
 
 
 def _key(field) -> tuple | None:
@@ -69,10 +83,13 @@ def _key(field) -> tuple | None:
     # drawn each time.
     kept_choices = getattr(field.field, "kept_choices", None)
     held = set(getattr(field.field, "choices_held_in", ()))
-    # A form that was sent, or one given an error of its own (add_error), is drawn each time.
+    # A form that was sent, or one given an error of its own, is drawn each time; so is a field
+    # showing a value given to this form for its reader (`initial`: their own number, the name
+    # they typed on another page), which is theirs alone and would only crowd the others out.
     if (
         form.is_bound
         or form._errors
+        or form.initial.get(field.name) not in (None, "")
         or (kept_choices is None and isinstance(getattr(field.field, "queryset", None), QuerySet))
     ):
         return None

@@ -13,6 +13,8 @@ import pytest
 from django import forms
 from django.forms.renderers import BaseRenderer, DjangoTemplates, get_default_renderer
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from methods.code.forms import EmailForm, PhoneForm, ResetEmailForm, ResetPhoneForm
 from methods.code.models import Channel
@@ -100,7 +102,6 @@ def phone_forms(renderer):
     return [
         PhoneForm(renderer=renderer, allowed_regions=["GB", "DE"], channels=both),
         PhoneForm(renderer=renderer, channels=(Channel.VOICE,)),
-        PhoneForm(renderer=renderer, channels=both, initial={"number": ODD}),
         ResetPhoneForm(renderer=renderer, channels=both),
         ResetEmailForm(renderer=renderer),
         CodeForm(renderer=renderer),
@@ -122,33 +123,77 @@ def test_a_field_of_a_form_not_sent_is_kept_and_reads_as_drawn(language):
     assert first == drawn and again == drawn
     assert keeping.kept
     text = " ".join(" ".join(fields) for fields in drawn)
-    # The value a form shows is its own, escaped; the hint is tied to its field.
-    assert 'value="+44 &lt;b&gt;&#34;7700&#34;&lt;/b&gt; &amp; &#39;900&#39;"' in text
-    assert "<b>" not in text
-    assert 'aria-describedby="id_region_helptext' in text
+    assert 'aria-describedby="id_region_helptext' in text  # the hint tied to its field
+
+
+def test_a_value_given_for_the_reader_is_drawn_each_time():
+    """A form given a value for its reader (their own number, a name typed on another page)
+    is drawn for them alone: never kept, its value escaped."""
+    keeping = FormRenderer()
+    channels = (Channel.SMS, Channel.VOICE)
+    for value in ("+447700900001", "+447700900002", ODD):
+        form = PhoneForm(renderer=keeping, channels=channels, initial={"number": value})
+        number = fields_of(form)[1]
+        shown = number.replace("&#34;", "&quot;").replace("&#39;", "&#x27;")
+        assert f'value="{escape(value)}"' in shown
+    assert "<b>" not in number
+    assert {key[5] for key in keeping.kept} == {"region", "channel"}
 
 
 def test_what_differs_between_two_forms_is_their_own():
-    """Another value, other channels, another language, another form: each its own markup."""
+    """Other channels, another language, another hint, another widget, another form's
+    settings: each its own markup, from one renderer."""
     keeping = FormRenderer()
 
-    def number(value, language="en", channels=(Channel.SMS, Channel.VOICE)):
+    def fields(language="en", channels=(Channel.SMS, Channel.VOICE), **kwargs):
         with translation.override(language):
-            form = PhoneForm(renderer=keeping, channels=channels, initial={"number": value})
-            return str(form["number"].as_field_group()), fields_of(form)
+            return fields_of(PhoneForm(renderer=keeping, channels=channels, **kwargs))
 
-    assert 'value="+447700900001"' in number("+447700900001")[0]
-    assert 'value="+447700900002"' in number("+447700900002")[0]
-    assert 'value="+4477009' not in number("")[0]
-    english, german = number("", "en")[1], number("", "de")[1]
-    assert english != german
-    assert german == number("", "de")[1]
-    assert len(number("", channels=(Channel.VOICE,))[1]) == 2  # no choice of channel
+    english, german = fields("en"), fields("de")
+    assert english != german and german == fields("de")
+    assert len(fields(channels=(Channel.VOICE,))) == 2  # no choice of channel
+    assert fields(use_required_attribute=False) != english
+    assert 'for="id_number">Phone number</label>' in fields(label_suffix="")[1]
+    assert fields(auto_id="other_%s") != english
     with translation.override("en"):
         reset = str(
             ResetPhoneForm(renderer=keeping, channels=(Channel.SMS,))["number"].as_field_group()
         )
-    assert "We do not show it" in reset and "We do not show it" not in number("")[0]
+    assert "We do not show it" in reset and "We do not show it" not in english[1]
+
+    class Quantity(forms.Form):
+        amount = forms.FloatField(localize=True, initial=1.5)
+        secret = forms.CharField()
+
+    for language, shown in (("en", 'value="1.5"'), ("de", 'value="1,5"'), ("en", 'value="1.5"')):
+        with translation.override(language):
+            assert shown in str(Quantity(renderer=keeping)["amount"].as_field_group())
+    hidden = Quantity(renderer=keeping)
+    hidden.fields["secret"].widget = forms.PasswordInput()
+    assert 'type="password"' in str(hidden["secret"].as_field_group())
+    assert 'type="text"' in str(Quantity(renderer=keeping)["secret"].as_field_group())
+    hinted = Quantity(renderer=keeping)
+    hinted.fields["secret"].help_text = "Your own hint"
+    assert "Your own hint" in str(hinted["secret"].as_field_group())
+    assert "Your own hint" not in str(Quantity(renderer=keeping)["secret"].as_field_group())
+
+
+def test_values_that_read_alike_to_a_key_are_told_apart():
+    """True and 1, text marked safe and plain text: equal to a dict, drawn differently."""
+    keeping = FormRenderer()
+
+    class Flag(forms.Form):
+        flag = forms.CharField()
+
+    def flag(value):
+        form = Flag(renderer=keeping)
+        form.fields["flag"].initial = value
+        return str(form["flag"].as_field_group())
+
+    assert 'value="True"' in flag(True) and 'value="1"' in flag(1)
+    markup = "<b onmouseover=x>"
+    flag(mark_safe(markup))  # noqa: S308 - a page's own markup, drawn as it is
+    assert "&lt;b onmouseover=x&gt;" in flag(markup)  # typed text: escaped all the same
 
 
 def test_a_form_sent_is_drawn_each_time():

@@ -275,7 +275,7 @@ def test_the_overviews_cards_read_as_the_inline_overview_did(make_user, rf, poli
     OfficePhone.objects.create(user=user, number="+442079460000")
     waiting = make_user("wade")
     AuthenticationPhone.objects.create(user=waiting, number="+447400123457", prepopulated=True)
-    seen, notes = set(), []
+    seen, notes, tokens = set(), [], 0
     for person in (user, waiting):
         request = rf.get("/ssprsetup/")
         request.user = person
@@ -294,6 +294,10 @@ def test_the_overviews_cards_read_as_the_inline_overview_did(make_user, rf, poli
             token = get_token(request) if any(s.confirm_url for s in status.methods) else ""
             shaped = "".join(_card(status, s, token) for s in status.methods)
         assert _plain(shaped) == _plain(inline), person
+        # A card's form carries the reader's own token.
+        for card_token in re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', shaped):
+            assert _unmask_cipher_token(card_token) == request.META["CSRF_COOKIE"]
+            tokens += 1
         seen |= {s.state for s in status.methods}
         notes += [c["cooling_until"] for c in cards if c["cooling_until"]]
-    assert seen >= {"verified", "waiting", "not_set", "set_by_admin"} and notes
+    assert seen >= {"verified", "waiting", "not_set", "set_by_admin"} and notes and tokens
