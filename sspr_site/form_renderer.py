@@ -36,6 +36,7 @@ _NOT_DRAWN = {"widget", "validators", "error_messages", "_choices"}
 # Values taken into a key with their type: True and 1, or text marked safe and plain text,
 # read the same to a dict but are drawn differently.
 _PLAIN = frozenset({str, int, float, bool, type(None), type})
+_TEXT, _TEXT_OR_TUPLE = frozenset({str}), frozenset({str, tuple})
 
 
 class _Unkeyable(Exception):
@@ -71,9 +72,6 @@ def _all_text(items: tuple) -> bool:
         set(map(type, items)) <= _TEXT_OR_TUPLE
         and set(map(type, chain.from_iterable(items))) <= _TEXT
     )
-
-
-_TEXT, _TEXT_OR_TUPLE = frozenset({str}), frozenset({str, tuple})
 
 
 def _key(field) -> tuple | None:

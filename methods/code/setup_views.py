@@ -31,10 +31,10 @@ from . import pending as session
 from .forms import ChannelForm
 from .method import CodeMethod
 
-# One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 # The step indicator (templates/includes/steps.html), drawn once per language and set of steps.
 STEPS = Shape("includes/steps.html", values=(), shape=("steps", "step"))
 
+# One message for every refused code, so a guesser learns nothing (docs/security.md §7).
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
 )
