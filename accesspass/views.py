@@ -7,7 +7,6 @@ import datetime
 import secrets
 import time
 
-from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.core.cache import cache
@@ -35,7 +34,7 @@ from directory.accounts import (
     accounts,
     password_rules,
 )
-from directory.lockout import username_key
+from directory.lockout import clear_failures, username_key
 from directory.middleware import record_refusal
 from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page
 from methods import not_me
@@ -379,7 +378,7 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
         record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason="account_disabled")
         form.add_error(None, ACCOUNT_DISABLED)
         return 409
-    axes_reset(username=username_key(user.get_username()))
+    clear_failures(username_key(user.get_username()))
     update_session_auth_hash(request, user)
     marker = request.session.get("sspr_access_pass", {})
     record(

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+from redis.exceptions import ResponseError
 
 from audit.conf import app_settings as audit_settings
 from sspr_site.metrics import observe_delivery
@@ -109,10 +110,24 @@ def _send_in_this_job(message: Message, track: tuple) -> None:
 def later(function: str, *, track: tuple = (), **kwargs: Any) -> None:
     """Run `function(**kwargs)` in the worker, or in this process after the response.
     With `track`, the job's delivery record is found again by `tracking.lookup(track)`."""
-    delivery_id = tracking.queued(track) if track else ""
     if uses_queue():
-        _enqueue(function, kwargs, delivery_id)
+        # The job's record and the job itself go to Redis in one round trip.
+        try:
+            with queue().connection.pipeline() as pipe:
+                pipe.multi()  # as RQ wants a pipeline it is given: one transaction
+                delivery_id = tracking.queued(track, pipe) if track else ""
+                _enqueue(function, kwargs, delivery_id, pipeline=pipe)
+                pipe.execute()
+        except ResponseError:
+            if not track:
+                raise
+            # Redis refused a command as it was queued (an access rule that leaves out the
+            # records, say), so the transaction did nothing. Tracking must never stop a
+            # message from going out: the job goes without its record.
+            logger.warning("delivery record not written", exc_info=True)
+            _enqueue(function, kwargs, "")
         return
+    delivery_id = tracking.queued(track) if track else ""
     pending = _deferred.get()
     if pending is None:
         # Not inside a request (a management command, a worker): run now.
@@ -128,15 +143,19 @@ def _enqueue(
     *,
     after: int = 0,
     intervals: list[int] | None = None,
+    pipeline=None,
 ) -> None:
     """Queue one job, tried again at `intervals` (the setting's unless given) while it raises;
-    with `after`, its first try waits that many seconds (the worker's scheduler runs it)."""
+    with `after`, its first try waits that many seconds (the worker's scheduler runs it).
+    With `pipeline` (not with `after`), the job is written as part of it: the caller sends it."""
     from rq import Retry
 
     if intervals is None:
         intervals = list(audit_settings.DELIVERY_RETRY_INTERVALS)
     where = queue()
     put = partial(where.enqueue_in, timedelta(seconds=after)) if after else where.enqueue
+    if pipeline is not None:
+        put = partial(put, pipeline=pipeline)
     put(
         "delivery.jobs.run",
         function,

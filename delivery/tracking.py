@@ -11,6 +11,12 @@ Two keys per job, so a job that finishes late never marks a newer one: the refer
 the latest job's id, and only that id's record changes status. In queue mode the records live
 in the queue's Redis, beside the jobs, which the web processes and the worker always share;
 without a queue (development), in the shared cache.
+
+In the queue's Redis each step is one round trip (docs/performance.md, "A fifteenth look"): a
+job's record is written in the transaction that queues the job (should Redis refuse the record,
+the job is queued without it: delivery.outbox.later); the worker's update keeps the
+record's time of queueing by a small script, not a read and then a write; and a page reads the
+reference and the record it points to by another script.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.core.cache import caches
 from django.utils import timezone
@@ -90,31 +97,93 @@ class _Store:
         value = self.redis.get(PREFIX + key)
         return value.decode() if isinstance(value, bytes) else value
 
-    def set(self, values: dict[str, str]) -> None:
+    def set(self, values: dict[str, str], pipe=None) -> None:
+        """Write `values`; with `pipe` (queue mode), as part of that pipeline, which the caller
+        sends."""
         if self.redis is None:
             caches["default"].set_many(
                 {PREFIX + key: value for key, value in values.items()}, RECORD_SECONDS
             )
             return
-        with self.redis.pipeline() as pipe:
+        if pipe is not None:
             for key, value in values.items():
                 pipe.set(PREFIX + key, value, ex=RECORD_SECONDS)
-            pipe.execute()
+            return
+        with self.redis.pipeline() as own:
+            self.set(values, own)
+            own.execute()
+
+    def finish(self, delivery_id: str, status: str, at: float) -> None:
+        key = f"job:{delivery_id}"
+        if self.redis is None:
+            raw = self.get(key)
+            queued_at = json.loads(raw)["queued_at"] if raw else at
+            self.set({key: _record(status, queued_at, at)})
+            return
+        _script(self.redis, "finish", FINISH_SCRIPT)(
+            keys=[PREFIX + key], args=[status, repr(at), RECORD_SECONDS]
+        )
+
+    def lookup(self, reference_key: str) -> str | None:
+        """The record the reference points to, or None."""
+        if self.redis is None:
+            delivery_id = self.get(reference_key)
+            return self.get(f"job:{delivery_id}") if delivery_id else None
+        value = _script(self.redis, "lookup", LOOKUP_SCRIPT)(
+            keys=[PREFIX + reference_key], args=[PREFIX + "job:"]
+        )
+        return value.decode() if isinstance(value, bytes) else value
+
+
+# The worker's update in one round trip: the record keeps its time of queueing, as written
+# (a record gone or unreadable takes the time of the update). Returns nothing.
+FINISH_SCRIPT = """
+local queued = ARGV[2]
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local found = string.match(raw, '"queued_at": ([-+.%deE]+)')
+  if found then queued = found end
+end
+local record = '{"status": "' .. ARGV[1] .. '", "queued_at": ' .. queued
+  .. ', "finished_at": ' .. ARGV[2] .. '}'
+redis.call('SET', KEYS[1], record, 'EX', ARGV[3])
+"""
+
+# A page's read in one round trip: the reference, then the record it names (in the same
+# Redis: the project runs one Redis, not a cluster of them).
+LOOKUP_SCRIPT = """
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+return redis.call('GET', ARGV[1] .. id)
+"""
+
+_scripts: dict = {}
+
+
+def _script(client, name: str, source: str):
+    """The script, run on `client`: redis-py sends its digest, and its source only when the
+    server does not know it yet."""
+    script = _scripts.get(name)
+    if script is None:
+        script = _scripts[name] = client.register_script(source)
+    return partial(script, client=client)
 
 
 def _record(status: str, queued_at: float, finished_at: float | None = None) -> str:
     return json.dumps({"status": status, "queued_at": queued_at, "finished_at": finished_at})
 
 
-def queued(parts: tuple) -> str:
-    """Record that a job for `parts` is about to be queued; return the job's delivery id."""
+def queued(parts: tuple, pipe=None) -> str:
+    """Record that a job for `parts` is about to be queued; return the job's delivery id.
+    With `pipe` (queue mode), the record goes out with the pipeline that queues the job."""
     delivery_id = secrets.token_hex(16)
     try:
         _Store().set(
             {
                 f"ref:{reference(*parts)}": delivery_id,
                 f"job:{delivery_id}": _record(QUEUED, timezone.now().timestamp()),
-            }
+            },
+            pipe,
         )
     except Exception:  # tracking must never stop a message from going out
         logger.warning("delivery record not written", exc_info=True)
@@ -127,11 +196,7 @@ def finished(delivery_id: str, status: str) -> None:
     if not delivery_id:
         return
     try:
-        store = _Store()
-        raw = store.get(f"job:{delivery_id}")
-        queued_at = json.loads(raw)["queued_at"] if raw else timezone.now().timestamp()
-        record = _record(status, queued_at, timezone.now().timestamp())
-        store.set({f"job:{delivery_id}": record})
+        _Store().finish(delivery_id, status, timezone.now().timestamp())
     except Exception:
         logger.warning("delivery record not updated", exc_info=True)
 
@@ -139,9 +204,7 @@ def finished(delivery_id: str, status: str) -> None:
 def lookup(parts: tuple) -> Delivery | None:
     """The latest job for `parts`, or None when none is known (or the store cannot say)."""
     try:
-        store = _Store()
-        delivery_id = store.get(f"ref:{reference(*parts)}")
-        raw = store.get(f"job:{delivery_id}") if delivery_id else None
+        raw = _Store().lookup(f"ref:{reference(*parts)}")
     except Exception:
         logger.warning("delivery record not read", exc_info=True)
         return None

@@ -14,7 +14,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from axes.utils import reset as axes_reset
 from django.contrib.auth.password_validation import (
     MinimumLengthValidator,
     get_default_password_validators,
@@ -166,11 +165,11 @@ class DjangoAccounts:
         self.set_password(user, new)
 
     def unlock(self, user) -> None:
-        from .lockout import username_key
+        from .lockout import clear_failures, username_key
 
         if not user.is_active:
             raise AccountDisabled(user.get_username())
-        axes_reset(username=username_key(user.get_username()))
+        clear_failures(username_key(user.get_username()))
 
     def status(self, user) -> AccountStatus:
         # Django's own accounts are locked by the site's count alone.

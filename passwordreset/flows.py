@@ -14,7 +14,6 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -31,7 +30,7 @@ from delivery import outbox
 from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
 from directory.accounts import PasswordRefused, accounts
-from directory.lockout import username_key
+from directory.lockout import clear_failures, username_key
 from methods import cooling, lifecycle, not_me, proof, reset_rule
 from methods import flows as method_flows
 from methods.conf import app_settings as code_settings
@@ -239,8 +238,16 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
 
 def state_user(state: ResetState):
     """The account being reset, or None. The same query either way: a step must not be
-    quicker for a name that matched no account (docs/security.md, "No enumeration")."""
-    return _RESETTABLE.get(state.user_id or 0)
+    quicker for a name that matched no account (docs/security.md, "No enumeration"). Read
+    once per step: the attempt is loaded from the session for each request, and the account
+    read with it is kept on it (not in the session) for the rest of that request."""
+    user_id = state.user_id or 0
+    kept = state.__dict__.get("_account")
+    if kept is not None and kept[0] == user_id:
+        return kept[1]
+    user = _RESETTABLE.get(user_id)
+    state.__dict__["_account"] = (user_id, user)
+    return user
 
 
 # Read on every step of an attempt (sspr_site/compiled_query.py).
@@ -613,7 +620,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             reason=refusal.reason,
         )
         raise
-    axes_reset(username=username_key(user.get_username()))
+    clear_failures(username_key(user.get_username()))
     if policy.notify_users_on_reset:
         notify_user(user, state.action)
     if user.is_staff and policy.notify_admins_on_admin_reset:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from axes.handlers.proxy import AxesProxyHandler
-from axes.utils import reset as axes_reset
 from django.contrib.auth import update_session_auth_hash
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import Event, EventKind
 from directory.accounts import LockoutNear, PasswordRefused, accounts
-from directory.lockout import username_key
+from directory.lockout import clear_failures, username_key
 from methods import cooling
 from methods.registry import MethodStatus, UserMethods, statuses
 from methods.reset_rule import (
@@ -193,15 +193,7 @@ def registration_finish(
     status = status or registration_status(user=user, policy=policy)
     if not status.can_finish:
         return None
-    now = timezone.now()
-    with transaction.atomic():
-        registration, _created = Registration.objects.select_for_update().get_or_create(user=user)
-        first = registration.completed_at is None
-        if first:
-            registration.completed_at = now
-        registration.last_confirmed_at = now
-        registration.reconfirmation_required = False
-        registration.save()
+    first = _store_finish(user, status.registration, timezone.now())
     kind = EventKind.REGISTRATION_COMPLETED if first else EventKind.REGISTRATION_CONFIRMED
     record(
         kind,
@@ -210,6 +202,44 @@ def registration_finish(
         methods=sorted(str(s.method.kind) for s in status.counting()),
     )
     return kind
+
+
+def _store_finish(user, known: Registration | None, now) -> bool:
+    """Store the registration as completed now (True: the first time) or confirmed now.
+
+    One statement where the person's row is as `known` says (none yet; or there, completed or
+    not), each decided by the database on its own, so two requests at once record one
+    completion: the row is inserted once (the other meets the unique key), and "completed if
+    not yet" is one conditional update. When the row is not as expected, it is read under a
+    lock and written."""
+    fields = {"last_confirmed_at": now, "reconfirmation_required": False}
+    rows = Registration.objects
+    if known is None:
+        try:
+            # A savepoint only inside a transaction, which the refused insert would break.
+            with (
+                transaction.atomic()
+                if transaction.get_connection().in_atomic_block
+                else nullcontext()
+            ):
+                rows.create(user=user, completed_at=now, **fields)
+            return True
+        except IntegrityError:
+            pass  # made meanwhile: read it below
+    elif known.completed_at is None:
+        if rows.filter(pk=known.pk, completed_at__isnull=True).update(completed_at=now, **fields):
+            return True
+    elif rows.filter(pk=known.pk, completed_at__isnull=False).update(**fields):
+        return False
+    with transaction.atomic():
+        registration, _created = rows.select_for_update().get_or_create(user=user)
+        first = registration.completed_at is None
+        if first:
+            registration.completed_at = now
+        registration.last_confirmed_at = now
+        registration.reconfirmation_required = False
+        registration.save()
+    return first
 
 
 def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:
@@ -319,7 +349,7 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
         else:
             record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         raise
-    axes_reset(username=username_key(user.get_username()))
+    clear_failures(username_key(user.get_username()))
     # This session stays signed in; every other one ends.
     update_session_auth_hash(request, user)
     record(EventKind.PASSWORD_CHANGED, request=request, actor=user, subject=user, store=store.kind)

@@ -865,3 +865,37 @@ def test_questions_are_offered_after_a_pass_when_the_portal_asks_fewer_than_were
     assert len(asked) == 3
     client.post("/passwordreset/questions/", data)
     assert client.get("/passwordreset/finish/").status_code == 200
+
+
+def test_each_step_reads_the_account_once_for_every_kind_of_name(client, registered):
+    """The account being reset is read once a step (and kept for the rest of it), for a name
+    with an account and one without alike (docs/security.md, "No enumeration")."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def account_reads(call, *args) -> tuple[int, object]:
+        with CaptureQueriesContext(connection) as queries:
+            response = call(*args)
+        # The query for the account an attempt resets (a usable, unblocked account).
+        reads = [q for q in queries if '"methods_selfserviceblock"."id" IS NULL' in q["sql"]]
+        return len(reads), response
+
+    start_reset(client, "rita")
+    client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    reads, response = account_reads(
+        client.post, "/passwordreset/phone/code/", {"code": last_phone_code()}
+    )
+    assert shows_finish_page(response) and reads == 1
+    reads, response = account_reads(
+        client.post,
+        "/passwordreset/finish/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert shows_done_page(response) and reads == 1
+    assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
+
+    nobody = Client()
+    start_reset(nobody, "nobody-here")
+    nobody.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    reads, response = account_reads(nobody.post, "/passwordreset/phone/code/", {"code": "123456"})
+    assert response.status_code == 200 and reads == 1

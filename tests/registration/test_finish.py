@@ -169,3 +169,98 @@ def test_overview_costs_the_same_queries_however_many_methods_and_users(signed_i
         signed_in.get("/ssprsetup/")
     assert len(full) == len(empty)
     assert len(full) <= 8
+
+
+# --- Recording a finish: one statement where the row is as read, a lock where it is not ------
+
+
+def finish_now(user, policy, rf, *, known):
+    """registration_finish as a page calls it, with the row as that page read it (`known`)."""
+    from dataclasses import replace
+
+    from registration.flows import registration_finish, registration_status
+
+    status = replace(registration_status(user=user, policy=policy), registration=known)
+    request = rf.post("/ssprsetup/finish/")
+    request.user = user
+    return registration_finish(request=request, user=user, policy=policy, status=status)
+
+
+@pytest.fixture
+def can_finish(user, policy):
+    from django.utils import timezone
+
+    from methods.models import AuthenticationEmail
+
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+    AuthenticationEmail.objects.create(user=user, email="alice@example.org", verified_at=now)
+    return user
+
+
+def test_a_first_finish_is_one_insert_and_a_completion(can_finish, policy, rf):
+    with CaptureQueriesContext(connection) as queries:
+        outcome = finish_now(can_finish, policy, rf, known=None)
+    assert outcome is EventKind.REGISTRATION_COMPLETED
+    # (the SELECT is the status a page reads anyway; nothing is read again under a lock)
+    statements = [q["sql"] for q in queries if "registration_registration" in q["sql"]]
+    writes = [sql for sql in statements if not sql.startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith("INSERT")
+    assert not any("FOR UPDATE" in sql for sql in statements)
+    row = Registration.objects.get(user=can_finish)
+    assert row.completed_at == row.last_confirmed_at and not row.reconfirmation_required
+
+
+def test_a_finish_after_postponing_completes_the_row_and_keeps_the_postponements(
+    can_finish, policy, rf
+):
+    known = Registration.objects.create(user=can_finish, skips_used=2)
+    assert finish_now(can_finish, policy, rf, known=known) is EventKind.REGISTRATION_COMPLETED
+    row = Registration.objects.get(user=can_finish)
+    assert row.completed_at and row.skips_used == 2
+
+
+def test_a_finish_of_a_completed_registration_confirms_it(can_finish, policy, rf):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    then = timezone.now() - timedelta(days=400)
+    known = Registration.objects.create(
+        user=can_finish, completed_at=then, last_confirmed_at=then, reconfirmation_required=True
+    )
+    assert finish_now(can_finish, policy, rf, known=known) is EventKind.REGISTRATION_CONFIRMED
+    row = Registration.objects.get(user=can_finish)
+    assert row.completed_at == then and row.last_confirmed_at > then
+    assert not row.reconfirmation_required
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [
+        pytest.param(False, marks=pytest.mark.django_db),
+        # As on a page: no transaction around it, the refused insert alone in its own.
+        pytest.param(True, marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+def test_a_finish_that_meets_a_completion_made_meanwhile_only_confirms(
+    outside, can_finish, policy, rf
+):
+    """Two tabs finish at once: both read no row; the second meets the first's row, so one
+    completion is recorded and the second is a confirmation."""
+    assert connection.in_atomic_block is not outside
+    assert finish_now(can_finish, policy, rf, known=None) is EventKind.REGISTRATION_COMPLETED
+    assert finish_now(can_finish, policy, rf, known=None) is EventKind.REGISTRATION_CONFIRMED
+    # Both read a row not completed yet: one completes it, the other confirms.
+    Registration.objects.filter(user=can_finish).update(completed_at=None)
+    known = Registration.objects.get(user=can_finish)
+    assert finish_now(can_finish, policy, rf, known=known) is EventKind.REGISTRATION_COMPLETED
+    assert finish_now(can_finish, policy, rf, known=known) is EventKind.REGISTRATION_CONFIRMED
+    assert Registration.objects.filter(user=can_finish).count() == 1
+    kinds = list(Event.objects.order_by("pk").values_list("kind", flat=True))
+    assert kinds == [
+        EventKind.REGISTRATION_COMPLETED,
+        EventKind.REGISTRATION_CONFIRMED,
+        EventKind.REGISTRATION_COMPLETED,
+        EventKind.REGISTRATION_CONFIRMED,
+    ]

@@ -110,3 +110,27 @@ def test_a_session_ended_elsewhere_is_not_written_again(outside):
         session.save()
     assert not Session.objects.filter(session_key=session.session_key).exists()
     assert SessionStore(session.session_key).load() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_is_written_once_to_the_database_and_once_to_the_cache(monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    writes = []
+    original = type(cache).set
+    monkeypatch.setattr(
+        type(cache),
+        "set",
+        lambda self, key, *a, **k: writes.append(key) or original(self, key, *a, **k),
+    )
+    session = SessionStore()
+    session["who"] = "rita"
+    with CaptureQueriesContext(connection) as queries:
+        session.save()
+    assert [q["sql"].split()[0] for q in queries] == ["INSERT"]
+    assert writes == [SessionStore.cache_key_prefix + session.session_key]
+    assert SessionStore(session.session_key).load() == {"who": "rita"}
+    cache.clear()
+    assert SessionStore(session.session_key).load() == {"who": "rita"}  # from the database
