@@ -308,6 +308,8 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SSPR_SIGN_IN_FAILURES_PER_IP = int(os.environ.get("SSPR_SIGN_IN_FAILURES_PER_IP", "30"))
 AXES_RESET_ON_SUCCESS = True
+# axes' database handler, each of its deletions one statement (directory/lockout_handler.py).
+AXES_HANDLER = "directory.lockout_handler.LockoutHandler"
 AXES_CLIENT_IP_CALLABLE = "sspr_site.network.client_address"
 AXES_LOCKOUT_CALLABLE = "passwordreset.views.locked_out"
 AXES_VERBOSE = False
