@@ -27,11 +27,12 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 from django.core.cache import caches
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from sspr_site.redis_cache import RedisScript
 
 from .conf import app_settings
 
@@ -120,24 +121,20 @@ class _Store:
             queued_at = json.loads(raw)["queued_at"] if raw else at
             self.set({key: _record(status, queued_at, at)})
             return
-        _script(self.redis, "finish", FINISH_SCRIPT)(
-            keys=[PREFIX + key], args=[status, repr(at), RECORD_SECONDS]
-        )
+        FINISH_SCRIPT(self.redis, [PREFIX + key], [status, repr(at), RECORD_SECONDS])
 
     def lookup(self, reference_key: str) -> str | None:
         """The record the reference points to, or None."""
         if self.redis is None:
             delivery_id = self.get(reference_key)
             return self.get(f"job:{delivery_id}") if delivery_id else None
-        value = _script(self.redis, "lookup", LOOKUP_SCRIPT)(
-            keys=[PREFIX + reference_key], args=[PREFIX + "job:"]
-        )
+        value = LOOKUP_SCRIPT(self.redis, [PREFIX + reference_key], [PREFIX + "job:"])
         return value.decode() if isinstance(value, bytes) else value
 
 
 # The worker's update in one round trip: the record keeps its time of queueing, as written
 # (a record gone or unreadable takes the time of the update). Returns nothing.
-FINISH_SCRIPT = """
+FINISH_SCRIPT = RedisScript("""
 local queued = ARGV[2]
 local raw = redis.call('GET', KEYS[1])
 if raw then
@@ -147,26 +144,15 @@ end
 local record = '{"status": "' .. ARGV[1] .. '", "queued_at": ' .. queued
   .. ', "finished_at": ' .. ARGV[2] .. '}'
 redis.call('SET', KEYS[1], record, 'EX', ARGV[3])
-"""
+""")
 
 # A page's read in one round trip: the reference, then the record it names (in the same
 # Redis: the project runs one Redis, not a cluster of them).
-LOOKUP_SCRIPT = """
+LOOKUP_SCRIPT = RedisScript("""
 local id = redis.call('GET', KEYS[1])
 if not id then return false end
 return redis.call('GET', ARGV[1] .. id)
-"""
-
-_scripts: dict = {}
-
-
-def _script(client, name: str, source: str):
-    """The script, run on `client`: redis-py sends its digest, and its source only when the
-    server does not know it yet."""
-    script = _scripts.get(name)
-    if script is None:
-        script = _scripts[name] = client.register_script(source)
-    return partial(script, client=client)
+""")
 
 
 def _record(status: str, queued_at: float, finished_at: float | None = None) -> str:

@@ -13,6 +13,7 @@ import time
 from django.core.cache import cache
 
 from sspr_site import counting
+from sspr_site.redis_cache import RedisScript
 
 from .conf import app_settings
 
@@ -34,7 +35,7 @@ def _incr(key: str, window: int, delta: int = 1) -> int:
 # KEYS: the personal counters, then the shared ones. ARGV: how many are personal, the seconds
 # a counter is kept, then each counter's limit. Returns the 1-based position of the first
 # counter over its limit (0: the message may go out), with the same rules as `_hit_each`.
-COUNT_SCRIPT = """
+COUNT_SCRIPT = RedisScript("""
 local personal = tonumber(ARGV[1])
 local keep = tonumber(ARGV[2])
 local function count(key, by)
@@ -54,8 +55,7 @@ for i = personal + 1, #KEYS do
   end
 end
 return 0
-"""
-_script = None  # registered once; run with each caller's client
+""")
 
 
 def hit(counters: dict[str, str]) -> str | None:
@@ -78,11 +78,8 @@ def _hit_in_one_script(client, scoped: list, window: int) -> str | None:
     ordered = [item for item in scoped if item[0] not in SHARED_SCOPES] + [
         item for item in scoped if item[0] in SHARED_SCOPES
     ]
-    global _script
-    if _script is None:
-        _script = client.register_script(COUNT_SCRIPT)
-    over = _script(
-        client=client,
+    over = COUNT_SCRIPT(
+        client,
         keys=[
             cache.make_and_validate_key(_window_key(scope, value, window))
             for scope, value, _limit in ordered

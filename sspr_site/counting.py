@@ -12,23 +12,20 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-SCRIPT = """
+from .redis_cache import RedisScript
+
+SCRIPT = RedisScript("""
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return value
-"""
-_script = None  # registered once; run with each caller's client
+""")
 
 
 def count(key: str, keep: int, by: int = 1) -> int:
     """Add `by` to the counter `key` and return its value; a new counter is kept `keep` seconds."""
     redis_client = getattr(cache, "redis_client", None)
     if redis_client is not None:
-        global _script
-        client = redis_client()
-        if _script is None:
-            _script = client.register_script(SCRIPT)
-        return int(_script(keys=[cache.make_and_validate_key(key)], args=[by, keep], client=client))
+        return int(SCRIPT(redis_client(), [cache.make_and_validate_key(key)], [by, keep]))
     cache.add(key, 0, timeout=keep)
     try:
         return cache.incr(key, by)

@@ -3,7 +3,8 @@
 Django's Redis backend builds a new client object for every call (about 0.1 ms each, some forty
 times in a reset). This one keeps one per connection pool. `redis_client()` gives it to code that
 needs several commands in one round trip (the sending limits: methods/ratelimit.py), with
-`make_and_validate_key` naming keys as the cache itself does.
+`make_and_validate_key` naming keys as the cache itself does; `RedisScript` runs a Lua script
+on such a client (the sending limits, counters, the messages' delivery records).
 """
 
 from __future__ import annotations
@@ -37,3 +38,17 @@ class RedisCache(DjangoRedisCache):
     def redis_client(self):
         """The client that writes (the cache's first server)."""
         return self._cache.get_client(write=True)
+
+
+class RedisScript:
+    """A Lua script, run on whichever client the caller gives: registered with the first one
+    (redis-py then sends its digest, and its source only when the server does not know it)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._registered = None
+
+    def __call__(self, client, keys: list, args: list):
+        if self._registered is None:
+            self._registered = client.register_script(self.source)
+        return self._registered(keys=keys, args=args, client=client)
