@@ -1,18 +1,24 @@
-"""What the queue costs in round trips to Redis (docs/performance.md, "A fifteenth look"): a
-tracked message is queued with its record in one, the worker's heartbeat is one, its update of a
-record one that keeps the record's time of queueing, and a page's read of a record one. The
-records read the same as before."""
+"""What the queue costs in round trips to Redis (docs/performance.md, "A fifteenth look" and "A
+sixteenth look"): a tracked message is queued with its record in one, the worker's heartbeat is
+one, its update of a record one that keeps the record's time of queueing, and a page's read of a
+record one; a job costs the worker nine in all, with its keys kept alive, its state right and a
+suspension seen within a second. The records read the same as before."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from redis.connection import AbstractConnection
 from rq import Queue
 
 from delivery import outbox, tracking
+from delivery.connection import queue_connection
 from delivery.worker import MessageWorker
+
+# What the jobs below saw, each as it ran (the worker runs them in this process).
+SEEN: list[dict] = []
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -106,3 +112,81 @@ def test_a_record_redis_refuses_does_not_stop_the_message(queued, monkeypatch, c
     assert queued.keys("sspr:delivery:*") == []
     assert tracking.lookup(("t", 5)) is None
     assert "delivery record not written" in caplog.text
+
+
+def look(*, sent_before: int = -1) -> None:
+    """A job: what the worker had sent so far, and its state and keys as it runs."""
+    client = queue_connection()
+    (key,) = [k for k in client.keys("rq:worker:*") if not k.endswith(b":executions")]
+    SEEN.append(
+        {
+            "sent": len(SEEN_SENT) if SEEN_SENT is not None else None,
+            "state": client.hget(key, "state"),
+            "ttl": client.ttl(key),
+        }
+    )
+
+
+def suspend_and_wait() -> None:
+    """A job: `rq suspend`, then a second and a little more."""
+    from rq.suspension import suspend
+
+    suspend(queue_connection())
+    time.sleep(1.2)
+
+
+SEEN_SENT: list | None = None
+
+
+@pytest.fixture
+def seen(round_trips):
+    global SEEN_SENT
+    SEEN.clear()
+    SEEN_SENT = round_trips
+    yield SEEN
+    SEEN_SENT = None
+
+
+def test_a_job_costs_the_worker_nine_round_trips_and_keeps_it_alive(queued, seen):
+    for _ in range(6):
+        outbox.later("tests.delivery.test_round_trips.look")
+    queue = Queue("sspr", connection=queued)
+    worker = MessageWorker([queue], connection=queued)
+    assert worker.work(burst=True)
+    assert len(seen) == 6 and queued.llen("rq:queue:sspr") == 0
+    # From one job to the next: the worker's round trips, and the three reads of the job itself.
+    each = [
+        after["sent"] - before["sent"] - 3 for before, after in zip(seen, seen[1:], strict=False)
+    ]
+    assert max(each) <= 9, each  # 14 with RQ's own worker
+    for job in seen:
+        assert job["state"] == b"busy"
+        # Each job's own heartbeat: its time limit and a minute.
+        assert 170 < job["ttl"] <= 180
+
+
+def test_an_idle_worker_keeps_its_keys_alive_as_long_as_it_waits(queued):
+    outbox.later("logging.debug", msg="a job")
+    queue = Queue("sspr", connection=queued)
+    worker = MessageWorker([queue], connection=queued)
+    worker.register_birth()
+    try:
+        job, where = worker.dequeue_job_and_maintain_ttl(timeout=1)
+        worker.execute_job(job, where)
+        worker.heartbeat()  # as RQ's loop does after each job
+        # Past the job's own (shorter) heartbeat: as long as the worker may wait for the next.
+        assert queued.ttl(worker.key) > worker.worker_ttl
+        assert queued.hget(worker.key, "state") == b"idle"
+        assert worker.dequeue_job_and_maintain_ttl(timeout=1, max_idle_time=1) is None
+        assert queued.ttl(worker.key) > worker.worker_ttl
+        assert queued.ttl(worker.executions_key) in (-2, *range(worker.worker_ttl, 10**4))
+    finally:
+        worker.register_death()
+
+
+def test_a_suspension_is_seen_within_a_second(queued):
+    outbox.later("tests.delivery.test_round_trips.suspend_and_wait")
+    outbox.later("logging.debug", msg="not yet")
+    worker = MessageWorker([Queue("sspr", connection=queued)], connection=queued)
+    worker.work(burst=True)  # a suspended worker in burst mode stops
+    assert queued.llen("rq:queue:sspr") == 1  # the second job waits for `rq resume`
