@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+
+from sspr_site.request_memo import forget
 
 from .matching import fold
 
@@ -39,3 +43,11 @@ class BannedWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+@receiver([post_save, post_delete], sender=BannedWord, dispatch_uid="sspr_banned_words_changed")
+def _banned_words_changed(sender, **kwargs):
+    """The rest of the request judges passwords by the words as they are now."""
+    from .validators import BANNED_WORDS
+
+    forget(BANNED_WORDS)

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from zxcvbn_rs_py import zxcvbn
 
+from sspr_site.request_memo import once_per_request
+
 from .matching import contains_banned
 from .models import BannedWord
 
@@ -27,6 +29,9 @@ JUDGED_CHUNK = 72
 # The longest password any form of the site takes (docs/security.md, "The web layer"): for any
 # passphrase, yet short enough that hashing and judging it stay cheap.
 MAX_LENGTH = 1024
+
+# The request's memo of the banned words (passwords.models forgets it when they change).
+BANNED_WORDS = "banned_words"
 
 
 def _personal_inputs(user) -> list[str]:
@@ -50,6 +55,14 @@ def _judgeable(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def banned_words() -> list[str]:
+    """The organisation's banned words, read once per request: a new password is judged by
+    the strength estimate and by BannedWordsValidator, each of which needs them."""
+    return once_per_request(
+        BANNED_WORDS, lambda: list(BannedWord.objects.values_list("word", flat=True))
+    )
+
+
 def strength(password: str, user=None) -> int:
     """An estimate of how hard the password is to guess (0-4), computed here, not elsewhere.
 
@@ -60,10 +73,7 @@ def strength(password: str, user=None) -> int:
     password = password[:MAX_LENGTH]
     if not password:
         return 0
-    inputs = [
-        _judgeable(word)
-        for word in _personal_inputs(user) + list(BannedWord.objects.values_list("word", flat=True))
-    ]
+    inputs = [_judgeable(word) for word in _personal_inputs(user) + banned_words()]
     best, seen = 0, set()
     for start in range(0, len(password), JUDGED_CHUNK):
         chunk = password[start : start + JUDGED_CHUNK]
@@ -169,7 +179,7 @@ class BannedWordsValidator:
     """Refuse a password containing a word the organisation listed (admin: Password rules)."""
 
     def validate(self, password: str, user=None) -> None:
-        words = list(BannedWord.objects.values_list("word", flat=True))
+        words = banned_words()
         if words and contains_banned(password, words):
             raise ValidationError(
                 _(

@@ -1,8 +1,9 @@
-"""Each request reads the policy at most once (policy.models.Policy.load)."""
+"""Each request reads the policy at most once (policy.models.Policy.load), and the banned words
+(passwords.validators.banned_words): sspr_site/request_memo.py."""
 
 from __future__ import annotations
 
-from .models import request_memo
+from sspr_site.request_memo import request_memo
 
 
 class PolicyPerRequestMiddleware:

@@ -3,8 +3,6 @@ they need. Every app reads it; it depends only on the method registry."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import (
@@ -19,10 +17,7 @@ from django.utils.translation import ngettext_lazy as ngettext
 
 from methods.registry import REGISTRY, enabled_methods
 from sspr_site import shared_cache
-
-# What one request has read already (the policy), so pages read it once, not at every use;
-# policy.middleware.PolicyPerRequestMiddleware gives each request its own.
-request_memo: ContextVar[dict | None] = ContextVar("ssprrequest_memo", default=None)
+from sspr_site.request_memo import request_memo
 
 
 def validate_regions(value: str) -> None:

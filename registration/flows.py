@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import update_session_auth_hash
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,7 +18,7 @@ from audit.models import Event, EventKind
 from directory.accounts import LockoutNear, PasswordRefused, accounts
 from directory.lockout import clear_failures, username_key
 from methods import cooling
-from methods.registry import MethodStatus, UserMethods, statuses
+from methods.registry import MethodStatus, UserMethods, people_with_methods, statuses
 from methods.reset_rule import (
     KnowledgeStanding,
     Proof,
@@ -32,6 +31,7 @@ from passwordreset.flows import notify_user
 from policy.models import Policy
 from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
+from sspr_site.rows import insert_once
 
 from .models import Registration
 from .queries import registrations_due, stale_before
@@ -162,6 +162,15 @@ class RegistrationStatus:
 
 # Read on most pages of /ssprsetup (sspr_site/compiled_query.py).
 _REGISTRATION = OneRow(Registration.objects.all, "user")
+# The person, their methods and their registration in one query: the overview's.
+_WITH_REGISTRATION = OneRow(lambda: people_with_methods().select_related("sspr_registration"))
+
+
+def _registration_of(row) -> Registration | None:
+    try:
+        return row.sspr_registration if row is not None else None  # joined: no query
+    except Registration.DoesNotExist:
+        return None
 
 
 def registration_status(
@@ -170,8 +179,12 @@ def registration_status(
     """Load everything the overview shows, in a fixed number of queries (`methods`: the
     person's methods when the caller has just loaded them)."""
     policy = policy or Policy.load()
-    methods = methods if methods is not None else UserMethods.load(user)
-    registration = _REGISTRATION.get(user.pk)
+    if methods is None:
+        row = _WITH_REGISTRATION.get(user.pk)
+        methods = UserMethods.from_row(row)
+        registration = _registration_of(row)
+    else:
+        registration = _REGISTRATION.get(user.pk)
     return RegistrationStatus(
         policy,
         statuses(methods, policy),
@@ -215,17 +228,9 @@ def _store_finish(user, known: Registration | None, now) -> bool:
     fields = {"last_confirmed_at": now, "reconfirmation_required": False}
     rows = Registration.objects
     if known is None:
-        try:
-            # A savepoint only inside a transaction, which the refused insert would break.
-            with (
-                transaction.atomic()
-                if transaction.get_connection().in_atomic_block
-                else nullcontext()
-            ):
-                rows.create(user=user, completed_at=now, **fields)
+        if insert_once(Registration, user=user, completed_at=now, **fields):
             return True
-        except IntegrityError:
-            pass  # made meanwhile: read it below
+        # made meanwhile: read it below
     elif known.completed_at is None:
         if rows.filter(pk=known.pk, completed_at__isnull=True).update(completed_at=now, **fields):
             return True

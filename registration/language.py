@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -18,6 +19,8 @@ from django.views.i18n import set_language as django_set_language
 
 from methods.lifecycle import method_added
 from sspr_site.compiled_query import OneRow
+from sspr_site.request_memo import forget, once_per_request
+from sspr_site.rows import insert_once
 
 from .models import PreferredLanguage
 
@@ -36,10 +39,26 @@ def supported(code: str | None) -> str | None:
         return None
 
 
+def _stored(user_id: int) -> PreferredLanguage | None:
+    """The person's stored language, read once per request (sspr_site/request_memo.py): a
+    method added asks it for its notice and to remember the page's language."""
+    return once_per_request(_memo_key(user_id), lambda: _STORED.get(user_id))
+
+
+def _memo_key(user_id) -> str:
+    return f"sspr_language:{user_id}"
+
+
+@receiver([post_save, post_delete], sender=PreferredLanguage, dispatch_uid="sspr_language_saved")
+def _changed(sender, instance, **kwargs):
+    """The rest of the request reads the language as stored now."""
+    forget(_memo_key(instance.user_id))
+
+
 def stored_language(user) -> str | None:
     if user is None or not getattr(user, "pk", None):
         return None
-    stored = _STORED.get(user.pk)
+    stored = _stored(user.pk)
     return supported(stored.language if stored else None)
 
 
@@ -80,12 +99,11 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
         PreferredLanguage.objects.update_or_create(
             user_id=user.pk, defaults={"language": code, "chosen": True}
         )
-    elif _STORED.get(user.pk) is None:
+    elif _stored(user.pk) is None:
         # One statement that stores nothing if another request stored one first (the same as
         # get_or_create, without its read again and its savepoint).
-        PreferredLanguage.objects.bulk_create(
-            [PreferredLanguage(user_id=user.pk, language=code)], ignore_conflicts=True
-        )
+        insert_once(PreferredLanguage, user_id=user.pk, language=code)
+        forget(_memo_key(user.pk))  # stored, or stored by another: read it again if asked
 
 
 @require_POST
