@@ -13,6 +13,14 @@ class MethodsConfig(AppConfig):
 
         method_removed.connect(forget_on_removal, dispatch_uid="methods.code.forget_on_removal")
 
+    def person_annotations(self) -> dict:
+        """Read with the signed-in person (sspr_site/compiled_query.py): whether self-service
+        is paused for them (methods/not_me.py), so a POST of /ssprsetup asks no query of its
+        own."""
+        from .not_me import paused_annotation
+
+        return paused_annotation()
+
     def warm_up(self) -> None:
         """Before the first request (sspr_site/warmup.py): the country list of the phone
         forms in every language, which reads every country's numbering data."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -95,12 +96,26 @@ def change_for(token: str) -> MethodChange | None:
     )
 
 
-# Asked on every setup page's POST (sspr_site/compiled_query.py).
+# Asked where the person was read without `paused_annotation()` (sspr_site/compiled_query.py).
 _BLOCK = OneRow(SelfServiceBlock.objects.all, "user")
+
+
+def paused_annotation() -> dict:
+    """For a query of people: whether self-service is paused for each (`sspr_paused`). The
+    signed-in person (methods/apps.py), their methods (methods/registry.py) and the account a
+    reset's typed name is (passwordreset/flows.py) are read with it."""
+    return {"sspr_paused": Exists(SelfServiceBlock.objects.filter(user=OuterRef("pk")))}
 
 
 def is_paused(user_id: int | None) -> bool:
     return _BLOCK.get(user_id or 0) is not None
+
+
+def paused(user) -> bool:
+    """Whether self-service is paused for `user`: as read with the person when their query
+    said (`paused_annotation`), else asked."""
+    known = getattr(user, "sspr_paused", None)
+    return bool(known) if known is not None else is_paused(getattr(user, "pk", None))
 
 
 def report(*, request, change: MethodChange) -> Report | None:

@@ -11,19 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Least
 
 from sspr_site.compiled_query import OneRow
 
-from . import cooling
+from . import cooling, not_me
 from .authenticator.method import AuthenticatorAppMethod
 from .base import Method, MethodState, MethodStatus
 from .code.email import AuthenticationEmailMethod
 from .code.method import CodeMethod
 from .code.office import OfficePhoneMethod
 from .code.phone import AuthenticationPhoneMethod
-from .models import SelfServiceBlock
 from .passkey.method import PasskeyMethod
 from .questions.method import SecurityQuestionsMethod
 from .recovery_codes.method import RecoveryCodesMethod
@@ -85,8 +84,18 @@ class UserMethods:
     @classmethod
     def load_or_none(cls, user_id: int) -> UserMethods:
         """Like load(), by id, with the same query whether or not the user exists."""
-        row = _ONE_PERSON.get(user_id)  # None matches no one, in the same query
+        return cls.from_row(_ONE_PERSON.get(user_id))  # None matches no one, in the same query
+
+    @classmethod
+    def from_row(cls, row) -> UserMethods:
+        """From a row of people_with_methods() (or None: no one)."""
         return cls(row, {key: method.from_row(row) for key, method in REGISTRY.items()})
+
+
+def people_with_methods() -> QuerySet:
+    """People with their methods, as UserMethods reads them, for a query that adds its own
+    parts (a copy each call)."""
+    return _methods_query().all()
 
 
 @functools.cache
@@ -101,7 +110,7 @@ def _methods_query() -> QuerySet:
     # built once.
     return queryset.annotate(
         **cooling_annotations(),
-        sspr_paused=Exists(SelfServiceBlock.objects.filter(user=OuterRef("pk"))),
+        **not_me.paused_annotation(),
     )
 
 

@@ -90,7 +90,10 @@ def _by_name() -> OneRow:
     """The account a typed name is, by the user model's name field: the same query for every
     name (sspr_site/compiled_query.py)."""
     User = get_user_model()
-    return OneRow(lambda: User._default_manager.all(), User.USERNAME_FIELD)
+    # With whether self-service is paused for it, in the same query.
+    return OneRow(
+        lambda: User._default_manager.annotate(**not_me.paused_annotation()), User.USERNAME_FIELD
+    )
 
 
 def _account_key(username: str) -> str:
@@ -162,9 +165,10 @@ def reset_begin(
     policy = Policy.load()
     # For an unknown name, ask the same scope question about nobody (id 0): the same queries.
     in_scope = policy.in_scope(user or User(pk=0, is_active=True))
-    # Paused after a change was reported as not the person's (methods/not_me.py): the same
-    # query for every name, and the attempt then looks like any other that cannot pass.
-    paused = not_me.is_paused(user.pk if user else 0)
+    # Paused after a change was reported as not the person's (methods/not_me.py): read with
+    # the account, in the one query every name gets, and the attempt then looks like any
+    # other that cannot pass.
+    paused = bool(user) and not_me.paused(user)
     usable = bool(user) and in_scope and not paused
     # Nothing of the person's methods is read here: a step that read them would do more work
     # for an account that has some (docs/security.md, "No enumeration").

@@ -191,9 +191,19 @@ def _same_time_zone(connection, cursor) -> None:
 
 
 def _people() -> QuerySet:
+    """People, with what the installed apps ask to know of the signed-in person in the same
+    query: an app's config may have `person_annotations()` (a dict for QuerySet.annotate),
+    each value then an attribute of `request.user` (methods: whether self-service is paused,
+    asked on every POST of /ssprsetup)."""
+    from django.apps import apps
     from django.contrib.auth import get_user_model
 
-    return get_user_model()._default_manager.all()
+    people = get_user_model()._default_manager.all()
+    for config in apps.get_app_configs():
+        annotations = getattr(config, "person_annotations", None)
+        if annotations is not None:
+            people = people.annotate(**annotations())
+    return people
 
 
 # The signed-in person, read on every request from their session's id.

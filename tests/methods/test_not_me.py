@@ -10,13 +10,16 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.models import (
     AuthenticationEmail,
     AuthenticationPhone,
+    BlockReason,
     MethodChange,
     SelfServiceBlock,
 )
@@ -124,6 +127,24 @@ def test_while_paused_nothing_changes_and_no_page_says_the_person_can_reset(phis
     assert client.post("/ssprsetup/phone/remove/").status_code == 403
     assert AuthenticationPhone.objects.filter(user=rita).exists()
     assert not AuthenticationEmail.objects.filter(user=rita).exists()
+
+
+def test_a_pause_holds_from_the_next_request_read_with_the_person(make_user):
+    """The pause is read with the signed-in person (methods/apps.py), not by a query of its
+    own: a pause made while the person is signed in holds from their next POST."""
+    rita = make_user("rita")
+    client = Client()
+    sign_in(client, "rita")
+    with CaptureQueriesContext(connection) as queries:
+        sent = client.post("/ssprsetup/email/", {"email": "rita.new@example.net"})
+    assert sent.status_code == 200 and b'name="code"' in sent.content
+    assert not [q for q in queries if q["sql"].startswith('SELECT "methods_selfserviceblock"')]
+    SelfServiceBlock.objects.create(user=rita, reason=BlockReason.NOT_ME)
+    refused = client.post("/ssprsetup/email/", {"email": "rita.other@example.net"})
+    assert refused.status_code == 403
+    assert "Nothing was changed" in refused.content.decode()
+    SelfServiceBlock.objects.filter(user=rita).delete()
+    assert client.post("/ssprsetup/email/", {"email": "rita.other@example.net"}).status_code == 200
 
 
 def test_while_paused_the_reset_portal_lets_no_method_pass(phished, phone_outbox):

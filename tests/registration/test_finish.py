@@ -171,6 +171,29 @@ def test_overview_costs_the_same_queries_however_many_methods_and_users(signed_i
     assert len(full) <= 8
 
 
+def test_the_overview_reads_the_person_methods_and_registration_in_one_query(signed_in, user):
+    """The session's person, then one query for their methods and registration together:
+    no query of its own for the registration, registered or not."""
+
+    def reads():
+        with CaptureQueriesContext(connection) as queries:
+            page = signed_in.get("/ssprsetup/").content.decode()
+        sqls = [q["sql"] for q in queries.captured_queries]
+        on_people = [sql for sql in sqls if 'FROM "auth_user"' in sql]
+        alone = [sql for sql in sqls if 'FROM "registration_registration"' in sql]
+        return page, len(on_people), alone
+
+    page, people, alone = reads()
+    assert "0 of 2 required methods verified" in page
+    assert (people, alone) == (2, [])
+    register_phone(signed_in)
+    register_email(signed_in)
+    assert Registration.objects.get(user=user).completed_at is not None
+    page, people, alone = reads()
+    assert "You are registered" in page
+    assert (people, alone) == (2, [])
+
+
 # --- Recording a finish: one statement where the row is as read, a lock where it is not ------
 
 
