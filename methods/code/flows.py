@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -46,6 +46,9 @@ class SendResult:
     refusal: SendRefusal | None = None
     problem: DeliveryProblem | None = None
     next_send_at: datetime | None = None
+    # The code's row as the send left it (when sent), so the page that follows need not read
+    # it again.
+    device: VerificationCode | None = field(default=None, compare=False, repr=False)
 
     @property
     def sent(self) -> bool:
@@ -157,7 +160,7 @@ def code_issue(
                     on_failure="methods.code.flows.code_undelivered",
                     context={"code_id": device.pk, "token": device.token},
                 )
-                result = SendResult(next_send_at=device.next_send_at())
+                result = SendResult(next_send_at=device.next_send_at(), device=device)
 
     if result.sent:
         # Queued once the code is committed, so the worker never races the row it may void.

@@ -276,7 +276,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         # The code page comes in this response, as a form's next step does: one round trip
         # fewer. Its form posts to the code page's own address. This form sent again within
         # the wait (a reload) sends nothing and leads to the same page (below).
-        return _code_page(request, method, policy)
+        return _code_page(request, method, policy, device=result.device)
     live = code_flows.pending_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if (
         result.refusal is code_flows.SendRefusal.COOLDOWN
@@ -321,11 +321,12 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
     return _code_page(request, method, policy, posted(request))
 
 
-def _code_page(request, method: CodeMethod, policy: Policy, data=None) -> HttpResponse:
+def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=None) -> HttpResponse:
     """The code page, and the code checked when `data` holds one; also shown straight after a
-    code is sent (_send)."""
+    code is sent (_send), with the code's row as the send left it (`device`)."""
     pending = session.get_pending(request, method.slug)
-    device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+    if device is None:
+        device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
         # No code was sent to what the person last entered: never claim one was.
         if pending is None and (done := _verified(request, method, device)):

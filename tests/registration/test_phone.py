@@ -481,3 +481,27 @@ def test_a_code_typed_in_another_scripts_digits_verifies(signed_in, user, phone_
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": typed})
     assert response["Location"] == "/ssprsetup/"
     assert AuthenticationPhone.objects.get(user=user).verified_at is not None
+
+
+def test_the_code_page_after_a_send_does_not_read_the_code_again(signed_in, phone_outbox):
+    """The number sent answers with the code page, drawn from the code's row as the send left
+    it: the row is read to see whether this is a form sent again, then locked to issue the
+    code, and not a third time for the page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from methods.registry import REGISTRY
+
+    for number in ("+447400123456", "+447400123457"):  # a first code, then a corrected number
+        with CaptureQueriesContext(connection) as queries:
+            page = signed_in.post("/ssprsetup/phone/", {"number": number, "channel": "sms"})
+        assert b'name="code"' in page.content
+        assert REGISTRY["phone"].display(number) in page.content.decode()
+        reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "methods_verificationcode"')
+        ]
+        assert len(reads) == 2, reads
+    code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+    assert signed_in.post("/ssprsetup/phone/verify/", {"code": code}).status_code == 302
