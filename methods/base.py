@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django import forms
 from django.db import models
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from sspr_site.paths import path_to
 
 if TYPE_CHECKING:
     from policy.models import Policy
@@ -155,11 +156,11 @@ class Method:
 
     def setup_page(self, step: str) -> str:
         """One of the method's own setup pages, by its URL name in `setup_urlconf`."""
-        return reverse(f"registration:{self.key}:{step}")
+        return path_to(f"registration:{self.key}:{step}")
 
     def reset_page(self, step: str) -> str:
         """One of the method's own reset pages, by its URL name in `reset_urlconf`."""
-        return reverse(f"passwordreset:{self.key}:{step}")
+        return path_to(f"passwordreset:{self.key}:{step}")
 
     def setup_url(self) -> str:
         return self.setup_page("start")
