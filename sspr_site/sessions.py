@@ -17,13 +17,26 @@ Inside one, Django's way (a savepoint).
 from __future__ import annotations
 
 import logging
+import secrets
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import IntegrityError, connections, router, transaction
-from django.utils.crypto import get_random_string
 
 logger = logging.getLogger("django.contrib.sessions")
+
+
+def new_key(length: int = 32) -> str:
+    """A session key: `length` characters of VALID_KEY_CHARS, each uniform and independent,
+    as Django's get_random_string(32, VALID_KEY_CHARS) draws them, from one draw of the system's
+    random source instead of one a character (about 3 µs instead of 46, at every step passed)."""
+    base = len(VALID_KEY_CHARS)
+    value = secrets.randbelow(base**length)
+    characters = []
+    for _ in range(length):
+        value, digit = divmod(value, base)
+        characters.append(VALID_KEY_CHARS[digit])
+    return "".join(characters)
 
 
 class SessionStore(cached_db.SessionStore):
@@ -79,7 +92,7 @@ class SessionStore(cached_db.SessionStore):
 
     def create(self):
         while True:
-            self._session_key = get_random_string(32, VALID_KEY_CHARS)
+            self._session_key = new_key()
             try:
                 self.save(must_create=True)
             except CreateError:

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.test import Client
 
-from sspr_site.sessions import SessionStore
+from sspr_site.sessions import SessionStore, new_key
 from tests.support.people import PASSWORD
 
 
@@ -73,12 +73,32 @@ def test_a_key_that_exists_is_never_given_twice(outside, monkeypatch):
     taken["who"] = "first"
     taken.save()
     keys = iter([taken.session_key, "z" * 32])
-    monkeypatch.setattr("sspr_site.sessions.get_random_string", lambda *a, **k: next(keys))
+    monkeypatch.setattr("sspr_site.sessions.new_key", lambda: next(keys))
     second = SessionStore()
     second["who"] = "second"
     second.save()
     assert second.session_key == "z" * 32
     assert SessionStore(taken.session_key).load() == {"who": "first"}
+
+
+def test_a_new_key_is_32_characters_each_drawn_evenly():
+    """Each character uniform over the 36 Django allows in a key, independently of the others
+    (as get_random_string draws them): counted over 3,600 keys, every character at every
+    place turns up about as often as any other."""
+    from collections import Counter
+
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    keys = [new_key() for _ in range(3600)]
+    assert len(set(keys)) == len(keys)
+    assert all(len(key) == 32 and set(key) <= set(VALID_KEY_CHARS) for key in keys)
+    for place in (0, 15, 31):  # the first, a middle and the last character
+        counts = Counter(key[place] for key in keys)
+        assert set(counts) == set(VALID_KEY_CHARS)
+        # 100 expected each; a fair draw stays well inside 40-160 (p < 1e-8 outside).
+        assert all(40 < count < 160 for count in counts.values()), counts
+    everywhere = Counter("".join(keys))
+    assert all(2800 < count < 3600 for count in everywhere.values()), everywhere  # 3,200 each
 
 
 @IN_AND_OUT
