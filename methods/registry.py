@@ -88,14 +88,7 @@ class UserMethods:
 
     @classmethod
     def from_row(cls, row) -> UserMethods:
-        """From a row of people_with_methods() (or None: no one)."""
         return cls(row, {key: method.from_row(row) for key, method in REGISTRY.items()})
-
-
-def people_with_methods() -> QuerySet:
-    """People with their methods, as UserMethods reads them, for a query that adds its own
-    parts (a copy each call)."""
-    return _methods_query().all()
 
 
 @functools.cache
@@ -114,10 +107,22 @@ def _methods_query() -> QuerySet:
     )
 
 
+def _with_apps_rows() -> QuerySet:
+    """_methods_query, joined with the rows other apps read beside a person's methods: an
+    app's config may name relations of the user in `with_methods` (registration: the
+    person's registration, which the overview and the completion check read with them)."""
+    from django.apps import apps
+
+    related = [
+        name for config in apps.get_app_configs() for name in getattr(config, "with_methods", ())
+    ]
+    return _methods_query().select_related(*related)
+
+
 # The same query for one person, turned into SQL once per database connection, and on
 # PostgreSQL planned once per connection (sspr_site/compiled_query.py): most pages of
 # /ssprsetup load it, some several times.
-_ONE_PERSON = OneRow(_methods_query)
+_ONE_PERSON = OneRow(_with_apps_rows)
 
 
 def cooling_annotations() -> dict:

@@ -18,7 +18,7 @@ from audit.models import Event, EventKind
 from directory.accounts import LockoutNear, PasswordRefused, accounts
 from directory.lockout import clear_failures, username_key
 from methods import cooling
-from methods.registry import MethodStatus, UserMethods, people_with_methods, statuses
+from methods.registry import MethodStatus, UserMethods, statuses
 from methods.reset_rule import (
     KnowledgeStanding,
     Proof,
@@ -162,15 +162,18 @@ class RegistrationStatus:
 
 # Read on most pages of /ssprsetup (sspr_site/compiled_query.py).
 _REGISTRATION = OneRow(Registration.objects.all, "user")
-# The person, their methods and their registration in one query: the overview's.
-_WITH_REGISTRATION = OneRow(lambda: people_with_methods().select_related("sspr_registration"))
 
 
-def _registration_of(row) -> Registration | None:
-    try:
-        return row.sspr_registration if row is not None else None  # joined: no query
-    except Registration.DoesNotExist:
-        return None
+def _registration_of(row, user) -> Registration | None:
+    """The person's registration: as read with their methods (registration/apps.py), else
+    read now."""
+    if row is None or not _JOINED.is_cached(row):
+        return _REGISTRATION.get(user.pk)
+    return _JOINED.get_cached_value(row)  # None: not registered yet
+
+
+# The user's side of the registration's one-to-one relation, whose cache the join fills.
+_JOINED = Registration._meta.get_field("user").remote_field
 
 
 def registration_status(
@@ -179,12 +182,8 @@ def registration_status(
     """Load everything the overview shows, in a fixed number of queries (`methods`: the
     person's methods when the caller has just loaded them)."""
     policy = policy or Policy.load()
-    if methods is None:
-        row = _WITH_REGISTRATION.get(user.pk)
-        methods = UserMethods.from_row(row)
-        registration = _registration_of(row)
-    else:
-        registration = _REGISTRATION.get(user.pk)
+    methods = methods if methods is not None else UserMethods.load(user)
+    registration = _registration_of(methods.user, user)
     return RegistrationStatus(
         policy,
         statuses(methods, policy),

@@ -194,6 +194,32 @@ def test_the_overview_reads_the_person_methods_and_registration_in_one_query(sig
     assert (people, alone) == (2, [])
 
 
+def test_setup_pages_and_a_method_added_read_the_registration_with_the_methods(
+    signed_in, user
+):
+    """What a setup page says is still needed, and the completion check after a method is
+    added, read the registration in the query of the person's methods (registration/apps.py)."""
+    from tests.support.registering import last_email_code
+
+    def alone(call, *args):
+        with CaptureQueriesContext(connection) as queries:
+            response = call(*args)
+        reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "registration_registration"')
+        ]
+        return response, reads
+
+    page, reads = alone(signed_in.get, "/ssprsetup/phone/")
+    assert "needs 2 more verified methods" in page.content.decode() and reads == []
+    register_phone(signed_in)
+    signed_in.post("/ssprsetup/email/", {"email": "alice.home@example.net"})
+    done, reads = alone(signed_in.post, "/ssprsetup/email/verify/", {"code": last_email_code()})
+    assert done.status_code == 302 and reads == []
+    assert Registration.objects.get(user=user).completed_at is not None  # recorded there
+
+
 # --- Recording a finish: one statement where the row is as read, a lock where it is not ------
 
 
