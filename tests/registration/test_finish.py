@@ -194,9 +194,7 @@ def test_the_overview_reads_the_person_methods_and_registration_in_one_query(sig
     assert (people, alone) == (2, [])
 
 
-def test_setup_pages_and_a_method_added_read_the_registration_with_the_methods(
-    signed_in, user
-):
+def test_setup_pages_and_a_method_added_read_the_registration_with_the_methods(signed_in, user):
     """What a setup page says is still needed, and the completion check after a method is
     added, read the registration in the query of the person's methods (registration/apps.py)."""
     from tests.support.registering import last_email_code
