@@ -15,13 +15,15 @@ the same writes, a round trip instead of three (docs/performance.md, "A fifteent
 
 Around each job RQ also writes what it wrote a moment before: a heartbeat before and after
 waiting for a job, right after the one that followed the last job; the worker's state, "idle",
-twice; the suspension flag read at every turn; the job's own heartbeat after it returned, which
-only matters while a success callback runs (the site's jobs have none). Here a heartbeat that
-would give the keys no longer than they already live (within FRESH_SECONDS) and a state that
-was written within FRESH_SECONDS are not sent again, the suspension flag (`rq suspend`) is
-read at most once a second, and a job without a success callback is not stamped after it
-returned: 9 round trips a job instead of 14, about a fifth less of the worker's CPU
-(docs/performance.md, "A sixteenth look"; tests/delivery/test_round_trips.py).
+twice; a heartbeat of its own with each read of the suspension flag (`rq suspend`), before
+every job; the job's own heartbeat after it returned, which only matters while a callback runs
+(the site's jobs have none). Here a heartbeat that would give the keys no longer than they
+already live (within FRESH_SECONDS) and a state that was written within FRESH_SECONDS are not
+sent again; the suspension flag is read in the heartbeat that follows each job, in the same
+round trip, and the check before the next job uses it, as RQ's own worker would have read it
+there; a job without callbacks is not stamped after it returned: 9 round trips a job instead of
+14, about a fifth less of the worker's CPU (docs/performance.md, "A sixteenth look";
+tests/delivery/test_round_trips.py).
 
 The price: a job that crashes the process itself (a segmentation fault, the memory killer) now
 takes the worker with it, where before only its fork died: run the worker under a service
@@ -33,19 +35,18 @@ from __future__ import annotations
 import time
 
 from django.db import close_old_connections
+from rq.suspension import WORKERS_SUSPENDED
 from rq.utils import now as utc_now
 from rq.worker import SimpleWorker
 
 # What was written this recently is not written again (seconds).
 FRESH_SECONDS = 5
-# `rq suspend` is seen within this many seconds.
-SUSPENSION_SECONDS = 1
 
 
 class MessageWorker(SimpleWorker):
     _alive_until = 0.0  # until when (time.monotonic) the worker's keys live, as last written
     _state_written: tuple[str, float] | None = None  # the state last written, and when
-    _suspension_read = float("-inf")
+    _suspended: bool | None = None  # the suspension flag, as read since the last job began
 
     def heartbeat(self, timeout=None, pipeline=None):
         timeout = timeout or self.worker_ttl + 60
@@ -57,7 +58,8 @@ class MessageWorker(SimpleWorker):
         else:
             with self.connection.pipeline(transaction=False) as beat:
                 super().heartbeat(timeout, beat)
-                beat.execute()
+                beat.exists(WORKERS_SUSPENDED)  # for the check before the next job
+                self._suspended = bool(beat.execute()[-1])
         self._alive_until = now + timeout
         return None
 
@@ -72,18 +74,19 @@ class MessageWorker(SimpleWorker):
         self._state_written = (state, now)
 
     def check_for_suspension(self, burst):
-        if time.monotonic() - self._suspension_read < SUSPENSION_SECONDS:
-            return
+        known, self._suspended = self._suspended, None
+        if known is False:
+            return  # read since the last job ended, in the heartbeat that followed it
         super().check_for_suspension(burst)
-        self._suspension_read = time.monotonic()
 
     def handle_execution_ended(self, job, queue, heartbeat_ttl):
-        if job._success_callback_name:
+        if job._success_callback_name or job._failure_callback_name:
             return super().handle_execution_ended(job, queue, heartbeat_ttl)
-        job.ended_at = utc_now()  # as RQ does; its stamp is for the callback's time
+        job.ended_at = utc_now()  # as RQ does; its stamp is for a callback's time
         return None
 
     def execute_job(self, job, queue):
+        self._suspended = None  # a flag read before the job says nothing about after it
         close_old_connections()
         try:
             return super().execute_job(job, queue)

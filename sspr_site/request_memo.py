@@ -1,5 +1,6 @@
 """What one request has read already, so that it reads each thing once, not at every use: the
-policy (policy.models.Policy.load), the banned words (passwords.validators.banned_words).
+policy (policy.models.Policy.load), the banned words (passwords.validators.banned_words), the
+person's stored language (registration.language).
 policy.middleware.PolicyPerRequestMiddleware gives each request its own; outside a request
 (a command, the worker) nothing is kept and every use reads."""
 

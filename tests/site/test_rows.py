@@ -36,3 +36,13 @@ def test_inside_a_transaction_a_refused_insert_breaks_nothing(user, make_user):
         assert insert_once(PreferredLanguage, user_id=other.pk, language="es")
     assert PreferredLanguage.objects.get(user=other).language == "es"
     assert PreferredLanguage.objects.get(user=user).language == "fr"
+
+
+def test_another_refusal_is_not_taken_for_a_row_already_there(user):
+    """A row that breaks another rule (here: for a person who does not exist) is refused
+    loudly, not reported as already there."""
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        insert_once(PreferredLanguage, user_id=user.pk + 1000, language="de")
+    assert not PreferredLanguage.objects.exists()
