@@ -10,9 +10,9 @@ from django.db import IntegrityError, router, transaction
 def insert_once(model, **fields) -> bool:
     """Insert a row of `model`; False, changing nothing, when one with the same unique key is
     there already (another request's, say); any other refusal is raised. One INSERT outside a
-    transaction; inside one, in a savepoint, which the refused insert would otherwise break. (Django's `bulk_create(...,
-    ignore_conflicts=True)` opens and commits a transaction of its own around its one
-    statement: three round trips.)"""
+    transaction; inside one, in a savepoint, which the refused insert would otherwise break.
+    (Django's `bulk_create(..., ignore_conflicts=True)` opens and commits a transaction of its
+    own around its one statement: three round trips.)"""
     using = router.db_for_write(model)
     try:
         with (
