@@ -1,5 +1,5 @@
-"""Each request reads the policy at most once (policy.models.Policy.load), and the banned words
-(passwords.validators.banned_words): sspr_site/request_memo.py."""
+"""Each request reads the policy at most once (policy.models.Policy.load), and each other thing
+sspr_site/request_memo.py lists."""
 
 from __future__ import annotations
 

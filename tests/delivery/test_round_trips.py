@@ -18,8 +18,10 @@ from delivery import outbox, tracking
 from delivery.connection import queue_connection
 from delivery.worker import MessageWorker
 
-# What the jobs below saw, each as it ran (the worker runs them in this process).
+# What the jobs below saw, each as it ran (the worker runs them in this process), and what the
+# worker had sent to Redis by then (the `seen` fixture's count).
 SEEN: list[dict] = []
+SEEN_SENT: list | None = None
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -134,9 +136,6 @@ def suspend_workers(*, wait: float = 0) -> None:
 
     suspend(queue_connection())
     time.sleep(wait)
-
-
-SEEN_SENT: list | None = None
 
 
 @pytest.fixture
