@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from sspr_site.metrics import observe_event
 from sspr_site.network import client_address
+from sspr_site.rows import Insert
 
 from . import stream
 from .models import Event, EventKind
@@ -17,6 +18,9 @@ logger = logging.getLogger("sspr.audit")
 
 # Keys whose values could carry a secret or a full contact detail. A caller passing one is a
 # bug; refusing loudly in development beats writing it to an append-only table.
+# Its INSERT built once (sspr_site/rows.py): an event is written at nearly every step.
+_NEW_EVENT = Insert(Event)
+
 FORBIDDEN_KEYS = frozenset({"code", "token", "answer", "answers", "password", "number", "email"})
 
 
@@ -35,7 +39,7 @@ def record(
         raise ValueError(f"audit details must not contain {sorted(leaked)}")
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    event = Event.objects.create(
+    event = _NEW_EVENT.create(
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
         subject=subject if getattr(subject, "pk", None) else None,

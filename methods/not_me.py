@@ -23,8 +23,9 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import EventKind
 from sspr_site import field_keys
-from sspr_site.compiled_query import OneRow
+from sspr_site.compiled_query import OneRow, Values
 from sspr_site.conf import app_settings as site_settings
+from sspr_site.rows import Insert
 from sspr_site.sessions import end_sessions_of
 
 from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
@@ -41,6 +42,13 @@ class Report:
 LINK_DAYS = 7
 
 
+# A person's changes, and a new one: their SQL built once (sspr_site/compiled_query.py, rows.py).
+_CHANGES_OF = Values(
+    lambda: MethodChange.objects.values_list("pk", "method", "created_at", "cooling_until"), "user"
+)
+_NEW_CHANGE = Insert(MethodChange)
+
+
 def record_change(
     *, user, method, action: str, cooling_until=None, previous: str = ""
 ) -> MethodChange:
@@ -53,9 +61,7 @@ def record_change(
     # One read of the person's changes (a few rows: a week's, and those still cooling) instead
     # of a delete and an update that, in the usual case, find nothing to do.
     ended, cooling = [], []
-    for pk, changed, created_at, cools_until in MethodChange.objects.filter(user=user).values_list(
-        "pk", "method", "created_at", "cooling_until"
-    ):
+    for pk, changed, created_at, cools_until in _CHANGES_OF.all(user.pk):
         if created_at < link_ended and (cools_until is None or cools_until <= now):
             ended.append(pk)
         elif changed == kind and cools_until is not None:
@@ -64,7 +70,7 @@ def record_change(
         MethodChange.objects.filter(pk__in=ended).delete()
     if cooling:
         MethodChange.objects.filter(pk__in=cooling).update(cooling_until=None)
-    return MethodChange.objects.create(
+    return _NEW_CHANGE.create(
         user=user,
         method=str(method.kind),
         action=action,

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
-from django.db.models.query import get_related_populators
+from django.db.models.query import ValuesListIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
 from sspr_site.conf import app_settings
@@ -143,6 +143,61 @@ class OneRow:
         if prefetches:
             prefetch_related_objects([instance], *prefetches)
         return instance
+
+
+class Values:
+    """As OneRow, for a `values_list` query of several rows: the rows whose keys have the given
+    values, as tuples of the listed columns (converted as Django converts them). A change of
+    someone's methods reads their earlier changes this way (methods/not_me.py): built each time,
+    that query cost about 0.19 ms, against 0.02 ms to run it."""
+
+    def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
+        if len(set(keys)) != len(keys):
+            raise ValueError("each key is named once")
+        self.build = build
+        self.keys = keys or ("pk",)
+        self.using = using
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _compile(self, connection) -> tuple:
+        queryset = self.build()
+        if queryset._iterable_class is not ValuesListIterable or queryset.query.select_for_update:
+            raise ValueError("a values_list query that locks nothing")
+        marks = [_placeholder(queryset.model, key, i) for i, key in enumerate(self.keys)]
+        lookups = {key: mark for key, (mark, _kind) in zip(self.keys, marks, strict=True)}
+        compiler = queryset.filter(**lookups).query.get_compiler(using=self.using)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        if any(params.count(mark) != 1 for mark, _kind in marks):
+            raise ValueError("each key must appear once among the query's parameters")
+        converters = compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]]
+        )
+        compiled = (
+            compiler,
+            sql,
+            params,
+            [(params.index(mark), kind) for mark, kind in marks],
+            compiler.col_count,
+            converters,
+        )
+        self._compiled[connection] = compiled
+        return compiled
+
+    def all(self, *values: Any) -> list[tuple]:
+        """Every row whose keys have `values` (a value of None matches no row)."""
+        connection = connections[self.using]
+        compiled = self._compiled.get(connection) or self._compile(connection)
+        compiler, sql, params, positions, width, converters = compiled
+        params = [*params]
+        for (position, kind), value in zip(positions, values, strict=True):
+            params[position] = None if value is None else kind(value)
+        with _cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            rows = [row[:width] for row in cursor.fetchall()]
+        if converters:
+            rows = [tuple(row) for row in compiler.apply_converters(rows, converters)]
+        return rows
 
 
 def _cursor(connection):

@@ -111,7 +111,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A kept page's plain reader is answered here, before the rest (sspr_site/kept_pages.py).
     "sspr_site.kept_pages.KeptPageMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy written once (sspr_site/middleware.py).
+    "sspr_site.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -255,12 +255,20 @@ def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome
 
 
 def method_confirm(
-    *, request: HttpRequest, user, method: CodeMethod, code: str, policy, message: str = ""
-) -> CheckOutcome:
+    *,
+    request: HttpRequest,
+    user,
+    method: CodeMethod,
+    code: str,
+    policy,
+    destination: str | None = None,
+    message: str = "",
+) -> CheckOutcome | None:
     """Check a registration code; on success store the destination it was sent to as verified.
 
     The code check and the save share one transaction, so a code is never spent without the
-    method being saved. Failures are committed (they count towards the backoff).
+    method being saved. Failures are committed (they count towards the backoff). With
+    `destination`, a code sent elsewhere is not checked, and nothing is recorded: None.
     """
     binding = session_binding(request)
     previous = None
@@ -268,6 +276,8 @@ def method_confirm(
         device = VerificationCode.locked_for(
             user=user, method=method.kind, purpose=Purpose.REGISTER
         )
+        if device is not None and destination is not None and device.destination != destination:
+            return None
         outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
         if outcome is CheckOutcome.VERIFIED:
             saved, previous = method.save_verified(user=user, destination=device.destination)

@@ -325,7 +325,28 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
     """The code page, and the code checked when `data` holds one; also shown straight after a
     code is sent (_send), with the code's row as the send left it (`device`)."""
     pending = session.get_pending(request, method.slug)
+    form = CodeForm(data)
+    outcome = None
+    if data is not None and pending is not None and form.is_valid():
+        # Checked first, in the check's own locked read of the code: a right code needs no
+        # other read. A code sent somewhere else than what the person last entered is not
+        # checked (None): the page then leads on as below.
+        outcome = code_flows.method_confirm(
+            request=request,
+            user=request.user,
+            method=method,
+            code=form.cleaned_data["code"],
+            policy=policy,
+            destination=pending,
+            message=_("%(method)s verified: %(value)s.")
+            % {"method": method.label, "value": method.display(pending)},
+        )
+        if outcome is CheckOutcome.VERIFIED:
+            session.clear_pending(request, method.slug)
+            return redirect("registration:overview")
     if device is None:
+        # After a failed check, the row as the check left it (failures, backoff, a code used
+        # up).
         device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
     if pending is None or device is None or device.destination != pending:
         # No code was sent to what the person last entered: never claim one was.
@@ -336,35 +357,16 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
         return redirect(method.setup_page("start"))
     # What the page names is where the code went, and what a right code will store.
     destination = device.destination
-    form = CodeForm(data)
     undelivered = ""
     if device.delivery_problem:
         problem = DeliveryProblem(device.delivery_problem)
         undelivered = refusal_message(
             code_flows.SendResult(code_flows.SendRefusal.DELIVERY_FAILED, problem=problem)
         )
-    if data is not None and form.is_valid():
-        outcome = code_flows.method_confirm(
-            request=request,
-            user=request.user,
-            method=method,
-            code=form.cleaned_data["code"],
-            policy=policy,
-            message=_("%(method)s verified: %(value)s.")
-            % {"method": method.label, "value": method.display(destination)},
-        )
-        if outcome is CheckOutcome.VERIFIED:
-            session.clear_pending(request, method.slug)
-            return redirect("registration:overview")
-        # The check changed the row (failures, backoff, a code used up): read it again; gone
-        # (the method removed meanwhile), start again.
-        device = VerificationCode.objects.filter(pk=device.pk).first()
-        if device is None:
-            return redirect(method.setup_page("start"))
-        if outcome is CheckOutcome.THROTTLED:
-            form.add_error("code", wait_message(device))
-        else:
-            form.add_error("code", CODE_REFUSED)
+    if outcome is CheckOutcome.THROTTLED:
+        form.add_error("code", wait_message(device))
+    elif outcome is not None:
+        form.add_error("code", CODE_REFUSED)
     return render(
         request,
         "code/setup_verify.html",

@@ -505,3 +505,35 @@ def test_the_code_page_after_a_send_does_not_read_the_code_again(signed_in, phon
         assert len(reads) == 2, reads
     code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
     assert signed_in.post("/ssprsetup/phone/verify/", {"code": code}).status_code == 302
+
+
+def test_a_right_code_is_read_once_in_its_locked_check(signed_in, user, phone_outbox):
+    """The code sent: a right code is read once, locked, where it is checked; a wrong one is
+    read again after the check, for the page that says so."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from methods.models import AuthenticationPhone
+
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+
+    def code_reads(answer: str):
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in.post("/ssprsetup/phone/verify/", {"code": answer})
+        reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "methods_verificationcode"')
+        ]
+        return response, reads
+
+    wrong = "000000" if code != "000000" else "111111"
+    response, reads = code_reads(wrong)
+    assert "That code is not right or no longer valid" in response.content.decode()
+    assert len(reads) == 2, reads
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+    response, reads = code_reads(code)
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
+    assert len(reads) == 1, reads
+    assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"

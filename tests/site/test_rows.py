@@ -46,3 +46,125 @@ def test_another_refusal_is_not_taken_for_a_row_already_there(user):
     with pytest.raises(IntegrityError):
         insert_once(PreferredLanguage, user_id=user.pk + 1000, language="de")
     assert not PreferredLanguage.objects.exists()
+
+
+# --- Insert: a create whose SQL is built once -------------------------------------------------
+
+
+def _stored(model, pk) -> dict:
+    return model.objects.filter(pk=pk).values().get()
+
+
+def test_insert_stores_what_djangos_create_stores(user, make_user):
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    other = make_user("other")
+    values = {
+        "kind": EventKind.CODE_SENT,
+        "actor": user,
+        "subject": other,
+        "ip": "2001:db8::1",
+        "details": {"method": "authentication_phone", "count": 2},
+    }
+    with CaptureQueriesContext(connection) as queries:
+        event = Insert(Event).create(**values)
+        again = Insert(Event).create(**values)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT"]
+    by_django = Event.objects.create(**values)
+    assert event.pk and again.pk == event.pk + 1 and not event._state.adding
+    mine, django_s = _stored(Event, event.pk), _stored(Event, by_django.pk)
+    for row in (mine, django_s):
+        row.pop("id")
+        assert row.pop("created_at") is not None
+    assert mine == django_s
+    assert mine["details"] == {"method": "authentication_phone", "count": 2}
+    assert event.created_at == Event.objects.get(pk=event.pk).created_at
+
+
+def test_insert_of_a_model_whose_key_is_not_the_databases(user):
+    """A change of methods has a random key of its own: it is written with the row."""
+    from methods.models import MethodChange
+    from sspr_site.rows import Insert
+
+    change = Insert(MethodChange).create(user=user, method="passkey", action="added")
+    stored = MethodChange.objects.get(pk=change.pk)
+    assert (stored.user_id, stored.method, stored.action) == (user.pk, "passkey", "added")
+    assert stored.created_at == change.created_at
+
+
+def test_insert_is_undone_with_its_transaction(user):
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Insert(Event).create(kind=EventKind.SIGNED_IN, subject=user)
+        raise RuntimeError("the step failed")
+    assert not Event.objects.exists()
+
+
+def test_insert_leaves_to_django_a_model_someone_listens_to(user):
+    from django.db.models.signals import post_save
+
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(listener, sender=Event)
+    try:
+        event = Insert(Event).create(kind=EventKind.SIGNED_IN, subject=user)
+    finally:
+        post_save.disconnect(listener, sender=Event)
+    assert heard == [(event.pk, True)]
+
+
+def test_insert_with_a_key_given_writes_that_key(user):
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    event = Insert(Event).create(pk=4242, kind=EventKind.SIGNED_IN, subject=user)
+    assert event.pk == 4242 and Event.objects.get(pk=4242).subject_id == user.pk
+
+
+def test_insert_refuses_an_unsaved_person_as_save_does(user):
+    from django.contrib.auth import get_user_model
+
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    with pytest.raises(ValueError, match="unsaved related object"):
+        Insert(Event).create(kind=EventKind.SIGNED_IN, subject=get_user_model()(username="x"))
+    assert not Event.objects.exists()
+
+
+# --- Values: a values_list read whose SQL is built once ---------------------------------------
+
+
+def test_values_reads_the_rows_of_the_key_as_django_does(user, make_user):
+    from methods.models import MethodChange
+    from sspr_site.compiled_query import Values
+
+    other = make_user("other")
+    for who, method in ((user, "passkey"), (user, "authentication_email"), (other, "passkey")):
+        MethodChange.objects.create(user=who, method=method, action="added")
+    columns = ("pk", "method", "created_at", "cooling_until")
+    changes = Values(lambda: MethodChange.objects.values_list(*columns), "user")
+    for who in (user, other):
+        expected = list(MethodChange.objects.filter(user=who).values_list(*columns))
+        with CaptureQueriesContext(connection) as queries:
+            assert sorted(changes.all(who.pk)) == sorted(expected)
+        assert len(queries.captured_queries) == 1
+    assert changes.all(None) == []
+    assert changes.all(other.pk + 1000) == []
+
+
+def test_values_refuses_a_query_of_model_instances():
+    from methods.models import MethodChange
+    from sspr_site.compiled_query import Values
+
+    with pytest.raises(ValueError, match="values_list"):
+        Values(MethodChange.objects.all, "user").all(1)
