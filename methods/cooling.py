@@ -18,7 +18,17 @@ import datetime
 import functools
 import operator
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Now
 from django.http import HttpRequest
 from django.utils import timezone
@@ -61,10 +71,13 @@ def of(user_id: int | None) -> dict[str, datetime.datetime]:
 def cools_until_sql(kind: str) -> Subquery:
     """When `kind` stops cooling off for the row's person, or NULL (for the query that loads
     one person's methods, methods/registry.py)."""
-    changes = MethodChange.objects.filter(
-        user=OuterRef("pk"), method=kind, cooling_until__gt=Now()
-    ).order_by("-cooling_until")
-    return Subquery(changes.values("cooling_until")[:1])
+    changes = (
+        MethodChange.objects.filter(user=OuterRef("pk"), method=kind, cooling_until__gt=Now())
+        .order_by()
+        .values("user")
+    )
+    # The latest as MAX, not the first row of a sort: no sort of the rows for each method.
+    return Subquery(changes.annotate(until=Max("cooling_until")).values("until")[:1])
 
 
 def is_fresh(methods, cooling: dict, privileged: bool) -> bool:

@@ -10,7 +10,7 @@ import time
 from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.oath import TOTP
@@ -99,9 +99,14 @@ class AuthenticatorAppMethod(Method):
     caller_check_prompt = _("The 6 digits the caller's app shows now.")
 
     def load_one(self, queryset: QuerySet) -> QuerySet:
-        # When the confirmed app was added; none, when there is none.
-        device = confirmed_devices(OuterRef("pk")).order_by("-created_at")
-        return queryset.annotate(sspr_one_authenticator_at=device.values("created_at")[:1])
+        # When the confirmed app was added (the latest, as MAX: no sort); none, when there is
+        # none.
+        devices = confirmed_devices(OuterRef("pk")).order_by().values("user_id")
+        return queryset.annotate(
+            sspr_one_authenticator_at=Subquery(
+                devices.annotate(at=Max("created_at")).values("at")[:1]
+            )
+        )
 
     def from_row(self, row):
         return None if row is None else row.sspr_one_authenticator_at

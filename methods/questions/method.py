@@ -83,9 +83,18 @@ class SecurityQuestionsMethod(Method):
         return str(_("For a password reset they count only together with another method."))
 
     def load_one(self, queryset: QuerySet) -> QuerySet:
+        # Subqueries, not a join counted with GROUP BY: the person's methods load in one query
+        # (methods/registry.py), which a GROUP BY over all of its columns made about 40% dearer.
+        answers = SecurityAnswer.objects.filter(user=OuterRef("pk")).order_by().values("user")
         return queryset.annotate(
-            sspr_answer_count=Count("security_answers"),
-            sspr_answers_updated_at=Max("security_answers__created_at"),
+            sspr_answer_count=Coalesce(
+                Subquery(answers.annotate(n=Count("pk")).values("n")[:1]),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+            sspr_answers_updated_at=Subquery(
+                answers.annotate(at=Max("created_at")).values("at")[:1]
+            ),
         )
 
     def from_row(self, row) -> Answers:
