@@ -25,6 +25,7 @@ from methods.base import Method
 from methods.registry import method_for_kind
 from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
+from sspr_site.rows import Insert
 
 from .method import CodeMethod
 from .models import CheckOutcome, Purpose, VerificationCode
@@ -76,6 +77,7 @@ def code_send(
     destination: str,
     channel: str,
     policy,
+    first: bool = False,
 ) -> SendResult:
     """Send a new code to `destination`, voiding the previous one, unless a limit says no."""
     return code_issue(
@@ -88,7 +90,12 @@ def code_send(
         binding=session_binding(request),
         ip=client_address(request),
         request=request,
+        first=first,
     )
+
+
+# A first code's row, its INSERT built once (sspr_site/rows.py).
+_NEW_CODE = Insert(VerificationCode)
 
 
 def code_issue(
@@ -102,6 +109,7 @@ def code_issue(
     ip: str | None,
     policy,
     request: HttpRequest | None = None,
+    first: bool = False,
 ) -> SendResult:
     """Issue a code bound to `binding` and queue its message; the worker delivers it.
 
@@ -109,16 +117,24 @@ def code_issue(
     the number someone corrected away from must never verify the corrected one. A correction is
     not a resend: a code to a different destination goes at once, within the hourly limits
     (docs/security.md §4, §8-9).
+
+    `first`: a read just before found no code row for this method and purpose; the row is
+    inserted without a locked read for it first (one that is there after all refuses the
+    insert, and is then read and locked as usual).
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
     with transaction.atomic():
-        device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        device = (
+            None
+            if first
+            else VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+        )
         if device is None:  # the first code for this method and purpose
             try:
                 with transaction.atomic():  # of two first sends at once, one inserts
                     # The new row is this transaction's until it commits: no one else can
                     # lock it, so it needs no locked read.
-                    device = VerificationCode.objects.create(
+                    device = _NEW_CODE.create(
                         user=user, method=method.kind, purpose=purpose, name=method.kind
                     )
             except IntegrityError:

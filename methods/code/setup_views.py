@@ -150,9 +150,12 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
         destination = form.cleaned_data["destination"]
         session.set_pending(request, method.slug, destination)
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
-        if already := _already_sent(request, method, destination, channel):
+        last = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+        if already := _already_sent(request, method, destination, channel, last):
             return already
-        return _send(request, method, policy, channel, form=form)
+        # No code row yet (the person's first code for this method): the send inserts it
+        # without reading for it first.
+        return _send(request, method, policy, channel, form=form, first=last is None)
     return render(
         request,
         "code/setup_start.html",
@@ -234,12 +237,13 @@ def _verified(request, method: CodeMethod, device) -> str:
     }
 
 
-def _already_sent(request, method: CodeMethod, destination: str, channel) -> HttpResponse | None:
-    """The number form sent again for the number and way whose code is still live, or whose
-    message was refused for good: a reload of the code page, which answered that form, or a
-    second press. Nothing is sent; the code page says where things stand (a new code is one
-    press away there, and a refusal says why)."""
-    device = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
+def _already_sent(
+    request, method: CodeMethod, destination: str, channel, device
+) -> HttpResponse | None:
+    """The number form sent again for the number and way whose code (`device`, the code row
+    as read) is still live, or whose message was refused for good: a reload of the code page,
+    which answered that form, or a second press. Nothing is sent; the code page says where
+    things stand (a new code is one press away there, and a refusal says why)."""
     if device is None or device.destination != destination or device.channel != channel:
         return None
     refused = device.delivery_problem and DeliveryProblem(device.delivery_problem) in FOR_GOOD
@@ -261,7 +265,9 @@ def _to_code_page(request, method: CodeMethod, next_send_at=None) -> HttpRespons
     return redirect(method.setup_page("verify"))
 
 
-def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> HttpResponse:
+def _send(
+    request, method: CodeMethod, policy: Policy, channel, *, form, first: bool = False
+) -> HttpResponse:
     destination = session.get_pending(request, method.slug)
     result = code_flows.code_send(
         request=request,
@@ -271,6 +277,7 @@ def _send(request, method: CodeMethod, policy: Policy, channel, *, form) -> Http
         destination=destination,
         channel=channel,
         policy=policy,
+        first=first,
     )
     if result.sent:
         # The code page comes in this response, as a form's next step does: one round trip

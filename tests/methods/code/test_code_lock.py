@@ -60,10 +60,12 @@ def test_a_code_being_checked_is_locked_against_a_second_check(make_user):
         thread.join(timeout=30)
 
 
-def test_two_first_sends_at_once_share_one_code_row(make_user, settings):
+@pytest.mark.parametrize("told_first", [False, True], ids=["read-first", "told-first"])
+def test_two_first_sends_at_once_share_one_code_row(make_user, settings, told_first):
     """The first code for a method and purpose inserts its row. Of two first sends at once, one
     inserts and holds the new row until it commits; the other's insert waits for that, finds the
-    row taken, and goes on with it, locked: neither fails, and there is one row."""
+    row taken, and goes on with it, locked: neither fails, and there is one row. The same when
+    both were told (by a read just before) that there is no row yet."""
     from methods.code.flows import code_issue
     from methods.registry import REGISTRY
     from policy.models import Policy
@@ -87,6 +89,7 @@ def test_two_first_sends_at_once_share_one_code_row(make_user, settings):
                     binding=name,
                     ip="192.0.2.1",
                     policy=policy,
+                    first=told_first,
                 )
                 if hold:  # the new row stays this transaction's until it commits
                     inserted.set()
@@ -117,3 +120,31 @@ def test_two_first_sends_at_once_share_one_code_row(make_user, settings):
     assert results["first"].sent and results["second"].sent
     (row,) = VerificationCode.objects.filter(user=owner, purpose=Purpose.REGISTER)
     assert row.method == MethodKind.AUTHENTICATION_PHONE and row.token
+
+
+def test_a_send_told_first_when_a_row_is_there_after_all_uses_that_row(make_user, settings):
+    """The read before a first send found no row, and one was added meanwhile: the insert is
+    refused, and the send goes on with that row, locked, as any later send does."""
+    from methods.code.flows import code_issue
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    owner = make_user("owner")
+    there = VerificationCode.objects.create(
+        user=owner, method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+    )
+    result = code_issue(
+        user=owner,
+        method=REGISTRY["phone"],
+        purpose=Purpose.REGISTER,
+        destination="+447400123456",
+        channel="sms",
+        binding="a session",
+        ip="192.0.2.1",
+        policy=Policy.load(),
+        first=True,
+    )
+    assert result.sent and result.device.pk == there.pk
+    (row,) = VerificationCode.objects.filter(user=owner)
+    assert row.token and row.destination == "+447400123456"
