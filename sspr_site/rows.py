@@ -126,3 +126,52 @@ class Insert:
         instance._state.adding = False
         instance._state.db = self.using
         return instance
+
+
+class Update:
+    """`Model.objects.filter(<keys>).update(<fields>)` for a change made at every step (a code
+    issued, a code used up), its statement written once: the key and field columns are named
+    here, each use gives their values. Django builds the same UPDATE again each time, most of
+    its 130-170 µs (docs/performance.md). Each key is compared with `=`, so a key of None
+    matches no row. As Django's update(), it sends no signals and calls no save(); it returns
+    the number of rows changed."""
+
+    def __init__(self, model, keys: tuple[str, ...], fields: tuple[str, ...], using="default"):
+        meta = model._meta
+        self.model = model
+        self.using = using
+        self.keys = [meta.pk if name == "pk" else meta.get_field(name) for name in keys]
+        self.fields = [meta.get_field(name) for name in fields]
+        self.names = frozenset(fields)
+        if any(not f.concrete or f.primary_key for f in self.fields) or len(self.names) != len(
+            fields
+        ):
+            raise ValueError("fields are named once, each a column that is not the key")
+        self._sql: dict[str, str] = {}
+
+    def _statement(self, connection) -> str:
+        sql = self._sql.get(connection.vendor)
+        if sql is None:
+            name = connection.ops.quote_name
+            sets = ", ".join(f"{name(field.column)} = %s" for field in self.fields)
+            where = " AND ".join(f"{name(field.column)} = %s" for field in self.keys)
+            table = name(self.model._meta.db_table)
+            # The model's own table and columns, quoted; the values go as parameters.
+            sql = self._sql[connection.vendor] = f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+        return sql
+
+    def update(self, *keys, **values) -> int:
+        if len(keys) != len(self.keys) or values.keys() != self.names:
+            raise TypeError("every key and every field, each once")
+        connection = connections[self.using]
+        params = [
+            field.get_db_prep_save(values[field.name], connection=connection)
+            for field in self.fields
+        ]
+        params += [
+            field.get_db_prep_value(value, connection, prepared=False)
+            for field, value in zip(self.keys, keys, strict=True)
+        ]
+        with transaction.mark_for_rollback_on_error(self.using), connection.cursor() as cursor:
+            cursor.execute(self._statement(connection), params)
+            return cursor.rowcount

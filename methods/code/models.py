@@ -19,6 +19,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from methods.conf import app_settings
 from methods.models import MethodKind, method_kinds
 from sspr_site.compiled_query import OneRow
+from sspr_site.rows import Update
 
 from .email_addresses import canonical_email
 
@@ -216,7 +217,7 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         self.session_mark = self.mark_of(binding)
         self.delivery_problem = ""
         self.cooldown_set(commit=False)
-        self.save()
+        _ISSUED.update(self.pk, **{name: getattr(self, name) for name in _ISSUED.names})
         return code
 
     @staticmethod
@@ -279,17 +280,15 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         elif constant_time_compare(self.token, self._digest(code, binding)):
             # Consume with a conditional update so that, even where row locks do not exist,
             # only one of two simultaneous submissions of the same code can win.
-            won = (
-                type(self)
-                .objects.filter(pk=self.pk, token=self.token)
-                .update(
-                    token=None,
-                    valid_until=now,
-                    attempts=0,
-                    throttling_failure_count=0,
-                    throttling_failure_timestamp=None,
-                    last_generated_timestamp=None,
-                )
+            won = _USED_UP.update(
+                self.pk,
+                self.token,
+                token=None,
+                valid_until=now,
+                attempts=0,
+                throttling_failure_count=0,
+                throttling_failure_timestamp=None,
+                last_generated_timestamp=None,
             )
             if won:
                 self.token = None
@@ -320,6 +319,36 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         assert transaction.get_connection().in_atomic_block
         return _LOCKED.get(getattr(user, "pk", user), method, purpose)
 
+
+# What issuing a code changes, and a right code used up (by its key and the token checked, so
+# that of two checks of one code only one can win): statements written once (sspr_site/rows.py).
+_ISSUED = Update(
+    VerificationCode,
+    ("pk",),
+    (
+        "token",
+        "valid_until",
+        "destination",
+        "channel",
+        "attempts",
+        "extensions",
+        "session_mark",
+        "delivery_problem",
+        "last_generated_timestamp",
+    ),
+)
+_USED_UP = Update(
+    VerificationCode,
+    ("pk", "token"),
+    (
+        "token",
+        "valid_until",
+        "attempts",
+        "throttling_failure_count",
+        "throttling_failure_timestamp",
+        "last_generated_timestamp",
+    ),
+)
 
 # VerificationCode.locked_for's query, compiled once (sspr_site/compiled_query.py).
 _LOCKED = OneRow(lambda: VerificationCode.objects.select_for_update(), "user", "method", "purpose")

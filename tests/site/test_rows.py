@@ -168,3 +168,85 @@ def test_values_refuses_a_query_of_model_instances():
 
     with pytest.raises(ValueError, match="values_list"):
         Values(MethodChange.objects.all, "user").all(1)
+
+
+# --- Update: a filtered update whose statement is written once --------------------------------
+
+
+def _codes(user, make_user):
+    from methods.models import MethodKind, Purpose, VerificationCode
+
+    other = make_user("other")
+    return [
+        VerificationCode.objects.create(
+            user=who,
+            method=MethodKind.AUTHENTICATION_PHONE,
+            purpose=Purpose.REGISTER,
+            token="a-token",
+            attempts=2,
+        )
+        for who in (user, other)
+    ]
+
+
+def test_update_changes_the_row_with_these_keys_as_djangos_update_does(user, make_user):
+    import datetime
+
+    from django.utils import timezone
+
+    from methods.models import VerificationCode
+    from sspr_site.rows import Update
+
+    mine, theirs = _codes(user, make_user)
+    used_up = Update(VerificationCode, ("pk", "token"), ("token", "valid_until", "attempts"))
+    when = timezone.now() + datetime.timedelta(minutes=3)
+    with CaptureQueriesContext(connection) as queries:
+        assert used_up.update(mine.pk, "a-token", token=None, valid_until=when, attempts=0) == 1
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE"]
+    # The same key again finds no row: the token it was matched on is gone.
+    assert used_up.update(mine.pk, "a-token", token=None, valid_until=when, attempts=0) == 0
+    mine.refresh_from_db()
+    assert (mine.token, mine.valid_until, mine.attempts) == (None, when, 0)
+    theirs.refresh_from_db()
+    assert (theirs.token, theirs.attempts) == ("a-token", 2)
+    # Django's own update of the other row stores the same.
+    VerificationCode.objects.filter(pk=theirs.pk, token="a-token").update(
+        token=None, valid_until=when, attempts=0
+    )
+    theirs.refresh_from_db()
+    assert (theirs.token, theirs.valid_until, theirs.attempts) == (None, when, 0)
+
+
+def test_update_with_a_key_of_none_changes_nothing(user, make_user):
+    from methods.models import VerificationCode
+    from sspr_site.rows import Update
+
+    mine, _theirs = _codes(user, make_user)
+    VerificationCode.objects.filter(pk=mine.pk).update(token=None)
+    assert Update(VerificationCode, ("token",), ("attempts",)).update(None, attempts=9) == 0
+    assert not VerificationCode.objects.filter(attempts=9).exists()
+
+
+def test_update_is_undone_with_its_transaction(user, make_user):
+    from methods.models import VerificationCode
+    from sspr_site.rows import Update
+
+    mine, _theirs = _codes(user, make_user)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Update(VerificationCode, ("pk",), ("attempts",)).update(mine.pk, attempts=9)
+        raise RuntimeError("the step failed")
+    mine.refresh_from_db()
+    assert mine.attempts == 2
+
+
+def test_update_wants_every_key_and_field_once():
+    from methods.models import VerificationCode
+    from sspr_site.rows import Update
+
+    attempts = Update(VerificationCode, ("pk",), ("attempts",))
+    with pytest.raises(TypeError):
+        attempts.update(1)
+    with pytest.raises(TypeError):
+        attempts.update(1, attempts=0, token=None)
+    with pytest.raises(ValueError):
+        Update(VerificationCode, ("pk",), ("id",))
