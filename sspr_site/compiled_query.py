@@ -24,7 +24,6 @@ transaction mode that cannot keep a connection's prepared statements (sspr_site/
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +55,16 @@ def _placeholder(model, key: str, index: int):
     raise ValueError(f"a key must be an integer or text column, not {key} ({kind})")
 
 
+def kept_on(connection) -> dict:
+    """What was compiled for `connection` (by OneRow, Values, sspr_site/rows.py's Insert), kept
+    on the connection object itself: it goes when the connection goes (a thread's, when the
+    thread ends), though what it holds refers back to the connection."""
+    kept = connection.__dict__.get("_sspr_compiled")
+    if kept is None:
+        kept = connection.__dict__["_sspr_compiled"] = {}
+    return kept
+
+
 class OneRow:
     def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
         if len(set(keys)) != len(keys):
@@ -64,7 +73,6 @@ class OneRow:
         self.keys = keys or ("pk",)
         self.using = using
         self._locking = False
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection) -> tuple:
         queryset = self.build()
@@ -99,14 +107,14 @@ class OneRow:
             get_related_populators(klass_info, compiler.select, self.using),
             tuple(queryset._prefetch_related_lookups),
         )
-        self._compiled[connection] = compiled
+        kept_on(connection)[self] = compiled
         return compiled
 
     def get(self, *values: Any):
         """The row whose keys have `values` (in the order the keys were named) as a model
         instance with the query's annotations, or None. A value of None matches no row."""
         connection = connections[self.using]
-        compiled = self._compiled.get(connection) or self._compile(connection)
+        compiled = kept_on(connection).get(self) or self._compile(connection)
         if self._locking and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -157,7 +165,6 @@ class Values:
         self.build = build
         self.keys = keys or ("pk",)
         self.using = using
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection) -> tuple:
         queryset = self.build()
@@ -181,13 +188,13 @@ class Values:
             compiler.col_count,
             converters,
         )
-        self._compiled[connection] = compiled
+        kept_on(connection)[self] = compiled
         return compiled
 
     def all(self, *values: Any) -> list[tuple]:
         """Every row whose keys have `values` (a value of None matches no row)."""
         connection = connections[self.using]
-        compiled = self._compiled.get(connection) or self._compile(connection)
+        compiled = kept_on(connection).get(self) or self._compile(connection)
         compiler, sql, params, positions, width, converters = compiled
         params = [*params]
         for (position, kind), value in zip(positions, values, strict=True):

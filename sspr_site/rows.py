@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
 from contextlib import nullcontext
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, signals
 from django.db.models.sql import InsertQuery
+
+from sspr_site.compiled_query import kept_on
 
 
 def insert_once(model, **fields) -> bool:
@@ -52,29 +53,30 @@ class Insert:
     with the primary key the database gave it.
 
     A model that something listens to (pre_save or post_save receivers), one with a save() of
-    its own, a row given its own automatic key, or a model that cannot be written this way (a
-    parent model's table, a database that cannot return the new key with the INSERT) is
-    created by Django as before."""
+    its own or a field with a database default, a row given its own automatic key or a value
+    that is an expression, or a model that cannot be written this way (a parent model's table,
+    a database that cannot return the new key with the INSERT) is created by Django as
+    before."""
 
     def __init__(self, model, using: str = "default"):
         self.model = model
         self.using = using
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection):
         meta = self.model._meta
+        auto = meta.auto_field
+        fields = [f for f in meta.local_concrete_fields if not f.generated and f is not auto]
         if (
             meta.parents
             or self.model.save is not Model.save  # a model's own save() is always called
+            or any(f.has_db_default() for f in fields)  # written into Django's SQL as DEFAULT
             or not connection.features.can_return_columns_from_insert
         ):
             compiled = None
         else:
-            auto = meta.auto_field
-            fields = [f for f in meta.local_concrete_fields if not f.generated and f is not auto]
             query = InsertQuery(self.model)
             # The values only shape the SQL through their placeholders, the same for any value
-            # of a field (a value that is itself SQL, an expression, is not given to `create`).
+            # of a field (a value that is itself SQL, an expression, is left to Django).
             query.insert_values(fields, [self.model()])
             compiler = query.get_compiler(connection=connection)
             compiler.returning_fields = meta.db_returning_fields
@@ -87,19 +89,20 @@ class Insert:
                 list(compiler.returning_fields),
                 compiler.get_converters(columns),
             )
-        self._compiled[connection] = compiled
+        kept_on(connection)[self] = compiled
         return compiled
 
     def create(self, **values):
         model = self.model
         connection = connections[self.using]
-        compiled = self._compiled.get(connection, False)
+        compiled = kept_on(connection).get(self, False)
         if compiled is False:
             compiled = self._compile(connection)
         auto = model._meta.auto_field
         if (
             compiled is None
             or (auto is not None and not {"pk", auto.name}.isdisjoint(values))
+            or any(hasattr(value, "resolve_expression") for value in values.values())
             or signals.pre_save.has_listeners(model)
             or signals.post_save.has_listeners(model)
         ):
@@ -143,10 +146,15 @@ class Update:
         self.keys = [meta.pk if name == "pk" else meta.get_field(name) for name in keys]
         self.fields = [meta.get_field(name) for name in fields]
         self.names = frozenset(fields)
-        if any(not f.concrete or f.primary_key for f in self.fields) or len(self.names) != len(
-            fields
+        if (
+            len(self.names) != len(fields)
+            or any(f.primary_key or f.is_relation for f in self.fields)
+            or any(not f.concrete or f.model is not model for f in (*self.fields, *self.keys))
         ):
-            raise ValueError("fields are named once, each a column that is not the key")
+            raise ValueError(
+                "fields are named once, each a column of the model's own table that is neither "
+                "its key nor a relation"
+            )
         self._sql: dict[str, str] = {}
 
     def _statement(self, connection) -> str:

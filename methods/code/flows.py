@@ -284,7 +284,8 @@ def method_confirm(
 
     The code check and the save share one transaction, so a code is never spent without the
     method being saved. Failures are committed (they count towards the backoff). With
-    `destination`, a code sent elsewhere is not checked, and nothing is recorded: None.
+    `destination`, a code sent elsewhere, or none at all, is not checked and nothing is
+    recorded: None (the page leads on as it would without a code to check).
     """
     binding = session_binding(request)
     previous = None
@@ -292,7 +293,7 @@ def method_confirm(
         device = VerificationCode.locked_for(
             user=user, method=method.kind, purpose=Purpose.REGISTER
         )
-        if device is not None and destination is not None and device.destination != destination:
+        if destination is not None and (device is None or device.destination != destination):
             return None
         outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
         if outcome is CheckOutcome.VERIFIED:

@@ -539,3 +539,42 @@ def test_a_right_code_is_read_once_in_its_locked_check(signed_in, user, phone_ou
     assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
     assert len(reads) == 1, reads
     assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
+
+
+def test_a_code_sent_elsewhere_is_neither_checked_nor_used_up(signed_in, user, monkeypatch):
+    """The person's page is about the number they last entered; the code row was issued for
+    another meanwhile (another tab). A right code for that other number, posted on this page,
+    verifies nothing, is not used up and is not counted as a failure; with no code row at all,
+    the page leads back to the start and records nothing."""
+    from audit.models import Event, EventKind
+    from methods.code import flows as code_flows
+    from methods.models import AuthenticationPhone, Purpose, VerificationCode
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    monkeypatch.setattr("methods.code.models.random_number_token", lambda digits: "424242")
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    binding = signed_in.session[code_flows.SESSION_BINDING_KEY]
+    elsewhere = code_flows.code_issue(
+        user=user,
+        method=REGISTRY["phone"],
+        purpose=Purpose.REGISTER,
+        destination="+447400999999",
+        channel="sms",
+        binding=binding,
+        ip="192.0.2.1",
+        policy=Policy.load(),
+    )
+    assert elsewhere.sent
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "424242"})
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/phone/"
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
+    row = VerificationCode.objects.get(user=user)
+    assert row.token and row.attempts == 0 and row.destination == "+447400999999"
+    assert not Event.objects.filter(kind=EventKind.CODE_FAILED).exists()
+
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    VerificationCode.objects.filter(user=user).delete()
+    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "424242"})
+    assert response.status_code == 302 and response["Location"] == "/ssprsetup/phone/"
+    assert not Event.objects.filter(kind=EventKind.CODE_FAILED).exists()

@@ -84,3 +84,22 @@ def test_a_header_already_set_is_kept():
     own["Content-Security-Policy"] = "default-src 'none'"
     _request, response = _answer(own)
     assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_debug_pages_for_404_and_500_are_left_as_django_csp_leaves_them(settings):
+    settings.DEBUG = True
+    for status in (404, 500):
+        _request, response = _answer(HttpResponse("debug", status=status))
+        assert "Content-Security-Policy" not in response
+    _request, response = _answer(HttpResponse("fine", status=403))
+    assert response["Content-Security-Policy"] == build_policy()
+
+
+def test_the_report_only_policy_has_its_own_excluded_prefixes():
+    policy = {"EXCLUDE_URL_PREFIXES": ["/helpdesk/"], "DIRECTIVES": {"default-src": ["'self'"]}}
+    with override_settings(CONTENT_SECURITY_POLICY_REPORT_ONLY=policy):
+        _request, response = _answer(request=RequestFactory().get("/helpdesk/"))
+        assert "Content-Security-Policy-Report-Only" not in response
+        assert response["Content-Security-Policy"] == build_policy()
+        _request, response = _answer()
+        assert response["Content-Security-Policy-Report-Only"] == "default-src 'self'"

@@ -250,3 +250,57 @@ def test_update_wants_every_key_and_field_once():
         attempts.update(1, attempts=0, token=None)
     with pytest.raises(ValueError):
         Update(VerificationCode, ("pk",), ("id",))
+
+
+def test_insert_leaves_an_expression_to_django(user):
+    from django.db.models import Value
+
+    from audit.models import Event, EventKind
+    from sspr_site.rows import Insert
+
+    event = Insert(Event).create(kind=Value(EventKind.SIGNED_IN.value), subject=user)
+    assert Event.objects.get(pk=event.pk).kind == EventKind.SIGNED_IN
+
+
+def test_update_refuses_a_relation_or_a_parents_column():
+    from django.contrib.auth.models import User
+
+    from methods.models import VerificationCode
+    from sspr_site.rows import Update
+
+    with pytest.raises(ValueError):
+        Update(VerificationCode, ("pk",), ("user",))
+    assert Update(VerificationCode, ("user", "method"), ("attempts",))  # a key may be one
+    with pytest.raises(ValueError):
+        Update(User, ("pk",), ("username", "username"))
+
+
+def test_what_was_compiled_goes_with_its_connection(user):
+    """Kept on the connection itself: a thread's connection, and all compiled for it, is freed
+    when the thread ends, though the compiled parts refer back to it."""
+    import gc
+    import threading
+    import weakref
+
+    from django.db import connections
+
+    from audit.models import Event
+    from methods import registry
+    from methods.not_me import _CHANGES_OF
+    from sspr_site.rows import Insert
+
+    gone = []
+
+    def in_a_thread():
+        own = connections["default"]
+        registry._ONE_PERSON._compile(own)
+        _CHANGES_OF._compile(own)
+        Insert(Event)._compile(own)
+        assert len(own._sspr_compiled) == 3
+        gone.append(weakref.ref(own))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert gone and gone[0]() is None

@@ -136,3 +136,31 @@ def test_resend_waits_thirty_seconds(channel):
         assert channel.next_send_at() == start + timedelta(seconds=30)
         clock.shift(timedelta(seconds=31))
         assert channel.next_send_at() is None
+
+
+def test_a_send_told_first_when_a_row_is_there_after_all_uses_that_row(make_user, settings):
+    """The read before a first send found no row, and one was added meanwhile: the insert is
+    refused, and the send goes on with that row, locked, as any later send does."""
+    from methods.code.flows import code_issue
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    owner = make_user("owner")
+    there = VerificationCode.objects.create(
+        user=owner, method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+    )
+    result = code_issue(
+        user=owner,
+        method=REGISTRY["phone"],
+        purpose=Purpose.REGISTER,
+        destination="+447400123456",
+        channel="sms",
+        binding="a session",
+        ip="192.0.2.1",
+        policy=Policy.load(),
+        first=True,
+    )
+    assert result.sent and result.device.pk == there.pk
+    (row,) = VerificationCode.objects.filter(user=owner)
+    assert row.token and row.destination == "+447400123456"
