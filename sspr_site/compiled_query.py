@@ -65,17 +65,20 @@ def kept_on(connection) -> dict:
     return kept
 
 
-class OneRow:
+class _Keyed:
+    """A query of the rows whose keys have given values, compiled once per connection: the
+    queryset `build` gives, filtered on a placeholder for each key (OneRow, Values)."""
+
     def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
         if len(set(keys)) != len(keys):
             raise ValueError("each key is named once")
         self.build = build
         self.keys = keys or ("pk",)
         self.using = using
-        self._locking = False
 
-    def _compile(self, connection) -> tuple:
-        queryset = self.build()
+    def _marked(self, queryset: QuerySet):
+        """The queryset filtered on the keys' placeholders (its order dropped), its compiler,
+        SQL and parameters, and where in them each key's value goes, with its type."""
         marks = [_placeholder(queryset.model, key, i) for i, key in enumerate(self.keys)]
         lookups = {key: mark for key, (mark, _kind) in zip(self.keys, marks, strict=True)}
         queryset = queryset.filter(**lookups).order_by()
@@ -84,6 +87,25 @@ class OneRow:
         params = list(params)
         if any(params.count(mark) != 1 for mark, _kind in marks):
             raise ValueError("each key must appear once among the query's parameters")
+        return queryset, compiler, sql, params, [(params.index(m), kind) for m, kind in marks]
+
+    def _run(self, connection, sql: str, params: list, positions: list, values, fetch):
+        params = [*params]
+        for (position, kind), value in zip(positions, values, strict=True):
+            # Choices are str or int subclasses: the drivers are given the plain value.
+            params[position] = None if value is None else kind(value)
+        with _cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            return fetch(cursor)
+
+
+class OneRow(_Keyed):
+    def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
+        super().__init__(build, *keys, using=using)
+        self._locking = False
+
+    def _compile(self, connection) -> tuple:
+        queryset, compiler, sql, params, positions = self._marked(self.build())
         klass_info = compiler.klass_info
         first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in compiler.select[first:last]]
@@ -97,7 +119,7 @@ class OneRow:
             compiler,
             sql,
             params,
-            [(params.index(mark), kind) for mark, kind in marks],
+            positions,
             klass_info["model"],
             (first, last),
             names,
@@ -132,13 +154,7 @@ class OneRow:
             related,
             prefetches,
         ) = compiled
-        params = [*params]
-        for (position, kind), value in zip(positions, values, strict=True):
-            # Choices are str or int subclasses: the drivers are given the plain value.
-            params[position] = None if value is None else kind(value)
-        with _cursor(connection) as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        row = self._run(connection, sql, params, positions, values, lambda c: c.fetchone())
         if row is None:
             return None
         if converters:
@@ -153,41 +169,22 @@ class OneRow:
         return instance
 
 
-class Values:
+class Values(_Keyed):
     """As OneRow, for a `values_list` query of several rows: the rows whose keys have the given
-    values, as tuples of the listed columns (converted as Django converts them). A change of
-    someone's methods reads their earlier changes this way (methods/not_me.py): built each time,
-    that query cost about 0.19 ms, against 0.02 ms to run it."""
-
-    def __init__(self, build: Callable[[], QuerySet], *keys: str, using: str = "default"):
-        if len(set(keys)) != len(keys):
-            raise ValueError("each key is named once")
-        self.build = build
-        self.keys = keys or ("pk",)
-        self.using = using
+    values, as tuples of the listed columns (converted as Django converts them), in no
+    particular order. A change of someone's methods reads their earlier changes this way
+    (methods/not_me.py): built each time, that query cost about 0.19 ms, against 0.02 ms to
+    run it."""
 
     def _compile(self, connection) -> tuple:
         queryset = self.build()
         if queryset._iterable_class is not ValuesListIterable or queryset.query.select_for_update:
             raise ValueError("a values_list query that locks nothing")
-        marks = [_placeholder(queryset.model, key, i) for i, key in enumerate(self.keys)]
-        lookups = {key: mark for key, (mark, _kind) in zip(self.keys, marks, strict=True)}
-        compiler = queryset.filter(**lookups).query.get_compiler(using=self.using)
-        sql, params = compiler.as_sql()
-        params = list(params)
-        if any(params.count(mark) != 1 for mark, _kind in marks):
-            raise ValueError("each key must appear once among the query's parameters")
+        _queryset, compiler, sql, params, positions = self._marked(queryset)
         converters = compiler.get_converters(
             [column[0] for column in compiler.select[: compiler.col_count]]
         )
-        compiled = (
-            compiler,
-            sql,
-            params,
-            [(params.index(mark), kind) for mark, kind in marks],
-            compiler.col_count,
-            converters,
-        )
+        compiled = (compiler, sql, params, positions, compiler.col_count, converters)
         kept_on(connection)[self] = compiled
         return compiled
 
@@ -196,12 +193,8 @@ class Values:
         connection = connections[self.using]
         compiled = kept_on(connection).get(self) or self._compile(connection)
         compiler, sql, params, positions, width, converters = compiled
-        params = [*params]
-        for (position, kind), value in zip(positions, values, strict=True):
-            params[position] = None if value is None else kind(value)
-        with _cursor(connection) as cursor:
-            cursor.execute(sql, params)
-            rows = [row[:width] for row in cursor.fetchall()]
+        fetched = self._run(connection, sql, params, positions, values, lambda c: c.fetchall())
+        rows = [row[:width] for row in fetched]
         if converters:
             rows = [tuple(row) for row in compiler.apply_converters(rows, converters)]
         return rows
