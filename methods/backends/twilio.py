@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 import requests
 from django.conf import settings
@@ -65,6 +66,23 @@ class _RebasedHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+# One client per thread (a worker sends from one): see _client.
+_kept = threading.local()
+
+
+def _client(sid: str, token: str, base_url: str, timeout) -> Client:
+    """The thread's client for these settings. Its HTTP session keeps the connection to the
+    provider open from one message to the next, where a client made for each message opened a
+    new one, with its TLS handshake, for every text and call (docs/performance.md). Other
+    settings (another account, another address) get a client of their own."""
+    key = (sid, token, base_url, timeout)
+    kept = getattr(_kept, "client", None)
+    if kept is None or kept[0] != key:
+        http_client = _RebasedHttpClient(base_url, timeout=timeout)
+        kept = _kept.client = (key, Client(sid, token, http_client=http_client))
+    return kept[1]
+
+
 class PhoneBackend(BasePhoneBackend):
     """Text messages through Programmable Messaging; calls that speak the code through TwiML."""
 
@@ -76,10 +94,7 @@ class PhoneBackend(BasePhoneBackend):
                 "The twilio phone backend needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                 "TWILIO_FROM_NUMBER."
             )
-        http_client = _RebasedHttpClient(
-            settings.TWILIO_API_BASE_URL, timeout=settings.TWILIO_TIMEOUT
-        )
-        self.client = Client(sid, token, http_client=http_client)
+        self.client = _client(sid, token, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT)
 
     def twiml(self, message: PhoneMessage) -> str:
         """The text in the language's own voice, each digit of the code said alone and

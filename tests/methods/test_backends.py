@@ -135,3 +135,26 @@ def test_twilio_backend_needs_credentials(settings):
         from methods.backends.twilio import PhoneBackend
 
         PhoneBackend()
+
+
+def test_twilio_messages_one_after_another_share_one_connection(settings):
+    """The worker sends message after message: one connection to the provider is kept open
+    and used for each (a new one for each message would cost a TLS handshake every time). A
+    change of settings gets a client, and a connection, of its own."""
+    fake = FakeTwilio(SID, TOKEN, keep_alive=True).start()
+    try:
+        settings.SSPR_PHONE_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = SID
+        settings.TWILIO_AUTH_TOKEN = TOKEN
+        settings.TWILIO_FROM_NUMBER = "+15005550006"
+        settings.TWILIO_API_BASE_URL = fake.base_url
+        settings.TWILIO_TIMEOUT = 2
+        for message in (SMS, VOICE, SMS):
+            get_phone_backend().send(message)
+        assert [r["kind"] for r in fake.received] == ["Messages", "Calls", "Messages"]
+        assert fake.connections == 1
+        settings.TWILIO_TIMEOUT = 3
+        get_phone_backend().send(SMS)
+        assert len(fake.received) == 4 and fake.connections == 2
+    finally:
+        fake.stop()

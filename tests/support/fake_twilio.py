@@ -35,6 +35,10 @@ class FakeTwilio:
     received: list[dict] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     delay: float = 0.0
+    # As Twilio's API: HTTP/1.1, a connection kept open for the next request. Off, each answer
+    # closes its connection.
+    keep_alive: bool = False
+    connections: int = 0
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -46,6 +50,15 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
+            # The headers and the body go out as written, as a real server's do: held back for
+            # an acknowledgement, a kept connection would wait 40 ms on every answer.
+            disable_nagle_algorithm = True
+
+            def setup(self):
+                super().setup()
+                fake.connections += 1
+
             def log_message(self, *args):  # keep test output quiet
                 pass
 
