@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 
 import requests
 from django.conf import settings
@@ -68,19 +69,35 @@ class _RebasedHttpClient(TwilioHttpClient):
 
 # One client per thread (a worker sends from one): see _client.
 _kept = threading.local()
+# A connection left unused this long is not used again: the provider, or something on the way,
+# may have dropped it meanwhile without a word, and the message sent on it would fail (a POST is
+# never sent twice on its own). Messages close together, a person's code and its resend, or a
+# queue being worked through, share one.
+IDLE_SECONDS = 20
 
 
 def _client(sid: str, token: str, base_url: str, timeout) -> Client:
     """The thread's client for these settings. Its HTTP session keeps the connection to the
     provider open from one message to the next, where a client made for each message opened a
     new one, with its TLS handshake, for every text and call (docs/performance.md). Other
-    settings (another account, another address) get a client of their own."""
+    settings (another account, another address), or a connection idle for IDLE_SECONDS, get a
+    new client; the old one's connection is closed."""
     key = (sid, token, base_url, timeout)
+    now = time.monotonic()
     kept = getattr(_kept, "client", None)
-    if kept is None or kept[0] != key:
+    if kept is None or kept[0] != key or now - kept[2] > IDLE_SECONDS:
+        if kept is not None:
+            _close(kept[1])
         http_client = _RebasedHttpClient(base_url, timeout=timeout)
-        kept = _kept.client = (key, Client(sid, token, http_client=http_client))
+        kept = (key, Client(sid, token, http_client=http_client), now)
+    _kept.client = (kept[0], kept[1], now)
     return kept[1]
+
+
+def _close(client: Client) -> None:
+    session = getattr(client.http_client, "session", None)
+    if session is not None:
+        session.close()
 
 
 class PhoneBackend(BasePhoneBackend):

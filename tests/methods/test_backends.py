@@ -137,18 +137,58 @@ def test_twilio_backend_needs_credentials(settings):
         PhoneBackend()
 
 
+@pytest.fixture(autouse=True)
+def no_kept_twilio_client():
+    """Each test starts, and leaves, without a twilio client kept from another's settings."""
+    from methods.backends import twilio
+
+    yield
+    kept = getattr(twilio._kept, "client", None)
+    if kept is not None:
+        twilio._close(kept[1])
+        twilio._kept.client = None
+
+
+def _keeping_twilio(settings) -> FakeTwilio:
+    fake = FakeTwilio(SID, TOKEN, keep_alive=True).start()
+    settings.SSPR_PHONE_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = SID
+    settings.TWILIO_AUTH_TOKEN = TOKEN
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_TIMEOUT = 2
+    return fake
+
+
+def test_twilio_a_connection_left_idle_is_not_used_again(settings, monkeypatch):
+    """A connection unused for IDLE_SECONDS may have been dropped on the way without a word:
+    the next message goes on a new one, and the old one is closed."""
+    import time
+
+    from methods.backends import twilio
+
+    fake = _keeping_twilio(settings)
+    try:
+        get_phone_backend().send(SMS)
+        monkeypatch.setattr(twilio, "IDLE_SECONDS", 0)
+        time.sleep(0.01)
+        get_phone_backend().send(SMS)
+        assert len(fake.received) == 2 and fake.connections == 2
+        for _ in range(50):  # the server sees the old connection end
+            if fake.closed:
+                break
+            time.sleep(0.02)
+        assert fake.closed == 1
+    finally:
+        fake.stop()
+
+
 def test_twilio_messages_one_after_another_share_one_connection(settings):
     """The worker sends message after message: one connection to the provider is kept open
     and used for each (a new one for each message would cost a TLS handshake every time). A
     change of settings gets a client, and a connection, of its own."""
-    fake = FakeTwilio(SID, TOKEN, keep_alive=True).start()
+    fake = _keeping_twilio(settings)
     try:
-        settings.SSPR_PHONE_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = SID
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM_NUMBER = "+15005550006"
-        settings.TWILIO_API_BASE_URL = fake.base_url
-        settings.TWILIO_TIMEOUT = 2
         for message in (SMS, VOICE, SMS):
             get_phone_backend().send(message)
         assert [r["kind"] for r in fake.received] == ["Messages", "Calls", "Messages"]

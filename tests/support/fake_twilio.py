@@ -39,6 +39,7 @@ class FakeTwilio:
     # closes its connection.
     keep_alive: bool = False
     connections: int = 0
+    closed: int = 0  # connections the client closed (or the server, when not kept)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -58,6 +59,10 @@ class FakeTwilio:
             def setup(self):
                 super().setup()
                 fake.connections += 1
+
+            def finish(self):
+                super().finish()
+                fake.closed += 1
 
             def log_message(self, *args):  # keep test output quiet
                 pass
