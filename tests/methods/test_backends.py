@@ -57,9 +57,9 @@ def test_a_bad_backend_setting_is_reported_by_the_system_check(settings):
         call_command("check")
 
 
-@pytest.fixture
-def twilio(settings):
-    fake = FakeTwilio(SID, TOKEN).start()
+def _sending_to(settings, fake: FakeTwilio):
+    """The site's twilio backend, pointed at `fake`, until the test ends."""
+    fake.start()
     settings.SSPR_PHONE_BACKEND = "twilio"
     settings.TWILIO_ACCOUNT_SID = SID
     settings.TWILIO_AUTH_TOKEN = TOKEN
@@ -68,6 +68,17 @@ def twilio(settings):
     settings.TWILIO_TIMEOUT = 2
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def twilio(settings):
+    yield from _sending_to(settings, FakeTwilio(SID, TOKEN))
+
+
+@pytest.fixture
+def keeping_twilio(settings):
+    """As Twilio's API: connections kept open between requests."""
+    yield from _sending_to(settings, FakeTwilio(SID, TOKEN, keep_alive=True))
 
 
 def test_twilio_sends_a_text_message(twilio):
@@ -149,52 +160,33 @@ def no_kept_twilio_client():
         twilio._kept.client = None
 
 
-def _keeping_twilio(settings) -> FakeTwilio:
-    fake = FakeTwilio(SID, TOKEN, keep_alive=True).start()
-    settings.SSPR_PHONE_BACKEND = "twilio"
-    settings.TWILIO_ACCOUNT_SID = SID
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-    settings.TWILIO_FROM_NUMBER = "+15005550006"
-    settings.TWILIO_API_BASE_URL = fake.base_url
-    settings.TWILIO_TIMEOUT = 2
-    return fake
-
-
-def test_twilio_a_connection_left_idle_is_not_used_again(settings, monkeypatch):
+def test_twilio_a_connection_left_idle_is_not_used_again(keeping_twilio, monkeypatch):
     """A connection unused for IDLE_SECONDS may have been dropped on the way without a word:
     the next message goes on a new one, and the old one is closed."""
     import time
 
     from methods.backends import twilio
 
-    fake = _keeping_twilio(settings)
-    try:
-        get_phone_backend().send(SMS)
-        monkeypatch.setattr(twilio, "IDLE_SECONDS", 0)
-        time.sleep(0.01)
-        get_phone_backend().send(SMS)
-        assert len(fake.received) == 2 and fake.connections == 2
-        for _ in range(50):  # the server sees the old connection end
-            if fake.closed:
-                break
-            time.sleep(0.02)
-        assert fake.closed == 1
-    finally:
-        fake.stop()
+    get_phone_backend().send(SMS)
+    monkeypatch.setattr(twilio, "IDLE_SECONDS", 0)
+    time.sleep(0.01)
+    get_phone_backend().send(SMS)
+    assert len(keeping_twilio.received) == 2 and keeping_twilio.connections == 2
+    for _ in range(50):  # the server sees the old connection end
+        if keeping_twilio.closed:
+            break
+        time.sleep(0.02)
+    assert keeping_twilio.closed == 1
 
 
-def test_twilio_messages_one_after_another_share_one_connection(settings):
+def test_twilio_messages_one_after_another_share_one_connection(keeping_twilio, settings):
     """The worker sends message after message: one connection to the provider is kept open
     and used for each (a new one for each message would cost a TLS handshake every time). A
     change of settings gets a client, and a connection, of its own."""
-    fake = _keeping_twilio(settings)
-    try:
-        for message in (SMS, VOICE, SMS):
-            get_phone_backend().send(message)
-        assert [r["kind"] for r in fake.received] == ["Messages", "Calls", "Messages"]
-        assert fake.connections == 1
-        settings.TWILIO_TIMEOUT = 3
-        get_phone_backend().send(SMS)
-        assert len(fake.received) == 4 and fake.connections == 2
-    finally:
-        fake.stop()
+    for message in (SMS, VOICE, SMS):
+        get_phone_backend().send(message)
+    assert [r["kind"] for r in keeping_twilio.received] == ["Messages", "Calls", "Messages"]
+    assert keeping_twilio.connections == 1
+    settings.TWILIO_TIMEOUT = 3
+    get_phone_backend().send(SMS)
+    assert len(keeping_twilio.received) == 4 and keeping_twilio.connections == 2
