@@ -3,10 +3,13 @@
 
 A new key is given at each step passed (docs/security.md §23). Django's engine writes the session
 under its new key at once, removes the old row with a read and a delete, and writes it again at
-the end of the request; here the old key is removed with one statement, in no transaction of
-its own, and the session is written once, under a new key, at the end of the request. A new key
-is a fresh 32-character random string; the database refuses a key that exists, and then another
-is drawn.
+the end of the request. Here one UPDATE at the end of the request gives the session's row its
+new key and its new data together, and the old key leaves the cache: until then the old key
+reads what it read before the step, and a request that fails on the way leaves it so. If the
+row is gone by then (the session was ended elsewhere: signed out in another tab, every session
+of the person ended), nothing is written and the session stays ended. A new key is a fresh
+32-character random string; the database refuses a key that exists, and then another is
+drawn.
 
 Outside a transaction a session is written with one plain INSERT or UPDATE, not through the
 model in a transaction of its own: a quarter of the time on SQLite, and two round trips fewer on
@@ -40,6 +43,9 @@ def new_key(length: int = 32) -> str:
 
 
 class SessionStore(cached_db.SessionStore):
+    # The key whose row this session takes over when it is next saved (cycle_key).
+    _replaces: str | None = None
+
     def _database(self):
         """The session table's database: its alias, its connection, and the table's and its
         columns' quoted names (key, data, expiry) for the plain statements below."""
@@ -58,17 +64,15 @@ class SessionStore(cached_db.SessionStore):
     def save(self, must_create=False):
         _using, connection, (table, key, data, expires) = self._database()
         if connection.in_atomic_block:
+            self._drop_replaced()
             return super().save(must_create)
+        if self._replaces is not None:
+            return self._take_over()
         if self.session_key is None:
             # A new key: one INSERT and one write to the cache (Django's engine would write the
             # cache a second time on its way back from creating it).
             return self.create()
-        row = self.create_model_instance(self._get_session(no_load=must_create))
-        values = [
-            row.session_data,
-            self.model._meta.get_field("expire_date").get_db_prep_save(row.expire_date, connection),
-            row.session_key,
-        ]
+        values = self._row_values(connection, no_load=must_create)
         with connection.cursor() as cursor:
             if must_create:
                 try:
@@ -90,6 +94,51 @@ class SessionStore(cached_db.SessionStore):
         except Exception:
             logger.exception("Error saving to cache (%s)", self._cache)
 
+    def _row_values(self, connection, *, no_load=False) -> list:
+        """The row's data, expiry and key, as the statements below take them."""
+        row = self.create_model_instance(self._get_session(no_load=no_load))
+        return [
+            row.session_data,
+            self.model._meta.get_field("expire_date").get_db_prep_save(row.expire_date, connection),
+            row.session_key,
+        ]
+
+    def _take_over(self):
+        """The replaced key's row, under a new key and with the data as it is now: one UPDATE.
+        Its row gone (the session ended elsewhere), nothing is written (UpdateError, as Django's
+        save says when a session ended during the request)."""
+        _using, connection, (table, key, data, expires) = self._database()
+        while True:
+            self._session_key = self.session_key or new_key()
+            values = [*self._row_values(connection), self._replaces]
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {table} SET {data} = %s, {expires} = %s, {key} = %s "  # noqa: S608
+                        f"WHERE {key} = %s",
+                        values,
+                    )
+                    taken_over = cursor.rowcount == 1
+            except IntegrityError:
+                self._session_key = None
+                continue  # that key exists: draw another
+            break
+        replaced, self._replaces = self._replaces, None
+        self._cache.delete(self.cache_key_prefix + replaced)
+        if not taken_over:
+            self._session_key = None
+            raise UpdateError
+        self.modified = True
+        try:
+            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+        except Exception:
+            logger.exception("Error saving to cache (%s)", self._cache)
+
+    def _drop_replaced(self):
+        if self._replaces is not None:
+            replaced, self._replaces = self._replaces, None
+            self.delete(replaced)
+
     def create(self):
         while True:
             self._session_key = new_key()
@@ -106,12 +155,15 @@ class SessionStore(cached_db.SessionStore):
         self._session_key = None  # a new key is drawn when the session is saved
         self._session_cache = data
         self.modified = True
-        if key:
-            self.delete(key)
+        if key and self._replaces is None:  # cycled twice: the row is still under the first key
+            # Until the session is saved, the old key reads what it read before the step, from
+            # the cache as from the database.
+            self._replaces = key
 
     def delete(self, session_key=None):
         if session_key is None:
             if self.session_key is None:
+                self._drop_replaced()  # ended after a new key was given: its row goes too
                 return
             session_key = self.session_key
         self._cache.delete(self.cache_key_prefix + session_key)
