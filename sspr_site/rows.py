@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, signals
+from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
 from sspr_site.compiled_query import kept_on
@@ -56,11 +57,17 @@ class Insert:
     its own or a field with a database default, a row given its own automatic key or a value
     that is an expression, or a model that cannot be written this way (a parent model's table,
     a database that cannot return the new key with the INSERT) is created by Django as
-    before."""
+    before.
 
-    def __init__(self, model, using: str = "default"):
+    With `unless_there`, a row whose unique key another row has already is not written and
+    create() returns None: one INSERT that does nothing then (`ON CONFLICT DO NOTHING`), with
+    no savepoint around it inside a transaction, as a refused insert would need. Where Django
+    writes the row instead, it is tried in a savepoint as insert_once() does."""
+
+    def __init__(self, model, using: str = "default", *, unless_there: bool = False):
         self.model = model
         self.using = using
+        self.unless_there = unless_there
 
     def _compile(self, connection):
         meta = self.model._meta
@@ -74,7 +81,9 @@ class Insert:
         ):
             compiled = None
         else:
-            query = InsertQuery(self.model)
+            query = InsertQuery(
+                self.model, on_conflict=OnConflict.IGNORE if self.unless_there else None
+            )
             # The values only shape the SQL through their placeholders, the same for any value
             # of a field (a value that is itself SQL, an expression, is left to Django).
             query.insert_values(fields, [self.model()])
@@ -106,6 +115,8 @@ class Insert:
             or signals.pre_save.has_listeners(model)
             or signals.post_save.has_listeners(model)
         ):
+            if self.unless_there:
+                return self._by_django_unless_there(values)
             return model._default_manager.using(self.using).create(**values)
         sql, fields, compiler, returning, converters = compiled
         instance = model(**values)
@@ -118,10 +129,14 @@ class Insert:
             cursor.execute(sql, params)
             if not returning:
                 row = ()
+                if self.unless_there and not cursor.rowcount:
+                    return None  # a row with this unique key is there
             else:
                 row = connection.ops.fetch_returned_insert_columns(
                     cursor, compiler.returning_params
                 )
+                if row is None:  # with unless_there: a row with this unique key is there
+                    return None
         if converters:
             row = next(iter(compiler.apply_converters([row], converters)))
         for value, field in zip(row, returning, strict=True):
@@ -129,6 +144,20 @@ class Insert:
         instance._state.adding = False
         instance._state.db = self.using
         return instance
+
+    def _by_django_unless_there(self, values):
+        connection = connections[self.using]
+        try:
+            with (
+                transaction.atomic(using=self.using)
+                if connection.in_atomic_block
+                else nullcontext()
+            ):
+                return self.model._default_manager.using(self.using).create(**values)
+        except IntegrityError as error:
+            if not _unique_key_taken(error):
+                raise
+            return None
 
 
 class Update:

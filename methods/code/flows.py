@@ -95,7 +95,7 @@ def code_send(
 
 
 # A first code's row, its INSERT built once (sspr_site/rows.py).
-_NEW_CODE = Insert(VerificationCode)
+_NEW_CODE = Insert(VerificationCode, unless_there=True)
 
 
 def code_issue(
@@ -130,18 +130,16 @@ def code_issue(
             else VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
         )
         if device is None:  # the first code for this method and purpose
-            try:
-                with transaction.atomic():  # of two first sends at once, one inserts
-                    # The new row is this transaction's until it commits: no one else can
-                    # lock it, so it needs no locked read.
-                    device = _NEW_CODE.create(
-                        user=user, method=method.kind, purpose=purpose, name=method.kind
-                    )
-            except IntegrityError:
+            # Of two first sends at once, one inserts. The new row is this transaction's until
+            # it commits: no one else can lock it, so it needs no locked read.
+            device = _NEW_CODE.create(
+                user=user, method=method.kind, purpose=purpose, name=method.kind
+            )
+            if device is None:
                 # The other send inserted first: its row, once it commits.
                 device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-                if device is None:  # not the other send's row: the insert failed otherwise
-                    raise
+                if device is None:
+                    raise IntegrityError("a code row could neither be written nor read")
         corrected = bool(device.destination) and device.destination != destination
         if corrected and device.token:
             device.void()

@@ -304,3 +304,57 @@ def test_what_was_compiled_goes_with_its_connection(user):
     thread.join()
     gc.collect()
     assert gone and gone[0]() is None
+
+
+# --- Insert(..., unless_there=True): a row that is there already is left as it is ------------
+
+
+def _code_row(user, **values):
+    from methods.code.models import VerificationCode
+    from sspr_site.rows import Insert
+
+    fields = {"user": user, "method": "authentication_phone", "purpose": "register"}
+    return Insert(VerificationCode, unless_there=True).create(
+        **fields, name="authentication_phone", **values
+    )
+
+
+def test_insert_unless_there_in_a_transaction_needs_no_savepoint(user, make_user):
+    from methods.code.models import VerificationCode
+
+    other = make_user("other")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        first = _code_row(user, destination="+447400900001")
+        assert _code_row(user, destination="+447400900002") is None
+        # The transaction goes on: a later row in it is written and commits with it.
+        assert _code_row(other) is not None
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"] * 3
+    assert first.pk and not first._state.adding
+    stored = VerificationCode.objects.get(user=user)
+    assert (stored.pk, stored.destination) == (first.pk, "+447400900001")
+    assert VerificationCode.objects.filter(user=other).exists()
+
+
+def test_insert_unless_there_left_to_django_gives_the_same_answers(user, make_user):
+    """PreferredLanguage has a receiver: Django writes it, in a savepoint inside a
+    transaction."""
+    from sspr_site.rows import Insert
+
+    other = make_user("other")
+    language = Insert(PreferredLanguage, unless_there=True)
+    with transaction.atomic():
+        assert language.create(user_id=user.pk, language="fr").pk == user.pk
+        assert language.create(user_id=user.pk, language="de") is None
+        assert language.create(user_id=other.pk, language="es").language == "es"
+    assert PreferredLanguage.objects.get(user=user).language == "fr"
+    assert PreferredLanguage.objects.get(user=other).language == "es"
+
+
+def test_insert_unless_there_refuses_loudly_what_breaks_another_rule(user):
+    from django.db import IntegrityError
+
+    from methods.code.models import VerificationCode
+
+    with pytest.raises(IntegrityError):
+        _code_row(type(user)(pk=user.pk + 1000))  # a person who does not exist
+    assert not VerificationCode.objects.exists()
