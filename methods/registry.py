@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Least
 
-from sspr_site.compiled_query import OneRow
+from sspr_site.compiled_query import OneRow, read_with
 
 from . import cooling, not_me
 from .authenticator.method import AuthenticatorAppMethod
@@ -82,6 +82,14 @@ class UserMethods:
         return cls.load_or_none(user.pk)
 
     @classmethod
+    def of_signed_in(cls, user) -> UserMethods:
+        """Like load(), for the signed-in person: no query again when they were read with their
+        methods at the start of the request (read_person_with(PERSON_WITH_METHODS))."""
+        if read_with(user) is PERSON_WITH_METHODS:
+            return cls.from_row(user)
+        return cls.load(user)
+
+    @classmethod
     def load_or_none(cls, user_id: int) -> UserMethods:
         """Like load(), by id, with the same query whether or not the user exists."""
         return cls.from_row(_ONE_PERSON.get(user_id))  # None matches no one, in the same query
@@ -123,6 +131,9 @@ def _with_apps_rows() -> QuerySet:
 # PostgreSQL planned once per connection (sspr_site/compiled_query.py): most pages of
 # /ssprsetup load it, some several times.
 _ONE_PERSON = OneRow(_with_apps_rows)
+# The signed-in person can be read with it (sspr_site.compiled_query.read_person_with): it reads
+# all the user query reads, whether self-service is paused too.
+PERSON_WITH_METHODS = _ONE_PERSON
 
 
 def cooling_annotations() -> dict:

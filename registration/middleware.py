@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.contrib import auth
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
+from methods.registry import PERSON_WITH_METHODS
 from policy.models import Policy
+from sspr_site.compiled_query import read_person_with
 
 from . import session
 from .flows import registration_status
@@ -20,6 +26,27 @@ EXEMPT_PREFIXES = (
     "/admin/jsi18n/",
     "/favicon",
 )
+
+
+class PersonWithMethodsMiddleware:
+    """On a GET of /ssprsetup, the signed-in person is read with their methods, in one query
+    (methods/registry.py), where the page would read the person and then their methods: its
+    checks and the page itself use the methods read then (pages.methods_of). Anything else
+    reads the person as every request does. Placed just after Django's authentication
+    middleware, before anything reads the person."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and request.path_info.startswith("/ssprsetup/"):
+            request.user = SimpleLazyObject(partial(_person_with_methods, request))
+        return self.get_response(request)
+
+
+def _person_with_methods(request):
+    with read_person_with(PERSON_WITH_METHODS):
+        return auth.get_user(request)
 
 
 class RegistrationInterruptMiddleware:

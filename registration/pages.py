@@ -123,7 +123,8 @@ def methods_of(request: HttpRequest) -> UserMethods:
         return UserMethods.load(request.user)
     loaded = getattr(request, "_sspr_methods", None)
     if loaded is None:
-        loaded = request._sspr_methods = UserMethods.load(request.user)
+        # Read with the person when the page began (registration/middleware.py), if it was.
+        loaded = request._sspr_methods = UserMethods.of_signed_in(request.user)
     return loaded
 
 

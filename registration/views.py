@@ -49,6 +49,7 @@ from .flows import (
 from .forms import ChangePasswordForm, PasswordCheckForm, SignInForm
 from .pages import (
     JUST_REGISTERED,
+    methods_of,
     needs_proof,
     posted,
     safe_return,
@@ -240,7 +241,7 @@ def _card(status, method_status, csrf_token: str) -> SafeString:
 
 @secure_page
 def overview(request: HttpRequest) -> HttpResponse:
-    status = registration_status(user=request.user)
+    status = registration_status(user=request.user, methods=methods_of(request))
     # The token only where a card has a form (a method waiting for its owner's confirmation).
     token = get_token(request) if any(each.confirm_url for each in status.methods) else ""
     cards = mark_safe("".join(_card(status, each, token) for each in status.methods))  # noqa: S308 - shaped, values escaped

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,9 +266,36 @@ def _people() -> QuerySet:
 # The signed-in person, read on every request from their session's id.
 _ONE_USER = OneRow(_people)
 
+# Another query of one person by key, for a page that needs more of the person than _ONE_USER
+# reads: read_person_with().
+_READ_WITH: ContextVar[OneRow | None] = ContextVar("sspr_read_person_with", default=None)
+
+
+@contextmanager
+def read_person_with(query: OneRow):
+    """While inside, the signed-in person is read with `query` instead (a query of people by
+    primary key, reading at least what _ONE_USER reads), and the instance remembers it:
+    `read_with(user) is query`. One query where a page would otherwise read the person, then
+    the same row again with more (registration/middleware.py: the person's methods)."""
+    token = _READ_WITH.set(query)
+    try:
+        yield
+    finally:
+        _READ_WITH.reset(token)
+
+
+def read_with(user) -> OneRow | None:
+    """The query the signed-in person was read with by read_person_with(), if any."""
+    return getattr(user, "_sspr_read_with", None)
+
 
 def active_user(pk: Any):
     """The active account with primary key `pk`, or None: what an authentication backend's
     `get_user` answers for the id in a session (a disabled account is signed out)."""
-    user = _ONE_USER.get(pk)
-    return user if user is not None and user.is_active else None
+    query = _READ_WITH.get()
+    user = (query or _ONE_USER).get(pk)
+    if user is None or not user.is_active:
+        return None
+    if query is not None:
+        user._sspr_read_with = query
+    return user

@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # On a GET of /ssprsetup the person is read with their methods, in one query.
+    "registration.middleware.PersonWithMethodsMiddleware",
     # An empty 405 (a POST-only address opened with GET, say) becomes the site's own page, in the
     # page's language, with its status and Allow header (sspr_site/method_not_allowed.py).
     "sspr_site.method_not_allowed.MethodNotAllowedPageMiddleware",

@@ -1,0 +1,64 @@
+"""A GET of /ssprsetup reads the signed-in person with their methods in one query
+(registration/middleware.py): what the page shows is what is stored now, and everything the
+person's own query decides (signed out when disabled, self-service paused) still holds."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from methods.models import AuthenticationPhone
+from tests.support.registering import register_phone
+
+pytestmark = pytest.mark.django_db
+
+
+def _people_read(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    return response, [q["sql"] for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]
+
+
+@pytest.mark.parametrize("path", ["/ssprsetup/", "/ssprsetup/phone/", "/ssprsetup/email/"])
+def test_a_setup_page_reads_the_person_once(signed_in, path):
+    response, people = _people_read(signed_in, path)
+    assert response.status_code == 200
+    assert len(people) == 1
+
+
+def test_each_page_shows_the_methods_as_stored_then(signed_in, user):
+    assert "0 of 2 required methods verified" in signed_in.get("/ssprsetup/").content.decode()
+    register_phone(signed_in)
+    page = signed_in.get("/ssprsetup/").content.decode()
+    assert "1 of 2 required methods verified" in page
+    AuthenticationPhone.objects.filter(user=user).delete()  # removed by an administrator
+    assert "0 of 2 required methods verified" in signed_in.get("/ssprsetup/").content.decode()
+
+
+def test_a_disabled_account_is_signed_out_on_a_setup_page(signed_in, user):
+    user.is_active = False
+    user.save()
+    response = signed_in.get("/ssprsetup/phone/")
+    assert response.status_code == 302 and "/signin/" in response["Location"]
+
+
+def test_a_paused_person_sees_the_paused_page(signed_in, user):
+    from methods.models import BlockReason, SelfServiceBlock
+
+    SelfServiceBlock.objects.create(user=user, reason=BlockReason.NOT_ME)
+    page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert "paused" in page.lower()
+    assert 'name="number"' not in page
+
+
+def test_a_post_reads_the_person_as_every_request_does(signed_in):
+    """Not with their methods: a step may change them, and reads them when it needs them."""
+    from methods.registry import PERSON_WITH_METHODS
+    from sspr_site.compiled_query import read_with
+
+    page = signed_in.get("/ssprsetup/phone/")
+    assert read_with(page.wsgi_request.user) is PERSON_WITH_METHODS
+    step = signed_in.post("/ssprsetup/phone/", {"number": "+447400900123", "channel": "sms"})
+    assert step.status_code == 200
+    assert read_with(step.wsgi_request.user) is None
