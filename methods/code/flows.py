@@ -118,63 +118,65 @@ def code_issue(
     not a resend: a code to a different destination goes at once, within the hourly limits
     (docs/security.md §4, §8-9).
 
-    `first`: a read just before found no code row for this method and purpose; the row is
-    inserted without a locked read for it first (one that is there after all refuses the
-    insert, and is then read and locked as usual).
+    `first`: a read just before found no code row for this method and purpose. The row is
+    written with its code in one INSERT, in no transaction: with no row there is no earlier
+    code to void and no cooldown. A row there after all (another send wrote it first) refuses
+    the insert, and is then read and locked as usual.
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
-    with transaction.atomic():
-        device = (
-            None
-            if first
-            else VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-        )
-        if device is None:  # the first code for this method and purpose
-            # Of two first sends at once, one inserts. The new row is this transaction's until
-            # it commits: no one else can lock it, so it needs no locked read.
-            device = _NEW_CODE.create(
-                user=user, method=method.kind, purpose=purpose, name=method.kind
-            )
-            if device is None:
-                # The other send inserted first: its row, once it commits.
-                device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
-                if device is None:
-                    raise IntegrityError("a code row could neither be written nor read")
-        corrected = bool(device.destination) and device.destination != destination
-        if corrected and device.token:
-            device.void()
-        next_at = None if corrected else device.next_send_at()
+    result = message = None
+    counted = False  # the sending limits already counted this send
+    if first:
         if not method.destination_allowed(destination, policy):
             result = SendResult(SendRefusal.NOT_ALLOWED)
-        elif next_at is not None:
-            result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
+        elif scope := _over_limit(user, ip, method, destination):
+            audit["limit"] = scope
+            result = SendResult(SendRefusal.RATE_LIMITED)
         else:
-            # Checked before anything is queued: over a limit, nothing leaves (docs/security.md §9).
-            scope = ratelimit.hit(
-                {
-                    "user": str(user.pk),
-                    "ip": ip or "unknown",
-                    "overall": "all",
-                    **method.limit_counters(destination),
-                }
+            counted = True
+            issued = VerificationCode.issue_first(
+                user=user,
+                method=method.kind,
+                purpose=purpose,
+                destination=destination,
+                channel=channel,
+                binding=binding,
             )
-            if scope is not None:
+            if issued is not None:
+                device, code = issued
+                result, message = _queued(user, method, purpose, destination, channel, device, code)
+    if result is None:
+        with transaction.atomic():
+            device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
+            if device is None:  # the first code for this method and purpose
+                # Of two first sends at once, one inserts. The new row is this transaction's
+                # until it commits: no one else can lock it, so it needs no locked read.
+                device = _NEW_CODE.create(
+                    user=user, method=method.kind, purpose=purpose, name=method.kind
+                )
+                if device is None:
+                    # The other send inserted first: its row, once it commits.
+                    device = VerificationCode.locked_for(
+                        user=user, method=method.kind, purpose=purpose
+                    )
+                    if device is None:
+                        raise IntegrityError("a code row could neither be written nor read")
+            corrected = bool(device.destination) and device.destination != destination
+            if corrected and device.token:
+                device.void()
+            next_at = None if corrected else device.next_send_at()
+            if not method.destination_allowed(destination, policy):
+                result = SendResult(SendRefusal.NOT_ALLOWED)
+            elif next_at is not None:
+                result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
+            # Checked before anything is queued: over a limit, nothing leaves (docs/security.md
+            # §9).
+            elif not counted and (scope := _over_limit(user, ip, method, destination)):
                 audit["limit"] = scope
                 result = SendResult(SendRefusal.RATE_LIMITED)
             else:
                 code = device.issue(destination=destination, channel=channel, binding=binding)
-                message = replace(
-                    method.code_message(
-                        destination=destination,
-                        channel=channel,
-                        code=code,
-                        helpdesk=purpose == Purpose.HELPDESK,
-                    ),
-                    user_id=user.pk,
-                    on_failure="methods.code.flows.code_undelivered",
-                    context={"code_id": device.pk, "token": device.token},
-                )
-                result = SendResult(next_send_at=device.next_send_at(), device=device)
+                result, message = _queued(user, method, purpose, destination, channel, device, code)
 
     if result.sent:
         # Queued once the code is committed, so the worker never races the row it may void.
@@ -190,6 +192,35 @@ def code_issue(
             **audit,
         )
     return result
+
+
+def _over_limit(user, ip: str | None, method: CodeMethod, destination: str) -> str | None:
+    """Count a send against every sending limit; the scope of the first one it is over, or
+    None (methods/ratelimit.py)."""
+    return ratelimit.hit(
+        {
+            "user": str(user.pk),
+            "ip": ip or "unknown",
+            "overall": "all",
+            **method.limit_counters(destination),
+        }
+    )
+
+
+def _queued(user, method, purpose, destination, channel, device, code):
+    """The sent result and the code's message, for the outbox once the code is stored."""
+    message = replace(
+        method.code_message(
+            destination=destination,
+            channel=channel,
+            code=code,
+            helpdesk=purpose == Purpose.HELPDESK,
+        ),
+        user_id=user.pk,
+        on_failure="methods.code.flows.code_undelivered",
+        context={"code_id": device.pk, "token": device.token},
+    )
+    return SendResult(next_send_at=device.next_send_at(), device=device), message
 
 
 def code_undelivered(message: Message, problem: DeliveryProblem) -> None:

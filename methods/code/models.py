@@ -19,7 +19,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from methods.conf import app_settings
 from methods.models import MethodKind, method_kinds
 from sspr_site.compiled_query import OneRow
-from sspr_site.rows import Update
+from sspr_site.rows import Insert, Update
 
 from .email_addresses import canonical_email
 
@@ -202,11 +202,37 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         return app_settings.CODE_THROTTLE_FACTOR
 
     def _digest(self, code: str, binding: str) -> str:
-        value = f"{self.pk}|{self.user_id}|{self.method}|{self.purpose}|{binding}|{code}"
-        return salted_hmac("methods.VerificationCode", value, algorithm="sha256").hexdigest()
+        # The row's unique key (person, method, purpose) names it: its digest can be written
+        # with the row itself (issue_first), before the database gives it its id.
+        value = f"{self.user_id}|{self.method}|{self.purpose}|{binding}|{code}"
+        return salted_hmac("methods.VerificationCode.v2", value, algorithm="sha256").hexdigest()
 
     def issue(self, *, destination: str, channel: str, binding: str) -> str:
         """Create a new code, voiding the previous one, and return it for delivery only."""
+        code = self._new_code(destination=destination, channel=channel, binding=binding)
+        _ISSUED.update(self.pk, **{name: getattr(self, name) for name in _ISSUED.names})
+        return code
+
+    @classmethod
+    def issue_first(
+        cls, *, user, method: str, purpose: str, destination: str, channel: str, binding: str
+    ) -> tuple[VerificationCode, str] | None:
+        """The first code for this person, method and purpose: its row written with the code in
+        one INSERT, in no transaction (nothing else is written with it). None, writing nothing,
+        when a row is there after all (another send wrote it first): issue() on that one."""
+        device = cls(user=user, method=method, purpose=purpose, name=method)
+        code = device._new_code(destination=destination, channel=channel, binding=binding)
+        saved = _FIRST.create(
+            user=user,
+            method=method,
+            purpose=purpose,
+            name=method,
+            **{name: getattr(device, name) for name in _ISSUED.names},
+        )
+        return None if saved is None else (saved, code)
+
+    def _new_code(self, *, destination: str, channel: str, binding: str) -> str:
+        """A new code's fields set on this row (nothing written); the code, for delivery."""
         code = random_number_token(app_settings.CODE_DIGITS)
         self.token = self._digest(code, binding)
         self.valid_until = timezone.now() + timedelta(seconds=app_settings.CODE_VALID_SECONDS)
@@ -217,7 +243,6 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         self.session_mark = self.mark_of(binding)
         self.delivery_problem = ""
         self.cooldown_set(commit=False)
-        _ISSUED.update(self.pk, **{name: getattr(self, name) for name in _ISSUED.names})
         return code
 
     @staticmethod
@@ -352,3 +377,5 @@ _USED_UP = Update(
 
 # VerificationCode.locked_for's query, compiled once (sspr_site/compiled_query.py).
 _LOCKED = OneRow(lambda: VerificationCode.objects.select_for_update(), "user", "method", "purpose")
+# A first code's row, written with its code (issue_first): unless a row is there already.
+_FIRST = Insert(VerificationCode, unless_there=True)

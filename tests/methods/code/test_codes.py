@@ -164,3 +164,95 @@ def test_a_send_told_first_when_a_row_is_there_after_all_uses_that_row(make_user
     assert result.sent and result.device.pk == there.pk
     (row,) = VerificationCode.objects.filter(user=owner)
     assert row.token and row.destination == "+447400123456"
+
+
+def _first_send(owner, *, destination="+447400123456", binding=BINDING):
+    from methods.code.flows import code_issue
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    return code_issue(
+        user=owner,
+        method=REGISTRY["phone"],
+        purpose=Purpose.REGISTER,
+        destination=destination,
+        channel="sms",
+        binding=binding,
+        ip="192.0.2.1",
+        policy=Policy.load(),
+        first=True,
+    )
+
+
+def test_a_first_code_is_written_with_its_row_in_one_statement(user, phone_outbox):
+    """No row yet: one INSERT writes the row with its code, in no transaction of its own, and
+    the code sent is the one that verifies."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from policy.models import Policy
+
+    Policy.load()
+    with CaptureQueriesContext(connection) as queries:
+        result = _first_send(user)
+    assert result.sent
+    statements = [q["sql"] for q in queries.captured_queries]
+    on_codes = [sql.split()[0] for sql in statements if "methods_verificationcode" in sql]
+    assert on_codes == ["INSERT"]
+    assert not [sql for sql in statements if sql.split()[0] in ("SAVEPOINT", "BEGIN")]
+    (row,) = VerificationCode.objects.filter(user=user)
+    assert row.pk == result.device.pk and row.destination == "+447400123456"
+    code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+    assert code not in row.token
+    assert check(row, code, binding="another session") is CheckOutcome.WRONG
+    assert check(row, code) is CheckOutcome.VERIFIED
+
+
+def test_a_first_send_over_a_limit_writes_no_row_and_sends_nothing(user, settings, phone_outbox):
+    settings.SSPR_SEND_LIMITS = {"user": 1}
+    assert _first_send(user).sent
+    VerificationCode.objects.filter(user=user).delete()  # as if it were the first again
+    sent = len(phone_outbox)
+    result = _first_send(user, destination="+447400123457")
+    assert not result.sent and result.refusal.value == "rate_limited"
+    assert not VerificationCode.objects.filter(user=user).exists()
+    assert len(phone_outbox) == sent
+
+
+def test_a_send_told_first_counts_once_against_the_limits(make_user, settings):
+    """Counted before its insert; with a row there after all, the send goes on with that row
+    and is not counted a second time."""
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = {"user": 2}
+    owner = make_user("owner")
+    VerificationCode.objects.create(
+        user=owner, method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+    )
+    assert _first_send(owner).sent  # counted once: one more is allowed
+    assert _first_send(owner, destination="+447400123457").sent
+    assert not _first_send(owner, destination="+447400123458").sent
+
+
+def test_a_code_verifies_only_its_own_persons_method_and_purpose(user, make_user):
+    """The code's keyed hash names the row's person, method and purpose: the same hash moved to
+    another row verifies nothing there."""
+    code = issue(
+        VerificationCode.objects.create(
+            user=user, method=MethodKind.AUTHENTICATION_PHONE, purpose=Purpose.REGISTER
+        )
+    )
+    token = VerificationCode.objects.get(user=user).token
+    others = [
+        (user, MethodKind.AUTHENTICATION_PHONE, Purpose.RESET),
+        (user, MethodKind.AUTHENTICATION_EMAIL, Purpose.REGISTER),
+        (make_user("other"), MethodKind.AUTHENTICATION_PHONE, Purpose.REGISTER),
+    ]
+    for owner, method, purpose in others:
+        other = VerificationCode.objects.create(
+            user=owner,
+            method=method,
+            purpose=purpose,
+            token=token,
+            valid_until=timezone.now() + timedelta(minutes=5),
+        )
+        assert check(other, code) is CheckOutcome.WRONG
