@@ -51,13 +51,14 @@ class Insert:
     on every use: Django builds it again each time, about two thirds of a create's 130-160 µs
     (docs/performance.md). The instance is made as Django makes it (defaults, `auto_now_add`,
     each field's value prepared for the database as Django prepares it) and comes back saved,
-    with the primary key the database gave it.
+    with the primary key the database gave it. The model's pre_save and post_save receivers
+    hear of it as they hear of Django's save (a row not written, with `unless_there`, is not
+    saved: post_save is not sent).
 
-    A model that something listens to (pre_save or post_save receivers), one with a save() of
-    its own or a field with a database default, a row given its own automatic key or a value
-    that is an expression, or a model that cannot be written this way (a parent model's table,
-    a database that cannot return the new key with the INSERT) is created by Django as
-    before.
+    A model with a save() of its own or a field with a database default, a row given its own
+    automatic key or a value that is an expression, or a model that cannot be written this way
+    (a parent model's table, a database that cannot return the new key with the INSERT) is
+    created by Django as before.
 
     With `unless_there`, a row whose unique key another row has already is not written and
     create() returns None: one INSERT that does nothing then (`ON CONFLICT DO NOTHING`), with
@@ -112,8 +113,6 @@ class Insert:
             compiled is None
             or (auto is not None and not {"pk", auto.name}.isdisjoint(values))
             or any(hasattr(value, "resolve_expression") for value in values.values())
-            or signals.pre_save.has_listeners(model)
-            or signals.post_save.has_listeners(model)
         ):
             if self.unless_there:
                 return self._by_django_unless_there(values)
@@ -121,6 +120,9 @@ class Insert:
         sql, fields, compiler, returning, converters = compiled
         instance = model(**values)
         instance._prepare_related_fields_for_save(operation_name="save")  # as save() does
+        signals.pre_save.send(
+            sender=model, instance=instance, raw=False, using=self.using, update_fields=None
+        )
         params = [
             field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
             for field in fields
@@ -143,6 +145,14 @@ class Insert:
             setattr(instance, field.attname, value)
         instance._state.adding = False
         instance._state.db = self.using
+        signals.post_save.send(
+            sender=model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=self.using,
+        )
         return instance
 
     def _by_django_unless_there(self, values):

@@ -13,6 +13,17 @@ from sspr_site.rows import insert_once
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class LanguageWithItsOwnSave(PreferredLanguage):
+    """The same table, with a save() of its own: Insert leaves it to Django."""
+
+    class Meta:
+        proxy = True
+        app_label = "registration"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+
+
 def test_one_statement_outside_a_transaction(user):
     with CaptureQueriesContext(connection) as queries:
         assert insert_once(PreferredLanguage, user_id=user.pk, language="de")
@@ -103,23 +114,41 @@ def test_insert_is_undone_with_its_transaction(user):
     assert not Event.objects.exists()
 
 
-def test_insert_leaves_to_django_a_model_someone_listens_to(user):
-    from django.db.models.signals import post_save
+def test_insert_tells_the_models_receivers_as_djangos_save_does(user):
+    """pre_save before the values are taken (a receiver's change is stored), post_save once
+    the row has its key; a row not written (unless_there, one there) is not saved."""
+    from django.db.models.signals import post_save, pre_save
 
-    from audit.models import Event, EventKind
+    from methods.code.models import VerificationCode
     from sspr_site.rows import Insert
 
     heard = []
 
-    def listener(sender, instance, created, **kwargs):
-        heard.append((instance.pk, created))
+    def before(sender, instance, raw, using, update_fields, **kwargs):
+        heard.append(("pre", instance.pk, raw, using, update_fields))
+        instance.destination = "+447400999999"  # a receiver's change
 
-    post_save.connect(listener, sender=Event)
+    def after(sender, instance, created, raw, using, update_fields, **kwargs):
+        heard.append(("post", instance.pk, created, raw, using, update_fields))
+
+    pre_save.connect(before, sender=VerificationCode)
+    post_save.connect(after, sender=VerificationCode)
     try:
-        event = Insert(Event).create(kind=EventKind.SIGNED_IN, subject=user)
+        first = Insert(VerificationCode, unless_there=True)
+        with CaptureQueriesContext(connection) as queries:
+            code = first.create(user=user, method="authentication_phone", purpose="register")
+            again = first.create(user=user, method="authentication_phone", purpose="register")
     finally:
-        post_save.disconnect(listener, sender=Event)
-    assert heard == [(event.pk, True)]
+        pre_save.disconnect(before, sender=VerificationCode)
+        post_save.disconnect(after, sender=VerificationCode)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT"]
+    assert again is None
+    assert heard == [
+        ("pre", None, False, "default", None),
+        ("post", code.pk, True, False, "default", None),
+        ("pre", None, False, "default", None),
+    ]
+    assert VerificationCode.objects.get(pk=code.pk).destination == "+447400999999"
 
 
 def test_insert_with_a_key_given_writes_that_key(user):
@@ -336,12 +365,12 @@ def test_insert_unless_there_in_a_transaction_needs_no_savepoint(user, make_user
 
 
 def test_insert_unless_there_left_to_django_gives_the_same_answers(user, make_user):
-    """PreferredLanguage has a receiver: Django writes it, in a savepoint inside a
-    transaction."""
+    """A model with a save() of its own is written by Django, in a savepoint inside a
+    transaction, with the same answers."""
     from sspr_site.rows import Insert
 
     other = make_user("other")
-    language = Insert(PreferredLanguage, unless_there=True)
+    language = Insert(LanguageWithItsOwnSave, unless_there=True)
     with transaction.atomic():
         assert language.create(user_id=user.pk, language="fr").pk == user.pk
         assert language.create(user_id=user.pk, language="de") is None
