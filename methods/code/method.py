@@ -14,10 +14,17 @@ from django.utils import timezone, translation
 from delivery.outbox import Message
 from methods.base import Method, MethodState, MethodStatus
 from sspr_site.compiled_query import OneRow
+from sspr_site.rows import Insert
 
 from . import more_time
 from .models import Channel, VerificationCode
 from .phone_numbers import PhoneError, parse
+
+
+@functools.cache
+def _new_record(model) -> Insert:
+    """A person's first row of `model`, unless they have one (sspr_site/rows.py)."""
+    return Insert(model, unless_there=True)
 
 
 @functools.cache
@@ -151,8 +158,14 @@ class CodeMethod(Method):
 
     def save_verified(self, *, user, destination: str) -> tuple[Any, str | None]:
         """Store a destination the user just proved; return the record and the previous value
-        if a different one was verified before."""
+        if a different one was verified before. A person's first is one INSERT; a row there
+        already (another destination, or one an administrator entered) is read, locked, and
+        written again."""
         now = timezone.now()
+        proved = {"verified_at": now, "last_used_at": now, "prepopulated": False}
+        record = _new_record(self.model).create(user=user, **{self.field: destination}, **proved)
+        if record is not None:
+            return record, None
         record = _locked_record(self.model).get(user.pk)
         previous = None
         if record is None:

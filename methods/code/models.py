@@ -63,6 +63,16 @@ class ContactMethod(models.Model):
         abstract = True
 
 
+class CanonicalEmailField(models.EmailField):
+    """An address stored in its canonical form (email_addresses.py), however its row is
+    written: a form, the admin, the import, a statement built once (sspr_site/rows.py)."""
+
+    def pre_save(self, model_instance, add):
+        value = canonical_email(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class AuthenticationPhone(ContactMethod):
     """A phone the user can receive a text or a call on. Seen only by its owner and admins."""
 
@@ -95,7 +105,7 @@ class AuthenticationEmail(ContactMethod):
         related_name="authentication_email",
         help_text=_("The account this address belongs to."),
     )
-    email = models.EmailField(max_length=254, help_text=_("The alternate email address."))
+    email = CanonicalEmailField(max_length=254, help_text=_("The alternate email address."))
 
     class Meta:
         verbose_name = _("authentication email")
@@ -103,10 +113,6 @@ class AuthenticationEmail(ContactMethod):
 
     def __str__(self) -> str:
         return str(_("Authentication email of %(user)s") % {"user": self.user_id})
-
-    def save(self, *args, **kwargs):
-        self.email = canonical_email(self.email)
-        super().save(*args, **kwargs)
 
 
 class OfficePhone(models.Model):

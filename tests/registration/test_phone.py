@@ -578,3 +578,34 @@ def test_a_code_sent_elsewhere_is_neither_checked_nor_used_up(signed_in, user, m
     response = signed_in.post("/ssprsetup/phone/verify/", {"code": "424242"})
     assert response.status_code == 302 and response["Location"] == "/ssprsetup/phone/"
     assert not Event.objects.filter(kind=EventKind.CODE_FAILED).exists()
+
+
+def test_a_first_phone_is_stored_with_one_statement_and_a_new_number_replaces_it(
+    signed_in, user, phone_outbox
+):
+    """The person's first phone: one INSERT, no read of a row that is not there. A new number
+    later: the row is read, locked and written again, and the change says it replaced one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit.models import Event, EventKind
+    from methods.models import AuthenticationPhone
+    from tests.support.registering import prove_with_phone
+
+    def verify(number):
+        signed_in.post("/ssprsetup/phone/", {"number": number, "channel": "sms"})
+        code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.post("/ssprsetup/phone/verify/", {"code": code}).status_code == 302
+        return [
+            q["sql"].split()[0]
+            for q in queries.captured_queries
+            if '"methods_authenticationphone"' in q["sql"].split(" WHERE ")[0]
+        ]
+
+    assert verify("+447400123456") == ["INSERT"]
+    assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
+    prove_with_phone(signed_in, next_url="/ssprsetup/phone/")
+    assert verify("+447400123457")[-2:] == ["SELECT", "UPDATE"]
+    assert AuthenticationPhone.objects.get(user=user).number == "+447400123457"
+    assert Event.objects.filter(kind=EventKind.METHOD_CHANGED, subject=user).exists()

@@ -73,3 +73,17 @@ def test_the_reset_portal_matches_either_form(client, make_user, mailoutbox, set
     start_reset(client, "rita")
     client.post("/passwordreset/email/", {"email": PUNYCODE})
     assert [message.to for message in mailoutbox] == [[UNICODE]]
+
+
+def test_every_way_of_writing_the_row_stores_the_one_form(make_user):
+    """Django's save, and the INSERT built once that writes a person's first address
+    (sspr_site/rows.py), both store the canonical form."""
+    from sspr_site.rows import Insert
+
+    saved = AuthenticationEmail.objects.create(user=make_user("a"), email=PUNYCODE)
+    inserted = Insert(AuthenticationEmail, unless_there=True).create(
+        user=make_user("b"), email=PUNYCODE
+    )
+    for row in (saved, inserted):
+        assert row.email == UNICODE
+        assert AuthenticationEmail.objects.get(pk=row.pk).email == UNICODE
