@@ -19,14 +19,16 @@ from django.views.i18n import set_language as django_set_language
 
 from methods.lifecycle import method_added
 from sspr_site.compiled_query import OneRow
-from sspr_site.request_memo import forget, once_per_request
-from sspr_site.rows import insert_once
+from sspr_site.request_memo import forget, known, once_per_request
+from sspr_site.rows import Insert
 
 from .models import PreferredLanguage
 
 # The person's stored language, asked whenever something is written to them and each time a
 # method is added (sspr_site/compiled_query.py).
 _STORED = OneRow(PreferredLanguage.objects.all, "user")
+# A person's first language, unless one is stored (sspr_site/rows.py).
+_FIRST = Insert(PreferredLanguage, unless_there=True)
 
 
 def supported(code: str | None) -> str | None:
@@ -99,11 +101,11 @@ def remember(user, code: str | None, *, replace: bool = True) -> None:
         PreferredLanguage.objects.update_or_create(
             user_id=user.pk, defaults={"language": code, "chosen": True}
         )
-    elif _stored(user.pk) is None:
-        # One statement that stores nothing if another request stored one first (the same as
-        # get_or_create, without its read again and its savepoint).
-        insert_once(PreferredLanguage, user_id=user.pk, language=code)
-        forget(_memo_key(user.pk))  # stored, or stored by another: read it again if asked
+    elif not known(_memo_key(user.pk)) or _stored(user.pk) is None:
+        # One statement that stores nothing if one is stored (another request's, or one from
+        # before: it is not read first unless this request read it already).
+        _FIRST.create(user_id=user.pk, language=code)
+        forget(_memo_key(user.pk))  # stored, or stored before: read it again if asked
 
 
 @require_POST

@@ -28,3 +28,9 @@ def forget(key: str) -> None:
     memo = request_memo.get()
     if memo is not None:
         memo.pop(key, None)
+
+
+def known(key: str) -> bool:
+    """Whether this request has read `key` already."""
+    memo = request_memo.get()
+    return memo is not None and key in memo
