@@ -55,9 +55,8 @@ def test_the_served_application_starts_with_views_templates_and_countries_loaded
 
 
 def test_the_loaded_site_is_set_aside_from_the_garbage_collector():
-    """What loading made lives as long as the process: the collector's passes skip it (and
-    leave the pages a forked worker shares with its siblings unwritten), and still collect
-    what requests leave behind."""
+    """What loading made lives as long as the process: the collector's passes skip it, and
+    still collect what requests leave behind."""
     code = (
         "import gc, sspr_site.wsgi;"
         "frozen = gc.get_freeze_count();"
