@@ -96,7 +96,7 @@ class _Keyed:
         for (position, kind), value in zip(positions, values, strict=True):
             # Choices are str or int subclasses: the drivers are given the plain value.
             params[position] = None if value is None else kind(value)
-        with _cursor(connection) as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, params)
             return fetch(cursor)
 
@@ -202,9 +202,10 @@ class Values(_Keyed):
         return rows
 
 
-def _cursor(connection):
+def prepared_cursor(connection):
     """Django's cursor on `connection`; on PostgreSQL, one that binds the values on the server
-    and runs the query as the connection's prepared statement."""
+    and runs the query as the connection's prepared statement (these queries, and the
+    statements sspr_site/rows.py and sspr_site/sessions.py build once)."""
     if connection.vendor != "postgresql" or not app_settings.DB_PREPARED_STATEMENTS:
         return connection.cursor()
     # What connection.cursor() does first: a broken or old connection is replaced.

@@ -9,7 +9,7 @@ from django.db.models import Model, signals
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
-from sspr_site.compiled_query import kept_on
+from sspr_site.compiled_query import kept_on, prepared_cursor
 
 
 def insert_once(model, **fields) -> bool:
@@ -127,7 +127,10 @@ class Insert:
             field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
             for field in fields
         ]
-        with transaction.mark_for_rollback_on_error(self.using), connection.cursor() as cursor:
+        with (
+            transaction.mark_for_rollback_on_error(self.using),
+            prepared_cursor(connection) as cursor,
+        ):
             cursor.execute(sql, params)
             if not returning:
                 row = ()
@@ -219,6 +222,9 @@ class Update:
             field.get_db_prep_value(value, connection, prepared=False)
             for field, value in zip(self.keys, keys, strict=True)
         ]
-        with transaction.mark_for_rollback_on_error(self.using), connection.cursor() as cursor:
+        with (
+            transaction.mark_for_rollback_on_error(self.using),
+            prepared_cursor(connection) as cursor,
+        ):
             cursor.execute(self._statement(connection), params)
             return cursor.rowcount

@@ -26,6 +26,8 @@ from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import IntegrityError, connections, router, transaction
 
+from sspr_site.compiled_query import prepared_cursor
+
 logger = logging.getLogger("django.contrib.sessions")
 
 
@@ -73,7 +75,7 @@ class SessionStore(cached_db.SessionStore):
             # cache a second time on its way back from creating it).
             return self.create()
         values = self._row_values(connection, no_load=must_create)
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             if must_create:
                 try:
                     cursor.execute(
@@ -112,7 +114,7 @@ class SessionStore(cached_db.SessionStore):
             self._session_key = self.session_key or new_key()
             values = [*self._row_values(connection), self._replaces]
             try:
-                with connection.cursor() as cursor:
+                with prepared_cursor(connection) as cursor:
                     cursor.execute(
                         f"UPDATE {table} SET {data} = %s, {expires} = %s, {key} = %s "  # noqa: S608
                         f"WHERE {key} = %s",
@@ -171,7 +173,7 @@ class SessionStore(cached_db.SessionStore):
         # more round trips at every step passed outside one). Nothing refers to a session row
         # and nothing listens for its deletion, so there is nothing else to delete or tell.
         using, connection, (table, key, _data, _expires) = self._database()
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(using), prepared_cursor(connection) as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE {key} = %s", [session_key])  # noqa: S608
 
 

@@ -387,3 +387,40 @@ def test_insert_unless_there_refuses_loudly_what_breaks_another_rule(user):
     with pytest.raises(IntegrityError):
         _code_row(type(user)(pk=user.pk + 1000))  # a person who does not exist
     assert not VerificationCode.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "pooler"])
+def test_on_postgresql_the_statements_built_once_are_prepared(user, settings, prepared):
+    """Planned once per connection, like the queries of sspr_site/compiled_query.py; not at
+    all with DATABASE_PREPARED_STATEMENTS=0 (a pooler in transaction mode)."""
+    from audit.models import Event, EventKind
+    from methods.code.models import _ISSUED, VerificationCode
+    from sspr_site.rows import Insert
+    from sspr_site.sessions import SessionStore
+
+    connection.close()
+    settings.SSPR_DB_PREPARED_STATEMENTS = prepared
+    for _ in range(2):
+        Insert(Event).create(kind=EventKind.SIGNED_IN, subject=user)
+    code = VerificationCode.objects.create(user=user, method="authentication_phone")
+    assert _ISSUED.update(code.pk, **{name: getattr(code, name) for name in _ISSUED.names}) == 1
+    session = SessionStore()
+    session["who"] = "rita"
+    session.save()
+    session.cycle_key()
+    session.save()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [statement for (statement,) in cursor.fetchall()]
+    wanted = [
+        'INSERT INTO "audit_event"',
+        'UPDATE "methods_verificationcode"',
+        'INSERT INTO "django_session"',
+        'UPDATE "django_session"',
+    ]
+    for start in wanted:
+        found = [text for text in statements if text.startswith(start)]
+        assert len(found) == (1 if prepared else 0), (start, statements)
+    assert Event.objects.filter(subject=user).count() == 2
+    assert SessionStore(session.session_key).load() == {"who": "rita"}
