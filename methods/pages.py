@@ -56,10 +56,24 @@ def _hosted(decorator_name: str, host):
     return decorate
 
 
-# A method's setup page: signed in and in scope, the URL's method enabled by the policy, a
-# recent password check and proof with a registered method (methods/proof.py). The view gets
-# (request, method, policy, ...).
-setup_page = _hosted("method_setup_page", setup_host)
+def reads_methods_first(view):
+    """Marks a page whose first step reads the person's methods, before it changes anything
+    (the proof check, needs_proof): the setup host may read the person with them, in one
+    query (registration/middleware.py)."""
+    view.person_with_methods = True
+    return view
+
+
+_setup_page = _hosted("method_setup_page", setup_host)
+
+
+def setup_page(view):
+    """A method's setup page: signed in and in scope, the URL's method enabled by the policy,
+    a recent password check and proof with a registered method (methods/proof.py). The view
+    gets (request, method, policy, ...)."""
+    return reads_methods_first(_setup_page(view))
+
+
 # A page of a setup flow that checks the password itself at its first step (methods/code):
 # signed in and in scope, never cached.
 secure_page = _hosted("secure_page", setup_host)

@@ -29,24 +29,34 @@ EXEMPT_PREFIXES = (
 
 
 class PersonWithMethodsMiddleware:
-    """On a GET of /ssprsetup, the signed-in person is read with their methods, in one query
-    (methods/registry.py), where the page would read the person and then their methods: its
-    checks and the page itself use the methods read then (pages.methods_of). Anything else
-    reads the person as every request does. Placed just after Django's authentication
-    middleware, before anything reads the person."""
+    """On a GET of /ssprsetup, or a POST to a page whose first step reads the person's methods
+    before changing anything (`person_with_methods`, methods.pages.reads_methods_first), the
+    signed-in person is read with their methods, in one query (methods/registry.py), where the
+    page would read the person and then their methods: a GET's checks and the page itself, and
+    a POST's proof check, use the methods read then (pages.methods_of, pages.methods_at_start).
+    Anything else reads the person as every request does. Placed just after Django's
+    authentication middleware: the person is read when first asked for, by then with the
+    page's view known (a POST whose person is asked for sooner reads them as usual)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in ("GET", "HEAD") and request.path_info.startswith("/ssprsetup/"):
-            request.user = SimpleLazyObject(partial(_person_with_methods, request))
+        if request.path_info.startswith("/ssprsetup/"):
+            request.user = SimpleLazyObject(partial(_person, request))
         return self.get_response(request)
 
 
-def _person_with_methods(request):
-    with read_person_with(PERSON_WITH_METHODS):
-        return auth.get_user(request)
+def _person(request):
+    match = getattr(request, "resolver_match", None)
+    if (
+        request.method in ("GET", "HEAD")
+        or getattr(match, "func", None) is not None
+        and getattr(match.func, "person_with_methods", False)
+    ):
+        with read_person_with(PERSON_WITH_METHODS):
+            return auth.get_user(request)
+    return auth.get_user(request)
 
 
 class RegistrationInterruptMiddleware:
@@ -55,9 +65,9 @@ class RegistrationInterruptMiddleware:
 
     def __call__(self, request):
         if (
-            request.session.get(session.CHECK_AFTER_SIGN_IN)
+            not request.path.startswith(EXEMPT_PREFIXES)
+            and request.session.get(session.CHECK_AFTER_SIGN_IN)
             and request.user.is_authenticated
-            and not request.path.startswith(EXEMPT_PREFIXES)
         ):
             policy = Policy.load()
             if (

@@ -102,7 +102,7 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
 
     Returns the redirect to the missing check, or None."""
-    registered = methods_of(request)
+    registered = methods_at_start(request)
     if registered.paused:
         return paused_page(request)
     query = urlencode({"next": request.get_full_path()})
@@ -126,6 +126,16 @@ def methods_of(request: HttpRequest) -> UserMethods:
         # Read with the person when the page began (registration/middleware.py), if it was.
         loaded = request._sspr_methods = UserMethods.of_signed_in(request.user)
     return loaded
+
+
+def methods_at_start(request: HttpRequest) -> UserMethods:
+    """The signed-in person's methods as the request found them, for a check made before it
+    changes anything (needs_proof): on a page marked `person_with_methods`
+    (methods.pages.reads_methods_first), those read with the person when it began
+    (registration/middleware.py); else as methods_of reads them."""
+    if request.method in ("GET", "HEAD"):
+        return methods_of(request)
+    return UserMethods.of_signed_in(request.user)
 
 
 JUST_REGISTERED = "sspr_just_registered"

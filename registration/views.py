@@ -32,7 +32,8 @@ from directory.accounts import (
 from directory.middleware import record_refusal
 from methods import flows as method_flows
 from methods import not_me
-from methods.registry import REGISTRY, UserMethods, by_slug
+from methods.pages import reads_methods_first
+from methods.registry import REGISTRY, by_slug
 from methods.reset_rule import KnowledgeStanding
 from passwords.validators import strength_answer
 from policy.models import Policy
@@ -49,6 +50,7 @@ from .flows import (
 from .forms import ChangePasswordForm, PasswordCheckForm, SignInForm
 from .pages import (
     JUST_REGISTERED,
+    methods_at_start,
     methods_of,
     needs_proof,
     posted,
@@ -356,6 +358,7 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
 # --- Removing a method ------------------------------------------------------------------------
 
 
+@reads_methods_first
 @require_http_methods(["GET", "POST"])
 @secure_page
 def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
@@ -363,7 +366,7 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     if method is None or not method.user_managed:
         raise Http404
     policy = Policy.load()
-    current = method.status(UserMethods.load(request.user), policy)
+    current = method.status(methods_at_start(request), policy)
     if not current.is_set:
         return redirect("registration:overview")
     if gate := needs_proof(request):

@@ -20,7 +20,7 @@ from methods.backends import DeliveryProblem
 from methods.conf import app_settings
 from methods.forms import CodeForm
 from methods.models import CheckOutcome, Purpose, VerificationCode
-from methods.pages import needs_proof, posted, secure_page, still_needed
+from methods.pages import needs_proof, posted, reads_methods_first, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from sspr_site.shapes import Shape
@@ -132,6 +132,7 @@ def code_steps(request, method: CodeMethod, policy: Policy, current: str) -> dic
     return {"steps_nav": STEPS.render({"steps": steps, "step": current, "done_steps": done})}
 
 
+@reads_methods_first
 @sensitive_post_parameters("number", "email")
 @secure_page
 @code_method

@@ -14,6 +14,13 @@ from tests.support.registering import register_phone
 pytestmark = pytest.mark.django_db
 
 
+def read_with_methods(response) -> bool:
+    from methods.registry import PERSON_WITH_METHODS
+    from sspr_site.compiled_query import read_with
+
+    return read_with(response.wsgi_request.user) is PERSON_WITH_METHODS
+
+
 def _people_read(client, path):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path)
@@ -52,13 +59,38 @@ def test_a_paused_person_sees_the_paused_page(signed_in, user):
     assert 'name="number"' not in page
 
 
-def test_a_post_reads_the_person_as_every_request_does(signed_in):
-    """Not with their methods: a step may change them, and reads them when it needs them."""
+def test_a_post_whose_first_step_reads_the_methods_reads_the_person_with_them(
+    signed_in, phone_outbox
+):
+    """The number sent (its proof check reads the methods before anything changes): the
+    person and their methods in one query. The code sent back: the person as every request
+    reads them (the step changes the methods, and reads them when it needs them)."""
     from methods.registry import PERSON_WITH_METHODS
     from sspr_site.compiled_query import read_with
 
-    page = signed_in.get("/ssprsetup/phone/")
-    assert read_with(page.wsgi_request.user) is PERSON_WITH_METHODS
-    step = signed_in.post("/ssprsetup/phone/", {"number": "+447400900123", "channel": "sms"})
-    assert step.status_code == 200
-    assert read_with(step.wsgi_request.user) is None
+    with CaptureQueriesContext(connection) as queries:
+        step = signed_in.post("/ssprsetup/phone/", {"number": "+447400900123", "channel": "sms"})
+    assert step.status_code == 200 and b'name="code"' in step.content
+    assert read_with(step.wsgi_request.user) is PERSON_WITH_METHODS
+    assert len([q for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]) == 1
+
+    code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+    verified = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert verified.status_code == 302
+    assert read_with(verified.wsgi_request.user) is None
+
+
+def test_the_proof_check_of_a_post_sees_the_methods_as_the_request_found_them(signed_in, user):
+    """A phone registered before this session: adding an email needs a proof with it, and the
+    POST's check, made from the person read with their methods, says so."""
+    from django.utils import timezone
+
+    from methods.models import AuthenticationPhone
+
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    response = signed_in.post("/ssprsetup/email/", {"email": "rita@example.org"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/passwordreset/prove/")
+    assert read_with_methods(response)
