@@ -14,6 +14,18 @@ from sspr_site.warmup import project_templates
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _in_a_served_process(code: str) -> subprocess.CompletedProcess:
+    """`code` run by a fresh Python, as a web process starts (importing sspr_site.wsgi)."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "warm-up-test-" + "k" * 40},
+    )
+
+
 def test_every_template_of_the_project_compiles():
     names = project_templates()
     assert "passwordreset/start.html" in names and "base.html" in names
@@ -43,14 +55,7 @@ def test_the_served_application_starts_with_views_templates_and_countries_loaded
         " 'methods/widgets/one_pass_select.html' in compiled,"
         " get_default_password_validators.cache_info().currsize == 1)"
     )
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "warm-up-test-" + "k" * 40},
-    )
+    result = _in_a_served_process(code)
     assert result.stdout.split() == ["True"] * 7, result.stderr[-2000:]
 
 
@@ -64,12 +69,5 @@ def test_the_loaded_site_is_set_aside_from_the_garbage_collector():
         "a = []; a.append(a); del a;"
         "print(frozen > 50_000, young < frozen / 5, gc.isenabled(), gc.collect() >= 1)"
     )
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "warm-up-test-" + "k" * 40},
-    )
+    result = _in_a_served_process(code)
     assert result.stdout.split() == ["True"] * 4, (result.stdout, result.stderr[-2000:])
