@@ -6,10 +6,13 @@
 // nothing twice: the first page's form leads to the attempt it started, a code is not sent again
 // while it is live (methods/code/setup_views.py, and at reset passwordreset/flows.py,
 // reset_send_code), no method passes twice, and a finished reset says it is finished.
+// A page answered again at its own address (a wrong code, a refused password) is replaced too:
+// the entry of the form sent becomes the page's, so a reload or Back opens it, not the browser's
+// "send the form again?".
 (function () {
   var page = document.querySelector("[data-page-address]");
   var address = page && page.getAttribute("data-page-address");
-  if (address && window.history && history.replaceState && location.pathname !== address) {
+  if (address && window.history && history.replaceState) {
     history.replaceState(null, "", address);
   }
 })();

@@ -52,3 +52,35 @@ def page_path(name: str):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+def test_a_code_page_answered_again_at_its_own_address_reloads_without_sending_it_again(
+    page, user, outboxes
+):
+    """A wrong code answers with the code page at the same address: a reload (or coming back
+    to it) opens the page, and does not send the code form again (static/js/page-address.js)."""
+    phone_dir, _mail_dir = outboxes
+    page.goto("/ssprsetup/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Set up Authentication phone").click()
+    page.get_by_label("Country or region").select_option("GB")
+    page.get_by_label("Phone number").fill("07400 123456")
+    page.get_by_role("button", name="Send the code").click()
+    page.get_by_role("heading", name="Enter the code").wait_for()
+    code = latest_phone_code(phone_dir)
+    wrong = "000000" if code != "000000" else "111111"
+    page.get_by_label("Verification code").fill(wrong)
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_text("That code is not right").first.wait_for()
+    page.wait_for_load_state("load")  # its scripts have run, as before anyone reloads
+    assert page.url.endswith("/ssprsetup/phone/verify/")
+
+    sent = []
+    page.on("request", lambda request: sent.append((request.method, request.url)))
+    page.reload()
+    page.get_by_role("heading", name="Enter the code").wait_for()
+    mine = [(method, url) for method, url in sent if url.endswith("/ssprsetup/phone/verify/")]
+    assert mine == [("GET", mine[0][1])], sent
+    assert not page.get_by_text("That code is not right").count()
