@@ -195,9 +195,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["TEST"] = {"NAME": _test_db}
 
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, its connection check at each request asking the socket instead of the
-    # server (sspr_site/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "sspr_site.postgresql"
     # No just-in-time compilation of queries: it pays off for long reports, not for a web
     # page, and the export's query spent most of a second compiling (docs/performance.md).
     _options = DATABASES["default"].setdefault("OPTIONS", {})

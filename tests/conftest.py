@@ -120,7 +120,7 @@ def _unmet(item) -> str | None:
     from django.conf import settings
 
     if item.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (
-        "sspr_site.postgresql"
+        "django.db.backends.postgresql"
     ):
         return "PostgreSQL is not configured (DATABASE_URL)"
     if item.get_closest_marker("redis") and "Redis" not in settings.CACHES["default"]["BACKEND"]:

@@ -85,7 +85,7 @@ def test_database_url_selects_postgresql():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.split() == [
-        "sspr_site.postgresql",
+        "django.db.backends.postgresql",
         "db.internal",
         "sspr_site.redis_cache.RedisCache",
     ]
