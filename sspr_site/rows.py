@@ -6,7 +6,6 @@ from contextlib import nullcontext
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, signals
-from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
 from sspr_site.compiled_query import kept_on, prepared_cursor
@@ -79,18 +78,21 @@ class Insert:
             or self.model.save is not Model.save  # a model's own save() is always called
             or any(f.has_db_default() for f in fields)  # written into Django's SQL as DEFAULT
             or not connection.features.can_return_columns_from_insert
+            # ON CONFLICT DO NOTHING: only a taken unique key is passed over (SQLite's own
+            # INSERT OR IGNORE would pass over a missing value or a broken check too).
+            or (self.unless_there and connection.vendor not in ("postgresql", "sqlite"))
         ):
             compiled = None
         else:
-            query = InsertQuery(
-                self.model, on_conflict=OnConflict.IGNORE if self.unless_there else None
-            )
+            query = InsertQuery(self.model)
             # The values only shape the SQL through their placeholders, the same for any value
             # of a field (a value that is itself SQL, an expression, is left to Django).
             query.insert_values(fields, [self.model()])
             compiler = query.get_compiler(connection=connection)
             compiler.returning_fields = meta.db_returning_fields
             [(sql, _params)] = compiler.as_sql()
+            if self.unless_there:
+                sql = _unless_there(sql, connection, compiler.returning_fields)
             columns = [field.get_col(meta.db_table) for field in compiler.returning_fields]
             compiled = (
                 sql,
@@ -171,6 +173,17 @@ class Insert:
             if not _unique_key_taken(error):
                 raise
             return None
+
+
+def _unless_there(sql: str, connection, returning) -> str:
+    """`sql` (an INSERT, with its RETURNING clause if any) that passes over a row whose unique
+    key is taken: ON CONFLICT DO NOTHING, which PostgreSQL and SQLite (3.24 and later) read
+    alike, before the RETURNING clause."""
+    clause = connection.ops.return_insert_columns(returning)[0] if returning else ""
+    if clause and not sql.endswith(clause):
+        raise ValueError("an INSERT whose RETURNING clause is not where it is expected")
+    head = sql[: len(sql) - len(clause)] if clause else sql
+    return f"{head} ON CONFLICT DO NOTHING {clause}".rstrip()
 
 
 class Update:

@@ -424,3 +424,18 @@ def test_on_postgresql_the_statements_built_once_are_prepared(user, settings, pr
         assert len(found) == (1 if prepared else 0), (start, statements)
     assert Event.objects.filter(subject=user).count() == 2
     assert SessionStore(session.session_key).load() == {"who": "rita"}
+
+
+def test_insert_unless_there_refuses_a_missing_value_as_django_does(user):
+    """Only a taken unique key is passed over: a row missing a required value is refused
+    loudly on every database (SQLite's INSERT OR IGNORE would have passed over it)."""
+    from django.db import IntegrityError
+
+    from methods.code.models import VerificationCode
+    from sspr_site.rows import Insert
+
+    with pytest.raises(IntegrityError):
+        Insert(VerificationCode, unless_there=True).create(
+            user=user, method="authentication_phone", purpose=None
+        )
+    assert not VerificationCode.objects.exists()
