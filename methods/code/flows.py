@@ -120,30 +120,31 @@ def code_issue(
 
     `first`: a read just before found no code row for this method and purpose. The row is
     written with its code in one INSERT, in no transaction: with no row there is no earlier
-    code to void and no cooldown. A row there after all (another send wrote it first) refuses
-    the insert, and is then read and locked as usual.
+    code to void and no cooldown; over a sending limit, the row goes again. A row there after
+    all (another send wrote it first) refuses the insert, and is then read and locked as usual.
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
     result = message = None
-    counted = False  # the sending limits already counted this send
     if first:
         if not method.destination_allowed(destination, policy):
             result = SendResult(SendRefusal.NOT_ALLOWED)
-        elif scope := _over_limit(user, ip, method, destination):
-            audit["limit"] = scope
-            result = SendResult(SendRefusal.RATE_LIMITED)
-        else:
-            counted = True
-            issued = VerificationCode.issue_first(
-                user=user,
-                method=method.kind,
-                purpose=purpose,
-                destination=destination,
-                channel=channel,
-                binding=binding,
-            )
-            if issued is not None:
-                device, code = issued
+        elif issued := VerificationCode.issue_first(
+            user=user,
+            method=method.kind,
+            purpose=purpose,
+            destination=destination,
+            channel=channel,
+            binding=binding,
+        ):
+            device, code = issued
+            # Counted once the row is this send's: a send that lost the race for it (the form
+            # sent twice) meets the other's cooldown below, uncounted, as any resend does.
+            if scope := _over_limit(user, ip, method, destination):
+                # Nothing leaves, and nothing is kept: no code, no cooldown.
+                VerificationCode.objects.filter(pk=device.pk).delete()
+                audit["limit"] = scope
+                result = SendResult(SendRefusal.RATE_LIMITED)
+            else:
                 result, message = _queued(user, method, purpose, destination, channel, device, code)
     if result is None:
         with transaction.atomic():
@@ -171,7 +172,7 @@ def code_issue(
                 result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
             # Checked before anything is queued: over a limit, nothing leaves (docs/security.md
             # §9).
-            elif not counted and (scope := _over_limit(user, ip, method, destination)):
+            elif scope := _over_limit(user, ip, method, destination):
                 audit["limit"] = scope
                 result = SendResult(SendRefusal.RATE_LIMITED)
             else:

@@ -213,6 +213,13 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         value = f"{self.user_id}|{self.method}|{self.purpose}|{binding}|{code}"
         return salted_hmac("methods.VerificationCode.v2", value, algorithm="sha256").hexdigest()
 
+    def _digest_with_id(self, code: str, binding: str) -> str:
+        """The keyed hash the version before wrote, with the row's id: a code it sent, or one
+        sent by a host not yet upgraded while several are, still verifies (codes live ten
+        minutes; this can go once every host writes the digest above)."""
+        value = f"{self.pk}|{self.user_id}|{self.method}|{self.purpose}|{binding}|{code}"
+        return salted_hmac("methods.VerificationCode", value, algorithm="sha256").hexdigest()
+
     def issue(self, *, destination: str, channel: str, binding: str) -> str:
         """Create a new code, voiding the previous one, and return it for delivery only."""
         code = self._new_code(destination=destination, channel=channel, binding=binding)
@@ -308,7 +315,9 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
             outcome = CheckOutcome.NO_CODE
         elif now >= self.valid_until:
             outcome = CheckOutcome.EXPIRED
-        elif constant_time_compare(self.token, self._digest(code, binding)):
+        elif constant_time_compare(self.token, self._digest(code, binding)) or (
+            constant_time_compare(self.token, self._digest_with_id(code, binding))
+        ):
             # Consume with a conditional update so that, even where row locks do not exist,
             # only one of two simultaneous submissions of the same code can win.
             won = _USED_UP.update(
