@@ -173,7 +173,7 @@ def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
         this_counts = "never"
     else:
         this_counts = "with_another"
-    if this_counts == "counts" and method is not None and status.still_needed:
+    if this_counts == "counts" and method is not None:
         # Changing a method already held (a new number, another app) adds none.
         kind = str(method.kind)
         if any(held.counts and str(held.method.kind) == kind for held in status.methods):

@@ -51,6 +51,12 @@ def test_registration_is_recorded_the_moment_the_requirement_is_met(signed_in, u
     # Nothing is left to record, so the button says so: Done, not Finish.
     assert ">Done<" in page and ">Finish<" not in page and "press Finish" not in page
     assert "this one is extra" in signed_in.get("/ssprsetup/questions/").content.decode()
+    # The phone's page, to change it: not "extra", it is one of those the organisation needs.
+    phone_page = signed_in.get("/ssprsetup/phone/").content.decode()
+    assert "You already have the methods your organisation requires, this one among them." in (
+        phone_page
+    )
+    assert "this one is extra" not in phone_page
     assert signed_in.post("/ssprsetup/questions/", questions_data(3)).status_code == 302
     # Done closes the visit with the words a finished registration deserves, and records
     # nothing more.
