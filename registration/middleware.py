@@ -48,15 +48,11 @@ class PersonWithMethodsMiddleware:
 
 
 def _person(request):
-    match = getattr(request, "resolver_match", None)
-    if (
-        request.method in ("GET", "HEAD")
-        or getattr(match, "func", None) is not None
-        and getattr(match.func, "person_with_methods", False)
-    ):
-        with read_person_with(PERSON_WITH_METHODS):
-            return auth.get_user(request)
-    return auth.get_user(request)
+    view = getattr(getattr(request, "resolver_match", None), "func", None)
+    if request.method not in ("GET", "HEAD") and not getattr(view, "person_with_methods", False):
+        return auth.get_user(request)
+    with read_person_with(PERSON_WITH_METHODS):
+        return auth.get_user(request)
 
 
 class RegistrationInterruptMiddleware:

@@ -17,19 +17,23 @@ def insert_once(model, **fields) -> bool:
     transaction; inside one, in a savepoint, which the refused insert would otherwise break.
     (Django's `bulk_create(..., ignore_conflicts=True)` opens and commits a transaction of its
     own around its one statement: three round trips.)"""
-    using = router.db_for_write(model)
+    return _created_unless_taken(model, router.db_for_write(model), fields) is not None
+
+
+def _created_unless_taken(model, using: str, fields: dict):
+    """Django's create(**fields), or None when a row with the same unique key is there; in a
+    savepoint inside a transaction, which the refused insert would otherwise break."""
     try:
         with (
             transaction.atomic(using=using)
             if transaction.get_connection(using).in_atomic_block
             else nullcontext()
         ):
-            model._default_manager.using(using).create(**fields)
+            return model._default_manager.using(using).create(**fields)
     except IntegrityError as error:
         if not _unique_key_taken(error):
             raise  # another constraint (a person deleted meanwhile, say): not "already there"
-        return False
-    return True
+        return None
 
 
 # The driver's word for "a row with this unique key exists": PostgreSQL's SQLSTATE, SQLite's
@@ -62,7 +66,7 @@ class Insert:
     With `unless_there`, a row whose unique key another row has already is not written and
     create() returns None: one INSERT that does nothing then (`ON CONFLICT DO NOTHING`), with
     no savepoint around it inside a transaction, as a refused insert would need. Where Django
-    writes the row instead, it is tried in a savepoint as insert_once() does."""
+    writes the row instead, it is tried in a savepoint, as insert_once() tries it."""
 
     def __init__(self, model, using: str = "default", *, unless_there: bool = False):
         self.model = model
@@ -117,7 +121,7 @@ class Insert:
             or any(hasattr(value, "resolve_expression") for value in values.values())
         ):
             if self.unless_there:
-                return self._by_django_unless_there(values)
+                return _created_unless_taken(model, self.using, values)
             return model._default_manager.using(self.using).create(**values)
         sql, fields, compiler, returning, converters = compiled
         instance = model(**values)
@@ -159,20 +163,6 @@ class Insert:
             using=self.using,
         )
         return instance
-
-    def _by_django_unless_there(self, values):
-        connection = connections[self.using]
-        try:
-            with (
-                transaction.atomic(using=self.using)
-                if connection.in_atomic_block
-                else nullcontext()
-            ):
-                return self.model._default_manager.using(self.using).create(**values)
-        except IntegrityError as error:
-            if not _unique_key_taken(error):
-                raise
-            return None
 
 
 def _unless_there(sql: str, connection, returning) -> str:

@@ -91,6 +91,11 @@ class SessionStore(cached_db.SessionStore):
                 )
                 if cursor.rowcount != 1:
                     raise UpdateError  # the session ended meanwhile (as Django's save says)
+        self._to_cache()
+
+    def _to_cache(self):
+        """The session written to the cache too; a cache that fails loses nothing (the
+        database has it), so it is logged, not raised."""
         try:
             self._cache.set(self.cache_key, self._session, self.get_expiry_age())
         except Exception:
@@ -135,10 +140,7 @@ class SessionStore(cached_db.SessionStore):
             self._session_key = None
             return self.create()
         self.modified = True
-        try:
-            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
-        except Exception:
-            logger.exception("Error saving to cache (%s)", self._cache)
+        self._to_cache()
 
     def _drop_replaced(self):
         if self._replaces is not None:

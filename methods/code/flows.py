@@ -25,7 +25,6 @@ from methods.base import Method
 from methods.registry import method_for_kind
 from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
-from sspr_site.rows import Insert
 
 from .method import CodeMethod
 from .models import CheckOutcome, Purpose, VerificationCode
@@ -94,10 +93,6 @@ def code_send(
     )
 
 
-# A first code's row, its INSERT built once (sspr_site/rows.py).
-_NEW_CODE = Insert(VerificationCode, unless_there=True)
-
-
 def code_issue(
     *,
     user,
@@ -152,9 +147,7 @@ def code_issue(
             if device is None:  # the first code for this method and purpose
                 # Of two first sends at once, one inserts. The new row is this transaction's
                 # until it commits: no one else can lock it, so it needs no locked read.
-                device = _NEW_CODE.create(
-                    user=user, method=method.kind, purpose=purpose, name=method.kind
-                )
+                device = VerificationCode.first_row(user=user, method=method.kind, purpose=purpose)
                 if device is None:
                     # The other send inserted first: its row, once it commits.
                     device = VerificationCode.locked_for(

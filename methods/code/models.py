@@ -235,14 +235,19 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         when a row is there after all (another send wrote it first): issue() on that one."""
         device = cls(user=user, method=method, purpose=purpose, name=method)
         code = device._new_code(destination=destination, channel=channel, binding=binding)
-        saved = _FIRST.create(
+        saved = cls.first_row(
             user=user,
             method=method,
             purpose=purpose,
-            name=method,
             **{name: getattr(device, name) for name in _ISSUED.names},
         )
         return None if saved is None else (saved, code)
+
+    @classmethod
+    def first_row(cls, *, user, method: str, purpose: str, **fields) -> VerificationCode | None:
+        """The row for this person, method and purpose, written with `fields` in one INSERT;
+        None, writing nothing, when there is one already."""
+        return _FIRST.create(user=user, method=method, purpose=purpose, name=method, **fields)
 
     def _new_code(self, *, destination: str, channel: str, binding: str) -> str:
         """A new code's fields set on this row (nothing written); the code, for delivery."""

@@ -12,17 +12,22 @@ from tests.support.people import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_correcting_the_number_within_the_cooldown_in_the_browser(page, user, outboxes):
-    phone_dir, _mail_dir = outboxes
+def _send_a_first_code(page, user, number: str) -> None:
+    """Signed in, the phone's page, `number` sent: the code page."""
     page.goto("/ssprsetup/")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Set up Authentication phone").click()
     page.get_by_label("Country or region").select_option("GB")
-    page.get_by_label("Phone number").fill("07400 123456")
+    page.get_by_label("Phone number").fill(number)
     page.get_by_role("button", name="Send the code").click()
     page.get_by_role("heading", name="Enter the code").wait_for()
+
+
+def test_correcting_the_number_within_the_cooldown_in_the_browser(page, user, outboxes):
+    phone_dir, _mail_dir = outboxes
+    _send_a_first_code(page, user, "07400 123456")
     first_code = latest_phone_code(phone_dir)
 
     # The person notices the typo and corrects one digit at once.
@@ -60,15 +65,7 @@ def test_a_code_page_answered_again_at_its_own_address_reloads_without_sending_i
     """A wrong code answers with the code page at the same address: a reload (or coming back
     to it) opens the page, and does not send the code form again (static/js/page-address.js)."""
     phone_dir, _mail_dir = outboxes
-    page.goto("/ssprsetup/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Set up Authentication phone").click()
-    page.get_by_label("Country or region").select_option("GB")
-    page.get_by_label("Phone number").fill("07400 123456")
-    page.get_by_role("button", name="Send the code").click()
-    page.get_by_role("heading", name="Enter the code").wait_for()
+    _send_a_first_code(page, user, "07400 123456")
     code = latest_phone_code(phone_dir)
     wrong = "000000" if code != "000000" else "111111"
     page.get_by_label("Verification code").fill(wrong)
