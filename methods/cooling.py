@@ -33,6 +33,8 @@ from django.db.models.functions import Now
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sspr_site.compiled_query import Values
+
 from .models import MethodChange
 
 # Whether changes made in this session cool off: decided when it began.
@@ -57,13 +59,23 @@ def until_for(request: HttpRequest, policy) -> datetime.datetime | None:
     return timezone.now() + datetime.timedelta(hours=hours)
 
 
+# A person's changes with their end of cooling off (sspr_site/compiled_query.py): a reset's code
+# and last step ask it. Those over are left out here, by the site's clock.
+_CHANGES = Values(
+    lambda: MethodChange.objects.filter(cooling_until__isnull=False).values_list(
+        "method", "cooling_until"
+    ),
+    "user",
+)
+
+
 def of(user_id: int | None) -> dict[str, datetime.datetime]:
     """The person's methods that cool off now, by kind, with when each stops (one query)."""
-    rows = MethodChange.objects.filter(
-        user_id=user_id or 0, cooling_until__gt=timezone.now()
-    ).values_list("method", "cooling_until")
+    now = timezone.now()
     found: dict[str, datetime.datetime] = {}
-    for kind, until in rows:
+    for kind, until in _CHANGES.all(user_id or 0):
+        if until <= now:
+            continue
         found[kind] = max(until, found.get(kind, until))
     return found
 

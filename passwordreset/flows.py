@@ -450,9 +450,11 @@ def reset_code_job(
     language: str,
 ) -> None:
     """Off the request path: send a reset code if `destination` is the one registered."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    # The person and their methods in one query (an account turned off since: no one).
+    methods = UserMethods.load_or_none(user_id or 0)
+    user = methods.user if methods.user is not None and methods.user.is_active else None
     code_method = method_for_kind(method)
-    registered = code_method.reset_destination(UserMethods.load_or_none(user.pk if user else 0))
+    registered = code_method.reset_destination(methods) if user is not None else None
     matches = constant_time_compare((registered or "\x00").casefold(), destination.casefold())
     if user is None or not registered or not matches:
         _failed_record(None, attempt, user, method, "destination_mismatch", ip=ip)
@@ -575,6 +577,10 @@ def reset_already_made(state: ResetState, user) -> bool:
     return Event.objects.filter(kind=kind, subject=user, details__attempt=state.attempt).exists()
 
 
+# The person's row, locked for the last step (sspr_site/compiled_query.py).
+_LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk"))
+
+
 def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> bool:
     """Set the new password (reset) or only clear the lockout (unlock); then tell people.
 
@@ -599,7 +605,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         with transaction.atomic():
             # One finish at a time per person (the row lock; SQLite writes one at a time),
             # and none after this attempt's own.
-            list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
+            _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return False
             if state.action == Action.RESET:

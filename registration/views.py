@@ -85,7 +85,14 @@ class SignInView(auth_views.LoginView):
 
 
 class SignOutView(auth_views.LogoutView):
-    pass
+    """Sign out, and say so on the sign-in page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if signed_in:
+            messages.info(request, _("You have signed out."))
+        return response
 
 
 @sensitive_post_parameters("password")

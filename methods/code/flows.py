@@ -6,6 +6,7 @@ through methods/flows.py."""
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from methods.base import Method
 from methods.registry import method_for_kind
 from sspr_site.compiled_query import OneRow
 from sspr_site.network import client_address
+from sspr_site.rows import Update
 
 from .method import CodeMethod
 from .models import CheckOutcome, Purpose, VerificationCode
@@ -276,10 +278,16 @@ def code_check(
         else:
             outcome = device.check_code(code, binding=binding)
         if outcome is CheckOutcome.VERIFIED:
-            method.model.objects.filter(user=user).update(last_used_at=timezone.now())
+            _last_used(method.model).update(user.pk, last_used_at=timezone.now())
     if outcome is not CheckOutcome.VERIFIED:
         _record_failure(request, user, method, purpose, outcome)
     return outcome
+
+
+@functools.cache
+def _last_used(model) -> Update:
+    """When a method's code was last used, written once it verifies (sspr_site/rows.py)."""
+    return Update(model, ("user",), ("last_used_at",))
 
 
 def _record_failure(request, user, method: CodeMethod, purpose: Purpose, outcome) -> None:

@@ -899,3 +899,39 @@ def test_each_step_reads_the_account_once_for_every_kind_of_name(client, registe
     nobody.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
     reads, response = account_reads(nobody.post, "/passwordreset/phone/code/", {"code": "123456"})
     assert response.status_code == 200 and reads == 1
+
+
+def test_an_account_turned_off_during_the_attempt_gets_no_code(client, registered, phone_outbox):
+    start_reset(client, "rita")
+    get_user_model().objects.filter(username="rita").update(is_active=False)
+    answer = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    # The page reads as for any number; nothing is sent, and the log says why.
+    assert shows_reset_code_page(answer)
+    assert phone_outbox == []
+    failed = Event.objects.get(kind=EventKind.RESET_METHOD_FAILED)
+    assert failed.details["reason"] == "no_account"
+
+
+def test_the_code_job_reads_the_person_once(client, registered, phone_outbox):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start_reset(client, "rita")
+    with CaptureQueriesContext(connection) as seen:
+        client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert [message.to for message in phone_outbox] == ["+447400123456"]
+    # The request itself does not read the account; the job that sends the code reads it
+    # once, with its methods.
+    people = [q["sql"] for q in seen.captured_queries if 'FROM "auth_user"' in q["sql"]]
+    assert len(people) == 1, people
+
+
+def test_a_code_that_passes_marks_its_method_used(client, registered, phone_outbox):
+    start_reset(client, "rita")
+    assert AuthenticationPhone.objects.get(user__username="rita").last_used_at is None
+    before = timezone.now()
+    assert shows_finish_page(pass_phone(client))
+    used = AuthenticationPhone.objects.get(user__username="rita").last_used_at
+    assert used is not None and used >= before
+    # Only the method that passed.
+    assert AuthenticationEmail.objects.get(user__username="rita").last_used_at is None

@@ -87,6 +87,17 @@ def test_sign_out_ends_the_session(signed_in: Client):
     assert signed_in.get("/ssprsetup/").status_code == 302
 
 
+def test_sign_out_says_so_on_the_sign_in_page(signed_in: Client):
+    response = signed_in.post("/ssprsetup/signout/", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0].startswith("/ssprsetup/signin/")
+    assert "You have signed out." in page
+    # Once only, and not for someone who was not signed in.
+    assert "You have signed out." not in signed_in.get("/ssprsetup/signin/").content.decode()
+    again = signed_in.post("/ssprsetup/signout/", follow=True).content.decode()
+    assert "You have signed out." not in again
+
+
 def test_sign_out_needs_post(signed_in: Client):
     assert signed_in.get("/ssprsetup/signout/").status_code == 405
 
