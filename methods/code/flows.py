@@ -115,64 +115,47 @@ def code_issue(
     not a resend: a code to a different destination goes at once, within the hourly limits
     (docs/security.md §4, §8-9).
 
-    `first`: a read just before found no code row for this method and purpose. The row is
-    written with its code in one INSERT, in no transaction: with no row there is no earlier
-    code to void and no cooldown; over a sending limit, the row goes again. A row there after
-    all (another send wrote it first) refuses the insert, and is then read and locked as usual.
+    A first code (no row yet for this method and purpose) is written with its row in one
+    INSERT: with no row there is no earlier code to void and no cooldown; over a sending limit,
+    the row goes again. `first`: a read just before found no row, so that INSERT comes first, in
+    no transaction. Otherwise the row is read and locked, and the INSERT made in that
+    transaction when there is none. A row there after all (another send wrote it first)
+    refuses the insert, and is then read and locked as usual.
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
-    result = message = None
-    if first:
-        if not method.destination_allowed(destination, policy):
-            result = SendResult(SendRefusal.NOT_ALLOWED)
-        elif issued := VerificationCode.issue_first(
-            user=user,
-            method=method.kind,
-            purpose=purpose,
-            destination=destination,
-            channel=channel,
-            binding=binding,
-        ):
-            device, code = issued
-            # Counted once the row is this send's: a send that lost the race for it (the form
-            # sent twice) meets the other's cooldown below, uncounted, as any resend does.
-            if scope := _over_limit(user, ip, method, destination):
-                # Nothing leaves, and nothing is kept: no code, no cooldown.
-                VerificationCode.objects.filter(pk=device.pk).delete()
-                audit["limit"] = scope
-                result = SendResult(SendRefusal.RATE_LIMITED)
-            else:
-                result, message = _queued(user, method, purpose, destination, channel, device, code)
-    if result is None:
+    first_send = functools.partial(
+        _send_first,
+        user=user,
+        method=method,
+        purpose=purpose,
+        destination=destination,
+        channel=channel,
+        binding=binding,
+        ip=ip,
+        policy=policy,
+        audit=audit,
+    )
+    sent = first_send() if first else None
+    if sent is None:
         with transaction.atomic():
             device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
             if device is None:  # the first code for this method and purpose
-                # Of two first sends at once, one inserts. The new row is this transaction's
-                # until it commits: no one else can lock it, so it needs no locked read.
-                device = VerificationCode.first_row(user=user, method=method.kind, purpose=purpose)
-                if device is None:
+                # Written with its row, in this transaction. Of two first sends at once, one
+                # inserts; the row is this transaction's until it commits, so no one else can
+                # lock it, and it needs no locked read.
+                sent = first_send()
+                if sent is None:
                     # The other send inserted first: its row, once it commits.
                     device = VerificationCode.locked_for(
                         user=user, method=method.kind, purpose=purpose
                     )
                     if device is None:
                         raise IntegrityError("a code row could neither be written nor read")
-            corrected = bool(device.destination) and device.destination != destination
-            if corrected and device.token:
-                device.void()
-            next_at = None if corrected else device.next_send_at()
-            if not method.destination_allowed(destination, policy):
-                result = SendResult(SendRefusal.NOT_ALLOWED)
-            elif next_at is not None:
-                result = SendResult(SendRefusal.COOLDOWN, next_send_at=next_at)
-            # Checked before anything is queued: over a limit, nothing leaves (docs/security.md
-            # §9).
-            elif scope := _over_limit(user, ip, method, destination):
-                audit["limit"] = scope
-                result = SendResult(SendRefusal.RATE_LIMITED)
-            else:
-                code = device.issue(destination=destination, channel=channel, binding=binding)
-                result, message = _queued(user, method, purpose, destination, channel, device, code)
+            if sent is None:
+                sent = _send_again(
+                    device, user, method, purpose, destination, channel, binding, ip, policy, audit
+                )
+    result, message = sent
 
     if result.sent:
         # Queued once the code is committed, so the worker never races the row it may void.
@@ -188,6 +171,54 @@ def code_issue(
             **audit,
         )
     return result
+
+
+def _send_first(
+    *, user, method, purpose, destination, channel, binding, ip, policy, audit
+) -> tuple[SendResult, Message | None] | None:
+    """A first code: its row written with the code in one INSERT. None, writing nothing, when a
+    row is there after all (another send wrote it first). Counted against the sending limits
+    once the row is this send's: one that lost the race meets the other's cooldown, uncounted,
+    as any resend does. Over a limit, the row goes again: no code, no cooldown."""
+    if not method.destination_allowed(destination, policy):
+        return SendResult(SendRefusal.NOT_ALLOWED), None
+    issued = VerificationCode.issue_first(
+        user=user,
+        method=method.kind,
+        purpose=purpose,
+        destination=destination,
+        channel=channel,
+        binding=binding,
+    )
+    if issued is None:
+        return None
+    device, code = issued
+    if scope := _over_limit(user, ip, method, destination):
+        VerificationCode.objects.filter(pk=device.pk).delete()
+        audit["limit"] = scope
+        return SendResult(SendRefusal.RATE_LIMITED), None
+    return _queued(user, method, purpose, destination, channel, device, code)
+
+
+def _send_again(
+    device, user, method, purpose, destination, channel, binding, ip, policy, audit
+) -> tuple[SendResult, Message | None]:
+    """A code on the row there, locked: a correction voids the live code first; otherwise the
+    cooldown holds."""
+    corrected = bool(device.destination) and device.destination != destination
+    if corrected and device.token:
+        device.void()
+    next_at = None if corrected else device.next_send_at()
+    if not method.destination_allowed(destination, policy):
+        return SendResult(SendRefusal.NOT_ALLOWED), None
+    if next_at is not None:
+        return SendResult(SendRefusal.COOLDOWN, next_send_at=next_at), None
+    # Checked before anything is queued: over a limit, nothing leaves (docs/security.md §9).
+    if scope := _over_limit(user, ip, method, destination):
+        audit["limit"] = scope
+        return SendResult(SendRefusal.RATE_LIMITED), None
+    code = device.issue(destination=destination, channel=channel, binding=binding)
+    return _queued(user, method, purpose, destination, channel, device, code)
 
 
 def _over_limit(user, ip: str | None, method: CodeMethod, destination: str) -> str | None:

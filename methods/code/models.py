@@ -231,8 +231,8 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         cls, *, user, method: str, purpose: str, destination: str, channel: str, binding: str
     ) -> tuple[VerificationCode, str] | None:
         """The first code for this person, method and purpose: its row written with the code in
-        one INSERT, in no transaction (nothing else is written with it). None, writing nothing,
-        when a row is there after all (another send wrote it first): issue() on that one."""
+        one INSERT. None, writing nothing, when a row is there after all (another send wrote it
+        first): issue() on that one, once locked."""
         device = cls(user=user, method=method, purpose=purpose, name=method)
         code = device._new_code(destination=destination, channel=channel, binding=binding)
         saved = cls.first_row(

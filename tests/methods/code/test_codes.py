@@ -233,6 +233,71 @@ def test_a_send_told_first_that_lost_the_race_is_not_counted(make_user, settings
     assert _first_send(owner, destination="+447400123458").refusal.value == "rate_limited"
 
 
+def test_a_first_code_not_told_first_is_written_with_its_row_under_the_lock(user, phone_outbox):
+    """A send that read nothing before (a reset's code, sent by the worker) reads and locks the
+    row; with none there, the row is written with its code in that transaction: no empty row
+    written first and then given its code."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from policy.models import Policy
+
+    Policy.load()
+    with CaptureQueriesContext(connection) as queries:
+        result = _send(user)
+    assert result.sent
+    on_codes = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if "methods_verificationcode" in q["sql"]
+    ]
+    assert on_codes == ["SELECT", "INSERT"]
+    (row,) = VerificationCode.objects.filter(user=user)
+    code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
+    assert check(row, code, binding="another session") is CheckOutcome.WRONG
+    assert check(row, code) is CheckOutcome.VERIFIED
+
+
+def test_a_first_code_under_the_lock_over_a_limit_leaves_no_row(user, settings, phone_outbox):
+    settings.SSPR_SEND_LIMITS = {"user": 1}
+    assert _send(user).sent
+    VerificationCode.objects.filter(user=user).delete()  # as if it were the first again
+    sent = len(phone_outbox)
+    result = _send(user, destination="+447400123457")
+    assert not result.sent and result.refusal.value == "rate_limited"
+    assert not VerificationCode.objects.filter(user=user).exists()
+    assert len(phone_outbox) == sent
+
+
+def test_a_first_code_under_the_lock_to_a_refused_number_writes_nothing(user, phone_outbox):
+    from policy.models import Policy
+
+    policy = Policy.load()
+    policy.allowed_regions = "GB"
+    policy.save()
+    result = _send(user, destination="+33612345678")
+    assert not result.sent and result.refusal.value == "not_allowed"
+    assert not VerificationCode.objects.filter(user=user).exists()
+    assert phone_outbox == []
+
+
+def _send(owner, *, destination="+447400123456", binding=BINDING):
+    from methods.code.flows import code_issue
+    from methods.registry import REGISTRY
+    from policy.models import Policy
+
+    return code_issue(
+        user=owner,
+        method=REGISTRY["phone"],
+        purpose=Purpose.RESET,
+        destination=destination,
+        channel="sms",
+        binding=binding,
+        ip="192.0.2.1",
+        policy=Policy.load(),
+    )
+
+
 def test_a_code_verifies_only_its_own_persons_method_and_purpose(user, make_user):
     """The code's keyed hash names the row's person, method and purpose: the same hash moved to
     another row verifies nothing there."""
