@@ -7,6 +7,7 @@ method that really matches can pass, and nothing tells which case applies.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import logging
@@ -273,6 +274,30 @@ def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None)
         policy=policy,
         fresh=cooling.is_fresh(passed, cools, privileged),
     )
+
+
+def fresh_from(state: ResetState, user, policy: Policy):
+    """When what this attempt passed makes the reset on its own, where only cooling-off stops
+    it now (a method added or changed lately, and no older one left to use beside it); None
+    otherwise. The person's overview says the same date (methods/cooling.py)."""
+    if not state.passed or user is None:
+        return None
+    cools = cooling.of(user.pk)
+    proof = proof_of(state, user, policy, cools)
+    if proof.fresh or not ResetRule.of(policy).allows(dataclasses.replace(proof, fresh=True)):
+        return None
+    privileged = is_privileged(user)
+    passed = [method for method in REGISTRY.values() if str(method.kind) in state.passed]
+    # Fresh once one that vouches for a new method stops cooling, or once none cools.
+    vouching = [
+        cools.get(str(method.kind))
+        for method in passed
+        if method.vouches_for_new and reset_rule.counts_for(method, privileged)
+    ]
+    ends = [until for until in vouching if until is not None]
+    if len(ends) < len(vouching) or not ends:
+        ends = [until for kind, until in cools.items() if kind in state.passed]
+    return min(ends) if ends else None
 
 
 def still_needed(state: ResetState, user, policy: Policy) -> int:

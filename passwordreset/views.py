@@ -341,6 +341,8 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
                 for method in enabled_methods(policy)
             ),
             "page_address": page_address,
+            # With nothing left to offer: from when what passed makes the reset on its own.
+            "fresh_from": None if offered else flows.fresh_from(state, user, policy),
         },
     )
 

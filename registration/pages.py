@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from methods import not_me, proof
+from methods import cooling, not_me, proof
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import KnowledgeStanding
 from policy.models import Policy
@@ -178,4 +178,12 @@ def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
         kind = str(method.kind)
         if any(held.counts and str(held.method.kind) == kind for held in status.methods):
             this_counts = "held"
-    return {"still_needed": status.still_needed, "this_counts": this_counts}
+    return {
+        "still_needed": status.still_needed,
+        "this_counts": this_counts,
+        # A method added or changed now cools off (methods/cooling.py): said before, too, of
+        # one that could count on its own.
+        "cools_until": cooling.until_for(request, policy)
+        if method is None or method.counts_alone
+        else None,
+    }

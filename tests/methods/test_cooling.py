@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange
 from policy.models import Policy
@@ -63,6 +64,34 @@ def test_a_method_added_by_someone_who_had_methods_cools_off(rita):
     assert "New: until" in overview
     # Rita still has her phone from before: she can reset, and the page says so.
     assert "Your methods are new" not in overview
+
+
+def test_the_setup_page_says_beforehand_that_a_change_cools_off(rita, make_user):
+    """Before adding a method, the page says from when it will count on its own; not on the
+    questions' page (they never count alone), nor at a first registration (nothing cools)."""
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER, next_url="/ssprsetup/email/")
+    before = timezone.now()
+    page = client.get("/ssprsetup/email/").content.decode()
+    assert 'id="cools-off"' in page
+    shown = re.search(r'<p class="hint" id="cools-off">(.*?)</p>', page, re.S).group(1)
+    assert "counts for a password reset on its own only from" in shown
+    # The date is the policy's cooling-off period from now.
+    hours = Policy.load().cooling_off_hours
+    expected = {
+        date_format(
+            timezone.localtime(before + timedelta(hours=hours, minutes=m)), "DATETIME_FORMAT"
+        )
+        for m in (0, 1)
+    }
+    assert any(when in shown for when in expected), shown
+    assert 'id="cools-off"' not in client.get("/ssprsetup/questions/").content.decode()
+    # Someone registering for the first time: nothing cools, nothing said.
+    make_user("ken")
+    first = Client()
+    sign_in(first, "ken")
+    assert 'id="cools-off"' not in first.get("/ssprsetup/phone/").content.decode()
 
 
 def test_it_cools_off_after_earlier_changes_too(make_user):
@@ -115,6 +144,10 @@ def test_older_security_questions_do_not_make_a_new_method_count(rita, policy, h
     listing = reset.get("/passwordreset/methods/").content.decode()
     assert "/passwordreset/questions/" not in listing
     assert "You have no other registered method that can count" in listing
+    # And from when the new address makes the reset on its own, as the overview says.
+    until = MethodChange.objects.get(user=rita, method="authentication_email").cooling_until
+    assert "you can reset your password yourself from" in listing
+    assert date_format(timezone.localtime(until), "DATETIME_FORMAT") in listing
     assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
     # Answered anyway (the page opened from history): still no reset.
     opened = reset.get("/passwordreset/questions/")

@@ -119,6 +119,8 @@ def test_email_and_questions_are_said_to_count_exactly_when_the_portal_lets_them
         # Nor a method ken never registered: nothing is left, and the page says who can help.
         assert "/passwordreset/phone/" not in methods_page.content.decode()
         assert "You have no other registered method that can count" in page
+        # Nothing cools off here: no date is promised.
+        assert "you can reset your password yourself from" not in page
     else:
         assert "For a password reset they count only together with another method" in overview
 
