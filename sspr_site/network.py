@@ -43,9 +43,22 @@ def _trusted(address, networks: tuple[Network, ...]) -> bool:
 
 def client_address(request: HttpRequest | None) -> str | None:
     """The client's address: REMOTE_ADDR, or the right-most untrusted X-Forwarded-For entry
-    when REMOTE_ADDR is a trusted proxy. None when there is no request or no valid address."""
+    when REMOTE_ADDR is a trusted proxy. None when there is no request or no valid address.
+    Worked out once a request (its limits, the audit, the request log each ask), for the
+    headers it was read from."""
     if request is None:
         return None
+    meta = request.META
+    seen = (meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR"))
+    kept = request.__dict__.get("_sspr_client")
+    if kept is not None and kept[0] == seen:
+        return kept[1]
+    address = _client_address(request)
+    request.__dict__["_sspr_client"] = (seen, address)
+    return address
+
+
+def _client_address(request: HttpRequest) -> str | None:
     remote = _address(request.META.get("REMOTE_ADDR", ""))
     if remote is None:
         return None

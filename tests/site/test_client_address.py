@@ -152,3 +152,18 @@ def test_a_sign_in_sent_with_a_field_left_empty_is_not_a_failure(settings, make_
     assert failures(request) == 0
     assert client.post("/ssprsetup/signin/", {"username": "x", "password": "y"}).status_code == 200
     assert failures(request) == 1
+
+
+def test_a_request_is_read_once_and_again_if_its_headers_change(settings, monkeypatch):
+    settings.SSPR_TRUSTED_PROXIES = [PROXY]
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    from sspr_site import network
+
+    reads = []
+    real = network._client_address
+    monkeypatch.setattr(network, "_client_address", lambda r: reads.append(1) or real(r))
+    assert client_address(request) == client_address(request) == "198.51.100.7"
+    assert len(reads) == 1
+    request.META["HTTP_X_FORWARDED_FOR"] = "198.51.100.8"
+    assert client_address(request) == "198.51.100.8"
+    assert len(reads) == 2
