@@ -13,6 +13,12 @@
   }
 
   function setUp(box) {
+    // A code's page has two time limits, each block naming this script: one set-up a block,
+    // or each press would ask twice and each timer run twice.
+    if (box.hasAttribute("data-time-limit-ready")) {
+      return;
+    }
+    box.setAttribute("data-time-limit-ready", "");
     var kind = box.getAttribute("data-time-limit");
     var warnAt = parseInt(box.getAttribute("data-warn-seconds"), 10) || 60;
     var seconds = parseInt(box.getAttribute("data-seconds-left"), 10);

@@ -290,3 +290,25 @@ def test_a_form_sent_back_with_errors_puts_the_focus_on_their_summary(page, live
         page.get_by_role("button", name="Sign in").click()
     assert "#" not in page.url
     assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+
+
+def test_on_a_reset_code_page_each_press_asks_once(page, rita, settings):
+    """The reset's code page carries two time limits, each naming the script: one press is one
+    request (it was two, spending two of the code's extensions, and each block ran two timers,
+    one of which later said the extended code had ended)."""
+    _start_reset(page, settings)
+    page.goto("/passwordreset/phone/")
+    page.locator("#id_number").fill("+447400123456")
+    page.locator("form.stack button[type=submit]").click()
+    page.locator("#id_code").wait_for()
+    page.wait_for_load_state("load")
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "more-time" in r.url else None)
+    page.get_by_role("button", name="More time for this code", exact=True).click()
+    said = page.locator(".time-limit-alert")
+    said.get_by_text("Your code works for another 10 minutes.").wait_for()
+    page.get_by_role("button", name="More time for this reset", exact=True).click()
+    said.get_by_text("You have another 15 minutes.").wait_for()
+    page.wait_for_timeout(300)
+    assert len(asked) == 2, asked
+    assert "up to 9 times" in page.locator("[data-time-limit=code]").inner_text()
