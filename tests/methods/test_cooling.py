@@ -87,6 +87,9 @@ def test_the_setup_page_says_beforehand_that_a_change_cools_off(rita, make_user)
     }
     assert any(when in shown for when in expected), shown
     assert 'id="cools-off"' not in client.get("/ssprsetup/questions/").content.decode()
+    # Every method that can count on its own says it, an app or a key too.
+    for other in ("/ssprsetup/phone/", "/ssprsetup/authenticator/", "/ssprsetup/passkey/"):
+        assert 'id="cools-off"' in client.get(other).content.decode(), other
     # Someone registering for the first time: nothing cools, nothing said.
     make_user("ken")
     first = Client()
