@@ -37,7 +37,7 @@ from methods import flows as method_flows
 from methods.conf import app_settings as code_settings
 from methods.masking import mask_email
 from methods.models import CheckOutcome, Purpose, VerificationCode
-from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind
+from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind, statuses
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
 from registration.language import in_language_of, stored_languages
@@ -277,27 +277,25 @@ def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None)
 
 
 def fresh_from(state: ResetState, user, policy: Policy):
-    """When what this attempt passed makes the reset on its own, where only cooling-off stops
-    it now (a method added or changed lately, and no older one left to use beside it); None
-    otherwise. The person's overview says the same date (methods/cooling.py)."""
+    """When the person can reset on their own, where only cooling-off stops them now: the
+    overview's date (registration's `can_reset_from`), from every method they hold. Asked once
+    a method passed (the account is then known to the person), when none is left to offer;
+    None otherwise."""
     if not state.passed or user is None:
         return None
-    cools = cooling.of(user.pk)
-    proof = proof_of(state, user, policy, cools)
+    methods = UserMethods.load(user)
+    held = [status.method for status in statuses(methods, policy) if status.counts]
+    cools = methods.cooling
+    privileged = is_privileged(user)
+    proof = reset_rule.proof_of(
+        held,
+        privileged=privileged,
+        policy=policy,
+        fresh=cooling.is_fresh(held, cools, privileged),
+    )
     if proof.fresh or not ResetRule.of(policy).allows(dataclasses.replace(proof, fresh=True)):
         return None
-    privileged = is_privileged(user)
-    passed = [method for method in REGISTRY.values() if str(method.kind) in state.passed]
-    # Fresh once one that vouches for a new method stops cooling, or once none cools.
-    vouching = [
-        cools.get(str(method.kind))
-        for method in passed
-        if method.vouches_for_new and reset_rule.counts_for(method, privileged)
-    ]
-    ends = [until for until in vouching if until is not None]
-    if len(ends) < len(vouching) or not ends:
-        ends = [until for kind, until in cools.items() if kind in state.passed]
-    return min(ends) if ends else None
+    return min((cools[str(m.kind)] for m in held if str(m.kind) in cools), default=None)
 
 
 def still_needed(state: ResetState, user, policy: Policy) -> int:

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 
 from methods import cooling, not_me, proof
 from methods.registry import REGISTRY, UserMethods
-from methods.reset_rule import KnowledgeStanding
+from methods.reset_rule import KnowledgeStanding, proof_of
 from policy.models import Policy
 
 from . import session
@@ -181,9 +181,12 @@ def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:
     return {
         "still_needed": status.still_needed,
         "this_counts": this_counts,
-        # A method added or changed now cools off (methods/cooling.py): said before, too, of
-        # one that could count on its own.
-        "cools_until": cooling.until_for(request, policy)
-        if method is None or method.counts_alone
+        # A method added or changed now cools off (methods/cooling.py): said beforehand, of one
+        # that would make a reset on its own for this person, with the policy's hours (the end
+        # is set when it is verified; the overview then says the date).
+        "cools_hours": policy.cooling_off_hours
+        if method is not None
+        and cooling.until_for(request, policy) is not None
+        and status.rule.allows(proof_of([method], privileged=status.privileged, policy=policy))
         else None,
     }

@@ -121,9 +121,6 @@
         press.type = "button";
         press.className = "button primary";
         press.textContent = own.textContent;
-        if (own.hasAttribute("aria-label")) {
-          press.setAttribute("aria-label", own.getAttribute("aria-label"));
-        }
         press.addEventListener("click", moreTime);
         return press;
       }

@@ -66,35 +66,58 @@ def test_a_method_added_by_someone_who_had_methods_cools_off(rita):
     assert "Your methods are new" not in overview
 
 
-def test_the_setup_page_says_beforehand_that_a_change_cools_off(rita, make_user):
-    """Before adding a method, the page says from when it will count on its own; not on the
-    questions' page (they never count alone), nor at a first registration (nothing cools)."""
+def _cools_off_said(client, path) -> str | None:
+    page = client.get(path).content.decode()
+    found = re.search(r'<p class="hint" id="cools-off">(.*?)</p>', page, re.S)
+    return found.group(1) if found else None
+
+
+def _proved(username="rita", next_url="/ssprsetup/email/") -> Client:
     client = Client()
-    sign_in(client, "rita")
-    prove_with_phone(client, NUMBER, next_url="/ssprsetup/email/")
-    before = timezone.now()
-    page = client.get("/ssprsetup/email/").content.decode()
-    assert 'id="cools-off"' in page
-    shown = re.search(r'<p class="hint" id="cools-off">(.*?)</p>', page, re.S).group(1)
-    assert "counts for a password reset on its own only from" in shown
-    # The date is the policy's cooling-off period from now.
+    sign_in(client, username)
+    prove_with_phone(client, NUMBER, next_url=next_url)
+    return client
+
+
+def test_the_setup_page_says_beforehand_that_a_change_cools_off(rita, make_user):
+    """Before adding a method, the page says for how long it will not count on its own (the
+    end is set when it is verified; the overview then gives the date); not on the questions'
+    page (they do not count alone here), nor at a first registration (nothing cools)."""
+    client = _proved()
+    said = _cools_off_said(client, "/ssprsetup/email/")
     hours = Policy.load().cooling_off_hours
-    expected = {
-        date_format(
-            timezone.localtime(before + timedelta(hours=hours, minutes=m)), "DATETIME_FORMAT"
-        )
-        for m in (0, 1)
-    }
-    assert any(when in shown for when in expected), shown
-    assert 'id="cools-off"' not in client.get("/ssprsetup/questions/").content.decode()
-    # Every method that can count on its own says it, an app or a key too.
+    assert said is not None and f"only {hours} hours after you add it" in said
+    assert _cools_off_said(client, "/ssprsetup/questions/") is None
+    # Every method that can make a reset on its own says it, an app or a key too.
     for other in ("/ssprsetup/phone/", "/ssprsetup/authenticator/", "/ssprsetup/passkey/"):
-        assert 'id="cools-off"' in client.get(other).content.decode(), other
+        assert _cools_off_said(client, other) is not None, other
     # Someone registering for the first time: nothing cools, nothing said.
     make_user("ken")
     first = Client()
     sign_in(first, "ken")
-    assert 'id="cools-off"' not in first.get("/ssprsetup/phone/").content.decode()
+    assert _cools_off_said(first, "/ssprsetup/phone/") is None
+
+
+def test_the_page_says_it_only_where_the_method_alone_would_reset(rita, policy):
+    """Where one method never makes a reset on its own (a policy of two), nothing is promised
+    of it; where security questions may stand alone, their page says it too."""
+    policy.reset_methods_required = 2
+    policy.save()
+    client = _proved()
+    assert _cools_off_said(client, "/ssprsetup/email/") is None
+    policy.reset_methods_required = 1
+    policy.questions_alone_allowed = True
+    policy.set_option("questions", "enabled", True)
+    policy.save()
+    assert _cools_off_said(client, "/ssprsetup/questions/") is not None
+
+
+def test_an_administrator_is_promised_nothing_a_phone_cannot_give(rita):
+    """An administrator account never resets with a phone alone: no date is promised for it."""
+    rita.is_staff = True
+    rita.save()
+    client = _proved()
+    assert _cools_off_said(client, "/ssprsetup/phone/") is None
 
 
 def test_it_cools_off_after_earlier_changes_too(make_user):
@@ -230,3 +253,28 @@ def test_a_pass_session_does_not_cool_off(rita, make_user):
     register_email(client, NEW_ADDRESS)
     assert AuthenticationEmail.objects.filter(user=rita).exists()
     assert not MethodChange.objects.filter(cooling_until__isnull=False).exists()
+
+
+def test_the_portal_gives_the_overviews_date_from_every_method_held(rita):
+    """The phone stops cooling off in 2 hours and a new email in 20: after the email passed,
+    with nothing left to offer, the portal says the person can reset on their own from the
+    earlier date, as their overview does (with the phone then)."""
+    now = timezone.now()
+    AuthenticationEmail.objects.create(user=rita, email=NEW_ADDRESS, verified_at=now)
+    phone_ends, email_ends = now + timedelta(hours=2), now + timedelta(hours=20)
+    MethodChange.objects.create(
+        user=rita, method="authentication_phone", action="added", cooling_until=phone_ends
+    )
+    MethodChange.objects.create(
+        user=rita, method="authentication_email", action="added", cooling_until=email_ends
+    )
+    reset = Client()
+    reset_with_email(reset)
+    listing = reset.get("/passwordreset/methods/").content.decode()
+    assert "You have no other registered method that can count" in listing
+    assert date_format(timezone.localtime(phone_ends), "DATETIME_FORMAT") in listing
+    assert date_format(timezone.localtime(email_ends), "DATETIME_FORMAT") not in listing
+    overview = Client()
+    sign_in(overview, "rita")
+    page = overview.get("/ssprsetup/").content.decode()
+    assert date_format(timezone.localtime(phone_ends), "DATETIME_FORMAT") in page
