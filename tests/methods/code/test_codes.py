@@ -167,20 +167,9 @@ def test_a_send_told_first_when_a_row_is_there_after_all_uses_that_row(make_user
 
 
 def _first_send(owner, *, destination="+447400123456", binding=BINDING):
-    from methods.code.flows import code_issue
-    from methods.registry import REGISTRY
-    from policy.models import Policy
-
-    return code_issue(
-        user=owner,
-        method=REGISTRY["phone"],
-        purpose=Purpose.REGISTER,
-        destination=destination,
-        channel="sms",
-        binding=binding,
-        ip="192.0.2.1",
-        policy=Policy.load(),
-        first=True,
+    """A registration's send told first (its page read no code row)."""
+    return _send(
+        owner, destination=destination, binding=binding, purpose=Purpose.REGISTER, first=True
     )
 
 
@@ -281,7 +270,9 @@ def test_a_first_code_under_the_lock_to_a_refused_number_writes_nothing(user, ph
     assert phone_outbox == []
 
 
-def _send(owner, *, destination="+447400123456", binding=BINDING):
+def _send(
+    owner, *, destination="+447400123456", binding=BINDING, purpose=Purpose.RESET, first=False
+):
     from methods.code.flows import code_issue
     from methods.registry import REGISTRY
     from policy.models import Policy
@@ -289,12 +280,13 @@ def _send(owner, *, destination="+447400123456", binding=BINDING):
     return code_issue(
         user=owner,
         method=REGISTRY["phone"],
-        purpose=Purpose.RESET,
+        purpose=purpose,
         destination=destination,
         channel="sms",
         binding=binding,
         ip="192.0.2.1",
         policy=Policy.load(),
+        first=first,
     )
 
 
