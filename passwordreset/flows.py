@@ -473,9 +473,11 @@ def reset_code_job(
     language: str,
 ) -> None:
     """Off the request path: send a reset code if `destination` is the one registered."""
-    # The person and their methods in one query (an account turned off since: no one).
+    # The person and their methods in one query. An account turned off since, or whose
+    # self-service was paused since (methods/not_me.py): no one, as every later step reads it.
     methods = UserMethods.load_or_none(user_id or 0)
-    user = methods.user if methods.user is not None and methods.user.is_active else None
+    usable = methods.user is not None and methods.user.is_active and not methods.paused
+    user = methods.user if usable else None
     code_method = method_for_kind(method)
     registered = code_method.reset_destination(methods) if user is not None else None
     matches = constant_time_compare((registered or "\x00").casefold(), destination.casefold())

@@ -912,6 +912,18 @@ def test_an_account_turned_off_during_the_attempt_gets_no_code(client, registere
     assert failed.details["reason"] == "no_account"
 
 
+def test_an_account_paused_during_the_attempt_gets_no_code(client, registered, phone_outbox):
+    from methods.models import BlockReason, SelfServiceBlock
+
+    start_reset(client, "rita")
+    SelfServiceBlock.objects.create(user=registered, reason=BlockReason.NOT_ME)
+    answer = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert shows_reset_code_page(answer)
+    assert phone_outbox == []
+    failed = Event.objects.get(kind=EventKind.RESET_METHOD_FAILED)
+    assert failed.details["reason"] == "no_account"
+
+
 def test_the_code_job_reads_the_person_once(client, registered, phone_outbox):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
