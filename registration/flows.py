@@ -77,6 +77,10 @@ class RegistrationStatus:
         held = [s.method for s in self.methods if s.counts]
         return min(self.cools[str(m.kind)] for m in held if str(m.kind) in self.cools)
 
+    def without(self, method) -> RegistrationStatus:
+        """Where the person would stand without `method` (before it is removed)."""
+        return replace(self, methods=[s for s in self.methods if s.method is not method])
+
     def cooling_until(self, method):
         """When `method` stops cooling off, or None."""
         return self.cools.get(str(method.kind))

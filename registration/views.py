@@ -382,6 +382,15 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
         method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)
         messages.success(request, _("%(method)s removed.") % {"method": method.label})
         return redirect("registration:overview")
+    # Said beforehand: removing it leaves only methods still cooling off (methods/cooling.py),
+    # so the person can no longer reset on their own until the overview's date.
+    status = registration_status(
+        user=request.user, policy=policy, methods=methods_at_start(request)
+    )
+    can_now = status.can_reset_from is None and status.rule.allows(status.proof)
+    waits_from = status.without(method).can_reset_from if can_now else None
     return render(
-        request, "registration/method_remove.html", {"method": method, "current": current}
+        request,
+        "registration/method_remove.html",
+        {"method": method, "current": current, "waits_from": waits_from},
     )

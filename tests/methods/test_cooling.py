@@ -278,3 +278,15 @@ def test_the_portal_gives_the_overviews_date_from_every_method_held(rita):
     sign_in(overview, "rita")
     page = overview.get("/ssprsetup/").content.decode()
     assert date_format(timezone.localtime(phone_ends), "DATETIME_FORMAT") in page
+
+
+def test_removing_the_last_older_method_says_beforehand_until_when_no_reset(rita):
+    """Rita's phone is from before and her new email cools off: the page that asks whether to
+    remove the phone says that without it she can reset on her own only from the email's date;
+    removing the email says nothing of the kind."""
+    client = add_email_in_a_new_session()
+    until = MethodChange.objects.get(user=rita, method="authentication_email").cooling_until
+    page = client.get("/ssprsetup/phone/remove/").content.decode()
+    warned = re.search(r'<p class="panel panel-warning" id="waits-from">(.*?)</p>', page, re.S)
+    assert warned and date_format(timezone.localtime(until), "DATETIME_FORMAT") in warned[1]
+    assert 'id="waits-from"' not in client.get("/ssprsetup/email/remove/").content.decode()
