@@ -14,6 +14,7 @@ methods cool, for one person in Python and for many in SQL.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import operator
@@ -78,6 +79,16 @@ def of(user_id: int | None) -> dict[str, datetime.datetime]:
             continue
         found[kind] = max(until, found.get(kind, until))
     return found
+
+
+def reset_from(held, cools: dict, proof, rule) -> datetime.datetime | None:
+    """When a person holding `held` (in the reset rule's terms `proof`, methods/reset_rule.py)
+    can reset on their own, where only cooling-off stops them now: when the first of their
+    methods that cool stops. None when something else stops them, or nothing does. The
+    person's overview and the reset portal both say it."""
+    if proof.fresh or not rule.allows(dataclasses.replace(proof, fresh=True)):
+        return None
+    return min((cools[str(m.kind)] for m in held if str(m.kind) in cools), default=None)
 
 
 def cools_until_sql(kind: str) -> Subquery:

@@ -7,7 +7,6 @@ method that really matches can pass, and nothing tells which case applies.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 import logging
@@ -293,9 +292,7 @@ def fresh_from(state: ResetState, user, policy: Policy):
         policy=policy,
         fresh=cooling.is_fresh(held, cools, privileged),
     )
-    if proof.fresh or not ResetRule.of(policy).allows(dataclasses.replace(proof, fresh=True)):
-        return None
-    return min((cools[str(m.kind)] for m in held if str(m.kind) in cools), default=None)
+    return cooling.reset_from(held, cools, proof, ResetRule.of(policy))
 
 
 def still_needed(state: ResetState, user, policy: Policy) -> int:

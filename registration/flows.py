@@ -72,10 +72,8 @@ class RegistrationStatus:
     def can_reset_from(self):
         """When every method that counts is new and cooling off: when the first stops (the
         person can reset from then); else None."""
-        if self.proof.fresh or not self.rule.allows(replace(self.proof, fresh=True)):
-            return None
         held = [s.method for s in self.methods if s.counts]
-        return min(self.cools[str(m.kind)] for m in held if str(m.kind) in self.cools)
+        return cooling.reset_from(held, self.cools, self.proof, self.rule)
 
     def without(self, method) -> RegistrationStatus:
         """Where the person would stand without `method` (before it is removed)."""

@@ -123,19 +123,18 @@ def code_issue(
     refuses the insert, and is then read and locked as usual.
     """
     audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
-    first_send = functools.partial(
-        _send_first,
-        user=user,
-        method=method,
-        purpose=purpose,
-        destination=destination,
-        channel=channel,
-        binding=binding,
-        ip=ip,
-        policy=policy,
-        audit=audit,
-    )
-    sent = first_send() if first else None
+    send = {
+        "user": user,
+        "method": method,
+        "purpose": purpose,
+        "destination": destination,
+        "channel": channel,
+        "binding": binding,
+        "ip": ip,
+        "policy": policy,
+        "audit": audit,
+    }
+    sent = _send_first(**send) if first else None
     if sent is None:
         with transaction.atomic():
             device = VerificationCode.locked_for(user=user, method=method.kind, purpose=purpose)
@@ -143,7 +142,7 @@ def code_issue(
                 # Written with its row, in this transaction. Of two first sends at once, one
                 # inserts; the row is this transaction's until it commits, so no one else can
                 # lock it, and it needs no locked read.
-                sent = first_send()
+                sent = _send_first(**send)
                 if sent is None:
                     # The other send inserted first: its row, once it commits.
                     device = VerificationCode.locked_for(
@@ -152,9 +151,7 @@ def code_issue(
                     if device is None:
                         raise IntegrityError("a code row could neither be written nor read")
             if sent is None:
-                sent = _send_again(
-                    device, user, method, purpose, destination, channel, binding, ip, policy, audit
-                )
+                sent = _send_again(device, **send)
     result, message = sent
 
     if result.sent:
@@ -201,7 +198,7 @@ def _send_first(
 
 
 def _send_again(
-    device, user, method, purpose, destination, channel, binding, ip, policy, audit
+    device, *, user, method, purpose, destination, channel, binding, ip, policy, audit
 ) -> tuple[SendResult, Message | None]:
     """A code on the row there, locked: a correction voids the live code first; otherwise the
     cooldown holds."""

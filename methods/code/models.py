@@ -235,19 +235,14 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         first): issue() on that one, once locked."""
         device = cls(user=user, method=method, purpose=purpose, name=method)
         code = device._new_code(destination=destination, channel=channel, binding=binding)
-        saved = cls.first_row(
+        saved = _FIRST.create(
             user=user,
             method=method,
             purpose=purpose,
+            name=method,
             **{name: getattr(device, name) for name in _ISSUED.names},
         )
         return None if saved is None else (saved, code)
-
-    @classmethod
-    def first_row(cls, *, user, method: str, purpose: str, **fields) -> VerificationCode | None:
-        """The row for this person, method and purpose, written with `fields` in one INSERT;
-        None, writing nothing, when there is one already."""
-        return _FIRST.create(user=user, method=method, purpose=purpose, name=method, **fields)
 
     def _new_code(self, *, destination: str, channel: str, binding: str) -> str:
         """A new code's fields set on this row (nothing written); the code, for delivery."""
