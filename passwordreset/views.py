@@ -58,6 +58,12 @@ NOT_VERIFIED = gettext_lazy(
     "method, or contact your helpdesk."
 )
 
+# A step sent from a tab whose attempt a newer one in the same browser replaced (reset_page).
+REPLACED = gettext_lazy(
+    "A newer attempt was started in this browser after that page was opened, so what you sent "
+    "there was not used and nothing was changed. Go on with the newer one here, or start again."
+)
+
 DIRECTORY_DOWN = gettext_lazy(
     "The account directory cannot be reached just now, so nothing was changed. Try again in a "
     "few minutes; you do not need to prove who you are again until this attempt ends."
@@ -93,8 +99,19 @@ def reset_page(view):
             # button) says so, rather than that time ran out with nothing done.
             context = {"finished": _finished_here(request)}
             return render(request, "passwordreset/expired.html", context, status=200)
+        request.reset_attempt = state.attempt  # includes/reset_attempt.html puts it in forms
+        sent_for = request.POST.get("attempt") if request.method == "POST" else None
         try:
-            response = view(request, state, *args, **kwargs)
+            if sent_for is not None and sent_for != state.attempt:
+                # Sent from a tab whose attempt a newer one in this browser replaced (another
+                # name, the same again, or a check before a change): it is not this attempt's
+                # step, whatever it holds, and nothing of it is used.
+                messages.warning(request, REPLACED)
+                response = redirect(
+                    flows.reset_after_pass(state) if state.action else "passwordreset:action"
+                )
+            else:
+                response = view(request, state, *args, **kwargs)
         except AlreadyPassed:
             # A method's page from before it passed (another tab, the back button): on to
             # where the attempt stands, not a page that is not there.
@@ -368,18 +385,6 @@ def offered_method(state, key: str):
 @reset_page
 def finish(request: HttpRequest, state) -> HttpResponse:
     """The last step: a new password (reset) or one button (unlock). Only once proven."""
-    sent_for = request.POST.get("attempt") if request.method == "POST" else None
-    if sent_for is not None and sent_for != state.attempt:
-        # Sent from a tab whose attempt a newer one in this browser replaced (another name,
-        # or the same again): it is not this attempt's to finish, whatever this one proved.
-        messages.warning(
-            request,
-            _(
-                "A new password reset was started in this browser after that page was opened, "
-                "so nothing was changed. Go on with the new one here, or start again."
-            ),
-        )
-        return redirect(flows.reset_after_pass(state) if state.action else "passwordreset:action")
     if not state.action:
         # Nothing is unlocked or reset that the person did not choose.
         return redirect("passwordreset:action")

@@ -20,7 +20,7 @@ from methods.questions import reset as question_checks
 from policy.models import Scope
 from tests.support import timing
 from tests.support.registering import questions_data
-from tests.support.resets import shows_methods_page
+from tests.support.resets import shows_methods_page, without_tokens
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timing]
 
@@ -99,9 +99,7 @@ def steps(username: str) -> list[tuple[str, str, dict | None]]:
 def observed(response) -> tuple:
     """What an observer can compare: status, where it leads, headers, cookies, the page."""
     body = response.content.decode() if response.status_code == 200 else ""
-    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
-    # The send page's own token, new each time it is drawn (methods/code/reset_views.py).
-    body = re.sub(r'name="form" value="[0-9a-f]+"', "", body)
+    body = without_tokens(body)
     # The attempt's own clock (includes/time_limit.html), the same for every account.
     body = re.sub(r'data-seconds-left="\d+"', "", body)
     # The questions differ by account (their stable choice is tested elsewhere).

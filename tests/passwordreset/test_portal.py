@@ -832,7 +832,7 @@ def test_a_last_step_sent_from_a_tab_whose_reset_was_replaced_says_nothing_was_c
         if proven:
             pass_email(client, "grace.home@example.net")
         response = client.post("/passwordreset/finish/", sent, follow=True)
-        assert "so nothing was changed" in response.content.decode(), proven
+        assert "nothing was changed" in response.content.decode(), proven
         for person in (registered, grace):
             person.refresh_from_db()
             assert not person.check_password(new), (proven, person)
@@ -843,6 +843,58 @@ def test_a_last_step_sent_from_a_tab_whose_reset_was_replaced_says_nothing_was_c
     assert shows_done_page(done)
     grace.refresh_from_db()
     assert grace.check_password(new)
+
+
+ATTEMPT_FIELD = re.compile(r'name="attempt" value="([0-9a-f]+)"')
+
+
+def test_every_steps_form_names_its_attempt(client, registered, policy):
+    """The action, each method's form and the last step each carry the attempt they belong
+    to, once per form, so a step sent from a replaced tab can be told apart."""
+    policy.set_option("questions", "enabled", True)
+    policy.save()
+    give_answers(registered)
+    start_reset(client, "rita", action=None)
+    attempt = client.session["sspr_reset"]["attempt"]
+    pages = ["/passwordreset/action/"]
+    client.post("/passwordreset/action/", {"action": "reset"})
+    pages += ["/passwordreset/phone/", "/passwordreset/email/", "/passwordreset/questions/"]
+    for path in pages:
+        page = client.get(path).content.decode()
+        assert ATTEMPT_FIELD.findall(page) == [attempt], path
+    code_page = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert ATTEMPT_FIELD.findall(code_page.content.decode()) == [attempt]
+    finish = client.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert shows_finish_page(finish)
+    assert set(ATTEMPT_FIELD.findall(finish.content.decode())) == {attempt}
+
+
+def test_a_code_sent_from_a_tab_whose_reset_was_replaced_is_not_used(client, registered):
+    """Two tabs, one browser: a code asked for in the first tab, then a new reset started in
+    the second. The first tab's code is not taken as the new attempt's (which has asked for
+    none): the page says a newer attempt replaced it, the code still works for no one, and the
+    new attempt is where it was."""
+    start_reset(client, "rita")
+    code_page = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    (first,) = ATTEMPT_FIELD.findall(code_page.content.decode())
+    code = last_phone_code()
+    start_reset(client, "rita")  # the second tab
+    second = client.session["sspr_reset"]
+    assert second["attempt"] != first
+    sent = {"code": code, "attempt": first}
+    response = client.post("/passwordreset/phone/code/", sent, follow=True)
+    page = response.content.decode()
+    assert "A newer attempt was started in this browser" in page
+    assert response.redirect_chain == [("/passwordreset/methods/", 302)]
+    assert client.session["sspr_reset"] == second  # nothing passed, no code asked for
+    assert not Event.objects.filter(kind=EventKind.RESET_METHOD_PASSED).exists()
+    # The same form from a tab of the attempt itself goes on as ever.
+    code_page = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    (current,) = ATTEMPT_FIELD.findall(code_page.content.decode())
+    passed = client.post(
+        "/passwordreset/phone/code/", {"code": last_phone_code(), "attempt": current}
+    )
+    assert shows_finish_page(passed)
 
 
 def test_questions_are_offered_after_a_pass_when_the_portal_asks_fewer_than_were_registered(

@@ -125,3 +125,26 @@ def test_the_time_limit_rendered_once_per_shape_reads_as_the_template_renders_it
                 assert shaped == expected, (shape, seconds)
                 assert "\x00" not in shaped
     assert render_time_limit({"show": False}) == ""
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ja", "ar"])
+def test_each_warning_names_its_own_button_after_the_code_field(client, registered, language):
+    """A code's page has two "More time" buttons: the warning a minute before each end names
+    the button that extends it, word for word, in every language; and the code's field comes
+    before both, so the keyboard reaches what the page is for first."""
+    import re
+
+    client.cookies["django_language"] = language
+    start_reset(client, "rita")
+    response = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert shows_reset_code_page(response)
+    page = response.content.decode()
+    assert f'<html lang="{language}"' in page
+    blocks = re.findall(r'<div class="time-limit" data-time-limit="(\w+)".*?</div>', page, re.S)
+    assert blocks == ["code", "attempt"]
+    for kind in blocks:
+        block = re.search(rf'data-time-limit="{kind}".*?</div>', page, re.S).group(0)
+        (button,) = re.findall(r'<button type="submit"[^>]*>([^<]+)</button>', block)
+        warning = re.search(r"<p hidden data-warning>([^<]+)</p>", block).group(1)
+        assert button.strip() in warning, (language, kind, button, warning)
+    assert page.index('name="code"') < page.index('data-time-limit="code"')

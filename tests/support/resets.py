@@ -3,9 +3,20 @@ then the action), and a reset brought as far as the page that waits for a phone 
 
 from __future__ import annotations
 
+import re
+
 from django.test import Client
 
 from passwordreset import captcha
+
+# What differs between two drawings of the same page by chance, not by account: the CSRF
+# token, the send page's own token (methods/code/reset_views.py) and the attempt's id.
+_TOKENS = re.compile(r'name="(csrfmiddlewaretoken|form|attempt)" value="[^"]+"')
+
+
+def without_tokens(page: str) -> str:
+    """A reset page's HTML less its tokens, to compare the pages two accounts get."""
+    return _TOKENS.sub(r'name="\1"', page)
 
 
 def shows_reset_code_page(response, slug: str = "phone") -> bool:
