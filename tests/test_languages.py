@@ -205,7 +205,30 @@ def test_dates_read_the_same_everywhere_and_never_end_in_a_doubled_dot(make_user
             '{{ m|date:"DATETIME_FORMAT" }}|{{ m|date:"SHORT_DATE_FORMAT" }}|'
             '{{ m|date:"DATE_FORMAT" }}'
         ).render(Context({"m": moment}))
-    assert rendered == "24 November 2026, 21:05|24 Nov 2026|24 November 2026"
+    assert rendered == "24 November 2026, 21:05 UTC|24 Nov 2026|24 November 2026"
     with translation.override("de"):
         german = Template('{{ m|date:"DATETIME_FORMAT" }}').render(Context({"m": moment}))
     assert german.startswith("24. November 2026")
+
+
+@pytest.mark.parametrize("code", [code for code, _name in settings.LANGUAGES])
+def test_a_time_says_its_time_zone_in_every_language(code, settings):
+    """A notice or a page may be read far from the organisation: a date with a time names the
+    organisation's time zone, and the day comes before the month's name in every language
+    but Japanese (whose year comes first)."""
+    import datetime
+
+    from django.utils import formats, timezone, translation
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    moment = datetime.datetime(2026, 11, 24, 21, 5, tzinfo=datetime.UTC)
+    with translation.override(code):
+        local = timezone.localtime(moment)
+        for kind in ("DATETIME_FORMAT", "SHORT_DATETIME_FORMAT"):
+            shown = formats.date_format(local, kind)
+            assert "22:05" in shown and shown.endswith("CET"), (code, kind, shown)
+        shown = formats.date_format(local, "DATETIME_FORMAT")
+        names = {formats.date_format(local, f) for f in ("F", "E")}  # E: Polish's genitive
+        (month,) = (shown.index(name) for name in names if name in shown)
+        if code != "ja":
+            assert shown.index("24") < month, (code, shown)

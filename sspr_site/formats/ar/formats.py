@@ -1,0 +1,6 @@
+"""Dates with a time as Django gives them for this language, with the time zone after the
+time (sspr_site/formats/en/formats.py says why); every other format is Django's."""
+
+# Django gives Arabic no date with a time of its own: the date as it gives it, then the time.
+DATETIME_FORMAT = "j F، Y، H:i T"
+SHORT_DATETIME_FORMAT = "d/m/Y، H:i T"

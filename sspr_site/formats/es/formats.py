@@ -1,0 +1,5 @@
+"""Dates with a time as Django gives them for this language, with the time zone after the
+time (sspr_site/formats/en/formats.py says why); every other format is Django's."""
+
+DATETIME_FORMAT = "j \\d\\e F \\d\\e Y \\a \\l\\a\\s H:i T"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i T"
