@@ -103,13 +103,7 @@ def reset_page(view):
         sent_for = request.POST.get("attempt") if request.method == "POST" else None
         try:
             if sent_for is not None and sent_for != state.attempt:
-                # Sent from a tab whose attempt a newer one in this browser replaced (another
-                # name, the same again, or a check before a change): it is not this attempt's
-                # step, whatever it holds, and nothing of it is used.
-                messages.warning(request, REPLACED)
-                response = redirect(
-                    flows.reset_after_pass(state) if state.action else "passwordreset:action"
-                )
+                response = _replaced(request, state)
             else:
                 response = view(request, state, *args, **kwargs)
         except AlreadyPassed:
@@ -128,6 +122,17 @@ def reset_page(view):
         return response
 
     return never_cache(require_http_methods(["GET", "POST"])(wrapper))
+
+
+def _replaced(request: HttpRequest, state) -> HttpResponse:
+    """The answer to a step sent from a tab whose attempt a newer one in this browser replaced
+    (another name, the same again, or a check before a change): it is not this attempt's step,
+    whatever it holds, and nothing of it is used. The page says so where the newer attempt
+    stands; js/time-limit.js, asking for more time, is told so."""
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"replaced": True, "seconds_left": 0}, status=409)
+    messages.warning(request, REPLACED)
+    return redirect(flows.reset_after_pass(state) if state.action else "passwordreset:action")
 
 
 @never_cache
@@ -552,6 +557,8 @@ def more_time(request: HttpRequest) -> HttpResponse:
         if request.headers.get("Accept") == "application/json":
             return JsonResponse({"seconds_left": 0}, status=410)
         return render(request, "passwordreset/expired.html", status=200)
+    if request.POST.get("attempt", state.attempt) != state.attempt:
+        return _replaced(request, state)  # no time for the newer attempt from an older page
     extended = state.extend()
     state.save(request)
     if request.headers.get("Accept") == "application/json":

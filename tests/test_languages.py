@@ -232,3 +232,18 @@ def test_a_time_says_its_time_zone_in_every_language(code, settings):
         (month,) = (shown.index(name) for name in names if name in shown)
         if code != "ja":
             assert shown.index("24") < month, (code, shown)
+
+
+def test_an_offset_for_a_zone_without_a_name_reads_left_to_right_in_arabic(settings):
+    """A zone with no letters for a name shows its offset ("+03"); in right-to-left text a mark
+    before it keeps the sign before the digits, in pages and plain-text notices alike."""
+    import datetime
+
+    from django.utils import formats, timezone, translation
+
+    settings.TIME_ZONE = "Asia/Riyadh"
+    moment = datetime.datetime(2026, 11, 24, 21, 5, tzinfo=datetime.UTC)
+    with translation.override("ar"):
+        local = timezone.localtime(moment)
+        for kind in ("DATETIME_FORMAT", "SHORT_DATETIME_FORMAT"):
+            assert formats.date_format(local, kind).endswith("00:05 \u200e+03"), kind

@@ -36,8 +36,9 @@ TIME_LIMIT = Shape(
         "hint",
         "next",
         "csrf_token",
+        "attempt",
     ),
-    shape=("kind", "proof", "extend_url", "renew_url"),
+    shape=("kind", "proof", "extend_url", "renew_url", "attempt"),
 )
 
 
@@ -75,6 +76,9 @@ def _reset_time_limit(context):
         # Back to the page itself, also when it came as the answer to a form.
         "next": context.get("page_address") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
+        # The attempt this page belongs to: a press from a tab a newer attempt replaced gives
+        # the newer one no time (passwordreset.views.more_time).
+        "attempt": state.attempt,
     }
 
 
@@ -85,11 +89,13 @@ def _code_time_limit(context, method, reset: bool = False, code=None):
     from the person's own code, `code` (the row the page already read)."""
     request = context.get("request")
     seconds = extensions = None
+    attempt = ""
     if request is not None and reset:
         state = reset_state.load(request)
         if state is not None and state.code_asked_at:
             seconds = state.code_seconds_left
             extensions = state.code_extensions
+            attempt = state.attempt  # as the attempt's own block (_reset_time_limit)
     elif code is not None and code.token:
         seconds = int((code.valid_until - timezone.now()).total_seconds())
         extensions = code.extensions
@@ -106,4 +112,5 @@ def _code_time_limit(context, method, reset: bool = False, code=None):
         "hint": method.more_time_hint(extensions_left),
         "renew_url": method.reset_url() if reset else "",
         "csrf_token": context.get("csrf_token"),
+        "attempt": attempt,
     }

@@ -79,6 +79,10 @@
             }
             say(text(box, "extended"));
             window.setTimeout(clear, 8000);
+          } else if (answer.status === 409 && answer.data.replaced) {
+            // A newer attempt in this browser replaced this page's: nothing was extended.
+            ended = true;
+            say(text(box, "replaced"));
           } else if (answer.status === 409) {
             say(text(box, "refused"), kind === "code" ? newCodeButton() : null);
           } else {
@@ -134,7 +138,9 @@
         say(text(box, "ended"), kind === "code" ? newCodeButton() : null);
       } else if (left > 0 && left <= warnAt && !warned) {
         warned = true;
-        say(text(box, "warning"), button());
+        // Once the last extension was given its button is gone: a warning that names none.
+        var last = !box.querySelector("form.time-limit-extend") && text(box, "warning-last");
+        say(last || text(box, "warning"), button());
       }
     }
 

@@ -312,3 +312,21 @@ def test_on_a_reset_code_page_each_press_asks_once(page, rita, settings):
     page.wait_for_timeout(300)
     assert len(asked) == 2, asked
     assert "up to 9 times" in page.locator("[data-time-limit=code]").inner_text()
+
+
+def test_a_tab_whose_reset_a_newer_one_replaced_says_so_when_it_asks_for_more_time(
+    page, rita, settings
+):
+    """Two tabs, one browser: the first tab's "More time" gives the second tab's attempt no
+    time, and its alert says a newer attempt replaced this page's, in words, not "run out"."""
+    _start_reset(page, settings)
+    second = page.context.new_page()
+    _start_reset(second, settings)
+    page.get_by_role("button", name="More time for this reset", exact=True).click()
+    alert = page.locator(".time-limit-alert")
+    alert.get_by_text("A newer attempt was started in this browser").wait_for()
+    assert "run out" not in alert.inner_text()
+    # The second tab's own button still gives its attempt more time.
+    second.get_by_role("button", name="More time for this reset", exact=True).click()
+    second.locator(".time-limit-alert").get_by_text("You have another 15 minutes.").wait_for()
+    second.close()

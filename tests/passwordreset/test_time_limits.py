@@ -3,15 +3,20 @@ at least ten times; the same for every account (docs/security.md, "No enumeratio
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from django.conf import settings
 
 from passwordreset import state as reset_state
 from passwordreset.flows import SENDS_PER_ATTEMPT
+from tests.support.people import sign_in
 from tests.support.resets import shows_reset_code_page, start_reset
 
 pytestmark = pytest.mark.django_db
+
+JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 @pytest.fixture
@@ -127,24 +132,55 @@ def test_the_time_limit_rendered_once_per_shape_reads_as_the_template_renders_it
     assert render_time_limit({"show": False}) == ""
 
 
-@pytest.mark.parametrize("language", ["en", "de", "fr", "ja", "ar"])
+def _time_limits(page: str) -> dict[str, str]:
+    """Each time limit's block on a page, by kind (code, attempt), in the page's order."""
+    found = re.findall(r'<div class="time-limit" data-time-limit="(\w+)"(.*?)</div>', page, re.S)
+    return dict(found)
+
+
+def _warning_and_button(block: str) -> tuple[str, list[str]]:
+    warning = re.search(r"<p hidden data-warning>([^<]+)</p>", block).group(1)
+    return warning, [b.strip() for b in re.findall(r"<button type=\"submit\"[^>]*>([^<]+)<", block)]
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
 def test_each_warning_names_its_own_button_after_the_code_field(client, registered, language):
     """A code's page has two "More time" buttons: the warning a minute before each end names
     the button that extends it, word for word, in every language; and the code's field comes
     before both, so the keyboard reaches what the page is for first."""
-    import re
-
-    client.cookies["django_language"] = language
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     start_reset(client, "rita")
     response = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
     assert shows_reset_code_page(response)
     page = response.content.decode()
     assert f'<html lang="{language}"' in page
-    blocks = re.findall(r'<div class="time-limit" data-time-limit="(\w+)".*?</div>', page, re.S)
-    assert blocks == ["code", "attempt"]
-    for kind in blocks:
-        block = re.search(rf'data-time-limit="{kind}".*?</div>', page, re.S).group(0)
-        (button,) = re.findall(r'<button type="submit"[^>]*>([^<]+)</button>', block)
-        warning = re.search(r"<p hidden data-warning>([^<]+)</p>", block).group(1)
-        assert button.strip() in warning, (language, kind, button, warning)
+    blocks = _time_limits(page)
+    assert list(blocks) == ["code", "attempt"]
+    for kind, block in blocks.items():
+        warning, (button,) = _warning_and_button(block)
+        assert button in warning, (language, kind, button, warning)
     assert page.index('name="code"') < page.index('data-time-limit="code"')
+
+
+def test_a_check_before_a_change_warns_with_its_own_button(client, registered):
+    assert sign_in(client, "rita").status_code == 302
+    client.get("/passwordreset/prove/?next=/ssprsetup/email/")
+    page = client.get("/passwordreset/methods/").content.decode()
+    warning, buttons = _warning_and_button(_time_limits(page)["attempt"])
+    assert buttons == ["More time for this check"]
+    assert "Press “More time for this check”" in warning
+
+
+def test_past_the_last_extension_the_warning_names_no_button(client, registered, clock):
+    """Once no more time can be added the button is gone, and the warning does not ask for a
+    press of it."""
+    start_reset(client, "rita")
+    for _ in range(reset_state.MAX_EXTENSIONS):
+        clock[0] += 60
+        assert client.post("/passwordreset/more-time/", {}, **JSON).status_code == 200
+    page = client.get("/passwordreset/methods/").content.decode()
+    warning, buttons = _warning_and_button(_time_limits(page)["attempt"])
+    assert buttons == []
+    assert warning == (
+        "Less than a minute is left to finish this reset, and no more time can be added to it."
+    )
