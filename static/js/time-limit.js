@@ -32,6 +32,8 @@
     var timer = null;
 
     function say(message, button) {
+      // A press of the alert's own button: the focus must not go with it to the page's top.
+      var hadFocus = alertRegion.contains(document.activeElement);
       alertRegion.textContent = "";
       var line = document.createElement("p");
       line.textContent = message;
@@ -40,6 +42,9 @@
       if (button) {
         alertRegion.appendChild(button);
         button.focus();
+      } else if (hadFocus) {
+        line.tabIndex = -1;
+        line.focus();
       }
     }
 
@@ -80,8 +85,11 @@
             say(text(box, "extended"));
             window.setTimeout(clear, 8000);
           } else if (answer.status === 409 && answer.data.replaced) {
-            // A newer attempt in this browser replaced this page's: nothing was extended.
+            // A newer attempt in this browser replaced this page's: nothing was extended, and
+            // this page's limit no longer counts (no warning, no button of it).
             ended = true;
+            window.clearInterval(timer);
+            form.remove();
             say(text(box, "replaced"));
           } else if (answer.status === 409) {
             say(text(box, "refused"), kind === "code" ? newCodeButton() : null);

@@ -326,7 +326,25 @@ def test_a_tab_whose_reset_a_newer_one_replaced_says_so_when_it_asks_for_more_ti
     alert = page.locator(".time-limit-alert")
     alert.get_by_text("A newer attempt was started in this browser").wait_for()
     assert "run out" not in alert.inner_text()
+    # This page's limit no longer counts: its button is gone, and no warning will ask for it.
+    assert page.get_by_role("button", name="More time for this reset").count() == 0
     # The second tab's own button still gives its attempt more time.
     second.get_by_role("button", name="More time for this reset", exact=True).click()
     second.locator(".time-limit-alert").get_by_text("You have another 15 minutes.").wait_for()
     second.close()
+
+
+def test_past_the_last_extension_the_warning_asks_for_no_button(page, rita, settings):
+    """Given the last of its extensions from the warning, the attempt warns once more a minute
+    before its end, in a sentence that names no button, and offers none."""
+    page.clock.install()
+    _start_reset(page, settings)
+    alert = page.locator(".time-limit-alert")
+    for _round in range(MAX_EXTENSIONS):
+        page.clock.run_for("14:10")
+        alert.get_by_role("button", name="More time for this reset", exact=True).click()
+        alert.get_by_text("You have another 15 minutes.").wait_for()
+    page.clock.run_for("14:10")
+    alert.get_by_text("and no more time can be added to it").wait_for()
+    assert "Press" not in alert.inner_text()
+    assert alert.get_by_role("button").count() == 0

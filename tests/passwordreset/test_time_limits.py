@@ -110,11 +110,13 @@ def test_the_time_limit_rendered_once_per_shape_reads_as_the_template_renders_it
         for extend in ("", "/passwordreset/phone/more-time/")
         for renew in ("", "/passwordreset/phone/")
     ]
+    # With and without the attempt the page belongs to (none on a setup page).
+    shapes = [{**shape, "attempt": attempt} for shape in shapes for attempt in ("", "0a1b")]
     with translation.override(language):
         for shape in shapes:
-            for seconds, hint, nxt, token in (
-                (899, "You can add time 10 more times.", "/passwordreset/methods/", "a1"),
-                (0, 'Odd "hint" <b> & more', '/passwordreset/?a=1&b="2"', "<t&k>"),
+            for seconds, hint, nxt, token, attempt in (
+                (899, "You can add time 10 more times.", "/passwordreset/methods/", "a1", "9f"),
+                (0, 'Odd "hint" <b> & more', '/passwordreset/?a=1&b="2"', "<t&k>", '<"&>'),
             ):
                 data = {
                     "show": True,
@@ -124,6 +126,7 @@ def test_the_time_limit_rendered_once_per_shape_reads_as_the_template_renders_it
                     "hint": hint,
                     "next": nxt,
                     "csrf_token": token,
+                    "attempt": attempt if shape["attempt"] else "",
                 }
                 expected = render_to_string("includes/time_limit.html", data)
                 shaped = render_time_limit(data)
