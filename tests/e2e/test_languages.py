@@ -154,6 +154,9 @@ def test_arabic_pages_read_right_to_left_pass_axe_and_fit(browser, live_server, 
         assert page.evaluate("document.documentElement.dir") == "rtl", name
         assert page.evaluate("document.documentElement.lang") == "ar", name
         assert page.evaluate("getComputedStyle(document.body).direction") == "rtl", name
+        # Phone numbers, full or masked ("+44 ••••••••56"), read "+44" first all the same.
+        for shown in page.locator(".destination, .unbroken").all():
+            assert shown.evaluate("el => getComputedStyle(el).direction") == "ltr", name
         check_accessibility(page, f"rtl-{name}")
         assert fits_without_horizontal_scroll(page), name
 
