@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EventKind(models.TextChoices):
@@ -33,7 +34,8 @@ class EventKind(models.TextChoices):
     RESET_REFUSED = "reset_refused", _("Password reset refused")
     RESET_METHOD_PASSED = "reset_method_passed", _("Reset: method passed")
     RESET_METHOD_FAILED = "reset_method_failed", _("Reset: method failed")
-    PASSWORD_RESET = "password_reset", _("Password reset")
+    # What happened ("the password was reset"), where elsewhere the words name the service.
+    PASSWORD_RESET = "password_reset", pgettext_lazy("audit event", "Password reset")
     ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
     HELPDESK_CHECK = "helpdesk_check", _("Helpdesk verified a caller")
     HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")

@@ -85,7 +85,9 @@ def test_the_compiled_catalogue_is_the_source(code):
     for message in messages:
         forms = message.string if isinstance(message.string, tuple) else (message.string,)
         if message.id and not message.fuzzy and any(forms):
-            translated.add(message.id if isinstance(message.id, str) else message.id[0])
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            # A message with a context is kept under both, joined as gettext joins them.
+            translated.add(f"{message.context}\x04{key}" if message.context else key)
     keys = {key if isinstance(key, str) else key[0] for key in compiled(code)._catalog} - {""}
     assert keys == translated
 
@@ -247,3 +249,19 @@ def test_an_offset_for_a_zone_without_a_name_reads_left_to_right_in_arabic(setti
         local = timezone.localtime(moment)
         for kind in ("DATETIME_FORMAT", "SHORT_DATETIME_FORMAT"):
             assert formats.date_format(local, kind).endswith("00:05 \u200e+03"), kind
+
+
+def test_a_reset_that_happened_and_the_service_are_told_apart(settings):
+    """The audit log says a password *was* reset; the admin's section and a code's purpose name
+    the service ("Password reset" is both in English)."""
+    from django.utils import translation
+
+    from audit.models import EventKind
+    from methods.code.models import Purpose
+
+    with translation.override("de"):
+        assert str(EventKind.PASSWORD_RESET.label) == "Passwort zurückgesetzt"
+        assert str(Purpose.RESET.label) == "Zurücksetzen des Passworts"
+    with translation.override("fr"):
+        assert str(EventKind.PASSWORD_RESET.label) == "Mot de passe réinitialisé"
+        assert str(Purpose.RESET.label) == "Réinitialisation du mot de passe"

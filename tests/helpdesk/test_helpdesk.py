@@ -405,6 +405,14 @@ def test_the_user_page_says_what_happened_in_words(desk, people):
     )
     for internal in ("authentication_email", "throttled", "purpose:"):
         assert internal not in page
+    # In German the purpose names the service, not a reset that happened; Arabic separates the
+    # details with its own semicolon.
+    desk.cookies["django_language"] = "de"
+    german = desk.get(f"/helpdesk/users/{ann.pk}/").content.decode()
+    assert "Zweck: Zurücksetzen des Passworts" in german
+    desk.cookies["django_language"] = "ar"
+    arabic = desk.get(f"/helpdesk/users/{ann.pk}/").content.decode()
+    assert "؛ " in arabic and "; " not in arabic.split('data-label="التفاصيل"')[1][:400]
 
 
 def test_a_pass_issued_reads_in_words_on_the_user_page(desk, people):
