@@ -51,9 +51,11 @@ def key_groups(device: TOTPDevice) -> str:
 
 
 def qr_svg(device: TOTPDevice) -> str:
-    """The setup link as a QR code, drawn on the server as SVG (no script, no image request)."""
+    """The setup link as a QR code, drawn on the server as SVG (no script, no image request).
+    With a viewBox and no fixed size, so the page's style scales the whole code to its box
+    rather than cutting off what does not fit."""
     return segno.make(device.config_url, error="m").svg_inline(
-        scale=5, border=2, title=_("QR code to scan with your authenticator app")
+        scale=5, border=2, omitsize=True, title=_("QR code to scan with your authenticator app")
     )
 
 

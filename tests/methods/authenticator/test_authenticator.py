@@ -60,6 +60,9 @@ def with_app(make_user, client):
 def test_setup_shows_a_qr_code_and_the_key_and_needs_a_first_code(signed_in, user):
     page = signed_in.get(SETUP).content.decode()
     assert "<svg" in page and "QR code to scan with your authenticator app" in page
+    # Scaled whole to its box by the page's style: a viewBox, no fixed size to cut it at.
+    svg = re.search(r"<svg[^>]*>", page).group(0)
+    assert re.search(r'viewBox="0 0 (\d+) \1"', svg) and " width=" not in svg
     key = page_key(page)
     assert AuthenticatorDevice.objects.get(user=user).bin_key.hex() == key  # the one kept
     assert "<script" not in page.split("<main")[1]  # works without JavaScript
