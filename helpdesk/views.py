@@ -217,11 +217,24 @@ def _user_row(policy: Policy, user_id: int) -> Row:
     return Row.of(_user(policy, user_id), ResetRule.of(policy))
 
 
-def _user(policy: Policy, user_id: int):
-    user = directory(policy).filter(pk=user_id).first()
+def _user(policy: Policy, user_id: int, **annotations):
+    user = directory(policy).filter(pk=user_id).annotate(**annotations).first()
     if user is None:  # unknown or out of scope: nothing to show
         raise Http404
     return user
+
+
+def _checkable(policy: Policy, user_id: int) -> tuple[Row, list, list]:
+    """The person, the methods a caller can be checked with, and those left out while they
+    cool off (methods/cooling.py): a method added or changed lately proves no more to the
+    helpdesk than it does to the reset portal, where it counts on its own only once it has
+    cooled off (docs/security.md rule 69). Whoever changed it may be the one calling."""
+    user = _user(policy, user_id, **cooling_annotations())
+    row = Row.of(user, ResetRule.of(policy))
+    cooling = cooling_of_row(user)
+    new = {method.key for method, _until in cooling}
+    options = [(key, label) for key, label in _verifiable(row, policy) if key not in new]
+    return row, options, [(method.label, until) for method, until in cooling]
 
 
 def account_status(user) -> tuple[AccountStatus | None, bool]:
@@ -247,6 +260,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)
+    cooling = cooling_of_row(user)
+    new = {method.key for method, _until in cooling}
     return render(
         request,
         "helpdesk/user_detail.html",
@@ -259,13 +274,14 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
                 else None
             ),
             "events": events,
-            "verify": _verifiable(row, policy),
+            # Whether a caller check has a method to use (those cooling off left out).
+            "verify": [option for option in _verifiable(row, policy) if option[0] not in new],
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
             "account": status,
             "account_answered": answered,
             "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
-            "cooling": [(method.label, until) for method, until in cooling_of_row(user)],
+            "cooling": [(method.label, until) for method, until in cooling],
             "in_directory": in_directory,
             "password_here": getattr(user, "password_here", None),
         },
@@ -318,10 +334,9 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
     """Check a caller with one of their registered methods, chosen by kind: a code sent to it,
     or one the caller reads from their app."""
     policy = Policy.load()
-    row = _user_row(policy, user_id)
-    form = VerifyStartForm(
-        request.POST if request.method == "POST" else None, options=_verifiable(row, policy)
-    )
+    row, options, cooling = _checkable(policy, user_id)
+    form = VerifyStartForm(request.POST if request.method == "POST" else None, options=options)
+    page = {"row": row, "form": form, "cooling": cooling}
     if request.method == "POST" and form.is_valid():
         method = REGISTRY[form.cleaned_data["method"]]
         if method.caller_check == "ask":
@@ -380,8 +395,8 @@ def verify_start(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             refused = _("The code could not be sent just now. Try again in a minute.")
         form.add_error(None, refused)
-        return render(request, "helpdesk/verify_start.html", {"row": row, "form": form}, status=429)
-    return render(request, "helpdesk/verify_start.html", {"row": row, "form": form})
+        return render(request, "helpdesk/verify_start.html", page, status=429)
+    return render(request, "helpdesk/verify_start.html", page)
 
 
 def _live_here(request: HttpRequest, subject, method) -> bool:

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from audit.models import Event, EventKind
 from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange
 from policy.models import Policy
 from tests.support.access_passes import helpdesk_group, issue, the_pass, use_pass
@@ -241,6 +242,33 @@ def test_a_replaced_only_method_means_no_reset_until_it_ends_and_every_page_says
     export = helpdesk_client.get("/helpdesk/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
     assert [row["can_reset"] for row in rows if row["username"] == "rita"] == ["no"]
+
+
+def test_the_helpdesk_checks_no_caller_with_a_method_still_cooling_off(rita, helpdesk_client):
+    """Whoever replaced Rita's phone may be the one calling: the caller check does not offer
+    the new phone (nor take it if sent), says why and until when, and offers the methods
+    that count; so no caller check passed on it can ground a temporary access pass."""
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, "+447400999999")
+    verify = f"/helpdesk/users/{rita.pk}/verify/"
+    person = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    assert verify not in person  # nothing to check with today
+    page = helpdesk_client.get(verify).content.decode()
+    assert 'name="method"' not in page
+    assert "None of this person's methods can be used for a check just now." in page
+    assert re.search(r"Authentication phone: new, counts for a reset on its own from \d", page)
+    sent = helpdesk_client.post(verify, {"method": "phone"})
+    assert sent.status_code == 200 and "Select a valid choice" in sent.content.decode()
+    assert not Event.objects.filter(kind=EventKind.CODE_SENT, details__purpose="helpdesk").exists()
+    # An older email beside it is offered, with the phone still named as left out.
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita.home@example.net", verified_at=timezone.now() - timedelta(days=3)
+    )
+    page = helpdesk_client.get(verify).content.decode()
+    assert 'value="email"' in page and 'value="phone"' not in page
+    assert 'id="cooling-not-offered"' in page
 
 
 def test_a_pass_session_does_not_cool_off(rita, make_user):
