@@ -354,6 +354,10 @@ class AuthenticationPhoneInline(admin.StackedInline):
     ]
     readonly_fields = ["verified_at", "prepopulated", "consent_recorded_at", "last_used_at"]
 
+    def get_queryset(self, request):
+        # With the person, so each heads its part of their page with their name (owner_name).
+        return super().get_queryset(request).select_related("user")
+
 
 class AuthenticationEmailInline(AuthenticationPhoneInline):
     model = AuthenticationEmail

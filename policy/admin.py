@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -48,7 +49,9 @@ def method_fields() -> dict[str, forms.Field]:
     for method in REGISTRY.values():
         fields[option_field_name(method, "enabled")] = _enabled_field(method)
         for name, field in method.option_fields.items():
-            fields[option_field_name(method, name)] = copy.deepcopy(field)
+            shown = fields[option_field_name(method, name)] = copy.deepcopy(field)
+            # A label of its own, on a line of its own: begun with a capital, as the admin's.
+            shown.label = capfirst(shown.label)
     return fields
 
 

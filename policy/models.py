@@ -136,7 +136,7 @@ class Policy(models.Model):
         _("methods required to register"),
         default=2,
         validators=[MinValueValidator(1), MaxValueValidator(2)],
-        help_text=_("How many verified methods a user needs before Finish (1 or 2)."),
+        help_text=_("How many verified methods a user needs to complete registration (1 or 2)."),
     )
     reset_methods_required = models.PositiveSmallIntegerField(
         _("methods required to reset"),

@@ -27,6 +27,12 @@ from django.utils import timezone, translation
 from django.utils.choices import BaseChoiceIterator, CallableChoiceIterator
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_noop
+
+# A label that ends in one of these takes no colon after it (Django's rule, "What do you
+# need?"); each language lists its own in the site's catalogue ("؟" in Arabic, "？" in
+# Japanese), as Django's own catalogues do not.
+gettext_noop(":?.!")
 
 # The templates drawn compiled: Django's own and the project's widgets (methods/forms.py).
 COMPILED = ("django/forms/", "methods/widgets/")

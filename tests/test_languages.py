@@ -265,3 +265,13 @@ def test_a_reset_that_happened_and_the_service_are_told_apart(settings):
     with translation.override("fr"):
         assert str(EventKind.PASSWORD_RESET.label) == "Mot de passe réinitialisé"
         assert str(Purpose.RESET.label) == "Réinitialisation du mot de passe"
+
+
+@pytest.mark.parametrize(("code", "mark"), [("ar", "؟"), ("ja", "？")])
+def test_a_question_as_a_label_takes_no_colon_after_its_own_question_mark(client, code, mark):
+    """A label asking a question ("What do you need?") takes no colon after it, in Arabic and
+    Japanese either, whose question marks are their own."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = code
+    page = client.get("/passwordreset/").content.decode()
+    assert f'<html lang="{code}"' in page and mark in page
+    assert f"{mark}:" not in page and f"{mark}：" not in page

@@ -19,7 +19,7 @@ from delivery import tracking as delivery_tracking
 from methods.backends import DeliveryProblem
 from methods.conf import app_settings
 from methods.forms import CodeForm
-from methods.models import CheckOutcome, Purpose, VerificationCode
+from methods.models import Channel, CheckOutcome, Purpose, VerificationCode
 from methods.pages import needs_proof, posted, reads_methods_first, secure_page, still_needed
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
@@ -375,6 +375,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
         form.add_error("code", wait_message(device))
     elif outcome is not None:
         form.add_error("code", CODE_REFUSED)
+    if device.channel == Channel.VOICE:  # read out, not sent as text
+        form.fields["code"].help_text = _("The 6 digits read out in the call.")
     return render(
         request,
         "code/setup_verify.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -279,3 +281,19 @@ def test_confirming_an_old_impact_page_after_another_change_saves_nothing(admin_
     # A confirmation without the version it was shown for is refused the same way.
     response = admin_client.post(url, tighter | {"_confirm_impact": "1"})
     assert response.status_code == 302 and Policy.load().reset_methods_required == 1
+
+
+def test_a_persons_page_heads_their_phone_and_email_with_their_name(admin_client, make_user):
+    rita = make_user("rita")
+    give(rita, phone=True, email=True)
+    page = admin_client.get(f"/admin/auth/user/{rita.pk}/change/").content.decode()
+    assert "Authentication phone of rita" in page and "Authentication email of rita" in page
+    assert f"Authentication phone of {rita.pk}" not in page
+
+
+def test_the_policy_pages_method_options_begin_with_a_capital(admin_client):
+    page = admin_client.get("/admin/policy/policy/1/change/").content.decode()
+    labels = re.findall(r'<label[^>]*for="id_method__[^"]+"[^>]*>([^<]+)<', page)
+    assert labels and all(label[0].isupper() for label in labels), labels
+    assert "Codes by text message" in page
+    assert "complete registration" in page and "before Finish" not in page

@@ -35,6 +35,8 @@ def test_the_number_and_how_to_send_the_code_are_asked_on_one_page(signed_in, ph
     assert call.kind == "voice" and call.to == "+447400123456"
     page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
     assert "+44 7400 123456" in page and "Enter your number" in page
+    # The code field says where its digits come from: a call reads them out.
+    assert "The 6 digits read out in the call." in page and "we sent you" not in page
 
 
 def test_the_code_page_comes_in_the_same_response_and_sending_the_form_again_sends_nothing(
