@@ -36,8 +36,19 @@
       wait.hidden = ready;
     }
   }
+  // The check is the page's to make, with nothing to solve by hand: unticked by a stray press
+  // of Space or a click once it was done, it runs again at once rather than leaving Continue
+  // off until the box is ticked again.
+  var done = false;
   widget.addEventListener("statechange", function (event) {
-    follow(event.detail && event.detail.state);
+    var state = event.detail && event.detail.state;
+    follow(state);
+    if (state === "verified") {
+      done = true;
+    } else if (state === "unverified" && done && typeof widget.verify === "function") {
+      done = false;
+      widget.verify();
+    }
   });
   follow(typeof widget.getState === "function" ? widget.getState() : "unverified");
 })();

@@ -60,3 +60,24 @@ def test_without_javascript_continue_stays_and_the_server_explains(browser, live
     continue_button.click()
     page.get_by_role("alert").get_by_text("It needs JavaScript").wait_for()
     context.close()
+
+
+def test_the_check_unticked_by_the_keyboard_runs_again(browser, live_server, make_user, settings):
+    """Nothing to solve by hand: a stray Space on the done check runs it again at once, and
+    Continue comes back without ticking the box again."""
+    settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto("/passwordreset/")
+    page.wait_for_function(SOLVED, timeout=30000)
+    page.evaluate(
+        "() => { window.states = []; document.querySelector('altcha-widget')"
+        ".addEventListener('statechange', e => window.states.push(e.detail.state)); }"
+    )
+    page.locator("altcha-widget input[type=checkbox]").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("() => window.states.slice(-1)[0] === 'verified'", timeout=30000)
+    assert page.evaluate("window.states")[0] == "unverified"
+    expect(page.get_by_role("button", name="Continue")).to_be_enabled()
+    context.close()
