@@ -335,11 +335,19 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
     if flows.identity_proven(state, user, policy):
         return redirect("passwordreset:finish")
     offered = flows.offered_methods(state, policy, user)
-    hints = {}
+    hints, new_passed = {}, []
     if state.passed and user is not None:
         # Only after a first method passed may the remaining ones be hinted, masked.
         registered = UserMethods.load(user)
         hints = {method.key: method.reset_hint(registered) for method in offered}
+        # And it may say why one that passed did not make the reset on its own: it cools off
+        # (methods/cooling.py), until when.
+        cools = registered.cooling
+        new_passed = [
+            (method.label, cools[str(method.kind)])
+            for method in REGISTRY.values()
+            if str(method.kind) in state.passed and str(method.kind) in cools
+        ]
     # Methods that count only beside another (security questions, methods/reset_rule.py).
     beside_offered = any(not method.counts_alone for method in offered)
     return render(
@@ -363,6 +371,7 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
                 for method in enabled_methods(policy)
             ),
             "page_address": page_address,
+            "new_passed": new_passed,
             # With nothing left to offer: from when what passed makes the reset on its own.
             "fresh_from": None if offered else flows.fresh_from(state, user, policy),
         },

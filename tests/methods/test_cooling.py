@@ -146,6 +146,13 @@ def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
     assert reset.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
     listing = reset.get("/passwordreset/methods/").content.decode()
     assert "/passwordreset/phone/" in listing
+    # It says why one more is needed, and until when (the account is known once one passed).
+    until = MethodChange.objects.get(user=rita, method="authentication_email").cooling_until
+    assert (
+        "Authentication email was added or changed lately: for your protection, until "
+        f"{date_format(timezone.localtime(until), 'DATETIME_FORMAT')} it counts only together "
+        "with a method you had before."
+    ) in listing
     reset.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
     reset.post("/passwordreset/phone/code/", {"code": last_phone_code()})
     assert reset.get("/passwordreset/finish/").status_code == 200
