@@ -55,11 +55,30 @@ def leaves_too_few(offered_now: int, offered_after: int) -> bool:
 QUESTION_MIN_LENGTH = 8
 
 
+ANSWERED = _(
+    "People have answered this question, so its words cannot change: their answers would then "
+    "belong to a different question. Stop offering it (its “Active” box) and add the new "
+    "question instead."
+)
+
+
 class SecurityQuestionForm(forms.ModelForm):
     class Meta:
         model = SecurityQuestion
         fields = ["text", "active"]
         error_messages = {"text": {"unique": DUPLICATE_QUESTION}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        text = self.fields.get("text")  # not in the list's form, which edits "Active" only
+        if (
+            text is not None
+            and self.instance.pk
+            and SecurityAnswer.objects.filter(question_id=self.instance.pk).exists()
+        ):
+            # Said on the page, not only after Save: the words of an answered question stay.
+            text.disabled = True
+            text.help_text = ANSWERED
 
     def clean_text(self):
         text = " ".join(self.cleaned_data["text"].split())
@@ -78,14 +97,7 @@ class SecurityQuestionForm(forms.ModelForm):
             and SecurityAnswer.objects.filter(question_id=self.instance.pk).exists()
         ):
             # Answers point at the question: new words would make them answers to another.
-            raise forms.ValidationError(
-                _(
-                    "People have answered this question, so its words cannot change: their "
-                    "answers would then belong to a different question. Stop offering it (its "
-                    "“Active” box) and add the new question instead."
-                ),
-                code="answered",
-            )
+            raise forms.ValidationError(ANSWERED, code="answered")
         return text
 
     def clean_active(self):
