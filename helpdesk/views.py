@@ -231,10 +231,16 @@ def _checkable(policy: Policy, user_id: int) -> tuple[Row, list, list]:
     cooled off (docs/security.md rule 69). Whoever changed it may be the one calling."""
     user = _user(policy, user_id, **cooling_annotations())
     row = Row.of(user, ResetRule.of(policy))
+    return row, *_check_options(user, row, policy)
+
+
+def _check_options(user, row: Row, policy: Policy) -> tuple[list, list]:
+    """The methods a caller can be checked with, less those cooling off, and those, each with
+    when it counts on its own (`user` read with cooling_annotations)."""
     cooling = cooling_of_row(user)
     new = {method.key for method, _until in cooling}
     options = [(key, label) for key, label in _verifiable(row, policy) if key not in new]
-    return row, options, [(method.label, until) for method, until in cooling]
+    return options, [(method.label, until) for method, until in cooling]
 
 
 def account_status(user) -> tuple[AccountStatus | None, bool]:
@@ -249,19 +255,16 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
-    # With when each method stops cooling off (methods/cooling.py), in the same query.
     in_directory = accounts().kind != "none"
     # The directory says when a password was set; for the site's own accounts, its audit log.
     here = {} if in_directory else {"password_here": _last_password_set_here()}
-    user = directory(policy).filter(pk=user_id).annotate(**cooling_annotations(), **here).first()
-    if user is None:  # unknown or out of scope: nothing to show
-        raise Http404
+    # With when each method stops cooling off (methods/cooling.py), in the same query.
+    user = _user(policy, user_id, **cooling_annotations(), **here)
     blocked_until = reset_flows.reset_blocked_until(user.get_username())
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
     status, answered = account_status(user)
-    cooling = cooling_of_row(user)
-    new = {method.key for method, _until in cooling}
+    verify, cooling = _check_options(user, row, policy)
     return render(
         request,
         "helpdesk/user_detail.html",
@@ -275,13 +278,13 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             ),
             "events": events,
             # Whether a caller check has a method to use (those cooling off left out).
-            "verify": [option for option in _verifiable(row, policy) if option[0] not in new],
+            "verify": verify,
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
             "account": status,
             "account_answered": answered,
             "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
-            "cooling": [(method.label, until) for method, until in cooling],
+            "cooling": cooling,
             "in_directory": in_directory,
             "password_here": getattr(user, "password_here", None),
         },
