@@ -275,14 +275,15 @@ def proof_of(state: ResetState, user, policy: Policy, cools: dict | None = None)
     )
 
 
-def fresh_from(state: ResetState, user, policy: Policy):
+def fresh_from(state: ResetState, user, policy: Policy, methods: UserMethods | None = None):
     """When the person can reset on their own, where only cooling-off stops them now: the
-    overview's date (registration's `can_reset_from`), from every method they hold. Asked once
-    a method passed (the account is then known to the person), when none is left to offer;
-    None otherwise."""
+    overview's date (registration's `can_reset_from`), from every method they hold (`methods`,
+    loaded here unless the caller has them). Asked once a method passed (the account is then
+    known to the person), when none is left to offer; None otherwise."""
     if not state.passed or user is None:
         return None
-    methods = UserMethods.load(user)
+    if methods is None:
+        methods = UserMethods.load(user)
     held = [status.method for status in statuses(methods, policy) if status.counts]
     cools = methods.cooling
     privileged = is_privileged(user)
@@ -328,8 +329,11 @@ def reset_after_pass(state: ResetState, user=None) -> str:
     return reverse("passwordreset:methods")
 
 
-def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
-    """The methods this attempt may use next, less those already passed.
+def offered_methods(
+    state: ResetState, policy: Policy, user=None, methods: UserMethods | None = None
+) -> list:
+    """The methods this attempt may use next, less those already passed (`methods`: the
+    person's, when the caller has loaded them).
 
     Before a first method passed: every method the policy enables, for every account alike
     (docs/security.md §12: nothing tells an administrator account from another). Once one
@@ -349,7 +353,7 @@ def offered_methods(state: ResetState, policy: Policy, user=None) -> list:
         return offered
     # Known now: only what the person registered (a method they never set up could only
     # lead to a page that never passes).
-    theirs = UserMethods.load(user)
+    theirs = UserMethods.load(user) if methods is None else methods
     offered = [m for m in offered if m.usable_at_reset(theirs, policy)]
     rule = ResetRule.of(policy)
     cools = cooling.of(user.pk)

@@ -334,11 +334,12 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
     user = flows.state_user(state)
     if flows.identity_proven(state, user, policy):
         return redirect("passwordreset:finish")
-    offered = flows.offered_methods(state, policy, user)
+    # The person's methods, once a first method passed (the account is then known to them).
+    registered = UserMethods.load(user) if state.passed and user is not None else None
+    offered = flows.offered_methods(state, policy, user, registered)
     hints, new_passed = {}, []
-    if state.passed and user is not None:
+    if registered is not None:
         # Only after a first method passed may the remaining ones be hinted, masked.
-        registered = UserMethods.load(user)
         hints = {method.key: method.reset_hint(registered) for method in offered}
         # And it may say why one that passed did not make the reset on its own: it cools off
         # (methods/cooling.py), until when.
@@ -373,7 +374,7 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
             "page_address": page_address,
             "new_passed": new_passed,
             # With nothing left to offer: from when what passed makes the reset on its own.
-            "fresh_from": None if offered else flows.fresh_from(state, user, policy),
+            "fresh_from": None if offered else flows.fresh_from(state, user, policy, registered),
         },
     )
 

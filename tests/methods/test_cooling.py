@@ -12,7 +12,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -305,8 +307,11 @@ def test_the_portal_gives_the_overviews_date_from_every_method_held(rita):
     )
     reset = Client()
     reset_with_email(reset)
-    listing = reset.get("/passwordreset/methods/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        listing = reset.get("/passwordreset/methods/").content.decode()
     assert "You have no other registered method that can count" in listing
+    # The person's methods are read once for the hints, the cooling sentence and the date.
+    assert sum("methods_authenticationphone" in q["sql"] for q in queries.captured_queries) == 1
     assert date_format(timezone.localtime(phone_ends), "DATETIME_FORMAT") in listing
     assert date_format(timezone.localtime(email_ends), "DATETIME_FORMAT") not in listing
     overview = Client()
