@@ -120,13 +120,16 @@ def removed(
     policy,
     extra_recipients: Sequence[str] = (),
     message: str = "",
+    part_left: bool = False,
 ) -> None:
-    """The signed-in person removed `method` (or a part of it, such as one passkey). Call after
-    the transaction that removed it."""
+    """The signed-in person removed `method` (or a part of it, such as one passkey, and
+    `part_left` when others are left). Call after the transaction that removed it."""
     user = request.user
     record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
     request.session.cycle_key()
-    change = not_me.record_change(user=user, method=method, action=ChangeAction.REMOVED)
+    change = not_me.record_change(
+        user=user, method=method, action=ChangeAction.REMOVED, part_left=part_left
+    )
     notify_method_changed(
         user=user,
         method=method,

@@ -45,10 +45,17 @@ def strongest_first(methods) -> list:
 
 def proving_methods(user, policy, registered: UserMethods | None = None) -> list:
     """The methods `user` can prove who they are with, strongest first: the ones that count
-    for them under the policy and count on their own (never security questions)."""
+    for them under the policy and count on their own (never security questions).
+
+    A method still cooling off (methods/cooling.py) proves nothing while an older one can:
+    whoever added it may be the one asking, and with it could remove the person's own older
+    methods (docs/security.md rule 69). Where every such method is cooling off, those: the
+    person is not left unable to change anything, and there is no older method to protect."""
     registered = registered or UserMethods.load(user)
-    return strongest_first(
+    able = strongest_first(
         status.method
         for status in statuses(registered, policy)
         if status.counts and status.method.counts_alone
     )
+    cools = registered.cooling
+    return [method for method in able if str(method.kind) not in cools] or able

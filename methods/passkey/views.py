@@ -112,7 +112,11 @@ def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpRespons
     deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
     if deleted:
         lifecycle.removed(
-            request=request, method=method, policy=policy, message=_("The key was removed.")
+            request=request,
+            method=method,
+            policy=policy,
+            message=_("The key was removed."),
+            part_left=Passkey.objects.filter(user=request.user).exists(),
         )
     return redirect(method.setup_url())
 

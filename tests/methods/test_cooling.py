@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,13 +20,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from audit.models import Event, EventKind
-from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange
+from methods.models import AuthenticationEmail, AuthenticationPhone, MethodChange, SelfServiceBlock
+from methods.passkey.models import Passkey
 from policy.models import Policy
+from tests.methods.passkey.test_passkey import SETUP as PASSKEY_SETUP
+from tests.methods.passkey.test_passkey import add_key, reset_with
 from tests.support.access_passes import helpdesk_group, issue, the_pass, use_pass
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import past_sign_in_check, sign_in
 from tests.support.registering import prove_with_phone, register_email, register_phone
-from tests.support.resets import start_reset
+from tests.support.resets import shows_finish_page, start_reset
+from tests.support.soft_key import SoftKey
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +335,95 @@ def test_removing_the_last_older_method_says_beforehand_until_when_no_reset(rita
     warned = re.search(r'<p class="panel panel-warning" id="waits-from">(.*?)</p>', page, re.S)
     assert warned and date_format(timezone.localtime(until), "DATETIME_FORMAT") in warned[1]
     assert 'id="waits-from"' not in client.get("/ssprsetup/email/remove/").content.decode()
+
+
+def thief_adds_keys(*names) -> tuple[Client, list[SoftKey]]:
+    """Someone with Rita's password and one phished code adds passkeys of their own."""
+    thief = Client()
+    sign_in(thief, "rita")
+    prove_with_phone(thief, NUMBER)
+    keys = []
+    for name in names:
+        key = SoftKey()
+        assert add_key(thief, key, name=name).status_code == 302
+        keys.append(key)
+    return thief, keys
+
+
+def test_removing_one_passkey_of_several_leaves_the_others_cooling(rita):
+    """A new key alone does not reset; removing another key (one more of the thief's, or
+    Rita's own) does not end the new key's cooling-off, and its notice's link still undoes
+    the addition."""
+    thief, (key, _spare) = thief_adds_keys("Thief", "Spare")
+    assert not shows_finish_page(reset_with(Client(), key))
+    spare = Passkey.objects.get(name="Spare")
+    assert thief.post(f"{PASSKEY_SETUP}{spare.pk}/remove/").status_code == 302
+    assert Passkey.objects.filter(user=rita).count() == 1
+    assert not shows_finish_page(reset_with(Client(), key))
+
+
+def test_removing_the_last_passkey_ends_its_cooling_off(rita):
+    thief, _keys = thief_adds_keys("Thief")
+    only = Passkey.objects.get(user=rita)
+    assert thief.post(f"{PASSKEY_SETUP}{only.pk}/remove/").status_code == 302
+    assert not MethodChange.objects.filter(
+        user=rita, method="passkey", cooling_until__isnull=False
+    ).exists()
+
+
+def test_a_method_cooling_off_proves_nothing_before_a_change_while_an_older_one_can(rita):
+    """In a later session with the password alone, the thief's new passkey is not offered
+    for the proof before a change, and sent anyway it is refused: the older phone is needed,
+    so Rita's phone cannot be removed with the thief's key."""
+    _thief, (key,) = thief_adds_keys("Thief")
+    again = Client()
+    sign_in(again, "rita")
+    response = again.get("/passwordreset/prove/?next=/ssprsetup/phone/remove/")
+    listing = again.get(response["Location"]).content.decode()
+    assert 'href="/passwordreset/phone/"' in listing
+    assert 'href="/passwordreset/passkey/"' not in listing
+    assert again.get("/passwordreset/passkey/")["Location"] == "/passwordreset/methods/"
+    assert again.post("/passwordreset/passkey/", {"credential": "{}"}).status_code == 302
+    assert again.post("/ssprsetup/phone/remove/")["Location"].startswith("/passwordreset/prove/")
+    assert AuthenticationPhone.objects.filter(user=rita).exists()
+
+
+def test_with_only_methods_cooling_off_those_prove(make_user):
+    """Rita replaced her only phone: until it cools off it is the proof she has, not none."""
+    rita = make_user("rita")
+    first = Client()
+    sign_in(first, "rita")
+    register_phone(first, NUMBER)
+    own = Client()
+    sign_in(own, "rita")
+    prove_with_phone(own, NUMBER)
+    register_phone(own, "+447400999999")
+    assert MethodChange.objects.filter(user=rita, cooling_until__isnull=False).exists()
+    later = Client()
+    sign_in(later, "rita")
+    assert later.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
+    prove_with_phone(later, "+447400999999")
+    assert later.get("/ssprsetup/email/").status_code == 200
+
+
+def test_the_new_keys_link_still_undoes_it_after_an_older_key_was_removed(rita, settings):
+    """The thief adds a key and removes Rita's older one: the notice's "That wasn't me" link
+    of the addition still removes the thief's key (and pauses self-service)."""
+    settings.SSPR_SITE_URL = "http://testserver"
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita@example.net", verified_at=timezone.now()
+    )
+    own = Client()
+    sign_in(own, "rita")
+    prove_with_phone(own, NUMBER)
+    assert add_key(own, SoftKey(), name="Rita's").status_code == 302
+    MethodChange.objects.update(cooling_until=None)  # added long ago
+    mail.outbox.clear()
+    thief, _keys = thief_adds_keys("Thief")
+    notice = next(m for m in mail.outbox if "Passkey or security key: changed" in m.body)
+    link = "/ssprsetup/" + re.search(r"/ssprsetup/(not-me/[^/\s]+/)", notice.body).group(1)
+    older = Passkey.objects.get(name="Rita's")
+    assert thief.post(f"{PASSKEY_SETUP}{older.pk}/remove/").status_code == 302
+    Client().post(link)
+    assert not Passkey.objects.filter(user=rita).exists()
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
