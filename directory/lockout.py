@@ -17,6 +17,7 @@ import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
 from .conf import app_settings
@@ -31,7 +32,7 @@ def clear_failures(username: str) -> int:
 
     if not username:
         return 0  # axes would read no name as every name
-    return reset(username=username)
+    return reset(username=lockout_key(username))
 
 
 def username_key(username: str | None) -> str:
@@ -39,12 +40,21 @@ def username_key(username: str | None) -> str:
     return accounts().canonical_username(username or "")[:255]
 
 
+def lockout_key(key: str) -> str:
+    """What django-axes keeps for the name `key` (username_key): a keyed digest, the same for
+    one name every time, so a failed sign-in's typed name (perhaps a password pasted in the
+    wrong box) is not kept or logged in clear (docs/security.md §39). Empty for no name."""
+    if not key:
+        return ""
+    return salted_hmac("sspr.lockout.name", key, algorithm="sha256").hexdigest()
+
+
 def axes_username(request, credentials=None) -> str:
     """AXES_USERNAME_CALLABLE."""
     name = (credentials or {}).get("username")
     if name is None and request is not None and request.method == "POST":
         name = request.POST.get("username", "")
-    return username_key(name)
+    return lockout_key(username_key(name))
 
 
 def directory_threshold() -> int:
@@ -85,7 +95,7 @@ def site_lockout(username: str) -> dict:
     cooloff = datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
     rows = list(
         AccessAttempt.objects.filter(
-            username=username_key(username), attempt_time__gte=timezone.now() - cooloff
+            username=lockout_key(username_key(username)), attempt_time__gte=timezone.now() - cooloff
         )
         .order_by("-attempt_time")
         .values_list("failures_since_start", "attempt_time")

@@ -18,6 +18,7 @@ from axes.conf import settings
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
 
 def _delete(attempts: QuerySet) -> int:
@@ -25,7 +26,30 @@ def _delete(attempts: QuerySet) -> int:
     return attempts._raw_delete(attempts.db)
 
 
+class _WithoutForm:
+    """`request` as django-axes sees it when it records a failure: without its query and form.
+    axes keeps both with each failure (and masks only fields named like a password), so a new
+    password, a code or a name typed in the wrong box would be kept in clear and shown in the
+    admin (docs/security.md rules 19 and 21). Whatever axes sets on it is set on `request`."""
+
+    def __init__(self, request):
+        object.__setattr__(self, "_request", request)
+
+    def __getattr__(self, name):
+        if name in ("GET", "POST"):
+            return QueryDict()
+        return getattr(self._request, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._request, name, value)
+
+
 class LockoutHandler(AxesDatabaseHandler):
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is not None:
+            request = _WithoutForm(request)
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
     def clean_expired_user_attempts(self, request=None, credentials=None) -> int:
         if settings.AXES_COOLOFF_TIME is None or settings.AXES_USE_ATTEMPT_EXPIRATION:
             return super().clean_expired_user_attempts(request, credentials)

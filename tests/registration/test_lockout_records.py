@@ -1,0 +1,54 @@
+"""What the sign-in lockout keeps of a failure (docs/security.md §39, rules 19 and 21): a keyed
+digest of the name, never the name typed, and none of the form, whichever page counted it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client
+
+from directory.lockout import lockout_key
+from tests.support.people import sign_in
+
+pytestmark = pytest.mark.django_db
+
+NEW = "Zebra-Lantern-Quartz-2026"
+NEAR_MISS = "correct-horse-battery-stapl"
+PASTED = "Tr0ub4dor&3-secret"
+
+
+def test_a_wrong_current_password_at_a_change_keeps_no_password(make_user, admin_client):
+    make_user("rita")
+    client = Client()
+    sign_in(client, "rita")
+    page = client.post(
+        "/ssprsetup/password/",
+        {"current_password": NEAR_MISS, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert page.status_code == 200
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == lockout_key("rita")
+    stored = f"{attempt.post_data} {attempt.get_data}"
+    assert NEW not in stored and NEAR_MISS not in stored
+    shown = admin_client.get(f"/admin/axes/accessattempt/{attempt.pk}/change/").content.decode()
+    assert NEW not in shown and NEAR_MISS not in shown
+
+
+def test_a_password_typed_as_the_name_is_neither_kept_nor_logged(make_user, caplog):
+    make_user("rita")
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(2):
+            Client().post("/ssprsetup/signin/", {"username": PASTED, "password": "x"})
+    assert PASTED not in caplog.text
+    attempt = AccessAttempt.objects.get()
+    assert PASTED not in f"{attempt.username} {attempt.post_data}"
+    assert attempt.failures_since_start == 2  # one count for the name, all the same
+
+
+def test_the_count_still_locks_the_name(make_user):
+    make_user("rita")
+    for _ in range(5):
+        Client().post("/ssprsetup/signin/", {"username": "rita", "password": "wrong"})
+    assert sign_in(Client(), "rita").status_code == 429
