@@ -3,6 +3,7 @@ digest of the name, never the name typed, and none of the form, whichever page c
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import pytest
@@ -52,3 +53,22 @@ def test_the_count_still_locks_the_name(make_user):
     for _ in range(5):
         Client().post("/ssprsetup/signin/", {"username": "rita", "password": "wrong"})
     assert sign_in(Client(), "rita").status_code == 429
+
+
+def test_records_kept_before_are_sealed_when_the_site_is_upgraded():
+    from django.apps import apps
+
+    step = importlib.import_module("registration.migrations.0012_lockout_records_sealed")
+    AccessAttempt.objects.create(
+        username="rita",
+        ip_address="192.0.2.7",
+        user_agent="test",
+        failures_since_start=1,
+        get_data="",
+        post_data=f"current_password={NEAR_MISS}&new_password1={NEW}",
+        http_accept="",
+        path_info="/ssprsetup/password/",
+    )
+    step.seal_lockout_records(apps, None)
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.username, attempt.post_data) == (lockout_key("rita"), "")
