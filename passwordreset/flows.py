@@ -515,18 +515,21 @@ def reset_check_code(
     return True
 
 
-def reset_prove(*, request: HttpRequest, state: ResetState, method, check) -> bool:
+def reset_prove(
+    *, request: HttpRequest, state: ResetState, method, check, reason: str = "wrong"
+) -> bool:
     """Prove identity with a method that checks what the person enters on the page itself
-    (a code from an app, a passkey): `check(user_id)` does the method's work, given the
-    attempt's account or None. Every account goes through the same steps; at most
-    TRIES_PER_METHOD checks an attempt, then every answer is a refusal."""
+    (a code from an app, a passkey, answers): `check(user_id)` does the method's work, given
+    the attempt's account or None. Every account goes through the same steps; at most
+    TRIES_PER_METHOD checks an attempt, then every answer is a refusal (`reason` in its
+    event)."""
     user = state_user(state)
     tries = _count_for(
         f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS
     )
     ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
     if not ok or user is None:
-        method_failed(request, state, user, str(method.kind), "wrong")
+        method_failed(request, state, user, str(method.kind), reason)
         return False
     method_passed(request, state, user, str(method.kind))
     return True

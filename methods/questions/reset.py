@@ -70,21 +70,26 @@ def reset_questions(*, request: HttpRequest, state, method, policy) -> list:
 
 
 def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[int, str]) -> bool:
-    """Check all answers together; the caller says only that they did not all match."""
+    """Check all answers together, under the portal's tries for a method (TRIES_PER_METHOD
+    an attempt, as for a code from an app); the caller says only that they did not all match."""
     user = reset_flow("state_user")(state)
-    stored = dict(
-        SecurityAnswer.objects.filter(
-            user=user.pk if user else 0, question_id__in=state.questions
-        ).values_list("question_id", "answer_hash")
-    )
-    results = [
-        answer_matches(answers.get(pk, ""), stored.get(pk) or dummy_hash())
-        for pk in state.questions  # every answer is checked: no early return
-    ]
-    ok = bool(results) and all(results) and len(stored) == len(state.questions)
-    if not ok or user is None or not reset_flow("counts_for_user")(user, method):
-        reset_flow("method_failed")(request, state, user, str(method.kind), "wrong_answers")
+
+    def check(user_id: int | None) -> bool:
+        stored = dict(
+            SecurityAnswer.objects.filter(
+                user=user_id or 0, question_id__in=state.questions
+            ).values_list("question_id", "answer_hash")
+        )
+        results = [
+            answer_matches(answers.get(pk, ""), stored.get(pk) or dummy_hash())
+            for pk in state.questions  # every answer is checked: no early return
+        ]
+        matched = bool(results) and all(results) and len(stored) == len(state.questions)
+        return matched and user is not None and reset_flow("counts_for_user")(user, method)
+
+    if not reset_flow("reset_prove")(
+        request=request, state=state, method=method, check=check, reason="wrong_answers"
+    ):
         return False
     cache.delete(f"sspr:reset:questions:{user.pk}")
-    reset_flow("method_passed")(request, state, user, str(method.kind))
     return True

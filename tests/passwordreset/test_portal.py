@@ -494,6 +494,29 @@ def test_questions_pass_only_when_all_answers_are_right(client, registered, poli
     assert "One more method is needed" in client.get("/passwordreset/methods/").content.decode()
 
 
+def test_answers_get_five_tries_an_attempt_like_any_method(client, registered, policy):
+    """Five sets of answers an attempt, as a code from an app gets: the sixth is refused even
+    when right, so a dictionary of guesses needs a new attempt (and its limits) every five."""
+    policy.reset_methods_required = 2
+    policy.save()
+    answers = give_answers(registered)
+    start_reset(client, "rita")
+    _asked, right = answer_form(client, answers)
+    for n in range(5):
+        wrong = dict.fromkeys(right, f"guess {n}")
+        assert (
+            "could not verify you"
+            in client.post("/passwordreset/questions/", wrong).content.decode()
+        )
+    refused = client.post("/passwordreset/questions/", right)
+    assert "could not verify you" in refused.content.decode()
+    assert not Event.objects.filter(kind=EventKind.RESET_METHOD_PASSED).exists()
+    # A new attempt starts its own count.
+    start_reset(client, "rita")
+    _asked, right = answer_form(client, answers)
+    assert client.post("/passwordreset/questions/", right)["Location"] == "/passwordreset/methods/"
+
+
 def test_questions_alone_do_not_suffice_by_default_and_the_portal_says_so(
     client, registered, policy
 ):
