@@ -6,3 +6,10 @@ class AccessPassConfig(AppConfig):
     name = "accesspass"
     verbose_name = _("Temporary access passes")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from passwordreset.signals import password_reset
+
+        from .flows import end_at_reset
+
+        password_reset.connect(end_at_reset, dispatch_uid="accesspass.end_at_reset")

@@ -88,6 +88,26 @@ def open_pass(user) -> AccessPass | None:
     return AccessPass.objects.filter(user=user, ended_at__isnull=True).first()
 
 
+def end_at_reset(sender, *, user, **kwargs) -> None:
+    """The person reset their password at the portal (passwordreset.signals): they hold the
+    account again, and a pass given out before (perhaps to someone who fooled the helpdesk)
+    signs in no more. Its sessions ended with the old password."""
+    now = timezone.now()
+    for item in AccessPass.objects.filter(user=user, ended_at__isnull=True):
+        won = AccessPass.objects.filter(pk=item.pk, ended_at__isnull=True).update(
+            ended_at=now, end_reason=EndReason.PASSWORD_RESET, digest=None
+        )
+        if won:
+            record(
+                EventKind.ACCESS_PASS_EXPIRED,
+                subject=user,
+                pass_id=item.pk,
+                reason=str(EndReason.PASSWORD_RESET),
+                uses=item.uses,
+                ended=now.isoformat(timespec="seconds"),
+            )
+
+
 def expire_due(now=None) -> int:
     """End every pass past its time, once each, with an audit event: issued passes past
     their expiry, and requests not approved (or approved passes not shown) in time. Safe to

@@ -50,6 +50,7 @@ class EndReason(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     REPLACED = "replaced", _("Replaced by a newer pass")
     APPROVAL_LAPSED = "approval_lapsed", _("Not approved or shown in time")
+    PASSWORD_RESET = "password_reset", _("Ended by the person's password reset")
 
 
 class AccessPass(models.Model):

@@ -45,6 +45,7 @@ from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
 from sspr_site.network import client_address
 
+from . import signals
 from . import state as reset_state
 from .conf import app_settings
 from .state import Action, ResetState
@@ -660,6 +661,8 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
         )
         raise
     clear_failures(username_key(user.get_username()))
+    if state.action == Action.RESET:
+        signals.password_reset.send(sender=None, user=user, request=request)
     if policy.notify_users_on_reset:
         notify_user(user, state.action)
     if user.is_staff and policy.notify_admins_on_admin_reset:

@@ -24,6 +24,7 @@ APPS = (
     "registration",
     "passwordreset",
     "helpdesk",
+    "accesspass",
 )
 # Lower layers never import higher ones (docs/architecture.md, "Layers").
 LAYER = {
@@ -37,7 +38,8 @@ LAYER = {
     "registration": 6,
     "passwordreset": 6,
     "helpdesk": 7,
-    "sspr_site.urls": 8,
+    "accesspass": 8,
+    "sspr_site.urls": 9,
 }
 
 

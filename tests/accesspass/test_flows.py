@@ -19,12 +19,14 @@ from django.utils import timezone
 from accesspass.forms import PassSignInForm
 from accesspass.models import ALPHABET, AccessPass, EndReason
 from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail
 from policy.models import Policy
 from registration.forms import SignInForm
 from tests.support.access_passes import PASS_PATTERN, issue, the_pass, use_pass
 from tests.support.codes import last_email_code
 from tests.support.people import PASSWORD, sign_in
 from tests.support.registering import shows_code_page
+from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -483,3 +485,24 @@ def test_the_admin_lists_passes_without_their_hash(desk, user, admin_client):
     assert detail.status_code == 200
     assert item.digest not in detail.content.decode()
     assert admin_client.post(f"/admin/accesspass/accesspass/{item.pk}/delete/").status_code == 403
+
+
+def test_the_persons_own_password_reset_ends_an_open_pass(desk, user):
+    """A pass given out, perhaps to someone who fooled the helpdesk; the person is told and
+    resets their password at the portal: the pass signs in no more, and its end is recorded."""
+    AuthenticationEmail.objects.create(
+        user=user, email="owner@example.net", verified_at=timezone.now()
+    )
+    value = the_pass(issue(desk, user))
+    reset = Client()
+    start_reset(reset, user.get_username())
+    reset.post("/passwordreset/email/", {"email": "owner@example.net"})
+    reset.post("/passwordreset/email/code/", {"code": last_email_code()})
+    new = "violet-harbour-quartz-7"
+    done = reset.post("/passwordreset/finish/", {"new_password1": new, "new_password2": new})
+    assert "Your password is changed" in done.content.decode()
+    item = AccessPass.objects.get(user=user)
+    assert (item.end_reason, item.digest) == (EndReason.PASSWORD_RESET, None)
+    assert use_pass(Client(), user.get_username(), value).status_code == 200  # refused
+    ended = Event.objects.get(kind=EventKind.ACCESS_PASS_EXPIRED, subject=user)
+    assert ended.details["reason"] == "password_reset"
