@@ -44,6 +44,11 @@ class AuthenticationEmailMethod(CodeMethod):
     def mask(self, destination: str) -> str:
         return mask_email(destination)
 
+    def limit_counters(self, destination: str) -> dict[str, str]:
+        # One count per mailbox: mail servers read the part before @ without case, so
+        # "Victim@" and "vIctim@" are one inbox (docs/security.md §9).
+        return {"destination": destination.casefold()}
+
     def notice_address(self, methods) -> str | None:
         return self.reset_destination(methods)
 

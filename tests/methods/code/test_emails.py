@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from methods.code.email_addresses import canonical_email
@@ -12,6 +14,7 @@ from methods.contact_import import import_contact_info
 from methods.models import AuthenticationEmail
 from tests.attacks.test_policy_numbers import admin_form
 from tests.support.codes import last_email_code
+from tests.support.people import past_sign_in_check
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +90,14 @@ def test_every_way_of_writing_the_row_stores_the_one_form(make_user):
     for row in (saved, inserted):
         assert row.email == UNICODE
         assert AuthenticationEmail.objects.get(pk=row.pk).email == UNICODE
+
+
+def test_one_mailbox_gets_five_codes_an_hour_however_its_address_is_cased(make_user):
+    """The part before @ typed in other cases reaches the same inbox: one count (§9)."""
+    spellings = ["victim", "Victim", "vIctim", "viCtim", "vicTim", "VICTIM"]
+    answers = []
+    for n, local in enumerate(spellings):
+        client = past_sign_in_check(Client(), make_user(f"sender{n}"))
+        answers.append(client.post("/ssprsetup/email/", {"email": f"{local}@example.net"}))
+    assert [a.status_code for a in answers][-1] == 429
+    assert len(mail.outbox) == 5
