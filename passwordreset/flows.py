@@ -43,7 +43,7 @@ from registration.language import in_language_of, stored_languages
 from sspr_site import counting
 from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
-from sspr_site.network import client_address
+from sspr_site.network import client_address, limit_key
 
 from . import signals
 from . import state as reset_state
@@ -153,7 +153,7 @@ def reset_begin(
     # (docs/security.md §16).
     per_account = app_settings.RESET_ATTEMPTS_PER_HOUR
     per_address = app_settings.RESET_STARTS_PER_IP_PER_HOUR
-    if _count(f"sspr:reset:ip:{client_address(request)}", 3600) > per_address:
+    if _count(f"sspr:reset:ip:{limit_key(client_address(request))}", 3600) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
     blocked_key = _blocked_key(account_key)

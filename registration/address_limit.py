@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from sspr_site import counting
-from sspr_site.network import client_address
+from sspr_site.network import client_address, limit_key
 
 from .conf import app_settings
 
@@ -20,7 +20,7 @@ TOO_MANY = _("Too many failed sign-ins from your network. Wait an hour and try a
 
 
 def _key(request: HttpRequest) -> str:
-    return f"sspr:signin-failures:{client_address(request) or 'unknown'}"
+    return f"sspr:signin-failures:{limit_key(client_address(request)) or 'unknown'}"
 
 
 def failures(request: HttpRequest) -> int:

@@ -76,3 +76,14 @@ def _client_address(request: HttpRequest) -> str | None:
         if not _trusted(address, networks):
             break
     return str(client)
+
+
+def limit_key(address: str | None) -> str | None:
+    """What a per-address limit counts `address` (client_address) under: an IPv4 address as it
+    is, an IPv6 address by its /64 network. One line or one customer's network is given a /64,
+    and each of its 2^64 addresses is no fresh budget (docs/security.md, "Client address").
+    The audit log and the lockout keep the address itself."""
+    parsed = _address(address or "")
+    if parsed is None or parsed.version == 4:
+        return address
+    return str(ipaddress.IPv6Network((parsed, 64), strict=False))

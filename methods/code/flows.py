@@ -25,7 +25,7 @@ from methods.backends import DeliveryProblem
 from methods.base import Method
 from methods.registry import method_for_kind
 from sspr_site.compiled_query import OneRow
-from sspr_site.network import client_address
+from sspr_site.network import client_address, limit_key
 from sspr_site.rows import Update
 
 from .method import CodeMethod
@@ -224,7 +224,7 @@ def _over_limit(user, ip: str | None, method: CodeMethod, destination: str) -> s
     return ratelimit.hit(
         {
             "user": str(user.pk),
-            "ip": ip or "unknown",
+            "ip": limit_key(ip) or "unknown",
             "overall": "all",
             **method.limit_counters(destination),
         }

@@ -8,7 +8,7 @@ from django.test import Client, RequestFactory
 
 from audit.models import Event, EventKind
 from directory.lockout import lockout_key
-from sspr_site.network import client_address
+from sspr_site.network import client_address, limit_key
 from tests.support.resets import start_reset
 
 PROXY = "10.0.0.5"
@@ -169,3 +169,33 @@ def test_a_request_is_read_once_and_again_if_its_headers_change(settings, monkey
     request.META["HTTP_X_FORWARDED_FOR"] = "198.51.100.8"
     assert client_address(request) == "198.51.100.8"
     assert len(reads) == 2
+
+
+def test_an_ipv6_network_is_one_address_for_the_limits(settings, make_user):
+    """The addresses of one /64 are one client for the per-address limits (each would
+    otherwise be a fresh budget); another /64 is another client, and the audit log keeps
+    each address itself."""
+    settings.SSPR_RESET_STARTS_PER_IP_PER_HOUR = 2
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    statuses = [
+        start_reset(
+            Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}"), f"n{n}", action=None
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert start_reset(Client(REMOTE_ADDR="2001:db8:1:3::1"), "m", action=None).status_code == 302
+    ips = set(Event.objects.filter(kind=EventKind.RESET_STARTED).values_list("ip", flat=True))
+    assert ips == {"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::1"}
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        (None, None),
+    ],
+)
+def test_the_limit_key_of_an_address(address, key):
+    assert limit_key(address) == key
