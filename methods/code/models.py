@@ -310,8 +310,19 @@ class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         return bool(self.token) and timezone.now() < self.valid_until
 
     def check_code(self, code: str, *, binding: str) -> CheckOutcome:
-        """Check a code once. Call inside a transaction on a row locked with select_for_update."""
+        """Check a code once. Call inside a transaction on a row locked with select_for_update.
+
+        A code asked for in another session never verifies here (its digest holds that
+        session's binding); entered here, it spends none of the code's tries and backs
+        nothing off: otherwise anyone who typed the person's name at the reset portal could
+        void their code or hold it back, whatever they typed (docs/security.md §5)."""
         now = timezone.now()
+        if self.session_mark and not constant_time_compare(
+            self.session_mark, self.mark_of(binding)
+        ):
+            # The write a wrong code costs, against no row: the same statements.
+            VerificationCode.objects.filter(pk=None).update(attempts=0)
+            return CheckOutcome.NO_CODE
         if self.throttling_failure_count >= app_settings.CODE_MAX_FAILURES:
             return CheckOutcome.LOCKED
         allowed, _info = self.verify_is_allowed()

@@ -494,6 +494,25 @@ def test_questions_pass_only_when_all_answers_are_right(client, registered, poli
     assert "One more method is needed" in client.get("/passwordreset/methods/").content.decode()
 
 
+def test_a_stranger_who_types_the_name_cannot_hold_back_the_persons_code(registered, settings):
+    """Someone who knows only the name opens the code step (a code asked for a number of
+    their own, which is not sent) and types wrong codes: the person's own code, asked for in
+    their browser, still passes there at once."""
+    settings.SSPR_CODE_THROTTLE_FACTOR = 1
+    stranger = Client()
+    start_reset(stranger, "rita")
+    stranger.post("/passwordreset/phone/", {"number": "+447400999888", "channel": "sms"})
+    own = Client()
+    start_reset(own, "rita")
+    assert shows_reset_code_page(
+        own.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    )
+    code = last_phone_code()
+    for _ in range(5):
+        stranger.post("/passwordreset/phone/code/", {"code": "000000"})
+    assert shows_finish_page(own.post("/passwordreset/phone/code/", {"code": code}))
+
+
 def test_answers_get_five_tries_an_attempt_like_any_method(client, registered, policy):
     """Five sets of answers an attempt, as a code from an app gets: the sixth is refused even
     when right, so a dictionary of guesses needs a new attempt (and its limits) every five."""

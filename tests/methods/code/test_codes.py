@@ -93,7 +93,18 @@ def test_five_wrong_entries_void_the_code(channel):
 
 def test_code_only_works_in_the_session_that_asked(channel):
     code = issue(channel, binding="session-a")
-    assert check(channel, code, binding="session-b") is CheckOutcome.WRONG
+    assert check(channel, code, binding="session-b") is CheckOutcome.NO_CODE
+    assert check(channel, code, binding="session-a") is CheckOutcome.VERIFIED
+
+
+def test_entries_from_another_session_spend_nothing_of_the_code(channel):
+    """Wrong entries from a session that did not ask (anyone who typed the person's name at
+    the portal) neither void the code nor make the person wait."""
+    code = issue(channel, binding="session-a")
+    for _ in range(8):
+        assert check(channel, "000000", binding="session-b") is CheckOutcome.NO_CODE
+    channel.refresh_from_db()
+    assert (channel.attempts, channel.throttling_failure_count) == (0, 0)
     assert check(channel, code, binding="session-a") is CheckOutcome.VERIFIED
 
 
@@ -193,7 +204,7 @@ def test_a_first_code_is_written_with_its_row_in_one_statement(user, phone_outbo
     assert row.pk == result.device.pk and row.destination == "+447400123456"
     code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
     assert code not in row.token
-    assert check(row, code, binding="another session") is CheckOutcome.WRONG
+    assert check(row, code, binding="another session") is CheckOutcome.NO_CODE
     assert check(row, code) is CheckOutcome.VERIFIED
 
 
@@ -243,7 +254,7 @@ def test_a_first_code_not_told_first_is_written_with_its_row_under_the_lock(user
     assert on_codes == ["SELECT", "INSERT"]
     (row,) = VerificationCode.objects.filter(user=user)
     code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
-    assert check(row, code, binding="another session") is CheckOutcome.WRONG
+    assert check(row, code, binding="another session") is CheckOutcome.NO_CODE
     assert check(row, code) is CheckOutcome.VERIFIED
 
 
@@ -325,6 +336,6 @@ def test_a_code_sent_by_the_version_before_still_verifies(channel):
     VerificationCode.objects.filter(pk=channel.pk).update(
         token=salted_hmac("methods.VerificationCode", value, algorithm="sha256").hexdigest()
     )
-    assert check(channel, code, binding="another session") is CheckOutcome.WRONG
+    assert check(channel, code, binding="another session") is CheckOutcome.NO_CODE
     assert check(channel, code) is CheckOutcome.VERIFIED
     assert check(channel, code) is CheckOutcome.NO_CODE
