@@ -87,6 +87,11 @@ def still_needed(request: HttpRequest, policy, method=None) -> dict:
     return setup_host().still_needed(request, policy, method)
 
 
+def methods_at_start(request: HttpRequest):
+    """The signed-in person's methods as the request found them (the setup host's)."""
+    return setup_host().methods_at_start(request)
+
+
 def needs_proof(request: HttpRequest) -> HttpResponse | None:
     """A redirect to the password check, or to the proof with a registered method, when the
     last one is older than allowed (methods/proof.py); else None."""

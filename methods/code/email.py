@@ -35,7 +35,7 @@ class AuthenticationEmailMethod(CodeMethod):
     start_label = _("Enter your address")
     reset_form = "email"
 
-    def start_form(self, data, *, user, policy, previous: str | None = None):
+    def start_form(self, data, *, user, policy, previous: str | None = None, methods=None):
         return EmailForm(data, user=user, initial={"email": previous} if previous else {})
 
     def channels(self, policy) -> list[Channel]:

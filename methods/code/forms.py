@@ -63,9 +63,11 @@ class PhoneForm(forms.Form):
 
     refuse_types = True  # premium-rate, VoIP...: refused when a user registers a number
 
-    def __init__(self, *args, allowed_regions=(), channels=(), **kwargs):
+    def __init__(self, *args, allowed_regions=(), channels=(), office: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.allowed_regions = list(allowed_regions)
+        # The person's office phone (E.164), which their authentication phone may not be.
+        self.office = office
         # With more than one way to send the code, the person chooses it with the number: the
         # code goes out as the form is sent (the setup and the reset portal alike).
         if len(channels) > 1:
@@ -93,7 +95,15 @@ class PhoneForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         number = checked_number(self, cleaned)
-        if number:
+        if number and number == self.office:
+            self.add_error(
+                "number",
+                _(
+                    "This is your office phone. Your authentication phone must be another "
+                    "phone: one phone counts as one way to prove who you are."
+                ),
+            )
+        elif number:
             cleaned["destination"] = number
         return cleaned
 

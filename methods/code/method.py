@@ -73,9 +73,10 @@ class CodeMethod(Method):
     setup_urlconf = "methods.code.setup_urls"
     reset_urlconf = "methods.code.reset_urls"
 
-    def start_form(self, data, *, user, policy, previous: str | None = None):
+    def start_form(self, data, *, user, policy, previous: str | None = None, methods=None):
         """The form of the first step; its cleaned_data["destination"] is where codes go.
-        `previous` is what the person entered last, shown again when they go back to fix it."""
+        `previous` is what the person entered last, shown again when they go back to fix it;
+        `methods`, the person's methods (UserMethods) when the page has them."""
         raise NotImplementedError
 
     def channels(self, policy) -> list[Channel]:

@@ -59,7 +59,7 @@ class AuthenticationPhoneMethod(CodeMethod):
     def is_enabled(self, policy) -> bool:
         return super().is_enabled(policy) and bool(self.channels(policy))
 
-    def start_form(self, data, *, user, policy, previous: str | None = None):
+    def start_form(self, data, *, user, policy, previous: str | None = None, methods=None):
         initial = {}
         if previous:
             number = phonenumbers.parse(previous, None)
@@ -67,11 +67,14 @@ class AuthenticationPhoneMethod(CodeMethod):
                 "region": phonenumbers.region_code_for_number(number),
                 "number": phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
             }
+        # Not the office phone's number: one phone would count as two methods.
+        office = methods.records.get("office") if methods is not None else None
         return PhoneForm(
             data,
             allowed_regions=policy.region_list,
             initial=initial,
             channels=self.channels(policy),
+            office=str(office.number) if office is not None else None,
         )
 
     def channels(self, policy) -> list[Channel]:

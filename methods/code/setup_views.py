@@ -20,7 +20,14 @@ from methods.backends import DeliveryProblem
 from methods.conf import app_settings
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose, VerificationCode
-from methods.pages import needs_proof, posted, reads_methods_first, secure_page, still_needed
+from methods.pages import (
+    methods_at_start,
+    needs_proof,
+    posted,
+    reads_methods_first,
+    secure_page,
+    still_needed,
+)
 from methods.registry import REGISTRY, UserMethods
 from policy.models import Policy
 from sspr_site.shapes import Shape
@@ -146,6 +153,7 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
         user=request.user,
         policy=policy,
         previous=session.get_pending(request, method.slug),
+        methods=methods_at_start(request),
     )
     if request.method == "POST" and form.is_valid():
         destination = form.cleaned_data["destination"]

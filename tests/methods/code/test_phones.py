@@ -91,3 +91,23 @@ def test_an_impossible_number_names_where_its_country_came_from(region, number, 
         form = PhoneForm({"region": region, "number": number})
         assert not form.is_valid()
         assert says in " ".join(form.errors["number"])
+
+
+@pytest.mark.django_db
+def test_the_office_phone_cannot_also_be_the_authentication_phone(signed_in, user, phone_outbox):
+    """One handset would pass both methods of a two-method reset: the form says so next to
+    the number, and nothing is sent or stored; another number goes through."""
+    from methods.models import AuthenticationPhone, OfficePhone, VerificationCode
+
+    OfficePhone.objects.create(user=user, number="+442071838750")
+    office = {"region": "GB", "number": "020 7183 8750", "channel": "sms"}
+    page = signed_in.post("/ssprsetup/phone/", office)
+    assert page.status_code == 200
+    assert "This is your office phone" in page.content.decode()
+    assert 'aria-invalid="true"' in page.content.decode()
+    assert not phone_outbox and not VerificationCode.objects.exists()
+    assert not AuthenticationPhone.objects.exists()
+    other = signed_in.post(
+        "/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"}
+    )
+    assert other.status_code == 200 and len(phone_outbox) == 1
