@@ -61,6 +61,8 @@ WORDS = {
     "in_person": _("Identity checked in person"),
     "onboarding": _("New starter (issued by an administrator's command)"),
     "approval_lapsed": _("Not approved or shown in time"),
+    "password_reset": _("Ended by the person's password reset"),
+    "locked_out": _("Refused unchecked: the name was locked"),
 }
 
 KEYS = {

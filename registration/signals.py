@@ -33,7 +33,9 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     name = username_key(credentials.get("username"))
     User = get_user_model()
     subject = User.objects.filter(**{User.USERNAME_FIELD: name}).first() if name else None
-    record(EventKind.SIGN_IN_FAILED, request=request, subject=subject)
+    # A try while the name is locked was refused before any password check: it says so.
+    locked = {"reason": "locked_out"} if getattr(request, "axes_locked_out", False) else {}
+    record(EventKind.SIGN_IN_FAILED, request=request, subject=subject, **locked)
 
 
 @receiver(method_added)

@@ -311,6 +311,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SSPR_SIGN_IN_FAILURES_PER_IP = int(os.environ.get("SSPR_SIGN_IN_FAILURES_PER_IP", "30"))
 AXES_RESET_ON_SUCCESS = True
+# A try while the name is locked is refused unchecked and does not count: the lock ends an
+# hour after the failure that set it, however often the person tries meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # axes' database handler, each of its deletions one statement (directory/lockout_handler.py).
 AXES_HANDLER = "directory.lockout_handler.LockoutHandler"
 AXES_CLIENT_IP_CALLABLE = "sspr_site.network.client_address"

@@ -10,6 +10,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 
+from audit.models import Event, EventKind
 from directory.lockout import lockout_key
 from tests.support.people import sign_in
 
@@ -72,3 +73,17 @@ def test_records_kept_before_are_sealed_when_the_site_is_upgraded():
     step.seal_lockout_records(apps, None)
     attempt = AccessAttempt.objects.get()
     assert (attempt.username, attempt.post_data) == (lockout_key("rita"), "")
+
+
+def test_tries_while_locked_do_not_push_the_lock_back(make_user):
+    """Locked after five failures: a try meanwhile, even with the right password, is refused
+    unchecked, counts as nothing, and the history says the name was locked."""
+    make_user("rita")
+    for _ in range(5):
+        Client().post("/ssprsetup/signin/", {"username": "rita", "password": "wrong"})
+    before = list(AccessAttempt.objects.values_list("failures_since_start", "attempt_time"))
+    assert sign_in(Client(), "rita").status_code == 429
+    after = list(AccessAttempt.objects.values_list("failures_since_start", "attempt_time"))
+    assert after == before
+    last = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).order_by("pk").last()
+    assert last.details.get("reason") == "locked_out"
