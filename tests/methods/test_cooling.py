@@ -272,7 +272,7 @@ def test_the_helpdesk_checks_no_caller_with_a_method_still_cooling_off(rita, hel
     page = helpdesk_client.get(verify).content.decode()
     assert 'name="method"' not in page
     assert "None of this person's methods can be used for a check just now." in page
-    assert re.search(r"Authentication phone: new, counts for a reset on its own from \d", page)
+    assert re.search(r"Authentication phone: new, cooling off until \d", page)
     sent = helpdesk_client.post(verify, {"method": "phone"})
     assert sent.status_code == 200 and "Select a valid choice" in sent.content.decode()
     assert not Event.objects.filter(kind=EventKind.CODE_SENT, details__purpose="helpdesk").exists()
