@@ -8,6 +8,7 @@ from audit.log import record
 from audit.models import EventKind
 from directory.lockout import username_key
 from methods import cooling, proof
+from methods.code.flows import session_binding
 from methods.lifecycle import method_added
 from policy.models import Policy
 
@@ -20,6 +21,9 @@ def remember_sign_in(sender, request, user, **kwargs):
         return
     mark_password_checked(request)
     request.session[CHECK_AFTER_SIGN_IN] = True
+    # The session's code binding, made now: two code sends at once later (a double press, two
+    # tabs) would otherwise each make one, and the code sent be bound to the one not kept.
+    session_binding(request)
     # Methods added in this session cool off if the person already had some (methods/cooling.py).
     cooling.note_sign_in(request, bool(proof.proving_methods(user, Policy.load())))
     record(EventKind.SIGNED_IN, request=request, actor=user, subject=user)

@@ -146,3 +146,18 @@ def test_a_session_from_before_the_upgrade_signs_in_again(client, user):
     assert response["Location"].startswith("/ssprsetup/signin/")
     assert sign_in(client, user.username).status_code == 302
     assert client.get("/ssprsetup/").status_code == 200
+
+
+def test_the_code_binding_is_made_at_sign_in(make_user):
+    """Two code sends at once later (a double press, two tabs) read the one binding signed in
+    with: made lazily, each would make its own, and the code sent could be bound to the one
+    the session did not keep."""
+    from methods.code.flows import SESSION_BINDING_KEY
+
+    make_user("rita")
+    client = Client()
+    sign_in(client, "rita")
+    binding = client.session.get(SESSION_BINDING_KEY)
+    assert binding
+    client.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"})
+    assert client.session[SESSION_BINDING_KEY] == binding  # the send made none of its own
