@@ -369,7 +369,23 @@ def offered_methods(
             and m.vouches_for_new
             and reset_rule.counts_for(m, passed.privileged)
         ]
-    return [m for m in offered if rule.helps(passed, m)]
+
+    # A method cooling off counts only beside one that vouches for it (methods/cooling.py):
+    # offered when one passed already or is still on offer, never to be spent in vain.
+    def vouches(method) -> bool:
+        return (
+            str(method.kind) not in cools
+            and method.vouches_for_new
+            and reset_rule.counts_for(method, passed.privileged)
+        )
+
+    vouched = any(vouches(m) for m in REGISTRY.values() if str(m.kind) in state.passed)
+    return [
+        m
+        for m in offered
+        if rule.helps(passed, m)
+        and (str(m.kind) not in cools or vouched or any(vouches(o) for o in offered if o is not m))
+    ]
 
 
 def reset_send_code(

@@ -427,3 +427,29 @@ def test_the_new_keys_link_still_undoes_it_after_an_older_key_was_removed(rita, 
     Client().post(link)
     assert not Passkey.objects.filter(user=rita).exists()
     assert SelfServiceBlock.objects.filter(user=rita).exists()
+
+
+def test_after_questions_a_phone_cooling_off_is_not_offered_in_vain(rita):
+    """Rita's phone was replaced today; her questions are older. Once the questions passed,
+    the phone could not make them count (questions vouch for no new method): the portal does
+    not offer it, and says from when she can reset."""
+    from tests.passwordreset.test_portal import answer_form, give_answers
+
+    answers = give_answers(rita)
+    ends = timezone.now() + timedelta(hours=20)
+    MethodChange.objects.create(
+        user=rita, method="authentication_phone", action="replaced", cooling_until=ends
+    )
+    reset = Client()
+    start_reset(reset, "rita")
+    _asked, right = answer_form(reset, answers)
+    assert reset.post("/passwordreset/questions/", right)["Location"] == "/passwordreset/methods/"
+    listing = reset.get("/passwordreset/methods/").content.decode()
+    assert 'href="/passwordreset/phone/"' not in listing
+    assert "You have no other registered method that can count" in listing
+    # With an older email beside it, the phone is offered again: the email can vouch for it.
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita@example.net", verified_at=timezone.now() - timedelta(days=30)
+    )
+    listing = reset.get("/passwordreset/methods/").content.decode()
+    assert 'href="/passwordreset/phone/"' in listing and 'href="/passwordreset/email/"' in listing
