@@ -15,6 +15,7 @@ class EventKind(models.TextChoices):
     CHANGE_PROVED = "change_proved", _("Proved a method before a change")
     CHANGE_REPORTED = "change_reported", _("Change reported as not theirs")
     SELF_SERVICE_CLEARED = "self_service_cleared", _("Paused self-service cleared")
+    RESET_BLOCK_LIFTED = "reset_block_lifted", _("Day's block on password resets lifted")
     CODE_SENT = "code_sent", _("Code sent")
     CODE_SEND_REFUSED = "code_send_refused", _("Code not sent")
     CODE_FAILED = "code_failed", _("Code check failed")

@@ -132,7 +132,7 @@ def lift_reset_block(*, request: HttpRequest, user) -> bool:
     key = _account_key(user.get_username())
     cache.delete_many([_blocked_key(key), _in_window(_attempts_key(key), 3600)])
     record(
-        EventKind.SELF_SERVICE_CLEARED,
+        EventKind.RESET_BLOCK_LIFTED,
         request=request,
         actor=request.user,
         subject=user,

@@ -673,13 +673,14 @@ def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     lifted = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
     assert "rita can start a password reset again." in lifted.content.decode()
     assert 'id="reset-block"' not in lifted.content.decode()
-    event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED)
+    event = Event.objects.get(kind=EventKind.RESET_BLOCK_LIFTED)
     assert event.subject == registered and event.details["reason"] == "reset_attempts"
+    assert not Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED).exists()
     assert event.actor.get_username() == "agent"
     # Pressed again (a second tab, another agent first): it says there was nothing to lift.
     again = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
     assert "Password reset was not blocked for rita; nothing was changed." in again.content.decode()
-    assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED).count() == 1
+    assert Event.objects.filter(kind=EventKind.RESET_BLOCK_LIFTED).count() == 1
     assert start_reset(Client(), "rita", action=None).status_code == 302
 
 
