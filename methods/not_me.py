@@ -171,6 +171,8 @@ def report(*, request, change: MethodChange) -> Report | None:
     record(
         EventKind.CHANGE_REPORTED,
         request=request,
+        # The holder of the person's notice, whoever is signed in in that browser.
+        actor=user,
         subject=user,
         method=change.method,
         action=change.action,

@@ -288,3 +288,15 @@ def test_changes_past_their_link_and_cooling_are_dropped_at_the_next_change(make
     }
     assert SelfServiceBlock.objects.get(user=rita).change is None  # the pause stays
     assert MethodChange.objects.filter(pk=made["sam's"].pk).exists()  # another person's
+
+
+def test_the_report_is_the_persons_whoever_is_signed_in_there(phished, make_user):
+    """The link opened in a browser where someone else is signed in: the history says the
+    person reported it, not the colleague whose session it was."""
+    rita, _own, _thief, link = phished
+    make_user("bob")
+    colleague = Client()
+    sign_in(colleague, "bob")
+    colleague.post(link)
+    event = Event.objects.get(kind=EventKind.CHANGE_REPORTED, subject=rita)
+    assert event.actor == rita
