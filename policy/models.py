@@ -38,14 +38,15 @@ def contact_link(value: str) -> str:
     except ValidationError:
         pass
     try:
-        URLValidator(schemes=["http", "https"])(value)
+        URLValidator(schemes=["https"])(value)
         return value
     except ValidationError:
         return ""
 
 
 def validate_helpdesk_contact(value: str) -> None:
-    """Refuse anything that looks like a link but is neither an email nor an http(s) address."""
+    """Refuse anything that looks like a link but is neither an email nor an https address (a
+    page served over plain http could be changed on its way to the person)."""
     if ":" in value and not contact_link(value):
         raise ValidationError(
             _("Use an email address, a web address starting with https://, or plain text."),

@@ -36,7 +36,13 @@ def test_export_cells_never_start_a_formula(desk, make_user, start):
 
 @pytest.mark.parametrize(
     "contact",
-    ["javascript:alert(1)", "javascript://%0aalert(1)", "data:text/html,x", "vbscript:x"],
+    [
+        "javascript:alert(1)",
+        "javascript://%0aalert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        "http://help.example.org/sspr",  # plain http: changeable on its way, as the error says
+    ],
 )
 def test_a_script_link_cannot_be_saved_as_the_helpdesk_contact(policy, contact):
     policy.helpdesk_contact = contact
@@ -51,6 +57,7 @@ def test_a_script_link_cannot_be_saved_as_the_helpdesk_contact(policy, contact):
         ("https://help.example.org/sspr", 'href="https://help.example.org/sspr"'),
         ("Call 0800 123 456", None),
         ("javascript://%0aalert(1)", None),  # stored before the rule: shown as text only
+        ("http://help.example.org/sspr", None),  # stored before the rule: not a link
     ],
 )
 def test_the_helpdesk_contact_links_only_to_mail_and_the_web(client, policy, contact, href):
@@ -61,6 +68,7 @@ def test_the_helpdesk_contact_links_only_to_mail_and_the_web(client, policy, con
         assert href in page
     else:
         assert 'href="javascript' not in page and 'href="Call' not in page
+        assert 'href="http://' not in page
 
 
 def test_every_answer_carries_the_isolation_headers(client):
