@@ -4,70 +4,13 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.forms import CallerVerifiedForm
 from passwords.forms import BoundedPasswordsMixin
 from registration.forms import BoundedUsernameMixin
 
-from .models import Verification
 
-NOTE_MAX = 500
-
-
-class IssueForm(forms.Form):
-    """How the caller was verified: a required choice and a note."""
-
-    verification = forms.ChoiceField(
-        label=_("How you verified the person"),
-        widget=forms.RadioSelect,
-        choices=[],
-        error_messages={"required": _("Choose how you verified the person.")},
-    )
-    note = forms.CharField(
-        label=_("Note"),
-        max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_(
-            "What you checked, for example the document you saw or the question you asked. "
-            "Never a password, a code or an answer."
-        ),
-        error_messages={
-            "required": _("Write a note about how you verified the person."),
-            "max_length": _("At most %(limit_value)d characters."),
-        },
-    )
-
-    def __init__(self, *args, check_label: str | None, **kwargs):
-        """`check_label` names the caller check that passed in this session, if any."""
-        super().__init__(*args, **kwargs)
-        self.check_passed = check_label is not None
-        caller = (
-            _("Caller check passed just now: %(method)s") % {"method": check_label}
-            if check_label
-            else Verification.CALLER_CHECK.label
-        )
-        self.fields["verification"].choices = [
-            (Verification.CALLER_CHECK.value, caller),
-            (Verification.IN_PERSON.value, Verification.IN_PERSON.label),
-        ]
-
-    def clean_verification(self):
-        value = self.cleaned_data["verification"]
-        if value == Verification.CALLER_CHECK and not self.check_passed:
-            raise forms.ValidationError(
-                _(
-                    "No caller check passed for this person in your session in the last "
-                    "15 minutes. Verify the caller first, or check their identity in person."
-                ),
-                code="no_check",
-            )
-        return value
-
-    def clean_note(self):
-        note = self.cleaned_data["note"].strip()
-        if "\x00" in note:
-            raise forms.ValidationError(_("The note has a character that cannot be kept."))
-        if not note:
-            raise forms.ValidationError(_("Write a note about how you verified the person."))
-        return note
+class IssueForm(CallerVerifiedForm):
+    """How the caller was verified, before a pass is issued (helpdesk.forms)."""
 
 
 class PassSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, forms.Form):

@@ -36,9 +36,8 @@ from directory.accounts import (
 )
 from directory.lockout import clear_failures, username_key
 from directory.middleware import record_refusal
-from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page
+from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page, method_label, passed_check
 from methods import not_me
-from methods.registry import method_for_kind
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
 from policy.models import Policy
@@ -52,32 +51,7 @@ from .middleware import mark, until
 from .models import AccessPass, Verification
 
 BACKEND = "accesspass.backends.AccessPassBackend"
-# A caller check counts for a pass this long after it passed.
-CHECK_VALID_SECONDS = 15 * 60
-
-
 # --- The helpdesk: issue, approve, show once ---------------------------------------------------
-
-
-def _passed_check(request: HttpRequest, user_id: int) -> str | None:
-    """The kind of the method a caller check passed with, in this session, for this person,
-    in the last 15 minutes (helpdesk.views.verify_code); None otherwise."""
-    passed = request.session.get(VERIFIED_KEY.format(user_id))
-    if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
-        return None
-    if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
-        return None
-    kind = passed.get("method")
-    return kind if isinstance(kind, str) else None
-
-
-def _method_label(kind: str | None) -> str | None:
-    if kind is None:
-        return None
-    try:
-        return str(method_for_kind(kind).label)
-    except StopIteration:
-        return kind
 
 
 # Each issue form carries a random name (not a secret). The first request that sends it claims
@@ -132,8 +106,8 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> HttpResponse:
-    check = _passed_check(request, user_id)
-    form = IssueForm(posted(request), check_label=_method_label(check))
+    check = passed_check(request, user_id)
+    form = IssueForm(posted(request), check_label=method_label(check))
     context = {
         "form_token": secrets.token_urlsafe(16),
         "subject": subject,

@@ -14,3 +14,72 @@ class VerifyStartForm(forms.Form):
     def __init__(self, *args, options, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["method"].choices = options
+
+
+# How the person was verified, as the pass and the audit events keep it (accesspass.models.
+# Verification has the same values).
+CALLER_CHECK, IN_PERSON = "caller_check", "in_person"
+CHECK_LABEL = _("Caller check with a registered method")
+IN_PERSON_LABEL = _("Identity checked in person")
+NOTE_MAX = 500
+
+
+class CallerVerifiedForm(forms.Form):
+    """How the helpdesk verified the person before acting for them (a temporary access pass,
+    self-service turned on again, a block lifted): a caller check with one of their methods
+    that passed in this session in the last 15 minutes, or their identity checked in person;
+    and a note. Whoever calls may not be the person (docs/security.md rule 49)."""
+
+    verification = forms.ChoiceField(
+        label=_("How you verified the person"),
+        widget=forms.RadioSelect,
+        choices=[],
+        error_messages={"required": _("Choose how you verified the person.")},
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "What you checked, for example the document you saw or the question you asked. "
+            "Never a password, a code or an answer."
+        ),
+        error_messages={
+            "required": _("Write a note about how you verified the person."),
+            "max_length": _("At most %(limit_value)d characters."),
+        },
+    )
+
+    def __init__(self, *args, check_label: str | None, **kwargs):
+        """`check_label` names the caller check that passed in this session, if any."""
+        super().__init__(*args, **kwargs)
+        self.check_passed = check_label is not None
+        caller = (
+            _("Caller check passed just now: %(method)s") % {"method": check_label}
+            if check_label
+            else CHECK_LABEL
+        )
+        self.fields["verification"].choices = [
+            (CALLER_CHECK, caller),
+            (IN_PERSON, IN_PERSON_LABEL),
+        ]
+
+    def clean_verification(self):
+        value = self.cleaned_data["verification"]
+        if value == CALLER_CHECK and not self.check_passed:
+            raise forms.ValidationError(
+                _(
+                    "No caller check passed for this person in your session in the last "
+                    "15 minutes. Verify the caller first, or check their identity in person."
+                ),
+                code="no_check",
+            )
+        return value
+
+    def clean_note(self):
+        note = self.cleaned_data["note"].strip()
+        if "\x00" in note:
+            raise forms.ValidationError(_("The note has a character that cannot be kept."))
+        if not note:
+            raise forms.ValidationError(_("Write a note about how you verified the person."))
+        return note

@@ -34,7 +34,13 @@ from methods import flows as method_flows
 from methods import not_me
 from methods.forms import CodeForm
 from methods.models import Channel, CheckOutcome, Purpose, SelfServiceBlock, VerificationCode
-from methods.registry import REGISTRY, UserMethods, cooling_annotations, cooling_of_row
+from methods.registry import (
+    REGISTRY,
+    UserMethods,
+    cooling_annotations,
+    cooling_of_row,
+    method_for_kind,
+)
 from methods.reset_rule import ResetRule
 from passwordreset import flows as reset_flows
 from policy.models import Policy
@@ -44,7 +50,7 @@ from sspr_site.admin_search import SEARCH_LIMIT
 from sspr_site.paging import BoundedPaginator
 
 from . import report as activity
-from .forms import VerifyStartForm
+from .forms import CALLER_CHECK, CallerVerifiedForm, VerifyStartForm
 from .status import Row, directory, export_header, export_rows, method_filters
 
 PERMISSION = "helpdesk.use_helpdesk"
@@ -254,6 +260,19 @@ def account_status(user) -> tuple[AccountStatus | None, bool]:
 @helpdesk_page
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _detail_page(request, user_id)
+
+
+def _detail_page(
+    request: HttpRequest,
+    user_id: int,
+    *,
+    resume: CallerVerifiedForm | None = None,
+    block: CallerVerifiedForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The person's page; with a form to turn self-service on again or to lift a block on
+    resets that was sent and refused, that form with its errors."""
     policy = Policy.load()
     in_directory = accounts().kind != "none"
     # The directory says when a password was set; for the site's own accounts, its audit log.
@@ -263,12 +282,16 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     blocked_until = reset_flows.reset_blocked_until(user.get_username())
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
-    status, answered = account_status(user)
+    account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
+    checked = method_label(passed_check(request, user_id))
     return render(
         request,
         "helpdesk/user_detail.html",
         {
+            # How the caller was verified, asked before either action (CallerVerifiedForm).
+            "resume_form": resume or CallerVerifiedForm(prefix="resume", check_label=checked),
+            "block_form": block or CallerVerifiedForm(prefix="block", check_label=checked),
             "row": row,
             "why": row.why(policy),
             "reset_blocked_until": (
@@ -280,14 +303,15 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             # Whether a caller check has a method to use (those cooling off left out).
             "verify": verify,
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
-            "account": status,
+            "account": account,
             "account_answered": answered,
-            "site_lockout": (status and status.site_lockout) or site_lockout(user.get_username()),
+            "site_lockout": (account and account.site_lockout) or site_lockout(user.get_username()),
             # New methods cooling off (methods/cooling.py), with when each counts on its own.
             "cooling": cooling,
             "in_directory": in_directory,
             "password_here": getattr(user, "password_here", None),
         },
+        status=status,
     )
 
 
@@ -329,6 +353,31 @@ def _verifiable(row: Row, policy: Policy) -> list[tuple[str, str]]:
 
 CHECK_KEY = "sspr_helpdesk_check_{}"
 VERIFIED_KEY = "sspr_helpdesk_verified_{}"
+
+# How long a caller check counts, after it passed, for a temporary access pass, for turning
+# self-service on again and for lifting a block on resets.
+CHECK_VALID_SECONDS = 15 * 60
+
+
+def passed_check(request: HttpRequest, user_id: int) -> str | None:
+    """The kind of the method a caller check passed with, in this session, for this person,
+    in the last 15 minutes (verify_code); None otherwise."""
+    passed = request.session.get(VERIFIED_KEY.format(user_id))
+    if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
+        return None
+    if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
+        return None
+    kind = passed.get("method")
+    return kind if isinstance(kind, str) else None
+
+
+def method_label(kind: str | None) -> str | None:
+    if kind is None:
+        return None
+    try:
+        return str(method_for_kind(kind).label)
+    except StopIteration:
+        return kind
 
 
 @helpdesk_page
@@ -472,10 +521,14 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
 @helpdesk_page
 @require_POST
 def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Clear a pause set by the "That wasn't me" link, once the helpdesk has checked the
-    caller and put things right (methods/not_me.py). Audited with who cleared it."""
+    """Clear a pause set by the "That wasn't me" link, once the helpdesk has verified the
+    person (CallerVerifiedForm) and put things right (methods/not_me.py). Audited with who
+    cleared it and how they verified the person."""
     user = _user(Policy.load(), user_id)
-    if not_me.clear(request=request, user=user):
+    form = _verified(request, user_id, "resume")
+    if not form.is_valid():
+        return _detail_page(request, user_id, resume=form, status=400)
+    if not_me.clear(request=request, user=user, **_how_verified(request, user_id, form)):
         messages.success(
             request,
             _("Self-service is on again for %(username)s.") % {"username": user.get_username()},
@@ -493,9 +546,14 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     """Lift the day's block after too many reset attempts for this name, once the helpdesk
-    has checked the caller. Audited with who lifted it."""
+    has verified the person (CallerVerifiedForm): whoever asks may be the one who started
+    them. Audited with who lifted it and how they verified the person."""
     user = _user(Policy.load(), user_id)
-    if reset_flows.lift_reset_block(request=request, user=user):
+    form = _verified(request, user_id, "block")
+    if not form.is_valid():
+        return _detail_page(request, user_id, block=form, status=400)
+    details = _how_verified(request, user_id, form)
+    if reset_flows.lift_reset_block(request=request, user=user, **details):
         messages.success(
             request,
             _("%(username)s can start a password reset again.") % {"username": user.get_username()},
@@ -507,6 +565,20 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"username": user.get_username()},
         )
     return redirect("helpdesk:user", user_id=user_id)
+
+
+def _verified(request: HttpRequest, user_id: int, prefix: str) -> CallerVerifiedForm:
+    """The sent form that says how the person was verified, against this session's check."""
+    checked = method_label(passed_check(request, user_id))
+    return CallerVerifiedForm(request.POST, prefix=prefix, check_label=checked)
+
+
+def _how_verified(request: HttpRequest, user_id: int, form: CallerVerifiedForm) -> dict:
+    """What the audit event says of the verification: how, with which method, the note."""
+    details = {"verification": form.cleaned_data["verification"], "note": form.cleaned_data["note"]}
+    if details["verification"] == CALLER_CHECK:
+        details["method"] = passed_check(request, user_id)
+    return details
 
 
 @helpdesk_page

@@ -183,9 +183,16 @@ def report(*, request, change: MethodChange) -> Report | None:
     return Report(reverted=reverted, restored=restored)
 
 
-def clear(*, request, user) -> bool:
-    """The helpdesk clears a pause (after checking the caller). Returns whether there was one."""
+def clear(*, request, user, **details) -> bool:
+    """The helpdesk clears a pause (after verifying the person: how, in `details`, for its
+    event). Returns whether there was one."""
     cleared = SelfServiceBlock.objects.filter(user=user).delete()[0] > 0
     if cleared:
-        record(EventKind.SELF_SERVICE_CLEARED, request=request, actor=request.user, subject=user)
+        record(
+            EventKind.SELF_SERVICE_CLEARED,
+            request=request,
+            actor=request.user,
+            subject=user,
+            **details,
+        )
     return cleared

@@ -124,9 +124,10 @@ def reset_blocked_names(usernames: list[str]) -> set[str]:
     return {keys[key] for key, until in cache.get_many(list(keys)).items() if until > now}
 
 
-def lift_reset_block(*, request: HttpRequest, user) -> bool:
-    """The helpdesk lifts the block (after checking the caller): the block and this hour's count
-    of attempts go, so the next attempt starts afresh. Audited; returns whether there was one."""
+def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
+    """The helpdesk lifts the block (after verifying the person: how, in `details`, for its
+    event): the block and this hour's count of attempts go, so the next attempt starts
+    afresh. Audited; returns whether there was one."""
     if reset_blocked_until(user.get_username()) is None:
         return False
     key = _account_key(user.get_username())
@@ -137,6 +138,7 @@ def lift_reset_block(*, request: HttpRequest, user) -> bool:
         actor=request.user,
         subject=user,
         reason="reset_attempts",
+        **details,
     )
     return True
 

@@ -29,6 +29,7 @@ from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 
+IN_PERSON = {"resume-verification": "in_person", "resume-note": "Saw her staff card"}
 LINK = re.compile(r"http://\S+/ssprsetup/not-me/[^/\s]+/")
 
 
@@ -174,11 +175,22 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     # A pass would sign her in but not let her register: the issue page says so.
     issue_page = helpdesk_client.get(f"/helpdesk/pass/users/{rita.pk}/").content.decode()
     assert "Self-service is paused for this person" in issue_page
-    cleared = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/")
+    # Not without saying how the person was verified: the reason next to the field.
+    refused = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", {"resume-note": ""})
+    assert refused.status_code == 400 and SelfServiceBlock.objects.exists()
+    assert "Choose how you verified the person." in refused.content.decode()
+    refused = helpdesk_client.post(
+        f"/helpdesk/users/{rita.pk}/resume/",
+        {"resume-verification": "caller_check", "resume-note": "She called"},
+    )
+    assert refused.status_code == 400 and SelfServiceBlock.objects.exists()
+    assert "No caller check passed for this person in your session" in refused.content.decode()
+    cleared = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", IN_PERSON)
     assert cleared.status_code == 302
     assert not SelfServiceBlock.objects.exists()
-    assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).exists()
-    again = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", follow=True)
+    event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita)
+    assert event.details == {"verification": "in_person", "note": "Saw her staff card"}
+    again = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", IN_PERSON, follow=True)
     assert "Self-service was not paused for rita; nothing was changed." in again.content.decode()
     assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).count() == 1
     client = Client()
@@ -300,3 +312,27 @@ def test_the_report_is_the_persons_whoever_is_signed_in_there(phished, make_user
     colleague.post(link)
     event = Event.objects.get(kind=EventKind.CHANGE_REPORTED, subject=rita)
     assert event.actor == rita
+
+
+def test_a_caller_check_passed_just_now_grounds_turning_it_on_again(phished, helpdesk_client):
+    import time
+
+    from helpdesk.views import VERIFIED_KEY
+
+    rita, _own, _thief, link = phished
+    Client().post(link)
+    session = helpdesk_client.session
+    session[VERIFIED_KEY.format(rita.pk)] = {
+        "method": "authentication_phone",
+        "at": int(time.time()),
+    }
+    session.save()
+    page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    assert "Caller check passed just now: Authentication phone" in page
+    helpdesk_client.post(
+        f"/helpdesk/users/{rita.pk}/resume/",
+        {"resume-verification": "caller_check", "resume-note": "Code read back"},
+    )
+    assert not SelfServiceBlock.objects.exists()
+    event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita)
+    assert event.details["method"] == "authentication_phone"

@@ -670,7 +670,13 @@ def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     person = past_sign_in_check(Client(), registered)
     assert person.post(f"/helpdesk/users/{registered.pk}/reset-block/").status_code == 403
     assert start_reset(Client(), "rita", action=None).status_code == 429
-    lifted = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
+    in_person = {"block-verification": "in_person", "block-note": "Saw her staff card"}
+    refused = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", {})
+    assert refused.status_code == 400
+    assert start_reset(Client(), "rita", action=None).status_code == 429
+    lifted = helpdesk_client.post(
+        f"/helpdesk/users/{registered.pk}/reset-block/", in_person, follow=True
+    )
     assert "rita can start a password reset again." in lifted.content.decode()
     assert 'id="reset-block"' not in lifted.content.decode()
     event = Event.objects.get(kind=EventKind.RESET_BLOCK_LIFTED)
@@ -678,7 +684,9 @@ def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     assert not Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED).exists()
     assert event.actor.get_username() == "agent"
     # Pressed again (a second tab, another agent first): it says there was nothing to lift.
-    again = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", follow=True)
+    again = helpdesk_client.post(
+        f"/helpdesk/users/{registered.pk}/reset-block/", in_person, follow=True
+    )
     assert "Password reset was not blocked for rita; nothing was changed." in again.content.decode()
     assert Event.objects.filter(kind=EventKind.RESET_BLOCK_LIFTED).count() == 1
     assert start_reset(Client(), "rita", action=None).status_code == 302
