@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
@@ -62,6 +64,12 @@ ANSWERED = _(
 )
 
 
+def question_key(text: str) -> str:
+    """A question's words alone: letters and digits in one case (NFKC), to tell two questions
+    apart by what they ask, not by how they are typed."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
 class SecurityQuestionForm(forms.ModelForm):
     class Meta:
         model = SecurityQuestion
@@ -88,8 +96,13 @@ class SecurityQuestionForm(forms.ModelForm):
                 % {"limit": QUESTION_MIN_LENGTH},
                 code="min_length",
             )
-        same = SecurityQuestion.objects.filter(text__iexact=text).exclude(pk=self.instance.pk)
-        if same.exists():  # the same question in other capitals or spacing
+        # The same question in other capitals, spacing or punctuation: a person could choose
+        # both and give one answer twice.
+        key = question_key(text)
+        others = SecurityQuestion.objects.exclude(pk=self.instance.pk).values_list(
+            "text", flat=True
+        )
+        if any(question_key(other) == key for other in others):
             raise forms.ValidationError(DUPLICATE_QUESTION, code="unique")
         if (
             self.instance.pk

@@ -176,6 +176,28 @@ def test_administrators_add_and_retire_questions(admin_client, signed_in):
     )
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "name of your first boat?",
+        "Name of your first boat ?",
+        "NAME  OF YOUR FIRST BOAT",
+        "Name of your first boat!?",
+    ],
+)
+def test_a_question_asked_already_is_refused_however_it_is_typed(admin_client, typed):
+    """The same words in other capitals, spacing or punctuation would let a person choose one
+    question twice: refused next to the field, nothing saved."""
+    SecurityQuestion.objects.create(text="Name of your first boat?")
+    before = SecurityQuestion.objects.count()
+    response = admin_client.post(
+        "/admin/methods/securityquestion/add/", {"text": typed, "active": "on"}
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert SecurityQuestion.objects.count() == before
+
+
 def test_question_text_is_limited_to_200_characters(admin_client):
     response = admin_client.post("/admin/methods/securityquestion/add/", {"text": "x" * 201})
     assert response.status_code == 200
