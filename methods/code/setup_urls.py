@@ -8,4 +8,5 @@ urlpatterns = [
     path("send/", views.send, name="send"),
     path("verify/", views.verify, name="verify"),
     path("more-time/", views.more_time, name="more_time"),
+    path("cancel/", views.cancel, name="cancel"),
 ]

@@ -7,6 +7,7 @@ import math
 from functools import wraps
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -222,6 +223,24 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
     )
 
 
+@require_POST
+@secure_page
+@code_method
+def cancel(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
+    """Cancel on a code's page: the number or address being verified is forgotten and the
+    code sent to it voided, so that nothing of the abandoned change can be verified later, in
+    this tab or another. What was registered before stays as it was."""
+    session.clear_pending(request, method.slug)
+    with transaction.atomic():
+        device = VerificationCode.locked_for(
+            user=request.user, method=method.kind, purpose=Purpose.REGISTER
+        )
+        if device is not None and device.token:
+            device.void()
+    messages.info(request, _("Cancelled: nothing was changed."))
+    return redirect("registration:overview")
+
+
 # Refusals that another try cannot change: the code page says why instead of sending again.
 FOR_GOOD = {
     DeliveryProblem.INVALID_NUMBER,
@@ -397,6 +416,7 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
             # bar's and the language picker's.
             "page_address": method.setup_page("verify"),
             "send_url": method.setup_page("send"),
+            "cancel_url": method.setup_page("cancel"),
             "channels": method.channels(policy),
             "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
             "channel": device.channel,

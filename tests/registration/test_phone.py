@@ -611,3 +611,19 @@ def test_a_first_phone_is_stored_with_one_statement_and_a_new_number_replaces_it
     assert verify("+447400123457")[-2:] == ["SELECT", "UPDATE"]
     assert AuthenticationPhone.objects.get(user=user).number == "+447400123457"
     assert Event.objects.filter(kind=EventKind.METHOD_CHANGED, subject=user).exists()
+
+
+def test_cancel_on_the_code_page_abandons_the_change(signed_in, user):
+    """Cancel forgets the number and voids its code: entered afterwards (this tab, another
+    one), the code changes nothing, and the phone registered before is kept."""
+    register_phone(signed_in, "+447400123456")
+    sent = signed_in.post(
+        "/ssprsetup/phone/", {"region": "", "number": "+447400999999", "channel": "sms"}
+    )
+    assert shows_code_page(sent) and 'action="/ssprsetup/phone/cancel/"' in sent.content.decode()
+    code = last_phone_code()
+    assert signed_in.get("/ssprsetup/phone/cancel/").status_code == 405  # a link changes nothing
+    cancelled = signed_in.post("/ssprsetup/phone/cancel/", follow=True)
+    assert "Cancelled: nothing was changed." in cancelled.content.decode()
+    signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
