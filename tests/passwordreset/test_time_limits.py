@@ -187,3 +187,11 @@ def test_past_the_last_extension_the_warning_names_no_button(client, registered,
     assert warning == (
         "Less than a minute is left to finish this reset, and no more time can be added to it."
     )
+
+
+def test_the_first_page_shows_no_earlier_attempts_time_limit(client, registered):
+    """Back on the first page with an attempt live in the session: the page starts a new one
+    and offers no "More time" for the old one."""
+    start_reset(client, "rita")
+    assert "/passwordreset/more-time/" in client.get("/passwordreset/methods/").content.decode()
+    assert "/passwordreset/more-time/" not in client.get("/passwordreset/").content.decode()
