@@ -403,7 +403,10 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
     elif outcome is not None:
         form.add_error("code", CODE_REFUSED)
     if device.channel == Channel.VOICE:  # read out, not sent as text
-        form.fields["code"].help_text = _("The 6 digits read out in the call.")
+        # On the field and on its bound field, which a checked form made already.
+        form.fields["code"].help_text = form["code"].help_text = _(
+            "The 6 digits read out in the call."
+        )
     return render(
         request,
         "code/setup_verify.html",

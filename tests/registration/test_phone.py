@@ -164,8 +164,14 @@ def test_voice_call_reads_the_digits_one_by_one_twice(signed_in, user, phone_out
     assert call.kind == "voice"
     digits = re.findall(r"(?<!\d)(\d)\.", call.text)
     assert len(digits) == 12 and digits[:6] == digits[6:]
-    response = signed_in.post("/ssprsetup/phone/verify/", {"code": "".join(digits[:6])})
-    assert response["Location"] == "/ssprsetup/"
+    # After a wrong entry the field still says the digits are read out.
+    wrong = "000000" if "".join(digits[:6]) != "000000" else "111111"
+    again = signed_in.post("/ssprsetup/phone/verify/", {"code": wrong}).content.decode()
+    assert "The 6 digits read out in the call." in again
+    # Past the wait after a failure, the right code.
+    with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
+        response = signed_in.post("/ssprsetup/phone/verify/", {"code": "".join(digits[:6])})
+        assert response["Location"] == "/ssprsetup/"
     assert AuthenticationPhone.objects.get(user=user).verified_at
 
 
