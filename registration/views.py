@@ -69,6 +69,12 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Signing in on the way to the helpdesk's pages: the page says so, not "register".
+        context["for_helpdesk"] = str(context.get("next") or "").startswith("/helpdesk/")
+        return context
+
     def post(self, request, *args, **kwargs):
         if address_limit.reached(request):
             form = self.get_form()

@@ -161,3 +161,13 @@ def test_the_code_binding_is_made_at_sign_in(make_user):
     assert binding
     client.post("/ssprsetup/phone/", {"region": "GB", "number": "07400 123456", "channel": "sms"})
     assert client.session[SESSION_BINDING_KEY] == binding  # the send made none of its own
+
+
+def test_on_the_way_to_the_helpdesk_the_sign_in_page_says_so():
+    page = Client().get("/helpdesk/", follow=True).content.decode()
+    assert "<h1>Sign in to the helpdesk</h1>" in page
+    assert "Register for password reset" not in page
+    assert (
+        "<h1>Register for password reset</h1>"
+        in Client().get("/ssprsetup/signin/").content.decode()
+    )
