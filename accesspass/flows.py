@@ -171,6 +171,9 @@ def request_pass(
     if turned_off(user):
         raise Refused(TURNED_OFF)
     two_people = needs_two_people(user)
+    if two_people and approved_by is None and not has_approver(besides=[user, agent]):
+        # A request nobody can approve would only lapse.
+        raise Refused(NO_APPROVER)
     if approved_by is not None:
         if not may_approve(approved_by):
             raise Refused(_("The approver is not a Helpdesk administrator."))
@@ -345,8 +348,25 @@ def addresses(user) -> list[str]:
     return _user_addresses(user)
 
 
+NO_APPROVER = _(
+    "Nobody can approve a pass for this account: there is no Helpdesk administrator besides you "
+    "and the person. Ask an administrator to add one to the Helpdesk administrators group."
+)
+
+
+def has_approver(*, besides) -> bool:
+    """Whether anyone but `besides` may approve a pass (with an email address or not: they can
+    open the approvals page either way)."""
+    return _approvers(besides).exists()
+
+
 def approvers(*, besides) -> list:
-    """Everyone who may approve a pass (Helpdesk administrators, superusers), less `besides`."""
+    """Everyone who may approve a pass (Helpdesk administrators, superusers), less `besides`,
+    who can be told by email."""
+    return list(_approvers(besides).exclude(email=""))
+
+
+def _approvers(besides):
     app_label, codename = APPROVE_PERMISSION.split(".")
     held = (
         Q(is_superuser=True)
@@ -359,11 +379,10 @@ def approvers(*, besides) -> list:
             groups__permissions__codename=codename,
         )
     )
-    return list(
+    return (
         get_user_model()
         .objects.filter(held, is_active=True)
         .exclude(pk__in=[person.pk for person in besides if person is not None])
-        .exclude(email="")
         .distinct()
     )
 

@@ -113,7 +113,11 @@ def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> H
         "subject": subject,
         "form": form,
         "own": subject.pk == request.user.pk,
-        "two_people": flows.needs_two_people(subject),
+        "two_people": (two_people := flows.needs_two_people(subject)),
+        # Said before the form is filled in: a request nobody can approve would only lapse.
+        "no_approver": two_people
+        and not flows.has_approver(besides=[subject, request.user])
+        and flows.NO_APPROVER,
         "policy": policy,
         "current": flows.open_pass(subject),
         "turned_off": flows.TURNED_OFF if flows.turned_off(subject) else None,

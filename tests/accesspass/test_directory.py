@@ -71,7 +71,7 @@ def test_a_wrong_pass_never_reaches_the_directory_lockout(slapd, mirrored, desk,
     assert AccessPass.objects.get(user=ada).uses == 0
 
 
-def test_the_directorys_staff_group_needs_two_people(slapd, mirrored, desk):
+def test_the_directorys_staff_group_needs_two_people(slapd, mirrored, desk, approver):
     ken = mirrored.get(username="ken")
     assert ken.is_staff
     response = issue(desk, ken)

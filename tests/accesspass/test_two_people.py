@@ -27,6 +27,12 @@ from tests.support.people import past_sign_in_check
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _someone_can_approve(approver):
+    """A Helpdesk administrator besides the agent and the person (without one, a request is
+    refused: test_a_request_nobody_can_approve_is_refused_beforehand)."""
+
+
 @pytest.fixture
 def admin_person(make_user):
     return make_user("ada", staff=True)
@@ -203,3 +209,20 @@ def test_a_request_sent_twice_asks_once(desk, admin_person):
     assert item.ended_at is None
     text = desk.get(again["Location"]).content.decode()
     assert "Waiting for a Helpdesk administrator" in text and "sent already" not in text
+
+
+def test_a_request_nobody_can_approve_is_refused_beforehand(desk, make_user):
+    """The only Helpdesk administrator is the person: the issue page says beforehand that
+    nobody can approve, and a request is refused with that reason; nothing is stored."""
+    AccessPass.objects.all().delete()
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(username="boss").delete()
+    ken = make_user("ken", password=None, staff=True)
+    ken.groups.add(approvers_group())
+    page = desk.get(f"/helpdesk/pass/users/{ken.pk}/").content.decode()
+    assert "Nobody can approve a pass for this account" in page
+    response = issue(desk, ken)
+    assert response.status_code == 200
+    assert "Nobody can approve a pass for this account" in response.content.decode()
+    assert not AccessPass.objects.filter(user=ken).exists()
