@@ -61,6 +61,10 @@ from .pages import (
 # --- Signing in -------------------------------------------------------------------------------
 
 
+# The name a person just changed their expired password for, filled in on the sign-in page.
+SIGN_IN_NAME = "sspr_sign_in_name"
+
+
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class SignInView(auth_views.LoginView):
     # LoginView rotates the session key, and only follows `next` to this host. Failed sign-ins
@@ -68,6 +72,12 @@ class SignInView(auth_views.LoginView):
     template_name = "registration/signin.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_initial(self):
+        initial = super().get_initial()
+        if self.request.method == "GET" and (name := self.request.session.pop(SIGN_IN_NAME, "")):
+            initial["username"] = name
+        return initial
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -157,6 +167,8 @@ def _change_needed(request: HttpRequest, user, reason: str) -> HttpResponse:
         status = _apply_change(request, user, form)
         if status is None:
             expired.spend(request)
+            # The name is not asked for again: the sign-in page has it filled in.
+            request.session[SIGN_IN_NAME] = user.get_username()
             messages.success(request, _("Your password was changed. Sign in with it now."))
             return redirect("registration:signin")
     context = {

@@ -116,6 +116,9 @@ def test_an_expired_or_must_change_password_is_changed_from_the_sign_in(
     assert heading in page and person.uid in page
     response = change_needed(client, person.password)
     assert response["Location"] == "/ssprsetup/signin/", response.content.decode()[-3000:]
+    # The sign-in page has the name filled in, once.
+    assert f'value="{person.uid}"' in client.get("/ssprsetup/signin/").content.decode()
+    assert f'value="{person.uid}"' not in client.get("/ssprsetup/signin/").content.decode()
     assert binds(slapd, person.uid, NEW_PASSWORD)
     assert not binds(slapd, person.uid, person.password)
     # No longer expired or must-change: the new password signs in as any other.
