@@ -161,10 +161,23 @@ class ChannelForm(forms.Form):
 
 
 class CanonicalEmailField(forms.EmailField):
-    """An email field whose value is the canonical form (email_addresses.py)."""
+    """An email field whose value is the canonical form (email_addresses.py). One message for
+    one mistake: an address too long is said to be too long, not also to be no address."""
 
     def to_python(self, value):
         return canonical_email(super().to_python(value))
+
+    def run_validators(self, value):
+        # As Django's field does, but the first validator that refuses is the one message.
+        if value in self.empty_values:
+            return
+        for validator in self.validators:
+            try:
+                validator(value)
+            except forms.ValidationError as error:
+                if getattr(error, "code", None) in self.error_messages:
+                    error.message = self.error_messages[error.code]
+                raise forms.ValidationError(error.error_list) from None
 
 
 class EmailForm(forms.Form):
@@ -179,6 +192,7 @@ class EmailForm(forms.Form):
         error_messages={
             "required": _("Type your email address."),
             "invalid": _("Type an email address such as name@example.org."),
+            "max_length": _("At most %(limit_value)d characters."),
         },
     )
 

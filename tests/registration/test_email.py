@@ -34,7 +34,7 @@ def test_email_code_verifies_the_address(signed_in, user):
     [
         ("not-an-address", "Type an email address such as name@example.org."),
         ("alice@", "Type an email address such as name@example.org."),
-        ("a" * 250 + "@example.net", "at most 254 characters"),
+        ("a" * 250 + "@example.net", "At most 254 characters."),
         ("", "Type your email address."),
         ("ALICE@example.org", "your account&#x27;s own address"),
     ],

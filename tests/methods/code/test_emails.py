@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core import mail
@@ -101,3 +102,21 @@ def test_one_mailbox_gets_five_codes_an_hour_however_its_address_is_cased(make_u
         answers.append(client.post("/ssprsetup/email/", {"email": f"{local}@example.net"}))
     assert [a.status_code for a in answers][-1] == 429
     assert len(mail.outbox) == 5
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("a" * 3000, "Type an email address such as name@example.org."),
+        ("x" * 250 + "@example.org", "At most 254 characters."),
+    ],
+)
+def test_one_mistake_in_an_address_is_one_message(client, typed, says, settings):
+    """A very long entry is told one thing next to the field, not two."""
+    from tests.support.resets import start_reset
+
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    assert start_reset(client, "nobody-here").status_code == 302
+    page = client.post("/passwordreset/email/", {"email": typed}).content.decode()
+    errors = re.search(r'<ul class="errorlist" id="id_email_error">(.*?)</ul>', page).group(1)
+    assert errors == f"<li>{says}</li>"
