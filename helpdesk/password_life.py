@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from audit.log import record
 from audit.models import EventKind
-from directory.accounts import config
+from directory.accounts import DirectoryRefused, DirectoryUnavailable, config
 from directory.password_life import WATCH_DAYS, Life, StillReading, lives, watched
 from methods.masking import mask_email
 
@@ -129,6 +129,14 @@ def _rows(request: HttpRequest):
     return form, found, rows, {"state": state, "days": days, "sort": sort}, now
 
 
+def _unreachable(request: HttpRequest) -> HttpResponse:
+    """The directory cannot be read and no list was read from it before: said on the
+    helpdesk's own page, with its menu (not the sign-in's outage page)."""
+    response = render(request, "helpdesk/password_life.html", {"unreachable_now": True}, status=503)
+    response["Retry-After"] = "60"
+    return response
+
+
 def _still_reading(request: HttpRequest) -> HttpResponse:
     """Another request is reading the directory and no list has been read yet."""
     response = render(request, "helpdesk/password_life.html", {"still_reading": True}, status=503)
@@ -145,6 +153,8 @@ def password_life(request: HttpRequest) -> HttpResponse:
         form, found, rows, chosen, now = _rows(request)
     except StillReading:
         return _still_reading(request)
+    except (DirectoryUnavailable, DirectoryRefused):
+        return _unreachable(request)
     # Counted and sliced in the database: one page of rows is read.
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = f"state={chosen['state']}&days={chosen['days']}"
@@ -186,6 +196,8 @@ def password_life_export(request: HttpRequest) -> HttpResponse | StreamingHttpRe
             _form, _found, rows, chosen, now = _rows(request)
         except StillReading:
             return _still_reading(request)
+        except (DirectoryUnavailable, DirectoryRefused):
+            return _unreachable(request)
         people = lives(rows)  # streamed from the database, a chunk at a time
     else:
         people, chosen, now = iter(()), {}, 0

@@ -370,6 +370,13 @@ def test_the_helpdesk_lists_who_expires_expired_must_change_or_is_locked(
         page.content.decode()
     )
     assert sorted(listed(helpdesk_client)) == ["eve", "grace", "ned", "nia"]
+    # With no list read before: the helpdesk's own page says so, with its menu.
+    PasswordScan.objects.all().delete()
+    cache.clear()
+    page = helpdesk_client.get("/helpdesk/passwords/")
+    text = page.content.decode()
+    assert page.status_code == 503
+    assert "this list has not been read from it yet" in text and 'href="/helpdesk/"' in text
 
 
 def test_the_lists_snapshot_holds_masked_addresses(slapd, directory, helpdesk_client, _states):
