@@ -242,6 +242,8 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
             "errors": report.errors[:LISTED_PROBLEMS] if report else [],
             "errors_left_off": max(len(report.errors) - LISTED_PROBLEMS, 0) if report else 0,
             "columns": ", ".join(COLUMNS),
+            # In directory mode the directory sets office phones: the page says so.
+            "office_from_directory": accounts().kind != "none",
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/auth/user/import_contact_info.html", context)

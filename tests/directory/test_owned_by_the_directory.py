@@ -43,3 +43,9 @@ def test_the_import_refuses_office_phones(tmp_path, make_user, directory_mode):
     out, _err, error = run(tmp_path, HEADER + "ann,+44 20 7183 8750,,,no\n")
     assert "the directory sets office phones" in (error or "") + out
     assert not OfficePhone.objects.exists()
+
+
+def test_the_import_page_says_office_phones_come_from_the_directory(directory_mode, admin_client):
+    page = admin_client.get("/admin/auth/user/import-contact-info/").content.decode()
+    assert "Office phones come from the directory" in page
+    assert "Office phones are set directly" not in page
