@@ -296,6 +296,11 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
             io.BytesIO(data), actor=request.user, allowed_regions=Policy.load().region_list
         )
 
+    def has_add_permission(self, request):
+        # In directory mode people come from the directory (its sign-in, its mirror): an
+        # account added here could never sign in, yet would count as in scope everywhere.
+        return accounts().kind == "none" and super().has_add_permission(request)
+
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if obj is None or "password" not in form.base_fields or not password_in_directory(obj):

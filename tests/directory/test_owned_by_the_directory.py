@@ -49,3 +49,11 @@ def test_the_import_page_says_office_phones_come_from_the_directory(directory_mo
     page = admin_client.get("/admin/auth/user/import-contact-info/").content.decode()
     assert "Office phones come from the directory" in page
     assert "Office phones are set directly" not in page
+
+
+def test_people_are_not_added_in_the_admin(directory_mode, admin_client):
+    """People come from the directory: an account added here could never sign in."""
+    assert admin_client.get("/admin/auth/user/add/").status_code == 403
+    assert (
+        'href="/admin/auth/user/add/"' not in admin_client.get("/admin/auth/user/").content.decode()
+    )
