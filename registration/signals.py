@@ -8,7 +8,7 @@ from audit.log import record
 from audit.models import EventKind
 from directory.lockout import username_key
 from methods import cooling, proof
-from methods.code.flows import session_binding
+from methods.flows import session_binding
 from methods.lifecycle import method_added
 from policy.models import Policy
 
