@@ -10,7 +10,9 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -49,14 +51,31 @@ def _digests(user_id: int, code: str) -> list[str]:
     return [_digest(user_id, code, key) for key in keys]
 
 
-def make_set(user) -> tuple[list[str], bool]:
+def standing(user) -> tuple[int, str]:
+    """How many of the person's codes are left, and their set's stamp (its newest row; "0"
+    without a set), in one query. A new set's form carries the stamp of the set it replaces
+    (make_set)."""
+    found = RecoveryCode.objects.filter(user=user).aggregate(
+        left=Count("pk", filter=Q(used_at__isnull=True)), newest=Max("pk")
+    )
+    return found["left"], str(found["newest"] or 0)
+
+
+def make_set(user, replacing: str | None = None) -> tuple[list[str], bool] | None:
     """A new set for `user`, replacing any earlier one in the same transaction. Return the
-    codes (to show once, never to keep) and whether a set was replaced."""
+    codes (to show once, never to keep) and whether a set was replaced. With `replacing`
+    (the stamp of the set the form was drawn over, `standing`), None and nothing made when
+    the set is another by now: the form was sent again (a reload, a second tab), and the set
+    it made, already shown, keeps working."""
     codes = set()
     while len(codes) < SET_SIZE:
         codes.add(new_code())
     codes = sorted(codes)
     with transaction.atomic():
+        # One new set at a time per person (the row lock; SQLite writes one at a time).
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").first()
+        if replacing is not None and standing(user)[1] != replacing:
+            return None
         replaced = RecoveryCode.objects.filter(user=user).delete()[0] > 0
         RecoveryCode.objects.bulk_create(
             RecoveryCode(user=user, digest=_digest(user.pk, code)) for code in codes

@@ -44,4 +44,7 @@ class RecoveryCodeForm(forms.Form):
 
 
 class NewSetForm(forms.Form):
-    """One button: make a new set (replacing the old one)."""
+    """One button: make a new set (replacing the old one). It carries the stamp of the set it
+    replaces (codes.standing), so that sent again it makes no second set."""
+
+    replacing = forms.CharField(required=False, widget=forms.HiddenInput)

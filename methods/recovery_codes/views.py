@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -39,28 +40,44 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NewSetForm(request.POST if request.method == "POST" else None)
     context = {"method": method, "form": form, **still_needed(request, policy, method)}
     if request.method == "POST" and form.is_valid():
-        shown, replaced = codes.make_set(request.user)
-        lifecycle.added(
-            request=request,
-            method=method,
-            policy=policy,
-            replaced=replaced,
-            count=len(shown),
-            message=_("New recovery codes made. The earlier ones no longer work.")
-            if replaced
-            else _("Recovery codes made."),
-        )
-        # Shown in this answer only: the codes are not stored, nor put in the session.
-        return render(
+        made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"])
+        if made is not None:
+            shown, replaced = made
+            lifecycle.added(
+                request=request,
+                method=method,
+                policy=policy,
+                replaced=replaced,
+                count=len(shown),
+                message=_("New recovery codes made. The earlier ones no longer work.")
+                if replaced
+                else _("Recovery codes made."),
+            )
+            # Shown in this answer only: the codes are not stored, nor put in the session.
+            return render(
+                request,
+                "recovery_codes/new_set.html",
+                {**context, "codes": shown, "download": _download(request, shown)},
+            )
+        # Sent again (a reload of the page that showed them, a second tab): that set works.
+        messages.info(
             request,
-            "recovery_codes/new_set.html",
-            {**context, "codes": shown, "download": _download(request, shown)},
+            _(
+                "This form was sent already: the codes it made, shown then, are the ones that "
+                "work. To replace them, press the button again."
+            ),
         )
-    left = codes.left(request.user)
+    left, stamp = codes.standing(request.user)
     return render(
         request,
         "recovery_codes/setup.html",
-        {**context, "left": left, "low": left <= codes.WARN_AT, "has_set": left > 0},
+        {
+            **context,
+            "form": NewSetForm(initial={"replacing": stamp}),
+            "left": left,
+            "low": left <= codes.WARN_AT,
+            "has_set": left > 0,
+        },
     )
 
 

@@ -36,8 +36,14 @@ def _enabled(policy):
     policy.save()
 
 
+def replacing(client: Client) -> dict:
+    """The set page's form as drawn: the stamp of the set it replaces."""
+    page = client.get(SETUP).content.decode()
+    return {"replacing": re.search(r'name="replacing" value="(\d+)"', page).group(1)}
+
+
 def make_codes(client: Client) -> list[str]:
-    response = client.post(SETUP)
+    response = client.post(SETUP, replacing(client))
     assert response.status_code == 200
     return CODE.findall(response.content.decode())
 
@@ -59,7 +65,7 @@ def test_ten_codes_of_at_least_50_bits_are_shown_once_and_stored_only_hashed(
 ):
     page = owner_client.get(SETUP).content.decode()
     assert not CODE.findall(page) and "no recovery codes that work" in page
-    response = owner_client.post(SETUP)
+    response = owner_client.post(SETUP, replacing(owner_client))
     html = response.content.decode()
     shown = CODE.findall(html)
     assert len(shown) == len(set(shown)) == 10
@@ -96,6 +102,18 @@ def test_a_new_set_replaces_the_old_with_a_notice(owner, owner_client):
     assert len(mail.outbox) == 1 and "changed" in mail.outbox[0].body
     assert not codes.spend(owner.pk, old[0])
     assert codes.spend(owner.pk, new[0])
+
+
+def test_the_form_sent_again_makes_no_second_set(owner, owner_client):
+    """A reload of the page that showed the codes sends its form again: no new set, no
+    notice, and the codes shown keep working; the page says so."""
+    form = replacing(owner_client)
+    shown = CODE.findall(owner_client.post(SETUP, form).content.decode())
+    mail.outbox.clear()
+    again = owner_client.post(SETUP, form, follow=True).content.decode()
+    assert not CODE.findall(again) and "This form was sent already" in again
+    assert not mail.outbox
+    assert codes.spend(owner.pk, shown[0])
 
 
 def test_a_code_proves_its_owner_at_reset_once(owner, owner_client):
