@@ -248,3 +248,20 @@ def test_two_simultaneous_uses_of_one_code_pass_once(make_user, attempt):
 def test_two_simultaneous_uses_of_one_code_pass_once_on_postgresql(make_user, attempt):
     assert connection.vendor == "postgresql"
     race(make_user)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(2))
+def test_one_form_sent_twice_at_once_makes_one_set(make_user, attempt):
+    """Two presses of one form at the same moment: one set is made and shown, the other
+    answer makes none, so the codes shown are the ones that work (SQLite here, PostgreSQL in
+    the services pass)."""
+    from tests.support.at_once import at_once
+
+    owner = make_user("owner")
+    _left, stamp = codes.standing(owner)
+    made = at_once(lambda: codes.make_set(owner, replacing=stamp))
+    assert sorted(result is None for result in made) == [False, True]
+    (shown, _replaced) = next(result for result in made if result is not None)
+    assert RecoveryCode.objects.filter(user=owner).count() == 10
+    assert codes.spend(owner.pk, shown[0])
