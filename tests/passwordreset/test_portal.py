@@ -513,6 +513,18 @@ def test_a_stranger_who_types_the_name_cannot_hold_back_the_persons_code(registe
     assert shows_finish_page(own.post("/passwordreset/phone/code/", {"code": code}))
 
 
+def test_a_code_held_back_by_a_limit_gets_the_page_every_request_gets(
+    client, registered, settings, phone_outbox
+):
+    """Over the number's hourly limit nothing is sent, and the page is the one every request
+    gets (no name or number is told apart), saying what may be why no code comes."""
+    settings.SSPR_SEND_LIMITS = {"destination": 0}
+    start_reset(client, "rita")
+    page = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert shows_reset_code_page(page) and not phone_outbox
+    assert "too many codes may have been asked for in the last hour" in page.content.decode()
+
+
 def test_answers_get_five_tries_an_attempt_like_any_method(client, registered, policy):
     """Five sets of answers an attempt, as a code from an app gets: the sixth is refused even
     when right, so a dictionary of guesses needs a new attempt (and its limits) every five."""
