@@ -70,9 +70,18 @@ def test_records_kept_before_are_sealed_when_the_site_is_upgraded():
         http_accept="",
         path_info="/ssprsetup/password/",
     )
+    for n in range(2500):  # past a database's first fetch of rows, names before the digits
+        AccessAttempt.objects.create(
+            username=f"0{n:05d}", ip_address="192.0.2.8", user_agent="test", failures_since_start=1
+        )
+    for _ in range(2):  # records with no name, which lock nothing
+        AccessAttempt.objects.create(
+            username=None, ip_address="192.0.2.9", user_agent="test", failures_since_start=1
+        )
     step.seal_lockout_records(apps, None)
-    attempt = AccessAttempt.objects.get()
-    assert (attempt.username, attempt.post_data) == (lockout_key("rita"), "")
+    assert AccessAttempt.objects.get(username=lockout_key("rita")).post_data == ""
+    names = set(AccessAttempt.objects.values_list("username", flat=True))
+    assert names == {lockout_key("rita")} | {lockout_key(f"0{n:05d}") for n in range(2500)}
 
 
 def test_tries_while_locked_do_not_push_the_lock_back(make_user):
