@@ -97,12 +97,13 @@ class SecurityQuestionForm(forms.ModelForm):
                 code="min_length",
             )
         # The same question in other capitals, spacing or punctuation: a person could choose
-        # both and give one answer twice.
+        # both and give one answer twice. Only for new words: a question saved before this
+        # check stays editable (to retire it, say).
         key = question_key(text)
         others = SecurityQuestion.objects.exclude(pk=self.instance.pk).values_list(
             "text", flat=True
         )
-        if any(question_key(other) == key for other in others):
+        if text != self.instance.text and any(question_key(other) == key for other in others):
             raise forms.ValidationError(DUPLICATE_QUESTION, code="unique")
         if (
             self.instance.pk

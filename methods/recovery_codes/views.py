@@ -40,7 +40,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NewSetForm(request.POST if request.method == "POST" else None)
     context = {"method": method, "form": form, **still_needed(request, policy, method)}
     if request.method == "POST" and form.is_valid():
-        made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"])
+        # A form without a stamp (drawn before forms carried one) is taken as it comes.
+        made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"] or None)
         if made is not None:
             shown, replaced = made
             lifecycle.added(

@@ -198,6 +198,18 @@ def test_a_question_asked_already_is_refused_however_it_is_typed(admin_client, t
     assert SecurityQuestion.objects.count() == before
 
 
+def test_a_near_duplicate_saved_before_can_still_be_retired(admin_client):
+    """Saved before the check was made stricter: its page still saves, to retire it."""
+    SecurityQuestion.objects.create(text="Name of your first boat?")
+    older = SecurityQuestion.objects.create(text="name of your first boat ?")
+    response = admin_client.post(
+        f"/admin/methods/securityquestion/{older.pk}/change/", {"text": older.text}
+    )
+    assert response.status_code == 302
+    older.refresh_from_db()
+    assert not older.active
+
+
 def test_question_text_is_limited_to_200_characters(admin_client):
     response = admin_client.post("/admin/methods/securityquestion/add/", {"text": "x" * 201})
     assert response.status_code == 200

@@ -265,3 +265,8 @@ def test_one_form_sent_twice_at_once_makes_one_set(make_user, attempt):
     (shown, _replaced) = next(result for result in made if result is not None)
     assert RecoveryCode.objects.filter(user=owner).count() == 10
     assert codes.spend(owner.pk, shown[0])
+
+
+def test_a_form_drawn_without_a_stamp_makes_its_set(owner, owner_client):
+    """A page drawn before forms carried a stamp still makes codes when sent."""
+    assert len(CODE.findall(owner_client.post(SETUP, {}).content.decode())) == 10
