@@ -50,9 +50,13 @@ class CallerVerifiedForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, check_label: str | None, **kwargs):
-        """`check_label` names the caller check that passed in this session, if any."""
+    def __init__(self, *args, check_label: str | None, with_note: bool = True, **kwargs):
+        """`check_label` names the caller check that passed in this session, if any. Without
+        a note (`with_note=False`) where nothing would keep it: the audit log and its stream
+        keep ids, kinds and outcomes only, never free text (docs/security.md rule 21)."""
         super().__init__(*args, **kwargs)
+        if not with_note:
+            del self.fields["note"]
         self.check_passed = check_label is not None
         caller = (
             _("Caller check passed just now: %(method)s") % {"method": check_label}

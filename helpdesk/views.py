@@ -290,8 +290,8 @@ def _detail_page(
         "helpdesk/user_detail.html",
         {
             # How the caller was verified, asked before either action (CallerVerifiedForm).
-            "resume_form": resume or CallerVerifiedForm(prefix="resume", check_label=checked),
-            "block_form": block or CallerVerifiedForm(prefix="block", check_label=checked),
+            "resume_form": resume or _verified_form(None, "resume", checked),
+            "block_form": block or _verified_form(None, "block", checked),
             "row": row,
             "why": row.why(policy),
             "reset_blocked_until": (
@@ -567,15 +567,19 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("helpdesk:user", user_id=user_id)
 
 
+def _verified_form(data, prefix: str, checked: str | None) -> CallerVerifiedForm:
+    # No note: nothing but the audit event would keep it (CallerVerifiedForm).
+    return CallerVerifiedForm(data, prefix=prefix, check_label=checked, with_note=False)
+
+
 def _verified(request: HttpRequest, user_id: int, prefix: str) -> CallerVerifiedForm:
     """The sent form that says how the person was verified, against this session's check."""
-    checked = method_label(passed_check(request, user_id))
-    return CallerVerifiedForm(request.POST, prefix=prefix, check_label=checked)
+    return _verified_form(request.POST, prefix, method_label(passed_check(request, user_id)))
 
 
 def _how_verified(request: HttpRequest, user_id: int, form: CallerVerifiedForm) -> dict:
-    """What the audit event says of the verification: how, with which method, the note."""
-    details = {"verification": form.cleaned_data["verification"], "note": form.cleaned_data["note"]}
+    """What the audit event says of the verification: how, and with which method."""
+    details = {"verification": form.cleaned_data["verification"]}
     if details["verification"] == CALLER_CHECK:
         details["method"] = passed_check(request, user_id)
     return details

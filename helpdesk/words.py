@@ -86,7 +86,6 @@ KEYS = {
     "sessions_ended": _("Sessions ended"),
     "pass_id": _("Temporary access pass"),
     "verification": _("How the person was verified"),
-    "note": _("Note"),
     "requested_by": _("Asked for by"),
     "approved_by": _("Approved by"),
     "lifetime_minutes": _("Lifetime (minutes)"),

@@ -117,7 +117,6 @@ def test_the_link_asks_then_undoes_signs_out_and_pauses_until_the_helpdesk_clear
     assert fits_without_horizontal_scroll(desk)
     resume = desk.locator(f"form[action='/helpdesk/users/{rita.pk}/resume/']")
     resume.locator("input[value=in_person]").check()
-    resume.locator("textarea").fill("Saw her staff card")
     resume.locator("button").click()
     desk.wait_for_url(f"**/helpdesk/users/{rita.pk}/")
     assert not SelfServiceBlock.objects.exists()

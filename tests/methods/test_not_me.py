@@ -29,7 +29,7 @@ from tests.support.resets import start_reset
 
 pytestmark = pytest.mark.django_db
 
-IN_PERSON = {"resume-verification": "in_person", "resume-note": "Saw her staff card"}
+IN_PERSON = {"resume-verification": "in_person"}
 LINK = re.compile(r"http://\S+/ssprsetup/not-me/[^/\s]+/")
 
 
@@ -176,12 +176,12 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     issue_page = helpdesk_client.get(f"/helpdesk/pass/users/{rita.pk}/").content.decode()
     assert "Self-service is paused for this person" in issue_page
     # Not without saying how the person was verified: the reason next to the field.
-    refused = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", {"resume-note": ""})
+    refused = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", {})
     assert refused.status_code == 400 and SelfServiceBlock.objects.exists()
     assert "Choose how you verified the person." in refused.content.decode()
     refused = helpdesk_client.post(
         f"/helpdesk/users/{rita.pk}/resume/",
-        {"resume-verification": "caller_check", "resume-note": "She called"},
+        {"resume-verification": "caller_check"},
     )
     assert refused.status_code == 400 and SelfServiceBlock.objects.exists()
     assert "No caller check passed for this person in your session" in refused.content.decode()
@@ -189,7 +189,7 @@ def test_the_helpdesk_sees_it_first_and_turns_self_service_on_again(phished, hel
     assert cleared.status_code == 302
     assert not SelfServiceBlock.objects.exists()
     event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita)
-    assert event.details == {"verification": "in_person", "note": "Saw her staff card"}
+    assert event.details == {"verification": "in_person"}  # no free text in the audit
     again = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", IN_PERSON, follow=True)
     assert "Self-service was not paused for rita; nothing was changed." in again.content.decode()
     assert Event.objects.filter(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita).count() == 1
@@ -331,7 +331,7 @@ def test_a_caller_check_passed_just_now_grounds_turning_it_on_again(phished, hel
     assert "Caller check passed just now: Authentication phone" in page
     helpdesk_client.post(
         f"/helpdesk/users/{rita.pk}/resume/",
-        {"resume-verification": "caller_check", "resume-note": "Code read back"},
+        {"resume-verification": "caller_check"},
     )
     assert not SelfServiceBlock.objects.exists()
     event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita)

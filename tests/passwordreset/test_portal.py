@@ -682,7 +682,7 @@ def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     person = past_sign_in_check(Client(), registered)
     assert person.post(f"/helpdesk/users/{registered.pk}/reset-block/").status_code == 403
     assert start_reset(Client(), "rita", action=None).status_code == 429
-    in_person = {"block-verification": "in_person", "block-note": "Saw her staff card"}
+    in_person = {"block-verification": "in_person"}
     refused = helpdesk_client.post(f"/helpdesk/users/{registered.pk}/reset-block/", {})
     assert refused.status_code == 400
     assert start_reset(Client(), "rita", action=None).status_code == 429
