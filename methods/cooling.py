@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from sspr_site.compiled_query import Values
 
-from .models import MethodChange
+from .models import ChangeAction, MethodChange
 
 # Whether changes made in this session cool off: decided when it began.
 COOLS = "sspr_changes_cool"
@@ -45,6 +45,19 @@ COOLS = "sspr_changes_cool"
 def note_sign_in(request: HttpRequest, had_methods: bool) -> None:
     """At sign-in: changes made in this session cool off if the person already had methods."""
     request.session[COOLS] = had_methods
+
+
+def removed_lately(user, policy) -> bool:
+    """Whether the person removed a method within the cooling-off period. Whoever removed the
+    last one and signs in again would otherwise add theirs as a first registration, with
+    nothing cooling off (docs/security.md rule 69)."""
+    hours = getattr(policy, "cooling_off_hours", 0)
+    if not hours:
+        return False
+    since = timezone.now() - datetime.timedelta(hours=hours)
+    return MethodChange.objects.filter(
+        user=user, action=ChangeAction.REMOVED, created_at__gte=since
+    ).exists()
 
 
 def never_in_this_session(request: HttpRequest) -> None:

@@ -25,7 +25,13 @@ def remember_sign_in(sender, request, user, **kwargs):
     # tabs) would otherwise each make one, and the code sent be bound to the one not kept.
     session_binding(request)
     # Methods added in this session cool off if the person already had some (methods/cooling.py).
-    cooling.note_sign_in(request, bool(proof.proving_methods(user, Policy.load())))
+    # So do they after the person removed a method lately: with the last one removed, the
+    # next sign-in would otherwise be a first registration, with nothing cooling off.
+    policy = Policy.load()
+    cooling.note_sign_in(
+        request,
+        bool(proof.proving_methods(user, policy)) or cooling.removed_lately(user, policy),
+    )
     record(EventKind.SIGNED_IN, request=request, actor=user, subject=user)
 
 

@@ -453,3 +453,20 @@ def test_after_questions_a_phone_cooling_off_is_not_offered_in_vain(rita):
     )
     listing = reset.get("/passwordreset/methods/").content.decode()
     assert 'href="/passwordreset/phone/"' in listing and 'href="/passwordreset/email/"' in listing
+
+
+def test_removing_the_last_method_and_signing_in_again_is_no_first_registration(rita):
+    """Someone with Rita's password and one phished code removes her only phone and signs in
+    again: an address of theirs added then cools off, as it would beside her phone."""
+    thief = Client()
+    sign_in(thief, "rita")
+    prove_with_phone(thief, NUMBER)
+    assert thief.post("/ssprsetup/phone/remove/").status_code == 302
+    assert not AuthenticationPhone.objects.filter(user=rita).exists()
+    again = Client()
+    sign_in(again, "rita")
+    register_email(again, "thief@example.net")
+    assert MethodChange.objects.filter(
+        user=rita, method="authentication_email", cooling_until__isnull=False
+    ).exists()
+    assert not shows_finish_page(reset_with_email(Client(), "thief@example.net"))
