@@ -53,6 +53,12 @@ class MethodState(models.TextChoices):
     WAITING = "waiting", _("Waiting for your confirmation")
     VERIFIED = "verified", _("Verified")
     SET_BY_ADMIN = "set_by_admin", _("Set by your administrator")
+    # An office phone with the number of the verified authentication phone: one handset, one
+    # method (methods/code/office.py).
+    SAME_NUMBER = (
+        "same_number",
+        _("The same number as your authentication phone: not counted twice"),
+    )
     INCOMPLETE = "incomplete", _("More answers needed")
 
 

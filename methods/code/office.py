@@ -3,7 +3,7 @@ with the code."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from delivery.outbox import Message
@@ -58,6 +58,20 @@ class OfficePhoneMethod(CodeMethod):
             helpdesk=helpdesk,
         )
 
+    @staticmethod
+    def _same_as_phone(methods) -> bool:
+        """The office number is the verified authentication phone's: one handset, which
+        counts once, as that phone (docs/security.md rule 14). However it came to be: the
+        admin, the import or the directory set the office phone later, or an administrator
+        prepopulated the authentication phone."""
+        office, phone = methods.records.get("office"), methods.records.get("phone")
+        return bool(
+            office is not None
+            and phone is not None
+            and phone.verified_at
+            and str(phone.number) == str(office.number)
+        )
+
     def status(self, methods, policy) -> MethodStatus:
         office = methods[self.key]
         if office is None:
@@ -65,7 +79,7 @@ class OfficePhoneMethod(CodeMethod):
         number = str(office.number)
         return MethodStatus(
             self,
-            MethodState.SET_BY_ADMIN,
+            MethodState.SAME_NUMBER if self._same_as_phone(methods) else MethodState.SET_BY_ADMIN,
             value=international(number),
             masked=international(number),
             updated_at=office.updated_at,
@@ -73,7 +87,8 @@ class OfficePhoneMethod(CodeMethod):
 
     def reset_destination(self, methods) -> str | None:
         office = methods[self.key]
-        return str(office.number) if office else None
+        # No code to the office line for a number that counts already as the phone.
+        return str(office.number) if office and not self._same_as_phone(methods) else None
 
     def unverify(self, *, user, destination: str) -> bool:
         return False  # administrators own the office phone
@@ -82,4 +97,7 @@ class OfficePhoneMethod(CodeMethod):
         return False, []  # administrators own the office phone
 
     def count_condition(self, policy) -> Q:
-        return Q(office_phone__isnull=False)
+        return Q(office_phone__isnull=False) & ~Q(
+            authentication_phone__verified_at__isnull=False,
+            authentication_phone__number=F("office_phone__number"),
+        )

@@ -474,6 +474,34 @@ def test_office_phone_gets_a_call(client, office, policy, phone_outbox):
     assert client.get("/passwordreset/methods/")["Location"] == "/passwordreset/finish/"
 
 
+def test_an_office_phone_with_the_phones_number_counts_once(
+    client, registered, policy, phone_outbox, helpdesk_client
+):
+    """An office phone set (by the admin, the import or the directory) to the number of the
+    verified authentication phone is one handset: under two methods to reset, the call to it
+    is not made, it is not offered beside the phone, and every page counts one method."""
+    from methods.models import AuthenticationEmail, OfficePhone
+
+    policy.set_option("office", "enabled", True)
+    policy.reset_methods_required = 2
+    policy.save()
+    AuthenticationEmail.objects.filter(user=registered).delete()  # the phone and the office line
+    OfficePhone.objects.create(user=registered, number="+447400123456")
+    start_reset(client, "rita")
+    assert shows_reset_code_page(
+        client.post("/passwordreset/office-phone/", {"number": "+447400123456"}), "office-phone"
+    )
+    assert not phone_outbox  # the same page as ever; no call to the phone's number
+    pass_phone(client)
+    listing = client.get("/passwordreset/methods/").content.decode()
+    assert 'href="/passwordreset/office-phone/"' not in listing
+    assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
+    page = helpdesk_client.get(f"/helpdesk/users/{registered.pk}/").content.decode()
+    assert re.search(r"Can reset</dt><dd>No", page)
+    cannot = helpdesk_client.get("/helpdesk/?can_reset=no").content.decode()
+    assert f"/helpdesk/users/{registered.pk}/" in cannot
+
+
 def test_questions_pass_only_when_all_answers_are_right(client, registered, policy):
     policy.reset_methods_required = 2
     policy.save()
