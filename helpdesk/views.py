@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -289,6 +290,9 @@ def _detail_page(
         request,
         "helpdesk/user_detail.html",
         {
+            # The page's own address, also when it answers a refused form sent to another one
+            # (the language picker leads back to it).
+            "page_address": reverse("helpdesk:user", kwargs={"user_id": user_id}),
             # How the caller was verified, asked before either action (CallerVerifiedForm).
             "resume_form": resume or _verified_form(None, "resume", checked),
             "block_form": block or _verified_form(None, "block", checked),
@@ -525,6 +529,8 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
     person (CallerVerifiedForm) and put things right (methods/not_me.py). Audited with who
     cleared it and how they verified the person."""
     user = _user(Policy.load(), user_id)
+    if user.pk == request.user.pk:
+        return _not_for_oneself(request)
     form = _verified(request, user_id, "resume")
     if not form.is_valid():
         return _detail_page(request, user_id, resume=form, status=400)
@@ -549,6 +555,8 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     has verified the person (CallerVerifiedForm): whoever asks may be the one who started
     them. Audited with who lifted it and how they verified the person."""
     user = _user(Policy.load(), user_id)
+    if user.pk == request.user.pk:
+        return _not_for_oneself(request)
     form = _verified(request, user_id, "block")
     if not form.is_valid():
         return _detail_page(request, user_id, block=form, status=400)
@@ -565,6 +573,12 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"username": user.get_username()},
         )
     return redirect("helpdesk:user", user_id=user_id)
+
+
+def _not_for_oneself(request: HttpRequest) -> HttpResponse:
+    """Nobody verifies themselves: as for a temporary access pass (docs/security.md rule 49),
+    a colleague turns an agent's self-service on again or lifts a block on their resets."""
+    return render(request, "helpdesk/not_for_oneself.html", status=403)
 
 
 def _verified_form(data, prefix: str, checked: str | None) -> CallerVerifiedForm:

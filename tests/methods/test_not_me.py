@@ -23,7 +23,7 @@ from methods.models import (
     MethodChange,
     SelfServiceBlock,
 )
-from tests.support.people import sign_in
+from tests.support.people import past_sign_in_check, sign_in
 from tests.support.registering import prove_with_phone, register_email, register_phone
 from tests.support.resets import start_reset
 
@@ -336,3 +336,33 @@ def test_a_caller_check_passed_just_now_grounds_turning_it_on_again(phished, hel
     assert not SelfServiceBlock.objects.exists()
     event = Event.objects.get(kind=EventKind.SELF_SERVICE_CLEARED, subject=rita)
     assert event.details["method"] == "authentication_phone"
+
+
+def test_an_agent_cannot_turn_their_own_self_service_on_again(make_user):
+    """As for a pass, never for oneself: whoever has an agent's password could otherwise undo
+    the agent's own "That wasn't me"."""
+    from methods.models import BlockReason
+    from tests.support.access_passes import helpdesk_group
+
+    agent = make_user("agent2")
+    agent.groups.add(helpdesk_group())
+    SelfServiceBlock.objects.create(user=agent, reason=BlockReason.NOT_ME)
+    desk = past_sign_in_check(Client(), agent)
+    page = desk.get(f"/helpdesk/users/{agent.pk}/").content.decode()
+    assert "Ask a colleague" in page and f"/helpdesk/users/{agent.pk}/resume/" not in page
+    refused = desk.post(f"/helpdesk/users/{agent.pk}/resume/", IN_PERSON)
+    assert refused.status_code == 403 and SelfServiceBlock.objects.filter(user=agent).exists()
+    blocked = desk.post(
+        f"/helpdesk/users/{agent.pk}/reset-block/", {"block-verification": "in_person"}
+    )
+    assert blocked.status_code == 403
+
+
+def test_a_refused_form_leads_the_language_picker_back_to_the_persons_page(
+    phished, helpdesk_client
+):
+    rita, _own, _thief, link = phished
+    Client().post(link)
+    refused = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", {})
+    next_field = f'name="next" type="hidden" value="/helpdesk/users/{rita.pk}/"'
+    assert next_field in refused.content.decode()
