@@ -43,8 +43,13 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     name = username_key(credentials.get("username"))
     User = get_user_model()
     subject = User.objects.filter(**{User.USERNAME_FIELD: name}).first() if name else None
-    # A try while the name is locked was refused before any password check: it says so.
-    locked = {"reason": "locked_out"} if getattr(request, "axes_locked_out", False) else {}
+    # A try while the name is locked was refused before any password check: it says so. (The
+    # failure that sets the lock was checked, and counted: django-axes says how many.)
+    refused_unchecked = (
+        getattr(request, "axes_locked_out", False)
+        and getattr(request, "axes_failures_since_start", None) is None
+    )
+    locked = {"reason": "locked_out"} if refused_unchecked else {}
     record(EventKind.SIGN_IN_FAILED, request=request, subject=subject, **locked)
 
 
