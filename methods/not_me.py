@@ -142,11 +142,11 @@ def report(*, request, change: MethodChange) -> Report | None:
         if not claimed:
             return None
         if change.action in (ChangeAction.ADDED, ChangeAction.REPLACED):
-            # The method's latest addition (a part removed since, one passkey of several,
-            # leaves the addition to revert).
+            # Only the method's latest change is undone: after a later one (one passkey of
+            # several removed included) the method may hold the person's own parts, and its
+            # removal would take them too; the pause holds, and the helpdesk puts it right.
             latest = (
                 MethodChange.objects.filter(user=user, method=change.method)
-                .exclude(action=ChangeAction.REMOVED)
                 .order_by("-created_at")
                 .values_list("pk", flat=True)
                 .first()
