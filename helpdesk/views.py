@@ -246,6 +246,10 @@ def _check_options(user, row: Row, policy: Policy) -> tuple[list, list]:
     when it counts on its own (`user` read with cooling_annotations)."""
     cooling = cooling_of_row(user)
     new = {method.key for method, _until in cooling}
+    if row.paused_at:
+        # Paused after "That wasn't me": no method changed in the week before checks anyone.
+        changed = not_me.changed_lately(user)
+        new |= {key for key, method in REGISTRY.items() if str(method.kind) in changed}
     options = [(key, label) for key, label in _verifiable(row, policy) if key not in new]
     return options, [(method.label, until) for method, until in cooling]
 

@@ -81,6 +81,20 @@ def record_change(
     )
 
 
+def changed_lately(user) -> set[str]:
+    """The kinds of the person's methods added or replaced within the links' week. While
+    self-service is paused, none of them checks a caller at the helpdesk: whoever made the
+    reported change may have made these too (docs/security.md rule 68)."""
+    since = timezone.now() - datetime.timedelta(days=LINK_DAYS)
+    return set(
+        MethodChange.objects.filter(
+            user=user,
+            action__in=[ChangeAction.ADDED, ChangeAction.REPLACED],
+            created_at__gte=since,
+        ).values_list("method", flat=True)
+    )
+
+
 def token_for(change: MethodChange) -> str:
     return signing.dumps(str(change.pk), salt=SALT)
 

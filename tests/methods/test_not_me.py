@@ -366,3 +366,17 @@ def test_a_refused_form_leads_the_language_picker_back_to_the_persons_page(
     refused = helpdesk_client.post(f"/helpdesk/users/{rita.pk}/resume/", {})
     next_field = f'name="next" type="hidden" value="/helpdesk/users/{rita.pk}/"'
     assert next_field in refused.content.decode()
+
+
+def test_while_paused_no_method_changed_that_week_checks_a_caller(phished, helpdesk_client):
+    """The thief added an email and then replaced Rita's phone; she reports the email: paused.
+    Even once the thief's phone has cooled off, the helpdesk cannot check a caller with it."""
+    from datetime import timedelta
+
+    rita, _own, thief, link = phished
+    register_phone(thief, "+447400999111")
+    Client().post(link)
+    MethodChange.objects.update(cooling_until=timezone.now() - timedelta(minutes=1))
+    page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/verify/").content.decode()
+    assert 'value="phone"' not in page
+    assert "None of this person's methods" in page
