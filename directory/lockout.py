@@ -43,7 +43,9 @@ def username_key(username: str | None) -> str:
 def lockout_key(key: str) -> str:
     """What django-axes keeps for the name `key` (username_key): a keyed digest, the same for
     one name every time, so a failed sign-in's typed name (perhaps a password pasted in the
-    wrong box) is not kept or logged in clear (docs/security.md §39). Empty for no name."""
+    wrong box) is not kept or logged in clear (docs/security.md §39). Empty for no name. Keyed
+    with SECRET_KEY: a new one starts every name's count afresh (at most the lockout's hour of
+    failures is forgotten)."""
     if not key:
         return ""
     return salted_hmac("sspr.lockout.name", key, algorithm="sha256").hexdigest()

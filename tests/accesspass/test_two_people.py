@@ -222,6 +222,7 @@ def test_a_request_nobody_can_approve_is_refused_beforehand(desk, make_user):
     ken.groups.add(approvers_group())
     page = desk.get(f"/helpdesk/pass/users/{ken.pk}/").content.decode()
     assert "Nobody can approve a pass for this account" in page
+    assert "Ask for approval" not in page  # no form that could only be refused
     response = issue(desk, ken)
     assert response.status_code == 200
     assert "Nobody can approve a pass for this account" in response.content.decode()
