@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from methods import not_me
 from methods.registry import PERSON_WITH_METHODS
 from policy.models import Policy
 from sspr_site.compiled_query import read_person_with
@@ -69,6 +70,8 @@ class RegistrationInterruptMiddleware:
             if (
                 policy.require_registration_at_sign_in
                 and policy.in_scope(request.user)
+                # Paused (methods/not_me.py): nothing could be registered; the pages say why.
+                and not not_me.paused(request.user)
                 and registration_status(user=request.user, policy=policy).needs_attention
             ):
                 if request.method == "GET":

@@ -272,7 +272,15 @@ def overview(request: HttpRequest) -> HttpResponse:
     # The token only where a card has a form (a method waiting for its owner's confirmation).
     token = get_token(request) if any(each.confirm_url for each in status.methods) else ""
     cards = mark_safe("".join(_card(status, each, token) for each in status.methods))  # noqa: S308 - shaped, values escaped
-    interrupted = session.interrupted(request)
+    # Asked to register now only where the policy asks it at sign-in, and not while paused
+    # (nothing can be registered then: methods/not_me.py).
+    policy = Policy.load()
+    interrupted = (
+        session.interrupted(request)
+        and policy.require_registration_at_sign_in
+        and policy.in_scope(request.user)
+        and not status.paused
+    )
     return render(
         request,
         "registration/overview.html",

@@ -193,6 +193,24 @@ def test_no_interrupt_when_the_policy_does_not_require_it(client, staff, policy)
     policy.save()
     admin_sign_in(client, staff.username)
     assert client.get("/admin/").status_code == 200
+    # Nor does the overview ask it.
+    assert (
+        "Your organisation asks you to do this now"
+        not in client.get("/ssprsetup/").content.decode()
+    )
+
+
+def test_no_interrupt_while_self_service_is_paused(client, staff):
+    """Paused, nothing could be registered (and "Not now" is a change refused then): the
+    person reaches the page they signed in for."""
+    from methods.models import BlockReason, SelfServiceBlock
+
+    SelfServiceBlock.objects.create(user=staff, reason=BlockReason.NOT_ME)
+    admin_sign_in(client, staff.username)
+    assert client.get("/admin/").status_code == 200
+    page = client.get("/ssprsetup/").content.decode()
+    assert "Self-service is paused for your account" in page
+    assert "Please register before you continue" not in page
 
 
 def test_no_interrupt_for_registered_users_or_out_of_scope(client, staff, policy):
