@@ -101,6 +101,12 @@ class RegistrationStatus:
     def can_finish(self) -> bool:
         return self.still_needed == 0
 
+    @property
+    def can_reset(self) -> bool:
+        """Whether the reset portal would let the person reset now (methods/reset_rule.py),
+        which can need fewer methods than registering does."""
+        return self.rule.allows(self.proof)
+
     def standing(self, method) -> KnowledgeStanding:
         """How `method` counts for this person (methods/reset_rule.py)."""
         return self.rule.standing(method, self.privileged)

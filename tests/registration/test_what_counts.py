@@ -223,3 +223,32 @@ def test_changing_a_method_already_held_is_not_said_to_count(make_user, policy):
     assert "this one counts" not in phone_page
     email_page = text(client.get("/ssprsetup/email/"))
     assert "needs 1 more verified method from you, and this one counts" in email_page
+
+
+@pytest.mark.parametrize(("to_reset", "says"), [(1, "You can still reset"), (2, "no longer have")])
+def test_below_the_registration_the_overview_says_whether_a_reset_still_works(
+    make_user, policy, to_reset, says
+):
+    """Registered with two methods, one left: the overview says what the portal would do
+    under the policy's number to reset, which can be smaller than the number to register."""
+    from django.utils import timezone
+
+    from methods.models import AuthenticationEmail
+
+    policy.methods_required = 2
+    policy.reset_methods_required = to_reset
+    policy.save()
+    person = make_user("carol")
+    AuthenticationEmail.objects.create(
+        user=person, email="carol@example.net", verified_at=timezone.now()
+    )
+    Registration.objects.create(user=person, completed_at=timezone.now())
+    client = Client()
+    sign_in(client, "carol")
+    page = client.get("/ssprsetup/").content.decode()
+    assert "Your registration needs attention" in page and says in page
+    reset = Client()
+    start_reset(reset, "carol")
+    reset.post("/passwordreset/email/", {"email": "carol@example.net"})
+    passed = reset.post("/passwordreset/email/code/", {"code": last_email_code()})
+    assert shows_finish_page(passed) == (to_reset == 1)
