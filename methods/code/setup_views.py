@@ -389,6 +389,9 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
             # The code page from another tab, or again after Back, once the code verified it.
             messages.info(request, done)
             return redirect("registration:overview")
+        if pending is None:
+            # Nothing is being verified (cancelled, in this tab or another): start again.
+            messages.info(request, _("Start by entering the details to verify."))
         return redirect(method.setup_page("start"))
     # What the page names is where the code went, and what a right code will store.
     destination = device.destination

@@ -631,5 +631,6 @@ def test_cancel_on_the_code_page_abandons_the_change(signed_in, user):
     assert signed_in.get("/ssprsetup/phone/cancel/").status_code == 405  # a link changes nothing
     cancelled = signed_in.post("/ssprsetup/phone/cancel/", follow=True)
     assert "Cancelled: nothing was changed." in cancelled.content.decode()
-    signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    later = signed_in.post("/ssprsetup/phone/verify/", {"code": code}, follow=True)
+    assert "Start by entering the details to verify." in later.content.decode()
     assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
