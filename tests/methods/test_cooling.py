@@ -158,7 +158,7 @@ def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
     assert (
         "Authentication email was added or changed lately: for your protection, until "
         f"{date_format(timezone.localtime(until), 'DATETIME_FORMAT')} it counts only together "
-        "with a method you had before."
+        "with a method you had before, other than security questions."
     ) in listing
     reset.post("/passwordreset/phone/", {"number": NUMBER, "channel": "sms"})
     reset.post("/passwordreset/phone/code/", {"code": last_phone_code()})
