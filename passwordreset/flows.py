@@ -434,6 +434,7 @@ def reset_send_code(
         binding=method_flows.session_binding(request),
         ip=client_address(request),
         language=translation.get_language() or settings.LANGUAGE_CODE,
+        proof=state.action == Action.PROVE,
     )
     return True
 
@@ -491,8 +492,10 @@ def reset_code_job(
     binding: str,
     ip: str | None,
     language: str,
+    proof: bool = False,
 ) -> None:
-    """Off the request path: send a reset code if `destination` is the one registered."""
+    """Off the request path: send a reset code if `destination` is the one registered.
+    `proof`: for a proof before a change, which its events say (not a reset)."""
     # The person and their methods in one query. An account turned off since, or whose
     # self-service was paused since (methods/not_me.py): no one, as every later step reads it.
     methods = UserMethods.load_or_none(user_id or 0)
@@ -515,6 +518,7 @@ def reset_code_job(
             binding=binding,
             ip=ip,
             policy=Policy.load(),
+            audit_purpose="proof" if proof else None,
         )
     if not result.sent:
         logger.info("reset code not sent attempt=%s reason=%s", attempt, result.refusal)

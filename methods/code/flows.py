@@ -107,8 +107,11 @@ def code_issue(
     policy,
     request: HttpRequest | None = None,
     first: bool = False,
+    audit_purpose: str | None = None,
 ) -> SendResult:
     """Issue a code bound to `binding` and queue its message; the worker delivers it.
+    `audit_purpose`: what its events name as the purpose, where it is not `purpose` itself
+    (a proof before a change uses the reset's codes).
 
     A code for another destination is voided first, even inside the cooldown: a code sent to
     the number someone corrected away from must never verify the corrected one. A correction is
@@ -122,7 +125,11 @@ def code_issue(
     transaction when there is none. A row there after all (another send wrote it first)
     refuses the insert, and is then read and locked as usual.
     """
-    audit = {"method": str(method.kind), "purpose": purpose.value, "channel": str(channel)}
+    audit = {
+        "method": str(method.kind),
+        "purpose": audit_purpose or purpose.value,
+        "channel": str(channel),
+    }
     send = {
         "user": user,
         "method": method,

@@ -90,6 +90,9 @@ def test_after_a_proof_with_the_phone_the_person_can_add_a_method(thief, rita):
     from helpdesk.words import details_in_words
 
     assert ("Purpose", "Proof before a change, not a reset") in details_in_words(passed.details)
+    # So does the code sent for it (the reset's codes, a proof's purpose).
+    sent = Event.objects.filter(kind=EventKind.CODE_SENT, subject=rita).order_by("pk")
+    assert [event.details["purpose"] for event in sent] == ["proof", "register"]
 
 
 def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita):
