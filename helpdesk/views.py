@@ -532,13 +532,11 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
     """Clear a pause set by the "That wasn't me" link, once the helpdesk has verified the
     person (CallerVerifiedForm) and put things right (methods/not_me.py). Audited with who
     cleared it and how they verified the person."""
-    user = _user(Policy.load(), user_id)
-    if user.pk == request.user.pk:
-        return _not_for_oneself(request)
-    form = _verified(request, user_id, "resume")
-    if not form.is_valid():
-        return _detail_page(request, user_id, resume=form, status=400)
-    if not_me.clear(request=request, user=user, **_how_verified(request, user_id, form)):
+    verified = _verified_for(request, user_id, "resume")
+    if isinstance(verified, HttpResponse):
+        return verified
+    user, details = verified
+    if not_me.clear(request=request, user=user, **details):
         messages.success(
             request,
             _("Self-service is on again for %(username)s.") % {"username": user.get_username()},
@@ -558,13 +556,10 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     """Lift the day's block after too many reset attempts for this name, once the helpdesk
     has verified the person (CallerVerifiedForm): whoever asks may be the one who started
     them. Audited with who lifted it and how they verified the person."""
-    user = _user(Policy.load(), user_id)
-    if user.pk == request.user.pk:
-        return _not_for_oneself(request)
-    form = _verified(request, user_id, "block")
-    if not form.is_valid():
-        return _detail_page(request, user_id, block=form, status=400)
-    details = _how_verified(request, user_id, form)
+    verified = _verified_for(request, user_id, "block")
+    if isinstance(verified, HttpResponse):
+        return verified
+    user, details = verified
     if reset_flows.lift_reset_block(request=request, user=user, **details):
         messages.success(
             request,
@@ -590,17 +585,21 @@ def _verified_form(data, prefix: str, checked: str | None) -> CallerVerifiedForm
     return CallerVerifiedForm(data, prefix=prefix, check_label=checked, with_note=False)
 
 
-def _verified(request: HttpRequest, user_id: int, prefix: str) -> CallerVerifiedForm:
-    """The sent form that says how the person was verified, against this session's check."""
-    return _verified_form(request.POST, prefix, method_label(passed_check(request, user_id)))
-
-
-def _how_verified(request: HttpRequest, user_id: int, form: CallerVerifiedForm) -> dict:
-    """What the audit event says of the verification: how, and with which method."""
+def _verified_for(request: HttpRequest, user_id: int, prefix: str):
+    """For an action the helpdesk takes for a person (the form `prefix`): the person and how
+    they were verified, as its audit event says it (how, and with which method); or the answer
+    that refuses it: their own account, or the form without a verification that holds."""
+    user = _user(Policy.load(), user_id)
+    if user.pk == request.user.pk:
+        return _not_for_oneself(request)
+    checked = passed_check(request, user_id)
+    form = _verified_form(request.POST, prefix, method_label(checked))
+    if not form.is_valid():
+        return _detail_page(request, user_id, status=400, **{prefix: form})
     details = {"verification": form.cleaned_data["verification"]}
     if details["verification"] == CALLER_CHECK:
-        details["method"] = passed_check(request, user_id)
-    return details
+        details["method"] = checked
+    return user, details
 
 
 @helpdesk_page

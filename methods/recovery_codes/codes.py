@@ -96,4 +96,4 @@ def spend(user_id: int | None, typed: str) -> bool:
 
 
 def left(user) -> int:
-    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+    return standing(user)[0]
