@@ -192,7 +192,8 @@ def test_two_runs_at_once_remind_each_person_once(make_user, attempt):
     counts = Event.objects.filter(kind=EventKind.REMINDERS_SENT).values_list(
         "details__count", flat=True
     )
-    assert sorted(counts) == sorted(report.sent for report in reports)
+    # A run that found nobody due (the other had already claimed and sent all) records nothing.
+    assert sorted(counts) == sorted(report.sent for report in reports if report.candidates)
 
 
 @pytest.mark.postgres
