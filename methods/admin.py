@@ -228,6 +228,10 @@ class PolicyPhoneForm(forms.ModelForm):
         number = checked_number(self, cleaned)
         if number:
             cleaned["number"] = number
+        elif "number" in cleaned:
+            # Refused with its reason (next to the country or the number): the model's own
+            # check would add a second message about the same typing.
+            self.add_error("number", [])
         return cleaned
 
 

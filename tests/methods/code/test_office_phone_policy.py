@@ -114,3 +114,14 @@ def test_a_premium_office_phone_already_stored_is_never_called(
     start_reset(client, "rita")
     client.post("/passwordreset/office-phone/", {"number": PREMIUM_GB})
     assert phone_outbox == []
+
+
+@pytest.mark.parametrize(("number", "region"), [("abc", ""), ("00000", ""), ("abc", "GB")])
+def test_a_number_refused_in_the_admin_gets_one_message(admin_client, make_user, number, region):
+    """One reason for one mistake: the model's own check of the number adds no second one."""
+    user = make_user("pat")
+    url = f"/admin/auth/user/{user.pk}/change/"
+    page = admin_client.post(url, office_form(user, number, region=region)).content.decode()
+    assert page.count('<ul class="errorlist') == 1
+    assert "The phone number entered is not valid." not in page
+    assert not OfficePhone.objects.exists()
