@@ -60,12 +60,14 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 "recovery_codes/new_set.html",
                 {**context, "codes": shown, "download": _download(request, shown)},
             )
-        # Sent again (a reload of the page that showed them, a second tab): that set works.
+        # Sent again (a reload of the page that showed them), or from a page opened before a
+        # set was made elsewhere (a second tab): the set made then works.
         messages.info(
             request,
             _(
-                "This form was sent already: the codes it made, shown then, are the ones that "
-                "work. To replace them, press the button again."
+                "Nothing new was made: your recovery codes changed after this page was opened "
+                "(in another window, or this form was sent twice). The codes shown when they "
+                "were made are the ones that work. To replace them, press the button again."
             ),
         )
     left, stamp = codes.standing(request.user)

@@ -111,7 +111,21 @@ def test_the_form_sent_again_makes_no_second_set(owner, owner_client):
     shown = CODE.findall(owner_client.post(SETUP, form).content.decode())
     mail.outbox.clear()
     again = owner_client.post(SETUP, form, follow=True).content.decode()
-    assert not CODE.findall(again) and "This form was sent already" in again
+    assert not CODE.findall(again) and "Nothing new was made" in again
+    assert not mail.outbox
+    assert codes.spend(owner.pk, shown[0])
+
+
+def test_a_second_tab_opened_before_a_new_set_makes_none_and_says_why(owner, owner_client):
+    """Two tabs on the page: the first makes a set; the second's press, drawn over the state
+    before, makes none, and the page names the other window rather than "sent already"."""
+    make_codes(owner_client)
+    first, second = replacing(owner_client), replacing(owner_client)
+    shown = CODE.findall(owner_client.post(SETUP, first).content.decode())
+    mail.outbox.clear()
+    page = owner_client.post(SETUP, second, follow=True).content.decode()
+    assert not CODE.findall(page)
+    assert "changed after this page was opened (in another window" in page
     assert not mail.outbox
     assert codes.spend(owner.pk, shown[0])
 
