@@ -11,6 +11,7 @@ import contextvars
 import datetime
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -197,8 +198,11 @@ class DjangoAccounts:
         Django's own accounts are locked by the site alone."""
         return 0
 
-    def may_try_password(self, username: str) -> bool:
-        return True
+    @contextmanager
+    def password_try(self, username: str):
+        """Whether the person's password may be tried now, held until the try is over (the
+        directory's version counts tries in flight). Django's accounts: always."""
+        yield True
 
 
 def config() -> DirectoryConfig:

@@ -126,13 +126,10 @@ class DirectoryBackend(LDAPBackend):
                 _raise_for(error)
             if dn is None and _error.get() is not None:
                 _raise_for(_error.get())
-            if dn is not None and not accounts().may_try_password(ldap_user._username):
-                # One more wrong password could make the directory lock the account: it is
-                # not tried. The page reads as for any failed sign-in, so it tells nobody
-                # that the account exists or is nearly locked (docs/security.md §40).
-                return None
-            ldap_user._authenticate_user_dn = lambda password: _checked_bind(ldap_user, password)
-            user = super().authenticate_ldap_user(ldap_user, password)
+            if dn is None:
+                user = super().authenticate_ldap_user(ldap_user, password)
+            else:
+                user = self._tried(ldap_user, password)
             if user is None and _error.get() is not None:
                 _raise_for(_error.get())
         finally:
@@ -142,6 +139,17 @@ class DirectoryBackend(LDAPBackend):
             # Now the user has a primary key: the office phone and the directory link.
             mirror.after_save(user, ldap_user.dn, _attrs(ldap_user), config())
         return user
+
+    def _tried(self, ldap_user, password):
+        """The password tried as the person, counted among the name's tries in flight while
+        the bind lasts; not tried when one more wrong password could make the directory lock
+        the account. The page then reads as for any failed sign-in, so it tells nobody that
+        the account exists or is nearly locked (docs/security.md §40)."""
+        with accounts().password_try(ldap_user._username) as allowed:
+            if not allowed:
+                return None
+            ldap_user._authenticate_user_dn = lambda password: _checked_bind(ldap_user, password)
+            return super().authenticate_ldap_user(ldap_user, password)
 
 
 def _checked_bind(ldap_user, password: str) -> None:

@@ -61,6 +61,9 @@ PPOLICY_REASONS = {
 }
 # "No attributes, only the entry's name" (RFC 4511), for finding whom to change.
 NO_ATTRIBUTES = ["1.1"]
+# How long a password try counts as under way at most (password_try), should its process end
+# without saying it is over: longer than any bind's timeouts.
+TRY_HELD_SECONDS = 60
 # What the lost-connection errors of python-ldap have in common: nothing was answered.
 UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.BUSY, ldap.UNAVAILABLE)
 
@@ -247,21 +250,49 @@ class DirectoryAccounts:
         with self.service() as conn:
             return self._policy(conn, self.default_policy_dn())[0]
 
-    def may_try_password(self, username: str) -> bool:
-        """False when one more wrong password could be the one that makes the directory lock
-        this account: failures it already counts, from here or anywhere, plus one reach the
-        threshold of the policy that applies to this person. An unknown name may be tried."""
-        with self.service() as conn:
-            try:
-                # Out of scope too: the site binds before it checks the scope.
-                dn, attrs = self.find(conn, username, self.failure_attributes, scoped=False)
-            except AccountMissing:
-                return True
-            return self._one_more_failure_is_safe(conn, attrs)
+    @contextmanager
+    def password_try(self, username: str):
+        """Whether the person's password may be tried now: not when one more wrong password
+        could be the one that makes the directory lock the account, i.e. when the failures it
+        already counts (from here or anywhere), the tries of the same name in flight on any
+        host and this one reach the threshold of the policy that applies to this person. An
+        unknown name may be tried. Held until the try is over (docs/security.md §40)."""
+        with self._in_flight(username) as tries:
+            with self.service() as conn:
+                try:
+                    # Out of scope too: the site binds before it checks the scope.
+                    dn, attrs = self.find(conn, username, self.failure_attributes, scoped=False)
+                except AccountMissing:
+                    allowed = True
+                else:
+                    allowed = self._failure_is_safe(conn, attrs, tries)
+            yield allowed
 
-    def _one_more_failure_is_safe(self, conn, attrs: dict) -> bool:
+    @contextmanager
+    def _in_flight(self, username: str):
+        """Count this try among those of the same name under way (in the shared cache, so on
+        every host) for as long as it lasts; yield how many there are, this one included.
+        Counted before the directory's failures are read: a try that ended before the read
+        is in them, one still under way is in the count."""
+        key = (
+            "sspr:directory:trying:"
+            + hashlib.sha256(self.canonical_username(username).encode()).hexdigest()
+        )
+        cache.add(key, 0, timeout=TRY_HELD_SECONDS)
+        try:
+            tries = cache.incr(key)
+        except ValueError:  # ended (timed out) between the two: this try alone
+            cache.add(key, 1, timeout=TRY_HELD_SECONDS)
+            tries = 1
+        try:
+            yield tries
+        finally:
+            with suppress(ValueError):
+                cache.decr(key)
+
+    def _failure_is_safe(self, conn, attrs: dict, tries: int = 1) -> bool:
         threshold, window = self._policy(conn, self.policy_dn_of(attrs))
-        return not threshold or self._failures(attrs, window) + 1 < threshold
+        return not threshold or self._failures(attrs, window) + tries < threshold
 
     def _policy(self, conn, policy_dn: str) -> tuple[int, float]:
         """(lockout threshold, seconds over which failures count; 0 for ever) of a policy."""
@@ -347,9 +378,17 @@ class DirectoryAccounts:
         "Directory"): over the person's own bind where the directory still grants one (after
         a reset, or with grace logins left), else by the service account once the failed
         bind has proven the current password right."""
+        # Counted among the name's tries in flight for as long as the bind lasts (password_try).
+        with self._in_flight(user.get_username()) as tries:
+            state = self._change_as_person(user, current, new, tries)
+        _end_sessions(user)
+        logger.info("directory password change user=%s state=%s", user.pk, state)
+
+    def _change_as_person(self, user, current: str, new: str, tries: int) -> str:
+        """change_password's checks and binds, while its try is counted; the bind's state."""
         with self.service() as conn:
             dn, attrs = self.find(conn, user.get_username(), self.failure_attributes)
-            if not self._one_more_failure_is_safe(conn, attrs):
+            if not self._failure_is_safe(conn, attrs, tries):
                 raise LockoutNear
         if breaker_open():
             raise DirectoryUnavailable("the circuit breaker is open")
@@ -377,8 +416,7 @@ class DirectoryAccounts:
         finally:
             with suppress(ldap.LDAPError):
                 own.unbind_s()
-        _end_sessions(user)
-        logger.info("directory password change user=%s state=%s", user.pk, state)
+        return state
 
     def prove_rights(self, username: str) -> list[str]:
         """The rights the service account lacks on the entry `username`, set aside for this
@@ -415,7 +453,7 @@ class DirectoryAccounts:
             except AccountMissing:
                 return AccountStatus(found=False)
             status = self._status(attrs)
-            # What the check before each try reads (may_try_password), for the pages that
+            # What the check before each try reads (password_try), for the pages that
             # explain why a right password was not tried.
             threshold, window = self._policy(conn, self.policy_dn_of(attrs))
             status.directory_threshold = threshold

@@ -5,7 +5,8 @@
   mode, where they are one account.
 - The site is never the way a directory account gets locked: its per-name limit stays below
   the directory's own threshold, and before a person's password is tried against the directory
-  the failures it already counts are read (the directory's `may_try_password`).
+  the failures it already counts are read, with the tries of the same name still under way on
+  any host (the directory's `password_try`).
 
 django-axes keeps the count: `axes_username` and `failure_limit` are its callables.
 """

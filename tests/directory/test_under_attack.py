@@ -21,6 +21,7 @@ from django.test import Client
 from audit.models import Event, EventKind
 from directory.lockout import lockout_key
 from directory.servers import MAX_FAILURES, ROOT_DN
+from tests.support.at_once import at_once
 from tests.support.directory import binds, directory_sign_in, entry, use_directory
 
 from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered, signed_in_directory
@@ -70,6 +71,36 @@ def test_wrong_sign_ins_never_lock_the_account_in_the_directory(slapd, directory
     # The site's own lockout holds the name, and says how to unlock.
     page = directory_sign_in(Client(), "ada", ADA_PASSWORD)
     assert page.status_code == 429 and "/passwordreset/" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("page", ["/ssprsetup/signin/", "/admin/login/"])
+def test_wrong_sign_ins_sent_at_the_same_moment_never_lock_the_account(slapd, settings, page):
+    """Six wrong passwords at once, each on its own connection: each try counts those still
+    under way, so no more are tried than one after another would be."""
+    use_directory(settings, slapd.environment())
+    pages = at_once(
+        lambda: Client().post(page, {"username": "ada", "password": "not-her-password"}), 6
+    )
+    assert len(pages) == 6 and all(response.status_code in (200, 429) for response in pages)
+    assert failures_in_directory(slapd, "ada") < MAX_FAILURES
+    assert not is_locked_in_directory(slapd, "ada")
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wrong_current_passwords_sent_at_the_same_moment_never_lock_the_account(slapd, settings):
+    use_directory(settings, slapd.environment())
+    client = signed_in()
+    form = {
+        "current_password": "not-her-password",
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+    }
+    pages = at_once(lambda: client.post("/ssprsetup/password/", form), 6)
+    assert len(pages) == 6 and all(response.status_code in (200, 429) for response in pages)
+    assert not is_locked_in_directory(slapd, "ada")
+    assert binds(slapd, "ada", ADA_PASSWORD)
 
 
 def test_wrong_current_passwords_at_the_change_page_never_lock_the_account(slapd, directory):
