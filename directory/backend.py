@@ -100,6 +100,12 @@ class DirectoryBackend(LDAPBackend):
     def django_to_ldap_username(self, username):
         return username.strip()
 
+    def get_user(self, user_id):
+        """The session's person, as long as their account is on: once the sync (or an
+        administrator) turns it off, their sessions sign them out, as the embedded mode's do."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         """A failed sign-in takes at least the configured floor, whichever kind of name it
         was (unknown, wrong password, out of scope, locked, disabled), so the time tells

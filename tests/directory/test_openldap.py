@@ -574,3 +574,17 @@ def test_the_mirror_marks_a_turned_off_account_inactive(slapd, directory):
     people = get_user_model().objects.in_bulk(["ada", "grace"], field_name="username")
     assert people["ada"].is_active is False
     assert people["grace"].is_active is True
+
+
+def test_a_person_whose_account_is_turned_off_is_signed_out_of_open_sessions(slapd, directory):
+    """The sync marks a turned-off account inactive: a session opened before ends with it."""
+    from directory.sync import sync_directory
+
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    assert client.get("/ssprsetup/").status_code == 200
+    turn_off(slapd)
+    sync_directory()
+    assert not get_user_model().objects.get(username="ada").is_active
+    for page in ("/ssprsetup/", "/ssprsetup/email/"):
+        response = client.get(page)
+        assert response.status_code == 302 and "/ssprsetup/signin/" in response["Location"]
