@@ -60,6 +60,20 @@ def directory_settings(app_configs, **kwargs):
                 id="sspr.E013",
             )
         )
+    if conf.kind == "openldap" and not conf.password_policy_dn:
+        # Without it the site cannot read the lockout threshold, so it cannot keep below it
+        # (docs/security.md §40).
+        problems.append(
+            Warning(
+                "LDAP_PASSWORD_POLICY_DN is not set: the site cannot read the directory's "
+                "lockout threshold, so wrong passwords typed here could lock accounts in the "
+                "directory, and its password rules are not listed.",
+                hint="Set it to the password policy overlay's default policy entry "
+                "(olcPPolicyDefault). Leave it empty only if the directory has no password "
+                "policy.",
+                id="sspr.W014",
+            )
+        )
     if conf.user_filter and "%(user)s" not in conf.user_filter:
         problems.append(
             Error(

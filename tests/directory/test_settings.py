@@ -12,6 +12,7 @@ BASE = {
     "LDAP_BIND_DN": "cn=sspr,ou=services,dc=example,dc=org",
     "LDAP_BIND_PASSWORD": "secret",
     "LDAP_USER_BASE": "ou=people,dc=example,dc=org",
+    "LDAP_PASSWORD_POLICY_DN": "cn=default,ou=policies,dc=example,dc=org",
 }
 
 
@@ -70,6 +71,15 @@ def test_active_directory_needs_encryption(settings):
         settings, SSPR_DIRECTORY="active_directory", LDAP_URI="ldap://127.0.0.1", LDAP_START_TLS="0"
     )
     assert "sspr.E013" in found
+
+
+def test_openldap_without_its_default_policy_is_warned_about(settings):
+    """Without the policy entry the lockout threshold cannot be read (docs/security.md §40)."""
+    uri = "ldaps://ldap.example.org"
+    assert "sspr.W014" in ids(settings, LDAP_URI=uri, LDAP_PASSWORD_POLICY_DN=" ")
+    assert "sspr.W014" not in ids(
+        settings, SSPR_DIRECTORY="active_directory", LDAP_URI=uri, LDAP_PASSWORD_POLICY_DN=""
+    )
 
 
 def test_django_mode_has_nothing_to_check(settings):
