@@ -349,7 +349,7 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
     try:
         store.change_password(user, current, new)
     except LockoutNear as error:
-        raise TooManyWrongPasswords from error
+        raise TooManyWrongPasswords(by_directory=True) from error
     except PasswordRefused as refusal:
         if refusal.reason == "wrong_current":
             AxesProxyHandler.user_login_failed(__name__, credentials, request)
@@ -370,4 +370,9 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
 
 
 class TooManyWrongPasswords(Exception):
-    pass
+    """`by_directory`: the directory's own count of failures holds the try (one more could
+    lock the account there), not the site's lockout, which ends within the hour."""
+
+    def __init__(self, by_directory: bool = False):
+        super().__init__()
+        self.by_directory = by_directory

@@ -193,14 +193,22 @@ def _apply_change(request: HttpRequest, user, form) -> int | None:
         field = "current_password" if refusal.reason == "wrong_current" else "new_password1"
         form.add_error(field, refusal.message)
         return 200
-    except TooManyWrongPasswords:
-        form.add_error(
-            None,
-            _(
+    except TooManyWrongPasswords as held:
+        if held.by_directory:
+            # The directory's count, perhaps of failures elsewhere, that may never lapse by
+            # itself (docs/security.md §40): unlocking at the portal clears it.
+            message = _(
+                "Your current password was not tried: the directory already counts so many "
+                "wrong passwords, typed here or elsewhere, that one more could lock your "
+                "account. Unlock your account at the password reset page to clear them, "
+                "or reset your password there."
+            )
+        else:
+            message = _(
                 "Too many wrong current passwords. Wait an hour, or reset your password "
                 "at the password reset page."
-            ),
-        )
+            )
+        form.add_error(None, message)
         return 429
     except DirectoryUnavailable:
         form.add_error(None, DIRECTORY_DOWN)

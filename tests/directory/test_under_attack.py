@@ -120,6 +120,37 @@ def test_wrong_current_passwords_at_the_change_page_never_lock_the_account(slapd
     assert binds(slapd, "ada", ADA_PASSWORD)
 
 
+def test_a_change_held_by_the_directorys_count_says_to_unlock_not_to_wait(slapd, directory):
+    """Failures typed at a workstation leave one before the lock: the change page does not
+    try even the right current password, and points to unlocking (that count may never lapse
+    by itself), not to waiting an hour as for the site's own lockout."""
+    import ldap
+
+    from directory.servers import PEOPLE
+
+    client = signed_in()
+    for _ in range(MAX_FAILURES - 1):
+        conn = ldap.initialize(slapd.uri)
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            conn.simple_bind_s(f"uid=ada,{PEOPLE}", "typed-at-a-workstation")
+        conn.unbind_s()
+    response = client.post(
+        "/ssprsetup/password/",
+        {
+            "current_password": ADA_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert "Your current password was not tried" in page
+    assert "Unlock your account at the password reset page" in page
+    assert "Wait an hour" not in page
+    assert not is_locked_in_directory(slapd, "ada")
+    assert binds(slapd, "ada", ADA_PASSWORD)
+
+
 def test_the_confirm_password_step_never_locks_the_account(slapd, directory):
     client = signed_in()
     for _ in range(8):
