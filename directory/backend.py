@@ -135,6 +135,12 @@ class DirectoryBackend(LDAPBackend):
             if dn is None:
                 user = super().authenticate_ldap_user(ldap_user, password)
             else:
+                # Mirrored under the entry's own name, not as typed: a filter that also
+                # matches another attribute (mail, a UPN) finds the same person, who is
+                # one user here too (docs/security.md §39).
+                own = mirror.first(_attrs(ldap_user), config().attr_username)
+                if own:
+                    ldap_user._username = own
                 user = self._tried(ldap_user, password)
             if user is None and _error.get() is not None:
                 _raise_for(_error.get())

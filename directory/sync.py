@@ -159,7 +159,8 @@ def _sync(conf, store, now, dry_run, progress) -> SyncReport:
 
 
 def _username(attrs: dict, conf: DirectoryConfig) -> str:
-    return mirror.first(attrs, conf.attr_username).lower()[:150]
+    # As a sign-in mirrors the name (backend.ldap_to_django_username): one user per account.
+    return accounts().canonical_username(mirror.first(attrs, conf.attr_username))[:150]
 
 
 def _disabled(attrs: dict, conf: DirectoryConfig) -> bool:

@@ -252,6 +252,24 @@ def test_any_spelling_signs_in_to_one_mirrored_person(slapd, directory):
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["ada"]
 
 
+def test_a_filter_matching_the_mail_too_mirrors_the_entrys_own_name(slapd, settings):
+    """A sign-in by another attribute the filter matches is the same person: one mirrored
+    user, named as the entry names them, which the sync keeps."""
+    from directory.models import DirectoryAccount
+    from directory.sync import sync_directory
+
+    use_directory(
+        settings, {**slapd.environment(), "LDAP_USER_FILTER": "(|(uid=%(user)s)(mail=%(user)s))"}
+    )
+    sync_directory()
+    mail = entry(slapd, "ada", "mail")["mail"][0]
+    assert directory_sign_in(Client(), mail, ADA_PASSWORD).status_code == 302
+    sync_directory()
+    people = get_user_model().objects.filter(username__in=["ada", mail.lower()])
+    assert list(people.values_list("username", "is_active")) == [("ada", True)]
+    assert DirectoryAccount.objects.count() == get_user_model().objects.count()
+
+
 # --- A directory that hangs (§41) ---------------------------------------------------------------
 
 
