@@ -92,6 +92,24 @@ def _group_members(conn, group: str) -> set[str]:
     return {value.decode().lower() for value in found[0][1].get("member", [])}
 
 
+def _staff(conn, conf: DirectoryConfig) -> set[str] | None:
+    """The entries sign-in makes staff (backend.ldap_settings: the staff group's members and
+    the superuser group's), by DN; in Active Directory through nested groups too, as
+    sign-in's group type counts them. None when neither group is named."""
+    groups = [group for group in (conf.staff_group, conf.superuser_group) if group]
+    if not groups:
+        return None
+    found: set[str] = set()
+    for group in groups:
+        if conf.is_ad:
+            chain = f"(memberOf:1.2.840.113556.1.4.1941:={escape_filter_chars(group)})"
+            for page in _pages(conn, conf, chain, ["1.1"]):  # the DNs alone
+                found.update(dn.lower() for dn, _attrs in page)
+        else:
+            found |= _group_members(conn, group)
+    return found
+
+
 def sync_directory(
     *,
     now: datetime.datetime | None = None,
@@ -128,12 +146,8 @@ def _sync(conf, store, now, dry_run, progress) -> SyncReport:
         scope = (
             _group_members(conn, conf.scope_group) if conf.scope_group and not conf.is_ad else None
         )
-        staff = (
-            None
-            if conf.is_ad
-            else (_group_members(conn, conf.staff_group) if conf.staff_group else set())
-        )
-        attrs = conf.attribute_names() + (["memberOf"] if conf.is_ad else [])
+        staff = _staff(conn, conf)
+        attrs = conf.attribute_names()
         for page in _pages(conn, conf, _person_filter(conf), attrs):
             report.pages += 1
             _sync_page(page, conf, scope, staff, run, report, dry_run, User)
@@ -262,17 +276,13 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
         DirectoryAccount.objects.filter(user_id__in=page_ids).update(seen_run=run)
 
 
-def _privileged(dn: str, attrs: dict, conf: DirectoryConfig, staff) -> bool | None:
+def _privileged(dn: str, attrs: dict, conf: DirectoryConfig, staff: set[str] | None):
+    """Whether the person is staff (None: no group says, and the mirror keeps what it has).
+    In Active Directory a protected account (adminCount) counts too."""
+    in_staff = staff is not None and dn.lower() in staff
     if conf.is_ad:
-        groups = {
-            value.lower() if isinstance(value, str) else value.decode().lower()
-            for value in attrs.get("memberof", [])
-        }
-        in_staff = bool(conf.staff_group) and conf.staff_group.lower() in groups
         return in_staff or mirror.first(attrs, "adminCount") == "1"
-    if not conf.staff_group:
-        return None
-    return dn.lower() in staff
+    return None if staff is None else in_staff
 
 
 def _leavers(run: int, now, conf: DirectoryConfig, report: SyncReport) -> None:

@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
-from directory.servers import AD_SCOPE_GROUP, AdPerson, SambaDC
+from directory.servers import AD_SCOPE_GROUP, AD_STAFF_GROUP, AdPerson, SambaDC
 from methods.models import AuthenticationEmail, OfficePhone
 from tests.support.directory import directory_sign_in, use_directory
 from tests.support.resets import shows_done_page, start_reset
@@ -221,6 +221,18 @@ def test_sync_reads_the_nested_scope_and_the_staff_group(ad, dc, person):
     conn.unbind_s()
     call_command("sync_directory")
     assert users.filter(username="nina", is_active=True).exists()
+    assert not users.get(username="nina").is_staff
+    # A group nested in the staff group makes its members staff, at sign-in and in the sync
+    # alike: the sync does not take back what sign-in gave.
+    conn = dc.connect()
+    admins = "CN=nested-admins,OU=Groups,DC=sspr,DC=test"
+    conn.add_s(admins, [("objectClass", [b"group"]), ("member", [inner.dn.encode()])])
+    conn.modify_s(AD_STAFF_GROUP, [(ldap.MOD_ADD, "member", [admins.encode()])])
+    conn.unbind_s()
+    assert directory_sign_in(Client(), "nina", inner.password).status_code == 302
+    assert users.get(username="nina").is_staff
+    call_command("sync_directory")
+    assert users.get(username="nina").is_staff
 
 
 # --- Under attack (docs/security.md §39-43) ------------------------------------------------------
