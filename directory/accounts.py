@@ -70,6 +70,12 @@ class DirectoryUnavailable(Exception):
     """The directory could not be reached or did not answer in time; nothing was changed."""
 
 
+class ChangeUnconfirmed(DirectoryUnavailable):
+    """The directory stopped answering after a new password was sent to it, and could not be
+    asked afterwards whether it took it: it may have (the page says so, not "nothing was
+    changed")."""
+
+
 class AccountMissing(Exception):
     """The directory has no such person in scope any more; nothing was changed."""
 

@@ -30,11 +30,13 @@ from .accounts import (
     AccountDisabled,
     AccountMissing,
     AccountStatus,
+    ChangeUnconfirmed,
     DirectoryRefused,
     DirectoryUnavailable,
     LockoutNear,
     PasswordRefused,
     breaker_open,
+    failed_in_this_request,
     note_reachable,
     note_unreachable,
 )
@@ -348,11 +350,41 @@ class DirectoryAccounts:
     # --- the operations every store has -------------------------------------------------
 
     def set_password(self, user, password: str) -> None:
-        with self.service("reset") as conn:
-            dn = self._entry_to_change(conn, user)
-            self._reset(conn, dn, password)
+        before = None
+        try:
+            with self.service("reset") as conn:
+                dn, attrs = self._entry_to_change(conn, user, with_attributes=True)
+                before = text(attrs, self.changed_attribute)
+                self._reset(conn, dn, password)
+        except DirectoryUnavailable as lost:
+            if before is None:
+                raise  # nothing was sent
+            self._landed(user, before, lost)
         _end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
+
+    def _landed(self, user, before: str, lost: DirectoryUnavailable) -> None:
+        """After the connection was lost with a new password sent: return if the directory
+        took it (the entry's time of its last password change moved), as if it had answered;
+        raise DirectoryUnavailable if it did not, and ChangeUnconfirmed if it cannot be
+        asked. A page then never says "nothing was changed" of a password that was.
+
+        Asked over a new connection, once: not after a timeout (a directory that hangs costs
+        one timeout a request, docs/security.md §41), nor while the circuit breaker is open."""
+        if isinstance(lost.__cause__, ldap.TIMEOUT):
+            raise ChangeUnconfirmed from lost
+        token = failed_in_this_request.set(False)  # the connection dropped; it did not hang
+        try:
+            with self.service() as conn:
+                _dn, attrs = self.find(conn, user.get_username(), [self.changed_attribute])
+        except (DirectoryUnavailable, DirectoryRefused, AccountMissing) as error:
+            raise ChangeUnconfirmed from error
+        finally:
+            failed_in_this_request.reset(token)
+        after = text(attrs, self.changed_attribute)
+        if not after or after == before:
+            raise DirectoryUnavailable("the new password did not reach the directory")
+        logger.warning("directory password written, its answer lost user=%s", user.pk)
 
     def unlock(self, user) -> None:
         with self.service("unlock") as conn:
@@ -360,15 +392,16 @@ class DirectoryAccounts:
             self._unlock(conn, dn)
         logger.info("directory unlock user=%s", user.pk)
 
-    def _entry_to_change(self, conn, user) -> str:
-        """The person's entry, unless the directory has turned the account off: a reset or an
-        unlock would then turn it back on (OpenLDAP's administrator lock is the same attribute
-        as its lockout), or set a password nobody may use (docs/security.md §70)."""
+    def _entry_to_change(self, conn, user, with_attributes: bool = False):
+        """The person's entry (with its status attributes, if asked), unless the directory
+        has turned the account off: a reset or an unlock would then turn it back on
+        (OpenLDAP's administrator lock is the same attribute as its lockout), or set a
+        password nobody may use (docs/security.md §70)."""
         dn, attrs = self.find(conn, user.get_username(), self.status_attributes)
         if self._status(attrs).disabled:
             logger.info("directory change refused user=%s reason=disabled", user.pk)
             raise AccountDisabled(user.get_username())
-        return dn
+        return (dn, attrs) if with_attributes else dn
 
     def change_password(self, user, current: str, new: str) -> None:
         """As the person: their own bind, so history and minimum age apply too. The current
@@ -473,6 +506,7 @@ ADMINISTRATOR_LOCK = "000001010000Z"
 class OpenLDAPAccounts(DirectoryAccounts):
     kind = "openldap"
     status_attributes = ["pwdAccountLockedTime", "pwdChangedTime", "pwdReset", "pwdPolicySubentry"]
+    changed_attribute = "pwdChangedTime"
     failure_attributes = ["pwdFailureTime", "pwdPolicySubentry"]
 
     def default_policy_dn(self) -> str:
@@ -572,6 +606,7 @@ class OpenLDAPAccounts(DirectoryAccounts):
 class ActiveDirectoryAccounts(DirectoryAccounts):
     kind = "active_directory"
     status_attributes = ["lockoutTime", "pwdLastSet", "userAccountControl"]
+    changed_attribute = "pwdLastSet"
     failure_attributes = ["badPwdCount", "badPasswordTime", "msDS-ResultantPSO"]
 
     def default_policy_dn(self) -> str:

@@ -26,6 +26,7 @@ from directory.accounts import (
     REFUSED_BY_DIRECTORY,
     AccountDisabled,
     AccountMissing,
+    ChangeUnconfirmed,
     DirectoryRefused,
     DirectoryUnavailable,
     PasswordRefused,
@@ -67,6 +68,13 @@ REPLACED = gettext_lazy(
 DIRECTORY_DOWN = gettext_lazy(
     "The account directory cannot be reached just now, so nothing was changed. Try again in a "
     "few minutes; you do not need to prove who you are again until this attempt ends."
+)
+# The directory stopped answering after the new password was sent, and could not be asked
+# whether it took it (directory.accounts.ChangeUnconfirmed).
+CHANGE_UNCONFIRMED = gettext_lazy(
+    "The account directory stopped answering just after your new password was sent to it, "
+    "so it is not known whether it took it. In a few minutes, try signing in with the new "
+    "password; if it does not work, set a new password here again."
 )
 DIRECTORY_DOWN_START = gettext_lazy(
     "Password reset is unavailable just now: the account directory cannot be reached. Try "
@@ -429,6 +437,9 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             disabled, status = True, 409
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
+        except ChangeUnconfirmed:
+            form.add_error(None, CHANGE_UNCONFIRMED)
+            status = 503
         except DirectoryUnavailable:
             form.add_error(None, DIRECTORY_DOWN)
             status = 503

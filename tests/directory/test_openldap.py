@@ -3,6 +3,8 @@ every policy refusal, unlock, a lost connection and a directory that is down."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -328,6 +330,68 @@ def test_the_service_connection_lost_mid_reset_changes_nothing(client, slapd, se
         use_directory(settings, slapd.environment())
         assert shows_done_page(set_new(client, NEW_PASSWORD))
         assert binds(slapd, "ada", NEW_PASSWORD)
+    finally:
+        relay.close()
+
+
+def test_a_new_password_whose_answer_was_lost_is_taken_as_made(client, slapd, settings, db):
+    """The relay passes the password modify on and cuts the connection before its answer:
+    the site asks the directory again, sees the change made, and finishes as if it had heard
+    (done page, audit event, notice), where it said "nothing was changed" of a changed
+    password, and a second try was refused as one used before."""
+    from tests.support.directory import use_directory
+    from tests.support.tcp_cut import CuttingRelay
+
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
+    try:
+        use_directory(
+            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
+        )
+        directory_sign_in(Client(), "ada", ADA_PASSWORD)
+        registered()
+        prove_with_email(client)
+        time.sleep(1.1)  # the directory keeps the time of a change to the second
+        mail.outbox.clear()
+        response = set_new(client, NEW_PASSWORD)
+        assert relay.cuts == 1
+        assert shows_done_page(response)
+        assert binds(slapd, "ada", NEW_PASSWORD) and not binds(slapd, "ada", ADA_PASSWORD)
+        assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+        assert mail.outbox  # the notice of the change
+    finally:
+        relay.close()
+
+
+def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
+    client, slapd, settings, db, monkeypatch
+):
+    """Sent, its answer lost, and the directory not reachable to ask: the page does not say
+    "nothing was changed", since it may have been."""
+    from directory import ldap_accounts
+    from tests.support.directory import use_directory
+    from tests.support.tcp_cut import CuttingRelay
+
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
+    try:
+        use_directory(
+            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
+        )
+        directory_sign_in(Client(), "ada", ADA_PASSWORD)
+        registered()
+        prove_with_email(client)
+        asked = ldap_accounts.DirectoryAccounts.find
+
+        def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
+            if attributes == [self.changed_attribute]:
+                raise ldap_accounts.DirectoryUnavailable("gone again")
+            return asked(self, conn, username, attributes, scoped)
+
+        monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+        response = set_new(client, NEW_PASSWORD)
+        page = response.content.decode()
+        assert response.status_code == 503
+        assert "it is not known whether it took it" in page
+        assert "nothing was changed" not in page
     finally:
         relay.close()
 

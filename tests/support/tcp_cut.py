@@ -1,18 +1,22 @@
 """A TCP relay that forwards bytes both ways until it sees a chosen byte string from the client,
 then cuts both connections: the request never reaches the server. It stands for a network that
-drops the service account's connection in the middle of an operation."""
+drops the service account's connection in the middle of an operation. With `deliver`, the
+request does reach the server, and the connection is cut before its answer comes back (a reply
+lost on the way)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class CuttingRelay:
-    def __init__(self, upstream_port: int, cut_on: bytes):
+    def __init__(self, upstream_port: int, cut_on: bytes, deliver: bool = False):
         self.upstream_port = upstream_port
         self.cut_on = cut_on
+        self.deliver = deliver
         self.cuts = 0
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -40,6 +44,9 @@ class CuttingRelay:
                     break
                 if from_client and self.cut_on in data:
                     self.cuts += 1
+                    if self.deliver:
+                        target.sendall(data)
+                        time.sleep(0.5)  # the server acts on it; its answer is not passed on
                     break
                 target.sendall(data)
         except OSError:
