@@ -80,10 +80,15 @@ class Scope(models.TextChoices):
 def reminder_days(value: str) -> list[int]:
     """The days of `value` ("14,7,3,1"), largest first; ValueError when it is not that."""
     parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-    days = sorted({int(part) for part in parts if part.isdigit()}, reverse=True)
+    days = sorted({int(part) for part in parts if _whole(part)}, reverse=True)
     if len(days) != len(parts) or any(not 1 <= day <= 365 for day in days):
         raise ValueError(value)
     return days
+
+
+def _whole(part: str) -> bool:
+    # Digits 0-9 only: "²" is a digit to str.isdigit() but no number to int().
+    return part.isascii() and part.isdigit()
 
 
 def validate_reminder_days(value: str) -> None:
@@ -91,7 +96,7 @@ def validate_reminder_days(value: str) -> None:
         reminder_days(value)
     except ValueError:
         parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-        numbers = [int(part) for part in parts if part.isdigit() and 1 <= int(part) <= 365]
+        numbers = [int(part) for part in parts if _whole(part) and 1 <= int(part) <= 365]
         if len(numbers) == len(parts) and len(set(numbers)) < len(numbers):
             twice = next(day for day in numbers if numbers.count(day) > 1)
             raise ValidationError(

@@ -295,7 +295,8 @@ def test_reminder_days_are_checked_in_the_policy(db):
     from policy.models import Policy
 
     policy = Policy.load()
-    for bad in ("14,x", "0,7", "400", "7;3"):
+    # "²" and "１４" are digits to Python but not days typed as 0-9 (once a server error).
+    for bad in ("14,x", "0,7", "400", "7;3", "²", "14,²", "１４"):
         policy.expiry_reminder_days = bad
         with pytest.raises(ValidationError) as raised:
             policy.full_clean()
