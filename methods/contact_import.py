@@ -17,6 +17,7 @@ import functools
 import itertools
 import multiprocessing
 import os
+import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -221,6 +222,9 @@ def _stored(row: _Row, e164_number: str) -> PhoneNumber:
     return number
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _check_row(
     line: int, record: dict[str, str], allowed_regions: Sequence[str], directory: bool
 ) -> tuple[int, str, _Row | None, list]:
@@ -229,12 +233,20 @@ def _check_row(
     no database: it may run in a worker process."""
     problems: list[RowProblem] = []
     values = {name: (record.get(name) or "").strip() for name in COLUMNS}
-    too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
-    for name in too_long:
+    # Cells refused for what they hold (emptied, so not also reported as missing).
+    refused = [name for name, value in values.items() if len(value) > MAX_FIELD]
+    for name in refused:
         problems.append(RowProblem(line, name, _("longer than 254 characters")))
         values[name] = ""
+    # A NUL or another control character: no name, number or address holds one, and the
+    # database may refuse it (PostgreSQL refuses NUL) after earlier batches were stored.
+    for name, value in values.items():
+        if _CONTROL.search(value):
+            problems.append(RowProblem(line, name, _("contains a control character")))
+            values[name] = ""
+            refused.append(name)
     username = values["username"]
-    if not username and "username" not in too_long:  # a name too long is not also missing
+    if not username and "username" not in refused:
         problems.append(RowProblem(line, "username", _("missing")))
     if None in record:
         problems.append(RowProblem(line, "", _("more cells than columns")))

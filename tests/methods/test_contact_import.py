@@ -440,3 +440,14 @@ def test_a_username_too_long_is_reported_once(tmp_path, people):
     assert "line 2, column username: longer than 254 characters" in out
     assert "missing" not in out
     assert not OfficePhone.objects.exists()
+
+
+@pytest.mark.parametrize("cell", ["b\x00en", "b\x1ben"])
+def test_a_control_character_in_a_cell_is_reported_against_its_line(tmp_path, people, cell):
+    """A NUL byte once reached the database (PostgreSQL refuses it) after earlier batches were
+    stored; now it is the row's problem, like any other."""
+    text = HEADER + f"ann,+442071838750,,,no\n{cell},+442071838751,,,no\n"
+    out, _err, error = run(tmp_path, text, "--batch-size", "1")
+    assert "line 3, column username: contains a control character" in out
+    assert "missing" not in out
+    assert list(OfficePhone.objects.values_list("user__username", flat=True)) == ["ann"]
