@@ -228,6 +228,10 @@ class PolicyPhoneForm(forms.ModelForm):
         number = checked_number(self, cleaned)
         if number:
             cleaned["number"] = number
+            if self.instance.pk and str(self.instance.number or "") == number:
+                # The stored number typed another way ("020 7183 8750" with its country):
+                # unchanged, so not recorded or announced as a replacement.
+                self.changed_data.remove("number")
         elif "number" in cleaned:
             # Refused with its reason (next to the country or the number): the model's own
             # check would add a second message about the same typing.

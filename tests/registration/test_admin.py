@@ -265,6 +265,13 @@ def test_office_phone_is_set_in_the_user_admin(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
+    # The same number typed another way changes nothing: not recorded, nobody told.
+    for typed in ("+44 20 7183 8751", "020 7183 8751"):
+        retyped = data | {"office_phone-0-number": typed, "office_phone-0-region": "GB"}
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", retyped)
+        assert response.status_code == 302, response.content.decode()[:3000]
+    assert str(OfficePhone.objects.get(user=user).number) == "+442071838751"
     data |= {"office_phone-0-DELETE": "on"}
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client.post(f"/admin/auth/user/{user.pk}/change/", data).status_code == 302
