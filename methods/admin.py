@@ -70,6 +70,18 @@ def question_key(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
 
 
+def answers_retired(people: int) -> str:
+    """What retiring answered questions does: a retired question is never asked at the
+    portal (methods/questions/reset.py), so its answers count nowhere."""
+    return ngettext(
+        "Answers to a retired question no longer count: %(people)d person who answered one "
+        "must choose another question for security questions to count again.",
+        "Answers to a retired question no longer count: %(people)d people who answered one "
+        "must choose other questions for security questions to count again.",
+        people,
+    ) % {"people": people}
+
+
 class SecurityQuestionForm(forms.ModelForm):
     class Meta:
         model = SecurityQuestion
@@ -149,6 +161,14 @@ class SecurityQuestionAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.Mod
     search_fields = ["text"]
     actions = ["activate", "deactivate"]
 
+    def save_model(self, request, obj, form, change):
+        retired = change and "active" in form.changed_data and not obj.active
+        super().save_model(request, obj, form, change)
+        if retired:
+            people = SecurityAnswer.objects.filter(question=obj).values("user").distinct()
+            if count := people.count():
+                self.message_user(request, answers_retired(count), messages.WARNING)
+
     def get_changelist_formset(self, request, **kwargs):
         return super().get_changelist_formset(request, formset=OfferedQuestionsFormSet, **kwargs)
 
@@ -183,16 +203,29 @@ class SecurityQuestionAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.Mod
         if leaves_too_few(now, after):
             self.message_user(request, too_few_offered(after), messages.ERROR)
             return
+        answered = (
+            SecurityAnswer.objects.filter(question__in=queryset.filter(active=True))
+            .values("user")
+            .distinct()
+            .count()
+        )
         count = queryset.update(active=False)
         self.message_user(
             request,
             ngettext(
-                "%(count)d question is no longer offered; existing answers still work.",
-                "%(count)d questions are no longer offered; existing answers still work.",
+                "%(count)d question is no longer offered.",
+                "%(count)d questions are no longer offered.",
                 count,
             )
             % {"count": count},
         )
+        if answered:
+            # A retired question is never asked at the portal, so its answers count nowhere.
+            self.message_user(
+                request,
+                answers_retired(answered),
+                messages.WARNING,
+            )
 
     def has_delete_permission(self, request, obj=None):
         # Answers point at questions; retire a question instead of deleting it.

@@ -85,7 +85,13 @@ class SecurityQuestionsMethod(Method):
     def load_one(self, queryset: QuerySet) -> QuerySet:
         # Subqueries, not a join counted with GROUP BY: the person's methods load in one query
         # (methods/registry.py), which a GROUP BY over all of its columns made about 40% dearer.
-        answers = SecurityAnswer.objects.filter(user=OuterRef("pk")).order_by().values("user")
+        # Answers to questions still offered: a retired question is never asked at the
+        # portal (reset.py), so its answer counts nowhere.
+        answers = (
+            SecurityAnswer.objects.filter(user=OuterRef("pk"), question__active=True)
+            .order_by()
+            .values("user")
+        )
         return queryset.annotate(
             sspr_answer_count=Coalesce(
                 Subquery(answers.annotate(n=Count("pk")).values("n")[:1]),
@@ -142,7 +148,7 @@ class SecurityQuestionsMethod(Method):
     def annotate_many(self, queryset: QuerySet, policy) -> QuerySet:
         answers = Coalesce(
             Subquery(
-                SecurityAnswer.objects.filter(user=OuterRef("pk"))
+                SecurityAnswer.objects.filter(user=OuterRef("pk"), question__active=True)
                 .order_by()
                 .values("user")
                 .annotate(n=Count("pk"))

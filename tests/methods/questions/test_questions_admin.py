@@ -151,3 +151,28 @@ def test_each_offered_box_in_the_list_is_named_for_its_question(admin_client, ap
     for question in approved_questions[:3]:
         assert f'aria-label="Active: {question}"' in page
     assert not any("aria-describedby" in box for box in boxes)
+
+
+def test_retiring_an_answered_question_takes_its_answers_out_of_every_count(
+    admin_client, user, approved_questions
+):
+    """A retired question is never asked at the portal, so its answer counts nowhere: not for
+    the person's status, nor in the lists; the admin is told whom it leaves short."""
+    from django.contrib.auth import get_user_model
+
+    from methods.registry import REGISTRY, UserMethods, annotate_methods
+
+    method, policy = REGISTRY["questions"], Policy.load()
+    chosen = list(approved_questions.order_by("pk")[:3])
+    for question in chosen:
+        SecurityAnswer.objects.create(user=user, question=question, answer_hash="argon2$x")
+    assert method.status(UserMethods.load(user), policy).count == 3
+    page = admin_client.post(
+        LIST, {"action": "deactivate", "_selected_action": [chosen[0].pk]}, follow=True
+    ).content.decode()
+    assert "1 question is no longer offered." in page
+    assert "Answers to a retired question no longer count: 1 person who answered one" in page
+    status = method.status(UserMethods.load(user), policy)
+    assert status.count == 2 and not method.usable_at_reset(UserMethods.load(user), policy)
+    row = annotate_methods(get_user_model().objects.filter(pk=user.pk), policy).get()
+    assert row.sspr_answers == 2
