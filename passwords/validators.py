@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import password_validation
 from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -140,6 +141,18 @@ def strength_answer(password: str, user=None) -> dict:
         "label": label,
         "reasons": [message for error in refused for message in error.messages],
     }
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's, its refusal worded in the site's catalogue: Django's own lacks this wording
+    in some of the site's languages (Arabic, Italian, Dutch), which then read English."""
+
+    def get_error_message(self) -> str:
+        return ngettext(
+            "This password is too short. It must contain at least %d character.",
+            "This password is too short. It must contain at least %d characters.",
+            self.min_length,
+        ) % self.min_length
 
 
 class MaximumLengthValidator:

@@ -27,7 +27,7 @@ from directory.models import DirectoryAccount
 from methods import lifecycle
 from methods.contact_import import COLUMNS, ImportReport, import_contact_info
 from methods.masking import mask_email, mask_phone
-from methods.models import ChangeAction, OfficePhone
+from methods.models import AuthenticationEmail, AuthenticationPhone, ChangeAction, OfficePhone
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
@@ -358,6 +358,10 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
         super().save_formset(request, form, formset, change)
         if formset.model is OfficePhone:
             _office_phone_saved(request, form.instance, formset)
+        elif formset.model in CONTACT_METHODS:
+            _contact_removed(
+                request, form.instance, formset, REGISTRY[CONTACT_METHODS[formset.model]]
+            )
         for inline_form in formset.forms:
             if getattr(inline_form, "prepopulated_now", False):
                 record(
@@ -366,6 +370,43 @@ class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
                     subject=form.instance,
                     method=str(inline_form.instance.kind),
                 )
+
+
+# The person's own contact methods an administrator may enter for them (to be confirmed) or
+# delete (methods/admin.py): the registry's method of each.
+CONTACT_METHODS = {AuthenticationPhone: "phone", AuthenticationEmail: "email"}
+
+
+def _contact_removed(request, user, formset, method) -> None:
+    """An administrator deleted the person's authentication phone or email: recorded, and,
+    when it was verified (so it counted), the person told at their addresses, the removed
+    one included, as when they remove it themselves. An entered value awaiting confirmation
+    (methods/admin.py, PrepopulateForm) is recorded as entered."""
+    policy = Policy.load()
+    for item in formset.deleted_objects:
+        record(
+            EventKind.METHOD_REMOVED,
+            request=request,
+            subject=user,
+            method=str(method.kind),
+            action=str(ChangeAction.REMOVED),
+            by="administrator",
+        )
+        if not item.verified_at:
+            continue
+        email = getattr(item, "email", "")
+        masked = mask_email(email) if email else mask_phone(item.number)
+        transaction.on_commit(
+            partial(
+                lifecycle.notify_method_changed,
+                user=user,
+                method=method,
+                action=ChangeAction.REMOVED,
+                policy=policy,
+                masked=masked,
+                extra_recipients=[email] if email else [],
+            )
+        )
 
 
 def _office_phone_saved(request, user, formset) -> None:

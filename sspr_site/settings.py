@@ -265,7 +265,8 @@ PASSWORD_HASHERS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        # Django's, its refusal worded in the site's catalogue (every language has it).
+        "NAME": "passwords.validators.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
     # At most passwords.validators.MAX_LENGTH characters, like every password field of the site.

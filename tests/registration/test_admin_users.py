@@ -297,3 +297,39 @@ def test_the_policy_pages_method_options_begin_with_a_capital(admin_client):
     assert labels and all(label[0].isupper() for label in labels), labels
     assert "Codes by text message" in page
     assert "complete registration" in page and "before Finish" not in page
+
+
+def test_deleting_a_verified_phone_or_email_in_the_admin_is_recorded_and_told(
+    admin_client, make_user, django_capture_on_commit_callbacks
+):
+    """As when the person removes them: an audit event each, by the administrator, and a
+    notice at the person's addresses (the removed one too), the values masked."""
+    from django.core import mail
+
+    user = make_user("carol", password=None, email="carol@example.org")
+    verified = timezone.now()
+    phone = AuthenticationPhone.objects.create(
+        user=user, number="+447911123456", verified_at=verified
+    )
+    email = AuthenticationEmail.objects.create(
+        user=user, email="carol.home@example.net", verified_at=verified
+    )
+    data = _user_page(user, phone=phone, email=email) | {
+        "authentication_phone-0-DELETE": "on",
+        "authentication_email-0-DELETE": "on",
+    }
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert not AuthenticationPhone.objects.exists() and not AuthenticationEmail.objects.exists()
+    events = Event.objects.filter(subject=user, kind=EventKind.METHOD_REMOVED)
+    assert sorted((e.details["method"], e.details["by"]) for e in events) == [
+        ("authentication_email", "administrator"),
+        ("authentication_phone", "administrator"),
+    ]
+    told = [message for message in mail.outbox if "carol@example.org" in message.to]
+    assert len(told) == 2 and all("removed" in message.body for message in told)
+    assert any("carol.home@example.net" in message.to for message in mail.outbox)
+    bodies = " ".join(message.body for message in told)
+    assert "7911123456" not in bodies and "carol.home@" not in bodies
