@@ -140,11 +140,32 @@ def paused(user) -> bool:
     return bool(known) if known is not None else is_paused(getattr(user, "pk", None))
 
 
+def undoable(change: MethodChange):
+    """The method whose `change` a report would undo, or None: a removal is not undone here
+    (the person sets the method up again once the helpdesk has checked them), and only the
+    method's latest change is: after a later one (one passkey of several removed included)
+    the method may hold the person's own parts, and its removal would take them too; the
+    pause holds, and the helpdesk puts it right. The page that asks says which it is."""
+    from .registry import REGISTRY
+
+    if change.action not in (ChangeAction.ADDED, ChangeAction.REPLACED):
+        return None
+    latest = (
+        MethodChange.objects.filter(user=change.user_id, method=change.method)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
+    if latest != change.pk or method is None or not method.user_managed:
+        return None
+    return method
+
+
 def report(*, request, change: MethodChange) -> Report | None:
     """The person says `change` was not theirs: revert it (remove the new method, and put back
     the one it replaced where the method can), pause self-service, end every session. None
     when the link was used meanwhile (of two confirmations at once, one acts)."""
-    from .registry import REGISTRY
 
     user = change.user
     now = timezone.now()
@@ -155,29 +176,19 @@ def report(*, request, change: MethodChange) -> Report | None:
         )
         if not claimed:
             return None
-        if change.action in (ChangeAction.ADDED, ChangeAction.REPLACED):
-            # Only the method's latest change is undone: after a later one (one passkey of
-            # several removed included) the method may hold the person's own parts, and its
-            # removal would take them too; the pause holds, and the helpdesk puts it right.
-            latest = (
-                MethodChange.objects.filter(user=user, method=change.method)
-                .order_by("-created_at")
-                .values_list("pk", flat=True)
-                .first()
+        method = undoable(change)
+        if method is not None:
+            reverted, _extra = method.remove(user)
+            if change.action == ChangeAction.REPLACED and change.previous:
+                try:
+                    earlier = field_keys.open_sealed(change.previous).decode()
+                except field_keys.InvalidToken:  # the keys changed without the old one
+                    earlier = ""
+                restored = bool(earlier) and method.restore(user, earlier)
+            # Gone (or the person's own again): nothing of it cools off any more.
+            MethodChange.objects.filter(user=user, method=change.method).update(
+                cooling_until=None, previous=""
             )
-            method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
-            if latest == change.pk and method is not None and method.user_managed:
-                reverted, _extra = method.remove(user)
-                if change.action == ChangeAction.REPLACED and change.previous:
-                    try:
-                        earlier = field_keys.open_sealed(change.previous).decode()
-                    except field_keys.InvalidToken:  # the keys changed without the old one
-                        earlier = ""
-                    restored = bool(earlier) and method.restore(user, earlier)
-                # Gone (or the person's own again): nothing of it cools off any more.
-                MethodChange.objects.filter(user=user, method=change.method).update(
-                    cooling_until=None, previous=""
-                )
         SelfServiceBlock.objects.update_or_create(
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
         )

@@ -393,7 +393,11 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
             "registration/not_me.html",
             {**context, "state": "done", "reverted": done.reverted, "restored": done.restored},
         )
-    return render(request, "registration/not_me.html", {**context, "state": "ask"})
+    # A removal, or a change made again since, is not undone here: the page does not promise it.
+    undoable = not_me.undoable(change) is not None
+    return render(
+        request, "registration/not_me.html", {**context, "state": "ask", "undoable": undoable}
+    )
 
 
 # --- Removing a method ------------------------------------------------------------------------

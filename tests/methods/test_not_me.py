@@ -204,9 +204,12 @@ def test_an_old_link_does_not_undo_a_later_change(phished):
     """Rita changes the method again herself: the thief's earlier change's link then pauses
     self-service but removes nothing of what she set since."""
     rita, own, _thief, link = phished
+    assert "We will undo it" in Client().get(link).content.decode()
     sign_in(own, "rita")
     prove_with_phone(own)
     register_email(own, "rita.home@example.net")
+    asked = Client().get(link).content.decode()
+    assert "This change cannot be undone here" in asked and "We will undo it" not in asked
     Client().post(link)
     assert AuthenticationEmail.objects.get(user=rita).email == "rita.home@example.net"
     assert SelfServiceBlock.objects.filter(user=rita).exists()
@@ -223,6 +226,9 @@ def test_a_removal_notice_carries_the_link_too(make_user, settings):
     client.post("/ssprsetup/email/remove/")
     notice = next(m for m in mail.outbox if "Authentication email: removed" in m.body)
     link = path_of(LINK.search(notice.body).group(0))
+    # The page that asks promises no undo of a removal.
+    asked = Client().get(link).content.decode()
+    assert "This change cannot be undone here" in asked and "We will undo it" not in asked
     done = Client().post(link)
     assert "could not be undone here" in done.content.decode()
     assert SelfServiceBlock.objects.filter(user=rita).exists()
