@@ -55,11 +55,14 @@ def added(
     extra_recipients: Sequence[str] = (),
     message: str = "",
     previous: str = "",
+    notice_action: str = "",
     **details,
 ) -> None:
     """`method` was added for the signed-in person (or `replaced` an earlier registration of
     it). Call after the transaction that saved it. `details` go to the audit event (counts and
-    kinds only: never a secret, audit/log.py refuses those)."""
+    kinds only: never a secret, audit/log.py refuses those). `notice_action` words the notice
+    where "added" or "changed" would not say what happened (another passkey beside those
+    there): a lazy translation, read in the person's language."""
     user = request.user
     kind = EventKind.METHOD_CHANGED if replaced else EventKind.METHOD_VERIFIED
     record(kind, request=request, subject=user, method=str(method.kind), **details)
@@ -84,6 +87,7 @@ def added(
         user=user,
         method=method,
         action=translation.gettext("changed") if replaced else translation.gettext("added"),
+        action_words=notice_action,
         masked=masked,
         extra_recipients=extra_recipients,
         policy=policy,
@@ -121,9 +125,12 @@ def removed(
     extra_recipients: Sequence[str] = (),
     message: str = "",
     part_left: bool = False,
+    notice_action: str = "",
+    masked: str = "",
 ) -> None:
     """The signed-in person removed `method` (or a part of it, such as one passkey, and
-    `part_left` when others are left). Call after the transaction that removed it."""
+    `part_left` when others are left; `notice_action` and `masked` then say which). Call after
+    the transaction that removed it."""
     user = request.user
     record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
     request.session.cycle_key()
@@ -134,6 +141,8 @@ def removed(
         user=user,
         method=method,
         action=translation.gettext("removed"),
+        action_words=notice_action,
+        masked=masked,
         extra_recipients=extra_recipients,
         policy=policy,
         change=change,
@@ -182,9 +191,12 @@ def notify_method_changed(
     extra_recipients: Sequence[str] = (),
     change=None,
     methods=None,
+    action_words="",
 ) -> None:
     """Tell the account's addresses (its own, every proven personal address a method holds,
-    and a replaced address) that a method was added, changed or removed.
+    and a replaced address) that a method was added, changed or removed. `action_words` (a
+    lazy translation, read in the person's language) say it more exactly where a part of the
+    method changed.
 
     The notice names the method and a masked value only: never a code or a full number.
     """
@@ -209,7 +221,7 @@ def notify_method_changed(
     # In the person's own language, whatever the page's (README, "Languages").
     with pages.in_language_of(user):
         context["method"] = str(method.label)
-        context["action"] = {
+        context["action"] = str(action_words) or {
             ChangeAction.ADDED: translation.gettext("added"),
             ChangeAction.REPLACED: translation.gettext("changed"),
             ChangeAction.REMOVED: translation.gettext("removed"),

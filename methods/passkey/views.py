@@ -86,6 +86,9 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                     method=method,
                     policy=policy,
                     replaced=bool(keys),
+                    # The notice names the key, and says the others are still there.
+                    masked=key.name,
+                    notice_action=gettext_lazy("another key added") if keys else "",
                     message=_("Passkey “%(name)s” added.") % {"name": key.name},
                 )
                 return redirect("registration:overview")
@@ -109,14 +112,19 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
 @require_POST
 @setup_page
 def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
-    deleted, _rows = Passkey.objects.filter(user=request.user, pk=key_id).delete()
+    key = Passkey.objects.filter(user=request.user, pk=key_id).first()
+    deleted = key is not None and Passkey.objects.filter(pk=key.pk).delete()[0]
     if deleted:
+        part_left = Passkey.objects.filter(user=request.user).exists()
         lifecycle.removed(
             request=request,
             method=method,
             policy=policy,
             message=_("The key was removed."),
-            part_left=Passkey.objects.filter(user=request.user).exists(),
+            part_left=part_left,
+            # The notice names the key, and says whether others are still there.
+            masked=key.name,
+            notice_action=gettext_lazy("one key removed, others kept") if part_left else "",
         )
     return redirect(method.setup_url())
 

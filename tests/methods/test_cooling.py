@@ -421,7 +421,7 @@ def test_after_a_later_change_the_new_keys_link_pauses_and_removes_nothing(rita,
     MethodChange.objects.update(cooling_until=None)  # added long ago
     mail.outbox.clear()
     thief, _keys = thief_adds_keys("Thief")
-    notice = next(m for m in mail.outbox if "Passkey or security key: changed" in m.body)
+    notice = next(m for m in mail.outbox if "Passkey or security key: another key added" in m.body)
     link = "/ssprsetup/" + re.search(r"/ssprsetup/(not-me/[^/\s]+/)", notice.body).group(1)
     older = Passkey.objects.get(name="Rita's")
     assert thief.post(f"{PASSKEY_SETUP}{older.pk}/remove/").status_code == 302

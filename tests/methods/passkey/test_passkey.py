@@ -105,12 +105,22 @@ def test_an_answer_is_good_for_one_challenge_only(signed_in, user):
 
 
 def test_removing_one_key_keeps_the_others(signed_in, user):
+    """The notices say what happened to which key: another added beside the first, one of
+    them removed with the other kept, then the last removed."""
+    from django.core import mail
+
     add_key(signed_in, SoftKey(), name="One")
     add_key(signed_in, SoftKey(), name="Two")
     first = Passkey.objects.get(name="One")
     signed_in.post(f"{SETUP}{first.pk}/remove/")
     assert list(Passkey.objects.values_list("name", flat=True)) == ["Two"]
     assert Event.objects.filter(kind=EventKind.METHOD_REMOVED, subject=user).exists()
+    signed_in.post(f"{SETUP}{Passkey.objects.get().pk}/remove/")
+    told = [message.body for message in mail.outbox if user.email in message.to]
+    assert "Passkey or security key: added (One)" in told[0]
+    assert "Passkey or security key: another key added (Two)" in told[1]
+    assert "Passkey or security key: one key removed, others kept (One)" in told[2]
+    assert "Passkey or security key: removed (Two)" in told[3]
 
 
 def reset_with(client: Client, key: SoftKey, username="rita", **answer):
