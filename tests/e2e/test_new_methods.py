@@ -139,6 +139,25 @@ def test_set_up_and_reset_with_an_authenticator_app_and_a_passkey(
     page.wait_for_url("**/passwordreset/finish/")
 
 
+def test_adding_a_key_the_device_already_holds_says_so(context_for, make_user):
+    """The page lists the person's keys for the browser not to make again; the device that
+    holds one refuses, and the page says why, not "did not answer, or you cancelled"."""
+    user = make_user("rita")
+    page = context_for("en", 1280)
+    sign_in(page, "rita")
+    page.goto("/ssprsetup/passkey/")
+    page.locator("#id_name").fill("Laptop")
+    page.locator("#passkey-form button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
+    page.goto("/ssprsetup/passkey/")
+    page.locator("#id_name").fill("Laptop again")
+    page.locator("#passkey-form button[type=submit]").click()
+    status = page.locator("#passkey-status")
+    status.wait_for(state="visible")
+    assert "already holds a passkey for your account" in status.inner_text()
+    assert list(Passkey.objects.filter(user=user).values_list("name", flat=True)) == ["Laptop"]
+
+
 def test_on_an_ip_address_the_passkey_page_says_it_is_not_set_up_there(
     context_for, live_server, make_user
 ):

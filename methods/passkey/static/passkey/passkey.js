@@ -86,8 +86,12 @@
         form.submit();
       } catch (error) {
         // SecurityError: the browser refuses this site's passkey domain on this address.
-        status.textContent = error && error.name === "SecurityError"
-          ? status.dataset.wrongAddress : status.dataset.failed;
+        // InvalidStateError (adding a key): the authenticator already holds one of this
+        // account's keys (the page lists them as keys it must not make again).
+        const name = error && error.name;
+        status.textContent = name === "SecurityError" ? status.dataset.wrongAddress
+          : name === "InvalidStateError" && status.dataset.alreadyThere
+            ? status.dataset.alreadyThere : status.dataset.failed;
         status.hidden = false;
         status.focus();
       }
