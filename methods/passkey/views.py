@@ -64,7 +64,18 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NameForm(posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        if len(keys) >= MOST_KEYS:
+        name = form.cleaned_data["name"].strip()
+        if name.casefold() in {key.name.casefold() for key in keys}:
+            # Checked before the key is asked (passkey.js sends the form without asking it).
+            form.add_error(
+                "name",
+                _(
+                    "You already have a key named “%(name)s”. Choose another name, so you "
+                    "can tell them apart."
+                )
+                % {"name": name},
+            )
+        elif len(keys) >= MOST_KEYS:
             form.add_error(None, _("You have the most keys allowed. Remove one first."))
         elif not form.cleaned_data["credential"]:
             form.add_error(None, NEEDS_JAVASCRIPT)
@@ -99,6 +110,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "method": method,
             "form": form,
             "keys": keys,
+            # For the page's script: a name already taken is sent without asking the key.
+            "taken_names": [key.name.casefold() for key in keys],
             "full": len(keys) >= MOST_KEYS,
             "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),

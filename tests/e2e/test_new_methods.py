@@ -156,6 +156,12 @@ def test_adding_a_key_the_device_already_holds_says_so(context_for, make_user):
     status.wait_for(state="visible")
     assert "already holds a passkey for your account" in status.inner_text()
     assert list(Passkey.objects.filter(user=user).values_list("name", flat=True)) == ["Laptop"]
+    # A name already taken is sent without asking the key, and named next to its field.
+    page.goto("/ssprsetup/passkey/")
+    page.locator("#id_name").fill("laptop")
+    page.locator("#passkey-form button[type=submit]").click()
+    page.locator("#id_name[aria-invalid=true]").wait_for()
+    assert "You already have a key named “laptop”" in page.content()
 
 
 def test_on_an_ip_address_the_passkey_page_says_it_is_not_set_up_there(

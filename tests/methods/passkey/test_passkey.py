@@ -104,6 +104,16 @@ def test_an_answer_is_good_for_one_challenge_only(signed_in, user):
     assert signed_in.post(SETUP, {"name": "Laptop", "credential": answer}).status_code == 400
 
 
+def test_a_name_already_taken_is_refused_next_to_its_field(signed_in, user):
+    add_key(signed_in, SoftKey(), name="Work laptop")
+    page = add_key(signed_in, SoftKey(), name=" work LAPTOP ")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "You already have a key named “work LAPTOP”" in text
+    assert 'aria-invalid="true"' in text and 'name="name"' in text
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Work laptop"]
+
+
 def test_removing_one_key_keeps_the_others(signed_in, user):
     """The notices say what happened to which key: another added beside the first, one of
     them removed with the other kept, then the last removed."""

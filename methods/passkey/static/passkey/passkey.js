@@ -71,8 +71,8 @@
         return;
       }
       event.preventDefault();
-      if (form.dataset.mode === "create" && !form.checkValidity()) {
-        form.submit(); // the server names what is missing, next to the field
+      if (form.dataset.mode === "create" && (!form.checkValidity() || nameTaken(form))) {
+        form.submit(); // the server names what is missing or taken, next to the field
         return;
       }
       status.hidden = true;
@@ -96,6 +96,14 @@
         status.focus();
       }
     });
+  }
+
+  // Whether the person already has a key of the name typed (the server refuses it too).
+  function nameTaken(form) {
+    const taken = document.getElementById("passkey-taken-names");
+    const name = form.elements.name && form.elements.name.value.trim().toLowerCase();
+    return Boolean(taken && name) && JSON.parse(taken.textContent).some(
+      (other) => other.toLowerCase() === name);
   }
 
   if (document.readyState === "loading") {
