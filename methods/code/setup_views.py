@@ -428,6 +428,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
             "channel": device.channel,
             # The code's time limit, from the row read here (registration/templatetags).
             "sent_code": device,
+            # Past its time, or used up: the page says so rather than how long it is valid.
+            "code_ended": not device.token or device.valid_until <= timezone.now(),
             # Whether the code's message has left, or is overdue (delivery.tracking).
             "delivery": delivery_tracking.lookup(delivery_tracking.code_parts(device.pk)),
             **code_steps(request, method, policy, "verify"),

@@ -100,6 +100,24 @@ def test_more_time_is_not_more_tries(signed_in, user, clock):
     assert not AuthenticationPhone.objects.filter(user=user).exists()
 
 
+def test_the_page_says_how_long_a_code_works_only_while_it_does(signed_in, clock):
+    """Sent: valid for 10 minutes. Extended: the block says how long is left. Ended: the
+    page says so, and no longer that the code is valid for 10 minutes."""
+    ask_for_a_setup_code(signed_in)
+    assert (
+        "It is valid for 10 minutes." in signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    )
+    clock.shift(datetime.timedelta(minutes=9))
+    signed_in.post("/ssprsetup/phone/more-time/")
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    assert "It is valid for 10 minutes." not in page
+    assert "This code has stopped working" not in page
+    clock.shift(datetime.timedelta(minutes=10, seconds=1))
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    assert "This code has stopped working: ask for a new one below." in page
+    assert "It is valid for 10 minutes." not in page
+
+
 def test_an_ended_code_gets_no_more_time(signed_in, user, clock):
     ask_for_a_setup_code(signed_in)
     clock.shift(datetime.timedelta(minutes=10, seconds=1))
