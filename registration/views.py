@@ -243,7 +243,7 @@ CARD = Shape(
         *("confirm_url", "setup_url", "csrf_token"),
     ),
     shape=(
-        *("slug", "state", "is_set", "user_managed"),
+        *("slug", "state", "is_set", "user_managed", "paused"),
         *("masked", "note", "cooling_until", "confirm_url"),
     ),
 )
@@ -261,6 +261,8 @@ def _card(status, method_status, csrf_token: str) -> SafeString:
             "state_label": method_status.state.label,
             "is_set": method_status.is_set,
             "user_managed": method.user_managed,
+            # Nothing can be changed while self-service is paused: no button offers it.
+            "paused": status.paused,
             "masked": method_status.masked,
             "note": _card_note(status, method),
             # As the template's date filter writes it: in the reader's time zone and language.

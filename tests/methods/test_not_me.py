@@ -130,6 +130,18 @@ def test_while_paused_nothing_changes_and_no_page_says_the_person_can_reset(phis
     assert not AuthenticationEmail.objects.filter(user=rita).exists()
 
 
+def test_while_paused_the_overview_offers_no_change(phished):
+    """The pause is said once at the top, and no card offers a change the pause refuses."""
+    rita, own, _thief, link = phished
+    Client().post(link)
+    sign_in(own, "rita")
+    page = own.get("/ssprsetup/").content.decode()
+    assert "Self-service is paused for your account" in page
+    assert 'class="actions"' not in page
+    for words in (">Change<span", ">Set up<span", ">Remove<span"):
+        assert words not in page
+
+
 def test_a_pause_holds_from_the_next_request_read_with_the_person(make_user):
     """The pause is read with the signed-in person (methods/apps.py), not by a query of its
     own: a pause made while the person is signed in holds from their next POST."""

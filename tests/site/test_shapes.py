@@ -189,9 +189,10 @@ def test_a_method_card_reads_as_its_template_renders_it(language):
     from registration.views import CARD
 
     with translation.override(language):
-        for state, managed, masked, note, cooling, confirm in itertools.product(
+        for state, managed, paused, masked, note, cooling, confirm in itertools.product(
             MethodState,
             (True, False),
+            (False, True),
             ("", ODD),
             ("", ODD),
             ("", "5 Dec 2026 <10:00>"),
@@ -205,6 +206,7 @@ def test_a_method_card_reads_as_its_template_renders_it(language):
                 "state_label": state.label,
                 "is_set": state != MethodState.NOT_SET,
                 "user_managed": managed,
+                "paused": paused,
                 "masked": masked,
                 "note": note,
                 "cooling_until": cooling,
