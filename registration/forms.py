@@ -29,6 +29,9 @@ class BoundedUsernameMixin:
 
 
 class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm):
+    # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
+    refused_as_a_whole = True
+
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
@@ -71,6 +74,9 @@ class AdminSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AdminAuthenti
 
 class PasswordCheckForm(BoundedPasswordsMixin, forms.Form):
     """Ask for the password again before a method is changed or removed."""
+
+    # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
+    refused_as_a_whole = True
 
     password = forms.CharField(
         label=_("Password"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from itertools import chain
 
+from django import forms
 from django.core.signals import setting_changed
 from django.db.models.query import QuerySet
 from django.forms.models import ModelChoiceIterator
@@ -130,7 +131,31 @@ def _key(field) -> tuple | None:
         return None
 
 
+class BoundField(forms.BoundField):
+    """Django's, and: a form refused as a whole (a name and password that do not match, answers
+    that are not right), whose class says `refused_as_a_whole`, marks each of its fields
+    invalid and described by the page's error summary (includes/form_errors.html), so that a
+    screen reader moving back to a field hears why it was refused."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        widget = widget or self.field.widget
+        if (
+            getattr(self.form, "refused_as_a_whole", False)
+            and self.form.is_bound
+            and not widget.is_hidden
+            and not self.errors
+            and self.form.non_field_errors()
+        ):
+            attrs["aria-invalid"] = "true"
+            described = [attrs.get("aria-describedby") or self.aria_describedby, "error-summary"]
+            attrs["aria-describedby"] = " ".join(part for part in described if part)
+        return attrs
+
+
 class FormRenderer(BaseRenderer):
+    bound_field_class = BoundField
+
     def __init__(self):
         self.compiled = Jinja2()
         self.templates = DjangoTemplates()

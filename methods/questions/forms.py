@@ -150,6 +150,9 @@ class QuestionsForm(forms.Form):
 
 
 class AnswersForm(forms.Form):
+    # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
+    refused_as_a_whole = True
+
     def __init__(self, *args, questions, **kwargs):
         super().__init__(*args, **kwargs)
         self.questions = questions

@@ -515,6 +515,10 @@ def test_questions_pass_only_when_all_answers_are_right(client, registered, poli
     page = response.content.decode()
     assert "could not verify you" in page
     assert "not it" not in page  # answers are never written back
+    # The refusal names no one answer: each box is marked, and described by the summary.
+    boxes = re.findall(r'<input[^>]*name="answer_\d+"[^>]*>', page)
+    assert len(boxes) == len(asked)
+    assert all('aria-invalid="true"' in box and "error-summary" in box for box in boxes)
     response = client.post(
         "/passwordreset/questions/", {k: f"  {v.upper()} " for k, v in data.items()}
     )

@@ -61,6 +61,15 @@ def test_wrong_password_gets_a_message_and_no_session(client, user):
     assert response.status_code == 200
     assert "username or password is not right" in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # Neither box alone is wrong: both are marked, and described by the error summary.
+    page = response.content.decode()
+    for name in ("username", "password"):
+        box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert 'aria-invalid="true"' in box and "error-summary" in box
+    assert 'id="error-summary"' in page
+    # A form not refused marks nothing.
+    fresh = client.get("/ssprsetup/signin/").content.decode()
+    assert "aria-invalid" not in fresh and "error-summary" not in fresh
 
 
 @pytest.mark.parametrize(
