@@ -26,7 +26,8 @@ def _download(request: HttpRequest, shown: list[str]) -> str:
     lines = [
         _("Recovery codes for %(account)s") % {"account": request.user.get_username()},
         _("Made %(when)s. Each code works once.")
-        % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+        # With its zone, as every time the site shows (README, "Languages").
+        % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")},
         "",
         *shown,
         "",

@@ -156,7 +156,7 @@ def test_alone_it_does_not_reset_beside_an_older_method_it_does(rita):
     # It says why one more is needed, and until when (the account is known once one passed).
     until = MethodChange.objects.get(user=rita, method="authentication_email").cooling_until
     assert (
-        "Authentication email was added or changed lately: for your protection, until "
+        "The method “Authentication email” was added or changed lately: for your protection, until "
         f"{date_format(timezone.localtime(until), 'DATETIME_FORMAT')} it counts only together "
         "with a method you had before, other than security questions."
     ) in listing

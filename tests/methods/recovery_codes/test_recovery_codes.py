@@ -73,6 +73,7 @@ def test_ten_codes_of_at_least_50_bits_are_shown_once_and_stored_only_hashed(
     # The text download holds the same codes, without another request to the server.
     download = re.search(r'href="(data:text/plain[^"]+)" download="recovery-codes.txt"', html)
     assert all(code in unquote(download.group(1)) for code in shown)
+    assert re.search(r"Made \d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}\.", unquote(download.group(1)))
     assert "Copy the codes" in html and "Print" in html
     # Nothing stores a code: not the table, not the session, not the audit trail.
     stored = list(RecoveryCode.objects.filter(user=owner).values_list("digest", flat=True))
