@@ -315,6 +315,17 @@ class Policy(models.Model):
                     params={"enabled": enabled, "required": required},
                     code="too_few_methods",
                 )
+        alone = [m for m in enabled_methods(self) if m.counts_alone or self.questions_alone_allowed]
+        if not alone and "reset_methods_required" not in errors:
+            # Security questions count only beside another method: alone, nobody could reset.
+            errors["reset_methods_required"] = ValidationError(
+                _(
+                    "Only security questions are enabled, and they count for a reset only "
+                    "together with another method: nobody could reset a password. Enable "
+                    "another method, or let security questions count on their own."
+                ),
+                code="nothing_counts_alone",
+            )
         for method in REGISTRY.values():
             try:
                 method.clean_options(self.options_of(method))

@@ -104,6 +104,16 @@ def test_policy_changes_are_saved(admin_client):
         ({"method__questions__count": "6"}, "Select a valid choice"),
         ({"method__questions__count": "2"}, "Select a valid choice"),
         ({"allowed_regions": "GB, XX"}, "Unknown country codes: XX"),
+        (
+            {
+                "method__phone__enabled": None,
+                "method__email__enabled": None,
+                "method__authenticator__enabled": None,
+                "method__passkey__enabled": None,
+                "methods_required": "1",
+            },
+            "Only security questions are enabled, and they count for a reset only together",
+        ),
     ],
 )
 def test_impossible_policies_are_refused_with_a_clear_error(admin_client, changes, message):
