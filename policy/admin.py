@@ -116,6 +116,17 @@ class PolicyForm(forms.ModelForm):
         return cleaned
 
 
+STALE_CONFIRMATION = _(
+    "The policy was changed by someone else after that confirmation page was shown, so nothing "
+    "was saved. Here is the policy as it is now; make your change again."
+)
+STALE_PAGE = _(
+    "The policy was changed by someone else after this page was opened, so nothing was saved: "
+    "saving it would have put back what they changed. Here is the policy as it is now; make "
+    "your change again."
+)
+
+
 def _version(policy: Policy) -> str:
     """The saved policy's version: the time of its last save."""
     return policy.updated_at.isoformat() if policy.updated_at else ""
@@ -268,19 +279,30 @@ class PolicyAdmin(admin.ModelAdmin):
         The confirmation carries the version of the policy it was worked out against; once
         the policy was saved since, it is refused, so an old page cannot put back the values
         it carries over a later change."""
-        if request.method == "POST" and object_id and "_confirm_impact" in request.POST:
+        checked = "_policy_version" in request.POST or "_confirm_impact" in request.POST
+        if request.method == "POST" and object_id and checked:
+            # The policy page and the confirmation both carry the version they were drawn
+            # from (a policy page drawn before this check carries none and is taken as it
+            # comes; a confirmation without one is refused).
             current = self.get_object(request, object_id)
             if current is not None and request.POST.get("_policy_version") != _version(current):
-                self.message_user(
-                    request,
-                    _(
-                        "The policy was changed by someone else after that confirmation page "
-                        "was shown, so nothing was saved. Here is the policy as it is now; make "
-                        "your change again."
-                    ),
-                    messages.ERROR,
+                form = self.get_form(request, current, change=True)(
+                    request.POST, request.FILES, instance=Policy.objects.get(pk=current.pk)
                 )
+                if form.is_valid() and not form.has_changed():
+                    # Sent twice (a double click, a reload): the first one saved it.
+                    self.message_user(request, _("This change was already saved."))
+                elif "_confirm_impact" in request.POST:
+                    self.message_user(request, STALE_CONFIRMATION, messages.ERROR)
+                else:
+                    self.message_user(request, STALE_PAGE, messages.ERROR)
                 return redirect(reverse("admin:policy_policy_change", args=[current.pk]))
+        if object_id:
+            current = self.get_object(request, object_id)
+            if current is not None:
+                # Drawn again after a refused field, the page keeps the version it came from.
+                version = request.POST.get("_policy_version") or _version(current)
+                extra_context = {**(extra_context or {}), "policy_version": version}
         if request.method == "POST" and object_id and "_confirm_impact" not in request.POST:
             current = self.get_object(request, object_id)
             if current is not None:

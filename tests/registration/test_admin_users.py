@@ -283,6 +283,43 @@ def test_confirming_an_old_impact_page_after_another_change_saves_nothing(admin_
     assert response.status_code == 302 and Policy.load().reset_methods_required == 1
 
 
+def version_of(page: str) -> dict[str, str]:
+    return {"_policy_version": re.search(r'name="_policy_version" value="([^"]*)"', page)[1]}
+
+
+def test_saving_the_policy_from_an_old_tab_puts_back_nothing(admin_client):
+    """Two tabs on the policy page: the first saves the helpdesk's address; the second, drawn
+    before it, saves another field. Its page carries the version it was drawn from, so it
+    is refused, and the first change stays."""
+    url = "/admin/policy/policy/1/change/"
+    first, second = (version_of(admin_client.get(url).content.decode()) for _ in range(2))
+    contact = policy_form(helpdesk_contact="it-support@example.org")
+    assert admin_client.post(url, contact | first).status_code == 302
+    events = Event.objects.filter(kind=EventKind.POLICY_CHANGED).count()
+    page = admin_client.post(
+        url, policy_form(reminder_interval_days="21") | second, follow=True
+    ).content.decode()
+    assert "after this page was opened, so nothing was saved" in page
+    policy = Policy.load()
+    assert policy.helpdesk_contact == "it-support@example.org"
+    assert policy.reminder_interval_days == 14
+    assert Event.objects.filter(kind=EventKind.POLICY_CHANGED).count() == events
+    # The same form sent twice (a double click): the second says it was saved already.
+    page = admin_client.post(url, contact | first, follow=True).content.decode()
+    assert "This change was already saved." in page and "nothing was saved" not in page
+
+
+def test_a_confirmation_sent_twice_says_it_was_saved_already(admin_client, population):
+    url = "/admin/policy/policy/1/change/"
+    tighter = policy_form(reset_methods_required="2")
+    preview = admin_client.post(url, tighter).content.decode()
+    assert admin_client.post(url, tighter | confirmed(preview)).status_code == 302
+    page = admin_client.post(url, tighter | confirmed(preview), follow=True).content.decode()
+    assert "This change was already saved." in page
+    assert "changed by someone else" not in page
+    assert Policy.load().reset_methods_required == 2
+
+
 def test_a_persons_page_heads_their_phone_and_email_with_their_name(admin_client, make_user):
     rita = make_user("rita")
     give(rita, phone=True, email=True)
