@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from sspr_site.admin_search import CheckedLookupsMixin
+
 from .models import AccessPass
 
 
 @admin.register(AccessPass)
-class AccessPassAdmin(admin.ModelAdmin):
+class AccessPassAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     list_display = [
         "user",
         "requested_by",

@@ -4,14 +4,14 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
 from . import stream
 from .models import Event, StreamDeadLetter
 
 
 @admin.register(Event)
-class EventAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
+class EventAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
     """Read-only: the log is append-only."""
 
     list_display = ["created_at", "kind", "actor", "subject", "ip"]
@@ -32,7 +32,7 @@ class EventAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(StreamDeadLetter)
-class StreamDeadLetterAdmin(CheckedSelectionMixin, admin.ModelAdmin):
+class StreamDeadLetterAdmin(CheckedLookupsMixin, CheckedSelectionMixin, admin.ModelAdmin):
     """Audit events the SIEM did not receive after the last try (audit.stream)."""
 
     list_display = ["created_at", "sink", "event_id", "kind", "attempts", "problem"]

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from directory.accounts import accounts
 from policy.models import Policy
-from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
 from .code.email_addresses import canonical_email
 from .code.forms import CanonicalEmailField, PhoneForm, checked_number
@@ -153,7 +153,9 @@ class OfferedQuestionsFormSet(forms.BaseModelFormSet):
 
 
 @admin.register(SecurityQuestion)
-class SecurityQuestionAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
+class SecurityQuestionAdmin(
+    CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin
+):
     form = SecurityQuestionForm
     list_display = ["text", "active", "builtin"]
     list_filter = ["active", "builtin"]

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
 from .models import BannedWord
 
 
 @admin.register(BannedWord)
-class BannedWordAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
+class BannedWordAdmin(
+    CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin
+):
     list_display = ["word", "created_at"]
     search_fields = ["word"]

@@ -148,11 +148,14 @@ class MinimumLengthValidator(password_validation.MinimumLengthValidator):
     in some of the site's languages (Arabic, Italian, Dutch), which then read English."""
 
     def get_error_message(self) -> str:
-        return ngettext(
-            "This password is too short. It must contain at least %d character.",
-            "This password is too short. It must contain at least %d characters.",
-            self.min_length,
-        ) % self.min_length
+        return (
+            ngettext(
+                "This password is too short. It must contain at least %d character.",
+                "This password is too short. It must contain at least %d characters.",
+                self.min_length,
+            )
+            % self.min_length
+        )
 
 
 class MaximumLengthValidator:

@@ -31,7 +31,7 @@ from methods.models import AuthenticationEmail, AuthenticationPhone, ChangeActio
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
-from sspr_site.admin_search import BoundedSearchMixin, CheckedSelectionMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 from sspr_site.paging import BoundedPaginator
 
 from . import checked_imports
@@ -44,7 +44,9 @@ User = get_user_model()
 
 
 @admin.register(Registration)
-class RegistrationAdmin(CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin):
+class RegistrationAdmin(
+    CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin
+):
     list_display = ["user", "completed_at", "last_confirmed_at", "reconfirmation_required"]
     list_filter = ["reconfirmation_required", "completed_at"]
     search_fields = ["user__username", "user__email"]
@@ -120,7 +122,7 @@ class ResetAbilityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SsprUserAdmin(CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
+class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
     # Methods administrators edit on the person's page bring their own inline (methods/base.py).

@@ -1,10 +1,12 @@
-"""What every admin list of the project shares: searches of a bounded size, and actions only on
-ids that can be ids."""
+"""What every admin list of the project shares: searches of a bounded size, actions only on ids
+that can be ids, and filters typed into the address that the database cannot take answered as
+Django answers a filter it does not know."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -47,3 +49,16 @@ class CheckedSelectionMixin:
             )
             return None
         return super().response_action(request, queryset)
+
+
+class CheckedLookupsMixin:
+    """A filter typed into the list's address with a value no query can hold (a year 99999 or
+    0, an id past the database's integers) is answered as any filter the admin cannot use: the
+    list without it and the admin's "?e=1" note, not a server error. Django checks the field
+    names of a filter but not every value, and the value fails only once the query runs."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
