@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html_join
@@ -94,6 +95,22 @@ class ContactImportForm(forms.Form):
     dry_run = forms.BooleanField(
         label=_("Dry run: check every row, change nothing"), required=False, initial=True
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = checked_imports.MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _(
+                    "This file is %(size)s, more than the %(limit)s this page takes. Nothing "
+                    "was imported. Import it with the command instead, which shows its "
+                    "progress: manage.py import_contact_info FILE (add --dry-run to check it "
+                    "first)."
+                )
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+                code="too_large",
+            )
+        return upload
 
 
 class RegistrationStateFilter(admin.SimpleListFilter):

@@ -27,6 +27,11 @@ KEPT_FOR = timedelta(hours=1)
 # A larger file is still checked, but not kept: it is applied by uploading it without the dry
 # run, or with the import_contact_info command. About 400,000 rows of a typical file.
 MAX_KEPT_BYTES = 32 * 1024 * 1024
+# The largest file the admin page takes, about 100,000 rows: checked or applied within a few
+# seconds, well inside a web worker's time limit (a worker stopped halfway would leave the
+# batches before committed and the page an error). Larger files go to the command, which
+# shows its progress and has no time limit.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 SESSION_KEY = "sspr_pending_import"
 
 

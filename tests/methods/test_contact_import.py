@@ -451,3 +451,21 @@ def test_a_control_character_in_a_cell_is_reported_against_its_line(tmp_path, pe
     assert "line 3, column username: contains a control character" in out
     assert "missing" not in out
     assert list(OfficePhone.objects.values_list("user__username", flat=True)) == ["ann"]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_file_larger_than_the_page_takes_is_refused_and_sent_to_the_command(
+    admin_client, people, monkeypatch, dry_run
+):
+    """A file that would keep a web worker past its time limit is not read at all: nothing
+    is imported, and the page names the command."""
+    from registration import checked_imports
+
+    monkeypatch.setattr(checked_imports, "MAX_UPLOAD_BYTES", len(HEADER) + 10)
+    upload = io.BytesIO((HEADER + "ann,+442071838750,,,no\n").encode())
+    upload.name = "contacts.csv"
+    data = {"file": upload} | ({"dry_run": "on"} if dry_run else {})
+    page = admin_client.post("/admin/auth/user/import-contact-info/", data).content.decode()
+    assert "more than the" in page and "manage.py import_contact_info FILE" in page
+    assert not OfficePhone.objects.exists()
+    assert not Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).exists()
