@@ -154,6 +154,16 @@ def _precheck(stream: BinaryIO) -> int:
             _("Unexpected header %(found)s. Use the columns: %(columns)s; nothing was imported.")
             % {"found": ", ".join(header), "columns": ", ".join(COLUMNS)}
         )
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        # The reader would keep the last cell of a column named twice, silently.
+        raise ImportStopped(
+            _(
+                "The header names %(columns)s more than once. Name each column once; "
+                "nothing was imported."
+            )
+            % {"columns": ", ".join(twice)}
+        )
     rows = 0
     try:
         for _row in reader:

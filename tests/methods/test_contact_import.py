@@ -469,3 +469,9 @@ def test_a_file_larger_than_the_page_takes_is_refused_and_sent_to_the_command(
     assert "more than the" in page and "manage.py import_contact_info FILE" in page
     assert not OfficePhone.objects.exists()
     assert not Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).exists()
+
+
+def test_a_column_named_twice_stops_the_import(tmp_path, people):
+    out, _err, error = run(tmp_path, "username,username,office_phone\nann,ben,+442071838750\n")
+    assert error and "The header names username more than once" in error
+    assert not OfficePhone.objects.exists()
