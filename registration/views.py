@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -404,6 +405,8 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
 
 # --- Removing a method ------------------------------------------------------------------------
 
+NOTHING_TO_REMOVE = gettext_lazy("%(method)s is not set up, so there was nothing to remove.")
+
 
 @reads_methods_first
 @require_http_methods(["GET", "POST"])
@@ -415,12 +418,18 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     policy = Policy.load()
     current = method.status(methods_at_start(request), policy)
     if not current.is_set:
+        # Removed already (in another tab, say), or never set up: said, not passed over.
+        messages.info(request, NOTHING_TO_REMOVE % {"method": method.label})
         return redirect("registration:overview")
     if gate := needs_proof(request):
         return gate
     if request.method == "POST":
-        method_flows.method_remove(request=request, user=request.user, method=method, policy=policy)
-        messages.success(request, _("%(method)s removed.") % {"method": method.label})
+        if method_flows.method_remove(
+            request=request, user=request.user, method=method, policy=policy
+        ):
+            messages.success(request, _("%(method)s removed.") % {"method": method.label})
+        else:  # removed at the same moment elsewhere
+            messages.info(request, NOTHING_TO_REMOVE % {"method": method.label})
         return redirect("registration:overview")
     # Said beforehand: removing it leaves only methods still cooling off (methods/cooling.py),
     # so the person can no longer reset on their own until the overview's date.

@@ -153,6 +153,11 @@ def test_removing_a_method_deletes_it_and_sends_notices(signed_in, user):
     )
     assert "Authentication email: removed" in mail.outbox[0].body
     assert Event.objects.filter(kind=EventKind.METHOD_REMOVED).count() == 1
+    # The same form again (a second tab): said, and nothing more recorded or sent.
+    mail.outbox.clear()
+    page = signed_in.post("/ssprsetup/email/remove/", follow=True).content.decode()
+    assert "Authentication email is not set up, so there was nothing to remove." in page
+    assert not mail.outbox and Event.objects.filter(kind=EventKind.METHOD_REMOVED).count() == 1
 
 
 def test_removing_a_method_that_is_not_set_changes_nothing(signed_in):
