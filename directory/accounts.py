@@ -43,9 +43,11 @@ REFUSALS = {
         "The directory refused this password: it needs three of capital letters, small "
         "letters, digits and symbols, and must not contain your name."
     ),
+    # The reason unknown (Active Directory on Windows names none): every likely one is named.
     "policy": _(
-        "The directory refused this password under its password rules. Choose a longer one "
-        "you have not used before."
+        "The directory refused this password under its password rules: it may be too short or "
+        "too simple, or one you used before, or your password may have been changed too "
+        "recently. Choose another, or contact your helpdesk."
     ),
     "wrong_current": _("That is not your current password."),
     "not_allowed": _(
