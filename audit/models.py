@@ -38,6 +38,7 @@ class EventKind(models.TextChoices):
     # What happened ("the password was reset"), where elsewhere the words name the service.
     PASSWORD_RESET = "password_reset", pgettext_lazy("audit event", "Password reset")
     ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
+    LOCKOUT_CLEARED = "lockout_cleared", _("Sign-in lockout records removed in the admin")
     HELPDESK_CHECK = "helpdesk_check", _("Helpdesk verified a caller")
     HELPDESK_EXPORT = "helpdesk_export", _("Helpdesk exported the status list")
     DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")

@@ -1,0 +1,52 @@
+"""The sign-in lockout's records in the admin (django-axes keeps them; directory/lockout.py).
+
+Each record holds a keyed digest of the name, never the name typed (docs/security.md §39), so
+the list is searched by the name an administrator types, turned into its digest. Removing
+records clears a name's lockout: it is recorded in the audit log, as every unlock is.
+"""
+
+from __future__ import annotations
+
+import axes.admin  # registers django-axes' own list first, which this one replaces
+from axes.models import AccessAttempt
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from audit.log import record
+from audit.models import EventKind
+from sspr_site.admin_search import CheckedLookupsMixin, CheckedSelectionMixin
+
+from .lockout import lockout_key, username_key
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutRecordAdmin(CheckedLookupsMixin, CheckedSelectionMixin, axes.admin.AccessAttemptAdmin):
+    search_fields = ["username"]
+    search_help_text = _("Type a username exactly: records keep a sealed form of it.")
+    # Nothing of the failed forms is kept (directory/lockout_handler.py): not shown either.
+    fieldsets = (
+        (None, {"fields": ("username", "path_info", "failures_since_start")}),
+        (_("Meta Data"), {"fields": ("user_agent", "ip_address", "http_accept")}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(username=lockout_key(username_key(search_term))), False
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _cleared(request, 1)
+
+    def delete_queryset(self, request, queryset):
+        count = queryset.count()
+        super().delete_queryset(request, queryset)
+        _cleared(request, count)
+
+
+def _cleared(request, count: int) -> None:
+    if count:
+        record(EventKind.LOCKOUT_CLEARED, request=request, actor=request.user, records=count)
