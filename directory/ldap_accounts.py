@@ -420,9 +420,12 @@ class DirectoryAccounts:
     def _change_as_person(self, user, current: str, new: str, tries: int) -> str:
         """change_password's checks and binds, while its try is counted; the bind's state."""
         with self.service() as conn:
-            dn, attrs = self.find(conn, user.get_username(), self.failure_attributes)
+            dn, attrs = self.find(
+                conn, user.get_username(), [*self.failure_attributes, self.changed_attribute]
+            )
             if not self._failure_is_safe(conn, attrs, tries):
                 raise LockoutNear
+        before, writing = text(attrs, self.changed_attribute), False
         if breaker_open():
             raise DirectoryUnavailable("the circuit breaker is open")
         try:
@@ -435,15 +438,22 @@ class DirectoryAccounts:
                 state = self.bind_state(own, dn, current)
             except ldap.INVALID_CREDENTIALS as error:
                 raise PasswordRefused("wrong_current") from error
+            writing = True
             if state == EXPIRED or (state == MUST_CHANGE and self.kind == "active_directory"):
                 # No bind of their own: the directory has just proven the current password.
                 with self.service("change") as conn:
                     self._change_for(conn, dn, current, new)
             else:
                 self._change(own, dn, current, new)
-        except UNREACHABLE as error:
-            note_unreachable()
-            raise DirectoryUnavailable from error
+        except (*UNREACHABLE, DirectoryUnavailable) as error:
+            lost = error if isinstance(error, DirectoryUnavailable) else None
+            if lost is None:
+                note_unreachable()
+                lost = DirectoryUnavailable()
+                lost.__cause__ = error
+            if not writing:
+                raise lost from lost.__cause__
+            self._landed(user, before, lost)  # returns only if the new password was taken
         except (ldap.INSUFFICIENT_ACCESS, ldap.OPERATIONS_ERROR, ldap.OTHER) as error:
             raise DirectoryRefused("change", type(error).__name__) from error
         finally:

@@ -25,6 +25,7 @@ from directory.accounts import (
     DIRECTORY_DOWN,
     REFUSED_BY_DIRECTORY,
     AccountMissing,
+    ChangeUnconfirmed,
     DirectoryRefused,
     DirectoryUnavailable,
     PasswordRefused,
@@ -211,6 +212,16 @@ def _apply_change(request: HttpRequest, user, form) -> int | None:
             )
         form.add_error(None, message)
         return 429
+    except ChangeUnconfirmed:
+        form.add_error(
+            None,
+            _(
+                "The account directory stopped answering just after your new password was "
+                "sent to it, so it is not known whether it took it. In a few minutes, try "
+                "signing in with the new password; if it does not work, change it here again."
+            ),
+        )
+        return 503
     except DirectoryUnavailable:
         form.add_error(None, DIRECTORY_DOWN)
         return 503

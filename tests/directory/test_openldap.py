@@ -362,6 +362,35 @@ def test_a_new_password_whose_answer_was_lost_is_taken_as_made(client, slapd, se
         relay.close()
 
 
+def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, settings, db):
+    """At the change page too: the person's own change, its answer cut on the way back, is
+    found made, and the page goes on as if it had been answered."""
+    from tests.support.directory import use_directory
+    from tests.support.tcp_cut import CuttingRelay
+
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
+    try:
+        use_directory(
+            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
+        )
+        client = signed_in_directory("ada", ADA_PASSWORD)
+        time.sleep(1.1)  # the directory keeps the time of a change to the second
+        response = client.post(
+            "/ssprsetup/password/",
+            {
+                "current_password": ADA_PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+        assert relay.cuts == 1
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert binds(slapd, "ada", NEW_PASSWORD)
+        assert Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).count() == 1
+    finally:
+        relay.close()
+
+
 def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
     client, slapd, settings, db, monkeypatch
 ):
