@@ -29,7 +29,7 @@ class LockoutRecordAdmin(CheckedLookupsMixin, CheckedSelectionMixin, axes.admin.
     # Nothing of the failed forms is kept (directory/lockout_handler.py): not shown either.
     fieldsets = (
         (None, {"fields": ("username", "path_info", "failures_since_start")}),
-        (_("Meta Data"), {"fields": ("user_agent", "ip_address", "http_accept")}),
+        (_("Browser and address"), {"fields": ("user_agent", "ip_address", "http_accept")}),
     )
 
     def get_search_results(self, request, queryset, search_term):
