@@ -102,6 +102,10 @@ class Method:
     # Held from before, whether it lets a new method that is cooling off count beside it
     # (methods/cooling.py; docs/security.md §69).
     vouches_for_new: ClassVar[bool] = True
+    # Whether "That wasn't me" may undo a replacement by removing the method (and putting back
+    # what it replaced, `restore`): not for a method made of parts (passkeys), where the change
+    # added one part beside the person's others, which the removal would take too.
+    undo_removes_only_the_change: ClassVar[bool] = True
     phishing_resistant: ClassVar[bool] = False
     # How hard the method is to steal or phish: the proof before a change and the reset portal
     # offer the strongest first (methods/proof.py). Passkey 50, authenticator app 40, recovery

@@ -159,6 +159,8 @@ def undoable(change: MethodChange):
     method = next((m for m in REGISTRY.values() if str(m.kind) == change.method), None)
     if latest != change.pk or method is None or not method.user_managed:
         return None
+    if change.action == ChangeAction.REPLACED and not method.undo_removes_only_the_change:
+        return None  # another passkey beside the person's own: removing all would take theirs
     return method
 
 

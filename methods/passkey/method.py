@@ -35,6 +35,8 @@ class PasskeyMethod(Method):
     kind = "passkey"
     slug = "passkey"
     key = "passkey"
+    # Another key beside the person's: its "That wasn't me" link removes none (methods/base.py).
+    undo_removes_only_the_change = False
     label = _("Passkey or security key")
     summary = _(
         "A passkey on your phone or computer, or a security key you plug in or tap. It only "

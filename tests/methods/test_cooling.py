@@ -430,6 +430,34 @@ def test_after_a_later_change_the_new_keys_link_pauses_and_removes_nothing(rita,
     assert SelfServiceBlock.objects.filter(user=rita).exists()
 
 
+def test_another_keys_link_pauses_and_removes_none_of_the_persons_keys(rita, settings):
+    """The thief adds a key beside Rita's own: its "That wasn't me" link cannot undo just that
+    key (removing the method would take hers too), so the page promises no undo, and the
+    report pauses self-service and leaves every key for the helpdesk to put right."""
+    settings.SSPR_SITE_URL = "http://testserver"
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita@example.net", verified_at=timezone.now()
+    )
+    own = Client()
+    sign_in(own, "rita")
+    prove_with_phone(own, NUMBER)
+    assert add_key(own, SoftKey(), name="Rita's").status_code == 302
+    MethodChange.objects.update(cooling_until=None)  # added long ago
+    mail.outbox.clear()
+    thief_adds_keys("Thief")
+    notice = next(m for m in mail.outbox if "another key added (Thief)" in m.body)
+    assert "undo the change where we can" in notice.body
+    link = "/ssprsetup/" + re.search(r"/ssprsetup/(not-me/[^/\s]+/)", notice.body).group(1)
+    asked = Client().get(link).content.decode()
+    assert "This change cannot be undone here" in asked and "We will undo it" not in asked
+    Client().post(link)
+    assert sorted(Passkey.objects.filter(user=rita).values_list("name", flat=True)) == [
+        "Rita's",
+        "Thief",
+    ]
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
+
+
 def test_after_questions_a_phone_cooling_off_is_not_offered_in_vain(rita):
     """Rita's phone was replaced today; her questions are older. Once the questions passed,
     the phone could not make them count (questions vouch for no new method): the portal does
