@@ -24,6 +24,7 @@ from ldap.controls import DecodeControlTuples, LDAPControl
 from ldap.controls.ppolicy import PasswordPolicyControl
 from ldap.filter import escape_filter_chars
 
+from sspr_site import counting
 from sspr_site.metrics import observe_directory
 
 from .accounts import (
@@ -280,17 +281,8 @@ class DirectoryAccounts:
             "sspr:directory:trying:"
             + hashlib.sha256(self.canonical_username(username).encode()).hexdigest()
         )
-        cache.add(key, 0, timeout=TRY_HELD_SECONDS)
-        try:
-            tries = cache.incr(key)
-        except ValueError:  # ended (timed out) between the two: this try alone
-            cache.add(key, 1, timeout=TRY_HELD_SECONDS)
-            tries = 1
-        try:
+        with counting.under_way(key, TRY_HELD_SECONDS) as tries:
             yield tries
-        finally:
-            with suppress(ValueError):
-                cache.decr(key)
 
     def _failure_is_safe(self, conn, attrs: dict, tries: int = 1) -> bool:
         threshold, window = self._policy(conn, self.policy_dn_of(attrs))

@@ -10,6 +10,11 @@ cache of development) the cache's own calls do the same.
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+
 from django.core.cache import cache
 
 from .redis_cache import RedisScript
@@ -32,3 +37,48 @@ def count(key: str, keep: int, by: int = 1) -> int:
     except ValueError:  # expired between add and incr
         cache.add(key, max(by, 0), timeout=keep)
         return max(by, 0)
+
+
+# Things under way (tries of a password): one member per thing, scored by when it counts no
+# more, so that one whose process ended without saying so drops out by itself.
+UNDER_WAY = RedisScript("""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])
+""")
+_local: dict[str, dict[str, float]] = {}
+_local_lock = threading.Lock()
+
+
+@contextmanager
+def under_way(key: str, most_seconds: int):
+    """Count one more thing under way under `key` while the block runs, and yield how many
+    there are, this one included (at least 1). Each counts at most `most_seconds`: one whose
+    process ends without leaving the block drops out then. On Redis, one set shared by every
+    host; elsewhere (development) one per process."""
+    token, now = secrets.token_hex(8), time.time()
+    redis_client = getattr(cache, "redis_client", None)
+    if redis_client is not None:
+        name = cache.make_and_validate_key(key)
+        client = redis_client()
+        count = int(UNDER_WAY(client, [name], [now, now + most_seconds, token, most_seconds + 1]))
+        try:
+            yield max(count, 1)
+        finally:
+            client.zrem(name, token)
+        return
+    with _local_lock:
+        entries = _local.setdefault(key, {})
+        for other in [other for other, until in entries.items() if until <= now]:
+            del entries[other]
+        entries[token] = now + most_seconds
+        count = len(entries)
+    try:
+        yield count
+    finally:
+        with _local_lock:
+            entries = _local.get(key, {})
+            entries.pop(token, None)
+            if not entries:
+                _local.pop(key, None)

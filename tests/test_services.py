@@ -120,3 +120,40 @@ def test_a_counter_on_redis_counts_and_expires_as_on_the_plain_cache(monkeypatch
     plain = LocMemCache(f"plain-{key}", {})
     monkeypatch.setattr(counting, "cache", plain)
     assert [counting.count(key, 120, by) for by in steps] == on_redis == [1, 2, 3, 2, 3]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("where", ["redis", "plain"])
+def test_things_under_way_are_counted_while_they_last_and_drop_out_past_their_time(
+    monkeypatch, where
+):
+    """sspr_site/counting.py `under_way`: each block counts while it runs, the count is never
+    below one, and one whose process ended without leaving its block drops out after its
+    time, never lowering the count of those that came after it."""
+    from django.core.cache import cache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from sspr_site import counting
+
+    assert hasattr(cache, "redis_client")
+    if where == "plain":
+        monkeypatch.setattr(counting, "cache", LocMemCache(f"plain-{os.urandom(4).hex()}", {}))
+    key = f"sspr:test:under-way:{os.urandom(4).hex()}"
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(counting.time, "time", lambda: clock[0])
+    with counting.under_way(key, 60) as first:
+        with counting.under_way(key, 60) as second:
+            assert (first, second) == (1, 2)
+        with counting.under_way(key, 60) as third:
+            assert third == 2  # the second has ended
+    with counting.under_way(key, 60) as alone:
+        assert alone == 1
+    # A try whose process died inside its block: it holds the count for its time, no longer.
+    stuck = counting.under_way(key, 60)
+    assert stuck.__enter__() == 1
+    clock[0] += 30
+    with counting.under_way(key, 60) as later:
+        assert later == 2
+    clock[0] += 31
+    with counting.under_way(key, 60) as after:
+        assert after == 1
