@@ -44,6 +44,10 @@ class EventKind(models.TextChoices):
     DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
     REMINDERS_SENT = "reminders_sent", _("Registration reminders sent")
     PASSWORD_REFUSED = "password_refused", _("New password refused by the account store")
+    PASSWORD_UNCONFIRMED = (
+        "password_unconfirmed",
+        _("New password sent, the directory's answer lost: it may have been set"),
+    )
     PASSWORD_CHANGED = "password_changed", _("Password changed by its owner")
     DIRECTORY_SYNCED = "directory_synced", _("Directory synchronised")
     DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")

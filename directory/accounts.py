@@ -75,7 +75,15 @@ class DirectoryUnavailable(Exception):
 class ChangeUnconfirmed(DirectoryUnavailable):
     """The directory stopped answering after a new password was sent to it, and could not be
     asked afterwards whether it took it: it may have (the page says so, not "nothing was
-    changed")."""
+    changed"). The caller ends the person's sessions (end_sessions), as a new password
+    would, and records it."""
+
+
+def end_sessions(user) -> None:
+    """A new password in the directory ends the person's sessions here, as a new Django
+    password would: each session carries a hash of the local (unusable) password, renewed."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
 
 
 class AccountMissing(Exception):

@@ -37,6 +37,7 @@ from .accounts import (
     LockoutNear,
     PasswordRefused,
     breaker_open,
+    end_sessions,
     failed_in_this_request,
     note_reachable,
     note_unreachable,
@@ -143,10 +144,7 @@ def _ad_refusal(error: ldap.LDAPError) -> str:
 
 
 def _end_sessions(user) -> None:
-    """A new password in the directory ends the person's sessions here, as a new Django
-    password would: each session carries a hash of the local (unusable) password, renewed."""
-    user.set_unusable_password()
-    user.save(update_fields=["password"])
+    end_sessions(user)
 
 
 class DirectoryAccounts:
@@ -346,16 +344,19 @@ class DirectoryAccounts:
         try:
             with self.service("reset") as conn:
                 dn, attrs = self._entry_to_change(conn, user, with_attributes=True)
-                before = text(attrs, self.changed_attribute)
+                before, sent_at = text(attrs, self.changed_attribute), time.time()
                 self._reset(conn, dn, password)
         except DirectoryUnavailable as lost:
             if before is None:
                 raise  # nothing was sent
-            self._landed(user, before, lost)
+            self._landed(user, before, lost, sent_at)
+            # Taken: what the reset does after the password, where the directory answers.
+            with suppress(DirectoryUnavailable, DirectoryRefused), self.service("reset") as conn:
+                self._after_reset(conn, dn)
         _end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
 
-    def _landed(self, user, before: str, lost: DirectoryUnavailable) -> None:
+    def _landed(self, user, before: str, lost: DirectoryUnavailable, sent_at: float) -> None:
         """After the connection was lost with a new password sent: return if the directory
         took it (the entry's time of its last password change moved), as if it had answered;
         raise DirectoryUnavailable if it did not, and ChangeUnconfirmed if it cannot be
@@ -364,19 +365,43 @@ class DirectoryAccounts:
         Asked over a new connection, once: not after a timeout (a directory that hangs costs
         one timeout a request, docs/security.md §41), nor while the circuit breaker is open."""
         if isinstance(lost.__cause__, ldap.TIMEOUT):
-            raise ChangeUnconfirmed from lost
+            self._unconfirmed(user, lost)
         token = failed_in_this_request.set(False)  # the connection dropped; it did not hang
         try:
             with self.service() as conn:
                 _dn, attrs = self.find(conn, user.get_username(), [self.changed_attribute])
         except (DirectoryUnavailable, DirectoryRefused, AccountMissing) as error:
-            raise ChangeUnconfirmed from error
+            self._unconfirmed(user, error)
         finally:
             failed_in_this_request.reset(token)
         after = text(attrs, self.changed_attribute)
-        if not after or after == before:
+        if (not after and not self.keeps_change_times()) or (
+            after and after == before and self._changed_lately(after, sent_at)
+        ):
+            # No time kept (no password policy), or one the change sent would not move.
+            self._unconfirmed(user, lost)
+        if after == before:
             raise DirectoryUnavailable("the new password did not reach the directory")
         logger.warning("directory password written, its answer lost user=%s", user.pk)
+
+    def _unconfirmed(self, user, cause: Exception):
+        """The new password may have been set: ChangeUnconfirmed, for the caller to end the
+        person's sessions (outside its transaction) and say so."""
+        logger.warning("directory password change unconfirmed user=%s", user.pk)
+        raise ChangeUnconfirmed from cause
+
+    def keeps_change_times(self) -> bool:
+        """Whether the directory records the time of every password change on the entry."""
+        return True
+
+    def _changed_lately(self, value: str, sent_at: float) -> bool:
+        """Whether the time of the last password change, `value`, is so close to when the new
+        password was sent that the new one could carry the same (a directory keeping it to
+        the second)."""
+        return False
+
+    def _after_reset(self, conn, dn: str) -> None:
+        """What a reset does once the new password is taken (directory-specific)."""
 
     def unlock(self, user) -> None:
         with self.service("unlock") as conn:
@@ -430,7 +455,7 @@ class DirectoryAccounts:
                 state = self.bind_state(own, dn, current)
             except ldap.INVALID_CREDENTIALS as error:
                 raise PasswordRefused("wrong_current") from error
-            writing = True
+            writing, sent_at = True, time.time()
             if state == EXPIRED or (state == MUST_CHANGE and self.kind == "active_directory"):
                 # No bind of their own: the directory has just proven the current password.
                 with self.service("change") as conn:
@@ -445,7 +470,8 @@ class DirectoryAccounts:
                 lost.__cause__ = error
             if not writing:
                 raise lost from lost.__cause__
-            self._landed(user, before, lost)  # returns only if the new password was taken
+            # Returns only if the new password was taken.
+            self._landed(user, before, lost, sent_at)
         except (ldap.INSUFFICIENT_ACCESS, ldap.OPERATIONS_ERROR, ldap.OTHER) as error:
             raise DirectoryRefused("change", type(error).__name__) from error
         finally:
@@ -541,9 +567,29 @@ class OpenLDAPAccounts(DirectoryAccounts):
             conn.passwd_s(dn, None, password, serverctrls=[PasswordPolicyControl()])
         except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
             raise PasswordRefused(_refusal_from(error) or "policy") from error
+        self._after_reset(conn, dn)
+
+    def _after_reset(self, conn, dn: str) -> None:
         # The policy overlay clears its lockout on a new password; leftovers are cleared
         # here, and a "must change" flag is not left behind.
         self._unlock(conn, dn, also=("pwdReset",))
+
+    def keeps_change_times(self) -> bool:
+        # The password policy overlay sets pwdChangedTime at every change; its default policy
+        # named (LDAP_PASSWORD_POLICY_DN, sspr.W014) says the overlay is there.
+        return bool(self.conf.password_policy_dn)
+
+    def _changed_lately(self, value: str, sent_at: float) -> bool:
+        # pwdChangedTime is kept to the second ("20261206071530Z", perhaps with a fraction):
+        # a change sent within the same second (a second either way for the clocks) could
+        # leave it as it was.
+        try:
+            when = datetime.datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(
+                tzinfo=datetime.UTC
+            )
+        except ValueError:
+            return True  # unreadable: it cannot tell a change from none
+        return when.timestamp() >= int(sent_at) - 1
 
     def _unlock(self, conn, dn: str, also=()) -> None:
         names = ["pwdAccountLockedTime", "pwdFailureTime", *also]

@@ -29,7 +29,7 @@ from audit.models import Event, EventKind
 from delivery import outbox
 from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
-from directory.accounts import PasswordRefused, accounts
+from directory.accounts import ChangeUnconfirmed, PasswordRefused, accounts, end_sessions
 from directory.lockout import clear_failures, username_key
 from methods import cooling, lifecycle, not_me, proof, reset_rule
 from methods import flows as method_flows
@@ -680,6 +680,18 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             subject=user,
             attempt=state.attempt,
             reason=refusal.reason,
+        )
+        raise
+    except ChangeUnconfirmed:
+        # It may have been set: every session ends, as a new password's would, and the
+        # audit log says what is known (directory.accounts.ChangeUnconfirmed).
+        end_sessions(user)
+        record(
+            EventKind.PASSWORD_UNCONFIRMED,
+            request=request,
+            subject=user,
+            attempt=state.attempt,
+            store=store.kind,
         )
         raise
     clear_failures(username_key(user.get_username()))

@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import Event, EventKind
-from directory.accounts import LockoutNear, PasswordRefused, accounts
+from directory.accounts import (
+    ChangeUnconfirmed,
+    LockoutNear,
+    PasswordRefused,
+    accounts,
+    end_sessions,
+)
 from directory.lockout import clear_failures, username_key
 from methods import cooling
 from methods.registry import MethodStatus, UserMethods, statuses
@@ -350,6 +356,13 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
         store.change_password(user, current, new)
     except LockoutNear as error:
         raise TooManyWrongPasswords(by_directory=True) from error
+    except ChangeUnconfirmed:
+        # It may have been set: every other session ends, as a new password's would; this
+        # one stays, and the audit log says what is known.
+        end_sessions(user)
+        update_session_auth_hash(request, user)
+        record(EventKind.PASSWORD_UNCONFIRMED, request=request, subject=user, store=store.kind)
+        raise
     except PasswordRefused as refusal:
         if refusal.reason == "wrong_current":
             AxesProxyHandler.user_login_failed(__name__, credentials, request)

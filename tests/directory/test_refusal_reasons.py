@@ -33,3 +33,20 @@ def test_a_refusal_without_a_reason_names_every_likely_one():
     message = str(PasswordRefused("policy").message)
     for cause in ("too short", "too simple", "used before", "changed too recently"):
         assert cause in message
+
+
+def test_a_change_time_kept_to_the_second_tells_a_change_only_a_second_apart():
+    """After a lost answer, an unmoved pwdChangedTime means "not changed" only when a change
+    sent then would have carried a later second (directory/ldap_accounts.py, `_landed`)."""
+    import calendar
+    import time
+
+    from directory.conf import DirectoryConfig
+    from directory.ldap_accounts import OpenLDAPAccounts
+
+    store = OpenLDAPAccounts(DirectoryConfig.from_env({"SSPR_DIRECTORY": "openldap"}))
+    sent = calendar.timegm(time.strptime("20261206071530", "%Y%m%d%H%M%S")) + 0.4
+    assert store._changed_lately("20261206071530Z", sent)  # the same second
+    assert store._changed_lately("20261206071529.123Z", sent)  # a second either way
+    assert not store._changed_lately("20261206071527Z", sent)
+    assert store._changed_lately("not a time", sent)  # unreadable: cannot tell
