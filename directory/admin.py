@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.log import record
 from audit.models import EventKind
-from sspr_site.admin_search import CheckedLookupsMixin, CheckedSelectionMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
 from .lockout import lockout_key, username_key
 
@@ -23,8 +23,12 @@ if admin.site.is_registered(AccessAttempt):
 
 
 @admin.register(AccessAttempt)
-class LockoutRecordAdmin(CheckedLookupsMixin, CheckedSelectionMixin, axes.admin.AccessAttemptAdmin):
+class LockoutRecordAdmin(
+    CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, axes.admin.AccessAttemptAdmin
+):
     search_fields = ["username"]
+    # django-axes' "clean up expired attempts" removed records unrecorded: deleting is the way.
+    actions = []
     search_help_text = _("Type a username exactly: records keep a sealed form of it.")
     # Nothing of the failed forms is kept (directory/lockout_handler.py): not shown either.
     fieldsets = (
@@ -33,20 +37,29 @@ class LockoutRecordAdmin(CheckedLookupsMixin, CheckedSelectionMixin, axes.admin.
     )
 
     def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
+        # Not Django's search over the column: the sealed form of the name typed.
+        term = self.bounded(request, search_term)
+        if not term.strip():
             return queryset, False
-        return queryset.filter(username=lockout_key(username_key(search_term))), False
+        return queryset.filter(username=lockout_key(username_key(term))), False
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        _cleared(request, 1)
+        _cleared(request, [obj.username])
 
     def delete_queryset(self, request, queryset):
-        count = queryset.count()
+        names = list(queryset.values_list("username", flat=True))
         super().delete_queryset(request, queryset)
-        _cleared(request, count)
+        _cleared(request, names)
 
 
-def _cleared(request, count: int) -> None:
-    if count:
-        record(EventKind.LOCKOUT_CLEARED, request=request, actor=request.user, records=count)
+def _cleared(request, names: list[str]) -> None:
+    """Recorded with the sealed names whose lockout was cleared (never a name as typed)."""
+    if names:
+        record(
+            EventKind.LOCKOUT_CLEARED,
+            request=request,
+            actor=request.user,
+            records=len(names),
+            names=sorted(set(names))[:20],
+        )

@@ -4,6 +4,7 @@ import unicodedata
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,7 @@ from .models import (
     SecurityAnswer,
     SecurityQuestion,
 )
+from .registry import REGISTRY
 
 DUPLICATE_QUESTION = _(
     "This question is approved already. Offer the existing one (its “Active” box) instead of "
@@ -68,6 +70,25 @@ def question_key(text: str) -> str:
     """A question's words alone: letters and digits in one case (NFKC), to tell two questions
     apart by what they ask, not by how they are typed."""
     return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
+def left_short(question_ids) -> int:
+    """How many of the people who answered the questions `question_ids` (just retired) have
+    fewer answers to questions still offered than a reset asks: their questions count no
+    more. One query."""
+    from django.contrib.auth import get_user_model
+
+    asked = REGISTRY["questions"].option(Policy.load(), "reset_count")
+    answered = SecurityAnswer.objects.filter(question__in=question_ids).values("user")
+    return (
+        get_user_model()
+        .objects.filter(pk__in=answered)
+        .annotate(
+            offered=Count("security_answers", filter=Q(security_answers__question__active=True))
+        )
+        .filter(offered__lt=asked)
+        .count()
+    )
 
 
 def answers_retired(people: int) -> str:
@@ -166,10 +187,8 @@ class SecurityQuestionAdmin(
     def save_model(self, request, obj, form, change):
         retired = change and "active" in form.changed_data and not obj.active
         super().save_model(request, obj, form, change)
-        if retired:
-            people = SecurityAnswer.objects.filter(question=obj).values("user").distinct()
-            if count := people.count():
-                self.message_user(request, answers_retired(count), messages.WARNING)
+        if retired and (count := left_short([obj.pk])):
+            self.message_user(request, answers_retired(count), messages.WARNING)
 
     def get_changelist_formset(self, request, **kwargs):
         return super().get_changelist_formset(request, formset=OfferedQuestionsFormSet, **kwargs)
@@ -205,13 +224,9 @@ class SecurityQuestionAdmin(
         if leaves_too_few(now, after):
             self.message_user(request, too_few_offered(after), messages.ERROR)
             return
-        answered = (
-            SecurityAnswer.objects.filter(question__in=queryset.filter(active=True))
-            .values("user")
-            .distinct()
-            .count()
-        )
+        retired = list(queryset.filter(active=True).values_list("pk", flat=True))
         count = queryset.update(active=False)
+        answered = left_short(retired)
         self.message_user(
             request,
             ngettext(

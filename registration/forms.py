@@ -30,7 +30,7 @@ class BoundedUsernameMixin:
 
 class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm):
     # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
-    refused_as_a_whole = True
+    refused_as_a_whole = {"invalid_login"}
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -74,9 +74,6 @@ class AdminSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AdminAuthenti
 
 class PasswordCheckForm(BoundedPasswordsMixin, forms.Form):
     """Ask for the password again before a method is changed or removed."""
-
-    # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
-    refused_as_a_whole = True
 
     password = forms.CharField(
         label=_("Password"),

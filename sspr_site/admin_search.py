@@ -18,6 +18,10 @@ class BoundedSearchMixin:
     (or 30,000 words) would otherwise build a query the database refuses."""
 
     def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, self.bounded(request, search_term))
+
+    def bounded(self, request, search_term: str) -> str:
+        """The search as used: its first SEARCH_LIMIT characters, and a note when cut."""
         if len(search_term) > SEARCH_LIMIT:
             messages.warning(
                 request,
@@ -25,7 +29,7 @@ class BoundedSearchMixin:
                 % {"limit": SEARCH_LIMIT},
             )
             search_term = search_term[:SEARCH_LIMIT]
-        return super().get_search_results(request, queryset, search_term)
+        return search_term
 
 
 class CheckedSelectionMixin:

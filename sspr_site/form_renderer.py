@@ -133,22 +133,25 @@ def _key(field) -> tuple | None:
 
 class BoundField(forms.BoundField):
     """Django's, and: a form refused as a whole (a name and password that do not match, answers
-    that are not right), whose class says `refused_as_a_whole`, marks each of its fields
-    invalid and described by the page's error summary (includes/form_errors.html), so that a
-    screen reader moving back to a field hears why it was refused."""
+    that are not right), with one of the error codes its class lists in `refused_as_a_whole`,
+    marks each of its fields invalid and described by the page's error summary
+    (includes/form_errors.html), so that a screen reader moving back to a field hears why it
+    was refused. Other errors of the form (a limit reached, a directory down) mark none."""
 
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
+        codes = getattr(self.form, "refused_as_a_whole", ())
         if (
-            getattr(self.form, "refused_as_a_whole", False)
+            codes
             and self.form.is_bound
             and not widget.is_hidden
             and not self.errors
-            and self.form.non_field_errors()
+            and any(error.code in codes for error in self.form.non_field_errors().as_data())
         ):
             attrs["aria-invalid"] = "true"
-            described = [attrs.get("aria-describedby") or self.aria_describedby, "error-summary"]
+            own = attrs.get("aria-describedby") or widget.attrs.get("aria-describedby")
+            described = [own or self.aria_describedby, "error-summary"]
             attrs["aria-describedby"] = " ".join(part for part in described if part)
         return attrs
 

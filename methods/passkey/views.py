@@ -65,7 +65,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"].strip()
-        if name.casefold() in {key.name.casefold() for key in keys}:
+        # Compared as the page's script compares them (lower case), so that both agree.
+        if name.lower() in {key.name.lower() for key in keys}:
             # Checked before the key is asked (passkey.js sends the form without asking it).
             form.add_error(
                 "name",
@@ -111,7 +112,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "form": form,
             "keys": keys,
             # For the page's script: a name already taken is sent without asking the key.
-            "taken_names": [key.name.casefold() for key in keys],
+            "taken_names": [key.name.lower() for key in keys],
             "full": len(keys) >= MOST_KEYS,
             "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),

@@ -150,8 +150,8 @@ class QuestionsForm(forms.Form):
 
 
 class AnswersForm(forms.Form):
-    # A refusal names no one field: each is marked (sspr_site/form_renderer.py).
-    refused_as_a_whole = True
+    # A refusal names no one answer: each is marked (sspr_site/form_renderer.py).
+    refused_as_a_whole = {"not_verified"}
 
     def __init__(self, *args, questions, **kwargs):
         super().__init__(*args, **kwargs)

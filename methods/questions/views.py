@@ -3,6 +3,7 @@ the ones asked at /passwordreset/questions/."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -69,5 +70,5 @@ def reset(request: HttpRequest, state, method_key: str) -> HttpResponse:
             request=request, state=state, method=method, answers=form.answers()
         ):
             return after_pass(request, state)
-        form.add_error(None, NOT_VERIFIED)
+        form.add_error(None, ValidationError(NOT_VERIFIED, code="not_verified"))
     return render(request, "questions/reset.html", {"form": form, "method": method})

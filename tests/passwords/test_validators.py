@@ -9,7 +9,8 @@ from django.utils import translation
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language", ["ar", "it", "nl", "de", "ja"])
+# Django's own catalogue lacks the wording in these three; the site's has it.
+@pytest.mark.parametrize("language", ["ar", "it", "nl"])
 def test_a_password_too_short_is_refused_in_the_readers_language(language):
     """Django's own catalogue lacks this wording in some languages; the site's has it."""
     with translation.override(language), pytest.raises(ValidationError) as refused:

@@ -180,3 +180,15 @@ def test_on_the_way_to_the_helpdesk_the_sign_in_page_says_so():
         "<h1>Register for password reset</h1>"
         in Client().get("/ssprsetup/signin/").content.decode()
     )
+
+
+def test_a_sign_in_held_back_by_the_address_limit_marks_no_box(client, user, settings):
+    """The address's limit is no fault of what was typed: no box is marked invalid."""
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 1
+    client.post("/ssprsetup/signin/", {"username": user.username, "password": "nope"})
+    response = client.post("/ssprsetup/signin/", {"username": user.username, "password": PASSWORD})
+    page = response.content.decode()
+    assert response.status_code == 429 and 'id="error-summary"' in page
+    for name in ("username", "password"):
+        box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert "aria-invalid" not in box

@@ -172,6 +172,19 @@ def test_retiring_an_answered_question_takes_its_answers_out_of_every_count(
     ).content.decode()
     assert "1 question is no longer offered." in page
     assert "Answers to a retired question no longer count: 1 person who answered one" in page
+    # Someone who answered it but keeps enough answers to offered questions is not counted.
+    from django.contrib.auth import get_user_model as users
+
+    plenty = users().objects.create_user("plenty")
+    for question in approved_questions.order_by("pk")[1:5]:
+        SecurityAnswer.objects.create(user=plenty, question=question, answer_hash="argon2$x")
+    SecurityAnswer.objects.create(user=plenty, question=chosen[0], answer_hash="argon2$x")
+    more = approved_questions.order_by("pk")[5]
+    SecurityAnswer.objects.create(user=plenty, question=more, answer_hash="argon2$x")
+    page = admin_client.post(
+        LIST, {"action": "deactivate", "_selected_action": [more.pk]}, follow=True
+    ).content.decode()
+    assert "no longer count: 1 person" not in page and "no longer count" not in page
     status = method.status(UserMethods.load(user), policy)
     assert status.count == 2 and not method.usable_at_reset(UserMethods.load(user), policy)
     row = annotate_methods(get_user_model().objects.filter(pk=user.pk), policy).get()
