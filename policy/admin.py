@@ -121,9 +121,9 @@ STALE_CONFIRMATION = _(
     "was saved. Here is the policy as it is now; make your change again."
 )
 STALE_PAGE = _(
-    "The policy was changed by someone else after this page was opened, so nothing was saved: "
-    "saving it would have put back what they changed. Here is the policy as it is now; make "
-    "your change again."
+    "The policy was changed after this page was opened (in another tab, or by someone else), "
+    "so nothing was saved: saving it would have put back that change. Here is the policy as "
+    "it is now; make your change again."
 )
 
 

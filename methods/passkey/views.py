@@ -4,9 +4,11 @@ passkey.js; the options travel in a JSON data block, so the pages need no inline
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -43,6 +45,13 @@ def not_for_this_address(request: HttpRequest) -> bool:
     return not host_fits_rp_id(urlsplit(f"//{request.get_host()}").hostname or "", ceremony.rp_id())
 
 
+def comparable(name: str) -> str:
+    """A key's name as two names are told apart: compatibility-normalised, with no invisible
+    characters, lower case (the page's script, passkey.js `nameTaken`, does the same)."""
+    plain = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in plain if unicodedata.category(c) != "Cf").strip().lower()
+
+
 class NameForm(forms.Form):
     name = forms.CharField(
         label=gettext_lazy("Name of the key"),
@@ -51,6 +60,14 @@ class NameForm(forms.Form):
         error_messages={"required": gettext_lazy("Give the key a name.")},
     )
     credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
+
+    def clean_name(self):
+        # Kept as shown: compatibility-normalised, without invisible characters.
+        plain = unicodedata.normalize("NFKC", self.cleaned_data["name"])
+        name = "".join(c for c in plain if unicodedata.category(c) != "Cf").strip()
+        if not name:
+            raise forms.ValidationError(NameForm.base_fields["name"].error_messages["required"])
+        return name
 
 
 class AnswerForm(forms.Form):
@@ -64,9 +81,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NameForm(posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        name = form.cleaned_data["name"].strip()
-        # Compared as the page's script compares them (lower case), so that both agree.
-        if name.lower() in {key.name.lower() for key in keys}:
+        name = form.cleaned_data["name"]
+        if comparable(name) in {comparable(key.name) for key in keys}:
             # Checked before the key is asked (passkey.js sends the form without asking it).
             form.add_error(
                 "name",
@@ -112,7 +128,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             "form": form,
             "keys": keys,
             # For the page's script: a name already taken is sent without asking the key.
-            "taken_names": [key.name.lower() for key in keys],
+            "taken_names": [comparable(key.name) for key in keys],
             "full": len(keys) >= MOST_KEYS,
             "remove_view": f"registration:{method.key}:remove_one",
             "options": ceremony.registration_options(request, request.user),
@@ -128,6 +144,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
 def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
     key = Passkey.objects.filter(user=request.user, pk=key_id).first()
     deleted = key is not None and Passkey.objects.filter(pk=key.pk).delete()[0]
+    if not deleted:  # removed already (in another tab): said, not passed over
+        messages.info(request, _("That key was removed already, so there was nothing to remove."))
     if deleted:
         part_left = Passkey.objects.filter(user=request.user).exists()
         lifecycle.removed(

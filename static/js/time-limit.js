@@ -82,6 +82,7 @@
             if (!answer.data.extensions_left) {
               form.remove(); // the last one: from now on, a new code (or a new attempt)
             }
+            codeChanged(false);
             say(text(box, "extended"));
             window.setTimeout(clear, 8000);
           } else if (answer.status === 409 && answer.data.replaced) {
@@ -95,12 +96,28 @@
             say(text(box, "refused"), kind === "code" ? newCodeButton() : null);
           } else {
             ended = true;
+            codeChanged(true);
             say(text(box, "ended"), kind === "code" ? newCodeButton() : null);
           }
         })
         .catch(function () {
           form.submit(); // the server answers with the page again
         });
+    }
+
+    // What the page says of a code's time once that no longer holds (extended, or ended): the
+    // lead's "valid for 10 minutes", and, once it ended, the button for more time.
+    function codeChanged(over) {
+      if (kind !== "code") {
+        return;
+      }
+      document.querySelectorAll("[data-code-validity]").forEach(function (node) {
+        node.hidden = true;
+      });
+      var form = box.querySelector("form.time-limit-extend");
+      if (over && form) {
+        form.remove();
+      }
     }
 
     function newCode() {
@@ -143,6 +160,7 @@
       var left = Math.round((deadline - Date.now()) / 1000);
       if (left <= 0 && !ended) {
         ended = true;
+        codeChanged(true);
         say(text(box, "ended"), kind === "code" ? newCodeButton() : null);
       } else if (left > 0 && left <= warnAt && !warned) {
         warned = true;

@@ -162,6 +162,14 @@ def test_adding_a_key_the_device_already_holds_says_so(context_for, make_user):
     page.locator("#passkey-form button[type=submit]").click()
     page.locator("#id_name[aria-invalid=true]").wait_for()
     assert "You already have a key named “laptop”" in page.content()
+    # Another name on the same device: only the device's refusal shows, and takes the focus.
+    page.locator("#id_name").fill("Desk")
+    page.locator("#passkey-form button[type=submit]").click()
+    status.wait_for(state="visible")
+    assert "already holds a passkey" in status.inner_text()
+    assert not page.locator("#error-summary").is_visible()
+    assert page.locator("#id_name").get_attribute("aria-invalid") is None
+    assert status.evaluate("el => el === document.activeElement")
 
 
 def test_on_an_ip_address_the_passkey_page_says_it_is_not_set_up_there(

@@ -192,12 +192,15 @@ def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_min
     code = latest_phone_code(phone_dir)
     notice = page.locator(".time-limit")
     assert "another 10 minutes up to 10 times" in notice.inner_text()
+    validity = page.get_by_text("It is valid for 10 minutes.")
+    assert validity.is_visible()
     page.clock.run_for("09:10")
     alert = page.locator(".time-limit-alert")
     alert.get_by_text("Your code stops working in less than a minute").wait_for()
     check_accessibility(page, "wcag-code-time-warning")
     alert.get_by_role("button", name="More time for this code", exact=True).click()
     alert.get_by_text("Your code works for another 10 minutes.").wait_for()
+    validity.wait_for(state="hidden")  # the lead no longer says it, once extended
     # The sentence beside the button counts down with each press.
     assert "another 10 minutes up to 9 times" in notice.inner_text()
     # Eight and a half minutes on, the page has not warned again: the new deadline is ten
@@ -208,6 +211,15 @@ def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_min
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url("**/ssprsetup/")
     assert len(phone_messages(phone_dir, 2)) == 2  # the proof and this code: no new one
+
+
+def test_an_ended_code_page_no_longer_says_it_is_valid_nor_offers_more_time(page, rita, outboxes):
+    phone_dir, _mail = outboxes
+    _to_the_code_page(page, phone_dir)
+    page.clock.run_for("10:05")
+    page.locator(".time-limit-alert").get_by_text("Your code has stopped working").wait_for()
+    assert not page.get_by_text("It is valid for 10 minutes.").is_visible()
+    assert page.get_by_role("button", name="More time for this code", exact=True).count() == 0
 
 
 def test_past_the_last_extension_the_warning_sends_a_new_code(page, rita, outboxes, settings):

@@ -104,14 +104,32 @@ def test_an_answer_is_good_for_one_challenge_only(signed_in, user):
     assert signed_in.post(SETUP, {"name": "Laptop", "credential": answer}).status_code == 400
 
 
-def test_a_name_already_taken_is_refused_next_to_its_field(signed_in, user):
+@pytest.mark.parametrize("again", [" work LAPTOP ", "Work\u200b laptop", "Ｗｏｒｋ laptop"])
+def test_a_name_already_taken_is_refused_next_to_its_field(signed_in, user, again):
+    """However it is typed: other capitals, an invisible character, full-width letters."""
     add_key(signed_in, SoftKey(), name="Work laptop")
-    page = add_key(signed_in, SoftKey(), name=" work LAPTOP ")
+    page = add_key(signed_in, SoftKey(), name=again)
     text = page.content.decode()
     assert page.status_code == 200
-    assert "You already have a key named “work LAPTOP”" in text
+    assert "You already have a key named “" in text
     assert 'aria-invalid="true"' in text and 'name="name"' in text
     assert list(Passkey.objects.values_list("name", flat=True)) == ["Work laptop"]
+
+
+def test_a_name_is_kept_without_invisible_characters(signed_in, user):
+    add_key(signed_in, SoftKey(), name="Desk\u200b key")
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Desk key"]
+    assert add_key(signed_in, SoftKey(), name="\u200b").status_code == 200
+    assert Passkey.objects.count() == 1
+
+
+def test_a_key_removed_already_in_another_tab_is_said(signed_in, user):
+    add_key(signed_in, SoftKey(), name="Tablet")
+    key = Passkey.objects.get()
+    signed_in.post(f"{SETUP}{key.pk}/remove/")
+    page = signed_in.post(f"{SETUP}{key.pk}/remove/", follow=True).content.decode()
+    assert "That key was removed already, so there was nothing to remove." in page
+    assert Event.objects.filter(kind=EventKind.METHOD_REMOVED).count() == 1
 
 
 def test_removing_one_key_keeps_the_others(signed_in, user):

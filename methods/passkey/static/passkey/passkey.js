@@ -92,18 +92,31 @@
         status.textContent = name === "SecurityError" ? status.dataset.wrongAddress
           : name === "InvalidStateError" && status.dataset.alreadyThere
             ? status.dataset.alreadyThere : status.dataset.failed;
+        // The page's earlier refusal (a name taken) no longer holds: only this one shows.
+        const summary = document.getElementById("error-summary");
+        if (summary) {
+          summary.hidden = true;
+        }
+        form.querySelectorAll(".errorlist").forEach((list) => { list.hidden = true; });
+        if (form.elements.name) {
+          form.elements.name.removeAttribute("aria-invalid");
+        }
         status.hidden = false;
         status.focus();
       }
     });
   }
 
+  // A name as two are told apart, as the server does (methods/passkey/views.py comparable).
+  function comparable(name) {
+    return name.normalize("NFKC").replace(/\p{Cf}/gu, "").trim().toLowerCase();
+  }
+
   // Whether the person already has a key of the name typed (the server refuses it too).
   function nameTaken(form) {
     const taken = document.getElementById("passkey-taken-names");
-    const name = form.elements.name && form.elements.name.value.trim().toLowerCase();
-    return Boolean(taken && name) && JSON.parse(taken.textContent).some(
-      (other) => other.toLowerCase() === name);
+    const name = form.elements.name && comparable(form.elements.name.value);
+    return Boolean(taken && name) && JSON.parse(taken.textContent).includes(name);
   }
 
   if (document.readyState === "loading") {
