@@ -84,6 +84,8 @@ KEYS = {
     "reverted": _("Undone"),
     "restored": _("Earlier one back"),
     "sessions_ended": _("Sessions ended"),
+    "records": _("Records removed"),
+    "names": _("Names (sealed)"),
     "pass_id": _("Temporary access pass"),
     "verification": _("How the person was verified"),
     "requested_by": _("Asked for by"),
