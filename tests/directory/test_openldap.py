@@ -332,99 +332,81 @@ def test_the_service_connection_lost_mid_reset_changes_nothing(client, slapd, se
         relay.close()
 
 
-def test_a_new_password_whose_answer_was_lost_is_taken_as_made(client, slapd, settings, db):
+@pytest.fixture
+def answers_lost(slapd, settings, db):
+    """The site's directory connections through a relay that passes the password modify on
+    and cuts the connection before its answer comes back."""
+    from tests.support.directory import use_directory
+    from tests.support.tcp_cut import CuttingRelay
+
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
+    use_directory(settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"})
+    yield relay
+    relay.close()
+
+
+def test_a_new_password_whose_answer_was_lost_is_taken_as_made(client, slapd, answers_lost):
     """The relay passes the password modify on and cuts the connection before its answer:
     the site asks the directory again, sees the change made, and finishes as if it had heard
     (done page, audit event, notice), where it said "nothing was changed" of a changed
     password, and a second try was refused as one used before."""
-    from tests.support.directory import use_directory
-    from tests.support.tcp_cut import CuttingRelay
-
-    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
-    try:
-        use_directory(
-            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
-        )
-        directory_sign_in(Client(), "ada", ADA_PASSWORD)
-        registered()
-        prove_with_email(client)
-        mail.outbox.clear()
-        response = set_new(client, NEW_PASSWORD)
-        assert relay.cuts == 1
-        assert shows_done_page(response)
-        assert binds(slapd, "ada", NEW_PASSWORD) and not binds(slapd, "ada", ADA_PASSWORD)
-        assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
-        assert mail.outbox  # the notice of the change
-    finally:
-        relay.close()
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    mail.outbox.clear()
+    response = set_new(client, NEW_PASSWORD)
+    assert answers_lost.cuts == 1
+    assert shows_done_page(response)
+    assert binds(slapd, "ada", NEW_PASSWORD) and not binds(slapd, "ada", ADA_PASSWORD)
+    assert Event.objects.filter(kind=EventKind.PASSWORD_RESET).count() == 1
+    assert mail.outbox  # the notice of the change
 
 
-def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, settings, db):
+def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, answers_lost):
     """At the change page too: the person's own change, its answer cut on the way back, is
     found made, and the page goes on as if it had been answered."""
-    from tests.support.directory import use_directory
-    from tests.support.tcp_cut import CuttingRelay
-
-    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
-    try:
-        use_directory(
-            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
-        )
-        client = signed_in_directory("ada", ADA_PASSWORD)
-        response = client.post(
-            "/ssprsetup/password/",
-            {
-                "current_password": ADA_PASSWORD,
-                "new_password1": NEW_PASSWORD,
-                "new_password2": NEW_PASSWORD,
-            },
-        )
-        assert relay.cuts == 1
-        assert response.status_code == 302, response.content.decode()[:2000]
-        assert binds(slapd, "ada", NEW_PASSWORD)
-        assert Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).count() == 1
-    finally:
-        relay.close()
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    response = client.post(
+        "/ssprsetup/password/",
+        {
+            "current_password": ADA_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    assert answers_lost.cuts == 1
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).count() == 1
 
 
-def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
-    client, slapd, settings, db, monkeypatch
-):
+def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lost, monkeypatch):
     """Sent, its answer lost, and the directory not reachable to ask: the page does not say
     "nothing was changed", since it may have been."""
     from directory import ldap_accounts
-    from tests.support.directory import use_directory
-    from tests.support.tcp_cut import CuttingRelay
 
-    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
-    try:
-        use_directory(
-            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
-        )
-        directory_sign_in(Client(), "ada", ADA_PASSWORD)
-        registered()
-        prove_with_email(client)
-        asked = ldap_accounts.DirectoryAccounts.find
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    prove_with_email(client)
+    asked = ldap_accounts.DirectoryAccounts.find
 
-        def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
-            if attributes == [self.changed_attribute]:
-                raise ldap_accounts.DirectoryUnavailable("gone again")
-            return asked(self, conn, username, attributes, scoped)
+    def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
+        if attributes == [self.changed_attribute]:
+            raise ldap_accounts.DirectoryUnavailable("gone again")
+        return asked(self, conn, username, attributes, scoped)
 
-        monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
-        elsewhere = signed_in_directory("ada", ADA_PASSWORD)
-        response = set_new(client, NEW_PASSWORD)
-        page = response.content.decode()
-        assert response.status_code == 503
-        assert "it is not known whether it took it" in page
-        assert "nothing was changed" not in page
-        # It may have been set: sessions end as a new password's would, and the audit says
-        # what is known (no "password reset" it cannot vouch for).
-        assert elsewhere.get("/ssprsetup/").status_code == 302
-        assert Event.objects.filter(kind=EventKind.PASSWORD_UNCONFIRMED).count() == 1
-        assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
-    finally:
-        relay.close()
+    monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+    elsewhere = signed_in_directory("ada", ADA_PASSWORD)
+    response = set_new(client, NEW_PASSWORD)
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert "it is not known whether it took it" in page
+    assert "nothing was changed" not in page
+    # It may have been set: sessions end as a new password's would, and the audit says
+    # what is known (no "password reset" it cannot vouch for).
+    assert elsewhere.get("/ssprsetup/").status_code == 302
+    assert Event.objects.filter(kind=EventKind.PASSWORD_UNCONFIRMED).count() == 1
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
 
 
 @pytest.mark.parametrize("slapd_tls", [True])

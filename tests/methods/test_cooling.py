@@ -406,10 +406,8 @@ def test_with_only_methods_cooling_off_those_prove(make_user):
     assert later.get("/ssprsetup/email/").status_code == 200
 
 
-def test_after_a_later_change_the_new_keys_link_pauses_and_removes_nothing(rita, settings):
-    """The thief adds a key and removes Rita's older one; Rita (or the thief) may have changed
-    the method since, so the addition's "That wasn't me" link removes no key, which could be
-    hers: it pauses self-service, and the helpdesk puts the keys right."""
+def rita_has_her_own_key(rita, settings) -> None:
+    """Rita's own passkey, added long ago, and an address for her notices (with links)."""
     settings.SSPR_SITE_URL = "http://testserver"
     AuthenticationEmail.objects.create(
         user=rita, email="rita@example.net", verified_at=timezone.now()
@@ -420,6 +418,13 @@ def test_after_a_later_change_the_new_keys_link_pauses_and_removes_nothing(rita,
     assert add_key(own, SoftKey(), name="Rita's").status_code == 302
     MethodChange.objects.update(cooling_until=None)  # added long ago
     mail.outbox.clear()
+
+
+def test_after_a_later_change_the_new_keys_link_pauses_and_removes_nothing(rita, settings):
+    """The thief adds a key and removes Rita's older one; Rita (or the thief) may have changed
+    the method since, so the addition's "That wasn't me" link removes no key, which could be
+    hers: it pauses self-service, and the helpdesk puts the keys right."""
+    rita_has_her_own_key(rita, settings)
     thief, _keys = thief_adds_keys("Thief")
     notice = next(m for m in mail.outbox if "Passkey or security key: another key added" in m.body)
     link = "/ssprsetup/" + re.search(r"/ssprsetup/(not-me/[^/\s]+/)", notice.body).group(1)
@@ -434,16 +439,7 @@ def test_another_keys_link_pauses_and_removes_none_of_the_persons_keys(rita, set
     """The thief adds a key beside Rita's own: its "That wasn't me" link cannot undo just that
     key (removing the method would take hers too), so the page promises no undo, and the
     report pauses self-service and leaves every key for the helpdesk to put right."""
-    settings.SSPR_SITE_URL = "http://testserver"
-    AuthenticationEmail.objects.create(
-        user=rita, email="rita@example.net", verified_at=timezone.now()
-    )
-    own = Client()
-    sign_in(own, "rita")
-    prove_with_phone(own, NUMBER)
-    assert add_key(own, SoftKey(), name="Rita's").status_code == 302
-    MethodChange.objects.update(cooling_until=None)  # added long ago
-    mail.outbox.clear()
+    rita_has_her_own_key(rita, settings)
     thief_adds_keys("Thief")
     notice = next(m for m in mail.outbox if "another key added (Thief)" in m.body)
     assert "undo the change where we can" in notice.body
