@@ -143,10 +143,6 @@ def _ad_refusal(error: ldap.LDAPError) -> str:
     return "policy"
 
 
-def _end_sessions(user) -> None:
-    end_sessions(user)
-
-
 class DirectoryAccounts:
     """What OpenLDAP and Active Directory share: the service connection and finding people."""
 
@@ -353,7 +349,7 @@ class DirectoryAccounts:
             # Taken: what the reset does after the password, where the directory answers.
             with suppress(DirectoryUnavailable, DirectoryRefused), self.service("reset") as conn:
                 self._after_reset(conn, dn)
-        _end_sessions(user)
+        end_sessions(user)
         logger.info("directory password reset user=%s", user.pk)
 
     def _landed(self, user, before: str, lost: DirectoryUnavailable, sent_at: float) -> None:
@@ -431,7 +427,7 @@ class DirectoryAccounts:
         # Counted among the name's tries in flight for as long as the bind lasts (password_try).
         with self._in_flight(user.get_username()) as tries:
             state = self._change_as_person(user, current, new, tries)
-        _end_sessions(user)
+        end_sessions(user)
         logger.info("directory password change user=%s state=%s", user.pk, state)
 
     def _change_as_person(self, user, current: str, new: str, tries: int) -> str:

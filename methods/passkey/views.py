@@ -45,11 +45,16 @@ def not_for_this_address(request: HttpRequest) -> bool:
     return not host_fits_rp_id(urlsplit(f"//{request.get_host()}").hostname or "", ceremony.rp_id())
 
 
-def comparable(name: str) -> str:
-    """A key's name as two names are told apart: compatibility-normalised, with no invisible
-    characters, lower case (the page's script, passkey.js `nameTaken`, does the same)."""
+def plain_name(name: str) -> str:
+    """A key's name as kept: compatibility-normalised, without invisible characters."""
     plain = unicodedata.normalize("NFKC", name)
-    return "".join(c for c in plain if unicodedata.category(c) != "Cf").strip().lower()
+    return "".join(c for c in plain if unicodedata.category(c) != "Cf").strip()
+
+
+def comparable(name: str) -> str:
+    """A key's name as two names are told apart: plain, lower case (the page's script,
+    passkey.js `nameTaken`, does the same)."""
+    return plain_name(name).lower()
 
 
 class NameForm(forms.Form):
@@ -62,9 +67,7 @@ class NameForm(forms.Form):
     credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
 
     def clean_name(self):
-        # Kept as shown: compatibility-normalised, without invisible characters.
-        plain = unicodedata.normalize("NFKC", self.cleaned_data["name"])
-        name = "".join(c for c in plain if unicodedata.category(c) != "Cf").strip()
+        name = plain_name(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(NameForm.base_fields["name"].error_messages["required"])
         return name
