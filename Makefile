@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@echo "Installing pinned dependencies into $(VENV)…"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@scripts/argon2_for_this_cpu.sh $(BIN)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -85,6 +85,27 @@ def test_a_wrong_password_leaves_an_old_hash_as_it_was(client, make_user):
     assert sign_in_failures(RequestFactory().post("/ssprsetup/signin/")) == 1  # counted here
 
 
+def test_a_hash_stored_by_another_build_of_argon2_signs_in_here(client, make_user):
+    # `make install` compiles Argon2 for the host's processor where it can
+    # (scripts/argon2_for_this_cpu.sh); a host with the published build shares the database.
+    # The reference implementation's own answer for its test vector (Argon2id, version 19,
+    # "password" with the salt "somesalt", 64 MiB, two passes) must verify here.
+    reference = (
+        "argon2$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$"
+        "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+    )
+    assert check_password("password", reference)
+    assert not check_password("Password", reference)
+    alice = make_user("alice", password="password")
+    alice.password = reference
+    alice.save(update_fields=["password"])
+
+    response = sign_in(client, password="password")
+
+    assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+
+
 @pytest.fixture
 def one_slot(settings):
     settings.SSPR_CONCURRENT_HASHES = 1
