@@ -182,6 +182,13 @@ class Method:
         """A masked hint shown at reset once another method passed (never before)."""
         return ""
 
+    def reset_start_form(self, policy: Policy, data=None, *, auto_id: str = "id_%s"):
+        """The form the method's first reset page (`reset_url()`) asks to fill, when it asks
+        nothing of the person's own: the reset portal's methods page draws it on the method's
+        card, sent to that page, so the person skips a page. None: the card links to the
+        page."""
+        return None
+
     def admin_text(self, status: MethodStatus) -> str:
         """How the admin's user page describes the method (no secret)."""
         return status.masked or str(MethodState.NOT_SET.label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from contextlib import suppress
 from functools import wraps
@@ -364,9 +365,7 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
         "passwordreset/methods.html",
         {
             "state": state,
-            "methods": [
-                (method, hints.get(method.key, ""), method.reset_url()) for method in offered
-            ],
+            "methods": [_card(method, hints.get(method.key, ""), policy) for method in offered],
             "needed": flows.still_needed(state, user, policy),
             "required": policy.reset_methods_required,
             # Said when such a method is offered and cannot stand alone.
@@ -385,6 +384,14 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
             "fresh_from": None if offered else flows.fresh_from(state, user, policy, registered),
         },
     )
+
+
+def _card(method, hint: str, policy) -> tuple:
+    """A method's card on the methods page: the method, its hint, its first page, and the form
+    that page asks to fill when it can be filled on the card (Method.reset_start_form), with
+    ids of its own and a token of its own (as the page draws it: methods/code/reset_views.py)."""
+    form = method.reset_start_form(policy, auto_id=f"id_{method.key}_%s")
+    return method, hint, method.reset_url(), form, secrets.token_hex(8) if form else ""
 
 
 def offered_method(state, key: str):

@@ -233,7 +233,7 @@ class Person:
             shows="/passwordreset/methods/",
         )
         number = f"+4474008{self.n:05d}"
-        self.look("/passwordreset/phone/")
+        # The phone's card on the methods page asks for the number (passwordreset/views.py).
         code = self.send_and_read(
             "/passwordreset/phone/", {"number": number, "channel": "sms"}, "phone", number
         )

@@ -17,6 +17,7 @@ from sspr_site.compiled_query import OneRow
 from sspr_site.rows import Insert
 
 from . import more_time
+from .forms import ResetEmailForm, ResetPhoneForm
 from .models import Channel, VerificationCode
 from .phone_numbers import PhoneError, parse
 
@@ -81,6 +82,13 @@ class CodeMethod(Method):
 
     def channels(self, policy) -> list[Channel]:
         raise NotImplementedError
+
+    def reset_start_form(self, policy, data=None, *, auto_id: str = "id_%s"):
+        """The whole registered number or address, typed again (reset_views.send); the same
+        for every name, so the methods page may draw it before anything is known."""
+        if self.reset_form == "email":
+            return ResetEmailForm(data, auto_id=auto_id)
+        return ResetPhoneForm(data, channels=self.channels(policy), auto_id=auto_id)
 
     def display(self, destination: str) -> str:
         return destination

@@ -23,7 +23,6 @@ from methods.pages import (
 )
 
 from . import more_time as more
-from .forms import ResetEmailForm, ResetPhoneForm
 
 
 @sensitive_post_parameters("number", "email")
@@ -33,10 +32,8 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
     if not state.action:
         return redirect("passwordreset:action")
     method, policy = offered_method(state, method_key)
-    if method.reset_form == "email":
-        form = ResetEmailForm(posted(request))
-    else:
-        form = ResetPhoneForm(posted(request), channels=method.channels(policy))
+    # Sent from here, or from the method's card on the methods page (passwordreset.views).
+    form = method.reset_start_form(policy, posted(request))
     if request.method == "POST" and form.is_valid():
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
         sent = reset_flow("reset_send_code")(

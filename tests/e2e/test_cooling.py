@@ -57,10 +57,11 @@ def test_a_thiefs_new_phone_cannot_reset_alone_and_her_page_says_until_when(
     # The portal: the new phone passes, but alone it is not enough.
     portal = context_for(language, width)
     _start_reset(portal, settings)
-    portal.locator("a[href='/passwordreset/phone/']").first.click()
-    portal.locator("#id_number").fill(THIEF)
+    # The phone's card asks for the number on the methods page itself.
+    card = portal.locator("form[action='/passwordreset/phone/']")
+    card.locator("input[name=number]").fill(THIEF)
     sent_before = message_count(phone_dir)
-    portal.locator("form.stack button[type=submit]").click()
+    card.locator("button[type=submit]").click()
     portal.wait_for_url("**/passwordreset/phone/code/")
     portal.locator("#id_code").fill(latest_phone_code(phone_dir, more_than=sent_before))
     portal.locator("form.stack button[type=submit]").click()

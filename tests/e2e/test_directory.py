@@ -80,9 +80,9 @@ def prove_by_email(page, username: str, action_label: re.Pattern, mail_dir) -> N
     )
     page.get_by_label(action_label).check()  # asked on the first page, with the name
     page.locator("form button.primary[type=submit]").click()
-    page.locator("a[href='/passwordreset/email/']").click()
-    page.locator("#id_email").fill(f"{username}.home@example.net")
-    page.locator("form button.primary[type=submit]").click()
+    card = page.locator("form[action='/passwordreset/email/']")  # on the methods page
+    card.locator("input[name=email]").fill(f"{username}.home@example.net")
+    card.locator("button[type=submit]").click()
     page.locator("#id_code").fill(latest_email_code(mail_dir))
     page.locator("form button.primary[type=submit]").click()
     page.wait_for_url("**/passwordreset/finish/")

@@ -470,14 +470,16 @@ def test_after_questions_a_phone_cooling_off_is_not_offered_in_vain(rita):
     _asked, right = answer_form(reset, answers)
     assert reset.post("/passwordreset/questions/", right)["Location"] == "/passwordreset/methods/"
     listing = reset.get("/passwordreset/methods/").content.decode()
-    assert 'href="/passwordreset/phone/"' not in listing
+    assert 'action="/passwordreset/phone/"' not in listing
     assert "You have no other registered method that can count" in listing
     # With an older email beside it, the phone is offered again: the email can vouch for it.
     AuthenticationEmail.objects.create(
         user=rita, email="rita@example.net", verified_at=timezone.now() - timedelta(days=30)
     )
     listing = reset.get("/passwordreset/methods/").content.decode()
-    assert 'href="/passwordreset/phone/"' in listing and 'href="/passwordreset/email/"' in listing
+    assert (
+        'action="/passwordreset/phone/"' in listing and 'action="/passwordreset/email/"' in listing
+    )
 
 
 def test_removing_the_last_method_and_signing_in_again_is_no_first_registration(rita):

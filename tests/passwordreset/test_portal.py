@@ -316,7 +316,7 @@ def test_the_methods_page_in_the_first_answer_leads_back_to_its_own_address(clie
     assert page.count('name="next" type="hidden" value="/passwordreset/methods/"') == 1
     assert 'name="next" value="/passwordreset/methods/"' in page  # More time
     assert '<script src="/static/js/page-address.js" defer></script>' in page
-    assert 'href="/passwordreset/phone/"' in page
+    assert 'action="/passwordreset/phone/"' in page
     attempt = client.session["sspr_reset"]["attempt"]
     again = client.post("/passwordreset/", sent)
     assert shows_methods_page(again)
@@ -423,6 +423,64 @@ def test_the_send_page_opened_again_asks_anew(client, registered, phone_outbox):
         )
 
 
+def _card_form(page: str, path: str) -> str:
+    """The form on the methods page's card that is sent to `path`."""
+    found = re.search(rf'<form method="post" action="{re.escape(path)}".*?</form>', page, re.S)
+    assert found, f"no form for {path} on the page"
+    return found.group(0)
+
+
+def test_the_code_methods_cards_ask_for_the_number_and_address_on_the_methods_page(
+    client, office, policy, phone_outbox
+):
+    """The phone's, the office phone's and the email's cards carry their first page's form:
+    the person types the number there and gets the code page in the answer, without opening
+    the phone's page. Each field has an id of its own on the page and a label tied to it."""
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    start_reset(client, "rita")
+    page = client.get("/passwordreset/methods/").content.decode()
+    phone = _card_form(page, "/passwordreset/phone/")
+    office_phone = _card_form(page, "/passwordreset/office-phone/")
+    email = _card_form(page, "/passwordreset/email/")
+    assert 'name="number"' in phone and 'name="channel"' in phone
+    assert 'name="number"' in office_phone and 'name="email"' in email
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # two phone forms, one page: no id twice
+    for form in (phone, office_phone, email):
+        fields = re.findall(
+            r'<(?:select|input type="(?:text|email|radio)")[^>]* id="([^"]+)"', form
+        )
+        assert fields
+        for field in fields:
+            assert f'for="{field}"' in form
+    token = re.search(r'name="form" value="([0-9a-f]+)"', phone).group(1)
+    attempt = ATTEMPT_FIELD.search(phone).group(1)
+    sent = client.post(
+        "/passwordreset/phone/",
+        {"number": "+447400123456", "channel": "sms", "form": token, "attempt": attempt},
+    )
+    assert shows_reset_code_page(sent)
+    assert [message.to for message in phone_outbox] == ["+447400123456"]
+    assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+
+
+def test_a_number_typed_wrong_on_the_card_is_told_on_the_methods_own_page(
+    client, registered, phone_outbox
+):
+    """What the card's form cannot read comes back on the phone's own page, the message next
+    to the field, and nothing is sent."""
+    start_reset(client, "rita")
+    response = client.post(
+        "/passwordreset/phone/", {"region": "GB", "number": "call me", "channel": "sms"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert not shows_reset_code_page(response)
+    assert 'aria-invalid="true"' in page and "Enter a phone number using digits" in page
+    assert not phone_outbox
+
+
 def test_a_used_code_does_not_work_twice(client, registered, policy):
     policy.reset_methods_required = 2
     policy.save()
@@ -494,7 +552,7 @@ def test_an_office_phone_with_the_phones_number_counts_once(
     assert not phone_outbox  # the same page as ever; no call to the phone's number
     pass_phone(client)
     listing = client.get("/passwordreset/methods/").content.decode()
-    assert 'href="/passwordreset/office-phone/"' not in listing
+    assert 'action="/passwordreset/office-phone/"' not in listing
     assert client.get("/passwordreset/finish/")["Location"] == "/passwordreset/methods/"
     page = helpdesk_client.get(f"/helpdesk/users/{registered.pk}/").content.decode()
     assert re.search(r"Can reset</dt><dd>No", page)

@@ -49,7 +49,7 @@ def shows_methods_page(response) -> bool:
     return (
         response.status_code == 200
         and 'data-page-address="/passwordreset/methods/"' in page
-        and 'href="/passwordreset/' in page
+        and '<li class="card">' in page
     )
 
 
