@@ -189,6 +189,11 @@ class Method:
         page."""
         return None
 
+    def reset_start_form_shape(self, policy: Policy) -> tuple | None:
+        """What `reset_start_form` depends on, unbound, besides the language (the card's form
+        is rendered once for each: passwordreset.views.CARD_FORM); None when there is none."""
+        return None
+
     def admin_text(self, status: MethodStatus) -> str:
         """How the admin's user page describes the method (no secret)."""
         return status.masked or str(MethodState.NOT_SET.label)

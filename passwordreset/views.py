@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 import time
 from contextlib import suppress
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,6 +41,7 @@ from methods.registry import REGISTRY, UserMethods, enabled_methods
 from passwords.validators import strength_answer
 from policy.models import Policy
 from sspr_site.kept_pages import render_kept
+from sspr_site.shapes import Shape
 
 from . import captcha, flows
 from . import state as reset_state
@@ -365,7 +367,9 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
         "passwordreset/methods.html",
         {
             "state": state,
-            "methods": [_card(method, hints.get(method.key, ""), policy) for method in offered],
+            "methods": [
+                _card(request, method, hints.get(method.key, ""), policy) for method in offered
+            ],
             "needed": flows.still_needed(state, user, policy),
             "required": policy.reset_methods_required,
             # Said when such a method is offered and cannot stand alone.
@@ -386,12 +390,37 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
     )
 
 
-def _card(method, hint: str, policy) -> tuple:
+# A method's form on its card (Method.reset_start_form): the same for every reader of a language
+# but for the tokens, so rendered once per language and shape (sspr_site/shapes.py).
+CARD_FORM = Shape(
+    "passwordreset/card_form.html",
+    values=("csrf_token", "attempt", "form_token"),
+    shape=("key", "form_shape", "attempt"),
+)
+
+
+def _card(request: HttpRequest, method, hint: str, policy) -> tuple:
     """A method's card on the methods page: the method, its hint, its first page, and the form
-    that page asks to fill when it can be filled on the card (Method.reset_start_form), with
-    ids of its own and a token of its own (as the page draws it: methods/code/reset_views.py)."""
-    form = method.reset_start_form(policy, auto_id=f"id_{method.key}_%s")
-    return method, hint, method.reset_url(), form, secrets.token_hex(8) if form else ""
+    that page asks to fill when it can be filled on the card, with ids of its own and a token
+    of its own (as the page draws it: methods/code/reset_views.py)."""
+    url = method.reset_url()
+    form_shape = method.reset_start_form_shape(policy)
+    if form_shape is None:
+        return method, hint, url, ""
+    form = CARD_FORM.render(
+        {
+            "key": method.key,
+            "form_shape": form_shape,
+            "url": url,
+            "label": method.label,
+            # Drawn only the first time this shape is rendered in this language.
+            "form": partial(method.reset_start_form, policy, auto_id=f"id_{method.key}_%s"),
+            "csrf_token": get_token(request),
+            "attempt": getattr(request, "reset_attempt", ""),
+            "form_token": secrets.token_hex(8),
+        }
+    )
+    return method, hint, url, form
 
 
 def offered_method(state, key: str):

@@ -90,6 +90,9 @@ class CodeMethod(Method):
             return ResetEmailForm(data, auto_id=auto_id)
         return ResetPhoneForm(data, channels=self.channels(policy), auto_id=auto_id)
 
+    def reset_start_form_shape(self, policy) -> tuple:
+        return (self.reset_form, *(channel.value for channel in self.channels(policy)))
+
     def display(self, destination: str) -> str:
         return destination
 

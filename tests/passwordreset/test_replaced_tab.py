@@ -121,7 +121,11 @@ def test_every_form_of_a_step_after_the_first_names_its_attempt():
             continue
         for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", template.read_text(), re.S):
             forms += 1
-            assert 'include "includes/reset_attempt.html"' in form, template
+            # A shaped block (sspr_site/shapes.py) has no request: it prints the field itself.
+            assert (
+                'include "includes/reset_attempt.html"' in form
+                or 'name="attempt" value="{{ attempt }}"' in form
+            ), template
     assert forms >= 8
     limits = (ROOT / "templates/includes/time_limit.html").read_text()
     assert limits.count('name="attempt" value="{{ attempt }}"') == 2

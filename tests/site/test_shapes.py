@@ -44,6 +44,33 @@ def test_the_header_and_footer_read_as_their_templates_render_them(language):
             assert "\x00" not in shaped
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_the_reset_cards_forms_read_as_their_template_renders_them(language, policy):
+    from functools import partial
+
+    from methods.registry import REGISTRY
+    from passwordreset.views import CARD_FORM
+
+    carded = [m for m in REGISTRY.values() if m.reset_start_form_shape(policy) is not None]
+    assert {m.key for m in carded} >= {"phone", "email"}
+    with translation.override(language):
+        for method, attempt, token in itertools.product(carded, ("", "a1b2<&>"), ("t", ODD)):
+            data = {
+                "key": method.key,
+                "form_shape": method.reset_start_form_shape(policy),
+                "url": method.reset_url(),
+                "label": method.label,
+                "form": partial(method.reset_start_form, policy, auto_id=f"id_{method.key}_%s"),
+                "csrf_token": token,
+                "attempt": attempt,
+                "form_token": "f0",
+            }
+            shaped = CARD_FORM.render(data)
+            assert shaped == render_to_string(CARD_FORM.template, data), (method, attempt)
+            assert "\x00" not in shaped and f'id="id_{method.key}_' in shaped
+
+
 def test_a_shape_is_kept_per_language():
     """The same values in two languages: each in its own (the shape is not shared)."""
     data = {"csrf_token": "t", "next": "/", "helpdesk_contact": "", "helpdesk_link": ""}
