@@ -36,6 +36,7 @@ from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
 from registration.language import in_language_of
+from sspr_site.compiled_query import Values
 from sspr_site.conf import app_settings as site_settings
 
 from .models import APPROVAL_MINUTES, AccessPass, EndReason
@@ -88,22 +89,28 @@ def open_pass(user) -> AccessPass | None:
     return AccessPass.objects.filter(user=user, ended_at__isnull=True).first()
 
 
+# A person's passes not yet ended, read at every reset with SQL built once (compiled_query).
+_OPEN_PASSES = Values(
+    lambda: AccessPass.objects.filter(ended_at__isnull=True).values_list("pk", "uses"), "user"
+)
+
+
 def end_at_reset(sender, *, user, **kwargs) -> None:
     """The person reset their password at the portal (passwordreset.signals): they hold the
     account again, and a pass given out before (perhaps to someone who fooled the helpdesk)
     signs in no more. Its sessions ended with the old password."""
     now = timezone.now()
-    for item in AccessPass.objects.filter(user=user, ended_at__isnull=True):
-        won = AccessPass.objects.filter(pk=item.pk, ended_at__isnull=True).update(
+    for pk, uses in _OPEN_PASSES.all(user.pk):
+        won = AccessPass.objects.filter(pk=pk, ended_at__isnull=True).update(
             ended_at=now, end_reason=EndReason.PASSWORD_RESET, digest=None
         )
         if won:
             record(
                 EventKind.ACCESS_PASS_EXPIRED,
                 subject=user,
-                pass_id=item.pk,
+                pass_id=pk,
                 reason=str(EndReason.PASSWORD_RESET),
-                uses=item.uses,
+                uses=uses,
                 ended=now.isoformat(timespec="seconds"),
             )
 
