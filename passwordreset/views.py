@@ -368,7 +368,8 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
         {
             "state": state,
             "methods": [
-                _card(request, method, hints.get(method.key, ""), policy) for method in offered
+                _card(request, state, method, hints.get(method.key, ""), policy)
+                for method in offered
             ],
             "needed": flows.still_needed(state, user, policy),
             "required": policy.reset_methods_required,
@@ -395,14 +396,15 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
 CARD_FORM = Shape(
     "passwordreset/card_form.html",
     values=("csrf_token", "attempt", "form_token"),
-    shape=("key", "form_shape", "attempt"),
+    shape=("key", "form_shape", "hinted", "attempt"),
 )
 
 
-def _card(request: HttpRequest, method, hint: str, policy) -> tuple:
+def _card(request: HttpRequest, state, method, hint: str, policy) -> tuple:
     """A method's card on the methods page: the method, its hint, its first page, and the form
-    that page asks to fill when it can be filled on the card, with ids of its own and a token
-    of its own (as the page draws it: methods/code/reset_views.py)."""
+    that page asks to fill when it can be filled on the card, with ids of its own, a token of
+    its own (as the page draws it: methods/code/reset_views.py) and the attempt it belongs to
+    (reset_page), also where the page is the first page's answer."""
     url = method.reset_url()
     form_shape = method.reset_start_form_shape(policy)
     if form_shape is None:
@@ -414,9 +416,12 @@ def _card(request: HttpRequest, method, hint: str, policy) -> tuple:
             "url": url,
             "label": method.label,
             # Drawn only the first time this shape is rendered in this language.
-            "form": partial(method.reset_start_form, policy, auto_id=f"id_{method.key}_%s"),
+            "hinted": bool(hint),
+            "form": partial(
+                method.reset_start_form, policy, auto_id=f"id_{method.key}_%s", hinted=bool(hint)
+            ),
             "csrf_token": get_token(request),
-            "attempt": getattr(request, "reset_attempt", ""),
+            "attempt": state.attempt,
             "form_token": secrets.token_hex(8),
         }
     )

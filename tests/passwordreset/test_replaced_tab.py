@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from audit.models import Event
+from passwordreset import captcha
 from passwordreset.views import REPLACED
 from tests.support.codes import last_phone_code
 from tests.support.people import sign_in
-from tests.support.resets import shows_reset_code_page, start_reset
+from tests.support.resets import shows_methods_page, shows_reset_code_page, start_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,38 @@ def _two_tabs(client, first: str = "rita", second: str = "rita") -> str:
     start_reset(client, second)
     assert client.session["sspr_reset"]["attempt"] != replaced
     return replaced
+
+
+def test_a_card_of_the_first_pages_answer_sent_from_a_replaced_tab_sends_nothing(
+    client, registered, phone_outbox
+):
+    """The methods page comes in the answer to the first page: the phone card's form there
+    names its attempt too, and sent after a newer attempt began in another tab it asks for no
+    code and says so."""
+    answer = client.post(
+        "/passwordreset/",
+        {
+            "username": "rita",
+            "action": "reset",
+            "altcha": captcha.solve(client.get("/passwordreset/check/").json()),
+        },
+    )
+    assert shows_methods_page(answer)
+    card = re.search(
+        r'<form method="post" action="/passwordreset/phone/".*?</form>',
+        answer.content.decode(),
+        re.S,
+    )
+    attempt = re.search(r'name="attempt" value="([0-9a-f]+)"', card.group(0)).group(1)
+    assert attempt == client.session["sspr_reset"]["attempt"]
+    start_reset(client, "rita")  # the second tab
+    sent = client.post(
+        "/passwordreset/phone/",
+        {"number": "+447400123456", "channel": "sms", "attempt": attempt},
+        follow=True,
+    )
+    assert str(REPLACED) in sent.content.decode()
+    assert not phone_outbox
 
 
 @pytest.mark.parametrize(("path", "data"), STEPS, ids=[path for path, _data in STEPS])
