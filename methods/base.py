@@ -182,10 +182,13 @@ class Method:
         """A masked hint shown at reset once another method passed (never before)."""
         return ""
 
-    def reset_start_form(self, policy: Policy, data=None, *, auto_id: str = "id_%s"):
+    def reset_start_form(
+        self, policy: Policy, data=None, *, auto_id: str = "id_%s", hinted: bool = False
+    ):
         """The form the method's first reset page (`reset_url()`) asks to fill, when it asks
         nothing of the person's own: the reset portal's methods page draws it on the method's
-        card, sent to that page, so the person skips a page. None: the card links to the
+        card, sent to that page, so the person skips a page (`hinted`: beside the card's
+        masked hint, so it does not say nothing is shown). None: the card links to the
         page."""
         return None
 

@@ -212,23 +212,32 @@ class EmailForm(forms.Form):
 
 
 class ResetPhoneForm(PhoneForm):
-    """The full number the person registered; any real number may be typed here."""
+    """The full number the person registered; any real number may be typed here. `hinted`:
+    drawn beside the number's masked hint (the methods page, once a method passed)."""
 
     refuse_types = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, hinted: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["number"].help_text = _(
-            "Type the whole number you registered. We do not show it, to protect your account."
+        self.fields["number"].help_text = (
+            _("Type the whole number you registered.")
+            if hinted
+            else _(
+                "Type the whole number you registered. We do not show it, to protect your account."
+            )
         )
 
 
 class ResetEmailForm(EmailForm):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, hinted: bool = False, **kwargs):
         super().__init__(*args, user=None, **kwargs)
-        self.fields["email"].help_text = _(
-            "Type the whole alternate address you registered. We do not show it, to protect "
-            "your account."
+        self.fields["email"].help_text = (
+            _("Type the whole alternate address you registered.")
+            if hinted
+            else _(
+                "Type the whole alternate address you registered. We do not show it, to "
+                "protect your account."
+            )
         )
 
     def clean_email(self):

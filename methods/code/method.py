@@ -83,12 +83,12 @@ class CodeMethod(Method):
     def channels(self, policy) -> list[Channel]:
         raise NotImplementedError
 
-    def reset_start_form(self, policy, data=None, *, auto_id: str = "id_%s"):
+    def reset_start_form(self, policy, data=None, *, auto_id: str = "id_%s", hinted=False):
         """The whole registered number or address, typed again (reset_views.send); the same
         for every name, so the methods page may draw it before anything is known."""
         if self.reset_form == "email":
-            return ResetEmailForm(data, auto_id=auto_id)
-        return ResetPhoneForm(data, channels=self.channels(policy), auto_id=auto_id)
+            return ResetEmailForm(data, auto_id=auto_id, hinted=hinted)
+        return ResetPhoneForm(data, channels=self.channels(policy), auto_id=auto_id, hinted=hinted)
 
     def reset_start_form_shape(self, policy) -> tuple:
         return (self.reset_form, *(channel.value for channel in self.channels(policy)))

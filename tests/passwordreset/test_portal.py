@@ -471,8 +471,13 @@ def test_a_number_typed_wrong_on_the_card_is_told_on_the_methods_own_page(
     """What the card's form cannot read comes back on the phone's own page, the message next
     to the field, and nothing is sent."""
     start_reset(client, "rita")
+    card = _card_form(
+        client.get("/passwordreset/methods/").content.decode(), "/passwordreset/phone/"
+    )
+    sent = dict(re.findall(r'type="hidden" name="(form|attempt)" value="([^"]+)"', card))
+    assert set(sent) == {"form", "attempt"}
     response = client.post(
-        "/passwordreset/phone/", {"region": "GB", "number": "call me", "channel": "sms"}
+        "/passwordreset/phone/", {**sent, "region": "GB", "number": "call me", "channel": "sms"}
     )
     page = response.content.decode()
     assert response.status_code == 200
@@ -511,9 +516,14 @@ def test_two_methods_hints_appear_only_after_the_first(client, registered, polic
     start_reset(client, "rita")
     before = client.get("/passwordreset/methods/").content.decode()
     assert "••" not in before and "example.net" not in before
+    assert "We do not show it" in _card_form(before, "/passwordreset/email/")
     pass_phone(client)
     after = client.get("/passwordreset/methods/").content.decode()
     assert "r•••@example.net" in after
+    # Beside the hint, the card's form does not say that nothing is shown.
+    email_card = _card_form(after, "/passwordreset/email/")
+    assert "Type the whole alternate address you registered." in email_card
+    assert "We do not show it" not in email_card
     assert "One more method is needed" in after
     assert "Authentication phone" not in after  # already passed
     pass_email(client)

@@ -55,20 +55,28 @@ def test_the_reset_cards_forms_read_as_their_template_renders_them(language, pol
     carded = [m for m in REGISTRY.values() if m.reset_start_form_shape(policy) is not None]
     assert {m.key for m in carded} >= {"phone", "email"}
     with translation.override(language):
-        for method, attempt, token in itertools.product(carded, ("", "a1b2<&>"), ("t", ODD)):
+        drawn = set()
+        for method, attempt, token, hinted in itertools.product(
+            carded, ("", "a1b2<&>"), ("t", ODD), (False, True)
+        ):
             data = {
                 "key": method.key,
                 "form_shape": method.reset_start_form_shape(policy),
                 "url": method.reset_url(),
                 "label": method.label,
-                "form": partial(method.reset_start_form, policy, auto_id=f"id_{method.key}_%s"),
+                "hinted": hinted,
+                "form": partial(
+                    method.reset_start_form, policy, auto_id=f"id_{method.key}_%s", hinted=hinted
+                ),
                 "csrf_token": token,
                 "attempt": attempt,
-                "form_token": "f0",
+                "form_token": f"f{len(drawn)}",
             }
             shaped = CARD_FORM.render(data)
             assert shaped == render_to_string(CARD_FORM.template, data), (method, attempt)
             assert "\x00" not in shaped and f'id="id_{method.key}_' in shaped
+            drawn.add(shaped)
+        assert len(drawn) == len(carded) * 8  # each page its own tokens and attempt
 
 
 def test_a_shape_is_kept_per_language():
