@@ -251,6 +251,23 @@ def test_an_offset_for_a_zone_without_a_name_reads_left_to_right_in_arabic(setti
             assert formats.date_format(local, kind).endswith("00:05 \u200e+03"), kind
 
 
+@pytest.mark.django_db
+def test_the_example_numbers_in_a_phone_error_read_left_to_right_in_arabic(client, user):
+    """In right-to-left text "+44 7400 123456" would show its + after the digits and break
+    across lines: each example number is isolated left to right, as the field itself is."""
+    from django.utils import translation
+
+    from tests.support.people import sign_in
+
+    sign_in(client, user.username)
+    with translation.override("ar"):
+        client.cookies["django_language"] = "ar"
+        page = client.post(
+            "/ssprsetup/phone/", {"region": "GB", "number": "call me", "channel": "sms"}
+        ).content.decode()
+    assert "\u2066+44 7400 123456\u2069" in page and "\u206607400 123456\u2069" in page
+
+
 def test_a_reset_that_happened_and_the_service_are_told_apart(settings):
     """The audit log says a password *was* reset; the admin's section and a code's purpose name
     the service ("Password reset" is both in English)."""
