@@ -362,13 +362,14 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
         ]
     # Methods that count only beside another (security questions, methods/reset_rule.py).
     beside_offered = any(not method.counts_alone for method in offered)
+    csrf_token = get_token(request)  # one for the page's card forms
     return render(
         request,
         "passwordreset/methods.html",
         {
             "state": state,
             "methods": [
-                _card(request, state, method, hints.get(method.key, ""), policy)
+                _card(state, method, hints.get(method.key, ""), policy, csrf_token)
                 for method in offered
             ],
             "needed": flows.still_needed(state, user, policy),
@@ -400,7 +401,7 @@ CARD_FORM = Shape(
 )
 
 
-def _card(request: HttpRequest, state, method, hint: str, policy) -> tuple:
+def _card(state, method, hint: str, policy, csrf_token: str) -> tuple:
     """A method's card on the methods page: the method, its hint, its first page, and the form
     that page asks to fill when it can be filled on the card, with ids of its own, a token of
     its own (as the page draws it: methods/code/reset_views.py) and the attempt it belongs to
@@ -409,18 +410,19 @@ def _card(request: HttpRequest, state, method, hint: str, policy) -> tuple:
     form_shape = method.reset_start_form_shape(policy)
     if form_shape is None:
         return method, hint, url, ""
+    hinted = bool(hint)
     form = CARD_FORM.render(
         {
             "key": method.key,
             "form_shape": form_shape,
+            "hinted": hinted,
             "url": url,
             "label": method.label,
             # Drawn only the first time this shape is rendered in this language.
-            "hinted": bool(hint),
             "form": partial(
-                method.reset_start_form, policy, auto_id=f"id_{method.key}_%s", hinted=bool(hint)
+                method.reset_start_form, policy, auto_id=f"id_{method.key}_%s", hinted=hinted
             ),
-            "csrf_token": get_token(request),
+            "csrf_token": csrf_token,
             "attempt": state.attempt,
             "form_token": secrets.token_hex(8),
         }

@@ -24,6 +24,7 @@ from passwordreset.views import REPLACED
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import PASSWORD, past_sign_in_check, sign_in
 from tests.support.resets import (
+    card_form,
     shows_done_page,
     shows_finish_page,
     shows_methods_page,
@@ -423,13 +424,6 @@ def test_the_send_page_opened_again_asks_anew(client, registered, phone_outbox):
         )
 
 
-def _card_form(page: str, path: str) -> str:
-    """The form on the methods page's card that is sent to `path`."""
-    found = re.search(rf'<form method="post" action="{re.escape(path)}".*?</form>', page, re.S)
-    assert found, f"no form for {path} on the page"
-    return found.group(0)
-
-
 def test_the_code_methods_cards_ask_for_the_number_and_address_on_the_methods_page(
     client, office, policy, phone_outbox
 ):
@@ -440,9 +434,9 @@ def test_the_code_methods_cards_ask_for_the_number_and_address_on_the_methods_pa
     policy.save()
     start_reset(client, "rita")
     page = client.get("/passwordreset/methods/").content.decode()
-    phone = _card_form(page, "/passwordreset/phone/")
-    office_phone = _card_form(page, "/passwordreset/office-phone/")
-    email = _card_form(page, "/passwordreset/email/")
+    phone = card_form(page, "/passwordreset/phone/")
+    office_phone = card_form(page, "/passwordreset/office-phone/")
+    email = card_form(page, "/passwordreset/email/")
     assert 'name="number"' in phone and 'name="channel"' in phone
     assert 'name="number"' in office_phone and 'name="email"' in email
     ids = re.findall(r'\sid="([^"]+)"', page)
@@ -471,7 +465,7 @@ def test_a_number_typed_wrong_on_the_card_is_told_on_the_methods_own_page(
     """What the card's form cannot read comes back on the phone's own page, the message next
     to the field, and nothing is sent."""
     start_reset(client, "rita")
-    card = _card_form(
+    card = card_form(
         client.get("/passwordreset/methods/").content.decode(), "/passwordreset/phone/"
     )
     sent = dict(re.findall(r'type="hidden" name="(form|attempt)" value="([^"]+)"', card))
@@ -516,12 +510,12 @@ def test_two_methods_hints_appear_only_after_the_first(client, registered, polic
     start_reset(client, "rita")
     before = client.get("/passwordreset/methods/").content.decode()
     assert "••" not in before and "example.net" not in before
-    assert "We do not show it" in _card_form(before, "/passwordreset/email/")
+    assert "We do not show it" in card_form(before, "/passwordreset/email/")
     pass_phone(client)
     after = client.get("/passwordreset/methods/").content.decode()
     assert "r•••@example.net" in after
     # Beside the hint, the card's form does not say that nothing is shown.
-    email_card = _card_form(after, "/passwordreset/email/")
+    email_card = card_form(after, "/passwordreset/email/")
     assert "Type the whole alternate address you registered." in email_card
     assert "We do not show it" not in email_card
     assert "One more method is needed" in after

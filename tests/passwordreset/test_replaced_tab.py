@@ -14,7 +14,12 @@ from passwordreset import captcha
 from passwordreset.views import REPLACED
 from tests.support.codes import last_phone_code
 from tests.support.people import sign_in
-from tests.support.resets import shows_methods_page, shows_reset_code_page, start_reset
+from tests.support.resets import (
+    card_form,
+    shows_methods_page,
+    shows_reset_code_page,
+    start_reset,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +77,8 @@ def test_a_card_of_the_first_pages_answer_sent_from_a_replaced_tab_sends_nothing
         },
     )
     assert shows_methods_page(answer)
-    card = re.search(
-        r'<form method="post" action="/passwordreset/phone/".*?</form>',
-        answer.content.decode(),
-        re.S,
-    )
-    attempt = re.search(r'name="attempt" value="([0-9a-f]+)"', card.group(0)).group(1)
+    card = card_form(answer.content.decode(), "/passwordreset/phone/")
+    attempt = re.search(r'name="attempt" value="([0-9a-f]+)"', card).group(1)
     assert attempt == client.session["sspr_reset"]["attempt"]
     start_reset(client, "rita")  # the second tab
     sent = client.post(

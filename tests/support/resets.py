@@ -42,6 +42,14 @@ def shows_finish_page(response) -> bool:
     )
 
 
+def card_form(page: str, path: str) -> str:
+    """The form on a card of the reset's methods page that is sent to `path`
+    (passwordreset.views.CARD_FORM)."""
+    found = re.search(rf'<form method="post" action="{re.escape(path)}".*?</form>', page, re.S)
+    assert found, f"no form for {path} on the page"
+    return found.group(0)
+
+
 def shows_methods_page(response) -> bool:
     """Whether `response` is the reset portal's methods page as the answer to the first page's
     form (the name and what is needed): passwordreset.views.start."""
