@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
+from django.db import router, transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -278,7 +279,16 @@ class PolicyAdmin(admin.ModelAdmin):
         """Before a tightening change is saved, show who could no longer reset, and confirm.
         The confirmation carries the version of the policy it was worked out against; once
         the policy was saved since, it is refused, so an old page cannot put back the values
-        it carries over a later change."""
+        it carries over a later change. A page sent is checked and saved in one transaction
+        with the policy's row locked first: of two sent at the same moment with the same
+        version, the second waits for the first, then finds its save and is refused."""
+        if request.method == "POST" and object_id:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                list(Policy.objects.select_for_update().filter(pk=object_id).values_list("pk"))
+                return self._changeform_view_checked(request, object_id, form_url, extra_context)
+        return self._changeform_view_checked(request, object_id, form_url, extra_context)
+
+    def _changeform_view_checked(self, request, object_id, form_url, extra_context):
         checked = "_policy_version" in request.POST or "_confirm_impact" in request.POST
         if request.method == "POST" and object_id and checked:
             # The policy page and the confirmation both carry the version they were drawn

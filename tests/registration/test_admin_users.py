@@ -370,3 +370,64 @@ def test_deleting_a_verified_phone_or_email_in_the_admin_is_recorded_and_told(
     assert any("carol.home@example.net" in message.to for message in mail.outbox)
     bodies = " ".join(message.body for message in told)
     assert "7911123456" not in bodies and "carol.home@" not in bodies
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_policy_pages_sent_at_the_same_moment_save_one(admin_client, monkeypatch):
+    """The policy page, drawn at one version, is sent from two browsers, the second while
+    the first is being saved: the second waits for the first and is refused, as an old tab
+    is; the first's change stays and one change is recorded."""
+    import threading
+    import time
+
+    from django.test import Client
+
+    from policy.admin import PolicyAdmin
+
+    url = "/admin/policy/policy/1/change/"
+    Policy.load()  # the one policy, as the site makes it on its first read
+    first, second = admin_client, Client()  # the administrator's two browsers
+    second.force_login(admin_client.admin)
+    session = second.session
+    session.pop("sspr_check_registration", None)
+    session.save()
+    drawn = first.get(url)
+    assert drawn.status_code == 200, drawn
+    version = version_of(drawn.content.decode())
+    saving, go_on = threading.Event(), threading.Event()
+    save_model = PolicyAdmin.save_model
+
+    def slow_save(self, request, obj, form, change):
+        if not saving.is_set():  # the first page sent, held in its save
+            saving.set()
+            go_on.wait(10)
+        return save_model(self, request, obj, form, change)
+
+    monkeypatch.setattr(PolicyAdmin, "save_model", slow_save)
+    outcomes = {}
+
+    def send(name, client, data):
+        try:
+            outcomes[name] = client.post(url, data, follow=True).content.decode()
+        finally:
+            connection.close()
+
+    one = threading.Thread(
+        target=send, args=("first", first, policy_form(helpdesk_contact="it@example.org") | version)
+    )
+    two = threading.Thread(
+        target=send, args=("second", second, policy_form(reminder_interval_days="21") | version)
+    )
+    one.start()
+    assert saving.wait(10)
+    two.start()
+    time.sleep(1)  # the second is sent while the first is still saving
+    go_on.set()
+    for thread in (one, two):
+        thread.join(30)
+    assert "nothing was saved" not in outcomes["first"]
+    assert "after this page was opened (in another tab, or by someone else)" in outcomes["second"]
+    policy = Policy.load()
+    assert policy.helpdesk_contact == "it@example.org"
+    assert policy.reminder_interval_days == 14
+    assert Event.objects.filter(kind=EventKind.POLICY_CHANGED).count() == 1
