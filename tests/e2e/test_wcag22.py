@@ -4,7 +4,8 @@
 (autocomplete) and takes a paste. 2.2.1 timing adjustable: a minute before the reset attempt's
 15 minutes or a code's 10 minutes end, a warning with one button gives more time, at least ten
 times; without JavaScript the page says so and its own button does the same. 3.3.7 redundant
-entry: what was typed earlier in a flow is not asked for again.
+entry: what was typed earlier in a flow is not asked for again. 2.4.11 focus not obscured:
+what Tab reaches is scrolled into the window with its focus ring.
 """
 
 from __future__ import annotations
@@ -360,3 +361,33 @@ def test_past_the_last_extension_the_warning_asks_for_no_button(page, rita, sett
     alert.get_by_text("and no more time can be added to it").wait_for()
     assert "Press" not in alert.inner_text()
     assert alert.get_by_role("button").count() == 0
+
+
+# The focused control and its ring (static/css/site.css: a 3 px outline 2 px out).
+FOCUSED = """() => { const e = document.activeElement; const r = e.getBoundingClientRect();
+  return {tag: e.tagName, text: (e.textContent || e.name || "").trim().slice(0, 40),
+          top: r.top, bottom: r.bottom, height: innerHeight}; }"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_every_control_tab_reaches_on_the_reset_methods_page_is_in_the_window(
+    context_for, live_server, rita, settings, width, height
+):
+    """Card after card of forms: each field, radio and button Tab reaches is scrolled into the
+    window with its whole focus ring, not left on the window's edge."""
+    page = context_for("en", width)
+    page.set_viewport_size({"width": width, "height": height})
+    _start_reset(page, settings)
+    reached, cut = 0, []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["tag"] == "BODY":
+            break
+        if focused["text"].startswith("Skip to main content"):
+            continue  # drawn over the page's top edge while focused
+        reached += 1
+        if focused["top"] < 5 or focused["bottom"] > focused["height"] - 5:
+            cut.append(focused)
+    assert reached >= 8, reached  # the cards' fields and buttons, the footer's
+    assert not cut, cut
