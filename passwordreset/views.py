@@ -303,13 +303,15 @@ def _prove_methods(request: HttpRequest, state, policy) -> HttpResponse:
         return HttpResponseRedirect(safe_return(request, request.session.pop(PROVE_NEXT, None)))
     offered = flows.offered_methods(state, policy, user)
     registered = UserMethods.load(user)
+    csrf_token = get_token(request)  # one for the page's card forms
     return render(
         request,
         "passwordreset/prove.html",
         {
             "state": state,
             "methods": [
-                (method, method.reset_hint(registered), method.reset_url()) for method in offered
+                _card(state, method, method.reset_hint(registered), policy, csrf_token)
+                for method in offered
             ],
             "cancel_url": reverse("registration:overview"),
         },

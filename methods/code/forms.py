@@ -11,6 +11,7 @@ from methods.forms import OnePassSelect
 from sspr_site.conf import app_settings as site_settings
 
 from .email_addresses import canonical_email
+from .models import Channel
 from .phone_numbers import PhoneError, PhoneProblem, e164, parse, region_choices
 
 PHONE_MESSAGES = {
@@ -213,24 +214,46 @@ class EmailForm(forms.Form):
 
 class ResetPhoneForm(PhoneForm):
     """The full number the person registered; any real number may be typed here. `hinted`:
-    drawn beside the number's masked hint (the methods page, once a method passed)."""
+    drawn beside the number's masked hint (the methods page, once a method passed); `office`:
+    the office phone's, which the person did not register themselves."""
 
     refuse_types = False
 
-    def __init__(self, *args, hinted: bool = False, **kwargs):
+    def __init__(self, *args, hinted: bool = False, office: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["number"].help_text = (
-            _("Type the whole number you registered.")
-            if hinted
-            else _(
-                "Type the whole number you registered. We do not show it, to protect your account."
+        if office:
+            help_text = (
+                _("Type your whole office phone number.")
+                if hinted
+                else _(
+                    "Type your whole office phone number. We do not show it, to protect your "
+                    "account."
+                )
             )
-        )
+        else:
+            help_text = (
+                _("Type the whole number you registered.")
+                if hinted
+                else _(
+                    "Type the whole number you registered. We do not show it, to protect your "
+                    "account."
+                )
+            )
+        self.fields["number"].help_text = help_text
+        # The button says how the code comes when it can come only one way.
+        channels = list(kwargs.get("channels", ()))
+        if len(channels) != 1:
+            self.send_label = _("Send the code")
+        elif channels[0] == Channel.VOICE:
+            self.send_label = _("Call me with a code")
+        else:
+            self.send_label = _("Text me a code")
 
 
 class ResetEmailForm(EmailForm):
     def __init__(self, *args, hinted: bool = False, **kwargs):
         super().__init__(*args, user=None, **kwargs)
+        self.send_label = _("Send the code")
         self.fields["email"].help_text = (
             _("Type the whole alternate address you registered.")
             if hinted

@@ -88,7 +88,13 @@ class CodeMethod(Method):
         for every name, so the methods page may draw it before anything is known."""
         if self.reset_form == "email":
             return ResetEmailForm(data, auto_id=auto_id, hinted=hinted)
-        return ResetPhoneForm(data, channels=self.channels(policy), auto_id=auto_id, hinted=hinted)
+        return ResetPhoneForm(
+            data,
+            channels=self.channels(policy),
+            auto_id=auto_id,
+            hinted=hinted,
+            office=not self.user_managed,
+        )
 
     def reset_start_form_shape(self, policy) -> tuple:
         return (self.reset_form, *(channel.value for channel in self.channels(policy)))

@@ -68,12 +68,10 @@ def test_a_password_alone_leads_to_the_proof_then_the_phone_lets_her_add_an_emai
         page.get_by_text("Lost access to it?").wait_for()
     assert not AuthenticationEmail.objects.exists()
 
-    # The reset portal's own phone pages prove it.
-    card.locator("a[href='/passwordreset/phone/']").click()
-    page.wait_for_url("**/passwordreset/phone/")
-    page.locator("#id_number").fill("+44 7400 123456")
+    # The card asks for the whole number, and the reset portal's code page proves it.
+    card.locator("input[name=number]").fill("+44 7400 123456")
     sent_before = message_count(phone_dir)
-    page.locator("main form.stack button[type=submit]").first.click()
+    card.locator("button[type=submit]").click()
     page.wait_for_url("**/passwordreset/phone/code/")
     page.locator("#id_code").fill(latest_phone_code(phone_dir, more_than=sent_before))
     page.locator("main form.stack button[type=submit]").first.click()
@@ -133,11 +131,13 @@ def test_the_proof_page_works_with_the_keyboard_strongest_method_first(
     sign_in(page, "rita")
     page.goto("/ssprsetup/email/")
     on_the_prove_page(page, language, f"proof-keyboard-{language}-{width}-prove")
-    links = page.locator("main ul.cards a.button")
-    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
-        "/passwordreset/authenticator/",
-        "/passwordreset/phone/",
-    ]
+    # The app's card links to its page; the phone's asks for the number on the card.
+    cards = page.locator("main ul.cards li.card")
+    assert cards.count() == 2
+    assert cards.nth(0).locator("a.button").get_attribute("href") == (
+        "/passwordreset/authenticator/"
+    )
+    assert cards.nth(1).locator("form").get_attribute("action") == "/passwordreset/phone/"
     if language == "en":
         page.get_by_text("Lost access to all of them?").wait_for()
     tab_to(page, "main ul.cards li:first-child a.button")

@@ -459,6 +459,27 @@ def test_the_code_methods_cards_ask_for_the_number_and_address_on_the_methods_pa
     assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
 
 
+def test_the_office_phones_card_and_page_say_it_calls_and_ask_for_the_office_number(
+    client, office, policy
+):
+    """The office phone's code comes only by a call, to a number an administrator set: its
+    card and its own page say so, where the phone's (text or call) and the email's send."""
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    start_reset(client, "rita")
+    page = client.get("/passwordreset/methods/").content.decode()
+    office_phone = card_form(page, "/passwordreset/office-phone/")
+    assert "Call me with a code" in office_phone and "Send the code" not in office_phone
+    assert "Type your whole office phone number." in office_phone
+    assert "you registered" not in office_phone
+    for path in ("/passwordreset/phone/", "/passwordreset/email/"):
+        card = card_form(page, path)
+        assert "Send the code" in card and "you registered" in card
+    own_page = client.get("/passwordreset/office-phone/").content.decode()
+    assert "Call me with a code</button>" in own_page
+    assert "Type your whole office phone number. We do not show it" in own_page
+
+
 def test_a_number_typed_wrong_on_the_card_is_told_on_the_methods_own_page(
     client, registered, phone_outbox
 ):

@@ -4,6 +4,7 @@ is recovered; a proof with a registered method does, for five minutes of that se
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from passwordreset.state import SESSION_KEY
 from tests.support.codes import last_phone_code
 from tests.support.people import sign_in
 from tests.support.registering import prove_with_phone, question_ids, questions_data, register_email
-from tests.support.resets import without_tokens
+from tests.support.resets import card_form, shows_reset_code_page, without_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +94,27 @@ def test_after_a_proof_with_the_phone_the_person_can_add_a_method(thief, rita):
     # So does the code sent for it (the reset's codes, a proof's purpose).
     sent = Event.objects.filter(kind=EventKind.CODE_SENT, subject=rita).order_by("pk")
     assert [event.details["purpose"] for event in sent] == ["proof", "register"]
+
+
+def test_the_proof_page_asks_for_the_number_on_the_phones_card(thief, rita):
+    """The phone's card carries the form its own page asks to fill, beside the masked number:
+    sent from the card, the code page comes in the answer, and the code makes the proof."""
+    thief.get("/passwordreset/prove/?next=/ssprsetup/email/")
+    page = thief.get("/passwordreset/methods/").content.decode()
+    assert "Confirm it is you" in page
+    card = card_form(page, "/passwordreset/phone/")
+    assert 'name="number"' in card and "Send the code" in card
+    assert "Type the whole number you registered." in card
+    assert "We do not show it" not in card  # the masked number is beside it
+    sent = dict(
+        re.findall(r'type="hidden" name="(form|attempt|csrfmiddlewaretoken)" value="([^"]+)"', card)
+    )
+    assert set(sent) == {"form", "attempt", "csrfmiddlewaretoken"}
+    answer = thief.post("/passwordreset/phone/", {**sent, "number": NUMBER, "channel": "sms"})
+    assert shows_reset_code_page(answer)
+    checked = thief.post("/passwordreset/phone/code/", {"code": last_phone_code()})
+    assert thief.get(checked["Location"])["Location"] == "/ssprsetup/email/"
+    assert thief.get("/ssprsetup/email/").status_code == 200
 
 
 def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita):

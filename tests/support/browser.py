@@ -36,10 +36,10 @@ def prove_if_asked(page, code, number: str = "+44 7400 123456") -> None:
     would, and land back on the setup page. `code()` reads the code that was sent."""
     if "/passwordreset/methods/" not in page.url:
         return
-    page.locator("a[href='/passwordreset/phone/']").first.click()
-    page.wait_for_url("**/passwordreset/phone/")
-    page.locator("#id_number").fill(number)
-    page.locator("main form.stack button[type=submit]").first.click()
+    # The phone's card asks for the whole number (passwordreset.views.CARD_FORM).
+    card = page.locator("form[action='/passwordreset/phone/']")
+    card.locator("input[name=number]").fill(number)
+    card.locator("button[type=submit]").click()
     page.wait_for_url("**/passwordreset/phone/code/")
     # The code page comes in the answer that asks for the code; the job that sends it runs
     # just after that answer, so the message may be a moment behind the page.
