@@ -279,52 +279,57 @@ class PolicyAdmin(admin.ModelAdmin):
         """Before a tightening change is saved, show who could no longer reset, and confirm.
         The confirmation carries the version of the policy it was worked out against; once
         the policy was saved since, it is refused, so an old page cannot put back the values
-        it carries over a later change. A page sent is checked and saved in one transaction
-        with the policy's row locked first: of two sent at the same moment with the same
-        version, the second waits for the first, then finds its save and is refused."""
-        if request.method == "POST" and object_id:
-            with transaction.atomic(using=router.db_for_write(self.model)):
-                list(Policy.objects.select_for_update().filter(pk=object_id).values_list("pk"))
-                return self._changeform_view_checked(request, object_id, form_url, extra_context)
-        return self._changeform_view_checked(request, object_id, form_url, extra_context)
+        it carries over a later change. The save checks the version again in its own
+        transaction with the policy's row locked first: of two pages sent at the same moment
+        with the same version, the second waits for the first, then finds its save and is
+        refused. The impact page saves nothing, and is worked out without the lock."""
+        current = self.get_object(request, object_id) if object_id else None
+        if current is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        if request.method == "POST":
+            refused = self._refused_if_stale(request, current)
+            if refused is not None:
+                return refused
+        # Drawn again after a refused field, the page keeps the version it came from.
+        version = request.POST.get("_policy_version") or _version(current)
+        extra_context = {**(extra_context or {}), "policy_version": version}
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        if "_confirm_impact" not in request.POST:
+            proposed = Policy.objects.get(pk=current.pk)
+            form = self.get_form(request, proposed, change=True)(
+                request.POST, request.FILES, instance=proposed
+            )
+            if form.is_valid():
+                changes = tightening_changes(current, form.instance)
+                if changes:
+                    return self.impact_view(request, current, form.instance, changes)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            locked = Policy.objects.select_for_update().get(pk=current.pk)
+            refused = self._refused_if_stale(request, locked)
+            if refused is not None:
+                return refused
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def _changeform_view_checked(self, request, object_id, form_url, extra_context):
+    def _refused_if_stale(self, request, current: Policy):
+        """The answer to a page sent from a version of the policy saved over since; None when
+        it may go on. The policy page and the confirmation both carry the version they were
+        drawn from (a policy page drawn before this check carries none and is taken as it
+        comes; a confirmation without one is refused)."""
         checked = "_policy_version" in request.POST or "_confirm_impact" in request.POST
-        if request.method == "POST" and object_id and checked:
-            # The policy page and the confirmation both carry the version they were drawn
-            # from (a policy page drawn before this check carries none and is taken as it
-            # comes; a confirmation without one is refused).
-            current = self.get_object(request, object_id)
-            if current is not None and request.POST.get("_policy_version") != _version(current):
-                form = self.get_form(request, current, change=True)(
-                    request.POST, request.FILES, instance=Policy.objects.get(pk=current.pk)
-                )
-                if form.is_valid() and not form.has_changed():
-                    # Sent twice (a double click, a reload): the first one saved it.
-                    self.message_user(request, _("This change was already saved."))
-                elif "_confirm_impact" in request.POST:
-                    self.message_user(request, STALE_CONFIRMATION, messages.ERROR)
-                else:
-                    self.message_user(request, STALE_PAGE, messages.ERROR)
-                return redirect(reverse("admin:policy_policy_change", args=[current.pk]))
-        if object_id:
-            current = self.get_object(request, object_id)
-            if current is not None:
-                # Drawn again after a refused field, the page keeps the version it came from.
-                version = request.POST.get("_policy_version") or _version(current)
-                extra_context = {**(extra_context or {}), "policy_version": version}
-        if request.method == "POST" and object_id and "_confirm_impact" not in request.POST:
-            current = self.get_object(request, object_id)
-            if current is not None:
-                proposed = Policy.objects.get(pk=current.pk)
-                form = self.get_form(request, proposed, change=True)(
-                    request.POST, request.FILES, instance=proposed
-                )
-                if form.is_valid():
-                    changes = tightening_changes(current, form.instance)
-                    if changes:
-                        return self.impact_view(request, current, form.instance, changes)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        if not checked or request.POST.get("_policy_version") == _version(current):
+            return None
+        form = self.get_form(request, current, change=True)(
+            request.POST, request.FILES, instance=Policy.objects.get(pk=current.pk)
+        )
+        if form.is_valid() and not form.has_changed():
+            # Sent twice (a double click, a reload): the first one saved it.
+            self.message_user(request, _("This change was already saved."))
+        elif "_confirm_impact" in request.POST:
+            self.message_user(request, STALE_CONFIRMATION, messages.ERROR)
+        else:
+            self.message_user(request, STALE_PAGE, messages.ERROR)
+        return redirect(reverse("admin:policy_policy_change", args=[current.pk]))
 
     def impact_view(self, request, current: Policy, proposed: Policy, changes: list[str]):
         affected = newly_unable_to_reset(current, proposed)

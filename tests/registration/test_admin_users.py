@@ -373,10 +373,14 @@ def test_deleting_a_verified_phone_or_email_in_the_admin_is_recorded_and_told(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_policy_pages_sent_at_the_same_moment_save_one(admin_client, monkeypatch):
+@pytest.mark.parametrize("first_sends", ["a change", "a confirmed tightening"])
+def test_two_policy_pages_sent_at_the_same_moment_save_one(
+    admin_client, approved_questions, monkeypatch, first_sends
+):
     """The policy page, drawn at one version, is sent from two browsers, the second while
-    the first is being saved: the second waits for the first and is refused, as an old tab
-    is; the first's change stays and one change is recorded."""
+    the first is being saved (a change, or the confirmation of one that asks more of people):
+    the second waits for the first and is refused, as an old tab is; the first's change stays
+    and one change is recorded."""
     import threading
     import time
 
@@ -385,7 +389,7 @@ def test_two_policy_pages_sent_at_the_same_moment_save_one(admin_client, monkeyp
     from policy.admin import PolicyAdmin
 
     url = "/admin/policy/policy/1/change/"
-    Policy.load()  # the one policy, as the site makes it on its first read
+    Policy.objects.get_or_create(pk=1)  # the one policy, as the site makes it on its first read
     first, second = admin_client, Client()  # the administrator's two browsers
     second.force_login(admin_client.admin)
     session = second.session
@@ -412,9 +416,12 @@ def test_two_policy_pages_sent_at_the_same_moment_save_one(admin_client, monkeyp
         finally:
             connection.close()
 
-    one = threading.Thread(
-        target=send, args=("first", first, policy_form(helpdesk_contact="it@example.org") | version)
-    )
+    change = policy_form(helpdesk_contact="it@example.org")
+    if first_sends == "a confirmed tightening":
+        change = policy_form(helpdesk_contact="it@example.org", reset_methods_required="2") | {
+            "_confirm_impact": "1"
+        }
+    one = threading.Thread(target=send, args=("first", first, change | version))
     two = threading.Thread(
         target=send, args=("second", second, policy_form(reminder_interval_days="21") | version)
     )
@@ -429,5 +436,13 @@ def test_two_policy_pages_sent_at_the_same_moment_save_one(admin_client, monkeyp
     assert "after this page was opened (in another tab, or by someone else)" in outcomes["second"]
     policy = Policy.load()
     assert policy.helpdesk_contact == "it@example.org"
+    assert policy.reset_methods_required == (2 if first_sends == "a confirmed tightening" else 1)
     assert policy.reminder_interval_days == 14
     assert Event.objects.filter(kind=EventKind.POLICY_CHANGED).count() == 1
+
+
+def test_a_policy_address_that_names_no_policy_is_sent_away_not_an_error(admin_client):
+    for address in ("/admin/policy/policy/abc/change/", "/admin/policy/policy/2/change/"):
+        response = admin_client.post(address, policy_form())
+        assert response.status_code == 302, address
+    assert Policy.load().helpdesk_contact == ""
