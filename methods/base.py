@@ -188,8 +188,8 @@ class Method:
         """The form the method's first reset page (`reset_url()`) asks to fill, when it asks
         nothing of the person's own: the reset portal's methods page draws it on the method's
         card, sent to that page, so the person skips a page (`hinted`: beside the card's
-        masked hint, so it does not say nothing is shown). None: the card links to the
-        page."""
+        masked hint, so it does not say nothing is shown). Its `send_label`, when it has one,
+        names the button ("Send the code" otherwise). None: the card links to the page."""
         return None
 
     def reset_start_form_shape(self, policy: Policy) -> tuple | None:

@@ -214,14 +214,15 @@ class EmailForm(forms.Form):
 
 class ResetPhoneForm(PhoneForm):
     """The full number the person registered; any real number may be typed here. `hinted`:
-    drawn beside the number's masked hint (the methods page, once a method passed); `office`:
-    the office phone's, which the person did not register themselves."""
+    drawn beside the number's masked hint (the methods page, once a method passed);
+    `office_line`: the office phone's, which the person did not register themselves.
+    `send_label` names the button: how the code comes, when it can come only one way."""
 
     refuse_types = False
 
-    def __init__(self, *args, hinted: bool = False, office: bool = False, **kwargs):
+    def __init__(self, *args, hinted: bool = False, office_line: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if office:
+        if office_line:
             help_text = (
                 _("Type your whole office phone number.")
                 if hinted
@@ -240,7 +241,6 @@ class ResetPhoneForm(PhoneForm):
                 )
             )
         self.fields["number"].help_text = help_text
-        # The button says how the code comes when it can come only one way.
         channels = list(kwargs.get("channels", ()))
         if len(channels) != 1:
             self.send_label = _("Send the code")
@@ -253,7 +253,6 @@ class ResetPhoneForm(PhoneForm):
 class ResetEmailForm(EmailForm):
     def __init__(self, *args, hinted: bool = False, **kwargs):
         super().__init__(*args, user=None, **kwargs)
-        self.send_label = _("Send the code")
         self.fields["email"].help_text = (
             _("Type the whole alternate address you registered.")
             if hinted

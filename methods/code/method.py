@@ -93,7 +93,7 @@ class CodeMethod(Method):
             channels=self.channels(policy),
             auto_id=auto_id,
             hinted=hinted,
-            office=not self.user_managed,
+            office_line=not self.user_managed,
         )
 
     def reset_start_form_shape(self, policy) -> tuple:
