@@ -174,6 +174,13 @@ def test_phone_numbers_and_codes_stay_left_to_right_in_arabic(browser, live_serv
     _sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
     number = page.locator("#id_number")
+    # Cancel stands apart from the button on its reading side, as in English.
+    gap = page.evaluate(
+        """() => { const b = document.querySelector("form.stack > .button");
+        const a = b.nextElementSibling; return b.getBoundingClientRect().left
+        - a.getBoundingClientRect().right; }"""
+    )
+    assert gap >= 16, gap
     assert number.get_attribute("dir") == "ltr"
     assert number.evaluate("el => getComputedStyle(el).direction") == "ltr"
     number.fill("+447400654321")
@@ -187,6 +194,12 @@ def test_phone_numbers_and_codes_stay_left_to_right_in_arabic(browser, live_serv
     shown = page.locator(".destination").first
     if shown.count():
         assert shown.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    # The page that sends a code to the number shows it whole, on one line, +44 first.
+    page.goto("/ssprsetup/phone/send/")
+    shown = page.locator("p.lead .destination")
+    assert shown.inner_text() == "+44 7400 654321"
+    assert shown.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert shown.evaluate("el => el.getClientRects().length") == 1
     context.close()
 
 
