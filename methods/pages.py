@@ -8,6 +8,7 @@ A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
 `needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
 A reset host module provides `reset_page(view)`, `offered_method(state, key)` (whose
 exception for a method that already passed `reset_page` answers), `after_pass(request, state)`,
+`shown_hint(state, method)`,
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
 `method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
 `reset_check_code`, `reset_code_delivery`, `reset_code_more_time`.
@@ -113,6 +114,11 @@ def offered_method(state, key: str):
 def reset_flow(name: str):
     """One of the reset portal's steps by name (see the module docstring)."""
     return getattr(reset_host(), name)
+
+
+def shown_hint(state, method) -> str:
+    """The masked hint the method's own reset page may show beside its form ("" when none)."""
+    return reset_host().shown_hint(state, method)
 
 
 def after_pass(request: HttpRequest, state) -> HttpResponse:

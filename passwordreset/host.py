@@ -1,6 +1,7 @@
 """What the reset portal offers the methods' own reset pages (methods/pages.py reaches this
 module by its path, SSPR_METHOD_RESET_HOST): the page decorator, the offered-method lookup,
-the one refusal sentence and the steps a method's proof goes through."""
+the one refusal sentence, the masked hint a page may show, and the steps a method's proof goes
+through."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .flows import (
     reset_send_code,
     state_user,
 )
-from .views import NOT_VERIFIED, after_pass, offered_method, reset_page
+from .views import NOT_VERIFIED, after_pass, offered_method, reset_page, shown_hint
 
 __all__ = [
     "after_pass",
@@ -32,5 +33,6 @@ __all__ = [
     "reset_page",
     "reset_prove",
     "reset_send_code",
+    "shown_hint",
     "state_user",
 ]

@@ -432,6 +432,15 @@ def _card(state, method, hint: str, policy, csrf_token: str) -> tuple:
     return method, hint, url, form
 
 
+def shown_hint(state, method) -> str:
+    """The masked hint a method's own reset page shows beside its form, as its card does: in
+    a proof before a change, and in a reset once a first method passed; never before."""
+    if not (state.passed or state.action == Action.PROVE):
+        return ""
+    user = flows.state_user(state)
+    return method.reset_hint(UserMethods.load(user)) if user is not None else ""
+
+
 def offered_method(state, key: str):
     """The method `key` when this attempt may still use it (AlreadyPassed when it passed in
     this attempt, NotOffered when the attempt does not offer it, 404 for no method at all)."""

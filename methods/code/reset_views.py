@@ -20,6 +20,7 @@ from methods.pages import (
     posted,
     reset_flow,
     reset_page,
+    shown_hint,
 )
 
 from . import more_time as more
@@ -32,8 +33,10 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
     if not state.action:
         return redirect("passwordreset:action")
     method, policy = offered_method(state, method_key)
+    # Beside the masked number or address where the card showed it (a proof, a second method).
+    hint = shown_hint(state, method)
     # Sent from here, or from the method's card on the methods page (passwordreset.views).
-    form = method.reset_start_form(policy, posted(request))
+    form = method.reset_start_form(policy, posted(request), hinted=bool(hint))
     if request.method == "POST" and form.is_valid():
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
         sent = reset_flow("reset_send_code")(
@@ -50,14 +53,14 @@ def send(request: HttpRequest, state, method_key: str) -> HttpResponse:
             # this form again, which asks for nothing while its code is live (flows).
             return _code_page(request, state, method, CodeForm())
         form.add_error(None, _("Too many codes were asked for in this attempt. Start again later."))
-        return _send_page(request, form, method, status=429)
-    return _send_page(request, form, method)
+        return _send_page(request, form, method, hint, status=429)
+    return _send_page(request, form, method, hint)
 
 
-def _send_page(request: HttpRequest, form, method, status: int = 200) -> HttpResponse:
+def _send_page(request: HttpRequest, form, method, hint: str, status: int = 200) -> HttpResponse:
     # Each time the page is drawn, a token of its own: sent again with the same token, the form
     # is the same form again, not a new request for a code (flows.reset_send_code).
-    context = {"form": form, "method": method, "form_token": secrets.token_hex(8)}
+    context = {"form": form, "method": method, "hint": hint, "form_token": secrets.token_hex(8)}
     return render(request, "code/reset_send.html", context, status=status)
 
 

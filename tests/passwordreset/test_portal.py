@@ -532,9 +532,15 @@ def test_two_methods_hints_appear_only_after_the_first(client, registered, polic
     before = client.get("/passwordreset/methods/").content.decode()
     assert "••" not in before and "example.net" not in before
     assert "We do not show it" in card_form(before, "/passwordreset/email/")
+    # The email's own page, opened before a method passed, shows nothing of the address.
+    own_page = client.get("/passwordreset/email/").content.decode()
+    assert "example.net" not in own_page and "We do not show it" in own_page
     pass_phone(client)
     after = client.get("/passwordreset/methods/").content.decode()
     assert "r•••@example.net" in after
+    # Once one passed, it shows it masked, as the card does.
+    own_page = client.get("/passwordreset/email/").content.decode()
+    assert "r•••@example.net" in own_page and "We do not show it" not in own_page
     # Beside the hint, the card's form does not say that nothing is shown.
     email_card = card_form(after, "/passwordreset/email/")
     assert "Type the whole alternate address you registered." in email_card

@@ -117,6 +117,22 @@ def test_the_proof_page_asks_for_the_number_on_the_phones_card(thief, rita):
     assert thief.get("/ssprsetup/email/").status_code == 200
 
 
+def test_a_number_the_proof_cards_form_cannot_read_comes_back_beside_the_masked_number(
+    thief, rita, phone_outbox
+):
+    """The phone's own page, where a number the card could not read is told, shows the masked
+    number the card showed, and does not say it is not shown."""
+    thief.get("/passwordreset/prove/?next=/ssprsetup/email/")
+    card = card_form(thief.get("/passwordreset/methods/").content.decode(), "/passwordreset/phone/")
+    sent = dict(re.findall(r'type="hidden" name="(form|attempt)" value="([^"]+)"', card))
+    page = thief.post("/passwordreset/phone/", {**sent, "number": "0740", "channel": "sms"})
+    text = page.content.decode()
+    assert page.status_code == 200 and 'aria-invalid="true"' in text
+    assert "+44 ••••••••56" in text
+    assert "We do not show it" not in text
+    assert not phone_outbox
+
+
 def test_a_wrong_proof_changes_nothing_and_counts_like_at_the_portal(thief, rita):
     key = with_app(rita)
     thief.get("/passwordreset/prove/?next=/ssprsetup/email/")
