@@ -478,6 +478,8 @@ def test_the_office_phones_card_and_page_say_it_calls_and_ask_for_the_office_num
     own_page = client.get("/passwordreset/office-phone/").content.decode()
     assert "Call me with a code</button>" in own_page
     assert "Type your whole office phone number. We do not show it" in own_page
+    assert "We call only if what you type is exactly the office phone number" in own_page
+    assert "you registered" not in own_page
 
 
 def test_a_number_typed_wrong_on_the_card_is_told_on_the_methods_own_page(
