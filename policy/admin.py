@@ -346,7 +346,9 @@ class PolicyAdmin(admin.ModelAdmin):
                 if key not in ("csrfmiddlewaretoken", "_policy_version")
                 for value in values
             ],
-            "version": _version(current),
+            # The version the page was drawn from, checked against the policy just now (a page
+            # without one is taken as it comes: the policy's version as it is read here).
+            "version": request.POST.get("_policy_version") or _version(current),
         }
         return TemplateResponse(request, "admin/policy/policy/impact.html", context)
 

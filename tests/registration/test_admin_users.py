@@ -309,6 +309,22 @@ def test_saving_the_policy_from_an_old_tab_puts_back_nothing(admin_client):
     assert "This change was already saved." in page and "nothing was saved" not in page
 
 
+def test_a_tightening_from_an_old_tab_gets_no_confirmation_to_save_it(admin_client, population):
+    """A tab drawn before another saved the policy asks for more of people: it is refused as
+    an old tab, not shown a confirmation that would save its old values over the change."""
+    url = "/admin/policy/policy/1/change/"
+    first, second = (version_of(admin_client.get(url).content.decode()) for _ in range(2))
+    contact = policy_form(helpdesk_contact="it-support@example.org")
+    assert admin_client.post(url, contact | first).status_code == 302
+    response = admin_client.post(url, policy_form(reset_methods_required="2") | second)
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "after this page was opened (in another tab, or by someone else)" in page
+    policy = Policy.load()
+    assert policy.helpdesk_contact == "it-support@example.org"
+    assert policy.reset_methods_required == 1
+
+
 def test_a_confirmation_sent_twice_says_it_was_saved_already(admin_client, population):
     url = "/admin/policy/policy/1/change/"
     tighter = policy_form(reset_methods_required="2")
