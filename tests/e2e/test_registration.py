@@ -203,3 +203,41 @@ def test_pages_fit_a_phone_screen(browser, live_server, user, outboxes, path):
     check_accessibility(page, name)
     assert fits_without_horizontal_scroll(page), path
     context.close()
+
+
+LONG_QUESTION = (
+    "What was the name of the street where your grandparents lived when you first visited "
+    "them on your own?"
+)
+
+
+@pytest.mark.parametrize("width, shown", [(360, True), (1280, False)])
+def test_a_long_question_chosen_on_a_phone_is_shown_whole(
+    browser, live_server, user, approved_questions, width, shown
+):
+    """The closed list cuts a long question off on a phone: the chosen question is shown in
+    full under it (not where the list is wide enough), and not read out twice."""
+    from methods.models import SecurityQuestion
+
+    SecurityQuestion.objects.create(text=LONG_QUESTION, active=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 800}
+    )
+    page = context.new_page()
+    page.goto("/ssprsetup/signin/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your recovery methods").wait_for()
+    page.goto("/ssprsetup/questions/")
+    chosen = page.locator(".question").first.locator(".chosen-question")
+    assert not chosen.is_visible()  # nothing chosen yet
+    page.get_by_label("Question 1").select_option(label=LONG_QUESTION)
+    if shown:
+        chosen.wait_for()
+        assert chosen.inner_text() == LONG_QUESTION
+        assert chosen.get_attribute("aria-hidden") == "true"
+        assert fits_without_horizontal_scroll(page)
+    else:
+        assert not chosen.is_visible()
+    context.close()
