@@ -25,9 +25,9 @@ from tests.support.browser import (
     check_accessibility,
     fits_without_horizontal_scroll,
     prove_if_asked,
+    sign_in,
 )
 from tests.support.codes import last_phone_code
-from tests.support.people import PASSWORD
 
 from .test_every_page import ANONYMOUS_PAGES, HELPDESK_PAGES, SIGNED_IN_PAGES
 
@@ -106,14 +106,6 @@ def _people(make_user):
     return rita, agent, person
 
 
-def _sign_in(page, username: str) -> None:
-    page.goto("/ssprsetup/signin/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/")
-
-
 def _sweep(browser, live_server, make_user, language: str, widths, check) -> None:
     """Visit every page of tests/e2e/test_every_page.py at each width; check(page, name)."""
     _rita, _agent, person = _people(make_user)
@@ -126,7 +118,7 @@ def _sweep(browser, live_server, make_user, language: str, widths, check) -> Non
         for path in ANONYMOUS_PAGES:
             page.goto(path)
             check(page, f"{language}-{width}{path.replace('/', '-')}")
-    _sign_in(page, "rita")
+    sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
     prove_if_asked(page, last_phone_code)
     page.locator("#id_number").fill("+447400654321")
@@ -138,7 +130,7 @@ def _sweep(browser, live_server, make_user, language: str, widths, check) -> Non
             page.goto(path)
             check(page, f"{language}-{width}{path.replace('/', '-')}")
     context.clear_cookies()
-    _sign_in(page, "agent")
+    sign_in(page, "agent")
     page.locator("form[action$='/skip/'] button").click()  # postpone the registration prompt
     for width in widths:
         page.set_viewport_size({"width": width, "height": 900})
@@ -171,7 +163,7 @@ def test_phone_numbers_and_codes_stay_left_to_right_in_arabic(browser, live_serv
         viewport={"width": 390, "height": 900},
     )
     page = context.new_page()
-    _sign_in(page, "rita")
+    sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
     number = page.locator("#id_number")
     # Cancel stands apart from the button on its reading side, as in English.

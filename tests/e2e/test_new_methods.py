@@ -13,8 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.passkey.models import Passkey
 from tests.site.test_demo_address import settings_under
-from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
-from tests.support.people import PASSWORD
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,14 +65,6 @@ def code_from_page(page, *, steps: int = 0) -> str:
     grouped = page.locator(".setup-key").inner_text().replace(" ", "")
     key = base64.b32decode(grouped + "=" * (-len(grouped) % 8))
     return f"{totp(key, t0=0, step=30, digits=6, drift=steps):06d}"
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/ssprsetup/signin/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/")
 
 
 def start_reset(page, username: str) -> None:

@@ -13,10 +13,9 @@ from django.utils import timezone
 
 from methods.authenticator.models import AuthenticatorDevice
 from methods.models import AuthenticationEmail, AuthenticationPhone
-from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll, sign_in
 from tests.support.codes import latest_email_code, latest_phone_code, message_count
 
-from .test_new_methods import sign_in
 from .test_registration import press_enter_and_wait, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,9 +8,9 @@ import pytest
 
 from methods.recovery_codes.models import RecoveryCode
 from policy.models import Policy
-from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll, sign_in
 
-from .test_new_methods import sign_in, start_reset
+from .test_new_methods import start_reset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

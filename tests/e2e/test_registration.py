@@ -6,7 +6,7 @@ import pytest
 
 from methods.models import AuthenticationEmail, AuthenticationPhone, SecurityAnswer
 from registration.models import Registration
-from tests.support.browser import check_accessibility, fits_without_horizontal_scroll
+from tests.support.browser import check_accessibility, fits_without_horizontal_scroll, sign_in
 from tests.support.codes import latest_email_code, latest_phone_code, phone_messages
 from tests.support.people import PASSWORD
 
@@ -224,11 +224,7 @@ def test_a_long_question_chosen_on_a_phone_is_shown_whole(
         base_url=live_server.url, viewport={"width": width, "height": 800}
     )
     page = context.new_page()
-    page.goto("/ssprsetup/signin/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Your recovery methods").wait_for()
+    sign_in(page, user.username)
     page.goto("/ssprsetup/questions/")
     chosen = page.locator(".question").first.locator(".chosen-question")
     assert not chosen.is_visible()  # nothing chosen yet

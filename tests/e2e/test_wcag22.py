@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from methods.models import AuthenticationPhone
 from passwordreset.state import MAX_EXTENSIONS
-from tests.support.browser import check_accessibility, prove_if_asked
+from tests.support.browser import check_accessibility, prove_if_asked, sign_in
 from tests.support.codes import latest_phone_code, message_count, phone_messages
-from tests.support.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,14 +61,6 @@ def fields_are_fillable(page) -> list[str]:
     return problems
 
 
-def _sign_in(page, username="rita"):
-    page.goto("/ssprsetup/signin/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.stack button[type=submit]").click()
-    page.wait_for_url("**/ssprsetup/")
-
-
 def _start_reset(page, settings, username="rita"):
     settings.SSPR_CAPTCHA_DIFFICULTY = 20_000
     page.goto("/passwordreset/")
@@ -101,7 +92,7 @@ def test_every_password_code_and_pass_field_can_be_filled_and_pasted(
     for path in ("/ssprsetup/signin/", "/ssprsetup/pass/", "/passwordreset/"):
         page.goto(path)
         problems += fields_are_fillable(page)
-    _sign_in(page)
+    sign_in(page, "rita")
     for path in ("/ssprsetup/confirm-password/", "/ssprsetup/password/"):
         page.goto(path)
         problems += fields_are_fillable(page)
@@ -165,7 +156,7 @@ def test_without_the_script_the_reset_says_how_long_it_lasts_and_its_button_exte
 
 def _to_the_code_page(page, phone_dir):
     page.clock.install()
-    _sign_in(page)
+    sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
     prove_if_asked(page, lambda: latest_phone_code(phone_dir))
     page.locator("#id_number").fill("+447400654321")
@@ -251,7 +242,7 @@ def test_what_was_typed_earlier_is_not_asked_again(page, rita, settings, outboxe
         assert page.locator("input[name=username]").count() == 0, path
     # Setting up a phone: going back to correct the number shows what was typed.
     page.context.clear_cookies()
-    _sign_in(page)
+    sign_in(page, "rita")
     page.goto("/ssprsetup/phone/")
     prove_if_asked(page, lambda: latest_phone_code(outboxes[0]))
     page.locator("#id_number").fill("+447400654321")

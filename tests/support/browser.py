@@ -1,6 +1,7 @@
 """The browser tests' helpers (tests/e2e): the Chromium found on this machine, where screenshots
-go, an accessibility check with axe-core (WCAG 2.1 A and AA), whether a page fits its width, and
-the proof before a change made through the reset portal's pages as a person would."""
+go, an accessibility check with axe-core (WCAG 2.1 A and AA), whether a page fits its width, the
+sign-in to the overview, and the proof before a change made through the reset portal's pages as
+a person would."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from tests.support.codes import arrived
+from tests.support.people import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -24,6 +26,15 @@ def check_accessibility(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
     assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in at /ssprsetup/signin/ and wait for the overview."""
+    page.goto("/ssprsetup/signin/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/ssprsetup/")
 
 
 def fits_without_horizontal_scroll(page) -> bool:
