@@ -11,7 +11,6 @@ from methods.forms import OnePassSelect
 from sspr_site.conf import app_settings as site_settings
 
 from .email_addresses import canonical_email
-from .models import Channel
 from .phone_numbers import PhoneError, PhoneProblem, e164, parse, region_choices
 
 PHONE_MESSAGES = {
@@ -242,12 +241,8 @@ class ResetPhoneForm(PhoneForm):
             )
         self.fields["number"].help_text = help_text
         channels = list(kwargs.get("channels", ()))
-        if len(channels) != 1:
-            self.send_label = _("Send the code")
-        elif channels[0] == Channel.VOICE:
-            self.send_label = _("Call me with a code")
-        else:
-            self.send_label = _("Text me a code")
+        if len(channels) == 1:
+            self.send_label = channels[0].send_label
 
 
 class ResetEmailForm(EmailForm):

@@ -35,6 +35,15 @@ class Channel(models.TextChoices):
     VOICE = "voice", _("Voice call")
     EMAIL = "email", _("Email")
 
+    @property
+    def send_label(self):
+        """What a button that sends a code this way says."""
+        if self == Channel.SMS:
+            return _("Text me a code")
+        if self == Channel.VOICE:
+            return _("Call me with a code")
+        return _("Send me a code")
+
 
 class ContactMethod(models.Model):
     """What an authentication phone and an authentication email have in common: the user
