@@ -24,6 +24,8 @@ from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
 from .conf import app_settings
 
 THRESHOLD_KEY = "sspr:directory:lockout-threshold"
+# The request attribute that holds the name a sign-in resolved to (`resolved`).
+RESOLVED = "sspr_sign_in_name"
 
 
 def clear_failures(username: str) -> int:
@@ -52,12 +54,40 @@ def lockout_key(key: str) -> str:
     return salted_hmac("sspr.lockout.name", key, algorithm="sha256").hexdigest()
 
 
-def axes_username(request, credentials=None) -> str:
-    """AXES_USERNAME_CALLABLE."""
+def sign_in_name(request, credentials=None) -> str:
+    """The name a sign-in counts under (username_key): the directory entry's own, once the
+    sign-in found the entry (`resolved`), whatever attribute of it was typed; the name typed
+    before that, or when it matched nobody."""
+    resolved = getattr(request, RESOLVED, None) if request is not None else None
+    if resolved:
+        return resolved
     name = (credentials or {}).get("username")
     if name is None and request is not None and request.method == "POST":
         name = request.POST.get("username", "")
-    return lockout_key(username_key(name))
+    return username_key(name)
+
+
+def resolved(request, entry_name: str) -> bool:
+    """The sign-in of `request` found the entry named `entry_name`: from now on its failures
+    count under that name, so a filter that matches another attribute too (mail, a UPN) gives
+    no second count (docs/security.md §39). Whether the name is locked by the site's own
+    count; then the request is marked locked, as django-axes marks a name it refuses, and the
+    password must not be tried."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    if request is None:
+        return False
+    typed = sign_in_name(request)
+    setattr(request, RESOLVED, username_key(entry_name))
+    if typed == getattr(request, RESOLVED) or not AxesProxyHandler.is_locked(request):
+        return False
+    request.axes_locked_out = True
+    return True
+
+
+def axes_username(request, credentials=None) -> str:
+    """AXES_USERNAME_CALLABLE."""
+    return lockout_key(sign_in_name(request, credentials))
 
 
 def directory_threshold() -> int:

@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from audit.log import record
 from audit.models import EventKind
-from directory.lockout import username_key
+from directory.lockout import sign_in_name
 from methods import cooling, proof
 from methods.flows import session_binding
 from methods.lifecycle import method_added
@@ -40,7 +40,7 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     # Recorded against the account the name resolves to, so the helpdesk sees a person's
     # failed sign-ins; a name that matches no account (perhaps a password pasted in the wrong
     # box) is not written anywhere.
-    name = username_key(credentials.get("username"))
+    name = sign_in_name(request, credentials)
     User = get_user_model()
     subject = User.objects.filter(**{User.USERNAME_FIELD: name}).first() if name else None
     # A try while the name is locked was refused before any password check: it says so. (The

@@ -270,6 +270,33 @@ def test_a_filter_matching_the_mail_too_mirrors_the_entrys_own_name(slapd, setti
     assert DirectoryAccount.objects.count() == get_user_model().objects.count()
 
 
+def test_a_name_the_filter_also_matches_counts_as_the_entrys_own(slapd, settings):
+    """Failures typed as the mail and as the uid are one count, the entry's: the helpdesk sees
+    them, they lock the name at the site's limit of two, and a name the count holds is not
+    tried under the other attribute. Before, each attribute had a count of its own, so a
+    guesser got the limit once per attribute the filter matches."""
+    from directory.lockout import site_lockout
+    from directory.sync import sync_directory
+
+    use_directory(
+        settings, {**slapd.environment(), "LDAP_USER_FILTER": "(|(uid=%(user)s)(mail=%(user)s))"}
+    )
+    sync_directory()
+    mail = entry(slapd, "ada", "mail")["mail"][0]
+    assert directory_sign_in(Client(), mail.upper(), "not-her-password").status_code == 200
+    assert site_lockout("ada")["failures"] == 1
+    assert directory_sign_in(Client(), "ada", "not-her-password").status_code == 429
+    for name in (mail, "ada"):
+        page = directory_sign_in(Client(), name, ADA_PASSWORD)
+        assert page.status_code == 429 and "/passwordreset/" in page.content.decode()
+    assert set(AccessAttempt.objects.values_list("username", flat=True)) == {lockout_key("ada")}
+    assert failures_in_directory(slapd, "ada") == 2
+    ada = get_user_model().objects.get(username="ada")
+    failed = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).order_by("pk")
+    assert [event.subject_id for event in failed] == [ada.pk] * 4
+    assert [event.details.get("reason") for event in failed] == [None, None, "locked_out", "locked_out"]
+
+
 # --- A directory that hangs (§41) ---------------------------------------------------------------
 
 
