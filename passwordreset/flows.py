@@ -35,7 +35,7 @@ from methods import cooling, lifecycle, not_me, proof, reset_rule
 from methods import flows as method_flows
 from methods.conf import app_settings as code_settings
 from methods.masking import mask_email
-from methods.models import CheckOutcome, Purpose, VerificationCode
+from methods.models import Channel, CheckOutcome, Purpose, VerificationCode
 from methods.registry import REGISTRY, UserMethods, enabled_methods, method_for_kind, statuses
 from methods.reset_rule import Proof, ResetRule, is_privileged
 from policy.models import Policy
@@ -418,6 +418,7 @@ def reset_send_code(
     if sends > SENDS_PER_ATTEMPT:
         return False
     state.code_method = str(method.kind)
+    state.code_by_call = channel == Channel.VOICE
     state.code_asked_at = time.time()
     state.code_extensions = 0
     state.code_form = asked

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from django.http import HttpRequest
 from django.utils.translation import ngettext
@@ -42,6 +42,7 @@ class ResetState:
     passed: list[str] = field(default_factory=list)  # method kinds passed, in order
     questions: list[int] = field(default_factory=list)  # question ids asked
     code_method: str = ""  # the method a code was (or seemed to be) sent for
+    code_by_call: bool = False  # asked for by a call: the code page says so (the person's choice)
     # When a code was last asked for (for every name alike: it says nothing of whether one
     # went out), so the code page can warn before its 10 minutes end.
     code_asked_at: float = 0.0
@@ -86,12 +87,17 @@ class ResetState:
         request.session[SESSION_KEY] = asdict(self)
 
 
+_FIELDS = frozenset(each.name for each in fields(ResetState))
+
+
 def load(request: HttpRequest) -> ResetState | None:
     data = request.session.get(SESSION_KEY)
     if not isinstance(data, dict):
         return None
     try:
-        state = ResetState(**data)
+        # A field this version does not know (written by a newer host, while several versions
+        # serve the site) is left out rather than losing the attempt.
+        state = ResetState(**{key: value for key, value in data.items() if key in _FIELDS})
     except TypeError:
         return None
     return None if state.expired else state

@@ -72,6 +72,17 @@ def test_an_ended_attempt_cannot_be_extended(client, registered, clock):
     )
 
 
+def test_an_attempt_a_newer_host_wrote_goes_on_here(client, registered):
+    """While several versions serve the site, a host reads an attempt written by a newer one,
+    with a field it does not know: the attempt goes on, rather than starting again."""
+    start_reset(client, "rita")
+    session = client.session
+    session[reset_state.SESSION_KEY] = {**session[reset_state.SESSION_KEY], "added_later": 1}
+    session.save()
+    page = client.get("/passwordreset/methods/")
+    assert page.status_code == 200 and "Authentication phone" in page.content.decode()
+
+
 def test_more_time_never_leads_off_the_site(client, registered):
     start_reset(client, "rita")
     response = client.post("/passwordreset/more-time/", {"next": "https://evil.example/"})
