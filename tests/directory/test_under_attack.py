@@ -294,7 +294,8 @@ def test_a_name_the_filter_also_matches_counts_as_the_entrys_own(slapd, settings
     ada = get_user_model().objects.get(username="ada")
     failed = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).order_by("pk")
     assert [event.subject_id for event in failed] == [ada.pk] * 4
-    assert [event.details.get("reason") for event in failed] == [None, None, "locked_out", "locked_out"]
+    reasons = [event.details.get("reason") for event in failed]
+    assert reasons == [None, None, "locked_out", "locked_out"]
 
 
 # --- A directory that hangs (§41) ---------------------------------------------------------------
