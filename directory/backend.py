@@ -141,12 +141,8 @@ class DirectoryBackend(LDAPBackend):
                 own = mirror.first(_attrs(ldap_user), config().attr_username)
                 if own:
                     ldap_user._username = own
-                # Counted under that name too: one count per person, and a name the site's
-                # count holds is not tried under another attribute of the entry (§39).
-                if lockout.resolved(ldap_user._request, ldap_user._username):
-                    user = None
-                else:
-                    user = self._tried(ldap_user, password)
+                lockout.note_entry(ldap_user._request, ldap_user._username)
+                user = self._tried(ldap_user, password)
             if user is None and _error.get() is not None:
                 _raise_for(_error.get())
         finally:

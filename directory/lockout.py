@@ -24,7 +24,7 @@ from .accounts import DirectoryRefused, DirectoryUnavailable, accounts
 from .conf import app_settings
 
 THRESHOLD_KEY = "sspr:directory:lockout-threshold"
-# The request attribute that holds the name a sign-in resolved to (`resolved`).
+# The request attribute that holds the name a sign-in resolved to (`note_entry`).
 RESOLVED = "sspr_sign_in_name"
 
 
@@ -54,40 +54,38 @@ def lockout_key(key: str) -> str:
     return salted_hmac("sspr.lockout.name", key, algorithm="sha256").hexdigest()
 
 
-def sign_in_name(request, credentials=None) -> str:
-    """The name a sign-in counts under (username_key): the directory entry's own, once the
-    sign-in found the entry (`resolved`), whatever attribute of it was typed; the name typed
-    before that, or when it matched nobody."""
-    resolved = getattr(request, RESOLVED, None) if request is not None else None
-    if resolved:
-        return resolved
+def typed_name(request, credentials=None) -> str:
+    """The name as typed (username_key), from the credentials or the posted form."""
     name = (credentials or {}).get("username")
     if name is None and request is not None and request.method == "POST":
         name = request.POST.get("username", "")
     return username_key(name)
 
 
-def resolved(request, entry_name: str) -> bool:
-    """The sign-in of `request` found the entry named `entry_name`: from now on its failures
-    count under that name, so a filter that matches another attribute too (mail, a UPN) gives
-    no second count (docs/security.md §39). Whether the name is locked by the site's own
-    count; then the request is marked locked, as django-axes marks a name it refuses, and the
-    password must not be tried."""
-    from axes.handlers.proxy import AxesProxyHandler
+def entry_name(request) -> str:
+    """The directory entry's own name once the request's sign-in found the entry
+    (`note_entry`); empty before that, or when the name matched nobody."""
+    return getattr(request, RESOLVED, "") if request is not None else ""
 
-    if request is None:
-        return False
-    typed = sign_in_name(request)
-    setattr(request, RESOLVED, username_key(entry_name))
-    if typed == getattr(request, RESOLVED) or not AxesProxyHandler.is_locked(request):
-        return False
-    request.axes_locked_out = True
-    return True
+
+def sign_in_name(request, credentials=None) -> str:
+    """The account a sign-in is recorded against: the entry it found, or the name typed."""
+    return entry_name(request) or typed_name(request, credentials)
+
+
+def note_entry(request, found: str) -> None:
+    """The sign-in of `request` found the directory entry named `found`, perhaps typed as
+    another of its attributes (mail, a UPN): its failure is recorded in the audit log against
+    that person (sign_in_name). The lockout's count stays with the name as typed, so what the
+    page says, and when, depends on that spelling alone, as for a name that matches nobody
+    (docs/security.md §39, §42)."""
+    if request is not None:
+        setattr(request, RESOLVED, username_key(found))
 
 
 def axes_username(request, credentials=None) -> str:
-    """AXES_USERNAME_CALLABLE."""
-    return lockout_key(sign_in_name(request, credentials))
+    """AXES_USERNAME_CALLABLE: the name as typed."""
+    return lockout_key(typed_name(request, credentials))
 
 
 def directory_threshold() -> int:
