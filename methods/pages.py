@@ -11,7 +11,8 @@ exception for a method that already passed `reset_page` answers), `after_pass(re
 `shown_hint(state, method)`,
 `NOT_VERIFIED` and the steps a proof goes through: `reset_prove`, `state_user`,
 `method_failed`, `method_passed`, `counts_for_user`, `digest`, `reset_send_code`,
-`reset_check_code`, `reset_code_delivery`, `reset_code_more_time`.
+`reset_check_code`, `reset_code_delivery`, `reset_code_more_time`, and `code_by_call(request)`
+(whether the live code was asked for by a call).
 """
 
 from __future__ import annotations

@@ -418,7 +418,7 @@ def reset_send_code(
     if sends > SENDS_PER_ATTEMPT:
         return False
     state.code_method = str(method.kind)
-    state.code_by_call = channel == Channel.VOICE
+    reset_state.note_channel(request, channel == Channel.VOICE)
     state.code_asked_at = time.time()
     state.code_extensions = 0
     state.code_form = asked

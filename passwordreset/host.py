@@ -17,10 +17,12 @@ from .flows import (
     reset_send_code,
     state_user,
 )
+from .state import code_by_call
 from .views import NOT_VERIFIED, after_pass, offered_method, reset_page, shown_hint
 
 __all__ = [
     "after_pass",
+    "code_by_call",
     "counts_for_user",
     "NOT_VERIFIED",
     "digest",

@@ -42,7 +42,6 @@ class ResetState:
     passed: list[str] = field(default_factory=list)  # method kinds passed, in order
     questions: list[int] = field(default_factory=list)  # question ids asked
     code_method: str = ""  # the method a code was (or seemed to be) sent for
-    code_by_call: bool = False  # asked for by a call: the code page says so (the person's choice)
     # When a code was last asked for (for every name alike: it says nothing of whether one
     # went out), so the code page can warn before its 10 minutes end.
     code_asked_at: float = 0.0
@@ -105,6 +104,21 @@ def load(request: HttpRequest) -> ResetState | None:
 
 def clear(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
+    request.session.pop(BY_CALL_KEY, None)
+
+
+# Whether the live code was asked for by a call (the person's own choice: the code page says
+# it is read out). Kept beside the attempt rather than in it: a host still on the version
+# before, while several serve the site, reads the attempt as it knows it.
+BY_CALL_KEY = "sspr_reset_by_call"
+
+
+def note_channel(request: HttpRequest, by_call: bool) -> None:
+    request.session[BY_CALL_KEY] = by_call
+
+
+def code_by_call(request: HttpRequest) -> bool:
+    return request.session.get(BY_CALL_KEY) is True
 
 
 def more_time_hint(extensions_left: int) -> str:

@@ -83,7 +83,8 @@ def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
 def _code_page(request: HttpRequest, state, method, form: CodeForm) -> HttpResponse:
     # Whether the request for a code has been handled: alike for every name (flows docstring).
     delivery = reset_flow("reset_code_delivery")(state, method)
-    if state.code_by_call:  # the person's own choice: read out, not sent as text
+    by_call = reset_flow("code_by_call")(request)
+    if by_call:  # the person's own choice: read out, not sent as text
         form.fields["code"].help_text = form["code"].help_text = _(
             "The 6 digits read out in the call."
         )
@@ -94,7 +95,7 @@ def _code_page(request: HttpRequest, state, method, form: CodeForm) -> HttpRespo
             "form": form,
             "method": method,
             "delivery": delivery,
-            "by_call": state.code_by_call,
+            "by_call": by_call,
             "page_address": method.reset_page("code"),
         },
     )
