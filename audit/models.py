@@ -16,6 +16,10 @@ class EventKind(models.TextChoices):
     CHANGE_REPORTED = "change_reported", _("Change reported as not theirs")
     SELF_SERVICE_CLEARED = "self_service_cleared", _("Paused self-service cleared")
     RESET_BLOCK_LIFTED = "reset_block_lifted", _("Day's block on password resets lifted")
+    HELPDESK_SECOND_PERSON_ASKED = (
+        "helpdesk_second_person_asked",
+        _("Helpdesk asked a second person to lift a pause or block"),
+    )
     CODE_SENT = "code_sent", _("Code sent")
     CODE_SEND_REFUSED = "code_send_refused", _("Code not sent")
     CODE_FAILED = "code_failed", _("Code check failed")

@@ -51,6 +51,7 @@ from sspr_site.admin_search import SEARCH_LIMIT
 from sspr_site.paging import BoundedPaginator
 
 from . import report as activity
+from . import second_person
 from .forms import CALLER_CHECK, CallerVerifiedForm, VerifyStartForm
 from .status import Row, directory, export_header, export_rows, method_filters
 
@@ -290,6 +291,10 @@ def _detail_page(
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
     checked = method_label(passed_check(request, user_id))
+    two_people, asked = False, {}
+    if row.paused_at or blocked_until:
+        two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
+        asked = _asked_by(second_person.asks(user_id)) if two_people else {}
     return render(
         request,
         "helpdesk/user_detail.html",
@@ -318,9 +323,31 @@ def _detail_page(
             "cooling": cooling,
             "in_directory": in_directory,
             "password_here": getattr(user, "password_here", None),
+            # Whether lifting a pause or block takes two people, and who asked (second_person).
+            "two_people": two_people,
+            "asked": asked,
         },
         status=status,
     )
+
+
+def _asked_by(asks: dict) -> dict:
+    """Each live ask with the asking agent's name and its deadline, in one query."""
+    if not asks:
+        return {}
+    User = get_user_model()
+    names = dict(
+        User.objects.filter(pk__in={each.by for each in asks.values()}).values_list(
+            "pk", User.USERNAME_FIELD
+        )
+    )
+    return {
+        action: {
+            "by": names.get(each.by, "?"),
+            "until": datetime.datetime.fromtimestamp(each.until, tz=datetime.UTC),
+        }
+        for action, each in asks.items()
+    }
 
 
 def _last_password_set_here():
@@ -536,6 +563,8 @@ def resume_self_service(request: HttpRequest, user_id: int) -> HttpResponse:
     if isinstance(verified, HttpResponse):
         return verified
     user, details = verified
+    if waiting := _second_person(request, "resume", user, details):
+        return waiting
     if not_me.clear(request=request, user=user, **details):
         messages.success(
             request,
@@ -560,6 +589,8 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     if isinstance(verified, HttpResponse):
         return verified
     user, details = verified
+    if waiting := _second_person(request, "block", user, details):
+        return waiting
     if reset_flows.lift_reset_block(request=request, user=user, **details):
         messages.success(
             request,
@@ -572,6 +603,54 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"username": user.get_username()},
         )
     return redirect("helpdesk:user", user_id=user_id)
+
+
+def _second_person(request: HttpRequest, action: str, user, details: dict):
+    """For an account one agent alone must not take over (second_person): None when this
+    request may lift the pause or block now, as the second person, who may approve passes,
+    after another agent asked (who asked goes into `details`, for the audit event); otherwise
+    the ask is recorded, or left as it is, and the answer says what is still needed."""
+    if not second_person.needs_second_person(user, helpdesk_permissions(user)):
+        return None
+    agent = request.user
+    asked = second_person.asks(user.pk).get(action)
+    if asked is not None and asked.by != agent.pk and request.helpdesk_may_approve:
+        if second_person.take(action, user.pk):
+            details.update(requested_by=asked.by, approved_by=agent.pk)
+            return None
+        messages.info(request, _("A colleague acted on this just now. Look at the page again."))
+    elif asked is not None and asked.by != agent.pk:
+        messages.info(
+            request,
+            _(
+                "A colleague has asked already: a Helpdesk administrator other than them must "
+                "verify the caller and press it too. Nothing was changed."
+            ),
+        )
+    else:
+        second_person.ask(action, user.pk, agent.pk)
+        record(
+            EventKind.HELPDESK_SECOND_PERSON_ASKED,
+            request=request,
+            actor=agent,
+            subject=user,
+            # What it would do, as that event's kind names it.
+            lift=(
+                EventKind.SELF_SERVICE_CLEARED
+                if action == "resume"
+                else EventKind.RESET_BLOCK_LIFTED
+            ).value,
+            **details,
+        )
+        messages.info(
+            request,
+            _(
+                "This account needs a second person: a Helpdesk administrator other than you "
+                "must verify the caller and press it too, within 15 minutes. Nothing was "
+                "changed yet."
+            ),
+        )
+    return redirect("helpdesk:user", user_id=user.pk)
 
 
 def _not_for_oneself(request: HttpRequest) -> HttpResponse:

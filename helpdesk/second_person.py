@@ -1,0 +1,74 @@
+"""A second person for lifting a pause or a block on an account one agent alone must not be
+able to take over (docs/security.md rule 50): an administrator account, or one that may use
+the helpdesk or approve passes, as for a temporary access pass.
+
+The first agent who verified the caller and pressed the button asks; the pause or block is
+lifted when a second person, who may approve passes, verifies the caller too and presses it
+within CHECK_VALID_SECONDS. The ask is kept in the shared cache (every host reads it): who
+asked, and when; nothing about the caller. Each ask is taken once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from methods.reset_rule import is_privileged
+
+# As long as a caller check counts (helpdesk.views.CHECK_VALID_SECONDS).
+ASK_SECONDS = 15 * 60
+ACTIONS = ("resume", "block")
+
+
+def needs_second_person(user, helpdesk_permissions: set[str]) -> bool:
+    """An administrator account, or one that holds either helpdesk permission
+    (`helpdesk_permissions`, read with the page's own query)."""
+    return is_privileged(user) or user.is_superuser or bool(helpdesk_permissions)
+
+
+@dataclass(frozen=True)
+class Ask:
+    by: int  # the agent who asked
+    at: float
+
+    @property
+    def until(self) -> float:
+        return self.at + ASK_SECONDS
+
+
+def _key(action: str, user_id: int) -> str:
+    return f"sspr:helpdesk:second-person:{action}:{user_id}"
+
+
+def _read(value) -> Ask | None:
+    if not isinstance(value, dict):
+        return None
+    by, at = value.get("by"), value.get("at")
+    if not isinstance(by, int) or not isinstance(at, int | float):
+        return None
+    if time.time() >= at + ASK_SECONDS:
+        return None
+    return Ask(by=by, at=at)
+
+
+def asks(user_id: int) -> dict[str, Ask]:
+    """The live asks for the person, by action: one round trip."""
+    found = cache.get_many([_key(action, user_id) for action in ACTIONS])
+    live = {action: _read(found.get(_key(action, user_id))) for action in ACTIONS}
+    return {action: ask for action, ask in live.items() if ask is not None}
+
+
+def ask(action: str, user_id: int, agent_id: int) -> None:
+    cache.set(_key(action, user_id), {"by": agent_id, "at": time.time()}, timeout=ASK_SECONDS)
+
+
+def take(action: str, user_id: int) -> bool:
+    """The ask is used: whether this request was the one to take it (of two second persons
+    pressing at once, one lifts)."""
+    return bool(cache.delete(_key(action, user_id)))
+
+
+def drop(action: str, user_id: int) -> None:
+    cache.delete(_key(action, user_id))
