@@ -32,6 +32,9 @@ def needs_second_person(user, helpdesk_permissions: set[str]) -> bool:
 class Ask:
     by: int  # the agent who asked
     at: float
+    # Which pause or block it was made for (when it began, or ends): an ask for one never
+    # lifts the next, whoever sets it.
+    episode: float
 
     @property
     def until(self) -> float:
@@ -45,30 +48,40 @@ def _key(action: str, user_id: int) -> str:
 def _read(value) -> Ask | None:
     if not isinstance(value, dict):
         return None
-    by, at = value.get("by"), value.get("at")
-    if not isinstance(by, int) or not isinstance(at, int | float):
+    by, at, episode = value.get("by"), value.get("at"), value.get("episode")
+    if not isinstance(by, int) or not all(isinstance(x, int | float) for x in (at, episode)):
         return None
     if time.time() >= at + ASK_SECONDS:
         return None
-    return Ask(by=by, at=at)
+    return Ask(by=by, at=at, episode=episode)
 
 
-def asks(user_id: int) -> dict[str, Ask]:
-    """The live asks for the person, by action: one round trip."""
-    found = cache.get_many([_key(action, user_id) for action in ACTIONS])
-    live = {action: _read(found.get(_key(action, user_id))) for action in ACTIONS}
-    return {action: ask for action, ask in live.items() if ask is not None}
+def asks(user_id: int, episodes: dict[str, float | None]) -> dict[str, Ask]:
+    """The live asks for the person's pause and block as they are now (`episodes`, by action;
+    None for one there is not): one round trip."""
+    wanted = [action for action in ACTIONS if episodes.get(action) is not None]
+    if not wanted:
+        return {}
+    found = cache.get_many([_key(action, user_id) for action in wanted])
+    live = {action: _read(found.get(_key(action, user_id))) for action in wanted}
+    return {
+        action: each
+        for action, each in live.items()
+        if each is not None and each.episode == episodes[action]
+    }
 
 
-def ask(action: str, user_id: int, agent_id: int) -> None:
-    cache.set(_key(action, user_id), {"by": agent_id, "at": time.time()}, timeout=ASK_SECONDS)
+def ask(action: str, user_id: int, agent_id: int, episode: float) -> bool:
+    """Record the ask; False when a live one is there already (two first presses at once:
+    one asks)."""
+    key = _key(action, user_id)
+    if _read(cache.get(key)) is None:
+        cache.delete(key)  # lapsed, or for an earlier episode
+    value = {"by": agent_id, "at": time.time(), "episode": episode}
+    return bool(cache.add(key, value, timeout=ASK_SECONDS))
 
 
 def take(action: str, user_id: int) -> bool:
     """The ask is used: whether this request was the one to take it (of two second persons
     pressing at once, one lifts)."""
     return bool(cache.delete(_key(action, user_id)))
-
-
-def drop(action: str, user_id: int) -> None:
-    cache.delete(_key(action, user_id))

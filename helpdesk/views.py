@@ -294,7 +294,11 @@ def _detail_page(
     two_people, asked = False, {}
     if row.paused_at or blocked_until:
         two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
-        asked = _asked_by(second_person.asks(user_id)) if two_people else {}
+        episodes = {
+            "resume": row.paused_at.timestamp() if row.paused_at else None,
+            "block": blocked_until,
+        }
+        asked = _asked_by(second_person.asks(user_id, episodes)) if two_people else {}
     return render(
         request,
         "helpdesk/user_detail.html",
@@ -605,30 +609,43 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("helpdesk:user", user_id=user_id)
 
 
+def _episodes(user) -> dict[str, float | None]:
+    """The person's pause and block as they are now, each by a timestamp (when the pause
+    began, when the block ends), for second_person's asks; None where there is none."""
+    began = SelfServiceBlock.objects.filter(user=user).values_list("created_at", flat=True).first()
+    return {
+        "resume": began.timestamp() if began else None,
+        "block": reset_flows.reset_blocked_until(user.get_username()),
+    }
+
+
 def _second_person(request: HttpRequest, action: str, user, details: dict):
     """For an account one agent alone must not take over (second_person): None when this
-    request may lift the pause or block now, as the second person, who may approve passes,
-    after another agent asked (who asked goes into `details`, for the audit event); otherwise
-    the ask is recorded, or left as it is, and the answer says what is still needed."""
+    request may go on, as the second person (who may approve passes) after another agent
+    asked for this very pause or block (who asked goes into `details`, for the audit event),
+    or when there is nothing to lift (the view then says so); otherwise the ask is recorded,
+    or left as it is, and the answer says what is still needed."""
     if not second_person.needs_second_person(user, helpdesk_permissions(user)):
         return None
+    episode = _episodes(user)[action]
+    if episode is None:
+        return None
     agent = request.user
-    asked = second_person.asks(user.pk).get(action)
+    asked = second_person.asks(user.pk, {action: episode}).get(action)
     if asked is not None and asked.by != agent.pk and request.helpdesk_may_approve:
         if second_person.take(action, user.pk):
-            details.update(requested_by=asked.by, approved_by=agent.pk)
+            details.update(requested_by=asked.by)
             return None
         messages.info(request, _("A colleague acted on this just now. Look at the page again."))
-    elif asked is not None and asked.by != agent.pk:
+    elif asked is not None:
         messages.info(
             request,
             _(
-                "A colleague has asked already: a Helpdesk administrator other than them must "
-                "verify the caller and press it too. Nothing was changed."
+                "This was asked for already: a Helpdesk administrator other than the one who "
+                "asked must verify the caller and press it too. Nothing was changed."
             ),
         )
-    else:
-        second_person.ask(action, user.pk, agent.pk)
+    elif second_person.ask(action, user.pk, agent.pk, episode):
         record(
             EventKind.HELPDESK_SECOND_PERSON_ASKED,
             request=request,
@@ -650,6 +667,8 @@ def _second_person(request: HttpRequest, action: str, user, details: dict):
                 "changed yet."
             ),
         )
+    else:
+        messages.info(request, _("A colleague acted on this just now. Look at the page again."))
     return redirect("helpdesk:user", user_id=user.pk)
 
 

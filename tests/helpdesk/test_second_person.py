@@ -58,15 +58,18 @@ def press(client: Client, action: str, user):
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-@pytest.mark.parametrize("who", ["administrator", "agent"])
+@pytest.mark.parametrize("who", ["administrator", "superuser", "agent", "approver"])
 def test_an_account_that_matters_is_lifted_by_a_second_person_who_may_approve(
     make_user, action, who
 ):
     if who == "administrator":
         person = make_user("boss", staff=True)
+    elif who == "superuser":
+        person = make_user("root", is_superuser=True)
+        assert not person.is_staff
     else:
         person = make_user("colleague")
-        person.groups.add(helpdesk_group())
+        person.groups.add(helpdesk_group() if who == "agent" else approvers_group())
     pause_or_block(action, person)
     first, first_agent = desk(make_user, "first")
     plain, _plain_agent = desk(make_user, "plain")
@@ -81,25 +84,70 @@ def test_an_account_that_matters_is_lifted_by_a_second_person_who_may_approve(
     assert ask.actor == first_agent and ask.subject == person
     assert ask.details == {"lift": ACTIONS[action][2].value, "verification": "in_person"}
 
-    # The one who asked, pressing again, is still one person.
-    press(first, action, person)
-    assert still_held(action, person)
+    # The one who asked, pressing again, is still one person, and asks nothing more.
+    again = press(first, action, person).content.decode()
+    assert "This was asked for already" in again and still_held(action, person)
     # A second agent who may not approve passes cannot complete it, nor replace the ask.
     refused = press(plain, action, person).content.decode()
-    assert "A colleague has asked already" in refused and still_held(action, person)
+    assert "This was asked for already" in refused and still_held(action, person)
+    assert Event.objects.filter(kind=EventKind.HELPDESK_SECOND_PERSON_ASKED).count() == 1
     page = approver.get(f"/helpdesk/users/{person.pk}/").content.decode()
     assert "first has asked for this" in page
 
-    lifted = press(approver, action, person)
-    assert lifted.status_code == 200 and not still_held(action, person)
+    press(approver, action, person)
+    assert not still_held(action, person)
     (event,) = Event.objects.filter(kind=ACTIONS[action][2])
     assert event.actor == approving_agent
     assert event.details["requested_by"] == first_agent.pk
-    assert event.details["approved_by"] == approving_agent.pk
-    # The ask was used: held again, it takes two people again.
+    assert event.details["verification"] == "in_person"
+    # Sent again (a second click, or Back), it finds nothing to lift, and asks nothing.
+    done = press(approver, action, person).content.decode()
+    assert "nothing was changed" in done
+    assert Event.objects.filter(kind=EventKind.HELPDESK_SECOND_PERSON_ASKED).count() == 1
+    # Held again, it takes two people again.
     pause_or_block(action, person)
     press(approver, action, person)
     assert still_held(action, person)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_an_ask_lifts_only_the_pause_or_block_it_was_made_for(make_user, action, monkeypatch):
+    """An ask for one pause or block never lifts the next, whoever sets it; nor does a press
+    with nothing to lift leave an ask behind."""
+    person = make_user("boss", staff=True)
+    first, _ = desk(make_user, "first")
+    approver, _ = desk(make_user, "approver", approves=True)
+    nothing = press(first, action, person).content.decode()
+    assert "nothing was changed" in nothing
+    assert not Event.objects.filter(kind=EventKind.HELPDESK_SECOND_PERSON_ASKED).exists()
+    pause_or_block(action, person)
+    press(first, action, person)
+    # Lifted some other way meanwhile (an administrator), then set again.
+    if action == "resume":
+        SelfServiceBlock.objects.filter(user=person).delete()
+    else:
+        cache.delete(reset_flows._blocked_key(reset_flows._account_key("boss")))
+    later = time.time() + 2
+    monkeypatch.setattr(second_person.time, "time", lambda: later)
+    pause_or_block(action, person)
+    page = approver.get(f"/helpdesk/users/{person.pk}/").content.decode()
+    assert "has asked for this" not in page
+    press(approver, action, person)
+    assert still_held(action, person)
+
+
+def test_of_two_second_persons_at_once_one_lifts(make_user, monkeypatch):
+    person = make_user("boss", staff=True)
+    pause_or_block("resume", person)
+    first, _ = desk(make_user, "first")
+    approver, _ = desk(make_user, "approver", approves=True)
+    press(first, "resume", person)
+    taken = second_person.take
+    # The other second person's request takes the ask just before this one does.
+    monkeypatch.setattr(second_person, "take", lambda *args: taken(*args) and False)
+    late = press(approver, "resume", person).content.decode()
+    assert "A colleague acted on this just now" in late
+    assert still_held("resume", person)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
