@@ -287,7 +287,7 @@ def _detail_page(
     user = _user(policy, user_id, **cooling_annotations(), **here)
     blocked_until = reset_flows.reset_blocked_until(user.get_username())
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
-    events = Event.objects.filter(subject_id=user_id).select_related("actor")[:50]
+    events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
     checked = method_label(passed_check(request, user_id))
@@ -335,6 +335,31 @@ def _detail_page(
     )
 
 
+# Event details that name a colleague by their user id: shown by name.
+PEOPLE_IN_DETAILS = ("requested_by", "approved_by")
+
+
+def _named(events: list) -> list:
+    """The events, with the colleagues their details name by id shown by name (one query for
+    the page; the events are not saved)."""
+    ids = {
+        value
+        for event in events
+        if isinstance(event.details, dict)
+        for key in PEOPLE_IN_DETAILS
+        if isinstance(value := event.details.get(key), int)
+    }
+    if not ids:
+        return events
+    User = get_user_model()
+    names = dict(User.objects.filter(pk__in=ids).values_list("pk", User.USERNAME_FIELD))
+    for event in events:
+        for key in PEOPLE_IN_DETAILS:
+            if isinstance(value := event.details.get(key), int):
+                event.details[key] = names.get(value, str(value))
+    return events
+
+
 def _asked_by(asks: dict) -> dict:
     """Each live ask with the asking agent's name and its deadline, in one query."""
     if not asks:
@@ -348,6 +373,7 @@ def _asked_by(asks: dict) -> dict:
     return {
         action: {
             "by": names.get(each.by, "?"),
+            "by_id": each.by,
             "until": datetime.datetime.fromtimestamp(each.until, tz=datetime.UTC),
         }
         for action, each in asks.items()

@@ -90,7 +90,7 @@ KEYS = {
     "verification": _("How the person was verified"),
     "requested_by": _("Asked for by"),
     "approved_by": _("Approved by"),
-    "lift": _("Asked for"),
+    "lift": _("Awaiting approval"),
     "lifetime_minutes": _("Lifetime (minutes)"),
     "single_use": _("Single use"),
     "uses": _("Uses"),

@@ -211,7 +211,7 @@ def start(request: HttpRequest) -> HttpResponse:
                     None,
                     _(
                         "Too many attempts. For your protection, password reset is paused for "
-                        "a while; try again tomorrow or contact your helpdesk."
+                        "a day; try again tomorrow or contact your helpdesk."
                     ),
                 )
                 status = 429

@@ -94,8 +94,13 @@ def test_an_account_that_matters_is_lifted_by_a_second_person_who_may_approve(
     page = approver.get(f"/helpdesk/users/{person.pk}/").content.decode()
     assert "first has asked for this" in page
 
+    own = first.get(f"/helpdesk/users/{person.pk}/").content.decode()
+    assert "You have asked for this" in own
     press(approver, action, person)
     assert not still_held(action, person)
+    # The page names the colleague who asked, not their number.
+    events = approver.get(f"/helpdesk/users/{person.pk}/").content.decode()
+    assert "Asked for by: first" in events and "Awaiting approval:" in events
     (event,) = Event.objects.filter(kind=ACTIONS[action][2])
     assert event.actor == approving_agent
     assert event.details["requested_by"] == first_agent.pk

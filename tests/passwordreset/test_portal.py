@@ -590,6 +590,7 @@ def test_the_code_page_says_what_was_asked_for_a_call_or_a_text(registered):
         for page in pages[name, "sms"]:
             assert "a 6-digit code is on its way" in page
             assert "The 6 digits we sent you." in page and "calling" not in page
+            assert "asked for again straight after another is not sent" in page
     words = re.compile(r"<main.*</main>", re.S)
     tokens = re.compile(r'value="[^"]*"|data-[a-z-]+="[^"]*"|\d+ minutes?')
     for channel in ("voice", "sms"):
