@@ -8,16 +8,21 @@ make or check codes with it; it fails instead."""
 
 from __future__ import annotations
 
+import datetime
 from binascii import unhexlify
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sspr_site import field_keys
 
 # What django-otp's key column holds for a sealed key: not hex, so unusable as a key.
 SEALED = "sealed"
+# The longest wait after wrong codes (AuthenticatorDevice.verify_is_allowed).
+LONGEST_WAIT_SECONDS = 300
 
 
 class AuthenticatorDevice(TOTPDevice):
@@ -43,6 +48,28 @@ class AuthenticatorDevice(TOTPDevice):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "key", "sealed_key"}
         super().save(*args, **kwargs)
+
+    def verify_is_allowed(self):
+        """django-otp's backoff after wrong codes (1, 2, 4… seconds), with the wait capped at
+        LONGEST_WAIT_SECONDS. The device is the person's own, and anyone can type wrong codes
+        for it at the reset portal: uncapped, twenty wrong codes would hold the person's right
+        one back for days. Past the cap, the reset's own limits (tries per attempt, attempts
+        per name an hour, then a day's block) bound the guessing (docs/security.md §37)."""
+        if (
+            self.throttling_enabled
+            and self.throttling_failure_count > 0
+            and self.throttling_failure_timestamp is not None
+        ):
+            steps = min(self.throttling_failure_count - 1, 30)
+            required = min(self.get_throttle_factor() * 2**steps, LONGEST_WAIT_SECONDS)
+            until = self.throttling_failure_timestamp + datetime.timedelta(seconds=required)
+            if timezone.now() < until:
+                return False, {
+                    "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                    "failure_count": self.throttling_failure_count,
+                    "locked_until": until,
+                }
+        return True, None
 
     @property
     def bin_key(self) -> bytes:

@@ -4,6 +4,7 @@ confirm with a first code) and prove identity with it at /passwordreset/authenti
 from __future__ import annotations
 
 import base64
+import time
 
 import segno
 from django.db import transaction
@@ -25,22 +26,42 @@ from .method import DRIFT_STEPS, check_code, confirmed_devices
 from .models import AuthenticatorDevice
 
 PENDING_NAME = "pending"
+# The session's key being set up (its device's id) and when it was made: an hour to scan it and
+# type a first code.
+PENDING_KEY = "sspr_authenticator_pending"
+PENDING_SECONDS = 3600
 
 
-def _pending_device(user) -> AuthenticatorDevice:
-    """The device being set up: a fresh key until a first code confirms it (and a fresh one
-    too if its key can no longer be opened, the field keys having changed)."""
-    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+def _pending_device(request: HttpRequest) -> AuthenticatorDevice:
+    """The device being set up in this session: a fresh key until a first code confirms it.
+    Its key is this session's alone, for at most PENDING_SECONDS: another session, or a later
+    one, gets a new key and the earlier is dropped, so a key someone read once (with the
+    person's password, or a pass the helpdesk was fooled into) is never the one the person
+    confirms later (docs/security.md §37). A fresh one too if its key can no longer be opened,
+    the field keys having changed."""
+    user = request.user
+    held = request.session.get(PENDING_KEY)
+    device = None
+    if (
+        isinstance(held, dict)
+        and isinstance(held.get("id"), int)
+        and isinstance(held.get("at"), int | float)
+        and time.time() - held["at"] < PENDING_SECONDS
+    ):
+        device = AuthenticatorDevice.objects.filter(
+            pk=held["id"], user=user, confirmed=False
+        ).first()
     if device is not None:
         try:
             device.bin_key  # noqa: B018 - can it be opened?
         except field_keys.InvalidToken:
-            device.delete()
             device = None
     if device is None:
+        AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
         device = AuthenticatorDevice.objects.create(
             user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
         )
+        request.session[PENDING_KEY] = {"id": device.pk, "at": time.time()}
     return device
 
 
@@ -63,7 +84,7 @@ def qr_svg(device: TOTPDevice) -> str:
 @require_http_methods(["GET", "POST"])
 @setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
-    device = _pending_device(request.user)
+    device = _pending_device(request)
     form = AppCodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)

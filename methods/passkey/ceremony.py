@@ -57,6 +57,11 @@ class Refused(Exception):
     )
 
 
+# What reading a browser's answer (JSON, and the CBOR inside it) raises when it is not one:
+# RecursionError too, for an answer nested deeper than the parser goes.
+MALFORMED = (WebAuthnException, ValueError, TypeError, LookupError, AttributeError, RecursionError)
+
+
 class UnusableKey(Refused):
     """The answer verified, but the public key in it could never check a signature."""
 
@@ -75,7 +80,7 @@ def usable_public_key(cose: bytes) -> None:
             raise UnusableKey
         decoded = decode_credential_public_key(cose)
         key = decoded_public_key_to_cryptography(decoded)
-    except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError) as error:
+    except MALFORMED as error:
         raise UnusableKey from error
     alg = decoded.alg
     if alg == COSEAlgorithmIdentifier.ECDSA_SHA_256:
@@ -138,7 +143,7 @@ def register(request, user, *, name: str, credential: str) -> Passkey:
             expected_origin=origins(),
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError) as error:
+    except MALFORMED as error:
         raise Refused from error
     usable_public_key(verified.credential_public_key)
     try:
@@ -167,7 +172,7 @@ def authentication_options(request) -> dict:
 def _credential_id(credential: str) -> str:
     try:
         value = json.loads(credential).get("id", "")
-    except (ValueError, AttributeError):
+    except MALFORMED:
         return ""
     return value if isinstance(value, str) else ""
 
@@ -195,7 +200,7 @@ def check_assertion(request, user_id: int | None, credential: str) -> bool:
                 credential_current_sign_count=key.sign_count,
                 require_user_verification=True,
             )
-        except (WebAuthnException, ValueError, TypeError, LookupError, AttributeError):
+        except MALFORMED:
             return False
         key.sign_count = verified.new_sign_count
         key.last_used_at = timezone.now()

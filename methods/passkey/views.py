@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -57,10 +58,14 @@ def comparable(name: str) -> str:
     return plain_name(name).lower()
 
 
+# As long as the stored name may be (Passkey.name).
+NAME_LENGTH = 60
+
+
 class NameForm(forms.Form):
     name = forms.CharField(
         label=gettext_lazy("Name of the key"),
-        max_length=60,
+        max_length=NAME_LENGTH,
         help_text=gettext_lazy("So you can tell your keys apart, e.g. “Work laptop”."),
         error_messages={"required": gettext_lazy("Give the key a name.")},
     )
@@ -70,6 +75,9 @@ class NameForm(forms.Form):
         name = plain_name(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(NameForm.base_fields["name"].error_messages["required"])
+        # Again once normalised, which writes some characters out as several (Django's own
+        # message, with the count).
+        MaxLengthValidator(NAME_LENGTH)(name)
         return name
 
 

@@ -163,6 +163,51 @@ def test_failures_back_off_and_are_capped_per_attempt(client, with_app):
     assert client.post(RESET, {"code": code_for(key)}).status_code == 200
 
 
+def test_strangers_wrong_codes_hold_the_persons_app_back_five_minutes_at_most(client, with_app):
+    """Anyone can type wrong codes for a person's app at the reset portal: the backoff they
+    build is capped, so after twenty of them the person's right code works five minutes on.
+    Uncapped (1, 2, 4… seconds) it would wait about six days."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _user, key = with_app
+    last = timezone.now() - timedelta(seconds=299)
+    TOTPDevice.objects.update(throttling_failure_count=20, throttling_failure_timestamp=last)
+    start_reset(client, "rita")
+    assert not shows_finish_page(client.post(RESET, {"code": code_for(key)}))
+    TOTPDevice.objects.update(
+        throttling_failure_count=20, throttling_failure_timestamp=last - timedelta(seconds=2)
+    )
+    again = type(client)()
+    start_reset(again, "rita")
+    assert shows_finish_page(again.post(RESET, {"code": code_for(key, steps=-1)}))
+
+
+def test_a_key_someone_else_saw_is_never_the_one_the_person_confirms(make_user, client):
+    """The key being set up is the session's own: whoever read the setup page once (with the
+    person's password, before they registered) does not hold the key the person confirms
+    later, in their own session."""
+    from django.test import Client
+
+    from tests.support.people import sign_in
+
+    make_user("alice")
+    attacker = Client()
+    sign_in(attacker, "alice")
+    seen = page_key(attacker.get(SETUP).content.decode())
+    assert page_key(attacker.get(SETUP).content.decode()) == seen  # the same tab, again
+    sign_in(client, "alice")
+    own = page_key(client.get(SETUP).content.decode())
+    assert own != seen
+    # The key the attacker saw was dropped: a code from it confirms nothing.
+    assert client.post(SETUP, {"code": code_for(seen)}).status_code == 200
+    assert not AuthenticatorDevice.objects.filter(confirmed=True).exists()
+    TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    assert client.post(SETUP, {"code": code_for(own)}).status_code == 302
+    assert AuthenticatorDevice.objects.get(confirmed=True).bin_key.hex() == own
+
+
 def test_accounts_without_the_app_see_the_same_page_and_cost_the_same_queries(
     client, with_app, make_user
 ):

@@ -310,3 +310,33 @@ def test_an_rsa_key_of_2048_bits_and_an_ed25519_key_are_kept(signed_in, user):
     cose = cbor2.dumps({1: 1, 3: -8, -1: 6, -2: raw})
     assert add_key(signed_in, OddKey(cose), name="Ed25519").status_code == 302
     assert Passkey.objects.filter(user=user).count() == 2
+
+
+def test_an_answer_nested_past_the_parsers_depth_is_refused_not_a_server_error(
+    signed_in, user, make_user
+):
+    """A browser's answer is JSON with CBOR inside: one nested deeper than the parser goes
+    (18,000 characters, within the field's limit) is a refusal like any answer that is not one,
+    at setup and at the reset portal, for everyone (docs/security.md §38)."""
+    deep = "[" * 9000 + "]" * 9000
+    signed_in.get(SETUP)
+    refused = signed_in.post(SETUP, {"name": "Laptop", "credential": deep})
+    assert refused.status_code == 400 and "Nothing was saved" in refused.content.decode()
+    assert not Passkey.objects.filter(user=user).exists()
+    make_user("rita")
+    stranger = Client()
+    start_reset(stranger, "rita")
+    answer = stranger.post(RESET, {"credential": deep})
+    assert answer.status_code == 200 and "could not verify you" in answer.content.decode()
+
+
+def test_a_name_is_measured_again_once_normalised(signed_in, user):
+    """One character can normalise into several ("\ufdfa" into 18): the stored name keeps to its
+    60 characters, and the page says so next to the field."""
+    response = add_key(signed_in, SoftKey(), name="\ufdfa" * 60)
+    page = response.content.decode()
+    assert response.status_code == 200 and "at most 60 characters" in page
+    assert 'aria-invalid="true"' in page
+    assert not Passkey.objects.filter(user=user).exists()
+    assert add_key(signed_in, SoftKey(), name="\ufdfa" * 3).status_code == 302
+    assert len(Passkey.objects.get(user=user).name) == 54
