@@ -27,11 +27,17 @@ class AccessPassBackend(BaseBackend):
         User = get_user_model()
         name = accounts().canonical_username(username)
         user = User.objects.filter(**{User.USERNAME_FIELD: name}).first()
-        if user is None or not user.is_active:
-            return None
+        known = user is not None and user.is_active
         now = timezone.now()
-        item = AccessPass.objects.filter(user=user, ended_at__isnull=True).first()
-        if item is None or not item.usable(now) or not item.matches(access_pass):
+        # The same query and the same keyed hash for every name, with a pass or without, an
+        # account or none: the time tells nothing (docs/security.md §12).
+        item = AccessPass.objects.filter(
+            user_id=user.pk if known else 0, ended_at__isnull=True
+        ).first()
+        matched = (item or AccessPass(pk=0, user_id=0, issued_at=now, digest="-")).matches(
+            access_pass
+        )
+        if not known or item is None or not item.usable(now) or not matched:
             return None
         if not Policy.load().in_scope(user):
             return None

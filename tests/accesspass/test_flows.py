@@ -139,6 +139,23 @@ def test_a_pass_for_an_unknown_name_or_another_person_reads_the_same(desk, user,
         assert response.status_code == 200 and WRONG in response.content.decode()
 
 
+def test_a_wrong_pass_costs_the_same_queries_for_every_name(desk, user, make_user):
+    """An unknown name, a person without a pass and one with a pass: a wrong pass reads the
+    same and makes the same queries (before, an unknown name skipped the pass's lookup)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_user("bob")
+    the_pass(issue(desk, user))
+    counts = {}
+    for name in ("nobody", "bob", "alice"):
+        with CaptureQueriesContext(connection) as queries:
+            response = use_pass(Client(), name, "ABCD-EFGH-JKMN-PQRS")
+        assert response.status_code == 200 and WRONG in response.content.decode()
+        counts[name] = len(queries)
+    assert counts["nobody"] == counts["bob"] == counts["alice"]
+
+
 def test_never_for_the_issuers_own_account(desk, agent, user):
     # Their own page offers no pass (it would only be refused); another's does.
     own = desk.get(f"/helpdesk/users/{agent.pk}/")
