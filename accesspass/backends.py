@@ -34,9 +34,9 @@ class AccessPassBackend(BaseBackend):
         item = AccessPass.objects.filter(
             user_id=user.pk if known else 0, ended_at__isnull=True
         ).first()
-        matched = (item or AccessPass(pk=0, user_id=0, issued_at=now, digest="-")).matches(
-            access_pass
-        )
+        shown = item is not None and bool(item.digest) and item.issued_at is not None
+        stand_in = AccessPass(pk=0, user_id=0, issued_at=now, digest="-")
+        matched = (item if shown else stand_in).matches(access_pass)
         if not known or item is None or not item.usable(now) or not matched:
             return None
         if not Policy.load().in_scope(user):

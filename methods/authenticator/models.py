@@ -21,8 +21,8 @@ from sspr_site import field_keys
 
 # What django-otp's key column holds for a sealed key: not hex, so unusable as a key.
 SEALED = "sealed"
-# The longest wait after wrong codes (AuthenticatorDevice.verify_is_allowed).
-LONGEST_WAIT_SECONDS = 300
+# The longest wait after wrong codes (AuthenticatorDevice.verify_is_allowed): a day.
+LONGEST_WAIT_SECONDS = 24 * 3600
 
 
 class AuthenticatorDevice(TOTPDevice):
@@ -52,9 +52,10 @@ class AuthenticatorDevice(TOTPDevice):
     def verify_is_allowed(self):
         """django-otp's backoff after wrong codes (1, 2, 4… seconds), with the wait capped at
         LONGEST_WAIT_SECONDS. The device is the person's own, and anyone can type wrong codes
-        for it at the reset portal: uncapped, twenty wrong codes would hold the person's right
-        one back for days. Past the cap, the reset's own limits (tries per attempt, attempts
-        per name an hour, then a day's block) bound the guessing (docs/security.md §37)."""
+        for it at the reset portal: uncapped, twenty-five wrong codes would hold the person's
+        right one back for half a year. Capped at a day, a guesser still gets one checked code
+        a day once the wait has grown, about as few as uncapped, and the person's app works
+        again a day after the last wrong code (docs/security.md §37)."""
         if (
             self.throttling_enabled
             and self.throttling_failure_count > 0

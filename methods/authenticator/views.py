@@ -32,13 +32,14 @@ PENDING_KEY = "sspr_authenticator_pending"
 PENDING_SECONDS = 3600
 
 
-def _pending_device(request: HttpRequest) -> AuthenticatorDevice:
+def _pending_device(request: HttpRequest) -> tuple[AuthenticatorDevice, bool]:
     """The device being set up in this session: a fresh key until a first code confirms it.
     Its key is this session's alone, for at most PENDING_SECONDS: another session, or a later
     one, gets a new key and the earlier is dropped, so a key someone read once (with the
     person's password, or a pass the helpdesk was fooled into) is never the one the person
     confirms later (docs/security.md §37). A fresh one too if its key can no longer be opened,
-    the field keys having changed."""
+    the field keys having changed. Also whether the session's key was replaced just now (it
+    had one, which ended or which another of the person's sessions dropped)."""
     user = request.user
     held = request.session.get(PENDING_KEY)
     device = None
@@ -62,7 +63,8 @@ def _pending_device(request: HttpRequest) -> AuthenticatorDevice:
             user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
         )
         request.session[PENDING_KEY] = {"id": device.pk, "at": time.time()}
-    return device
+        return device, held is not None
+    return device, False
 
 
 def key_groups(device: TOTPDevice) -> str:
@@ -84,9 +86,18 @@ def qr_svg(device: TOTPDevice) -> str:
 @require_http_methods(["GET", "POST"])
 @setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
-    device = _pending_device(request)
+    device, replaced = _pending_device(request)
     form = AppCodeForm(posted(request))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and replaced:
+        # The code was made with the key that ended: not checked, and not counted.
+        form.add_error(
+            "code",
+            _(
+                "This key was replaced, so the code was not checked: add the new key below to "
+                "your app, then enter its first code."
+            ),
+        )
+    elif request.method == "POST" and form.is_valid():
         outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
         if outcome is CheckOutcome.VERIFIED:
             return redirect("registration:overview")
@@ -120,7 +131,9 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
     """A first right code makes the device count; it replaces an app set up before. Wrong
     codes back off as every code does (django-otp's throttling)."""
     with transaction.atomic():
-        device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk)
+        device = AuthenticatorDevice.objects.select_for_update().filter(pk=device.pk).first()
+        if device is None:  # dropped meanwhile by another of the person's sessions
+            return CheckOutcome.WRONG
         if not device.verify_is_allowed()[0]:
             return CheckOutcome.THROTTLED
         if not device.verify_token(code):
@@ -131,6 +144,7 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
         device.confirmed = True
         device.name = str(method.label)
         device.save(update_fields=["confirmed", "name"])
+    request.session.pop(PENDING_KEY, None)
     lifecycle.added(
         request=request,
         method=method,

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -75,9 +74,15 @@ class NameForm(forms.Form):
         name = plain_name(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(NameForm.base_fields["name"].error_messages["required"])
-        # Again once normalised, which writes some characters out as several (Django's own
-        # message, with the count).
-        MaxLengthValidator(NAME_LENGTH)(name)
+        # Again once normalised, which writes some characters out as several.
+        if len(name) > NAME_LENGTH:
+            raise forms.ValidationError(
+                _(
+                    "Use a shorter name: it may have at most %(limit)d characters, and some "
+                    "characters count as several."
+                )
+                % {"limit": NAME_LENGTH}
+            )
         return name
 
 

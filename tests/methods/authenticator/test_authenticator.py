@@ -163,22 +163,22 @@ def test_failures_back_off_and_are_capped_per_attempt(client, with_app):
     assert client.post(RESET, {"code": code_for(key)}).status_code == 200
 
 
-def test_strangers_wrong_codes_hold_the_persons_app_back_five_minutes_at_most(client, with_app):
+def test_strangers_wrong_codes_hold_the_persons_app_back_a_day_at_most(client, with_app):
     """Anyone can type wrong codes for a person's app at the reset portal: the backoff they
-    build is capped, so after twenty of them the person's right code works five minutes on.
-    Uncapped (1, 2, 4… seconds) it would wait about six days."""
+    build is capped at a day, so after twenty-five of them the person's right code works a day
+    after the last (uncapped, 2**24 seconds: half a year), and a guesser gets no more than a
+    checked code a day."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     _user, key = with_app
-    last = timezone.now() - timedelta(seconds=299)
-    TOTPDevice.objects.update(throttling_failure_count=20, throttling_failure_timestamp=last)
+    last = timezone.now() - timedelta(hours=24) + timedelta(seconds=5)
+    TOTPDevice.objects.update(throttling_failure_count=25, throttling_failure_timestamp=last)
     start_reset(client, "rita")
     assert not shows_finish_page(client.post(RESET, {"code": code_for(key)}))
-    TOTPDevice.objects.update(
-        throttling_failure_count=20, throttling_failure_timestamp=last - timedelta(seconds=2)
-    )
+    assert TOTPDevice.objects.get().throttling_failure_count == 25  # not checked, not counted
+    TOTPDevice.objects.update(throttling_failure_timestamp=last - timedelta(seconds=10))
     again = type(client)()
     start_reset(again, "rita")
     assert shows_finish_page(again.post(RESET, {"code": code_for(key, steps=-1)}))
@@ -206,6 +206,28 @@ def test_a_key_someone_else_saw_is_never_the_one_the_person_confirms(make_user, 
     TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
     assert client.post(SETUP, {"code": code_for(own)}).status_code == 302
     assert AuthenticatorDevice.objects.get(confirmed=True).bin_key.hex() == own
+
+
+def test_a_key_another_session_replaced_says_so_and_counts_nothing(make_user, client):
+    """The person opens the setup on a laptop, then on a phone: the laptop's key is dropped.
+    A code from it is not checked, and the page says the key was replaced and shows the new
+    one."""
+    from django.test import Client
+
+    from tests.support.people import sign_in
+
+    make_user("alice")
+    sign_in(client, "alice")
+    laptop = page_key(client.get(SETUP).content.decode())
+    phone = Client()
+    sign_in(phone, "alice")
+    phone.get(SETUP)
+    response = client.post(SETUP, {"code": code_for(laptop)})
+    page = response.content.decode()
+    assert response.status_code == 200 and "This key was replaced" in page
+    assert page_key(page) != laptop
+    assert not AuthenticatorDevice.objects.filter(throttling_failure_count__gt=0).exists()
+    assert client.post(SETUP, {"code": code_for(page_key(page))}).status_code == 302
 
 
 def test_accounts_without_the_app_see_the_same_page_and_cost_the_same_queries(
