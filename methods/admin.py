@@ -103,6 +103,21 @@ def answers_retired(people: int) -> str:
     ) % {"people": people}
 
 
+# Alphabets with letters that look alike (a Latin "a" and a Cyrillic "а").
+LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
+def mixes_look_alike_scripts(word: str) -> bool:
+    """Whether `word` holds letters of two of LOOK_ALIKE_SCRIPTS: a question written so reads
+    like another one that is a different question to the site, and a person could choose both
+    and give one answer twice. Scripts that mix in a word by nature (Japanese's kanji and kana
+    with Latin letters) are not among them."""
+    scripts = {
+        unicodedata.name(ch, "").split(" ", 1)[0] for ch in word if ch.isalpha()
+    } & LOOK_ALIKE_SCRIPTS
+    return len(scripts) > 1
+
+
 class SecurityQuestionForm(forms.ModelForm):
     class Meta:
         model = SecurityQuestion
@@ -128,6 +143,14 @@ class SecurityQuestionForm(forms.ModelForm):
                 _("Write the question out in full: at least %(limit)d characters.")
                 % {"limit": QUESTION_MIN_LENGTH},
                 code="min_length",
+            )
+        if text != self.instance.text and any(mixes_look_alike_scripts(w) for w in text.split()):
+            raise forms.ValidationError(
+                _(
+                    "A word here mixes letters of the Latin, Cyrillic or Greek alphabets, so the "
+                    "question could look like another one: type it again in one alphabet."
+                ),
+                code="mixed_scripts",
             )
         # The same question in other capitals, spacing or punctuation: a person could choose
         # both and give one answer twice. Only for new words: a question saved before this

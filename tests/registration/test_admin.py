@@ -208,6 +208,32 @@ def test_a_question_asked_already_is_refused_however_it_is_typed(admin_client, t
     assert SecurityQuestion.objects.count() == before
 
 
+def test_a_question_mixing_look_alike_alphabets_in_a_word_is_refused(admin_client):
+    """A Cyrillic "а" in a Latin word reads like the question already offered, and would be
+    another question to the site: refused next to the field. Questions in one alphabet, a
+    Latin name in a Cyrillic question, and Japanese (kanji, kana and Latin letters in one run)
+    are kept."""
+    SecurityQuestion.objects.create(text="Name of your first boat?")
+    before = SecurityQuestion.objects.count()
+    response = admin_client.post(
+        "/admin/methods/securityquestion/add/",
+        {"text": "N\u0430me of your first boat?", "active": "on"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "type it again in one alphabet" in page
+    assert SecurityQuestion.objects.count() == before
+    for text in (
+        "Как звали вашего первого учителя?",
+        "Какой была ваша первая модель iPhone?",
+        "最初に買ったPCのメーカーは何ですか？",
+    ):
+        saved = admin_client.post(
+            "/admin/methods/securityquestion/add/", {"text": text, "active": "on"}
+        )
+        assert saved.status_code == 302, text
+    assert SecurityQuestion.objects.count() == before + 3
+
+
 def test_a_near_duplicate_saved_before_can_still_be_retired(admin_client):
     """Saved before the check was made stricter: its page still saves, to retire it."""
     SecurityQuestion.objects.create(text="Name of your first boat?")
