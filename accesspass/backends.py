@@ -37,7 +37,7 @@ class AccessPassBackend(BaseBackend):
         shown = item is not None and bool(item.digest) and item.issued_at is not None
         stand_in = AccessPass(pk=0, user_id=0, issued_at=now, digest="-")
         matched = (item if shown else stand_in).matches(access_pass)
-        if not known or item is None or not item.usable(now) or not matched:
+        if not (known and shown and matched and item.usable(now)):
             return None
         if not Policy.load().in_scope(user):
             return None

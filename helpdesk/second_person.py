@@ -75,8 +75,9 @@ def ask(action: str, user_id: int, agent_id: int, episode: float) -> bool:
     """Record the ask; False when a live one is there already (two first presses at once:
     one asks)."""
     key = _key(action, user_id)
-    if _read(cache.get(key)) is None:
-        cache.delete(key)  # lapsed, or for an earlier episode
+    held = _read(cache.get(key))
+    if held is None or held.episode != episode:
+        cache.delete(key)  # lapsed, or for an earlier pause or block
     value = {"by": agent_id, "at": time.time(), "episode": episode}
     return bool(cache.add(key, value, timeout=ASK_SECONDS))
 

@@ -294,10 +294,7 @@ def _detail_page(
     two_people, asked = False, {}
     if row.paused_at or blocked_until:
         two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
-        episodes = {
-            "resume": row.paused_at.timestamp() if row.paused_at else None,
-            "block": blocked_until,
-        }
+        episodes = _episodes(row.paused_at, blocked_until)
         asked = _asked_by(second_person.asks(user_id, episodes)) if two_people else {}
     return render(
         request,
@@ -351,8 +348,7 @@ def _named(events: list) -> list:
     }
     if not ids:
         return events
-    User = get_user_model()
-    names = dict(User.objects.filter(pk__in=ids).values_list("pk", User.USERNAME_FIELD))
+    names = _usernames(ids)
     for event in events:
         for key in PEOPLE_IN_DETAILS:
             if isinstance(value := event.details.get(key), int):
@@ -360,16 +356,17 @@ def _named(events: list) -> list:
     return events
 
 
+def _usernames(ids: set[int]) -> dict[int, str]:
+    """The usernames of these people, by id, in one query."""
+    User = get_user_model()
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", User.USERNAME_FIELD))
+
+
 def _asked_by(asks: dict) -> dict:
     """Each live ask with the asking agent's name and its deadline, in one query."""
     if not asks:
         return {}
-    User = get_user_model()
-    names = dict(
-        User.objects.filter(pk__in={each.by for each in asks.values()}).values_list(
-            "pk", User.USERNAME_FIELD
-        )
-    )
+    names = _usernames({each.by for each in asks.values()})
     return {
         action: {
             "by": names.get(each.by, "?"),
@@ -635,14 +632,10 @@ def lift_reset_block(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("helpdesk:user", user_id=user_id)
 
 
-def _episodes(user) -> dict[str, float | None]:
-    """The person's pause and block as they are now, each by a timestamp (when the pause
-    began, when the block ends), for second_person's asks; None where there is none."""
-    began = SelfServiceBlock.objects.filter(user=user).values_list("created_at", flat=True).first()
-    return {
-        "resume": began.timestamp() if began else None,
-        "block": reset_flows.reset_blocked_until(user.get_username()),
-    }
+def _episodes(paused_at, blocked_until) -> dict[str, float | None]:
+    """The person's pause and block as they are, each by a timestamp (when the pause began,
+    when the block ends), for second_person's asks; None where there is none."""
+    return {"resume": paused_at.timestamp() if paused_at else None, "block": blocked_until}
 
 
 def _second_person(request: HttpRequest, action: str, user, details: dict):
@@ -653,7 +646,11 @@ def _second_person(request: HttpRequest, action: str, user, details: dict):
     or left as it is, and the answer says what is still needed."""
     if not second_person.needs_second_person(user, helpdesk_permissions(user)):
         return None
-    episode = _episodes(user)[action]
+    paused_at = (
+        SelfServiceBlock.objects.filter(user=user).values_list("created_at", flat=True).first()
+    )
+    blocked_until = reset_flows.reset_blocked_until(user.get_username())
+    episode = _episodes(paused_at, blocked_until)[action]
     if episode is None:
         return None
     agent = request.user

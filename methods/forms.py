@@ -72,6 +72,13 @@ class CodeForm(forms.Form):
         },
     )
 
+    def read_out(self) -> None:
+        """The code came in a call, read out, not sent as text: its field says so (on the field
+        and on its bound field, which a checked form made already)."""
+        self.fields["code"].help_text = self["code"].help_text = _(
+            "The 6 digits read out in the call."
+        )
+
     def clean_code(self):
         code = ascii_digits(re.sub(r"[\s-]", "", self.cleaned_data["code"]))
         if not CODE_DIGITS.match(code):

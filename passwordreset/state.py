@@ -14,6 +14,10 @@ from django.utils.translation import ngettext
 from methods.conf import app_settings as code_settings
 
 SESSION_KEY = "sspr_reset"
+# Whether the live code was asked for by a call (the person's own choice: the code page says
+# it is read out). Kept beside the attempt rather than in it: a host still on the version
+# before, while several serve the site, reads the attempt as it knows it.
+BY_CALL_KEY = "sspr_reset_by_call"
 LIFETIME_SECONDS = 15 * 60
 # The person may ask for another 15 minutes this often (WCAG 2.2, 2.2.1: at least ten times).
 MAX_EXTENSIONS = 20
@@ -105,12 +109,6 @@ def load(request: HttpRequest) -> ResetState | None:
 def clear(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
     request.session.pop(BY_CALL_KEY, None)
-
-
-# Whether the live code was asked for by a call (the person's own choice: the code page says
-# it is read out). Kept beside the attempt rather than in it: a host still on the version
-# before, while several serve the site, reads the attempt as it knows it.
-BY_CALL_KEY = "sspr_reset_by_call"
 
 
 def note_channel(request: HttpRequest, by_call: bool) -> None:

@@ -84,10 +84,8 @@ def _code_page(request: HttpRequest, state, method, form: CodeForm) -> HttpRespo
     # Whether the request for a code has been handled: alike for every name (flows docstring).
     delivery = reset_flow("reset_code_delivery")(state, method)
     by_call = reset_flow("code_by_call")(request)
-    if by_call:  # the person's own choice: read out, not sent as text
-        form.fields["code"].help_text = form["code"].help_text = _(
-            "The 6 digits read out in the call."
-        )
+    if by_call:  # the person's own choice
+        form.read_out()
     return render(
         request,
         "code/reset_code.html",

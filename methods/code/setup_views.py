@@ -405,11 +405,8 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
         form.add_error("code", wait_message(device))
     elif outcome is not None:
         form.add_error("code", CODE_REFUSED)
-    if device.channel == Channel.VOICE:  # read out, not sent as text
-        # On the field and on its bound field, which a checked form made already.
-        form.fields["code"].help_text = form["code"].help_text = _(
-            "The 6 digits read out in the call."
-        )
+    if device.channel == Channel.VOICE:
+        form.read_out()
     return render(
         request,
         "code/setup_verify.html",

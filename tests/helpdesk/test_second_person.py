@@ -139,6 +139,8 @@ def test_an_ask_lifts_only_the_pause_or_block_it_was_made_for(make_user, action,
     assert "has asked for this" not in page
     press(approver, action, person)
     assert still_held(action, person)
+    # The press asks for the new one: the earlier ask, still within its time, is replaced.
+    assert Event.objects.filter(kind=EventKind.HELPDESK_SECOND_PERSON_ASKED).count() == 2
 
 
 def test_of_two_second_persons_at_once_one_lifts(make_user, monkeypatch):
