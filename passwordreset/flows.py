@@ -539,6 +539,11 @@ def reset_check_code(
     return True
 
 
+class CheckUnderway(Exception):
+    """A method's proof sent while another window of the same attempt has the same method's
+    proof being checked, or has passed it (the portal's `reset_page` answers it)."""
+
+
 def reset_prove(
     *, request: HttpRequest, state: ResetState, method, check, reason: str = "wrong"
 ) -> bool:
@@ -546,13 +551,26 @@ def reset_prove(
     (a code from an app, a passkey, answers): `check(user_id)` does the method's work, given
     the attempt's account or None. Every account goes through the same steps; at most
     TRIES_PER_METHOD checks an attempt, then every answer is a refusal (`reason` in its
-    event)."""
+    event).
+
+    One check of a method at a time per attempt, and none after it passed: two windows of
+    one attempt sending two recovery codes at once would otherwise spend both (a code is
+    spent by its check). The claim is dropped when the check fails and kept when it passes;
+    a proof sent while it is held raises CheckUnderway, unchecked and uncounted."""
     user = state_user(state)
-    tries = _count_for(
-        f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS
-    )
-    ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
+    claim = f"sspr:reset:proving:{state.attempt}:{method.key}"
+    if not cache.add(claim, 1, reset_state.LONGEST_SECONDS + 60):
+        raise CheckUnderway
+    try:
+        tries = _count_for(
+            f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS
+        )
+        ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
+    except BaseException:
+        cache.delete(claim)
+        raise
     if not ok or user is None:
+        cache.delete(claim)
         method_failed(request, state, user, str(method.kind), reason)
         return False
     method_passed(request, state, user, str(method.kind))

@@ -122,6 +122,17 @@ def reset_page(view):
             # where the attempt stands, not a page that is not there.
             messages.info(request, _("That method has already been checked in this attempt."))
             response = redirect(flows.reset_after_pass(state))
+        except flows.CheckUnderway:
+            # Another window of this attempt is checking this method, or passed it: nothing
+            # here was checked, and the session is left as that window leaves it.
+            messages.info(
+                request,
+                _(
+                    "That method is being checked in another window of this reset, or was "
+                    "checked there: carry on in that window."
+                ),
+            )
+            return redirect(flows.reset_after_pass(state))
         except NotOffered:
             # Whether a method is offered depends on the policy alone until a method passed,
             # so this says nothing about the account before then.

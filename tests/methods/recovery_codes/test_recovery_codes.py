@@ -285,3 +285,51 @@ def test_one_form_sent_twice_at_once_makes_one_set(make_user, attempt):
 def test_a_form_drawn_without_a_stamp_makes_its_set(owner, owner_client):
     """A page drawn before forms carried a stamp still makes codes when sent."""
     assert len(CODE.findall(owner_client.post(SETUP, {}).content.decode())) == 10
+
+
+def _same_browser(client: Client) -> Client:
+    """Another window of the browser `client` is: the same cookies."""
+    window = Client()
+    window.cookies = client.cookies.__class__(client.cookies)
+    return window
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_windows_of_one_reset_sending_two_codes_at_once_spend_one(make_user, attempt):
+    """Two windows of one attempt, each sending a different right code at the same moment:
+    one is checked and spent, the other is not checked, so the person keeps it."""
+    from tests.support.at_once import at_once
+
+    owner = make_user("owner")
+    shown = codes.make_set(owner)[0]
+    browser = Client()
+    start_reset(browser, "owner")
+    typed = iter(shown[:2])
+    answers = at_once(lambda: _same_browser(browser).post(RESET, {"proof": next(typed)}))
+    assert len(answers) == 2
+    assert codes.left(owner) == 9
+    assert Event.objects.filter(kind=EventKind.RESET_METHOD_PASSED).count() == 1
+
+
+def test_a_code_sent_while_another_window_checks_one_is_not_checked(owner, owner_client):
+    """While the attempt's recovery code is being checked (or has passed) in another window,
+    a code sent from this one is not checked, spent or counted; the page says where to carry
+    on, and the same code works once that window's check has failed."""
+    from django.core.cache import cache
+
+    shown = make_codes(owner_client)
+    window = Client()
+    start_reset(window, "owner")
+    attempt = window.get(RESET).context["request"].reset_attempt
+    claim = f"sspr:reset:proving:{attempt}:recovery_codes"
+    cache.set(claim, 1)
+    response = window.post(RESET, {"proof": shown[0]}, follow=True)
+    assert "being checked in another window of this reset" in response.content.decode()
+    assert codes.left(owner) == 10
+    assert not Event.objects.filter(
+        kind__in=(EventKind.RESET_METHOD_PASSED, EventKind.RESET_METHOD_FAILED)
+    ).exists()
+    cache.delete(claim)  # that window's check failed
+    assert shows_finish_page(window.post(RESET, {"proof": shown[0]}))
+    assert codes.left(owner) == 9
