@@ -169,6 +169,7 @@ class DjangoAccounts:
     """Accounts in Django's own user table; the lockout is django-axes'."""
 
     kind = "none"
+    takes_mail = False  # Django's own accounts sign in by username alone
 
     def set_password(self, user, password: str) -> None:
         if not user.is_active:

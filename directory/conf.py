@@ -8,6 +8,7 @@ extra installed; only SSPR_DIRECTORY=openldap or active_directory needs that.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -97,6 +98,14 @@ class DirectoryConfig:
     @property
     def enabled(self) -> bool:
         return self.kind != NONE
+
+    @property
+    def matches_mail(self) -> bool:
+        """Whether the sign-in's filter also matches the mail attribute, as in
+        "(|(uid=%(user)s)(mail=%(user)s))": people may then know their mail as their name, and
+        the reset portal takes it too (docs/security.md §39)."""
+        term = rf"\(\s*{re.escape(self.attr_email)}\s*=\s*%\(user\)s\s*\)"
+        return bool(re.search(term, self.user_filter, re.IGNORECASE))
 
     @property
     def is_ad(self) -> bool:

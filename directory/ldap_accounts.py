@@ -301,6 +301,11 @@ class DirectoryAccounts:
 
     # --- people -------------------------------------------------------------------------
 
+    @property
+    def takes_mail(self) -> bool:
+        """Whether a person's mail names them at the reset portal as it does at sign-in."""
+        return self.conf.matches_mail
+
     def user_filter(self, username: str) -> str:
         return self.conf.user_filter % {"user": escape_filter_chars(username)}
 

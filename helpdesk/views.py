@@ -130,10 +130,11 @@ def status_list(request: HttpRequest) -> HttpResponse:
         paginator.object_list = users.order_by("username", "pk")
     page = paginator.get_page(request.GET.get("page"))
     rule = ResetRule.of(policy)
-    rows = [Row.of(user, rule) for user in page.object_list]
+    people = list(page.object_list)
+    rows = [Row.of(user, rule) for user in people]
     # A day's block after too many reset attempts (passwordreset.flows) refuses a reset
     # whatever the methods: one read of the cache for the page's rows.
-    blocked = reset_flows.reset_blocked_names([row.username for row in rows])
+    blocked = reset_flows.reset_blocked_names(people)
     rows = [replace(row, reset_blocked=row.username in blocked) for row in rows]
     query = request.GET.copy()
     query.pop("page", None)
@@ -285,7 +286,7 @@ def _detail_page(
     here = {} if in_directory else {"password_here": _last_password_set_here()}
     # With when each method stops cooling off (methods/cooling.py), in the same query.
     user = _user(policy, user_id, **cooling_annotations(), **here)
-    blocked_until = reset_flows.reset_blocked_until(user.get_username())
+    blocked_until = reset_flows.reset_blocked_until(user)
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
     events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
     account, answered = account_status(user)
@@ -649,7 +650,7 @@ def _second_person(request: HttpRequest, action: str, user, details: dict):
     paused_at = (
         SelfServiceBlock.objects.filter(user=user).values_list("created_at", flat=True).first()
     )
-    blocked_until = reset_flows.reset_blocked_until(user.get_username())
+    blocked_until = reset_flows.reset_blocked_until(user)
     episode = _episodes(paused_at, blocked_until)[action]
     if episode is None:
         return None

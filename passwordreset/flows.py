@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -97,9 +98,33 @@ def _by_name() -> OneRow:
     )
 
 
+def _by_mail(name: str):
+    """The one account whose mail is `name`, where the directory's sign-in takes a mail too
+    (directory/conf.py `matches_mail`); None for no account or for two. Run for every name
+    typed in that mode, found by name or not: the same queries for every name (docs/security.md
+    §12). Read with an index on the lower-cased mail (directory migration 0004)."""
+    User = get_user_model()
+    found = list(
+        User._default_manager.annotate(**not_me.paused_annotation())
+        .alias(sspr_mail=Lower("email"))
+        .filter(sspr_mail=name.lower())[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
 def _account_key(username: str) -> str:
     """The key a name's attempts and block are kept under (its canonical form, digested)."""
     return digest(accounts().canonical_username(username).casefold())
+
+
+def _spellings(user) -> list[str]:
+    """The names a person's reset attempts may be started, counted and blocked under: the
+    username, and the mail where the portal takes it. Each spelling has its own count, as at
+    sign-in, so a block on one tells nobody that the other is the same person's (§39)."""
+    names = [user.get_username()]
+    if accounts().takes_mail and getattr(user, "email", ""):
+        names.append(user.email)
+    return names
 
 
 def _attempts_key(account_key: str) -> str:
@@ -110,16 +135,22 @@ def _blocked_key(account_key: str) -> str:
     return f"sspr:reset:blocked:{account_key}"
 
 
-def reset_blocked_until(username: str) -> float | None:
-    """When the day's block on resets for this name ends (too many attempts started, below),
-    as a timestamp; None when there is none."""
-    until = cache.get(_blocked_key(_account_key(username)), 0)
+def reset_blocked_until(user) -> float | None:
+    """When the day's block on the person's resets ends (too many attempts started, below,
+    under any of their spellings), as a timestamp; None when there is none."""
+    keys = [_blocked_key(_account_key(name)) for name in _spellings(user)]
+    until = max(cache.get_many(keys).values(), default=0)
     return until if until > time.time() else None
 
 
-def reset_blocked_names(usernames: list[str]) -> set[str]:
-    """Which of these names are blocked now: one read of the shared cache for them all."""
-    keys = {_blocked_key(_account_key(name)): name for name in usernames}
+def reset_blocked_names(users) -> set[str]:
+    """The usernames of these people whose resets are blocked now, under any of their
+    spellings: one read of the shared cache for them all."""
+    keys = {
+        _blocked_key(_account_key(name)): user.get_username()
+        for user in users
+        for name in _spellings(user)
+    }
     now = time.time()
     return {keys[key] for key, until in cache.get_many(list(keys)).items() if until > now}
 
@@ -128,10 +159,12 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     """The helpdesk lifts the block (after verifying the person: how, in `details`, for its
     event): the block and this hour's count of attempts go, so the next attempt starts
     afresh. Audited; returns whether there was one."""
-    if reset_blocked_until(user.get_username()) is None:
+    if reset_blocked_until(user) is None:
         return False
-    key = _account_key(user.get_username())
-    cache.delete_many([_blocked_key(key), _in_window(_attempts_key(key), 3600)])
+    keys = [_account_key(name) for name in _spellings(user)]
+    cache.delete_many(
+        [_blocked_key(key) for key in keys] + [_in_window(_attempts_key(key), 3600) for key in keys]
+    )
     record(
         EventKind.RESET_BLOCK_LIFTED,
         request=request,
@@ -165,6 +198,9 @@ def reset_begin(
         cache.add(blocked_key, time.time() + BLOCK_SECONDS, timeout=BLOCK_SECONDS + 60)
     User = get_user_model()
     user = _by_name().get(username)
+    if accounts().takes_mail:
+        by_mail = _by_mail(username)  # asked for every name in this mode, found or not
+        user = user or by_mail  # a username found is the one meant
     policy = Policy.load()
     # For an unknown name, ask the same scope question about nobody (id 0): the same queries.
     in_scope = policy.in_scope(user or User(pk=0, is_active=True))

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from directory.accounts import accounts
 from passwords.forms import ASKED_FOR, BoundedPasswordsMixin, described_by_the_rules
 
 from .state import Action
@@ -40,6 +41,11 @@ class StartForm(forms.Form):
         error_messages={"invalid_choice": _("Choose one.")},
     )
     altcha = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if accounts().takes_mail:  # the portal takes the mail where sign-in does
+            self.fields["username"].label = _("Username or email")
 
 
 class ActionForm(forms.Form):

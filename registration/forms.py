@@ -49,6 +49,11 @@ class SignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, AuthenticationForm
         ),
     }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if accounts().takes_mail:  # the directory's filter matches the mail too
+            self.fields["username"].label = _("Username or email")
+
     def get_invalid_login_error(self):
         if accounts().kind == "none":
             return super().get_invalid_login_error()

@@ -300,6 +300,115 @@ def test_a_failure_typed_as_the_mail_is_recorded_against_the_person(slapd, setti
     assert [event.subject_id for event in failed] == subjects
 
 
+# --- The reset portal takes the mail where sign-in does (§39) -----------------------------------
+
+BY_MAIL = "(|(uid=%(user)s)(mail=%(user)s))"
+
+
+def _reset_code_sent(client: Client, typed: str) -> bool:
+    """A reset started for `typed`, a code asked for at Ada's alternate email: was one sent?"""
+    from django.core import mail
+
+    from tests.support.resets import start_reset
+
+    before = len(mail.outbox)
+    assert start_reset(client, typed).status_code == 302
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    return len(mail.outbox) > before
+
+
+def test_the_portal_takes_the_mail_where_sign_in_does(slapd, settings):
+    """Where the sign-in's filter matches the mail too, a person who knows their mail as their
+    name resets with it (the lockout page's unlock link carries the name as typed); where it
+    matches the uid alone, the mail names nobody at the portal either."""
+    import re
+
+    from django.core import mail
+
+    from directory.sync import sync_directory
+    from tests.support.resets import shows_done_page, shows_finish_page
+
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+    for page in ("/passwordreset/", "/ssprsetup/signin/"):
+        assert "Username or email" in Client().get(page).content.decode()
+    client = Client()
+    assert _reset_code_sent(client, address.upper())
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    assert shows_finish_page(client.post("/passwordreset/email/code/", {"code": code}))
+    response = client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert shows_done_page(response)
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    use_directory(settings, slapd.environment())  # the uid alone
+    assert not _reset_code_sent(Client(), address)
+    for page in ("/passwordreset/", "/ssprsetup/signin/"):
+        assert "Username or email" not in Client().get(page).content.decode()
+
+
+def test_the_portals_first_step_reads_alike_for_a_mail_a_name_and_nobody(slapd, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from directory.sync import sync_directory
+    from passwordreset import captcha
+
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+    counts = {}
+    for name in (address, "ada", "nobody@example.org", "nobody"):
+        client = Client()
+        challenge = client.get("/passwordreset/check/").json()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/passwordreset/", {"username": name, "altcha": captcha.solve(challenge)}
+            )
+        assert response.status_code == 302
+        counts[name] = len(queries)
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_a_block_under_the_mail_is_the_persons_at_the_helpdesk(slapd, settings, helpdesk_client):
+    """Too many resets started with her mail block that spelling for a day; her username keeps
+    its own count (a block on one tells nobody the other is hers). The helpdesk sees the block
+    on her page and in the list, and lifting it lets her mail start a reset again."""
+    from directory.sync import sync_directory
+    from passwordreset import captcha
+    from passwordreset.conf import app_settings
+
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    ada = registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+
+    def start(name: str):
+        client = Client()
+        challenge = client.get("/passwordreset/check/").json()
+        return client.post(
+            "/passwordreset/", {"username": name, "altcha": captcha.solve(challenge)}
+        )
+
+    for _ in range(app_settings.RESET_ATTEMPTS_PER_HOUR + 1):
+        start(address)
+    assert start(address).status_code == 429  # refused, with the reason on the page
+    assert start("ada").status_code == 302
+    page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+    assert "Too many password resets were started" in page
+    assert "No: too many attempts" in helpdesk_client.get("/helpdesk/?q=ada").content.decode()
+    helpdesk_client.post(
+        f"/helpdesk/users/{ada.pk}/reset-block/", {"block-verification": "in_person"}
+    )
+    assert "Too many password resets were started" not in (
+        helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
+    )
+    assert start(address).status_code == 302
+
+
 # --- A directory that hangs (§41) ---------------------------------------------------------------
 
 

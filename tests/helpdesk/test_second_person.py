@@ -49,7 +49,7 @@ def pause_or_block(action: str, user) -> None:
 def still_held(action: str, user) -> bool:
     if action == "resume":
         return SelfServiceBlock.objects.filter(user=user).exists()
-    return reset_flows.reset_blocked_until(user.get_username()) is not None
+    return reset_flows.reset_blocked_until(user) is not None
 
 
 def press(client: Client, action: str, user):
