@@ -24,6 +24,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -58,6 +59,21 @@ def removed_lately(user, policy) -> bool:
     return MethodChange.objects.filter(
         user=user, action=ChangeAction.REMOVED, created_at__gte=since
     ).exists()
+
+
+# A part of a method (a passkey) is saved a moment before its change is recorded.
+ADDED_WITH_ITS_CHANGE = datetime.timedelta(minutes=1)
+
+
+def may_cool(user, kind: str, added: list[datetime.datetime]) -> bool:
+    """Whether any of the parts of a method left to the person (when each was added) may be
+    one that cools off: added no earlier than just before the method's first change still
+    cooling. Parts all older than that (the owner's own keys, once the one added since is
+    removed) cool no more."""
+    since = MethodChange.objects.filter(user=user, method=kind, cooling_until__gt=Now()).aggregate(
+        since=Min("created_at")
+    )["since"]
+    return since is not None and any(at >= since - ADDED_WITH_ITS_CHANGE for at in added)
 
 
 def never_in_this_session(request: HttpRequest) -> None:

@@ -125,17 +125,22 @@ def removed(
     extra_recipients: Sequence[str] = (),
     message: str = "",
     part_left: bool = False,
+    left_cools: bool | None = None,
     notice_action: str = "",
     masked: str = "",
 ) -> None:
     """The signed-in person removed `method` (or a part of it, such as one passkey, and
-    `part_left` when others are left; `notice_action` and `masked` then say which). Call after
-    the transaction that removed it."""
+    `part_left` when others are left; `notice_action` and `masked` then say which; and
+    `left_cools` whether one of those may be a part that cools off, when the method knows:
+    otherwise any part left is taken to). Call after the transaction that removed it."""
     user = request.user
     record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
     request.session.cycle_key()
     change = not_me.record_change(
-        user=user, method=method, action=ChangeAction.REMOVED, part_left=part_left
+        user=user,
+        method=method,
+        action=ChangeAction.REMOVED,
+        left_cools=part_left if left_cools is None else left_cools,
     )
     notify_method_changed(
         user=user,

@@ -50,13 +50,13 @@ _NEW_CHANGE = Insert(MethodChange)
 
 
 def record_change(
-    *, user, method, action: str, cooling_until=None, previous: str = "", part_left: bool = False
+    *, user, method, action: str, cooling_until=None, previous: str = "", left_cools: bool = False
 ) -> MethodChange:
     """A new change of `user`'s methods. Changes whose links have ended and whose cooling-off
     is over are dropped; an earlier change of the same method stops cooling (this one says
-    whether the method cools now), except where a part of the method was removed and others
-    are left (`part_left`: one passkey of several): what is left may be the part that cools,
-    and it keeps cooling (docs/security.md rule 69)."""
+    whether the method cools now), except where a part of the method was removed and what is
+    left may be a part that cools (`left_cools`: one passkey of several, another added since
+    the method began cooling): it keeps cooling (docs/security.md rule 69)."""
     now = timezone.now()
     kind = str(method.kind)
     link_ended = now - datetime.timedelta(days=LINK_DAYS)
@@ -66,7 +66,7 @@ def record_change(
     for pk, changed, created_at, cools_until in _CHANGES_OF.all(user.pk):
         if created_at < link_ended and (cools_until is None or cools_until <= now):
             ended.append(pk)
-        elif changed == kind and cools_until is not None and not part_left:
+        elif changed == kind and cools_until is not None and not left_cools:
             cooling.append(pk)
     if ended:
         MethodChange.objects.filter(pk__in=ended).delete()

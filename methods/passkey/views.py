@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from methods import lifecycle
+from methods import cooling, lifecycle
 from methods.pages import (
     NOT_VERIFIED,
     after_pass,
@@ -163,13 +163,16 @@ def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpRespons
     if not deleted:  # removed already (in another tab): said, not passed over
         messages.info(request, _("That key was removed already, so there was nothing to remove."))
     if deleted:
-        part_left = Passkey.objects.filter(user=request.user).exists()
+        added = list(Passkey.objects.filter(user=request.user).values_list("created_at", flat=True))
+        part_left = bool(added)
         lifecycle.removed(
             request=request,
             method=method,
             policy=policy,
             message=_("The key was removed."),
             part_left=part_left,
+            # The keys left cool off only if one was added since the method began cooling.
+            left_cools=part_left and cooling.may_cool(request.user, str(method.kind), added),
             # The notice names the key, and says whether others are still there.
             masked=key.name,
             notice_action=gettext_lazy("one key removed, others kept") if part_left else "",

@@ -371,6 +371,41 @@ def test_removing_the_last_passkey_ends_its_cooling_off(rita):
     ).exists()
 
 
+def test_removing_the_only_key_added_since_ends_the_cooling_of_the_owners_older_key(rita):
+    """Rita's own key, added days before; the thief's key added today, cooling off. Once
+    Rita removes the thief's key, her own key, which never cooled, resets alone again; had
+    she removed her own, the thief's would still cool."""
+    own = SoftKey()
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        client = Client()
+        sign_in(client, "rita")
+        prove_with_phone(client, NUMBER)
+        assert add_key(client, own, name="Own").status_code == 302
+    assert shows_finish_page(reset_with(Client(), own))
+    _thief, (key,) = thief_adds_keys("Thief")
+    assert not shows_finish_page(reset_with(Client(), own))  # the kind cools off now
+    owner = Client()
+    sign_in(owner, "rita")
+    prove_with_phone(owner, NUMBER)
+    thiefs = Passkey.objects.get(name="Thief")
+    assert owner.post(f"{PASSKEY_SETUP}{thiefs.pk}/remove/").status_code == 302
+    assert shows_finish_page(reset_with(Client(), own))
+    assert not shows_finish_page(reset_with(Client(), key))  # gone
+
+
+def test_removing_the_owners_older_key_leaves_the_new_one_cooling(rita):
+    own = SoftKey()
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        client = Client()
+        sign_in(client, "rita")
+        prove_with_phone(client, NUMBER)
+        assert add_key(client, own, name="Own").status_code == 302
+    thief, (key,) = thief_adds_keys("Thief")
+    owns = Passkey.objects.get(name="Own")
+    assert thief.post(f"{PASSKEY_SETUP}{owns.pk}/remove/").status_code == 302
+    assert not shows_finish_page(reset_with(Client(), key))
+
+
 def test_a_method_cooling_off_proves_nothing_before_a_change_while_an_older_one_can(rita):
     """In a later session with the password alone, the thief's new passkey is not offered
     for the proof before a change, and sent anyway it is refused: the older phone is needed,
