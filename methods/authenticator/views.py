@@ -4,12 +4,14 @@ confirm with a first code) and prove identity with it at /passwordreset/authenti
 from __future__ import annotations
 
 import base64
+import datetime
 import time
 
 import segno
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -30,16 +32,20 @@ PENDING_NAME = "pending"
 # type a first code.
 PENDING_KEY = "sspr_authenticator_pending"
 PENDING_SECONDS = 3600
+# Keys being set up at once for one person, one per session (a laptop and a phone): past it,
+# a new one drops the oldest.
+MOST_PENDING = 4
 
 
 def _pending_device(request: HttpRequest) -> tuple[AuthenticatorDevice, bool]:
     """The device being set up in this session: a fresh key until a first code confirms it.
     Its key is this session's alone, for at most PENDING_SECONDS: another session, or a later
-    one, gets a new key and the earlier is dropped, so a key someone read once (with the
-    person's password, or a pass the helpdesk was fooled into) is never the one the person
-    confirms later (docs/security.md §37). A fresh one too if its key can no longer be opened,
+    one, gets a key of its own, so a key someone read once (with the person's password, or a
+    pass the helpdesk was fooled into) is never the one the person confirms later, and their
+    reloading the page never drops the person's (docs/security.md §37). Keys ended, and the
+    oldest past MOST_PENDING, are dropped. A fresh one too if its key can no longer be opened,
     the field keys having changed. Also whether the session's key was replaced just now (it
-    had one, which ended or which another of the person's sessions dropped)."""
+    had one, which ended or was dropped)."""
     user = request.user
     held = request.session.get(PENDING_KEY)
     device = None
@@ -58,7 +64,11 @@ def _pending_device(request: HttpRequest) -> tuple[AuthenticatorDevice, bool]:
         except field_keys.InvalidToken:
             device = None
     if device is None:
-        AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
+        pending = AuthenticatorDevice.objects.filter(user=user, confirmed=False)
+        kept = pending.filter(
+            created_at__gt=timezone.now() - datetime.timedelta(seconds=PENDING_SECONDS)
+        ).order_by("-created_at", "-pk")[: MOST_PENDING - 1]
+        pending.exclude(pk__in=list(kept.values_list("pk", flat=True))).delete()
         device = AuthenticatorDevice.objects.create(
             user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
         )
@@ -138,9 +148,10 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
             return CheckOutcome.THROTTLED
         if not device.verify_token(code):
             return CheckOutcome.WRONG
-        replaced = (
-            TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()[0] > 0
-        )
+        # The app set up before goes, and so do the keys other sessions were setting up.
+        others = TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk)
+        replaced = others.filter(confirmed=True).delete()[0] > 0
+        others.delete()
         device.confirmed = True
         device.name = str(method.label)
         device.save(update_fields=["confirmed", "name"])

@@ -208,10 +208,10 @@ def test_a_key_someone_else_saw_is_never_the_one_the_person_confirms(make_user, 
     assert AuthenticatorDevice.objects.get(confirmed=True).bin_key.hex() == own
 
 
-def test_a_key_another_session_replaced_says_so_and_counts_nothing(make_user, client):
-    """The person opens the setup on a laptop, then on a phone: the laptop's key is dropped.
-    A code from it is not checked, and the page says the key was replaced and shows the new
-    one."""
+def test_each_session_keeps_its_own_key_until_one_is_confirmed(make_user, client):
+    """The person opens the setup on a laptop, then on a phone, and someone with her password
+    keeps reloading it elsewhere: the laptop's key still confirms. Once it did, the keys the
+    other sessions were setting up are gone."""
     from django.test import Client
 
     from tests.support.people import sign_in
@@ -219,15 +219,41 @@ def test_a_key_another_session_replaced_says_so_and_counts_nothing(make_user, cl
     make_user("alice")
     sign_in(client, "alice")
     laptop = page_key(client.get(SETUP).content.decode())
-    phone = Client()
-    sign_in(phone, "alice")
-    phone.get(SETUP)
+    others = []
+    for _ in range(2):
+        other = Client()
+        sign_in(other, "alice")
+        for _ in range(3):
+            other.get(SETUP)
+        others.append(other)
+    assert client.post(SETUP, {"code": code_for(laptop)}).status_code == 302
+    # The one device left: hers, confirmed; the other sessions' keys are gone.
+    assert AuthenticatorDevice.objects.get().bin_key.hex() == laptop
+
+
+def test_a_key_that_ended_or_was_pushed_out_says_so_and_counts_nothing(make_user, client):
+    """The laptop's key, pushed out by keys opened in as many other sessions as a person may
+    set up at once (or ended after an hour): a code from it is not checked, and the page says
+    the key was replaced and shows the new one."""
+    from django.test import Client
+
+    from methods.authenticator.views import MOST_PENDING
+    from tests.support.people import sign_in
+
+    make_user("alice")
+    sign_in(client, "alice")
+    laptop = page_key(client.get(SETUP).content.decode())
+    for _ in range(MOST_PENDING):
+        other = Client()
+        sign_in(other, "alice")
+        other.get(SETUP)
     response = client.post(SETUP, {"code": code_for(laptop)})
     page = response.content.decode()
     assert response.status_code == 200 and "This key was replaced" in page
     assert page_key(page) != laptop
     assert not AuthenticatorDevice.objects.filter(throttling_failure_count__gt=0).exists()
     assert client.post(SETUP, {"code": code_for(page_key(page))}).status_code == 302
+    assert AuthenticatorDevice.objects.count() == 1
 
 
 def test_accounts_without_the_app_see_the_same_page_and_cost_the_same_queries(
