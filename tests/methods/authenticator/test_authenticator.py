@@ -200,7 +200,7 @@ def test_a_key_someone_else_saw_is_never_the_one_the_person_confirms(make_user, 
     sign_in(client, "alice")
     own = page_key(client.get(SETUP).content.decode())
     assert own != seen
-    # The key the attacker saw was dropped: a code from it confirms nothing.
+    # The key the attacker saw is not hers: a code from it confirms nothing.
     assert client.post(SETUP, {"code": code_for(seen)}).status_code == 200
     assert not AuthenticatorDevice.objects.filter(confirmed=True).exists()
     TOTPDevice.objects.update(throttling_failure_count=0, throttling_failure_timestamp=None)
