@@ -130,11 +130,10 @@ def status_list(request: HttpRequest) -> HttpResponse:
         paginator.object_list = users.order_by("username", "pk")
     page = paginator.get_page(request.GET.get("page"))
     rule = ResetRule.of(policy)
-    people = list(page.object_list)
-    rows = [Row.of(user, rule) for user in people]
-    # A day's block after too many reset attempts (passwordreset.flows) refuses a reset
-    # whatever the methods: one read of the cache for the page's rows.
-    blocked = reset_flows.reset_blocked_names(people)
+    rows = [Row.of(user, rule) for user in page.object_list]
+    # A day's block after too many reset attempts (passwordreset.flows) refuses a reset by
+    # username whatever the methods: one read of the cache for the page's rows.
+    blocked = reset_flows.reset_blocked_names([row.username for row in rows])
     rows = [replace(row, reset_blocked=row.username in blocked) for row in rows]
     query = request.GET.copy()
     query.pop("page", None)
@@ -286,8 +285,11 @@ def _detail_page(
     here = {} if in_directory else {"password_here": _last_password_set_here()}
     # With when each method stops cooling off (methods/cooling.py), in the same query.
     user = _user(policy, user_id, **cooling_annotations(), **here)
-    blocked_until = reset_flows.reset_blocked_until(user)
-    row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked=blocked_until is not None)
+    # A block by username refuses the person's resets; one by their mail (where the portal
+    # takes it) only that spelling's. Either is lifted here.
+    blocks = reset_flows.reset_blocks(user)
+    blocked_until = max(blocks.values(), default=None)
+    row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked="name" in blocks)
     events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
@@ -309,11 +311,10 @@ def _detail_page(
             "block_form": block or _verified_form(None, "block", checked),
             "row": row,
             "why": row.why(policy),
-            "reset_blocked_until": (
-                datetime.datetime.fromtimestamp(blocked_until, tz=datetime.UTC)
-                if blocked_until
-                else None
-            ),
+            "reset_blocked": {
+                which: datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
+                for which, until in blocks.items()
+            },
             "events": events,
             # Whether a caller check has a method to use (those cooling off left out).
             "verify": verify,

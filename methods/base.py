@@ -107,6 +107,10 @@ class Method:
     # added one part beside the person's others, which the removal would take too.
     undo_removes_only_the_change: ClassVar[bool] = True
     phishing_resistant: ClassVar[bool] = False
+    # Whether its reset page shows something of the person's own before another method passed
+    # (their security questions): the same name spelt two ways (a username and a mail) would
+    # show it alike, telling the two are one person's (passwordreset/flows.py `offered_methods`).
+    shows_the_persons_own: ClassVar[bool] = False
     # How hard the method is to steal or phish: the proof before a change and the reset portal
     # offer the strongest first (methods/proof.py). Passkey 50, authenticator app 40, recovery
     # codes 30, phones 20, email 10.

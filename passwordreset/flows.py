@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -107,9 +108,17 @@ def _by_mail(name: str):
     found = list(
         User._default_manager.annotate(**not_me.paused_annotation())
         .alias(sspr_mail=Lower("email"))
-        .filter(sspr_mail=name.lower())[:2]
+        # Both sides lower-cased by the database, whose rules may differ from Python's; a
+        # leaver's row, kept with its mail, names nobody.
+        .filter(sspr_mail=Lower(Value(name)), is_active=True)[:2]
     )
     return found[0] if len(found) == 1 else None
+
+
+def typed_as_mail(state: ResetState) -> bool:
+    """Whether the attempt was started with a name written as a mail, where the portal takes
+    the mail (from what was typed alone, whoever it names)."""
+    return "@" in state.username and accounts().takes_mail
 
 
 def _account_key(username: str) -> str:
@@ -117,13 +126,14 @@ def _account_key(username: str) -> str:
     return digest(accounts().canonical_username(username).casefold())
 
 
-def _spellings(user) -> list[str]:
+def _spellings(user) -> dict[str, str]:
     """The names a person's reset attempts may be started, counted and blocked under: the
-    username, and the mail where the portal takes it. Each spelling has its own count, as at
-    sign-in, so a block on one tells nobody that the other is the same person's (§39)."""
-    names = [user.get_username()]
+    username ("name"), and the mail ("mail") where the portal takes it. Each spelling has its
+    own count, as at sign-in, so a block on one tells nobody that the other is the same
+    person's (§39)."""
+    names = {"name": user.get_username()}
     if accounts().takes_mail and getattr(user, "email", ""):
-        names.append(user.email)
+        names["mail"] = user.email
     return names
 
 
@@ -135,22 +145,22 @@ def _blocked_key(account_key: str) -> str:
     return f"sspr:reset:blocked:{account_key}"
 
 
+def reset_blocks(user) -> dict[str, float]:
+    """The day's blocks on the person's resets now (too many attempts started, below), by
+    spelling ("name", "mail"), each with when it ends as a timestamp."""
+    keys = {_blocked_key(_account_key(name)): which for which, name in _spellings(user).items()}
+    now = time.time()
+    return {keys[key]: until for key, until in cache.get_many(list(keys)).items() if until > now}
+
+
 def reset_blocked_until(user) -> float | None:
-    """When the day's block on the person's resets ends (too many attempts started, below,
-    under any of their spellings), as a timestamp; None when there is none."""
-    keys = [_blocked_key(_account_key(name)) for name in _spellings(user)]
-    until = max(cache.get_many(keys).values(), default=0)
-    return until if until > time.time() else None
+    """When the last of the day's blocks on the person's resets ends; None when there is none."""
+    return max(reset_blocks(user).values(), default=None)
 
 
-def reset_blocked_names(users) -> set[str]:
-    """The usernames of these people whose resets are blocked now, under any of their
-    spellings: one read of the shared cache for them all."""
-    keys = {
-        _blocked_key(_account_key(name)): user.get_username()
-        for user in users
-        for name in _spellings(user)
-    }
+def reset_blocked_names(usernames: list[str]) -> set[str]:
+    """Which of these usernames are blocked now: one read of the shared cache for them all."""
+    keys = {_blocked_key(_account_key(name)): name for name in usernames}
     now = time.time()
     return {keys[key] for key, until in cache.get_many(list(keys)).items() if until > now}
 
@@ -161,7 +171,7 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     afresh. Audited; returns whether there was one."""
     if reset_blocked_until(user) is None:
         return False
-    keys = [_account_key(name) for name in _spellings(user)]
+    keys = [_account_key(name) for name in _spellings(user).values()]
     cache.delete_many(
         [_blocked_key(key) for key in keys] + [_in_window(_attempts_key(key), 3600) for key in keys]
     )
@@ -389,6 +399,10 @@ def offered_methods(
         m for m in proof.strongest_first(enabled_methods(policy)) if str(m.kind) not in state.passed
     ]
     if not state.passed or user is None:
+        if typed_as_mail(state):
+            # The person's questions would read alike under their mail and their username,
+            # telling that both are one person's: after another method, for every such name.
+            offered = [m for m in offered if not m.shows_the_persons_own]
         return offered
     # Known now: only what the person registered (a method they never set up could only
     # lead to a page that never passes).
@@ -577,7 +591,17 @@ def reset_check_code(
 
 class CheckUnderway(Exception):
     """A method's proof sent while another window of the same attempt has the same method's
-    proof being checked, or has passed it (the portal's `reset_page` answers it)."""
+    proof being checked (the portal's `reset_page` answers it)."""
+
+
+class PassedElsewhere(Exception):
+    """A method's proof sent after another window of the same attempt passed it, whose answer
+    this browser did not keep: the attempt now holds it as passed (`reset_page` leads on)."""
+
+
+# How long a check of one method may hold its attempt's claim at most (a check takes well
+# under a second; the claim is dropped when it ends, this only bounds one that never does).
+CHECK_CLAIM_SECONDS = 60
 
 
 def reset_prove(
@@ -591,26 +615,34 @@ def reset_prove(
 
     One check of a method at a time per attempt, and none after it passed: two windows of
     one attempt sending two recovery codes at once would otherwise spend both (a code is
-    spent by its check). The claim is dropped when the check fails and kept when it passes;
-    a proof sent while it is held raises CheckUnderway, unchecked and uncounted."""
+    spent by its check). A claim in the shared cache is held while a check runs
+    (CheckUnderway for a proof sent meanwhile, unchecked and uncounted); a pass is noted
+    there too, once recorded, so a window whose session missed it (another window's answer
+    kept instead, or its own answer lost) takes it as passed rather than checking again."""
     user = state_user(state)
+    kind = str(method.kind)
+    passed_key = f"sspr:reset:proved:{state.attempt}:{method.key}"
+    if cache.get(passed_key):
+        if kind not in state.passed:
+            state.passed.append(kind)
+            state.save(request)
+        raise PassedElsewhere
     claim = f"sspr:reset:proving:{state.attempt}:{method.key}"
-    if not cache.add(claim, 1, reset_state.LONGEST_SECONDS + 60):
+    if not cache.add(claim, 1, CHECK_CLAIM_SECONDS):
         raise CheckUnderway
     try:
         tries = _count_for(
             f"sspr:reset:tries:{state.attempt}:{method.key}", reset_state.LONGEST_SECONDS
         )
         ok = check(user.pk if user else None) if tries <= TRIES_PER_METHOD else False
-    except BaseException:
+        if not ok or user is None:
+            method_failed(request, state, user, kind, reason)
+            return False
+        method_passed(request, state, user, kind)
+        cache.set(passed_key, 1, reset_state.LONGEST_SECONDS + 60)
+        return True
+    finally:
         cache.delete(claim)
-        raise
-    if not ok or user is None:
-        cache.delete(claim)
-        method_failed(request, state, user, str(method.kind), reason)
-        return False
-    method_passed(request, state, user, str(method.kind))
-    return True
 
 
 def method_failed(request: HttpRequest, state: ResetState, user, kind: str, reason: str) -> None:

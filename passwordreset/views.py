@@ -117,19 +117,19 @@ def reset_page(view):
                 response = _replaced(request, state)
             else:
                 response = view(request, state, *args, **kwargs)
-        except AlreadyPassed:
+        except (AlreadyPassed, flows.PassedElsewhere):
             # A method's page from before it passed (another tab, the back button): on to
             # where the attempt stands, not a page that is not there.
             messages.info(request, _("That method has already been checked in this attempt."))
             response = redirect(flows.reset_after_pass(state))
         except flows.CheckUnderway:
-            # Another window of this attempt is checking this method, or passed it: nothing
+            # Another window of this attempt is checking this method this very moment: nothing
             # here was checked, and the session is left as that window leaves it.
             messages.info(
                 request,
                 _(
-                    "That method is being checked in another window of this reset, or was "
-                    "checked there: carry on in that window."
+                    "That method is being checked in another window of this reset. Wait for "
+                    "its answer there, or try again in a moment."
                 ),
             )
             return redirect(flows.reset_after_pass(state))
@@ -397,6 +397,10 @@ def _methods_page(request: HttpRequest, state, *, page_address: str = "") -> Htt
                 not method.counts_alone and not flows.counts_for_user(user, method)
                 for method in enabled_methods(policy)
             ),
+            # Typed as a mail, questions come after another method (flows.offered_methods).
+            "questions_after_another": not state.passed
+            and flows.typed_as_mail(state)
+            and any(method.shows_the_persons_own for method in enabled_methods(policy)),
             "page_address": page_address,
             "new_passed": new_passed,
             # With nothing left to offer: from when what passed makes the reset on its own.

@@ -44,6 +44,7 @@ class SecurityQuestionsMethod(Method):
     # Answers someone may know or guess: only beside another method, never for an
     # administrator account (methods/reset_rule.py).
     counts_alone = False
+    shows_the_persons_own = True
     counts_for_privileged = False
     # Nor do they let a new method count at once: whoever added their own phone with a stolen
     # password may know or find the answers too.

@@ -398,8 +398,11 @@ def test_a_block_under_the_mail_is_the_persons_at_the_helpdesk(slapd, settings, 
     assert start(address).status_code == 429  # refused, with the reason on the page
     assert start("ada").status_code == 302
     page = helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
-    assert "Too many password resets were started" in page
-    assert "No: too many attempts" in helpdesk_client.get("/helpdesk/?q=ada").content.decode()
+    assert "with the person's email address as the name" in page
+    assert "their username still works" in page
+    assert "started for this name" not in page
+    # Her username still resets: the list says she can.
+    assert "No: too many attempts" not in helpdesk_client.get("/helpdesk/?q=ada").content.decode()
     helpdesk_client.post(
         f"/helpdesk/users/{ada.pk}/reset-block/", {"block-verification": "in_person"}
     )
@@ -407,6 +410,49 @@ def test_a_block_under_the_mail_is_the_persons_at_the_helpdesk(slapd, settings, 
         helpdesk_client.get(f"/helpdesk/users/{ada.pk}/").content.decode()
     )
     assert start(address).status_code == 302
+
+
+def test_typed_as_a_mail_questions_come_after_another_method(slapd, settings, policy):
+    """Her questions would read alike under her mail and her username, telling both are
+    hers: a name written as a mail is offered them only after another method, for every such
+    name, and the page says so; her username is offered them first as before."""
+    from directory.sync import sync_directory
+
+    policy.set_option("questions", "enabled", True)
+    policy.save()
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+    note = "You started with an email address, so security questions come after another method"
+    pages = {}
+    for name in (address, "nobody@example.org", "ada"):
+        client = Client()
+        from tests.support.resets import start_reset
+
+        start_reset(client, name)
+        pages[name] = client.get("/passwordreset/methods/").content.decode()
+        questions = client.get("/passwordreset/questions/")
+        pages[name] = (pages[name], questions.status_code, questions.get("Location", ""))
+    for name in (address, "nobody@example.org"):
+        page, status, location = pages[name]
+        assert note in page and "/passwordreset/questions/" not in page
+        assert status == 302 and location == "/passwordreset/methods/"
+    page, status, _location = pages["ada"]
+    assert note not in page and "/passwordreset/questions/" in page and status == 200
+
+
+def test_a_leavers_row_with_the_same_mail_does_not_hide_the_person(slapd, settings, make_user):
+    """The sync keeps a leaver's row, turned off, with its mail: a mail handed on to Ada
+    still names her."""
+    from directory.sync import sync_directory
+
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+    make_user("left-long-ago", email=address.upper(), is_active=False)
+    assert _reset_code_sent(Client(), address)
 
 
 # --- A directory that hangs (§41) ---------------------------------------------------------------

@@ -313,9 +313,9 @@ def test_two_windows_of_one_reset_sending_two_codes_at_once_spend_one(make_user,
 
 
 def test_a_code_sent_while_another_window_checks_one_is_not_checked(owner, owner_client):
-    """While the attempt's recovery code is being checked (or has passed) in another window,
-    a code sent from this one is not checked, spent or counted; the page says where to carry
-    on, and the same code works once that window's check has failed."""
+    """While the attempt's recovery code is being checked in another window, a code sent from
+    this one is not checked, spent or counted; the page says so, and the same code works once
+    that window's check has failed."""
     from django.core.cache import cache
 
     shown = make_codes(owner_client)
@@ -333,3 +333,41 @@ def test_a_code_sent_while_another_window_checks_one_is_not_checked(owner, owner
     cache.delete(claim)  # that window's check failed
     assert shows_finish_page(window.post(RESET, {"proof": shown[0]}))
     assert codes.left(owner) == 9
+
+
+def test_a_pass_another_window_made_is_kept_where_its_answer_was_not(owner, owner_client):
+    """Another window of the attempt passed a code, but this browser kept another answer's
+    session (or that answer was lost): a code sent here is not checked or spent; the attempt
+    takes the pass as made and leads on."""
+    from django.core.cache import cache
+
+    shown = make_codes(owner_client)
+    window = Client()
+    start_reset(window, "owner")
+    attempt = window.get(RESET).context["request"].reset_attempt
+    cache.set(f"sspr:reset:proved:{attempt}:recovery_codes", 1)
+    response = window.post(RESET, {"proof": shown[0]})
+    assert response["Location"] == "/passwordreset/finish/"
+    assert codes.left(owner) == 10
+    assert window.get("/passwordreset/finish/").status_code == 200
+
+
+def test_a_pass_whose_record_failed_leaves_the_method_usable(owner, owner_client, monkeypatch):
+    """The check passed but recording the pass failed (the database went away): the answer
+    says nothing was saved, and another code then works in the same attempt."""
+    from django.db import OperationalError
+
+    from passwordreset import flows
+
+    shown = make_codes(owner_client)
+    window = Client(raise_request_exception=False)
+    start_reset(window, "owner")
+    real = flows.method_passed
+
+    def broken(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(flows, "method_passed", broken)
+    assert window.post(RESET, {"proof": shown[0]}).status_code >= 500
+    monkeypatch.setattr(flows, "method_passed", real)
+    assert shows_finish_page(window.post(RESET, {"proof": shown[1]}))
