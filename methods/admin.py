@@ -14,7 +14,7 @@ from directory.accounts import accounts
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
-from .code.email_addresses import canonical_email
+from .code.email_addresses import canonical_email, same_address
 from .code.forms import CanonicalEmailField, PhoneForm, checked_number
 from .code.phone_numbers import PhoneError, e164, parse
 from .models import (
@@ -435,8 +435,28 @@ class AuthenticationPhoneForm(PolicyPhoneForm, PrepopulateForm):
         fields = ["region", "number"]
 
 
+# An authentication email the account's own address (also said by the contact import).
+OWN_ADDRESS = _(
+    "This is the account's own address. Enter another one the person can read without the "
+    "account's password."
+)
+
+
 class AuthenticationEmailForm(PrepopulateForm):
     field_name = "email"
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = getattr(self.instance, "user", None) if self.instance.user_id else None
+        if (
+            "email" in self.changed_data
+            and owner is not None
+            and same_address(owner.email, cleaned.get("email") or "")
+        ):
+            # As the person's own form: an address read with the account's password cannot
+            # recover it.
+            self.add_error("email", OWN_ADDRESS)
+        return cleaned
 
     class Meta:
         model = AuthenticationEmail

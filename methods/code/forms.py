@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from methods.forms import OnePassSelect
 from sspr_site.conf import app_settings as site_settings
 
-from .email_addresses import canonical_email
+from .email_addresses import canonical_email, same_address
 from .phone_numbers import PhoneError, PhoneProblem, e164, parse, region_choices
 
 PHONE_MESSAGES = {
@@ -202,7 +202,7 @@ class EmailForm(forms.Form):
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
-        if self.user.email and email.casefold() == canonical_email(self.user.email).casefold():
+        if same_address(self.user.email, email):
             raise forms.ValidationError(
                 _("This is your account's own address. Use another one you can read without it."),
                 code="own_address",

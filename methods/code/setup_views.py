@@ -36,6 +36,7 @@ from sspr_site.shapes import Shape
 from . import flows as code_flows
 from . import more_time as more
 from . import pending as session
+from .email_addresses import same_address
 from .forms import ChannelForm
 from .method import CodeMethod
 
@@ -187,7 +188,19 @@ def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -
     existing = method.record(registered)
     if existing is None:
         return redirect(method.setup_page("start"))
-    session.set_pending(request, method.slug, str(getattr(existing, method.field)), confirming=True)
+    value = str(getattr(existing, method.field))
+    if method.field == "email" and same_address(request.user.email, value):
+        # Entered for the person before that was refused: read with the account's password,
+        # it cannot recover the account.
+        messages.error(
+            request,
+            _(
+                "The address entered for you is your account's own, so it cannot recover your "
+                "account. Enter another one you can read without your password."
+            ),
+        )
+        return redirect(method.setup_page("start"))
+    session.set_pending(request, method.slug, value, confirming=True)
     return redirect(method.setup_page("send"))
 
 

@@ -475,3 +475,38 @@ def test_a_column_named_twice_stops_the_import(tmp_path, people):
     out, _err, error = run(tmp_path, "username,username,office_phone\nann,ben,+442071838750\n")
     assert error and "The header names username more than once" in error
     assert not OfficePhone.objects.exists()
+
+
+def test_the_accounts_own_address_or_one_too_long_once_canonical_is_refused(tmp_path, make_user):
+    """The account's own address (in other capitals) cannot recover it; an address whose
+    domain grows past 254 characters in canonical form (each capital İ lower-cases to two)
+    would not fit. Each is reported on its line, and nothing of that row is stored."""
+    make_user("ann", password=None, email="ann@example.org")
+    make_user("ben", password=None)
+    long = "a" * 60 + "@" + ".".join(["\u0130" * 10] * 10) + ".de"
+    text = HEADER + f"ann,,,ANN@Example.ORG,yes\nben,,,{long},yes\n"
+    out, _err, error = run(tmp_path, text)
+    assert error == "2 rows were not imported; see above.", out
+    assert "line 2, column authentication_email: the account's own address" in out
+    assert "longer than 254 characters" in out
+    assert not AuthenticationEmail.objects.exists()
+
+
+def test_the_admin_refuses_the_accounts_own_address(admin_client, make_user):
+    """On the user's page too: the account's own address, in other capitals, is refused
+    beside the field, and nothing is stored."""
+    from methods.admin import OWN_ADDRESS
+    from tests.registration.test_admin_users import _user_page
+
+    user = make_user("carol", password=None, email="carol@example.org")
+    data = _user_page(user) | {
+        "authentication_email-TOTAL_FORMS": "1",
+        "authentication_email-INITIAL_FORMS": "0",
+        "authentication_email-0-user": str(user.pk),
+        "authentication_email-0-email": "Carol@EXAMPLE.org",
+        "authentication_email-0-user_agreed": "on",
+    }
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 200
+    assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
+    assert not AuthenticationEmail.objects.exists()

@@ -37,6 +37,14 @@ def test_email_code_verifies_the_address(signed_in, user):
         ("a" * 250 + "@example.net", "At most 254 characters."),
         ("", "Type your email address."),
         ("ALICE@example.org", "your account&#x27;s own address"),
+        # Full-width letters and an ideographic full stop: the same mailbox.
+        (
+            "alice@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\u3002org",
+            "your account&#x27;s own address",
+        ),
+        # Far too long: refused for its length, its labels not decoded (that cost grew with
+        # the length: a megabyte held a worker for seconds).
+        ("a@xn--" + "a" * 1_000_000, "Type an email address such as name@example.org."),
     ],
 )
 def test_bad_addresses_are_refused_next_to_the_field(signed_in, user, address, message):
@@ -79,3 +87,35 @@ def test_a_corrected_address_gets_its_code_at_once_and_never_stores_the_first(si
     assert not AuthenticationEmail.objects.filter(user=user).exists()
     signed_in.post("/ssprsetup/email/verify/", {"code": last_email_code()})
     assert AuthenticationEmail.objects.get(user=user).email == "alice.home@example.net"
+
+
+def test_an_address_entered_for_the_person_that_is_their_own_is_not_confirmed(signed_in, user):
+    """Entered by an administrator before that was refused there: the person is told, and no
+    code goes to it."""
+    AuthenticationEmail.objects.create(user=user, email="Alice@Example.org", prepopulated=True)
+    response = signed_in.post("/ssprsetup/email/confirm/", follow=True)
+    assert "your account&#x27;s own, so it cannot recover your account" in (
+        response.content.decode()
+    )
+    assert mail.outbox == []
+
+
+def test_a_full_width_address_stored_before_matches_either_spelling_at_reset(user):
+    """Folded by a migration and by the canonical form: typed in plain letters at the portal,
+    an address once stored in full-width letters matches."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from methods.code.email_addresses import canonical_email
+    from tests.support.resets import shows_finish_page, start_reset
+
+    stored = canonical_email("alice.home@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.net")
+    assert stored == "alice.home@example.net"
+    AuthenticationEmail.objects.create(user=user, email=stored, verified_at=timezone.now())
+    for typed in ("alice.home@example.net", "alice.home@\uff45xample.net"):
+        client = Client()
+        start_reset(client, user.username)
+        client.post("/passwordreset/email/", {"email": typed})
+        assert shows_finish_page(
+            client.post("/passwordreset/email/code/", {"code": last_email_code()})
+        )
