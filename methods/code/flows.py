@@ -12,9 +12,11 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.log import record
 from audit.models import EventKind
@@ -354,7 +356,7 @@ def method_confirm(
     recorded: None (the page leads on as it would without a code to check).
     """
     binding = session_binding(request)
-    previous = None
+    previous, again = None, False
     with transaction.atomic():
         device = VerificationCode.locked_for(
             user=user, method=method.kind, purpose=Purpose.REGISTER
@@ -363,10 +365,22 @@ def method_confirm(
             return None
         outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
         if outcome is CheckOutcome.VERIFIED:
-            saved, previous = method.save_verified(user=user, destination=device.destination)
+            saved, previous, again = method.save_verified(user=user, destination=device.destination)
 
     if outcome is not CheckOutcome.VERIFIED:
         _record_failure(request, user, method, Purpose.REGISTER, outcome)
+        return outcome
+
+    if again:
+        # The number or address the person had already proved, proved again: no change, so
+        # no change record, no cooling-off and no notice with a link that would undo it.
+        record(EventKind.METHOD_VERIFIED, request=request, subject=user, method=str(method.kind))
+        request.session.cycle_key()  # a step passed (docs/security.md §23)
+        messages.success(
+            request,
+            _("%(method)s confirmed again. It was already verified, so nothing changed.")
+            % {"method": method.label},
+        )
         return outcome
 
     # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.

@@ -174,28 +174,30 @@ class CodeMethod(Method):
             ).update(verified_at=None)
         )
 
-    def save_verified(self, *, user, destination: str) -> tuple[Any, str | None]:
-        """Store a destination the user just proved; return the record and the previous value
-        if a different one was verified before. A person's first is one INSERT; a row there
-        already (another destination, or one an administrator entered) is read, locked, and
-        written again."""
+    def save_verified(self, *, user, destination: str) -> tuple[Any, str | None, bool]:
+        """Store a destination the user just proved; return the record, the previous value if
+        a different one was verified before, and whether this very one was (proved again:
+        nothing changed). A person's first is one INSERT; a row there already (another
+        destination, or one an administrator entered) is read, locked, and written again."""
         now = timezone.now()
         proved = {"verified_at": now, "last_used_at": now, "prepopulated": False}
         record = _new_record(self.model).create(user=user, **{self.field: destination}, **proved)
         if record is not None:
-            return record, None
+            return record, None, False
         record = _locked_record(self.model).get(user.pk)
-        previous = None
+        previous, again = None, False
         if record is None:
             record = self.model(user=user)
         elif record.verified_at and str(getattr(record, self.field)) != destination:
             previous = str(getattr(record, self.field))
+        elif record.verified_at:
+            again = True
         setattr(record, self.field, destination)
         record.verified_at = now
         record.last_used_at = now
         record.prepopulated = False
         record.save()
-        return record, previous
+        return record, previous, again
 
     def restore(self, user, value: str) -> bool:
         self.save_verified(user=user, destination=value)

@@ -532,3 +532,22 @@ def test_removing_the_last_method_and_signing_in_again_is_no_first_registration(
         user=rita, method="authentication_email", cooling_until__isnull=False
     ).exists()
     assert not shows_finish_page(reset_with_email(Client(), "thief@example.net"))
+
+
+def test_the_same_number_proved_again_is_no_change(rita):
+    """Rita types her own long-verified number again on the phone's page and proves it: she
+    is told nothing changed; nothing cools off, no notice goes out with a link that would
+    remove it, and she can still reset with it alone."""
+    from registration.flows import registration_status
+
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    sent = len(mail.outbox)
+    register_phone(client, NUMBER)
+    page = client.get("/ssprsetup/").content.decode()
+    assert "confirmed again. It was already verified, so nothing changed." in page
+    assert not MethodChange.objects.filter(user=rita).exists()
+    assert len(mail.outbox) == sent
+    assert registration_status(user=rita).can_reset
+    assert AuthenticationPhone.objects.get(user=rita).verified_at is not None
