@@ -29,12 +29,16 @@ def first(attrs: dict, name: str) -> str:
 
 
 def office_number(value: str) -> str:
-    """The office phone in E.164, or "" when the directory's text is not a phone number."""
+    """The office phone in E.164, or "" when the directory's text is not a phone number (or
+    names an extension)."""
     if not value:
         return ""
     try:
         parsed = phonenumbers.parse(value, site_settings.DEFAULT_PHONE_REGION or None)
     except phonenumbers.NumberParseException:
+        return ""
+    if parsed.extension:
+        # As everywhere on the site: a code is never left with whoever answers a switchboard.
         return ""
     if not phonenumbers.is_valid_number(parsed):
         return ""

@@ -206,6 +206,7 @@ def _phone(
             PhoneProblem.UNREADABLE: _("not a phone number; use the +country code form"),
             PhoneProblem.IMPOSSIBLE: _("this number cannot exist"),
             PhoneProblem.REGION_NOT_ALLOWED: _("country not allowed"),
+            PhoneProblem.EXTENSION: _("has an extension; give a direct line without it"),
             PhoneProblem.TYPE_NOT_ALLOWED: _(
                 "premium-rate, shared-cost or free-phone numbers cannot be an office phone"
             )

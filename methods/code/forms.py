@@ -27,6 +27,9 @@ PHONE_MESSAGES = {
         "This kind of number cannot receive codes. Use a personal mobile or landline number, "
         "not a premium-rate, shared-cost, free-phone or internet (VoIP) number."
     ),
+    PhoneProblem.EXTENSION: _(
+        "Codes cannot be passed on to an extension. Enter a direct line, without the extension."
+    ),
 }
 
 

@@ -151,7 +151,9 @@ class OfficePhone(models.Model):
         verbose_name_plural = _("office phones")
 
     def __str__(self) -> str:
-        return str(self.number)
+        # Never the number: the admin's history keeps what this says (docs/security.md §21).
+        owner = self.user.get_username() if type(self).user.is_cached(self) else self.user_id
+        return str(_("Office phone of %(user)s") % {"user": owner})
 
 
 class CheckOutcome(enum.Enum):

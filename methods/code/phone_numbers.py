@@ -18,6 +18,7 @@ class PhoneProblem(enum.Enum):
     IMPOSSIBLE = "impossible"
     REGION_NOT_ALLOWED = "region_not_allowed"
     TYPE_NOT_ALLOWED = "type_not_allowed"
+    EXTENSION = "extension"
 
 
 # Numbers that cost the organisation money or cannot be tied to a person (docs/security.md §10):
@@ -63,6 +64,10 @@ def parse(
         number = phonenumbers.parse(raw, region or None)
     except phonenumbers.NumberParseException as exc:
         raise PhoneError(PhoneProblem.UNREADABLE) from exc
+    if number.extension:
+        # A code is sent to the line, never dialled on to an extension: whoever answers the
+        # switchboard would hear it. Refused rather than dropped without a word.
+        raise PhoneError(PhoneProblem.EXTENSION)
     if not phonenumbers.is_valid_number(number):
         raise PhoneError(PhoneProblem.IMPOSSIBLE)
     allowed = {code.upper() for code in allowed_regions}

@@ -16,3 +16,10 @@ def test_without_a_default_region_only_international_numbers_are_mirrored(settin
     assert office_number("020 7946 0202") == ""
     assert office_number("+44 20 7946 0202") == "+442079460202"
     assert office_number("not a number") == ""
+
+
+def test_a_number_with_an_extension_is_not_mirrored(settings):
+    """Its code would be read to whoever answers the switchboard."""
+    settings.SSPR_DEFAULT_PHONE_REGION = "GB"
+    assert office_number("+44 20 7946 0202 ext. 4411") == ""
+    assert office_number("020 7946 0202 x4411") == ""

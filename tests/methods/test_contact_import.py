@@ -510,3 +510,11 @@ def test_the_admin_refuses_the_accounts_own_address(admin_client, make_user):
     assert response.status_code == 200
     assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
     assert not AuthenticationEmail.objects.exists()
+
+
+def test_a_number_with_an_extension_is_reported_not_cut_short(tmp_path, people):
+    """Stored without its extension, the number would ring a switchboard with the code."""
+    out, _err, error = run(tmp_path, HEADER + "ann,+44 20 7183 8750 ext. 123,,,yes\n")
+    assert error is not None, out
+    assert "has an extension; give a direct line without it" in out
+    assert not OfficePhone.objects.exists()

@@ -324,6 +324,12 @@ def test_office_phone_is_set_in_the_user_admin(
     assert "Office phone: changed (+44 ••••••••51)" in bodies[1]
     assert "Office phone: removed" in bodies[2]
     assert not any("7183" in body for body in bodies)
+    # Nor does the admin's own history keep the number (docs/security.md §21).
+    from django.contrib.admin.models import LogEntry
+
+    history = admin_client.get(f"/admin/auth/user/{user.pk}/history/").content.decode()
+    assert "7183" not in history and "Office phone of" in history
+    assert not any("7183" in m for m in LogEntry.objects.values_list("change_message", flat=True))
 
 
 def test_a_registration_is_read_only_in_the_admin(admin_client, user):

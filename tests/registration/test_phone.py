@@ -192,6 +192,7 @@ def test_code_with_spaces_is_accepted(signed_in, user):
         ({"region": "", "number": "07400 123456"}, "region", "Choose the country"),
         ({"region": "XX", "number": "07400 123456"}, "region", "Select a valid choice"),
         ({"region": "GB", "number": "0909 090 1234"}, "number", "cannot receive codes"),
+        ({"region": "GB", "number": "020 7183 8750 ext 12"}, "number", "to an extension"),
         ({}, "number", "Enter a phone number using digits"),
     ],
 )

@@ -30,6 +30,9 @@ def test_numbers_are_parsed_to_e164(raw, region, expected):
         ("+44 909 090 1234", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # premium rate
         ("+44 56 1234 5678", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # VoIP
         ("+44 800 123 4567", None, (), PhoneProblem.TYPE_NOT_ALLOWED),  # free phone
+        # A switchboard and an extension: the code would go to whoever answers.
+        ("+44 20 7183 8750 ext. 123", None, (), PhoneProblem.EXTENSION),
+        ("+1 415 555 2671 x89", None, (), PhoneProblem.EXTENSION),
     ],
 )
 def test_numbers_that_cannot_receive_codes_are_refused(raw, region, allowed, problem):
