@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -152,14 +154,26 @@ def record_when_complete(
     if status.can_finish and not status.is_complete:
         registration_finish(request=request, user=request.user, policy=policy, status=status)
         request.session[JUST_REGISTERED] = True
-        messages.success(
-            request,
-            _(
+        if status.can_reset:
+            said = _(
                 "You are registered: you now have the methods your organisation requires, "
                 "and you can reset your password yourself. Add more methods if you like; "
                 "nothing else is needed."
-            ),
-        )
+            )
+        else:
+            # Methods added or changed lately count on their own only later (cooling-off).
+            said = _(
+                "You are registered: you now have the methods your organisation requires. "
+                "As some were added or changed lately, you can reset your password yourself "
+                "from %(when)s. Add more methods if you like; nothing else is needed."
+            ) % {"when": reset_from(status)}
+        messages.success(request, said)
+
+
+def reset_from(status) -> str:
+    """When the person can reset on their own, as the pages write a date and time."""
+    when = status.can_reset_from
+    return date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "—"
 
 
 def still_needed(request: HttpRequest, policy: Policy, method=None) -> dict:

@@ -56,6 +56,7 @@ from .pages import (
     methods_of,
     needs_proof,
     posted,
+    reset_from,
     safe_return,
     secure_page,
 )
@@ -355,13 +356,22 @@ def finish(request: HttpRequest) -> HttpResponse:
         )
     if outcome is EventKind.REGISTRATION_CONFIRMED:
         messages.success(request, _("Thank you. Your methods are confirmed."))
-    elif outcome is EventKind.REGISTRATION_COMPLETED or just_registered:
+    elif (outcome is EventKind.REGISTRATION_COMPLETED or just_registered) and status.can_reset:
         messages.success(
             request,
             _(
                 "Your registration is complete. If you forget your password or get locked "
                 "out, you can now reset or unlock it yourself."
             ),
+        )
+    elif outcome is EventKind.REGISTRATION_COMPLETED or just_registered:
+        messages.success(
+            request,
+            _(
+                "Your registration is complete. As some methods were added or changed lately, "
+                "you can reset or unlock your password yourself from %(when)s."
+            )
+            % {"when": reset_from(status)},
         )
     return redirect(safe_return(request, session.end_interrupt(request)))
 

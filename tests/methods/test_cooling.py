@@ -551,3 +551,24 @@ def test_the_same_number_proved_again_is_no_change(rita):
     assert len(mail.outbox) == sent
     assert registration_status(user=rita).can_reset
     assert AuthenticationPhone.objects.get(user=rita).verified_at is not None
+
+
+def test_registering_with_methods_still_cooling_says_from_when_one_can_reset(rita, policy):
+    """Two methods required; Rita, who had a phone, changes its number and adds an address:
+    she is registered, and told from when she can reset on her own, not that she can now."""
+    from registration.flows import registration_status
+
+    policy.methods_required = 2
+    policy.save()
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, "+447400999888")
+    register_email(client, NEW_ADDRESS)
+    page = client.get("/ssprsetup/").content.decode()
+    status = registration_status(user=rita)
+    assert status.is_complete and not status.can_reset
+    assert "you can reset your password yourself from" in page
+    assert "and you can reset your password yourself. Add more" not in page
+    finished = client.post("/ssprsetup/finish/", follow=True).content.decode()
+    assert "you can now reset or unlock it yourself" not in finished
