@@ -166,8 +166,21 @@ def _precheck(stream: BinaryIO) -> int:
         )
     rows = 0
     try:
-        for _row in reader:
+        start = reader.line_num + 1  # the line the next record starts on
+        for row in reader:
             rows += 1
+            if any("\n" in cell or "\r" in cell for cell in row):
+                # No column holds a line break: a quote left open took the lines after it
+                # into one cell, and their rows would go unreported.
+                raise ImportStopped(
+                    _(
+                        "line %(line)d opens a quote that is not closed on that line, so the "
+                        "lines after it would be read as one cell. Close the quote or remove it; "
+                        "nothing was imported."
+                    )
+                    % {"line": start}
+                )
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise ImportStopped(
             _(

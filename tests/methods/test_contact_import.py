@@ -518,3 +518,18 @@ def test_a_number_with_an_extension_is_reported_not_cut_short(tmp_path, people):
     assert error is not None, out
     assert "has an extension; give a direct line without it" in out
     assert not OfficePhone.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'ann,+442071838750,,,\nben,"+442071838751,,,\ncat,+442071838752,,,\n',
+        'ann,+442071838750,,,\nben,+442071838751,,"x@y.org,yes\ncat,+442071838752,,,\n',
+        'ann,+442071838750,,,\r\nben,+442071838751,,,"\r\ncat,+442071838752,,,\r\n',
+    ],
+)
+def test_a_quote_left_open_stops_the_import_naming_its_line(tmp_path, people, body):
+    """It would take the lines after it into one cell, whose rows then went unreported."""
+    _out, _err, error = run(tmp_path, HEADER + body)
+    assert error is not None and "line 3 opens a quote that is not closed" in error
+    assert not OfficePhone.objects.exists()
