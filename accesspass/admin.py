@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from sspr_site.admin_search import CheckedLookupsMixin
+from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
 from .models import AccessPass
 
 
 @admin.register(AccessPass)
-class AccessPassAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+class AccessPassAdmin(
+    CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, admin.ModelAdmin
+):
     list_display = [
         "user",
         "requested_by",

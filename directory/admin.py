@@ -8,7 +8,7 @@ records clears a name's lockout: it is recorded in the audit log, as every unloc
 from __future__ import annotations
 
 import axes.admin  # registers django-axes' own list first, which this one replaces
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +20,11 @@ from .lockout import lockout_key, username_key
 
 if admin.site.is_registered(AccessAttempt):
     admin.site.unregister(AccessAttempt)
+# django-axes' logs of every sign-in and of failures: the site keeps neither
+# (AXES_DISABLE_ACCESS_LOG; the failure log is off), so their lists would only ever be empty.
+for _log in (AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_log):
+        admin.site.unregister(_log)
 
 
 @admin.register(AccessAttempt)

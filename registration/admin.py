@@ -7,7 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -471,3 +472,12 @@ def _office_phone_saved(request, user, formset) -> None:
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, SsprUserAdmin)
+
+
+class SsprGroupAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, GroupAdmin):
+    """Django's groups, with what every list of the site shares (sspr_site/admin_search.py)."""
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+admin.site.register(Group, SsprGroupAdmin)

@@ -31,3 +31,46 @@ def test_a_filter_value_no_query_can_hold_is_answered_as_an_unknown_filter(admin
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
     assert admin_client.get(response["Location"]).status_code == 200
+
+
+def test_every_admin_list_bounds_its_search_and_checks_what_is_sent():
+    """Every list of the admin (the project's, and Django's or a library's it keeps) shares the
+    project's guards: a bounded search, actions only on ids, filter values checked. A list
+    left without them answered a 3 KB search, or an action on the id "abc", with an error."""
+    from django.contrib import admin
+
+    from policy.models import Policy
+    from sspr_site.admin_search import (
+        BoundedSearchMixin,
+        CheckedLookupsMixin,
+        CheckedSelectionMixin,
+    )
+
+    for model, model_admin in admin.site._registry.items():
+        if model is Policy:  # one record, edited in place: no list
+            continue
+        assert isinstance(model_admin, CheckedLookupsMixin), model
+        assert isinstance(model_admin, CheckedSelectionMixin), model
+        if model_admin.search_fields:
+            assert isinstance(model_admin, BoundedSearchMixin), model
+
+
+@pytest.mark.parametrize("url", ["/admin/accesspass/accesspass/?q=", "/admin/auth/group/?q="])
+def test_a_search_of_thousands_of_words_is_cut_and_said(admin_client, url):
+    response = admin_client.get(url + "a " * 1500)
+    assert response.status_code == 200
+    assert "Only the first 100 characters of the search were used." in response.content.decode()
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", "", "99999999999999999999"])
+def test_an_action_on_ids_that_cannot_be_ids_changes_nothing(admin_client, selected):
+    from django.contrib.auth.models import Group
+
+    Group.objects.get_or_create(name="Kept")
+    response = admin_client.post(
+        "/admin/auth/group/",
+        {"action": "delete_selected", "_selected_action": [selected]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Group.objects.filter(name="Kept").exists()
