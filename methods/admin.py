@@ -66,10 +66,28 @@ ANSWERED = _(
 )
 
 
+# Cyrillic and Greek letters (in small letters) that look like Latin ones: a question written
+# with them reads as the Latin question it mimics.
+LOOKS_LATIN = str.maketrans(
+    {
+        **dict(zip("авеіјкмнорстухѕԁһԛԝӏ", "abeijkmhopctyxsdhqwl", strict=True)),
+        **dict(zip("αβεηικμνορτυχ", "abenikmvoptux", strict=True)),
+    }
+)
+
+
 def question_key(text: str) -> str:
-    """A question's words alone: letters and digits in one case (NFKC), to tell two questions
-    apart by what they ask, not by how they are typed."""
-    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+    """A question's words alone: letters and digits in one case (NFKC), the Cyrillic and Greek
+    letters that look Latin read as Latin, to tell two questions apart by what they ask and
+    how they look, not by how they are typed."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(LOOKS_LATIN)
+    return "".join(c for c in folded if c.isalnum())
+
+
+def without_format_characters(text: str) -> str:
+    """`text` without Unicode's format characters (zero-width spaces, direction overrides, a
+    soft hyphen): they show nothing, or show the words in another order than stored."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def left_short(question_ids) -> int:
@@ -137,8 +155,9 @@ class SecurityQuestionForm(forms.ModelForm):
             text.help_text = ANSWERED
 
     def clean_text(self):
-        text = " ".join(self.cleaned_data["text"].split())
-        if len(text) < QUESTION_MIN_LENGTH:
+        text = " ".join(without_format_characters(self.cleaned_data["text"]).split())
+        # Counted as it shows, and in words: "?????????" asks nothing.
+        if len(text) < QUESTION_MIN_LENGTH or len(question_key(text)) < QUESTION_MIN_LENGTH // 2:
             raise forms.ValidationError(
                 _("Write the question out in full: at least %(limit)d characters.")
                 % {"limit": QUESTION_MIN_LENGTH},

@@ -28,6 +28,11 @@ def visible(normalised: str) -> str:
     return "".join(ch for ch in normalised if unicodedata.category(ch) != "Cf").strip()
 
 
+def shows_something(normalised: str) -> bool:
+    """Whether an answer holds a letter or a digit (not only marks, symbols or punctuation)."""
+    return any(ch.isalnum() for ch in normalised)
+
+
 def hash_answer(normalised: str) -> str:
     """Hash a normalised answer with Argon2id (Django's hasher, its memory and time costs)."""
     return make_password(normalised, hasher="argon2")

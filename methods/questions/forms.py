@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from methods.forms import OnePassSelect, SecretTextInput
 
-from .answers import MAX_LENGTH, MIN_LENGTH, normalise, visible
+from .answers import MAX_LENGTH, MIN_LENGTH, normalise, shows_something, visible
 from .models import SecurityQuestion
 
 
@@ -105,9 +105,9 @@ class QuestionsForm(forms.Form):
         cleaned = super().clean()
         seen_questions: set[int] = set()
         seen_answers: set[str] = set()
-        forbidden = {normalise(self.user.get_username())}
+        forbidden = {visible(normalise(self.user.get_username()))}
         if self.user.email:
-            forbidden.add(normalise(self.user.email))
+            forbidden.add(visible(normalise(self.user.email)))
         answers = []
         for index in range(1, self.count + 1):
             question = cleaned.get(f"question_{index}")
@@ -122,21 +122,26 @@ class QuestionsForm(forms.Form):
             if raw is None:
                 continue
             answer = normalise(raw)
-            if not MIN_LENGTH <= len(visible(answer)) <= MAX_LENGTH:
+            # The rules read what shows: "par\u200bis" is "paris" to whoever looks (the hash
+            # keeps such characters, which change how some scripts are drawn).
+            shown = visible(answer)
+            if not MIN_LENGTH <= len(shown) <= MAX_LENGTH:
                 self.add_error(
                     f"answer_{index}",
                     _("Use between %(min)d and %(max)d characters.")
                     % {"min": MIN_LENGTH, "max": MAX_LENGTH},
                 )
-            elif answer in forbidden:
+            elif not shows_something(shown):
+                self.add_error(f"answer_{index}", _("Use letters or digits in your answer."))
+            elif shown in forbidden:
                 self.add_error(
                     f"answer_{index}", _("An answer cannot be your username or email address.")
                 )
-            elif question is not None and answer == normalise(question.text):
+            elif question is not None and shown == visible(normalise(question.text)):
                 self.add_error(f"answer_{index}", _("An answer cannot repeat its question."))
-            elif answer in seen_answers:
+            elif shown in seen_answers:
                 self.add_error(f"answer_{index}", _("Give a different answer to each question."))
-            seen_answers.add(answer)
+            seen_answers.add(shown)
             if question is not None:
                 answers.append((question, answer))
         if self.errors:

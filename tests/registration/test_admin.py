@@ -234,6 +234,30 @@ def test_a_question_mixing_look_alike_alphabets_in_a_word_is_refused(admin_clien
     assert SecurityQuestion.objects.count() == before + 3
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        # A whole word in Cyrillic ("а") reads as the Latin question already offered.
+        ("Which sports team did you support as \u0430 child?", "approved already"),
+        ("\u200b" * 9, "Write the question out in full"),
+        ("?????????", "Write the question out in full"),
+        # A direction override shows the words in another order than stored: taken out, the
+        # question is the one already offered.
+        ("Which sports team did you support as a\u202e child?", "approved already"),
+    ],
+)
+def test_a_question_that_only_looks_new_or_shows_nothing_is_refused(admin_client, text, says):
+    assert SecurityQuestion.objects.filter(
+        text="Which sports team did you support as a child?"  # built in
+    ).exists()
+    before = SecurityQuestion.objects.count()
+    response = admin_client.post(
+        "/admin/methods/securityquestion/add/", {"text": text, "active": "on"}
+    )
+    assert response.status_code == 200 and says in response.content.decode()
+    assert SecurityQuestion.objects.count() == before
+
+
 def test_a_near_duplicate_saved_before_can_still_be_retired(admin_client):
     """Saved before the check was made stricter: its page still saves, to retire it."""
     SecurityQuestion.objects.create(text="Name of your first boat?")

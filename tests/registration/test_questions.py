@@ -66,6 +66,11 @@ def _errors(response, field):
         ({"answer_1": "x" * 5000}, "answer_1", "at most 40 characters"),
         ({"answer_1": "ALICE"}, "answer_1", "cannot be your username or email"),
         ({"answer_1": "alice@example.org"}, "answer_1", "cannot be your username or email"),
+        # What shows is what the rules read: an invisible character changes nothing.
+        ({"answer_1": "ali\u200bce"}, "answer_1", "cannot be your username or email"),
+        ({"answer_2": "blue\u200b whale"}, "answer_2", "different answer to each question"),
+        ({"answer_1": "\u0301\u0301\u0301"}, "answer_1", "Use letters or digits"),
+        ({"answer_1": "?????"}, "answer_1", "Use letters or digits"),
         ({"answer_3": ""}, "answer_3", "Type an answer"),
         ({"question_3": ""}, "question_3", "Choose a question"),
         ({"question_3": "999999"}, "question_3", "Choose one of the questions in the list"),
