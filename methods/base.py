@@ -60,6 +60,11 @@ class MethodState(models.TextChoices):
         _("The same number as your authentication phone: not counted twice"),
     )
     INCOMPLETE = "incomplete", _("More answers needed")
+    # A number the policy's countries no longer include: every send to it is refused.
+    NOT_ALLOWED = (
+        "not_allowed",
+        _("Not usable: your organisation does not send codes to this country"),
+    )
 
 
 @dataclass(frozen=True)

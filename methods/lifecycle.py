@@ -117,6 +117,27 @@ def used(*, request: HttpRequest | None, user, method, policy=None) -> None:
     method_used.send(sender=type(method), method=method, user=user, request=request, policy=policy)
 
 
+def proved_again(*, request: HttpRequest, method) -> None:
+    """The signed-in person proved again what they had already proved (the same number or
+    address): no change, so no change record, no cooling-off and no notice whose "That wasn't
+    me" link would undo it; an audit event, a new session key, and the page says so."""
+    record(
+        EventKind.METHOD_VERIFIED,
+        request=request,
+        subject=request.user,
+        method=str(method.kind),
+        again=True,
+    )
+    request.session.cycle_key()  # a step passed (docs/security.md §23)
+    messages.success(
+        request,
+        translation.gettext(
+            "%(method)s confirmed again. It was already verified, so nothing changed."
+        )
+        % {"method": method.label},
+    )
+
+
 def removed(
     *,
     request: HttpRequest,

@@ -12,11 +12,9 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from audit.log import record
 from audit.models import EventKind
@@ -372,15 +370,7 @@ def method_confirm(
         return outcome
 
     if again:
-        # The number or address the person had already proved, proved again: no change, so
-        # no change record, no cooling-off and no notice with a link that would undo it.
-        record(EventKind.METHOD_VERIFIED, request=request, subject=user, method=str(method.kind))
-        request.session.cycle_key()  # a step passed (docs/security.md §23)
-        messages.success(
-            request,
-            _("%(method)s confirmed again. It was already verified, so nothing changed.")
-            % {"method": method.label},
-        )
+        lifecycle.proved_again(request=request, method=method)
         return outcome
 
     # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.

@@ -77,9 +77,14 @@ class OfficePhoneMethod(CodeMethod):
         if office is None:
             return MethodStatus(self, MethodState.NOT_SET)
         number = str(office.number)
+        state = MethodState.SET_BY_ADMIN
+        if self._same_as_phone(methods):
+            state = MethodState.SAME_NUMBER
+        elif not self.still_allowed(number, policy):
+            state = MethodState.NOT_ALLOWED
         return MethodStatus(
             self,
-            MethodState.SAME_NUMBER if self._same_as_phone(methods) else MethodState.SET_BY_ADMIN,
+            state,
             value=international(number),
             masked=international(number),
             updated_at=office.updated_at,
@@ -97,7 +102,11 @@ class OfficePhoneMethod(CodeMethod):
         return False, []  # administrators own the office phone
 
     def count_condition(self, policy) -> Q:
-        return Q(office_phone__isnull=False) & ~Q(
-            authentication_phone__verified_at__isnull=False,
-            authentication_phone__number=F("office_phone__number"),
+        return (
+            Q(office_phone__isnull=False)
+            & ~Q(
+                authentication_phone__verified_at__isnull=False,
+                authentication_phone__number=F("office_phone__number"),
+            )
+            & self.region_condition(policy)
         )

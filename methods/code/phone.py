@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from phonenumbers import PhoneNumberFormat
 
@@ -95,6 +96,9 @@ class AuthenticationPhoneMethod(CodeMethod):
 
     def destination_allowed(self, destination: str, policy) -> bool:
         return phone_allowed(destination, policy, refuse_types=True)
+
+    def count_condition(self, policy) -> Q:
+        return super().count_condition(policy) & self.region_condition(policy)
 
     def code_message(
         self, *, destination: str, channel: str, code: str, helpdesk: bool = False

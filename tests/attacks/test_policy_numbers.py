@@ -132,3 +132,33 @@ def test_a_reset_code_never_goes_to_a_number_outside_the_policy(
     )
     assert shows_reset_code_page(response)  # as for any number: nothing said
     assert phone_outbox == []
+
+
+def test_a_number_outside_the_policy_counts_nowhere_and_every_page_says_so(
+    gb_only, make_user, helpdesk_client
+):
+    """Since a code never goes to it, a verified number outside the policy's countries counts
+    for nothing: the person's page says it is not usable and that they cannot reset, the
+    helpdesk's list and the policy's count of who can reset leave them out. A number inside
+    the countries still counts."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from policy.admin import able_to_reset
+    from registration.flows import registration_status
+
+    rita = make_user("rita")
+    AuthenticationPhone.objects.create(user=rita, number=GERMAN_MOBILE, verified_at=timezone.now())
+    sam = make_user("sam")
+    AuthenticationPhone.objects.create(user=sam, number="+447400123456", verified_at=timezone.now())
+    assert not registration_status(user=rita, policy=gb_only).can_reset
+    assert registration_status(user=sam, policy=gb_only).can_reset
+    client = Client()
+    sign_in(client, "rita")
+    page = client.get("/ssprsetup/").content.decode()
+    assert "does not send codes to this country" in page
+    assert "you can reset or unlock it yourself" not in page
+    users = get_user_model().objects.all()
+    assert list(able_to_reset(gb_only, users).values_list("username", flat=True)) == ["sam"]
+    listing = helpdesk_client.get("/helpdesk/?can_reset=yes").content.decode()
+    assert "sam" in listing and ">rita<" not in listing

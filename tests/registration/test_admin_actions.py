@@ -43,6 +43,7 @@ def _cases():
     return [
         ("auth.user", "require_reconfirmation"),
         ("auth.user", "delete_selected"),
+        ("auth.group", "delete_selected"),
         ("methods.securityquestion", "activate"),
         ("methods.securityquestion", "deactivate"),
         ("passwords.bannedword", "delete_selected"),
