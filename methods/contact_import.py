@@ -38,7 +38,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from audit.models import Event, EventKind
 from directory.accounts import accounts
 
-from .code.email_addresses import canonical_email, same_address
+from .code.email_addresses import canonical_email, names_a_host, same_address
 from .code.phone_numbers import PhoneError, PhoneProblem, e164, parse
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 
@@ -305,6 +305,8 @@ def _check_row(
     if email:
         try:
             validate_email(email)
+            if names_a_host(email):
+                raise ValidationError("a server's address, not a domain")
         except ValidationError:
             problems.append(RowProblem(line, "authentication_email", _("not an email address")))
             email = None

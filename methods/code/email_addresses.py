@@ -50,3 +50,9 @@ def same_address(one: str, other: str) -> bool:
         return unicodedata.normalize("NFKC", canonical_email(value)).casefold()
 
     return bool(one and other) and folded(one) == folded(other)
+
+
+def names_a_host(value: str) -> bool:
+    """Whether an address names its mail server by address ("a@[127.0.0.1]") rather than by a
+    domain: valid mail, but a way to aim codes and notices at machines of the network."""
+    return value.rpartition("@")[2].startswith("[")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from methods.forms import OnePassSelect
 from sspr_site.conf import app_settings as site_settings
 
-from .email_addresses import canonical_email, same_address
+from .email_addresses import canonical_email, names_a_host, same_address
 from .phone_numbers import PhoneError, PhoneProblem, e164, parse, region_choices
 
 PHONE_MESSAGES = {
@@ -169,6 +169,14 @@ class CanonicalEmailField(forms.EmailField):
 
     def to_python(self, value):
         return canonical_email(super().to_python(value))
+
+    def validate(self, value):
+        super().validate(value)
+        if value and names_a_host(value):
+            raise forms.ValidationError(
+                _("Use an address with a domain name, such as name@example.org."),
+                code="host_address",
+            )
 
     def run_validators(self, value):
         # As Django's field does, but the first validator that refuses is the one message.

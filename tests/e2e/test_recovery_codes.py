@@ -111,3 +111,28 @@ def test_recovery_codes_are_made_without_javascript(context_for, make_user):
     page.locator("main form button[type=submit]").click()
     page.locator("#recovery-codes").wait_for()
     assert not set(shown) & set(page.locator("#recovery-codes code").all_inner_texts())
+
+
+def test_leaving_the_codes_unsaved_asks_first(context_for, make_user):
+    """The codes are shown once: changing the language (or following any link) before they
+    were saved asks whether to leave; staying keeps them on the page. Once saved, nothing asks."""
+    make_user("rita")
+    page = context_for("en", 1280)
+    sign_in(page, "rita")
+    shown = make_codes(page, "codes-leave")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay
+
+    page.on("dialog", answer)
+    page.locator("#recovery-codes").click()  # the person has been on the page
+    page.locator("footer select[name=language]").select_option("de")
+    page.locator("footer form.language button[type=submit]").click()
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert page.locator("#recovery-codes code").all_inner_texts() == shown
+    page.locator("main a.button.primary").click()
+    page.wait_for_url("**/ssprsetup/")
+    assert asked == ["beforeunload"]

@@ -45,6 +45,9 @@ def test_email_code_verifies_the_address(signed_in, user):
         # Far too long: refused for its length, its labels not decoded (that cost grew with
         # the length: a megabyte held a worker for seconds).
         ("a@xn--" + "a" * 1_000_000, "Type an email address such as name@example.org."),
+        # A server named by its address: codes and notices aimed at the network's machines.
+        ("a@[127.0.0.1]", "Use an address with a domain name"),
+        ("a@[IPv6:::1]", "Use an address with a domain name"),
     ],
 )
 def test_bad_addresses_are_refused_next_to_the_field(signed_in, user, address, message):

@@ -25,6 +25,22 @@
     document.querySelectorAll("[data-print-page]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
     });
+    // The codes are shown this once: leaving the page before saving them (another link, the
+    // language picker) asks first. Saving them any way, or "I have saved them", stops asking.
+    var list = document.getElementById("recovery-codes");
+    if (!list) return;
+    var saved = false;
+    function keep(event) {
+      if (saved) return;
+      event.preventDefault();
+      event.returnValue = "";
+    }
+    window.addEventListener("beforeunload", keep);
+    document.querySelectorAll("[data-codes-saved], [download], [data-copy-codes], [data-print-page]").forEach(
+      function (element) {
+        element.addEventListener("click", function () { saved = true; });
+      }
+    );
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
