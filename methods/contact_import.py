@@ -370,12 +370,14 @@ def import_contact_info(
     dry_run: bool = False,
     batch_size: int = 1000,
     actor=None,
+    ip: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     allowed_regions: Sequence[str] = (),
 ) -> ImportReport:
     """Check and apply a CSV file of contact details (a binary, seekable stream).
 
-    `allowed_regions` are the policy's phone countries (empty: any)."""
+    `allowed_regions` are the policy's phone countries (empty: any); `ip` the address the
+    file came from (an upload), for the audit events."""
     report = ImportReport(dry_run=dry_run)
     try:
         total = _precheck(stream)
@@ -396,12 +398,12 @@ def import_contact_info(
             if row is not None:
                 batch.append(row)
             if len(batch) >= batch_size:
-                _apply(batch, report, dry_run=dry_run, actor=actor)
+                _apply(batch, report, dry_run=dry_run, actor=actor, ip=ip)
                 batch = []
             if progress and report.rows % batch_size == 0:
                 progress(report.rows, total)
         if batch:
-            _apply(batch, report, dry_run=dry_run, actor=actor)
+            _apply(batch, report, dry_run=dry_run, actor=actor, ip=ip)
         if progress:
             progress(report.rows, total)
     except ImportStopped as exc:
@@ -473,7 +475,9 @@ def _stored_values(usernames: list[str]) -> dict[str, tuple[int, dict[type, _Exi
     return found
 
 
-def _apply(batch: list[_Row], report: ImportReport, *, dry_run: bool, actor) -> None:
+def _apply(
+    batch: list[_Row], report: ImportReport, *, dry_run: bool, actor, ip: str | None = None
+) -> None:
     # Ids and values only, in one query: no model object is built for a row that is new or
     # unchanged (the import's time went there).
     stored = _stored_values([row.username for row in batch])
@@ -574,7 +578,7 @@ def _apply(batch: list[_Row], report: ImportReport, *, dry_run: bool, actor) -> 
                 "actor_id": actor_id,
                 "subject_id": user_id,
                 "kind": str(EventKind.CONTACT_IMPORTED),
-                "ip": None,
+                "ip": ip,
                 "details": _details(tuple(changed)),
             }
         )

@@ -34,6 +34,7 @@ from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
+from sspr_site.network import client_address
 from sspr_site.paging import BoundedPaginator
 
 from . import checked_imports
@@ -243,6 +244,7 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
                 upload.file,
                 dry_run=dry_run,
                 actor=request.user,
+                ip=client_address(request),
                 allowed_regions=Policy.load().region_list,
             )
             if dry_run and not report.fatal and report.applied:
@@ -313,7 +315,10 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
         if data is None:
             return ImportReport(fatal=str(NOT_AVAILABLE))
         return import_contact_info(
-            io.BytesIO(data), actor=request.user, allowed_regions=Policy.load().region_list
+            io.BytesIO(data),
+            actor=request.user,
+            ip=client_address(request),
+            allowed_regions=Policy.load().region_list,
         )
 
     def has_add_permission(self, request):

@@ -181,7 +181,8 @@ def test_admin_upload_runs_the_same_import(admin_client, people):
     assert "1 row has problems (1 in all) and is not imported." in page
     assert "line 3, column username: no such user" in page
     assert OfficePhone.objects.filter(user=people[0]).exists()
-    assert Event.objects.get(kind=EventKind.CONTACT_IMPORTED).actor == admin_client.admin
+    event = Event.objects.get(kind=EventKind.CONTACT_IMPORTED)
+    assert event.actor == admin_client.admin and event.ip == "127.0.0.1"  # where it came from
 
 
 def test_admin_upload_dry_run_then_apply_without_uploading_again(admin_client, people):

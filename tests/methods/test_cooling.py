@@ -371,16 +371,22 @@ def test_removing_the_last_passkey_ends_its_cooling_off(rita):
     ).exists()
 
 
-def test_removing_the_only_key_added_since_ends_the_cooling_of_the_owners_older_key(rita):
-    """Rita's own key, added days before; the thief's key added today, cooling off. Once
-    Rita removes the thief's key, her own key, which never cooled, resets alone again; had
-    she removed her own, the thief's would still cool."""
+def owners_key_days_ago() -> SoftKey:
+    """Rita's own passkey, added three days ago: long past its cooling-off."""
     own = SoftKey()
     with time_machine.travel(timezone.now() - timedelta(days=3)):
         client = Client()
         sign_in(client, "rita")
         prove_with_phone(client, NUMBER)
         assert add_key(client, own, name="Own").status_code == 302
+    return own
+
+
+def test_removing_the_only_key_added_since_ends_the_cooling_of_the_owners_older_key(rita):
+    """Rita's own key, added days before; the thief's key added today, cooling off. Once
+    Rita removes the thief's key, her own key, which never cooled, resets alone again; had
+    she removed her own, the thief's would still cool."""
+    own = owners_key_days_ago()
     assert shows_finish_page(reset_with(Client(), own))
     _thief, (key,) = thief_adds_keys("Thief")
     assert not shows_finish_page(reset_with(Client(), own))  # the kind cools off now
@@ -394,12 +400,7 @@ def test_removing_the_only_key_added_since_ends_the_cooling_of_the_owners_older_
 
 
 def test_removing_the_owners_older_key_leaves_the_new_one_cooling(rita):
-    own = SoftKey()
-    with time_machine.travel(timezone.now() - timedelta(days=3)):
-        client = Client()
-        sign_in(client, "rita")
-        prove_with_phone(client, NUMBER)
-        assert add_key(client, own, name="Own").status_code == 302
+    owners_key_days_ago()
     thief, (key,) = thief_adds_keys("Thief")
     owns = Passkey.objects.get(name="Own")
     assert thief.post(f"{PASSKEY_SETUP}{owns.pk}/remove/").status_code == 302
