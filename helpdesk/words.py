@@ -115,6 +115,7 @@ KEYS = {
     "taken_by_another_run": _("Sent by another run at the same moment"),
     "by": _("By"),
     "lockout_cleared": _("Lock here cleared"),
+    "again": _("Proved again, nothing changed"),
 }
 
 # Values that mean one thing under one key only (the account store's kinds, for instance).

@@ -156,8 +156,12 @@ class SecurityQuestionForm(forms.ModelForm):
 
     def clean_text(self):
         text = " ".join(without_format_characters(self.cleaned_data["text"]).split())
-        # Counted as it shows, and in words: "?????????" asks nothing.
-        if len(text) < QUESTION_MIN_LENGTH or len(question_key(text)) < QUESTION_MIN_LENGTH // 2:
+        if len(text) >= QUESTION_MIN_LENGTH and len(question_key(text)) < QUESTION_MIN_LENGTH // 2:
+            # Long enough, but hardly a word in it: "?????????" asks nothing.
+            raise forms.ValidationError(
+                _("Write the question in words: it has hardly any letters."), code="no_words"
+            )
+        if len(text) < QUESTION_MIN_LENGTH:
             raise forms.ValidationError(
                 _("Write the question out in full: at least %(limit)d characters.")
                 % {"limit": QUESTION_MIN_LENGTH},

@@ -39,6 +39,7 @@ from audit.models import Event, EventKind
 from directory.accounts import accounts
 
 from .code.email_addresses import canonical_email, names_a_host, same_address
+from .code.models import region_of
 from .code.phone_numbers import PhoneError, PhoneProblem, e164, parse
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 
@@ -246,6 +247,11 @@ def _stored(row: _Row, e164_number: str) -> PhoneNumber:
     return number
 
 
+def _country(row: _Row, e164_number: str) -> str:
+    """The number's country, kept beside it (methods/code/models.py `NumberRegionField`)."""
+    return region_of(row.parsed.get(e164_number) or e164_number)
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -432,8 +438,8 @@ class _Writes:
 
 
 UPDATED_FIELDS = {
-    OfficePhone: ["number", "updated_at"],
-    AuthenticationPhone: ["number", "prepopulated", "consent_recorded_at", "updated_at"],
+    OfficePhone: ["number", "country", "updated_at"],
+    AuthenticationPhone: ["number", "country", "prepopulated", "consent_recorded_at", "updated_at"],
     AuthenticationEmail: ["email", "prepopulated", "consent_recorded_at", "updated_at"],
 }
 
@@ -513,7 +519,12 @@ def _apply(
             office = records.get(OfficePhone)
             if office is None:
                 writes.created[OfficePhone].append(
-                    {"user_id": user_id, "number": row.office_phone, "updated_at": when}
+                    {
+                        "user_id": user_id,
+                        "number": row.office_phone,
+                        "country": _country(row, row.office_phone),
+                        "updated_at": when,
+                    }
                 )
                 changed.append("office_phone")
                 created = True
@@ -523,6 +534,7 @@ def _apply(
                         pk=office.pk,
                         user_id=user_id,
                         number=_stored(row, row.office_phone),
+                        country=_country(row, row.office_phone),
                         updated_at=now,
                     )
                 )
@@ -539,6 +551,7 @@ def _apply(
                     {
                         "user_id": user_id,
                         attr: value,
+                        **({"country": _country(row, value)} if attr == "number" else {}),
                         "prepopulated": True,
                         "consent_recorded_at": when,
                         "updated_at": when,
@@ -558,7 +571,11 @@ def _apply(
                     model(
                         pk=record.pk,
                         user_id=user_id,
-                        **{attr: _stored(row, value) if attr == "number" else value},
+                        **(
+                            {attr: _stored(row, value), "country": _country(row, value)}
+                            if attr == "number"
+                            else {attr: value}
+                        ),
                         prepopulated=True,
                         consent_recorded_at=now,
                         updated_at=now,

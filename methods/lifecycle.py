@@ -117,10 +117,12 @@ def used(*, request: HttpRequest | None, user, method, policy=None) -> None:
     method_used.send(sender=type(method), method=method, user=user, request=request, policy=policy)
 
 
-def proved_again(*, request: HttpRequest, method) -> None:
+def proved_again(*, request: HttpRequest, method, policy) -> None:
     """The signed-in person proved again what they had already proved (the same number or
     address): no change, so no change record, no cooling-off and no notice whose "That wasn't
-    me" link would undo it; an audit event, a new session key, and the page says so."""
+    me" link would undo it; an audit event, a new session key, and the page says so. What a
+    proof does besides (the registration recorded once complete, the proof before a change,
+    the person's language) follows as after `added`."""
     record(
         EventKind.METHOD_VERIFIED,
         request=request,
@@ -135,6 +137,17 @@ def proved_again(*, request: HttpRequest, method) -> None:
             "%(method)s confirmed again. It was already verified, so nothing changed."
         )
         % {"method": method.label},
+    )
+    from .registry import UserMethods  # the registry imports every method; this module none
+
+    method_added.send(
+        sender=type(method),
+        method=method,
+        user=request.user,
+        request=request,
+        policy=policy,
+        replaced=False,
+        methods=UserMethods.load(request.user),
     )
 
 

@@ -17,7 +17,7 @@ import time
 from django.http import HttpRequest
 
 from .conf import app_settings
-from .registry import UserMethods, statuses
+from .registry import MethodState, UserMethods, statuses
 
 PROVED_AT = "sspr_method_proved_at"
 
@@ -59,3 +59,10 @@ def proving_methods(user, policy, registered: UserMethods | None = None) -> list
     )
     cools = registered.cooling
     return [method for method in able if str(method.kind) not in cools] or able
+
+
+def held_but_unusable(registered: UserMethods, policy) -> bool:
+    """Whether the person holds a method the policy no longer lets prove anything (a number
+    outside its countries). They had methods: a change still needs a proof, which only a
+    temporary access pass can give now, and what they add cools off."""
+    return any(status.state == MethodState.NOT_ALLOWED for status in statuses(registered, policy))

@@ -37,6 +37,7 @@ from directory.accounts import (
 )
 from directory.accounts import available as directory_available
 from directory.middleware import record_refusal
+from methods import proof
 from methods.registry import REGISTRY, UserMethods, enabled_methods
 from passwords.validators import strength_answer
 from policy.models import Policy
@@ -325,6 +326,8 @@ def _prove_methods(request: HttpRequest, state, policy) -> HttpResponse:
                 for method in offered
             ],
             "cancel_url": reverse("registration:overview"),
+            # A number the policy's countries no longer include proves nothing (methods/proof).
+            "unusable": proof.held_but_unusable(registered, policy),
         },
     )
 

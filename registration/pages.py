@@ -112,7 +112,10 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
         return redirect(f"{reverse('registration:confirm_password')}?{query}")
     if proof.recently_proved(request):
         return None
-    if not proof.proving_methods(request.user, Policy.load(), registered):
+    policy = Policy.load()
+    if not proof.proving_methods(request.user, policy, registered) and not (
+        proof.held_but_unusable(registered, policy)
+    ):
         return None
     return redirect(f"{reverse('passwordreset:prove')}?{query}")
 

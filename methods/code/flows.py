@@ -370,7 +370,7 @@ def method_confirm(
         return outcome
 
     if again:
-        lifecycle.proved_again(request=request, method=method)
+        lifecycle.proved_again(request=request, method=method, policy=policy)
         return outcome
 
     # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.

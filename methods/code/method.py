@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Any, ClassVar
 
-import phonenumbers
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -115,23 +114,10 @@ class CodeMethod(Method):
         return True
 
     def still_allowed(self, destination: str, policy) -> bool:
-        """Whether a stored destination still counts under the policy: what a send would say
-        (destination_allowed), asked only where the policy narrows where codes go (its
-        countries), which is all that can change after the destination was checked."""
-        return not policy.region_list or self.destination_allowed(destination, policy)
-
-    def region_condition(self, policy) -> Q:
-        """`still_allowed` in SQL, for lists and counts: the number starts with the calling code
-        of one of the policy's countries. Countries that share a code (+1, +7, +44) are told
-        apart only by the check before each send."""
-        regions = policy.region_list
-        if not regions:
-            return Q()
-        codes = sorted({phonenumbers.country_code_for_region(region) for region in regions})
-        condition = Q(pk__in=[])
-        for code in codes:
-            condition |= Q(**{f"{self.related_name}__{self.field}__startswith": f"+{code}"})
-        return condition
+        """Whether a stored destination still counts under the policy, as the check before
+        every send asks (destination_allowed): what can change after it was checked on the way
+        in. Any, unless the method says otherwise (a phone: the policy's countries)."""
+        return True
 
     def code_message(
         self, *, destination: str, channel: str, code: str, helpdesk: bool = False

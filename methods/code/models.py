@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -89,6 +90,40 @@ class CanonicalEmailField(models.EmailField):
         return value
 
 
+def region_of(number) -> str:
+    """The country a number belongs to (its two letters; "" when none is known): what the
+    policy's countries are compared with, here and before every send."""
+    try:
+        parsed = (
+            number
+            if isinstance(number, phonenumbers.PhoneNumber)
+            else phonenumbers.parse(str(number), None)
+        )
+    except phonenumbers.NumberParseException:
+        return ""
+    return phonenumbers.region_code_for_number(parsed) or ""
+
+
+class NumberRegionField(models.CharField):
+    """A number's country, kept with it however its row is written (a form, the admin, a
+    statement built once), so that lists and counts filter by the policy's countries in SQL as
+    the check before every send does (countries sharing a calling code, such as +1 or +44,
+    told apart)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("db_default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance, add):
+        value = region_of(model_instance.number) if model_instance.number else ""
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class AuthenticationPhone(ContactMethod):
     """A phone the user can receive a text or a call on. Seen only by its owner and admins."""
 
@@ -101,6 +136,7 @@ class AuthenticationPhone(ContactMethod):
         help_text=_("The account this phone belongs to."),
     )
     number = PhoneNumberField(help_text=_("The number in international (E.164) form."))
+    country = NumberRegionField(help_text=_("The number's country."))
 
     class Meta:
         verbose_name = _("authentication phone")
@@ -141,6 +177,7 @@ class OfficePhone(models.Model):
         help_text=_("The account this office phone belongs to."),
     )
     number = PhoneNumberField(help_text=_("The office number in international (E.164) form."))
+    country = NumberRegionField(help_text=_("The number's country."))
     last_used_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When a code to this phone was last accepted.")
     )

@@ -13,10 +13,10 @@ from methods.models import MethodKind
 
 from .method import CodeMethod, phone_allowed, phone_code_message
 from .models import Channel, OfficePhone
-from .phone_numbers import country_prefix, international
+from .phone_numbers import InPolicyCountries, country_prefix, international
 
 
-class OfficePhoneMethod(CodeMethod):
+class OfficePhoneMethod(InPolicyCountries, CodeMethod):
     kind = MethodKind.OFFICE_PHONE
     proof_strength = 20
     slug = "office-phone"

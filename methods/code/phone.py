@@ -16,10 +16,10 @@ from methods.models import MethodKind
 from .forms import PhoneForm
 from .method import CodeMethod, phone_allowed, phone_code_message
 from .models import AuthenticationPhone, Channel
-from .phone_numbers import country_prefix, international
+from .phone_numbers import InPolicyCountries, country_prefix, international
 
 
-class AuthenticationPhoneMethod(CodeMethod):
+class AuthenticationPhoneMethod(InPolicyCountries, CodeMethod):
     kind = MethodKind.AUTHENTICATION_PHONE
     proof_strength = 20
     slug = "phone"

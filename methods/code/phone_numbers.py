@@ -137,3 +137,23 @@ def region_choices(
     allowed = {code.upper() for code in allowed_regions}
     choices = _all_region_choices(language or translation.get_language() or "en")
     return [choice for choice in choices if not allowed or choice[0] in allowed]
+
+
+class InPolicyCountries:
+    """A phone method whose numbers count only in the policy's countries: the check before
+    every send (`destination_allowed`), the person's page (`still_allowed`) and the lists'
+    counts (`region_condition`, by the country kept with each number) agree, also where
+    countries share a calling code."""
+
+    related_name: str
+
+    def still_allowed(self, destination: str, policy) -> bool:
+        from .models import region_of
+
+        return not policy.region_list or region_of(destination) in policy.region_list
+
+    def region_condition(self, policy):
+        from django.db.models import Q
+
+        regions = policy.region_list
+        return Q(**{f"{self.related_name}__country__in": regions}) if regions else Q()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from methods.contact_import import import_contact_info
-from methods.models import AuthenticationPhone, OfficePhone
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 from policy.models import Policy
 from tests.support.people import sign_in
 from tests.support.resets import shows_reset_code_page, start_reset
@@ -149,6 +149,12 @@ def test_a_number_outside_the_policy_counts_nowhere_and_every_page_says_so(
 
     rita = make_user("rita")
     AuthenticationPhone.objects.create(user=rita, number=GERMAN_MOBILE, verified_at=timezone.now())
+    # An address is no country's: it still counts.
+    ann = make_user("ann")
+    AuthenticationEmail.objects.create(
+        user=ann, email="ann.home@example.net", verified_at=timezone.now()
+    )
+    assert registration_status(user=ann, policy=gb_only).can_reset
     sam = make_user("sam")
     AuthenticationPhone.objects.create(user=sam, number="+447400123456", verified_at=timezone.now())
     assert not registration_status(user=rita, policy=gb_only).can_reset
@@ -159,6 +165,64 @@ def test_a_number_outside_the_policy_counts_nowhere_and_every_page_says_so(
     assert "does not send codes to this country" in page
     assert "you can reset or unlock it yourself" not in page
     users = get_user_model().objects.all()
-    assert list(able_to_reset(gb_only, users).values_list("username", flat=True)) == ["sam"]
+    able = able_to_reset(gb_only, users).order_by("username").values_list("username", flat=True)
+    assert list(able) == ["ann", "sam"]
     listing = helpdesk_client.get("/helpdesk/?can_reset=yes").content.decode()
     assert "sam" in listing and ">rita<" not in listing
+
+
+@pytest.mark.parametrize(
+    ("allowed", "number", "counts"),
+    [
+        ("GB", "+447797123456", False),  # Jersey: +44, not the United Kingdom
+        ("GB,JE", "+447797123456", True),
+        ("US", "+16135550123", False),  # Canada: +1, not the United States
+        ("US", "+12125550123", True),
+    ],
+)
+def test_countries_sharing_a_calling_code_are_told_apart_on_every_page(
+    policy, make_user, allowed, number, counts
+):
+    """The person's page, the lists' counts and the check before a send agree, also where
+    two countries share a calling code (the country is kept with each number)."""
+    from django.contrib.auth import get_user_model
+
+    from methods.code.method import phone_allowed
+    from policy.admin import able_to_reset
+    from registration.flows import registration_status
+
+    policy.allowed_regions = allowed
+    policy.save()
+    rita = make_user("rita")
+    phone = AuthenticationPhone.objects.create(user=rita, number=number, verified_at=timezone.now())
+    country = {"+447797123456": "JE", "+16135550123": "CA", "+12125550123": "US"}[number]
+    assert phone.country == country
+    assert registration_status(user=rita, policy=policy).can_reset is counts
+    listed = able_to_reset(policy, get_user_model().objects.all()).filter(pk=rita.pk).exists()
+    assert listed is counts
+    assert phone_allowed(number, policy, refuse_types=True) is counts
+
+
+def test_an_imported_office_phone_keeps_its_country(gb_only, make_user, tmp_path):
+    rita = make_user("rita")
+    header = "username,office_phone,authentication_phone,authentication_email,consent\n"
+    report = import_contact_info(io.BytesIO((header + "rita,+442071838750,,,no\n").encode()))
+    assert report.applied == 1
+    assert OfficePhone.objects.get(user=rita).country == "GB"
+
+
+def test_a_person_whose_number_left_the_policy_still_needs_a_proof_to_change(gb_only, make_user):
+    """Her number proves nothing now, but she had it: whoever holds her password alone cannot
+    add a method as if none were registered. The proof page says why it cannot be given, and
+    that the helpdesk can give a pass."""
+    from django.test import Client
+
+    rita = make_user("rita")
+    AuthenticationPhone.objects.create(user=rita, number=GERMAN_MOBILE, verified_at=timezone.now())
+    client = Client()
+    sign_in(client, "rita")
+    response = client.get("/ssprsetup/email/")
+    assert response.status_code == 302 and "/passwordreset/prove/" in response["Location"]
+    page = client.get(response["Location"], follow=True).content.decode()
+    assert "no longer sends codes to the country of your number" in page
+    assert "temporary access pass" in page

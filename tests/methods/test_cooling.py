@@ -573,3 +573,18 @@ def test_registering_with_methods_still_cooling_says_from_when_one_can_reset(rit
     assert "and you can reset your password yourself. Add more" not in page
     finished = client.post("/ssprsetup/finish/", follow=True).content.decode()
     assert "you can now reset or unlock it yourself" not in finished
+
+
+def test_proving_the_same_number_again_still_completes_a_registration(rita, policy):
+    """One method required; Rita's phone was verified before she ever registered here: proved
+    again, it changes nothing, and her registration is recorded as complete."""
+    from registration.models import Registration
+
+    policy.methods_required = 1
+    policy.save()
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, NUMBER)
+    assert Registration.objects.get(user=rita).completed_at is not None
+    assert not MethodChange.objects.filter(user=rita).exists()

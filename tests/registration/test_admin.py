@@ -240,7 +240,8 @@ def test_a_question_mixing_look_alike_alphabets_in_a_word_is_refused(admin_clien
         # A whole word in Cyrillic ("а") reads as the Latin question already offered.
         ("Which sports team did you support as \u0430 child?", "approved already"),
         ("\u200b" * 9, "Write the question out in full"),
-        ("?????????", "Write the question out in full"),
+        ("?????????", "Write the question in words"),
+        ("\u00bf\u00bf\u00bfQu\u00e9???", "Write the question in words"),
         # A direction override shows the words in another order than stored: taken out, the
         # question is the one already offered.
         ("Which sports team did you support as a\u202e child?", "approved already"),

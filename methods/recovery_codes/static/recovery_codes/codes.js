@@ -2,6 +2,7 @@
 // buttons stay hidden and the download link and the browser's own Print remain.
 (function () {
   "use strict";
+  var saved = false;  // whether the codes were kept some way (the leave warning below)
   function ready() {
     var status = document.getElementById("copy-status");
     var buttons = document.getElementById("copy-print");
@@ -17,7 +18,7 @@
           return code.textContent;
         }).join("\n");
         navigator.clipboard.writeText(text).then(
-          function () { status.textContent = status.dataset.copied; },
+          function () { status.textContent = status.dataset.copied; saved = true; },
           function () { status.textContent = status.dataset.failed; }
         );
       });
@@ -27,20 +28,17 @@
     });
     // The codes are shown this once: leaving the page before saving them (another link, the
     // language picker) asks first. Saving them any way, or "I have saved them", stops asking.
-    var list = document.getElementById("recovery-codes");
-    if (!list) return;
-    var saved = false;
+    if (!document.getElementById("recovery-codes")) return;
     function keep(event) {
       if (saved) return;
       event.preventDefault();
       event.returnValue = "";
     }
     window.addEventListener("beforeunload", keep);
-    document.querySelectorAll("[data-codes-saved], [download], [data-copy-codes], [data-print-page]").forEach(
-      function (element) {
-        element.addEventListener("click", function () { saved = true; });
-      }
-    );
+    // A copy counts once it worked (above); a print cannot be told from a cancelled one.
+    document.querySelectorAll("[data-codes-saved], [download]").forEach(function (element) {
+      element.addEventListener("click", function () { saved = true; });
+    });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
