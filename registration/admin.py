@@ -263,6 +263,9 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
             "too_large": too_large,
             "errors": report.errors[:LISTED_PROBLEMS] if report else [],
             "errors_left_off": max(len(report.errors) - LISTED_PROBLEMS, 0) if report else 0,
+            # Values kept as the user verified them: as long a list, at most, for a large file.
+            "kept": report.kept[:LISTED_PROBLEMS] if report else [],
+            "kept_left_off": max(len(report.kept) - LISTED_PROBLEMS, 0) if report else 0,
             "columns": ", ".join(COLUMNS),
             # In directory mode the directory sets office phones: the page says so.
             "office_from_directory": accounts().kind != "none",

@@ -534,3 +534,23 @@ def test_a_quote_left_open_stops_the_import_naming_its_line(tmp_path, people, bo
     _out, _err, error = run(tmp_path, HEADER + body)
     assert error is not None and "line 3 opens a quote that is not closed" in error
     assert not OfficePhone.objects.exists()
+
+
+def test_a_long_list_of_values_kept_is_cut_short_and_says_so(admin_client, make_user):
+    """A file naming many people whose addresses they verified themselves: the page lists as
+    many kept values as problems at most, and says how many more there are."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"kept{index:03d}") for index in range(503)
+    )
+    AuthenticationEmail.objects.bulk_create(
+        AuthenticationEmail(
+            user=user, email=f"{user.username}@home.example", verified_at=timezone.now()
+        )
+        for user in users
+    )
+    rows = "".join(f"kept{index:03d},,,other{index}@example.net,yes\n" for index in range(503))
+    page = _dry_run(admin_client, rows)
+    assert page.count("kept the value the user verified") == 500
+    assert "…and 3 more values kept, not listed here." in page
