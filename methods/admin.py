@@ -24,6 +24,7 @@ from .models import (
     SecurityAnswer,
     SecurityQuestion,
 )
+from .questions.answers import visible
 from .registry import REGISTRY
 
 DUPLICATE_QUESTION = _(
@@ -82,12 +83,6 @@ def question_key(text: str) -> str:
     how they look, not by how they are typed."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(LOOKS_LATIN)
     return "".join(c for c in folded if c.isalnum())
-
-
-def without_format_characters(text: str) -> str:
-    """`text` without Unicode's format characters (zero-width spaces, direction overrides, a
-    soft hyphen): they show nothing, or show the words in another order than stored."""
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def left_short(question_ids) -> int:
@@ -155,7 +150,8 @@ class SecurityQuestionForm(forms.ModelForm):
             text.help_text = ANSWERED
 
     def clean_text(self):
-        text = " ".join(without_format_characters(self.cleaned_data["text"]).split())
+        # Without the characters that show nothing or reorder the words (as an answer's).
+        text = " ".join(visible(self.cleaned_data["text"]).split())
         if len(text) >= QUESTION_MIN_LENGTH and len(question_key(text)) < QUESTION_MIN_LENGTH // 2:
             # Long enough, but hardly a word in it: "?????????" asks nothing.
             raise forms.ValidationError(

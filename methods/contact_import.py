@@ -39,8 +39,7 @@ from audit.models import Event, EventKind
 from directory.accounts import accounts
 
 from .code.email_addresses import canonical_email, names_a_host, same_address
-from .code.models import region_of
-from .code.phone_numbers import PhoneError, PhoneProblem, e164, parse
+from .code.phone_numbers import PhoneError, PhoneProblem, e164, parse, region_of
 from .models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 
 COLUMNS = ("username", "office_phone", "authentication_phone", "authentication_email", "consent")

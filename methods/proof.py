@@ -61,6 +61,17 @@ def proving_methods(user, policy, registered: UserMethods | None = None) -> list
     return [method for method in able if str(method.kind) not in cools] or able
 
 
+def change_needs_proof(user, policy, registered: UserMethods | None = None) -> bool:
+    """Whether a change needs a proof first: the person holds a method that can prove who they
+    are (proving_methods), or one the policy no longer lets prove anything (held_but_unusable).
+    One pass over the statuses answers both."""
+    registered = registered or UserMethods.load(user)
+    return any(
+        status.state == MethodState.NOT_ALLOWED or (status.counts and status.method.counts_alone)
+        for status in statuses(registered, policy)
+    )
+
+
 def held_but_unusable(registered: UserMethods, policy) -> bool:
     """Whether the person holds a method the policy no longer lets prove anything (a number
     outside its countries). They had methods: a change still needs a proof, which only a

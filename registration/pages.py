@@ -113,9 +113,7 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     if proof.recently_proved(request):
         return None
     policy = Policy.load()
-    if not proof.proving_methods(request.user, policy, registered) and not (
-        proof.held_but_unusable(registered, policy)
-    ):
+    if not proof.change_needs_proof(request.user, policy, registered):
         return None
     return redirect(f"{reverse('passwordreset:prove')}?{query}")
 

@@ -10,7 +10,6 @@ from directory.lockout import sign_in_name
 from methods import cooling, proof
 from methods.flows import session_binding
 from methods.lifecycle import method_added
-from methods.registry import UserMethods
 from policy.models import Policy
 
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
@@ -29,12 +28,9 @@ def remember_sign_in(sender, request, user, **kwargs):
     # So do they after the person removed a method lately: with the last one removed, the
     # next sign-in would otherwise be a first registration, with nothing cooling off.
     policy = Policy.load()
-    registered = UserMethods.load(user)
     cooling.note_sign_in(
         request,
-        bool(proof.proving_methods(user, policy, registered))
-        or proof.held_but_unusable(registered, policy)
-        or cooling.removed_lately(user, policy),
+        proof.change_needs_proof(user, policy) or cooling.removed_lately(user, policy),
     )
     record(EventKind.SIGNED_IN, request=request, actor=user, subject=user)
 

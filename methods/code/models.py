@@ -7,7 +7,6 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-import phonenumbers
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -23,6 +22,7 @@ from sspr_site.compiled_query import OneRow
 from sspr_site.rows import Insert, Update
 
 from .email_addresses import canonical_email
+from .phone_numbers import region_of
 
 
 class Purpose(models.TextChoices):
@@ -88,20 +88,6 @@ class CanonicalEmailField(models.EmailField):
         value = canonical_email(getattr(model_instance, self.attname))
         setattr(model_instance, self.attname, value)
         return value
-
-
-def region_of(number) -> str:
-    """The country a number belongs to (its two letters; "" when none is known): what the
-    policy's countries are compared with, here and before every send."""
-    try:
-        parsed = (
-            number
-            if isinstance(number, phonenumbers.PhoneNumber)
-            else phonenumbers.parse(str(number), None)
-        )
-    except phonenumbers.NumberParseException:
-        return ""
-    return phonenumbers.region_code_for_number(parsed) or ""
 
 
 class NumberRegionField(models.CharField):

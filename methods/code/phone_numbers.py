@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
+from django.db.models import Q
 from django.utils import translation
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
@@ -139,6 +140,20 @@ def region_choices(
     return [choice for choice in choices if not allowed or choice[0] in allowed]
 
 
+def region_of(number) -> str:
+    """The country a number belongs to (its two letters; "" when none is known): what the
+    policy's countries are compared with, here and before every send."""
+    try:
+        parsed = (
+            number
+            if isinstance(number, phonenumbers.PhoneNumber)
+            else phonenumbers.parse(str(number), None)
+        )
+    except phonenumbers.NumberParseException:
+        return ""
+    return phonenumbers.region_code_for_number(parsed) or ""
+
+
 class InPolicyCountries:
     """A phone method whose numbers count only in the policy's countries: the check before
     every send (`destination_allowed`), the person's page (`still_allowed`) and the lists'
@@ -148,12 +163,8 @@ class InPolicyCountries:
     related_name: str
 
     def still_allowed(self, destination: str, policy) -> bool:
-        from .models import region_of
-
         return not policy.region_list or region_of(destination) in policy.region_list
 
     def region_condition(self, policy):
-        from django.db.models import Q
-
         regions = policy.region_list
         return Q(**{f"{self.related_name}__country__in": regions}) if regions else Q()

@@ -7,7 +7,7 @@ from django.db import migrations
 
 
 def fill(apps, schema_editor):
-    from methods.code.models import region_of
+    from methods.code.phone_numbers import region_of
 
     for name in ("AuthenticationPhone", "OfficePhone"):
         model = apps.get_model("methods", name)

@@ -226,3 +226,6 @@ def test_a_person_whose_number_left_the_policy_still_needs_a_proof_to_change(gb_
     page = client.get(response["Location"], follow=True).content.decode()
     assert "no longer sends codes to the country of your number" in page
     assert "temporary access pass" in page
+    # Nothing is left to check, so no time limit to extend either.
+    assert "More time for this check" not in page
+    assert "must be finished within 15 minutes" not in page
