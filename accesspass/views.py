@@ -4,6 +4,7 @@ person's (sign in with the pass, set a new password without the old one)."""
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 import time
 
@@ -36,7 +37,7 @@ from directory.accounts import (
 )
 from directory.lockout import clear_failures, username_key
 from directory.middleware import record_refusal
-from helpdesk.views import VERIFIED_KEY, _user, helpdesk_page, method_label, passed_check
+from helpdesk.views import VERIFIED_KEY, checked_person, helpdesk_page, method_label
 from methods import not_me
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
@@ -59,6 +60,7 @@ BACKEND = "accesspass.backends.AccessPassBackend"
 # the same form sent again (the page reloaded, two clicks, a proxy's retry, even at the same
 # moment) opens no second pass, which would end the first one just shown.
 SENT_FORM_SECONDS = 3600
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLAIMED = 0  # the first request is still opening its pass
 
 
@@ -94,19 +96,25 @@ def _release_form(request: HttpRequest, token: str) -> None:
 def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     flows.expire_due()
     policy = Policy.load()
-    subject = _user(policy, user_id)  # 404 for anyone out of the helpdesk's sight
-    token = request.POST.get("form_token", "")[:64] if request.method == "POST" else ""
+    # 404 for anyone out of the helpdesk's sight; the caller check, while its method still
+    # checks a caller.
+    subject, check = checked_person(request, policy, user_id)
+    token = request.POST.get("form_token", "") if request.method == "POST" else ""
+    # The page's own names only (secrets.token_urlsafe): anything else, not ours, is no name,
+    # and never part of a cache key.
+    token = token if FORM_TOKEN.fullmatch(token) else ""
     if (earlier := _claim_form(request, token)) is not None:
         return _sent_already(request, earlier, user_id)
     try:
-        return _issue(request, policy, subject, user_id, token)
+        return _issue(request, policy, subject, user_id, token, check)
     except BaseException:
         _release_form(request, token)
         raise
 
 
-def _issue(request: HttpRequest, policy, subject, user_id: int, token: str) -> HttpResponse:
-    check = passed_check(request, user_id)
+def _issue(
+    request: HttpRequest, policy, subject, user_id: int, token: str, check: str | None
+) -> HttpResponse:
     form = IssueForm(posted(request), check_label=method_label(check))
     context = {
         "form_token": secrets.token_urlsafe(16),

@@ -221,10 +221,6 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _user_row(policy: Policy, user_id: int) -> Row:
-    return Row.of(_user(policy, user_id), ResetRule.of(policy))
-
-
 def _user(policy: Policy, user_id: int, **annotations):
     user = directory(policy).filter(pk=user_id).annotate(**annotations).first()
     if user is None:  # unknown or out of scope: nothing to show
@@ -293,7 +289,7 @@ def _detail_page(
     events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
-    checked = method_label(passed_check(request, user_id))
+    checked = method_label(passed_check(request, user_id, verify))
     two_people, asked = False, {}
     if row.paused_at or blocked_until:
         two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
@@ -423,16 +419,29 @@ VERIFIED_KEY = "sspr_helpdesk_verified_{}"
 CHECK_VALID_SECONDS = 15 * 60
 
 
-def passed_check(request: HttpRequest, user_id: int) -> str | None:
+def passed_check(request: HttpRequest, user_id: int, options: list) -> str | None:
     """The kind of the method a caller check passed with, in this session, for this person,
-    in the last 15 minutes (verify_code); None otherwise."""
+    in the last 15 minutes (verify_code); None otherwise. `options`: the methods a caller can
+    be checked with now (_check_options). A check passed with one that has since begun to cool
+    off, or that the person has since reported as not theirs (a pause), counts no more: it
+    proves no more than a check made with it now would (docs/security.md rules 68 and 69)."""
     passed = request.session.get(VERIFIED_KEY.format(user_id))
     if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
         return None
     if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
         return None
     kind = passed.get("method")
-    return kind if isinstance(kind, str) else None
+    if kind not in {str(REGISTRY[key].kind) for key, _label in options}:
+        return None
+    return kind
+
+
+def checked_person(request: HttpRequest, policy: Policy, user_id: int):
+    """The person (404 beyond the helpdesk's sight), and the kind of the method a caller check
+    passed with for them, while that method still checks a caller (passed_check)."""
+    user = _user(policy, user_id, **cooling_annotations())
+    options, _cooling = _check_options(user, Row.of(user, ResetRule.of(policy)), policy)
+    return user, passed_check(request, user_id, options)
 
 
 def method_label(kind: str | None) -> str | None:
@@ -541,9 +550,22 @@ def _caller_check(request: HttpRequest, method, subject, code: str) -> CheckOutc
 def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
     """The caller reads the code back; the helpdesk sees only verified or not verified."""
     policy = Policy.load()
-    row = _user_row(policy, user_id)
+    row, options, _cooling = _checkable(policy, user_id)
     method = REGISTRY.get(request.session.get(CHECK_KEY.format(user_id)) or "")
     if method is None or not method.caller_check:
+        return redirect("helpdesk:verify_start", user_id=user_id)
+    if method.key not in {key for key, _label in options}:
+        # Chosen when the page was opened; since then it began to cool off, or the person
+        # reported it as not theirs: it checks nobody now (_check_options).
+        request.session.pop(CHECK_KEY.format(user_id), None)
+        messages.error(
+            request,
+            _(
+                "%(method)s can no longer be used to check this caller: it was changed "
+                "lately. Choose another method."
+            )
+            % {"method": method.label},
+        )
         return redirect("helpdesk:verify_start", user_id=user_id)
     form = CodeForm(request.POST if request.method == "POST" else None)
     # The agent reads this, not the code's owner: each method says where the code comes from.
@@ -712,10 +734,9 @@ def _verified_for(request: HttpRequest, user_id: int, prefix: str):
     """For an action the helpdesk takes for a person (the form `prefix`): the person and how
     they were verified, as its audit event says it (how, and with which method); or the answer
     that refuses it: their own account, or the form without a verification that holds."""
-    user = _user(Policy.load(), user_id)
+    user, checked = checked_person(request, Policy.load(), user_id)
     if user.pk == request.user.pk:
         return _not_for_oneself(request)
-    checked = passed_check(request, user_id)
     form = _verified_form(request.POST, prefix, method_label(checked))
     if not form.is_valid():
         return _detail_page(request, user_id, status=400, **{prefix: form})

@@ -5,7 +5,8 @@ methods/conf.py (SSPR_METHOD_SETUP_HOST, SSPR_METHOD_RESET_HOST), looked up when
 first served, so `methods/` sits below the apps that mount it (README, "Architecture").
 
 A setup host module provides `method_setup_page(view)`, `secure_page(view)`,
-`needs_proof(request)`, `still_needed(request, policy, method)` and `in_language_of(user)`.
+`needs_proof(request, *, with_password, with_proof, next_url)`,
+`still_needed(request, policy, method)` and `in_language_of(user)`.
 A reset host module provides `reset_page(view)`, `offered_method(state, key)` (whose
 exception for a method that already passed `reset_page` answers), `after_pass(request, state)`,
 `shown_hint(state, method)`,
@@ -94,10 +95,20 @@ def methods_at_start(request: HttpRequest):
     return setup_host().methods_at_start(request)
 
 
-def needs_proof(request: HttpRequest) -> HttpResponse | None:
+def needs_proof(
+    request: HttpRequest,
+    *,
+    with_password: bool = True,
+    with_proof: bool = True,
+    next_url: str | None = None,
+) -> HttpResponse | None:
     """A redirect to the password check, or to the proof with a registered method, when the
-    last one is older than allowed (methods/proof.py); else None."""
-    return setup_host().needs_proof(request)
+    last one is older than allowed (methods/proof.py); else None. `with_password` and
+    `with_proof`: which of the two to ask for; `next_url`: where the check leads back to, when
+    not this page."""
+    return setup_host().needs_proof(
+        request, with_password=with_password, with_proof=with_proof, next_url=next_url
+    )
 
 
 def in_language_of(user):

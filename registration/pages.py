@@ -91,7 +91,13 @@ def safe_return(request: HttpRequest, target: str | None) -> str:
     return reverse("registration:overview")
 
 
-def needs_proof(request: HttpRequest) -> HttpResponse | None:
+def needs_proof(
+    request: HttpRequest,
+    *,
+    with_password: bool = True,
+    with_proof: bool = True,
+    next_url: str | None = None,
+) -> HttpResponse | None:
     """Adding, changing or removing a method needs (docs/security.md rules 23 and 66):
 
     - a password check within 10 minutes (signing in counts): a stolen, older session cannot
@@ -99,18 +105,23 @@ def needs_proof(request: HttpRequest) -> HttpResponse | None:
     - once the person has a method that can prove who they are, a proof with one of them
       within 5 minutes (methods/proof.py), through the reset portal's pages for that method:
       a phished password alone no longer changes how the account is recovered. A first
-      registration needs the password only.
+      registration needs the password only, and so does confirming what an administrator
+      entered (`with_proof=False`). A later step of a change begun with those checks asks
+      for the proof alone, again (`with_password=False`: methods/code/setup_views.py,
+      change_gate).
 
     While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
+    `next_url`: where the check leads back to, when not this page (a step that takes a POST
+    only).
 
     Returns the redirect to the missing check, or None."""
     registered = methods_at_start(request)
     if registered.paused:
         return paused_page(request)
-    query = urlencode({"next": request.get_full_path()})
-    if not session.password_recently_checked(request):
+    query = urlencode({"next": next_url or request.get_full_path()})
+    if with_password and not session.password_recently_checked(request):
         return redirect(f"{reverse('registration:confirm_password')}?{query}")
-    if proof.recently_proved(request):
+    if not with_proof or proof.recently_proved(request):
         return None
     policy = Policy.load()
     if not proof.change_needs_proof(request.user, policy, registered):

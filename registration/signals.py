@@ -53,14 +53,26 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     record(EventKind.SIGN_IN_FAILED, request=request, subject=subject, **locked)
 
 
+def proves_now(user, policy, method, methods) -> bool:
+    """Whether `method`, just verified, could prove who the person is before a change: not
+    while it cools off and an older method can (docs/security.md rule 69). Else a method
+    added in a proven sitting, or one cooling off confirmed again, would itself stand as a
+    proof, and keep one alive with no check against an older method."""
+    return method in proof.proving_methods(user, policy, methods)
+
+
 @receiver(method_added)
 def registration_when_complete(sender, request, policy, method=None, methods=None, **kwargs):
     """The moment a new method makes the person's methods meet the policy, the registration
     is recorded (registration/pages.py, record_when_complete). Verifying a method that can
     prove who the person is (one that counts on its own) is itself a proof with it, so the next
-    change in this sitting is not asked for another (methods/proof.py)."""
+    change in this sitting is not asked for another (methods/proof.py), unless it cools off."""
     if request is not None:
-        if method is not None and method.counts_alone:
+        if (
+            method is not None
+            and method.counts_alone
+            and proves_now(request.user, policy, method, methods)
+        ):
             proof.mark_proved(request)
         from .pages import record_when_complete
 

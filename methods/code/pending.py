@@ -15,13 +15,19 @@ CONFIRMING = "sspr_confirming"
 
 
 def set_pending(
-    request: HttpRequest, slug: str, destination: str, *, confirming: bool = False
+    request: HttpRequest,
+    slug: str,
+    destination: str,
+    *,
+    confirming: bool = False,
+    proved: bool = False,
 ) -> None:
-    """Remember the number or address being verified. Sealed as queued jobs are: the session
-    lives in the cache and the session table, which must never hold a full number or address
-    (docs/security.md §21)."""
+    """Remember the number or address being verified, and whether the change began with a
+    proof with a registered method (`proved`: setup_views.change_gate). Sealed as queued jobs
+    are: the session lives in the cache and the session table, which must never hold a full
+    number or address (docs/security.md §21)."""
     pending = dict(request.session.get(PENDING, {}))
-    pending[slug] = seal({"slug": slug, "destination": destination})
+    pending[slug] = seal({"slug": slug, "destination": destination, "proved": proved})
     request.session[PENDING] = pending
     _mark_confirming(request, slug, confirming)
 
@@ -39,18 +45,27 @@ def _mark_confirming(request: HttpRequest, slug: str, on: bool) -> None:
         request.session[CONFIRMING] = marked
 
 
-def get_pending(request: HttpRequest, slug: str) -> str | None:
+def _pending(request: HttpRequest, slug: str) -> dict:
     sealed = request.session.get(PENDING, {}).get(slug)
     if not isinstance(sealed, str):
-        return None
+        return {}
     try:
         data = unseal(sealed)
     except (InvalidToken, ValueError, TypeError):
-        return None  # sealed under another key, or not by us: start again
+        return {}  # sealed under another key, or not by us: start again
     if not isinstance(data, dict) or data.get("slug") != slug:
-        return None
-    destination = data.get("destination")
+        return {}
+    return data
+
+
+def get_pending(request: HttpRequest, slug: str) -> str | None:
+    destination = _pending(request, slug).get("destination")
     return destination if isinstance(destination, str) else None
+
+
+def began_with_proof(request: HttpRequest, slug: str) -> bool:
+    """Whether the change being verified began with a proof with a registered method."""
+    return _pending(request, slug).get("proved") is True
 
 
 def clear_pending(request: HttpRequest, slug: str) -> None:

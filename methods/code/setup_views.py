@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from delivery import tracking as delivery_tracking
+from methods import proof
 from methods.backends import DeliveryProblem
 from methods.conf import app_settings
 from methods.forms import CodeForm
@@ -141,6 +142,28 @@ def code_steps(request, method: CodeMethod, policy: Policy, current: str) -> dic
     return {"steps_nav": STEPS.render({"steps": steps, "step": current, "done_steps": done})}
 
 
+def change_gate(request, method: CodeMethod) -> HttpResponse | None:
+    """The proof before a change, asked again at each step that sends a code or stores what a
+    code verifies. A change that began with a proof (recorded with what is being verified)
+    goes on however long its code takes. One that began without one, as a first registration
+    or the confirmation of what an administrator entered, needs one now if the person has
+    since come to hold a method that can prove who they are: a code asked for while they had
+    none stores nothing once they have one, unless this session proves it is them (README,
+    "Proof before change")."""
+    pending = session.get_pending(request, method.slug)
+    if pending is None or session.began_with_proof(request, method.slug):
+        return None
+    if session.confirming(request, method.slug):
+        entered = method.record(methods_at_start(request))
+        if (
+            entered is not None
+            and not entered.verified_at
+            and str(getattr(entered, method.field)) == pending
+        ):
+            return None  # what an administrator entered, still unverified: the password sufficed
+    return needs_proof(request, with_password=False)
+
+
 @reads_methods_first
 @sensitive_post_parameters("number", "email")
 @secure_page
@@ -159,7 +182,9 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
     )
     if request.method == "POST" and form.is_valid():
         destination = form.cleaned_data["destination"]
-        session.set_pending(request, method.slug, destination)
+        session.set_pending(
+            request, method.slug, destination, proved=proof.recently_proved(request)
+        )
         channel = form.cleaned_data.get("channel") or method.channels(policy)[0]
         last = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
         if already := _already_sent(request, method, destination, channel, last):
@@ -183,11 +208,17 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
 @secure_page
 @code_method
 def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
-    """Confirm a number or address an administrator entered: send a code to it."""
+    """Confirm a number or address an administrator entered: send a code to it. The password
+    alone suffices for one not yet verified; one verified already, proved again, needs what a
+    change needs (change_gate)."""
     registered = UserMethods.load(request.user)
     existing = method.record(registered)
     if existing is None:
         return redirect(method.setup_page("start"))
+    if gate := needs_proof(
+        request, with_proof=bool(existing.verified_at), next_url=method.setup_page("start")
+    ):
+        return gate
     value = str(getattr(existing, method.field))
     if method.field == "email" and same_address(request.user.email, value):
         # Entered for the person before that was refused: read with the account's password,
@@ -200,7 +231,9 @@ def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -
             ),
         )
         return redirect(method.setup_page("start"))
-    session.set_pending(request, method.slug, value, confirming=True)
+    session.set_pending(
+        request, method.slug, value, confirming=True, proved=proof.recently_proved(request)
+    )
     return redirect(method.setup_page("send"))
 
 
@@ -211,6 +244,8 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
     """A number or address an administrator entered, shown back, and a code sent to it the way
     the person chooses (confirm_existing); also the verify page's "send a new code"."""
     destination = session.get_pending(request, method.slug)
+    if destination is not None and (gate := change_gate(request, method)):
+        return gate
     if destination is None:
         last = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
         if done := _verified(request, method, last):
@@ -242,13 +277,17 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
 def cancel(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Cancel on a code's page: the number or address being verified is forgotten and the
     code sent to it voided, so that nothing of the abandoned change can be verified later, in
-    this tab or another. What was registered before stays as it was."""
+    this tab or another. What was registered before stays as it was. A code another session
+    asked for (the person's other browser) is that session's to cancel: a code verifies only
+    in the session that asked for it, and someone signed in elsewhere with the password
+    cannot keep voiding the person's."""
     session.clear_pending(request, method.slug)
+    mark = VerificationCode.mark_of(code_flows.session_binding(request))
     with transaction.atomic():
         device = VerificationCode.locked_for(
             user=request.user, method=method.kind, purpose=Purpose.REGISTER
         )
-        if device is not None and device.token:
+        if device is not None and device.token and device.session_mark == mark:
             device.void()
     messages.info(request, _("Cancelled: nothing was changed."))
     return redirect("registration:overview")
@@ -365,7 +404,10 @@ def _send(
 @secure_page
 @code_method
 def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
-    """Step 2: the code."""
+    """Step 2: the code. A code sent is checked only after the checks before a change pass
+    again (change_gate); the code page itself shows nothing new."""
+    if request.method == "POST" and (gate := change_gate(request, method)):
+        return gate
     return _code_page(request, method, policy, posted(request))
 
 

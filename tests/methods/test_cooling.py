@@ -25,7 +25,7 @@ from methods.passkey.models import Passkey
 from policy.models import Policy
 from tests.methods.passkey.test_passkey import SETUP as PASSKEY_SETUP
 from tests.methods.passkey.test_passkey import add_key, reset_with
-from tests.support.access_passes import helpdesk_group, issue, the_pass, use_pass
+from tests.support.access_passes import PASS_PATTERN, helpdesk_group, issue, the_pass, use_pass
 from tests.support.codes import last_email_code, last_phone_code
 from tests.support.people import past_sign_in_check, sign_in
 from tests.support.registering import prove_with_phone, register_email, register_phone
@@ -283,6 +283,70 @@ def test_the_helpdesk_checks_no_caller_with_a_method_still_cooling_off(rita, hel
     page = helpdesk_client.get(verify).content.decode()
     assert 'value="email"' in page and 'value="phone"' not in page
     assert 'id="cooling-not-offered"' in page
+
+
+def test_a_check_chosen_before_the_phone_was_replaced_checks_nobody(rita, helpdesk_client):
+    """The agent sends a code to Rita's phone; before the caller reads it back, the phone is
+    replaced (by whoever holds her password and a code) and the new one cools off. The page
+    still open takes no code: it says the method was changed lately, and nothing counts as a
+    check, so no pass can name one."""
+    verify = f"/helpdesk/users/{rita.pk}/verify/"
+    assert helpdesk_client.post(verify, {"method": "phone"})["Location"] == f"{verify}code/"
+    code = last_phone_code()
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, "+447400999999")
+
+    response = helpdesk_client.post(f"{verify}code/", {"code": code}, follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == verify
+    assert "can no longer be used to check this caller: it was changed lately" in page
+    assert f"sspr_helpdesk_verified_{rita.pk}" not in helpdesk_client.session
+    assert not Event.objects.filter(kind=EventKind.HELPDESK_CHECK).exists()
+    issued = issue(helpdesk_client, rita, verification="caller_check", note="")
+    assert issued.status_code == 200 and not PASS_PATTERN.search(issued.content.decode())
+
+
+def test_a_check_passed_before_the_person_reported_its_method_lifts_no_pause(
+    make_user, helpdesk_client
+):
+    """The agent checks the caller with Rita's phone, changed two days ago (cooled off). A
+    minute later Rita reports that change as not hers: self-service pauses, and the phone
+    checks nobody in the week after. The check passed a minute ago no longer counts either:
+    not to turn self-service on again, nor for a pass."""
+    from methods import not_me
+    from methods.models import ChangeAction
+
+    rita = make_user("rita")
+    AuthenticationEmail.objects.create(
+        user=rita, email="rita.home@example.net", verified_at=timezone.now() - timedelta(days=90)
+    )
+    AuthenticationPhone.objects.create(
+        user=rita, number=NUMBER, verified_at=timezone.now() - timedelta(days=2)
+    )
+    change = MethodChange.objects.create(
+        user=rita, method="authentication_phone", action=ChangeAction.REPLACED
+    )
+    MethodChange.objects.filter(pk=change.pk).update(created_at=timezone.now() - timedelta(days=2))
+    verify = f"/helpdesk/users/{rita.pk}/verify/"
+    assert helpdesk_client.post(verify, {"method": "phone"}).status_code == 302
+    helpdesk_client.post(f"{verify}code/", {"code": last_phone_code()})
+    passes = f"/helpdesk/pass/users/{rita.pk}/"
+    said = "Caller check passed just now: Authentication phone"
+    assert said in helpdesk_client.get(passes).content.decode()
+
+    Client().post(f"/ssprsetup/not-me/{not_me.token_for(change)}/")
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
+    assert said not in helpdesk_client.get(passes).content.decode()
+    assert said not in helpdesk_client.get(f"/helpdesk/users/{rita.pk}/").content.decode()
+    refused = helpdesk_client.post(
+        f"/helpdesk/users/{rita.pk}/resume/", {"resume-verification": "caller_check"}
+    )
+    assert refused.status_code == 400
+    assert SelfServiceBlock.objects.filter(user=rita).exists()
+    issued = issue(helpdesk_client, rita, verification="caller_check", note="")
+    assert not PASS_PATTERN.search(issued.content.decode())
 
 
 def test_a_pass_session_does_not_cool_off(rita, make_user):

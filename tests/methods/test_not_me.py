@@ -334,10 +334,19 @@ def test_the_report_is_the_persons_whoever_is_signed_in_there(phished, make_user
 
 def test_a_caller_check_passed_just_now_grounds_turning_it_on_again(phished, helpdesk_client):
     import time
+    from datetime import timedelta
+
+    from django.utils import timezone
 
     from helpdesk.views import VERIFIED_KEY
+    from methods.models import MethodChange
 
     rita, _own, _thief, link = phished
+    # Her phone was registered a month ago: outside the week before the pause, it checks a
+    # caller (a method changed in that week would not, nor would a check passed with it).
+    MethodChange.objects.filter(user=rita, method="authentication_phone").update(
+        created_at=timezone.now() - timedelta(days=30)
+    )
     Client().post(link)
     session = helpdesk_client.session
     session[VERIFIED_KEY.format(rita.pk)] = {

@@ -147,9 +147,14 @@ def test_voice_call_through_twilio_speaks_the_code_twice(signed_in, twilio):
 def test_a_verified_number_that_bounces_must_be_verified_again(signed_in, user, twilio):
     from django.utils import timezone
 
+    from tests.support.registering import proved_a_moment_ago
+
     AuthenticationPhone.objects.create(
         user=user, number="+447400123456", verified_at=timezone.now()
     )
+    # Confirming a verified number again is a change like any other: she proved it is her
+    # a moment ago.
+    proved_a_moment_ago(signed_in)
     twilio.failures.append(Failure(400, 21211, "Invalid 'To' Phone Number"))
     assert signed_in.post("/ssprsetup/phone/confirm/")["Location"] == "/ssprsetup/phone/send/"
     signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})

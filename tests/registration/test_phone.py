@@ -635,3 +635,21 @@ def test_cancel_on_the_code_page_abandons_the_change(signed_in, user):
     later = signed_in.post("/ssprsetup/phone/verify/", {"code": code}, follow=True)
     assert "Start by entering the details to verify." in later.content.decode()
     assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
+
+
+def test_cancel_in_another_session_leaves_the_persons_code_alone(signed_in, user):
+    """Someone signed in elsewhere with the person's password presses Cancel on the phone's
+    code page while the person waits for a code: the person's code still verifies in her
+    own session."""
+    from tests.support.people import sign_in
+
+    sent = signed_in.post(
+        "/ssprsetup/phone/", {"region": "", "number": "+447400123456", "channel": "sms"}
+    )
+    assert shows_code_page(sent)
+    code = last_phone_code()
+    elsewhere = Client()
+    sign_in(elsewhere, user.get_username())
+    assert elsewhere.post("/ssprsetup/phone/cancel/")["Location"] == "/ssprsetup/"
+    assert signed_in.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
+    assert AuthenticationPhone.objects.get(user=user).verified_at

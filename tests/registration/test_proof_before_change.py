@@ -281,3 +281,98 @@ def test_the_proof_page_shows_numbers_masked_as_the_next_page_says(rita, policy)
     assert "+44 ••••••••50" in page
     for whole in ("7183 8750", "71838750", NUMBER[3:]):
         assert whole not in page
+
+
+def test_a_code_asked_for_before_she_had_a_method_stores_nothing_without_a_proof(make_user):
+    """Someone with Rita's password signs in while she has no method (no proof asked then),
+    asks for a code to their own address and waits. Rita registers her phone in her own
+    session. The waiting code no longer stores the address: the code step asks for a proof
+    with her phone first. After that proof (here Rita's own, in that session) the same code
+    page leads on, and the code still stores what it was sent to."""
+    from tests.support.codes import last_email_code
+    from tests.support.registering import register_phone, shows_code_page
+
+    rita = make_user("rita")
+    waiting = Client()
+    sign_in(waiting, "rita")
+    sent = waiting.post("/ssprsetup/email/", {"email": "kept@example.net"})
+    assert shows_code_page(sent, "email")
+    code = last_email_code()
+    own = Client()
+    sign_in(own, "rita")
+    register_phone(own, NUMBER)
+
+    messages = len(mail_outbox())
+    response = waiting.post("/ssprsetup/email/verify/", {"code": code})
+    assert response["Location"].startswith("/passwordreset/prove/?next=")
+    assert not AuthenticationEmail.objects.filter(user=rita).exists()
+    # Nor does the code page's "send a new code" send anything meanwhile.
+    sent = waiting.post("/ssprsetup/email/send/", {"channel": "email"})
+    assert sent["Location"].startswith("/passwordreset/prove/?next=")
+    assert len(mail_outbox()) == messages
+
+    prove_with_phone(waiting, NUMBER, next_url="/ssprsetup/email/verify/")
+    assert waiting.post("/ssprsetup/email/verify/", {"code": code})["Location"] == "/ssprsetup/"
+    assert AuthenticationEmail.objects.get(user=rita).email == "kept@example.net"
+
+
+def test_a_method_added_in_a_proven_sitting_does_not_make_the_proof_last_longer(thief, rita):
+    """The address added after a proof with the phone cools off: it proves nothing while the
+    phone can, so adding it does not start the five minutes again. Six minutes after the
+    proof, removing the phone asks for another."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        prove_with_phone(thief, NUMBER, next_url="/ssprsetup/email/")
+    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+        register_email(thief, "thief@evil.example")
+        assert AuthenticationEmail.objects.get(user=rita).verified_at
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        response = thief.post("/ssprsetup/phone/remove/")
+        assert response["Location"].startswith("/passwordreset/prove/")
+    assert AuthenticationPhone.objects.filter(user=rita).exists()
+
+
+def test_confirming_again_an_address_still_cooling_off_is_no_proof(rita):
+    """The thief once proved with Rita's phone and added their own address, which cools off.
+    In a later session, with the password alone, confirming that address again is a change
+    like any other: it asks for a proof, sends nothing, and the phone stays."""
+    first = Client()
+    sign_in(first, "rita")
+    prove_with_phone(first, NUMBER, next_url="/ssprsetup/email/")
+    register_email(first, "thief@evil.example")
+    codes = len(mail_outbox())
+
+    later = Client()
+    sign_in(later, "rita")
+    response = later.post("/ssprsetup/email/confirm/")
+    assert response["Location"].startswith("/passwordreset/prove/?next=%2Fssprsetup%2Femail%2F")
+    later.post("/ssprsetup/email/send/", {"channel": "email"})
+    assert len(mail_outbox()) == codes
+    assert later.post("/ssprsetup/phone/remove/")["Location"].startswith("/passwordreset/prove/")
+    assert AuthenticationPhone.objects.filter(user=rita).exists()
+
+
+def test_an_address_an_administrator_entered_is_confirmed_with_the_password_alone(thief, rita):
+    """Beside a verified phone, an address entered for Rita and not yet verified needs no
+    proof with the phone to be confirmed: only a recent password (README, "Proof before
+    change")."""
+    from tests.support.codes import last_email_code
+
+    AuthenticationEmail.objects.create(user=rita, email="rita.home@example.net", prepopulated=True)
+    assert thief.post("/ssprsetup/email/confirm/")["Location"] == "/ssprsetup/email/send/"
+    thief.post("/ssprsetup/email/send/", {"channel": "email"})
+    assert thief.post("/ssprsetup/email/verify/", {"code": last_email_code()})["Location"] == (
+        "/ssprsetup/"
+    )
+    assert AuthenticationEmail.objects.get(user=rita).verified_at
+    # Past the password's ten minutes, it asks for the password again.
+    AuthenticationEmail.objects.filter(user=rita).update(verified_at=None, prepopulated=True)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
+        response = thief.post("/ssprsetup/email/confirm/")
+        assert response["Location"].startswith("/ssprsetup/confirm-password/")
+
+
+def mail_outbox():
+    from django.core import mail
+
+    return mail.outbox

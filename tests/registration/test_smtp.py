@@ -79,11 +79,14 @@ def test_a_verified_address_the_server_refuses_must_be_verified_again(signed_in,
     from django.utils import timezone
 
     from audit.models import Event, EventKind
+    from tests.support.registering import proved_a_moment_ago
 
     AuthenticationEmail.objects.create(
         user=user, email="gone@example.net", verified_at=timezone.now()
     )
     smtp.inbox.refuse.add("gone@example.net")
+    # Confirming a verified address again is a change like any other: she proved it is her.
+    proved_a_moment_ago(signed_in)
     assert signed_in.post("/ssprsetup/email/confirm/")["Location"] == "/ssprsetup/email/send/"
     signed_in.post("/ssprsetup/email/send/", {"channel": "email"})
     response = signed_in.get("/ssprsetup/email/verify/")

@@ -47,6 +47,18 @@ def prove_with_phone(client: Client, number="+447400123456", next_url="/ssprsetu
     return done
 
 
+def proved_a_moment_ago(client: Client) -> None:
+    """The session proved with a registered method just now (methods/proof.py), as
+    prove_with_phone leaves it, where the test is not about the proof."""
+    import time
+
+    from methods.proof import PROVED_AT
+
+    session = client.session
+    session[PROVED_AT] = int(time.time())
+    session.save()
+
+
 def register_email(client: Client, address="alice.home@example.net") -> str:
     assert shows_code_page(client.post("/ssprsetup/email/", {"email": address}), "email")
     code = last_email_code()
