@@ -399,6 +399,7 @@ def _send(
     )
 
 
+@reads_methods_first
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
 @secure_page

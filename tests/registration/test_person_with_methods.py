@@ -63,8 +63,8 @@ def test_a_post_whose_first_step_reads_the_methods_reads_the_person_with_them(
     signed_in, phone_outbox
 ):
     """The number sent (its proof check reads the methods before anything changes): the
-    person and their methods in one query. The code sent back: the person as every request
-    reads them (the step changes the methods, and reads them when it needs them)."""
+    person and their methods in one query. So does the code sent back: its proof check is
+    made again before the code stores anything (methods/code/setup_views.py, change_gate)."""
     from methods.registry import PERSON_WITH_METHODS
     from sspr_site.compiled_query import read_with
 
@@ -75,9 +75,12 @@ def test_a_post_whose_first_step_reads_the_methods_reads_the_person_with_them(
     assert len([q for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]) == 1
 
     code = "".join(ch for ch in phone_outbox[-1].text if ch.isdigit())[:6]
-    verified = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
+    with CaptureQueriesContext(connection) as queries:
+        verified = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
     assert verified.status_code == 302
-    assert read_with(verified.wsgi_request.user) is None
+    assert read_with(verified.wsgi_request.user) is PERSON_WITH_METHODS
+    # Read once before the change; once more after it, for the notice and the completion.
+    assert len([q for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]) == 2
 
 
 def test_the_proof_check_of_a_post_sees_the_methods_as_the_request_found_them(signed_in, user):
