@@ -98,7 +98,7 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     policy = Policy.load()
     # 404 for anyone out of the helpdesk's sight; the caller check, while its method still
     # checks a caller.
-    subject, check = checked_person(request, policy, user_id)
+    subject, check, dropped = checked_person(request, policy, user_id)
     token = request.POST.get("form_token", "") if request.method == "POST" else ""
     # The page's own names only (secrets.token_urlsafe): anything else, not ours, is no name,
     # and never part of a cache key.
@@ -106,16 +106,22 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
     if (earlier := _claim_form(request, token)) is not None:
         return _sent_already(request, earlier, user_id)
     try:
-        return _issue(request, policy, subject, user_id, token, check)
+        return _issue(request, policy, subject, user_id, token, check, dropped)
     except BaseException:
         _release_form(request, token)
         raise
 
 
 def _issue(
-    request: HttpRequest, policy, subject, user_id: int, token: str, check: str | None
+    request: HttpRequest,
+    policy,
+    subject,
+    user_id: int,
+    token: str,
+    check: str | None,
+    dropped: str | None,
 ) -> HttpResponse:
-    form = IssueForm(posted(request), check_label=method_label(check))
+    form = IssueForm(posted(request), check_label=method_label(check), dropped_label=dropped)
     context = {
         "form_token": secrets.token_urlsafe(16),
         "subject": subject,

@@ -50,14 +50,24 @@ class CallerVerifiedForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, check_label: str | None, with_note: bool = True, **kwargs):
-        """`check_label` names the caller check that passed in this session, if any. Without
-        a note (`with_note=False`) where nothing would keep it: the audit log and its stream
-        keep ids, kinds and outcomes only, never free text (docs/security.md rule 21)."""
+    def __init__(
+        self,
+        *args,
+        check_label: str | None,
+        dropped_label: str | None = None,
+        with_note: bool = True,
+        **kwargs,
+    ):
+        """`check_label` names the caller check that passed in this session, if any;
+        `dropped_label` the method of one that passed and counts no more (its method changed
+        since: helpdesk/views.py, passed_check). Without a note (`with_note=False`) where
+        nothing would keep it: the audit log and its stream keep ids, kinds and outcomes only,
+        never free text (docs/security.md rule 21)."""
         super().__init__(*args, **kwargs)
         if not with_note:
             del self.fields["note"]
         self.check_passed = check_label is not None
+        self.dropped_label = dropped_label
         caller = (
             _("Caller check passed just now: %(method)s") % {"method": check_label}
             if check_label
@@ -70,6 +80,16 @@ class CallerVerifiedForm(forms.Form):
 
     def clean_verification(self):
         value = self.cleaned_data["verification"]
+        if value == CALLER_CHECK and not self.check_passed and self.dropped_label:
+            raise forms.ValidationError(
+                _(
+                    "The caller check passed with %(method)s no longer counts: that method "
+                    "was changed since. Check the caller again with another method, or check "
+                    "their identity in person."
+                )
+                % {"method": self.dropped_label},
+                code="check_dropped",
+            )
         if value == CALLER_CHECK and not self.check_passed:
             raise forms.ValidationError(
                 _(

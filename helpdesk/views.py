@@ -289,7 +289,9 @@ def _detail_page(
     events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
-    checked = method_label(passed_check(request, user_id, verify))
+    checked_kind = passed_check(request, user_id, verify)
+    checked = method_label(checked_kind)
+    dropped = dropped_check(request, user_id, checked_kind)
     two_people, asked = False, {}
     if row.paused_at or blocked_until:
         two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
@@ -303,8 +305,8 @@ def _detail_page(
             # (the language picker leads back to it).
             "page_address": reverse("helpdesk:user", kwargs={"user_id": user_id}),
             # How the caller was verified, asked before either action (CallerVerifiedForm).
-            "resume_form": resume or _verified_form(None, "resume", checked),
-            "block_form": block or _verified_form(None, "block", checked),
+            "resume_form": resume or _verified_form(None, "resume", checked, dropped),
+            "block_form": block or _verified_form(None, "block", checked, dropped),
             "row": row,
             "why": row.why(policy),
             "reset_blocked": {
@@ -419,29 +421,43 @@ VERIFIED_KEY = "sspr_helpdesk_verified_{}"
 CHECK_VALID_SECONDS = 15 * 60
 
 
-def passed_check(request: HttpRequest, user_id: int, options: list) -> str | None:
+def _passed(request: HttpRequest, user_id: int) -> str | None:
     """The kind of the method a caller check passed with, in this session, for this person,
-    in the last 15 minutes (verify_code); None otherwise. `options`: the methods a caller can
-    be checked with now (_check_options). A check passed with one that has since begun to cool
-    off, or that the person has since reported as not theirs (a pause), counts no more: it
-    proves no more than a check made with it now would (docs/security.md rules 68 and 69)."""
+    in the last 15 minutes (verify_code), whatever has happened to that method since."""
     passed = request.session.get(VERIFIED_KEY.format(user_id))
     if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
         return None
     if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
         return None
     kind = passed.get("method")
-    if kind not in {str(REGISTRY[key].kind) for key, _label in options}:
-        return None
-    return kind
+    return kind if isinstance(kind, str) else None
+
+
+def passed_check(request: HttpRequest, user_id: int, options: list) -> str | None:
+    """The kind of the method a caller check passed with (_passed), while it still checks a
+    caller: `options` are the methods a caller can be checked with now (_check_options). A
+    check passed with one that has since begun to cool off, or that the person has since
+    reported as not theirs (a pause), counts no more: it proves no more than a check made with
+    it now would (docs/security.md rules 68 and 69)."""
+    kind = _passed(request, user_id)
+    return kind if kind in {str(REGISTRY[key].kind) for key, _label in options} else None
+
+
+def dropped_check(request: HttpRequest, user_id: int, checked: str | None) -> str | None:
+    """The name of the method a caller check passed with that counts no more (`checked`: what
+    passed_check found), so the form says why, not that no check passed."""
+    passed = _passed(request, user_id)
+    return method_label(passed) if passed is not None and checked is None else None
 
 
 def checked_person(request: HttpRequest, policy: Policy, user_id: int):
-    """The person (404 beyond the helpdesk's sight), and the kind of the method a caller check
-    passed with for them, while that method still checks a caller (passed_check)."""
+    """The person (404 beyond the helpdesk's sight), the kind of the method a caller check
+    passed with for them while that method still checks a caller (passed_check), and the
+    name of the method of one that counts no more (dropped_check)."""
     user = _user(policy, user_id, **cooling_annotations())
     options, _cooling = _check_options(user, Row.of(user, ResetRule.of(policy)), policy)
-    return user, passed_check(request, user_id, options)
+    checked = passed_check(request, user_id, options)
+    return user, checked, dropped_check(request, user_id, checked)
 
 
 def method_label(kind: str | None) -> str | None:
@@ -555,15 +571,13 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
     if method is None or not method.caller_check:
         return redirect("helpdesk:verify_start", user_id=user_id)
     if method.key not in {key for key, _label in options}:
-        # Chosen when the page was opened; since then it began to cool off, or the person
-        # reported it as not theirs: it checks nobody now (_check_options).
+        # Chosen when the page was opened; since then it began to cool off, the person
+        # reported it as not theirs, removed it, or the policy turned it off: it checks
+        # nobody now (_check_options).
         request.session.pop(CHECK_KEY.format(user_id), None)
         messages.error(
             request,
-            _(
-                "%(method)s can no longer be used to check this caller: it was changed "
-                "lately. Choose another method."
-            )
+            _("%(method)s can no longer be used to check this caller. Choose another method.")
             % {"method": method.label},
         )
         return redirect("helpdesk:verify_start", user_id=user_id)
@@ -725,19 +739,23 @@ def _not_for_oneself(request: HttpRequest) -> HttpResponse:
     return render(request, "helpdesk/not_for_oneself.html", status=403)
 
 
-def _verified_form(data, prefix: str, checked: str | None) -> CallerVerifiedForm:
+def _verified_form(
+    data, prefix: str, checked: str | None, dropped: str | None = None
+) -> CallerVerifiedForm:
     # No note: nothing but the audit event would keep it (CallerVerifiedForm).
-    return CallerVerifiedForm(data, prefix=prefix, check_label=checked, with_note=False)
+    return CallerVerifiedForm(
+        data, prefix=prefix, check_label=checked, dropped_label=dropped, with_note=False
+    )
 
 
 def _verified_for(request: HttpRequest, user_id: int, prefix: str):
     """For an action the helpdesk takes for a person (the form `prefix`): the person and how
     they were verified, as its audit event says it (how, and with which method); or the answer
     that refuses it: their own account, or the form without a verification that holds."""
-    user, checked = checked_person(request, Policy.load(), user_id)
+    user, checked, dropped = checked_person(request, Policy.load(), user_id)
     if user.pk == request.user.pk:
         return _not_for_oneself(request)
-    form = _verified_form(request.POST, prefix, method_label(checked))
+    form = _verified_form(request.POST, prefix, method_label(checked), dropped)
     if not form.is_valid():
         return _detail_page(request, user_id, status=400, **{prefix: form})
     details = {"verification": form.cleaned_data["verification"]}

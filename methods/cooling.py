@@ -76,6 +76,13 @@ def may_cool(user, kind: str, added: list[datetime.datetime]) -> bool:
     return since is not None and any(at >= since - ADDED_WITH_ITS_CHANGE for at in added)
 
 
+def from_a_proof(request: HttpRequest) -> None:
+    """A proof with a method the person held passed in this session: what it changes from now
+    on cools off, as in a session that began when they had one. A session opened while they
+    had none, and proved after they came to have one, is no first registration any more."""
+    request.session[COOLS] = True
+
+
 def never_in_this_session(request: HttpRequest) -> None:
     """A session opened with a temporary access pass, after the helpdesk checked the person."""
     request.session[COOLS] = False

@@ -1,18 +1,19 @@
 """Proof with a registered method before a change (README, "Proof before change";
-docs/security.md rule 65).
+docs/security.md rule 66).
 
 Once a person has a method that can prove who they are (one that counts, and counts on its
 own: security questions never suffice alone), adding, replacing or removing any
 method needs such a proof in this session within the last SSPR_METHOD_PROOF_SECONDS (five
 minutes). The password alone suffices only for a first registration and for confirming what an
-administrator entered. The proof itself runs through the reset portal's pages for each method
-(passwordreset, action "prove"), under the same limits; what is kept here is only when it
-passed, in the session, so it ends with the session.
+administrator entered and nobody verified yet. The proof itself runs through the reset
+portal's pages for each method (passwordreset, action "prove"), under the same limits; what
+is kept here is only when it passed, in the session, so it ends with the session.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from django.http import HttpRequest
 
@@ -20,6 +21,7 @@ from .conf import app_settings
 from .registry import MethodState, UserMethods, statuses
 
 PROVED_AT = "sspr_method_proved_at"
+ADDED_HERE = "sspr_proving_added_here"
 
 
 def mark_proved(request: HttpRequest) -> None:
@@ -31,10 +33,6 @@ def recently_proved(request: HttpRequest) -> bool:
     return (
         isinstance(proved_at, int) and time.time() - proved_at < app_settings.METHOD_PROOF_SECONDS
     )
-
-
-def forget(request: HttpRequest) -> None:
-    request.session.pop(PROVED_AT, None)
 
 
 def strongest_first(methods) -> list:
@@ -61,15 +59,33 @@ def proving_methods(user, policy, registered: UserMethods | None = None) -> list
     return [method for method in able if str(method.kind) not in cools] or able
 
 
-def change_needs_proof(user, policy, registered: UserMethods | None = None) -> bool:
+def change_needs_proof(
+    user, policy, registered: UserMethods | None = None, *, besides: Collection[str] = ()
+) -> bool:
     """Whether a change needs a proof first: the person holds a method that can prove who they
-    are (proving_methods), or one the policy no longer lets prove anything (held_but_unusable).
-    One pass over the statuses answers both."""
+    are (proving_methods), or one the policy no longer lets prove anything (held_but_unusable),
+    other than those of the kinds `besides` (added_here). One pass over the statuses answers
+    both."""
     registered = registered or UserMethods.load(user)
     return any(
-        status.state == MethodState.NOT_ALLOWED or (status.counts and status.method.counts_alone)
+        (status.state == MethodState.NOT_ALLOWED or (status.counts and status.method.counts_alone))
+        and str(status.method.kind) not in besides
         for status in statuses(registered, policy)
     )
+
+
+def note_added_here(request: HttpRequest, method) -> None:
+    """`method`, verified in this session, proves who the person is (registration/signals.py):
+    a change this session began before it was added needs no proof with it."""
+    kinds = list(request.session.get(ADDED_HERE, ()))
+    if str(method.kind) not in kinds:
+        request.session[ADDED_HERE] = [*kinds, str(method.kind)]
+
+
+def added_here(request: HttpRequest) -> set[str]:
+    """The kinds of the methods verified in this session that prove who the person is."""
+    kinds = request.session.get(ADDED_HERE, ())
+    return {kind for kind in kinds if isinstance(kind, str)} if isinstance(kinds, list) else set()
 
 
 def held_but_unusable(registered: UserMethods, policy) -> bool:

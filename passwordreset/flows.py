@@ -279,6 +279,7 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
         return False
     reset_state.clear(request)
     proof.mark_proved(request)
+    cooling.from_a_proof(request)
     record(
         EventKind.CHANGE_PROVED,
         request=request,

@@ -106,9 +106,8 @@ def needs_proof(
       within 5 minutes (methods/proof.py), through the reset portal's pages for that method:
       a phished password alone no longer changes how the account is recovered. A first
       registration needs the password only, and so does confirming what an administrator
-      entered (`with_proof=False`). A later step of a change begun with those checks asks
-      for the proof alone, again (`with_password=False`: methods/code/setup_views.py,
-      change_gate).
+      entered (`with_proof=False`). The code family's later steps ask for what they need
+      again (methods/code/setup_views.py, change_gate).
 
     While self-service is paused for the person (methods/not_me.py), the "paused" page instead.
     `next_url`: where the check leads back to, when not this page (a step that takes a POST

@@ -68,12 +68,9 @@ def registration_when_complete(sender, request, policy, method=None, methods=Non
     prove who the person is (one that counts on its own) is itself a proof with it, so the next
     change in this sitting is not asked for another (methods/proof.py), unless it cools off."""
     if request is not None:
-        if (
-            method is not None
-            and method.counts_alone
-            and proves_now(request.user, policy, method, methods)
-        ):
+        if method is not None and proves_now(request.user, policy, method, methods):
             proof.mark_proved(request)
+            proof.note_added_here(request, method)
         from .pages import record_when_complete
 
         record_when_complete(request, policy, methods=methods)

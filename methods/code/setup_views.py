@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -142,16 +143,23 @@ def code_steps(request, method: CodeMethod, policy: Policy, current: str) -> dic
     return {"steps_nav": STEPS.render({"steps": steps, "step": current, "done_steps": done})}
 
 
-def change_gate(request, method: CodeMethod) -> HttpResponse | None:
-    """The proof before a change, asked again at each step that sends a code or stores what a
-    code verifies. A change that began with a proof (recorded with what is being verified)
-    goes on however long its code takes. One that began without one, as a first registration
-    or the confirmation of what an administrator entered, needs one now if the person has
-    since come to hold a method that can prove who they are: a code asked for while they had
-    none stores nothing once they have one, unless this session proves it is them (README,
-    "Proof before change")."""
+def change_gate(
+    request, method: CodeMethod, policy: Policy, *, sending: bool = False
+) -> HttpResponse | None:
+    """The checks before a change, made again at each later step of a code's setup: the
+    sending of a new code (`sending`: as the first page's, the password and the proof) and the
+    code that stores what it verifies (the proof alone).
+
+    A code begun with a proof stores its value while the code lasts. A change begun without
+    one (a first registration, or confirming what an administrator entered) needs one once
+    the person holds a method that proves who they are, unless this session verified it: a
+    code asked for while they had none stores nothing once they have one, unless the session
+    proves it is them, and a first registration in one sitting goes on (README, "Proof before
+    change")."""
     pending = session.get_pending(request, method.slug)
-    if pending is None or session.began_with_proof(request, method.slug):
+    if pending is None:
+        return None
+    if not sending and session.began_with_proof(request, method.slug):
         return None
     if session.confirming(request, method.slug):
         entered = method.record(methods_at_start(request))
@@ -160,8 +168,12 @@ def change_gate(request, method: CodeMethod) -> HttpResponse | None:
             and not entered.verified_at
             and str(getattr(entered, method.field)) == pending
         ):
-            return None  # what an administrator entered, still unverified: the password sufficed
-    return needs_proof(request, with_password=False)
+            # What an administrator entered, still unverified: the password suffices.
+            return needs_proof(request, with_proof=False) if sending else None
+    needed = proof.change_needs_proof(
+        request.user, policy, methods_at_start(request), besides=proof.added_here(request)
+    )
+    return needs_proof(request, with_password=sending, with_proof=needed)
 
 
 @reads_methods_first
@@ -210,13 +222,13 @@ def start(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespo
 def confirm_existing(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Confirm a number or address an administrator entered: send a code to it. The password
     alone suffices for one not yet verified; one verified already, proved again, needs what a
-    change needs (change_gate)."""
+    change needs (needs_proof). Either check leads back to the overview, where the button is."""
     registered = UserMethods.load(request.user)
     existing = method.record(registered)
     if existing is None:
         return redirect(method.setup_page("start"))
     if gate := needs_proof(
-        request, with_proof=bool(existing.verified_at), next_url=method.setup_page("start")
+        request, with_proof=bool(existing.verified_at), next_url=reverse("registration:overview")
     ):
         return gate
     value = str(getattr(existing, method.field))
@@ -244,7 +256,7 @@ def send(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpRespon
     """A number or address an administrator entered, shown back, and a code sent to it the way
     the person chooses (confirm_existing); also the verify page's "send a new code"."""
     destination = session.get_pending(request, method.slug)
-    if destination is not None and (gate := change_gate(request, method)):
+    if destination is not None and (gate := change_gate(request, method, policy, sending=True)):
         return gate
     if destination is None:
         last = code_flows.last_code(user=request.user, method=method, purpose=Purpose.REGISTER)
@@ -407,7 +419,7 @@ def _send(
 def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResponse:
     """Step 2: the code. A code sent is checked only after the checks before a change pass
     again (change_gate); the code page itself shows nothing new."""
-    if request.method == "POST" and (gate := change_gate(request, method)):
+    if request.method == "POST" and (gate := change_gate(request, method, policy)):
         return gate
     return _code_page(request, method, policy, posted(request))
 

@@ -301,11 +301,28 @@ def test_a_check_chosen_before_the_phone_was_replaced_checks_nobody(rita, helpde
     response = helpdesk_client.post(f"{verify}code/", {"code": code}, follow=True)
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == verify
-    assert "can no longer be used to check this caller: it was changed lately" in page
+    assert "Authentication phone can no longer be used to check this caller." in page
     assert f"sspr_helpdesk_verified_{rita.pk}" not in helpdesk_client.session
     assert not Event.objects.filter(kind=EventKind.HELPDESK_CHECK).exists()
     issued = issue(helpdesk_client, rita, verification="caller_check", note="")
     assert issued.status_code == 200 and not PASS_PATTERN.search(issued.content.decode())
+
+
+def test_a_check_that_counts_no_more_is_named_as_such(rita, helpdesk_client):
+    """A check passed with Rita's phone a minute before it was replaced counts no more: the
+    pass form says so, naming the method, not that no check passed."""
+    verify = f"/helpdesk/users/{rita.pk}/verify/"
+    helpdesk_client.post(verify, {"method": "phone"})
+    helpdesk_client.post(f"{verify}code/", {"code": last_phone_code()})
+    assert f"sspr_helpdesk_verified_{rita.pk}" in helpdesk_client.session
+    client = Client()
+    sign_in(client, "rita")
+    prove_with_phone(client, NUMBER)
+    register_phone(client, "+447400999999")
+    page = issue(helpdesk_client, rita, verification="caller_check", note="x").content.decode()
+    assert "The caller check passed with Authentication phone no longer counts" in page
+    assert "No caller check passed for this person" not in page
+    assert not PASS_PATTERN.search(page)
 
 
 def test_a_check_passed_before_the_person_reported_its_method_lifts_no_pause(

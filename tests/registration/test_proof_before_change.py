@@ -314,6 +314,12 @@ def test_a_code_asked_for_before_she_had_a_method_stores_nothing_without_a_proof
     prove_with_phone(waiting, NUMBER, next_url="/ssprsetup/email/verify/")
     assert waiting.post("/ssprsetup/email/verify/", {"code": code})["Location"] == "/ssprsetup/"
     assert AuthenticationEmail.objects.get(user=rita).email == "kept@example.net"
+    # Added by whoever proved with the phone Rita already had: it cools off, as in a session
+    # opened after her phone (docs/security.md rule 69), and proves nothing meanwhile.
+    from methods.models import MethodChange
+
+    change = MethodChange.objects.filter(user=rita, method="authentication_email").latest("pk")
+    assert change.cooling_until is not None and change.cooling_until > timezone.now()
 
 
 def test_a_method_added_in_a_proven_sitting_does_not_make_the_proof_last_longer(thief, rita):
@@ -345,7 +351,7 @@ def test_confirming_again_an_address_still_cooling_off_is_no_proof(rita):
     later = Client()
     sign_in(later, "rita")
     response = later.post("/ssprsetup/email/confirm/")
-    assert response["Location"].startswith("/passwordreset/prove/?next=%2Fssprsetup%2Femail%2F")
+    assert response["Location"] == "/passwordreset/prove/?next=%2Fssprsetup%2F"
     later.post("/ssprsetup/email/send/", {"channel": "email"})
     assert len(mail_outbox()) == codes
     assert later.post("/ssprsetup/phone/remove/")["Location"].startswith("/passwordreset/prove/")
@@ -370,6 +376,63 @@ def test_an_address_an_administrator_entered_is_confirmed_with_the_password_alon
     with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
         response = thief.post("/ssprsetup/email/confirm/")
         assert response["Location"].startswith("/ssprsetup/confirm-password/")
+
+
+def test_a_first_registration_in_one_sitting_is_not_interrupted(make_user):
+    """Nina has no method. She types her address (its code is slow to come) and meanwhile
+    registers her phone in another tab of the same session. Six minutes later she types the
+    address's code: the phone this session verified asks for no proof with itself."""
+    from tests.support.codes import last_email_code
+    from tests.support.registering import register_phone, shows_code_page
+
+    nina = make_user("nina")
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "nina")
+        sent = client.post("/ssprsetup/email/", {"email": "nina@home.example"})
+        assert shows_code_page(sent, "email")
+        code = last_email_code()
+        register_phone(client, NUMBER)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        assert client.post("/ssprsetup/email/verify/", {"code": code})["Location"] == "/ssprsetup/"
+    assert AuthenticationEmail.objects.get(user=nina).verified_at
+
+
+def test_a_new_code_asks_again_what_the_first_page_asks(thief, rita):
+    """A change begun with a proof stores its code's value while the code lasts; but a new
+    code ("send a new code") is a send like the first page's: hours later it asks for the
+    password again, then the proof, and sends nothing meanwhile."""
+    from tests.support.people import PASSWORD
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        prove_with_phone(thief, NUMBER, next_url="/ssprsetup/email/")
+        sent = thief.post("/ssprsetup/email/", {"email": "rita.home@example.net"})
+        assert sent.status_code == 200
+    messages = len(mail_outbox())
+    with time_machine.travel(start + timedelta(hours=3), tick=False):
+        again = thief.post("/ssprsetup/email/send/", {"channel": "email"})
+        assert again["Location"].startswith("/ssprsetup/confirm-password/")
+        thief.post("/ssprsetup/confirm-password/", {"password": PASSWORD})
+        again = thief.post("/ssprsetup/email/send/", {"channel": "email"})
+        assert again["Location"].startswith("/passwordreset/prove/")
+    assert len(mail_outbox()) == messages
+
+
+def test_the_password_asked_again_before_confirming_an_entered_address_leads_back(thief, rita):
+    """Past the password's ten minutes, Confirm on an address entered for Rita asks for the
+    password, then leads back to her overview, where the button is: not to a proof with her
+    phone, which confirming it does not need."""
+    from tests.support.people import PASSWORD
+
+    AuthenticationEmail.objects.create(user=rita, email="rita.home@example.net", prepopulated=True)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
+        asked = thief.post("/ssprsetup/email/confirm/")
+        assert asked["Location"] == "/ssprsetup/confirm-password/?next=%2Fssprsetup%2F"
+        after = thief.post(asked["Location"], {"password": PASSWORD, "next": "/ssprsetup/"})
+        assert after["Location"] == "/ssprsetup/"
+        assert thief.post("/ssprsetup/email/confirm/")["Location"] == "/ssprsetup/email/send/"
 
 
 def mail_outbox():
