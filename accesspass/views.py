@@ -37,7 +37,13 @@ from directory.accounts import (
 )
 from directory.lockout import clear_failures, username_key
 from directory.middleware import record_refusal
-from helpdesk.views import VERIFIED_KEY, checked_person, helpdesk_page, method_label
+from helpdesk.views import (
+    VERIFIED_KEY,
+    checked_person,
+    helpdesk_page,
+    method_label,
+    still_checks,
+)
 from methods import not_me
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
@@ -196,10 +202,28 @@ def _sent_already(request: HttpRequest, earlier: int, user_id: int) -> HttpRespo
     return redirect("accesspass:request", pk=earlier)
 
 
+def _check_still_holds(item: AccessPass) -> None:
+    """A pass asked for on a caller check is approved and shown only while the check's method
+    still checks the person's caller: one that began to cool off since, or that the person
+    reported as not theirs, grounds nothing (docs/security.md rules 68 and 69). Raises
+    Refused."""
+    if item.verification != Verification.CALLER_CHECK or not item.check_method:
+        return
+    if not still_checks(Policy.load(), item.user_id, item.check_method):
+        raise flows.Refused(
+            _(
+                "The caller check this pass was asked for with counts no more: "
+                "%(method)s was changed since. Check the caller again and issue a new pass."
+            )
+            % {"method": method_label(item.check_method)}
+        )
+
+
 @sensitive_variables("value")
 def _show(request: HttpRequest, item: AccessPass) -> HttpResponse:
     """The pass, once: in this response only (never cached, never in the session)."""
     try:
+        _check_still_holds(item)
         value = flows.reveal(request=request, item=item, agent=request.user)
     except flows.Refused as refusal:
         messages.error(request, refusal.message)
@@ -234,6 +258,7 @@ def request_status(request: HttpRequest, pk: int) -> HttpResponse:
             return _show(request, item)
         if action == "approve":
             try:
+                _check_still_holds(item)
                 flows.approve(request=request, item=item, approver=request.user)
             except flows.Refused as refusal:
                 error = refusal.message

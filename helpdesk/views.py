@@ -450,6 +450,15 @@ def dropped_check(request: HttpRequest, user_id: int, checked: str | None) -> st
     return method_label(passed) if passed is not None and checked is None else None
 
 
+def still_checks(policy: Policy, user_id: int, kind: str) -> bool:
+    """Whether a method of kind `kind` still checks this person's caller now (_check_options):
+    what a pass requested on a caller check with it rests on, when it is approved and shown
+    later."""
+    user = _user(policy, user_id, **cooling_annotations())
+    options, _cooling = _check_options(user, Row.of(user, ResetRule.of(policy)), policy)
+    return kind in {str(REGISTRY[key].kind) for key, _label in options}
+
+
 def checked_person(request: HttpRequest, policy: Policy, user_id: int):
     """The person (404 beyond the helpdesk's sight), the kind of the method a caller check
     passed with for them while that method still checks a caller (passed_check), and the

@@ -227,3 +227,46 @@ def test_a_request_nobody_can_approve_is_refused_beforehand(desk, make_user):
     assert response.status_code == 200
     assert "Nobody can approve a pass for this account" in response.content.decode()
     assert not AccessPass.objects.filter(user=ken).exists()
+
+
+def test_a_check_whose_method_changed_since_grounds_no_approval_or_pass(
+    desk, approver_desk, admin_person
+):
+    """The agent checks Ada with her phone and asks for a pass on that check. Before the
+    approval her phone is replaced, and the new one cools off: the check grounds nothing now.
+    The approver is told so and approves nothing; nor is a pass shown later."""
+    from methods.models import AuthenticationPhone, ChangeAction, MethodChange
+    from tests.support.codes import last_phone_code
+
+    AuthenticationPhone.objects.create(
+        user=admin_person,
+        number="+447400123456",
+        verified_at=timezone.now() - datetime.timedelta(days=30),
+    )
+    verify = f"/helpdesk/users/{admin_person.pk}/verify/"
+    assert desk.post(verify, {"method": "phone"})["Location"] == f"{verify}code/"
+    desk.post(f"{verify}code/", {"code": last_phone_code()})
+    asked = issue(desk, admin_person, verification="caller_check", note="Code read back")
+    assert asked.status_code == 302, asked.content.decode()[:2000]
+    item = AccessPass.objects.get(user=admin_person, ended_at__isnull=True)
+    assert item.check_method == "authentication_phone"
+
+    MethodChange.objects.create(
+        user=admin_person,
+        method="authentication_phone",
+        action=ChangeAction.REPLACED,
+        cooling_until=timezone.now() + datetime.timedelta(hours=24),
+    )
+    refused = approve(approver_desk, item)
+    text = refused.content.decode()
+    assert "The caller check this pass was asked for with counts no more" in text
+    item.refresh_from_db()
+    assert item.approved_at is None
+    # Approved before the change, it is still not shown after it.
+    AccessPass.objects.filter(pk=item.pk).update(
+        approved_at=timezone.now(), approved_by=approver_desk.session["_auth_user_id"]
+    )
+    shown = show(desk, item)
+    assert not PASS_PATTERN.search(desk.get(shown["Location"]).content.decode())
+    item.refresh_from_db()
+    assert item.issued_at is None
