@@ -8,7 +8,6 @@ extra installed; only SSPR_DIRECTORY=openldap or active_directory needs that.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -27,6 +26,66 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# The typed name in a filter, as one character no filter holds (a value's parentheses are
+# escaped, RFC 4515), so that the filter's own parentheses can be read.
+_NAME = "\x00"
+
+
+def mail_is_a_way_in(user_filter: str, attr_email: str) -> bool:
+    """Whether a name typed as a mail finds its account through `user_filter`: the term
+    `(mail=%(user)s)` is reached through "or" groups, or an "and" group whose other parts do
+    not name the typed name (an object class, say). Under "not", or beside another term of
+    the typed name in an "and" (the uid must be the mail too), it is no way in. A filter that
+    cannot be read is none."""
+    text = "".join(user_filter.split()).replace("%(user)s", _NAME)
+    position = 0
+
+    def node():
+        nonlocal position
+        if position >= len(text) or text[position] != "(":
+            raise ValueError
+        position += 1
+        if position < len(text) and text[position] in "&|!":
+            operator = text[position]
+            position += 1
+            children = []
+            while position < len(text) and text[position] == "(":
+                children.append(node())
+            if position >= len(text) or text[position] != ")":
+                raise ValueError
+            position += 1
+            return operator, children
+        end = text.find(")", position)
+        if end < 0:
+            raise ValueError
+        item, position = text[position:end], end + 1
+        return "=", item
+
+    def names(tree) -> bool:
+        operator, part = tree
+        return _NAME in part if operator == "=" else any(names(child) for child in part)
+
+    def way_in(tree) -> bool:
+        operator, part = tree
+        if operator == "=":
+            attribute, _, value = part.partition("=")
+            return attribute.lower() == attr_email.lower() and value == _NAME
+        if operator == "|":
+            return any(way_in(child) for child in part)
+        if operator == "&":
+            return any(
+                way_in(child) and not any(names(other) for other in part if other is not child)
+                for child in part
+            )
+        return False  # "!"
+
+    try:
+        tree = node()
+    except ValueError:
+        return False
+    return position == len(text) and way_in(tree)
 
 
 @dataclass(frozen=True)
@@ -103,9 +162,9 @@ class DirectoryConfig:
     def matches_mail(self) -> bool:
         """Whether the sign-in's filter also matches the mail attribute, as in
         "(|(uid=%(user)s)(mail=%(user)s))": people may then know their mail as their name, and
-        the reset portal takes it too (docs/security.md §39)."""
-        term = rf"\(\s*{re.escape(self.attr_email)}\s*=\s*%\(user\)s\s*\)"
-        return bool(re.search(term, self.user_filter, re.IGNORECASE))
+        the reset portal takes it too (docs/security.md §39). Not where the mail is only a
+        further condition or is excluded (mail_is_a_way_in)."""
+        return mail_is_a_way_in(self.user_filter, self.attr_email)
 
     @property
     def is_ad(self) -> bool:

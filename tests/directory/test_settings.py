@@ -88,3 +88,27 @@ def test_django_mode_has_nothing_to_check(settings):
     settings.SSPR_DIRECTORY_CONFIG = DirectoryConfig.from_env({})
     reset_caches()
     assert directory_settings(None) == [] and directory_encrypted_in_production(None) == []
+
+
+@pytest.mark.parametrize(
+    ("user_filter", "takes_mail"),
+    [
+        ("(uid=%(user)s)", False),
+        ("(|(uid=%(user)s)(mail=%(user)s))", True),
+        ("( | ( uid = %(user)s ) ( MAIL = %(user)s ) )", True),
+        ("(&(objectClass=person)(|(uid=%(user)s)(mail=%(user)s)))", True),
+        ("(mail=%(user)s)", True),
+        # Excluded, or a further condition on the same name: a mail typed finds nobody.
+        ("(&(uid=%(user)s)(!(mail=%(user)s)))", False),
+        ("(&(uid=%(user)s)(mail=%(user)s))", False),
+        ("(|(uid=%(user)s)(!(mail=%(user)s)))", False),
+        # Another attribute that merely ends in "mail", and a filter that cannot be read.
+        ("(|(uid=%(user)s)(othermail=%(user)s))", False),
+        ("(|(uid=%(user)s)(mail=%(user)s)", False),
+    ],
+)
+def test_the_mail_is_taken_as_a_name_only_where_the_filter_finds_people_by_it(
+    user_filter, takes_mail
+):
+    conf = DirectoryConfig.from_env({**BASE, "LDAP_USER_FILTER": user_filter})
+    assert conf.matches_mail is takes_mail
