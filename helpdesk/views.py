@@ -440,7 +440,12 @@ def passed_check(request: HttpRequest, user_id: int, options: list) -> str | Non
     reported as not theirs (a pause), counts no more: it proves no more than a check made with
     it now would (docs/security.md rules 68 and 69)."""
     kind = _passed(request, user_id)
-    return kind if kind in {str(REGISTRY[key].kind) for key, _label in options} else None
+    return kind if kind in _kinds(options) else None
+
+
+def _kinds(options: list) -> set[str]:
+    """The kinds of the methods among `options` (_check_options: by registry key)."""
+    return {str(REGISTRY[key].kind) for key, _label in options}
 
 
 def dropped_check(request: HttpRequest, user_id: int, checked: str | None) -> str | None:
@@ -454,9 +459,8 @@ def still_checks(policy: Policy, user_id: int, kind: str) -> bool:
     """Whether a method of kind `kind` still checks this person's caller now (_check_options):
     what a pass requested on a caller check with it rests on, when it is approved and shown
     later."""
-    user = _user(policy, user_id, **cooling_annotations())
-    options, _cooling = _check_options(user, Row.of(user, ResetRule.of(policy)), policy)
-    return kind in {str(REGISTRY[key].kind) for key, _label in options}
+    _row, options, _cooling = _checkable(policy, user_id)
+    return kind in _kinds(options)
 
 
 def checked_person(request: HttpRequest, policy: Policy, user_id: int):
