@@ -566,6 +566,9 @@ def _live_here(request: HttpRequest, subject, method) -> bool:
 
 def _caller_check(request: HttpRequest, method, subject, code: str) -> CheckOutcome:
     if method.caller_check == "ask":
+        if method.caller_wait(user=subject):
+            # During the wait after a wrong code, the code is not looked at: as for a sent one.
+            return CheckOutcome.THROTTLED
         right = method.check_caller(request=request, user=subject, code=code)
         return CheckOutcome.VERIFIED if right else CheckOutcome.WRONG
     return method_flows.code_check(
@@ -604,7 +607,7 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
         if checked is CheckOutcome.THROTTLED:
             # Too soon after a wrong code: this one was not looked at, so it is neither a
             # verified nor a failed check; the agent asks again when the page says.
-            wait = method_flows.wait_message_for(
+            wait = method.caller_wait(user=subject) or method_flows.wait_message_for(
                 user=subject, method=method, purpose=Purpose.HELPDESK
             )
             form.add_error("code", wait)

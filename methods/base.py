@@ -134,6 +134,12 @@ class Method:
         "The 6 digits the caller reads from the message we sent."
     )
 
+    def caller_wait(self, *, user) -> str:
+        """For an "ask" caller check: what the helpdesk is told while a code would not be
+        looked at (the wait after a wrong one), or "" when it would be. A sent code's wait is
+        its code's own (methods/flows.py wait_message_for)."""
+        return ""
+
     # --- Policy ---------------------------------------------------------------------------
 
     def option(self, policy: Policy, name: str):

@@ -24,6 +24,7 @@ from .code.flows import (
     last_code,
     session_binding,
 )
+from .waits import wait_message
 
 __all__ = [
     "SendRefusal",
@@ -40,8 +41,6 @@ __all__ = [
 def wait_message_for(*, user, method: Method, purpose) -> str:
     """What a code typed during the backoff after a wrong one is told: it was not checked, and
     when to type it again (docs/security.md §7)."""
-    from .code.setup_views import wait_message
-
     device = last_code(user=user, method=method, purpose=purpose)
     return wait_message(device) if device is not None else ""
 

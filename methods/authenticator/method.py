@@ -17,6 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.base import Method, MethodState, MethodStatus
+from methods.waits import wait_message
 from sspr_site import field_keys
 
 from .models import SEALED, AuthenticatorDevice
@@ -130,3 +131,9 @@ class AuthenticatorAppMethod(Method):
     def check_caller(self, *, request, user, code: str) -> bool:
         """The helpdesk's caller check: the caller reads a current code from their app."""
         return check_code(user.pk, code)
+
+    def caller_wait(self, *, user) -> str:
+        device = confirmed_devices(user.pk).first()
+        if device is None or device.verify_is_allowed()[0]:
+            return ""
+        return wait_message(device)

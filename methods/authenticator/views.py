@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods import lifecycle
-from methods.code.setup_views import wait_message
 from methods.models import CheckOutcome
 from methods.pages import posted, proof_reset_view, setup_page, still_needed
+from methods.waits import wait_message
 from sspr_site import field_keys
 
 from .forms import AppCodeForm

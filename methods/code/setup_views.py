@@ -3,7 +3,6 @@ it and choose text or call,) enter the code. Mounted once for each member of the
 
 from __future__ import annotations
 
-import math
 from functools import wraps
 
 from django.contrib import messages
@@ -32,6 +31,7 @@ from methods.pages import (
     still_needed,
 )
 from methods.registry import REGISTRY, UserMethods
+from methods.waits import seconds_until, wait_message
 from policy.models import Policy
 from sspr_site.shapes import Shape
 
@@ -49,28 +49,6 @@ STEPS = Shape("includes/steps.html", values=(), shape=("steps", "step"))
 CODE_REFUSED = gettext_lazy(
     "That code is not right or no longer valid. Check it and try again, or send a new code."
 )
-
-
-def seconds_until(moment) -> int:
-    """Whole seconds from now until `moment`, at least 1: shown instead of a clock time, which
-    would be the server's and not the reader's."""
-    return max(1, math.ceil((moment - timezone.now()).total_seconds()))
-
-
-def wait_message(device) -> str:
-    """A try during the backoff after a wrong code is not checked and not counted. The person
-    is told so, and for how long to wait: that tells them nothing about the code they typed,
-    which was not looked at (docs/security.md §7). `device` is a django-otp throttled device."""
-    _allowed, info = device.verify_is_allowed()
-    until = (info or {}).get("locked_until")
-    seconds = seconds_until(until) if until else 1
-    return ngettext(
-        "That was too soon after a wrong code, so it was not checked. Enter the code again in "
-        "%(seconds)d second.",
-        "That was too soon after a wrong code, so it was not checked. Enter the code again in "
-        "%(seconds)d seconds.",
-        seconds,
-    ) % {"seconds": seconds}
 
 
 def refusal_message(result: code_flows.SendResult) -> str:

@@ -289,6 +289,30 @@ def test_helpdesk_caller_check_asks_for_a_current_code(helpdesk_client, with_app
     assert event.details == {"method": "authenticator_app", "outcome": "verified"}
 
 
+def test_a_right_app_code_during_the_wait_is_neither_verified_nor_failed(
+    helpdesk_client, with_app, policy, settings
+):
+    """As for a sent code: too soon after a wrong one, the caller's code is not looked at. The
+    agent is told to ask again in a moment, and no failed check is recorded."""
+    import time_machine
+    from django.utils import timezone
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 30
+    user, key = with_app
+    helpdesk_client.post(f"/helpdesk/users/{user.pk}/verify/", {"method": "authenticator"})
+    check = f"/helpdesk/users/{user.pk}/verify/code/"
+    wrong = "000000" if code_for(key) != "000000" else "111111"
+    assert "Not verified." in helpdesk_client.post(check, {"code": wrong}).content.decode()
+    page = helpdesk_client.post(check, {"code": code_for(key)}).content.decode()
+    assert "Not verified." not in page and "Verified." not in page
+    assert "so it was not checked. Enter the code again in" in page
+    outcomes = Event.objects.filter(kind=EventKind.HELPDESK_CHECK)
+    assert [e.details["outcome"] for e in outcomes] == ["not_verified"]
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=31)):
+        page = helpdesk_client.post(check, {"code": code_for(key)}).content.decode()
+    assert "Verified." in page and "Not verified." not in page
+
+
 def test_the_key_is_never_shown_outside_the_setup_page(admin_client, helpdesk_client, with_app):
     user, key = with_app
     assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
