@@ -134,6 +134,13 @@ class Method:
         "The 6 digits the caller reads from the message we sent."
     )
 
+    def change_begun_with_proof(self, request) -> bool:
+        """Whether the change under way on the method's own setup page, in this session, began
+        with a proof with a registered method recently enough that its confirming step
+        finishes it without asking again (README, "Proof before change"): as a code's does
+        while the code lasts (methods/code/setup_views.py, change_gate)."""
+        return False
+
     def caller_wait(self, *, user) -> str:
         """For an "ask" caller check: what the helpdesk is told while a code would not be
         looked at (the wait after a wrong one), or "" when it would be. A sent code's wait is

@@ -66,7 +66,8 @@ def paused_page(request: HttpRequest) -> HttpResponse:
 def method_setup_page(view):
     """A method's own setup page (methods/<name>/views.py): signed in and in scope, the URL's
     method enabled by the policy, a recent password check and, once the person has a method
-    that can prove who they are, a recent proof with it (needs_proof). The view is given the
+    that can prove who they are, a recent proof with it (needs_proof), except on the step that
+    confirms a change begun with one (Method.change_begun_with_proof). The view is given the
     method and the policy."""
 
     @wraps(view)
@@ -75,7 +76,9 @@ def method_setup_page(view):
         policy = Policy.load()
         if not method.is_enabled(policy):
             raise Http404
-        if gate := needs_proof(request):
+        # A confirming step of a change begun with a proof asks neither again; the pause holds.
+        begun = request.method == "POST" and method.change_begun_with_proof(request)
+        if gate := needs_proof(request, with_password=not begun, with_proof=not begun):
             return gate
         return view(request, method, policy, *args, **kwargs)
 

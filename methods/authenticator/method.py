@@ -17,10 +17,16 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods.base import Method, MethodState, MethodStatus
+from methods.conf import app_settings as methods_settings
 from methods.waits import wait_message
 from sspr_site import field_keys
 
 from .models import SEALED, AuthenticatorDevice
+
+# The session's key being set up (its device's id, when it was made, and whether in a sitting
+# proven with a registered method): an hour to scan it and type a first code (views.py).
+PENDING_KEY = "sspr_authenticator_pending"
+PENDING_SECONDS = 3600
 
 logger = logging.getLogger("sspr.methods")
 
@@ -131,6 +137,17 @@ class AuthenticatorAppMethod(Method):
     def check_caller(self, *, request, user, code: str) -> bool:
         """The helpdesk's caller check: the caller reads a current code from their app."""
         return check_code(user.pk, code)
+
+    def change_begun_with_proof(self, request) -> bool:
+        # The key being set up was made in a proven sitting, and no longer ago than a sent
+        # code lasts (views.py, _pending_device).
+        held = request.session.get(PENDING_KEY)
+        return (
+            isinstance(held, dict)
+            and held.get("proved") is True
+            and isinstance(held.get("at"), int | float)
+            and time.time() - held["at"] < methods_settings.CODE_VALID_SECONDS
+        )
 
     def caller_wait(self, *, user) -> str:
         device = confirmed_devices(user.pk).first()

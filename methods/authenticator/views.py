@@ -17,21 +17,23 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from methods import lifecycle
+from methods import lifecycle, proof
 from methods.models import CheckOutcome
 from methods.pages import posted, proof_reset_view, setup_page, still_needed
 from methods.waits import wait_message
 from sspr_site import field_keys
 
 from .forms import AppCodeForm
-from .method import DRIFT_STEPS, check_code, confirmed_devices
+from .method import (
+    DRIFT_STEPS,
+    PENDING_KEY,
+    PENDING_SECONDS,
+    check_code,
+    confirmed_devices,
+)
 from .models import AuthenticatorDevice
 
 PENDING_NAME = "pending"
-# The session's key being set up (its device's id) and when it was made: an hour to scan it and
-# type a first code.
-PENDING_KEY = "sspr_authenticator_pending"
-PENDING_SECONDS = 3600
 # Keys being set up at once for one person, one per session (a laptop and a phone): past it,
 # a new one drops the oldest.
 MOST_PENDING = 4
@@ -72,7 +74,11 @@ def _pending_device(request: HttpRequest) -> tuple[AuthenticatorDevice, bool]:
         device = AuthenticatorDevice.objects.create(
             user=user, name=PENDING_NAME, confirmed=False, tolerance=DRIFT_STEPS
         )
-        request.session[PENDING_KEY] = {"id": device.pk, "at": time.time()}
+        request.session[PENDING_KEY] = {
+            "id": device.pk,
+            "at": time.time(),
+            "proved": proof.recently_proved(request),
+        }
         return device, held is not None
     return device, False
 

@@ -439,3 +439,53 @@ def mail_outbox():
     from django.core import mail
 
     return mail.outbox
+
+
+def test_an_app_key_shown_after_a_proof_is_confirmed_while_a_code_would_last(thief, rita):
+    """The authenticator's key is shown once the proof passed; scanning it and typing a first
+    code may take longer than the proof lasts. The key made in the proven sitting is confirmed
+    without a new proof while a sent code would still last (ten minutes), as a code's change
+    is; after that, and on any other page, a proof is asked again."""
+    from tests.methods.authenticator.test_authenticator import code_for, page_key
+
+    prove_with_phone(thief, NUMBER, next_url="/ssprsetup/authenticator/")
+    key = page_key(thief.get("/ssprsetup/authenticator/").content.decode())
+    with time_machine.travel(timezone.now() + timedelta(minutes=7)):
+        # Only the key's confirming step: the page itself, or another change, asks again.
+        assert thief.get("/ssprsetup/authenticator/")["Location"].startswith(
+            "/passwordreset/prove/?next="
+        )
+        assert thief.get("/ssprsetup/email/")["Location"].startswith("/passwordreset/prove/")
+        done = thief.post("/ssprsetup/authenticator/", {"code": code_for(key)})
+    assert done["Location"] == "/ssprsetup/"
+    assert AuthenticatorDevice.objects.get(user=rita).confirmed
+
+
+def test_an_app_key_shown_after_a_proof_asks_again_once_a_code_would_have_ended(thief, rita):
+    from tests.methods.authenticator.test_authenticator import code_for, page_key
+
+    prove_with_phone(thief, NUMBER, next_url="/ssprsetup/authenticator/")
+    key = page_key(thief.get("/ssprsetup/authenticator/").content.decode())
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        late = thief.post("/ssprsetup/authenticator/", {"code": code_for(key)})
+    # Eleven minutes after signing in: the password first, then the proof.
+    assert late["Location"].startswith("/ssprsetup/confirm-password/?next=")
+    assert not AuthenticatorDevice.objects.filter(user=rita, confirmed=True).exists()
+
+
+def test_an_app_key_shown_before_she_had_a_method_needs_a_proof_once_she_has_one(make_user):
+    """As for a code asked for then: a key shown while Rita had no method, confirmed after she
+    registered her phone, asks for a proof first."""
+    from tests.methods.authenticator.test_authenticator import code_for, page_key
+    from tests.support.registering import register_phone
+
+    rita = make_user("rita")
+    waiting = Client()
+    sign_in(waiting, "rita")
+    key = page_key(waiting.get("/ssprsetup/authenticator/").content.decode())
+    own = Client()
+    sign_in(own, "rita")
+    register_phone(own, NUMBER)
+    response = waiting.post("/ssprsetup/authenticator/", {"code": code_for(key)})
+    assert response["Location"].startswith("/passwordreset/prove/?next=")
+    assert not AuthenticatorDevice.objects.filter(user=rita, confirmed=True).exists()
