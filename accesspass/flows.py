@@ -31,7 +31,7 @@ from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
 from directory.accounts import AccountMissing, DirectoryRefused, DirectoryUnavailable, accounts
-from directory.lockout import clear_failures, username_key
+from directory.lockout import clear_failures_of
 from methods.masking import mask_email
 from methods.reset_rule import is_privileged
 from policy.models import Policy
@@ -306,7 +306,7 @@ def reveal(*, request, item: AccessPass, agent) -> str:
     # The helpdesk checked who the person is: a lock this site put on the name after failed
     # sign-ins (the person's own, usually) would refuse the pass too, so it is cleared, as a
     # reset clears it.
-    cleared = clear_failures(username_key(item.user.get_username()))
+    cleared = clear_failures_of(item.user)
     record(
         EventKind.ACCESS_PASS_ISSUED,
         request=request,

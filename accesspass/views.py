@@ -35,7 +35,7 @@ from directory.accounts import (
     accounts,
     password_rules,
 )
-from directory.lockout import clear_failures, username_key
+from directory.lockout import clear_failures_of
 from directory.middleware import record_refusal
 from helpdesk.views import (
     VERIFIED_KEY,
@@ -395,7 +395,7 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
         record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason="account_disabled")
         form.add_error(None, ACCOUNT_DISABLED)
         return 409
-    clear_failures(username_key(user.get_username()))
+    clear_failures_of(user)
     update_session_auth_hash(request, user)
     marker = request.session.get("sspr_access_pass", {})
     record(

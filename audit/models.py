@@ -56,6 +56,10 @@ class EventKind(models.TextChoices):
     DIRECTORY_SYNCED = "directory_synced", _("Directory synchronised")
     DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")
     DIRECTORY_DATA_REMOVED = "directory_data_removed", _("Recovery data removed after leaving")
+    DIRECTORY_NAME_REUSED = (
+        "directory_name_reused",
+        _("Name now another person's in the directory: the previous holder's data removed"),
+    )
     DIRECTORY_REFUSED = "directory_refused", _("The directory refused an operation")
     ACCESS_PASS_REQUESTED = "access_pass_requested", _("Temporary access pass awaiting approval")
     ACCESS_PASS_APPROVED = "access_pass_approved", _("Temporary access pass approved")

@@ -183,11 +183,11 @@ class DjangoAccounts:
         self.set_password(user, new)
 
     def unlock(self, user) -> None:
-        from .lockout import clear_failures, username_key
+        from .lockout import clear_failures_of
 
         if not user.is_active:
             raise AccountDisabled(user.get_username())
-        clear_failures(username_key(user.get_username()))
+        clear_failures_of(user)
 
     def status(self, user) -> AccountStatus:
         # Django's own accounts are locked by the site's count alone.

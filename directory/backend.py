@@ -42,6 +42,19 @@ _error: contextvars.ContextVar[ldap.LDAPError | None] = contextvars.ContextVar(
 )
 
 
+class EntrySearch(LDAPSearch):
+    """The people search of sign-in: the entry's DN kept as the directory wrote it (the
+    library lower-cases it, and a lower-cased Unicode DN is another name: "İ" becomes "i̇" and
+    a word-final "Σ" becomes "ς", which the directory matches with nothing), so the person
+    binds with their own DN; and the entry's lasting id read with its attributes (an
+    operational attribute in OpenLDAP, which "*" does not return)."""
+
+    def _process_results(self, results):
+        kept = [result for result in results if result[0] is not None]
+        processed = super()._process_results(kept)
+        return [(dn, attrs) for (dn, _raw), (_lower, attrs) in zip(kept, processed, strict=True)]
+
+
 def ldap_settings(conf) -> dict:
     options = {
         ldap.OPT_PROTOCOL_VERSION: 3,
@@ -65,7 +78,9 @@ def ldap_settings(conf) -> dict:
         "BIND_PASSWORD": conf.bind_password,
         "START_TLS": conf.start_tls and conf.uri.lower().startswith("ldap://"),
         "CONNECTION_OPTIONS": options,
-        "USER_SEARCH": LDAPSearch(conf.user_base, ldap.SCOPE_SUBTREE, conf.user_filter),
+        "USER_SEARCH": EntrySearch(
+            conf.user_base, ldap.SCOPE_SUBTREE, conf.user_filter, ["*", conf.attr_entry_id]
+        ),
         "USER_ATTRLIST": conf.attribute_names(),
         "GROUP_SEARCH": LDAPSearch(
             conf.group_base or conf.user_base, ldap.SCOPE_SUBTREE, group_class

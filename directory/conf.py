@@ -189,9 +189,15 @@ class DirectoryConfig:
         except ValueError:
             return False
 
+    @property
+    def attr_entry_id(self) -> str:
+        """The attribute that names an entry for as long as it lives, whatever it is renamed
+        or moved to, and never names another: a name given again names a new entry."""
+        return "objectGUID" if self.is_ad else "entryUUID"
+
     def attribute_names(self) -> list[str]:
         names = [self.attr_email, self.attr_office_phone, self.attr_first_name, self.attr_last_name]
-        names.append(self.attr_username)
+        names += [self.attr_username, self.attr_entry_id]
         if self.is_ad:
             names += ["userAccountControl", "adminCount"]
         else:

@@ -236,8 +236,12 @@ class DirectoryAccounts:
 
     def canonical_username(self, username: str) -> str:
         # The directory compares names without regard to case or Unicode form; so do the
-        # mirror and every lockout, limit and audit key (docs/security.md §39).
-        return unicodedata.normalize("NFKC", username.strip()).lower()
+        # mirror and every lockout, limit and audit key (docs/security.md §39). Each character
+        # is lowered on its own, to one character, as the directory lowers it: Python's
+        # lowering of a whole word turns "İ" into "i̇" and a word-final "Σ" into "ς", which
+        # the directory matches with nothing, so the person's own name would find nobody.
+        name = unicodedata.normalize("NFKC", username.strip())
+        return "".join(character.lower()[0] for character in name)
 
     # --- the directory's own lockout (docs/security.md §40) ------------------------------
 

@@ -38,6 +38,20 @@ def clear_failures(username: str) -> int:
     return reset(username=lockout_key(username))
 
 
+def clear_failures_of(user) -> int:
+    """Clear the failed sign-ins of every spelling the person signs in with, once they proved
+    who they are (a reset, an unlock, a change, a pass): their name, and their mail where the
+    directory takes it as a name (the lockout page sends them to the portal with the spelling
+    they typed). How many records were removed."""
+    from .accounts import config
+
+    cleared = clear_failures(username_key(user.get_username()))
+    conf = config()
+    if conf.enabled and conf.matches_mail and user.email:
+        cleared += clear_failures(username_key(user.email))
+    return cleared
+
+
 def username_key(username: str | None) -> str:
     """The name every lockout, limit and audit record is kept under."""
     return accounts().canonical_username(username or "")[:255]

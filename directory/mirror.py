@@ -10,10 +10,16 @@ from __future__ import annotations
 import logging
 
 import phonenumbers
+from django.db import transaction
 
+from audit.log import record
+from audit.models import EventKind
+from methods import lifecycle
 from methods.models import OfficePhone
+from registration.models import Registration
 from sspr_site.conf import app_settings as site_settings
 
+from .accounts import end_sessions
 from .conf import DirectoryConfig
 from .models import DirectoryAccount
 
@@ -63,13 +69,68 @@ def apply_fields(user, attrs: dict, conf: DirectoryConfig) -> None:
         setattr(user, field, value)
 
 
+def entry_id(attrs: dict, conf: DirectoryConfig) -> str:
+    """The entry's lasting id (conf.attr_entry_id) as text: entryUUID as the directory writes
+    it, objectGUID's sixteen bytes in hex; "" when the directory gave none."""
+    values = attrs.get(conf.attr_entry_id.lower()) or []
+    if not values:
+        return ""
+    value = values[0]
+    if conf.is_ad:
+        # Binary; left as bytes when it is not UTF-8 (and, when it happens to be, the text
+        # encodes back to the same bytes).
+        raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+        return raw.hex() if len(raw) == 16 else ""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return value.strip().lower()[:64]
+
+
+def another_holder(
+    stored_id: str, stored_dn: str | None, left_at, found_id: str, found_dn: str
+) -> bool:
+    """Whether the entry found under a mirrored person's name is another than the one they
+    were linked to: the name was given again to someone new (docs/security.md §39). By the
+    lasting ids where both are known; for a link kept before ids were, a leaver's name found
+    at another place in the directory counts as another person."""
+    if stored_id and found_id:
+        return stored_id != found_id
+    return bool(left_at) and (stored_dn or "").casefold() != found_dn.casefold()
+
+
+def forget_previous_holder(user) -> list[str]:
+    """The name now belongs to a new entry: everything recorded of whoever held it before goes
+    (their methods and registration), and their sessions end (a new unusable password, as a
+    new password would). Audited; no notice goes out, the previous holder having left. Returns
+    the kinds of the methods that had any records."""
+    with transaction.atomic():
+        had = lifecycle.purge(user)
+        Registration.objects.filter(user_id=user.pk).delete()
+        end_sessions(user)
+        record(EventKind.DIRECTORY_NAME_REUSED, subject=user, methods=had)
+    logger.warning("directory name given to a new entry; previous data removed user=%s", user.pk)
+    return had
+
+
 def after_save(user, dn: str, attrs: dict, conf: DirectoryConfig) -> None:
-    """The office phone and the link to the entry, once the user has a key."""
+    """The office phone and the link to the entry, once the user has a key. A name now given
+    to another entry than the one linked first forgets its previous holder."""
+    found_id = entry_id(attrs, conf)
+    link, created = DirectoryAccount.objects.get_or_create(
+        user_id=user.pk, defaults={"dn": dn, "entry_id": found_id}
+    )
+    if not created and another_holder(link.entry_id, link.dn, link.left_at, found_id, dn):
+        forget_previous_holder(user)
     sync_office_phone(user.pk, office_number(first(attrs, conf.attr_office_phone)))
-    link, created = DirectoryAccount.objects.get_or_create(user_id=user.pk, defaults={"dn": dn})
-    if not created and (link.dn != dn or link.left_at or link.data_removed_at):
+    if not created and (
+        link.dn != dn
+        or link.left_at
+        or link.data_removed_at
+        or (found_id and link.entry_id != found_id)
+    ):
         link.dn, link.left_at, link.data_removed_at = dn, None, None
-        link.save(update_fields=["dn", "left_at", "data_removed_at"])
+        link.entry_id = found_id or link.entry_id
+        link.save(update_fields=["dn", "left_at", "data_removed_at", "entry_id"])
 
 
 def sync_office_phone(user_id: int, number: str, current: str | None = None) -> bool:

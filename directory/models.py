@@ -21,6 +21,16 @@ class DirectoryAccount(models.Model):
     dn = models.CharField(
         _("distinguished name"), max_length=1000, help_text=_("The entry in the directory.")
     )
+    entry_id = models.CharField(
+        _("entry id"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_(
+            "The entry's lasting id in the directory (entryUUID, or objectGUID in hex): a name "
+            "given again to someone new names another entry."
+        ),
+    )
     seen_run = models.PositiveBigIntegerField(
         default=0, help_text=_("The last directory sync that found this person in scope.")
     )

@@ -206,13 +206,15 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
             "username",
             "is_superuser",
             "directory_account__dn",
+            "directory_account__entry_id",
             "directory_account__left_at",
             "office_phone__number",
             *fields,
         )
     }
-    new_users, changes, offices, links = [], [], [], []
+    new_users, changes, offices, links, reused = [], [], [], [], []
     for username, (dn, attrs) in people.items():
+        found_id = mirror.entry_id(attrs, conf)
         wanted = mirror.wanted_fields(attrs, conf)
         privileged = _privileged(dn, attrs, conf, staff)
         if privileged is not None:
@@ -225,26 +227,44 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
             report.created += 1
             new_users.append(User(username=username, password=make_password(None), **wanted))
             offices.append((username, office, ""))
-            links.append((username, dn))
+            links.append((username, dn, found_id))
             continue
         if row["is_superuser"]:
             wanted.pop("is_staff", None)  # an administrator made here stays one
         update = {field: value for field, value in wanted.items() if row[field] != value}
         current_office = str(row["office_phone__number"] or "")
-        link_changed = row["directory_account__dn"] != dn or row["directory_account__left_at"]
+        stored_id = row["directory_account__entry_id"] or ""
+        if mirror.another_holder(
+            stored_id,
+            row["directory_account__dn"],
+            row["directory_account__left_at"],
+            found_id,
+            dn,
+        ):
+            reused.append(row["pk"])
+        link_changed = (
+            row["directory_account__dn"] != dn
+            or row["directory_account__left_at"]
+            or (found_id and stored_id != found_id)
+        )
         if update or office != current_office or link_changed:
             report.updated += 1
             changes.append((row["pk"], update))
             offices.append((username, office, current_office))
-            links.append((username, dn))
+            links.append((username, dn, found_id or stored_id))
     if dry_run:
         return
     with transaction.atomic():
         # New people in three bulk inserts; changed ones one by one (few, after the first run).
         User.objects.bulk_create(new_users)
         ids = dict(
-            User.objects.filter(username__in=[u for u, _ in links]).values_list("username", "pk")
+            User.objects.filter(username__in=[u for u, _dn, _id in links]).values_list(
+                "username", "pk"
+            )
         )
+        # A name given to someone new: the previous holder's data goes before the row is theirs.
+        for user in User.objects.filter(pk__in=reused):
+            mirror.forget_previous_holder(user)
         new_names = {user.username for user in new_users}
         OfficePhone.objects.bulk_create(
             OfficePhone(user_id=ids[name], number=office)
@@ -252,8 +272,8 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
             if name in new_names and office
         )
         DirectoryAccount.objects.bulk_create(
-            DirectoryAccount(user_id=ids[name], dn=dn, seen_run=run)
-            for name, dn in links
+            DirectoryAccount(user_id=ids[name], dn=dn, entry_id=found, seen_run=run)
+            for name, dn, found in links
             if name in new_names
         )
         for pk, update in changes:
@@ -261,12 +281,20 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
                 User.objects.filter(pk=pk).update(**update)
         for name, office, current in offices:
             if name not in new_names:
-                mirror.sync_office_phone(ids[name], office, current)
-        for name, dn in links:
+                # Read again where the previous holder's records were just removed.
+                known = None if ids[name] in reused else current
+                mirror.sync_office_phone(ids[name], office, known)
+        for name, dn, found in links:
             if name not in new_names:
                 DirectoryAccount.objects.update_or_create(
                     user_id=ids[name],
-                    defaults={"dn": dn, "left_at": None, "data_removed_at": None, "seen_run": run},
+                    defaults={
+                        "dn": dn,
+                        "entry_id": found,
+                        "left_at": None,
+                        "data_removed_at": None,
+                        "seen_run": run,
+                    },
                 )
         # By user id: a join on the names here made PostgreSQL compare every name of the page
         # with every row before the tables' statistics caught up.

@@ -22,7 +22,7 @@ from directory.accounts import (
     accounts,
     end_sessions,
 )
-from directory.lockout import clear_failures, username_key
+from directory.lockout import clear_failures_of
 from methods import cooling
 from methods.registry import MethodStatus, UserMethods, statuses
 from methods.reset_rule import (
@@ -374,7 +374,7 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
         else:
             record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         raise
-    clear_failures(username_key(user.get_username()))
+    clear_failures_of(user)
     # This session stays signed in; every other one ends.
     update_session_auth_hash(request, user)
     record(EventKind.PASSWORD_CHANGED, request=request, actor=user, subject=user, store=store.kind)

@@ -18,7 +18,9 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
+from directory.models import DirectoryAccount
 from directory.servers import AD_SCOPE_GROUP, AD_STAFF_GROUP, AdPerson, SambaDC
+from directory.sync import sync_directory
 from methods.models import AuthenticationEmail, OfficePhone
 from tests.support.directory import directory_sign_in, use_directory
 from tests.support.resets import shows_done_page, start_reset
@@ -233,6 +235,49 @@ def test_sync_reads_the_nested_scope_and_the_staff_group(ad, dc, person):
     assert users.get(username="nina").is_staff
     call_command("sync_directory")
     assert users.get(username="nina").is_staff
+
+
+def test_a_person_whose_cn_holds_a_dotted_capital_i_signs_in(ad, dc):
+    """The domain's DN is bound with as the domain wrote it (test_unicode_names)."""
+    n = next(numbers)
+    someone = AdPerson(f"ibrahim{n}", f"Start-Pass-{n}-2026!", "İbrahim", f"Yılmaz{n}", "")
+    conn = dc.connect()
+    dc.add_person(conn, someone)
+    conn.unbind_s()
+    assert binds(dc, someone, someone.password)
+    assert directory_sign_in(Client(), someone.sam, someone.password).status_code == 302
+
+
+def test_a_sign_in_leaves_the_sync_nothing_to_write(ad, dc, person):
+    """Sign-in links the person under the DN as the domain wrote it, as the sync does: before,
+    it stored the DN lowered, and each sync after a sign-in wrote the link again."""
+    sync_directory()
+    assert sync_directory().updated == 0
+    assert directory_sign_in(Client(), person.sam, person.password).status_code == 302
+    user = get_user_model().objects.get(username=person.sam)
+    assert DirectoryAccount.objects.get(user=user).dn == person.dn
+    assert sync_directory().updated == 0
+
+
+def test_a_name_given_again_in_the_domain_carries_nothing_of_its_previous_holder(ad, dc, person):
+    """By the entry's objectGUID (test_leavers_purge for OpenLDAP's entryUUID): the same
+    sAMAccountName at the same DN, a new account, is a new person."""
+    sync_directory()
+    user = get_user_model().objects.get(username=person.sam)
+    AuthenticationEmail.objects.create(
+        user=user, email="old.home@example.net", verified_at=timezone.now()
+    )
+    first_id = DirectoryAccount.objects.get(user=user).entry_id
+    assert len(first_id) == 32  # sixteen bytes, in hex
+    conn = dc.connect()
+    conn.delete_s(person.dn)
+    dc.add_person(conn, person)
+    conn.unbind_s()
+    sync_directory()
+    assert DirectoryAccount.objects.get(user=user).entry_id not in ("", first_id)
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+    sync_directory()  # nothing further
+    assert DirectoryAccount.objects.get(user=user).entry_id != first_id
 
 
 # --- Under attack (docs/security.md §39-43) ------------------------------------------------------

@@ -673,3 +673,39 @@ def test_directory_operations_are_timed_by_outcome(slapd, directory, settings):
     with pytest.raises(DirectoryUnavailable):
         accounts().check()
     assert _directory_count("read", "unavailable") == unavailable + 1
+
+
+@pytest.mark.parametrize("action", ["unlock", "reset"])
+def test_after_an_unlock_or_reset_the_mail_she_typed_signs_in_again(slapd, settings, action):
+    """Ada signs in with her mail, as the page invites, and mistypes until the site holds that
+    spelling back; its page sends her to the portal with what she typed. Once she proved who
+    she is there, "Your account is unlocked" (or "Your password is changed") is true for her
+    mail too, not only for her username."""
+    import re
+
+    from django.core import mail
+
+    from directory.sync import sync_directory
+    from tests.support.resets import shows_done_page, shows_finish_page, start_reset
+
+    cache.clear()
+    settings.SSPR_CAPTCHA_DIFFICULTY = 2000
+    use_directory(settings, {**slapd.environment(), "LDAP_USER_FILTER": BY_MAIL})
+    sync_directory()
+    registered()
+    address = entry(slapd, "ada", "mail")["mail"][0]
+    for _ in range(2):
+        directory_sign_in(Client(), address, "not-her-password")
+    held = directory_sign_in(Client(), address, ADA_PASSWORD)
+    assert held.status_code == 429 and "action=unlock" in held.content.decode()
+    client = Client()
+    start_reset(client, address, action=action)
+    client.post("/passwordreset/email/", {"email": "ada.home@example.net"})
+    code = re.findall(r"\b(\d{6})\b", mail.outbox[-1].body)[-1]
+    assert shows_finish_page(client.post("/passwordreset/email/code/", {"code": code}))
+    posted = (
+        {} if action == "unlock" else {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert shows_done_page(client.post("/passwordreset/finish/", posted), outcome=action)
+    password = ADA_PASSWORD if action == "unlock" else NEW_PASSWORD
+    assert directory_sign_in(Client(), address, password).status_code == 302
