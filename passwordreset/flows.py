@@ -12,7 +12,7 @@ import functools
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,7 +32,7 @@ from delivery import outbox
 from delivery import tracking as delivery_tracking
 from delivery.outbox import Message
 from directory.accounts import ChangeUnconfirmed, PasswordRefused, accounts, end_sessions
-from directory.lockout import clear_failures, username_key
+from directory.lockout import clear_failures_of
 from methods import cooling, lifecycle, not_me, proof, reset_rule
 from methods import flows as method_flows
 from methods.conf import app_settings as code_settings
@@ -721,7 +721,18 @@ def reset_already_made(state: ResetState, user) -> bool:
 _LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk"))
 
 
-def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str | None) -> bool:
+class Finished(NamedTuple):
+    """What the last step did: whether it made the change now (not earlier in this attempt),
+    and whether a notice of it went to the person's addresses (the done page says so only
+    then)."""
+
+    made: bool
+    notified: bool
+
+
+def reset_finish(
+    *, request: HttpRequest, state: ResetState, user, password: str | None
+) -> Finished:
     """Set the new password (reset) or only clear the lockout (unlock); then tell people.
 
     The account store does the work: Django's user table or the directory. When it refuses
@@ -733,8 +744,8 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
     carries a hash of the password it was opened with (in directory mode, of the local
     unusable one, which the store renews).
 
-    Returns False when this attempt's change had already been made (two presses at once, or a
-    request sent again after the first completed): it is not made twice.
+    `made` is False when this attempt's change had already been made (two presses at once, or
+    a request sent again after the first completed): it is not made twice.
     """
     policy = Policy.load()
     store = accounts()
@@ -747,7 +758,7 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             # and none after this attempt's own.
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
-                return False
+                return Finished(made=False, notified=policy.notify_users_on_reset)
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:
@@ -782,14 +793,13 @@ def reset_finish(*, request: HttpRequest, state: ResetState, user, password: str
             store=store.kind,
         )
         raise
-    clear_failures(username_key(user.get_username()))
+    clear_failures_of(user)
     if state.action == Action.RESET:
         signals.password_reset.send(sender=None, user=user, request=request)
-    if policy.notify_users_on_reset:
-        notify_user(user, state.action)
+    notified = bool(policy.notify_users_on_reset and notify_user(user, state.action))
     if user.is_staff and policy.notify_admins_on_admin_reset:
         _notify_admins(user, state.action)
-    return True
+    return Finished(made=True, notified=notified)
 
 
 def _user_addresses(user) -> list[str]:
@@ -819,14 +829,14 @@ def _send_each(addresses: list[str], template: str, context: dict, user=None) ->
         )
 
 
-def notify_user(user, action: str) -> None:
+def notify_user(user, action: str) -> int:
     """Tell the person, at every address they have, that their password or lock changed, in
-    their own language (README, "Languages")."""
+    their own language (README, "Languages"). How many addresses were written to."""
     with in_language_of(user):
-        _notify_user(user, action)
+        return _notify_user(user, action)
 
 
-def _notify_user(user, action: str) -> None:
+def _notify_user(user, action: str) -> int:
     context = {
         "name": user.get_full_name() or user.get_username(),
         "username": user.get_username(),
@@ -835,7 +845,9 @@ def _notify_user(user, action: str) -> None:
         "helpdesk": Policy.load().helpdesk_contact,
         "site_url": site_settings.SITE_URL,
     }
-    _send_each(_user_addresses(user), "user_notice", context, user=user)
+    addresses = _user_addresses(user)
+    _send_each(addresses, "user_notice", context, user=user)
+    return len(addresses)
 
 
 def _notify_admins(user, action: str) -> None:

@@ -499,11 +499,13 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         # Sent again after it was made (its answer lost on the way), with a password the form
         # refuses now: not made twice, and the done page says the first change holds. A
         # password the form takes goes to the flow, which checks the same under the lock.
-        return _done(request, state, made_before=True)
+        return _done(request, state, made_before=True, notified=policy.notify_users_on_reset)
     status, disabled = 200, False
     if done:
         try:
-            made = flows.reset_finish(request=request, state=state, user=user, password=password)
+            finished = flows.reset_finish(
+                request=request, state=state, user=user, password=password
+            )
         except AccountDisabled:
             flows.refused_disabled(request, state, user)
             disabled, status = True, 409
@@ -522,7 +524,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except AccountMissing:
             form.add_error(None, ACCOUNT_GONE)
         else:
-            return _done(request, state, made_before=not made)
+            return _done(request, state, made_before=not finished.made, notified=finished.notified)
     return _finish_page(request, state, user, form, status=status, disabled=disabled)
 
 
@@ -593,7 +595,7 @@ def _finished_here(request: HttpRequest) -> str | None:
     return finished.get("action") if finished else None
 
 
-def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
+def _done(request: HttpRequest, state, *, made_before: bool, notified: bool) -> HttpResponse:
     """The attempt ends: the done page in this answer, a round trip fewer than a redirect to
     it, showing its own address (js/page-address.js), where a reload shows it again."""
     reset_state.clear(request)
@@ -606,17 +608,21 @@ def _done(request: HttpRequest, state, *, made_before: bool) -> HttpResponse:
         "action": str(state.action),
         "at": time.time(),
         "made_before": made_before,
+        "notified": notified,
     }
-    return _done_page(request, str(state.action), made_before=made_before)
+    return _done_page(request, str(state.action), made_before=made_before, notified=notified)
 
 
-def _done_page(request: HttpRequest, outcome: str, *, made_before: bool) -> HttpResponse:
+def _done_page(
+    request: HttpRequest, outcome: str, *, made_before: bool, notified: bool
+) -> HttpResponse:
     return render(
         request,
         "passwordreset/done.html",
         {
             "outcome": outcome,
             "made_before": made_before,
+            "notified": notified,
             "page_address": reverse("passwordreset:done"),
         },
     )
@@ -684,7 +690,10 @@ def done(request: HttpRequest) -> HttpResponse:
     if finished is None:
         return redirect("passwordreset:start")
     return _done_page(
-        request, str(finished.get("action")), made_before=bool(finished.get("made_before"))
+        request,
+        str(finished.get("action")),
+        made_before=bool(finished.get("made_before")),
+        notified=bool(finished.get("notified", True)),
     )
 
 

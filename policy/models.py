@@ -375,12 +375,15 @@ class Policy(models.Model):
         return len(enabled_methods(self))
 
     def in_scope(self, user) -> bool:
-        """Whether this user may use the service (staff included, inactive users never)."""
-        if not user.is_active or self.scope == Scope.NOBODY:
+        """Whether this user may use the service (staff included, inactive users never). The
+        group is asked about an inactive user too: the reset portal treats one as an unknown
+        name, with the same queries (docs/security.md §12, rule 70)."""
+        if self.scope == Scope.NOBODY:
             return False
+        member = True
         if self.scope == Scope.GROUP:
-            return user.groups.filter(pk=self.scope_group_id).exists()
-        return True
+            member = user.groups.filter(pk=self.scope_group_id).exists()
+        return member and user.is_active
 
     def scoped_users(self, queryset):
         """Narrow a user queryset to the policy's scope."""

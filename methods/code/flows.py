@@ -197,7 +197,7 @@ def _send_first(
     if issued is None:
         return None
     device, code = issued
-    if scope := _over_limit(user, ip, method, destination):
+    if scope := _over_limit(user, ip, method, destination, purpose):
         VerificationCode.objects.filter(pk=device.pk).delete()
         audit["limit"] = scope
         return SendResult(SendRefusal.RATE_LIMITED), None
@@ -218,22 +218,33 @@ def _send_again(
     if next_at is not None:
         return SendResult(SendRefusal.COOLDOWN, next_send_at=next_at), None
     # Checked before anything is queued: over a limit, nothing leaves (docs/security.md §9).
-    if scope := _over_limit(user, ip, method, destination):
+    if scope := _over_limit(user, ip, method, destination, purpose):
         audit["limit"] = scope
         return SendResult(SendRefusal.RATE_LIMITED), None
     code = device.issue(destination=destination, channel=channel, binding=binding)
     return _queued(user, method, purpose, destination, channel, device, code)
 
 
-def _over_limit(user, ip: str | None, method: CodeMethod, destination: str) -> str | None:
+def _over_limit(
+    user, ip: str | None, method: CodeMethod, destination: str, purpose: Purpose
+) -> str | None:
     """Count a send against every sending limit; the scope of the first one it is over, or
-    None (methods/ratelimit.py)."""
+    None (methods/ratelimit.py).
+
+    A number's or address's own count is kept apart for registration: the setup page says
+    when that limit is reached, and anyone signed in can send codes there to any number.
+    Counted with the reset portal's sends (which go out only when a number matches the
+    account), a registration's refusal would tell whether the portal had just sent to it,
+    and so whose number it is (docs/security.md §9, §12)."""
+    counters = method.limit_counters(destination)
+    if purpose == Purpose.REGISTER and "destination" in counters:
+        counters["destination"] = "register:" + counters["destination"]
     return ratelimit.hit(
         {
             "user": str(user.pk),
             "ip": limit_key(ip) or "unknown",
             "overall": "all",
-            **method.limit_counters(destination),
+            **counters,
         }
     )
 

@@ -17,19 +17,23 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def accounts(make_user, registered, policy):
-    """Five usernames: unknown, out of scope, not registered, locked out, registered."""
+    """Six usernames: unknown, out of scope, not registered, locked out, turned off (an
+    unknown name for the portal: docs/security.md rule 70), registered."""
     group = Group.objects.create(name="enabled")
     policy.scope, policy.scope_group = Scope.GROUP, group
     policy.save()
     make_user("outsider")
     unregistered = make_user("fresh")
     locked = make_user("locked")
-    for user in (unregistered, locked, registered):
+    gone = make_user("gone")
+    gone.is_active = False
+    gone.save()
+    for user in (unregistered, locked, gone, registered):
         user.groups.add(group)
     signer = Client()
     for _ in range(6):
         signer.post("/ssprsetup/signin/", {"username": "locked", "password": "wrong-password"})
-    return ["ghost", "outsider", "fresh", "locked", "rita"]
+    return ["ghost", "outsider", "fresh", "locked", "gone", "rita"]
 
 
 def normalised(response) -> str:
@@ -123,3 +127,17 @@ def test_answers_cost_the_same_hashing_for_every_kind_of_account(accounts, monke
         counts[username] = (len(asked), list(work))
     assert counts["rita"] == (3, ["verify"] * 3)
     assert all(count == counts["rita"] for count in counts.values()), counts
+
+
+def test_the_first_step_costs_every_kind_of_account_the_same_queries(accounts):
+    """What the database is asked at the first step is the same for every name: a turned-off
+    account too, whose scope is asked as an unknown name's is."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for username in accounts:
+        with CaptureQueriesContext(connection) as queries:
+            start_reset(Client(), username, action="reset")
+        counts[username] = len(queries)
+    assert len(set(counts.values())) == 1, counts

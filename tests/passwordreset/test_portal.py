@@ -124,6 +124,25 @@ def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, regi
     assert event.details["methods"] == ["authentication_phone"]
 
 
+NOTICE_SENT = "We sent a notice to your addresses."
+
+
+@pytest.mark.parametrize("notify", [True, False])
+def test_the_done_page_says_a_notice_went_out_only_when_one_did(client, registered, policy, notify):
+    policy.notify_users_on_reset = notify
+    policy.save()
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    done = client.post("/passwordreset/finish/", data)
+    assert shows_done_page(done)
+    assert bool(mail.outbox) is notify
+    for page in (done, client.get("/passwordreset/done/")):  # and when reloaded
+        text = page.content.decode()
+        assert (NOTICE_SENT in text) is notify
+        assert "If you did not do this, contact your helpdesk straight away." in text
+
+
 def test_finished_steps_cannot_be_replayed(client, registered):
     start_reset(client, "rita")
     pass_phone(client)

@@ -182,3 +182,39 @@ def test_refused_attempts_of_one_person_do_not_use_up_the_shared_budget(
     assert statuses == [200, 200] + [429] * 18
     assert shows_code_page(_send(other, "+447400999888"))
     assert len(phone_outbox) == 3
+
+
+@pytest.mark.parametrize("ritas", [True, False])
+def test_the_setup_pages_limit_does_not_tell_whether_the_portal_sent_to_a_number(
+    settings, make_user, phone_outbox, ritas
+):
+    """Mallory, signed in, sends setup codes to a number until one more would reach its hourly
+    limit; a reset for Rita is asked with that number; then one more setup code. The portal
+    sends only when the number is Rita's, so had its send counted towards the number's limit
+    seen at setup, Mallory's last code would be refused exactly when the number is Rita's."""
+    from django.utils import timezone
+
+    from tests.support.people import past_sign_in_check
+    from tests.support.resets import start_reset
+
+    settings.SSPR_CAPTCHA_DIFFICULTY = 50
+    settings.SSPR_CODE_RESEND_SECONDS = 0
+    settings.SSPR_SEND_LIMITS = {"destination": 3, "user": 50, "ip": 50}
+    rita = make_user("rita")
+    candidate = "+447400123456" if ritas else "+447400999999"
+    AuthenticationPhone.objects.create(
+        user=rita, number="+447400123456", verified_at=timezone.now()
+    )
+    mallory = past_sign_in_check(Client(), make_user("mallory"))
+    for own in ("+447400200001", "+447400200002"):  # between hers, or the page goes on
+        assert shows_code_page(_send(mallory, candidate))
+        assert shows_code_page(_send(mallory, own))
+    stranger = Client()
+    start_reset(stranger, "rita")
+    sent_before = len(phone_outbox)
+    assert (
+        stranger.post("/passwordreset/phone/", {"number": candidate, "channel": "sms"}).status_code
+        == 200
+    )
+    assert len(phone_outbox) == sent_before + (1 if ritas else 0)  # the portal sent, or not
+    assert shows_code_page(_send(mallory, candidate))
