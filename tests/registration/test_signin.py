@@ -116,6 +116,8 @@ def test_both_sign_in_pages_point_to_the_reset_portal(client):
     assert 'href="/passwordreset/"' in page and "Forgot your password" in page
     admin_page = client.get("/admin/login/").content.decode()
     assert 'href="/admin/password_reset/"' in admin_page
+    # A heading names the admin's sign-in page too (a screen reader's list of headings).
+    assert "<h1>Sign in</h1>" in admin_page
     assert client.get("/admin/password_reset/")["Location"] == "/passwordreset/"
 
 
