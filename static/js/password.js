@@ -7,18 +7,36 @@
   var form = document.querySelector("form[data-show-label]");
   if (!form) { return; }
 
+  // The field's own name, as its label says it (without the label's closing colon).
+  function fieldName(input) {
+    var label = form.querySelector('label[for="' + input.id + '"]');
+    return label ? label.textContent.replace(/[\s:：]+$/, "") : "";
+  }
+
+  // Each button says which field it shows, to a screen reader: "Show password (New password)".
+  function say(button, words, name) {
+    button.textContent = words;
+    if (!name) { return; }
+    var which = document.createElement("span");
+    which.className = "visually-hidden";
+    which.textContent = "(" + name + ")";
+    button.appendChild(document.createTextNode(" "));
+    button.appendChild(which);
+  }
+
   form.querySelectorAll("input[data-reveal]").forEach(function (input) {
+    var name = fieldName(input);
     var button = document.createElement("button");
     button.type = "button";
     button.className = "link-button reveal";
     button.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-controls", input.id);
-    button.textContent = form.dataset.showLabel;
+    say(button, form.dataset.showLabel, name);
     button.addEventListener("click", function () {
       var shown = input.type === "text";
       input.type = shown ? "password" : "text";
       button.setAttribute("aria-pressed", shown ? "false" : "true");
-      button.textContent = shown ? form.dataset.showLabel : form.dataset.hideLabel;
+      say(button, shown ? form.dataset.showLabel : form.dataset.hideLabel, name);
     });
     input.insertAdjacentElement("afterend", button);
   });
@@ -27,6 +45,14 @@
   var output = document.getElementById("password-strength");
   var token = form.querySelector("input[name=csrfmiddlewaretoken]");
   if (!first || !output || !token || !form.dataset.strengthUrl) { return; }
+  // The verdict sits under the field it judges, and describes it.
+  var field = first.closest(".field");
+  if (field) { field.appendChild(output); }
+  var described = (first.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  if (described.indexOf(output.id) < 0) {
+    described.push(output.id);
+    first.setAttribute("aria-describedby", described.join(" "));
+  }
   var timer = null;
   var asked = 0;  // only the answer about what is typed now is shown, not an older one
   first.addEventListener("input", function () {

@@ -25,6 +25,10 @@ def test_the_meter_refuses_what_the_form_refuses_and_praises_only_what_it_accept
     page.locator("#id_new_password1").fill("Rita-lantern-violin-quartz-harbour")
     page.locator("#password-strength[data-score=refused]").wait_for()
     assert meter.inner_text() == "Not accepted: contains your username or your name"
+    # Under the field it judges, and describing it to a screen reader.
+    first = page.locator("#id_new_password1")
+    assert "password-strength" in first.get_attribute("aria-describedby").split()
+    assert page.locator(".field:has(#id_new_password1) #password-strength").count() == 1
     check_accessibility(page, "meter-refused")
 
     page.locator("#id_new_password1").fill("quartz-lantern-violin-harbour")

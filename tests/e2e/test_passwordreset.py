@@ -52,11 +52,14 @@ def test_reset_a_forgotten_password_in_the_browser(page, make_user, outboxes, se
     page.locator("#id_new_password1").fill(NEW_PASSWORD)
     # The server's estimate appears as the person types; the reveal button shows the text.
     page.get_by_text(re.compile(r"Strength: (Strong|Very strong)")).wait_for()
-    reveal = page.locator("button[aria-controls=id_new_password1]")
-    assert reveal.inner_text() == "Show password"
+    # Each button names, to a screen reader, the field it shows.
+    reveal = page.get_by_role("button", name="Show password (New password)")
+    assert reveal.get_attribute("aria-controls") == "id_new_password1"
+    page.get_by_role("button", name="Show password (New password confirmation)").wait_for()
     reveal.click()
     assert page.locator("#id_new_password1").get_attribute("type") == "text"
-    assert reveal.get_attribute("aria-pressed") == "true" and reveal.inner_text() == "Hide password"
+    hide = page.get_by_role("button", name="Hide password (New password)")
+    assert hide.get_attribute("aria-pressed") == "true"
     check_accessibility(page, "25b-reset-new-password-typed")
     page.locator("#id_new_password2").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()
