@@ -71,11 +71,13 @@ def private_file(path: str):
 
 
 class Command(BaseCommand):
-    help = (
-        "Issue a temporary access pass for each USERNAME (and each name in --from-file), for "
-        "new starters to register on day one. Prints each pass once, or writes them to a file "
-        "readable only by its owner (--output). Administrator accounts need --approved-by."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Issue a temporary access pass for each USERNAME (and each name in --from-file), for "
+            "new starters to register on day one. Prints each pass once, or writes them to a file "
+            "readable only by its owner (--output). Administrator accounts need --approved-by."
+        )
 
     def add_arguments(self, parser):
         parser.add_argument("usernames", nargs="*", metavar="USERNAME")

@@ -9,6 +9,7 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from directory.servers import DEMO_PEOPLE, SCOPE_GROUP, STAFF_GROUP, Slapd
 
@@ -18,17 +19,19 @@ def _interrupt(signum, frame):
 
 
 class Command(BaseCommand):
-    help = (
-        "Start a throw-away OpenLDAP (password policy on) with demo people on loopback, then "
-        "serve the site against it until Ctrl-C. DEBUG only."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Start a throw-away OpenLDAP (password policy on) with demo people on loopback, then "
+            "serve the site against it until Ctrl-C. DEBUG only."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("--address", default="localhost:8000", help="Where to serve.")
+        parser.add_argument("--address", default="localhost:8000", help=_("Where to serve."))
 
     def handle(self, *args, address, **options):
         if not settings.DEBUG:
-            raise CommandError("The directory demo has known passwords; run it with DEBUG on.")
+            raise CommandError(_("The directory demo has known passwords; run it with DEBUG on."))
         folder = settings.VAR_DIR / "directory-demo"
         if folder.exists():
             import shutil
@@ -39,7 +42,8 @@ class Command(BaseCommand):
             server.start()
         except (FileNotFoundError, RuntimeError) as error:
             raise CommandError(
-                f"{error}. Install it with: apt-get install slapd ldap-utils"
+                _("%(error)s. Install it with: %(command)s")
+                % {"error": error, "command": "apt-get install slapd ldap-utils"}
             ) from error
         env = {
             **os.environ,
@@ -63,23 +67,34 @@ class Command(BaseCommand):
             pass
         finally:
             server.stop()
-            self.stdout.write("The demo directory was stopped.")
+            self.stdout.write(_("The demo directory was stopped."))
 
     def _print(self, server: Slapd, address: str) -> None:
         write = self.stdout.write
         write("")
-        write(f"Directory mode: OpenLDAP at {server.uri} (StartTLS, password policy on).")
-        write("Sign in at /ssprsetup/ with a directory password:")
+        write(
+            _("Directory mode: OpenLDAP at %(uri)s (StartTLS, password policy on).")
+            % {"uri": server.uri}
+        )
+        write(_("Sign in at %(path)s with a directory password:") % {"path": "/ssprsetup/"})
         for person in DEMO_PEOPLE:
-            note = "end user"
+            note = _("end user")
             if SCOPE_GROUP not in person.groups:
-                note = "not in the scope group: cannot use the service"
+                note = _("not in the scope group: cannot use the service")
             elif STAFF_GROUP in person.groups:
-                note = "administrator (staff group): /admin/ too; two methods, no questions"
+                note = _("administrator (staff group): %(path)s too; two methods, no questions") % {
+                    "path": "/admin/"
+                }
             write(f"  {person.uid:<10} {person.password:<26} {note}")
         write(
-            "The directory refuses passwords shorter than 10 characters or among the last 3; "
-            "3 wrong passwords lock an account (unlock it at /passwordreset/)."
+            _(
+                "The directory refuses passwords shorter than 10 characters or among the last 3; "
+                "3 wrong passwords lock an account (unlock it at %(path)s)."
+            )
+            % {"path": "/passwordreset/"}
         )
-        write(f"Open http://{address}/ssprsetup/ — Ctrl-C stops the site and the directory.")
+        write(
+            _("Open %(url)s — Ctrl-C stops the site and the directory.")
+            % {"url": f"http://{address}/ssprsetup/"}
+        )
         write("")

@@ -3,48 +3,80 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from directory.accounts import DirectoryRefused, DirectoryUnavailable, config
 from directory.expiry_reminders import RemindersRunning, send_expiry_reminders
 
 
 class Command(BaseCommand):
-    help = (
-        "Send each person in the directory's scope a reminder on the policy's days before "
-        "their password expires, once each, with a link to change it."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Send each person in the directory's scope a reminder on the policy's days before "
+            "their password expires, once each, with a link to change it."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Count only; send nothing.")
+        parser.add_argument("--dry-run", action="store_true", help=_("Count only; send nothing."))
 
     def handle(self, *, dry_run, **options):
         if not config().enabled:
-            raise CommandError("SSPR_DIRECTORY is none: passwords do not expire here.")
+            raise CommandError(_("SSPR_DIRECTORY is none: passwords do not expire here."))
 
         def progress(report) -> None:
-            self.stderr.write(f"  {report.scanned:,} people read, {report.due:,} reminders due")
+            self.stderr.write(
+                "  "
+                + _("%(scanned)s people read, %(due)s reminders due")
+                % {"scanned": f"{report.scanned:,}", "due": f"{report.due:,}"}
+            )
 
         try:
             report = send_expiry_reminders(dry_run=dry_run, progress=progress)
         except (DirectoryUnavailable, DirectoryRefused) as error:
-            raise CommandError("The directory could not be read; nothing was sent.") from error
+            raise CommandError(_("The directory could not be read; nothing was sent.")) from error
         except RemindersRunning as error:
-            raise CommandError(str(error)) from error
+            raise CommandError(
+                _("Another expiry reminder run is going on; nothing was sent.")
+            ) from error
         if report.refused:
-            raise CommandError("Expiry reminders are turned off in the policy.")
-        summary = (
-            f"{report.scanned:,} people read; {report.expiring_soon:,} passwords expire within "
-            f"14 days; {report.due:,} reminders due"
-        )
+            raise CommandError(_("Expiry reminders are turned off in the policy."))
+        counts = {
+            "scanned": f"{report.scanned:,}",
+            "expiring": f"{report.expiring_soon:,}",
+            "due": f"{report.due:,}",
+            "reminded": f"{report.reminded:,}",
+            "messages": f"{report.messages:,}",
+            "no_address": f"{report.no_address:,}",
+        }
         if dry_run:
-            self.stdout.write(summary + ". Dry run: nothing was sent.")
-        else:
-            self.stdout.write(
-                f"{summary}; {report.reminded:,} people reminded ({report.messages:,} messages "
-                f"queued); {report.no_address:,} without an address."
+            summary = ngettext(
+                "%(scanned)s person read; %(expiring)s passwords expire within 14 days; "
+                "%(due)s reminders due. Dry run: nothing was sent.",
+                "%(scanned)s people read; %(expiring)s passwords expire within 14 days; "
+                "%(due)s reminders due. Dry run: nothing was sent.",
+                report.scanned,
             )
-            if report.taken:
-                self.stdout.write(
-                    f"{report.taken:,} reminders were recorded by another run at the same "
-                    "moment; that run sends them, nobody gets one twice."
+        else:
+            summary = ngettext(
+                "%(scanned)s person read; %(expiring)s passwords expire within 14 days; "
+                "%(due)s reminders due; %(reminded)s people reminded (%(messages)s messages "
+                "queued); %(no_address)s without an address.",
+                "%(scanned)s people read; %(expiring)s passwords expire within 14 days; "
+                "%(due)s reminders due; %(reminded)s people reminded (%(messages)s messages "
+                "queued); %(no_address)s without an address.",
+                report.scanned,
+            )
+        self.stdout.write(summary % counts)
+        if report.taken and not dry_run:
+            self.stdout.write(
+                ngettext(
+                    "%(count)s reminder was recorded by another run at the same moment; "
+                    "that run sends it, nobody gets one twice.",
+                    "%(count)s reminders were recorded by another run at the same moment; "
+                    "that run sends them, nobody gets one twice.",
+                    report.taken,
                 )
+                % {"count": f"{report.taken:,}"}
+            )

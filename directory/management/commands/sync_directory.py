@@ -3,41 +3,78 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from directory.accounts import DirectoryUnavailable, config
 from directory.sync import EmptyDirectory, SyncReport, SyncRunning, sync_directory
 
 
 class Command(BaseCommand):
-    help = (
-        "Mirror the people in the directory's scope into this site: new ones are added, "
-        "changed ones updated, those who left deactivated (their recovery data is removed "
-        "after LDAP_LEFT_RETENTION_DAYS)."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Mirror the people in the directory's scope into this site: new ones are added, "
+            "changed ones updated, those who left deactivated (their recovery data is removed "
+            "after LDAP_LEFT_RETENTION_DAYS)."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Count only; change nothing.")
+        parser.add_argument("--dry-run", action="store_true", help=_("Count only; change nothing."))
 
     def handle(self, *, dry_run, **options):
         if not config().enabled:
-            raise CommandError("SSPR_DIRECTORY is none: there is no directory to synchronise.")
+            raise CommandError(_("SSPR_DIRECTORY is none: there is no directory to synchronise."))
 
         def progress(report: SyncReport) -> None:
             self.stderr.write(
-                f"  page {report.pages:,}: {report.seen:,} people read, "
-                f"{report.created:,} new, {report.updated:,} changed"
+                "  "
+                + _("page %(page)s: %(seen)s people read, %(created)s new, %(updated)s changed")
+                % {
+                    "page": f"{report.pages:,}",
+                    "seen": f"{report.seen:,}",
+                    "created": f"{report.created:,}",
+                    "updated": f"{report.updated:,}",
+                }
             )
 
         try:
             report = sync_directory(dry_run=dry_run, progress=progress)
         except DirectoryUnavailable as error:
-            raise CommandError("The directory cannot be reached; nothing was changed.") from error
-        except (EmptyDirectory, SyncRunning) as error:
-            raise CommandError(str(error)) from error
-        verb = "would be" if dry_run else "were"
-        self.stdout.write(
-            f"{report.seen:,} people in scope: {report.created:,} {verb} added, "
-            f"{report.updated:,} {verb} updated, {report.left:,} {verb} deactivated (left), "
-            f"{report.removed:,} had their recovery data removed."
-            + (" Nothing was changed." if dry_run else "")
-        )
+            raise CommandError(
+                _("The directory cannot be reached; nothing was changed.")
+            ) from error
+        except SyncRunning as error:
+            raise CommandError(
+                _("Another directory sync is running; nothing was changed.")
+            ) from error
+        except EmptyDirectory as error:
+            raise CommandError(
+                _("The directory returned nobody in scope; nobody was deactivated.")
+            ) from error
+        counts = {
+            "seen": f"{report.seen:,}",
+            "created": f"{report.created:,}",
+            "updated": f"{report.updated:,}",
+            "left": f"{report.left:,}",
+            "removed": f"{report.removed:,}",
+        }
+        if dry_run:
+            summary = ngettext(
+                "%(seen)s person in scope: %(created)s would be added, %(updated)s would be "
+                "updated, %(left)s would be deactivated (left), %(removed)s had their recovery "
+                "data removed. Nothing was changed.",
+                "%(seen)s people in scope: %(created)s would be added, %(updated)s would be "
+                "updated, %(left)s would be deactivated (left), %(removed)s had their recovery "
+                "data removed. Nothing was changed.",
+                report.seen,
+            )
+        else:
+            summary = ngettext(
+                "%(seen)s person in scope: %(created)s were added, %(updated)s were updated, "
+                "%(left)s were deactivated (left), %(removed)s had their recovery data removed.",
+                "%(seen)s people in scope: %(created)s were added, %(updated)s were updated, "
+                "%(left)s were deactivated (left), %(removed)s had their recovery data removed.",
+                report.seen,
+            )
+        self.stdout.write(summary % counts)

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from policy.models import Policy
 from registration.flows import registrations_flag_stale
 
 
 class Command(BaseCommand):
-    help = (
-        "Require users whose registration was last confirmed more than the policy's "
-        "'reconfirm after' days ago to confirm it again. Prints how many were flagged."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Require users whose registration was last confirmed more than the policy's "
+            "'reconfirm after' days ago to confirm it again. Prints how many were flagged."
+        )
 
     def handle(self, *args, **options):
         policy = Policy.load()
         if not policy.reconfirm_days:
-            self.stdout.write("Reconfirmation is off in the policy (0 days); nothing flagged.")
+            self.stdout.write(_("Reconfirmation is off in the policy (0 days); nothing flagged."))
             return
         count = registrations_flag_stale(policy=policy)
         self.stdout.write(
-            f"Flagged {count} registration{'s' if count != 1 else ''} older than "
-            f"{policy.reconfirm_days} days for reconfirmation."
+            ngettext(
+                "Flagged %(count)s registration older than %(days)d days for reconfirmation.",
+                "Flagged %(count)s registrations older than %(days)d days for reconfirmation.",
+                count,
+            )
+            % {"count": f"{count:,}", "days": policy.reconfirm_days}
         )

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from methods.models import OfficePhone
 from policy.models import Policy
@@ -41,22 +42,26 @@ def demo_passwords() -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Create (or refresh) demo accounts and print their sign-ins. DEBUG only."
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _("Create (or refresh) demo accounts and print their sign-ins. DEBUG only.")
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--force", action="store_true", help="Run even when DEBUG is off (never in production)."
+            "--force",
+            action="store_true",
+            help=_("Run even when DEBUG is off (never in production)."),
         )
         parser.add_argument(
             "--address",
             default=None,
-            help="Where the site is served, for the printed links (default: SSPR_SITE_URL).",
+            help=_("Where the site is served, for the printed links (default: SSPR_SITE_URL)."),
         )
 
     def handle(self, *args, force=False, address=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
-                "seed_demo creates accounts with known passwords; run it with DEBUG on."
+                _("seed_demo creates accounts with known passwords; run it with DEBUG on.")
             )
         User = get_user_model()
         passwords = demo_passwords()
@@ -80,29 +85,59 @@ class Command(BaseCommand):
                 rows.append((username, passwords[username], role))
 
         where = (address or site_settings.SITE_URL).rstrip("/")
-        self.stdout.write(self.style.SUCCESS("Demo accounts (kept in var/demo-passwords.json):"))
+        domain = site_settings.WEBAUTHN_RP_ID
+        roles = {
+            "administrator": _("administrator"),
+            "helpdesk": _("helpdesk"),
+            "end user": _("end user"),
+        }
+        write = self.stdout.write
+        write(
+            self.style.SUCCESS(
+                _("Demo accounts (kept in %(path)s):") % {"path": "var/demo-passwords.json"}
+            )
+        )
         for username, password, role in rows:
-            self.stdout.write(f"  {username:<9} {password:<20} {role}")
-        self.stdout.write("")
-        self.stdout.write(f"  Registration: {where}/ssprsetup/")
-        self.stdout.write(f"  Administration: {where}/admin/ (as admin)")
-        self.stdout.write(f"  Password reset: {where}/passwordreset/")
-        self.stdout.write(f"  Helpdesk: {where}/helpdesk/ (as helpdesk or admin)")
-        self.stdout.write("  Codes sent by text, call or email are printed below by the server.")
-        if host_fits_rp_id(urlsplit(where).hostname or "", site_settings.WEBAUTHN_RP_ID):
-            self.stdout.write(
-                f"  Passkeys work at {where} (for {site_settings.WEBAUTHN_RP_ID}); a browser's "
-                "own passkey, a security key or its developer tools' virtual authenticator."
+            write(f"  {username:<9} {password:<20} {roles[role]}")
+        write("")
+        write("  " + _("Registration: %(url)s") % {"url": f"{where}/ssprsetup/"})
+        write(
+            "  "
+            + _("Administration: %(url)s (as %(admin)s)")
+            % {"url": f"{where}/admin/", "admin": "admin"}
+        )
+        write("  " + _("Password reset: %(url)s") % {"url": f"{where}/passwordreset/"})
+        write(
+            "  "
+            + _("Helpdesk: %(url)s (as %(helpdesk)s or %(admin)s)")
+            % {"url": f"{where}/helpdesk/", "helpdesk": "helpdesk", "admin": "admin"}
+        )
+        write("  " + _("Codes sent by text, call or email are printed below by the server."))
+        if host_fits_rp_id(urlsplit(where).hostname or "", domain):
+            write(
+                "  "
+                + _(
+                    "Passkeys work at %(url)s (for %(domain)s); a browser's own passkey, a "
+                    "security key or its developer tools' virtual authenticator."
+                )
+                % {"url": where, "domain": domain}
             )
         else:
-            self.stdout.write(
+            write(
                 self.style.WARNING(
-                    f"  Passkeys will not work at {where}: the passkey domain is "
-                    f"{site_settings.WEBAUTHN_RP_ID}, and browsers refuse an IP address. "
-                    "Serve the site by name, e.g. http://localhost:8000."
+                    "  "
+                    + _(
+                        "Passkeys will not work at %(url)s: the passkey domain is %(domain)s, "
+                        "and browsers refuse an IP address. Serve the site by name, e.g. "
+                        "%(example)s."
+                    )
+                    % {"url": where, "domain": domain, "example": "http://localhost:8000"}
                 )
             )
-        self.stdout.write(
-            "  The policy asks unregistered users to register after signing in; "
-            "'Not now' postpones it."
+        write(
+            "  "
+            + _(
+                "The policy asks unregistered users to register after signing in; "
+                "'Not now' postpones it."
+            )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from policy.models import Policy
@@ -10,28 +11,34 @@ from registration.reminders import reminders_send, taken_message
 
 
 class Command(BaseCommand):
-    help = (
-        "Email people in scope who have not registered, or must confirm again, a link to "
-        "/ssprsetup/; nobody more often than the policy's interval."
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Email people in scope who have not registered, or must confirm again, a link to "
+            "/ssprsetup/; nobody more often than the policy's interval."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Count only; send nothing.")
+        parser.add_argument("--dry-run", action="store_true", help=_("Count only; send nothing."))
         parser.add_argument("--batch-size", type=int, default=1000)
 
     def handle(self, *, dry_run, batch_size, **options):
         if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+            raise CommandError(_("--batch-size must be at least 1."))
         policy = Policy.load()
 
         def progress(done: int, total: int) -> None:
-            self.stderr.write(f"  {done:,} / {total:,} reminders queued")
+            self.stderr.write(
+                "  "
+                + _("%(done)s / %(total)s reminders queued")
+                % {"done": f"{done:,}", "total": f"{total:,}"}
+            )
 
         report = reminders_send(
             policy=policy, dry_run=dry_run, batch_size=batch_size, progress=progress
         )
         if report.refused:
-            raise CommandError("Reminders are turned off in the policy.")
+            raise CommandError(_("Reminders are turned off in the policy."))
         if dry_run:
             self.stdout.write(
                 ngettext(

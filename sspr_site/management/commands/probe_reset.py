@@ -12,21 +12,27 @@ import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from sspr_site import probe
 
 
 class Command(BaseCommand):
-    help = "Reset the probe account's password through the real pages and delivery."
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _("Reset the probe account's password through the real pages and delivery.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--wait", type=float, default=120, help="Seconds to wait for the code.")
-        parser.add_argument("--textfile", help="Also write the result here (Prometheus format).")
+        parser.add_argument(
+            "--wait", type=float, default=120, help=_("Seconds to wait for the code.")
+        )
+        parser.add_argument("--textfile", help=_("Also write the result here (Prometheus format)."))
 
     def handle(self, *args, wait: float, textfile: str | None, **options):
         result = probe.run(wait=wait)
         if textfile:
             _write_textfile(Path(textfile), result)
+        # One key=value line for logs and alerts to match: never translated.
         line = f"probe_reset success={int(result.success)} duration={result.duration:.2f}s"
         if not result.success:
             raise CommandError(f"{line} failed at {result.step}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from methods.authenticator.models import AuthenticatorDevice
 from methods.models import MethodChange
@@ -12,10 +14,12 @@ from sspr_site import field_keys
 
 
 class Command(BaseCommand):
-    help = (
-        "Re-encrypt stored secrets (authenticator app keys, the values a replacement replaced "
-        'for "That wasn\'t me") under the newest field key.'
-    )
+    @property
+    def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
+        return _(
+            "Re-encrypt stored secrets (authenticator app keys, the values a replacement replaced "
+            'for "That wasn\'t me") under the newest field key.'
+        )
 
     def handle(self, *args, **options):
         resealed = unreadable = 0
@@ -40,9 +44,17 @@ class Command(BaseCommand):
                 continue
             MethodChange.objects.filter(pk=pk, previous=previous).update(previous=fresh)
             resealed += 1
-        self.stdout.write(f"Sealed again under the newest key: {resealed}.")
+        self.stdout.write(
+            _("Sealed again under the newest key: %(count)s.") % {"count": f"{resealed:,}"}
+        )
         if unreadable:
             raise CommandError(
-                f"{unreadable} authenticator keys open with none of SSPR_FIELD_KEYS: add the key "
-                "that sealed them back to the list, or their owners set their apps up again."
+                ngettext(
+                    "%(count)s authenticator key opens with none of SSPR_FIELD_KEYS: add the key "
+                    "that sealed it back to the list, or its owner sets the app up again.",
+                    "%(count)s authenticator keys open with none of SSPR_FIELD_KEYS: add the key "
+                    "that sealed them back to the list, or their owners set their apps up again.",
+                    unreadable,
+                )
+                % {"count": f"{unreadable:,}"}
             )
