@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib.auth import password_validation
 from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
@@ -96,6 +97,7 @@ SHORT_REASONS = {
     "password_entirely_numeric": gettext_lazy("only digits"),
     "banned_word": gettext_lazy("contains a word your organisation does not allow"),
     "personal_word": gettext_lazy("contains your username or your name"),
+    "contact_detail": gettext_lazy("contains your phone number or email address"),
     "too_guessable": gettext_lazy("easy to guess"),
 }
 
@@ -235,6 +237,44 @@ class PersonalWordsValidator:
 
     def get_help_text(self) -> str:
         return _("It may not contain your username or your name, even disguised.")
+
+
+def contact_details(user) -> tuple[list[str], list[str]]:
+    """The person's phone numbers (their national digits) and email addresses, from each app
+    that keeps some (its AppConfig's `contact_details(user)`: methods/apps.py)."""
+    numbers: list[str] = []
+    addresses: list[str] = []
+    for app in apps.get_app_configs():
+        if reader := getattr(app, "contact_details", None):
+            found_numbers, found_addresses = reader(user)
+            numbers += found_numbers
+            addresses += found_addresses
+    return numbers, addresses
+
+
+class ContactDetailsValidator:
+    """Refuse a password containing the person's own phone number or email address: whoever
+    asks for a code at the reset portal types exactly these, so they are the first guesses of
+    anyone who tried (docs/security.md, "The new password")."""
+
+    def validate(self, password: str, user=None) -> None:
+        if user is None or getattr(user, "pk", None) is None:
+            return
+        numbers, addresses = contact_details(user)
+        digits = "".join(char for char in password if char in "0123456789")
+        in_digits = any(len(number) >= 6 and number in digits for number in numbers)
+        local_parts = [address.split("@")[0] for address in addresses]
+        if in_digits or contains_banned(password, [part for part in local_parts if part]):
+            raise ValidationError(
+                _(
+                    "This password contains your phone number or your email address, perhaps "
+                    "written differently. Choose another."
+                ),
+                code="contact_detail",
+            )
+
+    def get_help_text(self) -> str:
+        return _("It may not contain your phone numbers or email addresses.")
 
 
 class StrengthValidator:

@@ -275,6 +275,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "passwords.validators.BannedWordsValidator"},
     {"NAME": "passwords.validators.PersonalWordsValidator"},
+    {"NAME": "passwords.validators.ContactDetailsValidator"},
     {"NAME": "passwords.validators.StrengthValidator", "OPTIONS": {"minimum": 2}},
 ]
 

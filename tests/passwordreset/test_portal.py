@@ -661,6 +661,7 @@ def test_questions_pass_only_when_all_answers_are_right(client, registered, poli
     page = response.content.decode()
     assert "could not verify you" in page
     assert "not it" not in page  # answers are never written back
+    assert "every box is empty: type all your answers again" in page  # and the page says so
     # The refusal names no one answer: each box is marked, and described by the summary.
     boxes = re.findall(r'<input[^>]*name="answer_\d+"[^>]*>', page)
     assert len(boxes) == len(asked)
@@ -1242,3 +1243,18 @@ def test_a_code_that_passes_marks_its_method_used(client, registered, phone_outb
     assert used is not None and used >= before
     # Only the method that passed.
     assert AuthenticationEmail.objects.get(user__username="rita").last_used_at is None
+
+
+def test_the_error_summary_adds_no_colon_to_a_label_that_ends_in_a_question_mark(
+    client, registered, policy
+):
+    """A question is its box's label: the summary reads "…pet?" then the error, not "?:"."""
+    policy.reset_methods_required = 2
+    policy.save()
+    answers = give_answers(registered)
+    start_reset(client, "rita")
+    asked, data = answer_form(client, answers)
+    data[f"answer_{asked[0]}"] = ""
+    page = client.post("/passwordreset/questions/", data).content.decode()
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "?:" not in summary and re.search(r"\? \w", summary), summary
