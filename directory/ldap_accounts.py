@@ -297,6 +297,19 @@ class DirectoryAccounts:
             cache.set(key, found, timeout=600)
         return found
 
+    def _lock_duration(self, conn, policy_dn: str) -> float:
+        """Seconds a lockout lasts under a policy before it ends by itself (0: until it is
+        cleared), read from the directory and kept for ten minutes."""
+        if not policy_dn:
+            return 0.0
+        digest = hashlib.sha256(policy_dn.lower().encode()).hexdigest()
+        key = "sspr:directory:lock-duration:" + digest
+        found = cache.get(key)
+        if found is None:
+            found = self._read_lock_duration(conn, policy_dn)
+            cache.set(key, found, timeout=600)
+        return found
+
     def check(self) -> None:
         """Raise DirectoryUnavailable unless the service account can bind (for /readyz and the
         portal's first page)."""
@@ -519,9 +532,14 @@ class DirectoryAccounts:
             except AccountMissing:
                 return AccountStatus(found=False)
             status = self._status(attrs)
+            policy_dn = self.policy_dn_of(attrs)
+            if status.locked and self._lock_over(attrs, self._lock_duration(conn, policy_dn)):
+                # A lockout that ended by itself (the policy's duration passed): the directory
+                # lets the person in, and keeps the lock's mark until the next sign-in.
+                status.locked = False
             # What the check before each try reads (password_try), for the pages that
             # explain why a right password was not tried.
-            threshold, window = self._policy(conn, self.policy_dn_of(attrs))
+            threshold, window = self._policy(conn, policy_dn)
             status.directory_threshold = threshold
             status.directory_failures = self._failures(attrs, window)
             return status
@@ -558,6 +576,25 @@ class OpenLDAPAccounts(DirectoryAccounts):
             return 0, 0.0
         return int(text(attrs, "pwdMaxFailure") or 0), float(
             text(attrs, "pwdFailureCountInterval") or 0
+        )
+
+    def _read_lock_duration(self, conn, policy_dn: str) -> float:
+        try:
+            found = conn.search_ext_s(
+                policy_dn, ldap.SCOPE_BASE, "(objectClass=pwdPolicy)", ["pwdLockoutDuration"]
+            )
+        except ldap.NO_SUCH_OBJECT:
+            return 0.0
+        attrs = found[0][1] if found and found[0][0] else {}
+        return float(text(attrs, "pwdLockoutDuration") or 0)
+
+    def _lock_over(self, attrs: dict, duration: float) -> bool:
+        value = text(attrs, "pwdAccountLockedTime")
+        locked_at = _generalized_time(value)
+        if not duration or value == ADMINISTRATOR_LOCK or locked_at is None:
+            return False
+        return datetime.datetime.now(datetime.UTC) >= locked_at + datetime.timedelta(
+            seconds=duration
         )
 
     def _failures(self, attrs: dict, window: float) -> int:
@@ -688,6 +725,26 @@ class ActiveDirectoryAccounts(DirectoryAccounts):
             return self._read_policy(conn, self.domain_dn())
         # The window is a negative count of 100-nanosecond intervals.
         return int(text(attrs, names[0]) or 0), abs(int(text(attrs, names[1]) or 0)) / 10**7
+
+    def _read_lock_duration(self, conn, policy_dn: str) -> float:
+        pso = not policy_dn.lower().startswith("dc=")
+        name = "msDS-LockoutDuration" if pso else "lockoutDuration"
+        try:
+            found = conn.search_ext_s(policy_dn, ldap.SCOPE_BASE, attrlist=[name])
+        except ldap.NO_SUCH_OBJECT:
+            return 0.0
+        attrs = found[0][1] if found and found[0][0] else {}
+        if pso and not text(attrs, name):
+            return self._read_lock_duration(conn, self.domain_dn())
+        # A negative count of 100-nanosecond intervals; the smallest number means "for ever".
+        value = int(text(attrs, name) or 0)
+        return 0.0 if value <= -(2**63) else abs(value) / 10**7
+
+    def _lock_over(self, attrs: dict, duration: float) -> bool:
+        locked_at = int(text(attrs, "lockoutTime") or 0)
+        if not duration or locked_at <= 0:
+            return False
+        return time.time() >= filetime(locked_at).timestamp() + duration
 
     def _failures(self, attrs: dict, window: float) -> int:
         count = int(text(attrs, "badPwdCount") or 0)

@@ -709,3 +709,31 @@ def test_after_an_unlock_or_reset_the_mail_she_typed_signs_in_again(slapd, setti
     assert shows_done_page(client.post("/passwordreset/finish/", posted), outcome=action)
     password = ADA_PASSWORD if action == "unlock" else NEW_PASSWORD
     assert directory_sign_in(Client(), address, password).status_code == 302
+
+
+def test_a_lockout_that_ended_by_itself_is_not_called_locked(slapd, directory):
+    """Under a policy whose lockouts end by themselves (pwdLockoutDuration), once the time has
+    passed the directory lets the person in again: the site no longer says "locked". The
+    failures it kept still make one more wrong password lock the account again, so the site
+    still does not try one (§40), and its pages say so (tries_held)."""
+    import time
+
+    import ldap
+
+    from directory.accounts import accounts
+    from directory.servers import POLICY_DN
+    from tests.support.directory import lock_out
+
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    conn = slapd.connect()
+    conn.modify_s(POLICY_DN, [(ldap.MOD_REPLACE, "pwdLockoutDuration", [b"2"])])
+    conn.unbind_s()
+    lock_out(slapd, "ada")
+    ada = get_user_model().objects.get(username="ada")
+    assert accounts().status(ada).locked
+    time.sleep(2.5)
+    assert binds(slapd, "ada", ADA_PASSWORD)  # the directory lets her in
+    lock_out(slapd, "ada")
+    time.sleep(2.5)
+    status = accounts().status(ada)
+    assert not status.locked and status.tries_held
