@@ -72,14 +72,11 @@ def digest(value: str) -> str:
     return salted_hmac("passwordreset", value, algorithm="sha256").hexdigest()[:40]
 
 
-def _in_window(key: str, window: int) -> str:
-    """`key` for the current fixed window of `window` seconds."""
-    return f"{key}:{int(time.time() // window)}"
-
-
 def _count(key: str, window: int) -> int:
-    """Count one event in the current fixed window of `window` seconds (shared cache)."""
-    return _count_for(_in_window(key, window), window)
+    """Count one event and return how many fell within the last `window` seconds (shared
+    cache; sspr_site.counting.count_recent): ten attempts either side of an hour's edge are
+    ten in an hour, not five in each."""
+    return counting.count_recent(key, window)
 
 
 def _count_for(key: str, window: int) -> int:
@@ -172,9 +169,7 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     if reset_blocked_until(user) is None:
         return False
     keys = [_account_key(name) for name in _spellings(user).values()]
-    cache.delete_many(
-        [_blocked_key(key) for key in keys] + [_in_window(_attempts_key(key), 3600) for key in keys]
-    )
+    cache.delete_many([_blocked_key(key) for key in keys] + [_attempts_key(key) for key in keys])
     record(
         EventKind.RESET_BLOCK_LIFTED,
         request=request,

@@ -39,6 +39,35 @@ def count(key: str, keep: int, by: int = 1) -> int:
         return max(by, 0)
 
 
+# Events of the last `window` seconds: one member per event, scored by when it happened; older
+# ones are dropped, and past `cap` the oldest go (the count then stays at `cap`, over any limit).
+RECENT = RedisScript("""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[4]) + 1))
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return redis.call('ZCARD', KEYS[1])
+""")
+
+
+def count_recent(key: str, window: int, cap: int = 1000) -> int:
+    """Count one event under `key` and return how many fell within the last `window` seconds,
+    this one included (at most `cap`). Unlike a count per fixed window, ten events either side
+    of a window's edge are ten, and each stops counting exactly `window` seconds after it
+    happened. On Redis one sorted set, in one script; elsewhere (development) a list in the
+    cache."""
+    now = time.time()
+    token = f"{now:.6f}:{secrets.token_hex(4)}"
+    redis_client = getattr(cache, "redis_client", None)
+    if redis_client is not None:
+        name = cache.make_and_validate_key(key)
+        return int(RECENT(redis_client(), [name], [now - window, now, token, cap, window + 60]))
+    recent = [moment for moment in cache.get(key) or [] if moment > now - window][-(cap - 1) :]
+    recent.append(now)
+    cache.set(key, recent, timeout=window + 60)
+    return len(recent)
+
+
 # Things under way (tries of a password): one member per thing, scored by when it counts no
 # more, so that one whose process ended without saying so drops out by itself.
 UNDER_WAY = RedisScript("""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -69,6 +70,17 @@ def _send_page(request: HttpRequest, form, method, hint: str, status: int = 200)
 def code(request: HttpRequest, state, method_key: str) -> HttpResponse:
     method, _policy = offered_method(state, method_key)
     if state.code_method != str(method.kind):
+        if request.method == "POST" and state.code_method:
+            # Another window of this attempt asked for a code by another method since: the
+            # attempt follows that one, and this code is not looked at. Said alike for every
+            # name (the attempt alone decides it).
+            messages.warning(
+                request,
+                _(
+                    "This code was not checked: another window of this reset has since asked "
+                    "for a code another way. Ask for a new code here, or go on in that window."
+                ),
+            )
         return redirect(method.reset_page("start"))
     form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():

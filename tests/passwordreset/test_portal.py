@@ -843,6 +843,25 @@ def test_five_attempts_an_hour_then_blocked_for_a_day(client, registered):
     assert Event.objects.filter(kind=EventKind.RESET_REFUSED).count() == 2
 
 
+def test_attempts_either_side_of_an_hours_edge_count_together(registered):
+    """Counted per clock hour, three attempts at 12:59 and three at 13:00 were three and three,
+    and never blocked; within sixty minutes they are six. Each counts for one hour exactly."""
+    edge = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    with time_machine.travel(edge - timedelta(seconds=30), tick=False):
+        for name in ("rita", "someone", "other"):
+            for _ in range(3 if name == "rita" else 5):
+                assert start_reset(Client(), name, action=None).status_code == 302
+    with time_machine.travel(edge + timedelta(seconds=30), tick=False):
+        for _ in range(2):
+            assert start_reset(Client(), "rita", action=None).status_code == 302
+        assert start_reset(Client(), "rita", action=None).status_code == 429
+    # Five at 12:59:30: a sixth at 13:59 is within the hour, one at 14:00 is not.
+    with time_machine.travel(edge + timedelta(minutes=59), tick=False):
+        assert start_reset(Client(), "someone", action=None).status_code == 429
+    with time_machine.travel(edge + timedelta(minutes=60), tick=False):
+        assert start_reset(Client(), "other", action=None).status_code == 302
+
+
 def test_the_helpdesk_sees_the_block_and_lifts_it(registered, helpdesk_client):
     """A day's block says "No" wherever the helpdesk reads whether the person can reset, and
     the helpdesk can lift it after checking the caller: the next attempt then starts."""
@@ -1258,3 +1277,23 @@ def test_the_error_summary_adds_no_colon_to_a_label_that_ends_in_a_question_mark
     page = client.post("/passwordreset/questions/", data).content.decode()
     summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
     assert "?:" not in summary and re.search(r"\? \w", summary), summary
+
+
+def test_a_code_typed_after_another_window_asked_another_way_says_it_was_not_checked(
+    client, registered, phone_outbox
+):
+    """One window of the attempt asked for an email code; another window then asked for a
+    text. The email code typed in the first window is not checked, and the page it leads to
+    says so, instead of showing the empty form as if nothing had been typed."""
+    start_reset(client, "rita")
+    client.post("/passwordreset/email/", {"email": "rita.home@example.net"})
+    email_code = last_email_code()
+    assert shows_reset_code_page(
+        client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    )
+    typed = client.post("/passwordreset/email/code/", {"code": email_code}, follow=True)
+    page = typed.content.decode()
+    assert "This code was not checked: another window of this reset" in page
+    assert 'name="email"' in page  # the email's first page, to ask again
+    # Nothing passed; the text's code, in the other window, still goes on.
+    assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
