@@ -1,8 +1,9 @@
 """Security questions at /passwordreset: which questions to ask, and checking the answers.
 
-No enumeration (docs/security.md §12-13): a registered person gets a random draw from their own
-questions; any other account gets a stable draw from a keyed hash of the name typed, and every
-answer is checked against a stored hash or a stand-in, so the two cannot be told apart.
+No enumeration (docs/security.md §12-13): a registered person gets a stable draw from their own
+questions, keyed by their answers; any other account gets a stable draw from a keyed hash of
+the name typed; and every answer is checked against a stored hash or a stand-in, so the two
+cannot be told apart.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ import secrets
 from functools import lru_cache
 
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.pages import reset_flow
 
 from .answers import answer_matches
-
-QUESTIONS_KEPT_SECONDS = 30 * 24 * 3600
 
 
 @lru_cache(maxsize=1)
@@ -30,40 +28,40 @@ def dummy_hash() -> str:
     return make_password(secrets.token_hex(16), hasher="argon2")
 
 
-def reset_questions(*, request: HttpRequest, state, method, policy) -> list:
-    """The questions to ask, chosen once and kept until they are answered right.
+def _stable_draw(key: str, pool: list[int], count: int) -> list[int]:
+    """`count` of `pool`, drawn by a keyed hash of `key`: the same every time for the same key
+    and pool, and telling nothing about either."""
+    seed = int(hashlib.sha256(reset_flow("digest")(key).encode()).hexdigest(), 16)
+    return random.Random(seed).sample(sorted(pool), min(count, len(pool)))  # noqa: S311
 
-    A registered user gets a random draw from their own questions; any other account gets a
-    stable draw from a keyed hash of the username, so the two cannot be told apart.
+
+def reset_questions(*, request: HttpRequest, state, method, policy) -> list:
+    """The questions to ask: the same draw at every attempt, for every kind of name.
+
+    A registered user gets a draw from their own questions, keyed by their answers (new answers,
+    a new draw); any other account gets a draw from every approved question, keyed by the name
+    typed. Both stay as they are from one attempt to the next, so how often the questions
+    change cannot tell the two apart (a random draw kept in the cache changed for a real
+    account whenever the cache let it go), and whoever tries again meets the same questions.
     """
     count = method.option(policy, "reset_count")
     user = reset_flow("state_user")(state)
     if not state.questions:
         # Only questions still approved: a retired question is never asked, of anyone, so
         # seeing one cannot tell a real account from an unknown name.
-        answered = list(
+        answered = dict(
             SecurityAnswer.objects.filter(
                 user=user.pk if user else 0, question__active=True
-            ).values_list("question_id", flat=True)
+            ).values_list("question_id", "pk")
         )
         if len(answered) >= count:
-            kept_key = f"sspr:reset:questions:{user.pk}"
-            kept = cache.get(kept_key)
-            if not kept or not set(kept) <= set(answered) or len(kept) != count:
-                kept = random.SystemRandom().sample(sorted(answered), count)
-                cache.set(kept_key, kept, timeout=QUESTIONS_KEPT_SECONDS)
-            state.questions = kept
+            rows = ",".join(str(pk) for pk in sorted(answered.values()))
+            state.questions = _stable_draw(f"questions:{user.pk}:{rows}", list(answered), count)
         else:
-            pool = sorted(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True))
-            seed = int(
-                hashlib.sha256(
-                    # The name exactly as typed, as the account lookup does: "rita" and
-                    # "RITA" get different questions whether or not either exists.
-                    reset_flow("digest")("questions:" + state.username).encode()
-                ).hexdigest(),
-                16,
-            )
-            state.questions = random.Random(seed).sample(pool, min(count, len(pool)))  # noqa: S311
+            pool = list(SecurityQuestion.objects.filter(active=True).values_list("pk", flat=True))
+            # The name exactly as typed, as the account lookup does: "rita" and "RITA" get
+            # different questions whether or not either exists.
+            state.questions = _stable_draw("questions:" + state.username, pool, count)
         state.save(request)
     by_id = SecurityQuestion.objects.in_bulk(state.questions)
     return [by_id[pk] for pk in state.questions if pk in by_id]
@@ -87,9 +85,6 @@ def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[in
         matched = bool(results) and all(results) and len(stored) == len(state.questions)
         return matched and user is not None and reset_flow("counts_for_user")(user, method)
 
-    if not reset_flow("reset_prove")(
+    return reset_flow("reset_prove")(
         request=request, state=state, method=method, check=check, reason="wrong_answers"
-    ):
-        return False
-    cache.delete(f"sspr:reset:questions:{user.pk}")
-    return True
+    )
