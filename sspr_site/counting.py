@@ -68,6 +68,16 @@ def count_recent(key: str, window: int, cap: int = 1000) -> int:
     return len(recent)
 
 
+def recent(key: str, window: int) -> int:
+    """How many events `count_recent` counted under `key` in the last `window` seconds, without
+    counting one more."""
+    now = time.time()
+    redis_client = getattr(cache, "redis_client", None)
+    if redis_client is not None:
+        return int(redis_client().zcount(cache.make_and_validate_key(key), now - window, "+inf"))
+    return sum(1 for moment in cache.get(key) or [] if moment > now - window)
+
+
 # Things under way (tries of a password): one member per thing, scored by when it counts no
 # more, so that one whose process ended without saying so drops out by itself.
 UNDER_WAY = RedisScript("""

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 
 from methods.models import SecurityAnswer, SecurityQuestion
 from methods.pages import reset_flow
+from sspr_site import counting
 
 from .answers import answer_matches
 
@@ -67,12 +68,25 @@ def reset_questions(*, request: HttpRequest, state, method, policy) -> list:
     return [by_id[pk] for pk in state.questions if pk in by_id]
 
 
+# Wrong sets of answers for one name in a day, from every attempt together: past them, no set
+# of answers for that name is checked until a day after the oldest (docs/security.md §14).
+WRONG_ANSWERS_PER_DAY = 10
+DAY = 24 * 3600
+
+
 def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[int, str]) -> bool:
     """Check all answers together, under the portal's tries for a method (TRIES_PER_METHOD
-    an attempt, as for a code from an app); the caller says only that they did not all match."""
+    an attempt, as for a code from an app) and a day's count of wrong sets for the name typed,
+    across attempts (WRONG_ANSWERS_PER_DAY): five tries an attempt and five attempts an hour
+    would otherwise let someone who knows the name try 600 sets a day, for ever. Counted for
+    every name alike; the caller says only that they did not all match."""
     user = reset_flow("state_user")(state)
+    failures_key = "sspr:reset:wrong-answers:" + reset_flow("digest")(state.username)
+    spent = counting.recent(failures_key, DAY) >= WRONG_ANSWERS_PER_DAY
 
     def check(user_id: int | None) -> bool:
+        if spent:
+            return False  # not looked at: the day's wrong sets for this name are used up
         stored = dict(
             SecurityAnswer.objects.filter(
                 user=user_id or 0, question_id__in=state.questions
@@ -85,6 +99,9 @@ def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[in
         matched = bool(results) and all(results) and len(stored) == len(state.questions)
         return matched and user is not None and reset_flow("counts_for_user")(user, method)
 
-    return reset_flow("reset_prove")(
+    passed = reset_flow("reset_prove")(
         request=request, state=state, method=method, check=check, reason="wrong_answers"
     )
+    if not passed:
+        counting.count_recent(failures_key, DAY, cap=WRONG_ANSWERS_PER_DAY + 1)
+    return passed

@@ -1313,3 +1313,39 @@ def test_a_code_typed_after_another_window_asked_another_way_says_it_was_not_che
     assert 'name="email"' in page  # the email's first page, to ask again
     # Nothing passed; the text's code, in the other window, still goes on.
     assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+
+
+def test_wrong_answers_are_counted_across_attempts_and_end_for_the_day(
+    registered, policy, settings
+):
+    """Five tries an attempt and five attempts an hour let a guesser try 600 sets of answers a
+    day. Ten wrong sets a day for a name, from any attempts: after them no set is looked at,
+    the right one neither, until the oldest is a day old."""
+    settings.SSPR_RESET_ATTEMPTS_PER_HOUR = 100
+    policy.reset_methods_required = 2
+    policy.save()
+    answers = give_answers(registered)
+    start = timezone.now()
+    for attempt in range(5):
+        with time_machine.travel(start + timedelta(minutes=attempt), tick=False):
+            client = Client()
+            start_reset(client, "rita")
+            _asked, data = answer_form(client, {})
+            for _ in range(2):
+                assert (
+                    "could not verify you"
+                    in client.post("/passwordreset/questions/", data).content.decode()
+                )
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        client = Client()
+        start_reset(client, "rita")
+        _asked, right = answer_form(client, answers)
+        refused = client.post("/passwordreset/questions/", right)
+        assert "could not verify you" in refused.content.decode()
+    with time_machine.travel(start + timedelta(days=1, minutes=5), tick=False):
+        client = Client()
+        start_reset(client, "rita")
+        _asked, right = answer_form(client, answers)
+        assert client.post("/passwordreset/questions/", right)["Location"] == (
+            "/passwordreset/methods/"
+        )
