@@ -95,6 +95,13 @@ def methods_at_start(request: HttpRequest):
     return setup_host().methods_at_start(request)
 
 
+def let_in_by_its_proof(request: HttpRequest) -> bool:
+    """Whether a setup page's POST was let in only because its change began with a proof
+    (Method.change_begun_with_proof): the view then takes a right code and nothing else, and
+    answers anything else with needs_proof."""
+    return bool(getattr(request, "sspr_change_begun_with_proof", False))
+
+
 def needs_proof(
     request: HttpRequest,
     *,

@@ -63,6 +63,10 @@ def paused_page(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/paused.html", status=403)
 
 
+# Set on a request let through because its change began with a proof (method_setup_page).
+CHANGE_BEGUN = "sspr_change_begun_with_proof"
+
+
 def method_setup_page(view):
     """A method's own setup page (methods/<name>/views.py): signed in and in scope, the URL's
     method enabled by the policy, a recent password check and, once the person has a method
@@ -77,9 +81,12 @@ def method_setup_page(view):
         if not method.is_enabled(policy):
             raise Http404
         # A confirming step of a change begun with a proof asks neither again; the pause holds.
+        # The view lets only a right code through on that ground (CHANGE_BEGUN): anything else
+        # it answers asks for both as any other page does.
         begun = request.method == "POST" and method.change_begun_with_proof(request)
         if gate := needs_proof(request, with_password=not begun, with_proof=not begun):
             return gate
+        setattr(request, CHANGE_BEGUN, begun)
         return view(request, method, policy, *args, **kwargs)
 
     return secure_page(wrapper)

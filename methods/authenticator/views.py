@@ -19,7 +19,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from methods import lifecycle, proof
 from methods.models import CheckOutcome
-from methods.pages import posted, proof_reset_view, setup_page, still_needed
+from methods.pages import (
+    let_in_by_its_proof,
+    needs_proof,
+    posted,
+    proof_reset_view,
+    setup_page,
+    still_needed,
+)
 from methods.waits import wait_message
 from sspr_site import field_keys
 
@@ -104,6 +111,15 @@ def qr_svg(device: TOTPDevice) -> str:
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     device, replaced = _pending_device(request)
     form = AppCodeForm(posted(request))
+    outcome = None
+    if request.method == "POST" and not replaced and form.is_valid():
+        outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
+        if outcome is CheckOutcome.VERIFIED:
+            return redirect("registration:overview")
+    if let_in_by_its_proof(request) and (gate := needs_proof(request)):
+        # Let in for a right code alone: anything else asks for the password and the proof
+        # before the page, and its key, is shown again.
+        return gate
     if request.method == "POST" and replaced:
         # The code was made with the key that ended: not checked, and not counted.
         form.add_error(
@@ -113,10 +129,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 "your app, then enter its first code."
             ),
         )
-    elif request.method == "POST" and form.is_valid():
-        outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
-        if outcome is CheckOutcome.VERIFIED:
-            return redirect("registration:overview")
+    elif outcome is not None:
         if outcome is CheckOutcome.THROTTLED:
             device.refresh_from_db()
             form.add_error("code", wait_message(device))

@@ -354,7 +354,7 @@ def test_an_action_that_is_not_offered_starts_nothing(client, registered):
     response = _start_with(client, "rita", action="delete-everything")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "What do you need?: Choose one." in page  # in the summary, linked to the choices
+    assert "What do you need? Choose one." in page  # in the summary, linked to the choices
     assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
     assert "Please start again" in client.get("/passwordreset/methods/").content.decode()
 
@@ -401,7 +401,7 @@ def test_the_action_page_asks_its_question_once(client, registered):
     assert main.count("What do you need?") == 1 and heading in main
     # Sent without a choice: the summary names the question, which is still the heading.
     main = client.post("/passwordreset/action/").content.decode().split("<main", 1)[1]
-    assert "What do you need?: Choose one." in main and heading in main
+    assert "What do you need? Choose one." in main and heading in main
 
 
 def _send_form(client) -> dict:

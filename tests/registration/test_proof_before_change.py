@@ -489,3 +489,21 @@ def test_an_app_key_shown_before_she_had_a_method_needs_a_proof_once_she_has_one
     response = waiting.post("/ssprsetup/authenticator/", {"code": code_for(key)})
     assert response["Location"].startswith("/passwordreset/prove/?next=")
     assert not AuthenticatorDevice.objects.filter(user=rita, confirmed=True).exists()
+
+
+def test_in_a_changes_grace_only_a_right_code_is_taken_and_nothing_shows_the_key(thief, rita):
+    """The grace lets a right code for the key through, nothing else: a wrong or junk code,
+    once the proof has lapsed, asks for it again before the page (and its key) is shown.
+    Someone holding only the session's cookie cannot read the key that way."""
+    from tests.methods.authenticator.test_authenticator import page_key
+
+    start = timezone.now()
+    prove_with_phone(thief, NUMBER, next_url="/ssprsetup/authenticator/")
+    with time_machine.travel(start + timedelta(minutes=4)):
+        page_key(thief.get("/ssprsetup/authenticator/").content.decode())
+    with time_machine.travel(start + timedelta(minutes=12)):
+        for junk in ({"code": "12"}, {"code": "000000"}, {}):
+            answer = thief.post("/ssprsetup/authenticator/", junk)
+            assert answer.status_code == 302, junk
+            assert answer["Location"].startswith("/ssprsetup/confirm-password/?next=")
+    assert not AuthenticatorDevice.objects.filter(user=rita, confirmed=True).exists()
