@@ -26,6 +26,8 @@ class DirectoryAccount(models.Model):
         max_length=64,
         blank=True,
         default="",
+        # In the table too: a host still on the release before writes rows without it.
+        db_default="",
         help_text=_(
             "The entry's lasting id in the directory (entryUUID, or objectGUID in hex): a name "
             "given again to someone new names another entry."

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='directoryaccount',
             name='entry_id',
-            field=models.CharField(blank=True, default='', help_text="The entry's lasting id in the directory (entryUUID, or objectGUID in hex): a name given again to someone new names another entry.", max_length=64, verbose_name='entry id'),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The entry's lasting id in the directory (entryUUID, or objectGUID in hex): a name given again to someone new names another entry.", max_length=64, verbose_name='entry id'),
         ),
     ]
