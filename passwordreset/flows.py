@@ -753,7 +753,7 @@ def reset_finish(
             # and none after this attempt's own.
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
-                return Finished(made=False, notified=policy.notify_users_on_reset)
+                return Finished(made=False, notified=False)  # the first request's to say
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:

@@ -499,7 +499,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         # Sent again after it was made (its answer lost on the way), with a password the form
         # refuses now: not made twice, and the done page says the first change holds. A
         # password the form takes goes to the flow, which checks the same under the lock.
-        return _done(request, state, made_before=True, notified=policy.notify_users_on_reset)
+        return _done(request, state, made_before=True, notified=_notified_before(request))
     status, disabled = 200, False
     if done:
         try:
@@ -524,7 +524,8 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except AccountMissing:
             form.add_error(None, ACCOUNT_GONE)
         else:
-            return _done(request, state, made_before=not finished.made, notified=finished.notified)
+            notified = finished.notified if finished.made else _notified_before(request)
+            return _done(request, state, made_before=not finished.made, notified=notified)
     return _finish_page(request, state, user, form, status=status, disabled=disabled)
 
 
@@ -593,6 +594,12 @@ def _finished_here(request: HttpRequest) -> str | None:
     """The action of an attempt this browser finished within an attempt's lifetime, or None."""
     finished = _finished(request)
     return finished.get("action") if finished else None
+
+
+def _notified_before(request: HttpRequest) -> bool:
+    """Whether the first answer of a change already made said a notice went out: known only
+    where this browser's session kept it; otherwise the page does not say so."""
+    return bool((request.session.get(FINISHED_KEY) or {}).get("notified"))
 
 
 def _done(request: HttpRequest, state, *, made_before: bool, notified: bool) -> HttpResponse:
@@ -693,7 +700,7 @@ def done(request: HttpRequest) -> HttpResponse:
         request,
         str(finished.get("action")),
         made_before=bool(finished.get("made_before")),
-        notified=bool(finished.get("notified", True)),
+        notified=bool(finished.get("notified")),
     )
 
 
