@@ -72,11 +72,12 @@ def digest(value: str) -> str:
     return salted_hmac("passwordreset", value, algorithm="sha256").hexdigest()[:40]
 
 
-def _count(key: str, window: int) -> int:
+def _count(key: str, window: int, limit: int) -> int:
     """Count one event and return how many fell within the last `window` seconds (shared
     cache; sspr_site.counting.count_recent): ten attempts either side of an hour's edge are
-    ten in an hour, not five in each."""
-    return counting.count_recent(key, window)
+    ten in an hour, not five in each. Past `limit` the answer is limit + 1, and the event is
+    not kept."""
+    return counting.count_recent(key, window, cap=limit)
 
 
 def _count_for(key: str, window: int) -> int:
@@ -193,11 +194,12 @@ def reset_begin(
     # (docs/security.md §16).
     per_account = app_settings.RESET_ATTEMPTS_PER_HOUR
     per_address = app_settings.RESET_STARTS_PER_IP_PER_HOUR
-    if _count(f"sspr:reset:ip:{limit_key(client_address(request))}", 3600) > per_address:
+    address_key = f"sspr:reset:ip:{limit_key(client_address(request))}"
+    if _count(address_key, 3600, per_address) > per_address:
         record(EventKind.RESET_REFUSED, request=request, reason="address_limited")
         return StartRefusal.ADDRESS_LIMITED
     blocked_key = _blocked_key(account_key)
-    attempts = _count(_attempts_key(account_key), 3600)
+    attempts = _count(_attempts_key(account_key), 3600, per_account)
     if attempts > per_account:
         # The block holds its own end time, so it ends on time whatever the cache's clock.
         cache.add(blocked_key, time.time() + BLOCK_SECONDS, timeout=BLOCK_SECONDS + 60)
@@ -249,7 +251,7 @@ def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
     """Start a proof with a registered method for the signed-in `user` (methods/proof.py). It
     goes through the same method pages, tries and sending limits as a reset; at most
     PROOFS_PER_HOUR attempts an hour per person (None past it)."""
-    if _count(f"sspr:prove:attempts:{user.pk}", 3600) > PROOFS_PER_HOUR:
+    if _count(f"sspr:prove:attempts:{user.pk}", 3600, PROOFS_PER_HOUR) > PROOFS_PER_HOUR:
         record(EventKind.RESET_REFUSED, request=request, subject=user, reason="proof_limited")
         return None
     state = ResetState(

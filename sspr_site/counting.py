@@ -40,29 +40,35 @@ def count(key: str, keep: int, by: int = 1) -> int:
 
 
 # Events of the last `window` seconds: one member per event, scored by when it happened; older
-# ones are dropped, and past `cap` the oldest go (the count then stays at `cap`, over any limit).
+# ones are dropped. Once `cap` are kept, an event is answered (cap + 1) but not kept, so what is
+# refused neither extends the wait nor takes memory.
 RECENT = RedisScript("""
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local kept = redis.call('ZCARD', KEYS[1])
+if kept >= tonumber(ARGV[4]) then return kept + 1 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[4]) + 1))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-return redis.call('ZCARD', KEYS[1])
+return kept + 1
 """)
 
 
-def count_recent(key: str, window: int, cap: int = 1000) -> int:
+def count_recent(key: str, window: int, cap: int) -> int:
     """Count one event under `key` and return how many fell within the last `window` seconds,
-    this one included (at most `cap`). Unlike a count per fixed window, ten events either side
-    of a window's edge are ten, and each stops counting exactly `window` seconds after it
-    happened. On Redis one sorted set, in one script; elsewhere (development) a list in the
-    cache."""
+    this one included. Unlike a count per fixed window, ten events either side of a window's
+    edge are ten, and each stops counting exactly `window` seconds after it happened. At most
+    `cap` are kept (the limit the caller refuses past): past it the answer is cap + 1 and the
+    event is not kept, so someone who keeps trying waits no longer than `window` after the
+    last event let through, and a flood keeps `cap` members, not one per request. On Redis one
+    sorted set, in one script; elsewhere (development) a list in the cache."""
     now = time.time()
     token = f"{now:.6f}:{secrets.token_hex(4)}"
     redis_client = getattr(cache, "redis_client", None)
     if redis_client is not None:
         name = cache.make_and_validate_key(key)
         return int(RECENT(redis_client(), [name], [now - window, now, token, cap, window + 60]))
-    recent = [moment for moment in cache.get(key) or [] if moment > now - window][-(cap - 1) :]
+    recent = [moment for moment in cache.get(key) or [] if moment > now - window]
+    if len(recent) >= cap:
+        return len(recent) + 1
     recent.append(now)
     cache.set(key, recent, timeout=window + 60)
     return len(recent)

@@ -124,6 +124,41 @@ def test_a_counter_on_redis_counts_and_expires_as_on_the_plain_cache(monkeypatch
 
 @pytest.mark.redis
 @pytest.mark.parametrize("where", ["redis", "plain"])
+def test_recent_events_count_for_their_window_and_a_flood_keeps_no_more_than_the_cap(
+    monkeypatch, where
+):
+    """sspr_site/counting.py `count_recent`: each event counts for exactly `window` seconds;
+    past the cap an event is answered over the limit but not kept, so a flood holds `cap`
+    members (not one per request) and whoever keeps trying waits no longer than the window
+    after the last event let through. The same on Redis and on the plain cache."""
+    from django.core.cache import cache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from sspr_site import counting
+
+    assert hasattr(cache, "redis_client")
+    if where == "plain":
+        monkeypatch.setattr(counting, "cache", LocMemCache(f"plain-{os.urandom(4).hex()}", {}))
+    key = f"sspr:test:recent:{os.urandom(4).hex()}"
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(counting.time, "time", lambda: clock[0])
+    seen = []
+    for _ in range(3):
+        seen.append(counting.count_recent(key, 3600, cap=5))
+        clock[0] += 600
+    clock[0] += 1790  # the first was made 3,590 seconds ago
+    seen += [counting.count_recent(key, 3600, cap=5) for _ in range(1000)]
+    assert seen[:6] == [1, 2, 3, 4, 5, 6] and set(seen[5:]) == {6}
+    if where == "redis":
+        assert cache.redis_client().zcard(cache.make_and_validate_key(key)) == 5
+    assert counting.recent(key, 3600) == 5
+    clock[0] += 11  # the first is an hour old: one may go through again
+    assert counting.count_recent(key, 3600, cap=5) == 5
+    assert counting.recent(key, 3600) == 5
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("where", ["redis", "plain"])
 def test_things_under_way_are_counted_while_they_last_and_drop_out_past_their_time(
     monkeypatch, where
 ):

@@ -103,5 +103,5 @@ def reset_check_answers(*, request: HttpRequest, state, method, answers: dict[in
         request=request, state=state, method=method, check=check, reason="wrong_answers"
     )
     if not passed:
-        counting.count_recent(failures_key, DAY, cap=WRONG_ANSWERS_PER_DAY + 1)
+        counting.count_recent(failures_key, DAY, cap=WRONG_ANSWERS_PER_DAY)
     return passed
