@@ -170,7 +170,13 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     if reset_blocked_until(user) is None:
         return False
     keys = [_account_key(name) for name in _spellings(user).values()]
-    cache.delete_many([_blocked_key(key) for key in keys] + [_attempts_key(key) for key in keys])
+    # And this hour's count as the release before kept it, for a rolling upgrade's old hosts.
+    hour = int(time.time() // 3600)
+    cache.delete_many(
+        [_blocked_key(key) for key in keys]
+        + [_attempts_key(key) for key in keys]
+        + [f"{_attempts_key(key)}:{hour}" for key in keys]
+    )
     record(
         EventKind.RESET_BLOCK_LIFTED,
         request=request,
