@@ -156,6 +156,7 @@ class DirectoryBackend(LDAPBackend):
                 own = mirror.first(_attrs(ldap_user), config().attr_username)
                 if own:
                     ldap_user._username = own
+                    mirror.adopt_old_spelling([own])
                 lockout.note_entry(ldap_user._request, ldap_user._username)
                 user = self._tried(ldap_user, password)
             if user is None and _error.get() is not None:

@@ -8,8 +8,10 @@ directory does.
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 import phonenumbers
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.log import record
@@ -19,7 +21,7 @@ from methods.models import OfficePhone
 from registration.models import Registration
 from sspr_site.conf import app_settings as site_settings
 
-from .accounts import end_sessions
+from .accounts import accounts, end_sessions
 from .conf import DirectoryConfig
 from .models import DirectoryAccount
 
@@ -96,6 +98,35 @@ def another_holder(
     if stored_id and found_id:
         return stored_id != found_id
     return bool(left_at) and (stored_dn or "").casefold() != found_dn.casefold()
+
+
+def adopt_old_spelling(names: list[str]) -> int:
+    """People mirrored under a name lowered as a whole word, as releases before lowered them
+    ("İlker" as "i̇lker", "ΝΙΚΟΣ" as "νικος"), take the name lowered letter by letter that
+    sign-in and the sync look for now (docs/security.md §39): their row, methods and history
+    stay theirs. `names`: the entries' own names, as the directory writes them. Where both
+    spellings have a row, nothing is renamed. How many rows were renamed."""
+    User = get_user_model()
+    moves = {}
+    for name in names:
+        old = unicodedata.normalize("NFKC", name.strip()).lower()[:150]
+        new = accounts().canonical_username(name)[:150]
+        if old != new:
+            moves[old] = new
+    if not moves:
+        return 0
+    taken = set(
+        User.objects.filter(username__in=list(moves.values())).values_list("username", flat=True)
+    )
+    renamed = 0
+    for old, new in moves.items():
+        if new not in taken:
+            renamed += User.objects.filter(username=old, directory_account__isnull=False).update(
+                username=new
+            )
+    if renamed:
+        logger.info("people renamed to the directory's lowering of their names: %d", renamed)
+    return renamed
 
 
 def forget_previous_holder(user) -> list[str]:

@@ -44,6 +44,16 @@ class EmptyDirectory(Exception):
     pass
 
 
+class ManyNamesReused(Exception):
+    """More names than REUSED_AT_ONCE turned up on other entries than the ones linked, in one
+    run: more likely a directory rebuilt with new entry ids than that many leavers' names given
+    to newcomers at once. Nothing of that page was written, nobody's data removed."""
+
+
+# Names found on a new entry in one run before the sync stops and asks (ManyNamesReused).
+REUSED_AT_ONCE = 20
+
+
 @dataclass
 class SyncReport:
     seen: int = 0
@@ -53,6 +63,8 @@ class SyncReport:
     left: int = 0
     removed: int = 0
     pages: int = 0
+    # Names found on another entry than the one linked (their previous holder's data removed).
+    reused: int = 0
 
     @property
     def changed(self) -> int:
@@ -115,7 +127,10 @@ def sync_directory(
     now: datetime.datetime | None = None,
     dry_run: bool = False,
     progress: Callable[[SyncReport], None] | None = None,
+    accept_new_entries: bool = False,
 ) -> SyncReport:
+    """Mirror the directory (the module docstring). `accept_new_entries`: go on past
+    REUSED_AT_ONCE names found on new entries (a directory rebuilt with new ids, checked)."""
     conf = config()
     store = accounts()
     if not conf.enabled:
@@ -125,7 +140,7 @@ def sync_directory(
     if not cache.add(LOCK_KEY, True, timeout=LOCK_SECONDS):
         raise SyncRunning("Another directory sync is running; nothing was changed.")
     try:
-        return _sync(conf, store, now, dry_run, progress)
+        return _sync(conf, store, now, dry_run, progress, accept_new_entries)
     finally:
         cache.delete(LOCK_KEY)
 
@@ -138,7 +153,7 @@ class SyncRunning(Exception):
     pass
 
 
-def _sync(conf, store, now, dry_run, progress) -> SyncReport:
+def _sync(conf, store, now, dry_run, progress, accept_new_entries=False) -> SyncReport:
     run = time.time_ns()
     report = SyncReport()
     User = get_user_model()
@@ -150,7 +165,9 @@ def _sync(conf, store, now, dry_run, progress) -> SyncReport:
         attrs = conf.attribute_names()
         for page in _pages(conn, conf, _person_filter(conf), attrs):
             report.pages += 1
-            _sync_page(page, conf, scope, staff, run, report, dry_run, User)
+            _sync_page(
+                page, conf, scope, staff, run, report, dry_run, User, conn, accept_new_entries
+            )
             if progress:
                 progress(report)
     if not dry_run:
@@ -184,17 +201,55 @@ def _disabled(attrs: dict, conf: DirectoryConfig) -> bool:
     return mirror.first(attrs, "pwdAccountLockedTime") == ADMINISTRATOR_LOCK
 
 
-def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
+def _entries_named(conn, conf: DirectoryConfig, username: str) -> int:
+    """How many entries in scope the sign-in's filter finds under `username` (at most 2)."""
+    found = conn.search_ext_s(
+        conf.user_base,
+        ldap.SCOPE_SUBTREE,
+        conf.user_filter % {"user": escape_filter_chars(username)},
+        attrlist=["1.1"],
+        sizelimit=2,
+    )
+    return len([dn for dn, _attrs in found if dn])
+
+
+def _sync_page(
+    page, conf, scope, staff, run, report, dry_run, User, conn=None, accept_new_entries=False
+) -> None:
     """Compare one page with the mirror in one query; write only what differs (new people in
-    bulk inserts). The mirror is read as plain values, not a model object per person."""
-    people = {}
+    bulk inserts). The mirror is read as plain values, not a model object per person. Past
+    REUSED_AT_ONCE names found on new entries in the run, ManyNamesReused before anything of
+    the page is written (unless `accept_new_entries`)."""
+    found: dict[str, list] = {}
     for dn, raw in page:
         attrs = {name.lower(): values for name, values in raw.items()}
         username = _username(attrs, conf)
         if not username or (scope is not None and dn.lower() not in scope):
             report.skipped += 1
             continue
-        people[username] = (dn, attrs)
+        found.setdefault(username, []).append((dn, attrs))
+    if not dry_run:
+        entries = [attrs for listed in found.values() for _dn, attrs in listed]
+        mirror.adopt_old_spelling([mirror.first(attrs, conf.attr_username) for attrs in entries])
+    people = {name: entries[0] for name, entries in found.items() if len(entries) == 1}
+    if twice := [name for name, entries in found.items() if len(entries) > 1]:
+        # A name on more than one entry: the one the person is linked to stays theirs; the
+        # others are not mirrored and take nothing from them (sign-in refuses the name).
+        logger.warning("directory names on more than one entry; skipped: %d", len(twice))
+        linked = dict(
+            DirectoryAccount.objects.filter(user__username__in=twice).values_list(
+                "user__username", "entry_id"
+            )
+        )
+        for name in twice:
+            theirs = [
+                entry
+                for entry in found[name]
+                if linked.get(name) and mirror.entry_id(entry[1], conf) == linked[name]
+            ]
+            report.skipped += len(found[name]) - len(theirs[:1])
+            if theirs:
+                people[name] = theirs[0]
     report.seen += len(people)
     if not people:
         return
@@ -241,6 +296,17 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
             found_id,
             dn,
         ):
+            if (
+                not row["directory_account__left_at"]
+                and conn is not None
+                and _entries_named(conn, conf, username) > 1
+            ):
+                # The linked entry still has the name (on another page of this run): a second
+                # entry with it takes nothing from the person, and is not mirrored.
+                logger.warning("directory name on more than one entry; skipped")
+                report.skipped += 1
+                report.seen -= 1
+                continue
             reused.append(row["pk"])
         link_changed = (
             row["directory_account__dn"] != dn
@@ -252,8 +318,11 @@ def _sync_page(page, conf, scope, staff, run, report, dry_run, User) -> None:
             changes.append((row["pk"], update))
             offices.append((username, office, current_office))
             links.append((username, dn, found_id or stored_id))
+    report.reused += len(reused)
     if dry_run:
         return
+    if reused and report.reused > REUSED_AT_ONCE and not accept_new_entries:
+        raise ManyNamesReused(report.reused)
     with transaction.atomic():
         # New people in three bulk inserts; changed ones one by one (few, after the first run).
         User.objects.bulk_create(new_users)

@@ -104,3 +104,71 @@ def test_a_name_given_again_carries_nothing_of_its_previous_holder(slapd, direct
     sync_directory()
     assert directory_sign_in(Client(), "ada", newcomer.password).status_code == 302
     assert Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).count() == 1
+
+
+@pytest.mark.parametrize("page_size", ["500", "1"], ids=["one-page", "page-by-page"])
+def test_a_second_entry_with_a_persons_name_takes_nothing_from_them(slapd, settings, page_size):
+    """Someone who may create entries in scope adds a second one with Ada's uid (OpenLDAP
+    does not keep uids unique). Ada's entry is still there, with her name: nothing of hers
+    goes, and the second entry is not mirrored, on the same page of the search or another."""
+    import ldap
+
+    from audit.models import Event, EventKind
+    from directory.servers import SCOPE_GROUP
+    from methods.models import AuthenticationEmail
+    from tests.support.directory import use_directory
+
+    use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": page_size})
+    sync_directory()
+    ada = get_user_model().objects.get(username="ada")
+    AuthenticationEmail.objects.create(
+        user=ada, email="ada.home@example.net", verified_at=timezone.now()
+    )
+    conn = slapd.connect()
+    second = f"cn=Second Ada,{PEOPLE}"
+    conn.add_s(
+        second,
+        [
+            ("objectClass", [b"inetOrgPerson"]),
+            ("uid", [b"ada"]),
+            ("cn", [b"Second Ada"]),
+            ("sn", [b"Other"]),
+            ("userPassword", [b"Whatever-Directory-2026"]),
+        ],
+    )
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_ADD, "member", [second.encode()])])
+    conn.unbind_s()
+    for _ in range(2):
+        sync_directory()
+    assert AuthenticationEmail.objects.filter(user=ada).exists()
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+    ada.refresh_from_db()
+    assert ada.is_active and ada.last_name != "Other"
+
+
+def test_many_names_on_new_entries_at_once_stop_the_sync_before_anything_is_removed(
+    slapd, directory, monkeypatch
+):
+    """A directory rebuilt with new entry ids looks like everyone's name given to someone
+    new. Past REUSED_AT_ONCE such names in a run, the sync stops before removing anyone's
+    data, and the command says how to go on when that is what happened."""
+    from django.core.management import CommandError, call_command
+
+    from directory import sync
+    from methods.models import AuthenticationEmail
+
+    sync_directory()
+    people = list(get_user_model().objects.filter(directory_account__isnull=False))
+    for person in people:
+        AuthenticationEmail.objects.create(
+            user=person, email=f"{person.username}.home@example.net", verified_at=timezone.now()
+        )
+    # As if rebuilt: every link holds an id the directory no longer has.
+    DirectoryAccount = sync.DirectoryAccount
+    DirectoryAccount.objects.update(entry_id="0" * 36)
+    monkeypatch.setattr(sync, "REUSED_AT_ONCE", 1)
+    with pytest.raises(CommandError, match="--accept-new-entries"):
+        call_command("sync_directory")
+    assert AuthenticationEmail.objects.count() == len(people)
+    call_command("sync_directory", accept_new_entries=True)
+    assert AuthenticationEmail.objects.count() == 0

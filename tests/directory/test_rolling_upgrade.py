@@ -1,6 +1,6 @@
 """A rolling upgrade: a host still on the release before links people without the entry id it
-does not know of (README, "Rolling a new version host by host"). The column has a default in the table itself, as
-Django's AddField(default=...) alone leaves none."""
+does not know of (README, "Rolling a new version host by host"). The column has a default in
+the table itself, as Django's AddField(default=...) alone leaves none."""
 
 from __future__ import annotations
 

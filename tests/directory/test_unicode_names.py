@@ -80,3 +80,27 @@ def test_a_name_with_such_a_letter_is_mirrored_as_the_directory_finds_it(
     assert binds_as(slapd, f"uid={person.uid},{PEOPLE}", NEW_PASSWORD)
     assert directory_sign_in(Client(), user.username, NEW_PASSWORD).status_code == 302
     assert get_user_model().objects.filter(first_name=person.given).count() == 1
+
+
+@pytest.mark.parametrize("found_by", ["sync", "sign-in"])
+def test_a_person_mirrored_by_a_release_before_keeps_their_row(slapd, directory, found_by):
+    """Releases before lowered a name as a whole word ("ΝΙΚΟΣ" as "νικος"). The person's row,
+    with their methods, takes the new spelling: no second row, nothing left to be purged."""
+    from django.utils import timezone
+
+    from methods.models import AuthenticationEmail
+
+    sync_directory()
+    User = get_user_model()
+    (user,) = User.objects.filter(first_name="Nikos")
+    User.objects.filter(pk=user.pk).update(username=GREEK.uid.lower())  # as mirrored before
+    AuthenticationEmail.objects.create(
+        user=user, email="home@example.net", verified_at=timezone.now()
+    )
+    if found_by == "sync":
+        sync_directory()
+    else:
+        assert directory_sign_in(Client(), "ΝΙΚΟΣ", GREEK.password).status_code == 302
+    rows = list(User.objects.filter(first_name="Nikos").values_list("pk", "username", "is_active"))
+    assert rows == [(user.pk, "νικοσ", True)]
+    assert AuthenticationEmail.objects.filter(user=user).exists()

@@ -7,7 +7,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from directory.accounts import DirectoryUnavailable, config
-from directory.sync import EmptyDirectory, SyncReport, SyncRunning, sync_directory
+from directory.sync import (
+    REUSED_AT_ONCE,
+    EmptyDirectory,
+    ManyNamesReused,
+    SyncReport,
+    SyncRunning,
+    sync_directory,
+)
 
 
 class Command(BaseCommand):
@@ -21,8 +28,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help=_("Count only; change nothing."))
+        parser.add_argument(
+            "--accept-new-entries",
+            action="store_true",
+            help=_(
+                "Go on when many names are found on other directory entries than before (a "
+                "directory rebuilt with new entry ids): their previous holders' recovery data "
+                "is removed."
+            ),
+        )
 
-    def handle(self, *, dry_run, **options):
+    def handle(self, *, dry_run, accept_new_entries=False, **options):
         if not config().enabled:
             raise CommandError(_("SSPR_DIRECTORY is none: there is no directory to synchronise."))
 
@@ -39,7 +55,9 @@ class Command(BaseCommand):
             )
 
         try:
-            report = sync_directory(dry_run=dry_run, progress=progress)
+            report = sync_directory(
+                dry_run=dry_run, progress=progress, accept_new_entries=accept_new_entries
+            )
         except DirectoryUnavailable as error:
             raise CommandError(
                 _("The directory cannot be reached; nothing was changed.")
@@ -47,6 +65,16 @@ class Command(BaseCommand):
         except SyncRunning as error:
             raise CommandError(
                 _("Another directory sync is running; nothing was changed.")
+            ) from error
+        except ManyNamesReused as error:
+            raise CommandError(
+                _(
+                    "More than %(limit)d names were found on other directory entries than the "
+                    "ones they were linked to, so the sync stopped before removing anyone's "
+                    "recovery data. If the directory was rebuilt with new entry ids, that is "
+                    "expected: run again with --accept-new-entries."
+                )
+                % {"limit": REUSED_AT_ONCE}
             ) from error
         except EmptyDirectory as error:
             raise CommandError(
