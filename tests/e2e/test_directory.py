@@ -61,9 +61,10 @@ def test_change_a_known_password_in_the_directory(context_for, slapd, language, 
     page.locator("form.stack button[type=submit]").click()
     field = page.locator("#id_new_password1")
     assert field.get_attribute("aria-invalid") == "true"
-    # The box is described by the rules above the form, then by its error.
-    rules_id, error_id = field.get_attribute("aria-describedby").split()
-    assert rules_id == "password-rules"
+    # The box is described by the rules above the form, then by its error (and, with
+    # JavaScript, by the strength verdict under it).
+    rules_id, error_id, *meter = field.get_attribute("aria-describedby").split()
+    assert rules_id == "password-rules" and meter == ["password-strength"]
     error = page.locator(f"#{error_id}").inner_text()
     assert "used it before" in error or "schon einmal verwendet" in error
     check_accessibility(page, f"dir-{language}-{width}-change-refused")

@@ -46,10 +46,12 @@ def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox
     for thread in threads:
         thread.join(timeout=30)
 
-    # Exactly one submission lands on the overview as verified. The other is refused, or sent
-    # back to sign in when the winner had already rotated the session key.
+    # Exactly one submission verifies. The other is refused, sent back to sign in when the
+    # winner had already rotated the session key, or, when it read the session the winner left
+    # (nothing pending, the number verified), led to the overview, which says so: the number
+    # is verified once, whichever way the second one went.
     assert len(outcomes) == 2
-    assert outcomes.count("/ssprsetup/") == 1, outcomes
+    assert "/ssprsetup/" in outcomes, outcomes
     assert AuthenticationPhone.objects.filter(user=user, verified_at__isnull=False).count() == 1
     assert Event.objects.filter(subject=user, kind=EventKind.METHOD_VERIFIED).count() == 1
 
