@@ -133,9 +133,21 @@ def sessions_and_cache() -> dict[str, str]:
     table = [row.session_data for row in rows] + [repr(store.decode(r.session_data)) for r in rows]
     cached = [repr(cache.get(store.cache_key_prefix + row.session_key)) for row in rows]
     backend = cache._cache
-    if hasattr(backend, "get_client"):  # Redis: every key and every string value
+    if hasattr(backend, "get_client"):  # Redis: every key and every value, of every kind
         client = backend.get_client(None, write=False)
-        raw = [key + b"=" + (client.get(key) or b"") for key in client.scan_iter(count=1000)]
+
+        def value(key: bytes) -> bytes:
+            kind = client.type(key)
+            if kind == b"zset":  # events counted over the last hour (sspr_site/counting.py)
+                return b" ".join(client.zrange(key, 0, -1))
+            if kind == b"hash":
+                return b" ".join(k + b":" + v for k, v in client.hgetall(key).items())
+            if kind in (b"list", b"set"):
+                read = client.lrange(key, 0, -1) if kind == b"list" else client.smembers(key)
+                return b" ".join(read)
+            return client.get(key) or b""
+
+        raw = [key + b"=" + value(key) for key in client.scan_iter(count=1000)]
     else:  # the local-memory cache keeps pickled values
         raw = [key.encode() + b"=" + value for key, value in backend.items()]
     return {
