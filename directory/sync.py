@@ -202,14 +202,18 @@ def _disabled(attrs: dict, conf: DirectoryConfig) -> bool:
 
 
 def _entries_named(conn, conf: DirectoryConfig, username: str) -> int:
-    """How many entries in scope the sign-in's filter finds under `username` (at most 2)."""
-    found = conn.search_ext_s(
-        conf.user_base,
-        ldap.SCOPE_SUBTREE,
-        conf.user_filter % {"user": escape_filter_chars(username)},
-        attrlist=["1.1"],
-        sizelimit=2,
-    )
+    """How many entries under the people's base the sign-in's filter finds under `username`
+    (at most 2: past that the directory refuses the search, which means more than one)."""
+    try:
+        found = conn.search_ext_s(
+            conf.user_base,
+            ldap.SCOPE_SUBTREE,
+            conf.user_filter % {"user": escape_filter_chars(username)},
+            attrlist=["1.1"],
+            sizelimit=2,
+        )
+    except ldap.SIZELIMIT_EXCEEDED:
+        return 2
     return len([dn for dn, _attrs in found if dn])
 
 
