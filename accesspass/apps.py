@@ -8,8 +8,10 @@ class AccessPassConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from methods.lifecycle import methods_purged
         from passwordreset.signals import password_reset
 
-        from .flows import end_at_reset
+        from .flows import end_at_purge, end_at_reset
 
         password_reset.connect(end_at_reset, dispatch_uid="accesspass.end_at_reset")
+        methods_purged.connect(end_at_purge, dispatch_uid="accesspass.end_at_purge")

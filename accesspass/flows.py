@@ -99,17 +99,29 @@ def end_at_reset(sender, *, user, **kwargs) -> None:
     """The person reset their password at the portal (passwordreset.signals): they hold the
     account again, and a pass given out before (perhaps to someone who fooled the helpdesk)
     signs in no more. Its sessions ended with the old password."""
+    _end_open_passes(user, EndReason.PASSWORD_RESET)
+
+
+def end_at_purge(sender, *, user, **kwargs) -> None:
+    """Every recovery record of the account went (methods.lifecycle.purge: a leaver past the
+    retention period, or a directory name given to a new entry): a pass given to whoever held
+    the account signs in no more, so it cannot open the account of the person who holds the
+    name next (docs/security.md, "A name given again")."""
+    _end_open_passes(user, EndReason.DATA_REMOVED)
+
+
+def _end_open_passes(user, reason: EndReason) -> None:
     now = timezone.now()
     for pk, uses in _OPEN_PASSES.all(user.pk):
         won = AccessPass.objects.filter(pk=pk, ended_at__isnull=True).update(
-            ended_at=now, end_reason=EndReason.PASSWORD_RESET, digest=None
+            ended_at=now, end_reason=reason, digest=None
         )
         if won:
             record(
                 EventKind.ACCESS_PASS_EXPIRED,
                 subject=user,
                 pass_id=pk,
-                reason=str(EndReason.PASSWORD_RESET),
+                reason=str(reason),
                 uses=uses,
                 ended=now.isoformat(timespec="seconds"),
             )

@@ -51,6 +51,7 @@ class EndReason(models.TextChoices):
     REPLACED = "replaced", _("Replaced by a newer pass")
     APPROVAL_LAPSED = "approval_lapsed", _("Not approved or shown in time")
     PASSWORD_RESET = "password_reset", _("Ended by the person's password reset")
+    DATA_REMOVED = "data_removed", _("Ended when the account's recovery data was removed")
 
 
 class AccessPass(models.Model):

@@ -62,6 +62,7 @@ WORDS = {
     "onboarding": _("New starter (issued by an administrator's command)"),
     "approval_lapsed": _("Not approved or shown in time"),
     "password_reset": _("Ended by the person's password reset"),
+    "data_removed": _("Ended when the account's recovery data was removed"),
     "locked_out": _("Refused unchecked: the name was locked"),
 }
 

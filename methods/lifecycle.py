@@ -10,7 +10,8 @@ every method records the same events the same way (tests/methods/test_contract.p
 - used: the `method_used` signal, after the method proved its owner at /passwordreset;
 - removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal;
 - purged: every method's records of one person gone (a leaver past retention), every row of
-  every method, then the `methods_purged` signal (the registration app removes its record).
+  every method, then the `methods_purged` signal (the access pass app ends the account's
+  open passes; the caller removes the registration).
 
 Receivers get `sender` (the Method class), `method`, `user`, `request` (None when no page is
 involved) and `policy`; `method_added`'s also get `methods`, the person's methods

@@ -98,3 +98,28 @@ def test_a_pass_session_cannot_set_a_password_once_the_account_is_turned_off(sla
     assert entry(slapd, "ada", "pwdAccountLockedTime") == {
         "pwdAccountLockedTime": ["000001010000Z"]
     }
+
+
+def test_a_pass_given_to_a_leaver_does_not_open_the_account_of_the_next_holder_of_the_name(
+    slapd, mirrored, desk
+):
+    """Ada is given a pass, then leaves before using it; her name goes to Nova within the
+    retention period. The pass was Ada's: it does not sign in to Nova's account (with it,
+    Ada could register methods there and reset Nova's directory password)."""
+    from audit.models import Event, EventKind
+    from tests.directory.test_leavers_purge import _reuse_the_name
+
+    ada = mirrored.get(username="ada")
+    value = the_pass(issue(desk, ada))
+    _reuse_the_name(slapd, "ada")
+    call_command("sync_directory", stdout=io.StringIO(), stderr=io.StringIO())
+    nova = mirrored.get(username="ada")
+    assert nova.is_active and nova.first_name == "Nova"
+
+    response = use_pass(Client(), "ada", value)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in response.wsgi_request.session
+    ended = AccessPass.objects.get(user=nova)
+    assert ended.end_reason == "data_removed" and ended.digest is None
+    event = Event.objects.get(kind=EventKind.ACCESS_PASS_EXPIRED, subject=nova)
+    assert event.details["reason"] == "data_removed"
