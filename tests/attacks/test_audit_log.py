@@ -53,7 +53,7 @@ def test_deleting_an_account_keeps_its_events(old_and_new, user):
 def test_the_retention_job_removes_only_old_rows(old_and_new, capsys):
     old, new = old_and_new
     call_command("purge_audit", "--dry-run")
-    assert "1 events older than 400 days would be deleted" in capsys.readouterr().out
+    assert "1 event older than 400 days would be deleted" in capsys.readouterr().out
     call_command("purge_audit")
     assert list(Event.objects.values_list("pk", flat=True)) == [new.pk]
     with pytest.raises(CommandError, match="at least 90 days"):

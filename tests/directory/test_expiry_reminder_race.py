@@ -148,6 +148,6 @@ def test_the_command_says_what_another_run_took(directory_of, policy, monkeypatc
     monkeypatch.setattr(expiry_reminders, "_claim", claim)
     out = io.StringIO()
     call_command("send_expiry_reminders", stdout=out, stderr=io.StringIO())
-    assert "0 people reminded" in out.getvalue()
+    assert "People reminded: 0 " in out.getvalue()
     assert "2 reminders were recorded by another run at the same moment" in out.getvalue()
     assert len(mail.outbox) == 2

@@ -281,8 +281,8 @@ def test_the_command_dry_run_sends_nothing_and_reports(slapd, directory):
     expire(slapd, NED.uid)
     set_changed(slapd, "eve", datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=20))
     call_command("send_expiry_reminders", "--dry-run", stdout=out, stderr=err)
-    assert "1 reminders due" in out.getvalue() and "nothing was sent" in out.getvalue()
-    assert "people read" in err.getvalue()
+    assert "Reminders due: 1." in out.getvalue() and "nothing was sent" in out.getvalue()
+    assert "People read:" in err.getvalue()
     assert mail.outbox == []
     call_command("send_expiry_reminders", stdout=out, stderr=err)
     call_command("send_expiry_reminders", stdout=out, stderr=err)
@@ -435,7 +435,7 @@ def test_the_admin_home_shows_the_last_reminder_run(slapd, directory, admin_clie
     assert "have not run yet" in text
     run_reminders(start)
     text = admin_client.get("/admin/").content.decode()
-    assert "1 people reminded; 1 passwords expire in the next 14 days" in text
+    assert "People reminded: 1. Passwords expiring in the next 14 days: 1." in text
 
 
 def test_the_language_chosen_here_wins_over_the_directorys(slapd, directory):

@@ -51,7 +51,7 @@ def test_sync_mirrors_the_scope_and_a_second_run_changes_nothing(slapd, director
     users = get_user_model().objects.order_by("username")
     # The scope group holds ada, grace and ken; outsider is under the base but not in scope.
     assert list(users.values_list("username", flat=True)) == ["ada", "grace", "ken"]
-    assert "3 people in scope: 3 were added" in out
+    assert "People in scope: 3. Added: 3." in out
     assert "page 1" in err  # progress
     ada = users.get(username="ada")
     assert not ada.has_usable_password() and ada.email == "ada@example.org"
@@ -59,7 +59,7 @@ def test_sync_mirrors_the_scope_and_a_second_run_changes_nothing(slapd, director
     assert users.get(username="ken").is_staff and not users.get(username="grace").is_staff
     before = list(users.values())
     out, _ = run_sync()
-    assert "0 were added, 0 were updated, 0 were deactivated" in out
+    assert "Added: 0. Updated: 0. Deactivated (left): 0." in out
     assert list(users.values()) == before
 
 
@@ -71,7 +71,7 @@ def test_sync_updates_what_changed_in_the_directory(slapd, directory):
     )
     conn.modify_s(f"uid=ada,{PEOPLE}", [(ldap.MOD_REPLACE, "givenName", [b"Augusta"])])
     out, _ = run_sync()
-    assert "0 were added, 2 were updated" in out
+    assert "Added: 0. Updated: 2." in out
     assert get_user_model().objects.get(username="ada").first_name == "Augusta"
     assert str(OfficePhone.objects.get(user__username="grace").number) == "+33142685300"
 
@@ -85,7 +85,7 @@ def test_leavers_are_deactivated_then_their_recovery_data_removed(slapd, directo
     conn = slapd.connect()
     conn.delete_s(f"uid=grace,{PEOPLE}")
     out, _ = run_sync()
-    assert "1 were deactivated" in out
+    assert "Deactivated (left): 1." in out
     grace.refresh_from_db()
     assert not grace.is_active
     assert AuthenticationEmail.objects.filter(user=grace).exists()  # kept for the retention
@@ -116,7 +116,7 @@ def test_sync_with_the_directory_down_changes_nothing(slapd, directory):
 
 def test_dry_run_changes_nothing(slapd, directory):
     out, _ = run_sync("--dry-run")
-    assert "3 would be added" in out and "Nothing was changed." in out
+    assert "To add: 3." in out and "Nothing was changed." in out
     assert not get_user_model().objects.exists()
 
 
@@ -139,7 +139,7 @@ def test_many_people_are_read_in_pages_with_flat_memory(slapd, settings, db):
     assert get_user_model().objects.count() == 2000 + 4  # the demo people too, outsider included
     add_people(slapd, 4000, start=2000)
     out, err = run_sync()
-    assert "6,004 people in scope: 4,000 were added" in out
+    assert "People in scope: 6,004. Added: 4,000." in out
     assert "page 31" in err
     large = _peak_of_sync()  # a run over 6,004 people with nothing to change
     assert large < small * 1.5, (small, large)

@@ -48,9 +48,7 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(
                 ngettext(
-                    # Translators: the English singular keeps "events" (a test reads this
-                    # line); translate each form with the grammar its count needs.
-                    "%(count)s events older than %(days)d days would be deleted.",
+                    "%(count)s event older than %(days)d days would be deleted.",
                     "%(count)s events older than %(days)d days would be deleted.",
                     total,
                 )

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         def progress(report) -> None:
             self.stderr.write(
                 "  "
-                + _("%(scanned)s people read, %(due)s reminders due")
+                + _("People read: %(scanned)s; reminders due: %(due)s")
                 % {"scanned": f"{report.scanned:,}", "due": f"{report.due:,}"}
             )
 
@@ -51,22 +51,16 @@ class Command(BaseCommand):
             "no_address": f"{report.no_address:,}",
         }
         if dry_run:
-            summary = ngettext(
-                "%(scanned)s person read; %(expiring)s passwords expire within 14 days; "
-                "%(due)s reminders due. Dry run: nothing was sent.",
-                "%(scanned)s people read; %(expiring)s passwords expire within 14 days; "
-                "%(due)s reminders due. Dry run: nothing was sent.",
-                report.scanned,
+            # Each count after its label: no count needs a plural form.
+            summary = _(
+                "People read: %(scanned)s. Passwords expiring within 14 days: %(expiring)s. "
+                "Reminders due: %(due)s. Dry run: nothing was sent."
             )
         else:
-            summary = ngettext(
-                "%(scanned)s person read; %(expiring)s passwords expire within 14 days; "
-                "%(due)s reminders due; %(reminded)s people reminded (%(messages)s messages "
-                "queued); %(no_address)s without an address.",
-                "%(scanned)s people read; %(expiring)s passwords expire within 14 days; "
-                "%(due)s reminders due; %(reminded)s people reminded (%(messages)s messages "
-                "queued); %(no_address)s without an address.",
-                report.scanned,
+            summary = _(
+                "People read: %(scanned)s. Passwords expiring within 14 days: %(expiring)s. "
+                "Reminders due: %(due)s. People reminded: %(reminded)s (messages queued: "
+                "%(messages)s). Without an address: %(no_address)s."
             )
         self.stdout.write(summary % counts)
         if report.taken and not dry_run:

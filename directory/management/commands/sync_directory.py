@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from directory.accounts import DirectoryUnavailable, config
 from directory.sync import (
@@ -45,7 +44,7 @@ class Command(BaseCommand):
         def progress(report: SyncReport) -> None:
             self.stderr.write(
                 "  "
-                + _("page %(page)s: %(seen)s people read, %(created)s new, %(updated)s changed")
+                + _("page %(page)s: people read: %(seen)s; new: %(created)s; changed: %(updated)s")
                 % {
                     "page": f"{report.pages:,}",
                     "seen": f"{report.seen:,}",
@@ -87,22 +86,16 @@ class Command(BaseCommand):
             "left": f"{report.left:,}",
             "removed": f"{report.removed:,}",
         }
+        # Each count after its label: no count needs a plural form.
         if dry_run:
-            summary = ngettext(
-                "%(seen)s person in scope: %(created)s would be added, %(updated)s would be "
-                "updated, %(left)s would be deactivated (left), %(removed)s had their recovery "
-                "data removed. Nothing was changed.",
-                "%(seen)s people in scope: %(created)s would be added, %(updated)s would be "
-                "updated, %(left)s would be deactivated (left), %(removed)s had their recovery "
-                "data removed. Nothing was changed.",
-                report.seen,
+            # Leavers are found only once the whole directory was read and the run is kept.
+            summary = _(
+                "People in scope: %(seen)s. To add: %(created)s. To update: %(updated)s. "
+                "Nothing was changed."
             )
         else:
-            summary = ngettext(
-                "%(seen)s person in scope: %(created)s were added, %(updated)s were updated, "
-                "%(left)s were deactivated (left), %(removed)s had their recovery data removed.",
-                "%(seen)s people in scope: %(created)s were added, %(updated)s were updated, "
-                "%(left)s were deactivated (left), %(removed)s had their recovery data removed.",
-                report.seen,
+            summary = _(
+                "People in scope: %(seen)s. Added: %(created)s. Updated: %(updated)s. "
+                "Deactivated (left): %(left)s. Recovery data removed: %(removed)s."
             )
         self.stdout.write(summary % counts)
