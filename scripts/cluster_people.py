@@ -342,6 +342,15 @@ def _redis_commands(cluster) -> int:
     return int(redis.Redis(port=cluster.redis_port).info("stats")["total_commands_processed"])
 
 
+def _redis_by_command(cluster) -> Counter:
+    import redis
+
+    stats = redis.Redis(port=cluster.redis_port).info("commandstats")
+    return Counter(
+        {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+    )
+
+
 def _groups(cluster) -> tuple[set[int], set[int]]:
     """The process groups of the web hosts and of the message workers."""
     return {p.pid for p in cluster.hosts.values()}, {p.pid for p in cluster.workers}
@@ -413,11 +422,13 @@ def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
     groups = _groups(cluster)
     logs = _log_ends(cluster)
     before = _sample(cluster, groups)
+    commands_before = _redis_by_command(cluster)
     # SIZING_PAGES=0: the steps alone, as the runs before 2026-12-04 evening measured them.
     pages = os.environ.get("SIZING_PAGES", "1") != "0"
     people, answers = run_people(cluster, kind, numbers, threads=threads, pages=pages)
     time.sleep(2)  # the last messages leave
     after = _sample(cluster, groups)
+    commands = _redis_by_command(cluster) - commands_before
     used = _diff(before, after)
     net = {key: used[key] - idle[key] * used["at"] for key in KEYS[1:]}
     done = sum(p.done for p in people)
@@ -435,6 +446,10 @@ def measure(cluster, kind: str, numbers, threads: int, idle: dict) -> dict:
         "rows_written_each": round(net["rows"] / done, 1),
         "requests_each": round(requests_made / done, 1),
         "redis_commands_per_request": round(net["redis"] / requests_made, 1),
+        # Each command's count a person, idle ones included (the workers' heartbeats).
+        "redis_commands_each": {
+            name: round(calls / done, 1) for name, calls in commands.most_common()
+        },
         # What the web hosts' own requests took, page by page, without gunicorn's work around
         # them, the health checks or the worker.
         "request_cpu_ms_each": cpu_by_page(cluster, logs, done),
