@@ -257,6 +257,17 @@ def _open(user, fields: dict, now) -> tuple[AccessPass, list[AccessPass]]:
             AccessPass.objects.filter(pk__in=[p.pk for p in replaced]).update(
                 ended_at=now, end_reason=EndReason.REPLACED, digest=None
             )
+            # Every way a pass ends is an event (docs/security.md rule 56); its reason says
+            # "pass", as "replaced" alone is a method's change in the helpdesk's words.
+            for item in replaced:
+                record(
+                    EventKind.ACCESS_PASS_EXPIRED,
+                    subject=user,
+                    pass_id=item.pk,
+                    reason="pass_replaced",
+                    uses=item.uses,
+                    ended=now.isoformat(timespec="seconds"),
+                )
         return AccessPass.objects.create(user=user, **fields), replaced
 
 
@@ -433,7 +444,13 @@ def notify_approvers(item: AccessPass, agent) -> None:
 
 
 def notify(user, what: str, item: AccessPass) -> None:
-    """Tell the person, at every address, that a pass was issued or used. Never the pass."""
+    """Tell the person, at every address, that a pass was issued or used, in their own
+    language (README, "Languages"), not the agent's. Never the pass."""
+    with in_language_of(user):
+        _notify(user, what, item)
+
+
+def _notify(user, what: str, item: AccessPass) -> None:
     context = {
         "name": user.get_full_name() or user.get_username(),
         "username": user.get_username(),
@@ -452,6 +469,7 @@ def notify(user, what: str, item: AccessPass) -> None:
                 to=address,
                 subject=subject,
                 body=body,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
                 user_id=user.pk,
                 masked_to=mask_email(address),
             )

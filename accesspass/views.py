@@ -29,10 +29,12 @@ from directory.accounts import (
     REFUSED_BY_DIRECTORY,
     AccountDisabled,
     AccountMissing,
+    ChangeUnconfirmed,
     DirectoryRefused,
     DirectoryUnavailable,
     PasswordRefused,
     accounts,
+    end_sessions,
     password_rules,
 )
 from directory.lockout import clear_failures_of
@@ -47,6 +49,7 @@ from helpdesk.views import (
 from methods import not_me
 from passwordreset.flows import notify_user
 from passwordreset.forms import NewPasswordForm
+from passwordreset.views import CHANGE_UNCONFIRMED
 from policy.models import Policy
 from registration import address_limit
 from registration.pages import posted, secure_page
@@ -378,6 +381,15 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
     except PasswordRefused as refusal:
         record(EventKind.PASSWORD_REFUSED, request=request, subject=user, reason=refusal.reason)
         form.add_error("new_password1", refusal.message)
+        return 200
+    except ChangeUnconfirmed:
+        # It may have been set: every other session ends, as a new password's would; this one
+        # stays while the pass lasts, and the audit log says what is known (as at the portal).
+        end_sessions(user)
+        update_session_auth_hash(request, user)
+        record(EventKind.PASSWORD_UNCONFIRMED, request=request, subject=user, store=store.kind)
+        form.add_error(None, CHANGE_UNCONFIRMED)
+        # Not a 5xx: this session, kept under the renewed password, is saved only below 500.
         return 200
     except DirectoryUnavailable:
         form.add_error(None, DIRECTORY_DOWN)

@@ -63,6 +63,7 @@ WORDS = {
     "approval_lapsed": _("Not approved or shown in time"),
     "password_reset": _("Ended by the person's password reset"),
     "data_removed": _("Ended when the account's recovery data was removed"),
+    "pass_replaced": _("Replaced by a newer pass"),
     "locked_out": _("Refused unchecked: the name was locked"),
 }
 

@@ -222,7 +222,8 @@ def _apply_change(request: HttpRequest, user, form) -> int | None:
                 "signing in with the new password; if it does not work, change it here again."
             ),
         )
-        return 503
+        # Not a 5xx: this session, kept under the renewed password, is saved only below 500.
+        return 200
     except DirectoryUnavailable:
         form.add_error(None, DIRECTORY_DOWN)
         return 503

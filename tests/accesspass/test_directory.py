@@ -123,3 +123,52 @@ def test_a_pass_given_to_a_leaver_does_not_open_the_account_of_the_next_holder_o
     assert ended.end_reason == "data_removed" and ended.digest is None
     event = Event.objects.get(kind=EventKind.ACCESS_PASS_EXPIRED, subject=nova)
     assert event.details["reason"] == "data_removed"
+
+
+def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
+    slapd, mirrored, desk, settings, monkeypatch
+):
+    """With a pass, the new password goes to the directory, its answer is cut on the way
+    back, and the directory cannot be asked again: the page does not say "nothing was
+    changed", since it may have been. Other sessions end as a new password's would; this one
+    stays while the pass lasts, and the audit log says what is known."""
+    from audit.models import Event, EventKind
+    from directory import ldap_accounts
+    from tests.directory.test_openldap import signed_in_directory
+    from tests.support.directory import use_directory
+    from tests.support.tcp_cut import CuttingRelay
+
+    ada = mirrored.get(username="ada")
+    value = the_pass(issue(desk, ada))
+    person = Client()
+    assert use_pass(person, "ada", value).status_code == 302
+    elsewhere = signed_in_directory("ada", ADA_PASSWORD)
+    relay = CuttingRelay(slapd.port, cut_on=b"1.3.6.1.4.1.4203.1.11.1", deliver=True)
+    try:
+        use_directory(
+            settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
+        )
+        asked = ldap_accounts.DirectoryAccounts.find
+
+        def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
+            if attributes == [self.changed_attribute]:
+                raise ldap_accounts.DirectoryUnavailable("gone again")
+            return asked(self, conn, username, attributes, scoped)
+
+        monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+        response = person.post(
+            "/ssprsetup/pass/password/",
+            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+    finally:
+        relay.close()
+    page = response.content.decode()
+    assert relay.cuts == 1
+    assert response.status_code == 200
+    assert "it is not known whether it took it" in page
+    assert "nothing was changed" not in page
+    assert binds(slapd, "ada", NEW_PASSWORD)  # it was in fact made
+    assert elsewhere.get("/ssprsetup/").status_code == 302
+    assert person.get("/ssprsetup/pass/password/").status_code == 200
+    assert Event.objects.filter(kind=EventKind.PASSWORD_UNCONFIRMED, subject=ada).count() == 1
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()

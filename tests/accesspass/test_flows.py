@@ -256,6 +256,24 @@ def test_a_new_pass_replaces_the_old_one(desk, user):
     old = AccessPass.objects.filter(user=user).order_by("pk").first()
     assert old.end_reason == EndReason.REPLACED and old.digest is None
     assert AccessPass.objects.filter(user=user, ended_at__isnull=True).count() == 1
+    # Its end is an event, as every other end of a pass is; the helpdesk reads it in words.
+    ended = Event.objects.get(kind=EventKind.ACCESS_PASS_EXPIRED, subject=user)
+    assert ended.details["pass_id"] == old.pk and ended.details["reason"] == "pass_replaced"
+    assert "Replaced by a newer pass" in desk.get(f"/helpdesk/users/{user.pk}/").content.decode()
+
+
+def test_the_persons_notices_are_in_their_language_not_the_agents(desk, user):
+    """The agent's page is in English; the person chose German here: the notices of the pass
+    issued and of the sign-in with it are in German (README, "Languages")."""
+    from registration.language import remember
+
+    remember(user, "de")
+    value = the_pass(issue(desk, user))
+    issued = mail.outbox[-1]
+    assert issued.subject == "Für Ihr Konto wurde ein befristeter Zugriffspass ausgestellt"
+    use_pass(Client(HTTP_ACCEPT_LANGUAGE="en"), "alice", value)
+    used = mail.outbox[-1]
+    assert used.subject.startswith("Jemand hat sich mit einem befristeten"), used.subject
 
 
 def test_the_same_issue_form_sent_again_issues_nothing_new(desk, user):

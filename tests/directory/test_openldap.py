@@ -409,6 +409,41 @@ def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lo
     assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
 
 
+def test_a_change_whose_outcome_cannot_be_asked_keeps_this_session(slapd, directory, monkeypatch):
+    """At the change page: the new password is written, its answer lost (the person's own
+    connection reconnects by itself, so the relay cannot cut it here: the loss is raised after
+    the real write), and the directory cannot be asked again. The page says it is not known;
+    other sessions end as a new password's would, and this one stays (before, its 503 answer
+    left this session unsaved under the renewed password, which signed the person out)."""
+    import ldap
+
+    from directory import ldap_accounts
+
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    elsewhere = signed_in_directory("ada", ADA_PASSWORD)
+    written = ldap_accounts.OpenLDAPAccounts._change
+    asked = ldap_accounts.DirectoryAccounts.find
+
+    def answer_lost(self, own, dn, current, new):
+        written(self, own, dn, current, new)
+        raise ldap.SERVER_DOWN({"desc": "Can't contact LDAP server"})
+
+    def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
+        if attributes == [self.changed_attribute]:
+            raise ldap_accounts.DirectoryUnavailable("gone again")
+        return asked(self, conn, username, attributes, scoped)
+
+    monkeypatch.setattr(ldap_accounts.OpenLDAPAccounts, "_change", answer_lost)
+    monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+    response = change(client, ADA_PASSWORD, NEW_PASSWORD)
+    assert "it is not known whether it took it" in response.content.decode()
+    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert elsewhere.get("/ssprsetup/").status_code == 302
+    assert client.get("/ssprsetup/").status_code == 200
+    assert Event.objects.filter(kind=EventKind.PASSWORD_UNCONFIRMED).count() == 1
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).exists()
+
+
 @pytest.mark.parametrize("slapd_tls", [True])
 def test_over_starttls_with_the_organisations_ca(client, slapd, directory):
     """Sign-in and reset over StartTLS, the certificate checked against LDAP_CA_FILE."""
