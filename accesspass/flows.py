@@ -378,7 +378,7 @@ def addresses(user) -> list[str]:
     return _user_addresses(user)
 
 
-NO_APPROVER = _(
+NO_APPROVER = gettext_lazy(
     "Nobody can approve a pass for this account: there is no Helpdesk administrator besides you "
     "and the person. Ask an administrator to add one to the Helpdesk administrators group."
 )

@@ -252,7 +252,13 @@ class SecurityQuestionAdmin(
 
     @admin.action(description=_("Offer the selected questions"))
     def activate(self, request, queryset):
-        count = queryset.update(active=True)
+        # Counted as changed: a question offered already is not offered again.
+        count = queryset.filter(active=False).update(active=True)
+        if not count:
+            self.message_user(
+                request, _("Nothing changed: the selected questions were offered already.")
+            )
+            return
         self.message_user(
             request,
             ngettext("%(count)d question is offered.", "%(count)d questions are offered.", count)
@@ -267,7 +273,12 @@ class SecurityQuestionAdmin(
             self.message_user(request, too_few_offered(after), messages.ERROR)
             return
         retired = list(queryset.filter(active=True).values_list("pk", flat=True))
-        count = queryset.update(active=False)
+        if not retired:
+            self.message_user(
+                request, _("Nothing changed: none of the selected questions was offered.")
+            )
+            return
+        count = SecurityQuestion.objects.filter(pk__in=retired).update(active=False)
         answered = left_short(retired)
         self.message_user(
             request,

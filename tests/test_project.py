@@ -50,6 +50,23 @@ def test_seed_demo_creates_accounts_and_prints_working_sign_ins(settings, client
 
 
 @pytest.mark.django_db
+def test_seed_demo_makes_the_helpdesk_group_again_if_it_was_deleted(settings, tmp_path, client):
+    from django.contrib.auth.models import Group
+
+    settings.DEBUG = True
+    settings.VAR_DIR = tmp_path
+    Group.objects.filter(name="Helpdesk").delete()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    password = next(
+        line.split()[1] for line in out.getvalue().splitlines() if line.startswith("  helpdesk ")
+    )
+    client.post("/ssprsetup/signin/", {"username": "helpdesk", "password": password})
+    assert client.get("/helpdesk/").status_code in (200, 302)
+    assert Group.objects.get(name="Helpdesk").permissions.filter(codename="use_helpdesk").exists()
+
+
+@pytest.mark.django_db
 def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):

@@ -48,6 +48,26 @@ def test_prints_each_pass_once_and_they_sign_in(make_user):
     assert Event.objects.filter(kind=EventKind.ACCESS_PASS_ISSUED).count() == 2
 
 
+def test_one_person_named_twice_gets_one_pass_that_works(make_user, tmp_path):
+    """The same name written twice, once with a stray space and once in full-width letters
+    from the file: one pass, the one printed, which signs in (a second would end the first)."""
+    make_user("nia")
+    listing = tmp_path / "starters.txt"
+    listing.write_text("ｎｉａ\n")
+    out, err = run("nia", "nia ", from_file=str(listing))
+    passes = passes_in(out)
+    assert list(passes) == ["nia"]
+    assert "1 pass issued." in err
+    assert use_pass(Client(), "nia", passes["nia"]).status_code == 302
+
+
+def test_a_name_a_spreadsheet_would_compute_is_written_as_text(make_user, tmp_path):
+    make_user("+2+3")
+    output = tmp_path / "passes.csv"
+    run("+2+3", output=str(output))
+    assert output.read_text().splitlines()[1].startswith("'+2+3,")
+
+
 def test_from_a_file_to_a_file_only_its_owner_can_read(make_user, tmp_path):
     names = [f"starter{n}" for n in range(5)]
     for name in names:

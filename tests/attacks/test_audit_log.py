@@ -58,3 +58,5 @@ def test_the_retention_job_removes_only_old_rows(old_and_new, capsys):
     assert list(Event.objects.values_list("pk", flat=True)) == [new.pk]
     with pytest.raises(CommandError, match="at least 90 days"):
         call_command("purge_audit", "--days", "10")
+    with pytest.raises(CommandError, match="at most 36,500"):
+        call_command("purge_audit", "--days", "100000000", "--dry-run")

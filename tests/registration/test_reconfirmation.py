@@ -94,7 +94,8 @@ def test_flag_stale_registrations_marks_only_old_ones_with_one_update(make_user,
     Registration.objects.create(user=unfinished)
     out = io.StringIO()
     call_command("flag_stale_registrations", stdout=out)
-    assert "Flagged 1 registration older than 180 days" in out.getvalue()
+    flagged = "Flagged 1 registration for reconfirmation (reconfirm after: 180 days)."
+    assert flagged in out.getvalue()
     assert list(
         Registration.objects.filter(reconfirmation_required=True).values_list(
             "user__username", flat=True

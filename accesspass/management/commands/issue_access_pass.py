@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from directory.accounts import accounts
+from helpdesk.views import cell
 from policy.models import Policy
 
 from ... import flows
@@ -110,7 +111,10 @@ class Command(BaseCommand):
         names = list(usernames)
         if from_file:
             names += names_in(from_file)
-        names = list(dict.fromkeys(names))  # each person once, in order
+        # Each person once, in order, however the name was written ("nia", "nia ", "ｎｉａ"):
+        # a second pass for the same person would end the first one printed.
+        store = accounts()
+        names = list(dict.fromkeys(store.canonical_username(name) for name in names))
         if not names:
             raise CommandError(_("Name at least one USERNAME, or --from-file."))
         User = get_user_model()
@@ -148,7 +152,8 @@ class Command(BaseCommand):
                     issued += 1
                     expiry = timezone.localtime(expires).isoformat(timespec="minutes")
                     if writer:
-                        writer.writerow([username, value, expiry])
+                        # A name a spreadsheet would read as a formula is written as text.
+                        writer.writerow([cell(username), value, expiry])
                     else:
                         self.stdout.write(f"{username}\t{value}\t{expiry}")
                 if many and (index % PROGRESS_EVERY == 0 or index == len(names)):

@@ -17,6 +17,7 @@ from audit.conf import app_settings
 from audit.models import Event
 
 FLOOR_DAYS = 90
+CEILING_DAYS = 36500  # beyond it the date itself cannot be written
 
 
 class Command(BaseCommand):
@@ -31,11 +32,21 @@ class Command(BaseCommand):
             default=None,
             help=_("Keep this many days (default: SSPR_AUDIT_RETENTION_DAYS, 400)."),
         )
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=5000,
+            help=_("Events deleted per statement (default 5,000)."),
+        )
         parser.add_argument("--dry-run", action="store_true", help=_("Count only."))
 
     def handle(self, *, days, batch_size, dry_run, **options):
         days = days if days is not None else app_settings.AUDIT_RETENTION_DAYS
+        if days > CEILING_DAYS:
+            raise CommandError(
+                _("--days can be at most %(days)s (a hundred years).")
+                % {"days": f"{CEILING_DAYS:,}"}
+            )
         if days < FLOOR_DAYS:
             raise CommandError(
                 _("Audit events are kept at least %(days)d days.") % {"days": FLOOR_DAYS}

@@ -10,6 +10,10 @@ from policy.models import Policy
 from registration.flows import registrations_flag_stale
 
 
+def days_in_words(days: int) -> str:
+    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+
+
 class Command(BaseCommand):
     @property
     def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
@@ -26,9 +30,9 @@ class Command(BaseCommand):
         count = registrations_flag_stale(policy=policy)
         self.stdout.write(
             ngettext(
-                "Flagged %(count)s registration older than %(days)d days for reconfirmation.",
-                "Flagged %(count)s registrations older than %(days)d days for reconfirmation.",
+                "Flagged %(count)s registration for reconfirmation (reconfirm after: %(days)s).",
+                "Flagged %(count)s registrations for reconfirmation (reconfirm after: %(days)s).",
                 count,
             )
-            % {"count": f"{count:,}", "days": policy.reconfirm_days}
+            % {"count": f"{count:,}", "days": days_in_words(policy.reconfirm_days)}
         )

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -71,7 +71,11 @@ class Command(BaseCommand):
             if not policy.helpdesk_contact:
                 policy.helpdesk_contact = "helpdesk@example.org"
                 policy.save()
-            helpdesk_group = Group.objects.get(name="Helpdesk")
+            # Made again if an administrator deleted it (the helpdesk's migration made it).
+            helpdesk_group, _made = Group.objects.get_or_create(name="Helpdesk")
+            helpdesk_group.permissions.add(
+                Permission.objects.get(codename="use_helpdesk", content_type__app_label="helpdesk")
+            )
             for username, first, last, email, role, office in DEMO_USERS:
                 user, _created = User.objects.get_or_create(username=username)
                 user.first_name, user.last_name, user.email = first, last, email

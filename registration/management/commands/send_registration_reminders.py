@@ -20,7 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help=_("Count only; send nothing."))
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=1000,
+            help=_("People read and reminded per batch (default 1,000)."),
+        )
 
     def handle(self, *, dry_run, batch_size, **options):
         if batch_size < 1:

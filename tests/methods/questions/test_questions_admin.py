@@ -189,3 +189,27 @@ def test_retiring_an_answered_question_takes_its_answers_out_of_every_count(
     assert status.count == 2 and not method.usable_at_reset(UserMethods.load(user), policy)
     row = annotate_methods(get_user_model().objects.filter(pk=user.pk), policy).get()
     assert row.sspr_answers == 2
+
+
+def test_the_actions_count_only_the_questions_they_changed(admin_client, approved_questions):
+    """One of the two selected was retired already: one is no longer offered, not two; the
+    other way, offering questions offered already changes nothing and says so."""
+    first, second = approved_questions.order_by("pk")[:2]
+    SecurityQuestion.objects.filter(pk=first.pk).update(active=False)
+    chosen = [first.pk, second.pk]
+    page = admin_client.post(
+        LIST, {"action": "deactivate", "_selected_action": chosen}, follow=True
+    ).content.decode()
+    assert "1 question is no longer offered." in page
+    page = admin_client.post(
+        LIST, {"action": "deactivate", "_selected_action": chosen}, follow=True
+    ).content.decode()
+    assert "Nothing changed: none of the selected questions was offered." in page
+    page = admin_client.post(
+        LIST, {"action": "activate", "_selected_action": chosen}, follow=True
+    ).content.decode()
+    assert "2 questions are offered." in page
+    page = admin_client.post(
+        LIST, {"action": "activate", "_selected_action": chosen}, follow=True
+    ).content.decode()
+    assert "Nothing changed: the selected questions were offered already." in page
