@@ -118,6 +118,7 @@ KEYS = {
     "by": _("By"),
     "lockout_cleared": _("Lock here cleared"),
     "again": _("Proved again, nothing changed"),
+    "interrupted": _("Stopped partway"),
 }
 
 # Values that mean one thing under one key only (the account store's kinds, for instance).

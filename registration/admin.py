@@ -41,7 +41,13 @@ from . import checked_imports
 from .flows import registrations_flag
 from .models import Registration
 from .queries import RegistrationState, with_methods, with_state
-from .reminders import reminder_candidates, reminders_send, taken_message
+from .reminders import (
+    RemindersInterrupted,
+    interrupted_message,
+    reminder_candidates,
+    reminders_send,
+    taken_message,
+)
 
 User = get_user_model()
 
@@ -279,7 +285,11 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
             raise PermissionDenied
         policy = Policy.load()
         if request.method == "POST" and policy.reminders_enabled:
-            report = reminders_send(policy=policy, actor=request.user, request=request)
+            try:
+                report = reminders_send(policy=policy, actor=request.user, request=request)
+            except RemindersInterrupted as stopped:
+                self.message_user(request, interrupted_message(stopped.report), messages.ERROR)
+                return redirect("admin:send_reminders")
             self.message_user(
                 request,
                 ngettext(

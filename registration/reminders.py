@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audit.log import record
@@ -42,6 +43,15 @@ class ReminderReport:
     # Candidates another run claimed first (it sends theirs): never reminded twice.
     taken: int = 0
     refused: str = ""
+
+
+class RemindersInterrupted(Exception):
+    """Queueing stopped partway (the queue or the database went away): `report.sent` went out
+    and were recorded; the rest keep their turn for the next run."""
+
+    def __init__(self, report: ReminderReport):
+        super().__init__(f"reminders stopped after {report.sent}")
+        self.report = report
 
 
 def reminder_candidates(policy: Policy) -> QuerySet:
@@ -80,6 +90,24 @@ def reminders_send(
     report = ReminderReport(candidates=candidates.count())
     if dry_run or not report.candidates:
         return report
+    try:
+        _send_all(candidates, report, policy, batch_size, progress)
+    except Exception as error:  # noqa: BLE001 - whatever stopped it, what went out is recorded
+        # What went out is recorded as every run is, and said (README, "Administration").
+        _record_run(report, policy, actor, request, interrupted=True)
+        raise RemindersInterrupted(report) from error
+    _record_run(report, policy, actor, request)
+    return report
+
+
+def _record_run(report: ReminderReport, policy: Policy, actor, request, **extra) -> None:
+    details = {"count": report.sent, "interval_days": policy.reminder_interval_days, **extra}
+    if report.taken:
+        details["taken_by_another_run"] = report.taken
+    record(EventKind.REMINDERS_SENT, request=request, actor=actor, **details)
+
+
+def _send_all(candidates, report: ReminderReport, policy: Policy, batch_size: int, progress):
     language = translation.get_language() or settings.LANGUAGE_CODE
     fields = ("pk", "email", "username", "first_name", "last_name")
     last_pk = None
@@ -96,15 +124,9 @@ def reminders_send(
         claimed = _claim([person.pk for person in people], policy, now)
         report.taken += len(people) - len(claimed)
         mine = [person for person in people if person.pk in claimed]
-        _send_batch(mine, claimed, policy, language, now)
-        report.sent += len(mine)
+        _send_batch(mine, claimed, policy, language, now, report)
         if progress:
             progress(report.sent, report.candidates)
-    details = {"count": report.sent, "interval_days": policy.reminder_interval_days}
-    if report.taken:
-        details["taken_by_another_run"] = report.taken
-    record(EventKind.REMINDERS_SENT, request=request, actor=actor, **details)
-    return report
 
 
 def _claim(ids: list[int], policy: Policy, now) -> dict:
@@ -138,15 +160,18 @@ def _release(claimed: dict, now) -> None:
         )
 
 
-def _send_batch(people: list, claimed: dict, policy: Policy, language: str, now) -> None:
-    """Each reminder in its person's language, else `language` (README, "Languages"). Should
-    queueing fail, the claims not yet used are given back."""
+def _send_batch(
+    people: list, claimed: dict, policy: Policy, language: str, now, report: ReminderReport
+) -> None:
+    """Each reminder in its person's language, else `language` (README, "Languages"), counted
+    in `report` as it is queued. Should queueing fail, the claims not yet used are given back."""
     languages = stored_languages(person.pk for person in people)
     unsent = dict(claimed)
     try:
         for person in people:
             _send_one(person, policy, languages.get(person.pk, language))
             del unsent[person.pk]
+            report.sent += 1
     finally:
         if unsent:
             _release(unsent, now)
@@ -172,6 +197,15 @@ def _send_one(person, policy: Policy, language: str) -> None:
                 masked_to=mask_email(person.email),
             )
         )
+
+
+def interrupted_message(report: ReminderReport) -> str:
+    """What a run says when queueing stopped partway."""
+    return _(
+        "Queueing reminders stopped partway: the message queue or the database could not be "
+        "reached. Reminders queued before it stopped: %(count)s (recorded); the others keep "
+        "their turn for the next run."
+    ) % {"count": f"{report.sent:,}"}
 
 
 def taken_message(report: ReminderReport) -> str:

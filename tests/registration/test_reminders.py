@@ -150,7 +150,7 @@ def test_the_second_run_says_another_run_took_its_people(people, policy, admin_c
 
 def test_a_reminder_that_could_not_be_queued_is_sent_by_the_next_run(people, policy, monkeypatch):
     from delivery import outbox
-    from registration.reminders import reminders_send
+    from registration.reminders import RemindersInterrupted, reminders_send
 
     real_send = outbox.send
     calls: list = []
@@ -162,8 +162,9 @@ def test_a_reminder_that_could_not_be_queued_is_sent_by_the_next_run(people, pol
         real_send(message)
 
     monkeypatch.setattr(outbox, "send", send)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(RemindersInterrupted) as stopped:
         reminders_send(policy=policy, batch_size=10)
+    assert stopped.value.report.sent == 1
     assert len(mail.outbox) == 1
     monkeypatch.setattr(outbox, "send", real_send)
     reminders_send(policy=policy)
@@ -224,3 +225,56 @@ def test_two_admin_submits_at_once_send_each_reminder_once_on_postgresql(make_us
     for page, count in zip(pages, sent, strict=True):
         if count < 31 and "another run" in page:
             assert "nobody gets a reminder twice" in page
+
+
+@pytest.mark.parametrize("where", ["command", "admin"])
+def test_a_run_the_queue_stops_partway_records_and_says_what_went_out(
+    make_user, policy, admin_client, monkeypatch, where
+):
+    """The queue goes away after the first batch: the run says how many went out, records
+    them as every run is (before, a traceback or a 500 page, and no event), and the others
+    keep their turn: the next run reminds them, and nobody twice."""
+    from redis.exceptions import ConnectionError as QueueDown
+
+    from registration import reminders
+
+    for n in range(4):
+        make_user(f"p{n}")
+    everyone = list(reminders.reminder_candidates(policy).values_list("email", flat=True))
+    queued = reminders._send_one
+    calls = []
+
+    def queue_goes_away(person, policy, language):
+        calls.append(person.pk)
+        if len(calls) == 3:
+            raise QueueDown("Connection refused")
+        return queued(person, policy, language)
+
+    monkeypatch.setattr(reminders, "_send_one", queue_goes_away)
+    said = "Reminders queued before it stopped: 2 (recorded)"
+    if where == "command":
+        with pytest.raises(CommandError, match=r"queued before it stopped: 2 \(recorded\)"):
+            call_command(
+                "send_registration_reminders",
+                "--batch-size",
+                "2",
+                stdout=io.StringIO(),
+                stderr=io.StringIO(),
+            )
+    else:
+        monkeypatch.setattr(reminders, "_send_all", _batches_of_two(reminders._send_all))
+        page = admin_client.post("/admin/auth/user/send-reminders/", follow=True)
+        assert page.status_code == 200 and said in page.content.decode()
+    event = Event.objects.get(kind=EventKind.REMINDERS_SENT)
+    assert event.details["count"] == 2 and event.details["interrupted"] is True
+    assert reminded() == sorted(everyone[:2])
+    monkeypatch.setattr(reminders, "_send_one", queued)
+    call_command("send_registration_reminders", stdout=io.StringIO(), stderr=io.StringIO())
+    assert reminded() == sorted(everyone)
+
+
+def _batches_of_two(send_all):
+    def in_twos(candidates, report, policy, batch_size, progress):
+        return send_all(candidates, report, policy, 2, progress)
+
+    return in_twos

@@ -7,7 +7,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from policy.models import Policy
-from registration.reminders import reminders_send, taken_message
+from registration.reminders import (
+    RemindersInterrupted,
+    interrupted_message,
+    reminders_send,
+    taken_message,
+)
 
 
 class Command(BaseCommand):
@@ -39,9 +44,12 @@ class Command(BaseCommand):
                 % {"done": f"{done:,}", "total": f"{total:,}"}
             )
 
-        report = reminders_send(
-            policy=policy, dry_run=dry_run, batch_size=batch_size, progress=progress
-        )
+        try:
+            report = reminders_send(
+                policy=policy, dry_run=dry_run, batch_size=batch_size, progress=progress
+            )
+        except RemindersInterrupted as stopped:
+            raise CommandError(interrupted_message(stopped.report)) from stopped
         if report.refused:
             raise CommandError(_("Reminders are turned off in the policy."))
         if dry_run:
