@@ -14,6 +14,9 @@ class VerifyStartForm(forms.Form):
     def __init__(self, *args, options, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["method"].choices = options
+        if len(options) == 1:
+            # The one way there is, chosen already: nothing to pick before going on.
+            self.fields["method"].initial = options[0][0]
 
 
 # How the person was verified, as the pass and the audit events keep it (accesspass.models.

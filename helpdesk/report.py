@@ -27,8 +27,9 @@ class EventCounts:
                 day=TruncDate("created_at"),
                 method=KT("details__method"),
                 reason=KT("details__reason"),
+                purpose=KT("details__purpose"),
             )
-            .values("kind", "day", "method", "reason")
+            .values("kind", "day", "method", "reason", "purpose")
             .annotate(n=Count("pk"))
             .order_by()
         )
@@ -36,10 +37,12 @@ class EventCounts:
     def total(self, kind: str) -> int:
         return sum(row["n"] for row in self.rows if row["kind"] == kind)
 
-    def by(self, field: str, kinds: set[str]) -> list[tuple[str, int]]:
+    def by(self, field: str, kinds: set[str], *, resets_only=False) -> list[tuple[str, int]]:
+        """`resets_only`: without the portal's steps taken as a proof before a change of
+        methods (their events say purpose "proof"), which are not resets."""
         counted: Counter = Counter()
         for row in self.rows:
-            if row["kind"] in kinds:
+            if row["kind"] in kinds and not (resets_only and row["purpose"] == "proof"):
                 counted[row[field] or ""] += row["n"]
         ordered = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
         return [(value or "—", n) for value, n in ordered]
@@ -205,8 +208,12 @@ def build(*, days: int, policy: Policy) -> dict:
         "verified_by_method": counts.by(
             "method", {EventKind.METHOD_VERIFIED, EventKind.METHOD_CHANGED}
         ),
-        "reset_passed_by_method": counts.by("method", {EventKind.RESET_METHOD_PASSED}),
-        "reset_failures_by_reason": counts.by("reason", {EventKind.RESET_METHOD_FAILED}),
+        "reset_passed_by_method": counts.by(
+            "method", {EventKind.RESET_METHOD_PASSED}, resets_only=True
+        ),
+        "reset_failures_by_reason": counts.by(
+            "reason", {EventKind.RESET_METHOD_FAILED}, resets_only=True
+        ),
         "code_failures_by_reason": counts.by("reason", {EventKind.CODE_FAILED}),
         "registrations_chart": bar_chart(registrations_daily),
         "resets_chart": bar_chart(resets_daily),

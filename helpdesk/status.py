@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from methods.registry import REGISTRY
 from methods.reset_rule import Proof, ResetRule
@@ -156,10 +157,19 @@ class Row:
                 "%(count)d of 2 required methods verified (administrator accounts need two, "
                 "not counting security questions)."
             ) % {"count": min(rule.counted(proof), needed)}
-        text = _("%(count)d of %(required)d required methods verified.") % {
-            "count": min(rule.counted(proof), needed),
-            "required": needed,
-        }
+        counted = min(rule.counted(proof), needed)
+        if counted >= needed:
+            text = ngettext(
+                "The %(required)d method the policy requires is verified.",
+                "The %(required)d methods the policy requires are verified.",
+                needed,
+            ) % {"required": needed}
+        else:
+            text = ngettext(
+                "%(count)d of %(required)d required method verified.",
+                "%(count)d of %(required)d required methods verified.",
+                needed,
+            ) % {"count": counted, "required": needed}
         if rule.questions_alone_refused(proof):
             text += " " + _("Security questions alone are not enough.")
         return text

@@ -5,6 +5,7 @@ import unicodedata
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -477,14 +478,14 @@ class AuthenticationEmailForm(PrepopulateForm):
 
     def clean(self):
         cleaned = super().clean()
-        owner = getattr(self.instance, "user", None) if self.instance.user_id else None
-        if (
-            "email" in self.changed_data
-            and owner is not None
-            and same_address(owner.email, cleaned.get("email") or "")
-        ):
+        # The person as this page is saving them (the page's own form, OwnedFormSet): their
+        # own address may be the one changed.
+        owner = getattr(self, "owner", None)
+        if owner is None and self.instance.user_id:
+            owner = self.instance.user
+        if owner is not None and same_address(owner.email, cleaned.get("email") or ""):
             # As the person's own form: an address read with the account's password cannot
-            # recover it.
+            # recover it, whichever of the two was changed to match the other.
             self.add_error("email", OWN_ADDRESS)
         return cleaned
 
@@ -516,9 +517,20 @@ class AuthenticationPhoneInline(admin.StackedInline):
         return super().get_queryset(request).select_related("user")
 
 
+class OwnedFormSet(BaseInlineFormSet):
+    """Each form knows the person as the page is saving them (`owner`), with what was typed
+    for them on the same page: a form's own row holds the person as stored."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.owner = self.instance
+        return form
+
+
 class AuthenticationEmailInline(AuthenticationPhoneInline):
     model = AuthenticationEmail
     form = AuthenticationEmailForm
+    formset = OwnedFormSet
     fields = [
         "email",
         "user_agreed",

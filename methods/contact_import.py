@@ -391,14 +391,20 @@ def import_contact_info(
         reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
         seen: dict[str, int] = {}
         batch: list[_Row] = []
+        store = accounts()
         for line, username, row, problems in _checked(reader, total, allowed_regions):
             report.rows += 1
-            if username and (first := seen.get(username.casefold())):
+            # As sign-in finds the person: the account store's spelling (in the directory,
+            # letters in any case are one name; Django's own accounts tell case apart).
+            username = store.canonical_username(username) if username else username
+            if row is not None:
+                row.username = username
+            if username and (first := seen.get(username)):
                 duplicate = _("already on line %(line)d; each user once per file") % {"line": first}
                 problems = [RowProblem(line, "username", duplicate), *problems]
                 row = None
             elif username:
-                seen[username.casefold()] = line
+                seen[username] = line
             report.errors.extend(problems)
             if row is not None:
                 batch.append(row)

@@ -726,11 +726,11 @@ _LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().onl
 
 class Finished(NamedTuple):
     """What the last step did: whether it made the change now (not earlier in this attempt),
-    and whether a notice of it went to the person's addresses (the done page says so only
-    then)."""
+    and to how many of the person's addresses a notice of it went (the done page says so only
+    then, as many as there were)."""
 
     made: bool
-    notified: bool
+    notified: int  # how many addresses were written to
 
 
 def reset_finish(
@@ -761,7 +761,7 @@ def reset_finish(
             # and none after this attempt's own.
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
-                return Finished(made=False, notified=False)  # the first request's to say
+                return Finished(made=False, notified=0)  # the first request's to say
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:
@@ -799,7 +799,7 @@ def reset_finish(
     clear_failures_of(user)
     if state.action == Action.RESET:
         signals.password_reset.send(sender=None, user=user, request=request)
-    notified = bool(policy.notify_users_on_reset and notify_user(user, state.action))
+    notified = notify_user(user, state.action) if policy.notify_users_on_reset else 0
     if user.is_staff and policy.notify_admins_on_admin_reset:
         _notify_admins(user, state.action)
     return Finished(made=True, notified=notified)

@@ -596,13 +596,14 @@ def _finished_here(request: HttpRequest) -> str | None:
     return finished.get("action") if finished else None
 
 
-def _notified_before(request: HttpRequest) -> bool:
-    """Whether the first answer of a change already made said a notice went out: known only
-    where this browser's session kept it; otherwise the page does not say so."""
-    return bool((request.session.get(FINISHED_KEY) or {}).get("notified"))
+def _notified_before(request: HttpRequest) -> int:
+    """To how many addresses the first answer of a change already made said a notice went:
+    known only where this browser's session kept it; otherwise the page does not say so."""
+    notified = (request.session.get(FINISHED_KEY) or {}).get("notified")
+    return notified if isinstance(notified, int) else 0
 
 
-def _done(request: HttpRequest, state, *, made_before: bool, notified: bool) -> HttpResponse:
+def _done(request: HttpRequest, state, *, made_before: bool, notified: int) -> HttpResponse:
     """The attempt ends: the done page in this answer, a round trip fewer than a redirect to
     it, showing its own address (js/page-address.js), where a reload shows it again."""
     reset_state.clear(request)
@@ -621,7 +622,7 @@ def _done(request: HttpRequest, state, *, made_before: bool, notified: bool) -> 
 
 
 def _done_page(
-    request: HttpRequest, outcome: str, *, made_before: bool, notified: bool
+    request: HttpRequest, outcome: str, *, made_before: bool, notified: int
 ) -> HttpResponse:
     return render(
         request,
@@ -700,7 +701,7 @@ def done(request: HttpRequest) -> HttpResponse:
         request,
         str(finished.get("action")),
         made_before=bool(finished.get("made_before")),
-        notified=bool(finished.get("notified")),
+        notified=_notified_before(request),
     )
 
 

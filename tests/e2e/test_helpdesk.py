@@ -43,7 +43,7 @@ def test_helpdesk_reads_status_and_verifies_a_caller(page, make_user, outboxes):
     page.get_by_role("link", name="Verify a caller").click()
     page.get_by_label("Authentication phone (text message)").check()
     check_accessibility(page, "32-helpdesk-verify")
-    page.get_by_role("button", name="Send the code").click()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Verification code").fill(latest_phone_code(phone_dir))
     page.get_by_role("button", name="Check").click()
     page.get_by_role("status").get_by_text("Verified.").wait_for()

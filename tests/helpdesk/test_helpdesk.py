@@ -182,11 +182,11 @@ def test_user_page_explains_why_and_shows_recent_events(desk, people):
         kind=EventKind.METHOD_VERIFIED, subject=people["bob"], details={"method": "x"}
     )
     page = desk.get(f"/helpdesk/users/{people['bob'].pk}/").content.decode()
-    assert "0 of 1 required methods verified" in page
+    assert "0 of 1 required method verified" in page
     assert "Security questions alone are not enough" in page
     assert "Method verified" in page
     page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
-    assert "1 of 1 required methods verified" in page
+    assert "The 1 method the policy requires is verified." in page
     assert "Verify a caller" in page
 
 
@@ -223,6 +223,18 @@ def test_report_counts_match_known_events(desk, people):
         subject=people["ann"],
         details={"reason": "wrong_answers"},
     )
+    # A method passed as a proof before a change of methods is not a reset's.
+    for purpose in ({}, {"purpose": "proof"}, {"purpose": "proof"}):
+        Event.objects.create(
+            kind=EventKind.RESET_METHOD_PASSED,
+            subject=people["ann"],
+            details={"method": "authenticator_app", **purpose},
+        )
+    Event.objects.create(
+        kind=EventKind.RESET_METHOD_FAILED,
+        subject=people["ann"],
+        details={"reason": "wrong_answers", "purpose": "proof"},
+    )
     # Written ten days ago (the audit log cannot be changed afterwards).
     with time_machine.travel(now - timedelta(days=10), tick=False):
         Event.objects.create(kind=EventKind.PASSWORD_RESET, subject=people["ann"])
@@ -231,6 +243,7 @@ def test_report_counts_match_known_events(desk, people):
     assert re.search(r"<dt>Password reset</dt><dd>1<", page)
     # In words, not "wrong_answers"; the number in the cell beside it.
     assert re.search(r"Wrong answers</th><td class=\"number\">1<", page)
+    assert re.search(r"Authenticator app</th><td class=\"number\">1<", page)
     assert "<svg" in page and 'role="img"' in page
     assert "2 registered, 2 not registered." in page
     page30 = desk.get("/helpdesk/report/?days=30").content.decode()
@@ -256,6 +269,19 @@ def test_verify_a_caller_with_a_code(desk, people, phone_outbox):
     outcomes = Event.objects.filter(kind=EventKind.HELPDESK_CHECK).order_by("pk")
     assert [e.details["outcome"] for e in outcomes] == ["not_verified", "verified"]
     assert all(e.actor.username == "agent" for e in outcomes)
+
+
+def test_the_only_way_to_check_a_caller_is_chosen_already(desk, make_user):
+    """One method to check with: it is chosen on arrival, so "Continue" goes on at once (it
+    was unchosen, and the first press was refused with "Choose how to check the caller")."""
+    dee = make_user("dee", password=None)
+    AuthenticationEmail.objects.create(
+        user=dee, email="dee.home@example.net", verified_at=timezone.now()
+    )
+    page = desk.get(f"/helpdesk/users/{dee.pk}/verify/").content.decode()
+    radios = re.findall(r"<input[^>]*type=\"radio\"[^>]*>", page)
+    assert len(radios) == 1 and "checked" in radios[0]
+    assert ">Continue</button>" in page
 
 
 def test_a_right_code_typed_during_the_backoff_is_not_called_wrong(

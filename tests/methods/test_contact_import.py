@@ -493,6 +493,21 @@ def test_the_accounts_own_address_or_one_too_long_once_canonical_is_refused(tmp_
     assert not AuthenticationEmail.objects.exists()
 
 
+def test_two_accounts_whose_names_differ_in_case_are_two_people(tmp_path, make_user):
+    """Django's own accounts tell "alice" and "Alice" apart, as sign-in does: each gets their
+    row (they were refused as the same person); a name given twice exactly still is."""
+    lower, upper = make_user("alice", password=None), make_user("Alice", password=None)
+    text = HEADER + (
+        "alice,,,alice.home@example.net,yes\n"
+        "Alice,,,other.alice@example.net,yes\n"
+        " alice ,,,third@example.net,yes\n"
+    )
+    out, _err, error = run(tmp_path, text)
+    assert "line 4, column username: already on line 2" in out
+    assert AuthenticationEmail.objects.get(user=lower).email == "alice.home@example.net"
+    assert AuthenticationEmail.objects.get(user=upper).email == "other.alice@example.net"
+
+
 def test_the_admin_refuses_the_accounts_own_address(admin_client, make_user):
     """On the user's page too: the account's own address, in other capitals, is refused
     beside the field, and nothing is stored."""
@@ -511,6 +526,35 @@ def test_the_admin_refuses_the_accounts_own_address(admin_client, make_user):
     assert response.status_code == 200
     assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
     assert not AuthenticationEmail.objects.exists()
+
+
+def test_the_admin_refuses_the_accounts_address_changed_to_the_authentication_one(
+    admin_client, make_user
+):
+    """The other way round: the account's own address changed to the verified authentication
+    address it holds is refused too, beside that address, and nothing is stored."""
+    from django.utils import timezone
+
+    from methods.admin import OWN_ADDRESS
+    from tests.registration.test_admin_users import _user_page
+
+    user = make_user("carol", password=None, email="carol@example.org")
+    held = AuthenticationEmail.objects.create(
+        user=user, email="carol.home@example.net", verified_at=timezone.now()
+    )
+    data = _user_page(user) | {
+        "email": "carol.home@example.net",
+        "authentication_email-TOTAL_FORMS": "1",
+        "authentication_email-INITIAL_FORMS": "1",
+        "authentication_email-0-id": str(held.pk),
+        "authentication_email-0-user": str(user.pk),
+        "authentication_email-0-email": "carol.home@example.net",
+    }
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 200
+    assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
+    user.refresh_from_db()
+    assert user.email == "carol@example.org"
 
 
 def test_a_number_with_an_extension_is_reported_not_cut_short(tmp_path, people):

@@ -124,7 +124,7 @@ def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, regi
     assert event.details["methods"] == ["authentication_phone"]
 
 
-NOTICE_SENT = "We sent a notice to your addresses."
+NOTICE_SENT = "We sent a notice to each of your 2 email addresses."
 
 
 @pytest.mark.parametrize("notify", [True, False])
@@ -141,6 +141,18 @@ def test_the_done_page_says_a_notice_went_out_only_when_one_did(client, register
         text = page.content.decode()
         assert (NOTICE_SENT in text) is notify
         assert "If you did not do this, contact your helpdesk straight away." in text
+
+
+def test_the_done_page_says_how_many_addresses_the_notice_went_to(client, registered):
+    """The account's own address alone (the personal one removed): "your email address", not
+    "your addresses"."""
+    AuthenticationEmail.objects.filter(user=registered).delete()
+    start_reset(client, "rita")
+    pass_phone(client)
+    data = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    text = client.post("/passwordreset/finish/", data).content.decode()
+    assert "We sent a notice to your email address." in text
+    assert [message.to for message in mail.outbox] == [["rita@example.org"]]
 
 
 def test_finished_steps_cannot_be_replayed(client, registered):

@@ -120,7 +120,7 @@ def test_prepopulated_phone_waits_for_confirmation_and_counts_only_after_a_code(
     AuthenticationPhone.objects.create(user=user, number="+447400123456", prepopulated=True)
     page = signed_in.get("/ssprsetup/").content.decode()
     assert "Waiting for your confirmation" in page
-    assert "0 of 1 required methods verified" in page
+    assert "0 of 1 required method verified" in page
     response = signed_in.post("/ssprsetup/phone/confirm/")
     assert response["Location"] == "/ssprsetup/phone/send/"
     assert "+44 7400 123456" in signed_in.get("/ssprsetup/phone/send/").content.decode()

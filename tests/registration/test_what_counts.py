@@ -170,7 +170,7 @@ def test_questions_alone_never_register_an_ordinary_account_the_portal_would_ref
     assert "this one counts" not in page
     overview = text(client.post("/ssprsetup/questions/", questions_data(3, ANSWERS), follow=True))
     assert not registered("olga") and not can_reset_in_sql("olga", policy)
-    assert "0 of 1 required methods verified" in overview
+    assert "0 of 1 required method verified" in overview
     assert "Your security questions do not count yet" in overview
     # With the policy letting them stand alone, they count, and the person is registered
     # (at Finish: the policy changed, not a method of theirs).
