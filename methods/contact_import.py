@@ -168,7 +168,7 @@ def _precheck(stream: BinaryIO) -> int:
     try:
         start = reader.line_num + 1  # the line the next record starts on
         for row in reader:
-            rows += 1
+            rows += bool(row)  # a blank line is no row (the import's reader skips it)
             if any("\n" in cell or "\r" in cell for cell in row):
                 # No column holds a line break: a quote left open took the lines after it
                 # into one cell, and their rows would go unreported.

@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 from audit.log import record
 from audit.models import EventKind
 from methods.models import SecurityQuestion
-from methods.registry import REGISTRY, annotate_methods
-from methods.reset_rule import ResetRule
+from methods.registry import REGISTRY, annotate_methods, enabled_methods
+from methods.reset_rule import ResetRule, proof_of
 
 from .models import Policy, Scope, option_field_name
 
@@ -54,6 +54,20 @@ def method_fields() -> dict[str, forms.Field]:
             # A label of its own, on a line of its own: begun with a capital, as the admin's.
             shown.label = capfirst(shown.label)
     return fields
+
+
+NO_ADMINISTRATOR_RESETS = _(
+    "Saved, but under this policy no administrator account can reset its own password: "
+    "administrators need two methods besides security questions, and fewer are turned on. "
+    "They will need the helpdesk (a temporary access pass) to get back in."
+)
+
+
+def administrators_can_reset(policy: Policy) -> bool:
+    """Whether an administrator who registered every method the policy turns on could reset
+    (methods.reset_rule, as the portal decides)."""
+    every = proof_of(enabled_methods(policy), privileged=True, policy=policy)
+    return ResetRule.of(policy).allows(every)
 
 
 class PolicyForm(forms.ModelForm):
@@ -354,6 +368,8 @@ class PolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if not administrators_can_reset(obj):
+            self.message_user(request, NO_ADMINISTRATOR_RESETS, messages.WARNING)
         if form.changed_data:
             record(
                 EventKind.POLICY_CHANGED,

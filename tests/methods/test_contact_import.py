@@ -41,7 +41,8 @@ def test_good_rows_are_imported_and_prepopulated_values_wait_for_the_user(tmp_pa
     text = HEADER + (
         "ann,+44 20 7183 8750,+447400123456,ann.home@example.net,yes\n"
         "ben,+442071838751,,,no\n"
-        "cat,,+14155552671,,true\n"
+        "\n"  # a blank line is no row, in the progress's total too
+        "cat,,+14155552671,,true\n\n"
     )
     out, err, error = run(tmp_path, text)
     assert error is None, out

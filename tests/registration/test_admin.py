@@ -408,3 +408,32 @@ def test_a_registration_cannot_be_deleted_in_the_admin(admin_client, user):
         {"action": "delete_selected", "_selected_action": [str(registration.pk)], "post": "yes"},
     )
     assert Registration.objects.filter(pk=registration.pk).exists()
+
+
+def test_a_policy_under_which_no_administrator_can_reset_is_saved_with_a_warning(admin_client):
+    """Administrators need two methods besides questions; with the phone and questions alone
+    turned on, none can ever reset here: saved (an organisation may want that), and said."""
+    from policy.admin import administrators_can_reset
+
+    assert administrators_can_reset(Policy.load())
+    data = policy_form(
+        **{
+            "method__email__enabled": None,
+            "method__authenticator__enabled": None,
+            "method__passkey__enabled": None,
+            "methods_required": "1",
+        }
+    )
+    preview = admin_client.post("/admin/policy/policy/1/change/", data)
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", data | confirmed(preview.content.decode()), follow=True
+    )
+    assert "no administrator account can reset its own password" in response.content.decode()
+    assert not administrators_can_reset(Policy.load())
+    # An ordinary save of a policy that lets them says nothing of it.
+    data = policy_form()
+    preview = admin_client.post("/admin/policy/policy/1/change/", data)
+    response = admin_client.post(
+        "/admin/policy/policy/1/change/", data | confirmed(preview.content.decode()), follow=True
+    )
+    assert "no administrator account can reset" not in response.content.decode()
