@@ -128,6 +128,15 @@ def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
             ) from exc
 
 
+def _column_names(header: list[str]) -> list[str]:
+    """The header's names as compared, without the empty cells a spreadsheet leaves after the
+    last column."""
+    names = [cell.strip().lower() for cell in header]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
 def _precheck(stream: BinaryIO) -> int:
     """Check the whole file decodes and has the expected header; return its row count."""
     stream.seek(0)
@@ -147,7 +156,7 @@ def _precheck(stream: BinaryIO) -> int:
             _("The file is empty. Its first line must name the columns: %(columns)s.")
             % {"columns": ", ".join(COLUMNS)}
         )
-    names = [cell.strip().lower() for cell in header]
+    names = _column_names(header)
     unknown = [name for name in names if name not in COLUMNS]
     if unknown or "username" not in names:
         raise ImportStopped(
@@ -277,7 +286,9 @@ def _check_row(
     username = values["username"]
     if not username and "username" not in refused:
         problems.append(RowProblem(line, "username", _("missing")))
-    if None in record:
+    # Cells after the last column: refused when they hold anything (empty ones are what a
+    # spreadsheet writes after the last column it kept).
+    if any((cell or "").strip() for cell in record.get(None) or ()):
         problems.append(RowProblem(line, "", _("more cells than columns")))
     if values["office_phone"] and directory:
         problems.append(
@@ -388,7 +399,7 @@ def import_contact_info(
         total = _precheck(stream)
         stream.seek(0)
         reader = csv.DictReader(_decoded_lines(stream))
-        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+        reader.fieldnames = _column_names(reader.fieldnames or [])
         seen: dict[str, int] = {}
         batch: list[_Row] = []
         store = accounts()

@@ -61,6 +61,18 @@ def test_one_person_named_twice_gets_one_pass_that_works(make_user, tmp_path):
     assert use_pass(Client(), "nia", passes["nia"]).status_code == 302
 
 
+def test_no_file_is_left_when_every_name_was_refused(make_user, tmp_path):
+    """Nothing issued: no file of headings only stands in the way of the command run again
+    once the names are put right."""
+    make_user("nia")
+    output = tmp_path / "passes.csv"
+    with pytest.raises(CommandError):
+        run("nobody", output=str(output))
+    assert not output.exists()
+    _out, err = run("nia", output=str(output))
+    assert "1 pass issued (written to" in err and output.exists()
+
+
 def test_a_name_a_spreadsheet_would_compute_is_written_as_text(make_user, tmp_path):
     make_user("+2+3")
     output = tmp_path / "passes.csv"

@@ -494,6 +494,20 @@ def test_the_accounts_own_address_or_one_too_long_once_canonical_is_refused(tmp_
     assert not AuthenticationEmail.objects.exists()
 
 
+def test_the_empty_cells_a_spreadsheet_leaves_after_the_last_column_are_no_error(tmp_path, people):
+    """Saved from a spreadsheet, the header and the rows may end in empty cells: taken as the
+    columns and rows they are. A cell after the last column that holds something is refused."""
+    text = (
+        "username,office_phone,authentication_phone,authentication_email,consent,,\n"
+        "ann,,,ann.home@example.net,yes,,\n"
+        "ben,,,ben.home@example.net,yes,,stray\n"
+    )
+    out, _err, error = run(tmp_path, text)
+    assert "line 3: more cells than columns" in out, out
+    assert AuthenticationEmail.objects.get(user=people[0]).email == "ann.home@example.net"
+    assert not AuthenticationEmail.objects.filter(user=people[1]).exists()
+
+
 def test_two_accounts_whose_names_differ_in_case_are_two_people(tmp_path, make_user):
     """Django's own accounts tell "alice" and "Alice" apart, as sign-in does: each gets their
     row (they were refused as the same person); a name given twice exactly still is."""

@@ -164,10 +164,14 @@ class Command(BaseCommand):
         finally:
             if destination:
                 destination.close()
+                if not issued:
+                    # A file of headings only would stand in the way of the same command run
+                    # again once the names are put right (an existing file is never replaced).
+                    os.unlink(output)
         summary = ngettext("%(count)s pass issued", "%(count)s passes issued", issued) % {
             "count": f"{issued:,}"
         }
-        if output:
+        if output and issued:
             summary += " " + _("(written to %(path)s)") % {"path": output}
         if refused:
             summary += "; " + ngettext("%(count)s refused", "%(count)s refused", len(refused)) % {
