@@ -480,10 +480,14 @@ class AuthenticationEmailForm(PrepopulateForm):
         cleaned = super().clean()
         # The person as this page is saving them (the page's own form, OwnedFormSet): their
         # own address may be the one changed.
-        owner = getattr(self, "owner", None)
-        if owner is None and self.instance.user_id:
-            owner = self.instance.user
-        if owner is not None and same_address(owner.email, cleaned.get("email") or ""):
+        stored = self.instance.user if self.instance.user_id else None
+        owner = getattr(self, "owner", None) or stored
+        # Checked when either address changed on this page: a pair stored before is told at
+        # its next change, and does not hold back every other change of the person's page.
+        changed = "email" in self.changed_data or (
+            stored is not None and owner is not None and owner.email != stored.email
+        )
+        if changed and same_address(owner.email, cleaned.get("email") or ""):
             # As the person's own form: an address read with the account's password cannot
             # recover it, whichever of the two was changed to match the other.
             self.add_error("email", OWN_ADDRESS)

@@ -10,6 +10,7 @@ person once, and the second says how many the other took.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,8 @@ from sspr_site.conf import app_settings as site_settings
 from .language import stored_languages
 from .models import Registration
 from .queries import RegistrationState, with_state
+
+logger = logging.getLogger("sspr.registration")
 
 
 @dataclass
@@ -93,6 +96,7 @@ def reminders_send(
     try:
         _send_all(candidates, report, policy, batch_size, progress)
     except Exception as error:  # noqa: BLE001 - whatever stopped it, what went out is recorded
+        logger.exception("registration reminders stopped after %s", report.sent)
         # What went out is recorded as every run is, and said (README, "Administration").
         _record_run(report, policy, actor, request, interrupted=True)
         raise RemindersInterrupted(report) from error

@@ -229,7 +229,9 @@ def test_a_request_nobody_can_approve_is_refused_beforehand(desk, make_user):
     assert not AccessPass.objects.filter(user=ken).exists()
     # In the agent's language, as every other line of the page (it was fixed at start-up).
     german = desk.get(f"/helpdesk/pass/users/{ken.pk}/", HTTP_ACCEPT_LANGUAGE="de")
+    assert german.status_code == 200
     assert "Nobody can approve" not in german.content.decode()
+    assert "Niemand kann" in german.content.decode()
 
 
 def test_a_check_whose_method_changed_since_grounds_no_approval_or_pass(

@@ -570,6 +570,22 @@ def test_the_admin_refuses_the_accounts_address_changed_to_the_authentication_on
     assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
     user.refresh_from_db()
     assert user.email == "carol@example.org"
+    # A pair stored before (by a release that did not check this way round) does not hold
+    # back another change of the page: told when either address changes.
+    type(user).objects.filter(pk=user.pk).update(email="carol.home@example.net")
+    data = _user_page(user) | {
+        "email": "carol.home@example.net",
+        "first_name": "Carol",
+        "authentication_email-TOTAL_FORMS": "1",
+        "authentication_email-INITIAL_FORMS": "1",
+        "authentication_email-0-id": str(held.pk),
+        "authentication_email-0-user": str(user.pk),
+        "authentication_email-0-email": "carol.home@example.net",
+    }
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.first_name == "Carol"
 
 
 def test_a_number_with_an_extension_is_reported_not_cut_short(tmp_path, people):
