@@ -117,14 +117,18 @@ def _end_open_passes(user, reason: EndReason) -> None:
             ended_at=now, end_reason=reason, digest=None
         )
         if won:
-            record(
-                EventKind.ACCESS_PASS_EXPIRED,
-                subject=user,
-                pass_id=pk,
-                reason=str(reason),
-                uses=uses,
-                ended=now.isoformat(timespec="seconds"),
-            )
+            _record_end(user, pk, uses, str(reason), now)
+
+
+def _record_end(user, pass_id: int, uses: int, reason: str, now) -> None:
+    record(
+        EventKind.ACCESS_PASS_EXPIRED,
+        subject=user,
+        pass_id=pass_id,
+        reason=reason,
+        uses=uses,
+        ended=now.isoformat(timespec="seconds"),
+    )
 
 
 def expire_due(now=None) -> int:
@@ -260,14 +264,7 @@ def _open(user, fields: dict, now) -> tuple[AccessPass, list[AccessPass]]:
             # Every way a pass ends is an event (docs/security.md rule 56); its reason says
             # "pass", as "replaced" alone is a method's change in the helpdesk's words.
             for item in replaced:
-                record(
-                    EventKind.ACCESS_PASS_EXPIRED,
-                    subject=user,
-                    pass_id=item.pk,
-                    reason="pass_replaced",
-                    uses=item.uses,
-                    ended=now.isoformat(timespec="seconds"),
-                )
+                _record_end(user, item.pk, item.uses, "pass_replaced", now)
         return AccessPass.objects.create(user=user, **fields), replaced
 
 

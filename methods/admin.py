@@ -485,9 +485,9 @@ class AuthenticationEmailForm(PrepopulateForm):
         # Checked when either address changed on this page: a pair stored before is told at
         # its next change, and does not hold back every other change of the person's page.
         changed = "email" in self.changed_data or (
-            stored is not None and owner is not None and owner.email != stored.email
+            stored is not None and owner.email != stored.email
         )
-        if changed and same_address(owner.email, cleaned.get("email") or ""):
+        if owner is not None and changed and same_address(owner.email, cleaned.get("email") or ""):
             # As the person's own form: an address read with the account's password cannot
             # recover it, whichever of the two was changed to match the other.
             self.add_error("email", OWN_ADDRESS)

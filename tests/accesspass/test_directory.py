@@ -133,9 +133,8 @@ def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
     changed", since it may have been. Other sessions end as a new password's would; this one
     stays while the pass lasts, and the audit log says what is known."""
     from audit.models import Event, EventKind
-    from directory import ldap_accounts
     from tests.directory.test_openldap import signed_in_directory
-    from tests.support.directory import use_directory
+    from tests.support.directory import cannot_be_asked_again, use_directory
     from tests.support.tcp_cut import CuttingRelay
 
     ada = mirrored.get(username="ada")
@@ -148,14 +147,7 @@ def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
         use_directory(
             settings, {**slapd.environment(), "LDAP_URI": f"ldap://127.0.0.1:{relay.port}"}
         )
-        asked = ldap_accounts.DirectoryAccounts.find
-
-        def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
-            if attributes == [self.changed_attribute]:
-                raise ldap_accounts.DirectoryUnavailable("gone again")
-            return asked(self, conn, username, attributes, scoped)
-
-        monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+        cannot_be_asked_again(monkeypatch)
         response = person.post(
             "/ssprsetup/pass/password/",
             {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},

@@ -13,7 +13,14 @@ from audit.models import Event, EventKind
 from directory.models import DirectoryAccount
 from directory.servers import DEMO_PEOPLE, STRICT_POLICY_DN, Person
 from methods.models import AuthenticationEmail, OfficePhone
-from tests.support.directory import binds, directory_sign_in, entry, lock_out, turn_off
+from tests.support.directory import (
+    binds,
+    cannot_be_asked_again,
+    directory_sign_in,
+    entry,
+    lock_out,
+    turn_off,
+)
 from tests.support.resets import shows_done_page, shows_finish_page, start_reset
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
@@ -383,19 +390,10 @@ def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, answers_lost):
 def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lost, monkeypatch):
     """Sent, its answer lost, and the directory not reachable to ask: the page does not say
     "nothing was changed", since it may have been."""
-    from directory import ldap_accounts
-
     directory_sign_in(Client(), "ada", ADA_PASSWORD)
     registered()
     prove_with_email(client)
-    asked = ldap_accounts.DirectoryAccounts.find
-
-    def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
-        if attributes == [self.changed_attribute]:
-            raise ldap_accounts.DirectoryUnavailable("gone again")
-        return asked(self, conn, username, attributes, scoped)
-
-    monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+    cannot_be_asked_again(monkeypatch)
     elsewhere = signed_in_directory("ada", ADA_PASSWORD)
     response = set_new(client, NEW_PASSWORD)
     page = response.content.decode()
@@ -422,19 +420,13 @@ def test_a_change_whose_outcome_cannot_be_asked_keeps_this_session(slapd, direct
     client = signed_in_directory("ada", ADA_PASSWORD)
     elsewhere = signed_in_directory("ada", ADA_PASSWORD)
     written = ldap_accounts.OpenLDAPAccounts._change
-    asked = ldap_accounts.DirectoryAccounts.find
 
     def answer_lost(self, own, dn, current, new):
         written(self, own, dn, current, new)
         raise ldap.SERVER_DOWN({"desc": "Can't contact LDAP server"})
 
-    def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
-        if attributes == [self.changed_attribute]:
-            raise ldap_accounts.DirectoryUnavailable("gone again")
-        return asked(self, conn, username, attributes, scoped)
-
     monkeypatch.setattr(ldap_accounts.OpenLDAPAccounts, "_change", answer_lost)
-    monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)
+    cannot_be_asked_again(monkeypatch)
     response = change(client, ADA_PASSWORD, NEW_PASSWORD)
     assert "it is not known whether it took it" in response.content.decode()
     assert binds(slapd, "ada", NEW_PASSWORD)

@@ -557,15 +557,20 @@ def test_the_admin_refuses_the_accounts_address_changed_to_the_authentication_on
     held = AuthenticationEmail.objects.create(
         user=user, email="carol.home@example.net", verified_at=timezone.now()
     )
-    data = _user_page(user) | {
-        "email": "carol.home@example.net",
-        "authentication_email-TOTAL_FORMS": "1",
-        "authentication_email-INITIAL_FORMS": "1",
-        "authentication_email-0-id": str(held.pk),
-        "authentication_email-0-user": str(user.pk),
-        "authentication_email-0-email": "carol.home@example.net",
-    }
-    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+
+    def page_with_both_addresses(**changes):
+        """The person's page sent with the account's address the authentication one."""
+        return _user_page(user) | {
+            "email": "carol.home@example.net",
+            "authentication_email-TOTAL_FORMS": "1",
+            "authentication_email-INITIAL_FORMS": "1",
+            "authentication_email-0-id": str(held.pk),
+            "authentication_email-0-user": str(user.pk),
+            "authentication_email-0-email": "carol.home@example.net",
+            **changes,
+        }
+
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", page_with_both_addresses())
     assert response.status_code == 200
     assert str(OWN_ADDRESS).replace("'", "&#39;") in response.content.decode()
     user.refresh_from_db()
@@ -573,16 +578,9 @@ def test_the_admin_refuses_the_accounts_address_changed_to_the_authentication_on
     # A pair stored before (by a release that did not check this way round) does not hold
     # back another change of the page: told when either address changes.
     type(user).objects.filter(pk=user.pk).update(email="carol.home@example.net")
-    data = _user_page(user) | {
-        "email": "carol.home@example.net",
-        "first_name": "Carol",
-        "authentication_email-TOTAL_FORMS": "1",
-        "authentication_email-INITIAL_FORMS": "1",
-        "authentication_email-0-id": str(held.pk),
-        "authentication_email-0-user": str(user.pk),
-        "authentication_email-0-email": "carol.home@example.net",
-    }
-    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    response = admin_client.post(
+        f"/admin/auth/user/{user.pk}/change/", page_with_both_addresses(first_name="Carol")
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.first_name == "Carol"

@@ -104,3 +104,18 @@ def turn_off(server, uid: str = "ada") -> None:
         )
     finally:
         conn.unbind_s()
+
+
+def cannot_be_asked_again(monkeypatch) -> None:
+    """After a new password's answer was lost, the directory cannot be asked whether it took
+    it: reading the entry's time of its last password change fails (every other read works)."""
+    from directory import ldap_accounts
+
+    asked = ldap_accounts.DirectoryAccounts.find
+
+    def find_after_the_loss(self, conn, username, attributes=None, scoped=True):
+        if attributes == [self.changed_attribute]:
+            raise ldap_accounts.DirectoryUnavailable("gone again")
+        return asked(self, conn, username, attributes, scoped)
+
+    monkeypatch.setattr(ldap_accounts.DirectoryAccounts, "find", find_after_the_loss)

@@ -192,9 +192,7 @@ class Command(BaseCommand):
     def _issue_one(self, name: str, *, policy, approver, minutes, note):
         """(username, pass, expiry), or why not."""
         User = get_user_model()
-        user = User.objects.filter(
-            **{User.USERNAME_FIELD: accounts().canonical_username(name)}
-        ).first()
+        user = User.objects.filter(**{User.USERNAME_FIELD: name}).first()  # canonical already
         if user is None:
             return _("no such account here (in directory mode, run sync_directory first)")
         if not policy.in_scope(user):

@@ -10,10 +10,6 @@ from policy.models import Policy
 from registration.flows import registrations_flag_stale
 
 
-def days_in_words(days: int) -> str:
-    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
-
-
 class Command(BaseCommand):
     @property
     def help(self) -> str:  # shown in the language of the moment (argparse needs a str)
@@ -34,5 +30,10 @@ class Command(BaseCommand):
                 "Flagged %(count)s registrations for reconfirmation (reconfirm after: %(days)s).",
                 count,
             )
-            % {"count": f"{count:,}", "days": days_in_words(policy.reconfirm_days)}
+            % {"count": f"{count:,}", "days": _days(policy.reconfirm_days)}
         )
+
+
+def _days(days: int) -> str:
+    # The same words as the directory's rules (directory/rules.py), one catalogue entry.
+    return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}

@@ -196,20 +196,15 @@ def test_the_actions_count_only_the_questions_they_changed(admin_client, approve
     other way, offering questions offered already changes nothing and says so."""
     first, second = approved_questions.order_by("pk")[:2]
     SecurityQuestion.objects.filter(pk=first.pk).update(active=False)
-    chosen = [first.pk, second.pk]
-    page = admin_client.post(
-        LIST, {"action": "deactivate", "_selected_action": chosen}, follow=True
-    ).content.decode()
-    assert "1 question is no longer offered." in page
-    page = admin_client.post(
-        LIST, {"action": "deactivate", "_selected_action": chosen}, follow=True
-    ).content.decode()
-    assert "Nothing changed: none of the selected questions was offered." in page
-    page = admin_client.post(
-        LIST, {"action": "activate", "_selected_action": chosen}, follow=True
-    ).content.decode()
-    assert "2 questions are offered." in page
-    page = admin_client.post(
-        LIST, {"action": "activate", "_selected_action": chosen}, follow=True
-    ).content.decode()
-    assert "Nothing changed: the selected questions were offered already." in page
+
+    def both(action: str) -> str:
+        chosen = [first.pk, second.pk]
+        response = admin_client.post(
+            LIST, {"action": action, "_selected_action": chosen}, follow=True
+        )
+        return response.content.decode()
+
+    assert "1 question is no longer offered." in both("deactivate")
+    assert "Nothing changed: none of the selected questions was offered." in both("deactivate")
+    assert "2 questions are offered." in both("activate")
+    assert "Nothing changed: the selected questions were offered already." in both("activate")
