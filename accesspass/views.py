@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -44,7 +45,9 @@ from helpdesk.views import (
     checked_person,
     helpdesk_page,
     method_label,
+    spend_check,
     still_checks,
+    unspend_check,
 )
 from methods import not_me
 from passwordreset.flows import notify_user
@@ -71,6 +74,19 @@ BACKEND = "accesspass.backends.AccessPassBackend"
 SENT_FORM_SECONDS = 3600
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLAIMED = 0  # the first request is still opening its pass
+
+
+# Two issue forms sent at the same moment on one caller check (two tabs): one pass; the other
+# form says so (helpdesk.views.spend_check).
+CHECK_SPENT = gettext_lazy(
+    "A pass was asked for on this caller check already: nothing new was issued. Check the "
+    "caller again to issue another."
+)
+
+
+
+class CheckSpent(flows.Refused):
+    """The caller check was spent on a pass already (CHECK_SPENT)."""
 
 
 def _form_key(request: HttpRequest, token: str) -> str:
@@ -153,16 +169,22 @@ def _issue(
         return render(request, "accesspass/issue.html", context, status=403)
     if request.method == "POST" and form.is_valid():
         verification = form.cleaned_data["verification"]
+        on_check = verification == Verification.CALLER_CHECK
         try:
+            if on_check and not spend_check(request, user_id):
+                request.session.pop(VERIFIED_KEY.format(user_id), None)
+                raise CheckSpent(CHECK_SPENT)
             item = flows.request_pass(
                 request=request,
                 user=subject,
                 agent=request.user,
                 verification=verification,
                 note=form.cleaned_data["note"],
-                check_method=check if verification == Verification.CALLER_CHECK else "",
+                check_method=check if on_check else "",
             )
         except flows.Refused as refusal:
+            if on_check and not isinstance(refusal, CheckSpent):
+                unspend_check(request, user_id)
             _release_form(request, token)
             form.add_error(None, refusal.message)
         else:

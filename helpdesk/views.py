@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import math
+import secrets
 import time
 from dataclasses import replace
 from functools import wraps
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -448,6 +450,31 @@ def _kinds(options: list) -> set[str]:
     return {str(REGISTRY[key].kind) for key, _label in options}
 
 
+def _spent_key(request: HttpRequest, user_id: int) -> str | None:
+    passed = request.session.get(VERIFIED_KEY.format(user_id))
+    if not isinstance(passed, dict):
+        return None
+    # A check a session kept from before checks had their own names is named by its time.
+    name = passed.get("id") if isinstance(passed.get("id"), str) else passed.get("at")
+    return f"sspr:caller-check-spent:{request.user.pk}:{user_id}:{name}"
+
+
+def spend_check(request: HttpRequest, user_id: int) -> bool:
+    """Take this session's caller check for this person for one pass: False when a pass was
+    asked for on it already. The session forgets a check once its pass is asked for, but two
+    issue forms sent at the same moment (two tabs) both read it before either is saved; the
+    shared cache lets one of them have it, on whichever host it lands (docs/security.md
+    rule 49)."""
+    key = _spent_key(request, user_id)
+    return key is not None and cache.add(key, 1, timeout=CHECK_VALID_SECONDS)
+
+
+def unspend_check(request: HttpRequest, user_id: int) -> None:
+    """The pass asked for on this check was refused: the check may be used again."""
+    if key := _spent_key(request, user_id):
+        cache.delete(key)
+
+
 def dropped_check(request: HttpRequest, user_id: int, checked: str | None) -> str | None:
     """The name of the method a caller check passed with that counts no more (`checked`: what
     passed_check found), so the form says why, not that no check passed."""
@@ -626,6 +653,8 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
             request.session[VERIFIED_KEY.format(user_id)] = {
                 "method": str(method.kind),
                 "at": int(time.time()),
+                # Names this check in the shared cache, where a pass spends it (spend_check).
+                "id": secrets.token_urlsafe(12),
             }
     return render(
         request,

@@ -3,6 +3,7 @@ it and choose text or call,) enter the code. Mounted once for each member of the
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 from django.contrib import messages
@@ -467,7 +468,7 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
             "send_url": method.setup_page("send"),
             "cancel_url": method.setup_page("cancel"),
             "channels": method.channels(policy),
-            "resend_in": seconds_until(next_at) if (next_at := device.next_send_at()) else None,
+            **_resend_wait(seconds_until(next_at) if (next_at := device.next_send_at()) else 0),
             "channel": device.channel,
             # The code's time limit, from the row read here (registration/templatetags).
             "sent_code": device,
@@ -500,3 +501,23 @@ def more_time(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpR
         extensions_left=max(0, app_settings.CODE_EXTENSIONS - device.extensions) if live else 0,
         back=method.setup_page("verify"),
     )
+
+
+def _resend_wait(seconds: int) -> dict:
+    """The wait before a new code can be asked for: its seconds, the sentence saying it, and
+    that sentence for each second left, for the page to count down (static/js/true-for.js)."""
+    if seconds <= 0:
+        return {"resend_in": None}
+
+    def sentence(left: int) -> str:
+        return ngettext(
+            "You can ask for a new code in %(seconds)s second.",
+            "You can ask for a new code in %(seconds)s seconds.",
+            left,
+        ) % {"seconds": left}
+
+    return {
+        "resend_in": seconds,
+        "resend_wait": sentence(seconds),
+        "resend_counting": json.dumps([sentence(left) for left in range(1, seconds + 1)]),
+    }

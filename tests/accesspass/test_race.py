@@ -75,3 +75,76 @@ def test_one_issue_form_sent_three_times_at_once_opens_one_pass(desk, user):
     assert AccessPass.objects.filter(user=user).count() == 1
     assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_ISSUED).count() == 1
     assert use_pass(Client(), "alice", shown[0]).status_code == 302
+
+
+def _checked_by_email(desk: Client, person, *, registered: bool = False) -> None:
+    """The agent checks the caller with a code sent to the person's email address (registered
+    here first, unless `registered`)."""
+    from django.utils import timezone
+
+    from methods.models import AuthenticationEmail
+    from tests.support.codes import last_email_code
+
+    if not registered:
+        AuthenticationEmail.objects.create(
+            user=person, email=f"{person.username}.home@example.net", verified_at=timezone.now()
+        )
+    desk.post(f"/helpdesk/users/{person.pk}/verify/", {"method": "email"})
+    checked = desk.post(f"/helpdesk/users/{person.pk}/verify/code/", {"code": last_email_code()})
+    assert checked.status_code == 200 and "verified" in checked.content.decode().lower()
+
+
+def _second_tab(desk: Client) -> Client:
+    """Another tab of the agent's browser that read the session before the first tab's pass was
+    issued: the same signed-in session, with the caller check still in it."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    copy = import_module(settings.SESSION_ENGINE).SessionStore()
+    copy.update(dict(desk.session.items()))
+    copy.save()
+    tab = Client()
+    tab.cookies[settings.SESSION_COOKIE_NAME] = copy.session_key
+    return tab
+
+
+@pytest.mark.django_db
+def test_one_caller_check_issues_one_pass_from_two_tabs(desk, user):
+    """The agent checked the caller once and has the issue form open in two tabs, each read
+    before either was sent: the first gives a pass; the second issues nothing, says why, and
+    leaves the first pass working (a second pass would have ended the first, which the agent
+    may be reading out)."""
+    _checked_by_email(desk, user)
+    other_tab = _second_tab(desk)
+    shown = the_pass(issue(desk, user, verification="caller_check", note="Read back the code"))
+    refused = issue(other_tab, user, verification="caller_check", note="Read back the code")
+    assert refused.status_code == 200
+    assert "A pass was asked for on this caller check already" in refused.content.decode()
+    assert AccessPass.objects.filter(user=user).count() == 1
+    assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_ISSUED).count() == 1
+    assert use_pass(Client(), user.username, shown).status_code == 302
+    # A new check gives a new pass, from either tab.
+    _checked_by_email(other_tab, user, registered=True)
+    the_pass(issue(other_tab, user, verification="caller_check", note="Checked again"))
+
+
+@pytest.mark.django_db
+def test_a_pass_refused_on_a_caller_check_leaves_the_check_for_the_next_try(
+    desk, make_user, approver
+):
+    """A pass for an administrator needs an approver; with nobody who could approve, the
+    request is refused, and the check it named is not spent: once an approver is there, the
+    same check asks for the pass."""
+    ada = make_user("ada", staff=True)
+    _checked_by_email(desk, ada)
+    approver.groups.clear()
+    refused = issue(desk, ada, verification="caller_check", note="Read back the code")
+    assert "Nobody can approve a pass for this account" in refused.content.decode()
+    assert not AccessPass.objects.filter(user=ada).exists()
+    from tests.support.access_passes import approvers_group
+
+    approver.groups.add(approvers_group())
+    asked = issue(desk, ada, verification="caller_check", note="Read back the code")
+    assert asked.status_code == 302, asked.content.decode()[:2000]
+    assert AccessPass.objects.get(user=ada).check_method == "authentication_email"

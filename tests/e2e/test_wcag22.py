@@ -171,7 +171,13 @@ def test_the_wait_for_a_new_code_is_said_only_while_it_lasts(page, rita, outboxe
     _to_the_code_page(page, phone_dir)
     wait = page.get_by_text("You can ask for a new code in")
     assert wait.is_visible()
-    page.clock.run_for("00:31")
+    assert wait.inner_text() == "You can ask for a new code in 30 seconds."
+    # It counts down, a second at a time, down to the singular.
+    page.clock.run_for("00:05")
+    assert wait.inner_text() == "You can ask for a new code in 25 seconds."
+    page.clock.run_for("00:24")
+    assert wait.inner_text() == "You can ask for a new code in 1 second."
+    page.clock.run_for("00:02")
     wait.wait_for(state="hidden")
     assert page.get_by_role("button", name="Text me a new code").is_visible()
 

@@ -337,6 +337,28 @@ def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_out
     assert len(phone_outbox) == 1
 
 
+def test_the_wait_carries_its_words_for_each_second_left_in_the_readers_language(
+    signed_in, phone_outbox
+):
+    """The page counts the wait down (static/js/true-for.js) with words the server gave it for
+    each second left, so a language with several plural forms reads right at every count."""
+    import html
+    import json
+    import re
+
+    signed_in.post("/i18n/setlang/", {"language": "pl", "next": "/ssprsetup/"})
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    found = re.search(r'<p data-true-for="(\d+)" data-counting="([^"]*)">([^<]*)</p>', page)
+    assert found, page
+    seconds, counting, said = int(found[1]), json.loads(html.unescape(found[2])), found[3]
+    assert seconds == 30 and len(counting) == 30
+    assert said == "O nowy kod możesz poprosić za 30 sekund." == counting[29]
+    assert counting[0] == "O nowy kod możesz poprosić za 1 sekundę."
+    assert counting[2] == "O nowy kod możesz poprosić za 3 sekundy."
+    assert counting[4] == "O nowy kod możesz poprosić za 5 sekund."
+
+
 def test_code_from_another_session_does_not_verify(user, phone_outbox):
     from tests.support.people import sign_in
 
