@@ -84,7 +84,6 @@ CHECK_SPENT = gettext_lazy(
 )
 
 
-
 class CheckSpent(flows.Refused):
     """The caller check was spent on a pass already (CHECK_SPENT)."""
 
