@@ -314,6 +314,16 @@ def reveal(*, request, item: AccessPass, agent) -> str:
         raise Refused(_("This request was not approved and shown in time. Issue a new one."))
     if item.needs_approval and item.approved_at is None:
         raise Refused(_("This pass is waiting for a Helpdesk administrator's approval."))
+    if not item.needs_approval and needs_two_people(item.user):
+        # Asked for while one agent was enough; the account has since become one that needs
+        # two people (made an administrator, given the helpdesk's rights): what it is when the
+        # pass is made decides (docs/security.md rule 50).
+        raise Refused(
+            _(
+                "This account now needs a Helpdesk administrator's approval for a pass. "
+                "Issue a new one from the person's page."
+            )
+        )
     with transaction.atomic():
         # One reveal only, even for two clicks at once.
         won = AccessPass.objects.filter(

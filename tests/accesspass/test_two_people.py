@@ -170,6 +170,30 @@ def test_ordinary_accounts_need_one_agent(desk, user):
     assert not Event.objects.filter(kind=EventKind.ACCESS_PASS_REQUESTED).exists()
 
 
+def test_a_pass_asked_for_an_ordinary_account_is_not_shown_once_it_is_an_administrator(
+    desk, agent, user
+):
+    """One agent asked for a pass for an ordinary account, and it was not shown then. Before
+    it is, the account is made an administrator: what it is when the pass is made decides, so
+    nothing is shown and nothing can sign in."""
+    from accesspass import flows
+
+    item = flows.request_pass(
+        request=None, user=user, agent=agent, verification="in_person", note="Staff card"
+    )
+    assert not item.needs_approval
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    refused = desk.post(
+        f"/helpdesk/pass/requests/{item.pk}/", {"action": "show"}, follow=True
+    ).content.decode()
+    assert "now needs a Helpdesk administrator" in refused, refused[:3000]
+    assert not PASS_PATTERN.search(refused)
+    item.refresh_from_db()
+    assert item.issued_at is None and item.digest is None
+    assert not Event.objects.filter(kind=EventKind.ACCESS_PASS_ISSUED).exists()
+
+
 def test_approvers_hear_of_a_waiting_request_and_find_it_in_the_menu(
     desk, approver, approver_desk, admin_person, agent
 ):
