@@ -53,6 +53,11 @@ def solved(payload: str) -> str:
     return hashlib.sha256(str(parsed.challenge.signature).encode()).hexdigest()
 
 
+# What an attempt started without the proof-of-work keeps as its check (a browser without
+# JavaScript: passwordreset.flows.start_without_script). It is no solved challenge's name.
+WITHOUT_SCRIPT = "without-script"
+
+
 def spend(name: str) -> bool:
     """Accept the solved challenge `name` (from `solved`) once; refuse "" or a replayed one."""
     # cache.add is atomic: of two submissions of one challenge, only the first is accepted.

@@ -188,6 +188,24 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     return True
 
 
+def start_without_script(request: HttpRequest) -> bool:
+    """Whether a first step sent by a browser without JavaScript, which cannot do the
+    proof-of-work, may start an attempt: a few an hour from one network address, and from
+    everywhere together, so that the check's cost to a crowd stays where it was (docs/security.md
+    rule 17). Counted before any name is looked at, the same for every name; a start refused
+    for its address does not count towards everyone's."""
+    per_address = app_settings.STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR
+    overall = app_settings.STARTS_WITHOUT_SCRIPT_PER_HOUR
+    address_key = f"sspr:reset:without-script:ip:{limit_key(client_address(request))}"
+    allowed = (
+        _count(address_key, 3600, per_address) <= per_address
+        and _count("sspr:reset:without-script:all", 3600, overall) <= overall
+    )
+    if not allowed:
+        record(EventKind.RESET_REFUSED, request=request, reason="without_script_limited")
+    return allowed
+
+
 def reset_begin(
     *, request: HttpRequest, username: str, action: str = "", check: str = ""
 ) -> ResetState | StartRefusal:

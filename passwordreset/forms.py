@@ -41,6 +41,9 @@ class StartForm(forms.Form):
         error_messages={"invalid_choice": _("Choose one.")},
     )
     altcha = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Sent only by a browser without JavaScript (the page's <noscript>), which cannot do the
+    # proof-of-work: such starts have a small budget of their own (flows.start_without_script).
+    without_script = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -182,20 +182,26 @@ def start(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         check = captcha.solved(form.cleaned_data["altcha"])
+        if not check and form.cleaned_data["without_script"]:
+            check = captcha.WITHOUT_SCRIPT
         resent = _resent_first_page(request, form.cleaned_data, check)
         if resent is not None:
             # The same first page sent again while the attempt it started is live (its answer
             # reloaded without JavaScript): its check is spent, so nothing starts; the answer
             # is that attempt's methods page, as its own address gives it.
             return _methods_page(request, resent, page_address=reverse("passwordreset:methods"))
-        if not captcha.spend(check):
-            form.add_error(
-                None,
-                _(
-                    "The automatic check did not finish. It needs JavaScript: turn it on, wait "
-                    "until the check says it is done, then try again."
-                ),
-            )
+        if not _check_passed(request, check):
+            if check == captcha.WITHOUT_SCRIPT:
+                form.add_error(None, WITHOUT_SCRIPT_LIMITED)
+                status = 429
+            else:
+                form.add_error(
+                    None,
+                    _(
+                        "The automatic check did not finish. It needs JavaScript: turn it on, "
+                        "wait until the check says it is done, then try again."
+                    ),
+                )
         elif not directory_available():
             # The same for every name typed: the store is down for everyone.
             form.add_error(None, DIRECTORY_DOWN_START)
@@ -248,6 +254,20 @@ def start(request: HttpRequest) -> HttpResponse:
             kept=reset_state.load(request) is None,
         )
     return render(request, "passwordreset/start.html", {"form": form}, status=status)
+
+
+WITHOUT_SCRIPT_LIMITED = gettext_lazy(
+    "Too many resets were started without JavaScript from your network, or from everywhere, "
+    "in the last hour. Turn JavaScript on for this site and try again, or try again later."
+)
+
+
+def _check_passed(request: HttpRequest, check: str) -> bool:
+    """A solved proof-of-work, spent now; or, from a browser without JavaScript, a start within
+    that way's own budget (flows.start_without_script)."""
+    if check == captcha.WITHOUT_SCRIPT:
+        return flows.start_without_script(request)
+    return captcha.spend(check)
 
 
 def _resent_first_page(request: HttpRequest, sent: dict, check: str):

@@ -50,7 +50,12 @@ def test_continue_waits_until_the_check_is_done(browser, live_server, make_user,
     context.close()
 
 
-def test_without_javascript_continue_stays_and_the_server_explains(browser, live_server):
+def test_without_javascript_continue_stays_and_the_budget_is_explained(
+    browser, live_server, settings
+):
+    """Continue is never held back without JavaScript. Past the starts allowed without the
+    check, the server's answer says why, next to the form."""
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 0
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     page = context.new_page()
     page.goto("/passwordreset/")
@@ -58,7 +63,9 @@ def test_without_javascript_continue_stays_and_the_server_explains(browser, live
     assert continue_button.is_enabled()
     page.get_by_label("Username").fill("rita")
     continue_button.click()
-    page.get_by_role("alert").get_by_text("It needs JavaScript").wait_for()
+    page.get_by_role("alert").get_by_text(
+        "Too many resets were started without JavaScript"
+    ).wait_for()
     context.close()
 
 

@@ -65,10 +65,74 @@ def answer_form(client, answers: dict[int, str]):
     return asked, {f"answer_{pk}": answers.get(pk, "wrong answer") for pk in asked}
 
 
-def test_start_page_explains_the_check_needs_javascript(client):
+def test_start_page_says_what_happens_without_javascript(client):
+    """Without JavaScript the browser reads the <noscript>: what it says, and the field that
+    tells the server the check could not run (a browser with JavaScript never sends it)."""
     page = client.get("/passwordreset/").content.decode()
-    assert "<noscript>" in page and "This check needs JavaScript" in page
+    noscript = re.search(r"<noscript>(.*?)</noscript>", page, re.S)[1]
+    assert '<input type="hidden" name="without_script" value="1">' in noscript
+    assert "Without JavaScript this check cannot run. You can still continue" in noscript
     assert "<altcha-widget" in page and "<script>" not in page
+
+
+def _without_script(client: Client, username: str = "rita"):
+    """The first page as a browser without JavaScript sends it: no solved check."""
+    return client.post(
+        "/passwordreset/",
+        {"username": username, "action": "reset", "altcha": "", "without_script": "1"},
+    )
+
+
+def test_a_browser_without_javascript_resets_within_its_own_budget(registered, settings):
+    """Without the proof-of-work a few starts an hour are allowed from one address; past them
+    the page says why, and nothing starts. A start with the check, from the same address,
+    still goes on: people with JavaScript do not pay for the budget."""
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 2
+    first = Client()
+    assert shows_methods_page(_without_script(first))
+    assert shows_finish_page(pass_phone(first))
+    response = first.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert shows_done_page(response)
+    assert get_user_model().objects.get(username="rita").check_password(NEW_PASSWORD)
+    assert shows_methods_page(_without_script(Client(), "nobody-here"))
+    refused = _without_script(Client())
+    assert refused.status_code == 429
+    assert "Too many resets were started without JavaScript" in refused.content.decode()
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 2
+    assert Event.objects.filter(
+        kind=EventKind.RESET_REFUSED, details__reason="without_script_limited"
+    ).exists()
+    assert start_reset(Client(), "rita").status_code == 302
+
+
+def test_starts_without_javascript_have_a_budget_for_everyone_together(registered, settings):
+    """Many addresses together cannot start more than the site's budget without the check;
+    one address refused for its own budget does not spend everyone's."""
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 1
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_HOUR = 2
+    assert shows_methods_page(_without_script(Client(REMOTE_ADDR="192.0.2.1")))
+    assert _without_script(Client(REMOTE_ADDR="192.0.2.1")).status_code == 429
+    assert shows_methods_page(_without_script(Client(REMOTE_ADDR="192.0.2.2")))
+    assert _without_script(Client(REMOTE_ADDR="192.0.2.3")).status_code == 429
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 2
+
+
+def test_no_start_without_javascript_when_its_budget_is_none(registered, settings):
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 0
+    assert _without_script(Client()).status_code == 429
+    assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
+
+
+def test_the_first_page_sent_again_without_javascript_leads_to_its_attempt(registered, settings):
+    """A browser without JavaScript reloads the methods page it was given: the form is sent
+    again. It leads to the attempt it started, and neither starts nor counts another."""
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 1
+    client = Client()
+    assert shows_methods_page(_without_script(client))
+    assert shows_methods_page(_without_script(client))
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 1
 
 
 @pytest.mark.parametrize("payload", ["", "not-base64", "eyJ9"])
