@@ -4,13 +4,31 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.forms import CallerVerifiedForm
+from helpdesk.forms import CALLER_CHECK, CallerVerifiedForm
 from passwords.forms import BoundedPasswordsMixin
 from registration.forms import BoundedUsernameMixin
 
+# Two issue forms on one caller check (two tabs, sent together or one after the other): one
+# pass; the other form says so (helpdesk.views.spend_check, mark_check_spent).
+CHECK_SPENT = _(
+    "A pass was asked for on this caller check already: nothing new was issued. Check the "
+    "caller again to issue another."
+)
+
 
 class IssueForm(CallerVerifiedForm):
-    """How the caller was verified, before a pass is issued (helpdesk.forms)."""
+    """How the caller was verified, before a pass is issued (helpdesk.forms). `spent`: this
+    session's check was spent on a pass already (helpdesk.views.check_was_spent)."""
+
+    def __init__(self, *args, spent: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spent = spent
+
+    def clean_verification(self):
+        value = self.cleaned_data["verification"]
+        if value == CALLER_CHECK and not self.check_passed and self.spent:
+            raise forms.ValidationError(CHECK_SPENT, code="check_spent")
+        return super().clean_verification()
 
 
 class PassSignInForm(BoundedPasswordsMixin, BoundedUsernameMixin, forms.Form):

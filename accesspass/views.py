@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -41,9 +40,10 @@ from directory.accounts import (
 from directory.lockout import clear_failures_of
 from directory.middleware import record_refusal
 from helpdesk.views import (
-    VERIFIED_KEY,
+    check_was_spent,
     checked_person,
     helpdesk_page,
+    mark_check_spent,
     method_label,
     spend_check,
     still_checks,
@@ -59,7 +59,7 @@ from registration.pages import posted, secure_page
 from sspr_site.conf import app_settings as site_settings
 
 from . import flows
-from .forms import IssueForm, PassSignInForm
+from .forms import CHECK_SPENT, IssueForm, PassSignInForm
 from .middleware import mark, until
 from .models import AccessPass, Verification
 
@@ -74,14 +74,6 @@ BACKEND = "accesspass.backends.AccessPassBackend"
 SENT_FORM_SECONDS = 3600
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLAIMED = 0  # the first request is still opening its pass
-
-
-# Two issue forms sent at the same moment on one caller check (two tabs): one pass; the other
-# form says so (helpdesk.views.spend_check).
-CHECK_SPENT = gettext_lazy(
-    "A pass was asked for on this caller check already: nothing new was issued. Check the "
-    "caller again to issue another."
-)
 
 
 class CheckSpent(flows.Refused):
@@ -145,7 +137,12 @@ def _issue(
     check: str | None,
     dropped: str | None,
 ) -> HttpResponse:
-    form = IssueForm(posted(request), check_label=method_label(check), dropped_label=dropped)
+    form = IssueForm(
+        posted(request),
+        check_label=method_label(check),
+        dropped_label=dropped,
+        spent=check_was_spent(request, user_id),
+    )
     context = {
         "form_token": secrets.token_urlsafe(16),
         "subject": subject,
@@ -169,9 +166,10 @@ def _issue(
     if request.method == "POST" and form.is_valid():
         verification = form.cleaned_data["verification"]
         on_check = verification == Verification.CALLER_CHECK
+        began = timezone.now()
         try:
             if on_check and not spend_check(request, user_id):
-                request.session.pop(VERIFIED_KEY.format(user_id), None)
+                mark_check_spent(request, user_id)
                 raise CheckSpent(CHECK_SPENT)
             item = flows.request_pass(
                 request=request,
@@ -186,8 +184,19 @@ def _issue(
                 unspend_check(request, user_id)
             _release_form(request, token)
             form.add_error(None, refusal.message)
+        except BaseException:
+            # Stopped by something else (the database, say): the check stays for the next try
+            # unless a pass was opened on it all the same.
+            if (
+                on_check
+                and not AccessPass.objects.filter(
+                    user=subject, requested_by=request.user, requested_at__gte=began
+                ).exists()
+            ):
+                unspend_check(request, user_id)
+            raise
         else:
-            request.session.pop(VERIFIED_KEY.format(user_id), None)  # one check, one pass
+            mark_check_spent(request, user_id)  # one check, one pass
             # The pass is named to the same form sent again once it stands as it will (shown,
             # or waiting for approval), so that the other answer says where it stands.
             response = (

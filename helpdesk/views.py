@@ -429,10 +429,29 @@ def _passed(request: HttpRequest, user_id: int) -> str | None:
     passed = request.session.get(VERIFIED_KEY.format(user_id))
     if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
         return None
-    if time.time() - passed["at"] >= CHECK_VALID_SECONDS:
+    if time.time() - passed["at"] >= CHECK_VALID_SECONDS or passed.get("spent"):
         return None
     kind = passed.get("method")
     return kind if isinstance(kind, str) else None
+
+
+def check_was_spent(request: HttpRequest, user_id: int) -> bool:
+    """Whether this session's caller check for this person, still within its 15 minutes, was
+    spent on a pass (mark_check_spent): the issue form then says so, not that none passed."""
+    passed = request.session.get(VERIFIED_KEY.format(user_id))
+    return (
+        isinstance(passed, dict)
+        and isinstance(passed.get("at"), int)
+        and time.time() - passed["at"] < CHECK_VALID_SECONDS
+        and passed.get("spent") is True
+    )
+
+
+def mark_check_spent(request: HttpRequest, user_id: int) -> None:
+    """The session's caller check for this person was spent on a pass: it counts no more."""
+    passed = request.session.get(VERIFIED_KEY.format(user_id))
+    if isinstance(passed, dict):
+        request.session[VERIFIED_KEY.format(user_id)] = {**passed, "spent": True}
 
 
 def passed_check(request: HttpRequest, user_id: int, options: list) -> str | None:

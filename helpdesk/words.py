@@ -29,6 +29,7 @@ WORDS = {
     "not_allowed": _("Not allowed by the policy"),
     "account_blocked": _("Blocked for a day after too many attempts"),
     "address_limited": _("Too many attempts from one address"),
+    "without_script_limited": _("Too many starts without JavaScript"),
     "proof_limited": _("Too many proof attempts in an hour"),
     "account_disabled": _("The account is turned off"),
     # Why the account store refused a new password (directory.accounts.REFUSALS).

@@ -188,18 +188,32 @@ def lift_reset_block(*, request: HttpRequest, user, **details) -> bool:
     return True
 
 
+def starts_without_script() -> bool:
+    """Whether a browser without JavaScript may start attempts at all (its budgets are not 0)."""
+    return (
+        app_settings.STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR > 0
+        and app_settings.STARTS_WITHOUT_SCRIPT_PER_HOUR > 0
+    )
+
+
 def start_without_script(request: HttpRequest) -> bool:
     """Whether a first step sent by a browser without JavaScript, which cannot do the
     proof-of-work, may start an attempt: a few an hour from one network address, and from
     everywhere together, so that the check's cost to a crowd stays where it was (docs/security.md
     rule 17). Counted before any name is looked at, the same for every name; a start refused
-    for its address does not count towards everyone's."""
+    for its address does not count towards everyone's, nor one refused for everyone's towards
+    its address's. The directory's state is looked at before (views.start): a start it could
+    not make costs nothing."""
     per_address = app_settings.STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR
     overall = app_settings.STARTS_WITHOUT_SCRIPT_PER_HOUR
     address_key = f"sspr:reset:without-script:ip:{limit_key(client_address(request))}"
+    everyone_key = "sspr:reset:without-script:all"
+    # Everyone's budget is looked at before the address's is counted: with it spent (by a
+    # crowd, say), a person's tries do not use up their own address's budget too.
     allowed = (
-        _count(address_key, 3600, per_address) <= per_address
-        and _count("sspr:reset:without-script:all", 3600, overall) <= overall
+        counting.recent(everyone_key, 3600) < overall
+        and _count(address_key, 3600, per_address) <= per_address
+        and _count(everyone_key, 3600, overall) <= overall
     )
     if not allowed:
         record(EventKind.RESET_REFUSED, request=request, reason="without_script_limited")

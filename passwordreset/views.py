@@ -179,10 +179,10 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.GET.get("action") == Action.UNLOCK:  # from the locked-out page
         initial["action"] = Action.UNLOCK
     form = StartForm(posted(request), initial=initial)
-    status = 200
+    status, spent = 200, False
     if request.method == "POST" and form.is_valid():
         check = captcha.solved(form.cleaned_data["altcha"])
-        if not check and form.cleaned_data["without_script"]:
+        if not check and form.cleaned_data["without_script"] and flows.starts_without_script():
             check = captcha.WITHOUT_SCRIPT
         resent = _resent_first_page(request, form.cleaned_data, check)
         if resent is not None:
@@ -190,10 +190,14 @@ def start(request: HttpRequest) -> HttpResponse:
             # reloaded without JavaScript): its check is spent, so nothing starts; the answer
             # is that attempt's methods page, as its own address gives it.
             return _methods_page(request, resent, page_address=reverse("passwordreset:methods"))
-        if not _check_passed(request, check):
+        if check == captcha.WITHOUT_SCRIPT and not directory_available():
+            # Before the budget is counted: a start the store could not make costs nothing.
+            form.add_error(None, DIRECTORY_DOWN_START)
+            status = 503
+        elif not _check_passed(request, check):
             if check == captcha.WITHOUT_SCRIPT:
                 form.add_error(None, WITHOUT_SCRIPT_LIMITED)
-                status = 429
+                status, spent = 429, True
             else:
                 form.add_error(
                     None,
@@ -202,7 +206,7 @@ def start(request: HttpRequest) -> HttpResponse:
                         "wait until the check says it is done, then try again."
                     ),
                 )
-        elif not directory_available():
+        elif check != captcha.WITHOUT_SCRIPT and not directory_available():
             # The same for every name typed: the store is down for everyone.
             form.add_error(None, DIRECTORY_DOWN_START)
             status = 503
@@ -249,16 +253,19 @@ def start(request: HttpRequest) -> HttpResponse:
         return render_kept(
             request,
             "passwordreset/start.html",
-            {"form": form},
+            {"form": form, "without_script": flows.starts_without_script()},
             version_of=policy_shown,
             kept=reset_state.load(request) is None,
         )
-    return render(request, "passwordreset/start.html", {"form": form}, status=status)
+    # Past the budget without JavaScript, the page no longer invites going on without it.
+    context = {"form": form, "without_script": flows.starts_without_script() and not spent}
+    return render(request, "passwordreset/start.html", context, status=status)
 
 
 WITHOUT_SCRIPT_LIMITED = gettext_lazy(
-    "Too many resets were started without JavaScript from your network, or from everywhere, "
-    "in the last hour. Turn JavaScript on for this site and try again, or try again later."
+    "Too many resets were started without JavaScript in the last hour, from your network or "
+    "from all networks together. Turn JavaScript on for this site and try again, or try again "
+    "later."
 )
 
 
@@ -275,6 +282,12 @@ def _resent_first_page(request: HttpRequest, sent: dict, check: str):
     solved check), or None."""
     state = reset_state.load(request)
     if state is None or not check or state.check != check:
+        return None
+    if check == captcha.WITHOUT_SCRIPT and (
+        state.passed or state.questions or state.code_asked_at or state.extensions
+    ):
+        # Without JavaScript every first page carries the same check: one sent again once the
+        # attempt is under way is a new start (within the budget), as a new solved check is.
         return None
     username = accounts().canonical_username(sent["username"])
     if (state.username, state.action) != (username, sent["action"]):

@@ -331,8 +331,15 @@ def _to_code_page(request, method: CodeMethod, next_send_at=None) -> HttpRespons
     """To the code page of a code already sent, saying how long until another may go when
     that is still to come."""
     if next_send_at:
-        result = code_flows.SendResult(code_flows.SendRefusal.COOLDOWN, next_send_at=next_send_at)
-        messages.info(request, refusal_message(result))
+        # No number of seconds here: the code page counts the wait down itself, and a number
+        # in this message would stand still beside it.
+        messages.info(
+            request,
+            _(
+                "A code was sent a moment ago. Type it below, or ask for another one once the "
+                "wait is over."
+            ),
+        )
     return redirect(method.setup_page("verify"))
 
 
@@ -520,4 +527,6 @@ def _resend_wait(seconds: int) -> dict:
         "resend_in": seconds,
         "resend_wait": sentence(seconds),
         "resend_counting": json.dumps([sentence(left) for left in range(1, seconds + 1)]),
+        # What the sentence says once the wait is over: it stays, so nothing below it moves.
+        "resend_now": _("You can ask for a new code now."),
     }

@@ -1,5 +1,6 @@
 // A sentence true only for a while ("You can ask for a new code in 25 seconds") is taken away
-// once it no longer is, so that the page never says what has stopped being true. A sentence
+// once it no longer is, or replaced by what is true then (data-then), so that the page never
+// says what has stopped being true. A sentence
 // that carries its own words for each second left (data-counting: a list, the first for one
 // second) counts down once a second meanwhile; its paragraph is not a live region, so a screen
 // reader reads the number left when it comes to it and is not interrupted every second.
@@ -39,7 +40,14 @@
     sentences.forEach(function (item) {
       var left = Math.ceil((item.ends - now) / 1000);
       if (left <= 0) {
-        item.sentence.hidden = true;
+        // A sentence that says what is true after (data-then) takes its place, so that
+        // nothing below it moves; any other is taken away.
+        var then = item.sentence.getAttribute("data-then");
+        if (then) {
+          item.sentence.textContent = then;
+        } else {
+          item.sentence.hidden = true;
+        }
         return;
       }
       counting = true;

@@ -224,9 +224,10 @@ def test_a_caller_check_that_passed_in_this_session_can_be_named(desk, user):
     the_pass(response)
     item = AccessPass.objects.get(user=user)
     assert item.verification == "caller_check" and item.check_method == "authentication_email"
-    # The check is spent with the pass: the next one needs a new check.
+    # The check is spent with the pass: the next one needs a new check, and the form says so.
     again = issue(desk, user, verification="caller_check")
-    assert "No caller check passed for this person" in again.content.decode()
+    assert "A pass was asked for on this caller check already" in again.content.decode()
+    assert AccessPass.objects.filter(user=user).count() == 1
 
 
 def test_a_caller_check_counts_for_fifteen_minutes(desk, user):

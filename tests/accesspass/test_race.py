@@ -124,6 +124,10 @@ def test_one_caller_check_issues_one_pass_from_two_tabs(desk, user):
     assert AccessPass.objects.filter(user=user).count() == 1
     assert Event.objects.filter(subject=user, kind=EventKind.ACCESS_PASS_ISSUED).count() == 1
     assert use_pass(Client(), user.username, shown).status_code == 302
+    # The same browser's other tab, sent after the first (one session): it says the same.
+    again = issue(desk, user, verification="caller_check", note="Read back the code")
+    assert "A pass was asked for on this caller check already" in again.content.decode()
+    assert AccessPass.objects.filter(user=user).count() == 1
     # A new check gives a new pass, from either tab.
     _checked_by_email(other_tab, user, registered=True)
     the_pass(issue(other_tab, user, verification="caller_check", note="Checked again"))
@@ -148,3 +152,24 @@ def test_a_pass_refused_on_a_caller_check_leaves_the_check_for_the_next_try(
     asked = issue(desk, ada, verification="caller_check", note="Read back the code")
     assert asked.status_code == 302, asked.content.decode()[:2000]
     assert AccessPass.objects.get(user=ada).check_method == "authentication_email"
+
+
+@pytest.mark.django_db
+def test_a_pass_stopped_by_the_database_leaves_the_check_for_the_next_try(desk, user, monkeypatch):
+    """The database fails while the pass is being opened: nothing is issued, and the check is
+    not spent on it, so the agent sends the form again without checking the caller again."""
+    from django.db import OperationalError
+
+    from accesspass import flows
+
+    _checked_by_email(desk, user)
+
+    def fails(*args, **kwargs):
+        raise OperationalError("lock timeout")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(flows, "_open", fails)
+        with pytest.raises(OperationalError):
+            issue(desk, user, verification="caller_check", note="Read back the code")
+    assert not AccessPass.objects.filter(user=user).exists()
+    the_pass(issue(desk, user, verification="caller_check", note="Read back the code"))

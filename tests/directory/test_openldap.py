@@ -591,6 +591,31 @@ def test_an_outage_does_not_lock_anyone_out(slapd, directory, settings):
     assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
 
 
+def test_starts_without_javascript_during_an_outage_cost_nothing(slapd, directory, settings):
+    """A browser without JavaScript presses Continue while the directory is down: the page says
+    the directory cannot be reached, and the budget for starts without the check is untouched
+    once it is back."""
+    from django.core.cache import cache
+
+    from directory.accounts import FAILURES_KEY, OPEN_UNTIL_KEY, UP_KEY
+    from tests.support.resets import shows_methods_page
+
+    # What the site keeps of the directory's state (not the budgets, which are the point).
+    directory_state = [UP_KEY, FAILURES_KEY, OPEN_UNTIL_KEY]
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 1
+    sent = {"username": "ada", "action": "reset", "altcha": "", "without_script": "1"}
+    slapd._terminate()
+    cache.delete_many(directory_state)
+    for _ in range(3):
+        down = Client().post("/passwordreset/", sent)
+        assert down.status_code == 503
+        assert "Password reset is unavailable just now" in down.content.decode()
+    slapd._launch()
+    cache.delete_many(directory_state)
+    assert shows_methods_page(Client().post("/passwordreset/", sent))
+    assert Client().post("/passwordreset/", sent).status_code == 429
+
+
 def test_signing_in_elsewhere_keeps_the_first_session(slapd, directory):
     """A second sign-in must not end the first: only a new password ends sessions."""
     first = signed_in_directory("ada", ADA_PASSWORD)

@@ -177,9 +177,13 @@ def test_the_wait_for_a_new_code_is_said_only_while_it_lasts(page, rita, outboxe
     assert wait.inner_text() == "You can ask for a new code in 25 seconds."
     page.clock.run_for("00:24")
     assert wait.inner_text() == "You can ask for a new code in 1 second."
+    button = page.get_by_role("button", name="Text me a new code")
+    where = button.bounding_box()
     page.clock.run_for("00:02")
-    wait.wait_for(state="hidden")
-    assert page.get_by_role("button", name="Text me a new code").is_visible()
+    # Then it says so, in the same place: nothing below it moves.
+    page.get_by_text("You can ask for a new code now.").wait_for()
+    assert not page.get_by_text("You can ask for a new code in").is_visible()
+    assert button.is_visible() and button.bounding_box() == where
 
 
 def test_a_code_page_warns_before_the_code_ends_and_one_press_gives_ten_more_minutes(

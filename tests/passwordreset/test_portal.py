@@ -99,7 +99,10 @@ def test_a_browser_without_javascript_resets_within_its_own_budget(registered, s
     assert shows_methods_page(_without_script(Client(), "nobody-here"))
     refused = _without_script(Client())
     assert refused.status_code == 429
-    assert "Too many resets were started without JavaScript" in refused.content.decode()
+    page = refused.content.decode()
+    assert "Too many resets were started without JavaScript" in page
+    # The page no longer invites going on without JavaScript.
+    assert "This check needs JavaScript" in page and 'name="without_script"' not in page
     assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 2
     assert Event.objects.filter(
         kind=EventKind.RESET_REFUSED, details__reason="without_script_limited"
@@ -119,20 +122,55 @@ def test_starts_without_javascript_have_a_budget_for_everyone_together(registere
     assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 2
 
 
-def test_no_start_without_javascript_when_its_budget_is_none(registered, settings):
-    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 0
-    assert _without_script(Client()).status_code == 429
+def test_with_everyones_budget_spent_a_persons_tries_keep_their_addresses(registered, settings):
+    """A crowd spent the site's budget: the tries of a person without JavaScript are refused
+    meanwhile, and do not use up their own address's budget as well."""
+    from django.core.cache import cache
+
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 2
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_HOUR = 1
+    assert shows_methods_page(_without_script(Client(REMOTE_ADDR="192.0.2.1")))
+    for _ in range(3):
+        assert _without_script(Client(REMOTE_ADDR="192.0.2.2")).status_code == 429
+    cache.delete("sspr:reset:without-script:all")  # the hour is over
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_HOUR = 10
+    # The address's own budget, two, is whole.
+    for _ in range(2):
+        assert shows_methods_page(_without_script(Client(REMOTE_ADDR="192.0.2.2")))
+
+
+@pytest.mark.parametrize(
+    "budget", ["SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR", "SSPR_STARTS_WITHOUT_SCRIPT_PER_HOUR"]
+)
+def test_with_no_budget_the_page_says_the_check_needs_javascript(registered, settings, budget):
+    """Starts without the check turned off (0): the page does not invite anyone to go on
+    without JavaScript, and a form that says it has none is refused as one without the check."""
+    setattr(settings, budget, 0)
+    page = Client().get("/passwordreset/").content.decode()
+    assert "This check needs JavaScript" in page and 'name="without_script"' not in page
+    refused = _without_script(Client())
+    assert "automatic check did not finish" in refused.content.decode()
     assert not Event.objects.filter(kind=EventKind.RESET_STARTED).exists()
 
 
 def test_the_first_page_sent_again_without_javascript_leads_to_its_attempt(registered, settings):
     """A browser without JavaScript reloads the methods page it was given: the form is sent
-    again. It leads to the attempt it started, and neither starts nor counts another."""
-    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 1
+    again. It leads to the attempt it started, and neither starts nor counts another. Once
+    that attempt is under way (a code asked for), the first page sent again is a new start."""
+    settings.SSPR_STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR = 2
     client = Client()
-    assert shows_methods_page(_without_script(client))
-    assert shows_methods_page(_without_script(client))
+    first = _without_script(client)
+    assert shows_methods_page(first) and shows_methods_page(_without_script(client))
     assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 1
+    sent = client.post("/passwordreset/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert shows_reset_code_page(sent)
+    again = _without_script(client)
+    assert shows_methods_page(again)
+    assert Event.objects.filter(kind=EventKind.RESET_STARTED).count() == 2
+    assert (
+        ATTEMPT_FIELD.search(again.content.decode())[1]
+        != (ATTEMPT_FIELD.search(first.content.decode())[1])
+    )
 
 
 @pytest.mark.parametrize("payload", ["", "not-base64", "eyJ9"])
