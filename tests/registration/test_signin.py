@@ -67,9 +67,12 @@ def test_wrong_password_gets_a_message_and_no_session(client, user):
         box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
         assert 'aria-invalid="true"' in box and "error-summary" in box
     assert 'id="error-summary"' in page
+    # The title says so first, as a screen reader reads it when the page opens.
+    assert "<title>Error: Sign in · Self-service password reset</title>" in page
     # A form not refused marks nothing.
     fresh = client.get("/ssprsetup/signin/").content.decode()
     assert "aria-invalid" not in fresh and "error-summary" not in fresh
+    assert "<title>Sign in · Self-service password reset</title>" in fresh
 
 
 @pytest.mark.parametrize(
