@@ -526,7 +526,11 @@ def _resend_wait(seconds: int) -> dict:
     return {
         "resend_in": seconds,
         "resend_wait": sentence(seconds),
-        "resend_counting": json.dumps([sentence(left) for left in range(1, seconds + 1)]),
+        # A wait of more than five minutes (SSPR_CODE_RESEND_SECONDS set high) is not counted
+        # down: its words for each second would weigh more than the page.
+        "resend_counting": json.dumps(
+            [sentence(left) for left in range(1, seconds + 1)] if seconds <= 300 else []
+        ),
         # What the sentence says once the wait is over: it stays, so nothing below it moves.
         "resend_now": _("You can ask for a new code now."),
     }

@@ -366,6 +366,16 @@ def test_the_wait_carries_its_words_for_each_second_left_in_the_readers_language
     assert counting[4] == "O nowy kod możesz poprosić za 5 sekund."
 
 
+def test_a_long_wait_is_not_counted_down(signed_in, phone_outbox, settings):
+    """A wait set longer than five minutes is said, not counted down a second at a time: its
+    words for every second would weigh more than the page."""
+    settings.SSPR_CODE_RESEND_SECONDS = 3600
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    page = signed_in.get("/ssprsetup/phone/verify/").content.decode()
+    assert 'data-true-for="3600" data-counting="[]"' in page
+    assert "You can ask for a new code in 3600 seconds." in page
+
+
 def test_code_from_another_session_does_not_verify(user, phone_outbox):
     from tests.support.people import sign_in
 
