@@ -215,7 +215,10 @@ def start_without_script(request: HttpRequest) -> bool:
         and _count(address_key, 3600, per_address) <= per_address
         and _count(everyone_key, 3600, overall) <= overall
     )
-    if not allowed:
+    # Recorded once an hour for an address: these refusals cost the sender no proof-of-work,
+    # and the audit log must not be theirs to fill.
+    noted_key = f"sspr:reset:without-script:refused:{limit_key(client_address(request))}"
+    if not allowed and cache.add(noted_key, 1, timeout=3600):
         record(EventKind.RESET_REFUSED, request=request, reason="without_script_limited")
     return allowed
 
