@@ -14,6 +14,7 @@ from audit.log import record
 from audit.models import EventKind
 from methods.backends import DeliveryError, DeliveryProblem, PhoneMessage, get_phone_backend
 
+from . import mail
 from .models import FailedDelivery
 from .outbox import SEALED_MAX_AGE, Message, failed
 from .outbox import run as run_now
@@ -35,7 +36,7 @@ def transmit(message: Message) -> None:
     """Hand one message to its gateway; raise DeliveryError with the reason if it won't go."""
     if message.channel == "email":
         try:
-            EmailMessage(message.subject, message.body, to=[message.to]).send()
+            mail.send(EmailMessage(message.subject, message.body, to=[message.to]))
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
         except (smtplib.SMTPException, OSError) as exc:

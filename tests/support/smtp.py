@@ -14,6 +14,8 @@ from aiosmtpd.controller import Controller
 class Inbox:
     messages: list[email.message.EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    # The client's address and port of each message's connection: one per connection.
+    peers: list[tuple] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -25,6 +27,7 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
+        self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
 
