@@ -38,7 +38,11 @@ def transmit(message: Message) -> None:
         try:
             mail.send(EmailMessage(message.subject, message.body, to=[message.to]))
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
+            if all(500 <= code < 600 for code, _text in exc.recipients.values()):
+                raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
+            # "Not now" (a full mailbox, greylisting, a server going down): tried again later,
+            # and the address is not taken for a wrong one.
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, "recipient deferred") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
         return

@@ -1,6 +1,7 @@
 """Email through one kept SMTP connection (delivery/mail.py), against a real SMTP server on
 loopback: several messages on one connection, a server that closed it meanwhile, an idle one
-closed, a refused address that leaves it working."""
+let go, new settings, a refused or deferred address, and a message the server kept before the
+connection broke (never sent twice)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,35 @@ def test_a_server_that_is_down_is_a_failure_that_can_be_retried(settings):
     with pytest.raises(DeliveryError) as down:
         transmit(notice("first@example.net"))
     assert down.value.problem is DeliveryProblem.UNAVAILABLE
+
+
+def test_new_settings_open_a_new_connection(smtp, settings):
+    transmit(notice("first@example.net"))
+    settings.EMAIL_TIMEOUT = 6  # the same server, other settings
+    transmit(notice("second@example.net"))
+    assert len(set(smtp.inbox.peers)) == 2
+
+
+def test_a_deferred_address_is_tried_again_later_not_taken_for_wrong(smtp):
+    """450 (greylisting, a full mailbox) is "not now": the message is tried again later, and a
+    verified address is not made to verify again as one the server refused."""
+    smtp.inbox.defer.add("later@example.net")
+    with pytest.raises(DeliveryError) as deferred:
+        transmit(notice("later@example.net"))
+    assert deferred.value.problem is DeliveryProblem.UNAVAILABLE
+    transmit(notice("next@example.net"))
+    assert [m["To"] for m in smtp.inbox.messages] == ["next@example.net"]
+
+
+def test_a_message_kept_before_the_connection_broke_is_not_sent_again(smtp):
+    """The server keeps the message, then the connection breaks before its answer: the message
+    is not sent again at once on a new connection (it may have arrived); the failure goes to
+    the queue's later tries, as any failure does."""
+    smtp.inbox.hang_up_after.add("second@example.net")
+    transmit(notice("first@example.net"))
+    with pytest.raises(DeliveryError) as broken:
+        transmit(notice("second@example.net"))
+    assert broken.value.problem is DeliveryProblem.UNAVAILABLE
+    assert [m["To"] for m in smtp.inbox.messages] == ["first@example.net", "second@example.net"]
+    transmit(notice("third@example.net"))
+    assert smtp.inbox.messages[-1]["To"] == "third@example.net"
