@@ -423,13 +423,21 @@ VERIFIED_KEY = "sspr_helpdesk_verified_{}"
 CHECK_VALID_SECONDS = 15 * 60
 
 
-def _passed(request: HttpRequest, user_id: int) -> str | None:
-    """The kind of the method a caller check passed with, in this session, for this person,
-    in the last 15 minutes (verify_code), whatever has happened to that method since."""
+def _recent_check(request: HttpRequest, user_id: int) -> dict | None:
+    """The caller check that passed in this session for this person in the last 15 minutes
+    (verify_code), as the session keeps it, or None."""
     passed = request.session.get(VERIFIED_KEY.format(user_id))
     if not isinstance(passed, dict) or not isinstance(passed.get("at"), int):
         return None
-    if time.time() - passed["at"] >= CHECK_VALID_SECONDS or passed.get("spent"):
+    return passed if time.time() - passed["at"] < CHECK_VALID_SECONDS else None
+
+
+def _passed(request: HttpRequest, user_id: int) -> str | None:
+    """The kind of the method a caller check passed with, in this session, for this person,
+    in the last 15 minutes and not spent on a pass, whatever has happened to that method
+    since."""
+    passed = _recent_check(request, user_id)
+    if passed is None or passed.get("spent"):
         return None
     kind = passed.get("method")
     return kind if isinstance(kind, str) else None
@@ -438,13 +446,8 @@ def _passed(request: HttpRequest, user_id: int) -> str | None:
 def check_was_spent(request: HttpRequest, user_id: int) -> bool:
     """Whether this session's caller check for this person, still within its 15 minutes, was
     spent on a pass (mark_check_spent): the issue form then says so, not that none passed."""
-    passed = request.session.get(VERIFIED_KEY.format(user_id))
-    return (
-        isinstance(passed, dict)
-        and isinstance(passed.get("at"), int)
-        and time.time() - passed["at"] < CHECK_VALID_SECONDS
-        and passed.get("spent") is True
-    )
+    passed = _recent_check(request, user_id)
+    return passed is not None and passed.get("spent") is True
 
 
 def mark_check_spent(request: HttpRequest, user_id: int) -> None:

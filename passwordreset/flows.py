@@ -206,7 +206,8 @@ def start_without_script(request: HttpRequest) -> bool:
     not make costs nothing."""
     per_address = app_settings.STARTS_WITHOUT_SCRIPT_PER_IP_PER_HOUR
     overall = app_settings.STARTS_WITHOUT_SCRIPT_PER_HOUR
-    address_key = f"sspr:reset:without-script:ip:{limit_key(client_address(request))}"
+    address = limit_key(client_address(request))
+    address_key = f"sspr:reset:without-script:ip:{address}"
     everyone_key = "sspr:reset:without-script:all"
     # Everyone's budget is looked at before the address's is counted: with it spent (by a
     # crowd, say), a person's tries do not use up their own address's budget too.
@@ -217,7 +218,7 @@ def start_without_script(request: HttpRequest) -> bool:
     )
     # Recorded once an hour for an address: these refusals cost the sender no proof-of-work,
     # and the audit log must not be theirs to fill.
-    noted_key = f"sspr:reset:without-script:refused:{limit_key(client_address(request))}"
+    noted_key = f"sspr:reset:without-script:refused:{address}"
     if not allowed and cache.add(noted_key, 1, timeout=3600):
         record(EventKind.RESET_REFUSED, request=request, reason="without_script_limited")
     return allowed

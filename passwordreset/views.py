@@ -182,7 +182,10 @@ def start(request: HttpRequest) -> HttpResponse:
     status, spent = 200, False
     if request.method == "POST" and form.is_valid():
         check = captcha.solved(form.cleaned_data["altcha"])
-        if not check and form.cleaned_data["without_script"] and flows.starts_without_script():
+        without_script = (
+            not check and form.cleaned_data["without_script"] and flows.starts_without_script()
+        )
+        if without_script:
             check = captcha.WITHOUT_SCRIPT
         resent = _resent_first_page(request, form.cleaned_data, check)
         if resent is not None:
@@ -190,12 +193,12 @@ def start(request: HttpRequest) -> HttpResponse:
             # reloaded without JavaScript): its check is spent, so nothing starts; the answer
             # is that attempt's methods page, as its own address gives it.
             return _methods_page(request, resent, page_address=reverse("passwordreset:methods"))
-        if check == captcha.WITHOUT_SCRIPT and not directory_available():
+        if without_script and not directory_available():
             # Before the budget is counted: a start the store could not make costs nothing.
             form.add_error(None, DIRECTORY_DOWN_START)
             status = 503
         elif not _check_passed(request, check):
-            if check == captcha.WITHOUT_SCRIPT:
+            if without_script:
                 form.add_error(None, WITHOUT_SCRIPT_LIMITED)
                 status, spent = 429, True
             else:
@@ -206,7 +209,7 @@ def start(request: HttpRequest) -> HttpResponse:
                         "wait until the check says it is done, then try again."
                     ),
                 )
-        elif check != captcha.WITHOUT_SCRIPT and not directory_available():
+        elif not without_script and not directory_available():
             # The same for every name typed: the store is down for everyone.
             form.add_error(None, DIRECTORY_DOWN_START)
             status = 503
