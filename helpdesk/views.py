@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import math
+import re
 import secrets
 import time
 from dataclasses import replace
@@ -60,6 +61,8 @@ from .status import Row, directory, export_header, export_rows, method_filters
 PERMISSION = "helpdesk.use_helpdesk"
 PAGE_SIZE = 50
 PAUSED_SHOWN = 20  # people with paused self-service listed above the status list
+EVENTS_SHOWN = 20  # a person's newest events on their page; all of them on their events page
+EVENTS_PAGE = 50
 NAME_SORTS = ("username", "-username")
 
 
@@ -288,7 +291,7 @@ def _detail_page(
     blocks = reset_flows.reset_blocks(user)
     blocked_until = max(blocks.values(), default=None)
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked="name" in blocks)
-    events = _named(list(Event.objects.filter(subject_id=user_id).select_related("actor")[:50]))
+    events, more_events = _events_of(user_id, count=EVENTS_SHOWN)
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
     checked_kind = passed_check(request, user_id, verify)
@@ -316,6 +319,7 @@ def _detail_page(
                 for which, until in blocks.items()
             },
             "events": events,
+            "more_events": more_events,
             # Whether a caller check has a method to use (those cooling off left out).
             "verify": verify,
             "undelivered": FailedDelivery.objects.filter(user_id=user_id)[:20],
@@ -332,6 +336,49 @@ def _detail_page(
         },
         status=status,
     )
+
+
+@helpdesk_page
+@require_GET
+def user_events(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Every event of the person's, newest first, EVENTS_PAGE a page: each page leads to the
+    events older than its last one (`before`, that event's id), so that a page shows the same
+    events however many are recorded meanwhile, and costs the same however far back it is."""
+    user = _user(Policy.load(), user_id)
+    before = _event_id(request.GET.get("before", ""))
+    events, more = _events_of(user_id, count=EVENTS_PAGE, before=before)
+    return render(
+        request,
+        "helpdesk/user_events.html",
+        {
+            "person": user,
+            "events": events,
+            "older": events[-1].pk if more else None,
+            # A page after the first: it links back to the newest events.
+            "later": before is not None,
+        },
+    )
+
+
+def _event_id(text: str) -> int | None:
+    """An event's id as a page's address gives it; None for anything else (the newest page)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+
+
+def _events_of(user_id: int, *, count: int, before: int | None = None) -> tuple[list, bool]:
+    """Up to `count` of the person's events, newest first (the order of the audit log), older
+    than their event `before` where it is one of theirs; and whether there are more."""
+    events = Event.objects.filter(subject_id=user_id).select_related("actor")
+    if before is not None:
+        then = (
+            Event.objects.filter(pk=before, subject_id=user_id)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if then is not None:
+            events = events.filter(Q(created_at__lt=then) | Q(created_at=then, pk__lt=before))
+    found = list(events[: count + 1])
+    return _named(found[:count]), len(found) > count
 
 
 # Event details that name a colleague by their user id: shown by name.
