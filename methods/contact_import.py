@@ -28,7 +28,7 @@ import phonenumbers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -74,6 +74,14 @@ class ImportReport:
     errors: list[RowProblem] = field(default_factory=list)
     kept: list[RowProblem] = field(default_factory=list)  # not applied, by design
     fatal: str = ""
+
+    def add(self, other: ImportReport) -> None:
+        """Count a batch's report in the whole file's."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.errors += other.errors
+        self.kept += other.kept
 
     @property
     def applied(self) -> int:
@@ -497,9 +505,48 @@ def _stored_values(usernames: list[str]) -> dict[str, tuple[int, dict[type, _Exi
     return found
 
 
+# How often a batch is read and written again when its people's contact details changed
+# between the read and the write (below), before the import stops.
+BATCH_TRIES = 3
+
+
+class _ChangedMeanwhile(Exception):
+    """A record the batch changes was verified by its person after the batch read it."""
+
+
 def _apply(
     batch: list[_Row], report: ImportReport, *, dry_run: bool, actor, ip: str | None = None
 ) -> None:
+    """Check the batch against what is stored and write it in one transaction. A person may
+    add or verify a phone or an address between the read and the write: a record created
+    meanwhile takes the unique key the batch would insert, and a value verified meanwhile
+    must not be replaced by an unproven one (or left marked verified with the imported value).
+    Either undoes the batch's transaction; the batch is then read and written again, and the
+    report counts only what the last try stored."""
+    for _try in range(BATCH_TRIES):
+        part = ImportReport(dry_run=dry_run)
+        writes = _plan(batch, part, actor=actor, ip=ip)
+        if dry_run:
+            break
+        try:
+            _write(writes)
+        except (IntegrityError, _ChangedMeanwhile):
+            continue
+        break
+    else:
+        raise ImportStopped(
+            _(
+                "The contact details of the people on lines %(first)d to %(last)d kept changing "
+                "while they were imported, so they were not; the lines before them were. Import "
+                "the file again."
+            )
+            % {"first": batch[0].line, "last": batch[-1].line}
+        )
+    report.add(part)
+
+
+def _plan(batch: list[_Row], report: ImportReport, *, actor, ip: str | None) -> _Writes:
+    """What the batch writes, against what is stored now, counted in `report`."""
     # Ids and values only, in one query: no model object is built for a row that is new or
     # unchanged (the import's time went there).
     stored = _stored_values([row.username for row in batch])
@@ -615,13 +662,19 @@ def _apply(
                 "details": _details(tuple(changed)),
             }
         )
-    if dry_run:
-        return
+    return writes
+
+
+def _write(writes: _Writes) -> None:
     with transaction.atomic():
         for model, values in writes.created.items():
             _insert(model, values)
         for model, objects in writes.updated.items():
-            model.objects.bulk_update(objects, UPDATED_FIELDS[model])
+            rows = model.objects.all()
+            if model is not OfficePhone:  # the only one a person never verifies
+                rows = rows.filter(verified_at__isnull=True)
+            if rows.bulk_update(objects, UPDATED_FIELDS[model]) != len(objects):
+                raise _ChangedMeanwhile
         _insert(Event, writes.events)
 
 
@@ -644,8 +697,13 @@ def _insert(model, rows: list[dict]) -> None:
         quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
     )
     if connection.vendor == "postgresql":
-        # PostgreSQL's own bulk path: rows streamed, nothing to parse per value.
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+        # PostgreSQL's own bulk path: rows streamed, nothing to parse per value. Its errors
+        # are Django's, as a statement's are (a unique key taken: IntegrityError).
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row([row[column] for column in columns])
         return

@@ -627,3 +627,82 @@ def test_a_long_list_of_values_kept_is_cut_short_and_says_so(admin_client, make_
     page = _dry_run(admin_client, rows)
     assert page.count("kept the value the user verified") == 500
     assert "…and 3 more values kept, not listed here." in page
+
+
+def _after_the_read(monkeypatch, change, times: int = 1) -> None:
+    """`change` happens right after the import reads what is stored for a batch, the first
+    `times` reads: a person adding or verifying a method while the batch is checked."""
+    from methods import contact_import
+
+    read, reads = contact_import._stored_values, []
+
+    def racing(usernames):
+        stored = read(usernames)
+        reads.append(usernames)
+        if len(reads) <= times:
+            change(len(reads))
+        return stored
+
+    monkeypatch.setattr(contact_import, "_stored_values", racing)
+
+
+def test_a_phone_the_person_adds_during_the_import_is_theirs(tmp_path, people, monkeypatch):
+    ann = people[0]
+    _after_the_read(
+        monkeypatch,
+        lambda _n: AuthenticationPhone.objects.create(
+            user=ann, number="+447400999888", verified_at=timezone.now()
+        ),
+    )
+    out, _err, error = run(tmp_path, HEADER + "ann,,+447400123456,,yes\nben,,+447400123457,,yes\n")
+    assert error is None, out
+    assert "1 applied" in out and "kept the value the user verified" in out
+    phone = AuthenticationPhone.objects.get(user=ann)
+    assert str(phone.number) == "+447400999888" and not phone.prepopulated
+    assert str(AuthenticationPhone.objects.get(user=people[1]).number) == "+447400123457"
+    imported = Event.objects.filter(kind=EventKind.CONTACT_IMPORTED)
+    assert list(imported.values_list("subject__username", flat=True)) == ["ben"]
+
+
+def test_a_value_verified_during_the_import_is_neither_replaced_nor_moved(
+    tmp_path, people, monkeypatch
+):
+    """The person confirms the number an administrator entered while a new file changes it:
+    the number they proved stays, and no unproven number is marked as verified."""
+    ann = people[0]
+    AuthenticationPhone.objects.create(user=ann, number="+447400111222", prepopulated=True)
+    _after_the_read(
+        monkeypatch,
+        lambda _n: AuthenticationPhone.objects.filter(user=ann).update(verified_at=timezone.now()),
+    )
+    out, _err, error = run(tmp_path, HEADER + "ann,,+447400123456,,yes\n")
+    assert error is None, out
+    assert "0 applied" in out and "kept the value the user verified" in out
+    phone = AuthenticationPhone.objects.get(user=ann)
+    assert str(phone.number) == "+447400111222" and phone.verified_at is not None
+    assert not Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).exists()
+
+
+def test_a_batch_whose_people_keep_changing_stops_the_import_after_the_batches_before(
+    tmp_path, make_user, monkeypatch
+):
+    users = [make_user(f"user{n}", password=None) for n in range(4)]
+
+    def add_one(n):
+        if n > 1:  # the first batch goes through; the second meets a new phone at every try
+            AuthenticationPhone.objects.filter(user=users[3]).delete()
+            AuthenticationPhone.objects.create(user=users[3], number=f"+44740099988{n}")
+
+    _after_the_read(monkeypatch, add_one, times=4)
+    rows = "".join(f"user{n},,+4474001234{n:02d},,yes\n" for n in range(4))
+    out, _err, error = run(tmp_path, HEADER + rows, "--batch-size", "2")
+    assert error == (
+        "The contact details of the people on lines 4 to 5 kept changing while they were "
+        "imported, so they were not; the lines before them were. Import the file again."
+    )
+    assert set(
+        AuthenticationPhone.objects.filter(prepopulated=True).values_list(
+            "user__username", flat=True
+        )
+    ) == {"user0", "user1"}
+    assert Event.objects.filter(kind=EventKind.CONTACT_IMPORTED).count() == 2
