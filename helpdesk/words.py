@@ -18,6 +18,7 @@ WORDS = {
     "wrong": _("Wrong code"),
     "expired": _("Ran out of time"),
     "no_code": _("No live code"),
+    "no_longer_registered": _("Sent to a number or address no longer registered"),
     "throttled": _("Typed again too quickly"),
     "locked": _("Too many failures in a row"),
     "wrong_answers": _("Wrong answers"),

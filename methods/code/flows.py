@@ -323,6 +323,11 @@ def code_check(
             outcome = CheckOutcome.NO_CODE
         else:
             outcome = device.check_code(code, binding=binding)
+        if outcome is CheckOutcome.VERIFIED and not method.still_registered(
+            user.pk, device.destination
+        ):
+            # Spent all the same: it proves nothing about the number or address there now.
+            outcome = CheckOutcome.NO_LONGER_REGISTERED
         if outcome is CheckOutcome.VERIFIED:
             _last_used(method.model).update(user.pk, last_used_at=timezone.now())
     if outcome is not CheckOutcome.VERIFIED:

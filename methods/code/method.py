@@ -167,6 +167,14 @@ class CodeMethod(Method):
             return None
         return str(getattr(record, self.field))
 
+    def still_registered(self, user_id: int, destination: str) -> bool:
+        """Whether `destination` is still where this person's codes for a reset or a caller
+        check go: a code sent before the number or address was replaced, removed or found
+        undeliverable proves nothing now (docs/security.md §4)."""
+        return self.model.objects.filter(
+            user_id=user_id, verified_at__isnull=False, **{self.field: destination}
+        ).exists()
+
     def reset_hint(self, methods) -> str:
         destination = self.reset_destination(methods)
         return self.mask(destination) if destination else ""

@@ -188,6 +188,8 @@ class CheckOutcome(enum.Enum):
     NO_CODE = "no_code"
     THROTTLED = "throttled"
     LOCKED = "locked"
+    # The right code, sent to a number or address the person no longer has registered.
+    NO_LONGER_REGISTERED = "no_longer_registered"
 
 
 class VerificationCode(ThrottlingMixin, CooldownMixin, SideChannelDevice):

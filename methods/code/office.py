@@ -95,6 +95,9 @@ class OfficePhoneMethod(InPolicyCountries, CodeMethod):
         # No code to the office line for a number that counts already as the phone.
         return str(office.number) if office and not self._same_as_phone(methods) else None
 
+    def still_registered(self, user_id: int, destination: str) -> bool:
+        return self.model.objects.filter(user_id=user_id, number=destination).exists()
+
     def unverify(self, *, user, destination: str) -> bool:
         return False  # administrators own the office phone
 

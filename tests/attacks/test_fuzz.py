@@ -106,6 +106,7 @@ ENDPOINTS = [
     ("helpdesk", "GET", "/helpdesk/export.csv", ["q", "state", "method", "can_reset", "sort"]),
     ("helpdesk", "GET", "/helpdesk/report/", ["days"]),
     ("helpdesk", "GET", "/helpdesk/users/{uid}/", []),
+    ("helpdesk", "GET", "/helpdesk/users/{uid}/events/", ["before"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/", ["method"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/verify/code/", ["code"]),
     ("helpdesk", "POST", "/helpdesk/users/{uid}/resume/", []),

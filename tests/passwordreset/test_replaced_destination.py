@@ -1,0 +1,118 @@
+"""A code proves the number or address it was sent to only while that is still the person's
+(docs/security.md §4): whoever holds a lost phone cannot finish a reset, or pass a caller check,
+with a code it received before the person replaced the number."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
+from methods.registry import REGISTRY
+from tests.support.access_passes import issue, the_pass, use_pass
+from tests.support.codes import last_email_code, last_phone_code
+from tests.support.registering import register_phone
+from tests.support.resets import (
+    reset_code_page,
+    shows_finish_page,
+    shows_reset_code_page,
+    start_reset,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "thief-owns-this-now-93"
+
+
+def _refused_for_the_old_destination(person) -> None:
+    failed = Event.objects.filter(kind=EventKind.CODE_FAILED, subject=person).latest("pk")
+    assert failed.details["reason"] == "no_longer_registered"
+
+
+def test_a_code_sent_to_a_lost_phone_does_not_reset_once_the_number_is_replaced(
+    registered, helpdesk_client
+):
+    thief = reset_code_page("rita", "+447400123456")  # holds rita's old handset
+    stolen = last_phone_code()
+    # Rita reports the phone lost; with a pass from the helpdesk she puts her new number in.
+    rita = Client()
+    use_pass(rita, "rita", the_pass(issue(helpdesk_client, registered)))
+    register_phone(rita, number="+447400999888")
+    assert str(AuthenticationPhone.objects.get(user=registered).number) == "+447400999888"
+
+    answer = thief.post("/passwordreset/phone/code/", {"code": stolen})
+    assert not shows_finish_page(answer) and answer.status_code == 200
+    assert "We could not verify you with that." in answer.content.decode()
+    _refused_for_the_old_destination(registered)
+    thief.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    registered.refresh_from_db()
+    assert not registered.check_password(NEW_PASSWORD)
+    # Spent: typed again, it is no live code at all.
+    thief.post("/passwordreset/phone/code/", {"code": stolen})
+    failed = Event.objects.filter(kind=EventKind.CODE_FAILED, subject=registered).latest("pk")
+    assert failed.details["reason"] == "no_code"
+
+
+def _replace_email(person):
+    AuthenticationEmail.objects.filter(user=person).update(
+        email="rita.new@example.net", verified_at=timezone.now()
+    )
+
+
+def _bounce_email(person):
+    REGISTRY["email"].unverify(user=person, destination="rita.home@example.net")
+
+
+def _remove_email(person):
+    AuthenticationEmail.objects.filter(user=person).delete()
+
+
+@pytest.mark.parametrize(
+    "change", [_replace_email, _bounce_email, _remove_email], ids=["replaced", "bounced", "removed"]
+)
+def test_a_code_sent_to_an_address_no_longer_registered_proves_nothing(client, registered, change):
+    assert start_reset(client, "rita").status_code == 302
+    sent = client.post("/passwordreset/email/", {"email": "rita.home@example.net"})
+    assert shows_reset_code_page(sent, "email")
+    code = last_email_code()
+    change(registered)
+    assert not shows_finish_page(client.post("/passwordreset/email/code/", {"code": code}))
+    _refused_for_the_old_destination(registered)
+
+
+def test_a_code_sent_to_the_office_phone_before_an_administrator_changed_it(client, office, policy):
+    policy.set_option("office", "enabled", True)
+    policy.save()
+    assert start_reset(client, "rita").status_code == 302
+    sent = client.post("/passwordreset/office-phone/", {"number": "+44 20 7183 8750"})
+    assert shows_reset_code_page(sent, "office-phone")
+    code = last_phone_code()
+    OfficePhone.objects.filter(user=office).update(number="+442071838799")
+    answer = client.post("/passwordreset/office-phone/code/", {"code": code})
+    assert not shows_finish_page(answer)
+    _refused_for_the_old_destination(office)
+
+
+def test_the_same_code_still_resets_while_the_number_is_the_persons(client, registered):
+    """The check costs a reset nothing when nothing changed (the control for the above)."""
+    client = reset_code_page("rita", "+447400123456")
+    AuthenticationEmail.objects.filter(user=registered).update(email="rita.new@example.net")
+    assert shows_finish_page(client.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+
+
+def test_a_caller_check_code_sent_before_the_number_was_replaced_is_not_verified(
+    helpdesk_client, registered
+):
+    address = f"/helpdesk/users/{registered.pk}/verify/"
+    assert helpdesk_client.post(address, {"method": "phone"})["Location"] == address + "code/"
+    code = last_phone_code()
+    AuthenticationPhone.objects.filter(user=registered).update(
+        number="+447400999888", verified_at=timezone.now()
+    )
+    page = helpdesk_client.post(address + "code/", {"code": code}).content.decode()
+    assert "Not verified." in page
+    _refused_for_the_old_destination(registered)
