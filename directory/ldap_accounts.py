@@ -432,11 +432,35 @@ class DirectoryAccounts:
         has turned the account off: a reset or an unlock would then turn it back on
         (OpenLDAP's administrator lock is the same attribute as its lockout), or set a
         password nobody may use (docs/security.md §70)."""
-        dn, attrs = self.find(conn, user.get_username(), self.status_attributes)
+        dn, attrs = self.find(
+            conn, user.get_username(), [*self.status_attributes, self.conf.attr_entry_id]
+        )
+        if self._held_by_another(user, dn, attrs):
+            logger.warning("directory change refused user=%s reason=name_given_again", user.pk)
+            raise AccountMissing(user.get_username())
         if self._status(attrs).disabled:
             logger.info("directory change refused user=%s reason=disabled", user.pk)
             raise AccountDisabled(user.get_username())
         return (dn, attrs) if with_attributes else dn
+
+    def _held_by_another(self, user, dn: str, attrs: dict) -> bool:
+        """Whether the entry under the person's name is another than the one they are linked
+        to: the name was given again to someone new, and neither the sync nor the newcomer's
+        sign-in has seen it yet (docs/security.md §39). A reset or an unlock, by the portal or
+        with a temporary access pass, would then change the newcomer's entry with the
+        previous holder's methods."""
+        from .mirror import another_holder, entry_id
+        from .models import DirectoryAccount
+
+        link = (
+            DirectoryAccount.objects.filter(user_id=user.pk)
+            .values_list("entry_id", "dn", "left_at")
+            .first()
+        )
+        if link is None:
+            return False
+        found = entry_id({name.lower(): value for name, value in attrs.items()}, self.conf)
+        return another_holder(*link, found, dn)
 
     def change_password(self, user, current: str, new: str) -> None:
         """As the person: their own bind, so history and minimum age apply too. The current
@@ -527,10 +551,20 @@ class DirectoryAccounts:
                 dn, attrs = self.find(
                     conn,
                     user.get_username(),
-                    list(dict.fromkeys([*self.status_attributes, *self.failure_attributes])),
+                    list(
+                        dict.fromkeys(
+                            [
+                                *self.status_attributes,
+                                *self.failure_attributes,
+                                self.conf.attr_entry_id,
+                            ]
+                        )
+                    ),
                 )
             except AccountMissing:
                 return AccountStatus(found=False)
+            if self._held_by_another(user, dn, attrs):
+                return AccountStatus(found=False)  # the newcomer's state is not the person's
             status = self._status(attrs)
             policy_dn = self.policy_dn_of(attrs)
             if status.locked and self._lock_over(attrs, self._lock_duration(conn, policy_dn)):

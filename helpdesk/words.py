@@ -33,6 +33,7 @@ WORDS = {
     "without_script_limited": _("Too many starts without JavaScript"),
     "proof_limited": _("Too many proof attempts in an hour"),
     "account_disabled": _("The account is turned off"),
+    "methods_changed": _("A method it had verified was removed or changed meanwhile"),
     # Why the account store refused a new password (directory.accounts.REFUSALS).
     "too_short": _("Shorter than the directory's rules allow"),
     "in_history": _("Used before"),

@@ -88,6 +88,11 @@ def never_in_this_session(request: HttpRequest) -> None:
     request.session[COOLS] = False
 
 
+def session_cools(request: HttpRequest) -> bool:
+    """Whether methods added in this session cool off (the policy's hours aside)."""
+    return bool(request.session.get(COOLS))
+
+
 def until_for(request: HttpRequest, policy) -> datetime.datetime | None:
     """When a method added now in this session stops cooling, or None if it does not cool."""
     hours = getattr(policy, "cooling_off_hours", 0)

@@ -50,7 +50,14 @@ _NEW_CHANGE = Insert(MethodChange)
 
 
 def record_change(
-    *, user, method, action: str, cooling_until=None, previous: str = "", left_cools: bool = False
+    *,
+    user,
+    method,
+    action: str,
+    cooling_until=None,
+    previous: str = "",
+    left_cools: bool = False,
+    in_cooling_session: bool = False,
 ) -> MethodChange:
     """A new change of `user`'s methods. Changes whose links have ended and whose cooling-off
     is over are dropped; an earlier change of the same method stops cooling (this one says
@@ -78,6 +85,7 @@ def record_change(
         action=action,
         cooling_until=cooling_until,
         previous=field_keys.seal(previous.encode()) if previous else "",
+        in_cooling_session=in_cooling_session,
     )
 
 
@@ -91,6 +99,16 @@ def changed_lately(user) -> set[str]:
             user=user,
             action__in=[ChangeAction.ADDED, ChangeAction.REPLACED],
             created_at__gte=since,
+        ).values_list("method", flat=True)
+    )
+
+
+def changed_since(user_id: int, kinds: list[str], since: datetime.datetime) -> set[str]:
+    """Which of these kinds of the person's methods were added, replaced or removed since
+    `since` (a reset's start: what passed before may be what was changed)."""
+    return set(
+        MethodChange.objects.filter(
+            user_id=user_id, method__in=kinds, created_at__gt=since
         ).values_list("method", flat=True)
     )
 
@@ -164,6 +182,25 @@ def undoable(change: MethodChange):
     return method
 
 
+def _held_before(change: MethodChange) -> bool:
+    """Whether what `change` replaced is the person's for sure, and so is put back: set before
+    any change of the method still on record (the links' week, or cooling off), or by one
+    made where nobody else could have made it (a first registration, a session opened with a
+    temporary access pass). After two replacements in a row in a session whose changes cool
+    off, what the second replaced was set by the first, perhaps by the same hand: it is
+    removed with the rest, and the person sets the method up again once the helpdesk has
+    checked them (docs/security.md rule 68)."""
+    earlier = (
+        MethodChange.objects.filter(
+            user=change.user_id, method=change.method, created_at__lt=change.created_at
+        )
+        .order_by("-created_at")
+        .values_list("in_cooling_session", flat=True)
+        .first()
+    )
+    return not earlier
+
+
 def report(*, request, change: MethodChange) -> Report | None:
     """The person says `change` was not theirs: revert it (remove the new method, and put back
     the one it replaced where the method can), pause self-service, end every session. None
@@ -181,7 +218,7 @@ def report(*, request, change: MethodChange) -> Report | None:
         method = undoable(change)
         if method is not None:
             reverted, _extra = method.remove(user)
-            if change.action == ChangeAction.REPLACED and change.previous:
+            if change.action == ChangeAction.REPLACED and change.previous and _held_before(change):
                 try:
                     earlier = field_keys.open_sealed(change.previous).decode()
                 except field_keys.InvalidToken:  # the keys changed without the old one

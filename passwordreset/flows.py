@@ -7,6 +7,7 @@ method that really matches can pass, and nothing tells which case applies.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import functools
 import logging
@@ -769,6 +770,39 @@ class Finished(NamedTuple):
     notified: int  # how many addresses were written to
 
 
+class ProofWithdrawn(Exception):
+    """Methods this attempt passed that the person has removed or changed since it began: they
+    prove nothing now (docs/security.md §15). `args[0]`: their kinds."""
+
+
+def _withdrawn(state: ResetState, user, policy: Policy) -> list[str]:
+    """The methods this attempt passed that no longer count for the person, or that were
+    added, replaced or removed since the attempt began: whoever holds a lost phone, having
+    passed its code, cannot finish once the person took the phone off their account."""
+    counting_now = {
+        str(status.method.kind)
+        for status in statuses(UserMethods.load(user), policy)
+        if status.counts
+    }
+    started = datetime.datetime.fromtimestamp(state.started_at, tz=datetime.UTC)
+    changed = not_me.changed_since(user.pk, state.passed, started)
+    return [kind for kind in state.passed if kind not in counting_now or kind in changed]
+
+
+def withdraw(request: HttpRequest, state: ResetState, kinds: list[str]) -> None:
+    """The attempt no longer holds these methods as passed; recorded for the helpdesk."""
+    state.passed = [kind for kind in state.passed if kind not in kinds]
+    state.save(request)
+    record(
+        EventKind.RESET_REFUSED,
+        request=request,
+        subject=state_user(state),
+        attempt=state.attempt,
+        reason="methods_changed",
+        methods=kinds,
+    )
+
+
 def reset_finish(
     *, request: HttpRequest, state: ResetState, user, password: str | None
 ) -> Finished:
@@ -798,6 +832,8 @@ def reset_finish(
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return Finished(made=False, notified=0)  # the first request's to say
+            if withdrawn := _withdrawn(state, user, policy):
+                raise ProofWithdrawn(withdrawn)
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:

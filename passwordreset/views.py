@@ -58,6 +58,10 @@ from .state import Action
 PROVE_NEXT = "sspr_prove_next"
 
 # One sentence for every failed check, and for accounts that cannot use the portal at all.
+METHODS_CHANGED = gettext_lazy(
+    "Nothing was changed: a method you verified in this reset has been removed or changed on "
+    "the account since. Verify with a method the account has now."
+)
 NOT_VERIFIED = gettext_lazy(
     "We could not verify you with that. Check what you typed and try again, try another "
     "method, or contact your helpdesk."
@@ -545,6 +549,10 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except AccountDisabled:
             flows.refused_disabled(request, state, user)
             disabled, status = True, 409
+        except flows.ProofWithdrawn as withdrawn:
+            flows.withdraw(request, state, withdrawn.args[0])
+            messages.error(request, METHODS_CHANGED)
+            return redirect("passwordreset:methods")
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:

@@ -172,3 +172,52 @@ def test_many_names_on_new_entries_at_once_stop_the_sync_before_anything_is_remo
     assert AuthenticationEmail.objects.count() == len(people)
     call_command("sync_directory", accept_new_entries=True)
     assert AuthenticationEmail.objects.count() == 0
+
+
+@pytest.mark.parametrize("action", ["reset", "unlock"])
+def test_a_leaver_cannot_reset_or_unlock_the_entry_now_holding_their_name(slapd, directory, action):
+    """Ada leaves and her name is given to Nova before any sync or sign-in sees it (the sync
+    runs hourly; a new starter signs in days later). Ada, whose row still stands, proves
+    herself at the portal with her personal mailbox: the change is refused and Nova's entry
+    keeps its password, lock and all. Before, the portal changed whichever entry had the name."""
+    import ldap
+    from django.test import Client
+
+    from audit.models import Event, EventKind
+    from directory.servers import SCOPE_GROUP, Person
+    from tests.support.directory import binds, directory_sign_in, entry, lock_out
+    from tests.support.resets import shows_done_page
+
+    from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, prove_with_email, registered, set_new
+
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    registered()
+    conn = slapd.connect()
+    dn = f"uid=ada,{PEOPLE}"
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_DELETE, "member", [dn.encode()])])
+    conn.delete_s(dn)
+    nova = Person("ada", "Newcomer-Directory-2026", "Nova", "Okafor", "nova@example.org")
+    slapd.add_people(conn, [nova], groups=False)
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_ADD, "member", [nova.dn.encode()])])
+    conn.unbind_s()
+    if action == "unlock":
+        lock_out(slapd, "ada")
+
+    leaver = Client()
+    if action == "reset":
+        prove_with_email(leaver)
+        assert not shows_done_page(set_new(leaver, NEW_PASSWORD))
+        assert binds(slapd, "ada", nova.password)
+        assert not binds(slapd, "ada", NEW_PASSWORD)
+    else:
+        prove_with_email(leaver, action="unlock")
+        # Nothing of Nova's entry is told either: not that it is locked.
+        assert (
+            "account is locked at the moment"
+            not in leaver.get("/passwordreset/finish/").content.decode()
+        )
+        assert not shows_done_page(leaver.post("/passwordreset/finish/"), "unlock")
+        assert entry(slapd, "ada", "pwdAccountLockedTime")  # Nova's lock stays
+    assert not Event.objects.filter(
+        kind__in=[EventKind.PASSWORD_RESET, EventKind.ACCOUNT_UNLOCKED]
+    ).exists()

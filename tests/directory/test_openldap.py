@@ -41,8 +41,10 @@ def registered(username="ada", address="ada.home@example.net"):
     return user
 
 
-def prove_with_email(client: Client, username="ada", address="ada.home@example.net"):
-    response = start_reset(client, username)
+def prove_with_email(
+    client: Client, username="ada", address="ada.home@example.net", action: str = "reset"
+):
+    response = start_reset(client, username, action=action)
     assert response.status_code == 302, response.content.decode()
     client.post("/passwordreset/email/", {"email": address})
     code = mail.outbox[-1].body

@@ -407,3 +407,27 @@ def test_while_paused_no_method_changed_that_week_checks_a_caller(phished, helpd
     page = helpdesk_client.get(f"/helpdesk/users/{rita.pk}/verify/").content.decode()
     assert 'value="phone"' not in page
     assert "None of this person's methods" in page
+
+
+def test_after_two_replacements_the_thiefs_first_number_does_not_come_back(make_user, settings):
+    """The thief, in one sitting, replaced Rita's phone with one number and then another:
+    confirming the second change's link removes the phone and puts back nothing. Before, it
+    put back the thief's first number, verified, as "your earlier phone", and the thief reset
+    the password with it once the helpdesk had turned self-service on again."""
+    settings.SSPR_SITE_URL = "http://testserver"
+    rita = make_user("rita")
+    own = Client()
+    sign_in(own, "rita")
+    register_phone(own, "+447400123456")
+    thief = Client()
+    sign_in(thief, "rita")
+    prove_with_phone(thief, "+447400123456")
+    register_phone(thief, "+447400999999")
+    mail.outbox.clear()
+    register_phone(thief, "+447400888888")
+    notice = next(m for m in mail.outbox if "Authentication phone: changed" in m.body)
+    done = Client().post(path_of(LINK.search(notice.body).group(0))).content.decode()
+    assert "The change was undone: Authentication phone was removed." in done
+    assert "is back" not in done
+    assert not AuthenticationPhone.objects.filter(user=rita).exists()
+    assert SelfServiceBlock.objects.filter(user=rita).exists()

@@ -13,7 +13,8 @@ from methods.models import AuthenticationEmail, AuthenticationPhone, OfficePhone
 from methods.registry import REGISTRY
 from tests.support.access_passes import issue, the_pass, use_pass
 from tests.support.codes import last_email_code, last_phone_code
-from tests.support.registering import register_phone
+from tests.support.people import past_sign_in_check
+from tests.support.registering import proved_a_moment_ago, register_phone
 from tests.support.resets import (
     reset_code_page,
     shows_finish_page,
@@ -116,3 +117,52 @@ def test_a_caller_check_code_sent_before_the_number_was_replaced_is_not_verified
     page = helpdesk_client.post(address + "code/", {"code": code}).content.decode()
     assert "Not verified." in page
     _refused_for_the_old_destination(registered)
+
+
+@pytest.mark.parametrize("change", ["removed", "replaced"])
+def test_a_method_the_person_takes_off_during_a_reset_no_longer_finishes_it(
+    registered, policy, change
+):
+    """A thief with Rita's lost phone passes its code; before they send the new password Rita
+    removes the phone, or replaces it (with no cooling-off set, which would otherwise hold
+    the new number back): the phone's pass counts for nothing, and nothing is changed."""
+    policy.cooling_off_hours = 0
+    policy.save()
+    thief = reset_code_page("rita", "+447400123456")
+    assert shows_finish_page(thief.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+    rita = past_sign_in_check(Client(), registered)
+    proved_a_moment_ago(rita)
+    if change == "removed":
+        rita.post("/ssprsetup/phone/remove/")
+        assert not AuthenticationPhone.objects.filter(user=registered).exists()
+    else:
+        register_phone(rita, number="+447400999888")
+    answer = thief.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert answer["Location"] == "/passwordreset/methods/"
+    page = thief.get("/passwordreset/methods/").content.decode()
+    assert "a method you verified in this reset has been removed or changed" in page
+    registered.refresh_from_db()
+    assert not registered.check_password(NEW_PASSWORD)
+    refused = Event.objects.get(kind=EventKind.RESET_REFUSED, subject=registered)
+    assert refused.details["reason"] == "methods_changed"
+    assert refused.details["methods"] == ["authentication_phone"]
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    # The attempt no longer holds the phone: the new password's page is not offered again.
+    assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
+
+
+def test_a_change_to_another_method_leaves_the_reset_as_it_was(registered, policy):
+    reset = reset_code_page("rita", "+447400123456")
+    assert shows_finish_page(reset.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+    rita = past_sign_in_check(Client(), registered)
+    proved_a_moment_ago(rita)
+    rita.post("/ssprsetup/email/remove/")
+    assert not AuthenticationEmail.objects.filter(user=registered).exists()
+    answer = reset.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert "Your password is changed" in answer.content.decode()
+    registered.refresh_from_db()
+    assert registered.check_password(NEW_PASSWORD)
