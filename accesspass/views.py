@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -128,6 +129,19 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
         raise
 
 
+PASS_OPENED_MEANWHILE = gettext_lazy(
+    "Nothing was issued: this person was given a pass after this page was opened, perhaps in "
+    "another tab or by a colleague. A new one would end it. Check which pass the person has; "
+    "send the form again only to replace it."
+)
+
+
+def _opened_meanwhile(request: HttpRequest, context: dict) -> bool:
+    """Whether the person's open pass is another than the one (or none) the page showed."""
+    current = context["current"]
+    return request.POST.get("replaces", "") != (str(current.pk) if current else "")
+
+
 def _issue(
     request: HttpRequest,
     policy,
@@ -163,7 +177,13 @@ def _issue(
     if context["own"]:
         _release_form(request, token)
         return render(request, "accesspass/issue.html", context, status=403)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _opened_meanwhile(request, context):
+        # Another tab, or a colleague, gave the person a pass since this page was shown:
+        # a new one would end it, perhaps as it is being read out. Shown again, the page
+        # says there is one, and sent again it replaces it.
+        _release_form(request, token)
+        form.add_error(None, PASS_OPENED_MEANWHILE)
+    elif request.method == "POST" and form.is_valid():
         verification = form.cleaned_data["verification"]
         on_check = verification == Verification.CALLER_CHECK
         began = timezone.now()

@@ -35,6 +35,9 @@ def method_filters() -> dict[str, tuple]:
     return {key: (method.label, Q(**{method.flag_name: 1})) for key, method in REGISTRY.items()}
 
 
+SEARCH_WORDS = 10  # the words of a search looked at (its length is bounded too: SEARCH_LIMIT)
+
+
 def directory(
     policy: Policy,
     *,
@@ -50,12 +53,14 @@ def directory(
     # The pause after a change reported as not the person's (methods/not_me.py): joined, so
     # that "can reset" is true on every row without a query per row.
     users = users.select_related("sspr_registration", "sspr_block")
-    if query:
+    # Each word of the search in one of the fields, as the admin's search takes it: "Alice
+    # Andersen" finds the person whose first name is one and last name the other.
+    for word in query.split()[:SEARCH_WORDS]:
         users = users.filter(
-            Q(username__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
+            Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
         )
     if state in RegistrationState.labels:
         users = users.filter(sspr_state=state)

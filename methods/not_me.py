@@ -123,15 +123,15 @@ def link_for(change: MethodChange) -> str:
 
 
 def change_for(token: str) -> MethodChange | None:
-    """The change a link names, while the link still works (signed, at most LINK_DAYS old,
-    not used); else None."""
+    """The change a link names, while the link is good (signed, at most LINK_DAYS old), used
+    already or not (`reported_at`); else None."""
     try:
         change_id = signing.loads(token, salt=SALT, max_age=datetime.timedelta(days=LINK_DAYS))
     except signing.BadSignature:  # altered, or expired (SignatureExpired is one)
         return None
     return (
         MethodChange.objects.select_related("user")
-        .filter(pk=change_id if isinstance(change_id, str) else None, reported_at__isnull=True)
+        .filter(pk=change_id if isinstance(change_id, str) else None)
         .first()
     )
 

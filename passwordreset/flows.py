@@ -287,14 +287,14 @@ def reset_begin(
     return state
 
 
-PROOFS_PER_HOUR = 5  # attempts at a proof before a change, per person
+PROOFS_PER_HOUR = 5  # attempts at a proof before a change that did not pass, per person
 
 
 def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
     """Start a proof with a registered method for the signed-in `user` (methods/proof.py). It
     goes through the same method pages, tries and sending limits as a reset; at most
     PROOFS_PER_HOUR attempts an hour per person (None past it)."""
-    if _count(f"sspr:prove:attempts:{user.pk}", 3600, PROOFS_PER_HOUR) > PROOFS_PER_HOUR:
+    if _count(_proofs_key(user), 3600, PROOFS_PER_HOUR) > PROOFS_PER_HOUR:
         record(EventKind.RESET_REFUSED, request=request, subject=user, reason="proof_limited")
         return None
     state = ResetState(
@@ -310,6 +310,10 @@ def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
     return state
 
 
+def _proofs_key(user) -> str:
+    return f"sspr:prove:attempts:{user.pk}"
+
+
 def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
     """Whether this proof attempt has passed a method that proves who the person is; if so it
     ends, and the session may change methods for the next few minutes."""
@@ -320,6 +324,10 @@ def prove_passed(*, request: HttpRequest, state: ResetState, user) -> bool:
     reset_state.clear(request)
     proof.mark_proved(request)
     cooling.from_a_proof(request)
+    # A proof that passed does not count among the hour's attempts: the limit bounds the
+    # guesses of attempts that did not, and a person making several changes in an hour, each
+    # after a proof, is not stopped by their own successes.
+    counting.forget_latest(_proofs_key(user), 3600)
     record(
         EventKind.CHANGE_PROVED,
         request=request,

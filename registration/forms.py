@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from directory.accounts import accounts
@@ -121,5 +122,11 @@ class ChangePasswordForm(BoundedPasswordsMixin, SetPasswordForm):
 
     def clean(self):
         self.validate_passwords("new_password1", "new_password2")
+        current = self.cleaned_data.get("current_password")
+        new = self.cleaned_data.get("new_password1")
+        if current and new and constant_time_compare(current, new):
+            # Nothing would change but the record of a change, the notice and the sessions.
+            self.add_error("new_password1", _("Choose a new password, not the one you have now."))
+            return forms.Form.clean(self)
         self.validate_password_for_user(self.user, "new_password1")
         return forms.Form.clean(self)

@@ -409,10 +409,14 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
         "method_label": method.label if method else change.method,
         "username": change.user.get_username(),
     }
-    if request.method == "POST":
+    if change.reported_at is None and request.method == "POST":
         done = not_me.report(request=request, change=change)
-        if done is None:
-            return render(request, "registration/not_me.html", {"state": "invalid"}, status=410)
+        if done is None:  # the other of two confirmations at once acted
+            change.refresh_from_db(fields=["reported_at"])
+    if change.reported_at is not None:
+        # Used already (another tab, a second press): it says what holds, not that it failed.
+        return render(request, "registration/not_me.html", {**context, "state": "reported"})
+    if request.method == "POST":
         return render(
             request,
             "registration/not_me.html",

@@ -74,6 +74,18 @@ def count_recent(key: str, window: int, cap: int) -> int:
     return len(recent)
 
 
+def forget_latest(key: str, window: int) -> None:
+    """Take back the latest event `count_recent(key, window, …)` counted (one that turned out
+    not to count against its limit)."""
+    redis_client = getattr(cache, "redis_client", None)
+    if redis_client is not None:
+        redis_client().zpopmax(cache.make_and_validate_key(key))
+        return
+    kept = sorted(cache.get(key) or [])
+    if kept:
+        cache.set(key, kept[:-1], timeout=window + 60)
+
+
 def recent(key: str, window: int) -> int:
     """How many events `count_recent` counted under `key` in the last `window` seconds, without
     counting one more."""

@@ -294,8 +294,41 @@ def test_the_same_issue_form_sent_again_issues_nothing_new(desk, user):
     # A fresh form issues a new pass, as before.
     page = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
     fresh = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    replaces = re.search(r'name="replaces" value="([^"]*)"', page).group(1)
     assert fresh != token
-    assert the_pass(desk.post(f"/helpdesk/pass/users/{user.pk}/", {**data, "form_token": fresh}))
+    assert the_pass(
+        desk.post(
+            f"/helpdesk/pass/users/{user.pk}/",
+            {**data, "form_token": fresh, "replaces": replaces},
+        )
+    )
+
+
+def test_a_pass_given_in_another_tab_is_not_ended_by_this_ones_form(desk, user):
+    """Two tabs on the issue page: the first issues a pass, which the agent reads out. The
+    second, sent after, issues nothing and says why; the first pass still works. Sent again
+    from the page it shows, which names the pass, it replaces it, as a new pass does."""
+    first_tab = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    second_tab = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+
+    def form_of(page: str, note: str) -> dict:
+        return {
+            "verification": "in_person",
+            "note": note,
+            "form_token": re.search(r'name="form_token" value="([^"]+)"', page).group(1),
+            "replaces": re.search(r'name="replaces" value="([^"]*)"', page).group(1),
+        }
+
+    value = the_pass(desk.post(f"/helpdesk/pass/users/{user.pk}/", form_of(first_tab, "one")))
+    refused = desk.post(f"/helpdesk/pass/users/{user.pk}/", form_of(second_tab, "two"))
+    text = refused.content.decode()
+    assert "Nothing was issued: this person was given a pass after this page was opened" in text
+    assert "The person already has a pass that works until" in text
+    assert not PASS_PATTERN.search(text)
+    assert AccessPass.objects.filter(user=user).count() == 1
+    assert use_pass(Client(), "alice", value).status_code == 302
+    again = desk.post(f"/helpdesk/pass/users/{user.pk}/", form_of(text, "two, knowingly"))
+    assert the_pass(again) != value
 
 
 def test_the_lifetime_comes_from_the_policy_within_ten_minutes_and_eight_hours(desk, user, policy):

@@ -106,6 +106,10 @@ def test_export_streams_the_filtered_list_masked(desk, people):
         ("", ["agent", "ann", "bob", "cid"]),
         ("q=archer", ["ann"]),
         ("q=BOB", ["bob"]),
+        # Each word in one of the fields: a name and a surname, in either order.
+        ("q=ann+archer", ["ann"]),
+        ("q=+Archer++ann+", ["ann"]),
+        ("q=archer+bob", []),
         ("state=not_registered", ["agent", "bob"]),
         ("state=reconfirmation_due", ["cid"]),
         ("method=questions", ["bob"]),

@@ -110,3 +110,16 @@ def test_the_form_changes_only_the_signed_in_account(signed_in, make_user):
     bob.refresh_from_db()
     assert bob.check_password(PASSWORD)
     assert get_user_model().objects.get(username="alice").check_password(NEW)
+
+
+def test_the_current_password_as_the_new_one_is_refused_at_its_field(signed_in, user):
+    """Nothing would change: no change is recorded, no notice goes, no session ends."""
+    other = Client()
+    sign_in(other, "alice")
+    mail.outbox.clear()
+    page = change(signed_in, PASSWORD, PASSWORD).content.decode()
+    assert "Choose a new password, not the one you have now." in page
+    assert "id_new_password1_error" in page
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).exists()
+    assert not mail.outbox
+    assert other.get("/ssprsetup/").status_code == 200

@@ -258,6 +258,19 @@ def test_at_most_five_proof_attempts_an_hour(thief, rita):
     assert SESSION_KEY not in thief.session
 
 
+def test_proofs_that_passed_do_not_count_among_the_hours_attempts(rita):
+    """Rita changes her methods five times in an hour, each time after a proof with her phone
+    in a new session, and starts a sixth: it starts. Before, her own successes had spent the
+    hour's five attempts."""
+    for _ in range(5):
+        own = Client()
+        assert sign_in(own, "rita").status_code == 302
+        prove_with_phone(own, NUMBER)
+    own = Client()
+    assert sign_in(own, "rita").status_code == 302
+    assert own.get("/passwordreset/prove/")["Location"] == "/passwordreset/methods/"
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x"])
 def test_the_proof_never_leaves_the_site(thief, rita, target):
     thief.get("/passwordreset/prove/", {"next": target})

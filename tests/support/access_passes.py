@@ -35,9 +35,14 @@ def the_pass(response) -> str:
 
 
 def issue(desk: Client, person, verification="in_person", note="Saw her staff card at the desk"):
-    """The agent issues a pass for an ordinary account; the response shows it once."""
+    """The agent issues a pass for an ordinary account; the response shows it once. The form
+    names the person's open pass, as the page showed it (a new pass replaces it)."""
+    from accesspass.models import AccessPass
+
+    current = AccessPass.objects.filter(user=person, ended_at__isnull=True).first()
     return desk.post(
-        f"/helpdesk/pass/users/{person.pk}/", {"verification": verification, "note": note}
+        f"/helpdesk/pass/users/{person.pk}/",
+        {"verification": verification, "note": note, "replaces": current.pk if current else ""},
     )
 
 
