@@ -48,6 +48,12 @@ class SessionStore(cached_db.SessionStore):
     # The key whose row this session takes over when it is next saved (cycle_key).
     _replaces: str | None = None
 
+    def _validate_session_key(self, key):
+        """A key as this site makes them (VALID_KEY_CHARS) or none: a cookie carrying anything
+        else (a NUL, which PostgreSQL refuses in a query) is no session, as one too short is,
+        never a server error (docs/security.md rule 28)."""
+        return super()._validate_session_key(key) and all(c in VALID_KEY_CHARS for c in key)
+
     def _database(self):
         """The session table's database: its alias, its connection, and the table's and its
         columns' quoted names (key, data, expiry) for the plain statements below."""

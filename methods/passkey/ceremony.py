@@ -6,6 +6,7 @@ assertion at reset. The relying party id and the accepted origins come from sett
 from __future__ import annotations
 
 import json
+import re
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
@@ -59,6 +60,7 @@ class Refused(Exception):
 
 # What reading a browser's answer (JSON, and the CBOR inside it) raises when it is not one:
 # RecursionError too, for an answer nested deeper than the parser goes.
+BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MALFORMED = (WebAuthnException, ValueError, TypeError, LookupError, AttributeError, RecursionError)
 
 
@@ -170,11 +172,14 @@ def authentication_options(request) -> dict:
 
 
 def _credential_id(credential: str) -> str:
+    """The credential's id as the browser sent it: base64url, or "" (which names no key). A
+    JSON string can carry what a form cannot (a NUL, written \\u0000), which the database
+    would refuse."""
     try:
         value = json.loads(credential).get("id", "")
     except MALFORMED:
         return ""
-    return value if isinstance(value, str) else ""
+    return value if isinstance(value, str) and BASE64URL.fullmatch(value) else ""
 
 
 def check_assertion(request, user_id: int | None, credential: str) -> bool:

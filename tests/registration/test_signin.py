@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -197,3 +198,25 @@ def test_a_sign_in_held_back_by_the_address_limit_marks_no_box(client, user, set
     for name in ("username", "password"):
         box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
         assert "aria-invalid" not in box
+
+
+def test_the_address_limit_counts_the_last_sixty_minutes(client, settings):
+    """Failures at the end of one hour and the start of the next are one hour's: past the limit
+    nothing is tried until the failures that reached it are an hour old. Counted from the
+    first failure, three more were tried a second after that hour ended."""
+    import time_machine
+    from django.utils import timezone
+
+    settings.SSPR_SIGN_IN_FAILURES_PER_IP = 3
+    start = timezone.now()
+
+    def fail(at: int) -> int:
+        with time_machine.travel(start + timedelta(seconds=at), tick=False):
+            # A name of its own each time, as a spray: no name's own lockout comes first.
+            data = {"username": f"nobody{at}", "password": "nope"}
+            return client.post("/ssprsetup/signin/", data).status_code
+
+    assert [fail(0), fail(3590), fail(3591)] == [200, 200, 200]
+    assert [fail(3601), fail(3602)] == [200, 429]  # the first failure is an hour old
+    assert fail(3620) == 429
+    assert fail(3600 + 3591) == 200  # the last two an hour old too

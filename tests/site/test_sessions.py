@@ -233,3 +233,15 @@ def test_a_new_session_is_written_once_to_the_database_and_once_to_the_cache(mon
     assert SessionStore(session.session_key).load() == {"who": "rita"}
     cache.clear()
     assert SessionStore(session.session_key).load() == {"who": "rita"}  # from the database
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["abcdefgh\x00ijklmnop", "abcdefgh ijklmnop", "abcdéfghijklmnop"])
+def test_a_session_cookie_no_session_of_ours_could_have_is_no_session(key):
+    """A NUL in the cookie reached the session table, which PostgreSQL refuses: every page
+    answered 500. A key of characters the site never draws is no session, as a short one is."""
+    client = Client(raise_request_exception=False)
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    for page in ("/passwordreset/", "/ssprsetup/", "/helpdesk/"):
+        assert client.get(page).status_code < 500
+    assert SessionStore(key).session_key is None

@@ -330,6 +330,18 @@ def test_an_answer_nested_past_the_parsers_depth_is_refused_not_a_server_error(
     assert answer.status_code == 200 and "could not verify you" in answer.content.decode()
 
 
+@pytest.mark.parametrize("credential_id", ["a\\u0000b", "a b", "é"])
+def test_a_credential_id_no_browser_sends_is_a_refusal(make_user, credential_id):
+    """JSON carries what a form cannot: a NUL written \\u0000 reached the database, which
+    PostgreSQL refuses (a server error). An id that is not base64url names no key."""
+    make_user("rita")
+    stranger = Client(raise_request_exception=False)
+    start_reset(stranger, "rita")
+    stranger.get(RESET)
+    answer = stranger.post(RESET, {"credential": '{"id": "' + credential_id + '"}'})
+    assert answer.status_code == 200 and "could not verify you" in answer.content.decode()
+
+
 def test_a_name_is_measured_again_once_normalised(signed_in, user):
     """One character can normalise into several ("\ufdfa" into 18): the stored name keeps to its
     60 characters, and the page says so next to the field."""
