@@ -58,3 +58,29 @@ def record(
     observe_event(kind.value, details)
     stream.publish(event)
     return event
+
+
+def written_in_bulk(
+    kind: EventKind, count: int, event_ids: list[int] | None, *, actor_id=None, **details: Any
+) -> None:
+    """Events a statement appended without `record` (a sweep over many people, an import):
+    mirrored to the log in one line, counted in /metrics, and each handed to the SIEM as
+    `record` hands one (`event_ids`, read back by the statement where a sink is configured:
+    audit.stream.configured_sinks)."""
+    if not count:
+        return
+    logger.info(
+        "%s actor=%s count=%d %s",
+        kind.value,
+        actor_id,
+        count,
+        " ".join(f"{key}={value}" for key, value in sorted(details.items())),
+    )
+    observe_event(kind.value, details, count)
+    if event_ids:
+        stream.publish_written(event_ids, kind.value)
+
+
+def wants_event_ids() -> bool:
+    """Whether a statement appending events must read back their ids (for the SIEM)."""
+    return bool(stream.configured_sinks())

@@ -154,10 +154,14 @@ def status_list(request: HttpRequest) -> HttpResponse:
             "query_string": query.urlencode(),
             "sort_refused": sort_refused,
             "bound": paginator.bound,
-            # Paused self-service first, whatever the filters (methods/not_me.py): one query.
-            "paused": SelfServiceBlock.objects.select_related("user").order_by("-created_at")[
-                :PAUSED_SHOWN
-            ],
+            # Paused self-service first, whatever the filters (methods/not_me.py), of the
+            # people the helpdesk may see (a pause can outlive a change of the policy's
+            # scope): one query.
+            "paused": SelfServiceBlock.objects.filter(
+                user__in=policy.scoped_users(get_user_model().objects.all()).values("pk")
+            )
+            .select_related("user")
+            .order_by("-created_at")[:PAUSED_SHOWN],
         },
     )
 

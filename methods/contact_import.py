@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
+from audit.log import wants_event_ids, written_in_bulk
 from audit.models import Event, EventKind
 from directory.accounts import accounts
 
@@ -675,7 +676,15 @@ def _write(writes: _Writes) -> None:
                 rows = rows.filter(verified_at__isnull=True)
             if rows.bulk_update(objects, UPDATED_FIELDS[model]) != len(objects):
                 raise _ChangedMeanwhile
-        _insert(Event, writes.events)
+        ids = _insert(Event, writes.events, returning=wants_event_ids())
+    if writes.events:
+        # Written without audit.log.record: logged, counted and streamed as its events are.
+        written_in_bulk(
+            EventKind.CONTACT_IMPORTED,
+            len(writes.events),
+            ids,
+            actor_id=writes.events[0]["actor_id"],
+        )
 
 
 @functools.lru_cache(maxsize=16)
@@ -684,19 +693,19 @@ def _details(fields: tuple[str, ...]):
     return connection.ops.adapt_json_value({"fields": list(fields)}, None)
 
 
-def _insert(model, rows: list[dict]) -> None:
+def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int] | None:
     """Write new rows, given as column values already in the database's terms, with as few
     statements as the database takes parameters for. The values come from the checks above
     (numbers in E.164, addresses canonical, times adapted), so the model's own preparation would
-    only repeat them."""
+    only repeat them. With `returning`, the new rows' ids, in statements that give them back."""
     if not rows:
-        return
+        return [] if returning else None
     columns = list(rows[0])
     quote = connection.ops.quote_name
     table = "{} ({})".format(
         quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
     )
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not returning:
         # PostgreSQL's own bulk path: rows streamed, nothing to parse per value. Its errors
         # are Django's, as a statement's are (a unique key taken: IntegrityError).
         with (
@@ -709,10 +718,16 @@ def _insert(model, rows: list[dict]) -> None:
         return
     marks = "({})".format(", ".join(["%s"] * len(columns)))
     size = max(connection.ops.bulk_batch_size(columns, rows), 1)
+    ids = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             cursor.execute(
-                f"INSERT INTO {table} VALUES " + ", ".join([marks] * len(chunk)),  # noqa: S608
+                f"INSERT INTO {table} VALUES "  # noqa: S608
+                + ", ".join([marks] * len(chunk))
+                + (" RETURNING id" if returning else ""),
                 [row[column] for row in chunk for column in columns],
             )
+            if returning:
+                ids += [row[0] for row in cursor.fetchall()]
+    return ids if returning else None

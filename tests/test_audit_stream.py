@@ -231,3 +231,46 @@ def test_the_queue_retries_a_failed_webhook_then_gives_up_into_a_dead_letter(set
     finally:
         flaky.close()
         away.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_written_in_bulk_reach_the_stream_and_the_metrics(webhook, make_user, tmp_path):
+    """The reconfirmation sweep and the contact import write their events with one statement
+    each, not one `record` per event: each event reaches the SIEM all the same, and /metrics
+    counts it. Before, none of them left the audit table."""
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+    from prometheus_client import REGISTRY
+
+    from audit.models import Event
+    from registration.models import Registration
+
+    def counted(kind: str) -> float:
+        return REGISTRY.get_sample_value("sspr_audit_events_total", {"kind": kind}) or 0
+
+    before = counted("registration_flagged"), counted("contact_imported")
+    people = [make_user(name, password=None) for name in ("ann", "ben")]
+    long_ago = timezone.now() - timezone.timedelta(days=900)
+    for person in people:
+        Registration.objects.create(user=person, completed_at=long_ago, last_confirmed_at=long_ago)
+    call_command("flag_stale_registrations", stdout=io.StringIO())
+    csv = tmp_path / "contacts.csv"
+    csv.write_text(
+        "username,office_phone,authentication_phone,authentication_email,consent\n"
+        "ann,+442071838750,,,no\nben,+442071838751,,,no\n"
+    )
+    call_command("import_contact_info", str(csv), stdout=io.StringIO(), stderr=io.StringIO())
+    written = set(
+        Event.objects.filter(kind__in=["registration_flagged", "contact_imported"]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert len(written) == 4
+    deadline = time.monotonic() + 5
+    while len(webhook.received) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert {event["id"] for event in webhook.received} == written
+    assert counted("registration_flagged") - before[0] == 2
+    assert counted("contact_imported") - before[1] == 2

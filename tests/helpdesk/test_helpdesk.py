@@ -110,6 +110,10 @@ def test_export_streams_the_filtered_list_masked(desk, people):
         ("q=ann+archer", ["ann"]),
         ("q=+Archer++ann+", ["ann"]),
         ("q=archer+bob", []),
+        # An address whole, in any case; never a part of one (the list masks it).
+        ("q=ANN%40EXAMPLE.ORG", ["ann"]),
+        ("q=agent%40example.org", ["agent"]),
+        ("q=example.org", []),
         ("state=not_registered", ["agent", "bob"]),
         ("state=reconfirmation_due", ["cid"]),
         ("method=questions", ["bob"]),
@@ -669,3 +673,21 @@ def test_every_reason_the_site_records_is_said_in_words():
     assert "account_disabled" in recorded and "address_limited" in recorded
     missing = sorted((recorded | set(REFUSALS)) - set(WORDS))
     assert missing == []
+
+
+def test_the_paused_list_names_only_people_the_helpdesk_may_see(helpdesk_client, make_user, policy):
+    """A pause outlives a change of the policy's scope: its person, out of sight (their page
+    answers 404), is not named above the list either."""
+    from methods.models import BlockReason, SelfServiceBlock
+    from policy.models import Scope
+
+    inside, outside = make_user("insider", password=None), make_user("ceo-private", password=None)
+    group = Group.objects.create(name="pilot")
+    inside.groups.add(group)
+    for person in (inside, outside):
+        SelfServiceBlock.objects.create(user=person, reason=BlockReason.NOT_ME)
+    policy.scope, policy.scope_group = Scope.GROUP, group
+    policy.save()
+    page = helpdesk_client.get("/helpdesk/").content.decode()
+    assert "insider" in page and "ceo-private" not in page
+    assert helpdesk_client.get(f"/helpdesk/users/{outside.pk}/").status_code == 404
