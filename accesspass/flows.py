@@ -54,6 +54,15 @@ class Refused(Exception):
         self.message = message
 
 
+OPENED_MEANWHILE = gettext_lazy(
+    "Nothing was issued: this person was given a pass after this page was opened, perhaps in "
+    "another tab or by a colleague. A new one would end it. Check which pass the person has; "
+    "send the form again only to replace it."
+)
+# `replaces` of a request that names no pass it expects to end (the command): any is ended.
+ANY_PASS = object()
+
+
 def _holds(user, permission: str) -> bool:
     """A permission given to the person or one of their groups (superusers hold every one)."""
     if user is None or not user.is_active:
@@ -185,10 +194,14 @@ def request_pass(
     check_method: str = "",
     lifetime_minutes: int | None = None,
     approved_by=None,
+    replaces=ANY_PASS,
 ) -> AccessPass:
     """Open a pass for `user`, ending the one they had. Raises Refused. The pass is not made
     yet: reveal() makes it, at once for an ordinary account, after approval otherwise
-    (`approved_by` given here counts as that approval: the command's --approved-by)."""
+    (`approved_by` given here counts as that approval: the command's --approved-by).
+    `replaces`: the id of the open pass the agent's page showed (None: none); another open
+    now (given meanwhile, in another tab or by a colleague) is not ended, and Refused says
+    so."""
     if agent is not None and agent.pk == user.pk:
         raise Refused(_("Nobody can issue a temporary access pass for their own account."))
     if turned_off(user):
@@ -221,7 +234,7 @@ def request_pass(
     if two_people and approved_by is not None:
         fields.update(approved_by=approved_by, approved_at=now)
     try:
-        item, replaced = _open(user, fields, now)
+        item, replaced = _open(user, fields, now, replaces)
     except IntegrityError:  # another agent opened one for this person at this very moment
         raise Refused(
             _("Another pass was being issued for this person at the same moment. Try again.")
@@ -251,12 +264,16 @@ def request_pass(
     return item
 
 
-def _open(user, fields: dict, now) -> tuple[AccessPass, list[AccessPass]]:
-    """End the person's open pass and open a new one, in one transaction."""
+def _open(user, fields: dict, now, replaces=ANY_PASS) -> tuple[AccessPass, list[AccessPass]]:
+    """End the person's open pass and open a new one, in one transaction: one request at a
+    time per person (the lock on their row), so that what it ends is what it read."""
     with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         replaced = list(
             AccessPass.objects.select_for_update().filter(user=user, ended_at__isnull=True)
         )
+        if replaces is not ANY_PASS and any(item.pk != replaces for item in replaced):
+            raise Refused(OPENED_MEANWHILE)
         if replaced:
             AccessPass.objects.filter(pk__in=[p.pk for p in replaced]).update(
                 ended_at=now, end_reason=EndReason.REPLACED, digest=None

@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -129,17 +128,13 @@ def issue(request: HttpRequest, user_id: int) -> HttpResponse:
         raise
 
 
-PASS_OPENED_MEANWHILE = gettext_lazy(
-    "Nothing was issued: this person was given a pass after this page was opened, perhaps in "
-    "another tab or by a colleague. A new one would end it. Check which pass the person has; "
-    "send the form again only to replace it."
-)
-
-
-def _opened_meanwhile(request: HttpRequest, context: dict) -> bool:
-    """Whether the person's open pass is another than the one (or none) the page showed."""
-    current = context["current"]
-    return request.POST.get("replaces", "") != (str(current.pk) if current else "")
+def _replaces(request: HttpRequest) -> int | None:
+    """The open pass the issue page showed (its hidden field): None for none; an id no pass
+    has for anything that is not one."""
+    value = request.POST.get("replaces", "")
+    if value == "":
+        return None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else -1
 
 
 def _issue(
@@ -177,13 +172,7 @@ def _issue(
     if context["own"]:
         _release_form(request, token)
         return render(request, "accesspass/issue.html", context, status=403)
-    if request.method == "POST" and form.is_valid() and _opened_meanwhile(request, context):
-        # Another tab, or a colleague, gave the person a pass since this page was shown:
-        # a new one would end it, perhaps as it is being read out. Shown again, the page
-        # says there is one, and sent again it replaces it.
-        _release_form(request, token)
-        form.add_error(None, PASS_OPENED_MEANWHILE)
-    elif request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         verification = form.cleaned_data["verification"]
         on_check = verification == Verification.CALLER_CHECK
         began = timezone.now()
@@ -198,6 +187,9 @@ def _issue(
                 verification=verification,
                 note=form.cleaned_data["note"],
                 check_method=check if on_check else "",
+                # Another tab, or a colleague, may have given the person a pass since this
+                # page was shown: a new one would end it, perhaps as it is read out.
+                replaces=_replaces(request),
             )
         except flows.Refused as refusal:
             if on_check and not isinstance(refusal, CheckSpent):

@@ -68,12 +68,36 @@ def publish(event) -> None:
         transaction.on_commit(lambda sink=sink: _queue(event.pk, event.kind, sink))
 
 
+# Events of a bulk write a job hands to the queue, one delivery job each: a sweep of many
+# people commits with a job per FAN_OUT events, not one per event.
+FAN_OUT = 500
+
+
 def publish_written(event_ids: list[int], kind: str) -> None:
     """Hand events written in bulk by one statement to each sink, as publish does one."""
     for sink in configured_sinks():
-        transaction.on_commit(
-            lambda sink=sink: [_queue(event_id, kind, sink) for event_id in event_ids]
+        for start in range(0, len(event_ids), FAN_OUT):
+            chunk = event_ids[start : start + FAN_OUT]
+            transaction.on_commit(lambda sink=sink, chunk=chunk: _queue_each(chunk, kind, sink))
+
+
+def _queue_each(event_ids: list[int], kind: str, sink: str) -> None:
+    from delivery import outbox
+
+    try:
+        outbox.later("audit.stream.queue_each", event_ids=event_ids, kind=kind, sink=sink)
+    except Exception as error:  # the queue is away: each kept, not lost
+        logger.warning(
+            "audit stream: %d events not queued: %s", len(event_ids), type(error).__name__
         )
+        for event_id in event_ids:
+            _dead_letter(event_id, kind, sink, 1, f"not queued: {type(error).__name__}")
+
+
+def queue_each(*, event_ids: list[int], kind: str, sink: str) -> None:
+    """A job: each event of a bulk write handed to the queue, as publish hands one."""
+    for event_id in event_ids:
+        _queue(event_id, kind, sink)
 
 
 def _queue(event_id: int, kind: str, sink: str) -> None:

@@ -34,17 +34,19 @@ def run(function: str, sealed: str, delivery_id: str = "") -> None:
 
 def transmit(message: Message) -> None:
     """Hand one message to its gateway; raise DeliveryError with the reason if it won't go."""
+    # The errors raised here are not chained to the gateway's: those name the recipient, and
+    # the worker logs a retried job's whole traceback (docs/security.md §21).
     if message.channel == "email":
         try:
             mail.send(EmailMessage(message.subject, message.body, to=[message.to]))
         except smtplib.SMTPRecipientsRefused as exc:
             if all(500 <= code < 600 for code, _text in exc.recipients.values()):
-                raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from exc
+                raise DeliveryError(DeliveryProblem.INVALID_ADDRESS, "recipient refused") from None
             # "Not now" (a full mailbox, greylisting, a server going down): tried again later,
             # and the address is not taken for a wrong one.
-            raise DeliveryError(DeliveryProblem.UNAVAILABLE, "recipient deferred") from exc
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, "recipient deferred") from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from None
         return
     get_phone_backend().send(
         PhoneMessage(

@@ -783,24 +783,21 @@ class ProofWithdrawn(Exception):
     prove nothing now (docs/security.md §15). `args[0]`: their kinds."""
 
 
-def _withdrawn(state: ResetState, user, policy: Policy) -> list[str]:
-    """The methods this attempt passed that no longer count for the person, or that were
-    added, replaced or removed since the attempt began: whoever holds a lost phone, having
-    passed its code, cannot finish once the person took the phone off their account."""
-    counting_now = {
-        str(status.method.kind)
-        for status in statuses(UserMethods.load(user), policy)
-        if status.counts
-    }
+def _withdrawn(state: ResetState, user) -> list[str]:
+    """The methods this attempt passed that the person added, replaced or removed since the
+    attempt began (methods/not_me.py records every such change): whoever holds a lost phone,
+    having passed its code, cannot finish once the person took the phone off their account.
+    A method the attempt itself used up (the last recovery code) is no change."""
     started = datetime.datetime.fromtimestamp(state.started_at, tz=datetime.UTC)
     changed = not_me.changed_since(user.pk, state.passed, started)
-    return [kind for kind in state.passed if kind not in counting_now or kind in changed]
+    return [kind for kind in state.passed if kind in changed]
 
 
 def withdraw(request: HttpRequest, state: ResetState, kinds: list[str]) -> None:
-    """The attempt no longer holds these methods as passed; recorded for the helpdesk."""
-    state.passed = [kind for kind in state.passed if kind not in kinds]
-    state.save(request)
+    """The attempt ends: what it passed proves nothing now, and a method changed since it began
+    could never count in it again. Recorded for the helpdesk; the person starts again with the
+    methods the account has now."""
+    reset_state.clear(request)
     record(
         EventKind.RESET_REFUSED,
         request=request,
@@ -840,7 +837,7 @@ def reset_finish(
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return Finished(made=False, notified=0)  # the first request's to say
-            if withdrawn := _withdrawn(state, user, policy):
+            if withdrawn := _withdrawn(state, user):
                 raise ProofWithdrawn(withdrawn)
             if state.action == Action.RESET:
                 store.set_password(user, password)

@@ -60,7 +60,7 @@ PROVE_NEXT = "sspr_prove_next"
 # One sentence for every failed check, and for accounts that cannot use the portal at all.
 METHODS_CHANGED = gettext_lazy(
     "Nothing was changed: a method you verified in this reset has been removed or changed on "
-    "the account since. Verify with a method the account has now."
+    "the account since. Start again, with a method the account has now."
 )
 NOT_VERIFIED = gettext_lazy(
     "We could not verify you with that. Check what you typed and try again, try another "
@@ -552,7 +552,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
         except flows.ProofWithdrawn as withdrawn:
             flows.withdraw(request, state, withdrawn.args[0])
             messages.error(request, METHODS_CHANGED)
-            return redirect("passwordreset:methods")
+            return redirect("passwordreset:start")
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:

@@ -415,7 +415,11 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
             change.refresh_from_db(fields=["reported_at"])
     if change.reported_at is not None:
         # Used already (another tab, a second press): it says what holds, not that it failed.
-        return render(request, "registration/not_me.html", {**context, "state": "reported"})
+        return render(
+            request,
+            "registration/not_me.html",
+            {**context, "state": "reported", "paused": not_me.is_paused(change.user_id)},
+        )
     if request.method == "POST":
         return render(
             request,

@@ -192,3 +192,33 @@ def test_things_under_way_are_counted_while_they_last_and_drop_out_past_their_ti
     clock[0] += 31
     with counting.under_way(key, 60) as after:
         assert after == 1
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("store", ["redis", "plain"])
+def test_sends_either_side_of_the_hour_count_as_one_hour(settings, monkeypatch, store):
+    """Five texts to a number at 10:59:59 and five more at 11:00:01: only the first five go
+    out, on Redis and on the plain cache alike. Counted per clock hour alone, all ten went out
+    within two seconds; the hour before is weighed by how much of it is still within the last
+    sixty minutes, so sends come back as the earlier ones leave the hour."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from sspr_site import counting
+
+    if store == "plain":
+        plain = LocMemCache(f"plain-{os.urandom(4).hex()}", {})
+        monkeypatch.setattr(ratelimit, "cache", plain)
+        monkeypatch.setattr(counting, "cache", plain)
+    settings.SSPR_SEND_LIMITS = {"destination": 5}
+    hour = 1_800_000_000.0  # a whole number of hours
+
+    def sends_at(number: str, moment: float, count: int) -> list:
+        monkeypatch.setattr(ratelimit.time, "time", lambda: moment)
+        return [ratelimit.hit({"destination": number}) for _ in range(count)]
+
+    first, second = (f"+4474001{os.urandom(3).hex()}" for _ in range(2))
+    assert sends_at(first, hour - 1, 5) == [None] * 5
+    assert sends_at(first, hour + 1, 5) == ["destination"] * 5
+    # Half an hour on, half the earlier sends have left the last sixty minutes: two more.
+    assert sends_at(second, hour - 1, 5) == [None] * 5
+    assert sends_at(second, hour + 1800, 3) == [None, None, "destination"]

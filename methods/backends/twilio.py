@@ -150,7 +150,9 @@ class PhoneBackend(BasePhoneBackend):
             logger.warning(
                 "twilio refused a %s: status=%s code=%s", message.kind, exc.status, exc.code
             )
-            raise DeliveryError(problem, f"twilio {exc.status}/{exc.code}") from exc
+            # Not chained: Twilio's own message names the number, and the worker logs a
+            # retried job's whole traceback (docs/security.md §21).
+            raise DeliveryError(problem, f"twilio {exc.status}/{exc.code}") from None
         except (TwilioException, requests.RequestException) as exc:
             logger.warning("twilio unreachable for a %s: %s", message.kind, type(exc).__name__)
-            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from exc
+            raise DeliveryError(DeliveryProblem.UNAVAILABLE, type(exc).__name__) from None

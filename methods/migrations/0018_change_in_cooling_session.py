@@ -3,16 +3,23 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def mark_changes_still_cooling(apps, schema_editor):
+    """Changes recorded before the field: one still cooling off was made in a session whose
+    changes cool (what a later change clears, it cannot tell; those count as the person's)."""
+    MethodChange = apps.get_model("methods", "MethodChange")
+    MethodChange.objects.filter(cooling_until__isnull=False).update(in_cooling_session=True)
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('methods', '0017_number_country'),
+        ("methods", "0017_number_country"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='methodchange',
-            name='in_cooling_session',
+            model_name="methodchange",
+            name="in_cooling_session",
             field=models.BooleanField(db_default=False, default=False, editable=False),
         ),
+        migrations.RunPython(mark_changes_still_cooling, migrations.RunPython.noop),
     ]

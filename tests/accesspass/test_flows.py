@@ -181,6 +181,34 @@ def test_the_flow_itself_refuses_the_issuers_own_account(agent):
     assert not AccessPass.objects.exists()
 
 
+def test_two_requests_that_both_saw_no_pass_open_one(agent, user):
+    """Two agents' pages (or two tabs) both showed no pass and are sent at the same moment:
+    the flow reads the open pass under a lock on the person, so the second finds the first's
+    and ends nothing; it says why. A pass shown, and ended since, is no reason to refuse."""
+    from accesspass import flows
+
+    def ask(replaces):
+        return flows.request_pass(
+            request=None,
+            user=user,
+            agent=agent,
+            verification="in_person",
+            note="At the desk",
+            replaces=replaces,
+        )
+
+    first = ask(None)
+    with pytest.raises(flows.Refused) as refused:
+        ask(None)
+    assert refused.value.message == flows.OPENED_MEANWHILE
+    assert list(AccessPass.objects.filter(ended_at__isnull=True)) == [first]
+    second = ask(first.pk)  # the page that showed it replaces it
+    first.refresh_from_db()
+    assert first.ended_at is not None and second.ended_at is None
+    AccessPass.objects.filter(pk=second.pk).update(ended_at=timezone.now())
+    assert ask(second.pk).ended_at is None  # shown, ended meanwhile: nothing to end
+
+
 def test_a_pass_past_its_time_is_not_spent_even_if_a_sweep_missed_it(desk, user):
     """The last check, at the sign-in's conditional update: a pass whose time is up is not
     counted, whether or not the sweep that ends passes has run."""

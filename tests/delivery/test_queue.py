@@ -191,3 +191,16 @@ def test_after_a_first_try_in_a_job_the_next_waits_for_the_first_interval(queued
     job = Job.fetch(job_id, connection=queued)
     assert job.retries_left == 3 and job.retry_intervals == [60, 300, 900]
     assert b"7400123456" not in (queued.dump(f"rq:job:{job_id}") or b"")
+
+
+def test_a_refusal_naming_the_number_leaves_it_out_of_the_workers_log(queued, twilio, make_user):
+    """The gateway's refusal names the number; a retried job's traceback, which the worker
+    logs, carried it along (the error was chained to the gateway's). Never a full number in
+    a log (docs/security.md §21)."""
+    refusal = "The 'To' phone number: +447400123456, is not currently reachable"
+    twilio.failures.extend([Failure(400, 21612, refusal)] * 3)
+    ask_for_code(make_user)
+    result = run_worker(twilio)
+    logged = result.stdout + result.stderr
+    assert "twilio refused a sms: status=400 code=21612" in logged  # the run was logged
+    assert "7400123456" not in logged and "7400 123456" not in logged

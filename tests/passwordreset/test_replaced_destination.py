@@ -140,8 +140,8 @@ def test_a_method_the_person_takes_off_during_a_reset_no_longer_finishes_it(
     answer = thief.post(
         "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )
-    assert answer["Location"] == "/passwordreset/methods/"
-    page = thief.get("/passwordreset/methods/").content.decode()
+    assert answer["Location"] == "/passwordreset/"
+    page = thief.get("/passwordreset/").content.decode()
     assert "a method you verified in this reset has been removed or changed" in page
     registered.refresh_from_db()
     assert not registered.check_password(NEW_PASSWORD)
@@ -149,8 +149,15 @@ def test_a_method_the_person_takes_off_during_a_reset_no_longer_finishes_it(
     assert refused.details["reason"] == "methods_changed"
     assert refused.details["methods"] == ["authentication_phone"]
     assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
-    # The attempt no longer holds the phone: the new password's page is not offered again.
+    # The attempt is over: its new password's page is not offered again.
     assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
+    assert not shows_finish_page(
+        thief.post(
+            "/passwordreset/finish/",
+            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+            follow=True,
+        )
+    )
 
 
 def test_a_change_to_another_method_leaves_the_reset_as_it_was(registered, policy):

@@ -371,3 +371,21 @@ def test_a_pass_whose_record_failed_leaves_the_method_usable(owner, owner_client
     assert window.post(RESET, {"proof": shown[0]}).status_code >= 500
     monkeypatch.setattr(flows, "method_passed", real)
     assert shows_finish_page(window.post(RESET, {"proof": shown[1]}))
+
+
+def test_the_last_code_resets_the_password(owner, owner_client):
+    """Using the last code leaves no codes: that is the attempt's own use, not a change to the
+    person's methods, and the new password is set (it once read as a method taken off the
+    account meanwhile, and the reset was refused)."""
+    shown = make_codes(owner_client)
+    for code in shown[1:]:
+        assert codes.spend(owner.pk, code)
+    reset = Client()
+    start_reset(reset, "owner")
+    assert shows_finish_page(reset.post(RESET, {"proof": shown[0]}))
+    assert codes.left(owner) == 0
+    new = "lighthouse-copper-kettle-2027"
+    done = reset.post("/passwordreset/finish/", {"new_password1": new, "new_password2": new})
+    assert "Your password is changed" in done.content.decode()
+    owner.refresh_from_db()
+    assert owner.check_password(new)
