@@ -262,9 +262,9 @@ def test_two_confirmations_at_once_act_once(phished):
     assert Event.objects.filter(kind=EventKind.CHANGE_REPORTED, subject=rita).count() == 1
 
 
-def test_a_replaced_phone_comes_back(make_user, settings):
-    """The thief replaced Rita's phone with theirs: confirming puts hers back, verified, and
-    removes theirs; the replaced number was kept only sealed."""
+def _phone_and_thief(make_user, settings):
+    """Rita registered her phone; a thief signed in with her password proved with it (a code
+    phished through a proxy). Rita, and the thief's browser."""
     settings.SSPR_SITE_URL = "http://testserver"
     rita = make_user("rita")
     own = Client()
@@ -273,6 +273,13 @@ def test_a_replaced_phone_comes_back(make_user, settings):
     thief = Client()
     sign_in(thief, "rita")
     prove_with_phone(thief, "+447400123456")
+    return rita, thief
+
+
+def test_a_replaced_phone_comes_back(make_user, settings):
+    """The thief replaced Rita's phone with theirs: confirming puts hers back, verified, and
+    removes theirs; the replaced number was kept only sealed."""
+    rita, thief = _phone_and_thief(make_user, settings)
     mail.outbox.clear()
     register_phone(thief, "+447400999999")
     change = MethodChange.objects.get(user=rita, action="replaced")
@@ -419,14 +426,7 @@ def test_after_two_replacements_the_thiefs_first_number_does_not_come_back(make_
     confirming the second change's link removes the phone and puts back nothing. Before, it
     put back the thief's first number, verified, as "your earlier phone", and the thief reset
     the password with it once the helpdesk had turned self-service on again."""
-    settings.SSPR_SITE_URL = "http://testserver"
-    rita = make_user("rita")
-    own = Client()
-    sign_in(own, "rita")
-    register_phone(own, "+447400123456")
-    thief = Client()
-    sign_in(thief, "rita")
-    prove_with_phone(thief, "+447400123456")
+    rita, thief = _phone_and_thief(make_user, settings)
     register_phone(thief, "+447400999999")
     mail.outbox.clear()
     register_phone(thief, "+447400888888")
