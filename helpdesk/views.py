@@ -295,7 +295,7 @@ def _detail_page(
     blocks = reset_flows.reset_blocks(user)
     blocked_until = max(blocks.values(), default=None)
     row = replace(Row.of(user, ResetRule.of(policy)), reset_blocked="name" in blocks)
-    events, more_events = _events_of(user_id, count=EVENTS_SHOWN)
+    events, more_events, _older = _events_of(user_id, count=EVENTS_SHOWN)
     account, answered = account_status(user)
     verify, cooling = _check_options(user, row, policy)
     checked_kind = passed_check(request, user_id, verify)
@@ -350,7 +350,7 @@ def user_events(request: HttpRequest, user_id: int) -> HttpResponse:
     events however many are recorded meanwhile, and costs the same however far back it is."""
     user = _user(Policy.load(), user_id)
     before = _event_id(request.GET.get("before", ""))
-    events, more = _events_of(user_id, count=EVENTS_PAGE, before=before)
+    events, more, older_page = _events_of(user_id, count=EVENTS_PAGE, before=before)
     return render(
         request,
         "helpdesk/user_events.html",
@@ -359,7 +359,7 @@ def user_events(request: HttpRequest, user_id: int) -> HttpResponse:
             "events": events,
             "older": events[-1].pk if more else None,
             # A page after the first: it links back to the newest events.
-            "later": before is not None,
+            "later": older_page,
         },
     )
 
@@ -369,10 +369,12 @@ def _event_id(text: str) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
 
 
-def _events_of(user_id: int, *, count: int, before: int | None = None) -> tuple[list, bool]:
+def _events_of(user_id: int, *, count: int, before: int | None = None) -> tuple[list, bool, bool]:
     """Up to `count` of the person's events, newest first (the order of the audit log), older
-    than their event `before` where it is one of theirs; and whether there are more."""
+    than their event `before` where it is one of theirs; whether there are more; and whether
+    these are older ones (`before` named one of theirs), not the newest."""
     events = Event.objects.filter(subject_id=user_id).select_related("actor")
+    then = None
     if before is not None:
         then = (
             Event.objects.filter(pk=before, subject_id=user_id)
@@ -382,7 +384,7 @@ def _events_of(user_id: int, *, count: int, before: int | None = None) -> tuple[
         if then is not None:
             events = events.filter(Q(created_at__lt=then) | Q(created_at=then, pk__lt=before))
     found = list(events[: count + 1])
-    return _named(found[:count]), len(found) > count
+    return _named(found[:count]), len(found) > count, then is not None
 
 
 # Event details that name a colleague by their user id: shown by name.

@@ -197,14 +197,19 @@ def test_change_as_the_person_applies_the_domains_history(ad, dc, person):
     }
     assert client.post("/ssprsetup/password/", data)["Location"] == "/ssprsetup/"
     assert binds(dc, person, NEW_PASSWORD)
+    # A password of the person's from before, one the site's own rules take, is in the
+    # domain's history.
+    later = "Marble-harbour-lantern-2028"
+    changed = {"current_password": NEW_PASSWORD, "new_password1": later, "new_password2": later}
+    assert client.post("/ssprsetup/password/", changed)["Location"] == "/ssprsetup/"
     again = {
-        "current_password": NEW_PASSWORD,
+        "current_password": later,
         "new_password1": NEW_PASSWORD,
         "new_password2": NEW_PASSWORD,
     }
     text = client.post("/ssprsetup/password/", again).content.decode()
     assert "The directory refused" in text
-    assert binds(dc, person, NEW_PASSWORD)
+    assert binds(dc, person, later)
 
 
 def test_sync_reads_the_nested_scope_and_the_staff_group(ad, dc, person):

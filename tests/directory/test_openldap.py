@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
 ADA_PASSWORD = "Ada-Directory-2026"
 NEW_PASSWORD = "Lighthouse-copper-kettle-2027"
+LATER_PASSWORD = "Marble-harbour-lantern-2028"
 
 
 @pytest.fixture(autouse=True)
@@ -493,10 +494,12 @@ def test_change_as_the_person_lands_in_the_directory(slapd, directory):
     assert change(client, ADA_PASSWORD, NEW_PASSWORD)["Location"] == "/ssprsetup/"
     assert binds(slapd, "ada", NEW_PASSWORD) and not binds(slapd, "ada", ADA_PASSWORD)
     assert Event.objects.get(kind=EventKind.PASSWORD_CHANGED).details["store"] == "openldap"
-    # The directory's history applies to the person's own change.
-    text = change(client, NEW_PASSWORD, NEW_PASSWORD).content.decode()
+    # The directory's history applies to the person's own change: a password of hers from
+    # before, one the site's own rules take, is in it.
+    assert change(client, NEW_PASSWORD, LATER_PASSWORD)["Location"] == "/ssprsetup/"
+    text = change(client, LATER_PASSWORD, NEW_PASSWORD).content.decode()
     assert "you have used it before" in text
-    assert binds(slapd, "ada", NEW_PASSWORD)
+    assert binds(slapd, "ada", LATER_PASSWORD)
 
 
 def test_a_wrong_current_password_is_refused_by_the_directory(slapd, directory):
