@@ -612,3 +612,17 @@ def test_an_issue_form_with_a_name_not_the_pages_own_still_issues_one_pass(desk,
     data = {"verification": "in_person", "note": "Saw her staff card", "form_token": token}
     assert the_pass(desk.post(f"/helpdesk/pass/users/{user.pk}/", data))
     assert AccessPass.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.parametrize("single_use", [True, False])
+def test_the_issue_pages_lead_is_one_sentence_in_each_language(desk, user, policy, single_use):
+    """How long and how often a pass works is one sentence to translate: it was two pieces
+    joined by an English comma, a Latin comma in Arabic and in Japanese."""
+    policy.access_pass_single_use = single_use
+    policy.save()
+    english = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    tail = "for one sign-in." if single_use else "for any number of sign-ins until then."
+    assert f"after it is shown, {tail}</p>" in english
+    desk.cookies["django_language"] = "ar"
+    arabic = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
+    assert "بعد عرضه، " in arabic and "بعد عرضه, " not in arabic
