@@ -82,16 +82,8 @@ def publish_written(event_ids: list[int], kind: str) -> None:
 
 
 def _queue_each(event_ids: list[int], kind: str, sink: str) -> None:
-    from delivery import outbox
-
-    try:
-        outbox.later("audit.stream.queue_each", event_ids=event_ids, kind=kind, sink=sink)
-    except Exception as error:  # the queue is away: each kept, not lost
-        logger.warning(
-            "audit stream: %d events not queued: %s", len(event_ids), type(error).__name__
-        )
-        for event_id in event_ids:
-            _dead_letter(event_id, kind, sink, 1, f"not queued: {type(error).__name__}")
+    job = {"event_ids": event_ids, "kind": kind, "sink": sink}
+    _hand_over("audit.stream.queue_each", job, event_ids, kind, sink)
 
 
 def queue_each(*, event_ids: list[int], kind: str, sink: str) -> None:
@@ -101,13 +93,21 @@ def queue_each(*, event_ids: list[int], kind: str, sink: str) -> None:
 
 
 def _queue(event_id: int, kind: str, sink: str) -> None:
+    _hand_over("audit.stream.deliver", {"event_id": event_id, "sink": sink}, [event_id], kind, sink)
+
+
+def _hand_over(job: str, arguments: dict, event_ids: list[int], kind: str, sink: str) -> None:
+    """Queue `job` with its `arguments`; with the queue away, each of `event_ids` is kept as a
+    dead letter, not lost."""
     from delivery import outbox
 
     try:
-        outbox.later("audit.stream.deliver", event_id=event_id, sink=sink)
-    except Exception as error:  # the queue is away: kept, not lost
-        logger.warning("audit stream: event %s not queued: %s", event_id, type(error).__name__)
-        _dead_letter(event_id, kind, sink, 1, f"not queued: {type(error).__name__}")
+        outbox.later(job, **arguments)
+    except Exception as error:
+        problem = f"not queued: {type(error).__name__}"
+        logger.warning("audit stream: events %s %s", event_ids, problem)
+        for event_id in event_ids:
+            _dead_letter(event_id, kind, sink, 1, problem)
 
 
 def payload(event) -> dict:

@@ -58,12 +58,14 @@ def directory(
     # address is found whole: the list shows it masked, and a search by any part of it would
     # spell it out a letter at a time.
     for word in query.split()[:SEARCH_WORDS]:
-        users = users.filter(
+        found = (
             Q(username__icontains=word)
             | Q(first_name__icontains=word)
             | Q(last_name__icontains=word)
-            | (Q(email__iexact=word) if "@" in word else Q(pk__in=[]))
         )
+        if "@" in word:
+            found |= Q(email__iexact=word)
+        users = users.filter(found)
     if state in RegistrationState.labels:
         users = users.filter(sspr_state=state)
     filters = method_filters()
