@@ -783,7 +783,7 @@ class ProofWithdrawn(Exception):
     prove nothing now (docs/security.md §15). `args[0]`: their kinds."""
 
 
-def _withdrawn(state: ResetState, user) -> list[str]:
+def withdrawn_methods(state: ResetState, user) -> list[str]:
     """The methods this attempt passed that the person added, replaced or removed since the
     attempt began (methods/not_me.py records every such change): whoever holds a lost phone,
     having passed its code, cannot finish once the person took the phone off their account.
@@ -837,7 +837,7 @@ def reset_finish(
             _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return Finished(made=False, notified=0)  # the first request's to say
-            if withdrawn := _withdrawn(state, user):
+            if withdrawn := withdrawn_methods(state, user):
                 raise ProofWithdrawn(withdrawn)
             if state.action == Action.RESET:
                 store.set_password(user, password)

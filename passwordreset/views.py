@@ -550,9 +550,7 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             flows.refused_disabled(request, state, user)
             disabled, status = True, 409
         except flows.ProofWithdrawn as withdrawn:
-            flows.withdraw(request, state, withdrawn.args[0])
-            messages.error(request, METHODS_CHANGED)
-            return redirect("passwordreset:start")
+            return _withdrawn(request, state, withdrawn.args[0])
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:
@@ -590,7 +588,12 @@ def after_pass(request: HttpRequest, state) -> HttpResponse:
 
 
 def _finish_page(request, state, user, form, *, status=200, disabled=False) -> HttpResponse:
-    """The last step's page: the new password form, or the unlock button, or why neither."""
+    """The last step's page: the new password form, or the unlock button, or why neither. Not
+    once a method the attempt passed was changed or removed since it began: the form would
+    be refused when sent (flows.reset_finish), so the attempt ends here and the first page
+    says why, as it would then."""
+    if withdrawn := flows.withdrawn_methods(state, user):
+        return _withdrawn(request, state, withdrawn)
     rules, account_status = [], None
     # Only now, after the person proved who they are, is the account read: for an unlock,
     # and in the directory, where an account may be turned off that the site's copy still
@@ -617,6 +620,14 @@ def _finish_page(request, state, user, form, *, status=200, disabled=False) -> H
         },
         status=status,
     )
+
+
+def _withdrawn(request, state, kinds: list[str]) -> HttpResponse:
+    """The attempt ends, a method it passed (`kinds`) having been changed since it began: the
+    first page, saying why."""
+    flows.withdraw(request, state, kinds)
+    messages.error(request, METHODS_CHANGED)
+    return redirect("passwordreset:start")
 
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.

@@ -160,6 +160,27 @@ def test_a_method_the_person_takes_off_during_a_reset_no_longer_finishes_it(
     )
 
 
+def test_the_new_password_page_is_not_offered_once_a_method_it_passed_was_removed(
+    registered, policy
+):
+    """Opened again after Rita removed the phone (a reload, another tab), the last step's
+    page does not offer a form that would be refused: the attempt ends there and the first
+    page says why."""
+    thief = reset_code_page("rita", "+447400123456")
+    assert shows_finish_page(thief.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
+    rita = past_sign_in_check(Client(), registered)
+    proved_a_moment_ago(rita)
+    rita.post("/ssprsetup/phone/remove/")
+    assert not AuthenticationPhone.objects.filter(user=registered).exists()
+    page = thief.get("/passwordreset/finish/")
+    assert page["Location"] == "/passwordreset/"
+    said = thief.get("/passwordreset/").content.decode()
+    assert "a method you verified in this reset has been removed or changed" in said
+    refused = Event.objects.get(kind=EventKind.RESET_REFUSED, subject=registered)
+    assert refused.details == {**refused.details, "reason": "methods_changed"}
+    assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
+
+
 def test_a_change_to_another_method_leaves_the_reset_as_it_was(registered, policy):
     reset = reset_code_page("rita", "+447400123456")
     assert shows_finish_page(reset.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
