@@ -352,6 +352,8 @@ def test_a_pass_given_in_another_tab_is_not_ended_by_this_ones_form(desk, user):
     text = refused.content.decode()
     assert "Nothing was issued: this person was given a pass after this page was opened" in text
     assert "The person already has a pass that works until" in text
+    # The page's button now says what sending it again does.
+    assert ">Replace the pass</button>" in text and "Issue the pass" not in text
     assert not PASS_PATTERN.search(text)
     assert AccessPass.objects.filter(user=user).count() == 1
     assert use_pass(Client(), "alice", value).status_code == 302

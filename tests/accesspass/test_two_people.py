@@ -218,6 +218,16 @@ def test_an_ordinary_account_asks_nobody(desk, approver, make_user):
     assert not [m for m in mail.outbox if "waits for your approval" in m.subject]
 
 
+def test_the_issue_page_says_a_new_request_replaces_the_waiting_one(desk, admin_person):
+    """With a request waiting, the page says a new one ends it, and so does its button."""
+    page = desk.get(f"/helpdesk/pass/users/{admin_person.pk}/").content.decode()
+    assert ">Ask for approval</button>" in page
+    ask(desk, admin_person)
+    page = desk.get(f"/helpdesk/pass/users/{admin_person.pk}/").content.decode()
+    assert "A pass for this person is waiting for approval. A new request ends it." in page
+    assert ">Ask for approval of a new pass</button>" in page
+
+
 def test_a_request_sent_twice_asks_once(desk, admin_person):
     """The request form sent again (pressed twice, or sent again from the browser's history)
     leads to the first request, waiting, instead of replacing it with a second one."""
