@@ -309,6 +309,10 @@ def prove(request: HttpRequest) -> HttpResponse:
     """Before changing methods (registration's needs_proof): start a proof with one of the
     signed-in person's registered methods, or go on with the one already started."""
     next_url = safe_return(request, request.GET.get("next"))
+    if proof.recently_proved(request):
+        # Proved a moment ago (in another tab, or by a request that crossed the one that
+        # sent the person here): there is nothing to prove again.
+        return redirect(next_url)
     state = reset_state.load(request)
     if state is None or state.action != Action.PROVE or state.user_id != request.user.pk:
         state = flows.prove_begin(request=request, user=request.user)

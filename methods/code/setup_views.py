@@ -406,8 +406,35 @@ def verify(request: HttpRequest, method: CodeMethod, policy: Policy) -> HttpResp
     """Step 2: the code. A code sent is checked only after the checks before a change pass
     again (change_gate); the code page itself shows nothing new."""
     if request.method == "POST" and (gate := change_gate(request, method, policy)):
-        return gate
+        # The checks before a change may ask for a proof only because another tab verified
+        # this very value a moment ago: then nothing is left to do here.
+        return _verified_meanwhile(request, method, methods_at_start(request)) or gate
     return _code_page(request, method, policy, posted(request))
+
+
+def _verified_meanwhile(request, method: CodeMethod, methods: UserMethods) -> HttpResponse | None:
+    """The number or address pending in this session, found verified for the person
+    (`methods`): the same right code sent from two tabs at once, this one's request having
+    read the session before the other's answer wrote it (its new key, its proof, the pending
+    value cleared). Neither a proof nor a refused code then: the overview, which says the
+    value is verified, as after the other tab's answer. None otherwise. The session is left
+    as it is: the other answer replaces it, and a write to the one it ends would fail the
+    request."""
+    pending = session.get_pending(request, method.slug)
+    record = method.record(methods)
+    if (
+        pending is None
+        or record is None
+        or not record.verified_at
+        or str(getattr(record, method.field)) != pending
+    ):
+        return None
+    messages.info(  # kept in a cookie, not the session (Django's default message storage)
+        request,
+        _("%(method)s is already verified: %(value)s.")
+        % {"method": method.label, "value": method.display(pending)},
+    )
+    return redirect("registration:overview")
 
 
 def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=None) -> HttpResponse:
@@ -433,6 +460,10 @@ def _code_page(request, method: CodeMethod, policy: Policy, data=None, device=No
         if outcome is CheckOutcome.VERIFIED:
             session.clear_pending(request, method.slug)
             return redirect("registration:overview")
+        if outcome is CheckOutcome.NO_CODE and (
+            done := _verified_meanwhile(request, method, UserMethods.load(request.user))
+        ):
+            return done
     if device is None:
         # After a failed check, the row as the check left it (failures, backoff, a code used
         # up).

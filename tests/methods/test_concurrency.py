@@ -8,9 +8,10 @@ import time
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import Event, EventKind
-from methods.models import AuthenticationPhone
+from methods.models import AuthenticationEmail, AuthenticationPhone
 from methods.pages import NOT_VERIFIED
 from tests.support.codes import last_phone_code
 from tests.support.people import sign_in
@@ -52,8 +53,79 @@ def test_two_simultaneous_submissions_of_one_code_verify_once(user, phone_outbox
     # is verified once, whichever way the second one went.
     assert len(outcomes) == 2
     assert "/ssprsetup/" in outcomes, outcomes
+    # Neither tab is asked for a proof or told its right code is wrong.
+    assert all(
+        each in ("/ssprsetup/", "/ssprsetup/signin/?next=/ssprsetup/phone/verify/")
+        for each in outcomes
+    ), outcomes
     assert AuthenticationPhone.objects.filter(user=user, verified_at__isnull=False).count() == 1
     assert Event.objects.filter(subject=user, kind=EventKind.METHOD_VERIFIED).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("registered_before", [False, True], ids=["first method", "a change"])
+def test_a_code_sent_from_a_second_tab_while_the_first_verifies_it_leads_to_the_overview(
+    user, phone_outbox, monkeypatch, registered_before
+):
+    """The same right code sent from two tabs at once, the second's request reading the
+    session after the first saved the phone but before its answer wrote the session (its new
+    key, its proof, nothing pending): the second tab is neither asked to prove who the person
+    is (a first method) nor told the code is not right (a change begun with a proof); it leads
+    to the overview, which says the phone is verified."""
+    from methods import lifecycle
+    from tests.support.registering import prove_with_phone
+
+    first = Client()
+    sign_in(first, user.username)
+    if registered_before:
+        # A phone and an email: a change of the number needs a proof, made before the code.
+        AuthenticationPhone.objects.create(
+            user=user, number="+447400999000", verified_at=timezone.now()
+        )
+        AuthenticationEmail.objects.create(
+            user=user, email="alice.home@example.net", verified_at=timezone.now()
+        )
+        prove_with_phone(first, "+447400999000")
+    first.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = last_phone_code(phone_outbox)
+    second = Client()
+    second.cookies = first.cookies
+    answers = []
+    added = lifecycle.added
+
+    def crossed(**kwargs):
+        # The first tab's phone is saved; its answer has not written the session yet.
+        if not answers:
+            answers.append(second.post("/ssprsetup/phone/verify/", {"code": code}))
+        return added(**kwargs)
+
+    monkeypatch.setattr(lifecycle, "added", crossed)
+    assert first.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
+    (crossing,) = answers
+    assert crossing["Location"] == "/ssprsetup/", crossing
+    # It says the phone is verified (the first tab's answer, later, sets the message shown).
+    assert (
+        "Authentication phone is already verified: +44 7400 123456."
+        in str(crossing.cookies.get("messages", ""))
+        or crossing.wsgi_request._messages._queued_messages
+    )
+    page = second.get("/ssprsetup/").content.decode()
+    assert "+44 ••••••••56" in page and "Confirm it is you" not in page
+    assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
+    # Verified once: a first phone's event, or a change's.
+    kind = EventKind.METHOD_CHANGED if registered_before else EventKind.METHOD_VERIFIED
+    assert Event.objects.filter(subject=user, kind=kind).count() == 1
+
+
+def test_the_proof_page_leads_straight_on_when_the_session_proved_a_moment_ago(user):
+    """A proof asked for by a request that crossed the one that made it: nothing is asked."""
+    from tests.support.registering import proved_a_moment_ago
+
+    client = Client()
+    sign_in(client, user.username)
+    proved_a_moment_ago(client)
+    answer = client.get("/passwordreset/prove/?next=/ssprsetup/phone/verify/")
+    assert answer["Location"] == "/ssprsetup/phone/verify/"
 
 
 @pytest.mark.django_db(transaction=True)
