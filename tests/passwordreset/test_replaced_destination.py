@@ -166,11 +166,7 @@ def test_the_new_password_page_is_not_offered_once_a_method_it_passed_was_remove
     """Opened again after Rita removed the phone (a reload, another tab), the last step's
     page does not offer a form that would be refused: the attempt ends there and the first
     page says why."""
-    thief = reset_code_page("rita", "+447400123456")
-    assert shows_finish_page(thief.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
-    rita = past_sign_in_check(Client(), registered)
-    proved_a_moment_ago(rita)
-    rita.post("/ssprsetup/phone/remove/")
+    thief = _past_the_phone_then_rita_removes(registered, "phone")
     assert not AuthenticationPhone.objects.filter(user=registered).exists()
     page = thief.get("/passwordreset/finish/")
     assert page["Location"] == "/passwordreset/"
@@ -181,12 +177,19 @@ def test_the_new_password_page_is_not_offered_once_a_method_it_passed_was_remove
     assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
 
 
-def test_a_change_to_another_method_leaves_the_reset_as_it_was(registered, policy):
+def _past_the_phone_then_rita_removes(registered, slug: str) -> Client:
+    """A reset that passed the phone's code and reached the new password's page; then Rita,
+    signed in elsewhere, removes her method `slug`. Returns the reset's browser."""
     reset = reset_code_page("rita", "+447400123456")
     assert shows_finish_page(reset.post("/passwordreset/phone/code/", {"code": last_phone_code()}))
     rita = past_sign_in_check(Client(), registered)
     proved_a_moment_ago(rita)
-    rita.post("/ssprsetup/email/remove/")
+    rita.post(f"/ssprsetup/{slug}/remove/")
+    return reset
+
+
+def test_a_change_to_another_method_leaves_the_reset_as_it_was(registered, policy):
+    reset = _past_the_phone_then_rita_removes(registered, "email")
     assert not AuthenticationEmail.objects.filter(user=registered).exists()
     answer = reset.post(
         "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
