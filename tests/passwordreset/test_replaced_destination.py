@@ -4,6 +4,8 @@ with a code it received before the person replaced the number."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -171,7 +173,9 @@ def test_the_new_password_page_is_not_offered_once_a_method_it_passed_was_remove
     page = thief.get("/passwordreset/finish/")
     assert page["Location"] == "/passwordreset/"
     said = thief.get("/passwordreset/").content.decode()
-    assert "a method you verified in this reset has been removed or changed" in said
+    # Said as an alert, which a screen reader reads out first.
+    alert = re.search(r'<div role="alert">(.*?)</div>', said, re.S).group(1)
+    assert "a method you verified in this reset has been removed or changed" in alert
     refused = Event.objects.get(kind=EventKind.RESET_REFUSED, subject=registered)
     assert refused.details == {**refused.details, "reason": "methods_changed"}
     assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
