@@ -62,8 +62,8 @@ def lock_out(server, uid: str) -> None:
     """Fail binds until the password policy locks the entry, and see the lock hold. The
     directory normally locks it at the MAX_FAILURES-th failure; a busy machine has once needed
     more, so the binds go on, a bounded number of times, until the entry shows the lock. Once a
-    lock was seen and the person's own password still bound (the directory takes a lock stamped
-    later than its clock as not yet in effect, and the bind cleared the failures), so the lock
+    lock was seen and the person's own password still bound (not reproduced; perhaps a lock
+    stamped later than the directory's clock, which it takes as not yet in effect), so the lock
     is then made again after a moment."""
     import time
 
