@@ -296,15 +296,22 @@ def _verified(request, method: CodeMethod, device) -> str:
     """With nothing left to verify here: what to say when the method is verified at the
     destination of its last code (`device`), so a page from before it was (another tab, Back)
     leads on; '' otherwise."""
-    record = method.record(UserMethods.load(request.user))
+    destination = device.destination if device is not None else None
+    return _already_verified(method, UserMethods.load(request.user), destination)
+
+
+def _already_verified(method: CodeMethod, methods: UserMethods, value: str | None) -> str:
+    """What to say when the person's method (`methods`) is verified, at `value` where one is
+    given; '' otherwise."""
+    record = method.record(methods)
     if record is None or not record.verified_at:
         return ""
-    value = str(getattr(record, method.field))
-    if device is not None and device.destination != value:
+    registered = str(getattr(record, method.field))
+    if value is not None and value != registered:
         return ""
     return _("%(method)s is already verified: %(value)s.") % {
         "method": method.label,
-        "value": method.display(value),
+        "value": method.display(registered),
     }
 
 
@@ -421,19 +428,10 @@ def _verified_meanwhile(request, method: CodeMethod, methods: UserMethods) -> Ht
     as it is: the other answer replaces it, and a write to the one it ends would fail the
     request."""
     pending = session.get_pending(request, method.slug)
-    record = method.record(methods)
-    if (
-        pending is None
-        or record is None
-        or not record.verified_at
-        or str(getattr(record, method.field)) != pending
-    ):
+    done = _already_verified(method, methods, pending) if pending is not None else ""
+    if not done:
         return None
-    messages.info(  # kept in a cookie, not the session (Django's default message storage)
-        request,
-        _("%(method)s is already verified: %(value)s.")
-        % {"method": method.label, "value": method.display(pending)},
-    )
+    messages.info(request, done)  # kept in a cookie, not the session (Django's default storage)
     return redirect("registration:overview")
 
 
