@@ -113,7 +113,8 @@ def reset_page(view):
         if state is None:
             # A step of an attempt this browser already finished (another tab, the back
             # button) says so, rather than that time ran out with nothing done.
-            context = {"finished": _finished_here(request)}
+            # One a method's change ended says that, not that time ran out.
+            context = {"finished": _finished_here(request), "withdrawn": _withdrawn_here(request)}
             return render(request, "passwordreset/expired.html", context, status=200)
         request.reset_attempt = state.attempt  # includes/reset_attempt.html puts it in forms
         sent_for = request.POST.get("attempt") if request.method == "POST" else None
@@ -246,6 +247,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 status = 429
             else:
                 request.session.pop(FINISHED_KEY, None)  # a new attempt
+                request.session.pop(WITHDRAWN_KEY, None)
                 if not result.action:  # a first page from before the choice was on it
                     return redirect("passwordreset:action")
                 # The action chosen with the name: the methods page in this answer, a round
@@ -630,8 +632,19 @@ def _withdrawn(request, state, kinds: list[str]) -> HttpResponse:
     """The attempt ends, a method it passed (`kinds`) having been changed since it began: the
     first page, saying why."""
     flows.withdraw(request, state, kinds)
+    request.session[WITHDRAWN_KEY] = time.time()
     messages.error(request, METHODS_CHANGED)
     return redirect("passwordreset:start")
+
+
+# When this browser's attempt last ended that way (_withdrawn): its steps, opened again within an
+# attempt's lifetime, say why it ended.
+WITHDRAWN_KEY = "sspr_reset_withdrawn"
+
+
+def _withdrawn_here(request: HttpRequest) -> bool:
+    ended = request.session.get(WITHDRAWN_KEY)
+    return isinstance(ended, int | float) and time.time() - ended < reset_state.LIFETIME_SECONDS
 
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.

@@ -5,8 +5,10 @@ with a code it received before the person replaced the number."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -179,6 +181,23 @@ def test_the_new_password_page_is_not_offered_once_a_method_it_passed_was_remove
     refused = Event.objects.get(kind=EventKind.RESET_REFUSED, subject=registered)
     assert refused.details == {**refused.details, "reason": "methods_changed"}
     assert not shows_finish_page(thief.get("/passwordreset/finish/", follow=True))
+
+
+def test_a_step_opened_again_after_that_says_why_the_attempt_ended(registered, policy):
+    """The reason is told once as a message; a step's address opened again afterwards (another
+    tab, history) still says the change ended it, not that time ran out, for as long as the
+    attempt could have lasted."""
+    thief = _past_the_phone_then_rita_removes(registered, "phone")
+    thief.get("/passwordreset/finish/", follow=True)  # ended; the message is read
+    again = thief.get("/passwordreset/phone/code/").content.decode()
+    assert 'id="withdrawn"' in again
+    assert "a method you verified in this reset has been removed or changed" in again
+    assert "within 15 minutes" not in again
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        later = thief.get("/passwordreset/phone/code/").content.decode()
+    assert "within 15 minutes" in later
+    assert 'id="withdrawn"' not in later
 
 
 def _past_the_phone_then_rita_removes(registered, slug: str) -> Client:
