@@ -152,6 +152,7 @@ def _issue(
         dropped_label=dropped,
         spent=check_was_spent(request, user_id),
     )
+    form.offer_check(reverse("helpdesk:verify_start", args=[user_id]))
     context = {
         "form_token": secrets.token_urlsafe(16),
         "subject": subject,

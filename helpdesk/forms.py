@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,6 +26,7 @@ CALLER_CHECK, IN_PERSON = "caller_check", "in_person"
 CHECK_LABEL = _("Caller check with a registered method")
 IN_PERSON_LABEL = _("Identity checked in person")
 NOTE_MAX = 500
+VERIFY_FIRST = _("Verify the caller first")
 
 
 class CallerVerifiedForm(forms.Form):
@@ -80,6 +82,17 @@ class CallerVerifiedForm(forms.Form):
             (CALLER_CHECK, caller),
             (IN_PERSON, IN_PERSON_LABEL),
         ]
+
+    def offer_check(self, verify_url: str | None) -> None:
+        """Without a caller check that passed, and no refusal that says so already: a hint that
+        the choice of how the person was verified is described by (its fieldset's
+        aria-describedby), leading to a check where the person has a method to check with."""
+        if self.check_passed or (self.is_bound and self.errors.get("verification")):
+            return
+        hint = _("No caller check passed for this person in your session yet.")
+        if verify_url:
+            hint = format_html('{} <a href="{}">{}</a>', hint, verify_url, VERIFY_FIRST)
+        self.fields["verification"].help_text = hint
 
     def clean_verification(self):
         value = self.cleaned_data["verification"]

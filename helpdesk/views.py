@@ -301,6 +301,11 @@ def _detail_page(
     checked_kind = passed_check(request, user_id, verify)
     checked = method_label(checked_kind)
     dropped = dropped_check(request, user_id, checked_kind)
+    resume = resume or _verified_form(None, "resume", checked, dropped)
+    block = block or _verified_form(None, "block", checked, dropped)
+    verify_url = reverse("helpdesk:verify_start", args=[user_id]) if verify else None
+    for form in (resume, block):
+        form.offer_check(verify_url)
     two_people, asked = False, {}
     if row.paused_at or blocked_until:
         two_people = second_person.needs_second_person(user, helpdesk_permissions(user))
@@ -314,8 +319,8 @@ def _detail_page(
             # (the language picker leads back to it).
             "page_address": reverse("helpdesk:user", kwargs={"user_id": user_id}),
             # How the caller was verified, asked before either action (CallerVerifiedForm).
-            "resume_form": resume or _verified_form(None, "resume", checked, dropped),
-            "block_form": block or _verified_form(None, "block", checked, dropped),
+            "resume_form": resume,
+            "block_form": block,
             "row": row,
             "why": row.why(policy),
             "reset_blocked": {

@@ -691,3 +691,38 @@ def test_the_paused_list_names_only_people_the_helpdesk_may_see(helpdesk_client,
     page = helpdesk_client.get("/helpdesk/").content.decode()
     assert "insider" in page and "ceo-private" not in page
     assert helpdesk_client.get(f"/helpdesk/users/{outside.pk}/").status_code == 404
+
+
+def _fieldset_and_hint(page: str) -> tuple[str, str | None]:
+    fieldset = re.search(r"<fieldset([^>]*)>", page).group(1)
+    hint = re.search(r'<div class="helptext" id="id_verification_helptext">(.*?)</div>', page, re.S)
+    return fieldset, hint.group(1) if hint else None
+
+
+def test_the_hint_that_no_caller_check_passed_describes_the_choice(helpdesk_client, make_user):
+    """A screen reader on the choice of how the caller was verified hears that no check passed
+    yet, with the way to one; once it is refused for that, the refusal is what it hears, and
+    the hint is not said beside it; once a check passed, no hint."""
+    rita = make_user("rita")
+    AuthenticationPhone.objects.create(
+        user=rita, number="+447400123456", verified_at=timezone.now() - timedelta(days=30)
+    )
+    issue_page = f"/helpdesk/pass/users/{rita.pk}/"
+    fieldset, hint = _fieldset_and_hint(helpdesk_client.get(issue_page).content.decode())
+    assert 'aria-describedby="id_verification_helptext"' in fieldset
+    assert "No caller check passed for this person in your session yet." in hint
+    assert f'<a href="/helpdesk/users/{rita.pk}/verify/">Verify the caller first</a>' in hint
+
+    refused = helpdesk_client.post(
+        issue_page, {"verification": "caller_check", "note": "Asked for her badge"}
+    ).content.decode()
+    fieldset, hint = _fieldset_and_hint(refused)
+    assert hint is None and 'aria-describedby="id_verification_error"' in fieldset
+    assert "in your session in the last 15 minutes" in refused
+    assert "in your session yet" not in refused
+
+    verify = f"/helpdesk/users/{rita.pk}/verify/"
+    helpdesk_client.post(verify, {"method": "phone"})
+    helpdesk_client.post(f"{verify}code/", {"code": last_phone_code()})
+    fieldset, hint = _fieldset_and_hint(helpdesk_client.get(issue_page).content.decode())
+    assert hint is None and "aria-describedby" not in fieldset
