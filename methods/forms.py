@@ -53,6 +53,9 @@ def ascii_digits(text: str) -> str:
 
 
 class CodeForm(forms.Form):
+    """A code sent to the person: its page is there for the code alone, so the field has the
+    focus when the page opens (a summary of errors takes it after a refusal: error-summary.js)."""
+
     code = forms.CharField(
         label=_("Verification code"),
         max_length=20,
@@ -64,6 +67,7 @@ class CodeForm(forms.Form):
                 "dir": "ltr",
                 "pattern": r"[0-9 ]*",
                 "size": "8",
+                "autofocus": True,
             }
         ),
         error_messages={

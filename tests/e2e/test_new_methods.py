@@ -91,6 +91,8 @@ def test_set_up_and_reset_with_an_authenticator_app_and_a_passkey(
 
     page.locator("a[href='/ssprsetup/authenticator/']").click()
     page.locator("figure.qr svg").wait_for()
+    # Setting the app up, its instructions come before the field: the focus is not moved past.
+    assert page.evaluate("document.activeElement.id") != "id_code"
     check_accessibility(page, f"{name}-app-setup")
     assert fits_without_horizontal_scroll(page)
     key_code = code_from_page(page, steps=1)  # the next code: the reset below must not replay

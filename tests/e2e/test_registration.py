@@ -41,6 +41,8 @@ def test_registration_with_the_mouse(page, user, outboxes):
     page.get_by_role("button", name="Send the code").click()
     page.get_by_role("heading", name="Enter the code").wait_for()
     page.get_by_text("+44 7400 123456").first.wait_for()
+    # The page is there for the code: its field has the focus, typed into straight away.
+    assert page.evaluate("document.activeElement.id") == "id_code"
     check_accessibility(page, "05-phone-code")
     # The code page came in the answer to the number form, and shows its own address: a
     # reload opens it again and sends nothing.
