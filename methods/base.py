@@ -141,6 +141,14 @@ class Method:
         while the code lasts (methods/code/setup_views.py, change_gate)."""
         return False
 
+    def confirmed_meanwhile(self, request) -> str:
+        """What to tell a POST of the method's own setup page when what this session was
+        setting up is found confirmed already: the same right code sent from two tabs at once,
+        this one's request having read the session before the other's answer wrote it
+        (docs/security.md rule 3). '' otherwise, as for a method whose confirming step is
+        not on that page."""
+        return ""
+
     def caller_wait(self, *, user) -> str:
         """For an "ask" caller check: what the helpdesk is told while a code would not be
         looked at (the wait after a wrong one), or "" when it would be. A sent code's wait is

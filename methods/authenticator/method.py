@@ -32,6 +32,8 @@ logger = logging.getLogger("sspr.methods")
 
 KIND = "authenticator_app"
 SET_UP = _("Ready to use")
+# What its setup page's right first code is told (views.py), or a second tab that sent it too.
+SET_UP_MESSAGE = _("Authenticator app set up.")
 DRIFT_STEPS = 1  # one 30-second step either way (docs/security.md §37)
 
 
@@ -148,6 +150,14 @@ class AuthenticatorAppMethod(Method):
             and isinstance(held.get("at"), int | float)
             and time.time() - held["at"] < methods_settings.CODE_VALID_SECONDS
         )
+
+    def confirmed_meanwhile(self, request) -> str:
+        held = request.session.get(PENDING_KEY)
+        if not isinstance(held, dict) or not isinstance(held.get("id"), int):
+            return ""
+        if not confirmed_devices(request.user.pk).filter(pk=held["id"]).exists():
+            return ""
+        return str(SET_UP_MESSAGE)
 
     def caller_wait(self, *, user) -> str:
         device = confirmed_devices(user.pk).first()

@@ -35,6 +35,7 @@ from .method import (
     DRIFT_STEPS,
     PENDING_KEY,
     PENDING_SECONDS,
+    SET_UP_MESSAGE,
     check_code,
     confirmed_devices,
 )
@@ -180,7 +181,7 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
         method=method,
         policy=policy,
         replaced=replaced,
-        message=_("Authenticator app set up."),
+        message=SET_UP_MESSAGE,
     )
     return CheckOutcome.VERIFIED
 

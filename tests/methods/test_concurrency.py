@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import Event, EventKind
+from methods.authenticator.models import AuthenticatorDevice
 from methods.models import AuthenticationEmail, AuthenticationPhone
 from methods.pages import NOT_VERIFIED
 from tests.support.codes import last_phone_code
@@ -171,3 +172,41 @@ def test_two_simultaneous_uses_of_one_authenticator_code_pass_once(make_user, at
         thread.join(timeout=30)
     assert sorted(outcomes) == ["passed", "refused"], outcomes
     assert Event.objects.filter(subject=user, kind=EventKind.RESET_METHOD_PASSED).count() == 1
+
+
+@pytest.mark.parametrize("registered_before", [False, True], ids=["first", "replacing"])
+def test_an_app_code_sent_from_a_second_tab_while_the_first_confirms_it_leads_to_the_overview(
+    user, monkeypatch, registered_before
+):
+    """As for a phone: the second tab's request read the session before the first's answer
+    wrote it. It is neither asked for a proof (a first method) nor told its key was replaced
+    and shown a new one to add (replacing an app), which would lead the person to replace the
+    app that works; it leads to the overview."""
+    from methods import lifecycle
+    from tests.methods.authenticator.test_authenticator import SETUP, code_for, page_key, set_up
+
+    first = Client()
+    sign_in(first, user.username)
+    if registered_before:
+        set_up(first)
+    key = page_key(first.get(SETUP).content.decode())
+    code = code_for(key)
+    second = Client()
+    second.cookies = first.cookies
+    answers = []
+    added = lifecycle.added
+
+    def crossed(**kwargs):
+        if not answers:
+            answers.append(second.post(SETUP, {"code": code}))
+        return added(**kwargs)
+
+    monkeypatch.setattr(lifecycle, "added", crossed)
+    assert first.post(SETUP, {"code": code})["Location"] == "/ssprsetup/"
+    (crossing,) = answers
+    assert crossing.status_code == 302 and crossing["Location"] == "/ssprsetup/", crossing
+    told = CookieStorage(crossing.wsgi_request)._decode(crossing.cookies["messages"].value)
+    assert [str(each) for each in told] == ["Authenticator app set up."]
+    # One app, the one whose key the page showed, and no other key waiting.
+    (device,) = AuthenticatorDevice.objects.filter(user=user)
+    assert device.confirmed and device.bin_key.hex() == key
