@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -41,20 +42,25 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NewSetForm(request.POST if request.method == "POST" else None)
     context = {"method": method, "form": form, **still_needed(request, policy, method)}
     if request.method == "POST" and form.is_valid():
-        # A form without a stamp (drawn before forms carried one) is taken as it comes.
-        made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"] or None)
+        # The set and its notice together: when the notice cannot be queued (the queue away),
+        # the answer is the "temporarily unavailable" page, and the set made would never be
+        # shown, so none is kept: the earlier codes keep working, as that page says.
+        with transaction.atomic():
+            # A form without a stamp (drawn before forms carried one) is taken as it comes.
+            made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"] or None)
+            if made is not None:
+                shown, replaced = made
+                lifecycle.added(
+                    request=request,
+                    method=method,
+                    policy=policy,
+                    replaced=replaced,
+                    count=len(shown),
+                    message=_("New recovery codes made. The earlier ones no longer work.")
+                    if replaced
+                    else _("Recovery codes made."),
+                )
         if made is not None:
-            shown, replaced = made
-            lifecycle.added(
-                request=request,
-                method=method,
-                policy=policy,
-                replaced=replaced,
-                count=len(shown),
-                message=_("New recovery codes made. The earlier ones no longer work.")
-                if replaced
-                else _("Recovery codes made."),
-            )
             # Shown in this answer only: the codes are not stored, nor put in the session.
             return render(
                 request,
