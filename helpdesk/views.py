@@ -704,7 +704,8 @@ def verify_code(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"method": method.label},
         )
         return redirect("helpdesk:verify_start", user_id=user_id)
-    form = CodeForm(request.POST if request.method == "POST" else None)
+    # What to ask the caller, and never to ask, is read before the field.
+    form = CodeForm(request.POST if request.method == "POST" else None, focus=False)
     # The agent reads this, not the code's owner: each method says where the code comes from.
     form.fields["code"].help_text = method.caller_check_prompt
     outcome = None

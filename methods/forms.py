@@ -53,8 +53,9 @@ def ascii_digits(text: str) -> str:
 
 
 class CodeForm(forms.Form):
-    """A code sent to the person: its page is there for the code alone, so the field has the
-    focus when the page opens (a summary of errors takes it after a refusal: error-summary.js)."""
+    """A code: where its page is there for the code alone, the field has the focus when the
+    page opens (a summary of errors takes it after a refusal: error-summary.js). Not
+    (`focus=False`) where what the page says above the field must be read first."""
 
     code = forms.CharField(
         label=_("Verification code"),
@@ -75,6 +76,11 @@ class CodeForm(forms.Form):
             "max_length": _("Enter the 6 digits of the code."),
         },
     )
+
+    def __init__(self, *args, focus: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not focus:
+            del self.fields["code"].widget.attrs["autofocus"]
 
     def read_out(self) -> None:
         """The code came in a call, read out, not sent as text: its field says so (on the field

@@ -18,5 +18,3 @@ class AppCodeForm(CodeForm):
         super().__init__(*args, **kwargs)
         self.fields["code"].label = _("Code from the app")
         self.fields["code"].help_text = _("The 6 digits your authenticator app shows now.")
-        # Setting the app up, the instructions above the field come first.
-        del self.fields["code"].widget.attrs["autofocus"]

@@ -111,7 +111,8 @@ def qr_svg(device: TOTPDevice) -> str:
 @setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
     device, replaced = _pending_device(request)
-    form = AppCodeForm(posted(request))
+    # Setting the app up, the instructions above the field come first.
+    form = AppCodeForm(posted(request), focus=False)
     outcome = None
     if request.method == "POST" and not replaced and form.is_valid():
         outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)

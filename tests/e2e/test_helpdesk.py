@@ -44,6 +44,9 @@ def test_helpdesk_reads_status_and_verifies_a_caller(page, make_user, outboxes):
     page.get_by_label("Authentication phone (text message)").check()
     check_accessibility(page, "32-helpdesk-verify")
     page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Verification code").wait_for()
+    # What to ask the caller, and never to ask, is read first: the focus is not moved past it.
+    assert page.evaluate("document.activeElement.id") != "id_code"
     page.get_by_label("Verification code").fill(latest_phone_code(phone_dir))
     page.get_by_role("button", name="Check").click()
     page.get_by_role("status").get_by_text("Verified.").wait_for()
