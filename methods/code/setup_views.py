@@ -373,9 +373,12 @@ def _send(
     if (
         result.refusal is code_flows.SendRefusal.COOLDOWN
         and live
-        and (live.destination == destination)
+        and live.destination == destination
+        and live.session_mark == VerificationCode.mark_of(code_flows.session_binding(request))
     ):
-        # The code already on its way to this very destination is still good.
+        # The code already on its way to this very destination is still good: it was asked
+        # for in this session (one asked for in another would not verify here, and the wait
+        # is then said where the number was asked for).
         return _to_code_page(request, method, result.next_send_at)
     on_start_page = not isinstance(form, ChannelForm)
     # On the page where it was typed, a refusal of the number or address itself goes next to

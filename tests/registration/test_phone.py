@@ -341,6 +341,29 @@ def test_resend_waits_thirty_seconds_and_the_page_says_when(signed_in, phone_out
     assert len(phone_outbox) == 1
 
 
+def test_a_new_sign_in_within_the_wait_is_not_told_to_type_a_code_it_cannot_use(
+    signed_in, user, phone_outbox
+):
+    """The code sent a moment ago belongs to the session that asked for it. Signed in again
+    (a new session) within its wait, the same number asked again sends nothing yet, and the
+    page says when another code can be asked for, not to type one that would be refused."""
+    from tests.support.people import sign_in
+
+    signed_in.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    code = last_phone_code(phone_outbox)
+    again = Client()
+    sign_in(again, user.username)
+    answer = again.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    page = answer.content.decode()
+    assert "Type it below" not in page and not shows_code_page(answer)
+    assert "You can ask for another one in 30 seconds." in page
+    assert len(phone_outbox) == 1
+    # Indeed, that code does not verify in the new session.
+    refused = again.post("/ssprsetup/phone/verify/", {"code": code})
+    assert refused.status_code != 302 or refused["Location"] != "/ssprsetup/"
+    assert not AuthenticationPhone.objects.filter(user=user, verified_at__isnull=False).exists()
+
+
 def test_the_wait_carries_its_words_for_each_second_left_in_the_readers_language(
     signed_in, phone_outbox
 ):
