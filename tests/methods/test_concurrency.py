@@ -210,3 +210,39 @@ def test_an_app_code_sent_from_a_second_tab_while_the_first_confirms_it_leads_to
     # One app, the one whose key the page showed, and no other key waiting.
     (device,) = AuthenticatorDevice.objects.filter(user=user)
     assert device.confirmed and device.bin_key.hex() == key
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_sessions_confirming_their_own_app_keys_at_once_both_get_an_answer(make_user, attempt):
+    """A laptop and a phone each setting up an app, confirmed at the same moment: each answer
+    is a page (on PostgreSQL neither waits on the other's key into a deadlock), and one app
+    is set up."""
+    from tests.methods.authenticator.test_authenticator import SETUP, code_for, page_key
+
+    user = make_user("rita")
+    clients = [Client(), Client()]
+    codes = []
+    for client in clients:
+        sign_in(client, "rita")
+        codes.append(code_for(page_key(client.get(SETUP).content.decode())))
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def confirm(client: Client, code: str) -> None:
+        try:
+            client.raise_request_exception = False
+            barrier.wait()
+            statuses.append(client.post(SETUP, {"code": code}).status_code)
+        finally:
+            connection.close()
+
+    pairs = zip(clients, codes, strict=True)
+    threads = [threading.Thread(target=confirm, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(statuses) == 2 and all(status < 500 for status in statuses), statuses
+    assert 302 in statuses
+    assert AuthenticatorDevice.objects.filter(user=user, confirmed=True).count() == 1
