@@ -60,10 +60,7 @@ def added(
     **details,
 ) -> None:
     """`method` was added for the signed-in person (or `replaced` an earlier registration of
-    it). Call inside the transaction that saved it: when the notice cannot be queued (the
-    queue away), the change is then not made either, as the "temporarily unavailable" page that
-    answers says, rather than made unannounced (and, for a set of recovery codes, never shown).
-    `details` go to the audit event (counts and
+    it). Call after the transaction that saved it. `details` go to the audit event (counts and
     kinds only: never a secret, audit/log.py refuses those). `notice_action` words the notice
     where "added" or "changed" would not say what happened (another passkey beside those
     there): a lazy translation, read in the person's language."""
@@ -171,8 +168,7 @@ def removed(
     """The signed-in person removed `method` (or a part of it, such as one passkey, and
     `part_left` when others are left; `notice_action` and `masked` then say which; and
     `left_cools` whether one of those may be a part that cools off, when the method knows:
-    otherwise any part left is taken to). Call inside the transaction that removed it, as
-    for `added`."""
+    otherwise any part left is taken to). Call after the transaction that removed it."""
     user = request.user
     record(EventKind.METHOD_REMOVED, request=request, subject=user, method=str(method.kind))
     request.session.cycle_key()
@@ -204,14 +200,10 @@ def remove(*, request: HttpRequest, method, policy, message: str = "") -> bool:
     `removed`. Return False when there was nothing to remove (nothing is recorded)."""
     with transaction.atomic():
         was_there, extra = method.remove(request.user)
-        if was_there:
-            removed(
-                request=request,
-                method=method,
-                policy=policy,
-                extra_recipients=extra,
-                message=message,
-            )
+    if was_there:
+        removed(
+            request=request, method=method, policy=policy, extra_recipients=extra, message=message
+        )
     return was_there
 
 
@@ -279,8 +271,7 @@ def notify_method_changed(
         body = render_to_string("methods/messages/method_changed.txt", context)
         language = translation.get_language() or settings.LANGUAGE_CODE
     # One message per recipient, so no recipient sees the other addresses. Queued: a notice
-    # that cannot be delivered never undoes the change itself (one that cannot even be queued
-    # does: `added`).
+    # that cannot go out never undoes the change itself.
     for address in recipients:
         outbox.send(
             Message(

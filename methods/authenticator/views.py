@@ -180,15 +180,14 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
         device.confirmed = True
         device.name = str(method.label)
         device.save(update_fields=["confirmed", "name"])
-        request.session.pop(PENDING_KEY, None)
-        # In the same transaction (lifecycle.added).
-        lifecycle.added(
-            request=request,
-            method=method,
-            policy=policy,
-            replaced=replaced,
-            message=SET_UP_MESSAGE,
-        )
+    request.session.pop(PENDING_KEY, None)
+    lifecycle.added(
+        request=request,
+        method=method,
+        policy=policy,
+        replaced=replaced,
+        message=SET_UP_MESSAGE,
+    )
     return CheckOutcome.VERIFIED
 
 

@@ -364,9 +364,8 @@ def method_confirm(
 ) -> CheckOutcome | None:
     """Check a registration code; on success store the destination it was sent to as verified.
 
-    The code check, the save and what follows a change (lifecycle.added) share one
-    transaction, so a code is never spent without the method being saved, nor a method saved
-    unannounced. Failures are committed (they count towards the backoff). With
+    The code check and the save share one transaction, so a code is never spent without the
+    method being saved. Failures are committed (they count towards the backoff). With
     `destination`, a code sent elsewhere, or none at all, is not checked and nothing is
     recorded: None (the page leads on as it would without a code to check).
     """
@@ -381,22 +380,24 @@ def method_confirm(
         outcome = device.check_code(code, binding=binding) if device else CheckOutcome.NO_CODE
         if outcome is CheckOutcome.VERIFIED:
             saved, previous, again = method.save_verified(user=user, destination=device.destination)
-            if not again:
-                # The lifecycle (methods/lifecycle.py): audit, new session key, notice,
-                # completion; in the save's transaction (lifecycle.added).
-                lifecycle.added(
-                    request=request,
-                    method=method,
-                    policy=policy,
-                    replaced=bool(previous),
-                    masked=method.mask(str(getattr(saved, method.field))),
-                    extra_recipients=[previous] if previous and method.field == "email" else [],
-                    message=message,
-                    previous=previous or "",
-                )
 
     if outcome is not CheckOutcome.VERIFIED:
         _record_failure(request, user, method, Purpose.REGISTER, outcome)
-    elif again:
+        return outcome
+
+    if again:
         lifecycle.proved_again(request=request, method=method, policy=policy)
+        return outcome
+
+    # The lifecycle (methods/lifecycle.py): audit, new session key, notice, completion.
+    lifecycle.added(
+        request=request,
+        method=method,
+        policy=policy,
+        replaced=bool(previous),
+        masked=method.mask(str(getattr(saved, method.field))),
+        extra_recipients=[previous] if previous and method.field == "email" else [],
+        message=message,
+        previous=previous or "",
+    )
     return outcome

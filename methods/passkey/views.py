@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -115,29 +114,27 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             form.add_error(None, NEEDS_JAVASCRIPT)
         else:
             try:
-                with transaction.atomic():
-                    key = ceremony.register(
-                        request,
-                        request.user,
-                        name=form.cleaned_data["name"],
-                        credential=form.cleaned_data["credential"],
-                    )
-                    # Another key beside those there: a change of the method; in the same
-                    # transaction (methods/lifecycle.py, added).
-                    lifecycle.added(
-                        request=request,
-                        method=method,
-                        policy=policy,
-                        replaced=bool(keys),
-                        # The notice names the key, and says the others are still there.
-                        masked=key.name,
-                        notice_action=gettext_lazy("another key added") if keys else "",
-                        message=_("Passkey “%(name)s” added.") % {"name": key.name},
-                    )
+                key = ceremony.register(
+                    request,
+                    request.user,
+                    name=form.cleaned_data["name"],
+                    credential=form.cleaned_data["credential"],
+                )
             except ceremony.Refused as refusal:
                 form.add_error(None, refusal.message)
                 status = 400
             else:
+                # Another key beside those there: a change of the method (methods/lifecycle).
+                lifecycle.added(
+                    request=request,
+                    method=method,
+                    policy=policy,
+                    replaced=bool(keys),
+                    # The notice names the key, and says the others are still there.
+                    masked=key.name,
+                    notice_action=gettext_lazy("another key added") if keys else "",
+                    message=_("Passkey “%(name)s” added.") % {"name": key.name},
+                )
                 return redirect("registration:overview")
     return render(
         request,
@@ -161,13 +158,6 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
 @require_POST
 @setup_page
 def remove_one(request: HttpRequest, method, policy, key_id: int) -> HttpResponse:
-    # The key and what follows its removal in one transaction (methods/lifecycle.py, removed).
-    with transaction.atomic():
-        _remove_one(request, method, policy, key_id)
-    return redirect(method.setup_url())
-
-
-def _remove_one(request: HttpRequest, method, policy, key_id: int) -> None:
     key = Passkey.objects.filter(user=request.user, pk=key_id).first()
     deleted = key is not None and Passkey.objects.filter(pk=key.pk).delete()[0]
     if not deleted:  # removed already (in another tab): said, not passed over
@@ -187,6 +177,7 @@ def _remove_one(request: HttpRequest, method, policy, key_id: int) -> None:
             masked=key.name,
             notice_action=gettext_lazy("one key removed, others kept") if part_left else "",
         )
+    return redirect(method.setup_url())
 
 
 @reset_page

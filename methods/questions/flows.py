@@ -38,12 +38,11 @@ def questions_set(
         get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").first()
         replaced = SecurityAnswer.objects.filter(user=user).delete()[0] > 0
         SecurityAnswer.objects.bulk_create(hashed)
-        # In the same transaction (lifecycle.added).
-        lifecycle.added(
-            request=request,
-            method=method,
-            policy=policy,
-            replaced=replaced,
-            message=message,
-            count=len(hashed),
-        )
+    lifecycle.added(
+        request=request,
+        method=method,
+        policy=policy,
+        replaced=replaced,
+        message=message,
+        count=len(hashed),
+    )
