@@ -10,6 +10,7 @@ import re
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -46,6 +47,10 @@ from .models import Passkey
 RSA_SMALLEST_BITS = 2048
 
 REGISTER_CHALLENGE = "sspr_passkey_register"
+# How long a spent registration challenge is remembered: longer than a browser asks for.
+CHALLENGE_SECONDS = 15 * 60
+# The longest credential id WebAuthn allows; the column holds it written in base64url.
+MOST_ID_BYTES = 1023
 RESET_CHALLENGE = "sspr_passkey_reset"
 
 
@@ -135,7 +140,9 @@ def registration_options(request, user) -> dict:
 def register(request, user, *, name: str, credential: str) -> Passkey:
     """Verify the browser's answer to registration_options() and keep the key."""
     challenge = request.session.pop(REGISTER_CHALLENGE, None)
-    if not challenge:
+    # Used once, also by answers sent at once from windows sharing the session, which each
+    # read it before any of them wrote the session back (the shared cache's add is atomic).
+    if not challenge or not cache.add(f"sspr:passkey:challenge:{challenge}", 1, CHALLENGE_SECONDS):
         raise Refused
     try:
         verified = verify_registration_response(
@@ -148,6 +155,8 @@ def register(request, user, *, name: str, credential: str) -> Passkey:
     except MALFORMED as error:
         raise Refused from error
     usable_public_key(verified.credential_public_key)
+    if len(verified.credential_id) > MOST_ID_BYTES:
+        raise Refused
     try:
         with transaction.atomic():
             return Passkey.objects.create(

@@ -4,11 +4,14 @@ passkey.js; the options travel in a JSON data block, so the pages need no inline
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -45,10 +48,28 @@ def not_for_this_address(request: HttpRequest) -> bool:
     return not host_fits_rp_id(urlsplit(f"//{request.get_host()}").hostname or "", ceremony.rp_id())
 
 
+# Characters that show nothing though they are not format characters (Unicode's default
+# ignorable code points outside Cf, and the blank Braille pattern): with them, a second key
+# could look exactly like another, or a name like none.
+INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
+
+
 def plain_name(name: str) -> str:
-    """A key's name as kept: compatibility-normalised, without invisible characters."""
-    plain = unicodedata.normalize("NFKC", name)
-    return "".join(c for c in plain if unicodedata.category(c) != "Cf").strip()
+    """A key's name as kept: compatibility-normalised, on one line (a line break or another
+    control character is a space: the name goes into the notice's plain text, where it must not
+    pass for the site's own words), without invisible characters, spaces run together."""
+    plain = INVISIBLE.sub("", unicodedata.normalize("NFKC", name))
+    kept = []
+    for c in plain:
+        category = unicodedata.category(c)
+        if category in ("Cc", "Zl", "Zp"):
+            kept.append(" ")
+        elif category != "Cf":
+            kept.append(c)
+    return " ".join("".join(kept).split())
 
 
 def comparable(name: str) -> str:
@@ -90,6 +111,33 @@ class AnswerForm(forms.Form):
     credential = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
 
 
+class _NotAdded(Exception):
+    """The form's refusal is on it already."""
+
+
+def _refuse_unless_it_fits(form: NameForm, keys: list[Passkey]) -> None:
+    """Raise _NotAdded, with the reason on `form`, when a key named so may not be added beside
+    `keys`, or the form came without the browser's answer."""
+    name = form.cleaned_data["name"]
+    if comparable(name) in {comparable(key.name) for key in keys}:
+        # Checked before the key is asked (passkey.js sends the form without asking it).
+        form.add_error(
+            "name",
+            _(
+                "You already have a key named “%(name)s”. Choose another name, so you "
+                "can tell them apart."
+            )
+            % {"name": name},
+        )
+    elif len(keys) >= MOST_KEYS:
+        form.add_error(None, _("You have the most keys allowed. Remove one first."))
+    elif not form.cleaned_data["credential"]:
+        form.add_error(None, NEEDS_JAVASCRIPT)
+    else:
+        return
+    raise _NotAdded
+
+
 @require_http_methods(["GET", "POST"])
 @setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
@@ -97,45 +145,39 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NameForm(posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        name = form.cleaned_data["name"]
-        if comparable(name) in {comparable(key.name) for key in keys}:
-            # Checked before the key is asked (passkey.js sends the form without asking it).
-            form.add_error(
-                "name",
-                _(
-                    "You already have a key named “%(name)s”. Choose another name, so you "
-                    "can tell them apart."
-                )
-                % {"name": name},
-            )
-        elif len(keys) >= MOST_KEYS:
-            form.add_error(None, _("You have the most keys allowed. Remove one first."))
-        elif not form.cleaned_data["credential"]:
-            form.add_error(None, NEEDS_JAVASCRIPT)
-        else:
-            try:
+        try:
+            with transaction.atomic():
+                # One key added at a time per person: answers sent at once from several
+                # windows are counted and named against each other, under the lock.
+                get_user_model().objects.select_for_update().filter(pk=request.user.pk).values(
+                    "pk"
+                ).first()
+                keys = list(Passkey.objects.filter(user=request.user))
+                _refuse_unless_it_fits(form, keys)
                 key = ceremony.register(
                     request,
                     request.user,
                     name=form.cleaned_data["name"],
                     credential=form.cleaned_data["credential"],
                 )
-            except ceremony.Refused as refusal:
-                form.add_error(None, refusal.message)
-                status = 400
-            else:
-                # Another key beside those there: a change of the method (methods/lifecycle).
-                lifecycle.added(
-                    request=request,
-                    method=method,
-                    policy=policy,
-                    replaced=bool(keys),
-                    # The notice names the key, and says the others are still there.
-                    masked=key.name,
-                    notice_action=gettext_lazy("another key added") if keys else "",
-                    message=_("Passkey “%(name)s” added.") % {"name": key.name},
-                )
-                return redirect("registration:overview")
+        except _NotAdded:
+            pass
+        except ceremony.Refused as refusal:
+            form.add_error(None, refusal.message)
+            status = 400
+        else:
+            # Another key beside those there: a change of the method (methods/lifecycle).
+            lifecycle.added(
+                request=request,
+                method=method,
+                policy=policy,
+                replaced=bool(keys),
+                # The notice names the key, and says the others are still there.
+                masked=key.name,
+                notice_action=gettext_lazy("another key added") if keys else "",
+                message=_("Passkey “%(name)s” added.") % {"name": key.name},
+            )
+            return redirect("registration:overview")
     return render(
         request,
         "passkey/setup.html",

@@ -123,6 +123,51 @@ def test_a_name_is_kept_without_invisible_characters(signed_in, user):
     assert Passkey.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Laptop\nIT support: ignore this", "Laptop IT support: ignore this"),
+        ("Desk\x1b[2Jkey", "Desk [2Jkey"),
+        ("Desk\u2028key", "Desk key"),
+        ("Desk   key", "Desk key"),
+    ],
+)
+def test_a_name_is_kept_on_one_line_in_the_key_notice(signed_in, user, typed, kept):
+    """A line break or another control character in a name is a space: the name goes into the
+    notice's plain text, where it must not read as the site's own next line."""
+    from django.core import mail
+
+    assert add_key(signed_in, SoftKey(), name=typed).status_code == 302
+    assert list(Passkey.objects.values_list("name", flat=True)) == [kept]
+    notice = mail.outbox[-1].body
+    assert kept in notice and "\nIT support" not in notice and "\x1b" not in notice
+
+
+@pytest.mark.parametrize("filler", ["\u3164", "\u034f", "\ufe0f", "\u115f", "\uffa0"])
+def test_a_name_told_apart_only_by_an_invisible_character_is_taken(signed_in, user, filler):
+    """A second key must not look exactly like one there (which the owner, removing the one
+    they do not know, could not tell apart), nor a name like none."""
+    add_key(signed_in, SoftKey(), name="Laptop")
+    assert add_key(signed_in, SoftKey(), name=f"Laptop{filler}").status_code == 200
+    assert add_key(signed_in, SoftKey(), name=filler * 2).status_code == 200
+    assert add_key(signed_in, SoftKey(), name="\u2800").status_code == 200
+    assert list(Passkey.objects.values_list("name", flat=True)) == ["Laptop"]
+
+
+def test_a_credential_id_longer_than_webauthn_allows_is_refused(signed_in, user):
+    """Longer than 1,023 bytes: refused as any answer that is not as required, nothing kept
+    (before, it was said added, and a key its id cut short at reset could never prove)."""
+
+    class LongIdKey(SoftKey):
+        def __init__(self):
+            super().__init__()
+            self.credential_id = bytes(range(256)) * 4 + b"!"  # 1,025 bytes
+
+    answer = add_key(signed_in, LongIdKey())
+    assert answer.status_code == 400 and "Nothing was saved" in answer.content.decode()
+    assert not Passkey.objects.exists()
+
+
 def test_a_key_removed_already_in_another_tab_is_said(signed_in, user):
     add_key(signed_in, SoftKey(), name="Tablet")
     key = Passkey.objects.get()
@@ -353,3 +398,34 @@ def test_a_name_is_measured_again_once_normalised(signed_in, user):
     assert not Passkey.objects.filter(user=user).exists()
     assert add_key(signed_in, SoftKey(), name="\ufdfa" * 3).status_code == 302
     assert len(Passkey.objects.get(user=user).name) == 54
+
+
+def _window(client: Client) -> Client:
+    """Another window of the same browser: the same session."""
+    window = Client()
+    window.cookies = client.cookies.__class__(client.cookies)
+    return window
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(2))
+def test_keys_sent_at_once_from_several_windows_stay_within_the_limit(make_user, attempt):
+    """Nine keys, then three answers to one page's challenge sent at the same moment from three
+    windows: one key is added (the tenth), as the limit and the challenge's single use say."""
+    from tests.support.at_once import at_once
+
+    make_user("rita")
+    browser = Client()
+    sign_in(browser, "rita")
+    for n in range(9):
+        assert add_key(browser, SoftKey(), name=f"Key {n}").status_code == 302
+    options = options_in(browser.get(SETUP).content.decode())
+    answers = iter([(f"New {n}", SoftKey().create(options)) for n in range(3)])
+
+    def send():
+        name, credential = next(answers)
+        return _window(browser).post(SETUP, {"name": name, "credential": credential})
+
+    statuses = [answer.status_code for answer in at_once(send, 3)]
+    assert statuses.count(302) == 1 and all(status < 500 for status in statuses), statuses
+    assert Passkey.objects.count() == 10

@@ -107,9 +107,20 @@
     });
   }
 
-  // A name as two are told apart, as the server does (methods/passkey/views.py comparable).
+  // A name as two are told apart, as the server does (methods/passkey/views.py comparable,
+  // INVISIBLE and plain_name).
+  const INVISIBLE =
+    /[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}]/gu;
   function comparable(name) {
-    return name.normalize("NFKC").replace(/\p{Cf}/gu, "").trim().toLowerCase();
+    return name
+      .normalize("NFKC")
+      .replace(INVISIBLE, "")
+      .replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, " ")
+      .replace(/\p{Cf}/gu, "")
+      .split(/\s+/)
+      .filter(Boolean)
+      .join(" ")
+      .toLowerCase();
   }
 
   // Whether the person already has a key of the name typed (the server refuses it too).
