@@ -92,7 +92,8 @@ class CallerVerifiedForm(forms.Form):
         hint = _("No caller check passed for this person in your session yet.")
         if verify_url:
             hint = format_html('{} <a href="{}">{}</a>', hint, verify_url, VERIFY_FIRST)
-        self.fields["verification"].help_text = hint
+        # On the bound field too, which a checked form made already (with the help text then).
+        self.fields["verification"].help_text = self["verification"].help_text = hint
 
     def clean_verification(self):
         value = self.cleaned_data["verification"]

@@ -721,6 +721,13 @@ def test_the_hint_that_no_caller_check_passed_describes_the_choice(helpdesk_clie
     assert "in your session in the last 15 minutes" in refused
     assert "in your session yet" not in refused
 
+    # Refused for the note alone: the hint stays, describing the choice.
+    refused = helpdesk_client.post(issue_page, {"verification": "in_person", "note": ""})
+    fieldset, hint = _fieldset_and_hint(refused.content.decode())
+    assert "Write a note about how you verified the person." in refused.content.decode()
+    assert 'aria-describedby="id_verification_helptext"' in fieldset
+    assert "No caller check passed for this person in your session yet." in hint
+
     verify = f"/helpdesk/users/{rita.pk}/verify/"
     helpdesk_client.post(verify, {"method": "phone"})
     helpdesk_client.post(f"{verify}code/", {"code": last_phone_code()})
