@@ -52,6 +52,10 @@ CHALLENGE_SECONDS = 15 * 60
 # The longest credential id WebAuthn allows; the column holds it written in base64url.
 MOST_ID_BYTES = 1023
 RESET_CHALLENGE = "sspr_passkey_reset"
+# Challenges a session holds for each ceremony at once, one per page opened (two tabs, a
+# reload, a page the browser fetched ahead): an answer to any of them is checked, and spends
+# it; the oldest goes past this many.
+MOST_CHALLENGES = 4
 
 
 class Refused(Exception):
@@ -67,6 +71,41 @@ class Refused(Exception):
 # RecursionError too, for an answer nested deeper than the parser goes.
 BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MALFORMED = (WebAuthnException, ValueError, TypeError, LookupError, AttributeError, RecursionError)
+
+
+def _held(request, key: str) -> list[str]:
+    held = request.session.get(key)
+    if isinstance(held, str):  # kept by the version before, one at a time
+        return [held]
+    return [value for value in held if isinstance(value, str)] if isinstance(held, list) else []
+
+
+def _keep_challenge(request, key: str, challenge: bytes) -> None:
+    held = _held(request, key)[-(MOST_CHALLENGES - 1) :]
+    request.session[key] = [*held, bytes_to_base64url(challenge)]
+
+
+def _answered_challenge(credential: str) -> str:
+    """The challenge the browser's answer says it answers (its client data), or ""."""
+    try:
+        client_data = json.loads(credential)["response"]["clientDataJSON"]
+        value = json.loads(base64url_to_bytes(client_data))["challenge"]
+    except MALFORMED:
+        return ""
+    return value if isinstance(value, str) and BASE64URL.fullmatch(value) else ""
+
+
+def _take_challenge(request, key: str, credential: str) -> str | None:
+    """The challenge `credential` answers, if this session holds it for the ceremony `key`:
+    taken, so that it is used once (a wrong answer to it spends it too). None otherwise,
+    leaving the others: an answer to a page opened elsewhere spends nothing here."""
+    held = _held(request, key)
+    answered = _answered_challenge(credential)
+    if not answered or answered not in held:
+        return None
+    held.remove(answered)
+    request.session[key] = held
+    return answered
 
 
 class UnusableKey(Refused):
@@ -133,13 +172,13 @@ def registration_options(request, user) -> dict:
             PublicKeyCredentialDescriptor(id=base64url_to_bytes(cid)) for cid in existing
         ],
     )
-    request.session[REGISTER_CHALLENGE] = bytes_to_base64url(options.challenge)
+    _keep_challenge(request, REGISTER_CHALLENGE, options.challenge)
     return json.loads(options_to_json(options))
 
 
 def register(request, user, *, name: str, credential: str) -> Passkey:
     """Verify the browser's answer to registration_options() and keep the key."""
-    challenge = request.session.pop(REGISTER_CHALLENGE, None)
+    challenge = _take_challenge(request, REGISTER_CHALLENGE, credential)
     # Used once, also by answers sent at once from windows sharing the session, which each
     # read it before any of them wrote the session back (the shared cache's add is atomic).
     if not challenge or not cache.add(f"sspr:passkey:challenge:{challenge}", 1, CHALLENGE_SECONDS):
@@ -176,7 +215,7 @@ def authentication_options(request) -> dict:
     options = generate_authentication_options(
         rp_id=rp_id(), user_verification=UserVerificationRequirement.REQUIRED
     )
-    request.session[RESET_CHALLENGE] = bytes_to_base64url(options.challenge)
+    _keep_challenge(request, RESET_CHALLENGE, options.challenge)
     return json.loads(options_to_json(options))
 
 
@@ -195,7 +234,7 @@ def check_assertion(request, user_id: int | None, credential: str) -> bool:
     """Whether `credential` is a fresh assertion, with user verification, by one of the keys
     of `user_id`, for the challenge this session was given (used once). The signature counter
     must move forward: a key that was copied shows itself."""
-    challenge = request.session.pop(RESET_CHALLENGE, None)
+    challenge = _take_challenge(request, RESET_CHALLENGE, credential)
     with transaction.atomic():
         key = (
             Passkey.objects.select_for_update()

@@ -97,11 +97,33 @@ def test_a_key_that_does_not_answer_as_required_is_refused(signed_in, user, answ
 
 
 def test_an_answer_is_good_for_one_challenge_only(signed_in, user):
+    """A page opened again meanwhile (another tab, a reload) leaves the first page's challenge
+    good: its answer adds the key. Sent again, it is refused, and so is an answer to a page
+    older than the four newest."""
     key = SoftKey()
     options = options_in(signed_in.get(SETUP).content.decode())
     answer = key.create(options)
-    signed_in.get(SETUP)  # a new challenge replaces the first
-    assert signed_in.post(SETUP, {"name": "Laptop", "credential": answer}).status_code == 400
+    signed_in.get(SETUP)  # another tab
+    assert signed_in.post(SETUP, {"name": "Laptop", "credential": answer}).status_code == 302
+    again = signed_in.post(SETUP, {"name": "Desk", "credential": answer})
+    assert again.status_code == 400 and Passkey.objects.count() == 1
+
+    oldest = options_in(signed_in.get(SETUP).content.decode())
+    for _ in range(4):
+        signed_in.get(SETUP)
+    late = signed_in.post(SETUP, {"name": "Desk", "credential": SoftKey().create(oldest)})
+    assert late.status_code == 400 and Passkey.objects.count() == 1
+
+
+def test_a_second_tab_at_reset_leaves_the_first_tabs_passkey_good(client, rita_key):
+    """The passkey page of a reset opened again (another tab, a reload) before the key answers
+    in the first: the first tab's answer passes, and no try is spent on it."""
+    _user, key = rita_key
+    start_reset(client, "rita")
+    first = options_in(client.get(RESET).content.decode())
+    client.get(RESET)
+    assert shows_finish_page(client.post(RESET, {"credential": key.get(first)}))
+    assert not Event.objects.filter(kind=EventKind.RESET_METHOD_FAILED).exists()
 
 
 @pytest.mark.parametrize("again", [" work LAPTOP ", "Work\u200b laptop", "Ｗｏｒｋ laptop"])
