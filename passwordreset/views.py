@@ -318,6 +318,9 @@ def prove(request: HttpRequest) -> HttpResponse:
     state = reset_state.load(request)
     if state is None or state.action != Action.PROVE or state.user_id != request.user.pk:
         state = flows.prove_begin(request=request, user=request.user)
+        if state is not None:  # a new attempt: what ended the ones before is theirs
+            request.session.pop(FINISHED_KEY, None)
+            request.session.pop(WITHDRAWN_KEY, None)
         if state is None:
             messages.error(
                 request,

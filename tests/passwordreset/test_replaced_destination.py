@@ -200,6 +200,22 @@ def test_a_step_opened_again_after_that_says_why_the_attempt_ended(registered, p
     assert 'id="withdrawn"' not in later
 
 
+def test_a_proof_begun_after_that_in_the_same_browser_speaks_for_itself(registered, policy):
+    """The reason belongs to the attempt it ended: a proof before a change begun afterwards in
+    the same browser, once it is over, does not say a method changed in it."""
+    browser = _past_the_phone_then_rita_removes(registered, "phone")
+    browser.get("/passwordreset/finish/", follow=True)  # ended, and said once
+    past_sign_in_check(browser, registered)
+    assert browser.get("/passwordreset/prove/?next=/ssprsetup/")["Location"] == (
+        "/passwordreset/methods/"
+    )
+    browser.post("/passwordreset/email/", {"email": "rita.home@example.net"})
+    browser.post("/passwordreset/email/code/", {"code": last_email_code()})
+    assert browser.get("/passwordreset/methods/")["Location"] == "/ssprsetup/"  # proved
+    over = browser.get("/passwordreset/email/code/").content.decode()
+    assert 'id="withdrawn"' not in over
+
+
 def _past_the_phone_then_rita_removes(registered, slug: str) -> Client:
     """A reset that passed the phone's code and reached the new password's page; then Rita,
     signed in elsewhere, removes her method `slug`. Returns the reset's browser."""
