@@ -27,6 +27,8 @@ CHECK_LABEL = _("Caller check with a registered method")
 IN_PERSON_LABEL = _("Identity checked in person")
 NOTE_MAX = 500
 VERIFY_FIRST = _("Verify the caller first")
+# The refusals of a caller check that did not pass (clean_verification).
+NO_CHECK_CODES = {"no_check", "check_dropped"}
 
 
 class CallerVerifiedForm(forms.Form):
@@ -84,14 +86,21 @@ class CallerVerifiedForm(forms.Form):
         ]
 
     def offer_check(self, verify_url: str | None) -> None:
-        """Without a caller check that passed, and no refusal that says so already: a hint that
-        the choice of how the person was verified is described by (its fieldset's
-        aria-describedby), leading to a check where the person has a method to check with."""
-        if self.check_passed or (self.is_bound and self.errors.get("verification")):
+        """Without a caller check that passed: a hint that the choice of how the person was
+        verified is described by (its fieldset's aria-describedby), leading to a check where
+        the person has a method to check with. Refused for want of a check, which the refusal
+        says already, only the way to one."""
+        if self.check_passed:
             return
-        hint = _("No caller check passed for this person in your session yet.")
-        if verify_url:
-            hint = format_html('{} <a href="{}">{}</a>', hint, verify_url, VERIFY_FIRST)
+        refused = self.is_bound and self.errors.as_data().get("verification", [])
+        if refused:
+            if not verify_url or not {error.code for error in refused} & NO_CHECK_CODES:
+                return
+            hint = format_html('<a href="{}">{}</a>', verify_url, VERIFY_FIRST)
+        else:
+            hint = _("No caller check passed for this person in your session yet.")
+            if verify_url:
+                hint = format_html('{} <a href="{}">{}</a>', hint, verify_url, VERIFY_FIRST)
         # On the bound field too, which a checked form made already (with the help text then).
         self.fields["verification"].help_text = self["verification"].help_text = hint
 

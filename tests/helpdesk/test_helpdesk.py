@@ -701,8 +701,8 @@ def _fieldset_and_hint(page: str) -> tuple[str, str | None]:
 
 def test_the_hint_that_no_caller_check_passed_describes_the_choice(helpdesk_client, make_user):
     """A screen reader on the choice of how the caller was verified hears that no check passed
-    yet, with the way to one; once it is refused for that, the refusal is what it hears, and
-    the hint is not said beside it; once a check passed, no hint."""
+    yet, with the way to one; once it is refused for that, the refusal is what it hears, with
+    the way to a check and not the hint again; once a check passed, no hint."""
     rita = make_user("rita")
     AuthenticationPhone.objects.create(
         user=rita, number="+447400123456", verified_at=timezone.now() - timedelta(days=30)
@@ -717,9 +717,10 @@ def test_the_hint_that_no_caller_check_passed_describes_the_choice(helpdesk_clie
         issue_page, {"verification": "caller_check", "note": "Asked for her badge"}
     ).content.decode()
     fieldset, hint = _fieldset_and_hint(refused)
-    assert hint is None and 'aria-describedby="id_verification_error"' in fieldset
+    assert 'aria-describedby="id_verification_helptext id_verification_error"' in fieldset
     assert "in your session in the last 15 minutes" in refused
-    assert "in your session yet" not in refused
+    # Not said twice: only the way to a check is left beside the refusal.
+    assert hint == f'<a href="/helpdesk/users/{rita.pk}/verify/">Verify the caller first</a>'
 
     # Refused for the note alone: the hint stays, describing the choice.
     refused = helpdesk_client.post(issue_page, {"verification": "in_person", "note": ""})
