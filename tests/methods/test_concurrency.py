@@ -74,7 +74,6 @@ def test_a_code_sent_from_a_second_tab_while_the_first_verifies_it_leads_to_the_
     key, its proof, nothing pending): the second tab is neither asked to prove who the person
     is (a first method) nor told the code is not right (a change begun with a proof); it leads
     to the overview, which says the phone is verified."""
-    from methods import lifecycle
     from tests.support.registering import prove_with_phone
 
     first = Client()
@@ -90,18 +89,8 @@ def test_a_code_sent_from_a_second_tab_while_the_first_verifies_it_leads_to_the_
         prove_with_phone(first, "+447400999000")
     first.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
     code = last_phone_code(phone_outbox)
-    second = Client()
-    second.cookies = first.cookies
-    answers = []
-    added = lifecycle.added
-
-    def crossed(**kwargs):
-        # The first tab's phone is saved; its answer has not written the session yet.
-        if not answers:
-            answers.append(second.post("/ssprsetup/phone/verify/", {"code": code}))
-        return added(**kwargs)
-
-    monkeypatch.setattr(lifecycle, "added", crossed)
+    # The first tab's phone is saved; its answer has not written the session yet.
+    answers = _crossing(monkeypatch, first, "/ssprsetup/phone/verify/", {"code": code})
     assert first.post("/ssprsetup/phone/verify/", {"code": code})["Location"] == "/ssprsetup/"
     (crossing,) = answers
     assert crossing["Location"] == "/ssprsetup/", crossing
@@ -110,7 +99,7 @@ def test_a_code_sent_from_a_second_tab_while_the_first_verifies_it_leads_to_the_
     assert [str(each) for each in told] == [
         "Authentication phone is already verified: +44 7400 123456."
     ]
-    page = second.get("/ssprsetup/").content.decode()
+    page = first.get("/ssprsetup/").content.decode()  # either tab: one browser
     assert "+44 ••••••••56" in page and "Confirm it is you" not in page
     assert AuthenticationPhone.objects.get(user=user).number == "+447400123456"
     # Verified once: a first phone's event, or a change's.
@@ -174,6 +163,26 @@ def test_two_simultaneous_uses_of_one_authenticator_code_pass_once(make_user, at
     assert Event.objects.filter(subject=user, kind=EventKind.RESET_METHOD_PASSED).count() == 1
 
 
+def _crossing(monkeypatch, first: Client, path: str, data: dict) -> list:
+    """A second tab of `first`'s browser sends `data` to `path` while the first tab's request
+    is between saving its method and writing its answer (lifecycle.added): the second tab's
+    answer, once the first's request has run, is the one item of the list returned."""
+    from methods import lifecycle
+
+    second = Client()
+    second.cookies = first.cookies
+    answers = []
+    added = lifecycle.added
+
+    def crossed(**kwargs):
+        if not answers:
+            answers.append(second.post(path, data))
+        return added(**kwargs)
+
+    monkeypatch.setattr(lifecycle, "added", crossed)
+    return answers
+
+
 @pytest.mark.parametrize("registered_before", [False, True], ids=["first", "replacing"])
 def test_an_app_code_sent_from_a_second_tab_while_the_first_confirms_it_leads_to_the_overview(
     user, monkeypatch, registered_before
@@ -182,7 +191,6 @@ def test_an_app_code_sent_from_a_second_tab_while_the_first_confirms_it_leads_to
     wrote it. It is neither asked for a proof (a first method) nor told its key was replaced
     and shown a new one to add (replacing an app), which would lead the person to replace the
     app that works; it leads to the overview."""
-    from methods import lifecycle
     from tests.methods.authenticator.test_authenticator import SETUP, code_for, page_key, set_up
 
     first = Client()
@@ -191,17 +199,7 @@ def test_an_app_code_sent_from_a_second_tab_while_the_first_confirms_it_leads_to
         set_up(first)
     key = page_key(first.get(SETUP).content.decode())
     code = code_for(key)
-    second = Client()
-    second.cookies = first.cookies
-    answers = []
-    added = lifecycle.added
-
-    def crossed(**kwargs):
-        if not answers:
-            answers.append(second.post(SETUP, {"code": code}))
-        return added(**kwargs)
-
-    monkeypatch.setattr(lifecycle, "added", crossed)
+    answers = _crossing(monkeypatch, first, SETUP, {"code": code})
     assert first.post(SETUP, {"code": code})["Location"] == "/ssprsetup/"
     (crossing,) = answers
     assert crossing.status_code == 302 and crossing["Location"] == "/ssprsetup/", crossing

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from django.db import connection
+from django.test import Client
 
 
 def at_once(work: Callable[[], object], count: int = 2, timeout: float = 60) -> list:
@@ -27,3 +28,10 @@ def at_once(work: Callable[[], object], count: int = 2, timeout: float = 60) -> 
     for thread in threads:
         thread.join(timeout=timeout)
     return results
+
+
+def another_window(client: Client) -> Client:
+    """Another window of the browser `client` is: the same cookies, as they are now."""
+    window = Client()
+    window.cookies = client.cookies.__class__(client.cookies)
+    return window

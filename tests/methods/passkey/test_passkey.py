@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import Event, EventKind
 from methods.passkey.models import Passkey
+from tests.support.at_once import another_window
 from tests.support.people import sign_in
 from tests.support.resets import shows_finish_page, start_reset, without_tokens
 from tests.support.soft_key import SoftKey
@@ -422,13 +423,6 @@ def test_a_name_is_measured_again_once_normalised(signed_in, user):
     assert len(Passkey.objects.get(user=user).name) == 54
 
 
-def _window(client: Client) -> Client:
-    """Another window of the same browser: the same session."""
-    window = Client()
-    window.cookies = client.cookies.__class__(client.cookies)
-    return window
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(2))
 def test_keys_sent_at_once_from_several_windows_stay_within_the_limit(make_user, attempt):
@@ -446,7 +440,7 @@ def test_keys_sent_at_once_from_several_windows_stay_within_the_limit(make_user,
 
     def send():
         name, credential = next(answers)
-        return _window(browser).post(SETUP, {"name": name, "credential": credential})
+        return another_window(browser).post(SETUP, {"name": name, "credential": credential})
 
     statuses = [answer.status_code for answer in at_once(send, 3)]
     assert statuses.count(302) == 1 and all(status < 500 for status in statuses), statuses

@@ -21,6 +21,7 @@ from methods.recovery_codes.models import RecoveryCode
 from methods.registry import REGISTRY, UserMethods
 from methods.reset_rule import ResetRule
 from registration.flows import registration_status
+from tests.support.at_once import another_window
 from tests.support.people import sign_in
 from tests.support.resets import shows_finish_page, start_reset, without_tokens
 
@@ -314,13 +315,6 @@ def test_a_form_drawn_without_a_stamp_makes_its_set(owner, owner_client):
     assert len(CODE.findall(owner_client.post(SETUP, {}).content.decode())) == 10
 
 
-def _same_browser(client: Client) -> Client:
-    """Another window of the browser `client` is: the same cookies."""
-    window = Client()
-    window.cookies = client.cookies.__class__(client.cookies)
-    return window
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_windows_of_one_reset_sending_two_codes_at_once_spend_one(make_user, attempt):
@@ -333,7 +327,7 @@ def test_two_windows_of_one_reset_sending_two_codes_at_once_spend_one(make_user,
     browser = Client()
     start_reset(browser, "owner")
     typed = iter(shown[:2])
-    answers = at_once(lambda: _same_browser(browser).post(RESET, {"proof": next(typed)}))
+    answers = at_once(lambda: another_window(browser).post(RESET, {"proof": next(typed)}))
     assert len(answers) == 2
     assert codes.left(owner) == 9
     assert Event.objects.filter(kind=EventKind.RESET_METHOD_PASSED).count() == 1
