@@ -49,11 +49,11 @@ def not_for_this_address(request: HttpRequest) -> bool:
 
 
 # Characters that show nothing though they are not format characters (Unicode's default
-# ignorable code points outside Cf, and the blank Braille pattern): with them, a second key
-# could look exactly like another, or a name like none.
+# ignorable code points outside Cf, assigned or not yet, and the blank Braille pattern): with
+# them, a second key could look exactly like another, or a name like none.
 INVISIBLE = re.compile(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
-    "\U000e0100-\U000e01ef]"
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\ufff0-\ufff8\U000e0000-\U000e0fff]"
 )
 
 

@@ -110,7 +110,7 @@
   // A name as two are told apart, as the server does (methods/passkey/views.py comparable,
   // INVISIBLE and plain_name).
   const INVISIBLE =
-    /[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}]/gu;
+    /[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8\u{e0000}-\u{e0fff}]/gu;
   function comparable(name) {
     return name
       .normalize("NFKC")
