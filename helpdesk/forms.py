@@ -27,8 +27,9 @@ CHECK_LABEL = _("Caller check with a registered method")
 IN_PERSON_LABEL = _("Identity checked in person")
 NOTE_MAX = 500
 VERIFY_FIRST = _("Verify the caller first")
-# The refusals of a caller check that did not pass (clean_verification).
-NO_CHECK_CODES = {"no_check", "check_dropped"}
+# The refusals that say no caller check counts (clean_verification, and accesspass's IssueForm
+# for a check spent on a pass already).
+NO_CHECK_CODES = {"no_check", "check_dropped", "check_spent"}
 
 
 class CallerVerifiedForm(forms.Form):
@@ -89,12 +90,12 @@ class CallerVerifiedForm(forms.Form):
         """Without a caller check that passed: a hint that the choice of how the person was
         verified is described by (its fieldset's aria-describedby), leading to a check where
         the person has a method to check with. Refused for want of a check, which the refusal
-        says already, only the way to one."""
+        says already, only the way to one; refused otherwise (no choice made), the hint."""
         if self.check_passed:
             return
         refused = self.is_bound and self.errors.as_data().get("verification", [])
-        if refused:
-            if not verify_url or not {error.code for error in refused} & NO_CHECK_CODES:
+        if refused and {error.code for error in refused} & NO_CHECK_CODES:
+            if not verify_url:
                 return
             hint = format_html('<a href="{}">{}</a>', verify_url, VERIFY_FIRST)
         else:

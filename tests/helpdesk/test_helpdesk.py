@@ -722,6 +722,10 @@ def test_the_hint_that_no_caller_check_passed_describes_the_choice(helpdesk_clie
     # Not said twice: only the way to a check is left beside the refusal.
     assert hint == f'<a href="/helpdesk/users/{rita.pk}/verify/">Verify the caller first</a>'
 
+    # No choice made: the refusal does not say whether a check passed, so the hint stays.
+    blank = helpdesk_client.post(issue_page, {"verification": "", "note": "x"}).content.decode()
+    assert "Choose how you verified the person." in blank
+    assert "in your session yet" in _fieldset_and_hint(blank)[1]
     # Refused for the note alone: the hint stays, describing the choice.
     refused = helpdesk_client.post(issue_page, {"verification": "in_person", "note": ""})
     fieldset, hint = _fieldset_and_hint(refused.content.decode())
