@@ -119,6 +119,11 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
         outcome = _confirm(request, method, device, form.cleaned_data["code"], policy)
         if outcome is CheckOutcome.VERIFIED:
             return redirect("registration:overview")
+        if outcome is CheckOutcome.NO_CODE:
+            # Its key was dropped meanwhile by another of the person's sessions confirming
+            # its own: a new one, said as any replaced key is.
+            device, _dropped = _pending_device(request)
+            replaced, outcome = True, None
     if let_in_by_its_proof(request) and (gate := needs_proof(request)):
         # Let in for a right code alone: anything else asks for the password and the proof
         # before the page, and its key, is shown again.
@@ -168,7 +173,7 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
         get_user_model().objects.select_for_update().filter(pk=request.user.pk).values("pk").first()
         device = AuthenticatorDevice.objects.select_for_update().filter(pk=device.pk).first()
         if device is None:  # dropped meanwhile by another of the person's sessions
-            return CheckOutcome.WRONG
+            return CheckOutcome.NO_CODE
         if not device.verify_is_allowed()[0]:
             return CheckOutcome.THROTTLED
         if not device.verify_token(code):
