@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -44,6 +45,13 @@ method_added = Signal()
 method_used = Signal()
 method_removed = Signal()
 methods_purged = Signal()
+
+
+def lock_person(user_id: int) -> None:
+    """Inside a transaction: hold the person's row until it ends, so that changes to their
+    methods made at once (two tabs, two sessions, a double press) are made one after the other,
+    each seeing what the one before left. Taken first, before any method's rows."""
+    get_user_model().objects.select_for_update().filter(pk=user_id).values("pk").first()
 
 
 def added(

@@ -246,8 +246,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 )
                 status = 429
             else:
-                request.session.pop(FINISHED_KEY, None)  # a new attempt
-                request.session.pop(WITHDRAWN_KEY, None)
+                _forget_ended(request)  # a new attempt
                 if not result.action:  # a first page from before the choice was on it
                     return redirect("passwordreset:action")
                 # The action chosen with the name: the methods page in this answer, a round
@@ -318,9 +317,8 @@ def prove(request: HttpRequest) -> HttpResponse:
     state = reset_state.load(request)
     if state is None or state.action != Action.PROVE or state.user_id != request.user.pk:
         state = flows.prove_begin(request=request, user=request.user)
-        if state is not None:  # a new attempt: what ended the ones before is theirs
-            request.session.pop(FINISHED_KEY, None)
-            request.session.pop(WITHDRAWN_KEY, None)
+        if state is not None:
+            _forget_ended(request)  # a new attempt
         if state is None:
             messages.error(
                 request,
@@ -643,6 +641,13 @@ def _withdrawn(request, state, kinds: list[str]) -> HttpResponse:
 # When this browser's attempt last ended that way (_withdrawn): its steps, opened again within an
 # attempt's lifetime, say why it ended.
 WITHDRAWN_KEY = "sspr_reset_withdrawn"
+
+
+def _forget_ended(request: HttpRequest) -> None:
+    """A new attempt begins: how the ones before ended (finished, withdrawn) is theirs, not
+    what its own steps say once it is over."""
+    request.session.pop(FINISHED_KEY, None)
+    request.session.pop(WITHDRAWN_KEY, None)
 
 
 def _withdrawn_here(request: HttpRequest) -> bool:

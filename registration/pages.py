@@ -80,15 +80,15 @@ def method_setup_page(view):
         policy = Policy.load()
         if not method.is_enabled(policy):
             raise Http404
-        # A confirming step of a change begun with a proof asks neither again; the pause holds.
-        # The view lets only a right code through on that ground (CHANGE_BEGUN): anything else
-        # it answers asks for both as any other page does.
         if request.method == "POST" and (done := method.confirmed_meanwhile(request)):
             # Neither a proof nor the page again: the overview, as after the other tab's
             # answer. The message is kept in a cookie, and the session is left as it is: the
             # other answer replaces it, and a write to the one it ends would fail the request.
             messages.info(request, done)
             return redirect("registration:overview")
+        # A confirming step of a change begun with a proof asks neither again; the pause holds.
+        # The view lets only a right code through on that ground (CHANGE_BEGUN): anything else
+        # it answers asks for both as any other page does.
         begun = request.method == "POST" and method.change_begun_with_proof(request)
         if gate := needs_proof(request, with_password=not begun, with_proof=not begun):
             return gate

@@ -8,7 +8,6 @@ import datetime
 import time
 
 import segno
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -170,7 +169,7 @@ def _confirm(request: HttpRequest, method, device: TOTPDevice, code: str, policy
     with transaction.atomic():
         # One confirmation at a time per person: two sessions confirming their own keys at
         # once would each hold its key and wait for the other's, which it deletes below.
-        get_user_model().objects.select_for_update().filter(pk=request.user.pk).values("pk").first()
+        lifecycle.lock_person(request.user.pk)
         device = AuthenticatorDevice.objects.select_for_update().filter(pk=device.pk).first()
         if device is None:  # dropped meanwhile by another of the person's sessions
             return CheckOutcome.NO_CODE

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -141,7 +140,7 @@ def _refuse_unless_it_fits(form: NameForm, keys: list[Passkey]) -> None:
 @require_http_methods(["GET", "POST"])
 @setup_page
 def setup(request: HttpRequest, method, policy) -> HttpResponse:
-    keys = list(Passkey.objects.filter(user=request.user))
+    keys = None  # read under the lock when a key is sent, else for the page
     form = NameForm(posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -149,9 +148,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
             with transaction.atomic():
                 # One key added at a time per person: answers sent at once from several
                 # windows are counted and named against each other, under the lock.
-                get_user_model().objects.select_for_update().filter(pk=request.user.pk).values(
-                    "pk"
-                ).first()
+                lifecycle.lock_person(request.user.pk)
                 keys = list(Passkey.objects.filter(user=request.user))
                 _refuse_unless_it_fits(form, keys)
                 key = ceremony.register(
@@ -178,6 +175,8 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
                 message=_("Passkey “%(name)s” added.") % {"name": key.name},
             )
             return redirect("registration:overview")
+    if keys is None:
+        keys = list(Passkey.objects.filter(user=request.user))
     return render(
         request,
         "passkey/setup.html",

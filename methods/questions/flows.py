@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -35,7 +34,7 @@ def questions_set(
         # One set at a time per person: two saves at once (two tabs, a double click) would
         # otherwise each delete what was there, then each insert, mixing the two sets or
         # failing on the second's insert (the row lock; SQLite writes one at a time).
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").first()
+        lifecycle.lock_person(user.pk)
         replaced = SecurityAnswer.objects.filter(user=user).delete()[0] > 0
         SecurityAnswer.objects.bulk_create(hashed)
     lifecycle.added(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from methods import lifecycle
 
 from .models import RecoveryCode
 
@@ -73,7 +74,7 @@ def make_set(user, replacing: str | None = None) -> tuple[list[str], bool] | Non
     codes = sorted(codes)
     with transaction.atomic():
         # One new set at a time per person (the row lock; SQLite writes one at a time).
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").first()
+        lifecycle.lock_person(user.pk)
         if replacing is not None and standing(user)[1] != replacing:
             return None
         replaced = RecoveryCode.objects.filter(user=user).delete()[0] > 0
