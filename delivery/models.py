@@ -41,3 +41,33 @@ class FailedDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_problem_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class HeldMessage(models.Model):
+    """A notice or reminder written while the queue could not be reached (delivery.outbox):
+    kept here, sealed, until a worker hands it to the queue, so that what the notice tells of
+    (a method added, a password reset) stands and the page can say so. A code's message is
+    never held: its page says the code did not go."""
+
+    created_at = models.DateTimeField(auto_now_add=True, help_text=_("When."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="held_messages",
+        help_text=_("Whom the message is for."),
+    )
+    channel = models.CharField(max_length=8, help_text=_("Text message, voice call or email."))
+    purpose = models.CharField(max_length=16, help_text=_("A notice or a reminder."))
+    destination = models.CharField(max_length=254, help_text=_("Masked number or address."))
+    # The message, sealed as a queued job's arguments are (delivery.sealing).
+    sealed = models.TextField(editable=False)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("message waiting for the queue")
+        verbose_name_plural = _("messages waiting for the queue")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} ({self.created_at:%Y-%m-%d %H:%M})"

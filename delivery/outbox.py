@@ -25,7 +25,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from audit.conf import app_settings as audit_settings
 from sspr_site.metrics import observe_delivery
@@ -34,7 +36,7 @@ from . import tracking
 from .conf import app_settings
 from .connection import QUEUE_NAME as QUEUE_NAME  # named here too (delivery.checks, tests)
 from .connection import queue
-from .sealing import seal
+from .sealing import seal, unseal
 
 logger = logging.getLogger("sspr.delivery")
 
@@ -80,14 +82,61 @@ def send(message: Message) -> None:
     sent, then any failure), not after another pass through the queue: a pass costs the worker
     more than the send itself (docs/performance.md, "A seventh round"). If that try meets
     anything but a delivery or a permanent refusal, the queue makes the next tries at the times
-    it would have (delivery.jobs.deliver_first)."""
+    it would have (delivery.jobs.deliver_first).
+
+    A notice or reminder the queue's Redis cannot take is held in the database instead (_hold):
+    what it tells of was saved before it was written. A code's message is not: the failure
+    reaches its page."""
     code_id = message.context.get("code_id")
     track = tracking.code_parts(code_id) if code_id else ()
     running = _running.get()
     if uses_queue() and running is not None:
         running["then"].append((message, track))
         return
-    later("delivery.jobs.deliver", track=track, message=asdict(message))
+    try:
+        later("delivery.jobs.deliver", track=track, message=asdict(message))
+    except (RedisConnectionError, RedisTimeoutError):
+        if message.purpose == "code" or code_id:
+            raise  # its page says the code did not go (the "temporarily unavailable" page)
+        _hold(message)
+
+
+def _hold(message: Message) -> None:
+    """The queue is away: keep a notice or reminder, sealed, in the database until a worker
+    can queue it (release_held). What it tells of was saved before it was written, so the page
+    goes on to say so, and the message goes out once the queue is back, not never."""
+    from .models import HeldMessage
+
+    HeldMessage.objects.create(
+        user_id=message.user_id,
+        channel=message.channel,
+        purpose=message.purpose,
+        destination=message.masked_to,
+        sealed=seal(asdict(message)),
+    )
+    logger.warning(
+        "queue unreachable: message held channel=%s purpose=%s", message.channel, message.purpose
+    )
+
+
+def release_held(limit: int = 200) -> int:
+    """Hand the messages held while the queue was away to it, oldest first; how many. Each is
+    taken out in the transaction that queues it, so two workers releasing at once queue it
+    once, and one the queue refuses again stays held."""
+    from django.db import transaction
+
+    from .models import HeldMessage
+
+    released = 0
+    for pk, sealed in HeldMessage.objects.values_list("pk", "sealed")[:limit]:
+        with transaction.atomic():
+            if not HeldMessage.objects.filter(pk=pk).delete()[0]:
+                continue  # another worker took it
+            later("delivery.jobs.deliver", message=unseal(sealed))
+        released += 1
+    if released:
+        logger.info("held messages queued count=%d", released)
+    return released
 
 
 def _send_in_this_job(message: Message, track: tuple) -> None:

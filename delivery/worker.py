@@ -25,6 +25,12 @@ there; a job without callbacks is not stamped after it returned: 9 round trips a
 14, about a fifth less of the worker's CPU (docs/performance.md, "A sixteenth look";
 tests/delivery/test_round_trips.py).
 
+Every HELD_CHECK_SECONDS it also hands the queue the notices and reminders held in the
+database while the queue could not be reached (delivery.outbox.release_held), and waits for a
+job no longer than that at a time, so a held message leaves within about a minute of the queue
+coming back even when nothing else is queued. RQ's own upkeep of its registries keeps its
+interval.
+
 The price: a job that crashes the process itself (a segmentation fault, the memory killer) now
 takes the worker with it, where before only its fork died: run the worker under a service
 manager that restarts it (`make serve` stops as a whole when its worker dies).
@@ -32,6 +38,7 @@ manager that restarts it (`make serve` stops as a whole when its worker dies).
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.db import close_old_connections
@@ -41,12 +48,43 @@ from rq.worker import SimpleWorker
 
 # What was written this recently is not written again (seconds).
 FRESH_SECONDS = 5
+# How often the messages held while the queue was away are looked for (seconds).
+HELD_CHECK_SECONDS = 60
+
+logger = logging.getLogger("sspr.delivery")
 
 
 class MessageWorker(SimpleWorker):
     _alive_until = 0.0  # until when (time.monotonic) the worker's keys live, as last written
     _state_written: tuple[str, float] | None = None  # the state last written, and when
     _suspended: bool | None = None  # the suspension flag, as read since the last job began
+
+    _next_held_check = 0.0  # when (time.monotonic) to look for held messages next
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return min(HELD_CHECK_SECONDS, super().dequeue_timeout)
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        return time.monotonic() >= self._next_held_check or super().should_run_maintenance_tasks
+
+    def run_maintenance_tasks(self):
+        self._next_held_check = time.monotonic() + HELD_CHECK_SECONDS
+        self.release_held()
+        if super().should_run_maintenance_tasks:  # RQ's registries, at RQ's interval
+            super().run_maintenance_tasks()
+
+    def release_held(self) -> None:
+        from .outbox import release_held
+
+        close_old_connections()
+        try:
+            release_held()
+        except Exception:  # noqa: BLE001 - the database or the queue away: look again later
+            logger.warning("held messages not released yet", exc_info=True)
+        finally:
+            close_old_connections()
 
     def heartbeat(self, timeout=None, pipeline=None):
         timeout = timeout or self.worker_ttl + 60

@@ -124,6 +124,18 @@ class StateCollector(Collector):
 
         if not uses_queue():
             return
+        try:
+            from delivery.models import HeldMessage
+
+            held = HeldMessage.objects.count()
+        except Exception as error:  # the database is away: /readyz says so
+            logger.warning("held messages not counted: %s", type(error).__name__)
+        else:
+            yield GaugeMetricFamily(
+                "sspr_messages_held",
+                "Notices written while the queue was away, waiting for a worker to queue them.",
+                value=held,
+            )
         depth = GaugeMetricFamily("sspr_queue_depth", "Messages waiting in the queue.")
         age = GaugeMetricFamily(
             "sspr_queue_oldest_age_seconds", "How long the oldest waiting message has waited."

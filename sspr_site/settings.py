@@ -209,7 +209,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _redis_url = os.environ.get("REDIS_URL", "")
-# Seconds a Redis call may take before it fails (requests, /readyz).
+# Seconds a Redis call may take before it fails (requests, the queue's web side, /readyz).
 SSPR_CACHE_TIMEOUT = float(os.environ.get("SSPR_CACHE_TIMEOUT", "1"))
 _cache_url = os.environ.get("CACHE_URL") or _redis_url
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
@@ -397,8 +397,11 @@ RQ_QUEUES = {
     }
 }
 RQ_SHOW_ADMIN_LINK = False
-# Jobs run in the worker's own process, not a fork each (delivery/worker.py).
-RQ = {"WORKER_CLASS": "delivery.worker.MessageWorker"}
+# Jobs run in the worker's own process, not a fork each (delivery/worker.py). A job is put on
+# the queue when it is asked for, also inside a transaction: django-rq's default holds it until
+# the transaction commits, and a job asked for as part of a pipeline (delivery.outbox.later)
+# was then written to a pipeline already sent, and never queued.
+RQ = {"WORKER_CLASS": "delivery.worker.MessageWorker", "COMMIT_MODE": "auto"}
 
 EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",

@@ -42,9 +42,10 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
     form = NewSetForm(request.POST if request.method == "POST" else None)
     context = {"method": method, "form": form, **still_needed(request, policy, method)}
     if request.method == "POST" and form.is_valid():
-        # The set and its notice together: when the notice cannot be queued (the queue away),
-        # the answer is the "temporarily unavailable" page, and the set made would never be
-        # shown, so none is kept: the earlier codes keep working, as that page says.
+        # The set and its notice together: a notice the queue cannot take is held in the
+        # database (delivery.outbox); when even that fails, the answer is the "temporarily
+        # unavailable" page, and the set made would never be shown, so none is kept: the
+        # earlier codes keep working, as that page says.
         with transaction.atomic():
             # A form without a stamp (drawn before forms carried one) is taken as it comes.
             made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"] or None)

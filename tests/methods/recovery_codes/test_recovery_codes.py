@@ -106,33 +106,6 @@ def test_a_new_set_replaces_the_old_with_a_notice(owner, owner_client):
     assert codes.spend(owner.pk, new[0])
 
 
-def test_a_new_set_whose_notice_cannot_be_queued_is_not_kept(owner, owner_client, monkeypatch):
-    """The queue away when the notice of a new set goes to it: the answer is the "temporarily
-    unavailable" page, which shows no codes and says nothing was saved; and nothing was: the
-    earlier codes still work, none is made unseen, and no change is recorded."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    from delivery import outbox
-
-    old = make_codes(owner_client)
-    form = replacing(owner_client)
-
-    def away(*args, **kwargs):
-        raise RedisConnectionError("the queue went away")
-
-    monkeypatch.setattr(outbox, "send", away)
-    owner_client.raise_request_exception = False
-    answer = owner_client.post(SETUP, form)
-    monkeypatch.undo()
-    assert answer.status_code == 503 and not CODE.findall(answer.content.decode())
-    assert RecoveryCode.objects.filter(user=owner).count() == 10
-    assert not Event.objects.filter(kind=EventKind.METHOD_CHANGED, subject=owner).exists()
-    assert codes.spend(owner.pk, old[0])
-    # Pressed again once the queue is back: a new set, shown.
-    assert len(make_codes(owner_client)) == 10
-    assert not codes.spend(owner.pk, old[1])
-
-
 def test_the_form_sent_again_makes_no_second_set(owner, owner_client):
     """A reload of the page that showed the codes sends its form again: no new set, no
     notice, and the codes shown keep working; the page says so."""
