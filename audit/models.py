@@ -31,6 +31,7 @@ class EventKind(models.TextChoices):
     REGISTRATION_CONFIRMED = "registration_confirmed", _("Registration confirmed")
     REGISTRATION_FLAGGED = "registration_flagged", _("Reconfirmation required")
     REGISTRATION_SKIPPED = "registration_skipped", _("Registration postponed at sign-in")
+    REGISTRATION_LAPSED = "registration_lapsed", _("Registration no longer complete")
     METHOD_PREPOPULATED = "method_prepopulated", _("Method prepopulated by an administrator")
     METHOD_UNVERIFIED = "method_unverified", _("Method must be verified again")
     CONTACT_IMPORTED = "contact_imported", _("Contact information imported")

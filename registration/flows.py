@@ -260,6 +260,30 @@ def _store_finish(user, known: Registration | None, now) -> bool:
     return first
 
 
+def registration_lapse(
+    *, request: HttpRequest | None, user, policy: Policy, status: RegistrationStatus | None = None
+) -> bool:
+    """A registration whose methods no longer meet the policy (the person removed one) is
+    registered no longer: the lists, the admin's counts and the reminders read "not
+    registered", as the person's own overview does, until the methods meet it again and the
+    registration is recorded anew (registration/pages.py, record_when_complete). Whether it
+    lapsed now."""
+    status = status or registration_status(user=user, policy=policy)
+    if not status.is_complete or status.can_finish:
+        return False
+    lapsed = Registration.objects.filter(user=user, completed_at__isnull=False).update(
+        completed_at=None, reconfirmation_required=False
+    )
+    if lapsed:
+        record(
+            EventKind.REGISTRATION_LAPSED,
+            request=request,
+            subject=user,
+            methods=sorted(str(s.method.kind) for s in status.counting()),
+        )
+    return bool(lapsed)
+
+
 def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:
     """Use one of the allowed postponements at sign-in. Return False when none is left."""
     with transaction.atomic():

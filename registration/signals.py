@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from audit.log import record
 from audit.models import EventKind
 from directory.lockout import sign_in_name
 from methods import cooling, proof
 from methods.flows import session_binding
-from methods.lifecycle import method_added
+from methods.lifecycle import method_added, method_removed
 from policy.models import Policy
 
+from .flows import registration_lapse
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
 
 
@@ -74,3 +77,17 @@ def registration_when_complete(sender, request, policy, method=None, methods=Non
         from .pages import record_when_complete
 
         record_when_complete(request, policy, methods=methods)
+
+
+@receiver(method_removed, dispatch_uid="sspr_registration_when_short")
+def registration_when_short(sender, user, policy, request=None, **kwargs):
+    """The moment a removal leaves the person's methods short of the policy, the registration
+    lapses (registration.flows.registration_lapse), and the page says what it means."""
+    if registration_lapse(request=request, user=user, policy=policy) and request is not None:
+        messages.warning(
+            request,
+            _(
+                "You no longer have the methods your organisation requires, so you are not "
+                "registered any more. Add a method to be registered again."
+            ),
+        )

@@ -205,3 +205,44 @@ def test_the_password_check_gives_the_session_a_new_key(signed_in):
         stale.cookies["sessionid"] = before
         assert stale.get("/ssprsetup/phone/")["Location"].startswith("/ssprsetup/signin/")
         assert signed_in.get("/ssprsetup/phone/").status_code == 200
+
+
+def test_removing_a_method_the_registration_needs_ends_the_registration(signed_in, user, policy):
+    """With one method required, removing the only one: the person is told they are not
+    registered any more, and every list says so too (the helpdesk's, the admin's counts, the
+    reminders), until a method is added again."""
+    from registration.models import Registration
+    from registration.queries import RegistrationState, with_state
+    from registration.reminders import reminder_candidates
+
+    policy.methods_required = 1
+    policy.reminders_enabled = True
+    policy.save()
+    register_email(signed_in, "old.home@example.net")
+    assert Registration.objects.get(user=user).completed_at is not None
+    page = signed_in.post("/ssprsetup/email/remove/", follow=True).content.decode()
+    assert "you are not registered any more" in page
+    assert Registration.objects.get(user=user).completed_at is None
+    people = with_state(type(user).objects.filter(pk=user.pk), policy)
+    assert people.get().sspr_state == RegistrationState.NOT_REGISTERED
+    assert user in reminder_candidates(policy)
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=user).count() == 1
+    # A method again: registered again, at once.
+    register_email(signed_in, "new.home@example.net")
+    assert Registration.objects.get(user=user).completed_at is not None
+    completed = Event.objects.filter(kind=EventKind.REGISTRATION_COMPLETED, subject=user)
+    assert completed.count() == 2
+
+
+def test_removing_a_method_beyond_what_is_required_keeps_the_registration(signed_in, user, policy):
+    from registration.models import Registration
+
+    policy.methods_required = 1
+    policy.save()
+    register_email(signed_in, "old.home@example.net")
+    register_phone(signed_in)
+    page = signed_in.post("/ssprsetup/email/remove/", follow=True).content.decode()
+    assert not AuthenticationEmail.objects.filter(user=user).exists()
+    assert "not registered any more" not in page
+    assert Registration.objects.get(user=user).completed_at is not None
+    assert not Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).exists()
