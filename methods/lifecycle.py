@@ -8,7 +8,9 @@ every method records the same events the same way (tests/methods/test_contract.p
   `method_added` signal (the registration app records the registration the moment it is
   complete);
 - used: the `method_used` signal, after the method proved its owner at /passwordreset;
-- removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal;
+- removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal (also
+  sent, with `request` and `policy` None, when the "That wasn't me" link takes a method away:
+  methods/not_me.py);
 - purged: every method's records of one person gone (a leaver past retention), every row of
   every method, then the `methods_purged` signal (the access pass app ends the account's
   open passes; the caller removes the registration).

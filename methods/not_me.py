@@ -232,6 +232,14 @@ def report(*, request, change: MethodChange) -> Report | None:
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
         )
     ended = end_sessions_of(user.pk)
+    if reverted and not restored:
+        # A method gone, as a removal takes it: what follows from that follows (the
+        # registration lapses when the rest no longer meets the policy), with no page to tell.
+        from .lifecycle import method_removed  # lifecycle imports this module
+
+        method_removed.send(
+            sender=type(method), method=method, user=user, request=None, policy=None
+        )
     record(
         EventKind.CHANGE_REPORTED,
         request=request,

@@ -80,9 +80,10 @@ def registration_when_complete(sender, request, policy, method=None, methods=Non
 
 
 @receiver(method_removed, dispatch_uid="sspr_registration_when_short")
-def registration_when_short(sender, user, policy, request=None, **kwargs):
+def registration_when_short(sender, user, policy=None, request=None, **kwargs):
     """The moment a removal leaves the person's methods short of the policy, the registration
     lapses (registration.flows.registration_lapse), and the page says what it means."""
+    policy = policy or Policy.load()  # None from the "That wasn't me" link (methods/not_me.py)
     if registration_lapse(request=request, user=user, policy=policy) and request is not None:
         messages.warning(
             request,

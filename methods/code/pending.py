@@ -78,8 +78,10 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
 
 def forget_on_removal(sender, *, method, request, **kwargs) -> None:
     """A removed member of the code family forgets the number or address being verified
-    (methods/lifecycle.py sends method_removed; connected in methods/apps.py)."""
+    (methods/lifecycle.py sends method_removed; connected in methods/apps.py). Taken away by
+    the "That wasn't me" link, with no session of the person's to hand (request None): every
+    session of theirs ended with it."""
     from .method import CodeMethod
 
-    if isinstance(method, CodeMethod):
+    if isinstance(method, CodeMethod) and request is not None:
         clear_pending(request, method.slug)

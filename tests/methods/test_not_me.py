@@ -23,6 +23,7 @@ from methods.models import (
     MethodChange,
     SelfServiceBlock,
 )
+from registration.models import Registration
 from tests.support.people import past_sign_in_check, sign_in
 from tests.support.registering import prove_with_phone, register_email, register_phone
 from tests.support.resets import start_reset
@@ -90,6 +91,9 @@ def test_confirming_undoes_the_change_ends_every_session_and_pauses(phished):
     assert event.details["reverted"] is True and event.details["sessions_ended"] == 2
     # The removed email no longer shows as a new method cooling off.
     assert not MethodChange.objects.filter(user=rita, cooling_until__isnull=False).exists()
+    # With one method left of the two the policy asks for, Rita is not registered any more.
+    assert Registration.objects.get(user=rita).completed_at is None
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=rita).exists()
 
 
 def test_the_link_works_once(phished):
