@@ -23,7 +23,10 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from cryptography.fernet import InvalidToken
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -85,56 +88,94 @@ def send(message: Message) -> None:
     it would have (delivery.jobs.deliver_first).
 
     A notice or reminder the queue's Redis cannot take is held in the database instead (_hold):
-    what it tells of was saved before it was written. A code's message is not: the failure
-    reaches its page."""
+    what it tells of was saved before it was written. One written inside a transaction is
+    written to the database with it and queued once it commits, so a change taken back never
+    has its notice sent. A code's message is not held: the failure reaches its page."""
     code_id = message.context.get("code_id")
     track = tracking.code_parts(code_id) if code_id else ()
     running = _running.get()
     if uses_queue() and running is not None:
         running["then"].append((message, track))
         return
+    holds = message.purpose != "code" and not code_id
+    if holds and uses_queue() and connection.in_atomic_block:
+        transaction.on_commit(partial(release_held, only=_hold(message)))
+        return
     try:
         later("delivery.jobs.deliver", track=track, message=asdict(message))
     except (RedisConnectionError, RedisTimeoutError):
-        if message.purpose == "code" or code_id:
+        if not holds:
             raise  # its page says the code did not go (the "temporarily unavailable" page)
+        # An answer that did not come in time may still have been taken: then the notice
+        # goes out twice, which is better than not at all.
         _hold(message)
+        logger.warning("queue unreachable: message held channel=%s", message.channel)
 
 
-def _hold(message: Message) -> None:
-    """The queue is away: keep a notice or reminder, sealed, in the database until a worker
-    can queue it (release_held). What it tells of was saved before it was written, so the page
-    goes on to say so, and the message goes out once the queue is back, not never."""
+# A held message older than this is given up (an undelivered message the helpdesk sees): the
+# "That wasn't me" link it may carry lasts as long (methods/not_me.py).
+HELD_MAX_DAYS = 7
+
+
+def _hold(message: Message) -> int:
+    """Keep a notice or reminder, sealed, in the database until it can be queued (release_held).
+    What it tells of was saved before it was written, so the page goes on to say so, and the
+    message goes out once the queue is back, not never."""
     from .models import HeldMessage
 
-    HeldMessage.objects.create(
+    return HeldMessage.objects.create(
         user_id=message.user_id,
         channel=message.channel,
         purpose=message.purpose,
         destination=message.masked_to,
         sealed=seal(asdict(message)),
-    )
-    logger.warning(
-        "queue unreachable: message held channel=%s purpose=%s", message.channel, message.purpose
-    )
+    ).pk
 
 
-def release_held(limit: int = 200) -> int:
-    """Hand the messages held while the queue was away to it, oldest first; how many. Each is
-    taken out in the transaction that queues it, so two workers releasing at once queue it
-    once, and one the queue refuses again stays held."""
-    from django.db import transaction
+def release_held(limit: int = 200, only: int | None = None) -> int:
+    """Hand held messages to the queue, oldest first (`only`: that one); how many. Each is
+    locked, queued and taken out in one transaction, and one another worker holds is passed
+    over, so two workers releasing at once queue it once; one the queue refuses again stays
+    held. One that cannot be opened (sealed under an earlier secret key) or is older than
+    HELD_MAX_DAYS becomes an undelivered message instead, so it never blocks the rest."""
+    from .models import FailedDelivery, HeldMessage, Problem
 
-    from .models import HeldMessage
-
+    rows = HeldMessage.objects.order_by("pk")
+    if only is not None:
+        rows = rows.filter(pk=only)
+    too_old = timezone.now() - timedelta(days=HELD_MAX_DAYS)
     released = 0
-    for pk, sealed in HeldMessage.objects.values_list("pk", "sealed")[:limit]:
-        with transaction.atomic():
-            if not HeldMessage.objects.filter(pk=pk).delete()[0]:
-                continue  # another worker took it
-            later("delivery.jobs.deliver", message=unseal(sealed))
-        released += 1
-    if released:
+    for pk in rows.values_list("pk", flat=True)[:limit]:
+        try:
+            with transaction.atomic():
+                held = HeldMessage.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+                if held is None:
+                    continue  # another worker has it, or had it
+                try:
+                    message = unseal(held.sealed) if held.created_at >= too_old else None
+                except InvalidToken:
+                    message = None
+                if message is None:
+                    FailedDelivery.objects.create(
+                        user_id=held.user_id,
+                        channel=held.channel,
+                        purpose=held.purpose,
+                        destination=held.destination,
+                        problem=Problem.UNAVAILABLE,
+                        attempts=0,
+                    )
+                    logger.warning("held message given up channel=%s", held.channel)
+                else:
+                    later("delivery.jobs.deliver", message=message)
+                    released += 1
+                held.delete()
+        except Exception:
+            if only is None:
+                raise  # the worker looks again later
+            # Right after the commit of what it tells of: a worker queues it later.
+            logger.warning("message held until a worker queues it", exc_info=True)
+            return released
+    if released and only is None:
         logger.info("held messages queued count=%d", released)
     return released
 

@@ -9,8 +9,9 @@ every method records the same events the same way (tests/methods/test_contract.p
   complete);
 - used: the `method_used` signal, after the method proved its owner at /passwordreset;
 - removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal (also
-  sent, with `request` and `policy` None, when the "That wasn't me" link takes a method away:
-  methods/not_me.py);
+  sent, with `request` and `policy` None, when a method is taken away or stops counting with
+  no page of the person's: the "That wasn't me" link, methods/not_me.py; a bounce that makes
+  it verify again, methods/code/flows.py);
 - purged: every method's records of one person gone (a leaver past retention), every row of
   every method, then the `methods_purged` signal (the access pass app ends the account's
   open passes; the caller removes the registration).

@@ -38,7 +38,7 @@ from sspr_site.network import client_address
 from sspr_site.paging import BoundedPaginator
 
 from . import checked_imports
-from .flows import registrations_flag
+from .flows import registration_lapse, registrations_flag
 from .models import Registration
 from .queries import RegistrationState, with_methods, with_state
 from .reminders import (
@@ -394,6 +394,13 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if formset.deleted_objects and formset.model in (OfficePhone, *CONTACT_METHODS):
+            # A method an administrator deleted may leave the person short of the policy.
+            transaction.on_commit(
+                partial(
+                    registration_lapse, request=request, user=form.instance, policy=Policy.load()
+                )
+            )
         if formset.model is OfficePhone:
             _office_phone_saved(request, form.instance, formset)
         elif formset.model in CONTACT_METHODS:

@@ -24,6 +24,7 @@ from directory.accounts import (
 )
 from directory.lockout import clear_failures_of
 from methods import cooling
+from methods.lifecycle import lock_person
 from methods.registry import MethodStatus, UserMethods, statuses
 from methods.reset_rule import (
     KnowledgeStanding,
@@ -270,18 +271,24 @@ def registration_lapse(
     lapsed now."""
     status = status or registration_status(user=user, policy=policy)
     if not status.is_complete or status.can_finish:
-        return False
-    lapsed = Registration.objects.filter(user=user, completed_at__isnull=False).update(
-        completed_at=None, reconfirmation_required=False
-    )
-    if lapsed:
+        return False  # as most removals leave it: decided without a lock
+    with transaction.atomic():
+        # Read again under the person's lock (two removals at once lapse once): a method
+        # added meanwhile in another tab is counted, and the lapse and its event are one.
+        lock_person(user.pk)
+        status = registration_status(user=user, policy=policy, methods=UserMethods.load(user))
+        if not status.is_complete or status.can_finish:
+            return False
+        Registration.objects.filter(user=user).update(
+            completed_at=None, reconfirmation_required=False
+        )
         record(
             EventKind.REGISTRATION_LAPSED,
             request=request,
             subject=user,
             methods=sorted(str(s.method.kind) for s in status.counting()),
         )
-    return bool(lapsed)
+    return True
 
 
 def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:

@@ -286,6 +286,11 @@ def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
             method=str(method.kind),
             reason=problem.value,
         )
+        # It no longer counts until verified again: what follows a removal follows (the
+        # registration lapses when the rest no longer meets the policy).
+        lifecycle.method_removed.send(
+            sender=type(method), method=method, user=device.user, request=None, policy=None
+        )
 
 
 def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:

@@ -10,18 +10,23 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
+from datetime import timedelta
 
 import pytest
 import redis
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from audit.models import Event, EventKind
 from delivery import outbox
-from delivery.models import HeldMessage
+from delivery.models import FailedDelivery, HeldMessage
+from delivery.outbox import Message
 from delivery.sealing import unseal
 from methods.models import AuthenticationEmail
 from methods.recovery_codes import codes
@@ -31,7 +36,9 @@ from tests.passwordreset.test_portal import NEW_PASSWORD, answer_form, give_answ
 from tests.support.people import sign_in
 from tests.support.resets import shows_done_page, shows_finish_page, start_reset
 
-pytestmark = pytest.mark.django_db
+# Committed as in production: a notice written inside a transaction takes another way.
+# (serialized_rollback: the built-in security questions come back after each test's flush)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _closed_port() -> int:
@@ -159,7 +166,6 @@ def test_a_redis_that_hangs_fails_the_step_within_the_timeout(owner, settings):
 
 @pytest.mark.redis
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
 def test_workers_queue_and_send_what_was_held_once_the_queue_answers(owner, settings):
     from tests.support.fake_twilio import FakeTwilio
     from tests.support.smtp import SmtpServer
@@ -224,3 +230,44 @@ def test_release_leaves_a_message_held_while_the_queue_is_still_away(owner, queu
     with pytest.raises(RedisConnectionError):
         outbox.release_held()
     assert HeldMessage.objects.count() == 1
+
+
+def test_a_notice_of_a_change_taken_back_is_never_sent(owner, queue_away):
+    """Written inside a transaction that then fails: the notice goes with it."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.send(
+            Message(channel="email", to="owner@example.org", body="Added.", user_id=owner.pk)
+        )
+        raise RuntimeError("the change failed after its notice was written")
+    assert not HeldMessage.objects.exists() and mail.outbox == []
+
+
+def test_a_held_message_that_cannot_be_opened_or_is_too_old_does_not_block_the_rest(
+    owner, queue_away, settings
+):
+    """Sealed under an earlier secret key, or held past the week its link lasts: each becomes
+    an undelivered message the helpdesk sees, and the one after them is still tried."""
+    notice = Message(
+        channel="email",
+        to="owner@example.org",
+        body="Added.",
+        user_id=owner.pk,
+        masked_to="o•••@example.org",
+    )
+    with override_settings(SECRET_KEY="an-earlier-secret-key-" + "x" * 40):
+        sealed_before = outbox.seal(asdict(notice))
+    HeldMessage.objects.create(
+        user=owner,
+        channel="email",
+        purpose="notice",
+        destination="o•••@example.org",
+        sealed=sealed_before,
+    )
+    with time_machine.travel(timezone.now() - timedelta(days=outbox.HELD_MAX_DAYS + 1)):
+        outbox._hold(notice)
+    outbox._hold(notice)
+    with pytest.raises(RedisConnectionError):
+        outbox.release_held()  # the third is tried: the queue is still away
+    assert HeldMessage.objects.count() == 1
+    failed = list(FailedDelivery.objects.filter(user=owner))
+    assert [(f.problem, f.destination) for f in failed] == [("unavailable", "o•••@example.org")] * 2

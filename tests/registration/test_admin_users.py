@@ -388,6 +388,30 @@ def test_deleting_a_verified_phone_or_email_in_the_admin_is_recorded_and_told(
     assert "7911123456" not in bodies and "carol.home@" not in bodies
 
 
+def test_a_deletion_in_the_admin_that_leaves_the_person_short_ends_the_registration(
+    admin_client, make_user, django_capture_on_commit_callbacks
+):
+    from registration.models import Registration
+
+    user = make_user("carol", password=None, email="carol@example.org")
+    verified = timezone.now()
+    phone = AuthenticationPhone.objects.create(
+        user=user, number="+447911123456", verified_at=verified
+    )
+    email = AuthenticationEmail.objects.create(
+        user=user, email="carol.home@example.net", verified_at=verified
+    )
+    Registration.objects.create(user=user, completed_at=verified, last_confirmed_at=verified)
+    data = _user_page(user, phone=phone, email=email) | {"authentication_email-0-DELETE": "on"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    # One of the two methods the policy asks for is left: carol is not registered any more.
+    assert Registration.objects.get(user=user).completed_at is None
+    (lapsed,) = Event.objects.filter(subject=user, kind=EventKind.REGISTRATION_LAPSED)
+    assert lapsed.actor_id != user.pk  # the administrator's doing
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("first_sends", ["a change", "a confirmed tightening"])
 def test_two_policy_pages_sent_at_the_same_moment_save_one(

@@ -166,6 +166,28 @@ def test_a_verified_number_that_bounces_must_be_verified_again(signed_in, user, 
     assert event.details == {"method": "authentication_phone", "reason": "invalid_number"}
 
 
+def test_a_bounce_that_leaves_the_person_short_ends_the_registration(
+    signed_in, user, twilio, policy
+):
+    from django.utils import timezone
+
+    from registration.models import Registration
+    from tests.support.registering import proved_a_moment_ago
+
+    policy.methods_required = 1
+    policy.save()
+    now = timezone.now()
+    AuthenticationPhone.objects.create(user=user, number="+447400123456", verified_at=now)
+    Registration.objects.create(user=user, completed_at=now, last_confirmed_at=now)
+    proved_a_moment_ago(signed_in)
+    twilio.failures.append(Failure(400, 21211, "Invalid 'To' Phone Number"))
+    signed_in.post("/ssprsetup/phone/confirm/")
+    signed_in.post("/ssprsetup/phone/send/", {"channel": "sms"})
+    assert AuthenticationPhone.objects.get(user=user).verified_at is None
+    assert Registration.objects.get(user=user).completed_at is None
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=user).exists()
+
+
 def test_refused_attempts_of_one_person_do_not_use_up_the_shared_budget(
     settings, make_user, phone_outbox
 ):
