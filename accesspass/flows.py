@@ -119,6 +119,14 @@ def end_at_purge(sender, *, user, **kwargs) -> None:
     _end_open_passes(user, EndReason.DATA_REMOVED)
 
 
+def end_at_report(sender, *, user, **kwargs) -> None:
+    """The person said a change of their methods was not theirs (methods/not_me.py): every
+    session of the account ended, and so does an open pass, which may be what the change was
+    made with, given to someone who fooled the helpdesk (docs/security.md rule 52). The
+    helpdesk issues a new one once it has checked the person."""
+    _end_open_passes(user, EndReason.REPORTED)
+
+
 def _end_open_passes(user, reason: EndReason) -> None:
     now = timezone.now()
     for pk, uses in _OPEN_PASSES.all(user.pk):

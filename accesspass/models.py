@@ -52,6 +52,7 @@ class EndReason(models.TextChoices):
     APPROVAL_LAPSED = "approval_lapsed", _("Not approved or shown in time")
     PASSWORD_RESET = "password_reset", _("Ended by the person's password reset")
     DATA_REMOVED = "data_removed", _("Ended when the account's recovery data was removed")
+    REPORTED = "reported", _("Ended when the person reported a change as not theirs")
 
 
 class AccessPass(models.Model):

@@ -41,6 +41,7 @@ from .models import ChangeAction, MethodChange
 
 # Whether changes made in this session cool off: decided when it began.
 COOLS = "sspr_changes_cool"
+MADE_WITH_A_PASS = "sspr_changes_with_a_pass"
 
 
 def note_sign_in(request: HttpRequest, had_methods: bool) -> None:
@@ -84,8 +85,19 @@ def from_a_proof(request: HttpRequest) -> None:
 
 
 def never_in_this_session(request: HttpRequest) -> None:
-    """A session opened with a temporary access pass, after the helpdesk checked the person."""
+    """A session opened with a temporary access pass, after the helpdesk checked the person:
+    nothing added in it cools off. What its changes replace is still not taken for certain as
+    the person's own when a "That wasn't me" report puts values back (methods/not_me.py): a
+    pass may have reached someone who fooled the helpdesk (docs/security.md rules 52, 68)."""
     request.session[COOLS] = False
+    request.session[MADE_WITH_A_PASS] = True
+
+
+def changes_uncertain(request: HttpRequest) -> bool:
+    """Whether a change made in this session may be someone else's: one whose changes cool
+    off, or one opened with a temporary access pass. What such a change replaced is not put
+    back by a "That wasn't me" report when a later change of the same method is reported."""
+    return session_cools(request) or bool(request.session.get(MADE_WITH_A_PASS))
 
 
 def session_cools(request: HttpRequest) -> bool:

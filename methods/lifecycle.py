@@ -90,7 +90,7 @@ def added(
         # Added by someone who already had methods: it cools off (methods/cooling.py).
         cooling_until=cooling.until_for(request, policy),
         previous=previous,
-        in_cooling_session=cooling.session_cools(request),
+        in_cooling_session=cooling.changes_uncertain(request),
     )
     from .registry import UserMethods  # the registry imports every method; this module none
 

@@ -66,8 +66,9 @@ class MethodChange(models.Model):
     # (sspr_site/field_keys.py): "That wasn't me" puts it back. Dropped with the row.
     previous = models.TextField(blank=True, default="", editable=False)
     # Made in a session that began when the person already had methods (one whose new methods
-    # cool off, methods/cooling.py), whatever the policy's hours: perhaps a thief's, so a later
-    # report does not put back what this change set (methods/not_me.py).
+    # cool off, methods/cooling.py), whatever the policy's hours, or in one opened with a
+    # temporary access pass: perhaps a thief's, so a later report does not put back what this
+    # change set (methods/not_me.py, cooling.changes_uncertain).
     in_cooling_session = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:

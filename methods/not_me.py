@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,9 @@ from sspr_site.rows import Insert
 from sspr_site.sessions import end_sessions_of
 
 from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
+
+# A change was reported as not the person's (report): receivers get `user` and `change`.
+change_reported = Signal()
 
 SALT = "sspr.methods.not-me"
 
@@ -232,6 +236,9 @@ def report(*, request, change: MethodChange) -> Report | None:
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
         )
     ended = end_sessions_of(user.pk)
+    # What else ends with the account's sessions ends now too: an open temporary access pass
+    # (accesspass/apps.py), which may be what the change was made with.
+    change_reported.send(sender=None, user=user, change=change)
     if reverted and not restored:
         # A method gone, as a removal takes it: what follows from that follows (the
         # registration lapses when the rest no longer meets the policy), with no page to tell.

@@ -629,3 +629,58 @@ def test_the_issue_pages_lead_is_one_sentence_in_each_language(desk, user, polic
     desk.cookies["django_language"] = "ar"
     arabic = desk.get(f"/helpdesk/pass/users/{user.pk}/").content.decode()
     assert "بعد عرضه، " in arabic and "بعد عرضه, " not in arabic
+
+
+# --- A change reported as not the person's -------------------------------------------------------
+
+NOT_ME_LINK = re.compile(r"http://\S+(/ssprsetup/not-me/[^/\s]+/)")
+
+
+def _pass_holder_replaces_the_phone(desk, user, settings, policy, numbers):
+    """A pass (reusable) reaches someone who fooled the helpdesk; Alice's phone is hers.
+    Returns the pass, its session and the last change's "That wasn't me" link."""
+    from methods.models import AuthenticationPhone
+    from tests.support.registering import register_phone
+
+    settings.SSPR_SITE_URL = "http://testserver"
+    policy.access_pass_single_use = False
+    policy.save()
+    AuthenticationPhone.objects.create(
+        user=user, number="+447400123456", verified_at=timezone.now()
+    )
+    value = the_pass(issue(desk, user))
+    holder = Client()
+    assert use_pass(holder, "alice", value).status_code == 302
+    for number in numbers:
+        mail.outbox.clear()
+        register_phone(holder, number)
+    notice = next(m for m in mail.outbox if "Authentication phone: changed" in m.body)
+    return value, holder, NOT_ME_LINK.search(notice.body).group(1)
+
+
+def test_a_change_reported_as_not_the_persons_ends_the_open_pass(desk, user, settings, policy):
+    value, holder, link = _pass_holder_replaces_the_phone(
+        desk, user, settings, policy, ["+447400111111"]
+    )
+    Client().post(link)
+    item = AccessPass.objects.get(user=user)
+    assert (item.end_reason, item.digest) == (EndReason.REPORTED, None)
+    assert holder.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
+    assert use_pass(Client(), "alice", value).status_code == 200  # refused
+    ended = Event.objects.get(kind=EventKind.ACCESS_PASS_EXPIRED, subject=user)
+    assert ended.details["reason"] == "reported"
+
+
+def test_what_a_pass_session_replaced_is_not_put_back_as_the_persons_own(
+    desk, user, settings, policy
+):
+    """The pass holder replaced Alice's phone twice: reporting the second change puts back
+    nothing (not the holder's first number), as after a sitting whose changes cool off."""
+    from methods.models import AuthenticationPhone
+
+    _value, _holder, link = _pass_holder_replaces_the_phone(
+        desk, user, settings, policy, ["+447400111111", "+447400222222"]
+    )
+    done = Client().post(link).content.decode()
+    assert "is back" not in done
+    assert not AuthenticationPhone.objects.filter(user=user).exists()
