@@ -4,10 +4,12 @@ person's (sign in with the pass, set a new password without the old one)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import secrets
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.core.cache import cache
@@ -383,7 +385,21 @@ def pass_page(view):
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    return secure_page(wrapper)
+    guarded = secure_page(wrapper)
+
+    def sent_again(request, *args, **kwargs):
+        sent_from = _set_with(request) if request.method == "POST" else ""
+        if sent_from and not request.user.is_authenticated and cache.get(sent_from):
+            # The new password's form sent twice (a double click, a retry): the first set it
+            # and gave the session a new key, so this copy comes signed out. It says what was
+            # done, not just "sign in".
+            messages.success(request, _("Your new password is set. Sign in with it."))
+            return redirect("registration:signin")
+        return guarded(request, *args, **kwargs)
+
+    sent_again.__name__ = view.__name__
+    sent_again.__doc__ = view.__doc__
+    return sent_again
 
 
 @pass_page
@@ -414,6 +430,16 @@ def set_password(request: HttpRequest) -> HttpResponse:
         {"form": form, "rules": password_rules(user), "account": user.get_username()},
         status=status,
     )
+
+
+# How long a copy of the new password's form sent again is told the password was set.
+SENT_AGAIN_SECONDS = 300
+
+
+def _set_with(request: HttpRequest) -> str:
+    """The cache key for "a password was set from the session this request came with"."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    return "sspr:pass-password-set:" + hashlib.sha256(key.encode()).hexdigest() if key else ""
 
 
 @sensitive_variables("password")
@@ -451,6 +477,9 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
         form.add_error(None, ACCOUNT_DISABLED)
         return 409
     clear_failures_of(user)
+    # The session key the form came with, remembered (hashed) for a copy of it sent again.
+    if sent_from := _set_with(request):
+        cache.set(sent_from, True, SENT_AGAIN_SECONDS)
     update_session_auth_hash(request, user)
     marker = request.session.get("sspr_access_pass", {})
     record(

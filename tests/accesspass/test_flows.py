@@ -546,6 +546,30 @@ def test_a_new_password_without_the_old_one(with_pass, user, make_user):
     assert mail.outbox and "changed" in mail.outbox[-1].subject
 
 
+def test_the_new_password_sent_twice_says_it_was_set(with_pass, user):
+    """A double click: both copies carry the session the form came with; the first sets the
+    password and gives the session a new key, so the second arrives signed out. It is told
+    the password was set, and nothing more is done."""
+    from tests.support.at_once import another_window
+
+    again = another_window(with_pass)  # the same cookie, as the second copy carries it
+    new = "Lighthouse-copper-kettle-2027"
+    data = {"new_password1": new, "new_password2": new}
+    assert with_pass.post("/ssprsetup/pass/password/", data)["Location"] == "/ssprsetup/"
+    second = again.post("/ssprsetup/pass/password/", data, follow=True)
+    page = second.content.decode()
+    assert "Your new password is set. Sign in with it." in page
+    assert second.redirect_chain[-1][0].startswith("/ssprsetup/signin/")
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert Event.objects.filter(subject=user, kind=EventKind.PASSWORD_RESET).count() == 1
+    # Another session's form, or none, is not told so.
+    assert (
+        "is set"
+        not in Client().post("/ssprsetup/pass/password/", data, follow=True).content.decode()
+    )
+
+
 def test_the_pass_password_page_needs_a_pass_session(signed_in):
     response = signed_in.get("/ssprsetup/pass/password/")
     assert response.status_code == 302 and response["Location"] == "/ssprsetup/"
