@@ -66,6 +66,7 @@ WORDS = {
     "approval_lapsed": _("Not approved or shown in time"),
     "password_reset": _("Ended by the person's password reset"),
     "data_removed": _("Ended when the account's recovery data was removed"),
+    "reported": _("Ended when the person reported a change as not theirs"),
     "pass_replaced": _("Replaced by a newer pass"),
     "locked_out": _("Refused unchecked: the name was locked"),
 }
@@ -73,6 +74,7 @@ WORDS = {
 KEYS = {
     "method": _("Method"),
     "methods": _("Methods"),
+    "methods_left": _("Methods left"),
     "reason": _("Reason"),
     "purpose": _("Purpose"),
     "channel": _("Channel"),

@@ -280,13 +280,13 @@ def registration_lapse(
         if not status.is_complete or status.can_finish:
             return False
         Registration.objects.filter(user=user).update(
-            completed_at=None, reconfirmation_required=False
+            completed_at=None, last_confirmed_at=None, reconfirmation_required=False
         )
         record(
             EventKind.REGISTRATION_LAPSED,
             request=request,
             subject=user,
-            methods=sorted(str(s.method.kind) for s in status.counting()),
+            methods_left=sorted(str(s.method.kind) for s in status.counting()),
         )
     return True
 

@@ -454,11 +454,11 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     if gate := needs_proof(request):
         return gate
     if request.method == "POST":
-        if method_flows.method_remove(
-            request=request, user=request.user, method=method, policy=policy
-        ):
-            messages.success(request, _("%(method)s removed.") % {"method": method.label})
-        else:  # removed at the same moment elsewhere
+        removed = _("%(method)s removed.") % {"method": method.label}
+        # Said first: what follows from it (the registration ended) is said after.
+        if not method_flows.method_remove(
+            request=request, user=request.user, method=method, policy=policy, message=removed
+        ):  # removed at the same moment elsewhere
             messages.info(request, NOTHING_TO_REMOVE % {"method": method.label})
         return redirect("registration:overview")
     # Said beforehand: removing it leaves only methods still cooling off (methods/cooling.py),
@@ -467,9 +467,17 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
         user=request.user, policy=policy, methods=methods_at_start(request)
     )
     can_now = status.can_reset_from is None and status.rule.allows(status.proof)
-    waits_from = status.without(method).can_reset_from if can_now else None
+    after = status.without(method)
+    waits_from = after.can_reset_from if can_now else None
+    # Said beforehand too: removing it leaves the person short of the policy.
+    ends_registration = status.is_complete and not after.can_finish
     return render(
         request,
         "registration/method_remove.html",
-        {"method": method, "current": current, "waits_from": waits_from},
+        {
+            "method": method,
+            "current": current,
+            "waits_from": waits_from,
+            "ends_registration": ends_registration,
+        },
     )

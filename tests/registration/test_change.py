@@ -220,9 +220,15 @@ def test_removing_a_method_the_registration_needs_ends_the_registration(signed_i
     policy.save()
     register_email(signed_in, "old.home@example.net")
     assert Registration.objects.get(user=user).completed_at is not None
+    asked = signed_in.get("/ssprsetup/email/remove/").content.decode()
+    assert 'id="ends-registration"' in asked  # said before, on the question
     page = signed_in.post("/ssprsetup/email/remove/", follow=True).content.decode()
-    assert "you are not registered any more" in page
-    assert Registration.objects.get(user=user).completed_at is None
+    # What was done first, as a status; what follows from it after, as an alert.
+    done = page.index("Authentication email removed.")
+    warned = page.index("you are not registered any more")
+    assert done < page.index('role="alert"') < warned
+    registration = Registration.objects.get(user=user)
+    assert registration.completed_at is None and registration.last_confirmed_at is None
     people = with_state(type(user).objects.filter(pk=user.pk), policy)
     assert people.get().sspr_state == RegistrationState.NOT_REGISTERED
     assert user in reminder_candidates(policy)
@@ -241,6 +247,9 @@ def test_removing_a_method_beyond_what_is_required_keeps_the_registration(signed
     policy.save()
     register_email(signed_in, "old.home@example.net")
     register_phone(signed_in)
+    assert (
+        'id="ends-registration"' not in signed_in.get("/ssprsetup/email/remove/").content.decode()
+    )
     page = signed_in.post("/ssprsetup/email/remove/", follow=True).content.decode()
     assert not AuthenticationEmail.objects.filter(user=user).exists()
     assert "not registered any more" not in page
