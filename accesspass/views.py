@@ -8,8 +8,8 @@ import hashlib
 import re
 import secrets
 import time
+from contextlib import suppress
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.core.cache import cache
@@ -17,7 +17,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -385,21 +387,7 @@ def pass_page(view):
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    guarded = secure_page(wrapper)
-
-    def sent_again(request, *args, **kwargs):
-        sent_from = _set_with(request) if request.method == "POST" else ""
-        if sent_from and not request.user.is_authenticated and cache.get(sent_from):
-            # The new password's form sent twice (a double click, a retry): the first set it
-            # and gave the session a new key, so this copy comes signed out. It says what was
-            # done, not just "sign in".
-            messages.success(request, _("Your new password is set. Sign in with it."))
-            return redirect("registration:signin")
-        return guarded(request, *args, **kwargs)
-
-    sent_again.__name__ = view.__name__
-    sent_again.__doc__ = view.__doc__
-    return sent_again
+    return secure_page(wrapper)
 
 
 @pass_page
@@ -409,7 +397,27 @@ def welcome(request: HttpRequest) -> HttpResponse:
     return render(request, "accesspass/welcome.html", {"until": ends})
 
 
+def told_if_sent_again(view):
+    """The new password's form sent again (a retry, a reload) once the first copy set it and
+    gave the session a new key: this copy comes signed out, and is told what was done, not
+    just "sign in"."""
+
+    def wrapper(request, *args, **kwargs):
+        sent = _password_form_key(request)
+        if sent and not request.user.is_authenticated and cache.get(sent) == _SET:
+            messages.success(request, gettext_lazy("Your new password is set. Sign in with it."))
+            response = redirect("registration:signin")
+            add_never_cache_headers(response)
+            return response
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
 @sensitive_post_parameters("new_password1", "new_password2")
+@told_if_sent_again
 @pass_page
 @require_http_methods(["GET", "POST"])
 def set_password(request: HttpRequest) -> HttpResponse:
@@ -420,26 +428,63 @@ def set_password(request: HttpRequest) -> HttpResponse:
     form = NewPasswordForm(user, posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        status = _apply(request, user, form.cleaned_data["new_password1"], form)
-        if status is None:
-            messages.success(request, _("Your new password is set. Use it from now on."))
-            return redirect("registration:overview")
+        sent = _password_form_key(request)
+        if sent and not cache.add(sent, _CLAIMED, SENT_AGAIN_SECONDS):
+            # The same form sent twice at once (a double click): one copy sets the password,
+            # once; this one says what that copy did.
+            if _outcome(sent) == _SET:
+                messages.success(request, PASSWORD_SET)
+                return redirect("registration:overview")
+            form.add_error(None, SENT_TWICE)
+        else:
+            status = _apply(request, user, form.cleaned_data["new_password1"], form)
+            if sent:  # best effort: the password's fate is settled and said either way
+                with suppress(Exception):
+                    if status is None:
+                        cache.set(sent, _SET, SENT_AGAIN_SECONDS)
+                    else:
+                        cache.delete(sent)  # refused: the same form may be sent corrected
+            if status is None:
+                messages.success(request, PASSWORD_SET)
+                return redirect("registration:overview")
     return render(
         request,
         "accesspass/password.html",
-        {"form": form, "rules": password_rules(user), "account": user.get_username()},
+        {
+            "form": form,
+            "rules": password_rules(user),
+            "account": user.get_username(),
+            "form_token": secrets.token_urlsafe(16),
+        },
         status=status,
     )
 
 
-# How long a copy of the new password's form sent again is told the password was set.
+PASSWORD_SET = gettext_lazy("Your new password is set. Use it from now on.")
+SENT_TWICE = gettext_lazy(
+    "This form was sent twice at once and the first is still being handled. Reload the page "
+    "in a moment to see whether your new password was set."
+)
+# A form's state in the shared cache, under a hash of its token: being handled, or done.
+_CLAIMED, _SET = "claimed", "set"
+# How long a copy of the new password's form sent again is told what the first one did.
 SENT_AGAIN_SECONDS = 300
 
 
-def _set_with(request: HttpRequest) -> str:
-    """The cache key for "a password was set from the session this request came with"."""
-    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    return "sspr:pass-password-set:" + hashlib.sha256(key.encode()).hexdigest() if key else ""
+def _password_form_key(request: HttpRequest) -> str:
+    """The cache key of the new password's form this request sent ('' without one)."""
+    token = request.POST.get("form_token", "") if request.method == "POST" else ""
+    if not 16 <= len(token) <= 64:
+        return ""
+    return "sspr:pass-password:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _outcome(key: str, wait: float = 5.0) -> str | None:
+    """What the copy that claimed the form did, waiting for it up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while (state := cache.get(key)) == _CLAIMED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return state
 
 
 @sensitive_variables("password")
@@ -477,9 +522,6 @@ def _apply(request: HttpRequest, user, password: str, form) -> int | None:
         form.add_error(None, ACCOUNT_DISABLED)
         return 409
     clear_failures_of(user)
-    # The session key the form came with, remembered (hashed) for a copy of it sent again.
-    if sent_from := _set_with(request):
-        cache.set(sent_from, True, SENT_AGAIN_SECONDS)
     update_session_auth_hash(request, user)
     marker = request.session.get("sspr_access_pass", {})
     record(

@@ -189,8 +189,9 @@ def undoable(change: MethodChange):
 def _held_before(change: MethodChange) -> bool:
     """Whether what `change` replaced is the person's for sure, and so is put back: set before
     any change of the method still on record (the links' week, or cooling off), or by one
-    made where nobody else could have made it (a first registration, a session opened with a
-    temporary access pass). After two replacements in a row in a session whose changes cool
+    made where nobody else could have made it (a first registration; not a session opened
+    with a temporary access pass, which may have reached someone who fooled the helpdesk:
+    cooling.changes_uncertain). After two replacements in a row in a session whose changes cool
     off, what the second replaced was set by the first, perhaps by the same hand: it is
     removed with the rest, and the person sets the method up again once the helpdesk has
     checked them (docs/security.md rule 68)."""
@@ -236,17 +237,6 @@ def report(*, request, change: MethodChange) -> Report | None:
             user=user, defaults={"reason": BlockReason.NOT_ME, "change": change, "created_at": now}
         )
     ended = end_sessions_of(user.pk)
-    # What else ends with the account's sessions ends now too: an open temporary access pass
-    # (accesspass/apps.py), which may be what the change was made with.
-    change_reported.send(sender=None, user=user, change=change)
-    if reverted and not restored:
-        # A method gone, as a removal takes it: what follows from that follows (the
-        # registration lapses when the rest no longer meets the policy), with no page to tell.
-        from .lifecycle import method_removed  # lifecycle imports this module
-
-        method_removed.send(
-            sender=type(method), method=method, user=user, request=None, policy=None
-        )
     record(
         EventKind.CHANGE_REPORTED,
         request=request,
@@ -259,6 +249,17 @@ def report(*, request, change: MethodChange) -> Report | None:
         restored=restored,
         sessions_ended=ended,
     )
+    # Recorded first; then what else ends with the account's sessions ends too: an open
+    # temporary access pass (accesspass/apps.py), which may be what the change was made with.
+    change_reported.send(sender=None, user=user, change=change)
+    if reverted and not restored:
+        # A method gone, as a removal takes it: what follows from that follows (the
+        # registration lapses when the rest no longer meets the policy), with no page to tell.
+        from .lifecycle import method_removed  # lifecycle imports this module
+
+        method_removed.send(
+            sender=type(method), method=method, user=user, request=None, policy=None
+        )
     return Report(reverted=reverted, restored=restored)
 
 

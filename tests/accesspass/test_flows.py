@@ -546,28 +546,48 @@ def test_a_new_password_without_the_old_one(with_pass, user, make_user):
     assert mail.outbox and "changed" in mail.outbox[-1].subject
 
 
-def test_the_new_password_sent_twice_says_it_was_set(with_pass, user):
-    """A double click: both copies carry the session the form came with; the first sets the
-    password and gives the session a new key, so the second arrives signed out. It is told
-    the password was set, and nothing more is done."""
+def _new_password_form(client: Client, new: str) -> dict:
+    page = client.get("/ssprsetup/pass/password/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    return {"form_token": token, "new_password1": new, "new_password2": new}
+
+
+def test_the_new_password_sent_again_says_it_was_set(with_pass, user):
+    """A retry: the first copy set the password and gave the session a new key, so the copy
+    sent again arrives signed out, and is told the password was set. A form from another
+    page, or none, is not."""
     from tests.support.at_once import another_window
 
-    again = another_window(with_pass)  # the same cookie, as the second copy carries it
-    new = "Lighthouse-copper-kettle-2027"
-    data = {"new_password1": new, "new_password2": new}
+    again = another_window(with_pass)  # the same cookie, as the copy sent again carries it
+    data = _new_password_form(with_pass, "Lighthouse-copper-kettle-2027")
     assert with_pass.post("/ssprsetup/pass/password/", data)["Location"] == "/ssprsetup/"
     second = again.post("/ssprsetup/pass/password/", data, follow=True)
-    page = second.content.decode()
-    assert "Your new password is set. Sign in with it." in page
+    assert "Your new password is set. Sign in with it." in second.content.decode()
     assert second.redirect_chain[-1][0].startswith("/ssprsetup/signin/")
     user.refresh_from_db()
-    assert user.check_password(new)
+    assert user.check_password("Lighthouse-copper-kettle-2027")
     assert Event.objects.filter(subject=user, kind=EventKind.PASSWORD_RESET).count() == 1
-    # Another session's form, or none, is not told so.
-    assert (
-        "is set"
-        not in Client().post("/ssprsetup/pass/password/", data, follow=True).content.decode()
-    )
+    other = dict(data, form_token="another-form-token-0123456789")
+    for stranger in (Client(), again):
+        page = stranger.post("/ssprsetup/pass/password/", other, follow=True).content.decode()
+        assert "is set" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_new_password_sent_twice_at_once_is_set_once(desk, user):
+    """A double click: both copies come with the pass session; one sets the password, once,
+    and the other says so."""
+    from tests.support.at_once import another_window, at_once
+
+    person = Client()
+    assert use_pass(person, "alice", the_pass(issue(desk, user))).status_code == 302
+    data = _new_password_form(person, "Lighthouse-copper-kettle-2027")
+    windows = [person, another_window(person)]
+    answers = at_once(lambda: windows.pop().post("/ssprsetup/pass/password/", data))
+    assert [a.status_code for a in answers] == [302, 302]
+    assert Event.objects.filter(subject=user, kind=EventKind.PASSWORD_RESET).count() == 1
+    notices = [m for m in mail.outbox if "changed" in m.subject]
+    assert len(notices) == len({m.to[0] for m in notices})  # one notice per address
 
 
 def test_the_pass_password_page_needs_a_pass_session(signed_in):

@@ -37,8 +37,7 @@ from tests.support.people import sign_in
 from tests.support.resets import shows_done_page, shows_finish_page, start_reset
 
 # Committed as in production: a notice written inside a transaction takes another way.
-# (serialized_rollback: the built-in security questions come back after each test's flush)
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _closed_port() -> int:
@@ -111,7 +110,7 @@ def test_a_new_set_of_recovery_codes_is_shown_and_its_notice_held(owner, queue_a
 
 
 def test_a_reset_whose_notices_cannot_be_queued_still_says_and_is_done(
-    make_user, policy, queue_away
+    make_user, policy, queue_away, approved_questions
 ):
     policy.questions_alone_allowed = True
     policy.save()
