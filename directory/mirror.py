@@ -175,8 +175,8 @@ def sync_office_phone(user_id: int, number: str, current: str | None = None) -> 
         return False
     if number:
         OfficePhone.objects.update_or_create(user_id=user_id, defaults={"number": number})
-    else:
-        OfficePhone.objects.filter(user_id=user_id).delete()
+    elif OfficePhone.objects.filter(user_id=user_id).delete()[0]:
+        lifecycle.gone(user_id, "office_phone")
     logger.info(
         "office phone %s from the directory user=%s", "set" if number else "removed", user_id
     )

@@ -135,7 +135,10 @@ class Row:
             alone=bool(user.sspr_privileged_alone),
             is_staff=user.is_staff,
             completed_at=registration.completed_at if registration else None,
-            confirmed_at=registration.last_confirmed_at if registration else None,
+            # A registration that lapsed shows no confirmation until it is complete again.
+            confirmed_at=registration.last_confirmed_at
+            if registration and registration.completed_at
+            else None,
             paused_at=block.created_at if block else None,
             fresh=bool(getattr(user, "sspr_fresh", 1)),
             paused_reason=str(block.get_reason_display()) if block else "",

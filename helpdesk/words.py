@@ -75,6 +75,7 @@ KEYS = {
     "method": _("Method"),
     "methods": _("Methods"),
     "methods_left": _("Methods left"),
+    "registered_before": _("Registered before, until it lapsed"),
     "reason": _("Reason"),
     "purpose": _("Purpose"),
     "channel": _("Channel"),

@@ -11,7 +11,8 @@ every method records the same events the same way (tests/methods/test_contract.p
 - removed: METHOD_REMOVED, a new session key, a notice, the `method_removed` signal (also
   sent, with `request` and `policy` None, when a method is taken away or stops counting with
   no page of the person's: the "That wasn't me" link, methods/not_me.py; a bounce that makes
-  it verify again, methods/code/flows.py);
+  it verify again, methods/code/flows.py; `gone`: the directory's office phone taken away,
+  the last recovery code spent);
 - purged: every method's records of one person gone (a leaver past retention), every row of
   every method, then the `methods_purged` signal (the access pass app ends the account's
   open passes; the caller removes the registration).
@@ -48,6 +49,24 @@ method_added = Signal()
 method_used = Signal()
 method_removed = Signal()
 methods_purged = Signal()
+
+
+def gone(user_id: int, kind: str) -> None:
+    """The method of `kind` no longer counts for the person, with no page of theirs to tell
+    (the directory took their office phone away, the last recovery code was spent): once this
+    transaction commits, `method_removed` is sent, with `request` and `policy` None."""
+
+    def send() -> None:
+        from .registry import method_for_kind  # the registry imports every method; this none
+
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is not None:
+            method = method_for_kind(kind)
+            method_removed.send(
+                sender=type(method), method=method, user=user, request=None, policy=None
+            )
+
+    transaction.on_commit(send)
 
 
 def lock_person(user_id: int) -> None:

@@ -210,29 +210,40 @@ def registration_status(
 
 
 def registration_finish(
-    *, request: HttpRequest, user, policy: Policy, status: RegistrationStatus | None = None
+    *,
+    request: HttpRequest,
+    user,
+    policy: Policy,
+    status: RegistrationStatus | None = None,
+    confirming: bool = True,
 ) -> EventKind | None:
     """Record the registration, or its confirmation, if the verified methods meet the policy.
-    `status` is the user's status when the caller has just loaded it.
+    `status` is the user's status when the caller has just loaded it. Not `confirming` (the
+    registration recorded the moment a method makes it complete): a registration that had
+    lapsed (registration_lapse) is complete again, but a confirmation it owed is still owed.
 
     Return REGISTRATION_COMPLETED or REGISTRATION_CONFIRMED, or None when refused.
     """
     status = status or registration_status(user=user, policy=policy)
     if not status.can_finish:
         return None
-    first = _store_finish(user, status.registration, timezone.now())
+    known = status.registration
+    before = known is not None and known.completed_at is None and known.last_confirmed_at
+    first = _store_finish(user, known, timezone.now(), confirming=confirming)
     kind = EventKind.REGISTRATION_COMPLETED if first else EventKind.REGISTRATION_CONFIRMED
     record(
         kind,
         request=request,
         subject=user,
         methods=sorted(str(s.method.kind) for s in status.counting()),
+        **({"registered_before": True} if first and before else {}),
     )
     return kind
 
 
-def _store_finish(user, known: Registration | None, now) -> bool:
-    """Store the registration as completed now (True: the first time) or confirmed now.
+def _store_finish(user, known: Registration | None, now, *, confirming: bool = True) -> bool:
+    """Store the registration as completed now (True: the first time) or confirmed now. Not
+    `confirming`, a registration that lapsed keeps its last confirmation and any flag.
 
     One statement where the person's row is as `known` says (none yet; or there, completed or
     not), each decided by the database on its own, so two requests at once record one
@@ -246,7 +257,8 @@ def _store_finish(user, known: Registration | None, now) -> bool:
             return True
         # made meanwhile: read it below
     elif known.completed_at is None:
-        if rows.filter(pk=known.pk, completed_at__isnull=True).update(completed_at=now, **fields):
+        again = fields if confirming or known.last_confirmed_at is None else {}
+        if rows.filter(pk=known.pk, completed_at__isnull=True).update(completed_at=now, **again):
             return True
     elif rows.filter(pk=known.pk, completed_at__isnull=False).update(**fields):
         return False
@@ -255,8 +267,9 @@ def _store_finish(user, known: Registration | None, now) -> bool:
         first = registration.completed_at is None
         if first:
             registration.completed_at = now
-        registration.last_confirmed_at = now
-        registration.reconfirmation_required = False
+        if confirming or registration.last_confirmed_at is None:
+            registration.last_confirmed_at = now
+            registration.reconfirmation_required = False
         registration.save()
     return first
 
@@ -279,9 +292,9 @@ def registration_lapse(
         status = registration_status(user=user, policy=policy, methods=UserMethods.load(user))
         if not status.is_complete or status.can_finish:
             return False
-        Registration.objects.filter(user=user).update(
-            completed_at=None, last_confirmed_at=None, reconfirmation_required=False
-        )
+        # Its last confirmation and any flag stay: registered again, the person still owes
+        # what they owed (registration_finish).
+        Registration.objects.filter(user=user).update(completed_at=None)
         record(
             EventKind.REGISTRATION_LAPSED,
             request=request,

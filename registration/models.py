@@ -20,7 +20,11 @@ class Registration(models.Model):
         help_text=_("Whose registration."),
     )
     completed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the user first pressed Finish.")
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the user's methods last came to meet the policy; empty while they do not."
+        ),
     )
     last_confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the user last confirmed their methods.")

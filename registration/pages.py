@@ -179,7 +179,9 @@ def record_when_complete(
     `methods`: the person's methods when the caller has just loaded them."""
     status = registration_status(user=request.user, policy=policy, methods=methods)
     if status.can_finish and not status.is_complete:
-        registration_finish(request=request, user=request.user, policy=policy, status=status)
+        registration_finish(
+            request=request, user=request.user, policy=policy, status=status, confirming=False
+        )
         request.session[JUST_REGISTERED] = True
         if status.can_reset:
             said = _(

@@ -93,7 +93,10 @@ def spend(user_id: int | None, typed: str) -> bool:
         digest__in=_digests(user_id or 0, code),
         used_at__isnull=True,
     ).update(used_at=timezone.now())
-    return won > 0 and user_id is not None and len(code) == LENGTH
+    spent = won > 0 and user_id is not None and len(code) == LENGTH
+    if spent and not RecoveryCode.objects.filter(user_id=user_id, used_at__isnull=True).exists():
+        lifecycle.gone(user_id, "recovery_codes")  # the last one: they count no more
+    return spent
 
 
 def left(user) -> int:

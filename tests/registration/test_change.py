@@ -227,8 +227,7 @@ def test_removing_a_method_the_registration_needs_ends_the_registration(signed_i
     done = page.index("Authentication email removed.")
     warned = page.index("you are not registered any more")
     assert done < page.index('role="alert"') < warned
-    registration = Registration.objects.get(user=user)
-    assert registration.completed_at is None and registration.last_confirmed_at is None
+    assert Registration.objects.get(user=user).completed_at is None
     people = with_state(type(user).objects.filter(pk=user.pk), policy)
     assert people.get().sspr_state == RegistrationState.NOT_REGISTERED
     assert user in reminder_candidates(policy)
@@ -255,3 +254,62 @@ def test_removing_a_method_beyond_what_is_required_keeps_the_registration(signed
     assert "not registered any more" not in page
     assert Registration.objects.get(user=user).completed_at is not None
     assert not Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).exists()
+
+
+def test_a_confirmation_owed_is_still_owed_after_a_lapse_and_a_method_added_again(
+    signed_in, user, policy
+):
+    """Flagged for reconfirmation, the person removes a method (the registration lapses) and
+    adds one again: registered again at once, and still asked to confirm."""
+    from registration.flows import registrations_flag
+    from registration.models import Registration
+
+    policy.methods_required = 1
+    policy.save()
+    register_email(signed_in, "old.home@example.net")
+    registrations_flag(users=type(user).objects.filter(pk=user.pk))
+    signed_in.post("/ssprsetup/email/remove/")
+    lapsed = Registration.objects.get(user=user)
+    assert lapsed.completed_at is None and lapsed.reconfirmation_required
+    register_email(signed_in, "new.home@example.net")
+    again = Registration.objects.get(user=user)
+    assert again.completed_at is not None and again.reconfirmation_required
+    assert (
+        Event.objects.filter(
+            kind=EventKind.REGISTRATION_COMPLETED, subject=user, details__registered_before=True
+        ).count()
+        == 1
+    )
+    assert not Event.objects.filter(kind=EventKind.REGISTRATION_CONFIRMED, subject=user).exists()
+
+
+@pytest.mark.parametrize("gone", ["office phone from the directory", "last recovery code spent"])
+def test_a_method_gone_without_a_page_ends_the_registration(
+    make_user, policy, gone, django_capture_on_commit_callbacks
+):
+    from directory.mirror import sync_office_phone
+    from methods.models import OfficePhone
+    from methods.recovery_codes import codes
+    from methods.recovery_codes.models import RecoveryCode
+    from registration.models import Registration
+
+    policy.methods_required = 1
+    policy.set_option("recovery_codes", "enabled", True)
+    policy.save()
+    rita = make_user("rita")
+    now = timezone.now()
+    if gone.startswith("office"):
+        OfficePhone.objects.create(user=rita, number="+442071838750")
+    else:
+        shown, _replaced = codes.make_set(rita)
+        RecoveryCode.objects.filter(user=rita).exclude(
+            digest__in=codes._digests(rita.pk, codes.normalise(shown[0]))
+        ).update(used_at=now)
+    Registration.objects.create(user=rita, completed_at=now, last_confirmed_at=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        if gone.startswith("office"):
+            assert sync_office_phone(rita.pk, "")
+        else:
+            assert codes.spend(rita.pk, shown[0])
+    assert Registration.objects.get(user=rita).completed_at is None
+    assert Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=rita).exists()
