@@ -123,18 +123,23 @@ def end_at_report(sender, *, user, **kwargs) -> None:
     """The person said a change of their methods was not theirs (methods/not_me.py): every
     session of the account ended, and so does an open pass, which may be what the change was
     made with, given to someone who fooled the helpdesk (docs/security.md rule 52). The
-    helpdesk issues a new one once it has checked the person."""
-    _end_open_passes(user, EndReason.REPORTED)
+    helpdesk issues a new one once it has checked the person. How many ended (the page says
+    so)."""
+    return _end_open_passes(user, EndReason.REPORTED)
 
 
-def _end_open_passes(user, reason: EndReason) -> None:
+def _end_open_passes(user, reason: EndReason) -> int:
+    """End the person's open passes; how many."""
     now = timezone.now()
+    ended = 0
     for pk, uses in _OPEN_PASSES.all(user.pk):
         won = AccessPass.objects.filter(pk=pk, ended_at__isnull=True).update(
             ended_at=now, end_reason=reason, digest=None
         )
         if won:
             _record_end(user, pk, uses, str(reason), now)
+            ended += 1
+    return ended
 
 
 def _record_end(user, pass_id: int, uses: int, reason: str, now) -> None:

@@ -31,7 +31,8 @@ from sspr_site.sessions import end_sessions_of
 
 from .models import BlockReason, ChangeAction, MethodChange, SelfServiceBlock
 
-# A change was reported as not the person's (report): receivers get `user` and `change`.
+# A change was reported as not the person's (report): receivers get `user` and `change`; one
+# that ended temporary access passes answers how many.
 change_reported = Signal()
 
 SALT = "sspr.methods.not-me"
@@ -41,6 +42,7 @@ SALT = "sspr.methods.not-me"
 class Report:
     reverted: bool  # the new or replacing method was removed
     restored: bool  # and the one it replaced is back
+    pass_ended: bool = False  # an open temporary access pass ended with the sessions
 
 
 LINK_DAYS = 7
@@ -251,7 +253,8 @@ def report(*, request, change: MethodChange) -> Report | None:
     )
     # Recorded first; then what else ends with the account's sessions ends too: an open
     # temporary access pass (accesspass/apps.py), which may be what the change was made with.
-    change_reported.send(sender=None, user=user, change=change)
+    answers = change_reported.send(sender=None, user=user, change=change)
+    pass_ended = any(isinstance(ended, int) and ended > 0 for _receiver, ended in answers)
     if reverted and not restored:
         # A method gone, as a removal takes it: what follows from that follows (the
         # registration lapses when the rest no longer meets the policy), with no page to tell.
@@ -260,7 +263,7 @@ def report(*, request, change: MethodChange) -> Report | None:
         method_removed.send(
             sender=type(method), method=method, user=user, request=None, policy=None
         )
-    return Report(reverted=reverted, restored=restored)
+    return Report(reverted=reverted, restored=restored, pass_ended=pass_ended)
 
 
 def clear(*, request, user, **details) -> bool:

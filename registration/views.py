@@ -424,7 +424,13 @@ def not_me_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "registration/not_me.html",
-            {**context, "state": "done", "reverted": done.reverted, "restored": done.restored},
+            {
+                **context,
+                "state": "done",
+                "reverted": done.reverted,
+                "restored": done.restored,
+                "pass_ended": done.pass_ended,
+            },
         )
     # A removal, or a change made again since, is not undone here: the page does not promise it.
     undoable = not_me.undoable(change) is not None

@@ -706,7 +706,8 @@ def test_a_change_reported_as_not_the_persons_ends_the_open_pass(desk, user, set
     value, holder, link = _pass_holder_replaces_the_phone(
         desk, user, settings, policy, ["+447400111111"]
     )
-    Client().post(link)
+    done = Client().post(link).content.decode()
+    assert "The temporary access pass given for your account no longer works" in done
     item = AccessPass.objects.get(user=user)
     assert (item.end_reason, item.digest) == (EndReason.REPORTED, None)
     assert holder.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
@@ -727,4 +728,5 @@ def test_what_a_pass_session_replaced_is_not_put_back_as_the_persons_own(
     )
     done = Client().post(link).content.decode()
     assert "is back" not in done
+    assert "The one before it is not put back here" in done
     assert not AuthenticationPhone.objects.filter(user=user).exists()

@@ -440,7 +440,7 @@ def test_after_two_replacements_the_thiefs_first_number_does_not_come_back(make_
     register_phone(thief, "+447400888888")
     notice = next(m for m in mail.outbox if "Authentication phone: changed" in m.body)
     done = Client().post(path_of(LINK.search(notice.body).group(0))).content.decode()
-    assert "The change was undone: Authentication phone was removed." in done
-    assert "is back" not in done
+    assert "The change was undone: the new Authentication phone was removed." in done
+    assert "The one before it is not put back here" in done and "is back" not in done
     assert not AuthenticationPhone.objects.filter(user=rita).exists()
     assert SelfServiceBlock.objects.filter(user=rita).exists()
