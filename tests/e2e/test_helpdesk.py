@@ -169,8 +169,9 @@ LABELS = """() => Array.from(document.querySelectorAll("main td[data-label]"))
 
 
 def test_helpdesk_tables_show_every_column_at_phone_width(desk_at, busy_month):
-    """At 390 px each row is a card: every value on the screen beside its column's name, no
-    scrolling sideways, neither the page nor a table."""
+    """At 390 px each row is a card: every value on the screen beside its column's name (an
+    event's card names none but "By": its date, what happened and its "name: value" details
+    say what they are), no scrolling sideways, neither the page nor a table."""
     from delivery.models import FailedDelivery
 
     person = busy_month[0]
