@@ -123,8 +123,8 @@ def end_at_report(sender, *, user, **kwargs) -> None:
     """The person said a change of their methods was not theirs (methods/not_me.py): every
     session of the account ended, and so does an open pass, which may be what the change was
     made with, given to someone who fooled the helpdesk (docs/security.md rule 52). The
-    helpdesk issues a new one once it has checked the person. How many ended (the page says
-    so)."""
+    helpdesk issues a new one once it has checked the person. How many ended (the report's
+    page says whether one did)."""
     return _end_open_passes(user, EndReason.REPORTED)
 
 

@@ -47,7 +47,7 @@ class HeldMessage(models.Model):
     """A notice or reminder written while the queue could not be reached (delivery.outbox):
     kept here, sealed, until a worker hands it to the queue, so that what the notice tells of
     (a method added, a password reset) stands and the page can say so. A code's message is
-    never held: its page says the code did not go."""
+    never held: its step answers with the "temporarily unavailable" page."""
 
     created_at = models.DateTimeField(auto_now_add=True, help_text=_("When."))
     user = models.ForeignKey(

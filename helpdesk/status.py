@@ -235,5 +235,6 @@ def export_rows(users: QuerySet, rule: ResetRule) -> Iterator[list]:
             "yes" if can_reset else "no",
             *[method.export_value(by_name) for method in methods],
             completed.isoformat() if completed else "",
-            confirmed.isoformat() if confirmed else "",
+            # As the pages: no confirmation while the registration has lapsed.
+            confirmed.isoformat() if confirmed and completed else "",
         ]

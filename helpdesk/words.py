@@ -142,7 +142,7 @@ KEY_WORDS = {
 def in_words(value) -> str:
     """A stored value in words; lists word by word; anything unknown as it is."""
     if isinstance(value, list | tuple):
-        return ", ".join(in_words(item) for item in value)
+        return ", ".join(in_words(item) for item in value) or "—"
     if value is None:
         return "—"
     if isinstance(value, bool):

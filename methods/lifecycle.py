@@ -51,20 +51,23 @@ method_removed = Signal()
 methods_purged = Signal()
 
 
+def taken_away(user, method) -> None:
+    """`method` was taken away from the person, or no longer counts, with no page of theirs to
+    tell (a "That wasn't me" report, a bounce, `gone`): `method_removed` with `request` and
+    `policy` None, so that what follows a removal follows (the registration lapses)."""
+    method_removed.send(sender=type(method), method=method, user=user, request=None, policy=None)
+
+
 def gone(user_id: int, kind: str) -> None:
-    """The method of `kind` no longer counts for the person, with no page of theirs to tell
-    (the directory took their office phone away, the last recovery code was spent): once this
-    transaction commits, `method_removed` is sent, with `request` and `policy` None."""
+    """The method of `kind` no longer counts for the person (the directory took their office
+    phone away, the last recovery code was spent): `taken_away` once this transaction commits."""
 
     def send() -> None:
         from .registry import method_for_kind  # the registry imports every method; this none
 
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is not None:
-            method = method_for_kind(kind)
-            method_removed.send(
-                sender=type(method), method=method, user=user, request=None, policy=None
-            )
+            taken_away(user, method_for_kind(kind))
 
     transaction.on_commit(send)
 

@@ -258,11 +258,9 @@ def report(*, request, change: MethodChange) -> Report | None:
     if reverted and not restored:
         # A method gone, as a removal takes it: what follows from that follows (the
         # registration lapses when the rest no longer meets the policy), with no page to tell.
-        from .lifecycle import method_removed  # lifecycle imports this module
+        from .lifecycle import taken_away  # lifecycle imports this module
 
-        method_removed.send(
-            sender=type(method), method=method, user=user, request=None, policy=None
-        )
+        taken_away(user, method)
     return Report(reverted=reverted, restored=restored, pass_ended=pass_ended)
 
 

@@ -161,6 +161,11 @@ class RegistrationStatus:
         return cutoff is not None and (last is None or last < cutoff)
 
     @property
+    def lapses(self) -> bool:
+        """Registered, with methods that no longer meet the policy (registration_lapse)."""
+        return self.is_complete and not self.can_finish
+
+    @property
     def needs_attention(self) -> bool:
         return not self.is_complete or self.reconfirmation_due or not self.can_finish
 
@@ -277,20 +282,20 @@ def _store_finish(user, known: Registration | None, now, *, confirming: bool = T
 def registration_lapse(
     *, request: HttpRequest | None, user, policy: Policy, status: RegistrationStatus | None = None
 ) -> bool:
-    """A registration whose methods no longer meet the policy (the person removed one) is
-    registered no longer: the lists, the admin's counts and the reminders read "not
-    registered", as the person's own overview does, until the methods meet it again and the
-    registration is recorded anew (registration/pages.py, record_when_complete). Whether it
-    lapsed now."""
+    """A registration whose methods no longer meet the policy (a method removed, taken away or
+    no longer counting: any `method_removed`, registration/signals.py) is registered no
+    longer: the lists, the admin's counts and the reminders read "not registered", as the
+    person's own overview does, until the methods meet it again and the registration is
+    recorded anew (registration/pages.py, record_when_complete). Whether it lapsed now."""
     status = status or registration_status(user=user, policy=policy)
-    if not status.is_complete or status.can_finish:
+    if not status.lapses:
         return False  # as most removals leave it: decided without a lock
     with transaction.atomic():
         # Read again under the person's lock (two removals at once lapse once): a method
         # added meanwhile in another tab is counted, and the lapse and its event are one.
         lock_person(user.pk)
         status = registration_status(user=user, policy=policy, methods=UserMethods.load(user))
-        if not status.is_complete or status.can_finish:
+        if not status.lapses:
             return False
         # Its last confirmation and any flag stay: registered again, the person still owes
         # what they owed (registration_finish).

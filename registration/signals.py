@@ -83,7 +83,7 @@ def registration_when_complete(sender, request, policy, method=None, methods=Non
 def registration_when_short(sender, user, policy=None, request=None, **kwargs):
     """The moment a removal leaves the person's methods short of the policy, the registration
     lapses (registration.flows.registration_lapse), and the page says what it means."""
-    policy = policy or Policy.load()  # None from the "That wasn't me" link (methods/not_me.py)
+    policy = policy or Policy.load()  # None when no page asked (methods.lifecycle.taken_away)
     if registration_lapse(request=request, user=user, policy=policy) and request is not None:
         messages.warning(
             request,

@@ -476,7 +476,7 @@ def method_remove(request: HttpRequest, slug: str) -> HttpResponse:
     after = status.without(method)
     waits_from = after.can_reset_from if can_now else None
     # Said beforehand too: removing it leaves the person short of the policy.
-    ends_registration = status.is_complete and not after.can_finish
+    ends_registration = after.lapses
     return render(
         request,
         "registration/method_remove.html",

@@ -288,9 +288,7 @@ def code_undelivered(message: Message, problem: DeliveryProblem) -> None:
         )
         # It no longer counts until verified again: what follows a removal follows (the
         # registration lapses when the rest no longer meets the policy).
-        lifecycle.method_removed.send(
-            sender=type(method), method=method, user=device.user, request=None, policy=None
-        )
+        lifecycle.taken_away(device.user, method)
 
 
 def pending_code(*, user, method: Method, purpose: Purpose) -> VerificationCode | None:

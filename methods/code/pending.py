@@ -78,9 +78,9 @@ def clear_pending(request: HttpRequest, slug: str) -> None:
 
 def forget_on_removal(sender, *, method, request, **kwargs) -> None:
     """A removed member of the code family forgets the number or address being verified
-    (methods/lifecycle.py sends method_removed; connected in methods/apps.py). Taken away by
-    the "That wasn't me" link, with no session of the person's to hand (request None): every
-    session of theirs ended with it."""
+    (methods/lifecycle.py sends method_removed; connected in methods/apps.py). Taken away with
+    no page of the person's (request None: lifecycle.taken_away), there is no session to clear
+    here."""
     from .method import CodeMethod
 
     if isinstance(method, CodeMethod) and request is not None:

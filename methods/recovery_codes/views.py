@@ -45,7 +45,7 @@ def setup(request: HttpRequest, method, policy) -> HttpResponse:
         # The set and its notice together: a notice the queue cannot take is held in the
         # database (delivery.outbox); when even that fails, the answer is the "temporarily
         # unavailable" page, and the set made would never be shown, so none is kept: the
-        # earlier codes keep working, as that page says.
+        # earlier codes keep working, as that page says (tests/methods/recovery_codes).
         with transaction.atomic():
             # A form without a stamp (drawn before forms carried one) is taken as it comes.
             made = codes.make_set(request.user, replacing=form.cleaned_data["replacing"] or None)

@@ -145,7 +145,7 @@ def test_a_code_is_not_held_its_page_says_the_service_is_unavailable(make_user, 
     assert not HeldMessage.objects.exists()
 
 
-def test_a_redis_that_hangs_fails_the_step_within_the_timeout(owner, settings):
+def test_a_redis_that_hangs_holds_the_notice_within_the_timeout(owner, settings):
     silent = _Silent()
     try:
         settings.SSPR_DELIVERY = "queue"
@@ -209,8 +209,8 @@ def test_workers_queue_and_send_what_was_held_once_the_queue_answers(owner, sett
         assert [m["To"] for m in smtp.inbox.messages] == ["owner@example.org"]
         assert smtp.inbox.messages[0]["Subject"] == "Your password reset methods changed"
         assert not HeldMessage.objects.exists()
-        # With the queue there, a new set's notice (written inside the set's transaction)
-        # is queued at once, and goes out.
+        # With the queue there, a new set's notice (written inside the set's transaction) is
+        # held, then queued when that transaction commits, and goes out.
         make_codes(client)
         assert not HeldMessage.objects.exists()
         work(1)
@@ -231,14 +231,22 @@ def test_release_leaves_a_message_held_while_the_queue_is_still_away(owner, queu
     assert HeldMessage.objects.count() == 1
 
 
-def test_a_notice_of_a_change_taken_back_is_never_sent(owner, queue_away):
-    """Written inside a transaction that then fails: the notice goes with it."""
+def test_a_notice_of_a_change_taken_back_is_never_sent(owner, settings, monkeypatch):
+    """Written inside a transaction that then fails: the notice goes with it, never queued;
+    written inside one that commits, it is queued then."""
+    settings.SSPR_DELIVERY = "queue"
+    queued = []
+    monkeypatch.setattr(outbox, "later", lambda function, **kwargs: queued.append(kwargs))
+    notice = Message(channel="email", to="owner@example.org", body="Added.", user_id=owner.pk)
     with pytest.raises(RuntimeError), transaction.atomic():
-        outbox.send(
-            Message(channel="email", to="owner@example.org", body="Added.", user_id=owner.pk)
-        )
+        outbox.send(notice)
         raise RuntimeError("the change failed after its notice was written")
-    assert not HeldMessage.objects.exists() and mail.outbox == []
+    assert queued == [] and not HeldMessage.objects.exists()
+    with transaction.atomic():
+        outbox.send(notice)
+        assert queued == []  # not before the commit
+    assert [kwargs["message"]["to"] for kwargs in queued] == ["owner@example.org"]
+    assert not HeldMessage.objects.exists()
 
 
 def test_a_held_message_that_cannot_be_opened_or_is_too_old_does_not_block_the_rest(

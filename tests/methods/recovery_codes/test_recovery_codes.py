@@ -94,6 +94,29 @@ def test_ten_codes_of_at_least_50_bits_are_shown_once_and_stored_only_hashed(
     assert [message.to for message in mail.outbox] == [["owner@example.org"]]
 
 
+def test_a_new_set_whose_notice_cannot_even_be_held_is_not_kept(owner, owner_client, monkeypatch):
+    """The notice of a new set can be neither queued nor held (the database away as it is
+    written): the answer is the "temporarily unavailable" page, which shows no codes and says
+    nothing was saved; and nothing was: the earlier codes still work, no change recorded."""
+    from django.db import OperationalError
+
+    from delivery import outbox
+
+    old = make_codes(owner_client)
+    form = replacing(owner_client)
+
+    def away(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(outbox, "send", away)
+    owner_client.raise_request_exception = False
+    answer = owner_client.post(SETUP, form)
+    monkeypatch.undo()
+    assert answer.status_code == 503 and not CODE.findall(answer.content.decode())
+    assert not Event.objects.filter(kind=EventKind.METHOD_CHANGED, subject=owner).exists()
+    assert codes.spend(owner.pk, old[0])
+
+
 def test_a_new_set_replaces_the_old_with_a_notice(owner, owner_client):
     old = make_codes(owner_client)
     mail.outbox.clear()
