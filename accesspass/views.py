@@ -88,21 +88,23 @@ def _form_key(request: HttpRequest, token: str) -> str:
     return f"sspr:pass-form:{request.user.pk}:{token}"
 
 
-def _claim_form(request: HttpRequest, token: str) -> int | None:
-    """None when this request is the first to send the form (or the first one opened nothing);
-    else the pass the first one opened, waiting a few seconds for it, or CLAIMED when it is
-    still at work."""
-    if not token:
-        return None
-    key = _form_key(request, token)
+def _claim(key: str, seconds: int):
+    """None when this request is the first to send the form whose `key` this is (or the first
+    one left nothing); else what the first one left there, waiting a few seconds for it, or
+    CLAIMED when it is still at work."""
     for _wait in range(50):
-        if cache.add(key, CLAIMED, timeout=SENT_FORM_SECONDS):
+        if cache.add(key, CLAIMED, timeout=seconds):
             return None
         earlier = cache.get(key)
-        if isinstance(earlier, int) and earlier != CLAIMED:
+        if earlier is not None and earlier != CLAIMED:
             return earlier
         time.sleep(0.1)
     return CLAIMED
+
+
+def _claim_form(request: HttpRequest, token: str) -> int | None:
+    """The issue form's claim (_claim): the pass the first copy opened."""
+    return _claim(_form_key(request, token), SENT_FORM_SECONDS) if token else None
 
 
 def _release_form(request: HttpRequest, token: str) -> None:
@@ -429,12 +431,13 @@ def set_password(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         sent = _password_form_key(request)
-        if sent and not cache.add(sent, _CLAIMED, SENT_AGAIN_SECONDS):
-            # The same form sent twice at once (a double click): one copy sets the password,
-            # once; this one says what that copy did.
-            if _outcome(sent) == _SET:
-                messages.success(request, PASSWORD_SET)
-                return redirect("registration:overview")
+        # The same form sent twice at once (a double click): one copy sets the password, once;
+        # the other says what that copy did.
+        earlier = _claim(sent, SENT_AGAIN_SECONDS) if sent else None
+        if earlier == _SET:
+            messages.success(request, PASSWORD_SET)
+            return redirect("registration:overview")
+        if earlier is not None:  # still at work after a few seconds
             form.add_error(None, SENT_TWICE)
         else:
             status = _apply(request, user, form.cleaned_data["new_password1"], form)
@@ -465,8 +468,8 @@ SENT_TWICE = gettext_lazy(
     "This form was sent twice at once and the first is still being handled. Reload the page "
     "in a moment to see whether your new password was set."
 )
-# A form's state in the shared cache, under a hash of its token: being handled, or done.
-_CLAIMED, _SET = "claimed", "set"
+# What a form that set the password leaves in the shared cache, under a hash of its token.
+_SET = "set"
 # How long a copy of the new password's form sent again is told what the first one did.
 SENT_AGAIN_SECONDS = 300
 
@@ -474,17 +477,9 @@ SENT_AGAIN_SECONDS = 300
 def _password_form_key(request: HttpRequest) -> str:
     """The cache key of the new password's form this request sent ('' without one)."""
     token = request.POST.get("form_token", "") if request.method == "POST" else ""
-    if not 16 <= len(token) <= 64:
+    if not FORM_TOKEN.fullmatch(token):
         return ""
     return "sspr:pass-password:" + hashlib.sha256(token.encode()).hexdigest()
-
-
-def _outcome(key: str, wait: float = 5.0) -> str | None:
-    """What the copy that claimed the form did, waiting for it up to `wait` seconds."""
-    deadline = time.monotonic() + wait
-    while (state := cache.get(key)) == _CLAIMED and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return state
 
 
 @sensitive_variables("password")

@@ -137,8 +137,11 @@ def release_held(limit: int = 200, only: int | None = None) -> int:
     locked, queued and taken out in one transaction, and one another worker holds is passed
     over, so two workers releasing at once queue it once; one the queue refuses again stays
     held. One that cannot be opened (sealed under an earlier secret key) or is older than
-    HELD_MAX_DAYS becomes an undelivered message instead, so it never blocks the rest."""
-    from .models import FailedDelivery, HeldMessage, Problem
+    HELD_MAX_DAYS is given up as any message is (delivery.jobs.give_up: an undelivered message
+    the helpdesk sees, and its event), so it never blocks the rest."""
+    # The worker's side (which imports this module) gives messages up, with its problems.
+    from .jobs import DeliveryProblem, give_up
+    from .models import HeldMessage
 
     rows = HeldMessage.objects.order_by("pk")
     if only is not None:
@@ -156,14 +159,16 @@ def release_held(limit: int = 200, only: int | None = None) -> int:
                 except InvalidToken:
                     message = None
                 if message is None:
-                    FailedDelivery.objects.create(
-                        user_id=held.user_id,
+                    # What the row shows of it (never its text, its address masked).
+                    shown = Message(
                         channel=held.channel,
+                        to="",
+                        body="",
                         purpose=held.purpose,
-                        destination=held.destination,
-                        problem=Problem.UNAVAILABLE,
-                        attempts=0,
+                        user_id=held.user_id,
+                        masked_to=held.destination,
                     )
+                    give_up(shown, DeliveryProblem.UNAVAILABLE, attempts=0)
                     logger.warning("held message given up channel=%s", held.channel)
                 else:
                     later("delivery.jobs.deliver", message=message)

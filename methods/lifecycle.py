@@ -248,7 +248,7 @@ def purge(user) -> list[str]:
     from .registry import REGISTRY  # the registry imports every method; this module none
 
     with transaction.atomic():
-        lock_person(user.pk)  # first, as every change of methods takes it (a lapse, say)
+        lock_person(user.pk)  # first, as the changes that lock the person do (a lapse, say)
         had = [str(method.kind) for method in REGISTRY.values() if method.purge(user)]
         MethodChange.objects.filter(user=user).delete()
         SelfServiceBlock.objects.filter(user=user).delete()

@@ -279,16 +279,13 @@ def _store_finish(user, known: Registration | None, now, *, confirming: bool = T
     return first
 
 
-def registration_lapse(
-    *, request: HttpRequest | None, user, policy: Policy, status: RegistrationStatus | None = None
-) -> bool:
+def registration_lapse(*, request: HttpRequest | None, user, policy: Policy) -> bool:
     """A registration whose methods no longer meet the policy (a method removed, taken away or
     no longer counting: any `method_removed`, registration/signals.py) is registered no
     longer: the lists, the admin's counts and the reminders read "not registered", as the
     person's own overview does, until the methods meet it again and the registration is
     recorded anew (registration/pages.py, record_when_complete). Whether it lapsed now."""
-    status = status or registration_status(user=user, policy=policy)
-    if not status.lapses:
+    if not registration_status(user=user, policy=policy).lapses:
         return False  # as most removals leave it: decided without a lock
     with transaction.atomic():
         # Read again under the person's lock (two removals at once lapse once): a method
