@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
@@ -145,10 +146,12 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
         if policy.expiry_reminder_text
         else {}
     )
-    registered = set(
-        Registration.objects.filter(user_id__in=ids, completed_at__isnull=False).values_list(
-            "user_id", flat=True
-        )
+    # Registered now, or registered once and lapsed since (registration.flows.
+    # registration_lapse keeps the last confirmation): each is told where they stand.
+    registrations = dict(
+        Registration.objects.filter(
+            Q(completed_at__isnull=False) | Q(last_confirmed_at__isnull=False), user_id__in=ids
+        ).values_list("user_id", "completed_at")
     )
     # The language each person chose here with the picker, and the one their browser showed
     # (README, "Languages"): one query each for the page.
@@ -167,7 +170,8 @@ def _page(page: list[Life], policy, days, now, dry_run, report: ExpiryReport) ->
             policy,
             address if policy.expiry_reminder_email else "",
             phone,
-            registered=user_id in registered,
+            registered=registrations.get(user_id) is not None,
+            lapsed=user_id in registrations and registrations[user_id] is None,
             user_id=user_id,
             chosen=chosen.get(user_id),
             guessed=guessed.get(user_id),
@@ -225,7 +229,18 @@ def language_of(life: Life, chosen: str | None = None, guessed: str | None = Non
 
 
 def _messages(
-    life, day, now, policy, address, phone, *, registered, user_id, chosen=None, guessed=None
+    life,
+    day,
+    now,
+    policy,
+    address,
+    phone,
+    *,
+    registered,
+    user_id,
+    lapsed=False,
+    chosen=None,
+    guessed=None,
 ) -> list[Message]:
     language = language_of(life, chosen, guessed)
     with translation.override(language):
@@ -238,6 +253,7 @@ def _messages(
             "site_url": site_settings.SITE_URL,
             "helpdesk": policy.helpdesk_contact,
             "registered": registered,
+            "lapsed": lapsed,
         }
         messages = []
         if address:

@@ -271,6 +271,26 @@ def test_an_unregistered_person_is_asked_to_register_too(slapd, directory):
     assert "while you can still sign in" in message.body
 
 
+def test_a_person_whose_registration_lapsed_is_told_it_is_no_longer_complete(slapd, directory):
+    """Registered once, then short of the policy (registration.flows.registration_lapse keeps
+    the last confirmation): not "You have not yet registered", which they did."""
+    from django.core import mail
+    from django.utils import timezone
+
+    from registration.models import Registration
+
+    start = datetime.datetime.now(datetime.UTC)
+    set_changed(slapd, "eve", start)
+    expire(slapd, NED.uid)  # expired already: no reminder
+    directory_sign_in(Client(), EVE.uid, EVE.password)
+    eve = get_user_model().objects.get(username="eve")
+    Registration.objects.create(user=eve, completed_at=None, last_confirmed_at=timezone.now())
+    run_reminders(start + datetime.timedelta(days=16.5))
+    (message,) = mail.outbox
+    assert "is no longer complete: the ones you have left are not enough" in message.body
+    assert "You have not yet registered" not in message.body
+
+
 def test_the_command_dry_run_sends_nothing_and_reports(slapd, directory):
     import io
 
