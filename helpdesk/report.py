@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from audit.models import Event, EventKind
 from policy.models import Policy
-from registration.models import Registration
 from registration.queries import RegistrationState, with_state
 
 
@@ -147,23 +146,32 @@ def share(registered: int, not_registered: int) -> dict:
     }
 
 
-def _registered_by_day(users, since: date, days: int) -> list[tuple[date, int]]:
-    """How many of `users` were registered at the end of each day: the trend."""
-    completed = Registration.objects.filter(user__in=users.values("pk"), completed_at__isnull=False)
-    before = completed.filter(completed_at__date__lt=since).count()
-    added = dict(
-        completed.filter(completed_at__date__gte=since)
-        .annotate(day=TruncDate("completed_at"))
-        .values("day")
+def _registered_by_day(
+    users, registered_now: int, start, since: date, days: int
+) -> list[tuple[date, int]]:
+    """How many of `users` were registered at the end of each day: the trend. Worked back
+    from how many are now, by the registrations completed and lapsed each day since (their
+    events, one query), so that a registration that lapsed today still counts on the days it
+    stood, and one completed again counts from its first day."""
+    changes = Counter()
+    for day, kind, n in (
+        Event.objects.filter(
+            created_at__gte=start,
+            kind__in=(EventKind.REGISTRATION_COMPLETED, EventKind.REGISTRATION_LAPSED),
+            subject__in=users.values("pk"),
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", "kind")
         .annotate(n=Count("pk"))
-        .values_list("day", "n")
-    )
-    trend, total = [], before
-    for offset in range(days):
+        .order_by()
+    ):
+        changes[day] += n if kind == EventKind.REGISTRATION_COMPLETED else -n
+    trend, total = [], registered_now
+    for offset in reversed(range(days)):
         day = since + timedelta(days=offset)
-        total += added.get(day, 0)
-        trend.append((day, total))
-    return trend
+        trend.append((day, max(total, 0)))
+        total -= changes[day]
+    return list(reversed(trend))
 
 
 def build(*, days: int, policy: Policy) -> dict:
@@ -186,7 +194,7 @@ def build(*, days: int, policy: Policy) -> dict:
     resets_daily = counts.per_day(
         {EventKind.PASSWORD_RESET, EventKind.ACCOUNT_UNLOCKED}, since, days
     )
-    trend = _registered_by_day(users, since, days)
+    trend = _registered_by_day(users, registered, start, since, days)
     return {
         "days": days,
         "since": since,

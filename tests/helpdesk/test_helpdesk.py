@@ -505,6 +505,34 @@ def test_every_detail_an_event_records_is_named_in_words(desk, people):
         assert internal not in page
 
 
+def test_the_trend_keeps_a_registration_on_the_days_it_stood(desk, make_user):
+    """Registered four days ago, lapsed yesterday, registered again today: counted from the
+    fourth day back, not yesterday, once a day; another, registered long ago, every day."""
+
+    def trend_numbers() -> list[str]:
+        page = desk.get("/helpdesk/report/?days=7").content.decode()
+        trend = page.split('id="trend-heading"')[1].split("</details>")[0]
+        return re.findall(r'<td class="number">(\d+)</td>', trend)
+
+    now = timezone.now()
+    old_hand = make_user("old", password=None)
+    Registration.objects.create(user=old_hand, completed_at=now - timedelta(days=90))
+    person = make_user("dee", password=None)
+    Registration.objects.create(user=person, completed_at=now)
+    for days_ago, kind in [
+        (4, EventKind.REGISTRATION_COMPLETED),
+        (1, EventKind.REGISTRATION_LAPSED),
+        (0, EventKind.REGISTRATION_COMPLETED),
+    ]:
+        event = Event.objects.create(kind=kind, subject=person)
+        Event.objects.filter(pk=event.pk).update(created_at=now - timedelta(days=days_ago))
+    assert trend_numbers() == ["1", "1", "2", "2", "2", "1", "2"]
+    # Lapsed again now: today reads one, the days it stood still read two.
+    Registration.objects.filter(user=person).update(completed_at=None)
+    Event.objects.create(kind=EventKind.REGISTRATION_LAPSED, subject=person)
+    assert trend_numbers() == ["1", "1", "2", "2", "2", "1", "1"]
+
+
 def test_a_search_longer_than_the_bound_is_shortened_and_says_so(desk, people):
     page = desk.get("/helpdesk/", {"q": "ann" + "x" * 200}).content.decode()
     assert "Only the first 100 characters of the search were used." in page
@@ -512,6 +540,8 @@ def test_a_search_longer_than_the_bound_is_shortened_and_says_so(desk, people):
 
 
 def test_report_charts_scale_stay_legible_and_give_their_numbers(desk, people):
+    for person in (people["ann"], people["cid"]):
+        Event.objects.create(kind=EventKind.REGISTRATION_COMPLETED, subject=person)
     page = desk.get("/helpdesk/report/?days=30").content.decode()
     charts = page.split("<svg")[1:]
     # As wide as their column (no fixed drawing scaled down with its text), each with a name.
