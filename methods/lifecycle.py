@@ -99,6 +99,10 @@ def added(
     there): a lazy translation, read in the person's language."""
     user = request.user
     kind = EventKind.METHOD_CHANGED if replaced else EventKind.METHOD_VERIFIED
+    # Written before the methods are read for the completion check below: the row refers to
+    # the person's, so on PostgreSQL it waits while another request holds the person
+    # (lock_person: a registration lapsing in another tab), and the check then reads what that
+    # one committed (tests/methods/code/test_code_lock.py).
     record(kind, request=request, subject=user, method=str(method.kind), **details)
     # A new step passed: a new session key (docs/security.md §23).
     request.session.cycle_key()

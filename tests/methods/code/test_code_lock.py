@@ -120,3 +120,71 @@ def test_two_first_sends_at_once_share_one_code_row(make_user, settings, told_fi
     assert results["first"].sent and results["second"].sent
     (row,) = VerificationCode.objects.filter(user=owner, purpose=Purpose.REGISTER)
     assert row.method == MethodKind.AUTHENTICATION_PHONE and row.token
+
+
+def test_a_method_confirmed_while_a_registration_lapses_in_another_tab_registers_again(
+    make_user, policy
+):
+    """One tab removes the method a registration rested on, and the registration lapses
+    (registration.flows.registration_lapse, under the person's lock), while another confirms a
+    phone an administrator entered (its row written again, not inserted). The confirmation's
+    audit event refers to the person's row, so it waits for the lapse's commit
+    (methods.lifecycle.added writes it before the completion check): the check then counts
+    the phone against the lapsed registration, and the person ends registered, as their
+    methods meet the policy, not "not registered" with methods that meet it."""
+    from django.test import Client
+
+    from methods.lifecycle import lock_person
+    from methods.models import AuthenticationEmail, AuthenticationPhone
+    from registration.models import Registration
+    from tests.support.codes import last_phone_code
+    from tests.support.people import sign_in
+    from tests.support.registering import proved_a_moment_ago, register_email, shows_code_page
+
+    policy.methods_required = 1
+    policy.save()
+    owner = make_user("owner")
+    client = Client()
+    sign_in(client, "owner")
+    register_email(client, "owner.home@example.net")
+    assert Registration.objects.get(user=owner).completed_at is not None
+    AuthenticationPhone.objects.create(user=owner, number="+447400123456", prepopulated=True)
+    proved_a_moment_ago(client)
+    sent = client.post("/ssprsetup/phone/", {"number": "+447400123456", "channel": "sms"})
+    assert shows_code_page(sent)
+    code = last_phone_code()
+    holding, release = threading.Event(), threading.Event()
+    answers = []
+
+    def lapse() -> None:  # what the removal's lapse writes, held before its commit
+        try:
+            with transaction.atomic():
+                lock_person(owner.pk)
+                AuthenticationEmail.objects.filter(user=owner).delete()
+                Registration.objects.filter(user=owner).update(completed_at=None)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def confirm() -> None:
+        try:
+            answers.append(client.post("/ssprsetup/phone/verify/", {"code": code}))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=lapse)
+    first.start()
+    assert holding.wait(timeout=30)
+    second = threading.Thread(target=confirm)
+    second.start()
+    second.join(timeout=1)
+    try:
+        assert second.is_alive()  # its audit event waits for the person's row
+    finally:
+        release.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+    assert answers[0].status_code == 302
+    assert AuthenticationPhone.objects.get(user=owner).verified_at is not None
+    assert Registration.objects.get(user=owner).completed_at is not None
