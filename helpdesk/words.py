@@ -69,6 +69,8 @@ WORDS = {
     "reported": _("Ended when the person reported a change as not theirs"),
     "pass_replaced": _("Replaced by a newer pass"),
     "locked_out": _("Refused unchecked: the name was locked"),
+    # Why a registration lapsed, when not a method removed (registration.flows.lapse_short).
+    "policy_changed": _("The policy now asks for more"),
 }
 
 KEYS = {

@@ -95,6 +95,11 @@ class UserMethods:
         return cls.from_row(_ONE_PERSON.get(user_id))  # None matches no one, in the same query
 
     @classmethod
+    def load_many(cls, ids) -> list[UserMethods]:
+        """Like load(), for several people at once, in one query, in the order of their ids."""
+        return [cls.from_row(row) for row in _with_apps_rows().filter(pk__in=ids).order_by("pk")]
+
+    @classmethod
     def from_row(cls, row) -> UserMethods:
         return cls(row, {key: method.from_row(row) for key, method in REGISTRY.items()})
 

@@ -5,6 +5,7 @@ change is saved."""
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,6 +26,7 @@ from methods.registry import REGISTRY, annotate_methods, enabled_methods
 from methods.reset_rule import ResetRule, proof_of
 
 from .models import Policy, Scope, option_field_name
+from .signals import policy_tightened
 
 User = get_user_model()
 
@@ -60,6 +62,12 @@ NO_ADMINISTRATOR_RESETS = _(
     "Saved, but under this policy no administrator account can reset its own password: "
     "administrators need two methods besides security questions, and fewer are turned on. "
     "They will need the helpdesk (a temporary access pass) to get back in."
+)
+
+REGISTRATIONS_CHECKED = _(
+    "This policy asks more than the one before. Registrations it no longer finds complete "
+    "end within a few minutes: those people are then shown as not registered, are asked to "
+    "register again when they next sign in, and each gets an event in their history."
 )
 
 
@@ -367,7 +375,15 @@ class PolicyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/policy/policy/impact.html", context)
 
     def save_model(self, request, obj, form, change):
+        before = Policy.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
+        if before is not None and tightening_changes(before, obj):
+            # Registrations it no longer finds complete end (registration/signals.py): a
+            # person shown as registered can reset (docs/security.md rule 14).
+            transaction.on_commit(
+                partial(policy_tightened.send, sender=Policy, policy=obj, request=request)
+            )
+            self.message_user(request, REGISTRATIONS_CHECKED, messages.INFO)
         if not administrators_can_reset(obj):
             self.message_user(request, NO_ADMINISTRATOR_RESETS, messages.WARNING)
         if form.changed_data:

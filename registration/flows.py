@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from audit.log import record, wants_event_ids, written_in_bulk
 from audit.models import Event, EventKind
+from delivery import outbox
 from directory.accounts import (
     ChangeUnconfirmed,
     LockoutNear,
@@ -279,13 +281,23 @@ def _store_finish(user, known: Registration | None, now, *, confirming: bool = T
     return first
 
 
-def registration_lapse(*, request: HttpRequest | None, user, policy: Policy) -> bool:
+def registration_lapse(
+    *,
+    request: HttpRequest | None,
+    user,
+    policy: Policy,
+    status: RegistrationStatus | None = None,
+    reason: str = "",
+) -> bool:
     """A registration whose methods no longer meet the policy (a method removed, taken away or
-    no longer counting: any `method_removed`, registration/signals.py) is registered no
-    longer: the lists, the admin's counts and the reminders read "not registered", as the
-    person's own overview does, until the methods meet it again and the registration is
-    recorded anew (registration/pages.py, record_when_complete). Whether it lapsed now."""
-    if not registration_status(user=user, policy=policy).lapses:
+    no longer counting: any `method_removed`, registration/signals.py; or a policy that asks
+    more, lapse_short) is registered no longer: the lists, the admin's counts and the
+    reminders read "not registered", as the person's own overview does, until the methods
+    meet it again and the registration is recorded anew (registration/pages.py,
+    record_when_complete). `status`: the person's, when the caller has just read it. Whether
+    it lapsed now."""
+    status = status or registration_status(user=user, policy=policy)
+    if not status.lapses:
         return False  # as most removals leave it: decided without a lock
     with transaction.atomic():
         # Read again under the person's lock (two removals at once lapse once): a method
@@ -302,8 +314,59 @@ def registration_lapse(*, request: HttpRequest | None, user, policy: Policy) -> 
             request=request,
             subject=user,
             methods_left=sorted(str(s.method.kind) for s in status.counting()),
+            **({"reason": reason} if reason else {}),
         )
     return True
+
+
+# People whose registration lapse_short checks in one query, and how long one job goes on
+# before it queues the rest (well inside the queue's two-minute limit on a job).
+LAPSE_BATCH = 500
+LAPSE_JOB_SECONDS = 30
+
+
+def lapse_short(*, after: int = 0) -> None:
+    """Registrations that a policy asking more (policy.signals.policy_tightened) no longer
+    finds complete lapse (registration_lapse), so that someone shown as registered can reset
+    (docs/security.md rule 14). A job; in the worker, one that has run LAPSE_JOB_SECONDS
+    queues the rest as another job."""
+    started = time.monotonic()
+    for checked, _lapsed, last in lapse_batches(after=after):
+        more = checked == LAPSE_BATCH
+        if more and outbox.uses_queue() and time.monotonic() - started > LAPSE_JOB_SECONDS:
+            outbox.later("registration.flows.lapse_short", after=last)
+            return
+
+
+def lapse_batches(*, after: int = 0):
+    """lapse_short's work, a batch at a time: the registered people in the order of their ids
+    from after `after`, each batch's methods in one query. Yields, for each batch, how many
+    were checked and how many lapsed, and the last id checked (the next batch starts after
+    it). Run again, it finds those it ended already ended (a lapse is decided under the
+    person's lock)."""
+    policy = Policy.load()
+    while True:
+        ids = list(
+            Registration.objects.filter(completed_at__isnull=False, user_id__gt=after)
+            .order_by("user_id")
+            .values_list("user_id", flat=True)[:LAPSE_BATCH]
+        )
+        if not ids:
+            return
+        lapsed = 0
+        for methods in UserMethods.load_many(ids):
+            status = registration_status(user=methods.user, policy=policy, methods=methods)
+            lapsed += registration_lapse(
+                request=None,
+                user=methods.user,
+                policy=policy,
+                status=status,
+                reason="policy_changed",
+            )
+        after = ids[-1]
+        yield len(ids), lapsed, after
+        if len(ids) < LAPSE_BATCH:
+            return
 
 
 def registration_skip(*, request: HttpRequest, user, policy: Policy) -> bool:

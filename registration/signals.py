@@ -1,21 +1,29 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from audit.log import record
 from audit.models import EventKind
+from delivery import outbox
 from directory.lockout import sign_in_name
 from methods import cooling, proof
 from methods.flows import session_binding
 from methods.lifecycle import method_added, method_removed
 from policy.models import Policy
+from policy.signals import policy_tightened
 
 from .flows import registration_lapse
 from .session import CHECK_AFTER_SIGN_IN, mark_password_checked
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(user_logged_in)
@@ -92,3 +100,15 @@ def registration_when_short(sender, user, policy=None, request=None, **kwargs):
                 "registered any more. Add a method to be registered again."
             ),
         )
+
+
+@receiver(policy_tightened, dispatch_uid="sspr_registration_when_tightened")
+def registrations_when_tightened(sender, policy, **kwargs):
+    """A policy that asks more ends the registrations it no longer finds complete, in the
+    worker (registration.flows.lapse_short); without a queue, once the page is answered."""
+    try:
+        outbox.later("registration.flows.lapse_short")
+    except (RedisConnectionError, RedisTimeoutError):
+        # The policy is saved, as the page says. The registrations are checked the next time
+        # a policy asking more is saved, or by the end_short_registrations command.
+        logger.error("queue unreachable: registrations not checked against the new policy")

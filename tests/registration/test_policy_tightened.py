@@ -1,0 +1,163 @@
+"""A policy that asks more ends the registrations it no longer finds complete
+(registration.flows.lapse_short): someone shown as registered can reset (docs/security.md
+rule 14)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from audit.models import Event, EventKind
+from delivery import outbox
+from policy.models import Policy
+from registration import flows
+from registration.models import Registration
+from registration.queries import RegistrationState, with_state
+from tests.registration.test_admin import confirmed, policy_form
+from tests.registration.test_admin_users import give
+
+pytestmark = pytest.mark.django_db
+
+
+def registered(make_user, name, **methods):
+    person = make_user(name, password=None)
+    give(person, **methods)
+    now = timezone.now()
+    Registration.objects.create(user=person, completed_at=now, last_confirmed_at=now)
+    return person
+
+
+@pytest.fixture
+def lenient():
+    policy = Policy.load()
+    policy.methods_required = 1
+    policy.reset_methods_required = 1
+    policy.save()
+    return policy
+
+
+def state_of(person) -> str:
+    row = with_state(type(person).objects.filter(pk=person.pk), Policy.load()).get()
+    return row.sspr_state
+
+
+def lapsed_names() -> list[str]:
+    events = Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).select_related("subject")
+    return sorted(event.subject.username for event in events)
+
+
+def test_a_stricter_policy_ends_the_registrations_it_no_longer_finds_complete(
+    admin_client, make_user, lenient, django_capture_on_commit_callbacks
+):
+    one = registered(make_user, "one", phone=True)
+    two = registered(make_user, "two", phone=True, email=True)
+    quiz = registered(make_user, "quiz", phone=True, answers=3)
+    preview = admin_client.post("/admin/policy/policy/1/change/", policy_form(methods_required="2"))
+    assert preview.status_code == 200  # the impact page: nothing saved, nothing ended yet
+    assert state_of(one) == RegistrationState.REGISTERED
+    data = policy_form(methods_required="2") | confirmed(preview.content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post("/admin/policy/policy/1/change/", data, follow=True)
+    assert "Registrations it no longer finds complete end within a few minutes" in (
+        page.content.decode()
+    )
+    assert Policy.load().methods_required == 2
+    # One method where two are now asked for: not registered, and told why in the history.
+    assert state_of(one) == RegistrationState.NOT_REGISTERED
+    assert state_of(two) == state_of(quiz) == RegistrationState.REGISTERED
+    event = Event.objects.get(kind=EventKind.REGISTRATION_LAPSED)
+    assert event.subject == one and event.actor is None
+    assert event.details == {"methods_left": ["authentication_phone"], "reason": "policy_changed"}
+    history = admin_client.get(f"/helpdesk/users/{one.pk}/").content.decode()
+    assert "The policy now asks for more" in history
+
+
+def test_a_policy_asking_less_or_the_same_ends_nothing(
+    admin_client, make_user, lenient, django_capture_on_commit_callbacks
+):
+    one = registered(make_user, "one", phone=True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        page = admin_client.post(
+            "/admin/policy/policy/1/change/",
+            policy_form(methods_required="1", helpdesk_contact="Call 0100"),
+            follow=True,
+        )
+    assert callbacks  # the save's own (the kept pages forgotten) ran
+    assert Policy.load().helpdesk_contact == "Call 0100"
+    assert "no longer finds complete" not in page.content.decode()
+    assert state_of(one) == RegistrationState.REGISTERED
+    assert not Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).exists()
+
+
+def test_the_command_checks_every_registration_a_batch_at_a_time(
+    make_user, lenient, monkeypatch, capsys
+):
+    monkeypatch.setattr(flows, "LAPSE_BATCH", 2)
+    short = [registered(make_user, f"short{n}", phone=True) for n in range(3)]
+    kept = [registered(make_user, f"kept{n}", phone=True, email=True) for n in range(2)]
+    lenient.methods_required = 2
+    lenient.save()
+    call_command("end_short_registrations")
+    out, err = capsys.readouterr()
+    assert "Checked 5 registrations; 3 no longer met the policy and ended." in out
+    assert err.splitlines() == [
+        "2 registrations checked, 2 ended so far",
+        "4 registrations checked, 3 ended so far",
+        "5 registrations checked, 3 ended so far",
+    ]
+    assert lapsed_names() == ["short0", "short1", "short2"]
+    assert all(state_of(person) == RegistrationState.NOT_REGISTERED for person in short)
+    assert all(state_of(person) == RegistrationState.REGISTERED for person in kept)
+    # Run again: nothing more to end, and no second event.
+    call_command("end_short_registrations")
+    assert "3 no longer met" not in capsys.readouterr().out
+    assert lapsed_names() == ["short0", "short1", "short2"]
+
+
+def test_in_the_worker_a_long_check_goes_on_in_the_next_job(
+    make_user, lenient, monkeypatch, settings
+):
+    """A job stops once it has run its time and queues the rest, from the last person it
+    checked: every registration is checked once, however many jobs it takes."""
+    settings.SSPR_DELIVERY = "queue"
+    monkeypatch.setattr(flows, "LAPSE_BATCH", 2)
+    monkeypatch.setattr(flows, "LAPSE_JOB_SECONDS", -1)  # every job stops after one batch
+    queued = []
+    monkeypatch.setattr(outbox, "later", lambda function, **kwargs: queued.append(kwargs))
+    for n in range(5):
+        registered(make_user, f"short{n}", phone=True)
+    lenient.methods_required = 2
+    lenient.save()
+    flows.lapse_short()
+    jobs = 1
+    while queued:
+        flows.lapse_short(**queued.pop())
+        jobs += 1
+    assert jobs == 3
+    assert lapsed_names() == [f"short{n}" for n in range(5)]
+
+
+def test_with_the_queue_away_the_policy_is_still_saved_and_the_failure_logged(
+    admin_client, make_user, lenient, settings, caplog, django_capture_on_commit_callbacks
+):
+    from tests.delivery.test_held import _closed_port
+
+    settings.SSPR_DELIVERY = "queue"
+    settings.RQ_QUEUES = {"sspr": {"URL": f"redis://127.0.0.1:{_closed_port()}/0"}}
+    one = registered(make_user, "one", phone=True)
+    preview = admin_client.post("/admin/policy/policy/1/change/", policy_form(methods_required="2"))
+    data = policy_form(methods_required="2") | confirmed(preview.content.decode())
+    with (
+        caplog.at_level(logging.ERROR, logger="registration.signals"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = admin_client.post("/admin/policy/policy/1/change/", data)
+    assert response.status_code == 302
+    assert Policy.load().methods_required == 2
+    assert "registrations not checked against the new policy" in caplog.text
+    assert state_of(one) == RegistrationState.REGISTERED  # until the command runs
+    call_command("end_short_registrations")
+    assert state_of(one) == RegistrationState.NOT_REGISTERED
