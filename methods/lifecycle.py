@@ -75,8 +75,13 @@ def gone(user_id: int, kind: str) -> None:
 def lock_person(user_id: int) -> None:
     """Inside a transaction: hold the person's row until it ends, so that changes to their
     methods made at once (two tabs, two sessions, a double press) are made one after the other,
-    each seeing what the one before left. Taken first, before any method's rows."""
-    get_user_model().objects.select_for_update().filter(pk=user_id).values("pk").first()
+    each seeing what the one before left. Taken first, before any method's rows.
+
+    A lock that leaves the person's key alone (FOR NO KEY UPDATE): rows that merely refer to
+    the person (an audit event, a flag set on many registrations at once, _flag in
+    registration/flows.py) are written beside it without waiting, so a statement that holds
+    other rows while it writes them cannot deadlock with it. Every change it orders takes it."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id).values("pk").first()
 
 
 def added(
@@ -99,10 +104,6 @@ def added(
     there): a lazy translation, read in the person's language."""
     user = request.user
     kind = EventKind.METHOD_CHANGED if replaced else EventKind.METHOD_VERIFIED
-    # Written before the methods are read for the completion check below: the row refers to
-    # the person's, so on PostgreSQL it waits while another request holds the person
-    # (lock_person: a registration lapsing in another tab), and the check then reads what that
-    # one committed (tests/methods/code/test_code_lock.py).
     record(kind, request=request, subject=user, method=str(method.kind), **details)
     # A new step passed: a new session key (docs/security.md §23).
     request.session.cycle_key()

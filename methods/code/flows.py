@@ -375,6 +375,10 @@ def method_confirm(
     binding = session_binding(request)
     previous, again = None, False
     with transaction.atomic():
+        # The person first, as every change of methods (methods.lifecycle.lock_person): a
+        # registration lapsing in another tab (registration.flows.registration_lapse) is
+        # decided before this method is saved or after, never across it.
+        lifecycle.lock_person(user.pk)
         device = VerificationCode.locked_for(
             user=user, method=method.kind, purpose=Purpose.REGISTER
         )

@@ -79,8 +79,9 @@ def test_a_post_whose_first_step_reads_the_methods_reads_the_person_with_them(
         verified = signed_in.post("/ssprsetup/phone/verify/", {"code": code})
     assert verified.status_code == 302
     assert read_with(verified.wsgi_request.user) is PERSON_WITH_METHODS
-    # Read once before the change; once more after it, for the notice and the completion.
-    assert len([q for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]) == 2
+    # Read once before the change; locked while the code is checked and the phone saved
+    # (methods.lifecycle.lock_person); once more after it, for the notice and the completion.
+    assert len([q for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]]) == 3
 
 
 def test_the_proof_check_of_a_post_sees_the_methods_as_the_request_found_them(signed_in, user):

@@ -127,11 +127,11 @@ def test_a_method_confirmed_while_a_registration_lapses_in_another_tab_registers
 ):
     """One tab removes the method a registration rested on, and the registration lapses
     (registration.flows.registration_lapse, under the person's lock), while another confirms a
-    phone an administrator entered (its row written again, not inserted). The confirmation's
-    audit event refers to the person's row, so it waits for the lapse's commit
-    (methods.lifecycle.added writes it before the completion check): the check then counts
-    the phone against the lapsed registration, and the person ends registered, as their
-    methods meet the policy, not "not registered" with methods that meet it."""
+    phone an administrator entered (its row written again, not inserted). The confirmation
+    takes the person's lock first (methods.code.flows.method_confirm), so it waits for the
+    lapse's commit and its completion check counts the phone against the lapsed registration:
+    the person ends registered, as their methods meet the policy, not "not registered" with
+    methods that meet it."""
     from django.test import Client
 
     from methods.lifecycle import lock_person
@@ -180,7 +180,7 @@ def test_a_method_confirmed_while_a_registration_lapses_in_another_tab_registers
     second.start()
     second.join(timeout=1)
     try:
-        assert second.is_alive()  # its audit event waits for the person's row
+        assert second.is_alive()  # waits for the person's lock
     finally:
         release.set()
         first.join(timeout=30)
