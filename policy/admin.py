@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
 from django.db import router, transaction
+from django.db.models import Value
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -62,12 +63,6 @@ NO_ADMINISTRATOR_RESETS = _(
     "Saved, but under this policy no administrator account can reset its own password: "
     "administrators need two methods besides security questions, and fewer are turned on. "
     "They will need the helpdesk (a temporary access pass) to get back in."
-)
-
-REGISTRATIONS_CHECKED = _(
-    "This policy asks more than the one before. Registrations it no longer finds complete "
-    "end within a few minutes: those people are then shown as not registered, are asked to "
-    "register again when they next sign in, and each gets an event in their history."
 )
 
 
@@ -210,6 +205,16 @@ def able_to_reset(policy: Policy, users):
     """Users of `users` who can reset under `policy` (the one rule, methods.reset_rule)."""
     annotated = annotate_methods(policy.scoped_users(users), policy)
     return ResetRule.of(policy).annotate(annotated).filter(sspr_can_reset=True)
+
+
+def registrations_ending(proposed: Policy):
+    """People registered now whose methods would not meet `proposed`: the registrations a
+    save ends (registration.flows.lapse_short, which asks the same of each person in Python:
+    the reset rule met with no cooling-off, and at least the policy's number to register)."""
+    registered = User.objects.filter(sspr_registration__completed_at__isnull=False)
+    annotated = annotate_methods(registered, proposed).alias(sspr_any_time=Value(1))
+    ruled = ResetRule.of(proposed).annotate(annotated, fresh="sspr_any_time", select=False)
+    return ruled.exclude(sspr_can_reset=True, sspr_counted__gte=proposed.methods_required)
 
 
 def newly_unable_to_reset(current: Policy, proposed: Policy):
@@ -361,6 +366,7 @@ class PolicyAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "changes": changes,
             "count": affected.count(),
+            "ending": registrations_ending(proposed).count(),
             "sample": affected.order_by("username")[:50],
             "posted": [
                 (key, value)
@@ -378,12 +384,18 @@ class PolicyAdmin(admin.ModelAdmin):
         before = Policy.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
         if before is not None and tightening_changes(before, obj):
-            # Registrations it no longer finds complete end (registration/signals.py): a
-            # person shown as registered can reset (docs/security.md rule 14).
+            # Registrations it no longer finds complete end (registration/signals.py, which
+            # says so on the page): a person shown as registered can reset (docs/security.md
+            # rule 14).
             transaction.on_commit(
-                partial(policy_tightened.send, sender=Policy, policy=obj, request=request)
+                partial(
+                    policy_tightened.send,
+                    sender=Policy,
+                    policy=obj,
+                    request=request,
+                    ending=registrations_ending(obj).count(),
+                )
             )
-            self.message_user(request, REGISTRATIONS_CHECKED, messages.INFO)
         if not administrators_can_reset(obj):
             self.message_user(request, NO_ADMINISTRATOR_RESETS, messages.WARNING)
         if form.changed_data:

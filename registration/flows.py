@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from axes.handlers.proxy import AxesProxyHandler
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -288,6 +288,7 @@ def registration_lapse(
     policy: Policy,
     status: RegistrationStatus | None = None,
     reason: str = "",
+    actor=None,
 ) -> bool:
     """A registration whose methods no longer meet the policy (a method removed, taken away or
     no longer counting: any `method_removed`, registration/signals.py; or a policy that asks
@@ -312,6 +313,7 @@ def registration_lapse(
         record(
             EventKind.REGISTRATION_LAPSED,
             request=request,
+            actor=actor,
             subject=user,
             methods_left=sorted(str(s.method.kind) for s in status.counting()),
             **({"reason": reason} if reason else {}),
@@ -325,27 +327,29 @@ LAPSE_BATCH = 500
 LAPSE_JOB_SECONDS = 30
 
 
-def lapse_short(*, after: int = 0) -> None:
+def lapse_short(*, after: int = 0, actor_id: int | None = None) -> None:
     """Registrations that a policy asking more (policy.signals.policy_tightened) no longer
     finds complete lapse (registration_lapse), so that someone shown as registered can reset
     (docs/security.md rule 14). A job; in the worker, one that has run LAPSE_JOB_SECONDS
     queues the rest as another job."""
     started = time.monotonic()
-    for checked, _lapsed, last in lapse_batches(after=after):
+    for checked, _lapsed, last in lapse_batches(after=after, actor_id=actor_id):
         more = checked == LAPSE_BATCH
         if more and outbox.uses_queue() and time.monotonic() - started > LAPSE_JOB_SECONDS:
-            outbox.later("registration.flows.lapse_short", after=last)
+            outbox.later("registration.flows.lapse_short", after=last, actor_id=actor_id)
             return
 
 
-def lapse_batches(*, after: int = 0):
+def lapse_batches(*, after: int = 0, actor_id: int | None = None):
     """lapse_short's work, a batch at a time: the registered people in the order of their ids
-    from after `after`, each batch's methods in one query. Yields, for each batch, how many
-    were checked and how many lapsed, and the last id checked (the next batch starts after
-    it). Run again, it finds those it ended already ended (a lapse is decided under the
-    person's lock)."""
-    policy = Policy.load()
+    from after `after`, each batch's methods in one query, against the policy as it is when
+    the batch begins. Yields, for each batch, how many were checked and how many lapsed, and
+    the last id checked (the next batch starts after it). Run again, it finds those it ended
+    already ended (a lapse is decided under the person's lock). Each lapse's event names
+    `actor_id`, the administrator who saved the policy, while their account is there."""
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     while True:
+        policy = Policy.load()
         ids = list(
             Registration.objects.filter(completed_at__isnull=False, user_id__gt=after)
             .order_by("user_id")
@@ -362,6 +366,7 @@ def lapse_batches(*, after: int = 0):
                 policy=policy,
                 status=status,
                 reason="policy_changed",
+                actor=actor,
             )
         after = ids[-1]
         yield len(ids), lapsed, after

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from django.utils.translation import ngettext
+from redis.exceptions import RedisError
 
 from audit.log import record
 from audit.models import EventKind
@@ -103,12 +103,43 @@ def registration_when_short(sender, user, policy=None, request=None, **kwargs):
 
 
 @receiver(policy_tightened, dispatch_uid="sspr_registration_when_tightened")
-def registrations_when_tightened(sender, policy, **kwargs):
+def registrations_when_tightened(sender, policy, request=None, ending=0, **kwargs):
     """A policy that asks more ends the registrations it no longer finds complete, in the
-    worker (registration.flows.lapse_short); without a queue, once the page is answered."""
+    worker (registration.flows.lapse_short; without a queue, once the page is answered), and
+    the admin's page says how many."""
+    actor = request.user if request is not None and request.user.is_authenticated else None
     try:
-        outbox.later("registration.flows.lapse_short")
-    except (RedisConnectionError, RedisTimeoutError):
-        # The policy is saved, as the page says. The registrations are checked the next time
+        outbox.later("registration.flows.lapse_short", actor_id=actor.pk if actor else None)
+    except RedisError:
+        # The policy is saved, as the page says; the registrations are checked the next time
         # a policy asking more is saved, or by the end_short_registrations command.
         logger.error("queue unreachable: registrations not checked against the new policy")
+        if request is not None and ending:
+            messages.error(
+                request,
+                ngettext(
+                    "The policy is saved, but the %(count)s registration that no longer meets "
+                    "it could not be ended: the queue did not answer. Run the "
+                    "end_short_registrations command.",
+                    "The policy is saved, but the %(count)s registrations that no longer meet "
+                    "it could not be ended: the queue did not answer. Run the "
+                    "end_short_registrations command.",
+                    ending,
+                )
+                % {"count": ending},
+            )
+        return
+    if request is not None and ending:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s registration no longer meets this policy. It ends within minutes, "
+                "as every registration is checked: that person is then shown as not "
+                "registered, and their history says why.",
+                "%(count)s registrations no longer meet this policy. They end within minutes, "
+                "as every registration is checked: those people are then shown as not "
+                "registered, and each one's history says why.",
+                ending,
+            )
+            % {"count": ending},
+        )
