@@ -339,6 +339,15 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
         # account added here could never sign in, yet would count as in scope everywhere.
         return accounts().kind == "none" and super().has_add_permission(request)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and password_in_directory(obj):
+            # The directory says whether the account is on: its sign-in and the sync set it
+            # again, so a box ticked off here would be undone. Self-service is stopped for one
+            # person from the helpdesk (a block on their resets) or in the directory.
+            fields.append("is_active")
+        return fields
+
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if obj is None or "password" not in form.base_fields or not password_in_directory(obj):

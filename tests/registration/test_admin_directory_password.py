@@ -53,6 +53,21 @@ def test_a_directory_persons_password_is_not_set_here(admin_client, make_user, d
     assert grace.password == before and not grace.has_usable_password()
 
 
+def test_a_directory_persons_active_box_is_shown_not_offered(
+    admin_client, make_user, directory_mode
+):
+    """Whether a directory person's account is on is the directory's: its sign-in and the
+    sync set it again, so a box ticked off here was undone at the person's next sign-in. The
+    page shows it and offers no box; a local account keeps it."""
+    grace = make_user("grace", password=None)
+    DirectoryAccount.objects.create(user=grace, dn="uid=grace,ou=people,dc=example,dc=org")
+    page = admin_client.get(f"/admin/auth/user/{grace.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page and "Active" in page
+    local = make_user("breakglass", password=None)
+    page = admin_client.get(f"/admin/auth/user/{local.pk}/change/").content.decode()
+    assert 'name="is_active"' in page
+
+
 def test_a_local_account_keeps_djangos_password_form(admin_client, make_user, directory_mode):
     local = make_user("breakglass", password=None)
     page = admin_client.get(f"/admin/auth/user/{local.pk}/password/").content.decode()
