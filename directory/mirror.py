@@ -21,7 +21,7 @@ from methods.models import OfficePhone
 from registration.models import Registration
 from sspr_site.conf import app_settings as site_settings
 
-from .accounts import accounts, end_sessions
+from .accounts import accounts, config, end_sessions
 from .conf import DirectoryConfig
 from .models import DirectoryAccount
 
@@ -129,18 +129,40 @@ def adopt_old_spelling(names: list[str]) -> int:
     return renamed
 
 
-def forget_previous_holder(user) -> list[str]:
+def forget_previous_holder(user, *, flags_from_entry: bool = False) -> list[str]:
     """The name now belongs to a new entry: everything recorded of whoever held it before goes
     (their methods and registration), and their sessions end (a new unusable password, as a
-    new password would). Audited; no notice goes out, the previous holder having left. Returns
-    the kinds of the methods that had any records."""
+    new password would). So do the roles given to them here: their groups (the helpdesk's,
+    say), their own permissions, and administrator and staff status, which the newcomer has
+    only as their own entry gives it (`flags_from_entry`: the flags were just set from the new
+    entry's groups, as a sign-in sets them; else the sync sets them afterwards). Audited; no
+    notice goes out, the previous holder having left. Returns the kinds of the methods that
+    had any records."""
+    conf = config()
+    by_groups = flags_from_entry and bool(conf.staff_group or conf.superuser_group)
+    user.is_staff = user.is_staff if by_groups else False
+    user.is_superuser = user.is_superuser if flags_from_entry and conf.superuser_group else False
     with transaction.atomic():
         had = lifecycle.purge(user)
-        Registration.objects.filter(user_id=user.pk).delete()
+        remove_registration(user, "name_reused")
         end_sessions(user)
+        user.groups.clear()
+        user.user_permissions.clear()
+        type(user).objects.filter(pk=user.pk).update(
+            is_staff=user.is_staff, is_superuser=user.is_superuser
+        )
         record(EventKind.DIRECTORY_NAME_REUSED, subject=user, methods=had)
     logger.warning("directory name given to a new entry; previous data removed user=%s", user.pk)
     return had
+
+
+def remove_registration(user, reason: str) -> None:
+    """The person's registration, removed with the rest of their data. One that stood ends
+    with the event a lapse writes (registration.flows.registration_lapse), so the report's
+    trend, worked back from the events, counts it on the days it stood (helpdesk/report.py)."""
+    if Registration.objects.filter(user_id=user.pk, completed_at__isnull=False).delete()[0]:
+        record(EventKind.REGISTRATION_LAPSED, subject=user, methods_left=[], reason=reason)
+    Registration.objects.filter(user_id=user.pk).delete()
 
 
 def after_save(user, dn: str, attrs: dict, conf: DirectoryConfig) -> None:
@@ -151,7 +173,12 @@ def after_save(user, dn: str, attrs: dict, conf: DirectoryConfig) -> None:
         user_id=user.pk, defaults={"dn": dn, "entry_id": found_id}
     )
     if not created and another_holder(link.entry_id, link.dn, link.left_at, found_id, dn):
-        forget_previous_holder(user)
+        forget_previous_holder(user, flags_from_entry=True)
+    elif user.is_superuser and not user.is_staff:
+        # An administrator made here stays one, as the sync keeps them: the sign-in's flags
+        # (from the directory's groups only) had just taken staff status away.
+        user.is_staff = True
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
     sync_office_phone(user.pk, office_number(first(attrs, conf.attr_office_phone)))
     if not created and (
         link.dn != dn

@@ -29,7 +29,6 @@ from audit.log import record
 from audit.models import EventKind
 from methods import lifecycle
 from methods.models import OfficePhone
-from registration.models import Registration
 
 from . import mirror
 from .accounts import accounts, config
@@ -288,18 +287,23 @@ def _sync_page(
             offices.append((username, office, ""))
             links.append((username, dn, found_id))
             continue
-        if row["is_superuser"]:
-            wanted.pop("is_staff", None)  # an administrator made here stays one
-        update = {field: value for field, value in wanted.items() if row[field] != value}
         current_office = str(row["office_phone__number"] or "")
         stored_id = row["directory_account__entry_id"] or ""
-        if mirror.another_holder(
+        given_again = mirror.another_holder(
             stored_id,
             row["directory_account__dn"],
             row["directory_account__left_at"],
             found_id,
             dn,
-        ):
+        )
+        if row["is_superuser"] and not given_again:
+            wanted.pop("is_staff", None)  # an administrator made here stays one
+        # A name given again: the row is the newcomer's, every field as their entry says (the
+        # previous holder's roles go with them: mirror.forget_previous_holder).
+        update = {
+            field: value for field, value in wanted.items() if given_again or row[field] != value
+        }
+        if given_again:
             if (
                 not row["directory_account__left_at"]
                 and conn is not None
@@ -403,7 +407,7 @@ def _leavers(run: int, now, conf: DirectoryConfig, report: SyncReport) -> None:
             # Every method's records, whatever methods the registry holds (methods.lifecycle),
             # then the registration itself.
             lifecycle.purge(link.user)
-            Registration.objects.filter(user_id=link.user_id).delete()
+            mirror.remove_registration(link.user, "data_removed")
             link.data_removed_at = now
             link.save(update_fields=["data_removed_at"])
             record(EventKind.DIRECTORY_DATA_REMOVED, subject=link.user)

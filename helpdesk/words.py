@@ -34,6 +34,7 @@ WORDS = {
     "proof_limited": _("Too many proof attempts in an hour"),
     "account_disabled": _("The account is turned off"),
     "methods_changed": _("A method it had verified was removed or changed meanwhile"),
+    "account_changed": _("The account's password was set, or the account changed hands, meanwhile"),
     # Why the account store refused a new password (directory.accounts.REFUSALS).
     "too_short": _("Shorter than the directory's rules allow"),
     "in_history": _("Used before"),
@@ -69,8 +70,10 @@ WORDS = {
     "reported": _("Ended when the person reported a change as not theirs"),
     "pass_replaced": _("Replaced by a newer pass"),
     "locked_out": _("Refused unchecked: the name was locked"),
-    # Why a registration lapsed, when not a method removed (registration.flows.lapse_short).
+    # Why a registration lapsed, when not a method removed (registration.flows.lapse_short,
+    # directory.mirror.remove_registration; "data_removed" above for a leaver's).
     "policy_changed": _("The policy now asks for more"),
+    "name_reused": _("The name was given to someone new"),
 }
 
 KEYS = {

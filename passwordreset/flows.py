@@ -271,6 +271,7 @@ def reset_begin(
         started_at=time.time(),
         action=action,
         check=check,
+        account=account_stamp(user if usable else None),
     )
     state.save(request)
     # The code binding is made now, for every account, so that no later step writes the
@@ -285,6 +286,21 @@ def reset_begin(
         usable=usable,
     )
     return state
+
+
+def account_stamp(user) -> str:
+    """A keyed digest of the account's stored password, kept by an attempt from its start: a
+    new password changes it, and so does the name being given to someone new
+    (directory.mirror.forget_previous_holder gives the row a new password), so an attempt
+    proven for whoever held the account then never finishes on it as it is now (reset_finish).
+    Worked out for every name (None: no account), the same work either way."""
+    stored = user.password if user is not None else ""
+    return salted_hmac("sspr.reset.account", stored, algorithm="sha256").hexdigest()
+
+
+class AccountChanged(Exception):
+    """The account's password was set, or its name given to someone new, since the attempt
+    began (account_stamp): what the attempt proved was about the account as it was then."""
 
 
 PROOFS_PER_HOUR = 5  # attempts at a proof before a change that did not pass, per person
@@ -303,6 +319,7 @@ def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
         username=user.get_username(),
         started_at=time.time(),
         action=Action.PROVE,
+        account=account_stamp(user),
     )
     state.save(request)
     method_flows.session_binding(request)
@@ -766,7 +783,7 @@ def reset_already_made(state: ResetState, user) -> bool:
 
 
 # The person's row, locked for the last step (sspr_site/compiled_query.py).
-_LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk"))
+_LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk", "password"))
 
 
 class Finished(NamedTuple):
@@ -793,17 +810,20 @@ def withdrawn_methods(state: ResetState, user) -> list[str]:
     return [kind for kind in state.passed if kind in changed]
 
 
-def withdraw(request: HttpRequest, state: ResetState, kinds: list[str]) -> None:
+def withdraw(
+    request: HttpRequest, state: ResetState, kinds: list[str], reason: str = "methods_changed"
+) -> None:
     """The attempt ends: what it passed proves nothing now, and a method changed since it began
-    could never count in it again. Recorded for the helpdesk; the person starts again with the
-    methods the account has now."""
+    could never count in it again (or the account itself changed: `reason` "account_changed",
+    AccountChanged). Recorded for the helpdesk; the person starts again with the methods the
+    account has now."""
     reset_state.clear(request)
     record(
         EventKind.RESET_REFUSED,
         request=request,
         subject=state_user(state),
         attempt=state.attempt,
-        reason="methods_changed",
+        reason=reason,
         methods=kinds,
     )
 
@@ -834,9 +854,11 @@ def reset_finish(
         with transaction.atomic():
             # One finish at a time per person (the row lock; SQLite writes one at a time),
             # and none after this attempt's own.
-            _LOCKED_PERSON.get(user.pk)
+            locked = _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return Finished(made=False, notified=0)  # the first request's to say
+            if not constant_time_compare(state.account, account_stamp(locked)):
+                raise AccountChanged
             if withdrawn := withdrawn_methods(state, user):
                 raise ProofWithdrawn(withdrawn)
             if state.action == Action.RESET:

@@ -55,6 +55,9 @@ class ResetState:
     code_form: str = ""
     renewed_at: float = 0.0  # the last "more time" (the 15 minutes count from then)
     extensions: int = 0
+    # A keyed digest of the account's stored password when the attempt began
+    # (passwordreset.flows.account_stamp): the last step refuses once it differs.
+    account: str = ""
 
     @property
     def seconds_left(self) -> int:

@@ -62,6 +62,10 @@ METHODS_CHANGED = gettext_lazy(
     "Nothing was changed: a method you verified in this reset has been removed or changed on "
     "the account since. Start again, with a method the account has now."
 )
+ACCOUNT_CHANGED = gettext_lazy(
+    "Nothing was changed: the account's password was set, or the account changed hands, "
+    "since this reset began. Start again."
+)
 NOT_VERIFIED = gettext_lazy(
     "We could not verify you with that. Check what you typed and try again, try another "
     "method, or contact your helpdesk."
@@ -558,6 +562,8 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             disabled, status = True, 409
         except flows.ProofWithdrawn as withdrawn:
             return _withdrawn(request, state, withdrawn.args[0])
+        except flows.AccountChanged:
+            return _withdrawn(request, state, state.passed, reason="account_changed")
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:
@@ -629,12 +635,12 @@ def _finish_page(request, state, user, form, *, status=200, disabled=False) -> H
     )
 
 
-def _withdrawn(request, state, kinds: list[str]) -> HttpResponse:
-    """The attempt ends, a method it passed (`kinds`) having been changed since it began: the
-    first page, saying why."""
-    flows.withdraw(request, state, kinds)
-    request.session[WITHDRAWN_KEY] = time.time()
-    messages.error(request, METHODS_CHANGED)
+def _withdrawn(request, state, kinds: list[str], reason: str = "methods_changed") -> HttpResponse:
+    """The attempt ends, a method it passed (`kinds`) having been changed since it began, or
+    the account itself (`reason` "account_changed"): the first page, saying why."""
+    flows.withdraw(request, state, kinds, reason)
+    request.session[WITHDRAWN_KEY] = {"at": time.time(), "reason": reason}
+    messages.error(request, ACCOUNT_CHANGED if reason == "account_changed" else METHODS_CHANGED)
     return redirect("passwordreset:start")
 
 
@@ -650,9 +656,17 @@ def _forget_ended(request: HttpRequest) -> None:
     request.session.pop(WITHDRAWN_KEY, None)
 
 
-def _withdrawn_here(request: HttpRequest) -> bool:
+def _withdrawn_here(request: HttpRequest) -> str:
+    """Why this browser's attempt last ended so (_withdrawn), within an attempt's lifetime:
+    "methods_changed" or "account_changed"; "" otherwise."""
     ended = request.session.get(WITHDRAWN_KEY)
-    return isinstance(ended, int | float) and time.time() - ended < reset_state.LIFETIME_SECONDS
+    if isinstance(ended, int | float):  # written before the reason was kept
+        ended = {"at": ended, "reason": "methods_changed"}
+    if not isinstance(ended, dict) or not isinstance(ended.get("at"), int | float):
+        return ""
+    if time.time() - ended["at"] >= reset_state.LIFETIME_SECONDS:
+        return ""
+    return "account_changed" if ended.get("reason") == "account_changed" else "methods_changed"
 
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.

@@ -16,6 +16,7 @@ from directory.sync import sync_directory
 from methods.registry import REGISTRY, UserMethods
 from registration.models import Registration
 from tests.methods.test_contract import REGISTER, method_rows
+from tests.support.directory import directory_sign_in
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -39,6 +40,11 @@ def test_a_leaver_past_retention_keeps_no_row_of_any_method(
     sync_directory(now=timezone.now() + datetime.timedelta(days=31))
     assert not any(method_rows(grace).values()), method_rows(grace)
     assert not Registration.objects.filter(user=grace).exists()
+    # Ended as a lapse is (the report's trend counts it on the days it stood).
+    from audit.models import Event, EventKind
+
+    (ended,) = Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=grace)
+    assert ended.details == {"methods_left": [], "reason": "data_removed"}
     assert method_rows(ada) == kept
 
 
@@ -99,6 +105,8 @@ def test_a_name_given_again_carries_nothing_of_its_previous_holder(slapd, direct
     assert not Registration.objects.filter(user=nova).exists()
     assert leaver.get("/ssprsetup/")["Location"].startswith("/ssprsetup/signin/")
     assert Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED, subject=nova).count() == 1
+    (ended,) = Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED, subject=nova)
+    assert ended.details == {"methods_left": [], "reason": "name_reused"}
     assert AuthenticationEmail.objects.filter(user=grace).exists()  # nobody else's is touched
     # Found once: neither a second sync nor a sign-in forgets anything again.
     sync_directory()
@@ -221,3 +229,75 @@ def test_a_leaver_cannot_reset_or_unlock_the_entry_now_holding_their_name(slapd,
     assert not Event.objects.filter(
         kind__in=[EventKind.PASSWORD_RESET, EventKind.ACCOUNT_UNLOCKED]
     ).exists()
+
+
+@pytest.mark.parametrize("found_by", ["sync", "sign-in"])
+def test_a_reset_proven_for_the_previous_holder_never_finishes_on_the_newcomer(
+    slapd, directory, found_by
+):
+    """Ada, leaving, proves herself at the reset portal with her old personal mailbox and keeps
+    the attempt open; her name is given to Nova and the sync (or Nova's sign-in) finds it,
+    removing Ada's methods. Ada's last step, sent again within the attempt's 15 minutes,
+    changes nothing: the attempt was proven for the account as it was when it began
+    (passwordreset.flows.account_stamp). Before, it set Nova's directory password."""
+    from django.test import Client
+
+    from audit.models import Event, EventKind
+    from methods.models import AuthenticationEmail
+    from tests.passwordreset.test_portal import pass_email
+    from tests.support.directory import binds
+    from tests.support.resets import shows_finish_page, start_reset
+
+    sync_directory()
+    ada = get_user_model().objects.get(username="ada")
+    AuthenticationEmail.objects.create(
+        user=ada, email="ada.home@example.net", verified_at=timezone.now()
+    )
+    leaver = Client()
+    assert start_reset(leaver, "ada")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_email(leaver, "ada.home@example.net"))
+    newcomer = _reuse_the_name(slapd, "ada")
+    if found_by == "sync":
+        sync_directory()
+    else:
+        assert directory_sign_in(Client(), "ada", newcomer.password).status_code == 302
+    chosen = "Leaver-chose-this-2027"
+    response = leaver.post(
+        "/passwordreset/finish/", {"new_password1": chosen, "new_password2": chosen}, follow=True
+    )
+    page = response.content.decode()
+    assert "the account changed hands, since this reset began" in page
+    assert binds(slapd, "ada", newcomer.password)
+    assert not binds(slapd, "ada", chosen)
+    refused = Event.objects.get(kind=EventKind.RESET_REFUSED, details__reason="account_changed")
+    assert refused.details["methods"] == ["authentication_email"]
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+
+
+@pytest.mark.parametrize("found_by", ["sync", "sign-in"])
+def test_a_name_given_again_carries_none_of_the_previous_holders_roles(slapd, directory, found_by):
+    """Ada was in the Helpdesk group here and an administrator of the site; her name is given
+    to Nova. Nova is none of that: the roles were Ada's (directory.mirror.forget_previous_
+    holder). Before, Nova could open the helpdesk and issue temporary access passes."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from .test_openldap import ADA_PASSWORD
+
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    ada = get_user_model().objects.get(username="ada")
+    ada.groups.add(Group.objects.get(name="Helpdesk"))
+    ada.is_superuser = ada.is_staff = True
+    ada.save()
+    newcomer = _reuse_the_name(slapd, "ada")
+    if found_by == "sync":
+        sync_directory()
+    nova_browser = Client()
+    assert directory_sign_in(nova_browser, "ada", newcomer.password).status_code == 302
+    nova = get_user_model().objects.get(username="ada")
+    assert nova.first_name == "Nova"
+    assert list(nova.groups.all()) == [] and not nova.user_permissions.exists()
+    assert not nova.is_superuser and not nova.is_staff
+    from helpdesk.views import PERMISSION, helpdesk_permissions
+
+    assert PERMISSION not in helpdesk_permissions(nova)

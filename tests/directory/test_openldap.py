@@ -722,3 +722,21 @@ def test_a_person_whose_account_is_turned_off_is_signed_out_of_open_sessions(sla
     for page in ("/ssprsetup/", "/ssprsetup/email/"):
         response = client.get(page)
         assert response.status_code == 302 and "/ssprsetup/signin/" in response["Location"]
+
+
+def test_an_administrator_made_here_stays_staff_after_signing_in(slapd, directory):
+    """An administrator of the site (is_superuser set here, not by the directory): the
+    sign-in's flags come from the directory's groups only and took staff status away, so the
+    account lost the admin and counted as an ordinary one at the reset portal (one method,
+    security questions). It stays staff, as the sync keeps it."""
+    from directory.sync import sync_directory
+    from methods.reset_rule import is_privileged
+
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    get_user_model().objects.filter(username="ada").update(is_superuser=True, is_staff=True)
+    assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    ada = get_user_model().objects.get(username="ada")
+    assert ada.is_staff and ada.is_superuser and is_privileged(ada)
+    sync_directory()
+    ada.refresh_from_db()
+    assert ada.is_staff and ada.is_superuser

@@ -287,7 +287,7 @@ def test_a_person_whose_registration_lapsed_is_told_it_is_no_longer_complete(sla
     Registration.objects.create(user=eve, completed_at=None, last_confirmed_at=timezone.now())
     run_reminders(start + datetime.timedelta(days=16.5))
     (message,) = mail.outbox
-    assert "is no longer complete: the ones you have left are not enough" in message.body
+    assert "prove who you are is no longer complete. Complete it now" in message.body
     assert "You have not yet registered" not in message.body
 
 

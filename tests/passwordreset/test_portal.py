@@ -199,6 +199,40 @@ def test_a_solved_check_works_once(client, registered):
     assert "automatic check did not finish" in response.content.decode()
 
 
+def test_a_password_set_elsewhere_during_the_attempt_ends_it_with_nothing_changed(
+    client, registered
+):
+    """The person (or an administrator) sets the password while a reset is under way: what
+    the attempt proved was about the account as it was (passwordreset.flows.account_stamp),
+    so its last step changes nothing, says why, and the password set stays. Another attempt,
+    begun now, resets as usual."""
+    assert start_reset(client, "rita")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_phone(client))
+    registered.set_password("Set-by-the-admin-meanwhile-2026")
+    registered.save()
+    response = client.post(
+        "/passwordreset/finish/",
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        follow=True,
+    )
+    assert "or the account changed hands, since this reset began" in response.content.decode()
+    registered.refresh_from_db()
+    assert registered.check_password("Set-by-the-admin-meanwhile-2026")
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    assert Event.objects.filter(
+        kind=EventKind.RESET_REFUSED, details__reason="account_changed"
+    ).exists()
+    # Its steps, opened again, say why it ended.
+    again = client.get("/passwordreset/finish/").content.decode()
+    assert "the account changed hands, since this reset began" in again
+    assert start_reset(client, "rita")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_phone(client))
+    done = client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert shows_done_page(done)
+
+
 def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, registered):
     other_session = Client()
     sign_in(other_session, "rita")
