@@ -112,6 +112,11 @@ class LockoutNear(Exception):
     the site does not try it (docs/security.md §40)."""
 
 
+class AccountLocked(LockoutNear):
+    """The directory has locked the account (and the lock has not ended by itself): it would
+    refuse even the right password, so none is tried."""
+
+
 class ChangeNeeded(Exception):
     """At sign-in: the password was proven right, but the directory says it has expired or
     must be changed ("expired" or "must_change"). The person is sent to change it
@@ -188,6 +193,11 @@ class DjangoAccounts:
         if not user.is_active:
             raise AccountDisabled(user.get_username())
         clear_failures_of(user)
+
+    def privileged_now(self, user) -> bool:
+        """Whether the account is an administrator's now, whatever was read of it before:
+        Django's own accounts say so themselves (methods.reset_rule.is_privileged)."""
+        return False
 
     def status(self, user) -> AccountStatus:
         # Django's own accounts are locked by the site's count alone.

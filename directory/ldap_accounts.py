@@ -29,6 +29,7 @@ from sspr_site.metrics import observe_directory
 
 from .accounts import (
     AccountDisabled,
+    AccountLocked,
     AccountMissing,
     AccountStatus,
     ChangeUnconfirmed,
@@ -479,9 +480,14 @@ class DirectoryAccounts:
     def _change_as_person(self, user, current: str, new: str, tries: int) -> str:
         """change_password's checks and binds, while its try is counted; the bind's state."""
         with self.service() as conn:
-            dn, attrs = self.find(
-                conn, user.get_username(), [*self.failure_attributes, self.changed_attribute]
-            )
+            asked = [*self.status_attributes, *self.failure_attributes, self.changed_attribute]
+            dn, attrs = self.find(conn, user.get_username(), list(dict.fromkeys(asked)))
+            if self._status(attrs).locked and not self._lock_over(
+                attrs, self._lock_duration(conn, self.policy_dn_of(attrs))
+            ):
+                # Locked, perhaps after failures the policy no longer counts: the right
+                # password would be refused as a wrong one, and counted as one.
+                raise AccountLocked
             if not self._failure_is_safe(conn, attrs, tries):
                 raise LockoutNear
         before, writing = text(attrs, self.changed_attribute), False
@@ -544,6 +550,22 @@ class DirectoryAccounts:
         except DirectoryUnavailable:
             return ["bind"]
         return missing
+
+    def privileged_now(self, user) -> bool:
+        """Whether the person's entry makes them an administrator now (the staff or the
+        administrators' group; in Active Directory a protected account too, as the sync
+        reads it), whatever the mirror last read: an account made one since the sync or the
+        person's last sign-in is reset by the administrators' rule (passwordreset.flows.
+        reset_finish). Only asked where a group or the domain can say it."""
+        groups = [group for group in (self.conf.staff_group, self.conf.superuser_group) if group]
+        if not groups and not self.conf.is_ad:
+            return False
+        with self.service() as conn:
+            asked = ["adminCount"] if self.conf.is_ad else ["1.1"]
+            dn, attrs = self.find(conn, user.get_username(), asked, scoped=False)
+            if self.conf.is_ad and text(attrs, "adminCount") == "1":
+                return True
+            return any(self.in_group(conn, dn, group) for group in groups)
 
     def status(self, user) -> AccountStatus:
         with self.service() as conn:

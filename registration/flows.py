@@ -18,6 +18,7 @@ from audit.log import record, wants_event_ids, written_in_bulk
 from audit.models import Event, EventKind
 from delivery import outbox
 from directory.accounts import (
+    AccountLocked,
     ChangeUnconfirmed,
     LockoutNear,
     PasswordRefused,
@@ -481,6 +482,8 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
     store = accounts()
     try:
         store.change_password(user, current, new)
+    except AccountLocked as error:
+        raise TooManyWrongPasswords(by_directory=True, locked=True) from error
     except LockoutNear as error:
         raise TooManyWrongPasswords(by_directory=True) from error
     except ChangeUnconfirmed:
@@ -511,8 +514,10 @@ def password_change(*, request: HttpRequest, user, current: str, new: str) -> No
 
 class TooManyWrongPasswords(Exception):
     """`by_directory`: the directory's own count of failures holds the try (one more could
-    lock the account there), not the site's lockout, which ends within the hour."""
+    lock the account there), not the site's lockout, which ends within the hour; `locked`:
+    the directory has locked the account already."""
 
-    def __init__(self, by_directory: bool = False):
+    def __init__(self, by_directory: bool = False, locked: bool = False):
         super().__init__()
         self.by_directory = by_directory
+        self.locked = locked

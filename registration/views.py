@@ -197,7 +197,13 @@ def _apply_change(request: HttpRequest, user, form) -> int | None:
         form.add_error(field, refusal.message)
         return 200
     except TooManyWrongPasswords as held:
-        if held.by_directory:
+        if held.locked:
+            message = _(
+                "Your account is locked in the directory, so your current password was not "
+                "tried: a locked account refuses even the right one. Unlock your account at "
+                "the password reset page, then change your password here."
+            )
+        elif held.by_directory:
             # The directory's count, perhaps of failures elsewhere, that may never lapse by
             # itself (docs/security.md §40): unlocking at the portal clears it.
             message = _(

@@ -151,6 +151,46 @@ def test_a_change_held_by_the_directorys_count_says_to_unlock_not_to_wait(slapd,
     assert binds(slapd, "ada", ADA_PASSWORD)
 
 
+def test_a_locked_account_at_the_change_page_is_told_it_is_locked_not_that_it_is_wrong(
+    slapd, directory
+):
+    """Locked from elsewhere, the failures that locked it since out of the policy's count (a
+    policy that counts failures over a window, and locks until an unlock): the directory
+    refuses even the right current password. The page tried it, said "That is not your
+    current password", and counted a failed sign-in; now it tries none and says to unlock."""
+    import datetime
+
+    import ldap
+
+    from directory.ldap_accounts import RELAX_RULES
+    from directory.servers import PEOPLE
+
+    client = signed_in()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%SZ").encode()
+    conn = slapd.connect()
+    conn.modify_ext_s(
+        f"uid=ada,{PEOPLE}",
+        [(ldap.MOD_REPLACE, "pwdAccountLockedTime", [stamp])],
+        serverctrls=[RELAX_RULES],
+    )
+    conn.unbind_s()
+    failed_before = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).count()
+    response = client.post(
+        "/ssprsetup/password/",
+        {
+            "current_password": ADA_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert "Your account is locked in the directory" in page
+    assert "not your current password" not in page
+    assert Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).count() == failed_before
+    assert entry(slapd, "ada", "pwdAccountLockedTime")  # still locked: nothing was tried
+
+
 def test_the_confirm_password_step_never_locks_the_account(slapd, directory):
     client = signed_in()
     for _ in range(8):
