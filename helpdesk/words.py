@@ -35,6 +35,7 @@ WORDS = {
     "account_disabled": _("The account is turned off"),
     "methods_changed": _("A method it had verified was removed or changed meanwhile"),
     "account_changed": _("The account's password was set, or the account changed hands, meanwhile"),
+    "account_privileged": _("The directory made the account an administrator's meanwhile"),
     # Why the account store refused a new password (directory.accounts.REFUSALS).
     "too_short": _("Shorter than the directory's rules allow"),
     "in_history": _("Used before"),

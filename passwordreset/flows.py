@@ -300,7 +300,9 @@ def account_stamp(user) -> str:
 
 class AccountChanged(Exception):
     """The account's password was set, or its name given to someone new, since the attempt
-    began (account_stamp): what the attempt proved was about the account as it was then."""
+    began (account_stamp): what the attempt proved was about the account as it was then.
+    `args[0]` "privileged": the directory made it an administrator's since it was last read,
+    whose rule asks more (reset_finish)."""
 
 
 PROOFS_PER_HOUR = 5  # attempts at a proof before a change that did not pass, per person
@@ -848,6 +850,12 @@ def reset_finish(
     policy = Policy.load()
     store = accounts()
     kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
+    if not is_privileged(user) and store.privileged_now(user):
+        # Made an administrator in the directory since the mirror last read it: the attempt
+        # was held to the ordinary rule. The mirror learns it now; the next attempt is held to
+        # the administrators' (two methods, never security questions: docs/security.md §14).
+        get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
+        raise AccountChanged("privileged")
     try:
         # The change and its record commit together (in Django's user table; the directory is
         # written first), so a retried request knows it was made (reset_already_made).

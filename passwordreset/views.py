@@ -66,6 +66,10 @@ ACCOUNT_CHANGED = gettext_lazy(
     "Nothing was changed: the account's password was set, or the account changed hands, "
     "since this reset began. Start again."
 )
+ACCOUNT_PRIVILEGED = gettext_lazy(
+    "Nothing was changed: this account is now an administrator's, and an administrator's "
+    "password is reset with two methods, never security questions. Start again."
+)
 NOT_VERIFIED = gettext_lazy(
     "We could not verify you with that. Check what you typed and try again, try another "
     "method, or contact your helpdesk."
@@ -562,8 +566,9 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             disabled, status = True, 409
         except flows.ProofWithdrawn as withdrawn:
             return _withdrawn(request, state, withdrawn.args[0])
-        except flows.AccountChanged:
-            return _withdrawn(request, state, state.passed, reason="account_changed")
+        except flows.AccountChanged as changed:
+            why = "account_privileged" if changed.args == ("privileged",) else "account_changed"
+            return _withdrawn(request, state, state.passed, reason=why)
         except PasswordRefused as refusal:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:
@@ -640,7 +645,7 @@ def _withdrawn(request, state, kinds: list[str], reason: str = "methods_changed"
     the account itself (`reason` "account_changed"): the first page, saying why."""
     flows.withdraw(request, state, kinds, reason)
     request.session[WITHDRAWN_KEY] = {"at": time.time(), "reason": reason}
-    messages.error(request, ACCOUNT_CHANGED if reason == "account_changed" else METHODS_CHANGED)
+    messages.error(request, WITHDRAWN_BECAUSE.get(reason, METHODS_CHANGED))
     return redirect("passwordreset:start")
 
 
@@ -656,9 +661,17 @@ def _forget_ended(request: HttpRequest) -> None:
     request.session.pop(WITHDRAWN_KEY, None)
 
 
+# Why an attempt ended with nothing done (_withdrawn), as its first page says it.
+WITHDRAWN_BECAUSE = {
+    "methods_changed": METHODS_CHANGED,
+    "account_changed": ACCOUNT_CHANGED,
+    "account_privileged": ACCOUNT_PRIVILEGED,
+}
+
+
 def _withdrawn_here(request: HttpRequest) -> str:
     """Why this browser's attempt last ended so (_withdrawn), within an attempt's lifetime:
-    "methods_changed" or "account_changed"; "" otherwise."""
+    a key of WITHDRAWN_BECAUSE; "" otherwise."""
     ended = request.session.get(WITHDRAWN_KEY)
     if isinstance(ended, int | float):  # written before the reason was kept
         ended = {"at": ended, "reason": "methods_changed"}
@@ -666,7 +679,8 @@ def _withdrawn_here(request: HttpRequest) -> str:
         return ""
     if time.time() - ended["at"] >= reset_state.LIFETIME_SECONDS:
         return ""
-    return "account_changed" if ended.get("reason") == "account_changed" else "methods_changed"
+    reason = ended.get("reason")
+    return reason if reason in WITHDRAWN_BECAUSE else "methods_changed"
 
 
 # The attempt this browser finished last, and when: its other tabs' steps say it was finished.

@@ -187,6 +187,31 @@ def test_admincount_makes_a_privileged_account(ad, dc, person):
     assert get_user_model().objects.get(username=person.sam).is_staff
 
 
+@pytest.mark.parametrize("made_by", ["adminCount", "a group in the staff group"])
+def test_an_account_made_an_administrators_since_it_was_read_is_not_reset_with_one_method(
+    client, ad, dc, person, made_by
+):
+    """The domain makes the person an administrator (a protected account, or a member of a
+    group nested in the staff group) after the mirror read them: the reset proven with one
+    method changes nothing, says why, and the mirror now knows (passwordreset.flows.
+    reset_finish asks the domain); the next attempt is held to the administrators' rule."""
+    user = registered_and_proven(client, person)
+    assert not user.is_staff
+    if made_by == "adminCount":
+        administrator_sets(dc, person, "adminCount", b"1")
+    else:
+        conn = dc.connect()
+        group = f"CN=admins-{person.sam},OU=Groups,DC=sspr,DC=test"
+        conn.add_s(group, [("objectClass", [b"group"]), ("member", [person.dn.encode()])])
+        conn.modify_s(AD_STAFF_GROUP, [(ldap.MOD_ADD, "member", [group.encode()])])
+        conn.unbind_s()
+    page = client.get(set_new(client, "Chosen-After-Promotion-2027!")["Location"])
+    assert "this account is now an administrator" in page.content.decode()
+    assert binds(dc, person, person.password)
+    user.refresh_from_db()
+    assert user.is_staff
+
+
 def test_change_as_the_person_applies_the_domains_history(ad, dc, person):
     client = Client()
     assert directory_sign_in(client, person.sam, person.password).status_code == 302

@@ -740,3 +740,48 @@ def test_an_administrator_made_here_stays_staff_after_signing_in(slapd, director
     sync_directory()
     ada.refresh_from_db()
     assert ada.is_staff and ada.is_superuser
+
+
+def test_an_account_made_staff_since_it_was_read_is_not_reset_with_one_method(slapd, directory):
+    """Grace is added to the staff group after the sync read her: a reset proven with one
+    method (an ordinary account's rule) changes nothing, says why, and the mirror now knows;
+    the next attempt needs a second method (docs/security.md §14)."""
+    import ldap
+
+    from directory.servers import PEOPLE, STAFF_GROUP
+    from directory.sync import sync_directory
+    from tests.passwordreset.test_portal import pass_email, pass_phone
+
+    sync_directory()
+    grace = get_user_model().objects.get(username="grace")
+    assert not grace.is_staff
+    AuthenticationEmail.objects.create(
+        user=grace, email="grace.home@example.net", verified_at=timezone.now()
+    )
+    from methods.models import AuthenticationPhone
+
+    AuthenticationPhone.objects.create(
+        user=grace, number="+447400123456", verified_at=timezone.now()
+    )
+    attempt = Client()
+    assert start_reset(attempt, "grace")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_email(attempt, "grace.home@example.net"))
+    conn = slapd.connect()
+    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    chosen = "Chosen-After-Promotion-2027"
+    page = attempt.post(
+        "/passwordreset/finish/", {"new_password1": chosen, "new_password2": chosen}, follow=True
+    ).content.decode()
+    assert "this account is now an administrator" in page
+    assert not binds(slapd, "grace", chosen)
+    grace.refresh_from_db()
+    assert grace.is_staff
+    assert Event.objects.filter(
+        kind=EventKind.RESET_REFUSED, subject=grace, details__reason="account_privileged"
+    ).exists()
+    again = Client()
+    assert start_reset(again, "grace")["Location"] == "/passwordreset/methods/"
+    # One more is needed now.
+    assert pass_email(again, "grace.home@example.net")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_phone(again))
