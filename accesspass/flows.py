@@ -197,6 +197,16 @@ def turned_off(user) -> bool:
         return False
 
 
+def privileged_now(user) -> bool:
+    """Whether the account store says the account is an administrator's now (the directory's
+    groups; directory.accounts.privileged_now). Unknown when the directory cannot be read: the
+    mirror's word stands then, as at sign-in."""
+    try:
+        return accounts().privileged_now(user)
+    except (DirectoryUnavailable, DirectoryRefused, AccountMissing):
+        return False
+
+
 def request_pass(
     *,
     request,
@@ -219,6 +229,11 @@ def request_pass(
         raise Refused(_("Nobody can issue a temporary access pass for their own account."))
     if turned_off(user):
         raise Refused(TURNED_OFF)
+    if not is_privileged(user) and privileged_now(user):
+        # Made an administrator in the directory since the mirror last read it: a second
+        # person approves, as for any administrator (the mirror learns it now).
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
     two_people = needs_two_people(user)
     if two_people and approved_by is None and not has_approver(besides=[user, agent]):
         # A request nobody can approve would only lapse.

@@ -482,7 +482,10 @@ class DirectoryAccounts:
         with self.service() as conn:
             asked = [*self.status_attributes, *self.failure_attributes, self.changed_attribute]
             dn, attrs = self.find(conn, user.get_username(), list(dict.fromkeys(asked)))
-            if self._status(attrs).locked and not self._lock_over(
+            status = self._status(attrs)
+            if status.disabled:
+                raise AccountDisabled(user.get_username())  # an unlock would not help
+            if status.locked and not self._lock_over(
                 attrs, self._lock_duration(conn, self.policy_dn_of(attrs))
             ):
                 # Locked, perhaps after failures the policy no longer counts: the right
@@ -561,11 +564,24 @@ class DirectoryAccounts:
         if not groups and not self.conf.is_ad:
             return False
         with self.service() as conn:
-            asked = ["adminCount"] if self.conf.is_ad else ["1.1"]
+            asked = [self.conf.attr_entry_id, *(["adminCount"] if self.conf.is_ad else [])]
             dn, attrs = self.find(conn, user.get_username(), asked, scoped=False)
+            if self._held_by_another(user, dn, attrs):
+                return (
+                    False  # the newcomer's entry tells nothing of the person (the change refuses)
+                )
             if self.conf.is_ad and text(attrs, "adminCount") == "1":
                 return True
-            return any(self.in_group(conn, dn, group) for group in groups)
+            return any(self._member(conn, dn, group) for group in groups)
+
+    def _member(self, conn, dn: str, group: str) -> bool:
+        """in_group, with a group that is not there (a setting naming a group since removed)
+        holding nobody, as at sign-in: it stops no one's reset."""
+        try:
+            return self.in_group(conn, dn, group)
+        except ldap.NO_SUCH_OBJECT:
+            logger.warning("directory group not found: %s", group)
+            return False
 
     def status(self, user) -> AccountStatus:
         with self.service() as conn:

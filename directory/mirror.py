@@ -18,7 +18,7 @@ from audit.log import record
 from audit.models import EventKind
 from methods import lifecycle
 from methods.models import OfficePhone
-from registration.models import Registration
+from registration.models import PreferredLanguage, Registration
 from sspr_site.conf import app_settings as site_settings
 
 from .accounts import accounts, config, end_sessions
@@ -138,20 +138,33 @@ def forget_previous_holder(user, *, flags_from_entry: bool = False) -> list[str]
     entry's groups, as a sign-in sets them; else the sync sets them afterwards). Audited; no
     notice goes out, the previous holder having left. Returns the kinds of the methods that
     had any records."""
+    from .lockout import clear_failures_of
+
     conf = config()
-    by_groups = flags_from_entry and bool(conf.staff_group or conf.superuser_group)
-    user.is_staff = user.is_staff if by_groups else False
+    # At sign-in the new entry's groups (and in Active Directory a protected account:
+    # wanted_fields) have just set staff status; in the sync it is set after this.
+    by_entry = flags_from_entry and bool(conf.staff_group or conf.superuser_group or conf.is_ad)
+    roles = [
+        *(["superuser"] if user.is_superuser else []),
+        *(["staff"] if user.is_staff else []),
+        *user.groups.values_list("name", flat=True),
+        *(["permissions"] if user.user_permissions.exists() else []),
+    ]
+    user.is_staff = user.is_staff if by_entry else False
     user.is_superuser = user.is_superuser if flags_from_entry and conf.superuser_group else False
     with transaction.atomic():
         had = lifecycle.purge(user)
         remove_registration(user, "name_reused")
+        # The language they chose here, and their failed sign-ins, were theirs too.
+        PreferredLanguage.objects.filter(user_id=user.pk).delete()
+        clear_failures_of(user)
         end_sessions(user)
         user.groups.clear()
         user.user_permissions.clear()
         type(user).objects.filter(pk=user.pk).update(
             is_staff=user.is_staff, is_superuser=user.is_superuser
         )
-        record(EventKind.DIRECTORY_NAME_REUSED, subject=user, methods=had)
+        record(EventKind.DIRECTORY_NAME_REUSED, subject=user, methods=had, roles=sorted(roles))
     logger.warning("directory name given to a new entry; previous data removed user=%s", user.pk)
     return had
 

@@ -75,6 +75,10 @@ WORDS = {
     # directory.mirror.remove_registration; "data_removed" above for a leaver's).
     "policy_changed": _("The policy now asks for more"),
     "name_reused": _("The name was given to someone new"),
+    # Roles a name's previous holder had here (directory.mirror.forget_previous_holder).
+    "superuser": _("Administrator of this site"),
+    "staff": _("Staff status"),
+    "permissions": _("Permissions of their own"),
 }
 
 KEYS = {
@@ -131,6 +135,7 @@ KEYS = {
     "lockout_cleared": _("Lock here cleared"),
     "again": _("Proved again, nothing changed"),
     "interrupted": _("Stopped partway"),
+    "roles": _("Roles removed"),
 }
 
 # Values that mean one thing under one key only (the account store's kinds, for instance).

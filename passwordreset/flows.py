@@ -298,6 +298,24 @@ def account_stamp(user) -> str:
     return salted_hmac("sspr.reset.account", stored, algorithm="sha256").hexdigest()
 
 
+def same_account(state: ResetState, user, stored=None) -> bool:
+    """Whether the account is the one the attempt began with (account_stamp), as `stored`
+    has it (the row locked for the last step), else as `user` was read in this request. An
+    attempt kept by a release before the stamp (an empty one) is held to the one change that
+    matters most: its name not given to someone new since it began."""
+    if state.account:
+        return constant_time_compare(state.account, account_stamp(stored or user))
+    started = datetime.datetime.fromtimestamp(state.started_at, tz=datetime.UTC)
+    return not Event.objects.filter(
+        kind=EventKind.DIRECTORY_NAME_REUSED, subject_id=user.pk, created_at__gte=started
+    ).exists()
+
+
+class _Promoted(Exception):
+    """Inside the last step: the account is an administrator's now, and the attempt does not
+    meet their rule."""
+
+
 class AccountChanged(Exception):
     """The account's password was set, or its name given to someone new, since the attempt
     began (account_stamp): what the attempt proved was about the account as it was then.
@@ -786,6 +804,8 @@ def reset_already_made(state: ResetState, user) -> bool:
 
 # The person's row, locked for the last step (sspr_site/compiled_query.py).
 _LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk", "password"))
+# The same row, read without a lock (after a change left unconfirmed).
+_STORED_PASSWORD = OneRow(lambda: get_user_model().objects.only("pk", "password"))
 
 
 class Finished(NamedTuple):
@@ -850,12 +870,6 @@ def reset_finish(
     policy = Policy.load()
     store = accounts()
     kind = EventKind.PASSWORD_RESET if state.action == Action.RESET else EventKind.ACCOUNT_UNLOCKED
-    if not is_privileged(user) and store.privileged_now(user):
-        # Made an administrator in the directory since the mirror last read it: the attempt
-        # was held to the ordinary rule. The mirror learns it now; the next attempt is held to
-        # the administrators' (two methods, never security questions: docs/security.md §14).
-        get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
-        raise AccountChanged("privileged")
     try:
         # The change and its record commit together (in Django's user table; the directory is
         # written first), so a retried request knows it was made (reset_already_made).
@@ -865,10 +879,18 @@ def reset_finish(
             locked = _LOCKED_PERSON.get(user.pk)
             if reset_already_made(state, user):
                 return Finished(made=False, notified=0)  # the first request's to say
-            if not constant_time_compare(state.account, account_stamp(locked)):
+            if not same_account(state, user, locked):
                 raise AccountChanged
             if withdrawn := withdrawn_methods(state, user):
                 raise ProofWithdrawn(withdrawn)
+            if not is_privileged(user) and store.privileged_now(user):
+                # Made an administrator in the directory since the mirror last read it: held
+                # to the administrators' rule now (two methods, never security questions:
+                # docs/security.md §14). What the attempt passed may meet it already.
+                user.is_staff = True
+                if not identity_proven(state, user, policy):
+                    raise _Promoted
+                get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
             if state.action == Action.RESET:
                 store.set_password(user, password)
             else:
@@ -891,10 +913,19 @@ def reset_finish(
             reason=refusal.reason,
         )
         raise
+    except _Promoted:
+        # The mirror learns it (outside the transaction taken back); the next attempt is held
+        # to the administrators' rule from its start.
+        get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
+        raise AccountChanged("privileged") from None
     except ChangeUnconfirmed:
         # It may have been set: every session ends, as a new password's would, and the
         # audit log says what is known (directory.accounts.ChangeUnconfirmed).
         end_sessions(user)
+        # The person may set one here again (the page says so): the account as this attempt
+        # left it is the one it goes on with.
+        state.account = account_stamp(_STORED_PASSWORD.get(user.pk))
+        state.save(request)
         record(
             EventKind.PASSWORD_UNCONFIRMED,
             request=request,

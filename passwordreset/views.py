@@ -573,7 +573,9 @@ def finish(request: HttpRequest, state) -> HttpResponse:
             form.add_error("new_password1", refusal.message)
         except ChangeUnconfirmed:
             form.add_error(None, CHANGE_UNCONFIRMED)
-            status = 503
+            # Not a 5xx: the attempt, renewed for the account as this try left it (its
+            # sessions ended), is saved only below 500, and the page says to try again here.
+            status = 200
         except DirectoryUnavailable:
             form.add_error(None, DIRECTORY_DOWN)
             status = 503
@@ -612,6 +614,8 @@ def _finish_page(request, state, user, form, *, status=200, disabled=False) -> H
     says why, as it would then."""
     if withdrawn := flows.withdrawn_methods(state, user):
         return _withdrawn(request, state, withdrawn)
+    if not flows.same_account(state, user):
+        return _withdrawn(request, state, state.passed, reason="account_changed")
     rules, account_status = [], None
     # Only now, after the person proved who they are, is the account read: for an unlock,
     # and in the directory, where an account may be turned off that the site's copy still

@@ -24,6 +24,7 @@ from directory.accounts import (
     ACCOUNT_GONE,
     DIRECTORY_DOWN,
     REFUSED_BY_DIRECTORY,
+    AccountDisabled,
     AccountMissing,
     ChangeUnconfirmed,
     DirectoryRefused,
@@ -237,7 +238,8 @@ def _apply_change(request: HttpRequest, user, form) -> int | None:
         record_refusal(request, refusal, subject=user)
         form.add_error(None, REFUSED_BY_DIRECTORY)
         return 503
-    except AccountMissing:
+    except (AccountMissing, AccountDisabled):
+        # Gone from the directory's scope, or turned off there since signing in.
         form.add_error(None, ACCOUNT_GONE)
         return 200
     return None

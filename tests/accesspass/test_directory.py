@@ -79,6 +79,25 @@ def test_the_directorys_staff_group_needs_two_people(slapd, mirrored, desk, appr
     assert AccessPass.objects.get(user=ken).needs_approval
 
 
+def test_an_account_made_staff_since_the_sync_needs_two_people(slapd, mirrored, desk, approver):
+    """Grace is added to the staff group after the sync read her: one agent's pass would have
+    made them an administrator's account alone. The directory is asked: approval is needed,
+    and the mirror learns she is staff."""
+    import ldap
+
+    from directory.servers import PEOPLE, STAFF_GROUP
+
+    grace = mirrored.get(username="grace")
+    assert not grace.is_staff
+    conn = slapd.connect()
+    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    assert issue(desk, grace).status_code == 302
+    assert AccessPass.objects.get(user=grace).needs_approval
+    grace.refresh_from_db()
+    assert grace.is_staff
+
+
 def test_a_pass_session_cannot_set_a_password_once_the_account_is_turned_off(slapd, mirrored, desk):
     """Turned off in the directory after the pass signed the person in: the new password is
     refused beside the form, nothing is set, and the account stays off."""

@@ -285,10 +285,15 @@ def test_a_name_given_again_carries_none_of_the_previous_holders_roles(slapd, di
     from .test_openldap import ADA_PASSWORD
 
     assert directory_sign_in(Client(), "ada", ADA_PASSWORD).status_code == 302
+    from registration.models import PreferredLanguage
+
     ada = get_user_model().objects.get(username="ada")
     ada.groups.add(Group.objects.get(name="Helpdesk"))
     ada.is_superuser = ada.is_staff = True
     ada.save()
+    PreferredLanguage.objects.update_or_create(
+        user=ada, defaults={"language": "pl", "chosen": True}
+    )
     newcomer = _reuse_the_name(slapd, "ada")
     if found_by == "sync":
         sync_directory()
@@ -298,6 +303,14 @@ def test_a_name_given_again_carries_none_of_the_previous_holders_roles(slapd, di
     assert nova.first_name == "Nova"
     assert list(nova.groups.all()) == [] and not nova.user_permissions.exists()
     assert not nova.is_superuser and not nova.is_staff
+    # Nor the language Ada chose here; the event names what went.
+    assert not PreferredLanguage.objects.filter(user=nova, chosen=True).exists()
+    from audit.models import Event, EventKind
+
+    reused = Event.objects.get(kind=EventKind.DIRECTORY_NAME_REUSED, subject=nova)
+    # (Staff status, at sign-in, was already the new entry's groups' word when the name was
+    # found given again.)
+    assert {"Helpdesk", "superuser"} <= set(reused.details["roles"])
     from helpdesk.views import PERMISSION, helpdesk_permissions
 
     assert PERMISSION not in helpdesk_permissions(nova)

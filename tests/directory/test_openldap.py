@@ -390,7 +390,9 @@ def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, answers_lost):
     assert Event.objects.filter(kind=EventKind.PASSWORD_CHANGED).count() == 1
 
 
-def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lost, monkeypatch):
+def test_a_new_password_whose_outcome_cannot_be_asked_says_so(
+    client, slapd, settings, answers_lost, monkeypatch
+):
     """Sent, its answer lost, and the directory not reachable to ask: the page does not say
     "nothing was changed", since it may have been."""
     directory_sign_in(Client(), "ada", ADA_PASSWORD)
@@ -400,7 +402,7 @@ def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lo
     elsewhere = signed_in_directory("ada", ADA_PASSWORD)
     response = set_new(client, NEW_PASSWORD)
     page = response.content.decode()
-    assert response.status_code == 503
+    assert response.status_code == 200  # the attempt is kept (a 5xx would not save it)
     assert "it is not known whether it took it" in page
     assert "nothing was changed" not in page
     # It may have been set: sessions end as a new password's would, and the audit says
@@ -408,6 +410,15 @@ def test_a_new_password_whose_outcome_cannot_be_asked_says_so(client, answers_lo
     assert elsewhere.get("/ssprsetup/").status_code == 302
     assert Event.objects.filter(kind=EventKind.PASSWORD_UNCONFIRMED).count() == 1
     assert not Event.objects.filter(kind=EventKind.PASSWORD_RESET).exists()
+    # Setting one again, as the page says, goes on in the same attempt once the directory
+    # answers: the sessions it ended (a new local password) are not the account changing
+    # hands (passwordreset.flows.account_stamp).
+    from tests.support.directory import use_directory
+
+    monkeypatch.undo()
+    use_directory(settings, slapd.environment())
+    assert shows_done_page(set_new(client, "Another-New-Password-2027"))
+    assert binds(slapd, "ada", "Another-New-Password-2027")
 
 
 def test_a_change_whose_outcome_cannot_be_asked_keeps_this_session(slapd, directory, monkeypatch):
@@ -785,3 +796,81 @@ def test_an_account_made_staff_since_it_was_read_is_not_reset_with_one_method(sl
     # One more is needed now.
     assert pass_email(again, "grace.home@example.net")["Location"] == "/passwordreset/methods/"
     assert shows_finish_page(pass_phone(again))
+
+
+def test_an_account_made_staff_whose_attempt_meets_the_administrators_rule_is_reset(
+    slapd, directory, policy
+):
+    """The policy asks two methods of everyone; Grace passed two, then was made staff: the
+    attempt meets the administrators' rule as well, so it finishes, and the mirror learns she
+    is staff."""
+    import ldap
+
+    from directory.servers import PEOPLE, STAFF_GROUP
+    from directory.sync import sync_directory
+    from methods.models import AuthenticationPhone
+    from tests.passwordreset.test_portal import pass_email, pass_phone
+
+    policy.reset_methods_required = 2
+    policy.save()
+    sync_directory()
+    grace = get_user_model().objects.get(username="grace")
+    AuthenticationEmail.objects.create(
+        user=grace, email="grace.home@example.net", verified_at=timezone.now()
+    )
+    AuthenticationPhone.objects.create(
+        user=grace, number="+447400123456", verified_at=timezone.now()
+    )
+    attempt = Client()
+    assert start_reset(attempt, "grace")["Location"] == "/passwordreset/methods/"
+    assert pass_email(attempt, "grace.home@example.net")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_phone(attempt))
+    conn = slapd.connect()
+    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    chosen = "Chosen-After-Promotion-2027"
+    done = attempt.post(
+        "/passwordreset/finish/", {"new_password1": chosen, "new_password2": chosen}
+    )
+    assert shows_done_page(done)
+    assert binds(slapd, "grace", chosen)
+    grace.refresh_from_db()
+    assert grace.is_staff
+
+
+def test_a_staff_group_that_is_not_there_stops_nobodys_reset(slapd, settings, db):
+    """A setting naming a group since removed: sign-in takes it as holding nobody, and so
+    does the reset's question whether the account is an administrator's (before, every
+    ordinary person's reset ended on "the directory refused")."""
+    from tests.support.directory import use_directory
+
+    use_directory(
+        settings,
+        {**slapd.environment(), "LDAP_SUPERUSER_GROUP": "cn=gone,ou=groups,dc=example,dc=org"},
+    )
+    directory_sign_in(Client(), "ada", ADA_PASSWORD)
+    registered()
+    client = Client()
+    prove_with_email(client)
+    assert shows_done_page(set_new(client, NEW_PASSWORD))
+    assert binds(slapd, "ada", NEW_PASSWORD)
+
+
+def test_a_turned_off_account_at_the_change_page_is_not_told_to_unlock(slapd, directory):
+    """Turned off in the directory while signed in (OpenLDAP's administrator lock is the
+    lockout's attribute): no password is tried, and the page does not send the person to
+    unlock, which the portal refuses for a turned-off account."""
+    client = signed_in_directory("ada", ADA_PASSWORD)
+    turn_off(slapd, "ada")
+    response = client.post(
+        "/ssprsetup/password/",
+        {
+            "current_password": ADA_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    page = response.content.decode()
+    assert "This account cannot be changed here" in page
+    assert "Unlock your account" not in page
+    assert not binds(slapd, "ada", NEW_PASSWORD)

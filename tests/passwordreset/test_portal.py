@@ -233,6 +233,23 @@ def test_a_password_set_elsewhere_during_the_attempt_ends_it_with_nothing_change
     assert shows_done_page(done)
 
 
+def test_an_attempt_begun_before_the_stamp_was_kept_still_finishes(client, registered):
+    """An attempt kept by a release before the account's stamp (or saved again by one, on a
+    host not yet upgraded) has none: it finishes, held only to its name not having been
+    given to someone new since it began."""
+    from passwordreset import state as reset_state
+
+    assert start_reset(client, "rita")["Location"] == "/passwordreset/methods/"
+    assert shows_finish_page(pass_phone(client))
+    session = client.session
+    session[reset_state.SESSION_KEY].pop("account")
+    session.save()
+    done = client.post(
+        "/passwordreset/finish/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert shows_done_page(done)
+
+
 def test_reset_with_one_method_sets_the_password_and_tells_the_user(client, registered):
     other_session = Client()
     sign_in(other_session, "rita")
