@@ -54,6 +54,7 @@ class EventKind(models.TextChoices):
         _("New password sent, the directory's answer lost: it may have been set"),
     )
     PASSWORD_CHANGED = "password_changed", _("Password changed by its owner")
+    PASSWORD_SET_BY_ADMIN = "password_set_by_admin", _("Password set by an administrator")
     DIRECTORY_SYNCED = "directory_synced", _("Directory synchronised")
     DIRECTORY_LEFT = "directory_left", _("Left the directory's scope")
     DIRECTORY_DATA_REMOVED = "directory_data_removed", _("Recovery data removed after leaving")

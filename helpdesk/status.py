@@ -170,16 +170,18 @@ class Row:
                 "not counting security questions)."
             ) % {"count": min(rule.counted(proof), needed)}
         counted = min(rule.counted(proof), needed)
+        # What a reset needs, which can be fewer than registering asks: said so, beside a
+        # state that may read "not registered".
         if counted >= needed:
             text = ngettext(
-                "The %(required)d method the policy requires is verified.",
-                "The %(required)d methods the policy requires are verified.",
+                "The %(required)d method a reset needs is verified.",
+                "The %(required)d methods a reset needs are verified.",
                 needed,
             ) % {"required": needed}
         else:
             text = ngettext(
-                "%(count)d of %(required)d required method verified.",
-                "%(count)d of %(required)d required methods verified.",
+                "%(count)d of the %(required)d method a reset needs verified.",
+                "%(count)d of the %(required)d methods a reset needs verified.",
                 needed,
             ) % {"count": counted, "required": needed}
         if rule.questions_alone_refused(proof):

@@ -443,7 +443,11 @@ def _last_password_set_here():
     return Subquery(
         Event.objects.filter(
             subject=OuterRef("pk"),
-            kind__in=[EventKind.PASSWORD_RESET, EventKind.PASSWORD_CHANGED],
+            kind__in=[
+                EventKind.PASSWORD_RESET,
+                EventKind.PASSWORD_CHANGED,
+                EventKind.PASSWORD_SET_BY_ADMIN,
+            ],
         )
         .order_by("-created_at")
         .values("created_at")[:1]

@@ -385,7 +385,13 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
                 "opts": self.model._meta,
             }
             return TemplateResponse(request, "admin/auth/user/password_in_directory.html", context)
-        return super().user_change_password(request, id, form_url)
+        response = super().user_change_password(request, id, form_url)
+        if user is not None and request.method == "POST" and response.status_code == 302:
+            # Set (Django's page answers a refused form with the form again): the person's
+            # history and the helpdesk say who set it, and an open reset of theirs ends
+            # (passwordreset.flows.account_stamp).
+            record(EventKind.PASSWORD_SET_BY_ADMIN, request=request, subject=user)
+        return response
 
     @admin.action(description=_("Require reconfirmation"), permissions=["change"])
     def require_reconfirmation(self, request, queryset):

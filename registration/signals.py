@@ -130,7 +130,7 @@ def registrations_when_tightened(sender, policy, request=None, ending=0, **kwarg
             )
         return
     if request is not None and ending:
-        messages.info(
+        messages.warning(
             request,
             ngettext(
                 "%(count)s registration no longer meets this policy. It ends within minutes, "

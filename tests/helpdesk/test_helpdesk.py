@@ -190,11 +190,11 @@ def test_user_page_explains_why_and_shows_recent_events(desk, people):
         kind=EventKind.METHOD_VERIFIED, subject=people["bob"], details={"method": "x"}
     )
     page = desk.get(f"/helpdesk/users/{people['bob'].pk}/").content.decode()
-    assert "0 of 1 required method verified" in page
+    assert "0 of the 1 method a reset needs verified" in page
     assert "Security questions alone are not enough" in page
     assert "Method verified" in page
     page = desk.get(f"/helpdesk/users/{people['ann'].pk}/").content.decode()
-    assert "The 1 method the policy requires is verified." in page
+    assert "The 1 method a reset needs is verified." in page
     assert "Verify a caller" in page
 
 

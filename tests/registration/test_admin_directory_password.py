@@ -69,10 +69,24 @@ def test_a_directory_persons_active_box_is_shown_not_offered(
 
 
 def test_a_local_account_keeps_djangos_password_form(admin_client, make_user, directory_mode):
+    """Django's form, and what it sets is on record: the person's history and the helpdesk
+    say an administrator set it, and who (before, nothing did)."""
+    from audit.models import Event, EventKind
+
     local = make_user("breakglass", password=None)
     page = admin_client.get(f"/admin/auth/user/{local.pk}/password/").content.decode()
     assert 'name="password1"' in page
+    refused = admin_client.post(
+        f"/admin/auth/user/{local.pk}/password/",
+        {"password1": NEW, "password2": "not the same", "set_usable_password": "true"},
+    )
+    assert refused.status_code == 200
+    assert not Event.objects.filter(kind=EventKind.PASSWORD_SET_BY_ADMIN).exists()
     assert _set_password(admin_client, local).status_code == 302
+    (event,) = Event.objects.filter(kind=EventKind.PASSWORD_SET_BY_ADMIN)
+    assert event.subject == local and event.actor == admin_client.admin
+    status = admin_client.get(f"/helpdesk/users/{local.pk}/").content.decode()
+    assert "Password set by an administrator" in status
     local.refresh_from_db()
     assert local.check_password(NEW)
 
