@@ -567,9 +567,8 @@ class DirectoryAccounts:
             asked = [self.conf.attr_entry_id, *(["adminCount"] if self.conf.is_ad else [])]
             dn, attrs = self.find(conn, user.get_username(), asked, scoped=False)
             if self._held_by_another(user, dn, attrs):
-                return (
-                    False  # the newcomer's entry tells nothing of the person (the change refuses)
-                )
+                # The newcomer's entry tells nothing of the person (the change refuses it).
+                return False
             if self.conf.is_ad and text(attrs, "adminCount") == "1":
                 return True
             return any(self._member(conn, dn, group) for group in groups)

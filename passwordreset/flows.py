@@ -339,7 +339,6 @@ def prove_begin(*, request: HttpRequest, user) -> ResetState | None:
         username=user.get_username(),
         started_at=time.time(),
         action=Action.PROVE,
-        account=account_stamp(user),
     )
     state.save(request)
     method_flows.session_binding(request)
@@ -804,8 +803,6 @@ def reset_already_made(state: ResetState, user) -> bool:
 
 # The person's row, locked for the last step (sspr_site/compiled_query.py).
 _LOCKED_PERSON = OneRow(lambda: get_user_model().objects.select_for_update().only("pk", "password"))
-# The same row, read without a lock (after a change left unconfirmed).
-_STORED_PASSWORD = OneRow(lambda: get_user_model().objects.only("pk", "password"))
 
 
 class Finished(NamedTuple):
@@ -924,7 +921,7 @@ def reset_finish(
         end_sessions(user)
         # The person may set one here again (the page says so): the account as this attempt
         # left it is the one it goes on with.
-        state.account = account_stamp(_STORED_PASSWORD.get(user.pk))
+        state.account = account_stamp(user)  # end_sessions gave it its new password
         state.save(request)
         record(
             EventKind.PASSWORD_UNCONFIRMED,

@@ -55,8 +55,9 @@ class ResetState:
     code_form: str = ""
     renewed_at: float = 0.0  # the last "more time" (the 15 minutes count from then)
     extensions: int = 0
-    # A keyed digest of the account's stored password when the attempt began
-    # (passwordreset.flows.account_stamp): the last step refuses once it differs.
+    # A keyed digest of the account's stored password when a reset or an unlock began
+    # (passwordreset.flows.account_stamp): the last step refuses once it differs. A proof
+    # before a change keeps none: it ends at the setup pages, never at that step.
     account: str = ""
 
     @property

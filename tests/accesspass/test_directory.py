@@ -83,15 +83,11 @@ def test_an_account_made_staff_since_the_sync_needs_two_people(slapd, mirrored, 
     """Grace is added to the staff group after the sync read her: one agent's pass would have
     made them an administrator's account alone. The directory is asked: approval is needed,
     and the mirror learns she is staff."""
-    import ldap
-
-    from directory.servers import PEOPLE, STAFF_GROUP
+    from tests.directory.test_openldap import made_staff
 
     grace = mirrored.get(username="grace")
     assert not grace.is_staff
-    conn = slapd.connect()
-    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
-    conn.unbind_s()
+    made_staff(slapd, "grace")
     assert issue(desk, grace).status_code == 302
     assert AccessPass.objects.get(user=grace).needs_approval
     grace.refresh_from_db()

@@ -56,6 +56,14 @@ def prove_with_email(
     assert shows_finish_page(response)
 
 
+def post_change(client: Client, current: str = ADA_PASSWORD, new: str = NEW_PASSWORD):
+    """The change page's form, sent as the signed-in person."""
+    return client.post(
+        "/ssprsetup/password/",
+        {"current_password": current, "new_password1": new, "new_password2": new},
+    )
+
+
 def set_new(client: Client, password: str):
     return client.post(
         "/passwordreset/finish/", {"new_password1": password, "new_password2": password}
@@ -376,14 +384,7 @@ def test_a_change_whose_answer_was_lost_is_taken_as_made(slapd, answers_lost):
     """At the change page too: the person's own change, its answer cut on the way back, is
     found made, and the page goes on as if it had been answered."""
     client = signed_in_directory("ada", ADA_PASSWORD)
-    response = client.post(
-        "/ssprsetup/password/",
-        {
-            "current_password": ADA_PASSWORD,
-            "new_password1": NEW_PASSWORD,
-            "new_password2": NEW_PASSWORD,
-        },
-    )
+    response = post_change(client)
     assert answers_lost.cuts == 1
     assert response.status_code == 302, response.content.decode()[:2000]
     assert binds(slapd, "ada", NEW_PASSWORD)
@@ -753,15 +754,10 @@ def test_an_administrator_made_here_stays_staff_after_signing_in(slapd, director
     assert ada.is_staff and ada.is_superuser
 
 
-def test_an_account_made_staff_since_it_was_read_is_not_reset_with_one_method(slapd, directory):
-    """Grace is added to the staff group after the sync read her: a reset proven with one
-    method (an ordinary account's rule) changes nothing, says why, and the mirror now knows;
-    the next attempt needs a second method (docs/security.md §14)."""
-    import ldap
-
-    from directory.servers import PEOPLE, STAFF_GROUP
+def _grace_with_email_and_phone():
+    """Grace, mirrored by the sync as an ordinary account, with a verified email and phone."""
     from directory.sync import sync_directory
-    from tests.passwordreset.test_portal import pass_email, pass_phone
+    from methods.models import AuthenticationPhone
 
     sync_directory()
     grace = get_user_model().objects.get(username="grace")
@@ -769,17 +765,34 @@ def test_an_account_made_staff_since_it_was_read_is_not_reset_with_one_method(sl
     AuthenticationEmail.objects.create(
         user=grace, email="grace.home@example.net", verified_at=timezone.now()
     )
-    from methods.models import AuthenticationPhone
-
     AuthenticationPhone.objects.create(
         user=grace, number="+447400123456", verified_at=timezone.now()
     )
+    return grace
+
+
+def made_staff(slapd, uid: str) -> None:
+    """The directory adds the person to the staff group (the mirror has not read it yet)."""
+    import ldap
+
+    from directory.servers import PEOPLE, STAFF_GROUP
+
+    conn = slapd.connect()
+    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid={uid},{PEOPLE}".encode()])])
+    conn.unbind_s()
+
+
+def test_an_account_made_staff_since_it_was_read_is_not_reset_with_one_method(slapd, directory):
+    """Grace is added to the staff group after the sync read her: a reset proven with one
+    method (an ordinary account's rule) changes nothing, says why, and the mirror now knows;
+    the next attempt needs a second method (docs/security.md §14)."""
+    from tests.passwordreset.test_portal import pass_email, pass_phone
+
+    grace = _grace_with_email_and_phone()
     attempt = Client()
     assert start_reset(attempt, "grace")["Location"] == "/passwordreset/methods/"
     assert shows_finish_page(pass_email(attempt, "grace.home@example.net"))
-    conn = slapd.connect()
-    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
-    conn.unbind_s()
+    made_staff(slapd, "grace")
     chosen = "Chosen-After-Promotion-2027"
     page = attempt.post(
         "/passwordreset/finish/", {"new_password1": chosen, "new_password2": chosen}, follow=True
@@ -804,30 +817,16 @@ def test_an_account_made_staff_whose_attempt_meets_the_administrators_rule_is_re
     """The policy asks two methods of everyone; Grace passed two, then was made staff: the
     attempt meets the administrators' rule as well, so it finishes, and the mirror learns she
     is staff."""
-    import ldap
-
-    from directory.servers import PEOPLE, STAFF_GROUP
-    from directory.sync import sync_directory
-    from methods.models import AuthenticationPhone
     from tests.passwordreset.test_portal import pass_email, pass_phone
 
     policy.reset_methods_required = 2
     policy.save()
-    sync_directory()
-    grace = get_user_model().objects.get(username="grace")
-    AuthenticationEmail.objects.create(
-        user=grace, email="grace.home@example.net", verified_at=timezone.now()
-    )
-    AuthenticationPhone.objects.create(
-        user=grace, number="+447400123456", verified_at=timezone.now()
-    )
+    grace = _grace_with_email_and_phone()
     attempt = Client()
     assert start_reset(attempt, "grace")["Location"] == "/passwordreset/methods/"
     assert pass_email(attempt, "grace.home@example.net")["Location"] == "/passwordreset/methods/"
     assert shows_finish_page(pass_phone(attempt))
-    conn = slapd.connect()
-    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=grace,{PEOPLE}".encode()])])
-    conn.unbind_s()
+    made_staff(slapd, "grace")
     chosen = "Chosen-After-Promotion-2027"
     done = attempt.post(
         "/passwordreset/finish/", {"new_password1": chosen, "new_password2": chosen}
@@ -862,14 +861,7 @@ def test_a_turned_off_account_at_the_change_page_is_not_told_to_unlock(slapd, di
     unlock, which the portal refuses for a turned-off account."""
     client = signed_in_directory("ada", ADA_PASSWORD)
     turn_off(slapd, "ada")
-    response = client.post(
-        "/ssprsetup/password/",
-        {
-            "current_password": ADA_PASSWORD,
-            "new_password1": NEW_PASSWORD,
-            "new_password2": NEW_PASSWORD,
-        },
-    )
+    response = post_change(client)
     page = response.content.decode()
     assert "This account cannot be changed here" in page
     assert "Unlock your account" not in page

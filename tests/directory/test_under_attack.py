@@ -24,7 +24,13 @@ from directory.servers import MAX_FAILURES, ROOT_DN
 from tests.support.at_once import at_once
 from tests.support.directory import binds, directory_sign_in, entry, use_directory
 
-from .test_openldap import ADA_PASSWORD, NEW_PASSWORD, registered, signed_in_directory
+from .test_openldap import (
+    ADA_PASSWORD,
+    NEW_PASSWORD,
+    post_change,
+    registered,
+    signed_in_directory,
+)
 
 pytestmark = [pytest.mark.directory, pytest.mark.django_db]
 
@@ -134,14 +140,7 @@ def test_a_change_held_by_the_directorys_count_says_to_unlock_not_to_wait(slapd,
         with pytest.raises(ldap.INVALID_CREDENTIALS):
             conn.simple_bind_s(f"uid=ada,{PEOPLE}", "typed-at-a-workstation")
         conn.unbind_s()
-    response = client.post(
-        "/ssprsetup/password/",
-        {
-            "current_password": ADA_PASSWORD,
-            "new_password1": NEW_PASSWORD,
-            "new_password2": NEW_PASSWORD,
-        },
-    )
+    response = post_change(client)
     page = response.content.decode()
     assert response.status_code == 429
     assert "Your current password was not tried" in page
@@ -175,14 +174,7 @@ def test_a_locked_account_at_the_change_page_is_told_it_is_locked_not_that_it_is
     )
     conn.unbind_s()
     failed_before = Event.objects.filter(kind=EventKind.SIGN_IN_FAILED).count()
-    response = client.post(
-        "/ssprsetup/password/",
-        {
-            "current_password": ADA_PASSWORD,
-            "new_password1": NEW_PASSWORD,
-            "new_password2": NEW_PASSWORD,
-        },
-    )
+    response = post_change(client)
     page = response.content.decode()
     assert response.status_code == 429
     assert "Your account is locked in the directory" in page
@@ -582,16 +574,7 @@ def test_signed_in_pages_say_the_same_when_the_directory_hangs(slapd, directory,
         assert response.status_code == 503, response.content.decode()
         assert "The account directory is unavailable" in response.content.decode()
         assert seconds < 1.9
-        response, seconds = timed(
-            lambda: client.post(
-                "/ssprsetup/password/",
-                {
-                    "current_password": ADA_PASSWORD,
-                    "new_password1": NEW_PASSWORD,
-                    "new_password2": NEW_PASSWORD,
-                },
-            )
-        )
+        response, seconds = timed(lambda: post_change(client))
         assert response.status_code == 503
         assert "cannot be reached just now" in response.content.decode()
         assert seconds < 1.9
