@@ -50,6 +50,7 @@ BATCH = int(os.environ.get("BENCH_BATCH", "10"))
 FLOORS = os.environ.get("BENCH_FLOORS", "1") != "0"
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 ANSWER = "phone-setup-answer: "
+LOGS = ROOT / "var"
 
 
 def timed(call, *args):
@@ -406,10 +407,17 @@ def serve(side: str) -> None:
 
 class Side:
     def __init__(self, side: str):
+        # A side's log lines (this site logs each request and audit event) go to a file, as a
+        # served site's go to a file or the journal: on a terminal or a pipe, whatever reads
+        # them competes for the processor with the side being timed (about 1 ms a setup on
+        # two cores, docs/performance.md, "A thirty-sixth look").
+        LOGS.mkdir(exist_ok=True)
+        self.log = (LOGS / f"bench-phone-{side}.log").open("w")
         self.process = subprocess.Popen(  # noqa: S603  (this script, one side)
             [sys.executable, __file__, "serve", side],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.log,
             text=True,
         )
 
@@ -419,11 +427,13 @@ class Side:
         for line in self.process.stdout:  # anything else a side prints is passed over
             if line.startswith(ANSWER):
                 return json.loads(line.removeprefix(ANSWER))
-        raise SystemExit(f"the benchmark's side stopped ({self.process.wait()})")
+        stopped = self.process.wait()
+        raise SystemExit(f"the benchmark's side stopped ({stopped}); its log: {self.log.name}")
 
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait()
+        self.log.close()
 
 
 def step_medians(samples: list[list[float]]) -> list[float]:

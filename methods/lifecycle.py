@@ -39,6 +39,7 @@ from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
 from delivery.outbox import Message
+from sspr_site.compiled_query import OneRow
 from sspr_site.conf import app_settings as site_settings
 
 from . import cooling, not_me, pages
@@ -81,7 +82,12 @@ def lock_person(user_id: int) -> None:
     the person (an audit event, a flag set on many registrations at once, _flag in
     registration/flows.py) are written beside it without waiting, so a statement that holds
     other rows while it writes them cannot deadlock with it. Every change it orders takes it."""
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id).values("pk").first()
+    _PERSON.get(user_id)
+
+
+# Compiled once per connection (sspr_site/compiled_query.py): built each time, the locking
+# query cost more than the rest of a code's confirmation (docs/performance.md).
+_PERSON = OneRow(lambda: get_user_model().objects.select_for_update(no_key=True).only("pk"))
 
 
 def added(

@@ -7,7 +7,7 @@ A new method is a module with a Method subclass (methods/base.py) and one line b
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -61,6 +61,9 @@ class UserMethods:
 
     user: Any
     records: dict[str, Any]
+    # (policy, its statuses): statuses() works them out once for each policy it is asked with
+    # (a change's page, then the completion check and the proof after it, ask for the same).
+    kept: list = field(default_factory=list, compare=False, repr=False)
 
     def __getitem__(self, key: str):
         return self.records[key]
@@ -159,7 +162,13 @@ def cooling_of_row(row) -> list[tuple[Method, Any]]:
 
 
 def statuses(methods: UserMethods, policy) -> list[MethodStatus]:
-    return [method.status(methods, policy) for method in enabled_methods(policy)]
+    """Each enabled method's status, worked out once for these methods and this policy."""
+    for asked, kept in methods.kept:
+        if asked is policy:
+            return list(kept)
+    found = [method.status(methods, policy) for method in enabled_methods(policy)]
+    methods.kept.append((policy, found))
+    return list(found)
 
 
 def annotate_methods(queryset: QuerySet, policy) -> QuerySet:

@@ -161,10 +161,15 @@ def methods_at_start(request: HttpRequest) -> UserMethods:
     """The signed-in person's methods as the request found them, for a check made before it
     changes anything (needs_proof): on a page marked `person_with_methods`
     (methods.pages.reads_methods_first), those read with the person when it began
-    (registration/middleware.py); else as methods_of reads them."""
+    (registration/middleware.py); else as methods_of reads them. Worked out once a request:
+    the checks before a change ask for them several times (a code's step: the gate, the
+    proof, the value pending)."""
     if request.method in ("GET", "HEAD"):
         return methods_of(request)
-    return UserMethods.of_signed_in(request.user)
+    found = getattr(request, "_sspr_methods_at_start", None)
+    if found is None:
+        found = request._sspr_methods_at_start = UserMethods.of_signed_in(request.user)
+    return found
 
 
 JUST_REGISTERED = "sspr_just_registered"

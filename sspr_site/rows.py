@@ -58,7 +58,7 @@ class Insert:
     hear of it as they hear of Django's save (a row not written, with `unless_there`, is not
     saved: post_save is not sent).
 
-    A model with a save() of its own or a field with a database default, a row given its own
+    A model with a save() of its own or a field with only a database default, a row given its own
     automatic key or a value that is an expression, or a model that cannot be written this way
     (a parent model's table, a database that cannot return the new key with the INSERT) is
     created by Django as before.
@@ -80,7 +80,9 @@ class Insert:
         if (
             meta.parents
             or self.model.save is not Model.save  # a model's own save() is always called
-            or any(f.has_db_default() for f in fields)  # written into Django's SQL as DEFAULT
+            # A field with only a database default is written into Django's SQL as DEFAULT;
+            # with a default of its own too, Django writes that value, as here.
+            or any(f.has_db_default() and not f.has_default() for f in fields)
             or not connection.features.can_return_columns_from_insert
             # ON CONFLICT DO NOTHING: only a taken unique key is passed over (SQLite's own
             # INSERT OR IGNORE would pass over a missing value or a broken check too).

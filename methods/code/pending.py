@@ -49,13 +49,19 @@ def _pending(request: HttpRequest, slug: str) -> dict:
     sealed = request.session.get(PENDING, {}).get(slug)
     if not isinstance(sealed, str):
         return {}
-    try:
-        data = unseal(sealed)
-    except (InvalidToken, ValueError, TypeError):
-        return {}  # sealed under another key, or not by us: start again
+    # Unsealed once a request (a step asks several times; each unsealing decrypts and checks
+    # the seal, about 45 µs): kept with the request by the sealed text itself, so a value
+    # set since is unsealed anew.
+    opened = request.__dict__.setdefault("_sspr_unsealed_pending", {})
+    if sealed not in opened:
+        try:
+            opened[sealed] = unseal(sealed)
+        except (InvalidToken, ValueError, TypeError):
+            opened[sealed] = None  # sealed under another key, or not by us: start again
+    data = opened[sealed]
     if not isinstance(data, dict) or data.get("slug") != slug:
         return {}
-    return data
+    return dict(data)
 
 
 def get_pending(request: HttpRequest, slug: str) -> str | None:

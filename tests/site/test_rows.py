@@ -439,3 +439,21 @@ def test_insert_unless_there_refuses_a_missing_value_as_django_does(user):
             user=user, method="authentication_phone", purpose=None
         )
     assert not VerificationCode.objects.exists()
+
+
+def test_a_phone_is_written_in_one_statement_with_its_country(make_user):
+    """A phone's country has a default of its own beside the database's: the INSERT built once
+    writes it, with no savepoint inside the confirmation's transaction, and stores what
+    Django's create stores (a Jersey number under +44 keeps JE)."""
+    from methods.code.models import AuthenticationPhone
+    from sspr_site.rows import Insert
+
+    first, person = Insert(AuthenticationPhone, unless_there=True), make_user("jersey")
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        phone = first.create(user=person, number="+447797900000")
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements.count("INSERT") == 1
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    by_django = AuthenticationPhone.objects.create(user=make_user("also"), number="+447797900000")
+    assert _stored(AuthenticationPhone, phone.pk)["country"] == "JE"
+    assert _stored(AuthenticationPhone, by_django.pk)["country"] == "JE"
