@@ -62,6 +62,10 @@ class EventKind(models.TextChoices):
         "directory_name_reused",
         _("Name now another person's in the directory: the previous holder's data removed"),
     )
+    DIRECTORY_RENAMED = (
+        "directory_renamed",
+        _("Renamed in the directory: the account here took the new name"),
+    )
     DIRECTORY_REFUSED = "directory_refused", _("The directory refused an operation")
     ACCESS_PASS_REQUESTED = "access_pass_requested", _("Temporary access pass awaiting approval")
     ACCESS_PASS_APPROVED = "access_pass_approved", _("Temporary access pass approved")

@@ -32,8 +32,9 @@ What the figures mean against the targets, and the profiles behind them: docs/pe
   page) and with django-two-factor-auth's wizard (its five, each answering with the next form),
   same Django, django-otp and phonenumbers, an SQLite file with the same options on both sides
   (write-ahead log, synchronous=NORMAL, immediate transactions), in process, messages to
-  in-memory backends, the two sides taking turns (this site, the peer, …) with the ratio's
-  spread over the turns (target: at most 0.7x the peer); then every page of /ssprsetup,
+  in-memory backends, each side's log to a file (var/bench-phone-*.log), the two sides taking
+  turns (this site, the peer, …) with the ratio's spread over the turns (target: at most 0.7x
+  the peer); then every page of /ssprsetup,
   /passwordreset and /helpdesk, GET and POST, walked by a new person each round, against a bare
   view in a default project (targets: the base layout 1.2x, pages 1.5x); then the phone setup
   again on PostgreSQL (one server, a database each, the cache in the process on both sides).

@@ -115,6 +115,20 @@ class DirectoryBackend(LDAPBackend):
     def django_to_ldap_username(self, username):
         return username.strip()
 
+    def get_or_build_user(self, username, ldap_user):
+        """The row of the person signing in. One renamed in the directory signs in to the row
+        they had, with their methods; a name they left is someone new's (mirror.
+        follow_renames)."""
+
+        def named(found_id: str) -> str | None:
+            store = accounts()
+            with store.service() as conn:
+                return store.entry_name(conn, found_id)
+
+        entry = {username: (ldap_user.dn, _attrs(ldap_user))}
+        mirror.follow_renames(entry, config(), named=named)
+        return super().get_or_build_user(username, ldap_user)
+
     def get_user(self, user_id):
         """The session's person, as long as their account is on: once the sync (or an
         administrator) turns it off, their sessions sign them out, as the embedded mode's do."""

@@ -347,6 +347,34 @@ class DirectoryAccounts:
             raise AccountMissing(username)
         return found[0]
 
+    def entry_name(self, conn, found_id: str) -> str | None:
+        """The mirrored name of the entry whose lasting id is `found_id` (mirror.entry_id's
+        text), when it is in scope; None when the directory has no such entry, or it is out of
+        scope (mirror.follow_renames)."""
+        if self.conf.is_ad:
+            try:
+                raw = bytes.fromhex(found_id)
+            except ValueError:
+                return None
+            value = "".join(f"\\{byte:02x}" for byte in raw)
+        else:
+            value = escape_filter_chars(found_id)
+        found = [
+            (dn, attrs)
+            for dn, attrs in conn.search_ext_s(
+                self.conf.user_base,
+                ldap.SCOPE_SUBTREE,
+                f"({self.conf.attr_entry_id}={value})",
+                attrlist=[self.conf.attr_username],
+                sizelimit=2,
+            )
+            if dn
+        ]
+        if len(found) != 1 or not self.in_group(conn, found[0][0], self.conf.scope_group):
+            return None
+        name = text(found[0][1], self.conf.attr_username)
+        return self.canonical_username(name)[:150] if name else None
+
     def member_filter(self, dn: str) -> str:
         return f"(member={escape_filter_chars(dn)})"
 

@@ -100,6 +100,69 @@ def another_holder(
     return bool(left_at) and (stored_dn or "").casefold() != found_dn.casefold()
 
 
+# The linked entries follow_renames asks the directory for at most, in one call.
+ASKED_AT_ONCE = 20
+
+
+def follow_renames(people: dict, conf: DirectoryConfig, *, named=None) -> int:
+    """People renamed in the directory (a new surname, say) keep their row, and with it their
+    methods, registration and history (docs/security.md §39): the entry they are linked to,
+    found under a new name, gives their row that name. `people`: name -> (dn, attrs) of the
+    entries about to be mirrored (a sync's page, a sign-in's entry).
+
+    - An entry under a name no row has, linked to a row under another name: that row takes
+      the name.
+    - A name whose row is linked to another entry than the one now holding it: where `named`
+      (a lasting id -> that entry's name in scope, or None) finds the linked entry under a name
+      no row has, the row takes that name, and the entry now holding the old name is mirrored
+      as someone new. Otherwise the name was given again (another_holder).
+
+    A name a row has already is never taken from it: the rename waits (logged). How many rows
+    were renamed."""
+    User = get_user_model()
+    found = {name: entry_id(attrs, conf) for name, (_dn, attrs) in people.items()}
+    rows = dict(
+        User.objects.filter(username__in=list(people)).values_list(
+            "username", "directory_account__entry_id"
+        )
+    )
+    wanted = {found_id: name for name, found_id in found.items() if found_id and name not in rows}
+    moves = [
+        (user_id, old, wanted[linked])
+        for user_id, old, linked in DirectoryAccount.objects.filter(
+            entry_id__in=list(wanted)
+        ).values_list("user_id", "user__username", "entry_id")
+        if old != wanted[linked]
+    ]
+    elsewhere = [
+        (name, linked)
+        for name, linked in rows.items()
+        if linked and found[name] and linked != found[name] and linked not in wanted
+    ]
+    # More at once looks like a directory rebuilt with new ids (sync.ManyNamesReused), where
+    # the old ids name nothing: not asked one by one.
+    if named is not None and len(elsewhere) <= ASKED_AT_ONCE:
+        for name, linked in elsewhere:
+            new = named(linked)
+            if new and new != name:
+                moves.append((User.objects.get(username=name).pk, name, new))
+    return sum(_rename(user_id, old, new) for user_id, old, new in moves)
+
+
+def _rename(user_id: int, old: str, new: str) -> bool:
+    """The row `user_id` named `old` takes the name `new`, unless a row has it already."""
+    User = get_user_model()
+    with transaction.atomic():
+        if User.objects.filter(username=new).exists():
+            logger.warning("directory rename waits: a row has the new name user=%s", user_id)
+            return False
+        if not User.objects.filter(pk=user_id, username=old).update(username=new):
+            return False
+        record(EventKind.DIRECTORY_RENAMED, subject=User(pk=user_id))
+    logger.info("directory rename followed user=%s", user_id)
+    return True
+
+
 def adopt_old_spelling(names: list[str]) -> int:
     """People mirrored under a name lowered as a whole word, as releases before lowered them
     ("İlker" as "i̇lker", "ΝΙΚΟΣ" as "νικος"), take the name lowered letter by letter that

@@ -28,6 +28,8 @@ class DirectoryAccount(models.Model):
         default="",
         # In the table too: a host still on the release before writes rows without it.
         db_default="",
+        # A renamed entry is found by it (mirror.follow_renames).
+        db_index=True,
         help_text=_(
             "The entry's lasting id in the directory (entryUUID, or objectGUID in hex): a name "
             "given again to someone new names another entry."

@@ -11,6 +11,7 @@ changed in the directory writes nothing but the run's mark on each link.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -64,6 +65,8 @@ class SyncReport:
     pages: int = 0
     # Names found on another entry than the one linked (their previous holder's data removed).
     reused: int = 0
+    # People renamed in the directory whose row took the new name (mirror.follow_renames).
+    renamed: int = 0
 
     @property
     def changed(self) -> int:
@@ -256,6 +259,11 @@ def _sync_page(
     report.seen += len(people)
     if not people:
         return
+    if not dry_run:
+        # Before the names are matched with rows: a renamed person's row takes the new name,
+        # and a name they left is then someone new's, with nothing of theirs.
+        named = None if conn is None else functools.partial(accounts().entry_name, conn)
+        report.renamed += mirror.follow_renames(people, conf, named=named)
     fields = ["first_name", "last_name", "email", "is_staff", "is_active"]
     existing = {
         row["username"]: row

@@ -310,6 +310,39 @@ def test_a_name_given_again_in_the_domain_carries_nothing_of_its_previous_holder
     assert DirectoryAccount.objects.get(user=user).entry_id != first_id
 
 
+def test_a_person_renamed_in_the_domain_keeps_their_methods_and_their_old_name_is_new(
+    ad, dc, person
+):
+    """By objectGUID (test_renamed for OpenLDAP's entryUUID): the person's sAMAccountName
+    changes and the old one is given to a newcomer, who signs in first. The person's entry is
+    looked up by its objectGUID: their row takes the new name, with their methods; the
+    newcomer's is a new row with nothing of theirs."""
+    sync_directory()
+    User = get_user_model()
+    user = User.objects.get(username=person.sam)
+    AuthenticationEmail.objects.create(
+        user=user, email="renamed.home@example.net", verified_at=timezone.now()
+    )
+    new_name = f"{person.sam}.renamed"
+    administrator_sets(dc, person, "sAMAccountName", new_name.encode())
+    # Renamed whole, as an administrator renames an account: its sign-in address too.
+    administrator_sets(dc, person, "userPrincipalName", f"{new_name}@sspr.test".encode())
+    newcomer = AdPerson(person.sam, "Newcomer-Pass-7-2026!", "Nova", f"New{person.surname}")
+    conn = dc.connect()
+    dc.add_person(conn, newcomer)
+    conn.unbind_s()
+    assert directory_sign_in(Client(), person.sam, newcomer.password).status_code == 302
+    assert User.objects.get(pk=user.pk).username == new_name
+    assert AuthenticationEmail.objects.filter(user=user).exists()
+    nova = User.objects.get(username=person.sam)
+    assert nova.pk != user.pk and not AuthenticationEmail.objects.filter(user=nova).exists()
+    assert directory_sign_in(Client(), new_name, person.password).status_code == 302
+    assert sync_directory().renamed == 0
+    assert User.objects.get(pk=user.pk).username == new_name
+    assert AuthenticationEmail.objects.filter(user=user).exists()
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+
+
 # --- Under attack (docs/security.md §39-43) ------------------------------------------------------
 
 

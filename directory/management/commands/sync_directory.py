@@ -99,3 +99,8 @@ class Command(BaseCommand):
                 "Deactivated (left): %(left)s. Recovery data removed: %(removed)s."
             )
         self.stdout.write(summary % counts)
+        if report.renamed:
+            self.stdout.write(
+                _("Renamed in the directory, keeping their recovery methods: %(renamed)s.")
+                % {"renamed": f"{report.renamed:,}"}
+            )
