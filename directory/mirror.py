@@ -104,7 +104,9 @@ def another_holder(
 ASKED_AT_ONCE = 20
 
 
-def follow_renames(people: dict, conf: DirectoryConfig, *, named=None) -> int:
+def follow_renames(
+    people: dict, conf: DirectoryConfig, *, named=None, apply: bool = True
+) -> list[tuple[int, str, str]]:
     """People renamed in the directory (a new surname, say) keep their row, and with it their
     methods, registration and history (docs/security.md §39): the entry they are linked to,
     found under a new name, gives their row that name. `people`: name -> (dn, attrs) of the
@@ -117,8 +119,9 @@ def follow_renames(people: dict, conf: DirectoryConfig, *, named=None) -> int:
       no row has, the row takes that name, and the entry now holding the old name is mirrored
       as someone new. Otherwise the name was given again (another_holder).
 
-    A name a row has already is never taken from it: the rename waits (logged). How many rows
-    were renamed."""
+    A name a row has already is never taken from it: the rename waits (logged). The renames
+    made, as (row, old name, new name); with `apply` false (a dry run), the renames that would
+    be made, none made."""
     User = get_user_model()
     found = {name: entry_id(attrs, conf) for name, (_dn, attrs) in people.items()}
     rows = dict(
@@ -146,16 +149,18 @@ def follow_renames(people: dict, conf: DirectoryConfig, *, named=None) -> int:
             new = named(linked)
             if new and new != name:
                 moves.append((User.objects.get(username=name).pk, name, new))
-    return sum(_rename(user_id, old, new) for user_id, old, new in moves)
+    return [move for move in moves if _rename(*move, apply=apply)]
 
 
-def _rename(user_id: int, old: str, new: str) -> bool:
+def _rename(user_id: int, old: str, new: str, *, apply: bool = True) -> bool:
     """The row `user_id` named `old` takes the name `new`, unless a row has it already."""
     User = get_user_model()
     with transaction.atomic():
         if User.objects.filter(username=new).exists():
             logger.warning("directory rename waits: a row has the new name user=%s", user_id)
             return False
+        if not apply:
+            return True
         if not User.objects.filter(pk=user_id, username=old).update(username=new):
             return False
         record(EventKind.DIRECTORY_RENAMED, subject=User(pk=user_id))

@@ -259,15 +259,17 @@ def _sync_page(
     report.seen += len(people)
     if not people:
         return
-    if not dry_run:
-        # Before the names are matched with rows: a renamed person's row takes the new name,
-        # and a name they left is then someone new's, with nothing of theirs.
-        named = None if conn is None else functools.partial(accounts().entry_name, conn)
-        report.renamed += mirror.follow_renames(people, conf, named=named)
+    # Before the names are matched with rows: a renamed person's row takes the new name, and
+    # a name they left is then someone new's, with nothing of theirs. A dry run counts them,
+    # and matches the rows as they would be named.
+    named = None if conn is None else functools.partial(accounts().entry_name, conn)
+    moves = mirror.follow_renames(people, conf, named=named, apply=not dry_run)
+    report.renamed += len(moves)
+    names = [*people, *(old for _pk, old, _new in moves)] if dry_run else list(people)
     fields = ["first_name", "last_name", "email", "is_staff", "is_active"]
     existing = {
         row["username"]: row
-        for row in User.objects.filter(username__in=list(people)).values(
+        for row in User.objects.filter(username__in=names).values(
             "pk",
             "username",
             "is_superuser",
@@ -278,6 +280,11 @@ def _sync_page(
             *fields,
         )
     }
+    if dry_run:
+        for _pk, old, new in moves:
+            row = existing.pop(old, None)
+            if row is not None and new in people:
+                existing[new] = row
     new_users, changes, offices, links, reused = [], [], [], [], []
     for username, (dn, attrs) in people.items():
         found_id = mirror.entry_id(attrs, conf)

@@ -131,7 +131,8 @@ def test_a_sync_page_holding_only_the_newcomer_looks_the_renamed_entry_up(slapd,
     with store.service() as conn:
         dn, attrs = store.find(conn, "ada", conf.attribute_names())
         page = {"ada": (dn, {name.lower(): values for name, values in attrs.items()})}
-        assert mirror.follow_renames(page, conf, named=lambda i: store.entry_name(conn, i)) == 1
+        moves = mirror.follow_renames(page, conf, named=lambda i: store.entry_name(conn, i))
+        assert moves == [(ada.pk, "ada", "ada.king")]
     assert dn == nova.dn
     _keeps_everything(ada, "ada.king")
 
@@ -168,7 +169,20 @@ def test_a_new_name_a_row_has_already_is_not_taken(slapd, directory):
         dn, attrs = store.find(conn, "ada.king", conf.attribute_names())
         page = {"ada.king": (dn, {name.lower(): values for name, values in attrs.items()})}
     # "ada.king" has a row: nothing of Ada's row moves onto it.
-    assert mirror.follow_renames(page, conf) == 0
+    assert mirror.follow_renames(page, conf) == []
     assert get_user_model().objects.get(pk=ada.pk).username == "ada"
     assert AuthenticationEmail.objects.filter(user=ada).exists()
     assert AuthenticationEmail.objects.filter(user=other).count() == 1
+
+
+def test_a_dry_run_says_who_would_be_renamed_and_renames_nobody(slapd, directory):
+    ada = _registered_ada()
+    _rename(slapd, "ada", "ada.king")
+    said = io.StringIO()
+    call_command("sync_directory", "--dry-run", stdout=said, stderr=io.StringIO())
+    assert "To add: 0." in said.getvalue()
+    assert "To rename, keeping their recovery methods: 1." in said.getvalue()
+    assert get_user_model().objects.get(pk=ada.pk).username == "ada"
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_RENAMED).exists()
+    report = sync_directory()
+    assert (report.renamed, report.created) == (1, 0)

@@ -100,7 +100,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(summary % counts)
         if report.renamed:
-            self.stdout.write(
-                _("Renamed in the directory, keeping their recovery methods: %(renamed)s.")
-                % {"renamed": f"{report.renamed:,}"}
+            renamed = (
+                _("To rename, keeping their recovery methods: %(renamed)s.")
+                if dry_run
+                else _("Renamed in the directory, keeping their recovery methods: %(renamed)s.")
             )
+            self.stdout.write(renamed % {"renamed": f"{report.renamed:,}"})
