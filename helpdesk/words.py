@@ -75,6 +75,7 @@ WORDS = {
     # directory.mirror.remove_registration; "data_removed" above for a leaver's).
     "policy_changed": _("The policy now asks for more"),
     "name_reused": _("The name was given to someone new"),
+    "question_retired": _("A security question they answered is no longer offered"),
     # Roles a name's previous holder had here (directory.mirror.forget_previous_holder).
     "superuser": _("Administrator of this site"),
     "staff": _("Staff status"),

@@ -4,6 +4,7 @@ import unicodedata
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
@@ -15,6 +16,7 @@ from directory.accounts import accounts
 from policy.models import Policy
 from sspr_site.admin_search import BoundedSearchMixin, CheckedLookupsMixin, CheckedSelectionMixin
 
+from . import lifecycle
 from .code.email_addresses import canonical_email, same_address
 from .code.forms import CanonicalEmailField, PhoneForm, checked_number
 from .code.phone_numbers import PhoneError, e164, parse
@@ -115,6 +117,15 @@ def answers_retired(people: int) -> str:
         "must choose other questions for security questions to count again.",
         people,
     ) % {"people": people}
+
+
+def questions_left_short(request) -> None:
+    """Once the retirement is committed, the registrations it leaves short end
+    (lifecycle.questions_retired): someone shown as registered can reset (docs/security.md
+    rule 14)."""
+    transaction.on_commit(
+        lambda: lifecycle.questions_retired.send(sender=SecurityQuestion, request=request)
+    )
 
 
 # Alphabets with letters that look alike (a Latin "a" and a Cyrillic "а").
@@ -232,6 +243,7 @@ class SecurityQuestionAdmin(
         super().save_model(request, obj, form, change)
         if retired and (count := left_short([obj.pk])):
             self.message_user(request, answers_retired(count), messages.WARNING)
+            questions_left_short(request)
 
     def get_changelist_formset(self, request, **kwargs):
         return super().get_changelist_formset(request, formset=OfferedQuestionsFormSet, **kwargs)
@@ -297,6 +309,7 @@ class SecurityQuestionAdmin(
                 answers_retired(answered),
                 messages.WARNING,
             )
+            questions_left_short(request)
 
     def has_delete_permission(self, request, obj=None):
         # Answers point at questions; retire a question instead of deleting it.

@@ -50,6 +50,11 @@ method_added = Signal()
 method_used = Signal()
 method_removed = Signal()
 methods_purged = Signal()
+# Sent when an administrator stops offering security questions that people had answered and
+# some of them are left short (methods/admin.py), once that is committed, with `request`:
+# those answers count no more, so registrations may no longer be complete
+# (registration/signals.py ends them).
+questions_retired = Signal()
 
 
 def taken_away(user, method) -> None:

@@ -328,26 +328,32 @@ LAPSE_BATCH = 500
 LAPSE_JOB_SECONDS = 30
 
 
-def lapse_short(*, after: int = 0, actor_id: int | None = None) -> None:
-    """Registrations that a policy asking more (policy.signals.policy_tightened) no longer
-    finds complete lapse (registration_lapse), so that someone shown as registered can reset
-    (docs/security.md rule 14). A job; in the worker, one that has run LAPSE_JOB_SECONDS
-    queues the rest as another job."""
+def lapse_short(
+    *, after: int = 0, actor_id: int | None = None, reason: str = "policy_changed"
+) -> None:
+    """Registrations no longer complete lapse (registration_lapse), so that someone shown as
+    registered can reset (docs/security.md rule 14): after a policy asking more (policy.
+    signals.policy_tightened) or security questions no longer offered (methods.lifecycle.
+    questions_retired); `reason`, what each lapse's event says. A job; in the worker, one that
+    has run LAPSE_JOB_SECONDS queues the rest as another job."""
     started = time.monotonic()
-    for checked, _lapsed, last in lapse_batches(after=after, actor_id=actor_id):
+    for checked, _lapsed, last in lapse_batches(after=after, actor_id=actor_id, reason=reason):
         more = checked == LAPSE_BATCH
         if more and outbox.uses_queue() and time.monotonic() - started > LAPSE_JOB_SECONDS:
-            outbox.later("registration.flows.lapse_short", after=last, actor_id=actor_id)
+            outbox.later(
+                "registration.flows.lapse_short", after=last, actor_id=actor_id, reason=reason
+            )
             return
 
 
-def lapse_batches(*, after: int = 0, actor_id: int | None = None):
+def lapse_batches(*, after: int = 0, actor_id: int | None = None, reason: str = "policy_changed"):
     """lapse_short's work, a batch at a time: the registered people in the order of their ids
     from after `after`, each batch's methods in one query, against the policy as it is when
     the batch begins. Yields, for each batch, how many were checked and how many lapsed, and
     the last id checked (the next batch starts after it). Run again, it finds those it ended
     already ended (a lapse is decided under the person's lock). Each lapse's event names
-    `actor_id`, the administrator who saved the policy, while their account is there."""
+    `actor_id`, the administrator who saved the policy or retired the questions, while their
+    account is there, and `reason`."""
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     while True:
         policy = Policy.load()
@@ -366,7 +372,7 @@ def lapse_batches(*, after: int = 0, actor_id: int | None = None):
                 user=methods.user,
                 policy=policy,
                 status=status,
-                reason="policy_changed",
+                reason=reason,
                 actor=actor,
             )
         after = ids[-1]

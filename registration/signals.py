@@ -16,7 +16,7 @@ from delivery import outbox
 from directory.lockout import sign_in_name
 from methods import cooling, proof
 from methods.flows import session_binding
-from methods.lifecycle import method_added, method_removed
+from methods.lifecycle import method_added, method_removed, questions_retired
 from policy.models import Policy
 from policy.signals import policy_tightened
 
@@ -143,3 +143,29 @@ def registrations_when_tightened(sender, policy, request=None, ending=0, **kwarg
             )
             % {"count": ending},
         )
+
+
+@receiver(questions_retired, dispatch_uid="sspr_registration_when_questions_retired")
+def registrations_when_questions_retired(sender, request=None, **kwargs):
+    """Answers to questions no longer offered count nowhere: the registrations that no longer
+    meet the policy without them end, as after a policy asking more (lapse_short). The admin's
+    page already says whose answers stopped counting; it says so too when the queue could not
+    take the check."""
+    actor = request.user if request is not None and request.user.is_authenticated else None
+    try:
+        outbox.later(
+            "registration.flows.lapse_short",
+            actor_id=actor.pk if actor else None,
+            reason="question_retired",
+        )
+    except RedisError:
+        logger.error("queue unreachable: registrations not checked after questions retired")
+        if request is not None:
+            messages.error(
+                request,
+                _(
+                    "The registrations of people left short by the retired questions could not "
+                    "be ended: the queue did not answer. Run the end_short_registrations "
+                    "command."
+                ),
+            )

@@ -216,3 +216,77 @@ def test_the_confirmation_counts_the_registrations_the_save_ends(
     ended = Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).count()
     assert ended > 0
     assert said is not None and int(said.group(1)) == ended
+
+
+@pytest.mark.parametrize("retired_by", ["its page", "the list's action"])
+def test_retiring_an_answered_question_ends_the_registrations_it_leaves_short(
+    admin_client, make_user, lenient, retired_by
+):
+    """Answers to a question no longer offered count nowhere (the portal never asks it): a
+    person registered with those answers alone is no longer registered, and told why in their
+    history; a person whose other methods still meet the policy stays registered."""
+    from methods.models import SecurityAnswer
+
+    lenient.questions_alone_allowed = True
+    lenient.save()
+    quiz = registered(make_user, "quizonly", answers=3)
+    both = registered(make_user, "both", phone=True, answers=3)
+    question = SecurityAnswer.objects.filter(user=quiz).first().question
+    if retired_by == "its page":
+        url = f"/admin/methods/securityquestion/{question.pk}/change/"
+        page = admin_client.post(url, {"text": question.text}, follow=True)
+    else:
+        page = admin_client.post(
+            "/admin/methods/securityquestion/",
+            {"action": "deactivate", "_selected_action": [question.pk]},
+            follow=True,
+        )
+    assert "Answers to a retired question no longer count: 2 people" in page.content.decode()
+    assert state_of(quiz) == RegistrationState.NOT_REGISTERED
+    assert state_of(both) == RegistrationState.REGISTERED
+    event = Event.objects.get(kind=EventKind.REGISTRATION_LAPSED)
+    assert event.subject == quiz and event.actor == admin_client.admin
+    assert event.details == {"methods_left": [], "reason": "question_retired"}
+    history = admin_client.get(f"/helpdesk/users/{quiz.pk}/").content.decode()
+    assert "A security question they answered is no longer offered" in history
+
+
+def test_retiring_a_question_nobody_answered_ends_nothing(admin_client, make_user, lenient):
+    from methods.models import SecurityAnswer, SecurityQuestion
+
+    lenient.questions_alone_allowed = True
+    lenient.save()
+    quiz = registered(make_user, "quizonly", answers=3)
+    answered = SecurityAnswer.objects.values("question")
+    unanswered = SecurityQuestion.objects.filter(active=True).exclude(pk__in=answered).first()
+    admin_client.post(
+        f"/admin/methods/securityquestion/{unanswered.pk}/change/", {"text": unanswered.text}
+    )
+    assert state_of(quiz) == RegistrationState.REGISTERED
+    assert not Event.objects.filter(kind=EventKind.REGISTRATION_LAPSED).exists()
+
+
+def test_with_the_queue_away_retired_questions_say_to_run_the_command(
+    admin_client, make_user, lenient, settings, caplog
+):
+    from methods.models import SecurityAnswer
+    from tests.delivery.test_held import _closed_port
+
+    settings.SSPR_DELIVERY = "queue"
+    settings.RQ_QUEUES = {"sspr": {"URL": f"redis://127.0.0.1:{_closed_port()}/0"}}
+    lenient.questions_alone_allowed = True
+    lenient.save()
+    quiz = registered(make_user, "quizonly", answers=3)
+    question = SecurityAnswer.objects.filter(user=quiz).first().question
+    with caplog.at_level(logging.ERROR, logger="registration.signals"):
+        page = admin_client.post(
+            f"/admin/methods/securityquestion/{question.pk}/change/",
+            {"text": question.text},
+            follow=True,
+        ).content.decode()
+    assert "could not be ended: the queue did not answer" in page
+    assert "end_short_registrations" in page
+    assert "registrations not checked after questions retired" in caplog.text
+    assert state_of(quiz) == RegistrationState.REGISTERED  # until the command runs
+    call_command("end_short_registrations")
+    assert state_of(quiz) == RegistrationState.NOT_REGISTERED
