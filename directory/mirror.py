@@ -13,6 +13,7 @@ import unicodedata
 import phonenumbers
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 
 from audit.log import record
 from audit.models import EventKind
@@ -26,6 +27,10 @@ from .conf import DirectoryConfig
 from .models import DirectoryAccount
 
 logger = logging.getLogger("sspr.directory")
+
+# Sent after the sync made people staff, with their `user_ids`: an administrator's registration
+# needs more (registration/signals.py ends those that fall short).
+made_staff = Signal()
 
 
 def first(attrs: dict, name: str) -> str:

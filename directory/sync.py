@@ -394,6 +394,10 @@ def _sync_page(
             ids[user.username] for user in new_users
         ]
         DirectoryAccount.objects.filter(user_id__in=page_ids).update(seen_run=run)
+    # Made staff by the directory (a previous holder's flags went with their data): held to
+    # the administrators' rule from now on, their registration ends if it falls short of it.
+    if promoted := [pk for pk, update in changes if update.get("is_staff") and pk not in reused]:
+        mirror.made_staff.send(sender=SyncReport, user_ids=promoted)
 
 
 def _privileged(dn: str, attrs: dict, conf: DirectoryConfig, staff: set[str] | None):

@@ -76,6 +76,7 @@ WORDS = {
     "policy_changed": _("The policy now asks for more"),
     "name_reused": _("The name was given to someone new"),
     "question_retired": _("A security question they answered is no longer offered"),
+    "made_staff": _("Made staff: an administrator's registration needs more"),
     # Roles a name's previous holder had here (directory.mirror.forget_previous_holder).
     "superuser": _("Administrator of this site"),
     "staff": _("Staff status"),

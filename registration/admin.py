@@ -147,6 +147,22 @@ class ResetAbilityFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _lapse_if_short(request, user) -> None:
+    """The registration of someone just made staff, ended if it no longer meets the rule."""
+    if registration_lapse(
+        request=request, user=user, policy=Policy.load(), reason="made_staff", actor=request.user
+    ):
+        messages.warning(
+            request,
+            _(
+                "%(username)s is now staff, and an administrator's registration needs more: "
+                "it no longer meets the policy, so it ended. They are shown as not registered "
+                "until they add what it needs."
+            )
+            % {"username": user.get_username()},
+        )
+
+
 class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMixin, UserAdmin):
     """Django's user admin plus registration state and recovery methods (never answers)."""
 
@@ -406,6 +422,15 @@ class SsprUserAdmin(CheckedLookupsMixin, CheckedSelectionMixin, BoundedSearchMix
             % {"count": count},
             messages.SUCCESS,
         )
+
+    def save_model(self, request, obj, form, change):
+        made_staff = change and "is_staff" in form.changed_data and obj.is_staff
+        super().save_model(request, obj, form, change)
+        if made_staff:
+            # An administrator's account is held to the administrators' rule (two methods,
+            # never security questions: docs/security.md §14): a registration that falls
+            # short of it ends, once the change is committed, and the page says so.
+            transaction.on_commit(partial(_lapse_if_short, request, obj))
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

@@ -14,6 +14,7 @@ from audit.log import record
 from audit.models import EventKind
 from delivery import outbox
 from directory.lockout import sign_in_name
+from directory.mirror import made_staff
 from methods import cooling, proof
 from methods.flows import session_binding
 from methods.lifecycle import method_added, method_removed, questions_retired
@@ -169,3 +170,15 @@ def registrations_when_questions_retired(sender, request=None, **kwargs):
                     "command."
                 ),
             )
+
+
+@receiver(made_staff, dispatch_uid="sspr_registration_when_made_staff")
+def registrations_when_made_staff(sender, user_ids, **kwargs):
+    """People the directory made staff are held to the administrators' rule (two methods,
+    never security questions): a registration that falls short of it ends (the user admin's
+    box does the same for one person, registration/admin.py)."""
+    policy = Policy.load()
+    for user in get_user_model().objects.filter(
+        pk__in=user_ids, sspr_registration__completed_at__isnull=False
+    ):
+        registration_lapse(request=None, user=user, policy=policy, reason="made_staff")

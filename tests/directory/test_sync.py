@@ -178,3 +178,30 @@ def test_the_sync_drops_a_password_list_read_more_than_a_day_ago(slapd, director
     run_sync()
     assert list(PasswordScan.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not PasswordLife.objects.exists()
+
+
+def test_someone_the_directory_makes_staff_is_held_to_the_administrators_rule(slapd, directory):
+    """Made staff by the directory's group, a person registered with one method is no longer
+    registered at the next sync (an administrator's registration needs two methods, never
+    security questions), and their history says why."""
+    from directory.servers import STAFF_GROUP
+    from methods.models import AuthenticationPhone
+    from policy.models import Policy
+    from registration.models import Registration
+
+    policy = Policy.load()
+    policy.methods_required = policy.reset_methods_required = 1
+    policy.save()
+    sync_directory()
+    ada = get_user_model().objects.get(username="ada")
+    AuthenticationPhone.objects.create(user=ada, number="+447400123456", verified_at=timezone.now())
+    Registration.objects.create(user=ada, completed_at=timezone.now())
+    conn = slapd.connect()
+    conn.modify_s(STAFF_GROUP, [(ldap.MOD_ADD, "member", [f"uid=ada,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    sync_directory()
+    ada.refresh_from_db()
+    assert ada.is_staff
+    assert Registration.objects.get(user=ada).completed_at is None
+    event = Event.objects.get(kind=EventKind.REGISTRATION_LAPSED, subject=ada)
+    assert event.details == {"methods_left": ["authentication_phone"], "reason": "made_staff"}

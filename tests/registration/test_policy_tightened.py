@@ -290,3 +290,47 @@ def test_with_the_queue_away_retired_questions_say_to_run_the_command(
     assert state_of(quiz) == RegistrationState.REGISTERED  # until the command runs
     call_command("end_short_registrations")
     assert state_of(quiz) == RegistrationState.NOT_REGISTERED
+
+
+def _made_staff(admin_client, person):
+    data = {
+        "username": person.username,
+        "email": "",
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+    }
+    for prefix in ("office_phone", "authentication_phone", "authentication_email"):
+        data |= {
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1",
+        }
+    return admin_client.post(f"/admin/auth/user/{person.pk}/change/", data, follow=True)
+
+
+def test_an_account_made_staff_whose_registration_falls_short_of_the_administrators_rule(
+    admin_client, make_user, lenient
+):
+    """An administrator's account needs two methods, never security questions: made staff
+    with one phone, the registration ends and the page says so; with a phone and an email it
+    stands."""
+    one = registered(make_user, "one", phone=True)
+    two = registered(make_user, "two", phone=True, email=True)
+    page = _made_staff(admin_client, one).content.decode()
+    assert "One is now staff, and an administrator&#x27;s registration needs more" in page
+    assert state_of(one) == RegistrationState.NOT_REGISTERED
+    event = Event.objects.get(kind=EventKind.REGISTRATION_LAPSED)
+    assert event.subject == one and event.actor == admin_client.admin
+    assert event.details == {"methods_left": ["authentication_phone"], "reason": "made_staff"}
+    history = admin_client.get(f"/helpdesk/users/{one.pk}/").content.decode()
+    assert "Made staff: an administrator&#x27;s registration needs more" in history
+    page = _made_staff(admin_client, two).content.decode()
+    assert "is now staff" not in page
+    assert state_of(two) == RegistrationState.REGISTERED
