@@ -9,6 +9,7 @@ a locked or out-of-scope account all fail the same way (docs/security.md §35).
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 
 import ldap
@@ -40,6 +41,8 @@ from .ldap_accounts import FINE, MUST_CHANGE, UNREACHABLE
 _error: contextvars.ContextVar[ldap.LDAPError | None] = contextvars.ContextVar(
     "sspr_directory_error", default=None
 )
+
+logger = logging.getLogger("sspr.directory")
 
 
 class EntrySearch(LDAPSearch):
@@ -126,7 +129,11 @@ class DirectoryBackend(LDAPBackend):
                 return store.entry_name(conn, found_id)
 
         entry = {username: (ldap_user.dn, _attrs(ldap_user))}
-        mirror.follow_renames(entry, config(), named=named)
+        if username in mirror.follow_renames(entry, config(), named=named).held:
+            # The name's row is someone's still in the directory: nothing of theirs is given
+            # to this entry, which cannot sign in until the sync has sorted the names out.
+            logger.warning("directory sign-in waits: the name's row is another person's")
+            raise ldap_user.AuthenticationFailed("the name's row is another person's")
         return super().get_or_build_user(username, ldap_user)
 
     def get_user(self, user_id):

@@ -8,11 +8,14 @@ directory does.
 from __future__ import annotations
 
 import logging
+import secrets
 import unicodedata
+from typing import NamedTuple
 
 import phonenumbers
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 
 from audit.log import record
@@ -109,68 +112,134 @@ def another_holder(
 ASKED_AT_ONCE = 20
 
 
+class Renames(NamedTuple):
+    """What follow_renames did (or, in a dry run, would do): the rows renamed, as (row, old
+    name, new name), and the names of the page that wait: a row of someone still in the
+    directory holds the name and cannot move yet, so the entry now under it is not mirrored
+    this time (the row keeps everything of its holder)."""
+
+    moves: list[tuple[int, str, str]]
+    held: set[str]
+    aside: frozenset[int] = frozenset()  # of the moves, the leavers' rows set aside
+
+    @property
+    def renamed(self) -> int:
+        """The people renamed (a leaver's row set aside is not one)."""
+        return sum(1 for pk, _old, _new in self.moves if pk not in self.aside)
+
+
 def follow_renames(
     people: dict, conf: DirectoryConfig, *, named=None, apply: bool = True
-) -> list[tuple[int, str, str]]:
+) -> Renames:
     """People renamed in the directory (a new surname, say) keep their row, and with it their
-    methods, registration and history (docs/security.md §39): the entry they are linked to,
-    found under a new name, gives their row that name. `people`: name -> (dn, attrs) of the
-    entries about to be mirrored (a sync's page, a sign-in's entry).
+    methods, registration and history (docs/security.md §39). `people`: name -> (dn, attrs)
+    of the entries about to be mirrored (a sync's page, a sign-in's entry); `named`: a
+    lasting id -> the name of the one entry in scope with it, or None (the directory asked).
 
-    - An entry under a name no row has, linked to a row under another name: that row takes
-      the name.
-    - A name whose row is linked to another entry than the one now holding it: where `named`
-      (a lasting id -> that entry's name in scope, or None) finds the linked entry under a name
-      no row has, the row takes that name, and the entry now holding the old name is mirrored
-      as someone new. Otherwise the name was given again (another_holder).
+    - An entry under a name whose row is not linked to it, while another row is: that row
+      takes the name, once the directory confirms the entry with that id is the one under
+      it (an entry given a copy of another's id takes nothing).
+    - The row holding the name, linked to an entry the directory now has under another name,
+      takes that name (a swap, a chain of renames: all at once). A leaver's row holding it is
+      set aside under a name of its own, its data kept until the retention ends.
+    - A row whose linked entry the directory cannot place (gone, out of scope) but that has
+      not left yet holds its name: the name waits (`held`) until the sync has seen it leave.
 
-    A name a row has already is never taken from it: the rename waits (logged). The renames
-    made, as (row, old name, new name); with `apply` false (a dry run), the renames that would
-    be made, none made."""
+    Without `named` nothing moves. With `apply` false (a dry run), nothing is written."""
+    if named is None or not people:
+        return Renames([], set())
     User = get_user_model()
     found = {name: entry_id(attrs, conf) for name, (_dn, attrs) in people.items()}
-    rows = dict(
-        User.objects.filter(username__in=list(people)).values_list(
-            "username", "directory_account__entry_id"
-        )
-    )
-    wanted = {found_id: name for name, found_id in found.items() if found_id and name not in rows}
-    moves = [
-        (user_id, old, wanted[linked])
-        for user_id, old, linked in DirectoryAccount.objects.filter(
-            entry_id__in=list(wanted)
-        ).values_list("user_id", "user__username", "entry_id")
-        if old != wanted[linked]
-    ]
-    elsewhere = [
-        (name, linked)
-        for name, linked in rows.items()
-        if linked and found[name] and linked != found[name] and linked not in wanted
-    ]
-    # More at once looks like a directory rebuilt with new ids (sync.ManyNamesReused), where
-    # the old ids name nothing: not asked one by one.
-    if named is not None and len(elsewhere) <= ASKED_AT_ONCE:
-        for name, linked in elsewhere:
-            new = named(linked)
-            if new and new != name:
-                moves.append((User.objects.get(username=name).pk, name, new))
-    return [move for move in moves if _rename(*move, apply=apply)]
+    columns = ("pk", "username", "directory_account__entry_id", "directory_account__left_at")
+    rows = {
+        row[0]: row
+        for row in User.objects.filter(
+            Q(username__in=list(people))
+            | Q(directory_account__entry_id__in=[i for i in found.values() if i])
+        ).values_list(*columns)
+    }
+    holder = {username: pk for pk, username, _linked, _left in rows.values()}
+    owners: dict[str, list[int]] = {}
+    for pk, _username, linked, _left in rows.values():
+        if linked:
+            owners.setdefault(linked, []).append(pk)
+    asked: dict[str, str | None] = {}
+
+    def where(linked: str) -> str | None:
+        if linked not in asked:
+            asked[linked] = named(linked) if len(asked) < ASKED_AT_ONCE else None
+        return asked[linked]
+
+    wanted: dict[int, str] = {}  # row -> the name it should take
+    for_name: dict[int, str] = {}  # row -> the page's name its move is for
+    aside: set[int] = set()
+    held: set[str] = set()
+    for name, found_id in found.items():
+        current = holder.get(name)
+        if not found_id or (current is not None and rows[current][2] == found_id):
+            continue
+        theirs = owners.get(found_id, [])
+        # The row linked to this entry, where the directory gives its id this name alone (an
+        # entry given a copy of another's id takes nothing).
+        owner = theirs[0] if len(theirs) == 1 and where(found_id) == name else None
+        if current is not None:
+            linked, left = rows[current][2], rows[current][3]
+            elsewhere = where(linked) if linked else None
+            if elsewhere and elsewhere != name:
+                wanted[current], for_name[current] = elsewhere, name
+            elif owner is not None and left:
+                wanted[current], for_name[current] = f"{name}.left-{current}"[:150], name
+                aside.add(current)
+            elif owner is not None:
+                held.add(name)
+                continue
+            # Else the name was given to someone new (another_holder), as without a rename.
+        if owner is not None:
+            wanted[owner], for_name[owner] = name, name
+    # A row whose new name is held by a row that stays put waits, and so does the name of the
+    # page it moves for; until nothing changes (a swap, where each frees the other's, moves).
+    while True:
+        stuck = [
+            pk
+            for pk, target in wanted.items()
+            if (other := holder.get(target)) is not None and other != pk and other not in wanted
+        ]
+        if not stuck:
+            break
+        for pk in stuck:
+            held.add(for_name[pk])
+            wanted.pop(pk)
+            logger.warning("directory rename waits: a row holds the new name user=%s", pk)
+    moves = [(pk, rows[pk][1], target) for pk, target in wanted.items() if rows[pk][1] != target]
+    if not moves or not apply:
+        return Renames(moves, held, frozenset(aside))
+    try:
+        _rename_all(moves, aside)
+    except IntegrityError:
+        # Another request renamed one of them, or took a name, meanwhile: the next try decides.
+        logger.warning("directory renames wait: a name changed meanwhile")
+        return Renames([], held | {for_name[pk] for pk, _old, _new in moves})
+    return Renames(moves, held, frozenset(aside))
 
 
-def _rename(user_id: int, old: str, new: str, *, apply: bool = True) -> bool:
-    """The row `user_id` named `old` takes the name `new`, unless a row has it already."""
+def _rename_all(moves: list[tuple[int, str, str]], aside: set[int]) -> None:
+    """The rows take their new names together, each first under a name of its own, so that a
+    swap or a chain never meets a name still in use. Each renamed person's event is recorded;
+    a leaver's row set aside is logged only."""
     User = get_user_model()
     with transaction.atomic():
-        if User.objects.filter(username=new).exists():
-            logger.warning("directory rename waits: a row has the new name user=%s", user_id)
-            return False
-        if not apply:
-            return True
-        if not User.objects.filter(pk=user_id, username=old).update(username=new):
-            return False
-        record(EventKind.DIRECTORY_RENAMED, subject=User(pk=user_id))
-    logger.info("directory rename followed user=%s", user_id)
-    return True
+        for pk, old, _new in moves:
+            step = f"sspr-renaming-{pk}-{secrets.token_hex(8)}"
+            if not User.objects.filter(pk=pk, username=old).update(username=step):
+                raise IntegrityError("a row was renamed meanwhile")
+        for pk, _old, new in moves:
+            User.objects.filter(pk=pk).update(username=new)
+            if pk not in aside:
+                record(EventKind.DIRECTORY_RENAMED, subject=User(pk=pk))
+    for pk, _old, _new in moves:
+        logger.info(
+            "directory %s user=%s", "leaver set aside" if pk in aside else "rename followed", pk
+        )
 
 
 def adopt_old_spelling(names: list[str]) -> int:

@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ldap
 from django.contrib.auth import get_user_model
@@ -67,6 +67,8 @@ class SyncReport:
     reused: int = 0
     # People renamed in the directory whose row took the new name (mirror.follow_renames).
     renamed: int = 0
+    # A dry run's renames, by row: a later page plans some again.
+    planned: set = field(default_factory=set)
 
     @property
     def changed(self) -> int:
@@ -263,8 +265,18 @@ def _sync_page(
     # a name they left is then someone new's, with nothing of theirs. A dry run counts them,
     # and matches the rows as they would be named.
     named = None if conn is None else functools.partial(accounts().entry_name, conn)
-    moves = mirror.follow_renames(people, conf, named=named, apply=not dry_run)
-    report.renamed += len(moves)
+    renames = mirror.follow_renames(people, conf, named=named, apply=not dry_run)
+    moves = renames.moves
+    if dry_run:  # planned again on a later page: counted once
+        renames = renames._replace(moves=[move for move in moves if move[0] not in report.planned])
+        report.planned.update(pk for pk, _old, _new in moves)
+    report.renamed += renames.renamed
+    for name in renames.held:
+        # The name's row is someone's still in the directory who cannot take their new name
+        # yet: the entry under it waits, and takes nothing from them.
+        people.pop(name)
+        report.skipped += 1
+        report.seen -= 1
     names = [*people, *(old for _pk, old, _new in moves)] if dry_run else list(people)
     fields = ["first_name", "last_name", "email", "is_staff", "is_active"]
     existing = {

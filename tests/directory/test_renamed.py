@@ -54,6 +54,14 @@ def _rename(slapd, old: str, new: str) -> str:
     return renamed
 
 
+def _remove(slapd, uid: str) -> None:
+    """The entry deleted, and its group membership with it."""
+    conn = slapd.connect()
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_DELETE, "member", [f"uid={uid},{PEOPLE}".encode()])])
+    conn.delete_s(f"uid={uid},{PEOPLE}")
+    conn.unbind_s()
+
+
 def _newcomer_named(slapd, uid: str) -> Person:
     newcomer = Person(uid, "Newcomer-Directory-2026", "Nova", "Okafor", "nova@example.org")
     conn = slapd.connect()
@@ -131,8 +139,8 @@ def test_a_sync_page_holding_only_the_newcomer_looks_the_renamed_entry_up(slapd,
     with store.service() as conn:
         dn, attrs = store.find(conn, "ada", conf.attribute_names())
         page = {"ada": (dn, {name.lower(): values for name, values in attrs.items()})}
-        moves = mirror.follow_renames(page, conf, named=lambda i: store.entry_name(conn, i))
-        assert moves == [(ada.pk, "ada", "ada.king")]
+        done = mirror.follow_renames(page, conf, named=lambda i: store.entry_name(conn, i))
+        assert done.moves == [(ada.pk, "ada", "ada.king")] and not done.held
     assert dn == nova.dn
     _keeps_everything(ada, "ada.king")
 
@@ -153,26 +161,177 @@ def test_a_renamed_entry_out_of_scope_is_not_followed(slapd, directory):
 
 
 def test_a_new_name_a_row_has_already_is_not_taken(slapd, directory):
-    """A row already has the new name (someone mirrored under it before): the rename waits,
-    and that row is not given Ada's methods nor loses its own."""
+    """A row made here already has the new name, linked to no entry: the rename waits, and
+    that row is not given Ada's methods nor loses its own; Ada keeps hers under her old name,
+    and the entry under the new name is not mirrored meanwhile."""
     ada = _registered_ada()
     other = get_user_model().objects.create_user("ada.king")
     AuthenticationEmail.objects.create(
         user=other, email="k@example.net", verified_at=timezone.now()
     )
     _rename(slapd, "ada", "ada.king")
-    from directory import mirror
-    from directory.accounts import accounts, config
-
-    store, conf = accounts(), config()
-    with store.service() as conn:
-        dn, attrs = store.find(conn, "ada.king", conf.attribute_names())
-        page = {"ada.king": (dn, {name.lower(): values for name, values in attrs.items()})}
-    # "ada.king" has a row: nothing of Ada's row moves onto it.
-    assert mirror.follow_renames(page, conf) == []
+    report = sync_directory()
+    assert report.renamed == 0
     assert get_user_model().objects.get(pk=ada.pk).username == "ada"
     assert AuthenticationEmail.objects.filter(user=ada).exists()
-    assert AuthenticationEmail.objects.filter(user=other).count() == 1
+    assert list(AuthenticationEmail.objects.filter(user=other).values_list("email", flat=True)) == [
+        "k@example.net"
+    ]
+
+
+def _copy_of_adas_entry_id(slapd, ada_dn: str) -> Person:
+    """An entry given Ada's entryUUID by someone who may write it (an import that keeps entry
+    ids, say): the directory then has two entries with one id."""
+    from ldap.controls import RequestControl
+
+    conn = slapd.connect()
+    ((_, attrs),) = conn.search_s(ada_dn, ldap.SCOPE_BASE, attrlist=["entryUUID"])
+    mallory = Person("mallory", "Mallory-Directory-2026", "Mallory", "Copy")
+    relax = RequestControl("1.3.6.1.4.1.4203.666.5.12", True)
+    conn.add_ext_s(
+        mallory.dn,
+        [
+            ("objectClass", [b"inetOrgPerson"]),
+            ("uid", [b"mallory"]),
+            ("cn", [b"Mallory Copy"]),
+            ("sn", [b"Copy"]),
+            ("userPassword", [mallory.password.encode()]),
+            ("entryUUID", attrs["entryUUID"]),
+        ],
+        serverctrls=[relax],
+    )
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_ADD, "member", [mallory.dn.encode()])])
+    conn.unbind_s()
+    return mallory
+
+
+@pytest.mark.parametrize("found_by", ["sync", "sign-in"])
+def test_an_entry_given_a_copy_of_someones_id_takes_nothing_of_theirs(slapd, directory, found_by):
+    ada = _registered_ada()
+    ada.is_superuser = ada.is_staff = True
+    ada.save()
+    try:
+        mallory = _copy_of_adas_entry_id(slapd, f"uid=ada,{PEOPLE}")
+    except ldap.LDAPError as error:  # a slapd that refuses the control: nothing to copy
+        pytest.fail(f"the copy could not be made: {error}")
+    if found_by == "sync":
+        sync_directory()
+    else:
+        assert directory_sign_in(Client(), "mallory", mallory.password).status_code == 302
+    row = get_user_model().objects.get(pk=ada.pk)
+    assert row.username == "ada" and row.is_superuser
+    assert AuthenticationEmail.objects.filter(user=row).exists()
+    theirs = get_user_model().objects.get(username="mallory")
+    assert theirs.pk != ada.pk and not theirs.is_superuser
+    assert not AuthenticationEmail.objects.filter(user=theirs).exists()
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_RENAMED).exists()
+
+
+@pytest.mark.parametrize("found_by", ["sync, one page", "sync, page by page", "sign-in"])
+def test_a_chain_of_renames_keeps_everyones_methods(slapd, settings, found_by):
+    """Grace becomes grace.h, then Ada takes the name grace: each keeps her own row."""
+    page_size = "1" if found_by == "sync, page by page" else "500"
+    use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": page_size})
+    ada = _registered_ada()
+    grace = get_user_model().objects.get(username="grace")
+    AuthenticationEmail.objects.create(
+        user=grace, email="g@example.net", verified_at=timezone.now()
+    )
+    _rename(slapd, "grace", "grace.h")
+    _rename(slapd, "ada", "grace")
+    if found_by == "sign-in":
+        assert directory_sign_in(Client(), "grace", ADA_PASSWORD).status_code == 302
+    else:
+        sync_directory()
+    names = dict(
+        get_user_model().objects.filter(pk__in=[ada.pk, grace.pk]).values_list("pk", "username")
+    )
+    assert names == {ada.pk: "grace", grace.pk: "grace.h"}
+    assert AuthenticationEmail.objects.get(user_id=ada.pk).email == "ada.home@example.net"
+    assert AuthenticationEmail.objects.get(user_id=grace.pk).email == "g@example.net"
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+    sync_directory()
+    assert get_user_model().objects.get(pk=ada.pk).directory_account.left_at is None
+    assert get_user_model().objects.get(pk=grace.pk).directory_account.left_at is None
+
+
+@pytest.mark.parametrize("found_by", ["sync", "sign-in"])
+def test_two_people_who_swap_names_keep_their_own_methods(slapd, directory, found_by):
+    ada = _registered_ada()
+    grace = get_user_model().objects.get(username="grace")
+    AuthenticationEmail.objects.create(
+        user=grace, email="g@example.net", verified_at=timezone.now()
+    )
+    _rename(slapd, "ada", "swap")
+    _rename(slapd, "grace", "ada")
+    _rename(slapd, "swap", "grace")
+    if found_by == "sign-in":
+        assert directory_sign_in(Client(), "grace", ADA_PASSWORD).status_code == 302
+    else:
+        sync_directory()
+    names = dict(
+        get_user_model().objects.filter(pk__in=[ada.pk, grace.pk]).values_list("pk", "username")
+    )
+    assert names == {ada.pk: "grace", grace.pk: "ada"}
+    assert AuthenticationEmail.objects.get(user_id=ada.pk).email == "ada.home@example.net"
+    assert AuthenticationEmail.objects.get(user_id=grace.pk).email == "g@example.net"
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+
+
+def test_a_leavers_row_under_the_new_name_is_set_aside(slapd, directory):
+    """A leaver's row, its data kept for the retention period, has the name Ada is renamed
+    to: it is set aside under a name of its own, its data still there, and Ada's row takes
+    the name."""
+    ada = _registered_ada()
+    conn = slapd.connect()
+    slapd.add_people(
+        conn, [Person("ada.king", "Old-King-Directory-2026", "Old", "King")], groups=False
+    )
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_ADD, "member", [f"uid=ada.king,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    sync_directory()
+    leaver = get_user_model().objects.get(username="ada.king")
+    AuthenticationEmail.objects.create(
+        user=leaver, email="old@example.net", verified_at=timezone.now()
+    )
+    _remove(slapd, "ada.king")
+    sync_directory()
+    assert get_user_model().objects.get(pk=leaver.pk).directory_account.left_at is not None
+    _rename(slapd, "ada", "ada.king")
+    sync_directory()
+    _keeps_everything(ada, "ada.king")
+    leaver.refresh_from_db()
+    assert leaver.username == f"ada.king.left-{leaver.pk}"
+    assert AuthenticationEmail.objects.filter(user=leaver).exists()  # until the retention ends
+
+
+def test_a_name_held_by_someone_not_yet_seen_leaving_waits(slapd, directory):
+    """The row under the new name is someone's the sync has not yet seen leave: neither row
+    changes and the renamed entry waits; once the sync has seen them leave, the rename
+    follows."""
+    ada = _registered_ada()
+    conn = slapd.connect()
+    slapd.add_people(
+        conn, [Person("ada.king", "Old-King-Directory-2026", "Old", "King")], groups=False
+    )
+    conn.modify_s(SCOPE_GROUP, [(ldap.MOD_ADD, "member", [f"uid=ada.king,{PEOPLE}".encode()])])
+    conn.unbind_s()
+    sync_directory()
+    king = get_user_model().objects.get(username="ada.king")
+    AuthenticationEmail.objects.create(user=king, email="k@example.net", verified_at=timezone.now())
+    _remove(slapd, "ada.king")
+    _rename(slapd, "ada", "ada.king")
+    # At sign-in first: nothing of the old holder's is given to Ada, and she waits.
+    assert directory_sign_in(Client(), "ada.king", ADA_PASSWORD).status_code != 302
+    assert get_user_model().objects.get(pk=king.pk).username == "ada.king"
+    assert AuthenticationEmail.objects.filter(user=king).exists()
+    report = sync_directory()  # this run sees the old holder leave; Ada waits once more
+    assert report.renamed == 0
+    assert AuthenticationEmail.objects.filter(user=king).exists()
+    assert AuthenticationEmail.objects.filter(user=ada).exists()
+    assert sync_directory().renamed == 1
+    _keeps_everything(ada, "ada.king")
+    assert AuthenticationEmail.objects.filter(user=king).exists()
 
 
 def test_a_dry_run_says_who_would_be_renamed_and_renames_nobody(slapd, directory):
@@ -186,3 +345,14 @@ def test_a_dry_run_says_who_would_be_renamed_and_renames_nobody(slapd, directory
     assert not Event.objects.filter(kind=EventKind.DIRECTORY_RENAMED).exists()
     report = sync_directory()
     assert (report.renamed, report.created) == (1, 0)
+
+
+def test_a_dry_run_page_by_page_counts_each_rename_once(slapd, settings):
+    use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": "1"})
+    _registered_ada()
+    _rename(slapd, "ada", "ada.king")
+    _newcomer_named(slapd, "ada")
+    said = io.StringIO()
+    call_command("sync_directory", "--dry-run", stdout=said, stderr=io.StringIO())
+    assert "To rename, keeping their recovery methods: 1." in said.getvalue()
+    assert sync_directory().renamed == 1
