@@ -236,10 +236,15 @@ def _rename_all(moves: list[tuple[int, str, str]], aside: set[int]) -> None:
             User.objects.filter(pk=pk).update(username=new)
             if pk not in aside:
                 record(EventKind.DIRECTORY_RENAMED, subject=User(pk=pk))
-    for pk, _old, _new in moves:
+    from .lockout import clear_failures, username_key
+
+    for pk, old, _new in moves:
         logger.info(
             "directory %s user=%s", "leaver set aside" if pk in aside else "rename followed", pk
         )
+        # The failed sign-ins under the name left were tried against its holder: whoever is
+        # given it next starts afresh, as after a name given again (forget_previous_holder).
+        clear_failures(username_key(old))
 
 
 def adopt_old_spelling(names: list[str]) -> int:

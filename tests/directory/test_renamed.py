@@ -106,9 +106,16 @@ def test_a_name_left_by_a_renamed_person_is_someone_new(slapd, settings, found_b
     new name; Nova's "ada" is a new row with nothing of Ada's, whichever is found first: the
     sync (which reads Ada's entry first), or Nova's sign-in before anything else has seen the
     rename (Ada's entry is then looked up by its entryUUID)."""
+    from axes.models import AccessAttempt
+
+    from directory.lockout import lockout_key, username_key
+
     page_size = "1" if found_by == "sync, page by page" else "500"
     use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": page_size})
     ada = _registered_ada()
+    assert directory_sign_in(Client(), "ada", "not-her-password").status_code == 200
+    tried = AccessAttempt.objects.filter(username=lockout_key(username_key("ada")))
+    assert tried.exists()  # a failed sign-in against Ada's name
     _rename(slapd, "ada", "ada.king")
     nova = _newcomer_named(slapd, "ada")
     if found_by == "sign-in":
@@ -118,6 +125,7 @@ def test_a_name_left_by_a_renamed_person_is_someone_new(slapd, settings, found_b
     _keeps_everything(ada, "ada.king")
     newcomer = get_user_model().objects.get(username="ada")
     assert newcomer.pk != ada.pk and newcomer.first_name == "Nova"
+    assert not tried.exists()  # Nova starts without the failures tried against Ada
     assert not AuthenticationEmail.objects.filter(user=newcomer).exists()
     assert not Registration.objects.filter(user=newcomer).exists()
     sync_directory()
