@@ -131,9 +131,10 @@ class DirectoryBackend(LDAPBackend):
         entry = {username: (ldap_user.dn, _attrs(ldap_user))}
         if username in mirror.follow_renames(entry, config(), named=named).held:
             # The name's row is someone's still in the directory: nothing of theirs is given
-            # to this entry, which cannot sign in until the sync has sorted the names out.
+            # to this entry, which cannot sign in until the sync has sorted the names out. Not
+            # a failed sign-in (the password was right): the directory's page, counted nowhere.
             logger.warning("directory sign-in waits: the name's row is another person's")
-            raise ldap_user.AuthenticationFailed("the name's row is another person's")
+            raise DirectoryRefused("sign_in", "name_waits")
         return super().get_or_build_user(username, ldap_user)
 
     def get_user(self, user_id):

@@ -359,17 +359,20 @@ class DirectoryAccounts:
             value = "".join(f"\\{byte:02x}" for byte in raw)
         else:
             value = escape_filter_chars(found_id)
-        found = [
-            (dn, attrs)
-            for dn, attrs in conn.search_ext_s(
-                self.conf.user_base,
-                ldap.SCOPE_SUBTREE,
-                f"({self.conf.attr_entry_id}={value})",
-                attrlist=[self.conf.attr_username],
-                sizelimit=2,
-            )
-            if dn
-        ]
+        try:
+            found = [
+                (dn, attrs)
+                for dn, attrs in conn.search_ext_s(
+                    self.conf.user_base,
+                    ldap.SCOPE_SUBTREE,
+                    f"({self.conf.attr_entry_id}={value})",
+                    attrlist=[self.conf.attr_username],
+                    sizelimit=2,
+                )
+                if dn
+            ]
+        except ldap.SIZELIMIT_EXCEEDED:
+            return None  # more than two entries with one id: none of them is placed by it
         if len(found) != 1 or not self.in_group(conn, found[0][0], self.conf.scope_group):
             return None
         name = text(found[0][1], self.conf.attr_username)

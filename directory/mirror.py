@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import phonenumbers
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, transaction
 from django.dispatch import Signal
 
 from audit.log import record
@@ -108,24 +107,27 @@ def another_holder(
     return bool(left_at) and (stored_dn or "").casefold() != found_dn.casefold()
 
 
-# The linked entries follow_renames asks the directory for at most, in one call.
-ASKED_AT_ONCE = 20
-
-
 class Renames(NamedTuple):
     """What follow_renames did (or, in a dry run, would do): the rows renamed, as (row, old
-    name, new name), and the names of the page that wait: a row of someone still in the
-    directory holds the name and cannot move yet, so the entry now under it is not mirrored
-    this time (the row keeps everything of its holder)."""
+    name, new name); the names of the page that wait: a row of someone still in the directory
+    holds the name and cannot move yet, so the entry now under it is not mirrored this time
+    (the row keeps everything of its holder); and the rows whose entries the directory placed
+    in scope (`placed`: seen by this run, whether they moved or wait)."""
 
     moves: list[tuple[int, str, str]]
     held: set[str]
-    aside: frozenset[int] = frozenset()  # of the moves, the leavers' rows set aside
+    aside: frozenset[int] = frozenset()  # of the moves, the rows set aside
+    placed: frozenset[int] = frozenset()
 
     @property
     def renamed(self) -> int:
-        """The people renamed (a leaver's row set aside is not one)."""
+        """The people renamed (a row set aside is not one)."""
         return sum(1 for pk, _old, _new in self.moves if pk not in self.aside)
+
+
+def _set_aside_name(name: str, pk: int) -> str:
+    suffix = f".left-{pk}"
+    return f"{name[: 150 - len(suffix)]}{suffix}"
 
 
 def follow_renames(
@@ -140,10 +142,12 @@ def follow_renames(
       takes the name, once the directory confirms the entry with that id is the one under
       it (an entry given a copy of another's id takes nothing).
     - The row holding the name, linked to an entry the directory now has under another name,
-      takes that name (a swap, a chain of renames: all at once). A leaver's row holding it is
-      set aside under a name of its own, its data kept until the retention ends.
+      takes that name (a swap, a chain of renames: all at once). A leaver's row holding it,
+      or a second row linked to the same entry as the row under the new name, is set aside
+      under a name of its own, its data kept.
     - A row whose linked entry the directory cannot place (gone, out of scope) but that has
-      not left yet holds its name: the name waits (`held`) until the sync has seen it leave.
+      not left yet holds its name: the name waits (`held`) until the sync has seen it leave,
+      and so does every name of a row that cannot move.
 
     Without `named` nothing moves. With `apply` false (a dry run), nothing is written."""
     if named is None or not people:
@@ -151,14 +155,15 @@ def follow_renames(
     User = get_user_model()
     found = {name: entry_id(attrs, conf) for name, (_dn, attrs) in people.items()}
     columns = ("pk", "username", "directory_account__entry_id", "directory_account__left_at")
+    ids = [i for i in found.values() if i]
+    # Two queries, each on its index (one joined OR read both tables whole on PostgreSQL).
     rows = {
-        row[0]: row
-        for row in User.objects.filter(
-            Q(username__in=list(people))
-            | Q(directory_account__entry_id__in=[i for i in found.values() if i])
-        ).values_list(*columns)
+        row[0]: row for row in User.objects.filter(username__in=list(people)).values_list(*columns)
     }
-    holder = {username: pk for pk, username, _linked, _left in rows.values()}
+    rows |= {
+        row[0]: row
+        for row in User.objects.filter(directory_account__entry_id__in=ids).values_list(*columns)
+    }
     owners: dict[str, list[int]] = {}
     for pk, _username, linked, _left in rows.values():
         if linked:
@@ -167,13 +172,20 @@ def follow_renames(
 
     def where(linked: str) -> str | None:
         if linked not in asked:
-            asked[linked] = named(linked) if len(asked) < ASKED_AT_ONCE else None
+            asked[linked] = named(linked)
         return asked[linked]
 
     wanted: dict[int, str] = {}  # row -> the name it should take
-    for_name: dict[int, str] = {}  # row -> the page's name its move is for
+    for_names: dict[int, set[str]] = {}  # row -> the page's names its move is for
     aside: set[int] = set()
     held: set[str] = set()
+    placed: set[int] = set()
+
+    def want(pk: int, target: str, name: str) -> None:
+        wanted[pk] = target
+        for_names.setdefault(pk, set()).add(name)
+
+    holder = {username: pk for pk, username, _linked, _left in rows.values()}
     for name, found_id in found.items():
         current = holder.get(name)
         if not found_id or (current is not None and rows[current][2] == found_id):
@@ -182,21 +194,39 @@ def follow_renames(
         # The row linked to this entry, where the directory gives its id this name alone (an
         # entry given a copy of another's id takes nothing).
         owner = theirs[0] if len(theirs) == 1 and where(found_id) == name else None
+        if owner is not None:
+            placed.add(owner)
         if current is not None:
             linked, left = rows[current][2], rows[current][3]
             elsewhere = where(linked) if linked else None
             if elsewhere and elsewhere != name:
-                wanted[current], for_name[current] = elsewhere, name
+                placed.add(current)
+                want(current, elsewhere, name)
             elif owner is not None and left:
-                wanted[current], for_name[current] = f"{name}.left-{current}"[:150], name
+                want(current, _set_aside_name(name, current), name)
                 aside.add(current)
             elif owner is not None:
                 held.add(name)
                 continue
             # Else the name was given to someone new (another_holder), as without a rename.
         if owner is not None:
-            wanted[owner], for_name[owner] = name, name
-    # A row whose new name is held by a row that stays put waits, and so does the name of the
+            want(owner, name, name)
+    # The rows under the names wanted, beyond this page's.
+    missing = [target for target in wanted.values() if target not in holder]
+    for pk, username, linked, left in User.objects.filter(username__in=missing).values_list(
+        *columns
+    ):
+        rows[pk] = (pk, username, linked, left)
+        holder[username] = pk
+    for pk, target in list(wanted.items()):
+        other = holder.get(target)
+        stays = other is not None and other != pk and other not in wanted and pk not in aside
+        if stays and rows[other][2] and rows[other][2] == rows[pk][2]:
+            # A second row of the same entry (left by an earlier release): set aside, its data
+            # kept, rather than holding the name forever.
+            wanted[pk] = _set_aside_name(rows[pk][1], pk)
+            aside.add(pk)
+    # A row whose new name is held by a row that stays put waits, and so do the names of the
     # page it moves for; until nothing changes (a swap, where each frees the other's, moves).
     while True:
         stuck = [
@@ -207,19 +237,23 @@ def follow_renames(
         if not stuck:
             break
         for pk in stuck:
-            held.add(for_name[pk])
+            held.update(for_names.get(pk, ()))
             wanted.pop(pk)
             logger.warning("directory rename waits: a row holds the new name user=%s", pk)
-    moves = [(pk, rows[pk][1], target) for pk, target in wanted.items() if rows[pk][1] != target]
+    moves = sorted(
+        (pk, rows[pk][1], target) for pk, target in wanted.items() if rows[pk][1] != target
+    )
     if not moves or not apply:
-        return Renames(moves, held, frozenset(aside))
+        return Renames(moves, held, frozenset(aside), frozenset(placed))
     try:
         _rename_all(moves, aside)
-    except IntegrityError:
-        # Another request renamed one of them, or took a name, meanwhile: the next try decides.
+    except DatabaseError:
+        # Another request renamed one of them, or took a name, meanwhile (a unique name
+        # refused, or two renames of the same rows at once): the next try decides.
         logger.warning("directory renames wait: a name changed meanwhile")
-        return Renames([], held | {for_name[pk] for pk, _old, _new in moves})
-    return Renames(moves, held, frozenset(aside))
+        waiting = {name for pk, _old, _new in moves for name in for_names.get(pk, ())}
+        return Renames([], held | waiting, frozenset(), frozenset(placed))
+    return Renames(moves, held, frozenset(aside), frozenset(placed))
 
 
 def _rename_all(moves: list[tuple[int, str, str]], aside: set[int]) -> None:

@@ -69,6 +69,9 @@ class SyncReport:
     renamed: int = 0
     # A dry run's renames, by row: a later page plans some again.
     planned: set = field(default_factory=set)
+    # Entries whose name is held by the row of someone still in the directory who cannot
+    # take their own new name yet: not mirrored this run (mirror.follow_renames).
+    waiting: int = 0
 
     @property
     def changed(self) -> int:
@@ -274,9 +277,12 @@ def _sync_page(
     for name in renames.held:
         # The name's row is someone's still in the directory who cannot take their new name
         # yet: the entry under it waits, and takes nothing from them.
-        people.pop(name)
-        report.skipped += 1
+        people.pop(name, None)
+        report.waiting += 1
         report.seen -= 1
+    if renames.placed and not dry_run:
+        # Found in scope by their lasting id, renamed or waiting: not leavers.
+        DirectoryAccount.objects.filter(user_id__in=renames.placed).update(seen_run=run)
     names = [*people, *(old for _pk, old, _new in moves)] if dry_run else list(people)
     fields = ["first_name", "last_name", "email", "is_staff", "is_active"]
     existing = {
@@ -292,11 +298,9 @@ def _sync_page(
             *fields,
         )
     }
-    if dry_run:
-        for _pk, old, new in moves:
-            row = existing.pop(old, None)
-            if row is not None and new in people:
-                existing[new] = row
+    if dry_run:  # every row taken from its old name first: a swap frees each other's
+        moved = [(existing.pop(old, None), new) for _pk, old, new in moves]
+        existing |= {new: row for row, new in moved if row is not None and new in people}
     new_users, changes, offices, links, reused = [], [], [], [], []
     for username, (dn, attrs) in people.items():
         found_id = mirror.entry_id(attrs, conf)

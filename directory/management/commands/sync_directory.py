@@ -106,3 +106,11 @@ class Command(BaseCommand):
                 else _("Renamed in the directory, keeping their recovery methods: %(renamed)s.")
             )
             self.stdout.write(renamed % {"renamed": f"{report.renamed:,}"})
+        if report.waiting:
+            self.stdout.write(
+                _(
+                    "Waiting, their name still held by someone who has not left: "
+                    "%(waiting)s (see the log)."
+                )
+                % {"waiting": f"{report.waiting:,}"}
+            )
