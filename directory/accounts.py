@@ -107,6 +107,12 @@ class DirectoryRefused(Exception):
         self.error = error
 
 
+class NameWaits(Exception):
+    """A person renamed in the directory signs in under a name whose row is still someone's
+    who has not left (directory.mirror.follow_renames): not signed in, and not a failed
+    sign-in; their page says why."""
+
+
 class LockoutNear(Exception):
     """One more wrong password could be the one that makes the directory lock this account:
     the site does not try it (docs/security.md §40)."""

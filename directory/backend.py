@@ -29,6 +29,7 @@ from .accounts import (
     ChangeNeeded,
     DirectoryRefused,
     DirectoryUnavailable,
+    NameWaits,
     accounts,
     breaker_open,
     config,
@@ -132,9 +133,9 @@ class DirectoryBackend(LDAPBackend):
         if username in mirror.follow_renames(entry, config(), named=named).held:
             # The name's row is someone's still in the directory: nothing of theirs is given
             # to this entry, which cannot sign in until the sync has sorted the names out. Not
-            # a failed sign-in (the password was right): the directory's page, counted nowhere.
+            # a failed sign-in (the password was right): a page of its own, counted nowhere.
             logger.warning("directory sign-in waits: the name's row is another person's")
-            raise DirectoryRefused("sign_in", "name_waits")
+            raise NameWaits(username)
         return super().get_or_build_user(username, ldap_user)
 
     def get_user(self, user_id):

@@ -15,6 +15,7 @@ from .accounts import (
     ChangeNeeded,
     DirectoryRefused,
     DirectoryUnavailable,
+    NameWaits,
     failed_in_this_request,
 )
 
@@ -36,6 +37,9 @@ class DirectoryTroubleMiddleware:
             # /admin alike, the person changes it first, and is not signed in.
             expired.issue(request, exception.user, exception.reason)
             return redirect("registration:password")
+        if isinstance(exception, NameWaits):
+            context = {"waits": True, "again": request.get_full_path()}
+            return render(request, "directory/trouble.html", context, status=503)
         if not isinstance(exception, DirectoryUnavailable | DirectoryRefused):
             return None
         refused = isinstance(exception, DirectoryRefused)

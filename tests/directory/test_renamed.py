@@ -334,7 +334,9 @@ def test_a_name_held_by_someone_not_yet_seen_leaving_waits(slapd, directory):
     from axes.models import AccessAttempt
 
     for _ in range(3):
-        assert directory_sign_in(Client(), "ada.king", ADA_PASSWORD).status_code == 503
+        page = directory_sign_in(Client(), "ada.king", ADA_PASSWORD)
+        assert page.status_code == 503
+        assert "Your new name is not ready yet" in page.content.decode()
     assert not AccessAttempt.objects.exists()
     assert get_user_model().objects.get(pk=king.pk).username == "ada.king"
     assert AuthenticationEmail.objects.filter(user=king).exists()
