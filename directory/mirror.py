@@ -155,14 +155,20 @@ def follow_renames(
     User = get_user_model()
     found = {name: entry_id(attrs, conf) for name, (_dn, attrs) in people.items()}
     columns = ("pk", "username", "directory_account__entry_id", "directory_account__left_at")
-    ids = [i for i in found.values() if i]
-    # Two queries, each on its index (one joined OR read both tables whole on PostgreSQL).
     rows = {
         row[0]: row for row in User.objects.filter(username__in=list(people)).values_list(*columns)
     }
+    linked_to = {linked: username for _pk, username, linked, _left in rows.values() if linked}
+    # The entries whose name's row is not theirs: most pages and sign-ins have none, and ask
+    # no more. (Two queries, each on its index: one joined OR read both tables whole.)
+    unsettled = [i for name, i in found.items() if i and linked_to.get(i) != name]
+    if not unsettled:
+        return Renames([], set())
     rows |= {
         row[0]: row
-        for row in User.objects.filter(directory_account__entry_id__in=ids).values_list(*columns)
+        for row in User.objects.filter(directory_account__entry_id__in=unsettled).values_list(
+            *columns
+        )
     }
     owners: dict[str, list[int]] = {}
     for pk, _username, linked, _left in rows.values():

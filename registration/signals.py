@@ -103,18 +103,31 @@ def registration_when_short(sender, user, policy=None, request=None, **kwargs):
         )
 
 
+def _lapse_check_queued(request, reason: str, unchecked: str) -> bool:
+    """Every registration checked against the policy as it now is (registration.flows.
+    lapse_short, its lapses naming the administrator of `request` and `reason`); False, with
+    `unchecked` logged, when the queue did not take the job."""
+    actor = request.user if request is not None and request.user.is_authenticated else None
+    try:
+        outbox.later(
+            "registration.flows.lapse_short", actor_id=actor.pk if actor else None, reason=reason
+        )
+    except RedisError:
+        logger.error("queue unreachable: %s", unchecked)
+        return False
+    return True
+
+
 @receiver(policy_tightened, dispatch_uid="sspr_registration_when_tightened")
 def registrations_when_tightened(sender, policy, request=None, ending=0, **kwargs):
     """A policy that asks more ends the registrations it no longer finds complete, in the
     worker (registration.flows.lapse_short; without a queue, once the page is answered), and
     the admin's page says how many."""
-    actor = request.user if request is not None and request.user.is_authenticated else None
-    try:
-        outbox.later("registration.flows.lapse_short", actor_id=actor.pk if actor else None)
-    except RedisError:
+    if not _lapse_check_queued(
+        request, "policy_changed", "registrations not checked against the new policy"
+    ):
         # The policy is saved, as the page says; the registrations are checked the next time
         # a policy asking more is saved, or by the end_short_registrations command.
-        logger.error("queue unreachable: registrations not checked against the new policy")
         if request is not None and ending:
             messages.error(
                 request,
@@ -152,24 +165,17 @@ def registrations_when_questions_retired(sender, request=None, **kwargs):
     meet the policy without them end, as after a policy asking more (lapse_short). The admin's
     page already says whose answers stopped counting; it says so too when the queue could not
     take the check."""
-    actor = request.user if request is not None and request.user.is_authenticated else None
-    try:
-        outbox.later(
-            "registration.flows.lapse_short",
-            actor_id=actor.pk if actor else None,
-            reason="question_retired",
+    queued = _lapse_check_queued(
+        request, "question_retired", "registrations not checked after questions retired"
+    )
+    if not queued and request is not None:
+        messages.error(
+            request,
+            _(
+                "The registrations of people left short by the retired questions could not "
+                "be ended: the queue did not answer. Run the end_short_registrations command."
+            ),
         )
-    except RedisError:
-        logger.error("queue unreachable: registrations not checked after questions retired")
-        if request is not None:
-            messages.error(
-                request,
-                _(
-                    "The registrations of people left short by the retired questions could not "
-                    "be ended: the queue did not answer. Run the end_short_registrations "
-                    "command."
-                ),
-            )
 
 
 @receiver(made_staff, dispatch_uid="sspr_registration_when_made_staff")

@@ -235,29 +235,38 @@ def test_an_entry_given_a_copy_of_someones_id_takes_nothing_of_theirs(slapd, dir
     assert not Event.objects.filter(kind=EventKind.DIRECTORY_RENAMED).exists()
 
 
-@pytest.mark.parametrize("found_by", ["sync, one page", "sync, page by page", "sign-in"])
-def test_a_chain_of_renames_keeps_everyones_methods(slapd, settings, found_by):
-    """Grace becomes grace.h, then Ada takes the name grace: each keeps her own row."""
-    page_size = "1" if found_by == "sync, page by page" else "500"
-    use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": page_size})
+def _ada_and_grace_registered():
     ada = _registered_ada()
     grace = get_user_model().objects.get(username="grace")
     AuthenticationEmail.objects.create(
         user=grace, email="g@example.net", verified_at=timezone.now()
     )
+    return ada, grace
+
+
+def _each_keeps_her_own(ada, ada_name: str, grace, grace_name: str) -> None:
+    names = dict(
+        get_user_model().objects.filter(pk__in=[ada.pk, grace.pk]).values_list("pk", "username")
+    )
+    assert names == {ada.pk: ada_name, grace.pk: grace_name}
+    assert AuthenticationEmail.objects.get(user_id=ada.pk).email == "ada.home@example.net"
+    assert AuthenticationEmail.objects.get(user_id=grace.pk).email == "g@example.net"
+    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+
+
+@pytest.mark.parametrize("found_by", ["sync, one page", "sync, page by page", "sign-in"])
+def test_a_chain_of_renames_keeps_everyones_methods(slapd, settings, found_by):
+    """Grace becomes grace.h, then Ada takes the name grace: each keeps her own row."""
+    page_size = "1" if found_by == "sync, page by page" else "500"
+    use_directory(settings, {**slapd.environment(), "LDAP_PAGE_SIZE": page_size})
+    ada, grace = _ada_and_grace_registered()
     _rename(slapd, "grace", "grace.h")
     _rename(slapd, "ada", "grace")
     if found_by == "sign-in":
         assert directory_sign_in(Client(), "grace", ADA_PASSWORD).status_code == 302
     else:
         sync_directory()
-    names = dict(
-        get_user_model().objects.filter(pk__in=[ada.pk, grace.pk]).values_list("pk", "username")
-    )
-    assert names == {ada.pk: "grace", grace.pk: "grace.h"}
-    assert AuthenticationEmail.objects.get(user_id=ada.pk).email == "ada.home@example.net"
-    assert AuthenticationEmail.objects.get(user_id=grace.pk).email == "g@example.net"
-    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+    _each_keeps_her_own(ada, "grace", grace, "grace.h")
     sync_directory()
     assert get_user_model().objects.get(pk=ada.pk).directory_account.left_at is None
     assert get_user_model().objects.get(pk=grace.pk).directory_account.left_at is None
@@ -265,11 +274,7 @@ def test_a_chain_of_renames_keeps_everyones_methods(slapd, settings, found_by):
 
 @pytest.mark.parametrize("found_by", ["sync", "sign-in"])
 def test_two_people_who_swap_names_keep_their_own_methods(slapd, directory, found_by):
-    ada = _registered_ada()
-    grace = get_user_model().objects.get(username="grace")
-    AuthenticationEmail.objects.create(
-        user=grace, email="g@example.net", verified_at=timezone.now()
-    )
+    ada, grace = _ada_and_grace_registered()
     _rename(slapd, "ada", "swap")
     _rename(slapd, "grace", "ada")
     _rename(slapd, "swap", "grace")
@@ -277,13 +282,7 @@ def test_two_people_who_swap_names_keep_their_own_methods(slapd, directory, foun
         assert directory_sign_in(Client(), "grace", ADA_PASSWORD).status_code == 302
     else:
         sync_directory()
-    names = dict(
-        get_user_model().objects.filter(pk__in=[ada.pk, grace.pk]).values_list("pk", "username")
-    )
-    assert names == {ada.pk: "grace", grace.pk: "ada"}
-    assert AuthenticationEmail.objects.get(user_id=ada.pk).email == "ada.home@example.net"
-    assert AuthenticationEmail.objects.get(user_id=grace.pk).email == "g@example.net"
-    assert not Event.objects.filter(kind=EventKind.DIRECTORY_NAME_REUSED).exists()
+    _each_keeps_her_own(ada, "grace", grace, "ada")
 
 
 def test_a_leavers_row_under_the_new_name_is_set_aside(slapd, directory):

@@ -293,25 +293,9 @@ def test_with_the_queue_away_retired_questions_say_to_run_the_command(
 
 
 def _made_staff(admin_client, person):
-    data = {
-        "username": person.username,
-        "email": "",
-        "first_name": "",
-        "last_name": "",
-        "is_active": "on",
-        "is_staff": "on",
-        "date_joined_0": "2026-01-01",
-        "date_joined_1": "00:00:00",
-        "initial-date_joined_0": "2026-01-01",
-        "initial-date_joined_1": "00:00:00",
-    }
-    for prefix in ("office_phone", "authentication_phone", "authentication_email"):
-        data |= {
-            f"{prefix}-TOTAL_FORMS": "0",
-            f"{prefix}-INITIAL_FORMS": "0",
-            f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1",
-        }
+    from tests.attacks.test_policy_numbers import admin_form
+
+    data = admin_form(person) | {"is_staff": "on"}
     return admin_client.post(f"/admin/auth/user/{person.pk}/change/", data, follow=True)
 
 
